@@ -1,0 +1,292 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/weightaudit/weightaudit/gguf"
+)
+
+// maxInlineArray is the longest GGUF array shown element by element in an
+// inspect report; longer ones (the tokenizer's 151,936 tokens) are
+// summarized by type and length.
+const maxInlineArray = 16
+
+// InspectReport is what `weightaudit inspect` shows: the files, every tensor,
+// the tallies and the metadata. Build it with [NewInspectReport], then render
+// it with [InspectReport.WriteJSON] or [InspectReport.WriteText].
+type InspectReport struct {
+	Source   string         `json:"source"`
+	Format   Format         `json:"format"`
+	Files    []FileJSON     `json:"files"`
+	Tensors  []TensorJSON   `json:"tensors"`
+	Layers   []LayerJSON    `json:"layers"`
+	DTypes   []DTypeJSON    `json:"dtypes"`
+	Totals   TotalsJSON     `json:"totals"`
+	Metadata map[string]any `json:"metadata"`
+	Problems []string       `json:"problems"`
+}
+
+// FileJSON is one file in an inspect report.
+type FileJSON struct {
+	Name        string `json:"name"`
+	Size        int64  `json:"size"`
+	HeaderBytes int64  `json:"header_bytes"`
+}
+
+// TensorJSON is one tensor in an inspect report. Layer is -1 outside the
+// decoder layers.
+type TensorJSON struct {
+	Name   string  `json:"name"`
+	Shape  []int64 `json:"shape"`
+	DType  string  `json:"dtype"`
+	Params int64   `json:"params"`
+	Bytes  int64   `json:"bytes"`
+	File   string  `json:"file"`
+	Offset int64   `json:"offset"`
+	Layer  int     `json:"layer"`
+}
+
+// LayerJSON is one layer's tally; layer -1 holds the tensors outside any
+// layer.
+type LayerJSON struct {
+	Layer   int   `json:"layer"`
+	Tensors int   `json:"tensors"`
+	Params  int64 `json:"params"`
+	Bytes   int64 `json:"bytes"`
+}
+
+// DTypeJSON is one dtype's tally.
+type DTypeJSON struct {
+	DType   string `json:"dtype"`
+	Tensors int    `json:"tensors"`
+	Params  int64  `json:"params"`
+	Bytes   int64  `json:"bytes"`
+}
+
+// TotalsJSON sums a checkpoint.
+type TotalsJSON struct {
+	Files       int   `json:"files"`
+	Tensors     int   `json:"tensors"`
+	Params      int64 `json:"params"`
+	Bytes       int64 `json:"bytes"`
+	FileBytes   int64 `json:"file_bytes"`
+	HeaderBytes int64 `json:"header_bytes"`
+}
+
+// NewInspectReport builds the inspect report of ck.
+func NewInspectReport(ck *Checkpoint) *InspectReport {
+	inv := ck.Inventory()
+	r := &InspectReport{Source: ck.Source, Format: ck.Format, Metadata: ck.Metadata(), Problems: []string{}}
+	for _, f := range inv.Files {
+		r.Files = append(r.Files, FileJSON{Name: f.Name, Size: f.Size, HeaderBytes: f.HeaderBytes})
+	}
+	r.Tensors = make([]TensorJSON, len(inv.Tensors))
+	for i, t := range inv.Tensors {
+		r.Tensors[i] = TensorJSON{Name: t.Name, Shape: t.Shape, DType: t.DType, Params: t.Params, Bytes: t.Bytes, File: t.File, Offset: t.Offset, Layer: t.Layer}
+	}
+	for _, l := range inv.Layers() {
+		r.Layers = append(r.Layers, LayerJSON(l))
+	}
+	for _, d := range inv.DTypes() {
+		r.DTypes = append(r.DTypes, DTypeJSON(d))
+	}
+	r.Totals = TotalsJSON(inv.Totals())
+	for _, m := range ck.Mismatches {
+		r.Problems = append(r.Problems, m.String())
+	}
+	return r
+}
+
+// Metadata returns the checkpoint's metadata as plain values: for
+// safetensors the config.json, the shards' __metadata__ and the index's
+// metadata; for GGUF every key of the first part, with long arrays
+// summarized as {"type":"array","elem_type":…,"len":…}.
+func (ck *Checkpoint) Metadata() map[string]any {
+	md := map[string]any{}
+	if ck.Config != nil {
+		var cfg any
+		if json.Unmarshal(ck.Config, &cfg) == nil {
+			md["config"] = cfg
+		}
+	}
+	switch ck.Format {
+	case FormatSafetensors:
+		for _, fe := range ck.Files {
+			if f := ck.Shards[baseName(fe.Name)]; f != nil && f.Metadata != nil {
+				md["safetensors"] = f.Metadata
+				break
+			}
+		}
+		if ck.Index != nil {
+			md["index"] = ck.Index.Metadata
+		}
+	case FormatGGUF:
+		if len(ck.GGUF) > 0 {
+			kv := map[string]any{}
+			for _, e := range ck.GGUF[0].KVs {
+				kv[e.Key] = plainValue(e.Value)
+			}
+			md["gguf"] = kv
+			md["gguf_version"] = ck.GGUF[0].Version
+		}
+	}
+	return md
+}
+
+func plainValue(v gguf.Value) any {
+	if v.Type() == gguf.ValueArray && v.Len() > maxInlineArray {
+		return map[string]any{"type": "array", "elem_type": v.ElemType().String(), "len": v.Len()}
+	}
+	return v.Any()
+}
+
+func baseName(name string) string {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *InspectReport) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteText writes the report for people: a summary, per-dtype totals, a
+// per-layer table in which runs of identical layers share one row, the
+// problems found, and with tensors set every tensor.
+func (r *InspectReport) WriteText(w io.Writer, tensors bool) error {
+	t := r.Totals
+	p := &printer{w: w}
+	p.f("source   %s\n", r.Source)
+	p.f("format   %s, %d file(s), %s, headers %s\n", r.Format, t.Files, Bytes(t.FileBytes), Bytes(t.HeaderBytes))
+	p.f("tensors  %s\n", Count(int64(t.Tensors)))
+	p.f("params   %s (%s)\n", Count(t.Params), Params(t.Params))
+	p.f("bytes    %s (%s)\n", Count(t.Bytes), Bytes(t.Bytes))
+	if arch := r.architecture(); arch != "" {
+		p.f("arch     %s\n", arch)
+	}
+	p.f("\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "dtype\ttensors\tparams\tbytes\t\n")
+	for _, d := range r.DTypes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", d.DType, Count(int64(d.Tensors)), Count(d.Params), Count(d.Bytes))
+	}
+	tw.Flush()
+	p.f("\n")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "layer\ttensors\tparams\tbytes\t\n")
+	for i := 0; i < len(r.Layers); {
+		j := i
+		for j+1 < len(r.Layers) && r.Layers[j+1].Layer == r.Layers[j].Layer+1 && r.Layers[i].Layer >= 0 &&
+			r.Layers[j+1].Tensors == r.Layers[i].Tensors && r.Layers[j+1].Params == r.Layers[i].Params && r.Layers[j+1].Bytes == r.Layers[i].Bytes {
+			j++
+		}
+		l := r.Layers[i]
+		label := fmt.Sprint(l.Layer)
+		switch {
+		case l.Layer < 0:
+			label = "other"
+		case j > i:
+			label = fmt.Sprintf("%d-%d (each)", l.Layer, r.Layers[j].Layer)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", label, Count(int64(l.Tensors)), Count(l.Params), Count(l.Bytes))
+		i = j + 1
+	}
+	tw.Flush()
+	if len(r.Problems) > 0 {
+		p.f("\n%d problem(s):\n", len(r.Problems))
+		for _, pr := range r.Problems {
+			p.f("  %s\n", pr)
+		}
+	}
+	if tensors {
+		p.f("\n")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "name\tshape\tdtype\tparams\tbytes\tfile\toffset\n")
+		for _, t := range r.Tensors {
+			fmt.Fprintf(tw, "%s\t%v\t%s\t%d\t%d\t%s\t%d\n", t.Name, t.Shape, t.DType, t.Params, t.Bytes, t.File, t.Offset)
+		}
+		tw.Flush()
+	}
+	return p.err
+}
+
+func (r *InspectReport) architecture() string {
+	if g, ok := r.Metadata["gguf"].(map[string]any); ok {
+		if a, ok := g["general.architecture"].(string); ok {
+			return a
+		}
+	}
+	if c, ok := r.Metadata["config"].(map[string]any); ok {
+		if a, ok := c["model_type"].(string); ok {
+			return a
+		}
+	}
+	return ""
+}
+
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) f(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+// Count formats n with thousands separators: 235,093,634,560.
+func Count(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// Params formats a parameter count the way model cards do: 235.09 B, 622.33 M.
+func Params(n int64) string {
+	switch f := float64(n); {
+	case f >= 1e9:
+		return fmt.Sprintf("%.2f B", f/1e9)
+	case f >= 1e6:
+		return fmt.Sprintf("%.2f M", f/1e6)
+	case f >= 1e3:
+		return fmt.Sprintf("%.2f K", f/1e3)
+	}
+	return fmt.Sprint(n)
+}
+
+// Bytes formats a byte count in binary units: 437.89 GiB.
+func Bytes(n int64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
+	f := float64(n)
+	i := 0
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%d B", n)
+	}
+	return fmt.Sprintf("%.2f %s", f, units[i])
+}

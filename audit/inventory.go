@@ -1,0 +1,173 @@
+package audit
+
+import (
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Format names a checkpoint's file format.
+type Format string
+
+// The formats weightaudit reads.
+const (
+	FormatSafetensors Format = "safetensors"
+	FormatGGUF        Format = "gguf"
+)
+
+// Tensor is one inventory entry: a tensor as stored, wherever it is.
+type Tensor struct {
+	Name    string
+	Shape   []int64 // the format's own order: outermost first (safetensors), ne order (GGUF)
+	Logical []int64 // outermost first in both formats, so that one model's two formats compare equal
+	DType   string  // the format's own type name: "BF16", "Q4_K"
+	Params  int64   // number of elements
+	Bytes   int64   // bytes stored
+	File    string  // the file holding it, relative to the source
+	Offset  int64   // absolute byte offset of its data in File
+	Layer   int     // decoder layer parsed from the name, -1 for none
+}
+
+// FileEntry is one file of a checkpoint.
+type FileEntry struct {
+	Name        string
+	Size        int64
+	HeaderBytes int64 // bytes of the file taken by the header (safetensors 8+N, GGUF up to the data section)
+}
+
+// Inventory lists every tensor of a checkpoint, in file order and within a
+// file in the order of the data.
+type Inventory struct {
+	Format  Format
+	Files   []FileEntry
+	Tensors []Tensor
+}
+
+// LayerTally sums the tensors of one layer; Layer -1 holds the tensors
+// outside the decoder layers (embedding, final norm, lm_head).
+type LayerTally struct {
+	Layer   int
+	Tensors int
+	Params  int64
+	Bytes   int64
+}
+
+// DTypeTally sums the tensors of one dtype.
+type DTypeTally struct {
+	DType   string
+	Tensors int
+	Params  int64
+	Bytes   int64
+}
+
+// Totals sums the whole inventory.
+type Totals struct {
+	Files       int
+	Tensors     int
+	Params      int64
+	Bytes       int64
+	FileBytes   int64
+	HeaderBytes int64
+}
+
+// Layers tallies the inventory per layer, sorted by layer with -1 (the
+// tensors outside any layer) first.
+func (inv *Inventory) Layers() []LayerTally {
+	m := map[int]*LayerTally{}
+	for i := range inv.Tensors {
+		t := &inv.Tensors[i]
+		lt := m[t.Layer]
+		if lt == nil {
+			lt = &LayerTally{Layer: t.Layer}
+			m[t.Layer] = lt
+		}
+		lt.Tensors++
+		lt.Params += t.Params
+		lt.Bytes += t.Bytes
+	}
+	out := make([]LayerTally, 0, len(m))
+	for _, lt := range m {
+		out = append(out, *lt)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Layer < out[j].Layer })
+	return out
+}
+
+// DTypes tallies the inventory per dtype, largest byte count first.
+func (inv *Inventory) DTypes() []DTypeTally {
+	m := map[string]*DTypeTally{}
+	for i := range inv.Tensors {
+		t := &inv.Tensors[i]
+		dt := m[t.DType]
+		if dt == nil {
+			dt = &DTypeTally{DType: t.DType}
+			m[t.DType] = dt
+		}
+		dt.Tensors++
+		dt.Params += t.Params
+		dt.Bytes += t.Bytes
+	}
+	out := make([]DTypeTally, 0, len(m))
+	for _, dt := range m {
+		out = append(out, *dt)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Bytes != out[j].Bytes {
+			return out[i].Bytes > out[j].Bytes
+		}
+		return out[i].DType < out[j].DType
+	})
+	return out
+}
+
+// Totals sums the inventory.
+func (inv *Inventory) Totals() Totals {
+	t := Totals{Files: len(inv.Files), Tensors: len(inv.Tensors)}
+	for i := range inv.Tensors {
+		t.Params += inv.Tensors[i].Params
+		t.Bytes += inv.Tensors[i].Bytes
+	}
+	for _, f := range inv.Files {
+		t.FileBytes += f.Size
+		t.HeaderBytes += f.HeaderBytes
+	}
+	return t
+}
+
+// LayerOf parses the decoder layer index from a tensor name in either
+// naming scheme: "model.layers.N." (Hugging Face; also "layers.N." after any
+// prefix) or "blk.N." (GGUF). It returns -1 when the name has none.
+func LayerOf(name string) int {
+	for _, marker := range []string{"layers.", "blk."} {
+		i := strings.Index(name, marker)
+		for i >= 0 {
+			if i == 0 || name[i-1] == '.' {
+				rest := name[i+len(marker):]
+				j := 0
+				for j < len(rest) && j < 9 && rest[j] >= '0' && rest[j] <= '9' {
+					j++
+				}
+				if j > 0 && (j == len(rest) || rest[j] == '.') {
+					n, err := strconv.Atoi(rest[:j])
+					if err == nil {
+						return n
+					}
+				}
+			}
+			next := strings.Index(name[i+1:], marker)
+			if next < 0 {
+				break
+			}
+			i += 1 + next
+		}
+	}
+	return -1
+}
+
+// reversed returns a reversed copy of dims.
+func reversed(dims []int64) []int64 {
+	out := slices.Clone(dims)
+	slices.Reverse(out)
+	return out
+}

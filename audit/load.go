@@ -1,0 +1,359 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"runtime"
+	"sort"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/weightaudit/weightaudit/gguf"
+	"github.com/weightaudit/weightaudit/hub"
+	"github.com/weightaudit/weightaudit/safetensors"
+)
+
+// Limits on the small JSON files read whole.
+const (
+	maxConfigBytes = 16 << 20  // config.json
+	maxIndexBytes  = 256 << 20 // model.safetensors.index.json (a 37k-tensor index is ~3 MB)
+)
+
+// ErrNoModel is returned by [Load] when a source holds no file of a
+// supported format, or holds several models and nothing says which.
+var ErrNoModel = errors.New("no model found")
+
+// Checkpoint is a parsed set of files of one format: every header read,
+// no tensor data.
+type Checkpoint struct {
+	Source string // what the user named
+	Format Format
+	Files  []FileEntry // the model files, in order (shard or split order)
+
+	// Config is the raw config.json next to the model files, nil when absent.
+	Config []byte
+
+	// Safetensors, set when Format is FormatSafetensors.
+	Index      *safetensors.Index // nil without an index file
+	IndexName  string
+	Shards     map[string]*safetensors.File // keyed by file name
+	Mismatches []safetensors.Mismatch       // index against shards
+
+	// GGUF, set when Format is FormatGGUF: the parts of a split set in
+	// order, or one file.
+	GGUF []*gguf.File
+}
+
+type loadOptions struct {
+	jobs  int
+	focus string
+}
+
+// LoadOption configures [Load].
+type LoadOption func(*loadOptions) error
+
+// WithJobs sets how many files' headers are read at once. It rejects n ≤ 0.
+// The default is the number of CPUs.
+func WithJobs(n int) LoadOption {
+	return func(o *loadOptions) error {
+		if n <= 0 {
+			return fmt.Errorf("jobs must be at least 1, got %d", n)
+		}
+		o.jobs = n
+		return nil
+	}
+}
+
+// WithFocus names the one file of the source the user pointed at: a GGUF
+// file (a split set is found from any of its parts), a safetensors file, or
+// an index. The default is to find the model in the source's top level.
+func WithFocus(name string) LoadOption {
+	return func(o *loadOptions) error {
+		o.focus = name
+		return nil
+	}
+}
+
+// Load finds the model files of src, reads every header concurrently and
+// validates each file and the set (index against shards, split parts
+// against each other). It never reads tensor data. A malformed file is an
+// error naming it; disagreements between a safetensors index and its
+// shards are kept in Checkpoint.Mismatches for the checks to report.
+func Load(ctx context.Context, src hub.Source, opts ...LoadOption) (*Checkpoint, error) {
+	o := loadOptions{jobs: runtime.NumCPU()}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	files, err := src.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l := &loader{src: src, jobs: o.jobs, sizes: map[string]int64{}}
+	for _, f := range files {
+		l.sizes[f.Name] = f.Size
+		if !strings.Contains(f.Name, "/") {
+			l.top = append(l.top, f.Name)
+		}
+	}
+	ck := &Checkpoint{Source: src.String()}
+	if err := l.pick(ctx, ck, o.focus); err != nil {
+		return nil, err
+	}
+	if _, ok := l.sizes["config.json"]; ok {
+		if ck.Config, err = hub.ReadFile(ctx, src, "config.json", maxConfigBytes); err != nil {
+			return nil, fmt.Errorf("%s: %w", hub.Path(src, "config.json"), err)
+		}
+	}
+	return ck, nil
+}
+
+type loader struct {
+	src   hub.Source
+	jobs  int
+	sizes map[string]int64
+	top   []string // names at the top level, sorted
+}
+
+// pick decides which files form the model and reads them.
+func (l *loader) pick(ctx context.Context, ck *Checkpoint, focus string) error {
+	if focus != "" {
+		switch {
+		case strings.HasSuffix(focus, ".json"):
+			return l.loadIndexed(ctx, ck, focus)
+		case strings.HasSuffix(focus, ".safetensors"):
+			return l.loadSafetensors(ctx, ck, []string{focus})
+		case strings.HasSuffix(focus, ".gguf"):
+			return l.loadGGUF(ctx, ck, focus)
+		}
+		isGGUF, err := l.sniffGGUF(ctx, focus)
+		if err != nil {
+			return err
+		}
+		if isGGUF {
+			return l.loadGGUF(ctx, ck, focus)
+		}
+		return l.loadSafetensors(ctx, ck, []string{focus})
+	}
+	var indexes, shards, ggufs []string
+	for _, n := range l.top {
+		switch {
+		case strings.HasSuffix(n, ".safetensors.index.json"):
+			indexes = append(indexes, n)
+		case strings.HasSuffix(n, ".safetensors"):
+			shards = append(shards, n)
+		case strings.HasSuffix(n, ".gguf"):
+			ggufs = append(ggufs, n)
+		}
+	}
+	switch {
+	case len(indexes) > 0:
+		name := indexes[0]
+		if len(indexes) > 1 {
+			if _, ok := l.sizes["model.safetensors.index.json"]; !ok {
+				return fmt.Errorf("%s: %d safetensors indexes (%s): name one: %w", l.src, len(indexes), strings.Join(indexes, ", "), ErrNoModel)
+			}
+			name = "model.safetensors.index.json"
+		}
+		return l.loadIndexed(ctx, ck, name)
+	case len(shards) > 0:
+		return l.loadSafetensors(ctx, ck, shards)
+	case len(ggufs) > 0:
+		sets := map[string]bool{}
+		for _, n := range ggufs {
+			if prefix, _, count, ok := gguf.ParseSplitName(n); ok {
+				sets[fmt.Sprintf("%s (split in %d)", prefix, count)] = true
+			} else {
+				sets[n] = true
+			}
+		}
+		if len(sets) > 1 {
+			names := make([]string, 0, len(sets))
+			for n := range sets {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			return fmt.Errorf("%s holds %d GGUF models (%s): name one file: %w", l.src, len(sets), strings.Join(names, ", "), ErrNoModel)
+		}
+		return l.loadGGUF(ctx, ck, ggufs[0])
+	}
+	return fmt.Errorf("%s: no .safetensors, safetensors index or .gguf file: %w", l.src, ErrNoModel)
+}
+
+func (l *loader) sniffGGUF(ctx context.Context, name string) (bool, error) {
+	f, err := l.src.Open(ctx, name)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	var magic [4]byte
+	if f.Size() < 4 {
+		return false, nil
+	}
+	if _, err := f.ReadAt(magic[:], 0); err != nil {
+		return false, fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
+	}
+	return string(magic[:]) == "GGUF", nil
+}
+
+func (l *loader) loadIndexed(ctx context.Context, ck *Checkpoint, name string) error {
+	data, err := hub.ReadFile(ctx, l.src, name, maxIndexBytes)
+	if err != nil {
+		return fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
+	}
+	ix, err := safetensors.ParseIndex(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
+	}
+	ck.Index, ck.IndexName = ix, name
+	dir := path.Dir(name)
+	var present []string
+	for _, s := range ix.Shards() {
+		if _, ok := l.sizes[path.Join(dir, s)]; ok {
+			present = append(present, s)
+		}
+	}
+	if err := l.loadSafetensorsIn(ctx, ck, dir, present); err != nil {
+		return err
+	}
+	ck.Mismatches = safetensors.CheckIndex(ix, ck.Shards)
+	return nil
+}
+
+func (l *loader) loadSafetensors(ctx context.Context, ck *Checkpoint, names []string) error {
+	return l.loadSafetensorsIn(ctx, ck, ".", names)
+}
+
+// loadSafetensorsIn reads the headers of the named shards (relative to dir)
+// concurrently.
+func (l *loader) loadSafetensorsIn(ctx context.Context, ck *Checkpoint, dir string, names []string) error {
+	ck.Format = FormatSafetensors
+	parsed := make([]*safetensors.File, len(names))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(l.jobs)
+	for i, n := range names {
+		g.Go(func() error {
+			full := path.Join(dir, n)
+			f, err := l.src.Open(gctx, full)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			st, err := safetensors.Read(f, f.Size())
+			if err != nil {
+				return fmt.Errorf("%s: %w", hub.Path(l.src, full), err)
+			}
+			parsed[i] = st
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	ck.Shards = make(map[string]*safetensors.File, len(names))
+	for i, n := range names {
+		ck.Shards[n] = parsed[i]
+		ck.Files = append(ck.Files, FileEntry{Name: path.Join(dir, n), Size: parsed[i].Size, HeaderBytes: parsed[i].DataOffset()})
+	}
+	return nil
+}
+
+// loadGGUF reads one GGUF file, or every part of the split set that name
+// belongs to.
+func (l *loader) loadGGUF(ctx context.Context, ck *Checkpoint, name string) error {
+	ck.Format = FormatGGUF
+	names := []string{name}
+	if prefix, _, count, ok := gguf.ParseSplitName(name); ok {
+		names = names[:0]
+		var missing []string
+		for no := 1; no <= count; no++ {
+			part := gguf.SplitName(prefix, no, count)
+			if _, ok := l.sizes[part]; !ok {
+				missing = append(missing, part)
+			}
+			names = append(names, part)
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("%s: split set of %d parts is missing %s", hub.Path(l.src, name), count, strings.Join(missing, ", "))
+		}
+	}
+	parts := make([]*gguf.File, len(names))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(l.jobs)
+	for i, n := range names {
+		g.Go(func() error {
+			f, err := l.src.Open(gctx, n)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			gf, err := gguf.Read(f, f.Size())
+			if err != nil {
+				return fmt.Errorf("%s: %w", hub.Path(l.src, n), err)
+			}
+			parts[i] = gf
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if len(parts) > 1 {
+		if err := gguf.CheckSplit(parts); err != nil {
+			return fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
+		}
+	}
+	ck.GGUF = parts
+	for i, p := range parts {
+		ck.Files = append(ck.Files, FileEntry{Name: names[i], Size: p.Size, HeaderBytes: p.DataOffset})
+	}
+	return nil
+}
+
+// Inventory lists every tensor of the checkpoint: for safetensors in shard
+// order (the index's order of first appearance, else by name) and data
+// order within a shard; for GGUF in part and file order.
+func (ck *Checkpoint) Inventory() *Inventory {
+	inv := &Inventory{Format: ck.Format, Files: ck.Files}
+	switch ck.Format {
+	case FormatSafetensors:
+		n := 0
+		for _, f := range ck.Shards {
+			n += len(f.Tensors)
+		}
+		inv.Tensors = make([]Tensor, 0, n)
+		for _, fe := range ck.Files {
+			f := ck.Shards[path.Base(fe.Name)]
+			base := f.DataOffset()
+			for i := range f.Tensors {
+				t := &f.Tensors[i]
+				inv.Tensors = append(inv.Tensors, Tensor{
+					Name: t.Name, Shape: t.Shape, Logical: t.Shape, DType: t.DType.String(),
+					Params: t.Elements(), Bytes: t.Bytes(), File: fe.Name, Offset: base + t.Begin,
+					Layer: LayerOf(t.Name),
+				})
+			}
+		}
+	case FormatGGUF:
+		n := 0
+		for _, p := range ck.GGUF {
+			n += len(p.Tensors)
+		}
+		inv.Tensors = make([]Tensor, 0, n)
+		for pi, p := range ck.GGUF {
+			for i := range p.Tensors {
+				t := &p.Tensors[i]
+				inv.Tensors = append(inv.Tensors, Tensor{
+					Name: t.Name, Shape: t.Dims, Logical: reversed(t.Dims), DType: t.Type.String(),
+					Params: t.Elements(), Bytes: t.Size, File: ck.Files[pi].Name, Offset: p.DataOffset + t.Offset,
+					Layer: LayerOf(t.Name),
+				})
+			}
+		}
+	}
+	return inv
+}

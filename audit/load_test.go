@@ -1,0 +1,180 @@
+package audit_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/audit/synth"
+	"github.com/weightaudit/weightaudit/hub"
+)
+
+// countingSource wraps a source and records, per file, how many bytes were
+// read and the furthest offset touched.
+type countingSource struct {
+	hub.Source
+	mu    sync.Mutex
+	read  map[string]int64
+	reach map[string]int64
+}
+
+func newCounting(src hub.Source) *countingSource {
+	return &countingSource{Source: src, read: map[string]int64{}, reach: map[string]int64{}}
+}
+
+func (c *countingSource) Open(ctx context.Context, name string) (hub.File, error) {
+	f, err := c.Source.Open(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return &countingFile{File: f, name: name, c: c}, nil
+}
+
+type countingFile struct {
+	hub.File
+	name string
+	c    *countingSource
+}
+
+func (f *countingFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := f.File.ReadAt(p, off)
+	f.c.mu.Lock()
+	f.c.read[f.name] += int64(n)
+	if end := off + int64(n); end > f.c.reach[f.name] {
+		f.c.reach[f.name] = end
+	}
+	f.c.mu.Unlock()
+	return n, err
+}
+
+// The published figures, from ../shared/reference/qwen3moe.md.
+const (
+	params235B = 235_093_634_560
+	params30B  = 30_532_122_624
+)
+
+func TestLoadBuiltin(t *testing.T) {
+	tests := []struct {
+		builtin     string
+		format      audit.Format
+		files       int
+		tensors     int
+		params      int64
+		tensorBytes int64 // -1: not checked here
+	}{
+		{"safetensors", audit.FormatSafetensors, 118, 36945, params235B, 2 * params235B},
+		{"gguf", audit.FormatGGUF, 5, 1131, params235B, 142_148_069_376},
+		{"30b-safetensors", audit.FormatSafetensors, 16, 48*393 + 3, params30B, 61_064_245_248},
+		{"30b-gguf", audit.FormatGGUF, 1, 48*12 + 3, params30B, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.builtin, func(t *testing.T) {
+			l, err := synth.Builtin(tt.builtin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := newCounting(l.Source())
+			ck, err := audit.Load(context.Background(), src, audit.WithJobs(4))
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if ck.Format != tt.format {
+				t.Errorf("Format = %s, want %s", ck.Format, tt.format)
+			}
+			if len(ck.Mismatches) != 0 {
+				t.Errorf("Mismatches = %v, want none", ck.Mismatches)
+			}
+			inv := ck.Inventory()
+			tot := inv.Totals()
+			if tot.Files != tt.files || tot.Tensors != tt.tensors || tot.Params != tt.params {
+				t.Errorf("Totals() = %d files, %d tensors, %d params; want %d, %d, %d", tot.Files, tot.Tensors, tot.Params, tt.files, tt.tensors, tt.params)
+			}
+			if tt.tensorBytes >= 0 && tot.Bytes != tt.tensorBytes {
+				t.Errorf("tensor bytes = %d, want %d", tot.Bytes, tt.tensorBytes)
+			}
+			// Headers only: nothing read past a file's header, but for one
+			// read-ahead buffer.
+			for _, fe := range inv.Files {
+				if reach := src.reach[fe.Name]; reach > fe.HeaderBytes+64<<10 {
+					t.Errorf("%s: read up to byte %d of a %d-byte header", fe.Name, reach, fe.HeaderBytes)
+				}
+			}
+		})
+	}
+}
+
+// jobs=1 and jobs=n must give the same inventory.
+func TestLoadJobsDeterministic(t *testing.T) {
+	l, err := synth.Builtin("30b-safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := audit.Load(context.Background(), l.Source(), audit.WithJobs(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	many, err := audit.Load(context.Background(), l.Source(), audit.WithJobs(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := one.Inventory(), many.Inventory()
+	if len(a.Tensors) != len(b.Tensors) {
+		t.Fatalf("jobs=1 gives %d tensors, jobs=8 %d", len(a.Tensors), len(b.Tensors))
+	}
+	for i := range a.Tensors {
+		if a.Tensors[i].Name != b.Tensors[i].Name || a.Tensors[i].Offset != b.Tensors[i].Offset || a.Tensors[i].File != b.Tensors[i].File {
+			t.Fatalf("tensor %d: jobs=1 %+v, jobs=8 %+v", i, a.Tensors[i], b.Tensors[i])
+		}
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	if _, err := audit.Load(context.Background(), hub.NewMem("empty"), audit.WithJobs(0)); err == nil {
+		t.Error("Load with WithJobs(0) succeeded")
+	}
+	_, err := audit.Load(context.Background(), hub.NewMem("empty"))
+	if !errors.Is(err, audit.ErrNoModel) {
+		t.Errorf("Load(empty) = %v, want ErrNoModel", err)
+	}
+	l, err := synth.Builtin("gguf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := l.Source()
+	src.Remove("Qwen3-235B-A22B-Q4_K_M-00003-of-00005.gguf")
+	_, err = audit.Load(context.Background(), src, audit.WithFocus("Qwen3-235B-A22B-Q4_K_M-00001-of-00005.gguf"))
+	if err == nil || !strings.Contains(err.Error(), "00003-of-00005") {
+		t.Errorf("Load(split set missing part 3) = %v, want an error naming the part", err)
+	}
+}
+
+// Tensors and offsets in the inventory must lie in the files as synth placed them.
+func TestInventoryPlacement(t *testing.T) {
+	for _, name := range []string{"30b-safetensors", "30b-gguf"} {
+		l, err := synth.Builtin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ck, err := audit.Load(context.Background(), l.Source())
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv := ck.Inventory()
+		if len(inv.Tensors) != len(l.Tensors) {
+			t.Fatalf("%s: %d tensors, synth placed %d", name, len(inv.Tensors), len(l.Tensors))
+		}
+		for i, p := range l.Tensors {
+			got := inv.Tensors[i]
+			if got.Name != p.Name || got.File != p.File || got.Offset != p.Offset || got.Bytes != p.Bytes || got.DType != p.DType {
+				t.Fatalf("%s: tensor %d = %+v, synth placed %+v", name, i, got, p)
+			}
+		}
+	}
+}
+
+
+var _ io.ReaderAt = (*countingFile)(nil)

@@ -1,0 +1,55 @@
+package synth
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/weightaudit/weightaudit/audit"
+)
+
+// builtins are the reference layouts reachable by name.
+var builtins = map[string]func() (*Layout, error){
+	// The published Hugging Face repository Qwen/Qwen3-235B-A22B: BF16 in
+	// 118 shards.
+	"safetensors": func() (*Layout, error) {
+		return HF("Qwen3-235B-A22B", audit.Qwen3_235B_A22B(), HFOptions{Shards: 118})
+	},
+	// The stock llama.cpp Q4_K_M quantization, split in 5 parts as Qwen's
+	// own GGUF release is.
+	"gguf": func() (*Layout, error) {
+		return GGUF("Qwen3-235B-A22B-Q4_K_M", audit.Qwen3_235B_A22B(), GGUFOptions{Type: "Q4_K_M", Parts: 5})
+	},
+	"30b-safetensors": func() (*Layout, error) {
+		return HF("Qwen3-30B-A3B", audit.Qwen3_30B_A3B(), HFOptions{Shards: 16})
+	},
+	"30b-gguf": func() (*Layout, error) {
+		return GGUF("Qwen3-30B-A3B-Q4_K_M", audit.Qwen3_30B_A3B(), GGUFOptions{Type: "Q4_K_M"})
+	},
+}
+
+// BuiltinNames lists the names [Builtin] accepts.
+func BuiltinNames() []string {
+	names := make([]string, 0, len(builtins))
+	for n := range builtins {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Builtin returns a reference layout by name: "safetensors" (alias "hf")
+// and "gguf" are Qwen3-235B-A22B in BF16 safetensors (118 shards) and in
+// Q4_K_M GGUF (5 parts); "30b-safetensors" and "30b-gguf" are
+// Qwen3-30B-A3B.
+func Builtin(name string) (*Layout, error) {
+	key := strings.ToLower(name)
+	if key == "hf" {
+		key = "safetensors"
+	}
+	f, ok := builtins[key]
+	if !ok {
+		return nil, fmt.Errorf("no built-in layout %q (have %s)", name, strings.Join(BuiltinNames(), ", "))
+	}
+	return f()
+}

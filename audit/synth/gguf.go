@@ -1,0 +1,189 @@
+package synth
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/gguf"
+)
+
+// GGUFOptions shapes a GGUF layout.
+type GGUFOptions struct {
+	// Type is the quantization: "Q4_K_M" (llama.cpp's stock mixture), or
+	// one ggml type for every matrix ("F32", "F16", "BF16", "Q8_0",
+	// "Q4_0", ...), norms and the router staying F32 as llama.cpp keeps
+	// them. The default is "Q4_K_M".
+	Type string
+	// Parts splits the file into a split set of that many parts,
+	// <name>-0000i-of-0000n.gguf; 0 or 1 writes one <name>.gguf.
+	Parts int
+	// NoTokenizer leaves out the tokenizer arrays (tokens, token types and
+	// merges), which make up most of a real header.
+	NoTokenizer bool
+}
+
+// llama.cpp's LlamaFileType ids (llama.h enum llama_ftype) for the mixtures
+// written here.
+var fileTypes = map[string]uint32{"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "Q5_0": 8, "Q5_1": 9,
+	"Q2_K": 10, "Q3_K_M": 12, "Q4_K_S": 14, "Q4_K_M": 15, "Q5_K_M": 17, "Q6_K": 18, "BF16": 32}
+
+// GGUF lays out cfg as llama.cpp's converter and quantizer would write it:
+// architecture metadata under "qwen3moe." (or "qwen3."), the tokenizer
+// arrays sized to the vocabulary, and the tensors of
+// [audit.Config.ExpectedGGUF] typed by the chosen quantization.
+func GGUF(name string, cfg *audit.Config, opts GGUFOptions) (*Layout, error) {
+	if opts.Type == "" {
+		opts.Type = "Q4_K_M"
+	}
+	if opts.Parts <= 0 {
+		opts.Parts = 1
+	}
+	typeOf, err := recipe(opts.Type, cfg)
+	if err != nil {
+		return nil, err
+	}
+	exp := cfg.ExpectedGGUF()
+	if len(exp) < opts.Parts {
+		return nil, fmt.Errorf("%w: %d tensors cannot fill %d parts", errConfig, len(exp), opts.Parts)
+	}
+	infos := make([]gguf.TensorInfo, len(exp))
+	sizes := make([]int64, len(exp))
+	var total int64
+	for i, e := range exp {
+		infos[i] = gguf.TensorInfo{Name: e.Name, Dims: e.Shape, Type: typeOf(e)}
+		if sizes[i], err = infos[i].Type.Bytes(e.Shape); err != nil {
+			return nil, fmt.Errorf("%w: tensor %s as %s: %v", errConfig, e.Name, infos[i].Type, err)
+		}
+		total += sizes[i]
+	}
+	kvs := metadata(name, cfg, opts)
+	bounds := cut(sizes, total, opts.Parts)
+	l := &Layout{Name: name}
+	for p := 0; p < opts.Parts; p++ {
+		file := name + ".gguf"
+		var partKVs []gguf.KV
+		if opts.Parts > 1 {
+			file = gguf.SplitName(name, p+1, opts.Parts)
+			if p == 0 {
+				partKVs = append(partKVs, kvs...)
+			}
+			partKVs = append(partKVs,
+				gguf.KV{Key: "split.no", Value: gguf.Uint16(uint16(p))},
+				gguf.KV{Key: "split.count", Value: gguf.Uint16(uint16(opts.Parts))},
+				gguf.KV{Key: "split.tensors.count", Value: gguf.Int32(int32(len(exp)))})
+		} else {
+			partKVs = kvs
+		}
+		part := infos[bounds[p]:bounds[p+1]]
+		head, dataSize, err := gguf.EncodeHeader(3, partKVs, part)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		l.Files = append(l.Files, File{Name: file, Head: head, Size: int64(len(head)) + dataSize})
+		for _, t := range part {
+			l.Tensors = append(l.Tensors, Placed{Name: t.Name, File: file, Offset: int64(len(head)) + t.Offset,
+				Bytes: t.Size, DType: t.Type.String(), Shape: t.Dims})
+		}
+	}
+	return l, nil
+}
+
+// recipe returns the ggml type of each tensor under quantization q.
+func recipe(q string, cfg *audit.Config) (func(audit.Expected) gguf.Type, error) {
+	keepF32 := func(e audit.Expected) bool {
+		return len(e.Shape) == 1 || e.Component == audit.CompRouter
+	}
+	if q == "Q4_K_M" {
+		// llama.cpp src/llama-quant.cpp, llama_tensor_get_type for
+		// LLAMA_FTYPE_MOSTLY_Q4_K_M: Q4_K throughout, Q6_K for output.weight,
+		// and for attn_v and ffn_down on the "more bits" layers.
+		n := int(cfg.NumHiddenLayers)
+		moreBits := func(i int) bool { return i < n/8 || i >= 7*n/8 || (i-n/8)%3 == 2 }
+		return func(e audit.Expected) gguf.Type {
+			switch {
+			case keepF32(e):
+				return gguf.TypeF32
+			case e.Component == audit.CompLMHead:
+				return gguf.TypeQ6_K
+			case (e.Component == audit.CompAttnV || e.Component == audit.CompExpertDown || e.Component == audit.CompMLPDown) && moreBits(e.Layer):
+				return gguf.TypeQ6_K
+			}
+			return gguf.TypeQ4_K
+		}, nil
+	}
+	t, ok := gguf.ParseType(q)
+	if !ok || !t.Known() {
+		return nil, fmt.Errorf("%w: unknown quantization %q", errConfig, q)
+	}
+	return func(e audit.Expected) gguf.Type {
+		if keepF32(e) {
+			return gguf.TypeF32
+		}
+		return t
+	}, nil
+}
+
+// metadata returns the key-value pairs of the first (or only) file.
+func metadata(name string, cfg *audit.Config, opts GGUFOptions) []gguf.KV {
+	arch := cfg.GGUFArch()
+	a := func(k string) string { return arch + "." + k }
+	u32 := func(x int64) gguf.Value { return gguf.Uint32(uint32(x)) }
+	kvs := []gguf.KV{
+		{Key: "general.architecture", Value: gguf.String(arch)},
+		{Key: "general.type", Value: gguf.String("model")},
+		{Key: "general.name", Value: gguf.String(name)},
+		{Key: a("block_count"), Value: u32(cfg.NumHiddenLayers)},
+		{Key: a("context_length"), Value: u32(cfg.MaxPositionEmbeddings)},
+		{Key: a("embedding_length"), Value: u32(cfg.HiddenSize)},
+		{Key: a("feed_forward_length"), Value: u32(cfg.IntermediateSize)},
+		{Key: a("attention.head_count"), Value: u32(cfg.NumAttentionHeads)},
+		{Key: a("attention.head_count_kv"), Value: u32(cfg.NumKeyValueHeads)},
+		{Key: a("rope.freq_base"), Value: gguf.Float32(float32(cfg.RopeTheta))},
+		{Key: a("attention.layer_norm_rms_epsilon"), Value: gguf.Float32(float32(cfg.RMSNormEps))},
+		{Key: a("attention.key_length"), Value: u32(cfg.HeadDim)},
+		{Key: a("attention.value_length"), Value: u32(cfg.HeadDim)},
+	}
+	if cfg.NumExperts > 0 {
+		kvs = append(kvs,
+			gguf.KV{Key: a("expert_count"), Value: u32(cfg.NumExperts)},
+			gguf.KV{Key: a("expert_used_count"), Value: u32(cfg.NumExpertsPerTok)},
+			gguf.KV{Key: a("expert_feed_forward_length"), Value: u32(cfg.MoEIntermediateSize)})
+	}
+	if ft, ok := fileTypes[opts.Type]; ok {
+		kvs = append(kvs, gguf.KV{Key: "general.file_type", Value: gguf.Uint32(ft)})
+	}
+	kvs = append(kvs, gguf.KV{Key: "general.quantization_version", Value: gguf.Uint32(2)})
+	if !opts.NoTokenizer {
+		kvs = append(kvs, tokenizer(cfg.VocabSize)...)
+	}
+	return kvs
+}
+
+// tokenizer returns byte-level BPE tokenizer arrays of the given vocabulary
+// size, shaped like Qwen's: tokens, token types, and about as many merges
+// as tokens (151,387 for 151,936 tokens). The strings are made up; their
+// count and lengths are realistic.
+func tokenizer(vocab int64) []gguf.KV {
+	tokens := make([]string, vocab)
+	types := make([]int32, vocab)
+	for i := range tokens {
+		tokens[i] = "Ġt" + strconv.FormatInt(int64(i)*2654435761%1000003, 36)
+		types[i] = 1
+	}
+	merges := make([]string, vocab*151387/151936)
+	for i := range merges {
+		merges[i] = "Ġ m" + strconv.FormatInt(int64(i), 36)
+	}
+	return []gguf.KV{
+		{Key: "tokenizer.ggml.model", Value: gguf.String("gpt2")},
+		{Key: "tokenizer.ggml.pre", Value: gguf.String("qwen2")},
+		{Key: "tokenizer.ggml.tokens", Value: gguf.StringArray(tokens)},
+		{Key: "tokenizer.ggml.token_type", Value: gguf.Int32Array(types)},
+		{Key: "tokenizer.ggml.merges", Value: gguf.StringArray(merges)},
+		{Key: "tokenizer.ggml.eos_token_id", Value: gguf.Uint32(uint32(vocab - 1))},
+		{Key: "tokenizer.ggml.padding_token_id", Value: gguf.Uint32(uint32(vocab - 1))},
+		{Key: "tokenizer.ggml.bos_token_id", Value: gguf.Uint32(uint32(vocab - 2))},
+		{Key: "tokenizer.ggml.add_bos_token", Value: gguf.Bool(false)},
+	}
+}

@@ -1,0 +1,113 @@
+package synth
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/safetensors"
+)
+
+// HFOptions shapes a Hugging Face layout.
+type HFOptions struct {
+	// Shards is the number of .safetensors files; 1 writes a single
+	// model.safetensors without an index. Zero means 1.
+	Shards int
+	// DType is the dtype of every tensor. The zero value means BF16, as the
+	// published Qwen3 checkpoints are stored.
+	DType safetensors.DType
+}
+
+// HF lays out cfg as a Hugging Face repository: config.json, and either one
+// model.safetensors or Shards files model-0000i-of-0000n.safetensors with a
+// model.safetensors.index.json. Tensors are stored in the order
+// [audit.Config.ExpectedHF] gives and split across shards at tensor
+// boundaries so that each shard holds about the same number of bytes.
+func HF(name string, cfg *audit.Config, opts HFOptions) (*Layout, error) {
+	if opts.Shards <= 0 {
+		opts.Shards = 1
+	}
+	if opts.DType == 0 {
+		opts.DType = safetensors.BF16
+	}
+	exp := cfg.ExpectedHF()
+	if len(exp) < opts.Shards {
+		return nil, fmt.Errorf("%w: %d tensors cannot fill %d shards", errConfig, len(exp), opts.Shards)
+	}
+	elemBits := int64(opts.DType.Bits())
+	sizes := make([]int64, len(exp))
+	var total int64
+	for i, e := range exp {
+		n := int64(1)
+		for _, d := range e.Shape {
+			n *= d
+		}
+		if n*elemBits%8 != 0 {
+			return nil, fmt.Errorf("%w: tensor %s: %d elements of %s are not whole bytes", errConfig, e.Name, n, opts.DType)
+		}
+		sizes[i] = n * elemBits / 8
+		total += sizes[i]
+	}
+
+	bounds := cut(sizes, total, opts.Shards)
+
+	l := &Layout{Name: name}
+	cfgJSON, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	l.Files = append(l.Files, File{Name: "config.json", Head: cfgJSON, Size: int64(len(cfgJSON))})
+	weightMap := map[string]string{}
+	for s := 0; s < opts.Shards; s++ {
+		shard := "model.safetensors"
+		if opts.Shards > 1 {
+			shard = fmt.Sprintf("model-%05d-of-%05d.safetensors", s+1, opts.Shards)
+		}
+		infos := make([]safetensors.TensorInfo, 0, bounds[s+1]-bounds[s])
+		for _, e := range exp[bounds[s]:bounds[s+1]] {
+			infos = append(infos, safetensors.TensorInfo{Name: e.Name, DType: opts.DType, Shape: e.Shape})
+			weightMap[e.Name] = shard
+		}
+		head, dataSize, err := safetensors.EncodeHeader(map[string]string{"format": "pt"}, infos)
+		if err != nil {
+			return nil, fmt.Errorf("shard %s: %w", shard, err)
+		}
+		l.Files = append(l.Files, File{Name: shard, Head: head, Size: int64(len(head)) + dataSize})
+		for _, t := range infos {
+			l.Tensors = append(l.Tensors, Placed{Name: t.Name, File: shard, Offset: int64(len(head)) + t.Begin,
+				Bytes: t.End - t.Begin, DType: t.DType.String(), Shape: t.Shape})
+		}
+	}
+	if opts.Shards > 1 {
+		index := map[string]any{
+			"metadata":   map[string]any{"total_size": total},
+			"weight_map": weightMap,
+		}
+		b, err := json.MarshalIndent(index, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		l.Files = append(l.Files, File{Name: "model.safetensors.index.json", Head: b, Size: int64(len(b))})
+	}
+	return l, nil
+}
+
+// cut splits tensors with the given byte sizes into parts runs of about
+// total/parts bytes each, every run holding at least one tensor (the caller
+// ensures len(sizes) >= parts). It returns parts+1 boundaries.
+func cut(sizes []int64, total int64, parts int) []int {
+	bounds := make([]int, 0, parts+1)
+	bounds = append(bounds, 0)
+	var acc float64
+	for i := range sizes {
+		acc += float64(sizes[i])
+		s := len(bounds)
+		if s < parts && acc*float64(parts) >= float64(total)*float64(s) && len(sizes)-(i+1) >= parts-s {
+			bounds = append(bounds, i+1)
+		}
+	}
+	for len(bounds) < parts {
+		bounds = append(bounds, len(sizes)-(parts-len(bounds)))
+	}
+	return append(bounds, len(sizes))
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/audit/synth"
+	"github.com/weightaudit/weightaudit/hub"
+)
+
+func newInspectCmd() *cobra.Command {
+	var (
+		asJSON  bool
+		tensors bool
+		builtin string
+		jobs    int
+	)
+	cmd := &cobra.Command{
+		Use:   "inspect [SOURCE]",
+		Short: "List every tensor of a checkpoint, reading headers only",
+		Long: `inspect reads the headers of SOURCE (a safetensors file, a folder in the
+Hugging Face layout with its index and config.json, or a GGUF file or split
+set) and prints a summary, per-dtype totals and a per-layer table. It never
+reads tensor data.
+
+--builtin NAME inspects a built-in reference layout instead, synthesized in
+memory: ` + fmt.Sprint(synth.BuiltinNames()) + `.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (len(args) == 1) == (builtin != "") {
+				return usageError(cmd, "give either SOURCE or --builtin NAME")
+			}
+			src, focus, err := openSource(args, builtin)
+			if err != nil {
+				return err
+			}
+			ck, err := audit.Load(cmd.Context(), src, audit.WithJobs(jobs), audit.WithFocus(focus))
+			if err != nil {
+				return err
+			}
+			r := audit.NewInspectReport(ck)
+			if asJSON {
+				err = r.WriteJSON(cmd.OutOrStdout())
+			} else {
+				err = r.WriteText(cmd.OutOrStdout(), tensors)
+			}
+			if err != nil {
+				return err
+			}
+			if len(r.Problems) > 0 {
+				return &checkFailed{n: len(r.Problems)}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&asJSON, "json", false, "write the report as JSON")
+	f.BoolVar(&tensors, "tensors", false, "list every tensor (the JSON report always does)")
+	f.StringVar(&builtin, "builtin", "", "inspect a built-in reference layout: safetensors or gguf (Qwen3-235B-A22B)")
+	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "files whose headers are read at once")
+	return cmd
+}
+
+// openSource resolves the SOURCE argument or a built-in layout name.
+func openSource(args []string, builtin string) (hub.Source, string, error) {
+	if builtin != "" {
+		l, err := synth.Builtin(builtin)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Source(), "", nil
+	}
+	return hub.Resolve(args[0])
+}
+
+// usageError reports bad arguments: exit code 2 with the usage line.
+func usageError(cmd *cobra.Command, msg string) error {
+	return errors.New(msg + "\nusage: " + cmd.UseLine())
+}

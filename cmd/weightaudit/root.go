@@ -1,0 +1,29 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// run executes the command line args, writing results to stdout and
+// messages to stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	root := &cobra.Command{
+		Use:   "weightaudit",
+		Short: "Audit LLM weight files (safetensors, GGUF) before anyone trusts them",
+		Long: `weightaudit reads the headers of a checkpoint (safetensors shards with their
+index, or GGUF files), lists every tensor and checks the set against what
+the architecture predicts.
+
+Exit codes: 0 all checks pass, 1 a check failed, 2 the command could not run.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newInspectCmd())
+	return root.ExecuteContext(ctx)
+}

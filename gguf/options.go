@@ -1,0 +1,140 @@
+package gguf
+
+import "fmt"
+
+// Default caps. They are far above what real models use (a 151,936-token
+// vocabulary, a few hundred keys, about a thousand tensors), and far below
+// what would let a hostile header exhaust memory.
+const (
+	defaultMaxStringLen  = 16 << 20 // bytes in one string value
+	defaultMaxArrayLen   = 64 << 20 // elements in one array
+	defaultMaxArrayDepth = 4        // nesting levels of arrays
+	defaultMaxTensors    = 1 << 20
+	defaultMaxKVs        = 1 << 20
+	defaultBufferSize    = 64 << 10
+	maxBufferSize        = 256 << 20
+
+	// maxNameLen caps keys and tensor names; gguf.md limits keys to 65535
+	// bytes.
+	maxNameLen = 1<<16 - 1
+	// maxDepthCap bounds WithMaxArrayDepth, which bounds recursion.
+	maxDepthCap = 64
+)
+
+// Option configures [Read] and [Open].
+type Option func(*options) error
+
+type options struct {
+	maxStringLen  int64
+	maxArrayLen   int64
+	maxArrayDepth int
+	maxTensors    int64
+	maxKVs        int64
+	bufferSize    int
+}
+
+func makeOptions(opts []Option) (*options, error) {
+	o := &options{
+		maxStringLen:  defaultMaxStringLen,
+		maxArrayLen:   defaultMaxArrayLen,
+		maxArrayDepth: defaultMaxArrayDepth,
+		maxTensors:    defaultMaxTensors,
+		maxKVs:        defaultMaxKVs,
+		bufferSize:    defaultBufferSize,
+	}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+func positive(name string, n int64) error {
+	if n <= 0 {
+		return fmt.Errorf("gguf: %s(%d): must be positive", name, n)
+	}
+	return nil
+}
+
+// WithMaxStringLen caps the length in bytes of one metadata string value;
+// a longer string fails with [ErrLimit]. n must be positive.
+// The default is 16 MiB.
+func WithMaxStringLen(n int64) Option {
+	return func(o *options) error {
+		if err := positive("WithMaxStringLen", n); err != nil {
+			return err
+		}
+		o.maxStringLen = n
+		return nil
+	}
+}
+
+// WithMaxArrayLen caps the number of elements of one metadata array; a
+// longer array fails with [ErrLimit]. n must be positive.
+// The default is 64 Mi (67,108,864) elements.
+func WithMaxArrayLen(n int64) Option {
+	return func(o *options) error {
+		if err := positive("WithMaxArrayLen", n); err != nil {
+			return err
+		}
+		o.maxArrayLen = n
+		return nil
+	}
+}
+
+// WithMaxArrayDepth caps how deeply metadata arrays may nest: 1 allows arrays
+// of scalars only, 2 arrays of such arrays, and so on; deeper nesting fails
+// with [ErrLimit]. n must be between 1 and 64. (llama.cpp rejects any array
+// of arrays; gguf.md allows them.)
+// The default is 4.
+func WithMaxArrayDepth(n int) Option {
+	return func(o *options) error {
+		if n < 1 || n > maxDepthCap {
+			return fmt.Errorf("gguf: WithMaxArrayDepth(%d): must be between 1 and %d", n, maxDepthCap)
+		}
+		o.maxArrayDepth = n
+		return nil
+	}
+}
+
+// WithMaxTensors caps the header's tensor count; a larger count fails with
+// [ErrLimit]. n must be positive.
+// The default is 1 Mi (1,048,576) tensors.
+func WithMaxTensors(n int64) Option {
+	return func(o *options) error {
+		if err := positive("WithMaxTensors", n); err != nil {
+			return err
+		}
+		o.maxTensors = n
+		return nil
+	}
+}
+
+// WithMaxKVs caps the header's metadata key-value count; a larger count
+// fails with [ErrLimit]. n must be positive.
+// The default is 1 Mi (1,048,576) pairs.
+func WithMaxKVs(n int64) Option {
+	return func(o *options) error {
+		if err := positive("WithMaxKVs", n); err != nil {
+			return err
+		}
+		o.maxKVs = n
+		return nil
+	}
+}
+
+// WithBufferSize sets the size of the read buffer, which is also the size of
+// each ReadAt call Read makes (smaller for files smaller than n). Raise it
+// for readers with a high cost per call, such as HTTP range readers without
+// read-ahead. n must be between 16 and 256 MiB.
+// The default is 64 KiB.
+func WithBufferSize(n int) Option {
+	return func(o *options) error {
+		if n < 16 || n > maxBufferSize {
+			return fmt.Errorf("gguf: WithBufferSize(%d): must be between 16 and %d", n, maxBufferSize)
+		}
+		o.bufferSize = n
+		return nil
+	}
+}

@@ -1,0 +1,173 @@
+package gguf
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// reader reads little-endian fields through a bufio.Reader and tracks the
+// absolute offset itself. Its errors are *FormatErrors without a Field; the
+// caller fills it in.
+type reader struct {
+	br      *bufio.Reader
+	bufSize int
+	off     int64 // absolute offset of the next unread byte
+	size    int64 // declared file size
+	o       *options
+}
+
+func newReader(r io.ReaderAt, size int64, o *options) *reader {
+	n := int(min(int64(o.bufferSize), max(size, 16)))
+	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), n)
+	return &reader{br: br, bufSize: br.Size(), size: size, o: o}
+}
+
+func (r *reader) remaining() int64 { return r.size - r.off }
+
+// errAt returns a *FormatError at off with an empty Field.
+func errAt(off int64, format string, args ...any) error {
+	return &FormatError{Offset: off, Err: fmt.Errorf(format, args...)}
+}
+
+// withField sets the Field of a *FormatError that has none yet.
+func withField(err error, field string) error {
+	var fe *FormatError
+	if errors.As(err, &fe) && fe.Field == "" {
+		fe.Field = field
+	}
+	return err
+}
+
+// prefix adds context to the cause of a *FormatError: "what: cause".
+func prefix(err error, format string, args ...any) error {
+	var fe *FormatError
+	if errors.As(err, &fe) {
+		fe.Err = fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), fe.Err)
+	}
+	return err
+}
+
+// truncated reports that what, which needs n bytes, does not fit in the file.
+func (r *reader) truncated(what string, n int64) error {
+	return errAt(r.off, "%s: %w: needs %d bytes, %d left", what, ErrTruncated, n, r.remaining())
+}
+
+// readErr turns an error of the underlying reader into a *FormatError.
+func (r *reader) readErr(what string, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errAt(r.off, "%s: %w: the reader ended before the declared size %d", what, ErrTruncated, r.size)
+	}
+	return errAt(r.off, "%s: read: %w", what, err)
+}
+
+// next returns the next n bytes (n <= r.bufSize) and consumes them. The
+// slice is valid until the next read.
+func (r *reader) next(n int, what string) ([]byte, error) {
+	if r.remaining() < int64(n) {
+		return nil, r.truncated(what, int64(n))
+	}
+	b, err := r.br.Peek(n)
+	if err != nil {
+		return nil, r.readErr(what, err)
+	}
+	r.consume(n)
+	return b, nil
+}
+
+// consume skips n bytes known to be buffered.
+func (r *reader) consume(n int) {
+	_, _ = r.br.Discard(n) // cannot fail: the bytes are buffered
+	r.off += int64(n)
+}
+
+// window returns all buffered bytes, filling the buffer first if fewer than
+// need (<= r.bufSize, <= r.remaining()) are buffered.
+func (r *reader) window(need int, what string) ([]byte, error) {
+	if r.br.Buffered() < need {
+		if _, err := r.br.Peek(need); err != nil {
+			return nil, r.readErr(what, err)
+		}
+	}
+	b, _ := r.br.Peek(r.br.Buffered())
+	return b, nil
+}
+
+func (r *reader) u32(what string) (uint32, error) {
+	b, err := r.next(4, what)
+	if err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint32(b), nil
+}
+
+func (r *reader) u64(what string) (uint64, error) {
+	b, err := r.next(8, what)
+	if err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b), nil
+}
+
+// strLen reads a string's u64 length prefix and checks it against the bytes
+// left and maxLen.
+func (r *reader) strLen(what string, maxLen int64) (int64, error) {
+	lenOff := r.off
+	n, err := r.u64(what)
+	if err != nil {
+		return 0, err
+	}
+	if n > uint64(r.remaining()) {
+		return 0, errAt(lenOff, "%s: %w: length %d, but %d bytes left", what, ErrTruncated, n, r.remaining())
+	}
+	if n > uint64(maxLen) {
+		return 0, errAt(lenOff, "%s: %w: length %d, at most %d allowed", what, ErrLimit, n, maxLen)
+	}
+	return int64(n), nil
+}
+
+// str reads a length-prefixed string of at most maxLen bytes.
+func (r *reader) str(what string, maxLen int64) (string, error) {
+	n, err := r.strLen(what, maxLen)
+	if err != nil {
+		return "", err
+	}
+	if n <= int64(r.bufSize) {
+		b, err := r.next(int(n), what)
+		return string(b), err
+	}
+	var sb strings.Builder
+	sb.Grow(int(n))
+	if err := r.copyTo(&sb, n, what); err != nil {
+		return "", err
+	}
+	return sb.String(), nil
+}
+
+// copyTo appends the next n bytes (n <= r.remaining()) to sb in buffer-sized
+// pieces.
+func (r *reader) copyTo(sb *strings.Builder, n int64, what string) error {
+	for n > 0 {
+		k := int(min(n, int64(r.bufSize)))
+		b, err := r.next(k, what)
+		if err != nil {
+			return err
+		}
+		sb.Write(b)
+		n -= int64(k)
+	}
+	return nil
+}
+
+// full reads exactly len(b) bytes (len(b) <= r.remaining()) into b.
+func (r *reader) full(b []byte, what string) error {
+	n, err := io.ReadFull(r.br, b)
+	r.off += int64(n)
+	if err != nil {
+		return r.readErr(what, err)
+	}
+	return nil
+}

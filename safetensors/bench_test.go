@@ -1,0 +1,95 @@
+package safetensors_test
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/weightaudit/weightaudit/safetensors"
+)
+
+// qwenShard returns the header of a shard shaped like one of
+// Qwen3-235B-A22B's: n BF16 expert projections named as the checkpoint names
+// them, plus a norm, and the size of the whole (virtual) file.
+func qwenShard(tb testing.TB, n int) (header []byte, size int64) {
+	tb.Helper()
+	var ts []safetensors.TensorInfo
+	for e := 0; len(ts) < n-1; e++ {
+		layer, expert := 12+e/128, e%128
+		for _, p := range []struct {
+			proj  string
+			shape []int64
+		}{{"gate_proj", []int64{1536, 4096}}, {"up_proj", []int64{1536, 4096}}, {"down_proj", []int64{4096, 1536}}} {
+			if len(ts) == n-1 {
+				break
+			}
+			ts = append(ts, safetensors.TensorInfo{
+				Name:  fmt.Sprintf("model.layers.%d.mlp.experts.%d.%s.weight", layer, expert, p.proj),
+				DType: safetensors.BF16,
+				Shape: p.shape,
+			})
+		}
+	}
+	ts = append(ts, safetensors.TensorInfo{Name: "model.layers.12.post_attention_layernorm.weight", DType: safetensors.BF16, Shape: []int64{4096}})
+	h, dataSize, err := safetensors.EncodeHeader(map[string]string{"format": "pt"}, ts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return h, int64(len(h)) + dataSize
+}
+
+// BenchmarkRead parses shard headers with Read and, as the baseline, with
+// the encoding/json reference decoder. The reader holds only the header, as
+// Read touches nothing else.
+func BenchmarkRead(b *testing.B) {
+	for _, n := range []int{313, 3000} {
+		h, size := qwenShard(b, n)
+		r := bytes.NewReader(h)
+		decoders := []struct {
+			name string
+			read func() (*safetensors.File, error)
+		}{
+			{"scanner", func() (*safetensors.File, error) { return safetensors.Read(r, size) }},
+			{"encoding-json", func() (*safetensors.File, error) {
+				return safetensors.ReadReference(r, size, safetensors.DefaultMaxHeaderLen)
+			}},
+		}
+		for _, d := range decoders {
+			b.Run(fmt.Sprintf("tensors=%d/%s", n, d.name), func(b *testing.B) {
+				if f, err := d.read(); err != nil || len(f.Tensors) != n {
+					b.Fatalf("read: %v", err)
+				}
+				b.SetBytes(int64(len(h)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := d.read(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/tensor")
+			})
+		}
+	}
+}
+
+// BenchmarkParseIndex parses an index shaped like Qwen3-235B-A22B's: about
+// 37,000 tensors over 118 shards.
+func BenchmarkParseIndex(b *testing.B) {
+	var buf bytes.Buffer
+	buf.WriteString(`{"metadata":{"total_size":470187269120},"weight_map":{`)
+	for i := 0; i < 37000; i++ {
+		if i > 0 {
+			buf.WriteString(",\n")
+		}
+		fmt.Fprintf(&buf, `"model.layers.%d.mlp.experts.%d.%s.weight":"model-%05d-of-00118.safetensors"`, i/384, i%384/3, [3]string{"gate_proj", "up_proj", "down_proj"}[i%3], 1+i*118/37000)
+	}
+	buf.WriteString("}}")
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := safetensors.ParseIndex(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,441 @@
+package safetensors
+
+//go:generate go run golang.org/x/tools/cmd/stringer@v0.38.0 -type=MismatchKind
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/weightaudit/weightaudit/internal/checked"
+)
+
+// Index is a parsed model.safetensors.index.json, the map from tensor names
+// to shard files of a sharded checkpoint.
+type Index struct {
+	// TotalSize is metadata.total_size, the sum of every tensor's bytes as
+	// the writer counted it; -1 when absent.
+	TotalSize int64
+	// Metadata is the whole "metadata" object, decoded as encoding/json
+	// decodes into an any (numbers are float64); nil when absent.
+	Metadata map[string]any
+	// WeightMap maps each tensor name to the file name of its shard.
+	WeightMap map[string]string
+}
+
+// ParseIndex parses a model.safetensors.index.json. The document must be one
+// JSON object with a "weight_map" object of string values and, optionally, a
+// "metadata" object whose "total_size", if present, is a non-negative
+// integer; other top-level keys are skipped. Duplicate keys are rejected.
+//
+// Every shard name must be a plain file name in the index's directory: a
+// name that is empty or contains "/", "\\", "..", "://", ":" or a control
+// character fails with [ErrUnsafePath]. More than 1,000,000 tensors fail with
+// [ErrLimit]. Errors are [*FormatError] values whose Offset is the position
+// in data.
+func ParseIndex(data []byte) (*Index, error) {
+	sc := scanner{s: string(data)}
+	ix := &Index{TotalSize: -1}
+	if err := parseIndex(&sc, ix); err != nil {
+		if err.Field == "" {
+			err.Field = "index"
+		}
+		return nil, err
+	}
+	return ix, nil
+}
+
+func parseIndex(sc *scanner, ix *Index) *FormatError {
+	if err := sc.validUTF8(); err != nil {
+		return err
+	}
+	sc.ws()
+	if sc.peek() != '{' {
+		return sc.wrongType("index", "an object")
+	}
+	sc.i++
+	sc.ws()
+	seen := map[string]bool{}
+	done := sc.peek() == '}'
+	if done {
+		sc.i++
+	}
+	for !done {
+		keyPos := sc.i
+		if sc.peek() != '"' {
+			return sc.unexpected(sc.i, "a string key")
+		}
+		k, err := sc.str()
+		if err != nil {
+			return err
+		}
+		if seen[k] {
+			return sc.errf(keyPos, ErrSchema, "duplicate key %q", k)
+		}
+		seen[k] = true
+		sc.ws()
+		if err := sc.expect(':', "':'"); err != nil {
+			return err
+		}
+		switch k {
+		case "metadata":
+			err = indexMetadata(sc, ix)
+			if err != nil && err.Field == "" {
+				err.Field = `key "metadata"`
+			}
+		case "weight_map":
+			err = weightMap(sc, ix)
+			if err != nil && err.Field == "" {
+				err.Field = `key "weight_map"`
+			}
+		default:
+			_, err = sc.value(1)
+		}
+		if err != nil {
+			return err
+		}
+		if done, err = sc.next('}'); err != nil {
+			return err
+		}
+	}
+	sc.ws()
+	if sc.i != len(sc.s) {
+		return sc.errf(sc.i, ErrSyntax, "data after the top-level object")
+	}
+	if ix.WeightMap == nil {
+		return sc.errf(0, ErrSchema, `missing key "weight_map"`)
+	}
+	return nil
+}
+
+// indexMetadata decodes the "metadata" object and its total_size.
+func indexMetadata(sc *scanner, ix *Index) *FormatError {
+	if sc.peek() != '{' {
+		return sc.wrongType("metadata", "an object")
+	}
+	sc.i++
+	sc.ws()
+	m := map[string]any{}
+	ix.Metadata = m
+	done := sc.peek() == '}'
+	if done {
+		sc.i++
+	}
+	for !done {
+		keyPos := sc.i
+		if sc.peek() != '"' {
+			return sc.unexpected(sc.i, "a string key")
+		}
+		k, err := sc.str()
+		if err != nil {
+			return err
+		}
+		if _, dup := m[k]; dup {
+			return sc.errf(keyPos, ErrSchema, "duplicate key %q", k)
+		}
+		sc.ws()
+		if err := sc.expect(':', "':'"); err != nil {
+			return err
+		}
+		if k == "total_size" {
+			start := sc.i
+			n, err := totalSize(sc)
+			if err != nil {
+				err.Field = `key "metadata.total_size"`
+				return err
+			}
+			ix.TotalSize = n
+			m[k], _ = strconv.ParseFloat(sc.s[start:sc.i], 64)
+		} else {
+			if m[k], err = sc.value(2); err != nil {
+				return err
+			}
+		}
+		if done, err = sc.next('}'); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// totalSize decodes total_size: a non-negative integer, written plainly or
+// in a float form that is exactly integral (as some writers produce).
+func totalSize(sc *scanner) (int64, *FormatError) {
+	start := sc.i
+	c := sc.peek()
+	if c != '-' && (c < '0' || c > '9') {
+		return 0, sc.wrongType("total_size", "a non-negative integer")
+	}
+	v, neg, nonInt, overflow, err := sc.number()
+	if err != nil {
+		return 0, err
+	}
+	lit := sc.s[start:sc.i]
+	if !nonInt && !neg && !overflow {
+		return v, nil
+	}
+	f, perr := strconv.ParseFloat(lit, 64)
+	switch {
+	case neg && f != 0 || f < 0:
+		return 0, sc.errf(start, ErrSchema, "total_size is negative: %s", clip(lit))
+	case perr != nil || f >= math.MaxInt64:
+		return 0, sc.errf(start, ErrOverflow, "total_size does not fit in an int64: %s", clip(lit))
+	case f != math.Trunc(f):
+		return 0, sc.errf(start, ErrSchema, "total_size is not an integer: %s", clip(lit))
+	}
+	return int64(f), nil
+}
+
+// weightMap decodes the "weight_map" object.
+func weightMap(sc *scanner, ix *Index) *FormatError {
+	if sc.peek() != '{' {
+		return sc.wrongType("weight_map", "an object")
+	}
+	sc.i++
+	sc.ws()
+	wm := map[string]string{}
+	ix.WeightMap = wm
+	if sc.peek() == '}' {
+		sc.i++
+		return nil
+	}
+	for {
+		keyPos := sc.i
+		if sc.peek() != '"' {
+			return sc.unexpected(sc.i, "a string key")
+		}
+		name, err := sc.str()
+		if err != nil {
+			return err
+		}
+		withField := func(err *FormatError) *FormatError {
+			err.Field = tensorField(name)
+			return err
+		}
+		if _, dup := wm[name]; dup {
+			return withField(sc.errf(keyPos, ErrSchema, "duplicate key in weight_map"))
+		}
+		if len(wm) >= maxIndexEntries {
+			return withField(sc.errf(keyPos, ErrLimit, "weight_map has more than %d tensors", maxIndexEntries))
+		}
+		sc.ws()
+		if err := sc.expect(':', "':'"); err != nil {
+			return err
+		}
+		valPos := sc.i
+		if sc.peek() != '"' {
+			return withField(sc.wrongType("shard name", "a string"))
+		}
+		shard, err := sc.str()
+		if err != nil {
+			return withField(err)
+		}
+		if why := unsafeShardName(shard); why != "" {
+			return withField(sc.errf(valPos, ErrUnsafePath, "shard name %q %s", clip(shard), why))
+		}
+		wm[name] = shard
+		done, err := sc.next('}')
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// unsafeShardName says why name is not a plain file name, or returns "".
+func unsafeShardName(name string) string {
+	switch {
+	case name == "":
+		return "is empty"
+	case name == ".":
+		return `is "."`
+	case strings.Contains(name, "://"):
+		return `contains "://"`
+	case strings.Contains(name, ".."):
+		return `contains ".."`
+	case strings.HasPrefix(name, "/"):
+		return "is an absolute path"
+	case strings.ContainsAny(name, `/\`):
+		return "contains a path separator"
+	case strings.Contains(name, ":"):
+		return `contains ":"`
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] < 0x20 || name[i] == 0x7f {
+			return "contains a control character"
+		}
+	}
+	return ""
+}
+
+// Shards returns the unique shard names of the index, sorted.
+func (ix *Index) Shards() []string {
+	set := map[string]struct{}{}
+	for _, s := range ix.WeightMap {
+		set[s] = struct{}{}
+	}
+	out := make([]string, 0, len(set))
+	for s := range set {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// MismatchKind says how an index and its shards disagree.
+type MismatchKind int
+
+// The kinds of [Mismatch].
+const (
+	MissingShard MismatchKind = iota + 1 // a shard the index names was not provided
+	NotInShard                           // an indexed tensor is not in the shard the index names
+	Unindexed                            // a tensor in a shard is not in the index
+	WrongShard                           // an indexed tensor is in another shard than the one named
+	Duplicate                            // a tensor is in more than one shard
+	TotalSize                            // metadata.total_size differs from the sum of tensor bytes
+)
+
+// Mismatch is one disagreement between an index and its shards.
+type Mismatch struct {
+	// Kind says what disagrees.
+	Kind MismatchKind
+	// Tensor is the tensor at fault; "" for MissingShard and TotalSize.
+	Tensor string
+	// Shard is the shard at fault: the shard that was not provided
+	// (MissingShard), the shard the index names that lacks the tensor
+	// (NotInShard, WrongShard), the shard holding an unindexed tensor
+	// (Unindexed), or the shard holding an extra copy (Duplicate); "" for
+	// TotalSize.
+	Shard string
+	// Other is the shard that holds the tensor for WrongShard, and the
+	// shard holding the copy that counts for Duplicate: the indexed shard
+	// when it has the tensor, else the first by name.
+	Other string
+	// Want is metadata.total_size and Got the sum of the bytes of every
+	// tensor in the shards, for TotalSize.
+	Want, Got int64
+}
+
+// String returns one sentence that names the tensor and shards.
+func (m Mismatch) String() string {
+	switch m.Kind {
+	case MissingShard:
+		return fmt.Sprintf("shard %q is named by the index but was not provided", m.Shard)
+	case NotInShard:
+		return fmt.Sprintf("tensor %q is indexed to shard %q but is not in it", m.Tensor, m.Shard)
+	case Unindexed:
+		return fmt.Sprintf("tensor %q in shard %q is not in the index", m.Tensor, m.Shard)
+	case WrongShard:
+		return fmt.Sprintf("tensor %q is indexed to shard %q but is in shard %q", m.Tensor, m.Shard, m.Other)
+	case Duplicate:
+		return fmt.Sprintf("tensor %q is in shard %q and again in shard %q", m.Tensor, m.Other, m.Shard)
+	case TotalSize:
+		return fmt.Sprintf("metadata.total_size is %d bytes but the shards' tensors add up to %d bytes", m.Want, m.Got)
+	}
+	return fmt.Sprintf("%v: tensor %q, shard %q, other %q", m.Kind, m.Tensor, m.Shard, m.Other)
+}
+
+// CheckIndex compares ix with the parsed shards, keyed by shard file name,
+// and returns every disagreement sorted by tensor, then shard (then kind and
+// other shard), or nil when they agree:
+//
+//   - MissingShard: a shard the index names is not in shards (or is nil);
+//   - NotInShard: an indexed tensor is in no shard, and its indexed shard was
+//     provided;
+//   - WrongShard: an indexed tensor is not in its indexed shard but in
+//     another;
+//   - Duplicate: a tensor is in more than one shard (one Mismatch per extra
+//     copy);
+//   - Unindexed: a tensor in a shard is not in the index;
+//   - TotalSize: metadata.total_size is present and differs from the sum of
+//     the bytes of every tensor of every shard; checked only when no shard
+//     is missing.
+//
+// Shards the index does not name may be passed; their tensors count as
+// Unindexed.
+func CheckIndex(ix *Index, shards map[string]*File) []Mismatch {
+	var out []Mismatch
+	anyMissing := false
+	for _, s := range ix.Shards() {
+		if shards[s] == nil {
+			out = append(out, Mismatch{Kind: MissingShard, Shard: s})
+			anyMissing = true
+		}
+	}
+	// Where each tensor is: the first shard by name in first, others in more.
+	names := make([]string, 0, len(shards))
+	for s, f := range shards {
+		if f != nil {
+			names = append(names, s)
+		}
+	}
+	slices.Sort(names)
+	first := map[string]string{}
+	more := map[string][]string{}
+	var sum int64
+	for _, s := range names {
+		for i := range shards[s].Tensors {
+			t := &shards[s].Tensors[i]
+			if _, ok := first[t.Name]; ok {
+				more[t.Name] = append(more[t.Name], s)
+			} else {
+				first[t.Name] = s
+			}
+			var ok bool
+			if sum, ok = checked.Add(sum, t.Bytes()); !ok {
+				sum = math.MaxInt64
+			}
+		}
+	}
+	duplicates := func(name, keep string) {
+		if s := first[name]; s != keep {
+			out = append(out, Mismatch{Kind: Duplicate, Tensor: name, Shard: s, Other: keep})
+		}
+		for _, s := range more[name] {
+			if s != keep {
+				out = append(out, Mismatch{Kind: Duplicate, Tensor: name, Shard: s, Other: keep})
+			}
+		}
+	}
+	for name, want := range ix.WeightMap {
+		at, found := first[name]
+		switch {
+		case !found:
+			if shards[want] != nil {
+				out = append(out, Mismatch{Kind: NotInShard, Tensor: name, Shard: want})
+			}
+		case at == want || slices.Contains(more[name], want):
+			duplicates(name, want)
+		default:
+			out = append(out, Mismatch{Kind: WrongShard, Tensor: name, Shard: want, Other: at})
+			duplicates(name, at)
+		}
+	}
+	for name, at := range first {
+		if _, ok := ix.WeightMap[name]; ok {
+			continue
+		}
+		out = append(out, Mismatch{Kind: Unindexed, Tensor: name, Shard: at})
+		for _, s := range more[name] {
+			out = append(out, Mismatch{Kind: Unindexed, Tensor: name, Shard: s})
+		}
+		duplicates(name, at)
+	}
+	if ix.TotalSize >= 0 && !anyMissing && sum != ix.TotalSize {
+		out = append(out, Mismatch{Kind: TotalSize, Want: ix.TotalSize, Got: sum})
+	}
+	slices.SortFunc(out, func(a, b Mismatch) int {
+		return cmp.Or(
+			strings.Compare(a.Tensor, b.Tensor),
+			strings.Compare(a.Shard, b.Shard),
+			cmp.Compare(a.Kind, b.Kind),
+			strings.Compare(a.Other, b.Other),
+		)
+	})
+	return out
+}
