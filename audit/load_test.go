@@ -176,5 +176,4 @@ func TestInventoryPlacement(t *testing.T) {
 	}
 }
 
-
 var _ io.ReaderAt = (*countingFile)(nil)

@@ -36,7 +36,9 @@ func TestHFIndex(t *testing.T) {
 		t.Errorf("%d shards, want 118", shards)
 	}
 	var ix struct {
-		Metadata  struct{ TotalSize int64 `json:"total_size"` } `json:"metadata"`
+		Metadata struct {
+			TotalSize int64 `json:"total_size"`
+		} `json:"metadata"`
 		WeightMap map[string]string `json:"weight_map"`
 	}
 	if err := json.Unmarshal(index, &ix); err != nil {
