@@ -278,7 +278,7 @@ func (l *loader) loadGGUF(ctx context.Context, ck *Checkpoint, name string) erro
 			names = append(names, part)
 		}
 		if len(missing) > 0 {
-			return fmt.Errorf("%s: split set of %d parts is missing %s", hub.Path(l.src, name), count, strings.Join(missing, ", "))
+			return fmt.Errorf("%s: %w: %d parts, missing %s", hub.Path(l.src, name), gguf.ErrSplit, count, strings.Join(missing, ", "))
 		}
 	}
 	parts := make([]*gguf.File, len(names))
