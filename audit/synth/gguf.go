@@ -39,9 +39,9 @@ func GGUF(name string, cfg *audit.Config, opts GGUFOptions) (*Layout, error) {
 	if opts.Parts <= 0 {
 		opts.Parts = 1
 	}
-	typeOf, err := recipe(opts.Type, cfg)
+	quant, err := audit.ParseQuantization(opts.Type)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", errConfig, err)
 	}
 	exp := cfg.ExpectedGGUF()
 	if len(exp) < opts.Parts {
@@ -51,7 +51,7 @@ func GGUF(name string, cfg *audit.Config, opts GGUFOptions) (*Layout, error) {
 	sizes := make([]int64, len(exp))
 	var total int64
 	for i, e := range exp {
-		infos[i] = gguf.TensorInfo{Name: e.Name, Dims: e.Shape, Type: typeOf(e)}
+		infos[i] = gguf.TensorInfo{Name: e.Name, Dims: e.Shape, Type: quant.TypeOf(cfg, e)}
 		if sizes[i], err = infos[i].Type.Bytes(e.Shape); err != nil {
 			return nil, fmt.Errorf("%w: tensor %s as %s: %v", errConfig, e.Name, infos[i].Type, err)
 		}
@@ -87,41 +87,6 @@ func GGUF(name string, cfg *audit.Config, opts GGUFOptions) (*Layout, error) {
 		}
 	}
 	return l, nil
-}
-
-// recipe returns the ggml type of each tensor under quantization q.
-func recipe(q string, cfg *audit.Config) (func(audit.Expected) gguf.Type, error) {
-	keepF32 := func(e audit.Expected) bool {
-		return len(e.Shape) == 1 || e.Component == audit.CompRouter
-	}
-	if q == "Q4_K_M" {
-		// llama.cpp src/llama-quant.cpp, llama_tensor_get_type for
-		// LLAMA_FTYPE_MOSTLY_Q4_K_M: Q4_K throughout, Q6_K for output.weight,
-		// and for attn_v and ffn_down on the "more bits" layers.
-		n := int(cfg.NumHiddenLayers)
-		moreBits := func(i int) bool { return i < n/8 || i >= 7*n/8 || (i-n/8)%3 == 2 }
-		return func(e audit.Expected) gguf.Type {
-			switch {
-			case keepF32(e):
-				return gguf.TypeF32
-			case e.Component == audit.CompLMHead:
-				return gguf.TypeQ6_K
-			case (e.Component == audit.CompAttnV || e.Component == audit.CompExpertDown || e.Component == audit.CompMLPDown) && moreBits(e.Layer):
-				return gguf.TypeQ6_K
-			}
-			return gguf.TypeQ4_K
-		}, nil
-	}
-	t, ok := gguf.ParseType(q)
-	if !ok || !t.Known() {
-		return nil, fmt.Errorf("%w: unknown quantization %q", errConfig, q)
-	}
-	return func(e audit.Expected) gguf.Type {
-		if keepF32(e) {
-			return gguf.TypeF32
-		}
-		return t
-	}, nil
 }
 
 // metadata returns the key-value pairs of the first (or only) file.

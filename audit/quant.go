@@ -1,0 +1,68 @@
+package audit
+
+import (
+	"fmt"
+
+	"github.com/weightaudit/weightaudit/gguf"
+)
+
+// Quantization gives the ggml type of every tensor of a GGUF file, as
+// llama.cpp's quantizer would choose it.
+type Quantization struct {
+	Name string
+	// typeOf returns the type of one expected tensor of a model with
+	// layers decoder layers.
+	typeOf func(e Expected, layers int) gguf.Type
+}
+
+// TypeOf returns the ggml type the quantization gives tensor e of cfg.
+func (q Quantization) TypeOf(cfg *Config, e Expected) gguf.Type {
+	return q.typeOf(e, int(cfg.NumHiddenLayers))
+}
+
+// keepF32 reports whether llama.cpp keeps a tensor in F32 whatever the
+// target type: 1-D tensors (norms) and the MoE router (ffn_gate_inp).
+func keepF32(e Expected) bool {
+	return len(e.Shape) == 1 || e.Component == CompRouter
+}
+
+// Q4KM is llama.cpp's stock Q4_K_M mixture (src/llama-quant.cpp,
+// llama_tensor_get_type for LLAMA_FTYPE_MOSTLY_Q4_K_M): Q4_K throughout,
+// Q6_K for output.weight, and Q6_K for attn_v and ffn_down(_exps) on the
+// "more bits" layers i < n/8, i ≥ 7n/8 and every third layer between.
+var Q4KM = Quantization{Name: "Q4_K_M", typeOf: func(e Expected, n int) gguf.Type {
+	moreBits := func(i int) bool { return i < n/8 || i >= 7*n/8 || (i-n/8)%3 == 2 }
+	switch {
+	case keepF32(e):
+		return gguf.TypeF32
+	case e.Component == CompLMHead:
+		return gguf.TypeQ6_K
+	case (e.Component == CompAttnV || e.Component == CompExpertDown || e.Component == CompMLPDown) && moreBits(e.Layer):
+		return gguf.TypeQ6_K
+	}
+	return gguf.TypeQ4_K
+}}
+
+// Uniform returns the quantization that stores every matrix as t, norms and
+// the router staying F32 as llama.cpp keeps them.
+func Uniform(t gguf.Type) Quantization {
+	return Quantization{Name: t.String(), typeOf: func(e Expected, _ int) gguf.Type {
+		if keepF32(e) {
+			return gguf.TypeF32
+		}
+		return t
+	}}
+}
+
+// ParseQuantization returns the quantization named q: "Q4_K_M" or the name
+// of a known ggml type.
+func ParseQuantization(q string) (Quantization, error) {
+	if q == "Q4_K_M" {
+		return Q4KM, nil
+	}
+	t, ok := gguf.ParseType(q)
+	if !ok || !t.Known() {
+		return Quantization{}, fmt.Errorf("unknown quantization %q", q)
+	}
+	return Uniform(t), nil
+}
