@@ -15,9 +15,36 @@ type Quantization struct {
 	typeOf func(e Expected, layers int) gguf.Type
 }
 
-// TypeOf returns the ggml type the quantization gives tensor e of cfg.
+// TypeOf returns the ggml type the quantization gives tensor e (an entry
+// of [Config.ExpectedGGUF], shapes in ne order) of cfg. Where the rows
+// (ne[0]) are not a whole number of the type's blocks it falls back as
+// llama.cpp's quantizer does (llama_tensor_get_type: Q4_K to Q5_0, Q5_K to
+// Q5_1, Q6_K to Q8_0, the 2- and 3-bit and IQ types to IQ4_NL), and to F16
+// when even the fallback does not fit.
 func (q Quantization) TypeOf(cfg *Config, e Expected) gguf.Type {
-	return q.typeOf(e, int(cfg.NumHiddenLayers))
+	t := q.typeOf(e, int(cfg.NumHiddenLayers))
+	if len(e.Shape) == 0 {
+		return t
+	}
+	for range 2 {
+		if bs := t.BlockSize(); bs > 0 && e.Shape[0]%bs == 0 {
+			return t
+		}
+		switch t {
+		case gguf.TypeQ4_K:
+			t = gguf.TypeQ5_0
+		case gguf.TypeQ5_K:
+			t = gguf.TypeQ5_1
+		case gguf.TypeQ6_K:
+			t = gguf.TypeQ8_0
+		case gguf.TypeQ2_K, gguf.TypeQ3_K, gguf.TypeIQ2_XXS, gguf.TypeIQ2_XS, gguf.TypeIQ2_S, gguf.TypeIQ3_XXS, gguf.TypeIQ3_S,
+			gguf.TypeIQ1_S, gguf.TypeIQ1_M, gguf.TypeIQ4_XS, gguf.TypeTQ1_0, gguf.TypeTQ2_0:
+			t = gguf.TypeIQ4_NL
+		default:
+			return gguf.TypeF16
+		}
+	}
+	return gguf.TypeF16
 }
 
 // keepF32 reports whether llama.cpp keeps a tensor in F32 whatever the

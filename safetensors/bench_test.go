@@ -93,3 +93,21 @@ func BenchmarkParseIndex(b *testing.B) {
 		}
 	}
 }
+
+// TestReadAllocs guards the decoder's design: a fixed number of allocations
+// however many tensors the header holds (names and shapes are not allocated
+// one by one).
+func TestReadAllocs(t *testing.T) {
+	for _, n := range []int{313, 3000} {
+		h, size := qwenShard(t, n)
+		r := bytes.NewReader(h)
+		allocs := testing.AllocsPerRun(5, func() {
+			if _, err := safetensors.Read(r, size); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > 40 {
+			t.Errorf("Read of %d tensors: %v allocations, want at most 40", n, allocs)
+		}
+	}
+}

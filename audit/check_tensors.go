@@ -1,0 +1,125 @@
+package audit
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Finding is one problem a check found, naming what is at fault.
+type Finding struct {
+	Check   string `json:"check"`
+	Tensor  string `json:"tensor,omitempty"`
+	File    string `json:"file,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// Check is the outcome of one check.
+type Check struct {
+	ID     string `json:"id"`
+	Title  string `json:"title"`
+	Pass   bool   `json:"pass"`
+	Detail string `json:"detail"`
+	// Level says how the check was verified: "structural" (from the
+	// files' headers), "arithmetic" (from the model's dimensions), or
+	// "empirical" (by running the weights).
+	Level     string `json:"level,omitempty"`
+	Measured  any    `json:"measured,omitempty"`
+	Predicted any    `json:"predicted,omitempty"`
+	Findings  int    `json:"findings"`
+}
+
+// The structural checks beyond the seed's contract.
+const (
+	CheckTensors = "STRUCT-TENSORS" // every expected tensor present, none unexpected, shapes and dtypes right, none twice
+	CheckFiles   = "STRUCT-FILES"   // index and shards agree
+	CheckConfig  = "STRUCT-CONFIG"  // config.json and GGUF metadata agree
+	CheckProfile = "STRUCT-PROFILE" // the config agrees with the published profile and size label
+)
+
+// checkTensors compares the inventory with the spec's expected tensor set.
+func checkTensors(spec Spec, inv *Inventory, roles []Role) []Finding {
+	var out []Finding
+	add := func(t *Tensor, format string, args ...any) {
+		out = append(out, Finding{Check: CheckTensors, Tensor: t.Name, File: t.File, Message: fmt.Sprintf(format, args...)})
+	}
+	seen := make(map[string]*Tensor, len(inv.Tensors))
+	for i := range inv.Tensors {
+		t := &inv.Tensors[i]
+		if first, dup := seen[t.Name]; dup {
+			add(t, "stored twice: also in %s at offset %d", first.File, first.Offset)
+			continue
+		}
+		seen[t.Name] = t
+		r := roles[i]
+		if !r.Known {
+			add(t, "unexpected tensor: %s predicts no tensor of this name", spec.Family())
+			continue
+		}
+		if !slices.Equal(t.Shape, r.Shape) {
+			add(t, "shape %v, want %v", t.Shape, r.Shape)
+		}
+		if msg := dtypeProblem(inv.Format, t.DType, r.Expected); msg != "" {
+			add(t, "%s", msg)
+		}
+	}
+	for _, e := range spec.Expected(inv.Format) {
+		if _, ok := seen[e.Name]; !ok {
+			out = append(out, Finding{Check: CheckTensors, Tensor: e.Name, Message: fmt.Sprintf("missing: %s predicts %s %v", spec.Family(), e.Component, e.Shape)})
+		}
+	}
+	return out
+}
+
+// floatTypes are the dtypes (in either format's spelling) that store
+// weights as plain floating point.
+var floatTypes = map[string]bool{"F64": true, "F32": true, "F16": true, "BF16": true, "F8_E4M3": true, "F8_E5M2": true}
+
+// dtypeProblem says what is wrong with storing tensor e as dtype, or "".
+// Safetensors checkpoints of these families store every tensor as a float;
+// GGUF files may quantize matrices but keep norms and the router in float,
+// as llama.cpp's quantizer does.
+func dtypeProblem(f Format, dtype string, e Expected) string {
+	switch {
+	case f == FormatSafetensors && !floatTypes[dtype]:
+		return fmt.Sprintf("dtype %s: a %s checkpoint stores %s as a float type", dtype, f, e.Component)
+	case f == FormatGGUF && (len(e.Shape) == 1 || e.Component == CompRouter) && !floatTypes[dtype]:
+		return fmt.Sprintf("dtype %s: %s must stay F32 (or F16/BF16); llama.cpp never quantizes it", dtype, e.Component)
+	}
+	return ""
+}
+
+// checkFiles turns the index-against-shards mismatches into findings.
+func checkFiles(ck *Checkpoint) []Finding {
+	var out []Finding
+	for _, m := range ck.Mismatches {
+		file := m.Shard
+		if file == "" {
+			file = ck.IndexName
+		}
+		out = append(out, Finding{Check: CheckFiles, Tensor: m.Tensor, File: file, Message: m.String()})
+	}
+	return out
+}
+
+// describe joins a check's findings into its one-line detail.
+func describe(fs []Finding, okDetail string) string {
+	if len(fs) == 0 {
+		return okDetail
+	}
+	kinds := map[string]int{}
+	for _, f := range fs {
+		k := f.Message
+		if i := strings.IndexAny(k, ":,"); i > 0 {
+			k = k[:i]
+		}
+		kinds[k]++
+	}
+	var parts []string
+	for k, n := range kinds {
+		parts = append(parts, fmt.Sprintf("%d× %s", n, k))
+	}
+	slices.Sort(parts)
+	return fmt.Sprintf("%d finding(s): %s", len(fs), strings.Join(parts, "; "))
+}

@@ -1,0 +1,573 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/weightaudit/weightaudit/gguf"
+	"github.com/weightaudit/weightaudit/internal/checked"
+)
+
+// The cost model: the seed's memory_breakdown, flops_per_token and
+// throughput_model equations (../shared/seeds/000_74fb2986308396fe.txt),
+// as DESIGN.md ("The Qwen3-MoE contract") refines them. Every function here
+// is pure and safe for concurrent use.
+
+// Category sentinels of the cost model. Test with [errors.Is].
+var (
+	// ErrCostInput means an input of the cost model is out of range: a
+	// config dimension that is zero or negative where a formula needs it
+	// positive, more layers than the cost model's limit (4096), top-k
+	// outside [1, num_experts], a context or batch below 1, an unknown KV
+	// cache type, a head_dim or tensor row that is not a multiple of the
+	// chosen type's block size, the zero Quantization, or a hardware figure
+	// that is not a positive finite number.
+	ErrCostInput = errors.New("invalid cost model input")
+
+	// ErrCostOverflow means a parameter, byte or FLOP count of the cost
+	// model does not fit in an int64.
+	ErrCostOverflow = errors.New("cost model overflow")
+)
+
+// maxCostLayers bounds num_hidden_layers for the cost model, whose weight
+// predictions list every expected tensor (12 per layer). Published models
+// have fewer than 200 layers.
+const maxCostLayers = 4096
+
+// checkCostConfig reports whether cfg can be fed to the cost model: every
+// dimension the formulas use is positive, and the parameter count
+// [Config.Predict] computes cannot overflow (checked on an upper bound that
+// treats every layer as both sparse and dense).
+func checkCostConfig(cfg *Config) error {
+	if cfg == nil {
+		return fmt.Errorf("%w: nil config", ErrCostInput)
+	}
+	for _, f := range []struct {
+		key string
+		v   int64
+	}{
+		{"vocab_size", cfg.VocabSize},
+		{"hidden_size", cfg.HiddenSize},
+		{"num_hidden_layers", cfg.NumHiddenLayers},
+		{"num_attention_heads", cfg.NumAttentionHeads},
+		{"num_key_value_heads", cfg.NumKeyValueHeads},
+		{"head_dim", cfg.HeadDim},
+	} {
+		if f.v <= 0 {
+			return fmt.Errorf("%w: config key %q = %d, want > 0", ErrCostInput, f.key, f.v)
+		}
+	}
+	for _, f := range []struct {
+		key string
+		v   int64
+	}{
+		{"intermediate_size", cfg.IntermediateSize},
+		{"moe_intermediate_size", cfg.MoEIntermediateSize},
+		{"num_experts", cfg.NumExperts},
+		{"num_experts_per_tok", cfg.NumExpertsPerTok},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("%w: config key %q = %d, want ≥ 0", ErrCostInput, f.key, f.v)
+		}
+	}
+	l := cfg.NumHiddenLayers
+	if l > maxCostLayers {
+		return fmt.Errorf("%w: config key %q = %d exceeds the cost model's limit %d", ErrCostInput, "num_hidden_layers", l, maxCostLayers)
+	}
+	if e := cfg.NumExperts; e > 0 {
+		if cfg.MoEIntermediateSize == 0 {
+			return fmt.Errorf("%w: config key %q = 0 with %d experts, want > 0", ErrCostInput, "moe_intermediate_size", e)
+		}
+		if k := cfg.NumExpertsPerTok; k < 1 || k > e {
+			return fmt.Errorf("%w: config key %q = %d, want 1 to num_experts (%d)", ErrCostInput, "num_experts_per_tok", k, e)
+		}
+	}
+	if cfg.IntermediateSize == 0 {
+		for i := int64(0); i < l; i++ {
+			if !cfg.Sparse(i) {
+				return fmt.Errorf("%w: config key %q = 0 but layer %d has a dense MLP", ErrCostInput, "intermediate_size", i)
+			}
+		}
+	}
+
+	var b bound
+	d, v := cfg.HiddenSize, cfg.VocabSize
+	q := b.mul(cfg.NumAttentionHeads, cfg.HeadDim)
+	kv := b.mul(cfg.NumKeyValueHeads, cfg.HeadDim)
+	ffn := max(b.mul(cfg.NumExperts, cfg.MoEIntermediateSize), cfg.IntermediateSize)
+	layer := b.add(b.mul(2, d, q), b.mul(2, d, kv), b.mul(2, cfg.HeadDim), b.mul(2, d),
+		b.mul(cfg.NumExperts, d), b.mul(3, ffn, d))
+	b.add(b.mul(2, v, d), d, b.mul(l, layer))
+	if b.overflow {
+		return fmt.Errorf("%w: parameter count of a config with hidden_size %d, vocab_size %d, %d layers, %d experts", ErrCostOverflow, d, v, l, cfg.NumExperts)
+	}
+	return nil
+}
+
+// bound accumulates checked arithmetic, remembering any overflow.
+type bound struct{ overflow bool }
+
+func (b *bound) mul(xs ...int64) int64 {
+	p := int64(1)
+	for _, x := range xs {
+		n, ok := checked.Mul(p, x)
+		if !ok {
+			b.overflow = true
+			return 0
+		}
+		p = n
+	}
+	return p
+}
+
+func (b *bound) add(xs ...int64) int64 {
+	var s int64
+	for _, x := range xs {
+		n, ok := checked.Add(s, x)
+		if !ok {
+			b.overflow = true
+			return 0
+		}
+		s = n
+	}
+	return s
+}
+
+// satMul returns the product of non-negative xs, or math.MaxInt64 when it
+// does not fit.
+func satMul(xs ...int64) int64 {
+	var b bound
+	p := b.mul(xs...)
+	if b.overflow {
+		return math.MaxInt64
+	}
+	return p
+}
+
+// satAdd returns the sum of non-negative xs, or math.MaxInt64 when it does
+// not fit.
+func satAdd(xs ...int64) int64 {
+	var b bound
+	s := b.add(xs...)
+	if b.overflow {
+		return math.MaxInt64
+	}
+	return s
+}
+
+// WeightMemory is the predicted size of a model's weights under one
+// quantization.
+type WeightMemory struct {
+	// Quant is the quantization's name: a ggml type name ("Q4_K") or
+	// "Q4_K_M".
+	Quant string `json:"quant"`
+	// Bytes is the tensor data size, 0 when Err is set.
+	Bytes int64 `json:"bytes"`
+	// Err says why the quantization cannot store the model, e.g. a row
+	// length that is not a multiple of its block size; it wraps
+	// [ErrCostInput] or [ErrCostOverflow].
+	Err error `json:"-"`
+}
+
+// PredictWeights returns the tensor data bytes of cfg's GGUF layout under
+// quantization q: the sum over [Config.ExpectedGGUF] of
+// q.TypeOf(cfg, e).Bytes(e.Shape), so that type sizes come only from
+// ggml's type table in package gguf. Headers, metadata and alignment
+// padding are not counted. Weights count all experts, as the seed's
+// memory_breakdown requires (all experts resident).
+//
+// It fails with [ErrCostInput] for an invalid config (see [ErrCostInput]),
+// the zero Quantization, or a tensor q cannot store (the error names the
+// tensor and wraps gguf.ErrInvalid), and with [ErrCostOverflow] when the
+// sum does not fit in an int64.
+func PredictWeights(cfg *Config, q Quantization) (int64, error) {
+	return predictBytes(cfg, q, func(Expected) bool { return true })
+}
+
+// PredictExpertWeights returns the part of [PredictWeights] taken by the
+// routed experts' tensors (ffn_gate_exps, ffn_up_exps, ffn_down_exps): the
+// bytes of which a decode step reads only the routed share. It is 0 for a
+// dense model and fails like PredictWeights.
+func PredictExpertWeights(cfg *Config, q Quantization) (int64, error) {
+	return predictBytes(cfg, q, func(e Expected) bool {
+		return e.Component == CompExpertGate || e.Component == CompExpertUp || e.Component == CompExpertDown
+	})
+}
+
+func predictBytes(cfg *Config, q Quantization, keep func(Expected) bool) (int64, error) {
+	if err := checkCostConfig(cfg); err != nil {
+		return 0, err
+	}
+	if q.typeOf == nil {
+		return 0, fmt.Errorf("%w: zero Quantization", ErrCostInput)
+	}
+	var total int64
+	for _, e := range cfg.ExpectedGGUF() {
+		if !keep(e) {
+			continue
+		}
+		t := q.TypeOf(cfg, e)
+		n, err := t.Bytes(e.Shape)
+		if err != nil {
+			cat := ErrCostInput
+			if errors.Is(err, gguf.ErrOverflow) {
+				cat = ErrCostOverflow
+			}
+			return 0, fmt.Errorf("%w: quantization %s: tensor %q: %w", cat, q.Name, e.Name, err)
+		}
+		s, ok := checked.Add(total, n)
+		if !ok {
+			return 0, fmt.Errorf("%w: quantization %s: weight bytes at tensor %q", ErrCostOverflow, q.Name, e.Name)
+		}
+		total = s
+	}
+	return total, nil
+}
+
+// WeightTable returns [PredictWeights] of cfg for F32, F16, BF16, Q8_0,
+// Q6_K, Q5_K, Q4_K, Q4_0 and the stock Q4_K_M mixture, in that order; norms
+// and the router stay F32 under every uniform type ([Uniform]). A
+// quantization that cannot store the model (say a K-quant when hidden_size
+// is not a multiple of 256) gets its row's Err set rather than failing the
+// table. The error is for a config the cost model rejects.
+func WeightTable(cfg *Config) ([]WeightMemory, error) {
+	if err := checkCostConfig(cfg); err != nil {
+		return nil, err
+	}
+	quants := []Quantization{
+		Uniform(gguf.TypeF32), Uniform(gguf.TypeF16), Uniform(gguf.TypeBF16),
+		Uniform(gguf.TypeQ8_0), Uniform(gguf.TypeQ6_K), Uniform(gguf.TypeQ5_K),
+		Uniform(gguf.TypeQ4_K), Uniform(gguf.TypeQ4_0), Q4KM,
+	}
+	rows := make([]WeightMemory, 0, len(quants))
+	for _, q := range quants {
+		n, err := PredictWeights(cfg, q)
+		rows = append(rows, WeightMemory{Quant: q.Name, Bytes: n, Err: err})
+	}
+	return rows, nil
+}
+
+// kvTypes are the KV cache types llama.cpp accepts (--cache-type-k/-v),
+// in the order [KVTypes] lists them.
+var kvTypes = []gguf.Type{
+	gguf.TypeF16, gguf.TypeBF16, gguf.TypeF32, gguf.TypeQ8_0, gguf.TypeQ4_0,
+	gguf.TypeQ4_1, gguf.TypeIQ4_NL, gguf.TypeQ5_0, gguf.TypeQ5_1,
+}
+
+// KVTypes returns the names [KVCacheBytes] accepts, in lower case: f16,
+// bf16, f32, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1 (llama.cpp's cache types).
+func KVTypes() []string {
+	names := make([]string, len(kvTypes))
+	for i, t := range kvTypes {
+		names[i] = strings.ToLower(t.String())
+	}
+	return names
+}
+
+func parseKVType(name string) (gguf.Type, error) {
+	if t, ok := gguf.ParseType(name); ok {
+		for _, k := range kvTypes {
+			if t == k {
+				return t, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("%w: KV cache type %q, want one of %s", ErrCostInput, name, strings.Join(KVTypes(), ", "))
+}
+
+// KVCacheBytes returns the size of the KV cache of batch sequences of ctx
+// tokens each, stored as kvType (see [KVTypes]; case is ignored):
+//
+//	KV = 2 · L · n_kv · ctx · batch · rowBytes(d_k)
+//	rowBytes(d_k) = (d_k / BlockSize) · TypeSize
+//
+// the seed's 2 · L · n_kv · d_k · seq · bytes per element, with the bytes
+// of a quantized type taken exactly from ggml's type table (2 for f16 and
+// bf16, 4 for f32, 34 per 32 elements for q8_0, 18 per 32 for q4_0). Every
+// layer has attention, dense or sparse. It is exactly linear in ctx and in
+// batch.
+//
+// It fails with [ErrCostInput] for an invalid config, an unknown kvType,
+// ctx or batch below 1, or a head_dim that is not a multiple of kvType's
+// block size, and with [ErrCostOverflow] when the size does not fit in an
+// int64.
+func KVCacheBytes(cfg *Config, ctx, batch int64, kvType string) (int64, error) {
+	if err := checkCostConfig(cfg); err != nil {
+		return 0, err
+	}
+	t, err := parseKVType(kvType)
+	if err != nil {
+		return 0, err
+	}
+	if ctx < 1 || batch < 1 {
+		return 0, fmt.Errorf("%w: KV cache for context %d and batch %d, want both ≥ 1", ErrCostInput, ctx, batch)
+	}
+	row, err := t.RowSize(cfg.HeadDim)
+	if err != nil {
+		return 0, fmt.Errorf("%w: KV cache type %s: config key %q: %w", ErrCostInput, kvType, "head_dim", err)
+	}
+	var b bound
+	n := b.mul(2, cfg.NumHiddenLayers, cfg.NumKeyValueHeads, ctx, batch, row)
+	if b.overflow {
+		return 0, fmt.Errorf("%w: KV cache for context %d and batch %d", ErrCostOverflow, ctx, batch)
+	}
+	return n, nil
+}
+
+// ActivationBytes returns the seed's bound on activation memory,
+// batch · ctx · d elements in f32 (4 bytes each): one hidden-state tensor
+// [batch, ctx, d]. It is an order of magnitude, not a runtime's peak, which
+// also holds attention scores, MLP intermediates and scratch buffers. It is
+// 0 when cfg is nil, d ≤ 0, ctx < 1 or batch < 1, and saturates at
+// math.MaxInt64.
+func ActivationBytes(cfg *Config, ctx, batch int64) int64 {
+	if cfg == nil || cfg.HiddenSize <= 0 || ctx < 1 || batch < 1 {
+		return 0
+	}
+	return satMul(batch, ctx, cfg.HiddenSize, 4)
+}
+
+// FLOPs is the compute of one token's forward pass.
+type FLOPs struct {
+	// Dense is 2·A, two FLOPs (a multiply and an add) per active parameter
+	// ([Prediction.Active]): the seed's F ≈ 2A. As in the seed's count, the
+	// embedding and the router are included.
+	Dense int64 `json:"dense"`
+	// Attention is 2·2·L·n_h·d_k·ctx: per layer and query head, q·Kᵀ over
+	// ctx keys and the weighted sum over ctx values, d_k multiply-adds each.
+	Attention int64 `json:"attention"`
+	// Total is Dense + Attention.
+	Total int64 `json:"total"`
+}
+
+// FLOPsPerToken returns the FLOPs of one token at context ctx (the number
+// of positions it attends to, itself included):
+//
+//	Total = 2·A + 4·L·n_h·d_k·ctx
+//
+// with A the active parameters of [Config.Predict] (DESIGN.md's
+// FALSIFY-QM3E-003). ctx ≤ 0 gives Attention 0. Counts that do not fit in
+// an int64 saturate at math.MaxInt64; a config the cost model rejects for
+// another reason (see [ErrCostInput]) gives the zero FLOPs.
+func FLOPsPerToken(cfg *Config, ctx int64) FLOPs {
+	var f FLOPs
+	switch err := checkCostConfig(cfg); {
+	case err == nil:
+		f.Dense = satMul(2, cfg.Predict().Active)
+	case errors.Is(err, ErrCostOverflow):
+		f.Dense = math.MaxInt64
+	default:
+		return FLOPs{}
+	}
+	if ctx > 0 {
+		f.Attention = satMul(4, cfg.NumHiddenLayers, cfg.NumAttentionHeads, cfg.HeadDim, ctx)
+	}
+	f.Total = satAdd(f.Dense, f.Attention)
+	return f
+}
+
+// Traffic is a model of the weight bytes one decode step reads.
+type Traffic int
+
+// The traffic models of the roofline.
+const (
+	// TrafficAllWeights reads every weight byte once per decode step, shared
+	// by the batch: the seed's conservative throughput_model ("must load
+	// ALL weights").
+	TrafficAllWeights Traffic = iota
+	// TrafficActiveWeights reads the non-expert weights plus the experts
+	// the step's tokens are routed to: k of E per layer at batch 1, and
+	// E·(1 − (1 − k/E)^B) expected distinct experts for B tokens under
+	// uniform routing.
+	TrafficActiveWeights
+)
+
+// String returns "all-weights" or "active-weights", or "Traffic(N)" for an
+// unknown value.
+func (t Traffic) String() string {
+	switch t {
+	case TrafficAllWeights:
+		return "all-weights"
+	case TrafficActiveWeights:
+		return "active-weights"
+	}
+	return fmt.Sprintf("Traffic(%d)", int(t))
+}
+
+// MarshalText returns [Traffic.String], and an error for an unknown value.
+func (t Traffic) MarshalText() ([]byte, error) {
+	if t != TrafficAllWeights && t != TrafficActiveWeights {
+		return nil, fmt.Errorf("%w: %v", ErrCostInput, t)
+	}
+	return []byte(t.String()), nil
+}
+
+// What bounds a [Roofline], its Bound field.
+const (
+	// BoundMemory means reading the step's bytes takes at least as long as
+	// its FLOPs.
+	BoundMemory = "memory"
+	// BoundCompute means the step's FLOPs take longer than its reads.
+	BoundCompute = "compute"
+)
+
+// RooflineInput is what [RooflineFor] needs: a machine, a traffic model,
+// and the model's sizes. [PredictRooflineInput] fills it from a config; a
+// caller with an inventory fills the byte counts from the files.
+type RooflineInput struct {
+	Hardware Hardware
+	Traffic  Traffic
+	// Batch is the number of sequences decoded together, one token each
+	// per step; at least 1.
+	Batch int64
+	// WeightBytes is the size of all weights; positive.
+	WeightBytes int64
+	// ExpertBytes is the part of WeightBytes held by routed experts; 0 for
+	// a dense model.
+	ExpertBytes int64
+	// Experts and ExpertsUsed are E and k of the routing. They matter only
+	// for TrafficActiveWeights with ExpertBytes > 0, where 1 ≤ k ≤ E.
+	Experts, ExpertsUsed int64
+	// FLOPsPerToken is the compute of one token, [FLOPs].Total; positive.
+	FLOPsPerToken int64
+	// KVBytes is the KV cache of the whole batch at its context
+	// ([KVCacheBytes] with this Batch), read once per step; 0 leaves the
+	// cache out.
+	KVBytes int64
+}
+
+// Roofline is the decode throughput of one model on one machine.
+type Roofline struct {
+	Hardware Hardware `json:"hardware"`
+	Traffic  Traffic  `json:"traffic"`
+	Batch    int64    `json:"batch"`
+	// WeightBytesPerStep is the weight bytes one decode step reads under
+	// Traffic.
+	WeightBytesPerStep float64 `json:"weight_bytes_per_step"`
+	// BytesPerStep is WeightBytesPerStep plus the KV cache read.
+	BytesPerStep float64 `json:"bytes_per_step"`
+	// FLOPsPerStep is Batch · FLOPs per token.
+	FLOPsPerStep float64 `json:"flops_per_step"`
+	// TokensPerSecond is the batch's tokens per second,
+	// Batch / max(BytesPerStep/Bandwidth, FLOPsPerStep/Compute).
+	TokensPerSecond float64 `json:"tokens_per_second"`
+	// Bound is BoundMemory when the memory time is at least the compute
+	// time, else BoundCompute.
+	Bound string `json:"bound"`
+	// Fits reports whether WeightBytes + KVBytes fit in the machine's
+	// memory (Hardware.MemoryBytes), activations and runtime overhead
+	// aside; false when MemoryBytes is 0.
+	Fits bool `json:"fits"`
+}
+
+// RooflineFor returns the roofline throughput of in, the seed's
+// throughput_model tok/s = min(bandwidth / bytes_per_token, compute /
+// flops_per_token) for a batch of B sequences decoded in lockstep:
+//
+//	W      = WeightBytes                                    (TrafficAllWeights)
+//	W      = (WeightBytes − ExpertBytes) + ExpertBytes · u  (TrafficActiveWeights)
+//	u      = 1 − (1 − k/E)^B, the expected share of a layer's E experts that
+//	         B tokens routed top-k uniformly touch (k/E at B = 1)
+//	bytes  = W + KVBytes
+//	flops  = B · FLOPsPerToken
+//	tok/s  = B / max(bytes / Bandwidth, flops / Compute)
+//	       = min(B · Bandwidth / bytes, Compute / FLOPsPerToken)
+//
+// Under TrafficActiveWeights the embedding counts in full, as the seed's
+// active count does, though a step reads only B of its rows. tok/s is
+// non-decreasing in Bandwidth and in Compute.
+//
+// It fails with [ErrCostInput] when Bandwidth or Compute is not a positive
+// finite number, Batch < 1, WeightBytes or FLOPsPerToken ≤ 0, ExpertBytes
+// or KVBytes is negative or ExpertBytes > WeightBytes, k is outside
+// [1, E] where it matters, or Traffic is unknown.
+func RooflineFor(in RooflineInput) (Roofline, error) {
+	hw := in.Hardware
+	positive := func(x float64) bool { return x > 0 && !math.IsInf(x, 1) }
+	switch {
+	case !positive(hw.Bandwidth):
+		return Roofline{}, fmt.Errorf("%w: hardware %q: bandwidth %v, want a positive finite number of bytes/s", ErrCostInput, hw.Name, hw.Bandwidth)
+	case !positive(hw.Compute):
+		return Roofline{}, fmt.Errorf("%w: hardware %q: compute %v, want a positive finite number of FLOP/s", ErrCostInput, hw.Name, hw.Compute)
+	case in.Traffic != TrafficAllWeights && in.Traffic != TrafficActiveWeights:
+		return Roofline{}, fmt.Errorf("%w: %v", ErrCostInput, in.Traffic)
+	case in.Batch < 1:
+		return Roofline{}, fmt.Errorf("%w: batch %d, want ≥ 1", ErrCostInput, in.Batch)
+	case in.WeightBytes <= 0:
+		return Roofline{}, fmt.Errorf("%w: weight bytes %d, want > 0", ErrCostInput, in.WeightBytes)
+	case in.ExpertBytes < 0 || in.ExpertBytes > in.WeightBytes:
+		return Roofline{}, fmt.Errorf("%w: expert bytes %d, want 0 to the weight bytes %d", ErrCostInput, in.ExpertBytes, in.WeightBytes)
+	case in.FLOPsPerToken <= 0:
+		return Roofline{}, fmt.Errorf("%w: FLOPs per token %d, want > 0", ErrCostInput, in.FLOPsPerToken)
+	case in.KVBytes < 0:
+		return Roofline{}, fmt.Errorf("%w: KV cache bytes %d, want ≥ 0", ErrCostInput, in.KVBytes)
+	}
+	w := float64(in.WeightBytes)
+	if in.Traffic == TrafficActiveWeights && in.ExpertBytes > 0 {
+		e, k := in.Experts, in.ExpertsUsed
+		if e < 1 || k < 1 || k > e {
+			return Roofline{}, fmt.Errorf("%w: %d of %d experts per token, want 1 ≤ k ≤ E", ErrCostInput, k, e)
+		}
+		w = float64(in.WeightBytes-in.ExpertBytes) + float64(in.ExpertBytes)*touchedShare(e, k, in.Batch)
+	}
+	r := Roofline{
+		Hardware:           hw,
+		Traffic:            in.Traffic,
+		Batch:              in.Batch,
+		WeightBytesPerStep: w,
+		BytesPerStep:       w + float64(in.KVBytes),
+		FLOPsPerStep:       float64(in.Batch) * float64(in.FLOPsPerToken),
+	}
+	tMem, tCompute := r.BytesPerStep/hw.Bandwidth, r.FLOPsPerStep/hw.Compute
+	r.Bound = BoundMemory
+	if tCompute > tMem {
+		r.Bound = BoundCompute
+	}
+	r.TokensPerSecond = float64(in.Batch) / max(tMem, tCompute)
+	if need, ok := checked.Add(in.WeightBytes, in.KVBytes); ok && hw.MemoryBytes > 0 {
+		r.Fits = need <= hw.MemoryBytes
+	}
+	return r, nil
+}
+
+// touchedShare returns 1 − (1 − k/e)^b, the expected fraction of e experts
+// that b tokens each routed to k distinct experts, uniformly, touch. It is
+// computed as −expm1(b·log1p(−k/e)) to stay exact for small k/e.
+func touchedShare(e, k, b int64) float64 {
+	if k >= e {
+		return 1
+	}
+	return -math.Expm1(float64(b) * math.Log1p(-float64(k)/float64(e)))
+}
+
+// PredictRooflineInput fills a [RooflineInput] (all but Hardware and
+// Traffic) for cfg's GGUF layout under q, decoding batch sequences at
+// context ctx with a kvType KV cache: WeightBytes from [PredictWeights],
+// ExpertBytes from [PredictExpertWeights], E and k from the config,
+// FLOPsPerToken from [FLOPsPerToken] and KVBytes from [KVCacheBytes]. It
+// fails like those.
+func PredictRooflineInput(cfg *Config, q Quantization, ctx, batch int64, kvType string) (RooflineInput, error) {
+	w, err := PredictWeights(cfg, q)
+	if err != nil {
+		return RooflineInput{}, err
+	}
+	ex, err := PredictExpertWeights(cfg, q)
+	if err != nil {
+		return RooflineInput{}, err
+	}
+	kv, err := KVCacheBytes(cfg, ctx, batch, kvType)
+	if err != nil {
+		return RooflineInput{}, err
+	}
+	return RooflineInput{
+		Batch:         batch,
+		WeightBytes:   w,
+		ExpertBytes:   ex,
+		Experts:       cfg.NumExperts,
+		ExpertsUsed:   cfg.NumExpertsPerTok,
+		FLOPsPerToken: FLOPsPerToken(cfg, ctx).Total,
+		KVBytes:       kv,
+	}, nil
+}

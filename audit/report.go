@@ -1,0 +1,278 @@
+package audit
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// maxTextFindings bounds the findings the terminal and Markdown reports
+// list; the JSON and JUnit reports carry all of them.
+const maxTextFindings = 40
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+func verdict(pass bool) string {
+	if pass {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+func (r *Report) modelLine() string {
+	name := r.Model.Family
+	if r.Model.Profile != "" {
+		name = r.Model.Profile + " (" + r.Model.Family + ")"
+	}
+	return fmt.Sprintf("%s, %s, %d file(s)", name, r.Format, r.Files.Count)
+}
+
+// WriteText writes the report for a terminal: the gate's verdict first,
+// then the checks, the findings, a per-layer table in which runs of
+// identical layers share a row, memory and throughput.
+func (r *Report) WriteText(w io.Writer) error {
+	p := &printer{w: w}
+	p.f("%s  %s  %s — coverage %d/%d\n", GateID, verdict(r.Gate.Pass), r.modelLine(), r.Coverage.Verified, r.Coverage.Total)
+	p.f("source %s\n\n", r.Source)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, c := range r.Checks {
+		level := ""
+		if c.Level != "" {
+			level = "[" + c.Level + "] "
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s%s\n", verdict(c.Pass), c.ID, level, c.Detail)
+	}
+	tw.Flush()
+	eq := func(got, want int64) string {
+		if got == want {
+			return "= predicted"
+		}
+		return fmt.Sprintf("≠ predicted %s", Count(want))
+	}
+	p.f("\nparams  total %s (%s) %s; active %s (%s) %s\n", Count(r.Params.Total), Params(r.Params.Total), eq(r.Params.Total, r.Params.PredictedTotal),
+		Count(r.Params.Active), Params(r.Params.Active), eq(r.Params.Active, r.Params.PredictedActive))
+	if len(r.Findings) > 0 {
+		p.f("\n%d finding(s)", len(r.Findings))
+		if len(r.Findings) > maxTextFindings {
+			p.f(", the first %d (all of them with --format json)", maxTextFindings)
+		}
+		p.f(":\n")
+		for i, f := range r.Findings {
+			if i == maxTextFindings {
+				break
+			}
+			p.f("  %s  %s\n", f.Check, findingText(f))
+		}
+	}
+	p.f("\n")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "layer\ttensors\tparams\tactive\tbytes\tpredicted\tfindings\t\n")
+	for _, g := range groupLayers(r.Layers) {
+		l := g.first
+		pred := "="
+		if l.PredictedParams != l.Params {
+			pred = Count(l.PredictedParams)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", g.label, Count(int64(l.Tensors)), Count(l.Params), Count(l.Active), Count(l.Bytes), pred, l.Findings)
+	}
+	tw.Flush()
+	m := r.Memory
+	p.f("\nmemory at ctx %d, batch %d\n", m.Ctx, m.Batch)
+	p.f("  weights      %s (as stored)\n", Bytes(m.WeightsBytes))
+	var qs []string
+	for _, q := range m.WeightsByQuant {
+		if q.Err == nil {
+			qs = append(qs, fmt.Sprintf("%s %s", q.Quant, Bytes(q.Bytes)))
+		}
+	}
+	p.f("  predicted    %s\n", strings.Join(qs, " · "))
+	p.f("  KV cache     %s (%s)", Bytes(m.KVCacheBytes), m.KVType)
+	for _, kt := range []string{"f16", "bf16", "q8_0", "q4_0"} {
+		if kt != m.KVType {
+			if n, ok := m.KVCacheByType[kt]; ok {
+				p.f(" · %s %s", kt, Bytes(n))
+			}
+		}
+	}
+	p.f("\n  activations  %s\n  total        %s\n", Bytes(m.ActivationsBytes), Bytes(m.TotalBytes))
+	f := r.FLOPs.PerToken
+	p.f("\nFLOPs/token at ctx %d: %s = 2A %s + attention %s\n", r.FLOPs.Ctx, Count(f.Total), Count(f.Dense), Count(f.Attention))
+	if len(r.Throughput) > 0 {
+		p.f("\nroofline, batch %d (tok/s, bound; all weights per step | active weights per step)\n", r.Throughput[0].Batch)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for i := 0; i+1 < len(r.Throughput); i += 2 {
+			a, b := r.Throughput[i], r.Throughput[i+1]
+			fits := "fits in memory"
+			if !a.Fits {
+				fits = "does not fit in memory"
+			}
+			fmt.Fprintf(tw, "  %s\t%.1f (%s)\t%.1f (%s)\t%s\n", a.Hardware.Name, a.TokensPerSecond, a.Bound, b.TokensPerSecond, b.Bound, fits)
+		}
+		tw.Flush()
+	}
+	return p.err
+}
+
+func findingText(f Finding) string {
+	var where []string
+	if f.Tensor != "" {
+		where = append(where, f.Tensor)
+	}
+	if f.File != "" {
+		where = append(where, "in "+f.File)
+	}
+	if f.Field != "" {
+		where = append(where, "field "+f.Field)
+	}
+	if len(where) == 0 {
+		return f.Message
+	}
+	return strings.Join(where, " ") + ": " + f.Message
+}
+
+type layerGroup struct {
+	label string
+	first LayerAudit
+}
+
+// groupLayers folds runs of consecutive layers with identical tallies into
+// one row, so 94 identical blocks read as one.
+func groupLayers(ls []LayerAudit) []layerGroup {
+	var out []layerGroup
+	for i := 0; i < len(ls); {
+		j := i
+		same := func(a, b LayerAudit) bool {
+			a.Layer, b.Layer = 0, 0
+			return a == b
+		}
+		for j+1 < len(ls) && ls[i].Layer >= 0 && ls[j+1].Layer == ls[j].Layer+1 && same(ls[j+1], ls[i]) {
+			j++
+		}
+		label := fmt.Sprint(ls[i].Layer)
+		switch {
+		case ls[i].Layer < 0:
+			label = "other"
+		case j > i:
+			label = fmt.Sprintf("%d-%d (each)", ls[i].Layer, ls[j].Layer)
+		}
+		out = append(out, layerGroup{label: label, first: ls[i]})
+		i = j + 1
+	}
+	return out
+}
+
+// WriteMarkdown writes the report as Markdown for a CI step summary.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	p := &printer{w: w}
+	icon := map[bool]string{true: "✅", false: "❌"}
+	p.f("## %s %s: %s\n\n", icon[r.Gate.Pass], GateID, verdict(r.Gate.Pass))
+	p.f("%s · coverage **%d/%d** · `%s`\n\n", r.modelLine(), r.Coverage.Verified, r.Coverage.Total, r.Source)
+	p.f("| | check | level | detail |\n| --- | --- | --- | --- |\n")
+	for _, c := range r.Checks {
+		p.f("| %s | `%s` | %s | %s |\n", icon[c.Pass], c.ID, c.Level, mdEscape(c.Detail))
+	}
+	p.f("\n| params | tallied | predicted |\n| --- | ---: | ---: |\n")
+	p.f("| total | %s | %s |\n| active | %s | %s |\n", Count(r.Params.Total), Count(r.Params.PredictedTotal), Count(r.Params.Active), Count(r.Params.PredictedActive))
+	if len(r.Findings) > 0 {
+		p.f("\n### Findings (%d)\n\n| check | tensor | file | message |\n| --- | --- | --- | --- |\n", len(r.Findings))
+		for i, f := range r.Findings {
+			if i == maxTextFindings {
+				p.f("\n…and %d more (see the JSON report).\n", len(r.Findings)-maxTextFindings)
+				break
+			}
+			p.f("| `%s` | %s | %s | %s |\n", f.Check, mdCode(f.Tensor), mdCode(f.File), mdEscape(f.Message))
+		}
+	}
+	p.f("\n<details><summary>Layers</summary>\n\n| layer | tensors | params | active | bytes | findings |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, g := range groupLayers(r.Layers) {
+		l := g.first
+		p.f("| %s | %d | %s | %s | %s | %d |\n", g.label, l.Tensors, Count(l.Params), Count(l.Active), Count(l.Bytes), l.Findings)
+	}
+	p.f("\n</details>\n\n")
+	m := r.Memory
+	p.f("**Memory** at ctx %d, batch %d: weights %s, KV cache %s (%s), activations %s, total %s.  \n", m.Ctx, m.Batch, Bytes(m.WeightsBytes), Bytes(m.KVCacheBytes), m.KVType, Bytes(m.ActivationsBytes), Bytes(m.TotalBytes))
+	p.f("**FLOPs/token**: %s (2A %s + attention %s).\n", Count(r.FLOPs.PerToken.Total), Count(r.FLOPs.PerToken.Dense), Count(r.FLOPs.PerToken.Attention))
+	if len(r.Throughput) > 0 {
+		p.f("\n| hardware | tok/s, all weights | tok/s, active weights | fits |\n| --- | ---: | ---: | --- |\n")
+		for i := 0; i+1 < len(r.Throughput); i += 2 {
+			a, b := r.Throughput[i], r.Throughput[i+1]
+			p.f("| %s | %.1f (%s) | %.1f (%s) | %s |\n", a.Hardware.Name, a.TokensPerSecond, a.Bound, b.TokensPerSecond, b.Bound, map[bool]string{true: "yes", false: "no"}[a.Fits])
+		}
+	}
+	return p.err
+}
+
+func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+func mdCode(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "`" + strings.ReplaceAll(s, "`", "'") + "`"
+}
+
+// JUnit shapes, as CI systems read them.
+type junitSuites struct {
+	XMLName xml.Name     `xml:"testsuites"`
+	Suites  []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	ClassName string        `xml:"classname,attr"`
+	Failure   *junitFailure `xml:"failure,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitFailure struct {
+	Message string `xml:"message,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// WriteJUnit writes the report as JUnit XML: one test case per check (the
+// gate included), each failure listing its findings.
+func (r *Report) WriteJUnit(w io.Writer) error {
+	s := junitSuite{Name: "weightaudit " + r.Source}
+	byCheck := map[string][]string{}
+	for _, f := range r.Findings {
+		byCheck[f.Check] = append(byCheck[f.Check], findingText(f))
+	}
+	add := func(id, title string, pass bool, detail string) {
+		c := junitCase{Name: id + " " + title, ClassName: "weightaudit." + string(r.Format), SystemOut: detail}
+		if !pass {
+			c.Failure = &junitFailure{Message: detail, Text: strings.Join(byCheck[id], "\n")}
+			s.Failures++
+		}
+		s.Cases = append(s.Cases, c)
+		s.Tests++
+	}
+	for _, c := range r.Checks {
+		add(c.ID, c.Title, c.Pass, c.Detail)
+	}
+	add(GateID, "QA gate: all seven falsification tests pass, coverage 1", r.Gate.Pass, fmt.Sprintf("coverage %d/%d", r.Coverage.Verified, r.Coverage.Total))
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(junitSuites{Suites: []junitSuite{s}}); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}

@@ -1,0 +1,410 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Obligation IDs of the seed's contract and its QA gate.
+const (
+	GateID         = "F-QM3E-001"
+	CheckTotal     = "FALSIFY-QM3E-001"
+	CheckActive    = "FALSIFY-QM3E-002"
+	CheckFLOPs     = "FALSIFY-QM3E-003"
+	CheckMemory    = "FALSIFY-QM3E-004"
+	CheckRoofline  = "FALSIFY-QM3E-005"
+	CheckBlocks    = "FALSIFY-QM3E-006"
+	CheckEndToEnd  = "FALSIFY-QM3E-007"
+	obligationsLen = 7
+)
+
+// ErrNoConfig is returned by [Run] for a safetensors checkpoint without a
+// config.json: without the architecture there is nothing to check against.
+var ErrNoConfig = errors.New("no config.json: the audit needs the architecture")
+
+// Report is the outcome of an audit, built by [Run] and rendered by its
+// Write methods.
+type Report struct {
+	Source   string       `json:"source"`
+	Format   Format       `json:"format"`
+	Model    ModelJSON    `json:"model"`
+	Params   ParamsJSON   `json:"params"`
+	Checks   []Check      `json:"checks"`
+	Findings []Finding    `json:"findings"`
+	Coverage CoverageJSON `json:"coverage"`
+	Gate     GateJSON     `json:"gate"`
+	Layers   []LayerAudit `json:"layers"`
+	Memory   MemoryJSON   `json:"memory"`
+	FLOPs    FLOPsJSON    `json:"flops"`
+	// Throughput lists the roofline estimates, per hardware and traffic
+	// model.
+	Throughput []ThroughputJSON `json:"throughput"`
+	Files      FilesJSON        `json:"files"`
+}
+
+// ModelJSON says what the audit took the checkpoint to be.
+type ModelJSON struct {
+	Family  string  `json:"family"`
+	Profile string  `json:"profile,omitempty"` // the published model recognized, if any
+	Label   string  `json:"label,omitempty"`   // the size label found in a name
+	Config  *Config `json:"config"`
+}
+
+// ParamsJSON compares the tallied parameter counts with the predicted ones.
+type ParamsJSON struct {
+	Total           int64               `json:"total"`
+	Active          int64               `json:"active"`
+	PredictedTotal  int64               `json:"predicted_total"`
+	PredictedActive int64               `json:"predicted_active"`
+	Components      map[Component]int64 `json:"components"`
+}
+
+// CoverageJSON is the seed's verification ladder: verified obligations over
+// all of them.
+type CoverageJSON struct {
+	Verified int `json:"verified"`
+	Total    int `json:"total"`
+}
+
+// GateJSON is the QA gate's verdict.
+type GateJSON struct {
+	ID   string `json:"id"`
+	Pass bool   `json:"pass"`
+}
+
+// LayerAudit is one layer's tally against the prediction; layer -1 holds
+// the tensors outside any layer.
+type LayerAudit struct {
+	Layer           int   `json:"layer"`
+	Tensors         int   `json:"tensors"`
+	Params          int64 `json:"params"`
+	Active          int64 `json:"active"`
+	Bytes           int64 `json:"bytes"`
+	PredictedParams int64 `json:"predicted_params"`
+	Findings        int   `json:"findings"`
+}
+
+// FilesJSON sums the files read.
+type FilesJSON struct {
+	Count       int   `json:"count"`
+	Bytes       int64 `json:"bytes"`
+	HeaderBytes int64 `json:"header_bytes"`
+}
+
+// Options sets what the cost model assumes.
+type Options struct {
+	Ctx      int64    // context length for the KV cache, attention FLOPs and roofline; default 4096
+	Batch    int64    // sequences decoded together; default 1
+	KVType   string   // KV cache element type reported first; default "f16"
+	Hardware []string // hardware preset names; default all presets
+	// Bandwidth (bytes/s) and Compute (FLOP/s) add a custom machine when
+	// both are positive.
+	Bandwidth, Compute float64
+}
+
+func (o *Options) setDefaults() {
+	if o.Ctx == 0 {
+		o.Ctx = 4096
+	}
+	if o.Batch == 0 {
+		o.Batch = 1
+	}
+	if o.KVType == "" {
+		o.KVType = "f16"
+	}
+}
+
+// SpecOf derives the architecture of ck: from config.json for safetensors;
+// from the GGUF metadata for GGUF, compared against a config.json beside
+// it when there is one (each disagreement a finding).
+func SpecOf(ck *Checkpoint) (Spec, []Finding, error) {
+	var hf *Config
+	if ck.Config != nil {
+		c, err := ParseConfig(ck.Config)
+		if err != nil {
+			return nil, nil, err
+		}
+		hf = c
+	}
+	if ck.Format == FormatSafetensors {
+		if hf == nil {
+			return nil, nil, ErrNoConfig
+		}
+		s, err := SpecFor(hf)
+		return s, nil, err
+	}
+	gc, err := ConfigFromGGUF(ck.GGUF...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", ck.Files[0].Name, err)
+	}
+	spec, err := SpecFor(gc)
+	if err != nil {
+		return nil, nil, err
+	}
+	var findings []Finding
+	if hf != nil {
+		for _, f := range profileFields {
+			if f.name == "tie_word_embeddings" || f.name == "decoder_sparse_step" || f.name == "mlp_only_layers" {
+				continue // GGUF metadata does not carry these
+			}
+			if a, b := f.get(hf), f.get(gc); a != b {
+				findings = append(findings, Finding{Check: CheckConfig, File: "config.json", Field: f.name,
+					Message: fmt.Sprintf("config.json has %s %v, the GGUF metadata %v", f.name, a, b)})
+			}
+		}
+	}
+	return spec, findings, nil
+}
+
+// Run audits ck: it derives the architecture, recognizes the published
+// profile, checks the tensor set and the files, tallies the parameters
+// against the prediction, runs the seed's seven falsification tests and
+// its QA gate, and estimates memory, FLOPs and throughput.
+func Run(ck *Checkpoint, opts Options) (*Report, error) {
+	opts.setDefaults()
+	if opts.Ctx < 1 || opts.Batch < 1 {
+		return nil, fmt.Errorf("ctx and batch must be positive (got %d, %d)", opts.Ctx, opts.Batch)
+	}
+	for _, n := range opts.Hardware {
+		if _, ok := LookupHardware(n); !ok {
+			return nil, fmt.Errorf("unknown hardware %q (presets: %s)", n, presetNames())
+		}
+	}
+	if (opts.Bandwidth > 0) != (opts.Compute > 0) || opts.Bandwidth < 0 || opts.Compute < 0 {
+		return nil, fmt.Errorf("give both a positive bandwidth and a positive compute (got %g B/s, %g FLOP/s)", opts.Bandwidth, opts.Compute)
+	}
+	if _, err := KVCacheBytes(Qwen3_30B_A3B(), 1, 1, opts.KVType); err != nil {
+		return nil, fmt.Errorf("kv type %q: %w (have %s)", opts.KVType, err, strings.Join(KVTypes(), ", "))
+	}
+	spec, configFindings, err := SpecOf(ck)
+	if err != nil {
+		return nil, err
+	}
+	cfg := spec.Config()
+	inv := ck.Inventory()
+	roles := Assign(spec, inv)
+	pred := spec.Predict()
+	tot := inv.Totals()
+	r := &Report{Source: ck.Source, Format: ck.Format, Model: ModelJSON{Family: spec.Family(), Config: cfg},
+		Files: FilesJSON{Count: tot.Files, Bytes: tot.FileBytes, HeaderBytes: tot.HeaderBytes}}
+
+	rec := Recognize(cfg, ck.names()...)
+	if rec.Profile != nil {
+		r.Model.Profile = rec.Profile.Name
+	}
+	r.Model.Label = rec.Label
+
+	// Tallies: every tensor counts in the total; a routed expert's
+	// parameters count k/E in the active total.
+	active := tallyActive(inv, roles, cfg)
+	r.Params = ParamsJSON{Total: tot.Params, Active: active, PredictedTotal: pred.Total, PredictedActive: pred.Active, Components: pred.Components}
+
+	// Structural checks.
+	tensorFindings := checkTensors(spec, inv, roles)
+	fileFindings := checkFiles(ck)
+	var profileFindings []Finding
+	for _, c := range rec.Conflicts {
+		f := Finding{Check: CheckProfile, Message: c}
+		if i := strings.Index(c, " is "); i > 0 && !strings.HasPrefix(c, "the name") {
+			f.Field = c[:i]
+		}
+		profileFindings = append(profileFindings, f)
+	}
+	r.addCheck(Check{ID: CheckTensors, Title: "every expected tensor present, none unexpected, shapes and dtypes right", Level: "structural"},
+		tensorFindings, fmt.Sprintf("%s tensors as %s predicts", Count(int64(len(inv.Tensors))), spec.Family()))
+	r.addCheck(Check{ID: CheckFiles, Title: "index and shards agree, no tensor in two shards", Level: "structural"},
+		fileFindings, filesDetail(ck))
+	r.addCheck(Check{ID: CheckConfig, Title: "config.json and GGUF metadata agree", Level: "structural"},
+		configFindings, configDetail(ck))
+	profileOK := "no published profile applied: checked for exact agreement with the model's own config"
+	if rec.Profile != nil {
+		profileOK = "matches " + rec.Profile.Name
+		if rec.Label != "" {
+			profileOK += fmt.Sprintf(" (label %s in %q)", rec.Label, rec.LabelWhere)
+		}
+	}
+	r.addCheck(Check{ID: CheckProfile, Title: "config agrees with the published profile and size label", Level: "structural"},
+		profileFindings, profileOK)
+
+	// The contract.
+	r.checkCounts(rec.Profile, pred, active, tot.Params)
+	shapes := checkShapes(spec, inv, roles)
+	r.costChecks(spec, inv, roles, opts, shapes)
+	r.addCheck(Check{ID: CheckBlocks, Title: "every block preserves shape", Level: "structural",
+		Measured: shapes.blocks, Predicted: shapes.layers}, shapes.perBlock,
+		fmt.Sprintf("all %d blocks map [seq, %d] to [seq, %d] by their weights' shapes; not yet run on the weights (spot-check)", shapes.layers, shapes.d, shapes.d))
+	r.addCheck(Check{ID: CheckEndToEnd, Title: "tokens → [seq, d] → … → [seq, V]", Level: "structural"}, shapes.endToEnd,
+		fmt.Sprintf("tokens → [seq, %d] → %d blocks → [seq, %d] → [seq, %d] by the weights' shapes; not yet run end to end", shapes.d, shapes.layers, shapes.d, shapes.vocab))
+
+	for _, c := range r.Checks {
+		if strings.HasPrefix(c.ID, "FALSIFY-") {
+			r.Coverage.Total++
+			if c.Pass {
+				r.Coverage.Verified++
+			}
+		}
+	}
+	r.Gate = GateJSON{ID: GateID, Pass: r.Coverage.Total == obligationsLen && r.Coverage.Verified == r.Coverage.Total}
+	r.Layers = layerAudit(inv, roles, pred, cfg, r.Findings)
+	if r.Findings == nil {
+		r.Findings = []Finding{}
+	}
+	return r, nil
+}
+
+// Pass reports whether every check passed and the gate with them.
+func (r *Report) Pass() bool {
+	for _, c := range r.Checks {
+		if !c.Pass {
+			return false
+		}
+	}
+	return r.Gate.Pass
+}
+
+// addCheck records a check whose findings decide it: it passes with none.
+func (r *Report) addCheck(c Check, findings []Finding, okDetail string) {
+	c.Pass = len(findings) == 0
+	c.Findings = len(findings)
+	c.Detail = describe(findings, okDetail)
+	r.Checks = append(r.Checks, c)
+	r.Findings = append(r.Findings, findings...)
+}
+
+// checkCounts runs FALSIFY-QM3E-001 and -002: the tallied counts equal the
+// predicted ones exactly, and fall in the profile's ranges when one applies.
+func (r *Report) checkCounts(p *Profile, pred Prediction, active, total int64) {
+	count := func(id, title string, got, want int64, rng *[2]int64, what string) {
+		var fs []Finding
+		if got != want {
+			fs = append(fs, Finding{Check: id, Message: fmt.Sprintf("the files hold %s %s parameters, the config predicts %s (%+d)", Count(got), what, Count(want), got-want)})
+		}
+		detail := fmt.Sprintf("%s (%s) tallied = predicted", Count(got), Params(got))
+		if rng != nil {
+			in := want >= rng[0] && want <= rng[1]
+			if !in {
+				fs = append(fs, Finding{Check: id, Message: fmt.Sprintf("%s %s parameters outside [%s, %s] for %s", Params(want), what, Params(rng[0]), Params(rng[1]), p.Name)})
+			}
+			detail += fmt.Sprintf(", in [%s, %s] for %s", Params(rng[0]), Params(rng[1]), p.Name)
+		}
+		r.addCheck(Check{ID: id, Title: title, Level: "structural", Measured: got, Predicted: want}, fs, detail)
+	}
+	var tr, ar *[2]int64
+	if p != nil {
+		tr, ar = &p.Total, &p.Active
+	}
+	count(CheckTotal, "total parameter count", total, pred.Total, tr, "total")
+	count(CheckActive, "active parameter count", active, pred.Active, ar, "active")
+}
+
+// tallyActive counts the parameters one token passes through, from the
+// files: every tensor but the routed experts in full, the experts' k/E.
+func tallyActive(inv *Inventory, roles []Role, cfg *Config) int64 {
+	var dense, experts int64
+	for i, t := range inv.Tensors {
+		if roles[i].Known && isExpert(roles[i].Component) {
+			experts += t.Params
+		} else {
+			dense += t.Params
+		}
+	}
+	if cfg.NumExperts > 0 {
+		experts = experts / cfg.NumExperts * cfg.NumExpertsPerTok
+	}
+	return dense + experts
+}
+
+// layerAudit tallies each layer against its prediction.
+func layerAudit(inv *Inventory, roles []Role, pred Prediction, cfg *Config, findings []Finding) []LayerAudit {
+	m := map[int]*LayerAudit{}
+	get := func(l int) *LayerAudit {
+		if m[l] == nil {
+			m[l] = &LayerAudit{Layer: l}
+		}
+		return m[l]
+	}
+	for i, t := range inv.Tensors {
+		la := get(t.Layer)
+		la.Tensors++
+		la.Params += t.Params
+		la.Bytes += t.Bytes
+		if roles[i].Known && isExpert(roles[i].Component) && cfg.NumExperts > 0 {
+			la.Active += t.Params / cfg.NumExperts * cfg.NumExpertsPerTok
+		} else {
+			la.Active += t.Params
+		}
+	}
+	outside := pred.Total
+	for _, lp := range pred.Layers {
+		get(lp.Layer).PredictedParams = lp.Total
+		outside -= lp.Total
+	}
+	get(-1).PredictedParams = outside
+	layerOf := map[string]int{}
+	for _, t := range inv.Tensors {
+		layerOf[t.Name] = t.Layer
+	}
+	for _, f := range findings {
+		if l, ok := layerOf[f.Tensor]; ok {
+			get(l).Findings++
+		} else if f.Tensor != "" {
+			get(LayerOf(f.Tensor)).Findings++
+		}
+	}
+	out := make([]LayerAudit, 0, len(m))
+	for _, la := range m {
+		out = append(out, *la)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Layer < out[j].Layer })
+	return out
+}
+
+// names returns the names that may carry a size label: the GGUF name and
+// size label, the source, and the files.
+func (ck *Checkpoint) names() []string {
+	var out []string
+	if len(ck.GGUF) > 0 {
+		for _, k := range []string{"general.size_label", "general.name", "general.basename"} {
+			if s, err := ck.GGUF[0].GetString(k); err == nil {
+				out = append(out, s)
+			}
+		}
+	}
+	out = append(out, ck.Source)
+	for _, f := range ck.Files {
+		out = append(out, f.Name)
+	}
+	return out
+}
+
+func filesDetail(ck *Checkpoint) string {
+	switch {
+	case ck.Format == FormatGGUF && len(ck.GGUF) > 1:
+		return fmt.Sprintf("%d split parts consistent", len(ck.GGUF))
+	case ck.Format == FormatGGUF:
+		return "one GGUF file"
+	case ck.Index != nil:
+		return fmt.Sprintf("%s maps every tensor to the one shard of %d that holds it; total_size agrees", ck.IndexName, len(ck.Shards))
+	}
+	return fmt.Sprintf("%d shard(s) without an index", len(ck.Shards))
+}
+
+func configDetail(ck *Checkpoint) string {
+	switch {
+	case ck.Format != FormatGGUF:
+		return "not applicable: the architecture comes from config.json alone"
+	case ck.Config == nil:
+		return "no config.json beside the GGUF file: the architecture comes from its metadata"
+	}
+	return "config.json agrees with the GGUF metadata"
+}
+
+func presetNames() string {
+	var names []string
+	for _, h := range HardwarePresets() {
+		names = append(names, h.Name)
+	}
+	return strings.Join(names, ", ")
+}
