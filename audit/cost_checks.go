@@ -138,7 +138,7 @@ func (r *Report) costChecks(spec Spec, inv *Inventory, roles []Role, opts Option
 		}
 	}
 	r.addCheck(Check{ID: CheckRoofline, Title: "roofline throughput, monotone in bandwidth", Level: "arithmetic"}, rf,
-		fmt.Sprintf("%d estimates (%d machines × 2 traffic models), each min(bandwidth/bytes, compute/FLOPs) and non-decreasing in bandwidth", len(r.Throughput), len(r.Throughput)/2))
+		fmt.Sprintf("%d estimates (%d machine(s) × 2 traffic models), each min(bandwidth/bytes, compute/FLOPs) and non-decreasing in bandwidth", len(r.Throughput), len(r.Throughput)/2))
 }
 
 // machines returns the machines to estimate for: the named presets (all

@@ -110,10 +110,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for i := 0; i+1 < len(r.Throughput); i += 2 {
 			a, b := r.Throughput[i], r.Throughput[i+1]
-			fits := "fits in memory"
-			if !a.Fits {
-				fits = "does not fit in memory"
-			}
+			fits := fitsText(a)
 			fmt.Fprintf(tw, "  %s\t%.1f (%s)\t%.1f (%s)\t%s\n", a.Hardware.Name, a.TokensPerSecond, a.Bound, b.TokensPerSecond, b.Bound, fits)
 		}
 		tw.Flush()
@@ -204,7 +201,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		p.f("\n| hardware | tok/s, all weights | tok/s, active weights | fits |\n| --- | ---: | ---: | --- |\n")
 		for i := 0; i+1 < len(r.Throughput); i += 2 {
 			a, b := r.Throughput[i], r.Throughput[i+1]
-			p.f("| %s | %.1f (%s) | %.1f (%s) | %s |\n", a.Hardware.Name, a.TokensPerSecond, a.Bound, b.TokensPerSecond, b.Bound, map[bool]string{true: "yes", false: "no"}[a.Fits])
+			p.f("| %s | %.1f (%s) | %.1f (%s) | %s |\n", a.Hardware.Name, a.TokensPerSecond, a.Bound, b.TokensPerSecond, b.Bound, fitsText(a))
 		}
 	}
 	return p.err
@@ -275,4 +272,15 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// fitsText says whether the weights and KV cache fit the machine's memory.
+func fitsText(r Roofline) string {
+	switch {
+	case r.Hardware.MemoryBytes <= 0:
+		return "memory size unknown"
+	case r.Fits:
+		return "fits in memory"
+	}
+	return "does not fit in memory"
 }

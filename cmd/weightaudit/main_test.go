@@ -125,14 +125,25 @@ func TestInspectGGUFMetadataSummarizesTokenizer(t *testing.T) {
 	}
 }
 
-func TestInspectGolden(t *testing.T) {
-	for _, builtin := range []string{"30b-gguf", "safetensors"} {
-		t.Run(builtin, func(t *testing.T) {
-			stdout, stderr, code := cli(t, "inspect", "--builtin", builtin)
+func TestGolden(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"inspect-30b-gguf", []string{"inspect", "--builtin", "30b-gguf"}},
+		{"inspect-safetensors", []string{"inspect", "--builtin", "safetensors"}},
+		{"audit-default", []string{"audit"}},
+		{"audit-30b-gguf-markdown", []string{"audit", "--builtin", "30b-gguf", "--format", "markdown"}},
+		{"audit-30b-gguf-junit", []string{"audit", "--builtin", "30b-gguf", "--format", "junit", "--hw", "h100,m3-ultra"}},
+		{"audit-tiny-batch8", []string{"audit", "../../testdata/tiny/gguf/tiny-q8_0.gguf", "--batch", "8", "--ctx", "128", "--bandwidth", "100", "--compute", "10"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := cli(t, tt.args...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			golden := filepath.Join("testdata", "inspect-"+builtin+".golden")
+			golden := filepath.Join("testdata", tt.name+".golden")
 			if *update {
 				if err := os.WriteFile(golden, []byte(stdout), 0o644); err != nil {
 					t.Fatal(err)
@@ -143,7 +154,7 @@ func TestInspectGolden(t *testing.T) {
 				t.Fatalf("%v (run go test -update to create it)", err)
 			}
 			if diff := cmp.Diff(string(want), stdout); diff != "" {
-				t.Errorf("inspect --builtin %s (-want +got):\n%s", builtin, diff)
+				t.Errorf("weightaudit %s (-want +got):\n%s", strings.Join(tt.args, " "), diff)
 			}
 		})
 	}

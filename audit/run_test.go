@@ -1,0 +1,291 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/audit/synth"
+	"github.com/weightaudit/weightaudit/gguf"
+	"github.com/weightaudit/weightaudit/hub"
+	"github.com/weightaudit/weightaudit/safetensors"
+)
+
+// variant is a built-in layout served from memory, ready to be broken.
+type variant struct {
+	tb  testing.TB
+	l   *synth.Layout
+	src *hub.Mem
+}
+
+func newVariant(tb testing.TB, builtin string) *variant {
+	tb.Helper()
+	l, err := synth.Builtin(builtin)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &variant{tb: tb, l: l, src: l.Source()}
+}
+
+func (v *variant) head(name string) []byte {
+	for _, f := range v.l.Files {
+		if f.Name == name {
+			return f.Head
+		}
+	}
+	v.tb.Fatalf("no file %s", name)
+	return nil
+}
+
+// fileOf returns the file holding tensor name.
+func (v *variant) fileOf(name string) string {
+	for _, p := range v.l.Tensors {
+		if p.Name == name {
+			return p.File
+		}
+	}
+	v.tb.Fatalf("no tensor %s", name)
+	return ""
+}
+
+// editShard re-encodes a safetensors shard after edit changes its tensors.
+func (v *variant) editShard(shard string, edit func([]safetensors.TensorInfo) []safetensors.TensorInfo) {
+	v.tb.Helper()
+	h := v.head(shard)
+	size := int64(0)
+	for _, f := range v.l.Files {
+		if f.Name == shard {
+			size = f.Size
+		}
+	}
+	st, err := safetensors.Read(&hub.Virtual{Head: h, Len: size}, size)
+	if err != nil {
+		v.tb.Fatal(err)
+	}
+	head, data, err := safetensors.EncodeHeader(st.Metadata, edit(slices.Clone(st.Tensors)))
+	if err != nil {
+		v.tb.Fatal(err)
+	}
+	v.src.Add(shard, &hub.Virtual{Head: head, Len: int64(len(head)) + data}, int64(len(head))+data)
+}
+
+// editJSON rewrites a small JSON file.
+func (v *variant) editJSON(name string, edit func(map[string]any)) {
+	v.tb.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(v.head(name), &m); err != nil {
+		v.tb.Fatal(err)
+	}
+	edit(m)
+	b, err := json.Marshal(m)
+	if err != nil {
+		v.tb.Fatal(err)
+	}
+	v.src.Add(name, bytes.NewReader(b), int64(len(b)))
+}
+
+// editGGUF re-encodes a GGUF file after edit changes its metadata.
+func (v *variant) editGGUF(name string, edit func([]gguf.KV) []gguf.KV) {
+	v.tb.Helper()
+	var size int64
+	for _, f := range v.l.Files {
+		if f.Name == name {
+			size = f.Size
+		}
+	}
+	gf, err := gguf.Read(&hub.Virtual{Head: v.head(name), Len: size}, size)
+	if err != nil {
+		v.tb.Fatal(err)
+	}
+	head, data, err := gguf.EncodeHeader(gf.Version, edit(slices.Clone(gf.KVs)), slices.Clone(gf.Tensors))
+	if err != nil {
+		v.tb.Fatal(err)
+	}
+	v.src.Add(name, &hub.Virtual{Head: head, Len: int64(len(head)) + data}, int64(len(head))+data)
+}
+
+func (v *variant) audit() *audit.Report {
+	v.tb.Helper()
+	ck, err := audit.Load(context.Background(), v.src)
+	if err != nil {
+		v.tb.Fatalf("Load: %v", err)
+	}
+	r, err := audit.Run(ck, audit.Options{})
+	if err != nil {
+		v.tb.Fatalf("Run: %v", err)
+	}
+	return r
+}
+
+func checkByID(r *audit.Report, id string) audit.Check {
+	for _, c := range r.Checks {
+		if c.ID == id {
+			return c
+		}
+	}
+	return audit.Check{ID: id + " (absent)"}
+}
+
+func TestAuditBuiltinsPass(t *testing.T) {
+	tests := []struct {
+		builtin       string
+		total, active int64
+		profile       string
+	}{
+		{"safetensors", params235B, 22_190_763_520, "Qwen3-235B-A22B"},
+		{"gguf", params235B, 22_190_763_520, "Qwen3-235B-A22B"},
+		{"30b-safetensors", params30B, 3_353_032_704, "Qwen3-30B-A3B"},
+		{"30b-gguf", params30B, 3_353_032_704, "Qwen3-30B-A3B"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.builtin, func(t *testing.T) {
+			r := newVariant(t, tt.builtin).audit()
+			if !r.Pass() || !r.Gate.Pass || r.Coverage != (audit.CoverageJSON{Verified: 7, Total: 7}) {
+				for _, c := range r.Checks {
+					t.Logf("%s %v %s", c.ID, c.Pass, c.Detail)
+				}
+				t.Fatalf("gate %v, coverage %+v, want a pass with 7/7", r.Gate.Pass, r.Coverage)
+			}
+			if r.Params.Total != tt.total || r.Params.Active != tt.active || r.Params.PredictedTotal != tt.total || r.Params.PredictedActive != tt.active {
+				t.Errorf("params %+v, want total %d, active %d", r.Params, tt.total, tt.active)
+			}
+			if r.Model.Profile != tt.profile {
+				t.Errorf("profile %q, want %q", r.Model.Profile, tt.profile)
+			}
+			if len(r.Findings) != 0 {
+				t.Errorf("findings %v", r.Findings)
+			}
+		})
+	}
+}
+
+// Each defect must fail the check that owns it, and the finding must name
+// the offender.
+func TestAuditDefects(t *testing.T) {
+	const expert = "model.layers.5.mlp.experts.17.up_proj.weight"
+	const misshaped = "model.layers.7.mlp.experts.3.down_proj.weight"
+	tests := []struct {
+		name     string
+		builtin  string
+		break_   func(v *variant)
+		check    string // the check that must fail
+		want     audit.Finding
+		alsoFail []string
+	}{
+		{
+			name: "missing expert tensor", builtin: "safetensors",
+			break_: func(v *variant) {
+				v.editShard(v.fileOf(expert), func(ts []safetensors.TensorInfo) []safetensors.TensorInfo {
+					return slices.DeleteFunc(ts, func(t safetensors.TensorInfo) bool { return t.Name == expert })
+				})
+			},
+			check: audit.CheckTensors, want: audit.Finding{Tensor: expert, Message: "missing"},
+			alsoFail: []string{audit.CheckTotal, audit.CheckActive, audit.CheckFLOPs, audit.CheckBlocks, audit.CheckFiles},
+		},
+		{
+			name: "mis-shaped expert", builtin: "safetensors",
+			break_: func(v *variant) {
+				v.editShard(v.fileOf(misshaped), func(ts []safetensors.TensorInfo) []safetensors.TensorInfo {
+					for i := range ts {
+						if ts[i].Name == misshaped {
+							ts[i].Shape = []int64{4096, 1535}
+						}
+					}
+					return ts
+				})
+			},
+			check: audit.CheckTensors, want: audit.Finding{Tensor: misshaped, Message: "shape [4096 1535], want [4096 1536]"},
+			alsoFail: []string{audit.CheckBlocks, audit.CheckTotal},
+		},
+		{
+			name: "num_experts_per_tok 10", builtin: "safetensors",
+			break_: func(v *variant) {
+				v.editJSON("config.json", func(m map[string]any) { m["num_experts_per_tok"] = 10 })
+			},
+			check: audit.CheckProfile, want: audit.Finding{Field: "num_experts_per_tok", Message: "num_experts_per_tok is 10, Qwen3-235B-A22B has 8"},
+			alsoFail: []string{audit.CheckActive},
+		},
+		{
+			name: "GGUF expert_count 127", builtin: "gguf",
+			break_: func(v *variant) {
+				v.editGGUF("Qwen3-235B-A22B-Q4_K_M-00001-of-00005.gguf", func(kvs []gguf.KV) []gguf.KV {
+					for i := range kvs {
+						if kvs[i].Key == "qwen3moe.expert_count" {
+							kvs[i].Value = gguf.Uint32(127)
+						}
+					}
+					return kvs
+				})
+			},
+			check: audit.CheckProfile, want: audit.Finding{Field: "num_experts", Message: "num_experts is 127, Qwen3-235B-A22B has 128"},
+			alsoFail: []string{audit.CheckTensors, audit.CheckTotal},
+		},
+		{
+			name: "index entry names the wrong shard", builtin: "safetensors",
+			break_: func(v *variant) {
+				v.editJSON("model.safetensors.index.json", func(m map[string]any) {
+					m["weight_map"].(map[string]any)["model.layers.3.self_attn.q_proj.weight"] = "model-00100-of-00118.safetensors"
+				})
+			},
+			check: audit.CheckFiles, want: audit.Finding{Tensor: "model.layers.3.self_attn.q_proj.weight", File: "model-00100-of-00118.safetensors"},
+		},
+		{
+			name: "tensor in two shards", builtin: "safetensors",
+			break_: func(v *variant) {
+				dup := "model.layers.9.self_attn.k_proj.weight"
+				v.editShard("model-00050-of-00118.safetensors", func(ts []safetensors.TensorInfo) []safetensors.TensorInfo {
+					return append(ts, safetensors.TensorInfo{Name: dup, DType: safetensors.BF16, Shape: []int64{512, 4096}})
+				})
+			},
+			check: audit.CheckFiles, want: audit.Finding{Tensor: "model.layers.9.self_attn.k_proj.weight"},
+			alsoFail: []string{audit.CheckTensors},
+		},
+		{
+			name: "config.json disagrees with GGUF metadata", builtin: "30b-gguf",
+			break_: func(v *variant) {
+				cfg := audit.Qwen3_30B_A3B()
+				cfg.HiddenSize = 4096
+				b, _ := json.Marshal(cfg)
+				v.src.Add("config.json", bytes.NewReader(b), int64(len(b)))
+			},
+			check: audit.CheckConfig, want: audit.Finding{Field: "hidden_size", File: "config.json", Message: "config.json has hidden_size 4096, the GGUF metadata 2048"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newVariant(t, tt.builtin)
+			tt.break_(v)
+			r := v.audit()
+			if r.Pass() || r.Gate.Pass && tt.check[:7] == "FALSIFY" {
+				t.Fatalf("the audit passed")
+			}
+			if c := checkByID(r, tt.check); c.Pass {
+				t.Errorf("%s passed: %s", tt.check, c.Detail)
+			}
+			for _, id := range tt.alsoFail {
+				if c := checkByID(r, id); c.Pass {
+					t.Errorf("%s passed: %s", id, c.Detail)
+				}
+			}
+			found := false
+			for _, f := range r.Findings {
+				if f.Check == tt.check && (tt.want.Tensor == "" || f.Tensor == tt.want.Tensor) && (tt.want.File == "" || f.File == tt.want.File || strings.Contains(f.Message, tt.want.File)) &&
+					(tt.want.Field == "" || f.Field == tt.want.Field) && strings.Contains(f.Message, tt.want.Message) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no %s finding like %+v; findings:", tt.check, tt.want)
+				for i, f := range r.Findings {
+					if i < 20 {
+						t.Logf("  %+v", f)
+					}
+				}
+			}
+		})
+	}
+}
