@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -287,5 +288,92 @@ func TestAuditDefects(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The checks know no family: a dense Qwen3, a Qwen3-MoE with dense layers
+// mixed in and tied embeddings, in both formats, audit cleanly through the
+// same code, with no published profile.
+func TestAuditOtherShapes(t *testing.T) {
+	dense := audit.TinyQwen3MoE()
+	dense.ModelType, dense.Architectures, dense.NumExperts, dense.NumExpertsPerTok, dense.MoEIntermediateSize = "qwen3", []string{"Qwen3ForCausalLM"}, 0, 0, 0
+	mixed := audit.TinyQwen3MoE()
+	mixed.NumHiddenLayers, mixed.DecoderSparseStep, mixed.MLPOnlyLayers, mixed.TieWordEmbeddings = 6, 2, []int64{3}, true
+	tests := []struct {
+		name   string
+		cfg    *audit.Config
+		family string
+	}{
+		{"dense qwen3", dense, "qwen3"},
+		{"mixed sparse and dense layers, tied", mixed, "qwen3moe"},
+	}
+	for _, tt := range tests {
+		pred := tt.cfg.Predict()
+		for _, format := range []string{"hf", "gguf"} {
+			t.Run(tt.name+"/"+format, func(t *testing.T) {
+				var l *synth.Layout
+				var err error
+				if format == "hf" {
+					l, err = synth.HF("tiny", tt.cfg, synth.HFOptions{Shards: 2, DType: safetensors.F32})
+				} else {
+					if len(tt.cfg.MLPOnlyLayers) > 0 || tt.cfg.DecoderSparseStep > 1 {
+						t.Skip("GGUF metadata has no key for dense layers in a qwen3moe model")
+					}
+					l, err = synth.GGUF("tiny", tt.cfg, synth.GGUFOptions{Type: "F16"})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				ck, err := audit.Load(context.Background(), l.Source())
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, err := audit.Run(ck, audit.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !r.Pass() {
+					for _, f := range r.Findings {
+						t.Logf("%+v", f)
+					}
+					t.Fatal("audit failed")
+				}
+				if r.Model.Family != tt.family || r.Model.Profile != "" {
+					t.Errorf("family %q, profile %q; want %q and none", r.Model.Family, r.Model.Profile, tt.family)
+				}
+				if r.Params.Total != pred.Total || r.Params.Active != pred.Active {
+					t.Errorf("params %+v, want %d / %d", r.Params, pred.Total, pred.Active)
+				}
+				if c := checkByID(r, audit.CheckProfile); !strings.Contains(c.Detail, "no published profile applied") {
+					t.Errorf("STRUCT-PROFILE detail %q, want it to say no profile applied", c.Detail)
+				}
+			})
+		}
+	}
+}
+
+func TestAuditCannotRun(t *testing.T) {
+	v := newVariant(t, "30b-safetensors")
+	v.editJSON("config.json", func(m map[string]any) { m["model_type"] = "llama" })
+	ck, err := audit.Load(context.Background(), v.src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.Run(ck, audit.Options{}); !errors.Is(err, audit.ErrUnsupportedArch) {
+		t.Errorf("Run(llama config) = %v, want ErrUnsupportedArch", err)
+	}
+	v.src.Remove("config.json")
+	ck, err = audit.Load(context.Background(), v.src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.Run(ck, audit.Options{}); !errors.Is(err, audit.ErrNoConfig) {
+		t.Errorf("Run(no config.json) = %v, want ErrNoConfig", err)
+	}
+	for _, opts := range []audit.Options{{Hardware: []string{"abacus"}}, {Bandwidth: 1e12}, {KVType: "q3"}, {Ctx: -1}} {
+		ck, _ := audit.Load(context.Background(), newVariant(t, "30b-gguf").src)
+		if _, err := audit.Run(ck, opts); err == nil {
+			t.Errorf("Run(%+v) succeeded", opts)
+		}
 	}
 }
