@@ -38,23 +38,32 @@ const (
 	CheckProfile = "STRUCT-PROFILE" // the config agrees with the published profile and size label
 )
 
-// checkTensors compares the inventory with the spec's expected tensor set.
-func checkTensors(spec Spec, inv *Inventory, roles []Role) []Finding {
+// checkTensors compares the inventory with the expected tensor set exp, to
+// which roles (from [Assign]) map it.
+func checkTensors(family string, exp []Expected, inv *Inventory, roles []Role) []Finding {
 	var out []Finding
 	add := func(t *Tensor, format string, args ...any) {
 		out = append(out, Finding{Check: CheckTensors, Tensor: t.Name, File: t.File, Message: fmt.Sprintf(format, args...)})
 	}
-	seen := make(map[string]*Tensor, len(inv.Tensors))
+	first := make([]int32, len(exp)) // 1 + the inventory index of each expected tensor's first copy
+	unknown := map[string]*Tensor{}
 	for i := range inv.Tensors {
 		t := &inv.Tensors[i]
-		if first, dup := seen[t.Name]; dup {
-			add(t, "stored twice: also in %s at offset %d", first.File, first.Offset)
+		r := &roles[i]
+		if r.Known {
+			if f := first[r.Index]; f > 0 {
+				add(t, "stored twice: also in %s at offset %d", inv.Tensors[f-1].File, inv.Tensors[f-1].Offset)
+				continue
+			}
+			first[r.Index] = int32(i + 1)
+		} else if prev, dup := unknown[t.Name]; dup {
+			add(t, "stored twice: also in %s at offset %d", prev.File, prev.Offset)
 			continue
+		} else {
+			unknown[t.Name] = t
 		}
-		seen[t.Name] = t
-		r := roles[i]
 		if !r.Known {
-			add(t, "unexpected tensor: %s predicts no tensor of this name", spec.Family())
+			add(t, "unexpected tensor: %s predicts no tensor of this name", family)
 			continue
 		}
 		if !slices.Equal(t.Shape, r.Shape) {
@@ -64,9 +73,9 @@ func checkTensors(spec Spec, inv *Inventory, roles []Role) []Finding {
 			add(t, "%s", msg)
 		}
 	}
-	for _, e := range spec.Expected(inv.Format) {
-		if _, ok := seen[e.Name]; !ok {
-			out = append(out, Finding{Check: CheckTensors, Tensor: e.Name, Message: fmt.Sprintf("missing: %s predicts %s %v", spec.Family(), e.Component, e.Shape)})
+	for j, e := range exp {
+		if first[j] == 0 {
+			out = append(out, Finding{Check: CheckTensors, Tensor: e.Name, Message: fmt.Sprintf("missing: %s predicts %s %v", family, e.Component, e.Shape)})
 		}
 	}
 	return out

@@ -200,22 +200,41 @@ func predictBytes(cfg *Config, q Quantization, keep func(Expected) bool) (int64,
 	if err := checkCostConfig(cfg); err != nil {
 		return 0, err
 	}
+	return sumBytes(cfg, cfg.ExpectedGGUF(), q, keep)
+}
+
+// sumBytes adds up the bytes of the entries of exp that keep accepts, typed
+// by q.
+func sumBytes(cfg *Config, exp []Expected, q Quantization, keep func(Expected) bool) (int64, error) {
 	if q.typeOf == nil {
 		return 0, fmt.Errorf("%w: zero Quantization", ErrCostInput)
 	}
+	type key struct {
+		t    gguf.Type
+		n    int
+		dims [4]int64
+	}
+	memo := map[key]int64{} // one model repeats a few shapes thousands of times
 	var total int64
-	for _, e := range cfg.ExpectedGGUF() {
+	for _, e := range exp {
 		if !keep(e) {
 			continue
 		}
 		t := q.TypeOf(cfg, e)
-		n, err := t.Bytes(e.Shape)
-		if err != nil {
-			cat := ErrCostInput
-			if errors.Is(err, gguf.ErrOverflow) {
-				cat = ErrCostOverflow
+		k := key{t: t, n: len(e.Shape)}
+		copy(k.dims[:], e.Shape)
+		n, ok := memo[k]
+		if !ok || len(e.Shape) > len(k.dims) {
+			var err error
+			n, err = t.Bytes(e.Shape)
+			if err != nil {
+				cat := ErrCostInput
+				if errors.Is(err, gguf.ErrOverflow) {
+					cat = ErrCostOverflow
+				}
+				return 0, fmt.Errorf("%w: quantization %s: tensor %q: %w", cat, q.Name, e.Name, err)
 			}
-			return 0, fmt.Errorf("%w: quantization %s: tensor %q: %w", cat, q.Name, e.Name, err)
+			memo[k] = n
 		}
 		s, ok := checked.Add(total, n)
 		if !ok {
@@ -242,8 +261,10 @@ func WeightTable(cfg *Config) ([]WeightMemory, error) {
 		Uniform(gguf.TypeQ4_K), Uniform(gguf.TypeQ4_0), Q4KM,
 	}
 	rows := make([]WeightMemory, 0, len(quants))
+	exp := cfg.ExpectedGGUF()
+	all := func(Expected) bool { return true }
 	for _, q := range quants {
-		n, err := PredictWeights(cfg, q)
+		n, err := sumBytes(cfg, exp, q, all)
 		rows = append(rows, WeightMemory{Quant: q.Name, Bytes: n, Err: err})
 	}
 	return rows, nil

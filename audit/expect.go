@@ -1,6 +1,6 @@
 package audit
 
-import "fmt"
+import "strconv"
 
 // Component is the role a tensor plays in the architecture.
 type Component string
@@ -42,10 +42,11 @@ type Expected struct {
 func (c *Config) ExpectedHF() []Expected {
 	d, v := c.HiddenSize, c.VocabSize
 	q, kv := c.NumAttentionHeads*c.HeadDim, c.NumKeyValueHeads*c.HeadDim
-	out := []Expected{{Name: "model.embed_tokens.weight", Shape: []int64{v, d}, Layer: -1, Component: CompEmbedding, Expert: -1}}
+	out := make([]Expected, 0, 3+c.NumHiddenLayers*(9+3*max(c.NumExperts, 1)))
+	out = append(out, Expected{Name: "model.embed_tokens.weight", Shape: []int64{v, d}, Layer: -1, Component: CompEmbedding, Expert: -1})
 	for i := int64(0); i < c.NumHiddenLayers; i++ {
 		l := int(i)
-		p := fmt.Sprintf("model.layers.%d.", i)
+		p := "model.layers." + strconv.FormatInt(i, 10) + "."
 		add := func(name string, comp Component, expert int, shape ...int64) {
 			out = append(out, Expected{Name: p + name, Shape: shape, Layer: l, Component: comp, Expert: expert})
 		}
@@ -60,11 +61,13 @@ func (c *Config) ExpectedHF() []Expected {
 		if c.Sparse(i) {
 			f := c.MoEIntermediateSize
 			add("mlp.gate.weight", CompRouter, -1, c.NumExperts, d)
+			gateShape, downShape := []int64{f, d}, []int64{d, f}
 			for e := 0; e < int(c.NumExperts); e++ {
-				ep := fmt.Sprintf("mlp.experts.%d.", e)
-				add(ep+"gate_proj.weight", CompExpertGate, e, f, d)
-				add(ep+"up_proj.weight", CompExpertUp, e, f, d)
-				add(ep+"down_proj.weight", CompExpertDown, e, d, f)
+				ep := p + "mlp.experts." + strconv.Itoa(e) + "."
+				out = append(out,
+					Expected{Name: ep + "gate_proj.weight", Shape: gateShape, Layer: l, Component: CompExpertGate, Expert: e},
+					Expected{Name: ep + "up_proj.weight", Shape: gateShape, Layer: l, Component: CompExpertUp, Expert: e},
+					Expected{Name: ep + "down_proj.weight", Shape: downShape, Layer: l, Component: CompExpertDown, Expert: e})
 			}
 		} else {
 			f := c.IntermediateSize
@@ -91,7 +94,7 @@ func (c *Config) ExpectedGGUF() []Expected {
 	out := []Expected{{Name: "token_embd.weight", Shape: []int64{d, v}, Layer: -1, Component: CompEmbedding, Expert: -1}}
 	for i := int64(0); i < c.NumHiddenLayers; i++ {
 		l := int(i)
-		p := fmt.Sprintf("blk.%d.", i)
+		p := "blk." + strconv.FormatInt(i, 10) + "."
 		add := func(name string, comp Component, shape ...int64) {
 			out = append(out, Expected{Name: p + name, Shape: shape, Layer: l, Component: comp, Expert: -1})
 		}

@@ -58,13 +58,14 @@ func keepF32(e Expected) bool {
 // Q6_K for output.weight, and Q6_K for attn_v and ffn_down(_exps) on the
 // "more bits" layers i < n/8, i ≥ 7n/8 and every third layer between.
 var Q4KM = Quantization{Name: "Q4_K_M", typeOf: func(e Expected, n int) gguf.Type {
-	moreBits := func(i int) bool { return i < n/8 || i >= 7*n/8 || (i-n/8)%3 == 2 }
+	i := e.Layer
+	moreBits := i < n/8 || i >= 7*n/8 || (i-n/8)%3 == 2
 	switch {
 	case keepF32(e):
 		return gguf.TypeF32
 	case e.Component == CompLMHead:
 		return gguf.TypeQ6_K
-	case (e.Component == CompAttnV || e.Component == CompExpertDown || e.Component == CompMLPDown) && moreBits(e.Layer):
+	case (e.Component == CompAttnV || e.Component == CompExpertDown || e.Component == CompMLPDown) && moreBits:
 		return gguf.TypeQ6_K
 	}
 	return gguf.TypeQ4_K

@@ -184,7 +184,8 @@ func Run(ck *Checkpoint, opts Options) (*Report, error) {
 	}
 	cfg := spec.Config()
 	inv := ck.Inventory()
-	roles := Assign(spec, inv)
+	exp := spec.Expected(inv.Format)
+	roles := Assign(exp, inv)
 	pred := spec.Predict()
 	tot := inv.Totals()
 	r := &Report{Source: ck.Source, Format: ck.Format, Model: ModelJSON{Family: spec.Family(), Config: cfg},
@@ -202,7 +203,7 @@ func Run(ck *Checkpoint, opts Options) (*Report, error) {
 	r.Params = ParamsJSON{Total: tot.Params, Active: active, PredictedTotal: pred.Total, PredictedActive: pred.Active, Components: pred.Components}
 
 	// Structural checks.
-	tensorFindings := checkTensors(spec, inv, roles)
+	tensorFindings := checkTensors(spec.Family(), exp, inv, roles)
 	fileFindings := checkFiles(ck)
 	var profileFindings []Finding
 	for _, c := range rec.Conflicts {
@@ -342,14 +343,8 @@ func layerAudit(inv *Inventory, roles []Role, pred Prediction, cfg *Config, find
 		outside -= lp.Total
 	}
 	get(-1).PredictedParams = outside
-	layerOf := map[string]int{}
-	for _, t := range inv.Tensors {
-		layerOf[t.Name] = t.Layer
-	}
 	for _, f := range findings {
-		if l, ok := layerOf[f.Tensor]; ok {
-			get(l).Findings++
-		} else if f.Tensor != "" {
+		if f.Tensor != "" {
 			get(LayerOf(f.Tensor)).Findings++
 		}
 	}
