@@ -2,7 +2,10 @@ package safetensors_test
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"sort"
 	"testing"
 
 	"github.com/weightaudit/weightaudit/safetensors"
@@ -53,6 +56,7 @@ func BenchmarkRead(b *testing.B) {
 			{"encoding-json", func() (*safetensors.File, error) {
 				return safetensors.ReadReference(r, size, safetensors.DefaultMaxHeaderLen)
 			}},
+			{"encoding-json-unmarshal", func() (*safetensors.File, error) { return naiveRead(r, size, n) }},
 		}
 		for _, d := range decoders {
 			b.Run(fmt.Sprintf("tensors=%d/%s", n, d.name), func(b *testing.B) {
@@ -70,6 +74,48 @@ func BenchmarkRead(b *testing.B) {
 			})
 		}
 	}
+}
+
+// naiveRead decodes a header the way most readers do, with json.Unmarshal
+// and no checks beyond sorting: a second, lower baseline. want is the
+// tensor count, so that the benchmark can check the result.
+func naiveRead(r *bytes.Reader, size int64, want int) (*safetensors.File, error) {
+	var p [8]byte
+	if _, err := r.ReadAt(p[:], 0); err != nil {
+		return nil, err
+	}
+	h := make([]byte, binary.LittleEndian.Uint64(p[:]))
+	if _, err := r.ReadAt(h, 8); err != nil {
+		return nil, err
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(h, &raw); err != nil {
+		return nil, err
+	}
+	f := &safetensors.File{Size: size, HeaderLen: int64(len(h))}
+	for name, v := range raw {
+		if name == "__metadata__" {
+			if err := json.Unmarshal(v, &f.Metadata); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		var e struct {
+			DType       string   `json:"dtype"`
+			Shape       []int64  `json:"shape"`
+			DataOffsets [2]int64 `json:"data_offsets"`
+		}
+		if err := json.Unmarshal(v, &e); err != nil {
+			return nil, err
+		}
+		dt, _ := safetensors.ParseDType(e.DType)
+		f.Tensors = append(f.Tensors, safetensors.TensorInfo{Name: name, DType: dt, Shape: e.Shape, Begin: e.DataOffsets[0], End: e.DataOffsets[1]})
+	}
+	sort.Slice(f.Tensors, func(i, j int) bool { return f.Tensors[i].Begin < f.Tensors[j].Begin })
+	if len(f.Tensors) != want {
+		return nil, fmt.Errorf("%d tensors, want %d", len(f.Tensors), want)
+	}
+	return f, nil
 }
 
 // BenchmarkParseIndex parses an index shaped like Qwen3-235B-A22B's: about
