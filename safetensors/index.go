@@ -359,6 +359,13 @@ func (m Mismatch) String() string {
 // Shards the index does not name may be passed; their tensors count as
 // Unindexed.
 func CheckIndex(ix *Index, shards map[string]*File) []Mismatch {
+	if agree, sum := indexAgrees(ix, shards); agree {
+		// The common case, in one map lookup per tensor.
+		if ix.TotalSize >= 0 && sum != ix.TotalSize {
+			return []Mismatch{{Kind: TotalSize, Want: ix.TotalSize, Got: sum}}
+		}
+		return nil
+	}
 	var out []Mismatch
 	anyMissing := false
 	for _, s := range ix.Shards() {
@@ -438,4 +445,30 @@ func CheckIndex(ix *Index, shards map[string]*File) []Mismatch {
 		)
 	})
 	return out
+}
+
+// indexAgrees reports whether every tensor of every shard is indexed to
+// that shard and every indexed tensor was found so, and returns the sum of
+// the tensors' bytes. A name cannot match twice (a shard holds each name
+// once and the index names one shard per tensor), so matches equal to both
+// counts mean the index and shards agree exactly.
+func indexAgrees(ix *Index, shards map[string]*File) (bool, int64) {
+	var matched, sum int64
+	for s, f := range shards {
+		if f == nil {
+			return false, 0
+		}
+		for i := range f.Tensors {
+			t := &f.Tensors[i]
+			if ix.WeightMap[t.Name] != s {
+				return false, 0
+			}
+			matched++
+			var ok bool
+			if sum, ok = checked.Add(sum, t.Bytes()); !ok {
+				sum = math.MaxInt64
+			}
+		}
+	}
+	return matched == int64(len(ix.WeightMap)), sum
 }
