@@ -102,6 +102,13 @@ func dtypeProblem(f Format, dtype string, e Expected) string {
 // checkFiles turns the index-against-shards mismatches into findings.
 func checkFiles(ck *Checkpoint) []Finding {
 	var out []Finding
+	for _, f := range ck.Files {
+		if f.Missing > 0 {
+			out = append(out, Finding{Check: CheckFiles, File: f.Name, Message: fmt.Sprintf(
+				"truncated: the file is %s bytes, its header declares %s; %s bytes of tensor data are missing from the end (an interrupted download?)",
+				Count(f.Size), Count(f.Size+f.Missing), Count(f.Missing))})
+		}
+	}
 	for _, m := range ck.Mismatches {
 		file := m.Shard
 		if file == "" {

@@ -34,6 +34,7 @@ type FileEntry struct {
 	Name        string
 	Size        int64
 	HeaderBytes int64 // bytes of the file taken by the header (safetensors 8+N, GGUF up to the data section)
+	Missing     int64 // tensor data the header declares past the end of the file (see WithPartialFiles)
 }
 
 // Inventory lists every tensor of a checkpoint, in file order and within a

@@ -48,8 +48,9 @@ type Checkpoint struct {
 }
 
 type loadOptions struct {
-	jobs  int
-	focus string
+	jobs    int
+	focus   string
+	partial bool
 }
 
 // LoadOption configures [Load].
@@ -77,6 +78,17 @@ func WithFocus(name string) LoadOption {
 	}
 }
 
+// WithPartialFiles lets files whose tensor data is cut short (a download
+// interrupted, a shard truncated) load with their header intact, the bytes
+// missing recorded in FileEntry.Missing for the checks to report, instead
+// of failing Load. The default is to fail.
+func WithPartialFiles() LoadOption {
+	return func(o *loadOptions) error {
+		o.partial = true
+		return nil
+	}
+}
+
 // Load finds the model files of src, reads every header concurrently and
 // validates each file and the set (index against shards, split parts
 // against each other). It never reads tensor data. A malformed file is an
@@ -93,7 +105,7 @@ func Load(ctx context.Context, src hub.Source, opts ...LoadOption) (*Checkpoint,
 	if err != nil {
 		return nil, err
 	}
-	l := &loader{src: src, jobs: o.jobs, sizes: map[string]int64{}}
+	l := &loader{src: src, jobs: o.jobs, partial: o.partial, sizes: map[string]int64{}}
 	for _, f := range files {
 		l.sizes[f.Name] = f.Size
 		if !strings.Contains(f.Name, "/") {
@@ -113,8 +125,9 @@ func Load(ctx context.Context, src hub.Source, opts ...LoadOption) (*Checkpoint,
 }
 
 type loader struct {
-	src   hub.Source
-	jobs  int
+	src     hub.Source
+	jobs    int
+	partial bool
 	sizes map[string]int64
 	top   []string // names at the top level, sorted
 }
@@ -243,7 +256,7 @@ func (l *loader) loadSafetensorsIn(ctx context.Context, ck *Checkpoint, dir stri
 				return err
 			}
 			defer f.Close()
-			st, err := safetensors.Read(f, f.Size())
+			st, err := safetensors.Read(f, f.Size(), safetensors.WithPartialData(l.partial))
 			if err != nil {
 				return fmt.Errorf("%s: %w", hub.Path(l.src, full), err)
 			}
@@ -257,7 +270,7 @@ func (l *loader) loadSafetensorsIn(ctx context.Context, ck *Checkpoint, dir stri
 	ck.Shards = make(map[string]*safetensors.File, len(names))
 	for i, n := range names {
 		ck.Shards[n] = parsed[i]
-		ck.Files = append(ck.Files, FileEntry{Name: path.Join(dir, n), Size: parsed[i].Size, HeaderBytes: parsed[i].DataOffset()})
+		ck.Files = append(ck.Files, FileEntry{Name: path.Join(dir, n), Size: parsed[i].Size, HeaderBytes: parsed[i].DataOffset(), Missing: parsed[i].Missing})
 	}
 	return nil
 }
@@ -291,7 +304,7 @@ func (l *loader) loadGGUF(ctx context.Context, ck *Checkpoint, name string) erro
 				return err
 			}
 			defer f.Close()
-			gf, err := gguf.Read(f, f.Size())
+			gf, err := gguf.Read(f, f.Size(), gguf.WithPartialData(l.partial))
 			if err != nil {
 				return fmt.Errorf("%s: %w", hub.Path(l.src, n), err)
 			}
@@ -309,7 +322,7 @@ func (l *loader) loadGGUF(ctx context.Context, ck *Checkpoint, name string) erro
 	}
 	ck.GGUF = parts
 	for i, p := range parts {
-		ck.Files = append(ck.Files, FileEntry{Name: names[i], Size: p.Size, HeaderBytes: p.DataOffset})
+		ck.Files = append(ck.Files, FileEntry{Name: names[i], Size: p.Size, HeaderBytes: p.DataOffset, Missing: p.Missing})
 	}
 	return nil
 }

@@ -111,7 +111,7 @@ func (v *variant) editGGUF(name string, edit func([]gguf.KV) []gguf.KV) {
 
 func (v *variant) audit() *audit.Report {
 	v.tb.Helper()
-	ck, err := audit.Load(context.Background(), v.src)
+	ck, err := audit.Load(context.Background(), v.src, audit.WithPartialFiles())
 	if err != nil {
 		v.tb.Fatalf("Load: %v", err)
 	}
@@ -244,6 +244,30 @@ func TestAuditDefects(t *testing.T) {
 			},
 			check: audit.CheckFiles, want: audit.Finding{Tensor: "model.layers.9.self_attn.k_proj.weight"},
 			alsoFail: []string{audit.CheckTensors},
+		},
+		{
+			name: "truncated shard", builtin: "safetensors",
+			break_: func(v *variant) {
+				const shard = "model-00042-of-00118.safetensors"
+				for _, f := range v.l.Files {
+					if f.Name == shard {
+						v.src.Add(shard, &hub.Virtual{Head: f.Head, Len: f.Size - 1<<20}, f.Size-1<<20)
+					}
+				}
+			},
+			check: audit.CheckFiles, want: audit.Finding{File: "model-00042-of-00118.safetensors", Message: "1,048,576 bytes of tensor data are missing"},
+		},
+		{
+			name: "truncated GGUF part", builtin: "gguf",
+			break_: func(v *variant) {
+				const part = "Qwen3-235B-A22B-Q4_K_M-00005-of-00005.gguf"
+				for _, f := range v.l.Files {
+					if f.Name == part {
+						v.src.Add(part, &hub.Virtual{Head: f.Head, Len: f.Size / 2}, f.Size/2)
+					}
+				}
+			},
+			check: audit.CheckFiles, want: audit.Finding{File: "Qwen3-235B-A22B-Q4_K_M-00005-of-00005.gguf", Message: "truncated"},
 		},
 		{
 			name: "config.json disagrees with GGUF metadata", builtin: "30b-gguf",

@@ -18,6 +18,9 @@ type File struct {
 	Tensors    []TensorInfo // tensor infos, in file order
 	Alignment  int64        // general.alignment, or 32 if absent
 	DataOffset int64        // absolute offset of the data section (= header size incl. padding)
+	// Missing is the number of bytes the tensors reach past the end of the
+	// file; nonzero only when [WithPartialData] let a truncated file through.
+	Missing int64
 
 	kvIndex     map[string]int // key -> index in KVs, built by Read
 	tensorIndex map[string]int // name -> index in Tensors, built by Read

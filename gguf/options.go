@@ -31,6 +31,7 @@ type options struct {
 	maxTensors    int64
 	maxKVs        int64
 	bufferSize    int
+	partial       bool
 }
 
 func makeOptions(opts []Option) (*options, error) {
@@ -135,6 +136,18 @@ func WithBufferSize(n int) Option {
 			return fmt.Errorf("gguf: WithBufferSize(%d): must be between 16 and %d", n, maxBufferSize)
 		}
 		o.bufferSize = n
+		return nil
+	}
+}
+
+// WithPartialData makes [Read] accept tensors whose data reaches past the
+// end of the file, as a download cut short leaves them: File.Missing then
+// says how many bytes are missing, and every other rule (alignment,
+// overlap, the header itself being complete) is enforced as usual. Without
+// it such a file fails with [ErrBounds]. The default is false.
+func WithPartialData(allow bool) Option {
+	return func(o *options) error {
+		o.partial = allow
 		return nil
 	}
 }

@@ -431,7 +431,7 @@ func (rd *reader) tensorInfos(f *File, n int64) error {
 		return &FormatError{rd.off, "header", fmt.Errorf("data section: %w", ErrOverflow)}
 	}
 	f.DataOffset = dataOff
-	return checkRanges(f, offOffs)
+	return checkRanges(f, offOffs, rd.o.partial)
 }
 
 // maxDims is GGML_MAX_DIMS.

@@ -30,8 +30,9 @@ func (t *TensorInfo) Elements() int64 {
 
 // checkRanges checks that every tensor's data is aligned, inside the file
 // and overlaps no other tensor's. offOffs[i] is the absolute offset of
-// tensor i's offset field, for errors.
-func checkRanges(f *File, offOffs []int64) error {
+// tensor i's offset field, for errors. With partial, data past the end of
+// the file is recorded in f.Missing instead.
+func checkRanges(f *File, offOffs []int64, partial bool) error {
 	sorted := true
 	for i := range f.Tensors {
 		t := &f.Tensors[i]
@@ -43,7 +44,9 @@ func checkRanges(f *File, offOffs []int64) error {
 		if !ok1 || !ok2 {
 			return &FormatError{offOffs[i], tensorField(t.Name), fmt.Errorf("offset: %w: data section %d + offset %d + size %d", ErrOverflow, f.DataOffset, t.Offset, t.Size)}
 		}
-		if end > f.Size {
+		if end > f.Size && partial {
+			f.Missing = max(f.Missing, end-f.Size)
+		} else if end > f.Size {
 			return &FormatError{offOffs[i], tensorField(t.Name), fmt.Errorf("offset: %w: data [%d, %d) ends past the end of the file at %d", ErrBounds, start, end, f.Size)}
 		}
 		if i > 0 && t.Offset < f.Tensors[i-1].Offset {

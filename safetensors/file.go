@@ -49,6 +49,10 @@ type File struct {
 	// HeaderLen is N, the length of the JSON header that follows the
 	// 8-byte length prefix.
 	HeaderLen int64
+	// Missing is the number of bytes the header declares past the end of
+	// the file. It is nonzero only when [WithPartialData] let a truncated
+	// file through.
+	Missing int64
 	// Metadata is the "__metadata__" object; it is nil when the header has
 	// none and empty when it is "{}".
 	Metadata map[string]string

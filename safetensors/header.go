@@ -20,6 +20,8 @@ const minEntryLen = 49
 type headerDecoder struct {
 	sc       scanner
 	dataSize int64 // bytes after the header
+	partial  bool  // accept data ending early (WithPartialData)
+	missing  int64 // bytes declared past the end of the file
 
 	tensors []TensorInfo
 	keyPos  []int   // parallel to tensors: the position of each key in the header
@@ -31,10 +33,11 @@ type headerDecoder struct {
 
 // decodeHeader decodes and validates the JSON header s of f, whose Size and
 // HeaderLen are set, and fills in f.Metadata and f.Tensors.
-func decodeHeader(f *File, s string) error {
+func decodeHeader(f *File, s string, partial bool) error {
 	d := &headerDecoder{
 		sc:       scanner{s: s, base: 8},
 		dataSize: f.Size - 8 - f.HeaderLen,
+		partial:  partial,
 	}
 	if err := d.sc.validUTF8(); err != nil {
 		err.Field = "header"
@@ -60,6 +63,7 @@ func decodeHeader(f *File, s string) error {
 		return err
 	}
 	f.Metadata = d.meta
+	f.Missing = d.missing
 	if len(d.tensors) > 0 {
 		f.Tensors = d.tensors
 	}
@@ -457,11 +461,15 @@ func (d *headerDecoder) layout() *FormatError {
 		case t.Begin > end:
 			return d.fail(keyPos[k], field(), ErrLayout,
 				"gap of %d bytes after tensor %q, which ends at %d", t.Begin-end, ts[k-1].Name, end)
-		case t.End > d.dataSize:
+		case t.End > d.dataSize && !d.partial:
 			return d.fail(keyPos[k], field(), ErrTruncated,
 				"data_offsets [%d, %d] reach past the end of the %d-byte data section", t.Begin, t.End, d.dataSize)
 		}
 		end = t.End
+	}
+	if end > d.dataSize && d.partial {
+		d.missing = end - d.dataSize
+		return nil
 	}
 	if end != d.dataSize {
 		if len(ts) == 0 {

@@ -18,6 +18,7 @@ type Option func(*options) error
 
 type options struct {
 	maxHeaderLen int64
+	partial      bool
 }
 
 func makeOptions(opts []Option) (options, error) {
@@ -39,6 +40,18 @@ func WithMaxHeaderLen(n int64) Option {
 			return fmt.Errorf("safetensors: WithMaxHeaderLen(%d): must be positive", n)
 		}
 		o.maxHeaderLen = n
+		return nil
+	}
+}
+
+// WithPartialData makes [Read] accept a file whose data section is shorter
+// than its header declares, as a download cut short leaves it: File.Missing
+// then says how many bytes are missing from the end, and every other rule is
+// enforced as usual (the header itself must be complete). Without it such a
+// file fails with [ErrTruncated]. The default is false.
+func WithPartialData(allow bool) Option {
+	return func(o *options) error {
+		o.partial = allow
 		return nil
 	}
 }

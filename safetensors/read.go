@@ -31,7 +31,7 @@ func Read(r io.ReaderAt, size int64, opts ...Option) (*File, error) {
 		return nil, err
 	}
 	f := &File{Size: size, HeaderLen: n}
-	if err := decodeHeader(f, string(buf)); err != nil {
+	if err := decodeHeader(f, string(buf), o.partial); err != nil {
 		return nil, err
 	}
 	return f, nil

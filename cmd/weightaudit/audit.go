@@ -53,7 +53,7 @@ Exit codes: 0 every check passed, 1 a check failed, 2 the audit could not run.`,
 			if err != nil {
 				return err
 			}
-			ck, err := audit.Load(cmd.Context(), src, audit.WithJobs(jobs), audit.WithFocus(focus))
+			ck, err := audit.Load(cmd.Context(), src, audit.WithJobs(jobs), audit.WithFocus(focus), audit.WithPartialFiles())
 			if err != nil {
 				return err
 			}
