@@ -128,8 +128,8 @@ type loader struct {
 	src     hub.Source
 	jobs    int
 	partial bool
-	sizes map[string]int64
-	top   []string // names at the top level, sorted
+	sizes   map[string]int64
+	top     []string // names at the top level, sorted
 }
 
 // pick decides which files form the model and reads them.
