@@ -38,14 +38,15 @@ const (
 	CheckProfile = "STRUCT-PROFILE" // the config agrees with the published profile and size label
 )
 
-// checkTensors compares the inventory with the expected tensor set exp, to
-// which roles (from [Assign]) map it.
-func checkTensors(family string, exp []Expected, inv *Inventory, roles []Role) []Finding {
+// checkTensors compares the inventory with the spec's expected tensor set,
+// to which roles (from [Assign]) map it.
+func checkTensors(spec Spec, inv *Inventory, roles []Role) []Finding {
+	family := spec.Family()
 	var out []Finding
 	add := func(t *Tensor, format string, args ...any) {
 		out = append(out, Finding{Check: CheckTensors, Tensor: t.Name, File: t.File, Message: fmt.Sprintf(format, args...)})
 	}
-	first := make([]int32, len(exp)) // 1 + the inventory index of each expected tensor's first copy
+	first := make([]int32, spec.Count(inv.Format)) // 1 + the inventory index of each expected tensor's first copy
 	unknown := map[string]*Tensor{}
 	for i := range inv.Tensors {
 		t := &inv.Tensors[i]
@@ -73,9 +74,11 @@ func checkTensors(family string, exp []Expected, inv *Inventory, roles []Role) [
 			add(t, "%s", msg)
 		}
 	}
-	for j, e := range exp {
-		if first[j] == 0 {
-			out = append(out, Finding{Check: CheckTensors, Tensor: e.Name, Message: fmt.Sprintf("missing: %s predicts %s %v", family, e.Component, e.Shape)})
+	if slices.Contains(first, 0) { // name what is missing: only now build the list
+		for j, e := range spec.Expected(inv.Format) {
+			if first[j] == 0 {
+				out = append(out, Finding{Check: CheckTensors, Tensor: e.Name, Message: fmt.Sprintf("missing: %s predicts %s %v", family, e.Component, e.Shape)})
+			}
 		}
 	}
 	return out

@@ -184,8 +184,7 @@ func Run(ck *Checkpoint, opts Options) (*Report, error) {
 	}
 	cfg := spec.Config()
 	inv := ck.Inventory()
-	exp := spec.Expected(inv.Format)
-	roles := Assign(exp, inv)
+	roles := Assign(spec, inv)
 	pred := spec.Predict()
 	tot := inv.Totals()
 	r := &Report{Source: ck.Source, Format: ck.Format, Model: ModelJSON{Family: spec.Family(), Config: cfg},
@@ -203,7 +202,7 @@ func Run(ck *Checkpoint, opts Options) (*Report, error) {
 	r.Params = ParamsJSON{Total: tot.Params, Active: active, PredictedTotal: pred.Total, PredictedActive: pred.Active, Components: pred.Components}
 
 	// Structural checks.
-	tensorFindings := checkTensors(spec.Family(), exp, inv, roles)
+	tensorFindings := checkTensors(spec, inv, roles)
 	fileFindings := checkFiles(ck)
 	var profileFindings []Finding
 	for _, c := range rec.Conflicts {

@@ -22,6 +22,12 @@ type Spec interface {
 	Expected(f Format) []Expected
 	// Predict counts the parameters from the dimensions alone.
 	Predict() Prediction
+	// Locate returns the expected entry called name in format f, and its
+	// index in Expected(f), without building that list; false when the
+	// architecture predicts no such tensor.
+	Locate(f Format, name string) (e Expected, index int, ok bool)
+	// Count returns len(Expected(f)).
+	Count(f Format) int
 }
 
 // Family is one architecture family: how to recognize it and how to build
@@ -50,7 +56,22 @@ var Families = []Family{
 type qwen3 struct {
 	family string
 	cfg    *Config
+	locs   [2]*locator // by format: safetensors, GGUF; built on first use
 }
+
+func (q *qwen3) locator(f Format) *locator {
+	i := 0
+	if f == FormatGGUF {
+		i = 1
+	}
+	if q.locs[i] == nil {
+		q.locs[i] = newLocator(q.cfg, f)
+	}
+	return q.locs[i]
+}
+
+func (q *qwen3) Locate(f Format, name string) (Expected, int, bool) { return q.locator(f).locate(name) }
+func (q *qwen3) Count(f Format) int                                 { return q.locator(f).total }
 
 func (q *qwen3) Family() string      { return q.family }
 func (q *qwen3) Config() *Config     { return q.cfg }

@@ -1,0 +1,199 @@
+package audit
+
+import (
+	"strconv"
+	"strings"
+)
+
+// locator finds a stored tensor's role from its name alone, without
+// building the expected list: the checks then cost a parse per tensor, not
+// a map of every expected name. It numbers the expected tensors exactly as
+// [Config.ExpectedHF] and [Config.ExpectedGGUF] list them.
+type locator struct {
+	c      *Config
+	format Format
+	base   []int // base[l]: index of layer l's first tensor; base[L] the first after the layers
+	total  int
+	// shared shape slices, one per component
+	shapes map[Component][]int64
+	// templates per slot of the slot tables, and for the three expert
+	// projections: the entry but for Name, Layer and Expert
+	slots   []Expected
+	experts [3]Expected
+	outer   [3]Expected // embedding, final norm, lm_head
+}
+
+// hfSlots and ggufSlots name a layer's fixed tensors in list order; the
+// MLP or MoE tensors follow them.
+var hfSlots = []struct {
+	suffix string
+	comp   Component
+}{
+	{"input_layernorm.weight", CompAttnNorm}, {"self_attn.q_proj.weight", CompAttnQ}, {"self_attn.k_proj.weight", CompAttnK},
+	{"self_attn.v_proj.weight", CompAttnV}, {"self_attn.o_proj.weight", CompAttnO}, {"self_attn.q_norm.weight", CompAttnQNorm},
+	{"self_attn.k_norm.weight", CompAttnKNorm}, {"post_attention_layernorm.weight", CompFFNNorm},
+	// sparse layers: router, then per expert gate, up, down; dense layers: gate, up, down
+	{"mlp.gate.weight", CompRouter}, {"mlp.gate_proj.weight", CompMLPGate}, {"mlp.up_proj.weight", CompMLPUp}, {"mlp.down_proj.weight", CompMLPDown},
+}
+
+var ggufSlots = []struct {
+	suffix string
+	comp   Component
+}{
+	{"attn_norm.weight", CompAttnNorm}, {"attn_q.weight", CompAttnQ}, {"attn_k.weight", CompAttnK},
+	{"attn_v.weight", CompAttnV}, {"attn_output.weight", CompAttnO}, {"attn_q_norm.weight", CompAttnQNorm},
+	{"attn_k_norm.weight", CompAttnKNorm}, {"ffn_norm.weight", CompFFNNorm},
+	{"ffn_gate_inp.weight", CompRouter}, {"ffn_gate.weight", CompMLPGate}, {"ffn_up.weight", CompMLPUp}, {"ffn_down.weight", CompMLPDown},
+	{"ffn_gate_exps.weight", CompExpertGate}, {"ffn_up_exps.weight", CompExpertUp}, {"ffn_down_exps.weight", CompExpertDown},
+}
+
+func newLocator(c *Config, f Format) *locator {
+	l := &locator{c: c, format: f, base: make([]int, c.NumHiddenLayers+1)}
+	idx := 1 // the embedding
+	for i := int64(0); i < c.NumHiddenLayers; i++ {
+		l.base[i] = idx
+		switch {
+		case !c.Sparse(i):
+			idx += 8 + 3
+		case f == FormatGGUF:
+			idx += 8 + 4
+		default:
+			idx += 8 + 1 + 3*int(c.NumExperts)
+		}
+	}
+	l.base[c.NumHiddenLayers] = idx
+	l.total = idx + 1 // final norm
+	if !c.TieWordEmbeddings {
+		l.total++
+	}
+	d, v, hd := c.HiddenSize, c.VocabSize, c.HeadDim
+	q, kv := c.NumAttentionHeads*hd, c.NumKeyValueHeads*hd
+	fe, fm, e := c.MoEIntermediateSize, c.IntermediateSize, c.NumExperts
+	s := func(dims ...int64) []int64 {
+		if f == FormatGGUF { // ne order: the innermost dimension first
+			for i, j := 0, len(dims)-1; i < j; i, j = i+1, j-1 {
+				dims[i], dims[j] = dims[j], dims[i]
+			}
+		}
+		return dims
+	}
+	l.shapes = map[Component][]int64{
+		CompEmbedding: s(v, d), CompLMHead: s(v, d), CompFinalNorm: {d},
+		CompAttnNorm: {d}, CompFFNNorm: {d}, CompAttnQNorm: {hd}, CompAttnKNorm: {hd},
+		CompAttnQ: s(q, d), CompAttnK: s(kv, d), CompAttnV: s(kv, d), CompAttnO: s(d, q),
+		CompRouter: s(e, d), CompMLPGate: s(fm, d), CompMLPUp: s(fm, d), CompMLPDown: s(d, fm),
+	}
+	if f == FormatGGUF {
+		l.shapes[CompExpertGate], l.shapes[CompExpertUp], l.shapes[CompExpertDown] = s(e, fe, d), s(e, fe, d), s(e, d, fe)
+	} else {
+		l.shapes[CompExpertGate], l.shapes[CompExpertUp], l.shapes[CompExpertDown] = s(fe, d), s(fe, d), s(d, fe)
+	}
+	tmpl := func(c Component) Expected { return Expected{Shape: l.shapes[c], Component: c, Layer: -1, Expert: -1} }
+	table := hfSlots
+	if f == FormatGGUF {
+		table = ggufSlots
+	}
+	for _, sl := range table {
+		l.slots = append(l.slots, tmpl(sl.comp))
+	}
+	l.experts = [3]Expected{tmpl(CompExpertGate), tmpl(CompExpertUp), tmpl(CompExpertDown)}
+	l.outer = [3]Expected{tmpl(CompEmbedding), tmpl(CompFinalNorm), tmpl(CompLMHead)}
+	return l
+}
+
+// locate returns the expected entry named name and its index in the
+// expected list, or false.
+func (l *locator) locate(name string) (Expected, int, bool) {
+	outer := func(which, idx int) (Expected, int, bool) {
+		e := l.outer[which]
+		e.Name = name
+		return e, idx, true
+	}
+	layerPrefix, embed, norm, head := "model.layers.", "model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"
+	if l.format == FormatGGUF {
+		layerPrefix, embed, norm, head = "blk.", "token_embd.weight", "output_norm.weight", "output.weight"
+	}
+	switch name {
+	case embed:
+		return outer(0, 0)
+	case norm:
+		return outer(1, l.base[len(l.base)-1])
+	case head:
+		if l.c.TieWordEmbeddings {
+			return Expected{}, 0, false
+		}
+		return outer(2, l.base[len(l.base)-1]+1)
+	}
+	rest, ok := strings.CutPrefix(name, layerPrefix)
+	if !ok {
+		return Expected{}, 0, false
+	}
+	layer, rest, ok := number(rest)
+	if !ok || layer >= int(l.c.NumHiddenLayers) {
+		return Expected{}, 0, false
+	}
+	sparse := l.c.Sparse(int64(layer))
+	in := func(e Expected, slot, expert int) (Expected, int, bool) {
+		e.Name, e.Layer, e.Expert = name, layer, expert
+		return e, l.base[layer] + slot, true
+	}
+	if l.format == FormatGGUF {
+		for i, s := range ggufSlots {
+			if rest != s.suffix {
+				continue
+			}
+			switch {
+			case i < 8:
+				return in(l.slots[i], i, -1)
+			case sparse && (i == 8 || i >= 12):
+				return in(l.slots[i], 8+max(0, i-11), -1)
+			case !sparse && i >= 9 && i <= 11:
+				return in(l.slots[i], 8+i-9, -1)
+			}
+		}
+		return Expected{}, 0, false
+	}
+	if sparse {
+		if erest, ok := strings.CutPrefix(rest, "mlp.experts."); ok {
+			e, proj, ok := number(erest)
+			if !ok || e >= int(l.c.NumExperts) {
+				return Expected{}, 0, false
+			}
+			for j, p := range [3]string{"gate_proj.weight", "up_proj.weight", "down_proj.weight"} {
+				if proj == p {
+					return in(l.experts[j], 9+3*e+j, e)
+				}
+			}
+			return Expected{}, 0, false
+		}
+	}
+	for i, s := range hfSlots {
+		if rest != s.suffix {
+			continue
+		}
+		switch {
+		case i < 8:
+			return in(l.slots[i], i, -1)
+		case sparse && i == 8:
+			return in(l.slots[i], 8, -1)
+		case !sparse && i > 8:
+			return in(l.slots[i], 8+i-9, -1)
+		}
+	}
+	return Expected{}, 0, false
+}
+
+// number parses the decimal number s starts with, followed by a dot, and
+// returns it with what follows the dot. Leading zeros are refused, as
+// names never carry them.
+func number(s string) (int, string, bool) {
+	i := 0
+	for i < len(s) && i < 9 && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 || i >= len(s) || s[i] != '.' || (s[0] == '0' && i > 1) {
+		return 0, "", false
+	}
+	n, err := strconv.Atoi(s[:i])
+	return n, s[i+1:], err == nil
+}
