@@ -59,6 +59,15 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	p.f("\nparams  total %s (%s) %s; active %s (%s) %s\n", Count(r.Params.Total), Params(r.Params.Total), eq(r.Params.Total, r.Params.PredictedTotal),
 		Count(r.Params.Active), Params(r.Params.Active), eq(r.Params.Active, r.Params.PredictedActive))
+	var gs []string
+	for _, g := range r.Params.Groups {
+		mark := ""
+		if g.Params != g.Predicted {
+			mark = fmt.Sprintf(" (predicted %s)", Params(g.Predicted))
+		}
+		gs = append(gs, fmt.Sprintf("%s %s%s", g.Group, Params(g.Params), mark))
+	}
+	p.f("        %s\n", strings.Join(gs, " · "))
 	if len(r.Findings) > 0 {
 		p.f("\n%d finding(s)", len(r.Findings))
 		if len(r.Findings) > maxTextFindings {

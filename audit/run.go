@@ -54,11 +54,66 @@ type ModelJSON struct {
 
 // ParamsJSON compares the tallied parameter counts with the predicted ones.
 type ParamsJSON struct {
-	Total           int64               `json:"total"`
-	Active          int64               `json:"active"`
-	PredictedTotal  int64               `json:"predicted_total"`
-	PredictedActive int64               `json:"predicted_active"`
-	Components      map[Component]int64 `json:"components"`
+	Total           int64 `json:"total"`
+	Active          int64 `json:"active"`
+	PredictedTotal  int64 `json:"predicted_total"`
+	PredictedActive int64 `json:"predicted_active"`
+	// Groups break both counts down into embedding, lm_head, attention
+	// (q, k, v, o and the q/k norms), router, experts, mlp (dense layers),
+	// norms (the layer norms and the final norm) and other (tensors the
+	// architecture does not predict).
+	Groups []GroupJSON `json:"groups"`
+	// Components is the prediction per component.
+	Components map[Component]int64 `json:"components"`
+}
+
+// GroupJSON is one group of components, tallied from the files and
+// predicted.
+type GroupJSON struct {
+	Group     string `json:"group"`
+	Params    int64  `json:"params"`
+	Predicted int64  `json:"predicted"`
+}
+
+// groupOf names the breakdown group of a component.
+func groupOf(c Component) string {
+	switch c {
+	case CompEmbedding, CompLMHead, CompRouter:
+		return string(c)
+	case CompAttnQ, CompAttnK, CompAttnV, CompAttnO, CompAttnQNorm, CompAttnKNorm:
+		return "attention"
+	case CompExpertGate, CompExpertUp, CompExpertDown:
+		return "experts"
+	case CompMLPGate, CompMLPUp, CompMLPDown:
+		return "mlp"
+	case CompAttnNorm, CompFFNNorm, CompFinalNorm:
+		return "norms"
+	}
+	return "other"
+}
+
+var groupOrder = []string{"embedding", "lm_head", "attention", "router", "experts", "mlp", "norms", "other"}
+
+// groups tallies the files and the prediction per group.
+func groups(inv *Inventory, roles []Role, pred Prediction) []GroupJSON {
+	got, want := map[string]int64{}, map[string]int64{}
+	for i := range inv.Tensors {
+		g := "other"
+		if roles[i].Known {
+			g = groupOf(roles[i].Component)
+		}
+		got[g] += inv.Tensors[i].Params
+	}
+	for c, n := range pred.Components {
+		want[groupOf(c)] += n
+	}
+	var out []GroupJSON
+	for _, g := range groupOrder {
+		if got[g] != 0 || want[g] != 0 {
+			out = append(out, GroupJSON{Group: g, Params: got[g], Predicted: want[g]})
+		}
+	}
+	return out
 }
 
 // CoverageJSON is the seed's verification ladder: verified obligations over
@@ -199,7 +254,8 @@ func Run(ck *Checkpoint, opts Options) (*Report, error) {
 	// Tallies: every tensor counts in the total; a routed expert's
 	// parameters count k/E in the active total.
 	active := tallyActive(inv, roles, cfg)
-	r.Params = ParamsJSON{Total: tot.Params, Active: active, PredictedTotal: pred.Total, PredictedActive: pred.Active, Components: pred.Components}
+	r.Params = ParamsJSON{Total: tot.Params, Active: active, PredictedTotal: pred.Total, PredictedActive: pred.Active,
+		Groups: groups(inv, roles, pred), Components: pred.Components}
 
 	// Structural checks.
 	tensorFindings := checkTensors(spec, inv, roles)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/gguf"
@@ -159,6 +161,23 @@ func TestAuditBuiltinsPass(t *testing.T) {
 			}
 			if len(r.Findings) != 0 {
 				t.Errorf("findings %v", r.Findings)
+			}
+			if tt.total != params235B {
+				return
+			}
+			// ../shared/reference/qwen3moe.md: per layer attention
+			// 71,303,424 (q/k norms included), router 524,288, experts
+			// 2,415,919,104, norms 8,192; the final norm 4,096.
+			want := []audit.GroupJSON{
+				{Group: "embedding", Params: 622_329_856, Predicted: 622_329_856},
+				{Group: "lm_head", Params: 622_329_856, Predicted: 622_329_856},
+				{Group: "attention", Params: 94 * 71_303_424, Predicted: 94 * 71_303_424},
+				{Group: "router", Params: 94 * 524_288, Predicted: 94 * 524_288},
+				{Group: "experts", Params: 94 * 2_415_919_104, Predicted: 94 * 2_415_919_104},
+				{Group: "norms", Params: 94*8_192 + 4_096, Predicted: 94*8_192 + 4_096},
+			}
+			if diff := cmp.Diff(want, r.Params.Groups); diff != "" {
+				t.Errorf("groups (-want +got):\n%s", diff)
 			}
 		})
 	}
