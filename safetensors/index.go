@@ -196,8 +196,12 @@ func weightMap(sc *scanner, ix *Index) *FormatError {
 	}
 	sc.i++
 	sc.ws()
-	wm := map[string]string{}
+	// Each entry takes at least 8 bytes ("a":"b",), which bounds the size
+	// hint by the document whatever it claims.
+	wm := make(map[string]string, min((len(sc.s)-sc.i)/64, maxIndexEntries))
 	ix.WeightMap = wm
+	shards := map[string]struct{}{} // validated shard names
+	last, haveLast := "", false
 	if sc.peek() == '}' {
 		sc.i++
 		return nil
@@ -215,9 +219,6 @@ func weightMap(sc *scanner, ix *Index) *FormatError {
 			err.Field = tensorField(name)
 			return err
 		}
-		if _, dup := wm[name]; dup {
-			return withField(sc.errf(keyPos, ErrSchema, "duplicate key in weight_map"))
-		}
 		if len(wm) >= maxIndexEntries {
 			return withField(sc.errf(keyPos, ErrLimit, "weight_map has more than %d tensors", maxIndexEntries))
 		}
@@ -233,10 +234,20 @@ func weightMap(sc *scanner, ix *Index) *FormatError {
 		if err != nil {
 			return withField(err)
 		}
-		if why := unsafeShardName(shard); why != "" {
-			return withField(sc.errf(valPos, ErrUnsafePath, "shard name %q %s", clip(shard), why))
+		if shard != last || !haveLast {
+			if _, ok := shards[shard]; !ok {
+				if why := unsafeShardName(shard); why != "" {
+					return withField(sc.errf(valPos, ErrUnsafePath, "shard name %q %s", clip(shard), why))
+				}
+				shards[shard] = struct{}{}
+			}
+			last, haveLast = shard, true
 		}
+		n := len(wm)
 		wm[name] = shard
+		if len(wm) == n {
+			return withField(sc.errf(keyPos, ErrSchema, "duplicate key in weight_map"))
+		}
 		done, err := sc.next('}')
 		if err != nil {
 			return err
