@@ -16,6 +16,8 @@ import (
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/gguf"
 	"github.com/weightaudit/weightaudit/hub"
+	"github.com/weightaudit/weightaudit/safetensors"
+	"golang.org/x/sync/errgroup"
 )
 
 // dir holds the 235B layouts written as sparse files for the whole run.
@@ -109,6 +111,25 @@ func BenchmarkSafetensorsHeaders(b *testing.B) {
 				}
 				if n := ck.Inventory().Totals().Tensors; n != 36945 {
 					b.Fatalf("%d tensors", n)
+				}
+			}
+		})
+	}
+	for _, jobs := range []int{1, runtime.NumCPU()} {
+		b.Run(fmt.Sprintf("weightaudit-headers-only/jobs=%d", jobs), func(b *testing.B) {
+			b.SetBytes(header)
+			b.ReportAllocs()
+			for b.Loop() {
+				g := new(errgroup.Group)
+				g.SetLimit(jobs)
+				for _, p := range shards {
+					g.Go(func() error {
+						_, err := safetensors.Open(p)
+						return err
+					})
+				}
+				if err := g.Wait(); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})

@@ -7,6 +7,7 @@ replace github.com/weightaudit/weightaudit => ../
 require (
 	github.com/gpustack/gguf-parser-go v0.28.1
 	github.com/weightaudit/weightaudit v0.0.0-00010101000000-000000000000
+	golang.org/x/sync v0.25.0
 )
 
 require (
@@ -18,7 +19,6 @@ require (
 	golang.org/x/crypto v0.29.0 // indirect
 	golang.org/x/exp v0.0.0-20241108190413-2d47ceb2692f // indirect
 	golang.org/x/mod v0.22.0 // indirect
-	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.27.0 // indirect
 	golang.org/x/tools v0.27.0 // indirect
 	gonum.org/v1/gonum v0.15.1 // indirect
