@@ -1,0 +1,85 @@
+package forward
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/weightaudit/weightaudit/internal/checked"
+)
+
+// stackScores is the token count up to which Attention keeps its scores on
+// the stack instead of allocating them.
+const stackScores = 512
+
+// Attention computes causal grouped-query attention, the core of a
+// Qwen3-MoE attention block between RoPE and o_proj:
+//
+//	out[i, h] = Σ_{j ≤ i} softmax_j(q[i, h]·k[j, g] / √headDim) · v[j, g]
+//
+// where g = h / (heads/kvHeads) is the KV head that query head h shares
+// with heads/kvHeads − 1 others. q and dst are [n, heads, headDim], k and v
+// [n, kvHeads, headDim], all row-major; dst read as [n, heads·headDim] is
+// the input of o_proj. Token i sees tokens 0..i (the causal mask); there
+// is no cache, so n is len(q)/(heads·headDim).
+//
+// As in transformers (eager), the scores are the dot products in T times
+// the scale 1/√headDim rounded to T, then [Softmax] over j, then the
+// probabilities times v, summed over j in order.
+//
+// heads, kvHeads and headDim must be positive and kvHeads must divide
+// heads, otherwise the error wraps [ErrInvalid]; lengths that disagree give
+// one wrapping [ErrShape]. dst may be q (exactly) but must not overlap k or
+// v. The caller owns every slice; Attention allocates nothing for up to 512
+// tokens (beyond that, one buffer of n scores per call).
+func Attention[T Float](dst, q, k, v []T, heads, kvHeads, headDim int) error {
+	if heads <= 0 || kvHeads <= 0 || headDim <= 0 || heads%kvHeads != 0 {
+		return fmt.Errorf("attention: %d heads, %d kv heads, head dim %d: want positive, kv heads dividing heads: %w",
+			heads, kvHeads, headDim, ErrInvalid)
+	}
+	qStride, ok1 := checked.Mul(int64(heads), int64(headDim))
+	kvStride, ok2 := checked.Mul(int64(kvHeads), int64(headDim))
+	if !ok1 || !ok2 || int64(len(q))%qStride != 0 {
+		return fmt.Errorf("attention: len(q) = %d, want a multiple of %d heads × head dim %d: %w", len(q), heads, headDim, ErrShape)
+	}
+	n := int64(len(q)) / qStride
+	if kvLen, ok := checked.Mul(n, kvStride); !ok || int64(len(k)) != kvLen || int64(len(v)) != kvLen {
+		return fmt.Errorf("attention: len(k) = %d, len(v) = %d, want %d tokens × %d kv heads × head dim %d: %w",
+			len(k), len(v), n, kvHeads, headDim, ErrShape)
+	}
+	if len(dst) != len(q) {
+		return fmt.Errorf("attention: len(dst) = %d, want len(q) = %d: %w", len(dst), len(q), ErrShape)
+	}
+	var buf [stackScores]T
+	scores := buf[:]
+	if n > stackScores {
+		scores = make([]T, n)
+	}
+	attend(dst, q, k, v, int(n), heads, kvHeads, headDim, scores)
+	return nil
+}
+
+// attend is Attention after the checks; len(scores) ≥ n.
+func attend[T Float](dst, q, k, v []T, n, heads, kvHeads, headDim int, scores []T) {
+	scale := T(1 / math.Sqrt(float64(headDim)))
+	group := heads / kvHeads
+	for i := range n {
+		for h := range heads {
+			g := h / group
+			qi := q[(i*heads+h)*headDim:][:headDim:headDim]
+			s := scores[: i+1 : i+1]
+			for j := range s {
+				s[j] = dot(qi, k[(j*kvHeads+g)*headDim:][:headDim]) * scale
+			}
+			softmax(s, s)
+			// qi is dead from here on, so dst may be q.
+			out := dst[(i*heads+h)*headDim:][:headDim:headDim]
+			clear(out)
+			for j, p := range s {
+				vj := v[(j*kvHeads+g)*headDim:][:headDim:headDim]
+				for d := range out {
+					out[d] += T(p * vj[d])
+				}
+			}
+		}
+	}
+}

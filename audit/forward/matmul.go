@@ -1,0 +1,163 @@
+package forward
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/weightaudit/weightaudit/internal/checked"
+)
+
+// A RowSource supplies the rows of a weight matrix W of shape [Rows, Cols]
+// (row-major, PyTorch's [out, in]) one at a time, so that a quantized
+// tensor can be dequantized row by row and never held whole. A RowSource
+// over a GGUF tensor decodes row i with gguf.Dequantize; [Dense] holds the
+// rows in memory.
+//
+// Row must write row i (0 ≤ i < Rows) into dst, whose length is Cols and
+// which the caller owns and reuses; Row must not keep dst. [MatMul] calls
+// Row concurrently from several goroutines (with distinct dst) when jobs >
+// 1, so an implementation must then be safe for concurrent use. Rows and
+// Cols must not change.
+type RowSource interface {
+	Rows() int
+	Cols() int
+	Row(i int, dst []float32) error
+}
+
+// Dense is an in-memory [RowSource]: a row-major float32 matrix. It is safe
+// for concurrent use.
+type Dense struct {
+	rows, cols int
+	data       []float32
+}
+
+var _ RowSource = (*Dense)(nil)
+
+// NewDense returns the rows×cols matrix held in data, row-major; data is
+// kept, not copied, and must not be modified while the Dense is in use.
+// len(data) must equal rows·cols, otherwise the error wraps [ErrShape].
+func NewDense(rows, cols int, data []float32) (*Dense, error) {
+	n, ok := checked.Mul(int64(rows), int64(cols))
+	if !ok || int64(len(data)) != n {
+		return nil, fmt.Errorf("dense: len(data) = %d, want %d×%d: %w", len(data), rows, cols, ErrShape)
+	}
+	return &Dense{rows: rows, cols: cols, data: data}, nil
+}
+
+// Rows returns the number of rows.
+func (d *Dense) Rows() int { return d.rows }
+
+// Cols returns the number of columns, the length of a row.
+func (d *Dense) Cols() int { return d.cols }
+
+// Row copies row i into dst. An i outside [0, Rows) gives an error
+// wrapping [ErrInvalid], a len(dst) other than Cols one wrapping
+// [ErrShape].
+func (d *Dense) Row(i int, dst []float32) error {
+	if i < 0 || i >= d.rows {
+		return fmt.Errorf("dense: row %d of %d: %w", i, d.rows, ErrInvalid)
+	}
+	if len(dst) != d.cols {
+		return fmt.Errorf("dense: len(dst) = %d, want %d: %w", len(dst), d.cols, ErrShape)
+	}
+	copy(dst, d.data[i*d.cols:(i+1)*d.cols])
+	return nil
+}
+
+// MatMul computes y = x·Wᵀ for a batch of tokens: x is [n, Cols] and y is
+// [n, Rows], row-major, that is y[t, i] = Σ_j W[i, j]·x[t, j] for every
+// token t — a PyTorch Linear without bias applied to n inputs. n is
+// len(x)/Cols; len(x) must be a multiple of Cols > 0 and len(y) must be
+// n·Rows, otherwise the error wraps [ErrShape]. With n = 0 MatMul reads no
+// row.
+//
+// Each row of W is read once, into a float32 buffer of Cols elements, and
+// applied to all n tokens before the next row is read. The rows are split
+// into contiguous ranges that at most jobs goroutines (errgroup) process
+// at once; jobs < 1 gives an error wrapping [ErrInvalid]. Each y[t, i] is
+// one dot product computed by one goroutine in T, with a summation order
+// that depends only on Cols, so the result is bit-identical for every jobs
+// and equals [MatVec] on token t alone.
+//
+// The first error from w.Row (wrapped with the row index) or from ctx
+// stops the work and is returned; y is then partly written. The caller
+// owns x and y. With jobs = 1 MatMul allocates nothing in the steady
+// state (row buffers are pooled); a parallel call allocates a few small
+// objects for its goroutines.
+func MatMul[T Float](ctx context.Context, y []T, w RowSource, x []T, jobs int) error {
+	if jobs < 1 {
+		return fmt.Errorf("matmul: jobs = %d: %w", jobs, ErrInvalid)
+	}
+	rows, cols := w.Rows(), w.Cols()
+	if rows < 0 || cols <= 0 || len(x)%cols != 0 {
+		return fmt.Errorf("matmul: W is %d×%d, len(x) = %d: want a multiple of the column count: %w", rows, cols, len(x), ErrShape)
+	}
+	n := len(x) / cols
+	if want, ok := checked.Mul(int64(n), int64(rows)); !ok || int64(len(y)) != want {
+		return fmt.Errorf("matmul: len(y) = %d, want %d tokens × %d rows: %w", len(y), n, rows, ErrShape)
+	}
+	if n == 0 || rows == 0 {
+		return ctx.Err()
+	}
+	jobs = min(jobs, rows)
+	chunk := (rows + 4*jobs - 1) / (4 * jobs)
+	if jobs == 1 || chunk >= rows {
+		return matmulRange(ctx, y, w, x, n, rows, cols, 0, rows)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for lo := 0; lo < rows; lo += chunk {
+		hi := min(lo+chunk, rows)
+		g.Go(func() error {
+			return matmulRange(gctx, y, w, x, n, rows, cols, lo, hi)
+		})
+	}
+	return g.Wait()
+}
+
+// MatVec computes y = W·x for one vector: len(x) must be Cols and len(y)
+// Rows. It is [MatMul] with one token, with the same errors, determinism
+// and allocation behaviour.
+func MatVec[T Float](ctx context.Context, y []T, w RowSource, x []T, jobs int) error {
+	if len(x) != w.Cols() {
+		return fmt.Errorf("matvec: len(x) = %d, want %d: %w", len(x), w.Cols(), ErrShape)
+	}
+	return MatMul(ctx, y, w, x, jobs)
+}
+
+// rowBufs pools row buffers (*[]float32) across MatMul calls.
+var rowBufs sync.Pool
+
+// matmulRange computes y[t, i] for every token t and rows lo ≤ i < hi.
+func matmulRange[T Float](ctx context.Context, y []T, w RowSource, x []T, n, rows, cols, lo, hi int) error {
+	bp, _ := rowBufs.Get().(*[]float32)
+	if bp == nil || cap(*bp) < cols {
+		b := make([]float32, cols)
+		bp = &b
+	}
+	defer rowBufs.Put(bp)
+	row := (*bp)[:cols]
+	for i := lo; i < hi; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := w.Row(i, row); err != nil {
+			return fmt.Errorf("matmul: row %d: %w", i, err)
+		}
+		applyRow(y[i:], rows, row, x, n, cols)
+	}
+	return nil
+}
+
+// applyRow sets y[t·stride] = dotW(row, x[t]) for the n tokens of x. (Taking
+// tokens in pairs, to load each weight once for two, measured slower: the
+// extra partial sums spill registers.)
+func applyRow[T Float](y []T, stride int, row []float32, x []T, n, cols int) {
+	row = row[:cols:cols]
+	for t := range n {
+		y[t*stride] = dotW(row, x[t*cols:(t+1)*cols])
+	}
+}

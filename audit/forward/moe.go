@@ -1,0 +1,59 @@
+package forward
+
+import "fmt"
+
+// TopK is the Qwen3-MoE router: it takes a softmax over all len(logits)
+// experts (in T, as transformers does in float32) and returns the k experts
+// of highest probability, highest first, with their probabilities. Ties go
+// to the lower expert id, so the choice is deterministic; a NaN probability
+// ranks below every number. Pass the weights to [Renormalize] when the
+// config sets norm_topk_prob.
+//
+// k must be in 1..len(logits), otherwise the error wraps [ErrInvalid].
+// TopK allocates the two results and one buffer of len(logits) elements;
+// it keeps no reference to logits.
+func TopK[T Float](logits []T, k int) (ids []int, weights []T, err error) {
+	if k < 1 || k > len(logits) {
+		return nil, nil, fmt.Errorf("top-k: k = %d of %d experts: %w", k, len(logits), ErrInvalid)
+	}
+	probs := make([]T, len(logits))
+	softmax(probs, logits)
+	ids = make([]int, 0, k)
+	weights = make([]T, 0, k)
+	for e, p := range probs {
+		// Find the first place whose probability p beats; an equal
+		// probability already there has a lower id and stays ahead.
+		at := len(ids)
+		for at > 0 && ranksAbove(p, weights[at-1]) {
+			at--
+		}
+		if at == k {
+			continue
+		}
+		if len(ids) < k {
+			ids = append(ids, 0)
+			weights = append(weights, 0)
+		}
+		copy(ids[at+1:], ids[at:])
+		copy(weights[at+1:], weights[at:])
+		ids[at], weights[at] = e, p
+	}
+	return ids, weights, nil
+}
+
+// ranksAbove reports whether probability a ranks strictly above b: it is
+// larger, or b is NaN and a is not.
+func ranksAbove[T Float](a, b T) bool {
+	return a > b || (b != b && a == a)
+}
+
+// Renormalize divides the weights in place by their sum, so that they sum
+// to 1: the norm_topk_prob step of the Qwen3-MoE router. The sum is taken
+// in T. Weights whose sum is zero or not finite give Inf or NaN;
+// an empty slice is a no-op. Renormalize allocates nothing.
+func Renormalize[T Float](weights []T) {
+	s := sum(weights)
+	for i := range weights {
+		weights[i] /= s
+	}
+}
