@@ -1,0 +1,121 @@
+package safetensors
+
+import (
+	"fmt"
+	"math"
+)
+
+// ErrUnsupported is returned by [Decode] for a dtype it cannot convert to
+// float32 (integers, booleans, sub-byte and complex types).
+var ErrUnsupported = fmt.Errorf("unsupported dtype")
+
+// CanDecode reports whether [Decode] converts dtype d.
+func (d DType) CanDecode() bool {
+	switch d {
+	case F32, F16, BF16, F64, F8_E4M3, F8_E5M2:
+		return true
+	}
+	return false
+}
+
+// Decode converts src, little-endian elements of dtype d in stored order,
+// to float32 in dst: F32 as is, F64 rounded to nearest, F16 and BF16 and
+// the 8-bit floats exactly. len(src) must be len(dst) elements of d. The
+// caller owns dst; nothing is allocated. The F8 types follow the OCP 8-bit
+// floating point specification as PyTorch implements them:
+// float8_e4m3fn (bias 7, no infinities, S.1111.111 is NaN, largest 448) and
+// float8_e5m2 (bias 15, IEEE-style infinities and NaNs).
+func Decode(d DType, dst []float32, src []byte) error {
+	size := d.Bits() / 8
+	if !d.CanDecode() {
+		return fmt.Errorf("decode %s: %w", d, ErrUnsupported)
+	}
+	if len(src) != len(dst)*size {
+		return fmt.Errorf("decode %s: %d bytes for %d elements, want %d: %w", d, len(src), len(dst), len(dst)*size, ErrSize)
+	}
+	switch d {
+	case F32:
+		for i := range dst {
+			dst[i] = math.Float32frombits(le32(src[4*i:]))
+		}
+	case F64:
+		for i := range dst {
+			b := src[8*i:]
+			dst[i] = float32(math.Float64frombits(uint64(le32(b)) | uint64(le32(b[4:]))<<32))
+		}
+	case F16:
+		for i := range dst {
+			dst[i] = halfToFloat32(uint16(src[2*i]) | uint16(src[2*i+1])<<8)
+		}
+	case BF16:
+		for i := range dst {
+			dst[i] = math.Float32frombits(uint32(src[2*i])<<16 | uint32(src[2*i+1])<<24)
+		}
+	case F8_E4M3:
+		for i, b := range src {
+			dst[i] = e4m3[b]
+		}
+	case F8_E5M2:
+		for i, b := range src {
+			dst[i] = e5m2[b]
+		}
+	}
+	return nil
+}
+
+func le32(b []byte) uint32 {
+	_ = b[3]
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+// halfToFloat32 converts an IEEE 754 binary16 value exactly.
+func halfToFloat32(h uint16) float32 {
+	sign := float32(1)
+	if h&0x8000 != 0 {
+		sign = -1
+	}
+	exp, mant := int(h>>10&0x1f), float32(h&0x3ff)
+	switch exp {
+	case 0:
+		return sign * mant * 0x1p-24
+	case 0x1f:
+		if mant == 0 {
+			return sign * float32(math.Inf(1))
+		}
+		return math.Float32frombits(uint32(h&0x8000)<<16 | 0x7fc00000 | uint32(h&0x3ff)<<13)
+	}
+	return sign * float32(math.Ldexp(float64(1024+mant), exp-25))
+}
+
+// e4m3 and e5m2 map every 8-bit pattern to its value.
+var e4m3, e5m2 = f8Table(4, 3, 7, false), f8Table(5, 2, 15, true)
+
+// f8Table builds the value table of an 8-bit float with the given exponent
+// and mantissa widths and bias. With ieee, the all-ones exponent holds
+// infinities and NaNs; without (the "fn" variants), only S.1111.111 is NaN
+// and the rest of that exponent holds ordinary values.
+func f8Table(expBits, mantBits, bias int, ieee bool) [256]float32 {
+	var t [256]float32
+	maxExp := 1<<expBits - 1
+	for b := 0; b < 256; b++ {
+		sign := 1.0
+		if b&0x80 != 0 {
+			sign = -1
+		}
+		e := b >> mantBits & maxExp
+		m := b & (1<<mantBits - 1)
+		var v float64
+		switch {
+		case ieee && e == maxExp && m == 0:
+			v = math.Inf(1)
+		case ieee && e == maxExp, !ieee && e == maxExp && m == 1<<mantBits-1:
+			v = math.NaN()
+		case e == 0:
+			v = math.Ldexp(float64(m), 1-bias-mantBits)
+		default:
+			v = math.Ldexp(float64(m|1<<mantBits), e-bias-mantBits)
+		}
+		t[b] = float32(sign * v)
+	}
+	return t
+}
