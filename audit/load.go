@@ -45,6 +45,8 @@ type Checkpoint struct {
 	// GGUF, set when Format is FormatGGUF: the parts of a split set in
 	// order, or one file.
 	GGUF []*gguf.File
+
+	src hub.Source // where the files are, for reading tensor data
 }
 
 type loadOptions struct {
@@ -112,7 +114,7 @@ func Load(ctx context.Context, src hub.Source, opts ...LoadOption) (*Checkpoint,
 			l.top = append(l.top, f.Name)
 		}
 	}
-	ck := &Checkpoint{Source: src.String()}
+	ck := &Checkpoint{Source: src.String(), src: src}
 	if err := l.pick(ctx, ck, o.focus); err != nil {
 		return nil, err
 	}

@@ -161,3 +161,59 @@ func applyRow[T Float](y []T, stride int, row []float32, x []T, n, cols int) {
 		y[t*stride] = dotW(row, x[t*cols:(t+1)*cols])
 	}
 }
+
+// MatMulPair computes [MatMul] in two precisions at once, y32 = x32·Wᵀ and
+// y64 = x64·Wᵀ, reading and decoding each row of W once for both. x32 and
+// x64 must have the same length, as must y32 and y64. The results are
+// bit-identical to two MatMul calls.
+func MatMulPair(ctx context.Context, y32 []float32, y64 []float64, w RowSource, x32 []float32, x64 []float64, jobs int) error {
+	if len(x32) != len(x64) || len(y32) != len(y64) {
+		return fmt.Errorf("matmul pair: float32 and float64 operands differ in length (%d/%d inputs, %d/%d outputs): %w", len(x32), len(x64), len(y32), len(y64), ErrShape)
+	}
+	if jobs < 1 {
+		return fmt.Errorf("matmul: jobs = %d: %w", jobs, ErrInvalid)
+	}
+	rows, cols := w.Rows(), w.Cols()
+	if rows < 0 || cols <= 0 || len(x32)%cols != 0 {
+		return fmt.Errorf("matmul: W is %d×%d, len(x) = %d: want a multiple of the column count: %w", rows, cols, len(x32), ErrShape)
+	}
+	n := len(x32) / cols
+	if want, ok := checked.Mul(int64(n), int64(rows)); !ok || int64(len(y32)) != want {
+		return fmt.Errorf("matmul: len(y) = %d, want %d tokens × %d rows: %w", len(y32), n, rows, ErrShape)
+	}
+	if n == 0 || rows == 0 {
+		return ctx.Err()
+	}
+	rangeFn := func(ctx context.Context, lo, hi int) error {
+		bp, _ := rowBufs.Get().(*[]float32)
+		if bp == nil || cap(*bp) < cols {
+			b := make([]float32, cols)
+			bp = &b
+		}
+		defer rowBufs.Put(bp)
+		row := (*bp)[:cols]
+		for i := lo; i < hi; i++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := w.Row(i, row); err != nil {
+				return fmt.Errorf("matmul: row %d: %w", i, err)
+			}
+			applyRow(y32[i:], rows, row, x32, n, cols)
+			applyRow(y64[i:], rows, row, x64, n, cols)
+		}
+		return nil
+	}
+	jobs = min(jobs, rows)
+	chunk := (rows + 4*jobs - 1) / (4 * jobs)
+	if jobs == 1 || chunk >= rows {
+		return rangeFn(ctx, 0, rows)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for lo := 0; lo < rows; lo += chunk {
+		hi := min(lo+chunk, rows)
+		g.Go(func() error { return rangeFn(gctx, lo, hi) })
+	}
+	return g.Wait()
+}

@@ -1,0 +1,304 @@
+package forward
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Layer supplies one decoder layer's weights. Vector names are
+// "attn_norm", "q_norm", "k_norm" and "ffn_norm"; matrix names are "q",
+// "k", "v", "o", "router", and "gate", "up", "down" for an expert (expert
+// ≥ 0) or the dense MLP (expert -1). Matrices are [out, in]. Sources must
+// be safe for concurrent use: the chosen experts run in parallel.
+type Layer interface {
+	Sparse() bool
+	Vector(name string) ([]float32, error)
+	Matrix(name string, expert int) (RowSource, error)
+}
+
+// Config holds a decoder's dimensions and numerics.
+type Config struct {
+	Hidden, Heads, KVHeads, HeadDim int
+	Experts, TopK                   int  // 0 for a dense model
+	NormTopK                        bool // renormalize the top-k weights (norm_topk_prob)
+	Eps, Theta                      float64
+	Jobs                            int // goroutines for matrix rows and experts; at least 1
+}
+
+// Routing is the experts each token was sent to, highest weight first,
+// and their weights after renormalization when NormTopK.
+type Routing struct {
+	IDs     [][]int
+	Weights [][]float64
+}
+
+// Pair is one activation tensor in both precisions.
+type Pair struct {
+	F32 []float32
+	F64 []float64
+}
+
+// NewPair widens x to a pair.
+func NewPair(x []float32) Pair {
+	p := Pair{F32: slices.Clone(x), F64: make([]float64, len(x))}
+	for i, v := range x {
+		p.F64[i] = float64(v)
+	}
+	return p
+}
+
+func makePair(n int) Pair { return Pair{F32: make([]float32, n), F64: make([]float64, n)} }
+
+func (p Pair) len() int { return len(p.F32) }
+
+// Block runs one decoder layer on x, n tokens of width Hidden at positions
+// 0..n-1 with a causal mask, as Hugging Face transformers computes a
+// Qwen3-MoE layer: RMSNorm, Q/K/V, per-head q/k RMSNorm, NeoX rotary
+// embedding, grouped-query attention scaled by 1/√head_dim, o_proj and the
+// residual; RMSNorm, the router's softmax over all experts, top-k,
+// renormalization, each chosen expert's down(silu(gate·x) ⊙ up·x), their
+// weighted sum and the residual (a dense layer runs its MLP instead).
+//
+// It computes the float32 and the float64 path together on the same
+// weights: each weight row is read and decoded once and applied to both.
+// The float32 path's router picks the experts, and the float64 path runs
+// the same experts with weights from its own router logits, so the two
+// compare the same computation. Each chosen expert runs once over the
+// tokens routed to it, in parallel with the other experts; the weighted
+// sums are added in each token's routing order, so the result does not
+// depend on Jobs.
+func Block(ctx context.Context, c Config, l Layer, x Pair) (Pair, Routing, error) {
+	d := c.Hidden
+	if d <= 0 || x.len()%d != 0 || x.len() == 0 || len(x.F64) != x.len() {
+		return Pair{}, Routing{}, fmt.Errorf("block: %d/%d inputs are not whole rows of %d: %w", len(x.F32), len(x.F64), d, ErrShape)
+	}
+	if c.Jobs < 1 {
+		return Pair{}, Routing{}, fmt.Errorf("block: jobs %d: %w", c.Jobs, ErrInvalid)
+	}
+	n := x.len() / d
+	h, err := rmsNorm(l, "attn_norm", x, c.Eps)
+	if err != nil {
+		return Pair{}, Routing{}, err
+	}
+	qd, kvd := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+	q, k, v := makePair(n*qd), makePair(n*kvd), makePair(n*kvd)
+	for _, p := range []struct {
+		name string
+		y    Pair
+	}{{"q", q}, {"k", k}, {"v", v}} {
+		if err := project(ctx, l, p.name, -1, p.y, h, c.Jobs); err != nil {
+			return Pair{}, Routing{}, err
+		}
+	}
+	for _, p := range []struct {
+		name string
+		y    Pair
+	}{{"q_norm", q}, {"k_norm", k}} {
+		w, err := l.Vector(p.name)
+		if err != nil {
+			return Pair{}, Routing{}, err
+		}
+		if err := both(HeadNorm(p.y.F32, w, c.Eps), HeadNorm(p.y.F64, w, c.Eps)); err != nil {
+			return Pair{}, Routing{}, fmt.Errorf("%s: %w", p.name, err)
+		}
+	}
+	positions := make([]int, n)
+	for i := range positions {
+		positions[i] = i
+	}
+	r32, err := NewRoPE[float32](positions, c.HeadDim, c.Theta)
+	if err != nil {
+		return Pair{}, Routing{}, err
+	}
+	r64, err := NewRoPE[float64](positions, c.HeadDim, c.Theta)
+	if err != nil {
+		return Pair{}, Routing{}, err
+	}
+	if err := both(r32.Apply(q.F32), r32.Apply(k.F32), r64.Apply(q.F64), r64.Apply(k.F64)); err != nil {
+		return Pair{}, Routing{}, err
+	}
+	att := makePair(n * qd)
+	if err := both(Attention(att.F32, q.F32, k.F32, v.F32, c.Heads, c.KVHeads, c.HeadDim),
+		Attention(att.F64, q.F64, k.F64, v.F64, c.Heads, c.KVHeads, c.HeadDim)); err != nil {
+		return Pair{}, Routing{}, err
+	}
+	x1 := makePair(n * d)
+	if err := project(ctx, l, "o", -1, x1, att, c.Jobs); err != nil {
+		return Pair{}, Routing{}, err
+	}
+	for i := range x1.F32 {
+		x1.F32[i] += x.F32[i]
+		x1.F64[i] += x.F64[i]
+	}
+	h2, err := rmsNorm(l, "ffn_norm", x1, c.Eps)
+	if err != nil {
+		return Pair{}, Routing{}, err
+	}
+	var ffn Pair
+	var routing Routing
+	if l.Sparse() {
+		ffn, routing, err = moe(ctx, c, l, h2, n)
+	} else {
+		ffn, err = mlp(ctx, c, l, -1, h2, c.Jobs)
+	}
+	if err != nil {
+		return Pair{}, Routing{}, err
+	}
+	for i := range x1.F32 {
+		x1.F32[i] += ffn.F32[i]
+		x1.F64[i] += ffn.F64[i]
+	}
+	return x1, routing, nil
+}
+
+// both returns the first non-nil error.
+func both(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rmsNorm normalizes x with the layer's vector name.
+func rmsNorm(l Layer, name string, x Pair, eps float64) (Pair, error) {
+	w, err := l.Vector(name)
+	if err != nil {
+		return Pair{}, err
+	}
+	h := makePair(x.len())
+	if err := both(RMSNorm(h.F32, x.F32, w, eps), RMSNorm(h.F64, x.F64, w, eps)); err != nil {
+		return Pair{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return h, nil
+}
+
+// project computes y = W·x for the layer's matrix name (of expert, or -1).
+func project(ctx context.Context, l Layer, name string, expert int, y, x Pair, jobs int) error {
+	w, err := l.Matrix(name, expert)
+	if err == nil {
+		if w.Cols() == 0 || x.len()%w.Cols() != 0 || y.len() != x.len()/w.Cols()*w.Rows() {
+			err = fmt.Errorf("weight [%d, %d] does not map %d inputs to %d outputs: %w", w.Rows(), w.Cols(), x.len(), y.len(), ErrShape)
+		} else {
+			err = MatMulPair(ctx, y.F32, y.F64, w, x.F32, x.F64, jobs)
+		}
+	}
+	switch {
+	case err == nil:
+		return nil
+	case expert >= 0:
+		return fmt.Errorf("expert %d %s: %w", expert, name, err)
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+// mlp computes down(silu(gate·x) ⊙ up·x) for the rows of x, with the
+// dense MLP (expert -1) or one expert's projections.
+func mlp(ctx context.Context, c Config, l Layer, expert int, x Pair, jobs int) (Pair, error) {
+	n := x.len() / c.Hidden
+	gate, err := l.Matrix("gate", expert)
+	if err != nil {
+		return Pair{}, err
+	}
+	f := gate.Rows()
+	g, u := makePair(n*f), makePair(n*f)
+	if err := project(ctx, l, "gate", expert, g, x, jobs); err != nil {
+		return Pair{}, err
+	}
+	if err := project(ctx, l, "up", expert, u, x, jobs); err != nil {
+		return Pair{}, err
+	}
+	if err := both(SwiGLU(g.F32, g.F32, u.F32), SwiGLU(g.F64, g.F64, u.F64)); err != nil {
+		return Pair{}, err
+	}
+	y := makePair(n * c.Hidden)
+	if err := project(ctx, l, "down", expert, y, g, jobs); err != nil {
+		return Pair{}, err
+	}
+	return y, nil
+}
+
+// moe routes each token to its top-k experts and sums their outputs.
+func moe(ctx context.Context, c Config, l Layer, h Pair, n int) (Pair, Routing, error) {
+	d, e := c.Hidden, c.Experts
+	logits := makePair(n * e)
+	if err := project(ctx, l, "router", -1, logits, h, c.Jobs); err != nil {
+		return Pair{}, Routing{}, err
+	}
+	r := Routing{IDs: make([][]int, n), Weights: make([][]float64, n)}
+	w64 := make([][]float64, n)
+	probs := make([]float64, e)
+	for t := 0; t < n; t++ {
+		ids, w, err := TopK(logits.F32[t*e:(t+1)*e], c.TopK)
+		if err != nil {
+			return Pair{}, Routing{}, err
+		}
+		if err := Softmax(probs, logits.F64[t*e:(t+1)*e]); err != nil {
+			return Pair{}, Routing{}, err
+		}
+		w64[t] = make([]float64, len(ids))
+		for j, id := range ids {
+			w64[t][j] = probs[id]
+		}
+		if c.NormTopK {
+			Renormalize(w)
+			Renormalize(w64[t])
+		}
+		r.IDs[t] = ids
+		r.Weights[t] = make([]float64, len(w))
+		for j := range w {
+			r.Weights[t][j] = float64(w[j])
+		}
+	}
+
+	// Each distinct expert, once, over the tokens routed to it.
+	tokensOf := map[int][]int{}
+	for t, ids := range r.IDs {
+		for _, id := range ids {
+			tokensOf[id] = append(tokensOf[id], t)
+		}
+	}
+	experts := make([]int, 0, len(tokensOf))
+	for id := range tokensOf {
+		experts = append(experts, id)
+	}
+	slices.Sort(experts)
+	outs := make([]Pair, len(experts))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.Jobs)
+	for i, id := range experts {
+		toks := tokensOf[id]
+		in := makePair(len(toks) * d)
+		for j, t := range toks {
+			copy(in.F32[j*d:(j+1)*d], h.F32[t*d:(t+1)*d])
+			copy(in.F64[j*d:(j+1)*d], h.F64[t*d:(t+1)*d])
+		}
+		g.Go(func() error {
+			y, err := mlp(gctx, c, l, id, in, 1)
+			outs[i] = y
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return Pair{}, Routing{}, err
+	}
+	// Weighted sums in each token's routing order.
+	out := makePair(n * d)
+	for t, ids := range r.IDs {
+		for j, id := range ids {
+			i, _ := slices.BinarySearch(experts, id)
+			row := slices.Index(tokensOf[id], t)
+			a32, a64 := float32(r.Weights[t][j]), w64[t][j]
+			s32, s64 := outs[i].F32[row*d:(row+1)*d], outs[i].F64[row*d:(row+1)*d]
+			for k := 0; k < d; k++ {
+				out.F32[t*d+k] += a32 * s32[k]
+				out.F64[t*d+k] += a64 * s64[k]
+			}
+		}
+	}
+	return out, r, nil
+}

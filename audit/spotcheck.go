@@ -1,0 +1,199 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/weightaudit/weightaudit/audit/forward"
+)
+
+// ErrSpotCheck is wrapped by the errors of [SpotCheck] for a request it
+// cannot run: a layer out of range, a token id past the vocabulary, a
+// model too large for a full forward.
+var ErrSpotCheck = errors.New("spot-check")
+
+// MaxFullBytes bounds the tensor bytes of a model [SpotCheck] runs a full
+// forward pass over (every layer, the final norm and lm_head): 4 GiB.
+const MaxFullBytes = 4 << 30
+
+// SpotOptions says what [SpotCheck] runs.
+type SpotOptions struct {
+	Layer  int   // the decoder layer to run, unless Full
+	Full   bool  // run every layer, the final norm and lm_head, giving logits
+	Tokens []int // token ids; their embedding rows are the input, at positions 0..n-1
+	Jobs   int   // goroutines for matrix rows and experts; default 1
+}
+
+// SpotResult is what a spot-check computed. Output holds the float32
+// path's result: the block output [n, hidden], or the logits [n, vocab]
+// with Full.
+type SpotResult struct {
+	Layer         int         `json:"layer"` // -1 with Full
+	Full          bool        `json:"full"`
+	Tokens        []int       `json:"tokens"`
+	ShapeIn       []int       `json:"shape_in"`
+	ShapeOut      []int       `json:"shape_out"`
+	Finite        bool        `json:"finite"`
+	Experts       [][]int     `json:"experts"`        // per token, the experts chosen (the first routed layer with Full), highest weight first
+	ExpertWeights [][]float64 `json:"expert_weights"` // their routing weights
+	BytesRead     int64       `json:"bytes_read"`
+	TensorBytes   int64       `json:"tensor_bytes"` // all the tensor bytes of the checkpoint, for scale
+	MaxRelErr     float64     `json:"max_rel_err"`  // float32 against float64, max over tokens of max|Δ|/max|y64|
+	OutputNorms   []float64   `json:"output_norms"` // per token, the L2 norm of its output row
+	Seconds       float64     `json:"seconds"`
+	Output        []float32   `json:"-"`
+}
+
+// SpotCheck runs the weights of ck: one decoder layer (or with Full the
+// whole model) on the embedding rows of the given tokens, in float32 and in
+// float64 on the same weights and the same routing, reading only the
+// tensors it needs and, of the experts, only the ones the router picks.
+func SpotCheck(ctx context.Context, ck *Checkpoint, opts SpotOptions) (*SpotResult, error) {
+	start := time.Now()
+	spec, _, err := SpecOf(ck)
+	if err != nil {
+		return nil, err
+	}
+	cfg := spec.Config()
+	if len(opts.Tokens) == 0 {
+		return nil, fmt.Errorf("%w: no tokens", ErrSpotCheck)
+	}
+	for _, id := range opts.Tokens {
+		if id < 0 || int64(id) >= cfg.VocabSize {
+			return nil, fmt.Errorf("%w: token id %d is outside the vocabulary of %d", ErrSpotCheck, id, cfg.VocabSize)
+		}
+	}
+	if !opts.Full && (opts.Layer < 0 || int64(opts.Layer) >= cfg.NumHiddenLayers) {
+		return nil, fmt.Errorf("%w: layer %d is outside 0..%d", ErrSpotCheck, opts.Layer, cfg.NumHiddenLayers-1)
+	}
+	if opts.Jobs < 1 {
+		opts.Jobs = 1
+	}
+	w, err := newWeights(ck, spec)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	tot := w.inv.Totals()
+	if opts.Full && tot.Bytes > MaxFullBytes {
+		return nil, fmt.Errorf("%w: a full forward pass would read %s of weights (limit %s); check one layer with --layer", ErrSpotCheck, Bytes(tot.Bytes), Bytes(MaxFullBytes))
+	}
+	fc := forward.Config{Hidden: int(cfg.HiddenSize), Heads: int(cfg.NumAttentionHeads), KVHeads: int(cfg.NumKeyValueHeads),
+		HeadDim: int(cfg.HeadDim), Experts: int(cfg.NumExperts), TopK: int(cfg.NumExpertsPerTok), NormTopK: cfg.NormTopKProb,
+		Eps: cfg.RMSNormEps, Theta: cfg.RopeTheta, Jobs: opts.Jobs}
+	if ck.Format == FormatGGUF && cfg.NumExperts > 0 {
+		fc.NormTopK = true // llama.cpp always renormalizes the top-k for qwen3moe
+	}
+	n, d := len(opts.Tokens), int(cfg.HiddenSize)
+
+	// The input: the embedding rows of the tokens.
+	emb, ok := w.tensor(-1, CompEmbedding, -1)
+	if !ok {
+		return nil, fmt.Errorf("%w: no embedding tensor", ErrSpotCheck)
+	}
+	embRows, err := w.matrix(ctx, emb, -1)
+	if err != nil {
+		return nil, err
+	}
+	x32 := make([]float32, n*d)
+	for i, id := range opts.Tokens {
+		if err := embRows.Row(id, x32[i*d:(i+1)*d]); err != nil {
+			return nil, err
+		}
+	}
+	x := forward.NewPair(x32)
+
+	res := &SpotResult{Layer: opts.Layer, Full: opts.Full, Tokens: opts.Tokens, ShapeIn: []int{n, d}, TensorBytes: tot.Bytes}
+	layers := []int{opts.Layer}
+	if opts.Full {
+		res.Layer = -1
+		layers = layers[:0]
+		for l := 0; l < int(cfg.NumHiddenLayers); l++ {
+			layers = append(layers, l)
+		}
+	}
+	for _, l := range layers {
+		lw := &layerWeights{w: w, ctx: ctx, layer: l, sparse: cfg.Sparse(int64(l))}
+		y, route, err := forward.Block(ctx, fc, lw, x)
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: %w", l, err)
+		}
+		if lw.sparse && res.Experts == nil {
+			res.Experts, res.ExpertWeights = route.IDs, route.Weights
+		}
+		x = y
+	}
+	width := d
+	if opts.Full {
+		if x, width, err = head(ctx, w, cfg, x, opts.Jobs); err != nil {
+			return nil, err
+		}
+	}
+	x32, x64 := x.F32, x.F64
+	res.ShapeOut = []int{n, width}
+	res.Output = x32
+	res.Finite = true
+	for t := 0; t < n; t++ {
+		a, b := x32[t*width:(t+1)*width], x64[t*width:(t+1)*width]
+		var diff, scale, norm float64
+		for i := range a {
+			v := float64(a[i])
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				res.Finite = false
+			}
+			diff = math.Max(diff, math.Abs(v-b[i]))
+			scale = math.Max(scale, math.Abs(b[i]))
+			norm += v * v
+		}
+		if scale > 0 {
+			res.MaxRelErr = math.Max(res.MaxRelErr, diff/scale)
+		}
+		res.OutputNorms = append(res.OutputNorms, math.Sqrt(norm))
+	}
+	if res.Experts == nil {
+		res.Experts, res.ExpertWeights = [][]int{}, [][]float64{}
+	}
+	res.BytesRead = w.read.Load()
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// head applies the final norm and lm_head (the embedding when tied).
+func head(ctx context.Context, w *weights, cfg *Config, x forward.Pair, jobs int) (forward.Pair, int, error) {
+	normT, ok := w.tensor(-1, CompFinalNorm, -1)
+	if !ok {
+		return forward.Pair{}, 0, fmt.Errorf("%w: no final norm", ErrSpotCheck)
+	}
+	norm, err := w.vector(ctx, normT)
+	if err != nil {
+		return forward.Pair{}, 0, err
+	}
+	headT, ok := w.tensor(-1, CompLMHead, -1)
+	if !ok && cfg.TieWordEmbeddings {
+		headT, ok = w.tensor(-1, CompEmbedding, -1)
+	}
+	if !ok {
+		return forward.Pair{}, 0, fmt.Errorf("%w: no lm_head", ErrSpotCheck)
+	}
+	rows, err := w.matrix(ctx, headT, -1)
+	if err != nil {
+		return forward.Pair{}, 0, err
+	}
+	n := len(x.F32) / int(cfg.HiddenSize)
+	h := forward.Pair{F32: make([]float32, len(x.F32)), F64: make([]float64, len(x.F64))}
+	if err := forward.RMSNorm(h.F32, x.F32, norm, cfg.RMSNormEps); err != nil {
+		return forward.Pair{}, 0, err
+	}
+	if err := forward.RMSNorm(h.F64, x.F64, norm, cfg.RMSNormEps); err != nil {
+		return forward.Pair{}, 0, err
+	}
+	v := rows.Rows()
+	logits := forward.Pair{F32: make([]float32, n*v), F64: make([]float64, n*v)}
+	if err := forward.MatMulPair(ctx, logits.F32, logits.F64, rows, h.F32, h.F64, jobs); err != nil {
+		return forward.Pair{}, 0, fmt.Errorf("lm_head: %w", err)
+	}
+	return logits, v, nil
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/internal/atomicfile"
+)
+
+func newDumpCmd() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "dump SOURCE TENSOR -o FILE",
+		Short: "Write one tensor dequantized to little-endian float32, in its stored element order",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return usageError(cmd, "-o FILE is required")
+			}
+			src, focus, err := openSource(args[:1], "")
+			if err != nil {
+				return err
+			}
+			ck, err := audit.Load(cmd.Context(), src, audit.WithFocus(focus))
+			if err != nil {
+				return err
+			}
+			var n int64
+			err = atomicfile.Write(out, 0o644, func(w io.Writer) error {
+				n, err = audit.DumpTensor(cmd.Context(), ck, args[1], w)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d float32 values of %s to %s\n", n, args[1], out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write (replaced atomically)")
+	return cmd
+}
