@@ -1,0 +1,81 @@
+package gguf_test
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+
+	"github.com/weightaudit/weightaudit/gguf"
+)
+
+// scaleOffsets are the byte offsets of the f16 scales in a block of each
+// quantized type; benchSource sets them to realistic values so that the
+// benchmark measures ordinary arithmetic, not NaN or Inf.
+var scaleOffsets = map[gguf.Type][]int{
+	gguf.TypeQ4_0: {0}, gguf.TypeQ4_1: {0, 2}, gguf.TypeQ5_0: {0}, gguf.TypeQ5_1: {0, 2}, gguf.TypeQ8_0: {0},
+	gguf.TypeQ2_K: {80, 82}, gguf.TypeQ3_K: {108}, gguf.TypeQ4_K: {0, 2}, gguf.TypeQ5_K: {0, 2}, gguf.TypeQ6_K: {208},
+	gguf.TypeIQ4_NL: {0}, gguf.TypeIQ4_XS: {0},
+}
+
+// benchSource returns a row of n elements of typ: random quants with
+// scales around 0.002-0.03, or random normal values for the plain types.
+func benchSource(typ gguf.Type, n int) []byte {
+	r := rand.New(rand.NewPCG(uint64(typ), 1))
+	ts, bs := int(typ.TypeSize()), int(typ.BlockSize())
+	src := randomBlocks(r, typ, n/bs)
+	for b := 0; b < len(src); b += ts {
+		for _, off := range scaleOffsets[typ] {
+			binary.LittleEndian.PutUint16(src[b+off:], uint16(0x1800+r.IntN(0x0c00))) // exp 6-8: 2⁻⁹..2⁻⁶
+		}
+	}
+	switch typ {
+	case gguf.TypeF16:
+		for i := 0; i < len(src); i += 2 {
+			binary.LittleEndian.PutUint16(src[i:], uint16(r.IntN(0x10000))&0x83ff|uint16(8+r.IntN(8))<<10)
+		}
+	case gguf.TypeF32:
+		for i := 0; i < len(src); i += 4 {
+			binary.LittleEndian.PutUint32(src[i:], math.Float32bits(float32(r.NormFloat64())))
+		}
+	case gguf.TypeF64:
+		for i := 0; i < len(src); i += 8 {
+			binary.LittleEndian.PutUint64(src[i:], math.Float64bits(r.NormFloat64()))
+		}
+	case gguf.TypeMXFP4:
+		for b := 0; b < len(src); b += ts {
+			src[b] = byte(118 + r.IntN(8))
+		}
+	}
+	return src
+}
+
+func BenchmarkDequantize(b *testing.B) {
+	for _, typ := range supported {
+		sizes := []int{4096}
+		if typ.BlockSize() == 256 {
+			sizes = append(sizes, 1536)
+		}
+		for _, n := range sizes {
+			src := benchSource(typ, n)
+			dst := make([]float32, n)
+			for _, d := range decoders {
+				impl := "fast"
+				if d.name == "DequantizeRef" {
+					impl = "ref"
+				}
+				b.Run(typ.String()+"/n="+strconv.Itoa(n)+"/"+impl, func(b *testing.B) {
+					b.SetBytes(int64(len(src)))
+					b.ReportAllocs()
+					for b.Loop() {
+						if err := d.f(typ, dst, src); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "elems/s")
+				})
+			}
+		}
+	}
+}
