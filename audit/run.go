@@ -148,8 +148,13 @@ type FilesJSON struct {
 	HeaderBytes int64 `json:"header_bytes"`
 }
 
-// Options sets what the cost model assumes.
+// Options sets what the cost model assumes and what was run.
 type Options struct {
+	// Spot holds spot-check results to verify obligations 6 and 7
+	// empirically: a one-layer result for FALSIFY-QM3E-006, a full-model
+	// result for -007. Without them both are verified structurally only.
+	Spot []*SpotResult
+
 	Ctx      int64    // context length for the KV cache, attention FLOPs and roofline; default 4096
 	Batch    int64    // sequences decoded together; default 1
 	KVType   string   // KV cache element type reported first; default "f16"
@@ -288,11 +293,7 @@ func Run(ck *Checkpoint, opts Options) (*Report, error) {
 	r.checkCounts(rec.Profile, pred, active, tot.Params)
 	shapes := checkShapes(spec, inv, roles)
 	r.costChecks(spec, inv, roles, opts, shapes)
-	r.addCheck(Check{ID: CheckBlocks, Title: "every block preserves shape", Level: "structural",
-		Measured: shapes.blocks, Predicted: shapes.layers}, shapes.perBlock,
-		fmt.Sprintf("all %d blocks map [seq, %d] to [seq, %d] by their weights' shapes; not yet run on the weights (spot-check)", shapes.layers, shapes.d, shapes.d))
-	r.addCheck(Check{ID: CheckEndToEnd, Title: "tokens → [seq, d] → … → [seq, V]", Level: "structural"}, shapes.endToEnd,
-		fmt.Sprintf("tokens → [seq, %d] → %d blocks → [seq, %d] → [seq, %d] by the weights' shapes; not yet run end to end", shapes.d, shapes.layers, shapes.d, shapes.vocab))
+	r.spotChecks(opts, shapes)
 
 	for _, c := range r.Checks {
 		if strings.HasPrefix(c.ID, "FALSIFY-") {
@@ -457,4 +458,63 @@ func presetNames() string {
 		names = append(names, h.Name)
 	}
 	return strings.Join(names, ", ")
+}
+
+// SpotTolerance is the largest float32-against-float64 relative
+// difference a spot-check passes with: float32 rounding over a model stays
+// orders of magnitude below it.
+const SpotTolerance = 1e-3
+
+// Passes reports whether a spot-check's output is finite, has the shape
+// its kind requires and agrees between the two precisions.
+func (s *SpotResult) Passes() bool {
+	return s.Finite && s.MaxRelErr <= SpotTolerance && len(s.ShapeOut) == 2 && len(s.ShapeIn) == 2 &&
+		s.ShapeOut[0] == s.ShapeIn[0] && (s.Full || s.ShapeOut[1] == s.ShapeIn[1])
+}
+
+// spotChecks records FALSIFY-QM3E-006 and -007: structurally from the
+// weights' shapes, and empirically where a spot-check ran.
+func (r *Report) spotChecks(opts Options, shapes shapeResult) {
+	var layer, full *SpotResult
+	for _, s := range opts.Spot {
+		if s.Full && full == nil {
+			full = s
+		} else if !s.Full && layer == nil {
+			layer = s
+		}
+	}
+	spotFinding := func(id string, s *SpotResult) []Finding {
+		if s == nil || s.Passes() {
+			return nil
+		}
+		return []Finding{{Check: id, Message: fmt.Sprintf("the spot-check gave shape %v from %v, finite %v, float32 vs float64 %.3g (tolerance %.0e)",
+			s.ShapeOut, s.ShapeIn, s.Finite, s.MaxRelErr, SpotTolerance)}}
+	}
+	c := Check{ID: CheckBlocks, Title: "every block preserves shape", Level: "structural", Measured: shapes.blocks, Predicted: shapes.layers}
+	detail := fmt.Sprintf("all %d blocks map [seq, %d] to [seq, %d] by their weights' shapes", shapes.layers, shapes.d, shapes.d)
+	switch {
+	case full != nil:
+		c.Level = "empirical"
+		detail += fmt.Sprintf("; every block ran on the weights (--full, %d tokens): finite, float32 vs float64 %.2g", len(full.Tokens), full.MaxRelErr)
+	case layer != nil:
+		c.Level = "empirical"
+		detail += fmt.Sprintf("; block %d ran on the weights (%d tokens): %v → %v, finite, float32 vs float64 %.2g", layer.Layer, len(layer.Tokens), layer.ShapeIn, layer.ShapeOut, layer.MaxRelErr)
+	default:
+		detail += "; not run on the weights (audit --spotcheck)"
+	}
+	blockSpot := layer
+	if blockSpot == nil {
+		blockSpot = full
+	}
+	r.addCheck(c, append(shapes.perBlock, spotFinding(CheckBlocks, blockSpot)...), detail)
+
+	c = Check{ID: CheckEndToEnd, Title: "tokens → [seq, d] → … → [seq, V]", Level: "structural"}
+	detail = fmt.Sprintf("tokens → [seq, %d] → %d blocks → [seq, %d] → [seq, %d] by the weights' shapes", shapes.d, shapes.layers, shapes.d, shapes.vocab)
+	if full != nil {
+		c.Level = "empirical"
+		detail += fmt.Sprintf("; the full model ran: %v tokens → logits %v", full.ShapeIn, full.ShapeOut)
+	} else {
+		detail += "; not run end to end (audit --spotcheck on a model under " + Bytes(MaxFullBytes) + ")"
+	}
+	r.addCheck(c, append(shapes.endToEnd, spotFinding(CheckEndToEnd, full)...), detail)
 }

@@ -21,6 +21,9 @@ func newAuditCmd() *cobra.Command {
 		hw        []string
 		bandwidth float64
 		compute   float64
+		spot      bool
+		spotLayer int
+		tokens    string
 	)
 	cmd := &cobra.Command{
 		Use:   "audit [SOURCE]",
@@ -58,6 +61,23 @@ Exit codes: 0 every check passed, 1 a check failed, 2 the audit could not run.`,
 				return err
 			}
 			opts.Hardware, opts.Bandwidth, opts.Compute = hw, bandwidth*1e9, compute*1e12
+			if spot {
+				ids, err := parseTokens(tokens)
+				if err != nil {
+					return usageError(cmd, err.Error())
+				}
+				res, err := audit.SpotCheck(cmd.Context(), ck, audit.SpotOptions{Layer: spotLayer, Tokens: ids, Jobs: jobs})
+				if err != nil {
+					return err
+				}
+				opts.Spot = append(opts.Spot, res)
+				if ck.Inventory().Totals().Bytes <= audit.MaxFullBytes {
+					if res, err = audit.SpotCheck(cmd.Context(), ck, audit.SpotOptions{Full: true, Tokens: ids, Jobs: jobs}); err != nil {
+						return err
+					}
+					opts.Spot = append(opts.Spot, res)
+				}
+			}
 			r, err := audit.Run(ck, opts)
 			if err != nil {
 				return err
@@ -92,5 +112,8 @@ Exit codes: 0 every check passed, 1 a check failed, 2 the audit could not run.`,
 	f.StringSliceVar(&hw, "hw", nil, "hardware presets for the roofline (default all): h100, h200, a100, mi300x, rtx4090, m3-ultra, …")
 	f.Float64Var(&bandwidth, "bandwidth", 0, "custom machine's memory bandwidth in GB/s (with --compute)")
 	f.Float64Var(&compute, "compute", 0, "custom machine's compute in TFLOP/s (with --bandwidth)")
+	f.BoolVar(&spot, "spotcheck", false, "also run a decoder block on the weights (and the whole model when under 4 GiB) to verify FALSIFY-QM3E-006/007 empirically")
+	f.IntVar(&spotLayer, "spot-layer", 0, "the layer --spotcheck runs")
+	f.StringVar(&tokens, "tokens", "1,2,3", "token ids --spotcheck feeds")
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"flag"
 	"os"
 	"path/filepath"
@@ -171,7 +172,7 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown builtin", []string{"inspect", "--builtin", "llama"}, `no built-in layout "llama"`},
 		{"jobs 0", []string{"inspect", "--builtin", "gguf", "--jobs", "0"}, "jobs must be at least 1"},
 		{"missing path", []string{"inspect", "/nonexistent/model.gguf"}, "/nonexistent/model.gguf"},
-		{"remote", []string{"inspect", "hf://Qwen/Qwen3-235B-A22B"}, "not implemented yet"},
+		{"remote", []string{"inspect", "oci://registry.example/model:latest"}, "not implemented yet"},
 		{"unknown flag", []string{"inspect", "--frobnicate"}, "unknown flag"},
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
 		{"empty folder", []string{"inspect", t.TempDir()}, "no model found"},
@@ -189,5 +190,65 @@ func TestUsageErrors(t *testing.T) {
 				t.Errorf("stdout = %q, want nothing", stdout)
 			}
 		})
+	}
+}
+
+func TestSpotcheckAndDump(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "block.f32")
+	stdout, stderr, code := cli(t, "spotcheck", "../../testdata/tiny/hf-f32", "--layer", "1", "--tokens", "3,17,42", "--json", "--dump", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r struct {
+		Layer     int     `json:"layer"`
+		Tokens    []int   `json:"tokens"`
+		ShapeIn   []int   `json:"shape_in"`
+		ShapeOut  []int   `json:"shape_out"`
+		Finite    bool    `json:"finite"`
+		Experts   [][]int `json:"experts"`
+		BytesRead int64   `json:"bytes_read"`
+		MaxRelErr float64 `json:"max_rel_err"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Layer != 1 || len(r.Tokens) != 3 || !r.Finite || len(r.Experts) != 3 || len(r.Experts[0]) != 2 || r.BytesRead <= 0 || r.MaxRelErr > 1e-5 ||
+		fmt.Sprint(r.ShapeIn, r.ShapeOut) != "[3 32] [3 32]" {
+		t.Errorf("spotcheck --json = %+v", r)
+	}
+	if info, err := os.Stat(out); err != nil || info.Size() != 3*32*4 {
+		t.Errorf("--dump wrote %v, %v; want 3·32 float32", info, err)
+	}
+	full := filepath.Join(dir, "logits.f32")
+	if _, stderr, code := cli(t, "spotcheck", "../../testdata/tiny/gguf/tiny-q8_0.gguf", "--full", "--tokens", "1,2", "--dump", full); code != 0 {
+		t.Fatalf("spotcheck --full: exit %d: %s", code, stderr)
+	}
+	if info, err := os.Stat(full); err != nil || info.Size() != 2*64*4 {
+		t.Errorf("--full --dump wrote %v, %v; want 2·64 float32 logits", info, err)
+	}
+	tensor := filepath.Join(dir, "q.f32")
+	if _, stderr, code := cli(t, "dump", "../../testdata/tiny/gguf/tiny-f16.gguf", "blk.1.attn_k.weight", "-o", tensor); code != 0 {
+		t.Fatalf("dump: exit %d: %s", code, stderr)
+	}
+	if info, err := os.Stat(tensor); err != nil || info.Size() != 32*16*4 {
+		t.Errorf("dump wrote %v, %v; want 32·16 float32", info, err)
+	}
+	for _, bad := range [][]string{
+		{"spotcheck", "../../testdata/tiny/hf-f32", "--layer", "2", "--tokens", "1"},
+		{"spotcheck", "../../testdata/tiny/hf-f32", "--layer", "0", "--tokens", "64"},
+		{"spotcheck", "../../testdata/tiny/hf-f32", "--layer", "0"},
+		{"spotcheck", "../../testdata/tiny/hf-f32", "--tokens", "1"},
+		{"spotcheck", "../../testdata/tiny/hf-f32", "--layer", "0", "--full", "--tokens", "1"},
+		{"spotcheck", "../../testdata/tiny/hf-f32", "--layer", "0", "--tokens", "1,x"},
+		{"dump", "../../testdata/tiny/hf-f32", "no.such.tensor", "-o", filepath.Join(dir, "x")},
+		{"dump", "../../testdata/tiny/hf-f32", "model.norm.weight"},
+	} {
+		if _, stderr, code := cli(t, bad...); code != 2 || stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and an error", bad, code, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x")); !os.IsNotExist(err) {
+		t.Error("a failed dump left a file behind")
 	}
 }
