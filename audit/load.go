@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -47,6 +48,9 @@ type Checkpoint struct {
 	GGUF []*gguf.File
 
 	src hub.Source // where the files are, for reading tensor data
+
+	invOnce sync.Once
+	inv     *Inventory
 }
 
 type loadOptions struct {
@@ -118,6 +122,7 @@ func Load(ctx context.Context, src hub.Source, opts ...LoadOption) (*Checkpoint,
 	if err := l.pick(ctx, ck, o.focus); err != nil {
 		return nil, err
 	}
+	ck.Inventory() // a loaded checkpoint is fully listed
 	if _, ok := l.sizes["config.json"]; ok {
 		if ck.Config, err = hub.ReadFile(ctx, src, "config.json", maxConfigBytes); err != nil {
 			return nil, fmt.Errorf("%s: %w", hub.Path(src, "config.json"), err)
@@ -331,8 +336,14 @@ func (l *loader) loadGGUF(ctx context.Context, ck *Checkpoint, name string) erro
 
 // Inventory lists every tensor of the checkpoint: for safetensors in shard
 // order (the index's order of first appearance, else by name) and data
-// order within a shard; for GGUF in part and file order.
+// order within a shard; for GGUF in part and file order. It is built once,
+// on first use, and shared: callers must not modify it.
 func (ck *Checkpoint) Inventory() *Inventory {
+	ck.invOnce.Do(func() { ck.inv = ck.buildInventory() })
+	return ck.inv
+}
+
+func (ck *Checkpoint) buildInventory() *Inventory {
 	inv := &Inventory{Format: ck.Format, Files: ck.Files}
 	switch ck.Format {
 	case FormatSafetensors:
