@@ -156,8 +156,8 @@ func groupLayers(ls []LayerAudit) []layerGroup {
 	for i := 0; i < len(ls); {
 		j := i
 		same := func(a, b LayerAudit) bool {
-			a.Layer, b.Layer = 0, 0
-			return a == b
+			return a.Tensors == b.Tensors && a.Params == b.Params && a.Active == b.Active && a.Bytes == b.Bytes &&
+				a.PredictedParams == b.PredictedParams && a.Findings == b.Findings
 		}
 		for j+1 < len(ls) && ls[i].Layer >= 0 && ls[j+1].Layer == ls[j].Layer+1 && same(ls[j+1], ls[i]) {
 			j++

@@ -139,6 +139,8 @@ type LayerAudit struct {
 	Bytes           int64 `json:"bytes"`
 	PredictedParams int64 `json:"predicted_params"`
 	Findings        int   `json:"findings"`
+	// Groups breaks the layer's parameters down as ParamsJSON.Groups does.
+	Groups map[string]int64 `json:"groups"`
 }
 
 // FilesJSON sums the files read.
@@ -378,7 +380,7 @@ func layerAudit(inv *Inventory, roles []Role, pred Prediction, cfg *Config, find
 	m := map[int]*LayerAudit{}
 	get := func(l int) *LayerAudit {
 		if m[l] == nil {
-			m[l] = &LayerAudit{Layer: l}
+			m[l] = &LayerAudit{Layer: l, Groups: map[string]int64{}}
 		}
 		return m[l]
 	}
@@ -387,6 +389,11 @@ func layerAudit(inv *Inventory, roles []Role, pred Prediction, cfg *Config, find
 		la.Tensors++
 		la.Params += t.Params
 		la.Bytes += t.Bytes
+		g := "other"
+		if roles[i].Known {
+			g = groupOf(roles[i].Component)
+		}
+		la.Groups[g] += t.Params
 		if roles[i].Known && isExpert(roles[i].Component) && cfg.NumExperts > 0 {
 			la.Active += t.Params / cfg.NumExperts * cfg.NumExpertsPerTok
 		} else {
