@@ -18,5 +18,8 @@
 // and [ErrByteOrder].
 //
 // A [File] describes the header only; tensor bytes are fetched on demand with
-// [File.TensorReader] from the same [io.ReaderAt].
+// [File.TensorReader] from the same [io.ReaderAt], and [Dequantize] turns
+// whole blocks of them into float32, bit-identical to ggml's reference
+// dequantization (with [DequantizeRef], the plain version it is fuzzed
+// against).
 package gguf

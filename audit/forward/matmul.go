@@ -88,32 +88,75 @@ func (d *Dense) Row(i int, dst []float32) error {
 // state (row buffers are pooled); a parallel call allocates a few small
 // objects for its goroutines.
 func MatMul[T Float](ctx context.Context, y []T, w RowSource, x []T, jobs int) error {
-	if jobs < 1 {
-		return fmt.Errorf("matmul: jobs = %d: %w", jobs, ErrInvalid)
+	n, err := checkMatMul(w, len(x), len(y), jobs)
+	if err != nil || n == 0 || w.Rows() == 0 {
+		return cmpErr(err, ctx)
 	}
 	rows, cols := w.Rows(), w.Cols()
-	if rows < 0 || cols <= 0 || len(x)%cols != 0 {
-		return fmt.Errorf("matmul: W is %d×%d, len(x) = %d: want a multiple of the column count: %w", rows, cols, len(x), ErrShape)
+	return forRows(ctx, w, jobs, func(i int, row []float32) {
+		applyRow(y[i:], rows, row, x, n, cols)
+	})
+}
+
+// cmpErr returns err, or the context's error when there is none.
+func cmpErr(err error, ctx context.Context) error {
+	if err != nil {
+		return err
 	}
-	n := len(x) / cols
-	if want, ok := checked.Mul(int64(n), int64(rows)); !ok || int64(len(y)) != want {
-		return fmt.Errorf("matmul: len(y) = %d, want %d tokens × %d rows: %w", len(y), n, rows, ErrShape)
+	return ctx.Err()
+}
+
+// checkMatMul validates the operands of a product and returns the token
+// count n.
+func checkMatMul(w RowSource, lenX, lenY, jobs int) (int, error) {
+	if jobs < 1 {
+		return 0, fmt.Errorf("matmul: jobs = %d: %w", jobs, ErrInvalid)
 	}
-	if n == 0 || rows == 0 {
-		return ctx.Err()
+	rows, cols := w.Rows(), w.Cols()
+	if rows < 0 || cols <= 0 || lenX%cols != 0 {
+		return 0, fmt.Errorf("matmul: W is %d×%d, len(x) = %d: want a multiple of the column count: %w", rows, cols, lenX, ErrShape)
+	}
+	n := lenX / cols
+	if want, ok := checked.Mul(int64(n), int64(rows)); !ok || int64(lenY) != want {
+		return 0, fmt.Errorf("matmul: len(y) = %d, want %d tokens × %d rows: %w", lenY, n, rows, ErrShape)
+	}
+	return n, nil
+}
+
+// forRows reads every row of w once and hands it to apply, splitting the
+// rows into contiguous ranges that at most jobs goroutines process at once.
+// apply must write only outputs of its own row.
+func forRows(ctx context.Context, w RowSource, jobs int, apply func(i int, row []float32)) error {
+	rows, cols := w.Rows(), w.Cols()
+	run := func(ctx context.Context, lo, hi int) error {
+		bp, _ := rowBufs.Get().(*[]float32)
+		if bp == nil || cap(*bp) < cols {
+			b := make([]float32, cols)
+			bp = &b
+		}
+		defer rowBufs.Put(bp)
+		row := (*bp)[:cols]
+		for i := lo; i < hi; i++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := w.Row(i, row); err != nil {
+				return fmt.Errorf("matmul: row %d: %w", i, err)
+			}
+			apply(i, row)
+		}
+		return nil
 	}
 	jobs = min(jobs, rows)
 	chunk := (rows + 4*jobs - 1) / (4 * jobs)
 	if jobs == 1 || chunk >= rows {
-		return matmulRange(ctx, y, w, x, n, rows, cols, 0, rows)
+		return run(ctx, 0, rows)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(jobs)
 	for lo := 0; lo < rows; lo += chunk {
 		hi := min(lo+chunk, rows)
-		g.Go(func() error {
-			return matmulRange(gctx, y, w, x, n, rows, cols, lo, hi)
-		})
+		g.Go(func() error { return run(gctx, lo, hi) })
 	}
 	return g.Wait()
 }
@@ -130,27 +173,6 @@ func MatVec[T Float](ctx context.Context, y []T, w RowSource, x []T, jobs int) e
 
 // rowBufs pools row buffers (*[]float32) across MatMul calls.
 var rowBufs sync.Pool
-
-// matmulRange computes y[t, i] for every token t and rows lo ≤ i < hi.
-func matmulRange[T Float](ctx context.Context, y []T, w RowSource, x []T, n, rows, cols, lo, hi int) error {
-	bp, _ := rowBufs.Get().(*[]float32)
-	if bp == nil || cap(*bp) < cols {
-		b := make([]float32, cols)
-		bp = &b
-	}
-	defer rowBufs.Put(bp)
-	row := (*bp)[:cols]
-	for i := lo; i < hi; i++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := w.Row(i, row); err != nil {
-			return fmt.Errorf("matmul: row %d: %w", i, err)
-		}
-		applyRow(y[i:], rows, row, x, n, cols)
-	}
-	return nil
-}
 
 // applyRow sets y[t·stride] = dotW(row, x[t]) for the n tokens of x. (Taking
 // tokens in pairs, to load each weight once for two, measured slower: the
@@ -170,50 +192,13 @@ func MatMulPair(ctx context.Context, y32 []float32, y64 []float64, w RowSource, 
 	if len(x32) != len(x64) || len(y32) != len(y64) {
 		return fmt.Errorf("matmul pair: float32 and float64 operands differ in length (%d/%d inputs, %d/%d outputs): %w", len(x32), len(x64), len(y32), len(y64), ErrShape)
 	}
-	if jobs < 1 {
-		return fmt.Errorf("matmul: jobs = %d: %w", jobs, ErrInvalid)
+	n, err := checkMatMul(w, len(x32), len(y32), jobs)
+	if err != nil || n == 0 || w.Rows() == 0 {
+		return cmpErr(err, ctx)
 	}
 	rows, cols := w.Rows(), w.Cols()
-	if rows < 0 || cols <= 0 || len(x32)%cols != 0 {
-		return fmt.Errorf("matmul: W is %d×%d, len(x) = %d: want a multiple of the column count: %w", rows, cols, len(x32), ErrShape)
-	}
-	n := len(x32) / cols
-	if want, ok := checked.Mul(int64(n), int64(rows)); !ok || int64(len(y32)) != want {
-		return fmt.Errorf("matmul: len(y) = %d, want %d tokens × %d rows: %w", len(y32), n, rows, ErrShape)
-	}
-	if n == 0 || rows == 0 {
-		return ctx.Err()
-	}
-	rangeFn := func(ctx context.Context, lo, hi int) error {
-		bp, _ := rowBufs.Get().(*[]float32)
-		if bp == nil || cap(*bp) < cols {
-			b := make([]float32, cols)
-			bp = &b
-		}
-		defer rowBufs.Put(bp)
-		row := (*bp)[:cols]
-		for i := lo; i < hi; i++ {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if err := w.Row(i, row); err != nil {
-				return fmt.Errorf("matmul: row %d: %w", i, err)
-			}
-			applyRow(y32[i:], rows, row, x32, n, cols)
-			applyRow(y64[i:], rows, row, x64, n, cols)
-		}
-		return nil
-	}
-	jobs = min(jobs, rows)
-	chunk := (rows + 4*jobs - 1) / (4 * jobs)
-	if jobs == 1 || chunk >= rows {
-		return rangeFn(ctx, 0, rows)
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(jobs)
-	for lo := 0; lo < rows; lo += chunk {
-		hi := min(lo+chunk, rows)
-		g.Go(func() error { return rangeFn(gctx, lo, hi) })
-	}
-	return g.Wait()
+	return forRows(ctx, w, jobs, func(i int, row []float32) {
+		applyRow(y32[i:], rows, row, x32, n, cols)
+		applyRow(y64[i:], rows, row, x64, n, cols)
+	})
 }
