@@ -1,0 +1,630 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// HFOptions configures a Hugging Face Hub source ([NewHF]). The zero value
+// of every field means its default; [HFOptionsFromEnv] fills the fields the
+// environment sets.
+type HFOptions struct {
+	// Endpoint is the Hub's address. The default is https://huggingface.co.
+	Endpoint string
+	// Token is sent as "Authorization: Bearer <token>" to the Endpoint's
+	// origin (scheme, host and port) and never to any other host, such as
+	// the storage host downloads are redirected to. The default is none.
+	Token string
+	// Client sends the requests; its CheckRedirect is replaced (redirects
+	// are followed by the source itself). The default is a client with a
+	// connection pool sized for Jobs.
+	Client *http.Client
+	// Jobs is how many files a caller should read at once (pass it to
+	// audit.WithJobs); the source itself reads each file sequentially.
+	// The default is 16.
+	Jobs int
+	// Offline forbids network access: NewHF fails with ErrOffline.
+	// The default is false.
+	Offline bool
+	// Timeout bounds each request, its redirects and its body.
+	// The default is 60 seconds.
+	Timeout time.Duration
+	// Retries is how many times a request is retried after a 429, a 5xx, a
+	// connection reset, a body cut short or a timeout; negative means
+	// never. The default is 5.
+	Retries int
+	// Backoff is the wait before the first retry; it doubles with each
+	// retry (up to 16 s) and is jittered. The default is 1 second.
+	Backoff time.Duration
+	// MaxWait caps any one wait between retries, including one a server
+	// asks for with Retry-After. The default is 60 seconds.
+	MaxWait time.Duration
+	// FirstRead is how much the first read at offset 0 of a file fetches
+	// when it asks for less. Once a file of a kind (extension) has been
+	// read, the source fetches about what its header needed instead, never
+	// more than FirstRead; of files opened together, one is read first so
+	// the others can learn from it. The default is 256 KiB.
+	FirstRead int64
+	// MaxRead caps a single fetch and the read-ahead chunk, which doubles
+	// while a file is read sequentially; a file caches at most twice this.
+	// The default is 16 MiB.
+	MaxRead int64
+
+	sleep     func(context.Context, time.Duration) error // tests replace the wait between retries
+	probeWait time.Duration                              // tests shorten the wait for a probe
+}
+
+func (o *HFOptions) setDefaults() error {
+	if o.Endpoint == "" {
+		o.Endpoint = DefaultHFEndpoint
+	}
+	if o.Jobs == 0 {
+		o.Jobs = 16
+	}
+	if o.Timeout == 0 {
+		o.Timeout = defaultTimeout
+	}
+	switch {
+	case o.Retries == 0:
+		o.Retries = defaultRetries
+	case o.Retries < 0:
+		o.Retries = 0
+	}
+	if o.Backoff == 0 {
+		o.Backoff = defaultBackoff
+	}
+	if o.MaxWait == 0 {
+		o.MaxWait = defaultMaxWait
+	}
+	if o.FirstRead == 0 {
+		o.FirstRead = defaultFirstRead
+	}
+	if o.MaxRead == 0 {
+		o.MaxRead = defaultMaxRead
+	}
+	if o.probeWait == 0 {
+		o.probeWait = probeWait
+	}
+	switch {
+	case o.Jobs < 0:
+		return fmt.Errorf("hf options: Jobs must be at least 1, got %d", o.Jobs)
+	case o.Timeout < 0 || o.Backoff < 0 || o.MaxWait < 0:
+		return errors.New("hf options: negative Timeout, Backoff or MaxWait")
+	case o.MaxRead < 1<<10 || o.MaxRead > 1<<30:
+		return fmt.Errorf("hf options: MaxRead must be between 1 KiB and 1 GiB, got %d", o.MaxRead)
+	case o.FirstRead < 1 || o.FirstRead > o.MaxRead:
+		return fmt.Errorf("hf options: FirstRead must be between 1 and MaxRead (%d), got %d", o.MaxRead, o.FirstRead)
+	}
+	return nil
+}
+
+// HFOptionsFromEnv returns the options the environment sets, read through
+// getenv (os.Getenv when nil), as the huggingface_hub library reads them:
+// HF_ENDPOINT; HF_TOKEN, else the token file at HF_TOKEN_PATH, else
+// $HF_HOME/token (HF_HOME defaults to $XDG_CACHE_HOME/huggingface, then
+// ~/.cache/huggingface); HF_HUB_OFFLINE (1, true, yes or on). A missing
+// token file is no error; an unreadable one is.
+func HFOptionsFromEnv(getenv func(string) string) (HFOptions, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	o := HFOptions{Endpoint: strings.TrimSuffix(strings.TrimSpace(getenv("HF_ENDPOINT")), "/")}
+	switch strings.ToLower(strings.TrimSpace(getenv("HF_HUB_OFFLINE"))) {
+	case "1", "true", "yes", "on":
+		o.Offline = true
+	}
+	if t := strings.TrimSpace(getenv("HF_TOKEN")); t != "" {
+		o.Token = t
+		return o, nil
+	}
+	p := getenv("HF_TOKEN_PATH")
+	if p == "" {
+		home := getenv("HF_HOME")
+		if home == "" {
+			cache := getenv("XDG_CACHE_HOME")
+			if cache == "" {
+				h := getenv("HOME")
+				if h == "" && runtime.GOOS == "windows" {
+					h = getenv("USERPROFILE")
+				}
+				if h == "" {
+					return o, nil
+				}
+				cache = filepath.Join(h, ".cache")
+			}
+			home = filepath.Join(cache, "huggingface")
+		}
+		p = filepath.Join(home, "token")
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return o, nil
+	}
+	if err != nil {
+		return o, fmt.Errorf("token file: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	if err != nil {
+		return o, fmt.Errorf("token file %s: %w", p, err)
+	}
+	o.Token = strings.TrimSpace(string(b))
+	return o, nil
+}
+
+// Limits on what the Hub's API may send.
+const (
+	maxListing      = 64 << 20 // bytes of listing JSON, all pages together
+	maxListingPages = 10000
+)
+
+// HFSource is a model repository on the Hugging Face Hub (or a folder of
+// one) as a source. It lists the files of one revision through the Hub's
+// API, once, pinning the revision to the commit it resolves to, and opens
+// each file as a remote file read through HTTP Range requests (see
+// [HFSource.Open]). It never downloads whole weight files. It is safe for
+// concurrent use.
+type HFSource struct {
+	ref  HFRef // File is empty
+	ep   *url.URL
+	c    *httpClient
+	ra   *readAhead
+	jobs int
+
+	mu      sync.Mutex
+	listed  bool
+	commit  string
+	files   []FileInfo
+	entries map[string]hfEntry
+}
+
+type hfEntry struct {
+	size   int64
+	sha256 string
+}
+
+// NewHF returns the folder ref.Subfolder of repository ref.Repo at
+// ref.Revision as a source; ref.File is ignored. It does not touch the
+// network: the files are listed on first use. With opts.Offline it fails
+// with [ErrOffline].
+func NewHF(ref HFRef, opts HFOptions) (*HFSource, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	ref.File = ""
+	if opts.Offline {
+		return nil, fmt.Errorf("%s: %w: HF_HUB_OFFLINE is set, and reading the Hub needs the network", ref, ErrOffline)
+	}
+	ep, err := parseEndpoint(opts.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	if ref.Revision == "" {
+		ref.Revision = "main"
+	}
+	owner, name, ok := strings.Cut(ref.Repo, "/")
+	if !ok {
+		return nil, fmt.Errorf("%w: repository %q: expected OWNER/NAME", ErrBadSource, ref.Repo)
+	}
+	if err := checkRepo(owner, name); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadSource, err)
+	}
+	return &HFSource{
+		ref:  ref,
+		ep:   ep,
+		c:    newHTTPClient(opts.Client, ep, opts.Token, &opts),
+		ra:   &readAhead{first: opts.FirstRead, max: opts.MaxRead, wait: opts.probeWait},
+		jobs: opts.Jobs,
+	}, nil
+}
+
+// OpenHF parses spec with [ParseHF] and returns the source it names and,
+// when it names one file, that file's name (for audit.WithFocus), as
+// [Local] does.
+func OpenHF(spec string, opts HFOptions) (src *HFSource, focus string, err error) {
+	ref, err := ParseHF(spec, opts.Endpoint)
+	if err != nil {
+		return nil, "", err
+	}
+	s, err := NewHF(ref, opts)
+	if err != nil {
+		return nil, "", err
+	}
+	return s, ref.File, nil
+}
+
+// String returns the source as an hf:// SOURCE.
+func (s *HFSource) String() string { return s.ref.String() }
+
+// Ref returns the repository, revision and folder the source reads.
+func (s *HFSource) Ref() HFRef { return s.ref }
+
+// Jobs returns how many files a caller should read at once.
+func (s *HFSource) Jobs() int { return s.jobs }
+
+// Stats returns the requests made and bytes received so far by the source
+// and every file it opened.
+func (s *HFSource) Stats() Stats { return s.c.stats.snapshot() }
+
+// Commit returns the commit the revision resolved to when the files were
+// listed, and "" before that or when the Hub did not say.
+func (s *HFSource) Commit() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.commit
+}
+
+// Digest returns the SHA-256 (lower-case hex) of the named file's content
+// as the Hub's listing gives it for files stored with Git LFS, and false
+// for other files or before the files are listed.
+func (s *HFSource) Digest(name string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[name]
+	return e.sha256, ok && e.sha256 != ""
+}
+
+// List returns the files of the folder, sorted by name, with names relative
+// to it. Hidden files (a path segment starting with '.') are left out. The
+// first call lists the repository through the Hub's API; later calls
+// return that listing.
+func (s *HFSource) List(ctx context.Context) ([]FileInfo, error) {
+	if err := s.list(ctx); err != nil {
+		return nil, err
+	}
+	return slices.Clone(s.files), nil
+}
+
+// Open returns the named file as a remote file: ReadAt fetches the bytes
+// with HTTP Range requests from the Hub's resolve URL, following its
+// redirect to the storage host without the token, and remembering where it
+// led for a while. Reads keep a few fetched blocks and fetch ahead in
+// doubling chunks while they run sequentially, so a header costs a few
+// requests. Reads run under ctx. The file is safe for concurrent use.
+func (s *HFSource) Open(ctx context.Context, name string) (File, error) {
+	if err := s.list(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	e, ok := s.entries[name]
+	rev := s.revision()
+	s.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("open %s: %w", Path(s, name), ErrNotExist)
+	}
+	full := path.Join(s.ref.Subfolder, name)
+	u, err := s.url("", s.ref.Repo, "resolve", url.PathEscape(rev), escapePath(full))
+	if err != nil {
+		return nil, err
+	}
+	return &rangeFile{
+		c: s.c, ctx: ctx, url: u, name: full, size: e.size, ra: s.ra,
+		classify:   s.classifier(full),
+		onRedirect: s.checkLinkedSize(e.size),
+	}, nil
+}
+
+// revision returns the commit the files were listed at, or the revision
+// asked for. s.mu must be held.
+func (s *HFSource) revision() string {
+	if s.commit != "" {
+		return s.commit
+	}
+	return s.ref.Revision
+}
+
+// url joins already-escaped path elements to the endpoint.
+func (s *HFSource) url(query string, elems ...string) (*url.URL, error) {
+	raw := strings.TrimSuffix(s.ep.String(), "/") + "/" + strings.Join(elems, "/")
+	if query != "" {
+		raw += "?" + query
+	}
+	return url.Parse(raw)
+}
+
+// checkLinkedSize refuses a redirect from the Hub whose X-Linked-Size
+// disagrees with the listed size.
+func (s *HFSource) checkLinkedSize(size int64) func(*http.Response) error {
+	return func(resp *http.Response) error {
+		h := resp.Header.Get("X-Linked-Size")
+		if h == "" || !sameOrigin(resp.Request.URL, s.ep) {
+			return nil
+		}
+		if n, err := strconv.ParseInt(h, 10, 64); err != nil || n != size {
+			return fmt.Errorf("GET %s: X-Linked-Size %q, but the listing says %d bytes: %w", redact(resp.Request.URL), h, size, ErrBadResponse)
+		}
+		return nil
+	}
+}
+
+// classifier returns what turns an error status into an *HTTPError naming
+// what was asked for; file is the repository path, "" for the API.
+func (s *HFSource) classifier(file string) func(*http.Response) *HTTPError {
+	return func(resp *http.Response) *HTTPError {
+		e := &HTTPError{
+			URL:        redact(resp.Request.URL),
+			StatusCode: resp.StatusCode,
+			Code:       resp.Header.Get("X-Error-Code"),
+			Message:    resp.Header.Get("X-Error-Message"),
+		}
+		repo, rev := s.ref.Repo, s.ref.Revision
+		auth := resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden
+		tokenHint := "set HF_TOKEN"
+		if s.c.token != "" {
+			tokenHint = "the token in use has no access"
+		}
+		switch {
+		case auth && !sameOrigin(resp.Request.URL, s.ep):
+			e.Err, e.Hint = ErrAuth, fmt.Sprintf("file %q: the storage host %s refused the download URL the Hub gave", file, resp.Request.URL.Host)
+		case e.Code == "RepoNotFound" || (resp.StatusCode == http.StatusNotFound && file == "" && e.Code == ""):
+			e.Err, e.Hint = ErrNotFound, fmt.Sprintf("repository %q not found", repo)
+			if auth || s.c.token == "" {
+				e.Hint += fmt.Sprintf(" (if it is private or gated: %s)", tokenHint)
+			}
+			if auth {
+				e.Err = errors.Join(ErrNotFound, ErrAuth)
+			}
+		case e.Code == "RevisionNotFound":
+			e.Err, e.Hint = ErrNotFound, fmt.Sprintf("revision %q not found in repository %q", rev, repo)
+		case e.Code == "EntryNotFound" || resp.StatusCode == http.StatusNotFound:
+			e.Err, e.Hint = ErrNotExist, fmt.Sprintf("file %q not found in repository %q at revision %q", file, repo, rev)
+		case e.Code == "GatedRepo":
+			e.Err, e.Hint = ErrAuth, fmt.Sprintf("gated repository %q: accept its terms on the Hub, then %s", repo, tokenHint)
+		case auth:
+			e.Err, e.Hint = ErrAuth, fmt.Sprintf("gated or private repository %q: %s", repo, tokenHint)
+		case resp.StatusCode == http.StatusTooManyRequests:
+			e.Err, e.Hint = ErrUnavailable, "rate limited by the Hub"
+		case resp.StatusCode >= 500:
+			e.Err = ErrUnavailable
+		}
+		return e
+	}
+}
+
+// getJSON GETs u from the Hub and decodes its JSON body, of at most limit
+// bytes, into v. It returns the response's header.
+func (s *HFSource) getJSON(ctx context.Context, u *url.URL, limit int64, v any) (http.Header, int64, error) {
+	var hdr http.Header
+	var n int64
+	err := s.c.retry(ctx, func(ctx context.Context) error {
+		resp, err := s.c.send(ctx, u, nil, nil)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return s.c.statusError(resp, s.classifier(""))
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+		if err != nil {
+			return &transientError{err: fmt.Errorf("GET %s: %w", redact(u), err)}
+		}
+		if int64(len(body)) > limit {
+			return fmt.Errorf("GET %s: listing over %d bytes: %w", redact(u), limit, ErrBadResponse)
+		}
+		if err := json.Unmarshal(body, v); err != nil {
+			return fmt.Errorf("GET %s: %w: %v", redact(u), ErrBadResponse, err)
+		}
+		hdr, n = resp.Header, int64(len(body))
+		return nil
+	})
+	return hdr, n, err
+}
+
+// The Hub's answers to the listing calls, as far as they are used.
+type (
+	hfModelInfo struct {
+		SHA      string `json:"sha"`
+		Siblings []struct {
+			RFilename string `json:"rfilename"`
+			Size      *int64 `json:"size"`
+			LFS       *hfLFS `json:"lfs"`
+		} `json:"siblings"`
+	}
+	hfLFS struct {
+		SHA256 string `json:"sha256"` // the models API
+		OID    string `json:"oid"`    // the tree API
+		Size   int64  `json:"size"`
+	}
+	hfTreeEntry struct {
+		Type string `json:"type"`
+		Path string `json:"path"`
+		Size *int64 `json:"size"`
+		LFS  *hfLFS `json:"lfs"`
+	}
+)
+
+// list lists the files once: GET /api/models/REPO/revision/REV?blobs=true,
+// and when that leaves sizes out, the tree API.
+func (s *HFSource) list(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listed {
+		return nil
+	}
+	u, err := s.url("blobs=true", "api/models", s.ref.Repo, "revision", url.PathEscape(s.ref.Revision))
+	if err != nil {
+		return err
+	}
+	var info hfModelInfo
+	if _, _, err := s.getJSON(ctx, u, maxListing, &info); err != nil {
+		return fmt.Errorf("%s: list: %w", s, err)
+	}
+	commit := ""
+	if isHex(info.SHA, 40) {
+		commit = strings.ToLower(info.SHA)
+	}
+	l := newListing(s.ref.Subfolder)
+	sized := true
+	for _, sb := range info.Siblings {
+		var size int64
+		sha := ""
+		if sb.LFS != nil {
+			size, sha = sb.LFS.Size, sb.LFS.SHA256
+		}
+		if sb.Size != nil {
+			size = *sb.Size
+		} else if sb.LFS == nil {
+			sized = false // not every Hub (or mirror) sends sizes here
+			break
+		}
+		if err := l.add(sb.RFilename, size, sha); err != nil {
+			return fmt.Errorf("%s: list: GET %s: %w", s, redact(u), err)
+		}
+	}
+	if !sized {
+		rev := s.ref.Revision
+		if commit != "" {
+			rev = commit
+		}
+		if l, err = s.listTree(ctx, rev); err != nil {
+			return fmt.Errorf("%s: list: %w", s, err)
+		}
+	}
+	s.commit, s.files, s.entries, s.listed = commit, l.files, l.entries, true
+	slices.SortFunc(s.files, func(a, b FileInfo) int { return strings.Compare(a.Name, b.Name) })
+	return nil
+}
+
+// listTree lists the folder with the tree API, following its pages.
+func (s *HFSource) listTree(ctx context.Context, rev string) (*listing, error) {
+	elems := []string{"api/models", s.ref.Repo, "tree", url.PathEscape(rev)}
+	if s.ref.Subfolder != "" {
+		elems = append(elems, escapePath(s.ref.Subfolder))
+	}
+	u, err := s.url("recursive=true", elems...)
+	if err != nil {
+		return nil, err
+	}
+	l := newListing(s.ref.Subfolder)
+	budget := int64(maxListing)
+	for page := 0; u != nil; page++ {
+		if page == maxListingPages {
+			return nil, fmt.Errorf("GET %s: more than %d pages: %w", redact(u), maxListingPages, ErrBadResponse)
+		}
+		var entries []hfTreeEntry
+		hdr, n, err := s.getJSON(ctx, u, budget, &entries)
+		if err != nil {
+			return nil, err
+		}
+		budget -= n
+		for _, e := range entries {
+			if e.Type != "file" {
+				continue
+			}
+			size, sha := int64(-1), ""
+			if e.Size != nil {
+				size = *e.Size
+			}
+			if e.LFS != nil {
+				size, sha = e.LFS.Size, e.LFS.OID
+			}
+			if err := l.add(e.Path, size, sha); err != nil {
+				return nil, fmt.Errorf("GET %s: %w", redact(u), err)
+			}
+		}
+		u = nextLink(hdr.Values("Link"), u, s.ep)
+	}
+	return l, nil
+}
+
+// nextLink returns the rel="next" target of Link headers, when it is on the
+// endpoint's origin.
+func nextLink(links []string, base, ep *url.URL) *url.URL {
+	for _, h := range links {
+		for _, part := range strings.Split(h, ",") {
+			target, params, ok := strings.Cut(part, ";")
+			target = strings.TrimSpace(target)
+			if !ok || !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") {
+				continue
+			}
+			next := false
+			for _, p := range strings.Split(params, ";") {
+				k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+				if strings.EqualFold(k, "rel") && slices.Contains(strings.Fields(strings.Trim(v, `"`)), "next") {
+					next = true
+				}
+			}
+			if !next {
+				continue
+			}
+			u, err := base.Parse(target[1 : len(target)-1])
+			if err != nil || !sameOrigin(u, ep) {
+				return nil
+			}
+			return u
+		}
+	}
+	return nil
+}
+
+// listing collects the files under a folder from listing entries.
+type listing struct {
+	sub     string
+	files   []FileInfo
+	entries map[string]hfEntry
+}
+
+func newListing(sub string) *listing {
+	return &listing{sub: sub, entries: map[string]hfEntry{}}
+}
+
+// add records one repository path; paths outside the folder and hidden ones
+// are skipped. A path or size no repository can have is an error.
+func (l *listing) add(name string, size int64, sha string) error {
+	if !fs.ValidPath(name) || name == "." {
+		return fmt.Errorf("file name %q: %w", name, ErrBadResponse)
+	}
+	if size < 0 {
+		return fmt.Errorf("file %q: size %d: %w", name, size, ErrBadResponse)
+	}
+	rel := name
+	if l.sub != "" {
+		var ok bool
+		if rel, ok = strings.CutPrefix(name, l.sub+"/"); !ok {
+			return nil
+		}
+	}
+	for seg := range strings.SplitSeq(rel, "/") {
+		if strings.HasPrefix(seg, ".") {
+			return nil
+		}
+	}
+	if _, dup := l.entries[rel]; dup {
+		return fmt.Errorf("file %q listed twice: %w", name, ErrBadResponse)
+	}
+	if !isHex(sha, 64) {
+		sha = ""
+	}
+	l.entries[rel] = hfEntry{size: size, sha256: strings.ToLower(sha)}
+	l.files = append(l.files, FileInfo{Name: rel, Size: size})
+	return nil
+}
+
+func isHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
