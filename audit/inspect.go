@@ -28,6 +28,8 @@ type InspectReport struct {
 	Totals   TotalsJSON     `json:"totals"`
 	Metadata map[string]any `json:"metadata"`
 	Problems []string       `json:"problems"`
+	// Fetch is set for a remote source: what reading the headers cost.
+	Fetch *FetchJSON `json:"fetch,omitempty"`
 }
 
 // FileJSON is one file in an inspect report.
@@ -171,6 +173,9 @@ func (r *InspectReport) WriteText(w io.Writer, tensors bool) error {
 	p.f("bytes    %s (%s)\n", Count(t.Bytes), Bytes(t.Bytes))
 	if arch := r.architecture(); arch != "" {
 		p.f("arch     %s\n", arch)
+	}
+	if r.Fetch != nil {
+		p.f("remote   %s\n", r.Fetch)
 	}
 	p.f("\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -41,7 +41,11 @@ func (r *Report) modelLine() string {
 func (r *Report) WriteText(w io.Writer) error {
 	p := &printer{w: w}
 	p.f("%s  %s  %s — coverage %d/%d\n", GateID, verdict(r.Gate.Pass), r.modelLine(), r.Coverage.Verified, r.Coverage.Total)
-	p.f("source %s\n\n", r.Source)
+	p.f("source %s\n", r.Source)
+	if r.Fetch != nil {
+		p.f("remote %s\n", r.Fetch)
+	}
+	p.f("\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, c := range r.Checks {
 		level := ""
@@ -181,6 +185,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	icon := map[bool]string{true: "✅", false: "❌"}
 	p.f("## %s %s: %s\n\n", icon[r.Gate.Pass], GateID, verdict(r.Gate.Pass))
 	p.f("%s · coverage **%d/%d** · `%s`\n\n", r.modelLine(), r.Coverage.Verified, r.Coverage.Total, r.Source)
+	if r.Fetch != nil {
+		p.f("Remote: %s.\n\n", r.Fetch)
+	}
 	p.f("| | check | level | detail |\n| --- | --- | --- | --- |\n")
 	for _, c := range r.Checks {
 		p.f("| %s | `%s` | %s | %s |\n", icon[c.Pass], c.ID, c.Level, mdEscape(c.Detail))

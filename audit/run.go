@@ -42,6 +42,8 @@ type Report struct {
 	// model.
 	Throughput []ThroughputJSON `json:"throughput"`
 	Files      FilesJSON        `json:"files"`
+	// Fetch is set for a remote source: what reading the headers cost.
+	Fetch *FetchJSON `json:"fetch,omitempty"`
 }
 
 // ModelJSON says what the audit took the checkpoint to be.

@@ -2,6 +2,9 @@
 //
 // A [Source] lists named files and opens one as an [io.ReaderAt] with its
 // size, so the format readers in package gguf and package safetensors read a
-// local file, an in-memory buffer or (later) an HTTP range reader through the
-// same code path. Package hub knows nothing about the formats' internals.
+// local file ([Dir], [Local]), an in-memory or virtual buffer ([Mem],
+// [Virtual]) or a Hugging Face Hub repository over HTTP range requests
+// ([HFSource], [OpenHF]) through the same code path; [Resolve] picks one from
+// what the user typed. Package hub knows nothing about the formats'
+// internals.
 package hub

@@ -52,14 +52,11 @@ Exit codes: 0 every check passed, 1 a check failed, 2 the audit could not run.`,
 			if len(args) == 0 && builtin == "" {
 				builtin = defaultBuiltin
 			}
-			src, focus, err := openSource(args, builtin)
+			ck, src, err := load(cmd, args, builtin, jobs, audit.WithPartialFiles())
 			if err != nil {
 				return err
 			}
-			ck, err := audit.Load(cmd.Context(), src, audit.WithJobs(jobs), audit.WithFocus(focus), audit.WithPartialFiles())
-			if err != nil {
-				return err
-			}
+			fetch := fetchOf(src, ck) // header reads only, before any spot-check
 			opts.Hardware, opts.Bandwidth, opts.Compute = hw, bandwidth*1e9, compute*1e12
 			if spot {
 				ids, err := parseTokens(tokens)
@@ -82,6 +79,7 @@ Exit codes: 0 every check passed, 1 a check failed, 2 the audit could not run.`,
 			if err != nil {
 				return err
 			}
+			r.Fetch = fetch
 			out := cmd.OutOrStdout()
 			switch format {
 			case "json":

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
 
 	"github.com/spf13/cobra"
 
@@ -20,11 +21,7 @@ func newDumpCmd() *cobra.Command {
 			if out == "" {
 				return usageError(cmd, "-o FILE is required")
 			}
-			src, focus, err := openSource(args[:1], "")
-			if err != nil {
-				return err
-			}
-			ck, err := audit.Load(cmd.Context(), src, audit.WithFocus(focus))
+			ck, _, err := load(cmd, args[:1], "", runtime.NumCPU())
 			if err != nil {
 				return err
 			}

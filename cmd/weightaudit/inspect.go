@@ -9,7 +9,6 @@ import (
 
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
-	"github.com/weightaudit/weightaudit/hub"
 )
 
 func newInspectCmd() *cobra.Command {
@@ -34,15 +33,12 @@ memory: ` + fmt.Sprint(synth.BuiltinNames()) + `.`,
 			if (len(args) == 1) == (builtin != "") {
 				return usageError(cmd, "give either SOURCE or --builtin NAME")
 			}
-			src, focus, err := openSource(args, builtin)
-			if err != nil {
-				return err
-			}
-			ck, err := audit.Load(cmd.Context(), src, audit.WithJobs(jobs), audit.WithFocus(focus))
+			ck, src, err := load(cmd, args, builtin, jobs)
 			if err != nil {
 				return err
 			}
 			r := audit.NewInspectReport(ck)
+			r.Fetch = fetchOf(src, ck)
 			if asJSON {
 				err = r.WriteJSON(cmd.OutOrStdout())
 			} else {
@@ -63,18 +59,6 @@ memory: ` + fmt.Sprint(synth.BuiltinNames()) + `.`,
 	f.StringVar(&builtin, "builtin", "", "inspect a built-in reference layout: safetensors or gguf (Qwen3-235B-A22B)")
 	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "files whose headers are read at once")
 	return cmd
-}
-
-// openSource resolves the SOURCE argument or a built-in layout name.
-func openSource(args []string, builtin string) (hub.Source, string, error) {
-	if builtin != "" {
-		l, err := synth.Builtin(builtin)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Source(), "", nil
-	}
-	return hub.Resolve(args[0])
 }
 
 // usageError reports bad arguments: exit code 2 with the usage line.

@@ -55,11 +55,7 @@ Exit codes: 0 the output is finite and the precisions agree, 1 they do not,
 			if err != nil {
 				return usageError(cmd, err.Error())
 			}
-			src, focus, err := openSource(args, builtin)
-			if err != nil {
-				return err
-			}
-			ck, err := audit.Load(cmd.Context(), src, audit.WithJobs(jobs), audit.WithFocus(focus))
+			ck, _, err := load(cmd, args, builtin, jobs)
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,26 @@
+package audit
+
+import "fmt"
+
+// FetchJSON says what reading a remote source cost: requests made, bytes
+// fetched, and their ratio to the header bytes the audit needed.
+type FetchJSON struct {
+	Requests    int64   `json:"requests"`
+	Bytes       int64   `json:"bytes"`
+	HeaderBytes int64   `json:"header_bytes"`
+	Ratio       float64 `json:"ratio"`
+}
+
+// NewFetch builds a FetchJSON.
+func NewFetch(requests, bytes, headerBytes int64) *FetchJSON {
+	f := &FetchJSON{Requests: requests, Bytes: bytes, HeaderBytes: headerBytes}
+	if headerBytes > 0 {
+		f.Ratio = float64(bytes) / float64(headerBytes)
+	}
+	return f
+}
+
+// String renders the line the text reports print.
+func (f *FetchJSON) String() string {
+	return fmt.Sprintf("fetched %s in %d requests for %s of headers (%.2f×)", Bytes(f.Bytes), f.Requests, Bytes(f.HeaderBytes), f.Ratio)
+}
