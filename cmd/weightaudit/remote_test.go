@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeHub serves a local folder as the Hugging Face Hub would: the models
+// API listing and resolve URLs with Range support. It records requests.
+func fakeHub(tb testing.TB, dir, repo string) (*httptest.Server, *atomic.Int64) {
+	tb.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	files := map[string][]byte{}
+	type sibling struct {
+		RFilename string `json:"rfilename"`
+		Size      int64  `json:"size"`
+	}
+	var siblings []sibling
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		files[e.Name()] = b
+		siblings = append(siblings, sibling{e.Name(), int64(len(b))})
+	}
+	listing, _ := json.Marshal(map[string]any{"sha": strings.Repeat("a", 40), "siblings": siblings})
+	requests := new(atomic.Int64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		switch {
+		case r.URL.Path == "/api/models/"+repo+"/revision/main":
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(listing)
+		case strings.HasPrefix(r.URL.Path, "/"+repo+"/resolve/"):
+			name := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+			b, ok := files[name]
+			if !ok {
+				w.Header().Set("X-Error-Code", "EntryNotFound")
+				http.Error(w, "no such file", http.StatusNotFound)
+				return
+			}
+			http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
+		default:
+			w.Header().Set("X-Error-Code", "RepoNotFound")
+			http.Error(w, "not found", http.StatusNotFound)
+		}
+	}))
+	tb.Cleanup(srv.Close)
+	return srv, requests
+}
+
+// A Hub repository audits and inspects exactly as the same files do
+// locally, and the report says what the reads cost.
+func TestRemoteHubSource(t *testing.T) {
+	srv, requests := fakeHub(t, "../../testdata/tiny/hf-bf16", "acme/tiny")
+	t.Setenv("HF_ENDPOINT", srv.URL)
+	t.Setenv("HF_TOKEN", "")
+	t.Setenv("HF_HOME", t.TempDir())
+	t.Setenv("HF_HUB_OFFLINE", "")
+
+	local, _, code := cli(t, "inspect", "../../testdata/tiny/hf-bf16", "--json")
+	if code != 0 {
+		t.Fatalf("local inspect: exit %d", code)
+	}
+	remote, stderr, code := cli(t, "inspect", "hf://acme/tiny", "--json")
+	if code != 0 {
+		t.Fatalf("remote inspect: exit %d: %s", code, stderr)
+	}
+	var l, r struct {
+		Tensors []map[string]any `json:"tensors"`
+		Totals  map[string]any   `json:"totals"`
+		Fetch   *struct {
+			Requests    int64   `json:"requests"`
+			Bytes       int64   `json:"bytes"`
+			HeaderBytes int64   `json:"header_bytes"`
+			Ratio       float64 `json:"ratio"`
+		} `json:"fetch"`
+	}
+	if err := json.Unmarshal([]byte(local), &l); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(remote), &r); err != nil {
+		t.Fatal(err)
+	}
+	lt, _ := json.Marshal(l.Tensors)
+	rt, _ := json.Marshal(r.Tensors)
+	if !bytes.Equal(lt, rt) || len(r.Tensors) != 45 {
+		t.Errorf("remote inventory differs from local (%d and %d tensors)", len(r.Tensors), len(l.Tensors))
+	}
+	if l.Fetch != nil || r.Fetch == nil || r.Fetch.Requests <= 0 || r.Fetch.Bytes <= 0 || r.Fetch.Requests != requests.Load() {
+		t.Errorf("fetch: local %+v, remote %+v (server saw %d requests)", l.Fetch, r.Fetch, requests.Load())
+	}
+
+	out, stderr, code := cli(t, "audit", "hf://acme/tiny")
+	if code != 0 || !strings.Contains(out, "F-QM3E-001  PASS") || !strings.Contains(out, "remote fetched") {
+		t.Errorf("remote audit: exit %d, stderr %q, output:\n%s", code, stderr, out)
+	}
+	if _, stderr, code := cli(t, "inspect", "hf://acme/missing"); code != 2 || !strings.Contains(stderr, "acme/missing") {
+		t.Errorf("missing repo: exit %d, stderr %q; want 2 naming the repo", code, stderr)
+	}
+	t.Setenv("HF_HUB_OFFLINE", "1")
+	before := requests.Load()
+	if _, stderr, code := cli(t, "inspect", "hf://acme/tiny"); code != 2 || requests.Load() != before {
+		t.Errorf("offline: exit %d (%q), %d requests made; want 2 and none", code, stderr, requests.Load()-before)
+	}
+}
