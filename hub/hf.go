@@ -38,7 +38,12 @@ type HFOptions struct {
 	// audit.WithJobs); the source itself reads each file sequentially.
 	// The default is 16.
 	Jobs int
-	// Offline forbids network access: NewHF fails with ErrOffline.
+	// CacheDir is the Hugging Face hub cache (models--OWNER--NAME/...):
+	// files found there in the revision's snapshot, with the listed size,
+	// are read locally. "" uses no cache.
+	CacheDir string
+	// Offline forbids network access: NewHF serves the revision's snapshot
+	// from CacheDir, and fails with ErrOffline when there is none.
 	// The default is false.
 	Offline bool
 	// Timeout bounds each request, its redirects and its body.
@@ -123,7 +128,7 @@ func HFOptionsFromEnv(getenv func(string) string) (HFOptions, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	o := HFOptions{Endpoint: strings.TrimSuffix(strings.TrimSpace(getenv("HF_ENDPOINT")), "/")}
+	o := HFOptions{Endpoint: strings.TrimSuffix(strings.TrimSpace(getenv("HF_ENDPOINT")), "/"), CacheDir: hfCacheDir(getenv)}
 	switch strings.ToLower(strings.TrimSpace(getenv("HF_HUB_OFFLINE"))) {
 	case "1", "true", "yes", "on":
 		o.Offline = true
@@ -186,6 +191,9 @@ type HFSource struct {
 	ra   *readAhead
 	jobs int
 
+	snapshot string // the cached snapshot folder of the revision, "" when none
+	offline  bool   // serve the snapshot alone
+
 	mu      sync.Mutex
 	listed  bool
 	commit  string
@@ -207,8 +215,13 @@ func NewHF(ref HFRef, opts HFOptions) (*HFSource, error) {
 		return nil, err
 	}
 	ref.File = ""
-	if opts.Offline {
-		return nil, fmt.Errorf("%s: %w: HF_HUB_OFFLINE is set, and reading the Hub needs the network", ref, ErrOffline)
+	snapshot := opts.cachedSnapshot(ref)
+	if opts.Offline && snapshot == "" {
+		where := "no cache"
+		if opts.CacheDir != "" {
+			where = "nothing for it in the cache " + opts.CacheDir
+		}
+		return nil, fmt.Errorf("%s: %w: HF_HUB_OFFLINE is set and there is %s", ref, ErrOffline, where)
 	}
 	ep, err := parseEndpoint(opts.Endpoint)
 	if err != nil {
@@ -225,11 +238,13 @@ func NewHF(ref HFRef, opts HFOptions) (*HFSource, error) {
 		return nil, fmt.Errorf("%w: %v", ErrBadSource, err)
 	}
 	return &HFSource{
-		ref:  ref,
-		ep:   ep,
-		c:    newHTTPClient(opts.Client, ep, opts.Token, &opts),
-		ra:   &readAhead{first: opts.FirstRead, max: opts.MaxRead, wait: opts.probeWait},
-		jobs: opts.Jobs,
+		ref:      ref,
+		ep:       ep,
+		c:        newHTTPClient(opts.Client, ep, opts.Token, &opts),
+		ra:       &readAhead{first: opts.FirstRead, max: opts.MaxRead, wait: opts.probeWait},
+		jobs:     opts.Jobs,
+		snapshot: snapshot,
+		offline:  opts.Offline,
 	}, nil
 }
 
@@ -284,6 +299,9 @@ func (s *HFSource) Digest(name string) (string, bool) {
 // first call lists the repository through the Hub's API; later calls
 // return that listing.
 func (s *HFSource) List(ctx context.Context) ([]FileInfo, error) {
+	if s.offline {
+		return NewDir(s.snapshot).List(ctx)
+	}
 	if err := s.list(ctx); err != nil {
 		return nil, err
 	}
@@ -297,6 +315,9 @@ func (s *HFSource) List(ctx context.Context) ([]FileInfo, error) {
 // doubling chunks while they run sequentially, so a header costs a few
 // requests. Reads run under ctx. The file is safe for concurrent use.
 func (s *HFSource) Open(ctx context.Context, name string) (File, error) {
+	if s.offline {
+		return NewDir(s.snapshot).Open(ctx, name)
+	}
 	if err := s.list(ctx); err != nil {
 		return nil, err
 	}
@@ -306,6 +327,14 @@ func (s *HFSource) Open(ctx context.Context, name string) (File, error) {
 	s.mu.Unlock()
 	if !ok {
 		return nil, fmt.Errorf("open %s: %w", Path(s, name), ErrNotExist)
+	}
+	if s.snapshot != "" {
+		if f, err := NewDir(s.snapshot).Open(ctx, name); err == nil {
+			if f.Size() == e.size {
+				return f, nil // the cached copy: no request
+			}
+			f.Close()
+		}
 	}
 	full := path.Join(s.ref.Subfolder, name)
 	u, err := s.url("", s.ref.Repo, "resolve", url.PathEscape(rev), escapePath(full))

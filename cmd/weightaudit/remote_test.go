@@ -116,3 +116,47 @@ func TestRemoteHubSource(t *testing.T) {
 		t.Errorf("offline: exit %d (%q), %d requests made; want 2 and none", code, stderr, requests.Load()-before)
 	}
 }
+
+// The local Hugging Face cache comes first: offline, the revision's
+// snapshot is read with no request; online, only the listing is fetched
+// and files already in the snapshot are read from it.
+func TestRemoteHubCache(t *testing.T) {
+	srv, requests := fakeHub(t, "../../testdata/tiny/hf-f32", "acme/tiny")
+	cache := t.TempDir()
+	commit := strings.Repeat("c", 40)
+	repo := filepath.Join(cache, "models--acme--tiny")
+	snap := filepath.Join(repo, "snapshots", commit)
+	if err := os.MkdirAll(filepath.Join(repo, "refs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "refs", "main"), []byte(commit+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(snap, os.DirFS("../../testdata/tiny/hf-f32")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HF_ENDPOINT", srv.URL)
+	t.Setenv("HF_TOKEN", "x")
+	t.Setenv("HF_HUB_CACHE", cache)
+
+	t.Setenv("HF_HUB_OFFLINE", "1")
+	out, stderr, code := cli(t, "audit", "hf://acme/tiny")
+	if code != 0 || !strings.Contains(out, "F-QM3E-001  PASS") || requests.Load() != 0 {
+		t.Fatalf("offline, cached: exit %d (%q), %d requests", code, stderr, requests.Load())
+	}
+	if _, stderr, code := cli(t, "inspect", "hf://acme/other"); code != 2 || !strings.Contains(stderr, "offline") {
+		t.Errorf("offline, not cached: exit %d, stderr %q", code, stderr)
+	}
+
+	t.Setenv("HF_HUB_OFFLINE", "")
+	out, stderr, code = cli(t, "inspect", "hf://acme/tiny", "--json")
+	if code != 0 {
+		t.Fatalf("online, cached: exit %d: %s", code, stderr)
+	}
+	if requests.Load() != 1 {
+		t.Errorf("online with every file cached: %d requests, want 1 (the listing)", requests.Load())
+	}
+	if !strings.Contains(out, `"tensors"`) {
+		t.Errorf("no report:\n%s", out)
+	}
+}
