@@ -24,6 +24,6 @@ Exit codes: 0 all checks pass, 1 a check failed, 2 the command could not run.`,
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newInspectCmd(), newAuditCmd(), newSpotcheckCmd(), newDumpCmd())
+	root.AddCommand(newInspectCmd(), newAuditCmd(), newSpotcheckCmd(), newDumpCmd(), newVerifyCmd(), newDiffCmd())
 	return root.ExecuteContext(ctx)
 }

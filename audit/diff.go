@@ -1,0 +1,173 @@
+package audit
+
+import (
+	"encoding/json"
+	"io"
+	"slices"
+	"strings"
+)
+
+// DiffReport compares the tensor sets of two checkpoints or manifests, by
+// tensor name. Its JSON keys are stable.
+type DiffReport struct {
+	A         string        `json:"a"`
+	B         string        `json:"b"`
+	Identical bool          `json:"identical"` // no tensor added, removed, reshaped, retyped or changed
+	Added     []DiffTensor  `json:"added"`     // in B only, in B's order
+	Removed   []DiffTensor  `json:"removed"`   // in A only, in A's order
+	Reshaped  []DiffChange  `json:"reshaped"`  // the shape differs (the dtype may too)
+	Retyped   []DiffChange  `json:"retyped"`   // the dtype differs (the shape may too)
+	Changed   []DiffChange  `json:"changed"`   // same shape and dtype, different bytes
+	Unhashed  []DiffTensor  `json:"unhashed"`  // same shape and dtype, but a side has no digest to compare
+	Same      int           `json:"same"`      // tensors with the same shape, dtype and bytes
+	Files     []DiffFileRef `json:"files_changed"`
+}
+
+// DiffTensor names one tensor of one side.
+type DiffTensor struct {
+	Name  string  `json:"name"`
+	DType string  `json:"dtype"`
+	Shape []int64 `json:"shape"`
+}
+
+// DiffSide is one side of a tensor that differs.
+type DiffSide struct {
+	File   string  `json:"file"`
+	DType  string  `json:"dtype"`
+	Shape  []int64 `json:"shape"`
+	SHA256 string  `json:"sha256,omitempty"`
+}
+
+// DiffChange is a tensor present on both sides that differs.
+type DiffChange struct {
+	Name string   `json:"name"`
+	A    DiffSide `json:"a"`
+	B    DiffSide `json:"b"`
+}
+
+// DiffFileRef is a file present on both sides, by name, whose digest
+// differs; for information (a header change shows here even when every
+// tensor is the same).
+type DiffFileRef struct {
+	Name string `json:"name"`
+	A    string `json:"a_sha256"`
+	B    string `json:"b_sha256"`
+}
+
+// Diff compares the tensors of a and b by name. A tensor named twice on a
+// side counts only once, at its first appearance. It never fails; tensors
+// lacking a digest on either side are listed as Unhashed and do not make
+// the two differ.
+func Diff(a, b *Manifest) *DiffReport {
+	r := &DiffReport{A: a.Source, B: b.Source, Added: []DiffTensor{}, Removed: []DiffTensor{},
+		Reshaped: []DiffChange{}, Retyped: []DiffChange{}, Changed: []DiffChange{}, Unhashed: []DiffTensor{}, Files: []DiffFileRef{}}
+	seen := map[string]bool{}
+	for _, ta := range a.Tensors {
+		if seen[ta.Name] {
+			continue
+		}
+		seen[ta.Name] = true
+		tb, ok := b.tensor(ta.Name)
+		if !ok {
+			r.Removed = append(r.Removed, DiffTensor{Name: ta.Name, DType: ta.DType, Shape: ta.Shape})
+			continue
+		}
+		c := DiffChange{Name: ta.Name,
+			A: DiffSide{File: ta.File, DType: ta.DType, Shape: ta.Shape, SHA256: ta.SHA256},
+			B: DiffSide{File: tb.File, DType: tb.DType, Shape: tb.Shape, SHA256: tb.SHA256}}
+		reshaped, retyped := !slices.Equal(ta.Shape, tb.Shape), ta.DType != tb.DType
+		switch {
+		case reshaped || retyped:
+			if reshaped {
+				r.Reshaped = append(r.Reshaped, c)
+			}
+			if retyped {
+				r.Retyped = append(r.Retyped, c)
+			}
+		case ta.SHA256 == "" || tb.SHA256 == "":
+			r.Unhashed = append(r.Unhashed, DiffTensor{Name: ta.Name, DType: ta.DType, Shape: ta.Shape})
+		case ta.SHA256 != tb.SHA256:
+			r.Changed = append(r.Changed, c)
+		default:
+			r.Same++
+		}
+	}
+	added := map[string]bool{}
+	for _, tb := range b.Tensors {
+		if _, ok := a.tensor(tb.Name); !ok && !added[tb.Name] {
+			added[tb.Name] = true
+			r.Added = append(r.Added, DiffTensor{Name: tb.Name, DType: tb.DType, Shape: tb.Shape})
+		}
+	}
+	for _, fa := range a.Files {
+		if fb, ok := b.file(fa.Name); ok && fb.SHA256 != fa.SHA256 {
+			r.Files = append(r.Files, DiffFileRef{Name: fa.Name, A: fa.SHA256, B: fb.SHA256})
+		}
+	}
+	r.Identical = len(r.Added)+len(r.Removed)+len(r.Reshaped)+len(r.Retyped)+len(r.Changed) == 0
+	return r
+}
+
+// Differences counts the tensors that differ: added, removed, reshaped or
+// retyped (each once) and changed.
+func (r *DiffReport) Differences() int {
+	n := len(r.Added) + len(r.Removed) + len(r.Changed)
+	seen := map[string]bool{}
+	for _, c := range slices.Concat(r.Reshaped, r.Retyped) {
+		if !seen[c.Name] {
+			seen[c.Name] = true
+			n++
+		}
+	}
+	return n
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *DiffReport) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteText writes the report for people: a summary line, then one line
+// per tensor that differs.
+func (r *DiffReport) WriteText(w io.Writer) error {
+	p := &printer{w: w}
+	if r.Identical {
+		p.f("identical: %d tensor(s) with the same shape, dtype and bytes\n", r.Same)
+	} else {
+		p.f("differ: %d tensor(s) — %d added, %d removed, %d reshaped, %d retyped, %d changed; %d the same\n",
+			r.Differences(), len(r.Added), len(r.Removed), len(r.Reshaped), len(r.Retyped), len(r.Changed), r.Same)
+	}
+	p.f("  a  %s\n  b  %s\n", r.A, r.B)
+	for _, t := range r.Removed {
+		p.f("  removed   %s  %s %v\n", t.Name, t.DType, t.Shape)
+	}
+	for _, t := range r.Added {
+		p.f("  added     %s  %s %v\n", t.Name, t.DType, t.Shape)
+	}
+	for _, c := range r.Reshaped {
+		p.f("  reshaped  %s  %v → %v\n", c.Name, c.A.Shape, c.B.Shape)
+	}
+	for _, c := range r.Retyped {
+		p.f("  retyped   %s  %s → %s\n", c.Name, c.A.DType, c.B.DType)
+	}
+	for _, c := range r.Changed {
+		p.f("  changed   %s  sha256 %s → %s\n", c.Name, short(c.A.SHA256), short(c.B.SHA256))
+	}
+	if len(r.Unhashed) > 0 {
+		names := make([]string, 0, len(r.Unhashed))
+		for _, t := range r.Unhashed {
+			names = append(names, t.Name)
+		}
+		p.f("  not compared (no digest): %s\n", strings.Join(names, ", "))
+	}
+	return p.err
+}
+
+func short(d string) string {
+	if len(d) > 12 {
+		return d[:12] + "…"
+	}
+	return d
+}

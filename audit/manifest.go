@@ -1,0 +1,230 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+	"sync"
+)
+
+// ManifestVersion is the version of the manifest format [NewManifest]
+// writes, stored under the key "weightaudit_manifest" that also identifies
+// a manifest by its content.
+const ManifestVersion = 1
+
+// MaxManifestBytes bounds the manifests [ParseManifest] reads: 256 MiB,
+// room for millions of tensors.
+const MaxManifestBytes = 256 << 20
+
+// ErrNotManifest is returned by [ParseManifest] for data that is not a
+// JSON object with the "weightaudit_manifest" key: a SOURCE, or some other
+// file.
+var ErrNotManifest = errors.New("not a weightaudit manifest")
+
+// ErrManifest is wrapped by the errors of [ParseManifest] for a manifest
+// that is malformed: an unsupported version, a digest that is not 64 hex
+// digits, a negative size, a name given twice.
+var ErrManifest = errors.New("invalid manifest")
+
+// Manifest records the digests of a checkpoint's files and tensors, as
+// `weightaudit verify --record` writes it; [Verify] compares a checkpoint
+// with one and [Diff] compares two. Its JSON keys are stable. A Manifest is
+// safe for concurrent reads.
+type Manifest struct {
+	Version int              `json:"weightaudit_manifest"`
+	Tool    string           `json:"tool"` // the version of the tool that wrote it, see ToolVersion
+	Source  string           `json:"source"`
+	Format  Format           `json:"format"`
+	Files   []ManifestFile   `json:"files"`
+	Tensors []ManifestTensor `json:"tensors"`
+
+	once    sync.Once
+	files   map[string]int
+	tensors map[string]int
+}
+
+// ManifestFile is one file of a manifest.
+type ManifestFile struct {
+	Name   string `json:"name"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// ManifestTensor is one tensor of a manifest; Shape is in the format's own
+// order, as in [Tensor].
+type ManifestTensor struct {
+	Name   string  `json:"name"`
+	File   string  `json:"file"`
+	DType  string  `json:"dtype"`
+	Shape  []int64 `json:"shape"`
+	Bytes  int64   `json:"bytes"`
+	SHA256 string  `json:"sha256,omitempty"` // of the tensor's bytes as stored
+}
+
+// ToolVersion names this program and its version for manifests:
+// "weightaudit v1.2.3", or "weightaudit (devel)" for a build from a work
+// tree (with the VCS revision when the build recorded it).
+func ToolVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "weightaudit (unknown)"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && v == "(devel)" {
+			v += " " + s.Value[:min(12, len(s.Value))]
+		}
+	}
+	return "weightaudit " + v
+}
+
+// NewManifest builds the manifest of a verified checkpoint. The report must
+// be complete and hold tensor digests ([VerifyOptions].TensorDigests).
+func NewManifest(r *VerifyReport) (*Manifest, error) {
+	if r.Incomplete {
+		return nil, fmt.Errorf("manifest of %s: the verification is incomplete", r.Source)
+	}
+	m := &Manifest{Version: ManifestVersion, Tool: ToolVersion(), Source: r.Source, Format: r.Format,
+		Files: make([]ManifestFile, 0, len(r.Files)), Tensors: make([]ManifestTensor, 0, len(r.Tensors))}
+	for _, f := range r.Files {
+		if f.SHA256 == "" {
+			return nil, fmt.Errorf("manifest of %s: file %s has no digest", r.Source, f.Name)
+		}
+		m.Files = append(m.Files, ManifestFile{Name: f.Name, Size: f.Size, SHA256: f.SHA256})
+	}
+	for _, t := range r.Tensors {
+		if t.SHA256 == "" {
+			return nil, fmt.Errorf("manifest of %s: tensor %q has no digest (verify with TensorDigests)", r.Source, t.Name)
+		}
+		m.Tensors = append(m.Tensors, ManifestTensor{Name: t.Name, File: t.File, DType: t.DType, Shape: t.Shape, Bytes: t.Bytes, SHA256: t.SHA256})
+	}
+	return m, nil
+}
+
+// WriteJSON writes the manifest as indented JSON.
+func (m *Manifest) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(m)
+}
+
+// ParseManifest reads a manifest written by [Manifest.WriteJSON]. Data that
+// is not a JSON object holding the "weightaudit_manifest" key gives
+// [ErrNotManifest]; a malformed manifest gives an error wrapping
+// [ErrManifest] that names the entry at fault. Data longer than
+// [MaxManifestBytes] is refused. Digests are returned in lower case.
+func ParseManifest(data []byte) (*Manifest, error) {
+	if len(data) > MaxManifestBytes {
+		return nil, fmt.Errorf("%w: %d bytes, over the limit of %d", ErrManifest, len(data), MaxManifestBytes)
+	}
+	var probe map[string]json.RawMessage
+	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &probe) != nil {
+		return nil, ErrNotManifest
+	}
+	if _, ok := probe["weightaudit_manifest"]; !ok {
+		return nil, ErrNotManifest
+	}
+	m := &Manifest{}
+	if err := json.Unmarshal(data, m); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrManifest, err)
+	}
+	if m.Version != ManifestVersion {
+		return nil, fmt.Errorf("%w: version %d, this build reads version %d", ErrManifest, m.Version, ManifestVersion)
+	}
+	files := make(map[string]bool, len(m.Files))
+	for i := range m.Files {
+		f := &m.Files[i]
+		f.SHA256 = strings.ToLower(f.SHA256)
+		switch {
+		case f.Name == "":
+			return nil, fmt.Errorf("%w: files[%d]: empty name", ErrManifest, i)
+		case files[f.Name]:
+			return nil, fmt.Errorf("%w: files[%d] %q: listed twice", ErrManifest, i, f.Name)
+		case f.Size < 0:
+			return nil, fmt.Errorf("%w: files[%d] %q: size %d is negative", ErrManifest, i, f.Name, f.Size)
+		case !validDigest(f.SHA256):
+			return nil, fmt.Errorf("%w: files[%d] %q: sha256 %q is not 64 hex digits", ErrManifest, i, f.Name, clipString(f.SHA256))
+		}
+		files[f.Name] = true
+	}
+	tensors := make(map[string]bool, len(m.Tensors))
+	for i := range m.Tensors {
+		t := &m.Tensors[i]
+		t.SHA256 = strings.ToLower(t.SHA256)
+		switch {
+		case t.Name == "":
+			return nil, fmt.Errorf("%w: tensors[%d]: empty name", ErrManifest, i)
+		case tensors[t.Name]:
+			return nil, fmt.Errorf("%w: tensors[%d] %q: listed twice", ErrManifest, i, t.Name)
+		case t.Bytes < 0:
+			return nil, fmt.Errorf("%w: tensors[%d] %q: bytes %d is negative", ErrManifest, i, t.Name, t.Bytes)
+		case t.SHA256 != "" && !validDigest(t.SHA256):
+			return nil, fmt.Errorf("%w: tensors[%d] %q: sha256 %q is not 64 hex digits", ErrManifest, i, t.Name, clipString(t.SHA256))
+		}
+		for j, d := range t.Shape {
+			if d < 0 {
+				return nil, fmt.Errorf("%w: tensors[%d] %q: shape[%d] = %d is negative", ErrManifest, i, t.Name, j, d)
+			}
+		}
+		tensors[t.Name] = true
+	}
+	return m, nil
+}
+
+func clipString(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}
+
+func (m *Manifest) index() {
+	m.once.Do(func() {
+		m.files = make(map[string]int, len(m.Files))
+		for i, f := range m.Files {
+			if _, dup := m.files[f.Name]; !dup {
+				m.files[f.Name] = i
+			}
+		}
+		m.tensors = make(map[string]int, len(m.Tensors))
+		for i, t := range m.Tensors {
+			if _, dup := m.tensors[t.Name]; !dup {
+				m.tensors[t.Name] = i
+			}
+		}
+	})
+}
+
+func (m *Manifest) file(name string) (ManifestFile, bool) {
+	m.index()
+	i, ok := m.files[name]
+	if !ok {
+		return ManifestFile{}, false
+	}
+	return m.Files[i], true
+}
+
+func (m *Manifest) tensor(name string) (ManifestTensor, bool) {
+	m.index()
+	i, ok := m.tensors[name]
+	if !ok {
+		return ManifestTensor{}, false
+	}
+	return m.Tensors[i], true
+}
+
+func (m *Manifest) hasTensorDigests() bool {
+	for i := range m.Tensors {
+		if m.Tensors[i].SHA256 != "" {
+			return true
+		}
+	}
+	return false
+}
