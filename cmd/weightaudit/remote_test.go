@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -16,15 +18,26 @@ import (
 // fakeHub serves a local folder as the Hugging Face Hub would: the models
 // API listing and resolve URLs with Range support. It records requests.
 func fakeHub(tb testing.TB, dir, repo string) (*httptest.Server, *atomic.Int64) {
+	return fakeHubLying(tb, dir, repo, "")
+}
+
+// fakeHubLying is fakeHub publishing a wrong LFS sha256 for the file
+// lfsLie.
+func fakeHubLying(tb testing.TB, dir, repo, lfsLie string) (*httptest.Server, *atomic.Int64) {
 	tb.Helper()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	files := map[string][]byte{}
+	type lfs struct {
+		SHA256 string `json:"sha256"`
+		Size   int64  `json:"size"`
+	}
 	type sibling struct {
 		RFilename string `json:"rfilename"`
 		Size      int64  `json:"size"`
+		LFS       *lfs   `json:"lfs,omitempty"`
 	}
 	var siblings []sibling
 	for _, e := range entries {
@@ -33,7 +46,15 @@ func fakeHub(tb testing.TB, dir, repo string) (*httptest.Server, *atomic.Int64) 
 			tb.Fatal(err)
 		}
 		files[e.Name()] = b
-		siblings = append(siblings, sibling{e.Name(), int64(len(b))})
+		sib := sibling{RFilename: e.Name(), Size: int64(len(b))}
+		if strings.HasSuffix(e.Name(), ".safetensors") || strings.HasSuffix(e.Name(), ".gguf") {
+			sum := sha256.Sum256(b)
+			sib.LFS = &lfs{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(b))}
+			if e.Name() == lfsLie {
+				sib.LFS.SHA256 = strings.Repeat("0", 64)
+			}
+		}
+		siblings = append(siblings, sib)
 	}
 	listing, _ := json.Marshal(map[string]any{"sha": strings.Repeat("a", 40), "siblings": siblings})
 	requests := new(atomic.Int64)
@@ -158,5 +179,24 @@ func TestRemoteHubCache(t *testing.T) {
 	}
 	if !strings.Contains(out, `"tensors"`) {
 		t.Errorf("no report:\n%s", out)
+	}
+}
+
+// verify checks each file against the sha256 the Hub publishes for it.
+func TestRemoteVerifyLFSDigests(t *testing.T) {
+	t.Setenv("HF_TOKEN", "")
+	t.Setenv("HF_HUB_CACHE", t.TempDir())
+	t.Setenv("HF_HUB_OFFLINE", "")
+	srv, _ := fakeHub(t, "../../testdata/tiny/hf-bf16", "acme/tiny")
+	t.Setenv("HF_ENDPOINT", srv.URL)
+	if out, stderr, code := cli(t, "verify", "hf://acme/tiny"); code != 0 {
+		t.Fatalf("verify with correct digests: exit %d (%s)\n%s", code, stderr, out)
+	}
+	const shard = "model-00002-of-00002.safetensors"
+	srv, _ = fakeHubLying(t, "../../testdata/tiny/hf-bf16", "acme/tiny", shard)
+	t.Setenv("HF_ENDPOINT", srv.URL)
+	out, _, code := cli(t, "verify", "hf://acme/tiny", "--json")
+	if code != 1 || !strings.Contains(out, shard) || !strings.Contains(out, strings.Repeat("0", 64)) {
+		t.Errorf("verify with a wrong LFS digest for %s: exit %d, want 1 naming the file and the expected digest\n%s", shard, code, out)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
+	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/internal/atomicfile"
 )
 
@@ -69,16 +70,12 @@ interrupted (the report is then incomplete).`,
 					return err
 				}
 			}
-			src, focus, err := openSource(args, builtin)
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			ck, err := audit.Load(ctx, src, audit.WithJobs(jobs), audit.WithFocus(focus), audit.WithPartialFiles())
+			ck, src, err := load(cmd, args, builtin, jobs, audit.WithPartialFiles())
 			if err != nil {
 				return err
 			}
-			opts := audit.VerifyOptions{Jobs: jobs, Manifest: m, TensorDigests: record != ""}
+			opts := audit.VerifyOptions{Jobs: jobs, Manifest: m, TensorDigests: record != "", Expected: expectedDigests(src, ck)}
 			bar := newProgressBar(cmd.ErrOrStderr(), ck)
 			if bar != nil {
 				opts.Progress = bar.add
@@ -269,4 +266,20 @@ func progressLine(done, total int64, elapsed time.Duration, active []string) str
 		}
 	}
 	return s.String()
+}
+
+// expectedDigests returns the sha256 the source publishes for each file
+// of the checkpoint (a Hub repository's LFS digests), or nil.
+func expectedDigests(src hub.Source, ck *audit.Checkpoint) map[string]string {
+	d, ok := src.(interface{ Digest(string) (string, bool) })
+	if !ok {
+		return nil
+	}
+	out := map[string]string{}
+	for _, f := range ck.Files {
+		if sum, ok := d.Digest(f.Name); ok {
+			out[f.Name] = sum
+		}
+	}
+	return out
 }
