@@ -5,23 +5,48 @@ import "fmt"
 // blockTensors groups one layer's tensors by component. Experts stored one
 // tensor per expert (Hugging Face) are listed under their component in
 // expert order; stacked experts (GGUF) are one 3-D tensor.
-type blockTensors map[Component][]*Tensor
+type blockTensors struct {
+	by [len(allComponents)][]*Tensor
+}
+
+// allComponents lists the components; compIndex numbers them.
+var allComponents = [...]Component{CompEmbedding, CompLMHead, CompFinalNorm, CompAttnNorm, CompAttnQ, CompAttnK, CompAttnV, CompAttnO,
+	CompAttnQNorm, CompAttnKNorm, CompFFNNorm, CompRouter, CompExpertGate, CompExpertUp, CompExpertDown, CompMLPGate, CompMLPUp, CompMLPDown}
+
+var compIndex = func() map[Component]int {
+	m := map[Component]int{}
+	for i, c := range allComponents {
+		m[c] = i
+	}
+	return m
+}()
+
+func (b *blockTensors) get(c Component) []*Tensor {
+	if b == nil {
+		return nil
+	}
+	return b.by[compIndex[c]]
+}
 
 // byLayer groups the inventory's known tensors: layer -1 holds the
 // embedding, final norm and lm_head.
-func byLayer(inv *Inventory, roles []Role) map[int]blockTensors {
-	out := map[int]blockTensors{}
+func byLayer(inv *Inventory, roles []Role, layers int) []*blockTensors {
+	out := make([]*blockTensors, layers+1) // out[l+1] is layer l; out[0] the outside
+	last, lastIdx := Component(""), 0
 	for i := range inv.Tensors {
-		r := roles[i]
-		if !r.Known {
+		r := &roles[i]
+		if !r.Known || r.Layer < -1 || r.Layer >= layers {
 			continue
 		}
-		b := out[r.Layer]
+		b := out[r.Layer+1]
 		if b == nil {
-			b = blockTensors{}
-			out[r.Layer] = b
+			b = &blockTensors{}
+			out[r.Layer+1] = b
 		}
-		b[r.Component] = append(b[r.Component], &inv.Tensors[i])
+		if r.Component != last { // runs of one component (the experts) skip the lookup
+			last, lastIdx = r.Component, compIndex[r.Component]
+		}
+		b.by[lastIdx] = append(b.by[lastIdx], &inv.Tensors[i])
 	}
 	return out
 }
@@ -43,8 +68,8 @@ func (w *shapeWalk) fail(t *Tensor, format string, args ...any) {
 
 // one returns the single tensor of a component, recording a finding when
 // there is none.
-func (w *shapeWalk) one(b blockTensors, c Component, layer int) *Tensor {
-	ts := b[c]
+func (w *shapeWalk) one(b *blockTensors, c Component, layer int) *Tensor {
+	ts := b.get(c)
 	if len(ts) == 0 {
 		w.fail(nil, "layer %d: no %s tensor: the block cannot be composed", layer, c)
 		return nil
@@ -80,7 +105,7 @@ func (w *shapeWalk) vector(t *Tensor, n int64) bool {
 // comes out as [seq, d]: RMSNorm, Q/K/V, per-head q/k norms, grouped-query
 // attention, o_proj, the residual; RMSNorm, then the router and experts (or
 // the dense MLP), the residual.
-func (w *shapeWalk) block(b blockTensors, layer int, d, headDim int64) bool {
+func (w *shapeWalk) block(b *blockTensors, layer int, d, headDim int64) bool {
 	n0 := len(w.findings)
 	if t := w.one(b, CompAttnNorm, layer); t != nil {
 		w.vector(t, d)
@@ -114,7 +139,7 @@ func (w *shapeWalk) block(b blockTensors, layer int, d, headDim int64) bool {
 	if t := w.one(b, CompFFNNorm, layer); t != nil {
 		w.vector(t, d)
 	}
-	if len(b[CompRouter]) > 0 {
+	if len(b.get(CompRouter)) > 0 {
 		w.moe(b, layer, d)
 	} else {
 		w.mlp(b, layer, d)
@@ -123,13 +148,13 @@ func (w *shapeWalk) block(b blockTensors, layer int, d, headDim int64) bool {
 }
 
 // moe checks the router and every expert of a layer.
-func (w *shapeWalk) moe(b blockTensors, layer int, d int64) {
-	router := b[CompRouter][0]
+func (w *shapeWalk) moe(b *blockTensors, layer int, d int64) {
+	router := b.get(CompRouter)[0]
 	experts, ok := w.matrix(router, d)
 	if !ok {
 		return
 	}
-	gates, ups, downs := b[CompExpertGate], b[CompExpertUp], b[CompExpertDown]
+	gates, ups, downs := b.get(CompExpertGate), b.get(CompExpertUp), b.get(CompExpertDown)
 	if len(gates) == 1 && len(gates[0].Logical) == 3 { // stacked (GGUF)
 		if len(ups) != 1 || len(downs) != 1 {
 			w.fail(gates[0], "layer %d: stacked experts need one gate, up and down tensor", layer)
@@ -155,7 +180,7 @@ func (w *shapeWalk) moe(b blockTensors, layer int, d int64) {
 }
 
 // mlp checks a dense SwiGLU MLP.
-func (w *shapeWalk) mlp(b blockTensors, layer int, d int64) {
+func (w *shapeWalk) mlp(b *blockTensors, layer int, d int64) {
 	g, u, dn := w.one(b, CompMLPGate, layer), w.one(b, CompMLPUp, layer), w.one(b, CompMLPDown, layer)
 	if g != nil && u != nil && dn != nil {
 		w.ffn(g, u, dn, layer, d)
@@ -193,10 +218,10 @@ type shapeResult struct {
 // tokens → embedding → blocks → final norm → lm_head gives [seq, V].
 func checkShapes(spec Spec, inv *Inventory, roles []Role) shapeResult {
 	cfg := spec.Config()
-	groups := byLayer(inv, roles)
+	groups := byLayer(inv, roles, int(cfg.NumHiddenLayers))
 	res := shapeResult{layers: int(cfg.NumHiddenLayers)}
 	blocks := &shapeWalk{check: "FALSIFY-QM3E-006"}
-	outer := groups[-1]
+	outer := groups[0]
 	chain := &shapeWalk{check: "FALSIFY-QM3E-007"}
 	d := cfg.HiddenSize
 	if emb := chain.one(outer, CompEmbedding, -1); emb != nil {
@@ -211,7 +236,7 @@ func checkShapes(spec Spec, inv *Inventory, roles []Role) shapeResult {
 	}
 	res.d = d
 	for l := 0; l < int(cfg.NumHiddenLayers); l++ {
-		b := groups[l]
+		b := groups[l+1]
 		if b == nil {
 			blocks.fail(nil, "layer %d: no tensors at all", l)
 			continue
@@ -226,9 +251,9 @@ func checkShapes(spec Spec, inv *Inventory, roles []Role) shapeResult {
 	if t := chain.one(outer, CompFinalNorm, -1); t != nil {
 		chain.vector(t, d)
 	}
-	head := outer[CompLMHead]
+	head := outer.get(CompLMHead)
 	if len(head) == 0 && cfg.TieWordEmbeddings {
-		head = outer[CompEmbedding]
+		head = outer.get(CompEmbedding)
 	}
 	if len(head) == 0 {
 		chain.fail(nil, "no lm_head (and embeddings are not tied): no logits")

@@ -260,14 +260,58 @@ func WeightTable(cfg *Config) ([]WeightMemory, error) {
 		Uniform(gguf.TypeQ8_0), Uniform(gguf.TypeQ6_K), Uniform(gguf.TypeQ5_K),
 		Uniform(gguf.TypeQ4_K), Uniform(gguf.TypeQ4_0), Q4KM,
 	}
+	// Group the tensors that every quantization here types alike: same
+	// component and shape, and the same Q4_K_M type (the only one that
+	// varies by layer). Each row then sums a few groups, not every tensor.
+	type key struct {
+		comp Component
+		n    int
+		dims [4]int64
+		t    gguf.Type
+	}
+	var reps []Expected
+	var counts []int64
+	index := map[key]int{}
+	for _, e := range cfg.ExpectedGGUF() {
+		k := key{comp: e.Component, n: len(e.Shape), t: Q4KM.TypeOf(cfg, e)}
+		copy(k.dims[:], e.Shape)
+		i, ok := index[k]
+		if !ok || len(e.Shape) > len(k.dims) {
+			i = len(reps)
+			index[k] = i
+			reps = append(reps, e)
+			counts = append(counts, 0)
+		}
+		counts[i]++
+	}
 	rows := make([]WeightMemory, 0, len(quants))
-	exp := cfg.ExpectedGGUF()
-	all := func(Expected) bool { return true }
 	for _, q := range quants {
-		n, err := sumBytes(cfg, exp, q, all)
+		n, err := sumGroups(cfg, reps, counts, q)
 		rows = append(rows, WeightMemory{Quant: q.Name, Bytes: n, Err: err})
 	}
 	return rows, nil
+}
+
+// sumGroups adds up counts[i] tensors like reps[i], typed by q.
+func sumGroups(cfg *Config, reps []Expected, counts []int64, q Quantization) (int64, error) {
+	var total int64
+	for i, e := range reps {
+		n, err := q.TypeOf(cfg, e).Bytes(e.Shape)
+		if err != nil {
+			cat := ErrCostInput
+			if errors.Is(err, gguf.ErrOverflow) {
+				cat = ErrCostOverflow
+			}
+			return 0, fmt.Errorf("%w: quantization %s: tensor %q: %w", cat, q.Name, e.Name, err)
+		}
+		m, ok1 := checked.Mul(n, counts[i])
+		s, ok2 := checked.Add(total, m)
+		if !ok1 || !ok2 {
+			return 0, fmt.Errorf("%w: quantization %s: weight bytes at tensor %q", ErrCostOverflow, q.Name, e.Name)
+		}
+		total = s
+	}
+	return total, nil
 }
 
 // kvTypes are the KV cache types llama.cpp accepts (--cache-type-k/-v),
