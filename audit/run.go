@@ -94,7 +94,7 @@ func groupOf(c Component) string {
 	return "other"
 }
 
-var groupOrder = []string{"embedding", "lm_head", "attention", "router", "experts", "mlp", "norms", "other"}
+var groupOrder = [...]string{"embedding", "lm_head", "attention", "router", "experts", "mlp", "norms", "other"}
 
 // groups tallies the files and the prediction per group.
 func groups(inv *Inventory, roles []Role, pred Prediction) []GroupJSON {
@@ -379,27 +379,39 @@ func tallyActive(inv *Inventory, roles []Role, cfg *Config) int64 {
 
 // layerAudit tallies each layer against its prediction.
 func layerAudit(inv *Inventory, roles []Role, pred Prediction, cfg *Config, findings []Finding) []LayerAudit {
-	m := map[int]*LayerAudit{}
-	get := func(l int) *LayerAudit {
-		if m[l] == nil {
-			m[l] = &LayerAudit{Layer: l, Groups: map[string]int64{}}
-		}
-		return m[l]
+	type acc struct {
+		LayerAudit
+		groups [len(groupOrder)]int64
 	}
-	for i, t := range inv.Tensors {
-		la := get(t.Layer)
-		la.Tensors++
-		la.Params += t.Params
-		la.Bytes += t.Bytes
-		g := "other"
-		if roles[i].Known {
-			g = groupOf(roles[i].Component)
+	m := map[int]*acc{}
+	var last *acc // tensors come in runs of one layer
+	get := func(l int) *acc {
+		if last != nil && last.Layer == l {
+			return last
 		}
-		la.Groups[g] += t.Params
+		a := m[l]
+		if a == nil {
+			a = &acc{LayerAudit: LayerAudit{Layer: l}}
+			m[l] = a
+		}
+		last = a
+		return a
+	}
+	for i := range inv.Tensors {
+		t := &inv.Tensors[i]
+		a := get(t.Layer)
+		a.Tensors++
+		a.Params += t.Params
+		a.Bytes += t.Bytes
+		g := len(groupOrder) - 1 // other
+		if roles[i].Known {
+			g = groupIndex(roles[i].Component)
+		}
+		a.groups[g] += t.Params
 		if roles[i].Known && isExpert(roles[i].Component) && cfg.NumExperts > 0 {
-			la.Active += t.Params / cfg.NumExperts * cfg.NumExpertsPerTok
+			a.Active += t.Params / cfg.NumExperts * cfg.NumExpertsPerTok
 		} else {
-			la.Active += t.Params
+			a.Active += t.Params
 		}
 	}
 	outside := pred.Total
@@ -414,11 +426,28 @@ func layerAudit(inv *Inventory, roles []Role, pred Prediction, cfg *Config, find
 		}
 	}
 	out := make([]LayerAudit, 0, len(m))
-	for _, la := range m {
-		out = append(out, *la)
+	for _, a := range m {
+		a.Groups = map[string]int64{}
+		for g, n := range a.groups {
+			if n != 0 {
+				a.Groups[groupOrder[g]] = n
+			}
+		}
+		out = append(out, a.LayerAudit)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Layer < out[j].Layer })
 	return out
+}
+
+// groupIndex is the index in groupOrder of a component's group.
+func groupIndex(c Component) int {
+	g := groupOf(c)
+	for i, name := range groupOrder {
+		if name == g {
+			return i
+		}
+	}
+	return len(groupOrder) - 1
 }
 
 // names returns the names that may carry a size label: the GGUF name and
