@@ -79,8 +79,8 @@ func TestResolveHF(t *testing.T) {
 			wantSrc: "hf://owner/repo@main/gguf", wantFocus: "model-Q4_K_M.gguf"},
 		{name: "tree URL", spec: fh.hub.URL + "/owner/repo/tree/refs%2Fpr%2F1", wantSrc: "hf://owner/repo@refs%2Fpr%2F1"},
 		{name: "other host", spec: "https://example.com/owner/repo", wantErr: hub.ErrBadSource},
-		{name: "oci", spec: "oci://registry/repo:tag", wantErr: hub.ErrUnsupportedSource},
-		{name: "ollama", spec: "ollama://qwen3", wantErr: hub.ErrUnsupportedSource},
+		{name: "oci", spec: "oci://registry/repo:tag", wantErr: hub.ErrBadSource},
+		{name: "ollama", spec: "ollama://qwen3", wantSrc: "ollama://qwen3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

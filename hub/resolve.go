@@ -15,16 +15,26 @@ var ErrUnsupportedSource = errors.New("unsupported source")
 // directly. hf:// SOURCEs and http(s) URLs of the Hugging Face Hub are read
 // remotely ([OpenHF]) with the options the environment sets
 // ([HFOptionsFromEnv]); no request is made before the source is used.
-// oci:// and ollama:// are recognized and refused with
-// [ErrUnsupportedSource] until reading them lands.
+// oci:// SOURCEs are read from their registry ([NewOCI]) with the
+// credentials of authn.DefaultKeychain (~/.docker/config.json), and
+// ollama:// SOURCEs from the Ollama registry ([NewOllama]).
 func Resolve(spec string) (src Source, focus string, err error) {
 	if spec == "" {
 		return nil, "", errors.New("empty source")
 	}
-	for _, scheme := range []string{"oci://", "ollama://"} {
-		if strings.HasPrefix(spec, scheme) {
-			return nil, "", fmt.Errorf("%s: %w: remote %s sources are not implemented yet; download the files and give their local path", spec, ErrUnsupportedSource, strings.TrimSuffix(scheme, "://"))
+	if strings.HasPrefix(spec, "oci://") {
+		s, err := NewOCI(spec, OCIOptions{})
+		if err != nil {
+			return nil, "", err // not a typed nil in the interface
 		}
+		return s, "", nil
+	}
+	if strings.HasPrefix(spec, "ollama://") {
+		s, err := NewOllama(spec, OCIOptions{})
+		if err != nil {
+			return nil, "", err
+		}
+		return s, "", nil
 	}
 	for _, scheme := range []string{"hf://", "https://", "http://"} {
 		if strings.HasPrefix(spec, scheme) {

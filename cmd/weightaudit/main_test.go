@@ -172,7 +172,7 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown builtin", []string{"inspect", "--builtin", "llama"}, `no built-in layout "llama"`},
 		{"jobs 0", []string{"inspect", "--builtin", "gguf", "--jobs", "0"}, "jobs must be at least 1"},
 		{"missing path", []string{"inspect", "/nonexistent/model.gguf"}, "/nonexistent/model.gguf"},
-		{"remote", []string{"inspect", "oci://registry.example/model:latest"}, "not implemented yet"},
+		{"remote", []string{"inspect", "oci://registry"}, "expected oci://REGISTRY/REPOSITORY"},
 		{"unknown flag", []string{"inspect", "--frobnicate"}, "unknown flag"},
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
 		{"empty folder", []string{"inspect", t.TempDir()}, "no model found"},

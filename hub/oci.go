@@ -1,0 +1,571 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Media types of model artifacts in OCI registries (see
+// /work/shared/reference/formats.md, "OCI media types and the fetch path").
+const (
+	// MediaDockerGGUF is a Docker model artifact's GGUF layer; repeated
+	// layers are the parts of a split set, in manifest order.
+	MediaDockerGGUF = "application/vnd.docker.ai.gguf.v3"
+	// MediaDockerSafetensors is a Docker model artifact's safetensors
+	// layer; repeated layers are shards, in manifest order.
+	MediaDockerSafetensors = "application/vnd.docker.ai.safetensors"
+	// MediaDockerConfigV01 is the config of a Docker model artifact.
+	MediaDockerConfigV01 = "application/vnd.docker.ai.model.config.v0.1+json"
+	// MediaDockerConfigV02 is the newer config of a Docker model artifact.
+	MediaDockerConfigV02 = "application/vnd.docker.ai.model.config.v0.2+json"
+
+	// MediaModelPackWeightRaw is a CNCF ModelPack weight file, stored as
+	// is; its annotation org.cncf.model.filepath names it.
+	MediaModelPackWeightRaw = "application/vnd.cncf.model.weight.v1.raw"
+	// MediaModelPackWeightTar is a tar of ModelPack weight files.
+	MediaModelPackWeightTar = "application/vnd.cncf.model.weight.v1.tar"
+	// MediaModelPackWeightTarGzip is a gzip-compressed tar of weight files.
+	MediaModelPackWeightTarGzip = "application/vnd.cncf.model.weight.v1.tar+gzip"
+	// MediaModelPackWeightTarZstd is a zstd-compressed tar of weight files.
+	MediaModelPackWeightTarZstd = "application/vnd.cncf.model.weight.v1.tar+zstd"
+	// MediaModelPackWeightConfigRaw is a ModelPack weight config file
+	// (config.json, tokenizer files), stored as is.
+	MediaModelPackWeightConfigRaw = "application/vnd.cncf.model.weight.config.v1.raw"
+	// MediaModelPackWeightConfigTar is a tar of weight config files.
+	MediaModelPackWeightConfigTar = "application/vnd.cncf.model.weight.config.v1.tar"
+	// MediaModelPackWeightConfigTarGzip is a gzip-compressed tar of
+	// weight config files.
+	MediaModelPackWeightConfigTarGzip = "application/vnd.cncf.model.weight.config.v1.tar+gzip"
+	// MediaModelPackWeightConfigTarZstd is a zstd-compressed tar of
+	// weight config files.
+	MediaModelPackWeightConfigTarZstd = "application/vnd.cncf.model.weight.config.v1.tar+zstd"
+	// MediaModelPackConfig is the config of a ModelPack artifact.
+	MediaModelPackConfig = "application/vnd.cncf.model.config.v1+json"
+	// MediaCNCFGGUF is the legacy CNCF GGUF weight layer, which Docker
+	// Model Runner still reads.
+	MediaCNCFGGUF = "application/vnd.cncf.model.weight.v1.gguf"
+	// MediaCNCFSafetensors is the legacy CNCF safetensors weight layer.
+	MediaCNCFSafetensors = "application/vnd.cncf.model.weight.v1.safetensors"
+
+	// MediaOllamaModel is Ollama's model layer: one GGUF file.
+	MediaOllamaModel = "application/vnd.ollama.image.model"
+)
+
+// Layer annotations that name the file a layer holds.
+const (
+	// AnnotationModelPackFilepath is ModelPack's path of a layer's file.
+	AnnotationModelPackFilepath = "org.cncf.model.filepath"
+	// AnnotationTitle is the OCI title of a layer, used as its file name
+	// when there is no ModelPack path.
+	AnnotationTitle = "org.opencontainers.image.title"
+)
+
+// ErrNoModelLayers is returned by [OCISource.List] when the manifest (or
+// every manifest of an image index) has no layer of a model media type.
+// The message lists the media types found.
+var ErrNoModelLayers = errors.New("no model layers")
+
+// layerKind says how a layer's media type is read.
+type layerKind int
+
+const (
+	kindNone layerKind = iota
+	kindGGUF
+	kindSafetensors
+	kindWeightRaw // ModelPack raw weight: the name comes from the annotation
+	kindConfigRaw // ModelPack raw weight config
+	kindTar
+	kindTarGzip
+	kindTarZstd
+)
+
+func kindOf(mt string) layerKind {
+	switch mt {
+	case MediaDockerGGUF, MediaOllamaModel, MediaCNCFGGUF:
+		return kindGGUF
+	case MediaDockerSafetensors, MediaCNCFSafetensors:
+		return kindSafetensors
+	case MediaModelPackWeightRaw:
+		return kindWeightRaw
+	case MediaModelPackWeightConfigRaw:
+		return kindConfigRaw
+	case MediaModelPackWeightTar, MediaModelPackWeightConfigTar:
+		return kindTar
+	case MediaModelPackWeightTarGzip, MediaModelPackWeightConfigTarGzip:
+		return kindTarGzip
+	case MediaModelPackWeightTarZstd, MediaModelPackWeightConfigTarZstd:
+		return kindTarZstd
+	}
+	return kindNone
+}
+
+func isModelConfig(mt string) bool {
+	return mt == MediaDockerConfigV01 || mt == MediaDockerConfigV02 || mt == MediaModelPackConfig
+}
+
+// OCIOptions configures an OCI registry source ([NewOCI]). The zero value
+// of every field means its default.
+type OCIOptions struct {
+	// Transport sends every request (tests pass an in-process registry's).
+	// The default is a clone of http.DefaultTransport.
+	Transport http.RoundTripper
+	// Keychain finds the credentials for the registry. The default is
+	// authn.DefaultKeychain (~/.docker/config.json and its helpers).
+	Keychain authn.Keychain
+	// Insecure allows plain HTTP (and unverified TLS) to the registry.
+	// localhost and 127.0.0.1 are always allowed plain HTTP.
+	Insecure bool
+	// Jobs is how many files a caller should read at once. The default
+	// is 16.
+	Jobs int
+	// FirstRead and MaxRead size the reads of raw layers as
+	// HFOptions.FirstRead and HFOptions.MaxRead do. The defaults are
+	// 256 KiB and 16 MiB.
+	FirstRead, MaxRead int64
+}
+
+// OCISource is a model artifact in an OCI registry as a source: the layers
+// of the model manifest the reference resolves to, each one file (or, for
+// a tar layer, the files in it). Raw layers are read with HTTP Range
+// requests on their blobs; tar layers are streamed once, when the source
+// is listed, keeping only the front of each file (see [OCISource.Open]).
+// It never downloads whole raw weight layers. It is safe for concurrent
+// use.
+type OCISource struct {
+	spec string
+	ref  name.Reference
+	opts OCIOptions
+	cnt  *counters
+	ra   *readAhead
+
+	mu     sync.Mutex
+	listed bool
+	err    error // the listing's error, kept: it is not retried
+	c      *httpClient
+	files  []FileInfo
+	raw    map[string]ociBlob
+	tarred map[string]*prefixFile
+}
+
+// ociBlob is a raw layer presented as one file.
+type ociBlob struct {
+	url    *url.URL
+	digest v1.Hash
+	size   int64
+}
+
+// ParseOCI parses an oci:// SOURCE, oci://REGISTRY/REPOSITORY:TAG or
+// oci://REGISTRY/REPOSITORY@sha256:HEX (the tag defaults to latest).
+// Registries at localhost and 127.0.0.1 are reached over plain HTTP, as
+// is any registry when insecure is set.
+func ParseOCI(spec string, insecure bool) (name.Reference, error) {
+	rest, ok := strings.CutPrefix(spec, "oci://")
+	if !ok {
+		return nil, fmt.Errorf("%w: %q: expected oci://REGISTRY/REPOSITORY:TAG or @sha256:DIGEST", ErrBadSource, spec)
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	h := host
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
+		h = h[:i]
+	}
+	var nopts []name.Option
+	if insecure || h == "localhost" || h == "127.0.0.1" || h == "[::1]" {
+		nopts = append(nopts, name.Insecure)
+	}
+	if !strings.Contains(rest, "/") || (!strings.ContainsAny(host, ".:") && host != "localhost") {
+		return nil, fmt.Errorf("%w: %q: expected oci://REGISTRY/REPOSITORY:TAG or @sha256:DIGEST (the registry, e.g. docker.io, must be given)", ErrBadSource, spec)
+	}
+	ref, err := name.ParseReference(rest, append(nopts, name.StrictValidation)...)
+	if err != nil {
+		// StrictValidation refuses a missing tag; allow it (latest).
+		ref, err = name.ParseReference(rest, nopts...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q: %v; expected oci://REGISTRY/REPOSITORY:TAG or @sha256:DIGEST", ErrBadSource, spec, err)
+	}
+	return ref, nil
+}
+
+// NewOCI returns the artifact spec names (see [ParseOCI]) as a source. It
+// does not touch the network: the manifest is fetched on first use.
+func NewOCI(spec string, opts OCIOptions) (*OCISource, error) {
+	ref, err := ParseOCI(spec, opts.Insecure)
+	if err != nil {
+		return nil, err
+	}
+	return newOCI(spec, ref, opts)
+}
+
+func newOCI(spec string, ref name.Reference, opts OCIOptions) (*OCISource, error) {
+	if opts.Jobs == 0 {
+		opts.Jobs = 16
+	}
+	if opts.Jobs < 0 {
+		return nil, fmt.Errorf("oci options: Jobs must be at least 1, got %d", opts.Jobs)
+	}
+	if opts.FirstRead == 0 {
+		opts.FirstRead = defaultFirstRead
+	}
+	if opts.MaxRead == 0 {
+		opts.MaxRead = defaultMaxRead
+	}
+	if opts.MaxRead < 1<<10 || opts.MaxRead > 1<<30 || opts.FirstRead < 1 || opts.FirstRead > opts.MaxRead {
+		return nil, fmt.Errorf("oci options: want 1 KiB <= MaxRead <= 1 GiB and 1 <= FirstRead <= MaxRead, got %d and %d", opts.MaxRead, opts.FirstRead)
+	}
+	if opts.Keychain == nil {
+		opts.Keychain = authn.DefaultKeychain
+	}
+	if opts.Transport == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = max(opts.Jobs, 16)
+		opts.Transport = tr
+	}
+	return &OCISource{
+		spec: spec, ref: ref, opts: opts, cnt: &counters{},
+		ra: &readAhead{first: opts.FirstRead, max: opts.MaxRead, wait: probeWait},
+	}, nil
+}
+
+// String returns the SOURCE as given.
+func (s *OCISource) String() string { return s.spec }
+
+// Jobs returns how many files a caller should read at once.
+func (s *OCISource) Jobs() int { return s.opts.Jobs }
+
+// Stats returns the requests made and bytes received so far, including the
+// registry's authentication handshake and the manifests.
+func (s *OCISource) Stats() Stats { return s.cnt.snapshot() }
+
+// Digest returns the SHA-256 (lower-case hex) of the blob of the raw layer
+// the named file is, and false for files inside tar layers (the layer's
+// digest covers the archive, not the file) or before the source is listed.
+func (s *OCISource) Digest(name string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.raw[name]
+	if !ok || b.digest.Algorithm != "sha256" {
+		return "", false
+	}
+	return b.digest.Hex, true
+}
+
+// List returns the files of the model manifest, sorted by name. The first
+// call resolves the reference (an image index to its first manifest with
+// model layers) and streams tar layers; later calls return that listing.
+func (s *OCISource) List(ctx context.Context) ([]FileInfo, error) {
+	if err := s.list(ctx); err != nil {
+		return nil, err
+	}
+	return slices.Clone(s.files), nil
+}
+
+// Open returns the named file. A raw layer is a remote file read with HTTP
+// Range requests on its blob (redirects are followed, and credentials go
+// to the registry's host only), keeping a few blocks and reading ahead
+// while reads run sequentially. A file inside a tar layer serves the front
+// of the file streamed when the source was listed (at least its header);
+// a read beyond it fails with [ErrCompressedLayer]. Reads run under ctx.
+func (s *OCISource) Open(ctx context.Context, name string) (File, error) {
+	if err := s.list(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	b, ok := s.raw[name]
+	pf := s.tarred[name]
+	c := s.c
+	s.mu.Unlock()
+	switch {
+	case ok:
+		return &rangeFile{c: c, ctx: ctx, url: b.url, name: name, size: b.size, ra: s.ra,
+			classify: s.classifier("blob " + b.digest.String() + " (" + name + ")")}, nil
+	case pf != nil:
+		return pf, nil
+	}
+	return nil, fmt.Errorf("open %s: %w", Path(s, name), ErrNotExist)
+}
+
+func (s *OCISource) list(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listed {
+		return s.err
+	}
+	err := s.resolve(ctx)
+	if err != nil && ctx.Err() != nil {
+		return err // canceled: the next call may try again
+	}
+	s.listed, s.err = true, err
+	return err
+}
+
+// countingTransport counts every request and response body byte.
+type countingTransport struct {
+	next http.RoundTripper
+	c    *counters
+}
+
+func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.c.requests.Add(1)
+	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &countingBody{r: resp.Body, c: t.c}
+	return resp, nil
+}
+
+// where names the repository for messages.
+func (s *OCISource) where() string {
+	return fmt.Sprintf("repository %q on registry %s", s.ref.Context().RepositoryStr(), s.ref.Context().RegistryStr())
+}
+
+// registryError classifies an error of the registry's protocol.
+func (s *OCISource) registryError(what string, err error) error {
+	var te *transport.Error
+	if errors.As(err, &te) {
+		switch te.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			return fmt.Errorf("%s: %w: %s refused the credentials in use (run docker login %s, or check the repository's permissions): %v",
+				what, ErrAuth, s.where(), s.ref.Context().RegistryStr(), err)
+		case http.StatusNotFound:
+			return fmt.Errorf("%s: %w: %s in %s: %v", what, ErrNotFound, s.ref.Name(), s.where(), err)
+		case http.StatusTooManyRequests:
+			return fmt.Errorf("%s: %w: %v", what, ErrUnavailable, err)
+		}
+		if te.StatusCode >= 500 {
+			return fmt.Errorf("%s: %w: %v", what, ErrUnavailable, err)
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// classifier turns an error status of a blob request into an *HTTPError.
+func (s *OCISource) classifier(what string) func(*http.Response) *HTTPError {
+	return func(resp *http.Response) *HTTPError {
+		e := &HTTPError{URL: redact(resp.Request.URL), StatusCode: resp.StatusCode}
+		switch {
+		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+			e.Err, e.Hint = ErrAuth, fmt.Sprintf("%s: access to %s refused", what, s.where())
+		case resp.StatusCode == http.StatusNotFound:
+			e.Err, e.Hint = ErrNotFound, fmt.Sprintf("%s not found in %s", what, s.where())
+		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+			e.Err = ErrUnavailable
+		}
+		return e
+	}
+}
+
+// Limits on what a registry may send.
+const (
+	maxOCILayers    = 10000 // layers of one manifest
+	maxIndexEntries = 256   // manifests of an index looked at
+)
+
+// resolve fetches the manifest and builds the listing. s.mu is held.
+func (s *OCISource) resolve(ctx context.Context) error {
+	reg := s.ref.Context()
+	auth, err := s.opts.Keychain.Resolve(reg)
+	if err != nil {
+		return fmt.Errorf("%s: credentials for %s: %w", s.spec, reg.RegistryStr(), err)
+	}
+	base := &countingTransport{next: s.opts.Transport, c: s.cnt}
+	tr, err := transport.NewWithContext(ctx, reg.Registry, auth, base, []string{reg.Scope(transport.PullScope)})
+	if err != nil {
+		return s.registryError(s.spec+": authenticate", err)
+	}
+	hopts := HFOptions{}
+	if err := hopts.setDefaults(); err != nil {
+		return err
+	}
+	c := newHTTPClient(&http.Client{Transport: tr}, nil, "", &hopts)
+	c.stats = &counters{} // the transport counts; this would count twice
+	s.c = c
+	ropts := []remote.Option{remote.WithTransport(tr), remote.WithContext(ctx)}
+
+	desc, err := remote.Get(s.ref, ropts...)
+	if err != nil {
+		return s.registryError(s.spec+": manifest", err)
+	}
+	var m *v1.Manifest
+	var seen []string
+	if desc.MediaType.IsIndex() {
+		idx, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
+		if err != nil {
+			return fmt.Errorf("%s: image index: %w: %v", s.spec, ErrBadResponse, err)
+		}
+		for i, d := range idx.Manifests {
+			if i == maxIndexEntries {
+				break
+			}
+			if d.MediaType.IsIndex() {
+				continue
+			}
+			cd, err := remote.Get(reg.Digest(d.Digest.String()), ropts...)
+			if err != nil {
+				return s.registryError(fmt.Sprintf("%s: manifest %s of the index", s.spec, d.Digest), err)
+			}
+			cm, err := v1.ParseManifest(bytes.NewReader(cd.Manifest))
+			if err != nil {
+				return fmt.Errorf("%s: manifest %s: %w: %v", s.spec, d.Digest, ErrBadResponse, err)
+			}
+			if isModelManifest(cm) {
+				m = cm
+				break
+			}
+			seen = append(seen, mediaTypes(cm)...)
+		}
+	} else {
+		cm, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
+		if err != nil {
+			return fmt.Errorf("%s: manifest: %w: %v", s.spec, ErrBadResponse, err)
+		}
+		if isModelManifest(cm) {
+			m = cm
+		} else {
+			seen = mediaTypes(cm)
+		}
+	}
+	if m == nil {
+		slices.Sort(seen)
+		seen = slices.Compact(seen)
+		return fmt.Errorf("%s: %w: media types found: %s", s.spec, ErrNoModelLayers, strings.Join(seen, ", "))
+	}
+	return s.build(ctx, m)
+}
+
+func isModelManifest(m *v1.Manifest) bool {
+	if isModelConfig(string(m.Config.MediaType)) {
+		return true
+	}
+	for _, l := range m.Layers {
+		if kindOf(string(l.MediaType)) != kindNone {
+			return true
+		}
+	}
+	return false
+}
+
+func mediaTypes(m *v1.Manifest) []string {
+	out := []string{"config " + string(m.Config.MediaType)}
+	for _, l := range m.Layers {
+		out = append(out, string(l.MediaType))
+	}
+	return out
+}
+
+// layerName returns the file name a layer's annotations give, cleaned, or
+// "" when there is none or it is not a safe relative path.
+func layerName(l v1.Descriptor) string {
+	for _, k := range []string{AnnotationModelPackFilepath, AnnotationTitle} {
+		if n := cleanName(l.Annotations[k]); n != "" {
+			return n
+		}
+	}
+	return ""
+}
+
+// cleanName returns p as a clean relative slash path, or "" when it is
+// empty, absolute or leaves its root.
+func cleanName(p string) string {
+	if p == "" || strings.ContainsRune(p, 0) || strings.Contains(p, "\\") {
+		return ""
+	}
+	c := path.Clean(p)
+	if c == "." || path.IsAbs(c) || c == ".." || strings.HasPrefix(c, "../") {
+		return ""
+	}
+	return c
+}
+
+// build turns the model manifest's layers into files. s.mu is held.
+func (s *OCISource) build(ctx context.Context, m *v1.Manifest) error {
+	if len(m.Layers) > maxOCILayers {
+		return fmt.Errorf("%s: %d layers, over the limit of %d: %w", s.spec, len(m.Layers), maxOCILayers, ErrBadResponse)
+	}
+	reg := s.ref.Context()
+	counts := map[layerKind]int{}
+	for _, l := range m.Layers {
+		counts[kindOf(string(l.MediaType))]++
+	}
+	seq := map[layerKind]int{}
+	s.raw, s.tarred = map[string]ociBlob{}, map[string]*prefixFile{}
+	add := func(name string, size int64) error {
+		if _, dup := s.raw[name]; dup {
+			return fmt.Errorf("%s: two layers hold %q: %w", s.spec, name, ErrBadResponse)
+		}
+		if _, dup := s.tarred[name]; dup {
+			return fmt.Errorf("%s: two layers hold %q: %w", s.spec, name, ErrBadResponse)
+		}
+		s.files = append(s.files, FileInfo{Name: name, Size: size})
+		return nil
+	}
+	for i, l := range m.Layers {
+		k := kindOf(string(l.MediaType))
+		if k == kindNone {
+			continue
+		}
+		seq[k]++
+		if l.Size < 0 {
+			return fmt.Errorf("%s: layer %d (%s): negative size %d: %w", s.spec, i, l.Digest, l.Size, ErrBadResponse)
+		}
+		u, err := url.Parse(fmt.Sprintf("%s://%s/v2/%s/blobs/%s", reg.Scheme(), reg.RegistryStr(), reg.RepositoryStr(), l.Digest))
+		if err != nil {
+			return fmt.Errorf("%s: layer %d: blob URL: %w", s.spec, i, err)
+		}
+		switch k {
+		case kindTar, kindTarGzip, kindTarZstd:
+			members, err := s.streamTar(ctx, u, l, k)
+			if err != nil {
+				return err
+			}
+			for _, pf := range members {
+				if err := add(pf.name, pf.size); err != nil {
+					return err
+				}
+				s.tarred[pf.name] = pf
+			}
+			continue
+		}
+		name := layerName(l)
+		if name == "" {
+			n, no := counts[k], seq[k]
+			switch k {
+			case kindGGUF:
+				name = "model.gguf"
+				if n > 1 {
+					name = fmt.Sprintf("model-%05d-of-%05d.gguf", no, n)
+				}
+			case kindSafetensors:
+				name = "model.safetensors"
+				if n > 1 {
+					name = fmt.Sprintf("model-%05d-of-%05d.safetensors", no, n)
+				}
+			case kindWeightRaw:
+				name = fmt.Sprintf("weight-%05d-of-%05d", no, n)
+			case kindConfigRaw:
+				name = fmt.Sprintf("weight-config-%05d-of-%05d", no, n)
+			}
+		}
+		if err := add(name, l.Size); err != nil {
+			return err
+		}
+		s.raw[name] = ociBlob{url: u, digest: l.Digest, size: l.Size}
+	}
+	sort.Slice(s.files, func(i, j int) bool { return s.files[i].Name < s.files[j].Name })
+	return nil
+}
