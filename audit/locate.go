@@ -1,9 +1,6 @@
 package audit
 
-import (
-	"strconv"
-	"strings"
-)
+import "strings"
 
 // locator finds a stored tensor's role from its name alone, without
 // building the expected list: the checks then cost a parse per tensor, not
@@ -13,6 +10,7 @@ type locator struct {
 	c      *Config
 	format Format
 	base   []int // base[l]: index of layer l's first tensor; base[L] the first after the layers
+	sparse []bool
 	total  int
 	// shared shape slices, one per component
 	shapes map[Component][]int64
@@ -48,10 +46,11 @@ var ggufSlots = []struct {
 }
 
 func newLocator(c *Config, f Format) *locator {
-	l := &locator{c: c, format: f, base: make([]int, c.NumHiddenLayers+1)}
+	l := &locator{c: c, format: f, base: make([]int, c.NumHiddenLayers+1), sparse: make([]bool, c.NumHiddenLayers)}
 	idx := 1 // the embedding
 	for i := int64(0); i < c.NumHiddenLayers; i++ {
 		l.base[i] = idx
+		l.sparse[i] = c.Sparse(i)
 		switch {
 		case !c.Sparse(i):
 			idx += 8 + 3
@@ -132,7 +131,7 @@ func (l *locator) locate(name string) (Expected, int, bool) {
 	if !ok || layer >= int(l.c.NumHiddenLayers) {
 		return Expected{}, 0, false
 	}
-	sparse := l.c.Sparse(int64(layer))
+	sparse := l.sparse[layer]
 	in := func(e Expected, slot, expert int) (Expected, int, bool) {
 		e.Name, e.Layer, e.Expert = name, layer, expert
 		return e, l.base[layer] + slot, true
@@ -187,13 +186,13 @@ func (l *locator) locate(name string) (Expected, int, bool) {
 // returns it with what follows the dot. Leading zeros are refused, as
 // names never carry them.
 func number(s string) (int, string, bool) {
-	i := 0
+	i, n := 0, 0
 	for i < len(s) && i < 9 && s[i] >= '0' && s[i] <= '9' {
+		n = 10*n + int(s[i]-'0')
 		i++
 	}
 	if i == 0 || i >= len(s) || s[i] != '.' || (s[0] == '0' && i > 1) {
 		return 0, "", false
 	}
-	n, err := strconv.Atoi(s[:i])
-	return n, s[i+1:], err == nil
+	return n, s[i+1:], true
 }

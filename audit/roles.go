@@ -13,11 +13,12 @@ type Role struct {
 func Assign(spec Spec, inv *Inventory) []Role {
 	roles := make([]Role, len(inv.Tensors))
 	for i := range inv.Tensors {
-		t := &inv.Tensors[i]
-		if e, j, ok := spec.Locate(inv.Format, t.Name); ok {
-			roles[i] = Role{Expected: e, Known: true, Index: j}
+		t, r := &inv.Tensors[i], &roles[i]
+		var ok bool
+		if r.Expected, r.Index, ok = spec.Locate(inv.Format, t.Name); ok {
+			r.Known = true
 		} else {
-			roles[i] = Role{Expected: Expected{Name: t.Name, Layer: t.Layer, Expert: -1}, Index: -1}
+			r.Expected, r.Index = Expected{Name: t.Name, Layer: t.Layer, Expert: -1}, -1
 		}
 	}
 	return roles
