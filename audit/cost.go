@@ -31,11 +31,6 @@ var (
 	ErrCostOverflow = errors.New("cost model overflow")
 )
 
-// maxCostLayers bounds num_hidden_layers for the cost model, whose weight
-// predictions list every expected tensor (12 per layer). Published models
-// have fewer than 200 layers.
-const maxCostLayers = 4096
-
 // checkCostConfig reports whether cfg can be fed to the cost model: every
 // dimension the formulas use is positive, and the parameter count
 // [Config.Predict] computes cannot overflow (checked on an upper bound that
@@ -44,38 +39,10 @@ func checkCostConfig(cfg *Config) error {
 	if cfg == nil {
 		return fmt.Errorf("%w: nil config", ErrCostInput)
 	}
-	for _, f := range []struct {
-		key string
-		v   int64
-	}{
-		{"vocab_size", cfg.VocabSize},
-		{"hidden_size", cfg.HiddenSize},
-		{"num_hidden_layers", cfg.NumHiddenLayers},
-		{"num_attention_heads", cfg.NumAttentionHeads},
-		{"num_key_value_heads", cfg.NumKeyValueHeads},
-		{"head_dim", cfg.HeadDim},
-	} {
-		if f.v <= 0 {
-			return fmt.Errorf("%w: config key %q = %d, want > 0", ErrCostInput, f.key, f.v)
-		}
-	}
-	for _, f := range []struct {
-		key string
-		v   int64
-	}{
-		{"intermediate_size", cfg.IntermediateSize},
-		{"moe_intermediate_size", cfg.MoEIntermediateSize},
-		{"num_experts", cfg.NumExperts},
-		{"num_experts_per_tok", cfg.NumExpertsPerTok},
-	} {
-		if f.v < 0 {
-			return fmt.Errorf("%w: config key %q = %d, want ≥ 0", ErrCostInput, f.key, f.v)
-		}
+	if err := cfg.checkDims(); err != nil {
+		return fmt.Errorf("%w: %w", ErrCostInput, err)
 	}
 	l := cfg.NumHiddenLayers
-	if l > maxCostLayers {
-		return fmt.Errorf("%w: config key %q = %d exceeds the cost model's limit %d", ErrCostInput, "num_hidden_layers", l, maxCostLayers)
-	}
 	if e := cfg.NumExperts; e > 0 {
 		if cfg.MoEIntermediateSize == 0 {
 			return fmt.Errorf("%w: config key %q = 0 with %d experts, want > 0", ErrCostInput, "moe_intermediate_size", e)

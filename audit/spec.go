@@ -115,31 +115,55 @@ func newQwen3(c *Config) (Spec, error) {
 // layer count below).
 const maxDim = 1 << 20
 
-// validate rejects configs whose dimensions are missing, negative or absurd,
-// naming the field.
+// maxLayers bounds num_hidden_layers: the predictions list every expected
+// tensor. Published models have fewer than 200 layers.
+const maxLayers = 4096
+
+// checkDims reports the first dimension of c that no model can have: a
+// size that must be positive and is not, a negative count, or more layers
+// than maxLayers. The error names the config key.
+func (c *Config) checkDims() error {
+	for _, f := range c.dims() {
+		switch {
+		case f.positive && f.v <= 0:
+			return fmt.Errorf("config key %q = %d, want > 0", f.key, f.v)
+		case f.v < 0:
+			return fmt.Errorf("config key %q = %d, want ≥ 0", f.key, f.v)
+		}
+	}
+	if c.NumHiddenLayers > maxLayers {
+		return fmt.Errorf("config key %q = %d exceeds the limit %d", "num_hidden_layers", c.NumHiddenLayers, maxLayers)
+	}
+	return nil
+}
+
+type dim struct {
+	key      string
+	v        int64
+	positive bool // must be > 0; else ≥ 0
+}
+
+// dims lists the dimensions of c with their config keys.
+func (c *Config) dims() []dim {
+	return []dim{
+		{"vocab_size", c.VocabSize, true}, {"hidden_size", c.HiddenSize, true}, {"num_hidden_layers", c.NumHiddenLayers, true},
+		{"num_attention_heads", c.NumAttentionHeads, true}, {"num_key_value_heads", c.NumKeyValueHeads, true}, {"head_dim", c.HeadDim, true},
+		{"intermediate_size", c.IntermediateSize, false}, {"moe_intermediate_size", c.MoEIntermediateSize, false},
+		{"num_experts", c.NumExperts, false}, {"num_experts_per_tok", c.NumExpertsPerTok, false},
+	}
+}
+
+// validate rejects configs whose dimensions are missing, negative or
+// absurd (over maxDim, so that no product overflows), or whose heads do
+// not group, naming the field.
 func (c *Config) validate() error {
-	fields := []struct {
-		name string
-		v    int64
-	}{
-		{"vocab_size", c.VocabSize}, {"hidden_size", c.HiddenSize}, {"num_hidden_layers", c.NumHiddenLayers},
-		{"num_attention_heads", c.NumAttentionHeads}, {"num_key_value_heads", c.NumKeyValueHeads}, {"head_dim", c.HeadDim},
+	if err := c.checkDims(); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
-	for _, f := range fields {
-		if f.v <= 0 || f.v > maxDim {
-			return fmt.Errorf("config: %s = %d, want 1..%d", f.name, f.v, maxDim)
+	for _, f := range c.dims() {
+		if f.v > maxDim {
+			return fmt.Errorf("config: config key %q = %d exceeds the limit %d", f.key, f.v, maxDim)
 		}
-	}
-	for _, f := range []struct {
-		name string
-		v    int64
-	}{{"intermediate_size", c.IntermediateSize}, {"moe_intermediate_size", c.MoEIntermediateSize}, {"num_experts", c.NumExperts}, {"num_experts_per_tok", c.NumExpertsPerTok}} {
-		if f.v < 0 || f.v > maxDim {
-			return fmt.Errorf("config: %s = %d, want 0..%d", f.name, f.v, maxDim)
-		}
-	}
-	if c.NumHiddenLayers > 4096 {
-		return fmt.Errorf("config: num_hidden_layers = %d, want at most 4096", c.NumHiddenLayers)
 	}
 	if c.NumAttentionHeads%c.NumKeyValueHeads != 0 {
 		return fmt.Errorf("config: num_attention_heads %d is not a multiple of num_key_value_heads %d", c.NumAttentionHeads, c.NumKeyValueHeads)
