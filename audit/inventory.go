@@ -75,21 +75,9 @@ type Totals struct {
 // Layers tallies the inventory per layer, sorted by layer with -1 (the
 // tensors outside any layer) first.
 func (inv *Inventory) Layers() []LayerTally {
-	m := map[int]*LayerTally{}
-	for i := range inv.Tensors {
-		t := &inv.Tensors[i]
-		lt := m[t.Layer]
-		if lt == nil {
-			lt = &LayerTally{Layer: t.Layer}
-			m[t.Layer] = lt
-		}
-		lt.Tensors++
-		lt.Params += t.Params
-		lt.Bytes += t.Bytes
-	}
-	out := make([]LayerTally, 0, len(m))
-	for _, lt := range m {
-		out = append(out, *lt)
+	var out []LayerTally
+	for l, t := range tallyBy(inv, func(t *Tensor) int { return t.Layer }) {
+		out = append(out, LayerTally{Layer: l, Tensors: t.tensors, Params: t.params, Bytes: t.bytes})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Layer < out[j].Layer })
 	return out
@@ -97,21 +85,9 @@ func (inv *Inventory) Layers() []LayerTally {
 
 // DTypes tallies the inventory per dtype, largest byte count first.
 func (inv *Inventory) DTypes() []DTypeTally {
-	m := map[string]*DTypeTally{}
-	for i := range inv.Tensors {
-		t := &inv.Tensors[i]
-		dt := m[t.DType]
-		if dt == nil {
-			dt = &DTypeTally{DType: t.DType}
-			m[t.DType] = dt
-		}
-		dt.Tensors++
-		dt.Params += t.Params
-		dt.Bytes += t.Bytes
-	}
-	out := make([]DTypeTally, 0, len(m))
-	for _, dt := range m {
-		out = append(out, *dt)
+	var out []DTypeTally
+	for d, t := range tallyBy(inv, func(t *Tensor) string { return t.DType }) {
+		out = append(out, DTypeTally{DType: d, Tensors: t.tensors, Params: t.params, Bytes: t.bytes})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Bytes != out[j].Bytes {
@@ -120,6 +96,26 @@ func (inv *Inventory) DTypes() []DTypeTally {
 		return out[i].DType < out[j].DType
 	})
 	return out
+}
+
+type tally struct {
+	tensors       int
+	params, bytes int64
+}
+
+// tallyBy sums the inventory's tensors grouped by key.
+func tallyBy[K comparable](inv *Inventory, key func(*Tensor) K) map[K]tally {
+	m := map[K]tally{}
+	for i := range inv.Tensors {
+		t := &inv.Tensors[i]
+		k := key(t)
+		a := m[k]
+		a.tensors++
+		a.params += t.Params
+		a.bytes += t.Bytes
+		m[k] = a
+	}
+	return m
 }
 
 // Totals sums the inventory.
