@@ -3,6 +3,8 @@ package safetensors
 import (
 	"fmt"
 	"math"
+
+	"github.com/weightaudit/weightaudit/internal/half"
 )
 
 // ErrUnsupported is returned by [Decode] for a dtype it cannot convert to
@@ -45,7 +47,7 @@ func Decode(d DType, dst []float32, src []byte) error {
 		}
 	case F16:
 		for i := range dst {
-			dst[i] = halfToFloat32(uint16(src[2*i]) | uint16(src[2*i+1])<<8)
+			dst[i] = half.ToFloat32(uint16(src[2*i]) | uint16(src[2*i+1])<<8)
 		}
 	case BF16:
 		for i := range dst {
@@ -66,25 +68,6 @@ func Decode(d DType, dst []float32, src []byte) error {
 func le32(b []byte) uint32 {
 	_ = b[3]
 	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
-}
-
-// halfToFloat32 converts an IEEE 754 binary16 value exactly.
-func halfToFloat32(h uint16) float32 {
-	sign := float32(1)
-	if h&0x8000 != 0 {
-		sign = -1
-	}
-	exp, mant := int(h>>10&0x1f), float32(h&0x3ff)
-	switch exp {
-	case 0:
-		return sign * mant * 0x1p-24
-	case 0x1f:
-		if mant == 0 {
-			return sign * float32(math.Inf(1))
-		}
-		return math.Float32frombits(uint32(h&0x8000)<<16 | 0x7fc00000 | uint32(h&0x3ff)<<13)
-	}
-	return sign * float32(math.Ldexp(float64(1024+mant), exp-25))
 }
 
 // e4m3 and e5m2 map every 8-bit pattern to its value.
