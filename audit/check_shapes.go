@@ -32,7 +32,6 @@ func (b *blockTensors) get(c Component) []*Tensor {
 // embedding, final norm and lm_head.
 func byLayer(inv *Inventory, roles []Role, layers int) []*blockTensors {
 	out := make([]*blockTensors, layers+1) // out[l+1] is layer l; out[0] the outside
-	last, lastIdx := Component(""), 0
 	for i := range inv.Tensors {
 		r := &roles[i]
 		if !r.Known || r.Layer < -1 || r.Layer >= layers {
@@ -43,10 +42,7 @@ func byLayer(inv *Inventory, roles []Role, layers int) []*blockTensors {
 			b = &blockTensors{}
 			out[r.Layer+1] = b
 		}
-		if r.Component != last { // runs of one component (the experts) skip the lookup
-			last, lastIdx = r.Component, compIndex[r.Component]
-		}
-		b.by[lastIdx] = append(b.by[lastIdx], &inv.Tensors[i])
+		b.by[r.comp] = append(b.by[r.comp], &inv.Tensors[i])
 	}
 	return out
 }

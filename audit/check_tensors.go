@@ -84,9 +84,15 @@ func checkTensors(spec Spec, inv *Inventory, roles []Role) []Finding {
 	return out
 }
 
-// floatTypes are the dtypes (in either format's spelling) that store
+// isFloatType reports whether dtype (in either format's spelling) stores
 // weights as plain floating point.
-var floatTypes = map[string]bool{"F64": true, "F32": true, "F16": true, "BF16": true, "F8_E4M3": true, "F8_E5M2": true}
+func isFloatType(dtype string) bool {
+	switch dtype {
+	case "F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2":
+		return true
+	}
+	return false
+}
 
 // dtypeProblem says what is wrong with storing tensor e as dtype, or "".
 // Safetensors checkpoints of these families store every tensor as a float;
@@ -94,9 +100,9 @@ var floatTypes = map[string]bool{"F64": true, "F32": true, "F16": true, "BF16": 
 // as llama.cpp's quantizer does.
 func dtypeProblem(f Format, dtype string, e Expected) string {
 	switch {
-	case f == FormatSafetensors && !floatTypes[dtype]:
+	case f == FormatSafetensors && !isFloatType(dtype):
 		return fmt.Sprintf("dtype %s: a %s checkpoint stores %s as a float type", dtype, f, e.Component)
-	case f == FormatGGUF && (len(e.Shape) == 1 || e.Component == CompRouter) && !floatTypes[dtype]:
+	case f == FormatGGUF && (len(e.Shape) == 1 || e.Component == CompRouter) && !isFloatType(dtype):
 		return fmt.Sprintf("dtype %s: %s must stay F32 (or F16/BF16); llama.cpp never quantizes it", dtype, e.Component)
 	}
 	return ""

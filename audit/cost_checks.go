@@ -31,15 +31,9 @@ type ThroughputJSON = Roofline
 
 // costChecks fills the memory, FLOPs and throughput sections and runs
 // FALSIFY-QM3E-003, -004 and -005.
-func (r *Report) costChecks(spec Spec, inv *Inventory, roles []Role, opts Options, shapes shapeResult) {
+func (r *Report) costChecks(spec Spec, tl *roleSums, opts Options, shapes shapeResult) {
 	cfg := spec.Config()
-	var weightBytes, expertBytes int64
-	for i, t := range inv.Tensors {
-		weightBytes += t.Bytes
-		if roles[i].Known && isExpert(roles[i].Component) {
-			expertBytes += t.Bytes
-		}
-	}
+	weightBytes, expertBytes := tl.weightBytes, tl.expertBytes
 
 	// Memory.
 	m := MemoryJSON{WeightsBytes: weightBytes, Ctx: opts.Ctx, Batch: opts.Batch, KVType: opts.KVType, KVCacheByType: map[string]int64{}}

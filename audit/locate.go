@@ -15,10 +15,10 @@ type locator struct {
 	// shared shape slices, one per component
 	shapes map[Component][]int64
 	// templates per slot of the slot tables, and for the three expert
-	// projections: the entry but for Name, Layer and Expert
-	slots   []Expected
-	experts [3]Expected
-	outer   [3]Expected // embedding, final norm, lm_head
+	// projections: the role but for Name, Layer, Expert and Index
+	slots   []Role
+	experts [3]Role
+	outer   [3]Role // embedding, final norm, lm_head
 }
 
 // hfSlots and ggufSlots name a layer's fixed tensors in list order; the
@@ -87,7 +87,9 @@ func newLocator(c *Config, f Format) *locator {
 	} else {
 		l.shapes[CompExpertGate], l.shapes[CompExpertUp], l.shapes[CompExpertDown] = s(fe, d), s(fe, d), s(d, fe)
 	}
-	tmpl := func(c Component) Expected { return Expected{Shape: l.shapes[c], Component: c, Layer: -1, Expert: -1} }
+	tmpl := func(c Component) Role {
+		return Role{Expected: Expected{Shape: l.shapes[c], Component: c, Layer: -1, Expert: -1}, Known: true, group: groupIndex(c), comp: uint8(compIndex[c])}
+	}
 	table := hfSlots
 	if f == FormatGGUF {
 		table = ggufSlots
@@ -95,18 +97,35 @@ func newLocator(c *Config, f Format) *locator {
 	for _, sl := range table {
 		l.slots = append(l.slots, tmpl(sl.comp))
 	}
-	l.experts = [3]Expected{tmpl(CompExpertGate), tmpl(CompExpertUp), tmpl(CompExpertDown)}
-	l.outer = [3]Expected{tmpl(CompEmbedding), tmpl(CompFinalNorm), tmpl(CompLMHead)}
+	l.experts = [3]Role{tmpl(CompExpertGate), tmpl(CompExpertUp), tmpl(CompExpertDown)}
+	l.outer = [3]Role{tmpl(CompEmbedding), tmpl(CompFinalNorm), tmpl(CompLMHead)}
 	return l
 }
 
 // locate returns the expected entry named name and its index in the
 // expected list, or false.
 func (l *locator) locate(name string) (Expected, int, bool) {
-	outer := func(which, idx int) (Expected, int, bool) {
-		e := l.outer[which]
-		e.Name = name
-		return e, idx, true
+	var r Role
+	if !l.assign(name, &r) {
+		return Expected{}, 0, false
+	}
+	return r.Expected, r.Index, true
+}
+
+// assign fills r with the role of the tensor named name, or reports false
+// and leaves r alone when the architecture predicts no such tensor.
+func (l *locator) assign(name string, r *Role) bool {
+	outer := func(which, idx int) bool {
+		*r = l.outer[which]
+		r.Name, r.Index = name, idx
+		return true
+	}
+	// in fills r field by field from a template: a whole-struct copy
+	// costs a bulk write barrier per tensor.
+	in := func(t *Role, layer, slot, expert int) bool {
+		r.Name, r.Shape, r.Layer, r.Component, r.Expert = name, t.Shape, layer, t.Component, expert
+		r.Known, r.group, r.comp, r.Index = true, t.group, t.comp, l.base[layer]+slot
+		return true
 	}
 	layerPrefix, embed, norm, head := "model.layers.", "model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"
 	if l.format == FormatGGUF {
@@ -119,23 +138,19 @@ func (l *locator) locate(name string) (Expected, int, bool) {
 		return outer(1, l.base[len(l.base)-1])
 	case head:
 		if l.c.TieWordEmbeddings {
-			return Expected{}, 0, false
+			return false
 		}
 		return outer(2, l.base[len(l.base)-1]+1)
 	}
 	rest, ok := strings.CutPrefix(name, layerPrefix)
 	if !ok {
-		return Expected{}, 0, false
+		return false
 	}
 	layer, rest, ok := number(rest)
 	if !ok || layer >= int(l.c.NumHiddenLayers) {
-		return Expected{}, 0, false
+		return false
 	}
 	sparse := l.sparse[layer]
-	in := func(e Expected, slot, expert int) (Expected, int, bool) {
-		e.Name, e.Layer, e.Expert = name, layer, expert
-		return e, l.base[layer] + slot, true
-	}
 	if l.format == FormatGGUF {
 		for i, s := range ggufSlots {
 			if rest != s.suffix {
@@ -143,27 +158,27 @@ func (l *locator) locate(name string) (Expected, int, bool) {
 			}
 			switch {
 			case i < 8:
-				return in(l.slots[i], i, -1)
+				return in(&l.slots[i], layer, i, -1)
 			case sparse && (i == 8 || i >= 12):
-				return in(l.slots[i], 8+max(0, i-11), -1)
+				return in(&l.slots[i], layer, 8+max(0, i-11), -1)
 			case !sparse && i >= 9 && i <= 11:
-				return in(l.slots[i], 8+i-9, -1)
+				return in(&l.slots[i], layer, 8+i-9, -1)
 			}
 		}
-		return Expected{}, 0, false
+		return false
 	}
 	if sparse {
 		if erest, ok := strings.CutPrefix(rest, "mlp.experts."); ok {
 			e, proj, ok := number(erest)
 			if !ok || e >= int(l.c.NumExperts) {
-				return Expected{}, 0, false
+				return false
 			}
 			for j, p := range [3]string{"gate_proj.weight", "up_proj.weight", "down_proj.weight"} {
 				if proj == p {
-					return in(l.experts[j], 9+3*e+j, e)
+					return in(&l.experts[j], layer, 9+3*e+j, e)
 				}
 			}
-			return Expected{}, 0, false
+			return false
 		}
 	}
 	for i, s := range hfSlots {
@@ -172,14 +187,14 @@ func (l *locator) locate(name string) (Expected, int, bool) {
 		}
 		switch {
 		case i < 8:
-			return in(l.slots[i], i, -1)
+			return in(&l.slots[i], layer, i, -1)
 		case sparse && i == 8:
-			return in(l.slots[i], 8, -1)
+			return in(&l.slots[i], layer, 8, -1)
 		case !sparse && i > 8:
-			return in(l.slots[i], 8+i-9, -1)
+			return in(&l.slots[i], layer, 8+i-9, -1)
 		}
 	}
-	return Expected{}, 0, false
+	return false
 }
 
 // number parses the decimal number s starts with, followed by a dot, and

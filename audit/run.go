@@ -97,22 +97,15 @@ func groupOf(c Component) string {
 var groupOrder = [...]string{"embedding", "lm_head", "attention", "router", "experts", "mlp", "norms", "other"}
 
 // groups tallies the files and the prediction per group.
-func groups(inv *Inventory, roles []Role, pred Prediction) []GroupJSON {
-	got, want := map[string]int64{}, map[string]int64{}
-	for i := range inv.Tensors {
-		g := "other"
-		if roles[i].Known {
-			g = groupOf(roles[i].Component)
-		}
-		got[g] += inv.Tensors[i].Params
-	}
+func groups(tl *roleSums, pred Prediction) []GroupJSON {
+	var want [len(groupOrder)]int64
 	for c, n := range pred.Components {
-		want[groupOf(c)] += n
+		want[groupIndex(c)] += n
 	}
 	var out []GroupJSON
-	for _, g := range groupOrder {
-		if got[g] != 0 || want[g] != 0 {
-			out = append(out, GroupJSON{Group: g, Params: got[g], Predicted: want[g]})
+	for g, name := range groupOrder {
+		if tl.groups[g] != 0 || want[g] != 0 {
+			out = append(out, GroupJSON{Group: name, Params: tl.groups[g], Predicted: want[g]})
 		}
 	}
 	return out
@@ -249,6 +242,7 @@ func Run(ck *Checkpoint, opts Options) (*Report, error) {
 	cfg := spec.Config()
 	inv := ck.Inventory()
 	roles := Assign(spec, inv)
+	tl := tallyRoles(inv, roles, cfg)
 	pred := spec.Predict()
 	tot := inv.Totals()
 	r := &Report{Source: ck.Source, Format: ck.Format, Model: ModelJSON{Family: spec.Family(), Config: cfg},
@@ -262,9 +256,9 @@ func Run(ck *Checkpoint, opts Options) (*Report, error) {
 
 	// Tallies: every tensor counts in the total; a routed expert's
 	// parameters count k/E in the active total.
-	active := tallyActive(inv, roles, cfg)
+	active := tl.active
 	r.Params = ParamsJSON{Total: tot.Params, Active: active, PredictedTotal: pred.Total, PredictedActive: pred.Active,
-		Groups: groups(inv, roles, pred), Components: pred.Components}
+		Groups: groups(tl, pred), Components: pred.Components}
 
 	// Structural checks.
 	tensorFindings := checkTensors(spec, inv, roles)
@@ -296,7 +290,7 @@ func Run(ck *Checkpoint, opts Options) (*Report, error) {
 	// The contract.
 	r.checkCounts(rec.Profile, pred, active, tot.Params)
 	shapes := checkShapes(spec, inv, roles)
-	r.costChecks(spec, inv, roles, opts, shapes)
+	r.costChecks(spec, tl, opts, shapes)
 	r.spotChecks(opts, shapes)
 
 	for _, c := range r.Checks {
@@ -308,7 +302,7 @@ func Run(ck *Checkpoint, opts Options) (*Report, error) {
 		}
 	}
 	r.Gate = GateJSON{ID: GateID, Pass: r.Coverage.Total == obligationsLen && r.Coverage.Verified == r.Coverage.Total}
-	r.Layers = layerAudit(inv, roles, pred, cfg, r.Findings)
+	r.Layers = layerAudit(tl, pred, r.Findings)
 	if r.Findings == nil {
 		r.Findings = []Finding{}
 	}
@@ -360,59 +354,33 @@ func (r *Report) checkCounts(p *Profile, pred Prediction, active, total int64) {
 	count(CheckActive, "active parameter count", active, pred.Active, ar, "active")
 }
 
-// tallyActive counts the parameters one token passes through, from the
-// files: every tensor but the routed experts in full, the experts' k/E.
-func tallyActive(inv *Inventory, roles []Role, cfg *Config) int64 {
-	var dense, experts int64
-	for i, t := range inv.Tensors {
-		if roles[i].Known && isExpert(roles[i].Component) {
-			experts += t.Params
-		} else {
-			dense += t.Params
-		}
-	}
-	if cfg.NumExperts > 0 {
-		experts = experts / cfg.NumExperts * cfg.NumExpertsPerTok
-	}
-	return dense + experts
-}
-
 // layerAudit tallies each layer against its prediction.
-func layerAudit(inv *Inventory, roles []Role, pred Prediction, cfg *Config, findings []Finding) []LayerAudit {
-	type acc struct {
-		LayerAudit
-		groups [len(groupOrder)]int64
-	}
-	m := map[int]*acc{}
-	var last *acc // tensors come in runs of one layer
-	get := func(l int) *acc {
-		if last != nil && last.Layer == l {
-			return last
+func layerAudit(tl *roleSums, pred Prediction, findings []Finding) []LayerAudit {
+	m := map[int]*LayerAudit{}
+	add := func(l int, lt *layerSums) {
+		a := &LayerAudit{Layer: l, Tensors: lt.tensors, Params: lt.params, Active: lt.active, Bytes: lt.byts, Groups: map[string]int64{}}
+		for g, n := range lt.groups {
+			if n != 0 {
+				a.Groups[groupOrder[g]] = n
+			}
 		}
+		m[l] = a
+	}
+	for i := range tl.inLayers {
+		if tl.inLayers[i].tensors > 0 {
+			add(i-1, &tl.inLayers[i])
+		}
+	}
+	for l, lt := range tl.elsewhere {
+		add(l, lt)
+	}
+	get := func(l int) *LayerAudit {
 		a := m[l]
 		if a == nil {
-			a = &acc{LayerAudit: LayerAudit{Layer: l}}
+			a = &LayerAudit{Layer: l, Groups: map[string]int64{}}
 			m[l] = a
 		}
-		last = a
 		return a
-	}
-	for i := range inv.Tensors {
-		t := &inv.Tensors[i]
-		a := get(t.Layer)
-		a.Tensors++
-		a.Params += t.Params
-		a.Bytes += t.Bytes
-		g := len(groupOrder) - 1 // other
-		if roles[i].Known {
-			g = groupIndex(roles[i].Component)
-		}
-		a.groups[g] += t.Params
-		if roles[i].Known && isExpert(roles[i].Component) && cfg.NumExperts > 0 {
-			a.Active += t.Params / cfg.NumExperts * cfg.NumExpertsPerTok
-		} else {
-			a.Active += t.Params
-		}
 	}
 	outside := pred.Total
 	for _, lp := range pred.Layers {
@@ -427,27 +395,24 @@ func layerAudit(inv *Inventory, roles []Role, pred Prediction, cfg *Config, find
 	}
 	out := make([]LayerAudit, 0, len(m))
 	for _, a := range m {
-		a.Groups = map[string]int64{}
-		for g, n := range a.groups {
-			if n != 0 {
-				a.Groups[groupOrder[g]] = n
-			}
-		}
-		out = append(out, a.LayerAudit)
+		out = append(out, *a)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Layer < out[j].Layer })
 	return out
 }
 
+// groupOther is the index in groupOrder of "other".
+const groupOther = uint8(len(groupOrder) - 1)
+
 // groupIndex is the index in groupOrder of a component's group.
-func groupIndex(c Component) int {
+func groupIndex(c Component) uint8 {
 	g := groupOf(c)
 	for i, name := range groupOrder {
 		if name == g {
-			return i
+			return uint8(i)
 		}
 	}
-	return len(groupOrder) - 1
+	return groupOther
 }
 
 // names returns the names that may carry a size label: the GGUF name and

@@ -71,6 +71,7 @@ func (q *qwen3) locator(f Format) *locator {
 }
 
 func (q *qwen3) Locate(f Format, name string) (Expected, int, bool) { return q.locator(f).locate(name) }
+func (q *qwen3) assign(f Format, name string, r *Role) bool         { return q.locator(f).assign(name, r) }
 func (q *qwen3) Count(f Format) int                                 { return q.locator(f).total }
 
 func (q *qwen3) Family() string      { return q.family }
