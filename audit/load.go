@@ -119,15 +119,27 @@ func Load(ctx context.Context, src hub.Source, opts ...LoadOption) (*Checkpoint,
 		}
 	}
 	ck := &Checkpoint{Source: src.String(), src: src}
-	if err := l.pick(ctx, ck, o.focus); err != nil {
+	// config.json is read alongside the model files: on a remote source
+	// that saves its round trips.
+	var config errgroup.Group
+	if _, ok := l.sizes["config.json"]; ok {
+		config.Go(func() error {
+			data, err := hub.ReadFile(ctx, src, "config.json", maxConfigBytes)
+			if err != nil {
+				return fmt.Errorf("%s: %w", hub.Path(src, "config.json"), err)
+			}
+			ck.Config = data
+			return nil
+		})
+	}
+	err = l.pick(ctx, ck, o.focus)
+	if cerr := config.Wait(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return nil, err
 	}
 	ck.Inventory() // a loaded checkpoint is fully listed
-	if _, ok := l.sizes["config.json"]; ok {
-		if ck.Config, err = hub.ReadFile(ctx, src, "config.json", maxConfigBytes); err != nil {
-			return nil, fmt.Errorf("%s: %w", hub.Path(src, "config.json"), err)
-		}
-	}
 	return ck, nil
 }
 
@@ -221,24 +233,76 @@ func (l *loader) sniffGGUF(ctx context.Context, name string) (bool, error) {
 }
 
 func (l *loader) loadIndexed(ctx context.Context, ck *Checkpoint, name string) error {
-	data, err := hub.ReadFile(ctx, l.src, name, maxIndexBytes)
-	if err != nil {
-		return fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
+	dir := path.Dir(name)
+	// The listing names the shards as well as the index does: read the
+	// index and the headers of the listed shards at once (on a remote
+	// source the index's round trips then cost nothing), then keep the
+	// shards the index names. A shard the index does not name is read for
+	// nothing, and its errors are dropped, as if it had not been read.
+	prefix := dir + "/"
+	if dir == "." {
+		prefix = ""
 	}
-	ix, err := safetensors.ParseIndex(data)
-	if err != nil {
-		return fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
+	var guess []string
+	for n := range l.sizes {
+		if rel, ok := strings.CutPrefix(n, prefix); ok && strings.HasSuffix(rel, ".safetensors") {
+			guess = append(guess, rel)
+		}
+	}
+	sort.Strings(guess)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var ix *safetensors.Index
+	var ixErr error
+	indexDone := make(chan struct{})
+	go func() {
+		defer close(indexDone)
+		data, err := hub.ReadFile(ctx, l.src, name, maxIndexBytes)
+		if err == nil {
+			ix, err = safetensors.ParseIndex(data)
+		}
+		if err != nil {
+			ixErr = fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
+			cancel() // the shards' headers are of no use now
+		}
+	}()
+	parsed, errs, _ := l.readShards(ctx, dir, guess, false)
+	<-indexDone
+	if ixErr != nil {
+		return ixErr
 	}
 	ck.Index, ck.IndexName = ix, name
-	dir := path.Dir(name)
-	var present []string
+	read := make(map[string]int, len(guess))
+	for i, n := range guess {
+		read[n] = i
+	}
+	var present, unread []string
 	for _, s := range ix.Shards() {
 		if _, ok := l.sizes[path.Join(dir, s)]; ok {
 			present = append(present, s)
+			if _, ok := read[s]; !ok { // spelled otherwise in the index, e.g. "./x", or not named *.safetensors
+				unread = append(unread, s)
+			}
 		}
 	}
-	if err := l.loadSafetensorsIn(ctx, ck, dir, present); err != nil {
-		return err
+	if len(unread) > 0 {
+		more, moreErrs, _ := l.readShards(ctx, dir, unread, true)
+		for i, s := range unread {
+			read[s] = len(parsed)
+			parsed, errs = append(parsed, more[i]), append(errs, moreErrs[i])
+		}
+	}
+	for _, s := range present {
+		if err := errs[read[s]]; err != nil {
+			return err
+		}
+	}
+	ck.Format = FormatSafetensors
+	ck.Shards = make(map[string]*safetensors.File, len(present))
+	for _, s := range present {
+		i := read[s]
+		ck.Shards[s] = parsed[i]
+		ck.Files = append(ck.Files, FileEntry{Name: path.Join(dir, s), Size: parsed[i].Size, HeaderBytes: parsed[i].DataOffset(), Missing: parsed[i].Missing})
 	}
 	ck.Mismatches = safetensors.CheckIndex(ix, ck.Shards)
 	return nil
@@ -252,26 +316,8 @@ func (l *loader) loadSafetensors(ctx context.Context, ck *Checkpoint, names []st
 // concurrently.
 func (l *loader) loadSafetensorsIn(ctx context.Context, ck *Checkpoint, dir string, names []string) error {
 	ck.Format = FormatSafetensors
-	parsed := make([]*safetensors.File, len(names))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(l.jobs)
-	for i, n := range names {
-		g.Go(func() error {
-			full := path.Join(dir, n)
-			f, err := l.src.Open(gctx, full)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			st, err := safetensors.Read(f, f.Size(), safetensors.WithPartialData(l.partial))
-			if err != nil {
-				return fmt.Errorf("%s: %w", hub.Path(l.src, full), err)
-			}
-			parsed[i] = st
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+	parsed, _, err := l.readShards(ctx, dir, names, true)
+	if err != nil {
 		return err
 	}
 	ck.Shards = make(map[string]*safetensors.File, len(names))
@@ -280,6 +326,58 @@ func (l *loader) loadSafetensorsIn(ctx context.Context, ck *Checkpoint, dir stri
 		ck.Files = append(ck.Files, FileEntry{Name: path.Join(dir, n), Size: parsed[i].Size, HeaderBytes: parsed[i].DataOffset(), Missing: parsed[i].Missing})
 	}
 	return nil
+}
+
+// readShards reads the headers of the named shards (relative to dir), jobs
+// at a time, and returns each one's header or error, and the first error
+// to occur. With stop, that error stops the reads not yet done.
+func (l *loader) readShards(ctx context.Context, dir string, names []string, stop bool) ([]*safetensors.File, []error, error) {
+	parsed, errs := make([]*safetensors.File, len(names)), make([]error, len(names))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		first error
+	)
+	var g errgroup.Group
+	g.SetLimit(l.jobs)
+	for i, n := range names {
+		g.Go(func() error {
+			full := path.Join(dir, n)
+			err := ctx.Err()
+			if err == nil {
+				parsed[i], err = l.readShard(ctx, full)
+			}
+			if err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+				if stop {
+					cancel()
+				}
+			}
+			errs[i] = err
+			return nil
+		})
+	}
+	g.Wait()
+	return parsed, errs, first
+}
+
+// readShard reads the header of one safetensors file.
+func (l *loader) readShard(ctx context.Context, name string) (*safetensors.File, error) {
+	f, err := l.src.Open(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := safetensors.Read(f, f.Size(), safetensors.WithPartialData(l.partial))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
+	}
+	return st, nil
 }
 
 // loadGGUF reads one GGUF file, or every part of the split set that name

@@ -36,7 +36,9 @@ type HFOptions struct {
 	Client *http.Client
 	// Jobs is how many files a caller should read at once (pass it to
 	// audit.WithJobs); the source itself reads each file sequentially.
-	// The default is 16.
+	// The default is 64: reading headers is bound by round trips, not
+	// bandwidth, and the requests are small (over HTTP/2, streams of one
+	// connection).
 	Jobs int
 	// CacheDir is the Hugging Face hub cache (models--OWNER--NAME/...):
 	// files found there in the revision's snapshot, with the listed size,
@@ -79,7 +81,7 @@ func (o *HFOptions) setDefaults() error {
 		o.Endpoint = DefaultHFEndpoint
 	}
 	if o.Jobs == 0 {
-		o.Jobs = 16
+		o.Jobs = 64
 	}
 	if o.Timeout == 0 {
 		o.Timeout = defaultTimeout

@@ -125,6 +125,7 @@ func BenchmarkHFLoad(b *testing.B) {
 			b.ReportMetric(float64(total.Requests)/float64(loads), "requests/op")
 			b.ReportMetric(float64(total.Bytes)/float64(loads)/1e6, "MB-fetched/op")
 			b.ReportMetric(float64(total.Bytes)/float64(loads)/float64(head), "fetched/header")
+			b.ReportMetric(float64(b.Elapsed())/float64(loads)/float64(fh.latency), "round-trips/op")
 		})
 	}
 }

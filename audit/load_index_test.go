@@ -1,0 +1,149 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/hub"
+)
+
+// tinyMem copies a folder of testdata/tiny into an in-memory source,
+// passing each file's bytes through edit (which may drop it by returning
+// nil).
+func tinyMem(t *testing.T, dir string, edit func(name string, data []byte) []byte) *hub.Mem {
+	t.Helper()
+	m := hub.NewMem(dir)
+	ents, err := os.ReadDir(filepath.Join("..", "testdata", "tiny", dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		data, err := os.ReadFile(filepath.Join("..", "testdata", "tiny", dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if edit != nil {
+			if data = edit(e.Name(), data); data == nil {
+				continue
+			}
+		}
+		m.Add(e.Name(), bytes.NewReader(data), int64(len(data)))
+	}
+	return m
+}
+
+// The index and the shards the listing names are read at once; what the
+// index does not name is read for nothing and never fails the load.
+func TestLoadIndexed(t *testing.T) {
+	const index = "model.safetensors.index.json"
+	want, err := audit.Load(context.Background(), tinyMem(t, "hf-bf16", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantTensors := len(want.Inventory().Tensors)
+
+	t.Run("stray malformed shard outside the index", func(t *testing.T) {
+		m := tinyMem(t, "hf-bf16", nil)
+		m.Add("stray.safetensors", strings.NewReader("\xff\xff\xff\xff\xff\xff\xff\xff{"), 9)
+		ck, err := audit.Load(context.Background(), m)
+		if err != nil {
+			t.Fatalf("Load = %v, want the stray file ignored as before", err)
+		}
+		if len(ck.Files) != 2 || len(ck.Inventory().Tensors) != wantTensors {
+			t.Errorf("Load: %d files, %d tensors, want 2, %d", len(ck.Files), len(ck.Inventory().Tensors), wantTensors)
+		}
+	})
+	t.Run("malformed index wins over a malformed shard", func(t *testing.T) {
+		m := tinyMem(t, "hf-bf16", func(name string, data []byte) []byte {
+			switch name {
+			case index:
+				return []byte("{")
+			case "model-00002-of-00002.safetensors":
+				return data[:7]
+			}
+			return data
+		})
+		_, err := audit.Load(context.Background(), m)
+		if err == nil || !strings.Contains(err.Error(), index) {
+			t.Errorf("Load = %v, want an error naming %s", err, index)
+		}
+	})
+	t.Run("malformed shard the index names", func(t *testing.T) {
+		m := tinyMem(t, "hf-bf16", func(name string, data []byte) []byte {
+			if name == "model-00002-of-00002.safetensors" {
+				return data[:7]
+			}
+			return data
+		})
+		_, err := audit.Load(context.Background(), m)
+		if err == nil || !strings.Contains(err.Error(), "model-00002-of-00002.safetensors") {
+			t.Errorf("Load = %v, want an error naming the shard", err)
+		}
+	})
+	t.Run("shard not named *.safetensors", func(t *testing.T) {
+		const other = "model-00001-of-00002.data"
+		m := tinyMem(t, "hf-bf16", func(name string, data []byte) []byte {
+			switch name {
+			case index:
+				return bytes.ReplaceAll(data, []byte(`"model-00001-of-00002.safetensors"`), []byte(`"`+other+`"`))
+			case "model-00001-of-00002.safetensors":
+				return nil
+			}
+			return data
+		})
+		shard, err := os.ReadFile(filepath.Join("..", "testdata", "tiny", "hf-bf16", "model-00001-of-00002.safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Add(other, bytes.NewReader(shard), int64(len(shard)))
+		ck, err := audit.Load(context.Background(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ck.Files) != 2 || ck.Files[0].Name != other || len(ck.Inventory().Tensors) != wantTensors {
+			t.Errorf("Load: files %v, %d tensors, want 2 starting with %s, %d tensors", ck.Files, len(ck.Inventory().Tensors), other, wantTensors)
+		}
+	})
+	t.Run("index and shards overlap in time", func(t *testing.T) {
+		// The index cannot be opened until a shard has been: a loader
+		// that waited for the index first would stall until the timeout.
+		src := &gateSource{Source: tinyMem(t, "hf-bf16", nil), gated: index, opened: make(chan struct{})}
+		if _, err := audit.Load(context.Background(), src); err != nil {
+			t.Fatal(err)
+		}
+		if src.timedOut.Load() {
+			t.Error("the index was read before any shard was opened: the reads did not overlap")
+		}
+	})
+}
+
+// gateSource holds Open of the gated file until another file is opened,
+// or a second has passed.
+type gateSource struct {
+	hub.Source
+	gated    string
+	opened   chan struct{}
+	once     sync.Once
+	timedOut atomic.Bool
+}
+
+func (g *gateSource) Open(ctx context.Context, name string) (hub.File, error) {
+	if name == g.gated {
+		select {
+		case <-g.opened:
+		case <-time.After(time.Second):
+			g.timedOut.Store(true)
+		}
+	} else if strings.HasSuffix(name, ".safetensors") {
+		g.once.Do(func() { close(g.opened) })
+	}
+	return g.Source.Open(ctx, name)
+}
