@@ -373,10 +373,12 @@ func (l *loader) readShard(ctx context.Context, name string) (*safetensors.File,
 		return nil, err
 	}
 	defer f.Close()
+	parsed := hub.RecordHeader(f)
 	st, err := safetensors.Read(f, f.Size(), safetensors.WithPartialData(l.partial))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
 	}
+	parsed(st.DataOffset())
 	return st, nil
 }
 
@@ -409,10 +411,12 @@ func (l *loader) loadGGUF(ctx context.Context, ck *Checkpoint, name string) erro
 				return err
 			}
 			defer f.Close()
+			parsed := hub.RecordHeader(f)
 			gf, err := gguf.Read(f, f.Size(), gguf.WithPartialData(l.partial))
 			if err != nil {
 				return fmt.Errorf("%s: %w", hub.Path(l.src, n), err)
 			}
+			parsed(gf.DataOffset)
 			parts[i] = gf
 			return nil
 		})

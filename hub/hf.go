@@ -44,6 +44,10 @@ type HFOptions struct {
 	// files found there in the revision's snapshot, with the listed size,
 	// are read locally. "" uses no cache.
 	CacheDir string
+	// HeaderCache, when not nil, keeps the headers read from the Hub under
+	// each file's LFS sha256 or Git blob id, and serves them from there
+	// on later runs.
+	HeaderCache *HeaderCache
 	// Offline forbids network access: NewHF serves the revision's snapshot
 	// from CacheDir, and fails with ErrOffline when there is none.
 	// The default is false.
@@ -195,6 +199,7 @@ type HFSource struct {
 
 	snapshot string // the cached snapshot folder of the revision, "" when none
 	offline  bool   // serve the snapshot alone
+	cache    *HeaderCache
 
 	mu      sync.Mutex
 	listed  bool
@@ -206,6 +211,19 @@ type HFSource struct {
 type hfEntry struct {
 	size   int64
 	sha256 string
+	blob   string // the Git blob id, "" when the Hub did not say
+}
+
+// identity names the content of the file: its LFS sha256 or its Git blob
+// id, "" when the listing gave neither.
+func (e hfEntry) identity() string {
+	switch {
+	case e.sha256 != "":
+		return "sha256:" + e.sha256
+	case e.blob != "":
+		return "gitblob:" + e.blob
+	}
+	return ""
 }
 
 // NewHF returns the folder ref.Subfolder of repository ref.Repo at
@@ -247,6 +265,7 @@ func NewHF(ref HFRef, opts HFOptions) (*HFSource, error) {
 		jobs:     opts.Jobs,
 		snapshot: snapshot,
 		offline:  opts.Offline,
+		cache:    opts.HeaderCache,
 	}, nil
 }
 
@@ -343,11 +362,17 @@ func (s *HFSource) Open(ctx context.Context, name string) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &rangeFile{
-		c: s.c, ctx: ctx, url: u, name: full, size: e.size, ra: s.ra,
-		classify:   s.classifier(full),
-		onRedirect: s.checkLinkedSize(e.size),
-	}, nil
+	remote := func() (File, error) {
+		return &rangeFile{
+			c: s.c, ctx: ctx, url: u, name: full, size: e.size, ra: s.ra,
+			classify:   s.classifier(full),
+			onRedirect: s.checkLinkedSize(e.size),
+		}, nil
+	}
+	if id := e.identity(); s.cache != nil && id != "" {
+		return s.cache.wrap(id, e.size, s.c.stats, remote), nil
+	}
+	return remote()
 }
 
 // revision returns the commit the files were listed at, or the revision
@@ -464,6 +489,7 @@ type (
 		Siblings []struct {
 			RFilename string `json:"rfilename"`
 			Size      *int64 `json:"size"`
+			BlobID    string `json:"blobId"`
 			LFS       *hfLFS `json:"lfs"`
 		} `json:"siblings"`
 	}
@@ -475,6 +501,7 @@ type (
 	hfTreeEntry struct {
 		Type string `json:"type"`
 		Path string `json:"path"`
+		OID  string `json:"oid"` // the Git blob id
 		Size *int64 `json:"size"`
 		LFS  *hfLFS `json:"lfs"`
 	}
@@ -514,7 +541,7 @@ func (s *HFSource) list(ctx context.Context) error {
 			sized = false // not every Hub (or mirror) sends sizes here
 			break
 		}
-		if err := l.add(sb.RFilename, size, sha); err != nil {
+		if err := l.add(sb.RFilename, size, sha, sb.BlobID); err != nil {
 			return fmt.Errorf("%s: list: GET %s: %w", s, redact(u), err)
 		}
 	}
@@ -565,7 +592,7 @@ func (s *HFSource) listTree(ctx context.Context, rev string) (*listing, error) {
 			if e.LFS != nil {
 				size, sha = e.LFS.Size, e.LFS.OID
 			}
-			if err := l.add(e.Path, size, sha); err != nil {
+			if err := l.add(e.Path, size, sha, e.OID); err != nil {
 				return nil, fmt.Errorf("GET %s: %w", redact(u), err)
 			}
 		}
@@ -617,7 +644,7 @@ func newListing(sub string) *listing {
 
 // add records one repository path; paths outside the folder and hidden ones
 // are skipped. A path or size no repository can have is an error.
-func (l *listing) add(name string, size int64, sha string) error {
+func (l *listing) add(name string, size int64, sha, blob string) error {
 	if !fs.ValidPath(name) || name == "." {
 		return fmt.Errorf("file name %q: %w", name, ErrBadResponse)
 	}
@@ -642,7 +669,10 @@ func (l *listing) add(name string, size int64, sha string) error {
 	if !isHex(sha, 64) {
 		sha = ""
 	}
-	l.entries[rel] = hfEntry{size: size, sha256: strings.ToLower(sha)}
+	if !isHex(blob, 40) && !isHex(blob, 64) { // SHA-1 or SHA-256 Git object ids
+		blob = ""
+	}
+	l.entries[rel] = hfEntry{size: size, sha256: strings.ToLower(sha), blob: strings.ToLower(blob)}
 	l.files = append(l.files, FileInfo{Name: rel, Size: size})
 	return nil
 }

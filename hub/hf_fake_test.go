@@ -40,6 +40,13 @@ type fakeFile struct {
 	sha  string // content sha256 of LFS files (of the head for virtual ones)
 }
 
+// fakeBlobID stands in for a file's Git blob id: 40 hex digits that
+// change with the file's name, size and digest.
+func fakeBlobID(name string, f fakeFile) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d\x00%s", name, f.size, f.sha)))
+	return hex.EncodeToString(sum[:20])
+}
+
 type recorded struct {
 	server string // "hub" or "storage"
 	path   string // escaped path
@@ -193,6 +200,7 @@ func (fh *fakeHub) serveHub(w http.ResponseWriter, r *http.Request) {
 		type sibling struct {
 			RFilename string `json:"rfilename"`
 			Size      *int64 `json:"size,omitempty"`
+			BlobID    string `json:"blobId,omitempty"`
 			LFS       *lfs   `json:"lfs,omitempty"`
 		}
 		info := struct {
@@ -202,7 +210,7 @@ func (fh *fakeHub) serveHub(w http.ResponseWriter, r *http.Request) {
 		}{ID: fakeRepo, SHA: fakeCommit}
 		for _, name := range fh.names() {
 			f := fh.files[name]
-			s := sibling{RFilename: name}
+			s := sibling{RFilename: name, BlobID: fakeBlobID(name, f)}
 			if !fh.noSizes {
 				s.Size = &f.size
 				if f.lfs {
@@ -228,6 +236,7 @@ func (fh *fakeHub) serveHub(w http.ResponseWriter, r *http.Request) {
 		type entry struct {
 			Type string `json:"type"`
 			Path string `json:"path"`
+			OID  string `json:"oid"`
 			Size int64  `json:"size"`
 			LFS  *lfs   `json:"lfs,omitempty"`
 		}
@@ -237,7 +246,7 @@ func (fh *fakeHub) serveHub(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			f := fh.files[name]
-			e := entry{Type: "file", Path: name, Size: f.size}
+			e := entry{Type: "file", Path: name, OID: fakeBlobID(name, f), Size: f.size}
 			if f.lfs {
 				e.LFS = &lfs{OID: f.sha, Size: f.size}
 			}

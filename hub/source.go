@@ -39,6 +39,8 @@ var ErrNotExist = errors.New("file does not exist")
 
 // ReadFile reads a whole file of src, refusing files larger than limit bytes
 // so that a hostile source cannot make the caller allocate without bound.
+// A remote file read whole is kept in the header cache as its own header
+// (see [RecordHeader]).
 func ReadFile(ctx context.Context, src Source, name string, limit int64) ([]byte, error) {
 	f, err := src.Open(ctx, name)
 	if err != nil {
@@ -48,10 +50,12 @@ func ReadFile(ctx context.Context, src Source, name string, limit int64) ([]byte
 	if f.Size() > limit {
 		return nil, &LimitError{Name: name, Size: f.Size(), Limit: limit}
 	}
+	parsed := RecordHeader(f)
 	buf := make([]byte, f.Size())
 	if _, err := f.ReadAt(buf, 0); err != nil && !(errors.Is(err, io.EOF) && f.Size() == 0) {
 		return nil, err
 	}
+	parsed(f.Size())
 	return buf, nil
 }
 

@@ -8,6 +8,9 @@ import "sync/atomic"
 type Stats struct {
 	Requests int64
 	Bytes    int64
+	// Cached counts the bytes read from the header cache instead (see
+	// [HeaderCache]).
+	Cached int64
 }
 
 // SourceStats returns the traffic counters of src when it is a remote
@@ -24,10 +27,11 @@ func SourceStats(src Source) (Stats, bool) {
 type counters struct {
 	requests atomic.Int64
 	bytes    atomic.Int64
+	cached   atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
-	return Stats{Requests: c.requests.Load(), Bytes: c.bytes.Load()}
+	return Stats{Requests: c.requests.Load(), Bytes: c.bytes.Load(), Cached: c.cached.Load()}
 }
 
 // countingBody counts the bytes read through it into c.
