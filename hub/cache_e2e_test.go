@@ -70,8 +70,8 @@ func TestHFHeaderCache(t *testing.T) {
 				}
 				return nil
 			})
-			if third := load(); third.Requests != first.Requests || third.Cached != 0 {
-				t.Errorf("after damage: %d requests, %d cached bytes; want %d, 0", third.Requests, third.Cached, first.Requests)
+			if third := load(); third.Requests <= int64(len(l.Files)) || third.Cached != 0 {
+				t.Errorf("after damage: %d requests, %d cached bytes; want more than one per file (%d), none cached", third.Requests, third.Cached, len(l.Files))
 			}
 			if fourth := load(); fourth.Requests != 1 {
 				t.Errorf("after repair: %d requests, want 1", fourth.Requests)
