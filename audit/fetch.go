@@ -3,12 +3,14 @@ package audit
 import "fmt"
 
 // FetchJSON says what reading a remote source cost: requests made, bytes
-// fetched, and their ratio to the header bytes the audit needed.
+// fetched, and their ratio to the header bytes the audit needed; and the
+// bytes read from the header cache instead of the network.
 type FetchJSON struct {
 	Requests    int64   `json:"requests"`
 	Bytes       int64   `json:"bytes"`
 	HeaderBytes int64   `json:"header_bytes"`
 	Ratio       float64 `json:"ratio"`
+	CachedBytes int64   `json:"cached_bytes"`
 }
 
 // NewFetch builds a FetchJSON.
@@ -22,5 +24,9 @@ func NewFetch(requests, bytes, headerBytes int64) *FetchJSON {
 
 // String renders the line the text reports print.
 func (f *FetchJSON) String() string {
-	return fmt.Sprintf("fetched %s in %d requests for %s of headers (%.2f×)", Bytes(f.Bytes), f.Requests, Bytes(f.HeaderBytes), f.Ratio)
+	s := fmt.Sprintf("fetched %s in %d requests for %s of headers (%.2f×)", Bytes(f.Bytes), f.Requests, Bytes(f.HeaderBytes), f.Ratio)
+	if f.CachedBytes > 0 {
+		s += fmt.Sprintf("; %s read from the header cache", Bytes(f.CachedBytes))
+	}
+	return s
 }

@@ -44,5 +44,7 @@ func fetchOf(src hub.Source, ck *audit.Checkpoint) *audit.FetchJSON {
 	if !ok {
 		return nil
 	}
-	return audit.NewFetch(st.Requests, st.Bytes, ck.Inventory().Totals().HeaderBytes)
+	f := audit.NewFetch(st.Requests, st.Bytes, ck.Inventory().Totals().HeaderBytes)
+	f.CachedBytes = st.Cached
+	return f
 }
