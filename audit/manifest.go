@@ -30,6 +30,12 @@ var ErrNotManifest = errors.New("not a weightaudit manifest")
 // digits, a negative size, a name given twice.
 var ErrManifest = errors.New("invalid manifest")
 
+// ErrPartialManifest is returned where a whole manifest is needed (to
+// verify against, to diff) and a partial one is given: the manifest of one
+// shard, written by `verify --shard I/N --record`. [MergeManifests] joins
+// the partial manifests of every shard into a whole one.
+var ErrPartialManifest = errors.New("partial manifest of one shard: merge the manifests of every shard first (verify --merge)")
+
 // Manifest records the digests of a checkpoint's files and tensors, as
 // `weightaudit verify --record` writes it; [Verify] compares a checkpoint
 // with one and [Diff] compares two. Its JSON keys are stable. A Manifest is
@@ -41,6 +47,9 @@ type Manifest struct {
 	Format  Format           `json:"format"`
 	Files   []ManifestFile   `json:"files"`
 	Tensors []ManifestTensor `json:"tensors"`
+	// Shard marks a partial manifest, of the files of one shard of the
+	// checkpoint (see [ShardPlan]); nil for a whole one.
+	Shard *ShardPlan `json:"shard,omitempty"`
 
 	once    sync.Once
 	files   map[string]int
@@ -86,13 +95,15 @@ func ToolVersion() string {
 }
 
 // NewManifest builds the manifest of a verified checkpoint. The report must
-// be complete and hold tensor digests ([VerifyOptions].TensorDigests).
+// be complete and hold tensor digests ([VerifyOptions].TensorDigests). The
+// manifest of a report of one shard is partial: it holds the shard's files
+// and tensors, and the report's Shard.
 func NewManifest(r *VerifyReport) (*Manifest, error) {
 	if r.Incomplete {
 		return nil, fmt.Errorf("manifest of %s: the verification is incomplete", r.Source)
 	}
 	m := &Manifest{Version: ManifestVersion, Tool: ToolVersion(), Source: r.Source, Format: r.Format,
-		Files: make([]ManifestFile, 0, len(r.Files)), Tensors: make([]ManifestTensor, 0, len(r.Tensors))}
+		Files: make([]ManifestFile, 0, len(r.Files)), Tensors: make([]ManifestTensor, 0, len(r.Tensors)), Shard: r.Shard}
 	for _, f := range r.Files {
 		if f.SHA256 == "" {
 			return nil, fmt.Errorf("manifest of %s: file %s has no digest", r.Source, f.Name)
@@ -175,7 +186,37 @@ func ParseManifest(data []byte) (*Manifest, error) {
 		}
 		tensors[t.Name] = true
 	}
+	if err := m.Shard.validate(); err != nil {
+		return nil, fmt.Errorf("%w: shard: %v", ErrManifest, err)
+	}
 	return m, nil
+}
+
+// validate checks a plan read from a manifest: a valid part, and every
+// file named once, with a part in range. A nil plan is valid.
+func (p *ShardPlan) validate() error {
+	if p == nil {
+		return nil
+	}
+	if err := p.Spec().check(); err != nil || p.Count == 0 {
+		if err == nil {
+			err = errors.New("the count must be at least 1")
+		}
+		return fmt.Errorf("%d/%d: %v", p.Index, p.Count, err)
+	}
+	seen := make(map[string]bool, len(p.Files))
+	for i, f := range p.Files {
+		switch {
+		case f.Name == "":
+			return fmt.Errorf("files[%d]: empty name", i)
+		case seen[f.Name]:
+			return fmt.Errorf("files[%d] %q: listed twice", i, f.Name)
+		case f.Shard < 1 || f.Shard > p.Count:
+			return fmt.Errorf("files[%d] %q: shard %d is not between 1 and %d", i, f.Name, f.Shard, p.Count)
+		}
+		seen[f.Name] = true
+	}
+	return nil
 }
 
 func clipString(s string) string {

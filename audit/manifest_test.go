@@ -41,6 +41,11 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add(b.Bytes())
 	f.Add([]byte(`{"weightaudit_manifest": 1, "files": [], "tensors": [{"name": "t", "shape": [1, 2]}]}`))
 	f.Add([]byte(`{"weightaudit_manifest": 2}`))
+	f.Add([]byte(`{"weightaudit_manifest": 1, "files": [], "tensors": [], "shard": {"index": 1, "count": 2, "files": [{"name": "a", "shard": 2}]}}`))
+	f.Add([]byte(`{"weightaudit_manifest": 1, "shard": {"index": 3, "count": 2, "files": []}}`))
+	if b, _ := recordShard(f, verifyTinyDir+"/hf-f32", 2, 2); b != nil {
+		f.Add(b)
+	}
 	f.Add([]byte(`{"metadata": {}, "weight_map": {"a": "b"}}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -62,7 +67,58 @@ func FuzzParseManifest(f *testing.F) {
 		if diff := cmp.Diff(m, m2, cmpopts.IgnoreUnexported(audit.Manifest{}), cmpopts.EquateEmpty()); diff != "" {
 			t.Fatalf("round trip (-first +second):\n%s", diff)
 		}
-		// Verify and Diff take any parsed manifest.
+		// Diff and MergeManifests take any parsed manifest.
 		audit.Diff(m, m2)
+		if merged, err := audit.MergeManifests([]*audit.Manifest{m, m2}, nil); err == nil {
+			t.Fatalf("MergeManifests(m, m) = %+v, want the overlap refused", merged)
+		}
+		if merged, err := audit.MergeManifests([]*audit.Manifest{m}, nil); err == nil && (merged.Shard != nil || m.Shard.Count != 1) {
+			t.Fatalf("MergeManifests(m) = %+v with shard %+v", merged, m.Shard)
+		}
 	})
+}
+
+// recordShard records shard i of n of path and returns the partial
+// manifest as written.
+func recordShard(tb testing.TB, path string, i, n int) ([]byte, *audit.Manifest) {
+	tb.Helper()
+	b, _ := recordJSON(tb, path, audit.ShardSpec{Index: i, Count: n})
+	m, err := audit.ParseManifest(b)
+	if err != nil {
+		tb.Fatalf("ParseManifest(partial) = %v", err)
+	}
+	return b, m
+}
+
+func TestParseManifestShard(t *testing.T) {
+	b, m := recordShard(t, verifyTinyDir+"/hf-bf16", 1, 2)
+	if m.Shard == nil || m.Shard.Index != 1 || m.Shard.Count != 2 || len(m.Shard.Files) != 4 || !bytes.Contains(b, []byte(`"shard": {`)) {
+		t.Fatalf("partial manifest shard = %+v", m.Shard)
+	}
+	whole := record(t, verifyTinyDir+"/hf-bf16")
+	var wb bytes.Buffer
+	whole.WriteJSON(&wb)
+	if whole.Shard != nil || strings.Contains(wb.String(), `"shard"`) {
+		t.Errorf("a whole manifest carries a shard: %+v", whole.Shard)
+	}
+	const head = `{"weightaudit_manifest": 1, "files": [], "tensors": [], "shard": `
+	tests := []struct {
+		name, shard, want string
+	}{
+		{"index zero", `{"index": 0, "count": 2, "files": []}`, "the index must be between 1"},
+		{"index past count", `{"index": 3, "count": 2, "files": []}`, "the index must be between 1"},
+		{"count zero", `{"index": 0, "count": 0, "files": []}`, "the count must be at least 1"},
+		{"count over the limit", `{"index": 1, "count": 10001, "files": []}`, "over the limit"},
+		{"empty name", `{"index": 1, "count": 2, "files": [{"name": "", "shard": 1}]}`, "files[0]: empty name"},
+		{"twice", `{"index": 1, "count": 2, "files": [{"name": "a", "shard": 1}, {"name": "a", "shard": 2}]}`, `files[1] "a": listed twice`},
+		{"part out of range", `{"index": 1, "count": 2, "files": [{"name": "a", "shard": 3}]}`, `files[0] "a": shard 3 is not between 1 and 2`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := audit.ParseManifest([]byte(head + tt.shard + "}"))
+			if !errors.Is(err, audit.ErrManifest) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ParseManifest(shard %s) = %v, want ErrManifest saying %q", tt.shard, err, tt.want)
+			}
+		})
+	}
 }

@@ -32,6 +32,7 @@ const (
 	CheckInf          = "VERIFY-INF"           // infinite values (or scales)
 	CheckAllZero      = "VERIFY-ALL-ZERO"      // every byte of a tensor is zero
 	CheckZeroRun      = "VERIFY-ZERO-RUN"      // a zero-filled run of at least the threshold inside a tensor
+	CheckUnread       = "VERIFY-UNREAD"        // a file's data cannot be read where it is (inside a compressed layer): no digest, no data checks
 )
 
 // DefaultBufferSize is the size of the reads of [Verify]: 4 MiB.
@@ -82,8 +83,56 @@ type VerifyOptions struct {
 	// from several goroutines at once and must be safe for that.
 	Progress func(file string, n int64)
 
+	// ExpectedFrom names where the Expected digests come from, for the
+	// report ("OCI layer digest"). The default is "expected digest".
+	ExpectedFrom string
+
+	// Notes holds a remark on some files, by name, shown with the file in
+	// the report (FileCheck.Note), such as why it has no expected digest.
+	// The default is none.
+	Notes map[string]string
+
+	// Shard, when not the zero value, verifies only the files of that part
+	// of the checkpoint (see [AssignShards]; the index and config.json are
+	// dealt like the model files); the report says which part and lists
+	// every file with its part (VerifyReport.Shard). A Manifest is then
+	// compared for the part's files and tensors only. The default is the
+	// whole checkpoint.
+	Shard ShardSpec
+
+	// Copy, when set, is called once for each file before it is read,
+	// with its name and size; the FileCopy it returns receives every byte
+	// of the file in order, from one goroutine, then Commit once the file
+	// was read to its end, or Abort. A nil FileCopy and a nil error mean
+	// that the file needs no copy (the destination has it). The copy never
+	// changes the verification: its outcome is reported per file
+	// (FileCheck.Copy). Copy is called from several goroutines at once.
+	// The default is no copy.
+	Copy func(name string, size int64) (FileCopy, error)
+
 	split bool // hash and check each buffer in two goroutines, as with tensor digests (for benchmarks)
 }
+
+// FileCopy receives a copy of a file's bytes from [Verify] (see
+// VerifyOptions.Copy): Write in order, then Commit or Abort, once, all from
+// one goroutine.
+type FileCopy interface {
+	io.Writer
+	// Commit is called after the last Write once the file was read to its
+	// end; the copy checks what it received and keeps it, or says why not.
+	Commit() error
+	// Abort is called instead of Commit when the file was not read to its
+	// end (an error, a cancellation) or a Write failed; the copy discards
+	// what it has.
+	Abort()
+}
+
+// The outcomes of a file's copy (FileCheck.Copy).
+const (
+	CopyStored    = "stored"     // the copy committed the file
+	CopyPresent   = "present"    // the destination had the file already: nothing to copy
+	CopyNotStored = "not stored" // the copy failed or refused the file; FileCheck.CopyError says why
+)
 
 // ZeroRun is a zero-filled stretch of a tensor's bytes.
 type ZeroRun struct {
@@ -95,8 +144,9 @@ type ZeroRun struct {
 type VerifyReport struct {
 	Source     string          `json:"source"`
 	Format     Format          `json:"format"`
-	Pass       bool            `json:"pass"`       // complete, and no findings
-	Incomplete bool            `json:"incomplete"` // stopped before every byte was read (cancelled)
+	Pass       bool            `json:"pass"`            // complete, and no findings
+	Incomplete bool            `json:"incomplete"`      // stopped before every byte was read (cancelled)
+	Shard      *ShardPlan      `json:"shard,omitempty"` // the part verified, when VerifyOptions.Shard was set
 	Files      []FileCheck     `json:"files"`
 	Tensors    []TensorCheck   `json:"tensors"`
 	Layers     []LayerCheck    `json:"layers"`
@@ -107,12 +157,16 @@ type VerifyReport struct {
 
 // FileCheck is the result for one file.
 type FileCheck struct {
-	Name     string `json:"name"`
-	Size     int64  `json:"size"`
-	Read     int64  `json:"bytes_read"`
-	SHA256   string `json:"sha256,omitempty"`          // empty when the file was not read to its end
-	Expected string `json:"expected_sha256,omitempty"` // from VerifyOptions.Expected or the manifest
-	Status   string `json:"status"`                    // "ok", "mismatch", "unchecked" (no expected digest), "incomplete"
+	Name         string `json:"name"`
+	Size         int64  `json:"size"`
+	Read         int64  `json:"bytes_read"`
+	SHA256       string `json:"sha256,omitempty"`          // empty when the file was not read to its end
+	Expected     string `json:"expected_sha256,omitempty"` // from VerifyOptions.Expected or the manifest
+	ExpectedFrom string `json:"expected_from,omitempty"`   // where Expected comes from: VerifyOptions.ExpectedFrom, or "manifest"
+	Status       string `json:"status"`                    // "ok", "mismatch", "unchecked" (no expected digest), "unread" (see CheckUnread), "incomplete"
+	Note         string `json:"note,omitempty"`            // from VerifyOptions.Notes
+	Copy         string `json:"copy,omitempty"`            // with VerifyOptions.Copy: CopyStored, CopyPresent or CopyNotStored
+	CopyError    string `json:"copy_error,omitempty"`      // why the copy was not stored
 }
 
 // TensorCheck is the result for one tensor.
@@ -185,6 +239,12 @@ type VerifyTotals struct {
 // buffers, whatever the files' sizes. The report is the same whatever Jobs
 // is, except for Seconds.
 //
+// A file whose data cannot be read where it is (a file inside a compressed
+// OCI layer, whose reads fail with hub.ErrCompressedLayer) is no error: it
+// is reported "unread" with a [CheckUnread] finding saying what was not
+// checked. With VerifyOptions.Shard only that part's files are read; with
+// VerifyOptions.Copy each file's bytes are also handed to a copy.
+//
 // If ctx is cancelled, Verify stops and returns the partial report, marked
 // Incomplete, together with an error wrapping the context's error. Any
 // other error (an unreadable file) returns a nil report.
@@ -218,6 +278,12 @@ func Verify(ctx context.Context, ck *Checkpoint, opts VerifyOptions) (*VerifyRep
 		if !validDigest(d) {
 			return nil, fmt.Errorf("verify: expected sha256 of %s: %q is not 64 hex digits", name, d)
 		}
+	}
+	if err := opts.Shard.check(); err != nil {
+		return nil, fmt.Errorf("verify: shard %d/%d: %v", opts.Shard.Index, opts.Shard.Count, err)
+	}
+	if m := opts.Manifest; m != nil && m.Shard != nil {
+		return nil, fmt.Errorf("verify: manifest of %s, shard %s: %w", m.Source, m.Shard.Spec(), ErrPartialManifest)
 	}
 	v := &verifier{
 		ck: ck, opts: opts, zeroRun: zeroRun, bufSize: bufSize,
@@ -263,7 +329,10 @@ type verifier struct {
 	bufSize int
 	digests bool
 	pool    *bufPool
-	files   []fileState
+	files   []fileState    // the files to read: every file, or the shard's
+	byFile  map[string]int // index in files
+	all     map[string]bool
+	shard   *ShardPlan
 	scans   []*tensorScan // by inventory index
 }
 
@@ -274,6 +343,11 @@ type fileState struct {
 	spans []span
 	read  atomic.Int64
 	sum   []byte // set when the file was read to its end
+	// unread is set when the file's data cannot be read where it is (see
+	// CheckUnread): the reason.
+	unread string
+	// copyStatus and copyErr are the outcome of VerifyOptions.Copy.
+	copyStatus, copyErr string
 }
 
 // span is one tensor's byte range in its file.
@@ -283,30 +357,34 @@ type span struct {
 	done       bool
 }
 
-// plan lists the files to read and each file's tensors in offset order.
+// plan lists the files to read (those of the shard, when one is asked
+// for) and each file's tensors in offset order.
 func (v *verifier) plan() {
-	byFile := map[string]int{}
-	add := func(name string, size int64) {
-		if _, ok := byFile[name]; ok {
-			return
+	all := checkpointFiles(v.ck)
+	v.all = make(map[string]bool, len(all))
+	for _, f := range all {
+		v.all[f.Name] = true
+	}
+	var part []int
+	if sp := v.opts.Shard; sp.Count > 0 {
+		part = AssignShards(all, sp.Count)
+		v.shard = &ShardPlan{Index: sp.Index, Count: sp.Count, Files: make([]ShardFile, len(all))}
+		for i, f := range all {
+			v.shard.Files[i] = ShardFile{Name: f.Name, Shard: part[i]}
 		}
-		byFile[name] = len(v.files)
-		v.files = append(v.files, fileState{name: name, size: size})
 	}
-	for _, f := range v.ck.Files {
-		add(f.Name, f.Size)
-	}
-	if v.ck.IndexName != "" {
-		add(v.ck.IndexName, 0) // its size is known once it is opened
-	}
-	if v.ck.Config != nil {
-		add("config.json", int64(len(v.ck.Config)))
+	v.byFile = map[string]int{}
+	for i, f := range all {
+		if part == nil || part[i] == v.shard.Index {
+			v.byFile[f.Name] = len(v.files)
+			v.files = append(v.files, fileState{name: f.Name, size: f.Size})
+		}
 	}
 	v.scans = make([]*tensorScan, len(v.inv.Tensors))
 	checks := map[string]*valueCheck{}
 	for i := range v.inv.Tensors {
 		t := &v.inv.Tensors[i]
-		fi, ok := byFile[t.File]
+		fi, ok := v.byFile[t.File]
 		if !ok {
 			continue
 		}
@@ -353,6 +431,9 @@ type chunk struct {
 // hashes and checks them, a slice at a time so that the checks find the
 // bytes in the cache; with tensor digests, which double the hashing, one
 // goroutine hashes the file and another checks and hashes the tensors.
+// With VerifyOptions.Copy, a third goroutine hands the buffers to the
+// copy. A file whose data cannot be read where it is (hub.ErrCompressedLayer)
+// is marked unread, not an error.
 func (v *verifier) file(ctx context.Context, fs *fileState) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -366,25 +447,48 @@ func (v *verifier) file(ctx context.Context, fs *fileState) error {
 	fs.size = size
 	path := hub.Path(v.ck.src, fs.name)
 
+	var fc FileCopy
+	if v.opts.Copy != nil {
+		switch c, err := v.opts.Copy(fs.name, size); {
+		case err != nil:
+			fs.copyStatus, fs.copyErr = CopyNotStored, err.Error()
+		case c == nil:
+			fs.copyStatus = CopyPresent
+		default:
+			fc = c
+		}
+	}
+
 	var scratch []float32
 	d := &dispatcher{v: v, fs: fs, scratch: &scratch}
 	h := sha256.New()
 	nbuf := cap(v.pool.free)
 	g, gctx := errgroup.WithContext(ctx)
+	// Each channel can hold every buffer there is, so sends never block.
 	toHash := make(chan *chunk, nbuf)
-	var toCheck chan *chunk
+	var toCheck, toCopy chan *chunk
+	refs := int32(1)
 	if v.opts.split || v.digests { // the tensor digests double the work: give them a goroutine
 		toCheck = make(chan *chunk, nbuf)
+		refs++
+	}
+	if fc != nil {
+		toCopy = make(chan *chunk, nbuf)
+		refs++
 	}
 	release := func(c *chunk) {
 		if c.refs.Add(-1) == 0 {
 			v.pool.put(c.buf)
 		}
 	}
+	var unread error
 	g.Go(func() error {
 		defer close(toHash)
 		if toCheck != nil {
 			defer close(toCheck)
+		}
+		if toCopy != nil {
+			defer close(toCopy)
 		}
 		for off := int64(0); off < size; {
 			n := int(min(int64(v.bufSize), size-off))
@@ -395,16 +499,21 @@ func (v *verifier) file(ctx context.Context, fs *fileState) error {
 			k, err := f.ReadAt(buf[:n], off)
 			if k < n {
 				v.pool.put(buf)
+				if errors.Is(err, hub.ErrCompressedLayer) {
+					unread = err
+				}
 				if err == nil || errors.Is(err, io.EOF) {
 					err = io.ErrUnexpectedEOF
 				}
 				return fmt.Errorf("%s: read %d bytes at offset %d: %w", path, n, off, err)
 			}
 			c := &chunk{buf: buf[:n], off: off}
-			c.refs.Store(1)
+			c.refs.Store(refs)
 			if toCheck != nil {
-				c.refs.Store(2)
-				toCheck <- c // never blocks: the channel holds every buffer
+				toCheck <- c
+			}
+			if toCopy != nil {
+				toCopy <- c
 			}
 			toHash <- c
 			off += int64(n)
@@ -446,12 +555,50 @@ func (v *verifier) file(ctx context.Context, fs *fileState) error {
 			return gctx.Err()
 		})
 	}
-	if err := g.Wait(); err != nil {
+	var copyErr error
+	if toCopy != nil {
+		g.Go(func() error {
+			for c := range toCopy {
+				if copyErr == nil && gctx.Err() == nil {
+					_, copyErr = fc.Write(c.buf)
+				}
+				release(c)
+			}
+			return nil // a failed copy does not stop the verification
+		})
+	}
+	err = g.Wait()
+	if fc != nil {
+		v.endCopy(fs, fc, err, copyErr)
+	}
+	if err != nil {
+		if unread != nil && ctx.Err() == nil {
+			fs.unread = unread.Error()
+			return nil
+		}
 		return err
 	}
 	fs.sum = h.Sum(nil)
 	d.finishFile(size)
 	return nil
+}
+
+// endCopy commits or aborts a file's copy and records the outcome.
+func (v *verifier) endCopy(fs *fileState, fc FileCopy, readErr, writeErr error) {
+	switch {
+	case readErr != nil:
+		fc.Abort()
+		fs.copyStatus, fs.copyErr = CopyNotStored, "the file was not read to its end"
+	case writeErr != nil:
+		fc.Abort()
+		fs.copyStatus, fs.copyErr = CopyNotStored, writeErr.Error()
+	default:
+		if err := fc.Commit(); err != nil {
+			fs.copyStatus, fs.copyErr = CopyNotStored, err.Error()
+		} else {
+			fs.copyStatus = CopyStored
+		}
+	}
 }
 
 // dispatcher hands the bytes of a file to the scans of the tensors they
@@ -578,28 +725,50 @@ func (p *bufPool) release() {
 // them.
 var defaultBuffers sync.Pool
 
-// expected returns the digest and size (-1 unknown) a file must have.
-func (v *verifier) expected(name string) (string, int64) {
+// expected returns the digest and size (-1 unknown) a file must have, and
+// where the digest comes from.
+func (v *verifier) expected(name string) (string, int64, string) {
 	if d, ok := v.opts.Expected[name]; ok {
-		return strings.ToLower(d), -1
+		from := v.opts.ExpectedFrom
+		if from == "" {
+			from = "expected digest"
+		}
+		return strings.ToLower(d), -1, from
 	}
 	if m := v.opts.Manifest; m != nil {
 		if f, ok := m.file(name); ok {
-			return f.SHA256, f.Size
+			return f.SHA256, f.Size, "manifest"
 		}
 	}
-	return "", -1
+	return "", -1, ""
 }
 
 // report builds the report from the files' and tensors' states.
 func (v *verifier) report() *VerifyReport {
-	r := &VerifyReport{Source: v.ck.Source, Format: v.ck.Format, Files: []FileCheck{}, Tensors: []TensorCheck{}, Findings: []VerifyFinding{}}
+	r := &VerifyReport{Source: v.ck.Source, Format: v.ck.Format, Shard: v.shard, Files: []FileCheck{}, Tensors: []TensorCheck{}, Findings: []VerifyFinding{}}
 	for i := range v.files {
 		fs := &v.files[i]
-		fc := FileCheck{Name: fs.name, Size: fs.size, Read: fs.read.Load(), Status: "unchecked"}
-		want, wantSize := v.expected(fs.name)
-		fc.Expected = want
+		fc := FileCheck{Name: fs.name, Size: fs.size, Read: fs.read.Load(), Status: "unchecked",
+			Note: v.opts.Notes[fs.name], Copy: fs.copyStatus, CopyError: fs.copyErr}
+		want, wantSize, from := v.expected(fs.name)
+		fc.Expected, fc.ExpectedFrom = want, from
 		switch {
+		case fs.unread != "":
+			fc.Status = "unread"
+			n := 0
+			for _, sp := range fs.spans {
+				if !sp.done {
+					n++
+				}
+			}
+			msg := fmt.Sprintf("not verified: its data cannot be read where it is (%s); no sha256", fs.unread)
+			if want != "" {
+				msg += fmt.Sprintf(" to compare with the %s %s", from, want)
+			}
+			if n > 0 {
+				msg += fmt.Sprintf(", and no data checks (NaN/Inf, zero runs, statistics) of %d of its %d tensor(s)", n, len(fs.spans))
+			}
+			r.Findings = append(r.Findings, VerifyFinding{Check: CheckUnread, File: fs.name, Offset: fc.Read, Expected: want, Message: msg})
 		case fs.sum == nil:
 			fc.Status = "incomplete"
 		default:
@@ -622,7 +791,7 @@ func (v *verifier) report() *VerifyReport {
 	}
 	if m := v.opts.Manifest; m != nil {
 		for _, mf := range m.Files {
-			if !v.hasFile(mf.Name) {
+			if !v.all[mf.Name] {
 				r.Findings = append(r.Findings, VerifyFinding{Check: CheckManifest, File: mf.Name, Expected: mf.SHA256,
 					Message: fmt.Sprintf("file in the manifest (%d bytes) is not part of the checkpoint", mf.Size)})
 			}
@@ -638,6 +807,9 @@ func (v *verifier) report() *VerifyReport {
 	}
 	for i := range v.inv.Tensors {
 		t := &v.inv.Tensors[i]
+		if _, ok := v.byFile[t.File]; !ok && v.shard != nil {
+			continue // another shard's
+		}
 		tc, fs := v.tensorCheck(i, t, done[i])
 		r.Tensors = append(r.Tensors, tc)
 		r.Findings = append(r.Findings, fs...)
@@ -723,20 +895,9 @@ func (v *verifier) tensorCheck(i int, t *Tensor, done bool) (TensorCheck, []Veri
 	return tc, out
 }
 
-func (v *verifier) hasFile(name string) bool {
-	for i := range v.files {
-		if v.files[i].name == name {
-			return true
-		}
-	}
-	return false
-}
-
 func (v *verifier) fileSize(name string) int64 {
-	for i := range v.files {
-		if v.files[i].name == name {
-			return v.files[i].size
-		}
+	if i, ok := v.byFile[name]; ok {
+		return v.files[i].size
 	}
 	return -1
 }
@@ -802,6 +963,9 @@ func (r *VerifyReport) WriteText(w io.Writer) error {
 	p.f("verify %s  %s\n", r.Source, status)
 	p.f("  %s, %d file(s), %d tensor(s); read %s of %s in %.2f s (%.0f MB/s)\n",
 		r.Format, r.Totals.Files, r.Totals.Tensors, Bytes(r.Totals.BytesRead), Bytes(r.Totals.Bytes), r.Seconds, rate)
+	if sh := r.Shard; sh != nil {
+		p.f("  shard %d/%d: %d of the checkpoint's %d file(s)\n", sh.Index, sh.Count, len(r.Files), len(sh.Files))
+	}
 	p.f("\nfiles\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, f := range r.Files {
@@ -809,10 +973,26 @@ func (r *VerifyReport) WriteText(w io.Writer) error {
 		if sum == "" {
 			sum = fmt.Sprintf("(read %s of %s)", Bytes(f.Read), Bytes(f.Size))
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", f.Name, Bytes(f.Size), sum, f.Status)
+		status := f.Status
+		if f.ExpectedFrom != "" && (f.Status == "ok" || f.Status == "mismatch") {
+			status += " (" + f.ExpectedFrom + ")"
+		}
+		switch f.Copy {
+		case "":
+		case CopyNotStored:
+			status += "; " + f.Copy + ": " + f.CopyError
+		default:
+			status += "; " + f.Copy
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", f.Name, Bytes(f.Size), sum, status)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, f := range r.Files {
+		if f.Note != "" {
+			p.f("  note: %s: %s\n", f.Name, f.Note)
+		}
 	}
 	if len(r.Findings) > 0 {
 		p.f("\nfindings (%d)\n", len(r.Findings))

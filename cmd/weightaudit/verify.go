@@ -26,26 +26,60 @@ func newVerifyCmd() *cobra.Command {
 		record   string
 		manifest string
 		builtin  string
+		shard    string
+		merge    bool
+		cache    bool
 	)
 	cmd := &cobra.Command{
-		Use:   "verify SOURCE [--jobs N] [--json] [--record FILE] [--manifest FILE]",
+		Use: "verify SOURCE [--jobs N] [--json] [--record FILE] [--manifest FILE] [--shard I/N] [--cache]\n" +
+			"  weightaudit verify --merge PART.json... [--record FILE]",
 		Short: "Read every byte: sha256 of every file, NaN/Inf, zero-filled holes and statistics per tensor",
 		Long: `verify streams every byte of every file of SOURCE (model files, index,
 config.json), several files at once, and reports:
 
-  - the sha256 of every file, compared with --manifest FILE when given
-    (a mismatch names the file, the expected and the actual digest, and
-    each tensor whose bytes changed);
+  - the sha256 of every file, compared with the digest the source
+    publishes (a Hub repository's LFS sha256, an OCI registry's layer
+    digest) or with --manifest FILE when given (a mismatch names the file,
+    the expected and the actual digest, and each tensor whose bytes
+    changed);
   - per tensor: NaN and Inf counts (F32, F16, BF16, F64, F8 values; the
     scales of quantized GGUF blocks), all-zero tensors, zero-filled runs of
     1 MiB or more with their offsets, truncated tensors, and statistics
     (min, max, mean, std, absmax) over a sample of the values;
   - a per-layer summary.
 
+A file inside a compressed tar layer of an OCI artifact (ModelPack
+tar+gzip, tar+zstd) cannot be range-read: only the front of it, streamed
+when the artifact was listed, can be. Such a file is reported "unread" with
+a VERIFY-UNREAD finding that says what was not checked (its sha256, the
+data of its tensors); a member small enough to have been streamed whole is
+read and checked, and its note says that no digest covers it alone.
+
 --record FILE writes a manifest (tool version, every file's name, size and
 sha256, every tensor's name, file, dtype, shape and sha256) atomically, for a
 later --manifest or diff. Tensor digests double the hashing work, so they
 are computed only with --record or a --manifest that holds them.
+
+--shard I/N verifies only the I-th of N parts of the files (1 <= I <= N):
+the files, index and config.json included, are dealt largest first, each
+to the part holding the fewest bytes so far (ties: fewest files, then the
+lowest part; equal sizes in name order), so every machine deals the same
+parts from the same listing. The report names the part and its files; with
+--record it writes a partial manifest, marked with its shard.
+--merge PART.json... joins the partial manifests of all N parts into the
+manifest an unsharded --record writes (to --record FILE, else to stdout);
+overlapping, missing or mismatched parts are refused (exit 2).
+
+--cache, for a Hugging Face Hub SOURCE, also stores each file it reads in
+the Hugging Face cache (HF_HUB_CACHE, else HF_HOME/hub, else
+~/.cache/huggingface/hub) in huggingface_hub's layout: blobs/ named by the
+LFS sha256 (by the Git blob hash for files not in LFS), snapshots/COMMIT/
+links, refs/REVISION. A blob is moved into place only when its sha256 is
+the LFS digest; a mismatched file leaves nothing behind. A later
+audit, inspect or verify of the same revision then reads the cached files
+(HF_HUB_OFFLINE=1 with no request at all). Without --cache nothing is
+written. For a local SOURCE --cache does nothing; oci:// and ollama://
+SOURCEs are not cached: --cache supports Hub sources only.
 
 A progress line goes to stderr when it is a terminal. Ctrl-C stops the
 reads and prints the partial report, marked INCOMPLETE.
@@ -53,15 +87,41 @@ reads and prints the partial report, marked INCOMPLETE.
 --builtin NAME verifies a built-in layout (` + strings.Join(synth.BuiltinNames(), ", ") + `):
 its data is virtual zeros, so every tensor is all-zero, and it is large.
 
-Exit codes: 0 every check passed, 1 a finding, 2 verify could not run or was
-interrupted (the report is then incomplete).`,
-		Args: cobra.MaximumNArgs(1),
+Exit codes: 0 every check passed, 1 a finding (a mismatch, a defect, a file
+that could not be verified), 2 verify could not run or was interrupted (the
+report is then incomplete), a merge was refused, or --cache could not store
+a file.`,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if merge {
+				for _, f := range []string{"shard", "manifest", "builtin", "cache", "json"} {
+					if cmd.Flags().Changed(f) {
+						return usageError(cmd, "--merge takes partial manifests and writes a manifest: --"+f+" does not apply")
+					}
+				}
+				if len(args) == 0 {
+					return usageError(cmd, "--merge needs the partial manifests written by verify --shard I/N --record FILE")
+				}
+				return mergeShards(cmd, args, record)
+			}
+			if len(args) > 1 {
+				return usageError(cmd, fmt.Sprintf("give one SOURCE, got %d arguments (several only with --merge)", len(args)))
+			}
 			if (len(args) == 1) == (builtin != "") {
 				return usageError(cmd, "give either SOURCE or --builtin NAME")
 			}
 			if jobs < 1 {
 				return usageError(cmd, fmt.Sprintf("--jobs must be at least 1, got %d", jobs))
+			}
+			var part audit.ShardSpec
+			if shard != "" || cmd.Flags().Changed("shard") {
+				var err error
+				if part, err = audit.ParseShard(shard); err != nil {
+					return usageError(cmd, "--shard "+err.Error())
+				}
+			}
+			if cache && len(args) == 1 && (strings.HasPrefix(args[0], "oci://") || strings.HasPrefix(args[0], "ollama://")) {
+				return usageError(cmd, "--cache supports Hugging Face Hub sources (hf://, https://huggingface.co/...) only for now; verify "+args[0]+" without --cache")
 			}
 			var m *audit.Manifest
 			if manifest != "" {
@@ -75,13 +135,27 @@ interrupted (the report is then incomplete).`,
 			if err != nil {
 				return err
 			}
-			opts := audit.VerifyOptions{Jobs: jobs, Manifest: m, TensorDigests: record != "", Expected: expectedDigests(src, ck)}
-			bar := newProgressBar(cmd.ErrOrStderr(), ck)
+			opts := audit.VerifyOptions{Jobs: jobs, Manifest: m, TensorDigests: record != "", Shard: part}
+			opts.Expected, opts.ExpectedFrom, opts.Notes = expectedDigests(src, ck)
+			var hc *hfCache
+			if cache {
+				if hc, err = newHFCache(cmd, src); err != nil {
+					return err
+				}
+				if hc != nil {
+					opts.Copy = hc.create
+				}
+			}
+			bar := newProgressBar(cmd.ErrOrStderr(), audit.ShardFiles(ck, part))
 			if bar != nil {
 				opts.Progress = bar.add
 			}
 			r, verr := audit.Verify(ctx, ck, opts)
 			bar.stop()
+			var cerr error
+			if hc != nil {
+				cerr = hc.finish(cmd, r)
+			}
 			if r == nil {
 				return verr
 			}
@@ -105,21 +179,127 @@ interrupted (the report is then incomplete).`,
 				if err := atomicfile.Write(record, 0o644, mf.WriteJSON); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "recorded %d files and %d tensors in %s\n", len(mf.Files), len(mf.Tensors), record)
+				what := ""
+				if mf.Shard != nil {
+					what = fmt.Sprintf(" (shard %s: a partial manifest, for verify --merge)", mf.Shard.Spec())
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "recorded %d files and %d tensors in %s%s\n", len(mf.Files), len(mf.Tensors), record, what)
 			}
 			if !r.Pass {
 				return &checkFailed{n: len(r.Findings)}
 			}
-			return nil
+			return cerr
 		},
 	}
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "write the report as JSON")
 	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "files read at once")
-	f.StringVar(&record, "record", "", "write a manifest of the files' and tensors' digests to FILE (replaced atomically)")
+	f.StringVar(&record, "record", "", "write a manifest of the files' and tensors' digests to FILE (replaced atomically); with --merge, the merged manifest")
 	f.StringVar(&manifest, "manifest", "", "compare with a manifest written earlier by --record")
 	f.StringVar(&builtin, "builtin", "", "verify a built-in layout (its data reads as zeros)")
+	f.StringVar(&shard, "shard", "", "verify only part I of N of the files (I/N, 1 <= I <= N)")
+	f.BoolVar(&merge, "merge", false, "merge the partial manifests given as arguments (written with --shard and --record)")
+	f.BoolVar(&cache, "cache", false, "store each file read in the Hugging Face cache (Hub sources only)")
 	return cmd
+}
+
+// mergeShards merges the partial manifests at paths into one, written to
+// record (atomically) or to stdout.
+func mergeShards(cmd *cobra.Command, paths []string, record string) error {
+	parts := make([]*audit.Manifest, len(paths))
+	for i, p := range paths {
+		data, err := readSmall(p, audit.MaxManifestBytes)
+		if err != nil {
+			return err
+		}
+		if parts[i], err = audit.ParseManifest(data); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	m, err := audit.MergeManifests(parts, paths)
+	if err != nil {
+		return err
+	}
+	if record == "" {
+		return m.WriteJSON(cmd.OutOrStdout())
+	}
+	if err := atomicfile.Write(record, 0o644, m.WriteJSON); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "merged %d shard manifests: %d files and %d tensors in %s\n", len(parts), len(m.Files), len(m.Tensors), record)
+	return nil
+}
+
+// hfCache stores the files verify reads from a Hub source in the Hugging
+// Face cache.
+type hfCache struct {
+	src *hub.HFSource
+	w   *hub.HFCacheWriter
+	dir string
+}
+
+// newHFCache prepares --cache for src: a cache writer for a Hub source, nil
+// (with a note on stderr) for a source with nothing to cache.
+func newHFCache(cmd *cobra.Command, src hub.Source) (*hfCache, error) {
+	s, ok := src.(*hub.HFSource)
+	if !ok {
+		// oci:// and ollama:// were refused before loading; what is left is local.
+		fmt.Fprintf(cmd.ErrOrStderr(), "note: --cache does nothing for %s: it is not a Hugging Face Hub source\n", src)
+		return nil, nil
+	}
+	env, err := hub.HFOptionsFromEnv(nil)
+	if err != nil {
+		return nil, fmt.Errorf("--cache: %w", err)
+	}
+	commit := s.Commit()
+	if rev := s.Ref().Revision; commit == "" && len(rev) == 40 && strings.Trim(strings.ToLower(rev), "0123456789abcdef") == "" {
+		commit = rev
+	}
+	if commit == "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "note: --cache: the Hub did not name the commit of %s (offline, or a mirror that leaves it out): nothing is cached\n", s)
+		return nil, nil
+	}
+	w, err := hub.NewHFCacheWriter(env.CacheDir, s.Ref(), commit)
+	if err != nil {
+		return nil, fmt.Errorf("--cache: %w", err)
+	}
+	return &hfCache{src: s, w: w, dir: env.CacheDir}, nil
+}
+
+// create is the VerifyOptions.Copy callback.
+func (c *hfCache) create(name string, size int64) (audit.FileCopy, error) {
+	sum, _ := c.src.Digest(name)
+	f, err := c.w.Create(name, size, sum)
+	if err != nil || f == nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return f, nil
+}
+
+// finish records the revision in the cache and says what was stored; it
+// returns an error naming the files that could not be stored.
+func (c *hfCache) finish(cmd *cobra.Command, r *audit.VerifyReport) error {
+	ferr := c.w.Finish()
+	if r == nil {
+		return ferr
+	}
+	var stored, present int
+	var failed []string
+	for _, f := range r.Files {
+		switch f.Copy {
+		case audit.CopyStored:
+			stored++
+		case audit.CopyPresent:
+			present++
+		case audit.CopyNotStored:
+			failed = append(failed, f.Name+": "+f.CopyError)
+		}
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "cache %s: stored %d file(s), %d already there, %d not stored\n", c.w.Snapshot(), stored, present, len(failed))
+	if len(failed) > 0 {
+		return fmt.Errorf("--cache: %d file(s) not stored in %s:\n  %s", len(failed), c.dir, strings.Join(failed, "\n  "))
+	}
+	return ferr
 }
 
 // readManifestFile reads a manifest file, refusing other files.
@@ -131,6 +311,9 @@ func readManifestFile(path string) (*audit.Manifest, error) {
 	m, err := audit.ParseManifest(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if m.Shard != nil {
+		return nil, fmt.Errorf("%s: shard %s of %s: %w", path, m.Shard.Spec(), m.Source, audit.ErrPartialManifest)
 	}
 	return m, nil
 }
@@ -179,14 +362,14 @@ type progressBar struct {
 	once  sync.Once
 }
 
-// newProgressBar returns a bar for ck on w, or nil when w is not a
-// terminal.
-func newProgressBar(w io.Writer, ck *audit.Checkpoint) *progressBar {
+// newProgressBar returns a bar on w for reading files, or nil when w is
+// not a terminal.
+func newProgressBar(w io.Writer, files []hub.FileInfo) *progressBar {
 	if !isTerminal(w) {
 		return nil
 	}
 	b := &progressBar{w: w, sizes: map[string]int64{}, files: map[string]int64{}, start: time.Now(), quit: make(chan struct{})}
-	for _, f := range ck.Files {
+	for _, f := range files {
 		b.total += f.Size
 		b.sizes[f.Name] = f.Size
 	}
@@ -269,17 +452,41 @@ func progressLine(done, total int64, elapsed time.Duration, active []string) str
 }
 
 // expectedDigests returns the sha256 the source publishes for each file
-// of the checkpoint (a Hub repository's LFS digests), or nil.
-func expectedDigests(src hub.Source, ck *audit.Checkpoint) map[string]string {
+// of the checkpoint (a Hub repository's LFS digests, an OCI artifact's
+// layer digests), where they come from, and notes on the files of an OCI
+// artifact that have none (the files inside tar layers).
+func expectedDigests(src hub.Source, ck *audit.Checkpoint) (map[string]string, string, map[string]string) {
 	d, ok := src.(interface{ Digest(string) (string, bool) })
 	if !ok {
-		return nil
+		return nil, "", nil
 	}
-	out := map[string]string{}
-	for _, f := range ck.Files {
-		if sum, ok := d.Digest(f.Name); ok {
-			out[f.Name] = sum
+	from := "published digest"
+	_, oci := src.(*hub.OCISource)
+	switch {
+	case oci:
+		from = "OCI layer digest"
+	default:
+		if _, ok := src.(*hub.HFSource); ok {
+			from = "Hub LFS sha256"
 		}
 	}
-	return out
+	out, notes := map[string]string{}, map[string]string{}
+	names := make([]string, 0, len(ck.Files)+2)
+	for _, f := range ck.Files {
+		names = append(names, f.Name)
+	}
+	if ck.IndexName != "" {
+		names = append(names, ck.IndexName)
+	}
+	if ck.Config != nil {
+		names = append(names, "config.json")
+	}
+	for _, n := range names {
+		if sum, ok := d.Digest(n); ok {
+			out[n] = sum
+		} else if oci {
+			notes[n] = "inside a tar layer: the layer's digest covers the archive, no digest covers this file alone"
+		}
+	}
+	return out, from, notes
 }
