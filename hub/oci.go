@@ -3,8 +3,10 @@ package hub
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -18,6 +20,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"golang.org/x/sync/errgroup"
 )
 
 // Media types of model artifacts in OCI registries (see
@@ -76,8 +79,11 @@ const (
 )
 
 // ErrNoModelLayers is returned by [OCISource.List] when the manifest (or
-// every manifest of an image index) has no layer of a model media type.
-// The message lists the media types found.
+// every manifest of an image index) has no layer of a model media type
+// (the message lists the media types found), or when its only weight
+// layers are ModelPack raw layers without a file name whose first bytes
+// are neither GGUF's nor safetensors' (the message names each layer's
+// media type and digest, and shows those bytes).
 var ErrNoModelLayers = errors.New("no model layers")
 
 // layerKind says how a layer's media type is read.
@@ -137,34 +143,51 @@ type OCIOptions struct {
 	// HFOptions.FirstRead and HFOptions.MaxRead do. The defaults are
 	// 256 KiB and 16 MiB.
 	FirstRead, MaxRead int64
+	// OllamaModels is the local Ollama store (the folder OLLAMA_MODELS
+	// names; see [OllamaModelsDir]) that [NewOllama] looks in first: a
+	// model whose manifest is there is read from the store's blobs,
+	// read-only, and never from the registry. [NewOCI] ignores it. The
+	// default is "", no store; [Resolve] sets it from the environment.
+	OllamaModels string
 }
 
 // OCISource is a model artifact in an OCI registry as a source: the layers
 // of the model manifest the reference resolves to, each one file (or, for
 // a tar layer, the files in it). Raw layers are read with HTTP Range
-// requests on their blobs; tar layers are streamed once, when the source
-// is listed, keeping only the front of each file (see [OCISource.Open]).
-// It never downloads whole raw weight layers. It is safe for concurrent
-// use.
+// requests on their blobs; so are the files in an uncompressed tar layer,
+// whose member headers are found by range reads that skip the members'
+// data. Compressed tar layers are streamed once, when the source is
+// listed, keeping only the front of each file (see [OCISource.Open] and
+// streamTar for how far a stream goes). It never downloads whole raw
+// weight layers. A source made by [NewOllama] may instead read the model
+// from the local Ollama store, with the same files. It is safe for
+// concurrent use.
 type OCISource struct {
 	spec string
 	ref  name.Reference
 	opts OCIOptions
 	cnt  *counters
 	ra   *readAhead
+	// store and storeManifest are the local Ollama store and where the
+	// model's manifest would be in it ("" when not looked for).
+	store, storeManifest string
 
-	mu     sync.Mutex
-	listed bool
-	err    error // the listing's error, kept: it is not retried
-	c      *httpClient
-	files  []FileInfo
-	raw    map[string]ociBlob
-	tarred map[string]*prefixFile
+	mu      sync.Mutex
+	listed  bool
+	err     error // the listing's error, kept: it is not retried
+	c       *httpClient
+	local   bool // the listing came from the local store
+	files   []FileInfo
+	raw     map[string]ociBlob
+	members map[string]tarMember // files in uncompressed tar layers
+	tarred  map[string]*prefixFile
 }
 
-// ociBlob is a raw layer presented as one file.
+// ociBlob is a layer's blob: a remote one (url) or a file of the local
+// Ollama store (path).
 type ociBlob struct {
 	url    *url.URL
+	path   string
 	digest v1.Hash
 	size   int64
 }
@@ -277,27 +300,84 @@ func (s *OCISource) List(ctx context.Context) ([]FileInfo, error) {
 // Open returns the named file. A raw layer is a remote file read with HTTP
 // Range requests on its blob (redirects are followed, and credentials go
 // to the registry's host only), keeping a few blocks and reading ahead
-// while reads run sequentially. A file inside a tar layer serves the front
-// of the file streamed when the source was listed (at least its header);
-// a read beyond it fails with [ErrCompressedLayer]. Reads run under ctx.
+// while reads run sequentially; so is a file inside an uncompressed tar
+// layer, whose bytes lie in place in the blob. A file inside a compressed
+// tar layer serves the front of the file streamed when the source was
+// listed (at least its header); a read beyond it fails with
+// [ErrCompressedLayer]. A model read from the local Ollama store is read
+// from its blob files, opened read-only. Reads run under ctx.
 func (s *OCISource) Open(ctx context.Context, name string) (File, error) {
 	if err := s.list(ctx); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	b, ok := s.raw[name]
+	m, isMember := s.members[name]
 	pf := s.tarred[name]
-	c := s.c
 	s.mu.Unlock()
 	switch {
 	case ok:
-		return &rangeFile{c: c, ctx: ctx, url: b.url, name: name, size: b.size, ra: s.ra,
-			classify: s.classifier("blob " + b.digest.String() + " (" + name + ")")}, nil
+		return s.openBlob(ctx, b, name)
+	case isMember:
+		if m.blob.path == "" {
+			return newRemoteMember(s.remoteBlob(ctx, m.blob, name), m), nil
+		}
+		f, err := s.openBlob(ctx, m.blob, name)
+		if err != nil {
+			return nil, err
+		}
+		return &memberFile{SectionReader: io.NewSectionReader(f, m.off, m.size), f: f}, nil
 	case pf != nil:
 		return pf, nil
 	}
 	return nil, fmt.Errorf("open %s: %w", Path(s, name), ErrNotExist)
 }
+
+// Path names the named file for messages: for a model read from the local
+// Ollama store, the blob's path (and, for a file inside a tar layer, the
+// file's name after it); otherwise the SOURCE and the file's name.
+func (s *OCISource) Path(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.local {
+		if b, ok := s.raw[name]; ok {
+			return b.path
+		}
+		if m, ok := s.members[name]; ok {
+			return m.blob.path + ":" + name
+		}
+		if pf := s.tarred[name]; pf != nil {
+			return storeBlobPath(s.store, pf.layer) + ":" + name
+		}
+	}
+	return s.spec + "/" + name
+}
+
+// openBlob opens a layer's blob as the file name: the local file of the
+// store, read-only, or a remote file read with Range requests.
+func (s *OCISource) openBlob(ctx context.Context, b ociBlob, name string) (File, error) {
+	if b.path != "" {
+		return openStoreBlob(b.path, b.size, s.storeManifest)
+	}
+	return s.remoteBlob(ctx, b, name), nil
+}
+
+// remoteBlob returns the remote file of a blob. It is called once the
+// source is listed (or while it is being listed, s.mu held), so s.c is set
+// and no longer changes.
+func (s *OCISource) remoteBlob(ctx context.Context, b ociBlob, name string) *rangeFile {
+	return &rangeFile{c: s.c, ctx: ctx, url: b.url, name: name, size: b.size, ra: s.ra,
+		classify: s.classifier("blob " + b.digest.String() + " (" + name + ")")}
+}
+
+// memberFile is a file inside an uncompressed tar layer of the local
+// store: a section of the layer's blob.
+type memberFile struct {
+	*io.SectionReader
+	f File
+}
+
+func (m *memberFile) Close() error { return m.f.Close() }
 
 func (s *OCISource) list(ctx context.Context) error {
 	s.mu.Lock()
@@ -378,6 +458,12 @@ const (
 
 // resolve fetches the manifest and builds the listing. s.mu is held.
 func (s *OCISource) resolve(ctx context.Context) error {
+	switch found, err := findStoreManifest(s.storeManifest); {
+	case err != nil:
+		return fmt.Errorf("%s: %w", s.spec, err)
+	case found:
+		return s.resolveLocal(ctx)
+	}
 	reg := s.ref.Context()
 	auth, err := s.opts.Keychain.Resolve(reg)
 	if err != nil {
@@ -461,7 +547,10 @@ func isModelManifest(m *v1.Manifest) bool {
 }
 
 func mediaTypes(m *v1.Manifest) []string {
-	out := []string{"config " + string(m.Config.MediaType)}
+	var out []string
+	if m.Config.MediaType != "" {
+		out = append(out, "config "+string(m.Config.MediaType))
+	}
 	for _, l := range m.Layers {
 		out = append(out, string(l.MediaType))
 	}
@@ -492,44 +581,211 @@ func cleanName(p string) string {
 	return c
 }
 
-// build turns the model manifest's layers into files. s.mu is held.
+// resolveLocal builds the listing from the manifest in the local Ollama
+// store. s.mu is held.
+func (s *OCISource) resolveLocal(ctx context.Context) error {
+	m, err := readStoreManifest(s.storeManifest)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.spec, err)
+	}
+	if !isModelManifest(m) {
+		seen := mediaTypes(m)
+		slices.Sort(seen)
+		return fmt.Errorf("%s: manifest %s in the local Ollama store: %w: media types found: %s",
+			s.spec, s.storeManifest, ErrNoModelLayers, strings.Join(slices.Compact(seen), ", "))
+	}
+	s.local = true
+	return s.build(ctx, m)
+}
+
+// modelLayer is a layer of a model media type and where its blob is.
+type modelLayer struct {
+	i    int // index in the manifest
+	l    v1.Descriptor
+	k    layerKind
+	blob ociBlob
+	name string // from the annotations, "" for none
+	head []byte // the first bytes, read for an unannotated raw weight
+}
+
+// locate returns where the blob of layer i is: its URL in the registry or,
+// for a listing from the local store, its file, which must be there with
+// the size the manifest gives. s.mu is held.
+func (s *OCISource) locate(i int, l v1.Descriptor) (ociBlob, error) {
+	b := ociBlob{digest: l.Digest, size: l.Size}
+	if s.local {
+		b.path = storeBlobPath(s.store, l.Digest)
+		f, err := openStoreBlob(b.path, l.Size, s.storeManifest)
+		if err != nil {
+			return b, fmt.Errorf("%s: layer %d (%s): %w", s.spec, i, l.MediaType, err)
+		}
+		f.Close()
+		return b, nil
+	}
+	reg := s.ref.Context()
+	u, err := url.Parse(fmt.Sprintf("%s://%s/v2/%s/blobs/%s", reg.Scheme(), reg.RegistryStr(), reg.RepositoryStr(), l.Digest))
+	if err != nil {
+		return b, fmt.Errorf("%s: layer %d: blob URL: %w", s.spec, i, err)
+	}
+	b.url = u
+	return b, nil
+}
+
+// sniffLen is how many bytes of an unannotated raw weight layer are read
+// to tell a GGUF file from a safetensors one.
+const sniffLen = 16
+
+// What the first bytes of an unannotated raw weight layer say it is.
+const (
+	sniffUnknown = iota
+	sniffGGUF
+	sniffSafetensors
+)
+
+// sniff tells a GGUF file (its magic) from a safetensors file (an 8-byte
+// little-endian header length, then the header's opening brace) by head,
+// the first bytes of the file.
+func sniff(head []byte) int {
+	switch {
+	case len(head) >= 4 && string(head[:4]) == "GGUF":
+		return sniffGGUF
+	case len(head) >= 9 && head[8] == '{' && binary.LittleEndian.Uint64(head) >= 2:
+		return sniffSafetensors
+	}
+	return sniffUnknown
+}
+
+// readHeads reads the first bytes of every unannotated raw weight layer
+// in ls, concurrently (at most Jobs at a time): one small Range request
+// each, counted in Stats, or a read of the local blob. s.mu is held.
+func (s *OCISource) readHeads(ctx context.Context, ls []modelLayer) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.opts.Jobs)
+	for j := range ls {
+		ml := &ls[j]
+		if ml.k != kindWeightRaw || ml.name != "" || ml.l.Size == 0 {
+			continue
+		}
+		g.Go(func() error {
+			head := make([]byte, min(ml.l.Size, sniffLen))
+			what := fmt.Sprintf("%s: layer %d (%s %s)", s.spec, ml.i, ml.l.MediaType, ml.l.Digest)
+			if ml.blob.path != "" {
+				f, err := openStoreBlob(ml.blob.path, ml.blob.size, s.storeManifest)
+				if err != nil {
+					return fmt.Errorf("%s: %w", what, err)
+				}
+				defer f.Close()
+				if _, err := f.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+					return fmt.Errorf("%s: read %s: %w", what, ml.blob.path, err)
+				}
+			} else if err := s.remoteBlob(gctx, ml.blob, "layer "+ml.l.Digest.String()).fetch(head, 0); err != nil {
+				return fmt.Errorf("%s: first bytes: %w", what, err)
+			}
+			ml.head = head
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// isModelFile reports whether audit.Load would take the file name for a
+// model file: a .gguf, a .safetensors or a safetensors index, at the top.
+func isModelFile(name string) bool {
+	return !strings.Contains(name, "/") &&
+		(strings.HasSuffix(name, ".gguf") || strings.HasSuffix(name, ".safetensors") || strings.HasSuffix(name, ".safetensors.index.json"))
+}
+
+// build turns the model manifest's layers into files. Layers without a
+// name in their annotations are named by kind: GGUF layers model.gguf, or
+// model-0000I-of-0000N.gguf when there are N, in manifest order, and
+// safetensors layers likewise. A ModelPack raw weight layer without a
+// name is named by what its first bytes say it is: DIGEST.gguf or
+// DIGEST.safetensors, DIGEST being the first 12 hex digits of the layer's
+// digest (several GGUF layers are the parts of a split set,
+// DIGEST-0000I-of-0000N.gguf after the first part's digest); when its
+// bytes say neither, weight-0000I-of-0000N, and when no file of the
+// manifest is then a model file, listing fails with [ErrNoModelLayers]
+// naming each such layer's media type, digest and first bytes. s.mu is
+// held.
 func (s *OCISource) build(ctx context.Context, m *v1.Manifest) error {
 	if len(m.Layers) > maxOCILayers {
 		return fmt.Errorf("%s: %d layers, over the limit of %d: %w", s.spec, len(m.Layers), maxOCILayers, ErrBadResponse)
 	}
-	reg := s.ref.Context()
+	var ls []modelLayer
 	counts := map[layerKind]int{}
-	for _, l := range m.Layers {
-		counts[kindOf(string(l.MediaType))]++
-	}
-	seq := map[layerKind]int{}
-	s.raw, s.tarred = map[string]ociBlob{}, map[string]*prefixFile{}
-	add := func(name string, size int64) error {
-		if _, dup := s.raw[name]; dup {
-			return fmt.Errorf("%s: two layers hold %q: %w", s.spec, name, ErrBadResponse)
-		}
-		if _, dup := s.tarred[name]; dup {
-			return fmt.Errorf("%s: two layers hold %q: %w", s.spec, name, ErrBadResponse)
-		}
-		s.files = append(s.files, FileInfo{Name: name, Size: size})
-		return nil
-	}
 	for i, l := range m.Layers {
 		k := kindOf(string(l.MediaType))
 		if k == kindNone {
 			continue
 		}
-		seq[k]++
 		if l.Size < 0 {
 			return fmt.Errorf("%s: layer %d (%s): negative size %d: %w", s.spec, i, l.Digest, l.Size, ErrBadResponse)
 		}
-		u, err := url.Parse(fmt.Sprintf("%s://%s/v2/%s/blobs/%s", reg.Scheme(), reg.RegistryStr(), reg.RepositoryStr(), l.Digest))
-		if err != nil {
-			return fmt.Errorf("%s: layer %d: blob URL: %w", s.spec, i, err)
+		if len(l.Digest.Hex) < 12 {
+			return fmt.Errorf("%s: layer %d (%s): no digest: %w", s.spec, i, l.MediaType, ErrBadResponse)
 		}
+		b, err := s.locate(i, l)
+		if err != nil {
+			return err
+		}
+		counts[k]++
+		ls = append(ls, modelLayer{i: i, l: l, k: k, blob: b, name: layerName(l)})
+	}
+	if err := s.readHeads(ctx, ls); err != nil {
+		return err
+	}
+	var sniffedGGUF []*modelLayer
+	for j := range ls {
+		if ls[j].head != nil && sniff(ls[j].head) == sniffGGUF {
+			sniffedGGUF = append(sniffedGGUF, &ls[j])
+		}
+	}
+
+	s.raw, s.members, s.tarred = map[string]ociBlob{}, map[string]tarMember{}, map[string]*prefixFile{}
+	add := func(name string, size int64) error {
+		_, inRaw := s.raw[name]
+		_, inMembers := s.members[name]
+		if inRaw || inMembers || s.tarred[name] != nil {
+			return fmt.Errorf("%s: two layers hold %q: %w", s.spec, name, ErrBadResponse)
+		}
+		s.files = append(s.files, FileInfo{Name: name, Size: size})
+		return nil
+	}
+	seq := map[layerKind]int{}
+	var unknown []string
+	for _, ml := range ls {
+		k, l := ml.k, ml.l
+		seq[k]++
 		switch k {
-		case kindTar, kindTarGzip, kindTarZstd:
-			members, err := s.streamTar(ctx, u, l, k)
+		case kindTar:
+			members, err := s.walkTar(ctx, ml.blob, l)
+			if errors.Is(err, ErrRangeIgnored) {
+				// The registry sends whole blobs: stream the layer
+				// instead, as a compressed one.
+				pfs, err := s.streamTar(ctx, ml.blob, l, k)
+				if err != nil {
+					return err
+				}
+				for _, pf := range pfs {
+					if err := add(pf.name, pf.size); err != nil {
+						return err
+					}
+					s.tarred[pf.name] = pf
+				}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			for _, tm := range members {
+				if err := add(tm.name, tm.size); err != nil {
+					return err
+				}
+				s.members[tm.name] = tm
+			}
+			continue
+		case kindTarGzip, kindTarZstd:
+			members, err := s.streamTar(ctx, ml.blob, l, k)
 			if err != nil {
 				return err
 			}
@@ -541,7 +797,7 @@ func (s *OCISource) build(ctx context.Context, m *v1.Manifest) error {
 			}
 			continue
 		}
-		name := layerName(l)
+		name := ml.name
 		if name == "" {
 			n, no := counts[k], seq[k]
 			switch k {
@@ -556,7 +812,20 @@ func (s *OCISource) build(ctx context.Context, m *v1.Manifest) error {
 					name = fmt.Sprintf("model-%05d-of-%05d.safetensors", no, n)
 				}
 			case kindWeightRaw:
-				name = fmt.Sprintf("weight-%05d-of-%05d", no, n)
+				switch sniff(ml.head) {
+				case sniffGGUF:
+					name = l.Digest.Hex[:12] + ".gguf"
+					if len(sniffedGGUF) > 1 {
+						no := slices.IndexFunc(sniffedGGUF, func(p *modelLayer) bool { return p.i == ml.i }) + 1
+						name = fmt.Sprintf("%s-%05d-of-%05d.gguf", sniffedGGUF[0].l.Digest.Hex[:12], no, len(sniffedGGUF))
+					}
+				case sniffSafetensors:
+					name = l.Digest.Hex[:12] + ".safetensors"
+				default:
+					name = fmt.Sprintf("weight-%05d-of-%05d", no, n)
+					unknown = append(unknown, fmt.Sprintf("layer %d (%s %s, %d bytes) has no %s annotation and starts with %q: neither GGUF's magic nor a safetensors header",
+						ml.i, l.MediaType, l.Digest, l.Size, AnnotationModelPackFilepath, ml.head))
+				}
 			case kindConfigRaw:
 				name = fmt.Sprintf("weight-config-%05d-of-%05d", no, n)
 			}
@@ -564,8 +833,11 @@ func (s *OCISource) build(ctx context.Context, m *v1.Manifest) error {
 		if err := add(name, l.Size); err != nil {
 			return err
 		}
-		s.raw[name] = ociBlob{url: u, digest: l.Digest, size: l.Size}
+		s.raw[name] = ml.blob
 	}
 	sort.Slice(s.files, func(i, j int) bool { return s.files[i].Name < s.files[j].Name })
+	if len(unknown) > 0 && !slices.ContainsFunc(s.files, func(f FileInfo) bool { return isModelFile(f.Name) }) {
+		return fmt.Errorf("%s: %w: %s", s.spec, ErrNoModelLayers, strings.Join(unknown, "; "))
+	}
 	return nil
 }

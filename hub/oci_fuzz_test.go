@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -85,6 +86,76 @@ func FuzzReadTar(f *testing.F) {
 					t.Fatalf("%s: ReadAt(%d): unexpected error %v", pf.name, off, err)
 				}
 			}
+		}
+	})
+}
+
+// FuzzWalkTar feeds hostile bytes to the walk over an uncompressed tar
+// layer's member headers, differentially: archive/tar streaming the same
+// bytes (reading every member's data instead of seeking over it) must
+// find the same regular files, and the bytes the walk places each file at
+// must be that file's content. Other invariants: no panic; every file is
+// a clean relative path inside the layer.
+func FuzzWalkTar(f *testing.F) {
+	st, _ := os.ReadFile("../testdata/tiny/hf-f32/model-00001-of-00002.safetensors")
+	st = st[:min(len(st), 1024)]
+	f.Add(tarOf(f, kindTar, "model.safetensors", string(st), "config.json", "{}"))
+	f.Add(tarOf(f, kindTar, strings.Repeat("n", 120)+".gguf", "GGUF\x03\x00\x00\x00", "d/", ""))
+	f.Add(tarOf(f, kindTar, "../evil", "x"))
+	f.Add(tarOf(f, kindTar, "a", "1", "b", "22", "c", "333"))
+	f.Add(tarOf(f, kindTar, "a", "1")[:600])
+	f.Add([]byte("not a tar"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := bytes.NewReader(data)
+		cur := &blobCursor{size: int64(len(data)), read: func(p []byte, off int64) error {
+			n, err := r.ReadAt(p, off)
+			if n == len(p) {
+				return nil
+			}
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}}
+		members, err := walkTar(context.Background(), cur, ociBlob{size: int64(len(data))}, v1.Descriptor{}, "fuzz")
+		if err != nil {
+			return
+		}
+		// archive/tar over a plain stream (no Seek) reads every byte.
+		tr := tar.NewReader(struct{ io.Reader }{bytes.NewReader(data)})
+		i := 0
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("the walk succeeded, streaming fails after %d files: %v", i, err)
+			}
+			if h.Typeflag != tar.TypeReg {
+				continue
+			}
+			if i == len(members) {
+				t.Fatalf("streaming finds file %q, the walk only %d files", h.Name, len(members))
+			}
+			m := members[i]
+			if m.name != cleanName(h.Name) || m.name == "" || m.size != h.Size {
+				t.Fatalf("file %d: walk %q %d bytes, streaming %q %d bytes", i, m.name, m.size, h.Name, h.Size)
+			}
+			if m.off < 0 || m.off+m.size > int64(len(data)) {
+				t.Fatalf("file %q: bytes %d+%d outside the %d-byte layer", m.name, m.off, m.size, len(data))
+			}
+			content, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatalf("file %q: streaming its data: %v", m.name, err)
+			}
+			if !bytes.Equal(content, data[m.off:m.off+m.size]) {
+				t.Fatalf("file %q: the walk's bytes at %d differ from its content", m.name, m.off)
+			}
+			i++
+		}
+		if i != len(members) {
+			t.Fatalf("the walk finds %d files, streaming %d", len(members), i)
 		}
 	})
 }

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"path"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/gzip"
@@ -19,7 +19,8 @@ import (
 	"github.com/weightaudit/weightaudit/gguf"
 )
 
-// ErrCompressedLayer is returned by ReadAt of a file inside a tar layer
+// ErrCompressedLayer is returned by ReadAt of a file inside a compressed
+// tar layer (or an uncompressed one from a registry that ignores Range)
 // when the bytes asked for lie beyond the front of the file that was
 // streamed: the layer can only be read from its start, so its tensor data
 // cannot be range-read.
@@ -142,13 +143,31 @@ func keepHeader(name string, g *growReader) {
 	}
 }
 
-// streamTar reads a tar layer (plain, gzip or zstd) from its start and
+// streamTar reads a compressed tar layer (gzip or zstd) from its start and
 // keeps the front of each regular file in it. When the layer's annotation
-// names a single file, streaming stops once that file's header is read;
-// otherwise the whole layer is read to find every file.
-func (s *OCISource) streamTar(ctx context.Context, u *url.URL, l v1.Descriptor, k layerKind) ([]*prefixFile, error) {
+// names the file it holds, streaming stops once that file's header is read
+// and the body is closed: the layer is fetched only that far.
+//
+// Without such an annotation the layer is read to its end, and every byte
+// of it is counted in Stats. That is the price of being correct: a tar
+// archive does not say how many members it holds, the next member's header
+// follows the whole of the current member's data, and compressed data
+// cannot be skipped, only decompressed, so the only way to know that no
+// model file follows is to reach the end. Neither the manifest nor the
+// model configs of the Docker and ModelPack formats declare a layer's
+// uncompressed size or member list that could end the stream sooner.
+// Uncompressed tar layers do not pay this: see walkTar.
+func (s *OCISource) streamTar(ctx context.Context, b ociBlob, l v1.Descriptor, k layerKind) ([]*prefixFile, error) {
 	what := fmt.Sprintf("%s: layer %s (%s)", s.spec, l.Digest, l.MediaType)
-	resp, err := s.c.send(ctx, u, nil, nil)
+	if b.path != "" {
+		f, err := openStoreBlob(b.path, b.size, s.storeManifest)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		defer f.Close()
+		return readTar(ctx, io.NewSectionReader(f, 0, b.size), l, k, what)
+	}
+	resp, err := s.c.send(ctx, b.url, nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -162,6 +181,12 @@ func (s *OCISource) streamTar(ctx context.Context, u *url.URL, l v1.Descriptor, 
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return readTar(ctx, io.LimitReader(resp.Body, l.Size), l, k, what)
+}
+
+// holds reports whether the archive member n is the file only, the name a
+// single-file layer's annotation gives ("" for none).
+func holds(only, n string) bool {
+	return only != "" && (n == only || path.Base(n) == path.Base(only))
 }
 
 // readTar reads the tar layer l, of kind k, from r; see streamTar.
@@ -211,7 +236,7 @@ func readTar(ctx context.Context, r io.Reader, l v1.Descriptor, k layerKind, wha
 		keepHeader(n, g)
 		kept += int64(len(g.data))
 		out = append(out, &prefixFile{name: n, size: h.Size, data: g.data, layer: l.Digest})
-		if only != "" && (n == only || path.Base(n) == path.Base(only)) {
+		if holds(only, n) {
 			break // the file the layer holds: no need to read its data
 		}
 		if err := ctx.Err(); err != nil {
@@ -219,4 +244,274 @@ func readTar(ctx context.Context, r io.Reader, l v1.Descriptor, k layerKind, wha
 		}
 	}
 	return out, nil
+}
+
+// tarMember is a regular file inside an uncompressed tar layer: size bytes
+// at off in the layer's blob, which are read in place.
+type tarMember struct {
+	name      string
+	blob      ociBlob
+	off, size int64
+}
+
+// walkChunk is how much one read of the walk over an uncompressed tar
+// layer fetches: a member header, or a PAX header with its records and the
+// header after them, in one request.
+const walkChunk = 4 << 10
+
+// walkTar lists the regular files of an uncompressed tar layer by reading
+// its member headers only: the archive is read through a cursor that
+// fetches walkChunk bytes where it is and seeks over each member's data
+// (archive/tar skips data with Seek when it can), so a layer costs about
+// one small request per member, whatever its size. When the layer's
+// annotation names the file it holds, the walk stops at that file. The
+// files are then read in place, by Range requests on the blob (or reads of
+// the local blob), like raw layers.
+func (s *OCISource) walkTar(ctx context.Context, b ociBlob, l v1.Descriptor) ([]tarMember, error) {
+	what := fmt.Sprintf("%s: layer %s (%s)", s.spec, l.Digest, l.MediaType)
+	var read func(p []byte, off int64) error
+	if b.path != "" {
+		f, err := openStoreBlob(b.path, b.size, s.storeManifest)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		defer f.Close()
+		read = func(p []byte, off int64) error {
+			n, err := f.ReadAt(p, off)
+			if n == len(p) {
+				return nil
+			}
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("read %s at %d: %w", b.path, off, err)
+		}
+	} else {
+		read = s.remoteBlob(ctx, b, "layer "+l.Digest.String()).fetch
+	}
+	return walkTar(ctx, &blobCursor{read: read, size: b.size}, b, l, what)
+}
+
+// walkTar reads the member headers of the tar archive cur reads; b and l
+// are its layer, what names it for messages.
+func walkTar(ctx context.Context, cur *blobCursor, b ociBlob, l v1.Descriptor, what string) ([]tarMember, error) {
+	only := layerName(l)
+	tr := tar.NewReader(cur)
+	var out []tarMember
+	for entries := 0; ; entries++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if entries == maxTarMembers {
+			return nil, fmt.Errorf("%s: over %d archive entries: %w", what, maxTarMembers, ErrBadResponse)
+		}
+		at := cur.pos
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: archive entry at byte %d: %w", what, at, err)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		n := cleanName(h.Name)
+		if n == "" {
+			return nil, fmt.Errorf("%s: archive member %q at byte %d: not a relative path: %w", what, h.Name, at, ErrBadResponse)
+		}
+		for k := range h.PAXRecords {
+			if strings.HasPrefix(k, "GNU.sparse.") {
+				return nil, fmt.Errorf("%s: archive member %q at byte %d: a sparse file, whose bytes are not stored in place: %w", what, n, at, ErrBadResponse)
+			}
+		}
+		off := cur.pos // archive/tar has read the header blocks, not the data
+		if h.Size < 0 || h.Size > b.size-off {
+			return nil, fmt.Errorf("%s: archive member %q at byte %d: %d bytes at byte %d run past the layer's %d: %w",
+				what, n, at, h.Size, off, b.size, ErrBadResponse)
+		}
+		out = append(out, tarMember{name: n, blob: b, off: off, size: h.Size})
+		if holds(only, n) {
+			break
+		}
+	}
+	return out, nil
+}
+
+// blobCursor reads a blob as a stream that can seek: each read that the
+// last fetch does not cover fetches at least walkChunk bytes (never past
+// the blob's end) with read, which fills p with the bytes at off or fails.
+type blobCursor struct {
+	read   func(p []byte, off int64) error
+	size   int64
+	pos    int64
+	buf    []byte // the last fetch, the bytes at bufOff
+	bufOff int64
+}
+
+func (c *blobCursor) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if c.pos >= c.size {
+		return 0, io.EOF
+	}
+	if c.pos < c.bufOff || c.pos >= c.bufOff+int64(len(c.buf)) {
+		buf := make([]byte, min(max(int64(len(p)), walkChunk), c.size-c.pos))
+		if err := c.read(buf, c.pos); err != nil {
+			return 0, err
+		}
+		c.buf, c.bufOff = buf, c.pos
+	}
+	n := copy(p, c.buf[c.pos-c.bufOff:])
+	c.pos += int64(n)
+	return n, nil
+}
+
+func (c *blobCursor) Seek(off int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		off += c.pos
+	case io.SeekEnd:
+		off += c.size
+	default:
+		return c.pos, fmt.Errorf("seek: bad whence %d", whence)
+	}
+	if off < 0 || off > c.size {
+		// archive/tar seeks to the last byte of a member's data: past the
+		// end means the archive is cut short.
+		return c.pos, fmt.Errorf("seek to byte %d of %d: %w", off, c.size, io.ErrUnexpectedEOF)
+	}
+	c.pos = off
+	return off, nil
+}
+
+// remoteMember is a file inside an uncompressed tar layer of a registry,
+// read with Range requests on the layer's blob. Its first read, at offset
+// 0, is sized by the source's read ahead as a raw layer's first read is
+// (what files of the kind needed, learned from the files closed so far);
+// later reads go to the blob's remote file. It is safe for concurrent use.
+type remoteMember struct {
+	rf        *rangeFile // the blob, named as the member
+	off, size int64
+	kind      string
+
+	mu      sync.Mutex
+	head    []byte // the member's first bytes, from the first read
+	probe   bool   // the first read was its kind's probe (see readAhead)
+	seq     int64  // how far reads ran sequentially from offset 0; -1 once not
+	reads   int
+	closed  bool
+	headErr error
+}
+
+func newRemoteMember(rf *rangeFile, m tarMember) *remoteMember {
+	return &remoteMember{rf: rf, off: m.off, size: m.size, kind: path.Ext(m.name)}
+}
+
+func (m *remoteMember) Size() int64 { return m.size }
+
+// ReadAt follows the io.ReaderAt contract, as rangeFile's does.
+func (m *remoteMember) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("%s: read at negative offset %d", m.rf.name, off)
+	}
+	if off >= m.size {
+		return 0, io.EOF
+	}
+	want, eof := p, error(nil)
+	if rem := m.size - off; int64(len(p)) > rem {
+		want, eof = p[:rem], io.EOF
+	}
+	head, err := m.first(off, len(want))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	if off < int64(len(head)) {
+		n = copy(want, head[off:])
+	}
+	if n < len(want) {
+		m.outgrow()
+		if _, err := m.rf.ReadAt(want[n:], m.off+off+int64(n)); err != nil {
+			return n, err
+		}
+	}
+	m.track(off, int64(len(want)))
+	return len(want), eof
+}
+
+// first makes the first fetch when a read at offset 0 asks for less than
+// a first fetch, and returns the member's first bytes (nil when none were
+// fetched).
+func (m *remoteMember) first(off int64, n int) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.head != nil || m.headErr != nil || off != 0 || int64(n) >= m.rf.ra.first || m.closed {
+		return m.head, nil
+	}
+	// Not under m.mu while waiting for a probe: another goroutine's reads
+	// beyond the head may run meanwhile.
+	m.mu.Unlock()
+	size, probe := m.rf.ra.firstFetch(m.rf.ctx, m.kind, m.rf)
+	buf := make([]byte, min(size, m.size))
+	err := m.rf.fetch(buf, m.off)
+	m.mu.Lock()
+	if err != nil {
+		if probe {
+			m.rf.ra.release(m.kind, m.rf, 0, false)
+		}
+		return nil, err
+	}
+	if m.head == nil {
+		m.head, m.probe = buf, probe
+	} else if probe {
+		m.rf.ra.release(m.kind, m.rf, 0, false)
+	}
+	return m.head, nil
+}
+
+// outgrow ends the member's turn as its kind's probe when a read goes
+// beyond the first fetch: there is nothing to learn soon.
+func (m *remoteMember) outgrow() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.probe {
+		m.rf.ra.release(m.kind, m.rf, 0, true)
+		m.probe = false
+	}
+}
+
+func (m *remoteMember) track(off, n int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.seq < 0 {
+		return
+	}
+	if off > m.seq {
+		m.seq = -1
+		return
+	}
+	m.seq = max(m.seq, off+n)
+	m.reads++
+}
+
+// Close tells the read ahead how far a header read went (reads running
+// sequentially from offset 0 and stopping short of the end), as a raw
+// layer's file does, and drops what was fetched. It is idempotent.
+func (m *remoteMember) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	var extent int64
+	if m.reads >= 2 && m.seq > 0 && m.seq < m.size {
+		extent = m.seq
+	}
+	m.rf.ra.release(m.kind, m.rf, extent, false)
+	m.probe, m.head = false, nil
+	return m.rf.Close()
 }

@@ -77,7 +77,8 @@ type ociArtifact struct {
 	config   string
 	layers   []ociLayer
 	local    map[string][]byte // the same model as local files
-	raw      bool              // every model layer is raw: range-read
+	raw      bool              // every model layer is raw: range-read, with digests
+	ranged   bool              // every model file is range-read (members of plain tars)
 }
 
 func (a ociArtifact) image(tb testing.TB) v1.Image {
@@ -102,7 +103,24 @@ func tarZstd(tb testing.TB, files map[string][]byte, names []string) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tw := tar.NewWriter(zw)
+	writeTar(tb, zw, files, names)
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// tarPlain archives the named files, uncompressed.
+func tarPlain(tb testing.TB, files map[string][]byte, names []string) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	writeTar(tb, &buf, files, names)
+	return buf.Bytes()
+}
+
+func writeTar(tb testing.TB, w io.Writer, files map[string][]byte, names []string) {
+	tb.Helper()
+	tw := tar.NewWriter(w)
 	for _, n := range names {
 		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg}); err != nil {
 			tb.Fatal(err)
@@ -112,10 +130,13 @@ func tarZstd(tb testing.TB, files map[string][]byte, names []string) []byte {
 	if err := tw.Close(); err != nil {
 		tb.Fatal(err)
 	}
-	if err := zw.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
+}
+
+// hex12 returns the first 12 hex digits of data's sha256: the name an
+// unannotated raw weight layer gets.
+func hex12(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:6])
 }
 
 // artifacts returns the test artifacts, built from the tiny fixtures.
@@ -128,6 +149,8 @@ func artifacts(tb testing.TB) []ociArtifact {
 	for _, n := range hfNames {
 		hf[n] = readFixture(tb, "hf-f32/"+n)
 	}
+	h1, h2 := hex12(hf[hfNames[1]]), hex12(hf[hfNames[2]])
+	g1 := hex12(shard1)
 	var mpRaw []ociLayer
 	for _, n := range hfNames {
 		mt := hub.MediaModelPackWeightRaw
@@ -153,6 +176,28 @@ func artifacts(tb testing.TB) []ociArtifact {
 			local:  hf,
 		},
 		{
+			name: "modelpack-safetensors-tar", manifest: types.OCIManifestSchema1, config: hub.MediaModelPackConfig,
+			layers: []ociLayer{{data: tarPlain(tb, hf, hfNames), mt: hub.MediaModelPackWeightTar}},
+			local:  hf, ranged: true,
+		},
+		{
+			// Raw weights without annotations: named by their first bytes.
+			name: "modelpack-raw-unannotated", manifest: types.OCIManifestSchema1, config: hub.MediaModelPackConfig,
+			layers: []ociLayer{
+				{data: hf[hfNames[1]], mt: hub.MediaModelPackWeightRaw},
+				{data: hf[hfNames[2]], mt: hub.MediaModelPackWeightRaw},
+				{data: hf["config.json"], mt: hub.MediaModelPackWeightConfigRaw, ann: map[string]string{hub.AnnotationModelPackFilepath: "config.json"}},
+			},
+			local: map[string][]byte{h1 + ".safetensors": hf[hfNames[1]], h2 + ".safetensors": hf[hfNames[2]], "config.json": hf["config.json"]},
+			raw:   true,
+		},
+		{
+			name: "modelpack-gguf-split-unannotated", manifest: types.OCIManifestSchema1, config: hub.MediaModelPackConfig,
+			layers: []ociLayer{{data: shard1, mt: hub.MediaModelPackWeightRaw}, {data: shard2, mt: hub.MediaModelPackWeightRaw}},
+			local:  map[string][]byte{g1 + "-00001-of-00002.gguf": shard1, g1 + "-00002-of-00002.gguf": shard2},
+			raw:    true,
+		},
+		{
 			name: "ollama", manifest: types.DockerManifestSchema2, config: "application/vnd.docker.container.image.v1+json",
 			layers: []ociLayer{
 				{data: single, mt: hub.MediaOllamaModel},
@@ -162,6 +207,18 @@ func artifacts(tb testing.TB) []ociArtifact {
 			raw:   true,
 		},
 	}
+}
+
+// artifact returns the test artifact called name.
+func artifact(tb testing.TB, name string) ociArtifact {
+	tb.Helper()
+	for _, a := range artifacts(tb) {
+		if a.name == name {
+			return a
+		}
+	}
+	tb.Fatalf("no test artifact %q", name)
+	return ociArtifact{}
 }
 
 func pushImage(tb testing.TB, host string, tr http.RoundTripper, repo string, img v1.Image) {
@@ -276,14 +333,14 @@ func checkArtifacts(t *testing.T, host string, tr http.RoundTripper, prefix stri
 				}
 				st := src.Stats()
 				fetched := st.Bytes - listed.Bytes
-				if a.raw {
+				if a.raw || a.ranged {
 					limit := 2*head + int64(len(a.local))*firstRead
 					if fetched > limit {
 						t.Errorf("fetched %d bytes for %d bytes of headers; want at most %d", fetched, head, limit)
 					}
 					for n, b := range a.local {
 						sum := sha256.Sum256(b)
-						if d, ok := src.Digest(n); !ok || d != hex.EncodeToString(sum[:]) {
+						if d, ok := src.Digest(n); a.raw && (!ok || d != hex.EncodeToString(sum[:])) {
 							t.Errorf("Digest(%q) = %q, %v, want %x, true", n, d, ok, sum)
 						}
 					}
@@ -346,7 +403,7 @@ func TestOCIBearerToken(t *testing.T) {
 	var srvURL string
 	host, tr := newRegistry(t, tokenAuth(&refuse, &srvURL))
 	srvURL = "http://" + host
-	a := artifacts(t)[0]
+	a := artifact(t, "docker-gguf-shards")
 	pushImage(t, host, tr, "secret/model:v1", a.image(t))
 	ctx := context.Background()
 
@@ -386,7 +443,7 @@ func TestOCIErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	pushImage(t, host, tr, "app/plain:v1", plain)
-	tarred := artifacts(t)[2]
+	tarred := artifact(t, "modelpack-safetensors-tar-zstd")
 	pushImage(t, host, tr, "models/tarred:v1", tarred.image(t))
 	ctx := context.Background()
 
@@ -488,7 +545,7 @@ func TestOCIRedirect(t *testing.T) {
 		}))
 	})
 	srvURL = "http://" + host
-	a := artifacts(t)[1] // raw safetensors layers
+	a := artifact(t, "modelpack-safetensors-raw") // raw safetensors layers
 	pushImage(t, host, tr, "cdn/model:v1", a.image(t))
 
 	src, err := hub.NewOCI("oci://"+host+"/cdn/model:v1", hub.OCIOptions{Transport: tr, Keychain: anonymous})
@@ -512,11 +569,13 @@ func TestOCIRedirect(t *testing.T) {
 }
 
 // BenchmarkOCILoad loads each test artifact from the in-process registry
-// as audit.Load does for an oci:// SOURCE (listing included), against
-// the same files loaded from memory, the baseline. It reports requests and
+// as audit.Load does for an oci:// SOURCE (listing included), and from a
+// local Ollama store holding the same manifest and blobs, against the
+// same files loaded from memory, the baseline. It reports requests and
 // bytes fetched per Load.
 func BenchmarkOCILoad(b *testing.B) {
 	host, tr := newRegistry(b, nil)
+	store := b.TempDir()
 	ctx := context.Background()
 	for _, a := range artifacts(b) {
 		var size int64
@@ -556,6 +615,20 @@ func BenchmarkOCILoad(b *testing.B) {
 			}
 			b.ReportMetric(float64(total.Requests)/float64(loads), "requests/op")
 			b.ReportMetric(float64(total.Bytes)/float64(loads), "bytes-fetched/op")
+		})
+		storeModel(b, store, host, "bench", a.name, "v1", a.image(b))
+		b.Run(a.name+"/ollama-store", func(b *testing.B) {
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for b.Loop() {
+				src, err := hub.NewOllama("ollama://"+host+"/bench/"+a.name+":v1", hub.OCIOptions{Transport: noNetwork{b}, OllamaModels: store})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := audit.Load(ctx, src); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }
@@ -598,7 +671,7 @@ func TestParseOllama(t *testing.T) {
 // library, tag latest) from the in-process registry by its Ollama name.
 func TestOllamaLoad(t *testing.T) {
 	host, tr := newRegistry(t, nil)
-	a := artifacts(t)[3]
+	a := artifact(t, "ollama")
 	pushImage(t, host, tr, "library/tiny:latest", a.image(t))
 	src, err := hub.NewOllama("ollama://"+host+"/library/tiny", hub.OCIOptions{Transport: tr, Keychain: anonymous})
 	if err != nil {
@@ -635,6 +708,19 @@ func TestOCINames(t *testing.T) {
 			l("c", hub.MediaModelPackWeightConfigRaw, map[string]string{hub.AnnotationTitle: "../escape.json"}),
 			l("d", "application/vnd.docker.ai.license", nil),
 		}, []string{"tokenizer.json", "w.safetensors", "weight-config-00002-of-00002"}},
+		{"sniffed gguf", []ociLayer{l(ggufHead, hub.MediaModelPackWeightRaw, nil)}, []string{hex12([]byte(ggufHead)) + ".gguf"}},
+		{"sniffed safetensors", []ociLayer{l(stHead, hub.MediaModelPackWeightRaw, nil), l(stHead+" ", hub.MediaModelPackWeightRaw, nil)},
+			[]string{hex12([]byte(stHead)) + ".safetensors", hex12([]byte(stHead+" ")) + ".safetensors"}},
+		{"sniffed gguf split", []ociLayer{l(ggufHead+"1", hub.MediaModelPackWeightRaw, nil), l(ggufHead+"2", hub.MediaModelPackWeightRaw, nil)},
+			[]string{hex12([]byte(ggufHead+"1")) + "-00001-of-00002.gguf", hex12([]byte(ggufHead+"1")) + "-00002-of-00002.gguf"}},
+		{"unknown next to a model", []ociLayer{
+			l("not a model file", hub.MediaModelPackWeightRaw, nil),
+			l(ggufHead, hub.MediaModelPackWeightRaw, map[string]string{hub.AnnotationModelPackFilepath: "m.gguf"}),
+		}, []string{"m.gguf", "weight-00001-of-00002"}},
+		{"annotated raw weights are not read", []ociLayer{
+			l("GGUF but named", hub.MediaModelPackWeightRaw, map[string]string{hub.AnnotationModelPackFilepath: "x.bin"}),
+			l(ggufHead, hub.MediaModelPackWeightRaw, map[string]string{hub.AnnotationTitle: "m.gguf"}),
+		}, []string{"m.gguf", "x.bin"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -657,5 +743,67 @@ func TestOCINames(t *testing.T) {
 				t.Errorf("List() names (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// Heads of files as an unannotated raw weight layer's first bytes are
+// sniffed: a GGUF magic, and a safetensors header length and brace.
+const (
+	ggufHead = "GGUF\x03\x00\x00\x00 and the rest"
+	stHead   = "\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":1}"
+)
+
+// TestOCISniff checks what sniffing an unannotated raw weight layer
+// costs (one request of 16 bytes per layer, counted in Stats, and none for
+// annotated layers), and that a manifest whose weights are all
+// unrecognized fails with ErrNoModelLayers naming each layer's media type
+// and digest.
+func TestOCISniff(t *testing.T) {
+	host, tr := newRegistry(t, nil)
+	ctx := context.Background()
+	list := func(t *testing.T, repo string, layers ...ociLayer) (*hub.OCISource, error) {
+		t.Helper()
+		a := ociArtifact{manifest: types.OCIManifestSchema1, config: hub.MediaModelPackConfig, layers: layers}
+		pushImage(t, host, tr, repo, a.image(t))
+		src, err := hub.NewOCI("oci://"+host+"/"+repo, hub.OCIOptions{Transport: tr, Keychain: anonymous})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = src.List(ctx)
+		return src, err
+	}
+	big := ggufHead + strings.Repeat("x", 1<<20)
+	annotated, err := list(t, "sniff/annotated:v1",
+		ociLayer{data: []byte(big), mt: hub.MediaModelPackWeightRaw, ann: map[string]string{hub.AnnotationModelPackFilepath: "a.gguf"}},
+		ociLayer{data: []byte(big + "2"), mt: hub.MediaModelPackWeightRaw, ann: map[string]string{hub.AnnotationModelPackFilepath: "b.gguf"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sniffed, err := list(t, "sniff/unannotated:v1",
+		ociLayer{data: []byte(big), mt: hub.MediaModelPackWeightRaw},
+		ociLayer{data: []byte(big + "2"), mt: hub.MediaModelPackWeightRaw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, s := annotated.Stats(), sniffed.Stats()
+	t.Logf("listing: annotated %+v, unannotated %+v", a, s)
+	if s.Requests-a.Requests != 2 || s.Bytes > a.Bytes+2*16 {
+		t.Errorf("sniffing 2 layers cost %d requests and %d bytes (%d listing annotated ones), want 2 more requests and at most 32 more bytes",
+			s.Requests-a.Requests, s.Bytes, a.Bytes)
+	}
+
+	l1, l2 := []byte("PK\x03\x04 a zip file, longer than what is sniffed"), []byte{}
+	_, err = list(t, "sniff/unknown:v1",
+		ociLayer{data: l1, mt: hub.MediaModelPackWeightRaw},
+		ociLayer{data: l2, mt: hub.MediaModelPackWeightRaw},
+		ociLayer{data: []byte("{}"), mt: hub.MediaModelPackWeightConfigRaw, ann: map[string]string{hub.AnnotationModelPackFilepath: "config.json"}})
+	if !errors.Is(err, hub.ErrNoModelLayers) {
+		t.Fatalf("List() of unrecognized weights = %v, want ErrNoModelLayers", err)
+	}
+	t.Logf("%v", err)
+	for _, want := range []string{hub.MediaModelPackWeightRaw, "sha256:" + hex12(l1), "sha256:" + hex12(l2), "layer 0", "layer 1", `"PK\x03\x04 a zip file,"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("List() error %q does not say %q", err, want)
+		}
 	}
 }

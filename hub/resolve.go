@@ -17,7 +17,10 @@ var ErrUnsupportedSource = errors.New("unsupported source")
 // ([HFOptionsFromEnv]); no request is made before the source is used.
 // oci:// SOURCEs are read from their registry ([NewOCI]) with the
 // credentials of authn.DefaultKeychain (~/.docker/config.json), and
-// ollama:// SOURCEs from the Ollama registry ([NewOllama]).
+// ollama:// SOURCEs from the local Ollama store when it holds the model
+// (OLLAMA_MODELS, by default ~/.ollama/models; see [OllamaModelsDir]),
+// without any network access, else from the Ollama registry
+// ([NewOllama]).
 func Resolve(spec string) (src Source, focus string, err error) {
 	if spec == "" {
 		return nil, "", errors.New("empty source")
@@ -30,7 +33,7 @@ func Resolve(spec string) (src Source, focus string, err error) {
 		return s, "", nil
 	}
 	if strings.HasPrefix(spec, "ollama://") {
-		s, err := NewOllama(spec, OCIOptions{})
+		s, err := NewOllama(spec, OCIOptions{OllamaModels: OllamaModelsDir(nil)})
 		if err != nil {
 			return nil, "", err
 		}

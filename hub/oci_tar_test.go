@@ -1,0 +1,177 @@
+package hub_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/hub"
+)
+
+// bigSafetensors returns a safetensors file of one U8 tensor of n random
+// (incompressible) bytes.
+func bigSafetensors(n int, seed uint64) []byte {
+	h := fmt.Sprintf(`{"w":{"dtype":"U8","shape":[%d],"data_offsets":[0,%d]}}`, n, n)
+	b := make([]byte, 8, 8+len(h)+n)
+	binary.LittleEndian.PutUint64(b, uint64(len(h)))
+	b = append(b, h...)
+	r := rand.New(rand.NewPCG(seed, 1))
+	for range n {
+		b = append(b, byte(r.Uint32()))
+	}
+	return b
+}
+
+func tarGzip(tb testing.TB, files map[string][]byte, names []string) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	writeTar(tb, zw, files, names)
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestOCITarFetch measures how much of a tar layer holding two 2 MiB
+// safetensors files is fetched to list and load it, and checks the bounds
+// the design promises: an uncompressed tar costs its member headers (a
+// small request each) whether annotated or not, and its files can be read
+// whole in place; a compressed tar stops at the file its annotation names;
+// an unannotated compressed tar is read to its end (there is no other way
+// to know that no member follows), and that is what Stats says.
+func TestOCITarFetch(t *testing.T) {
+	host, tr := newRegistry(t, nil)
+	ctx := context.Background()
+	long := strings.Repeat("b", 120) + ".safetensors" // over 100 bytes: a PAX header
+	files := map[string][]byte{"a.safetensors": bigSafetensors(2<<20, 1), "b.safetensors": bigSafetensors(2<<20, 2), long: bigSafetensors(2<<20, 2)}
+	two := []string{"a.safetensors", "b.safetensors"}
+	one := []string{"a.safetensors"}
+	local := func(names []string) map[string][]byte {
+		m := map[string][]byte{}
+		for _, n := range names {
+			m[n] = files[n]
+		}
+		return m
+	}
+	named := map[string]string{hub.AnnotationModelPackFilepath: "a.safetensors"}
+	tests := []struct {
+		name  string
+		layer []byte
+		mt    string
+		ann   map[string]string
+		names []string
+		// The most of the layer that may be fetched, as a fraction; 0
+		// means the whole layer must have been read.
+		most    float64
+		inPlace bool // the files are read in place: whole reads work
+	}{
+		{"tar", tarPlain(t, files, two), hub.MediaModelPackWeightTar, nil, two, 0.01, true},
+		{"tar with a PAX header", tarPlain(t, files, []string{"a.safetensors", long}), hub.MediaModelPackWeightTar, nil, []string{"a.safetensors", long}, 0.01, true},
+		{"tar annotated", tarPlain(t, files, one), hub.MediaModelPackWeightTar, named, one, 0.01, true},
+		{"tar+zstd", tarZstd(t, files, two), hub.MediaModelPackWeightTarZstd, nil, two, 0, false},
+		{"tar+gzip", tarGzip(t, files, two), hub.MediaModelPackWeightTarGzip, nil, two, 0, false},
+		{"tar+zstd annotated", tarZstd(t, files, one), hub.MediaModelPackWeightTarZstd, named, one, 0.1, false},
+		{"tar+gzip annotated", tarGzip(t, files, one), hub.MediaModelPackWeightTarGzip, named, one, 0.1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := ociArtifact{manifest: types.OCIManifestSchema1, config: hub.MediaModelPackConfig,
+				layers: []ociLayer{{data: tt.layer, mt: tt.mt, ann: tt.ann}}}
+			repo := "tars/" + strings.ToLower(strings.NewReplacer(" ", "-", "+", "-").Replace(tt.name)) + ":v1"
+			pushImage(t, host, tr, repo, a.image(t))
+			// A first read of 4 KiB, as for the other artifacts: the
+			// default, 256 KiB, would dwarf these headers.
+			src, err := hub.NewOCI("oci://"+host+"/"+repo, hub.OCIOptions{Transport: tr, Keychain: anonymous, FirstRead: 4 << 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := src.List(ctx); err != nil {
+				t.Fatal(err)
+			}
+			listed := src.Stats()
+			got, err := audit.Load(ctx, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, head := loadLocal(t, local(tt.names))
+			if diff := cmp.Diff(want.Inventory(), got.Inventory()); diff != "" {
+				t.Errorf("inventory (-local +oci):\n%s", diff)
+			}
+			st := src.Stats()
+			size := int64(len(tt.layer))
+			ratio := float64(st.Bytes) / float64(size)
+			t.Logf("%s: layer %d bytes; listing %d requests %d bytes, load %d requests %d bytes (%d of headers); fetched %.4f of the layer",
+				tt.name, size, listed.Requests, listed.Bytes, st.Requests-listed.Requests, st.Bytes-listed.Bytes, head, ratio)
+			switch {
+			case tt.most == 0 && st.Bytes < size:
+				t.Errorf("fetched %d bytes of a %d-byte layer read to its end", st.Bytes, size)
+			case tt.most > 0 && ratio > tt.most:
+				t.Errorf("fetched %.4f of the layer, want at most %.4f", ratio, tt.most)
+			}
+			if !tt.inPlace {
+				return
+			}
+			for _, n := range tt.names {
+				data, err := hub.ReadFile(ctx, src, n, 1<<30)
+				if err != nil {
+					t.Fatalf("ReadFile(%q): %v", n, err)
+				}
+				if !bytes.Equal(data, files[n]) {
+					t.Errorf("ReadFile(%q) differs from the file", n)
+				}
+			}
+		})
+	}
+}
+
+// TestOCITarRangeIgnored reads an uncompressed tar layer from a registry
+// that ignores Range and sends whole blobs: the walk over member headers
+// cannot skip data there, so the layer is streamed instead, and the files
+// load as from any registry.
+func TestOCITarRangeIgnored(t *testing.T) {
+	var ranged atomic.Int64
+	host, tr := newRegistry(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Range") != "" {
+				ranged.Add(1)
+				r.Header.Del("Range")
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	files := map[string][]byte{"a.safetensors": bigSafetensors(64<<10, 1), "b.safetensors": bigSafetensors(64<<10, 2)}
+	names := []string{"a.safetensors", "b.safetensors"}
+	a := ociArtifact{manifest: types.OCIManifestSchema1, config: hub.MediaModelPackConfig,
+		layers: []ociLayer{{data: tarPlain(t, files, names), mt: hub.MediaModelPackWeightTar}}}
+	pushImage(t, host, tr, "norange/tar:v1", a.image(t))
+	// MaxRead 1 KiB: the second member's header lies beyond what a
+	// Range-ignoring server may be read up to.
+	src, err := hub.NewOCI("oci://"+host+"/norange/tar:v1", hub.OCIOptions{Transport: tr, Keychain: anonymous, FirstRead: 1 << 10, MaxRead: 1 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := audit.Load(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := loadLocal(t, files)
+	if diff := cmp.Diff(want.Inventory(), got.Inventory()); diff != "" {
+		t.Errorf("inventory (-local +oci):\n%s", diff)
+	}
+	if ranged.Load() == 0 {
+		t.Errorf("no Range request was tried")
+	}
+	t.Logf("%+v for a %d-byte layer", src.Stats(), len(a.layers[0].data))
+}
