@@ -17,10 +17,15 @@ import (
 
 // HeaderCache is a folder of the leading bytes of remote files: the
 // headers a reader parsed, each kept under the content identity of its
-// file (an LFS sha256, a Git blob id, an OCI blob digest), never under a
-// URL. Content with one identity never changes, so an entry never goes
-// stale: a second audit of the same files reads their headers from the
-// cache and makes no requests for them. Entries are written atomically
+// file (an LFS sha256, a Git blob id, an OCI blob digest) scoped to the
+// host that published it, never under a URL: every revision, repository
+// or tag of one host holding the same file shares its entry, and a host
+// cannot plant entries under another's digests. Content with one identity
+// never changes, so an entry never goes stale: a second audit of the same
+// files reads their headers from the cache and makes no requests for them.
+// Nothing checks a cached header against its digest (that takes the whole
+// file): a command that must see what the host serves now, such as
+// verify, does not use the cache. Entries are written atomically
 // and checked when read (a damaged entry is ignored and rewritten). It is
 // safe for concurrent use, by several processes too.
 type HeaderCache struct {

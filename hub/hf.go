@@ -370,7 +370,9 @@ func (s *HFSource) Open(ctx context.Context, name string) (File, error) {
 		}, nil
 	}
 	if id := e.identity(); s.cache != nil && id != "" {
-		return s.cache.wrap(id, e.size, s.c.stats, remote), nil
+		// Scoped to the endpoint: another host cannot plant a header
+		// under this one's digests.
+		return s.cache.wrap(s.ep.Host+"/"+id, e.size, s.c.stats, remote), nil
 	}
 	return remote()
 }

@@ -149,6 +149,10 @@ type OCIOptions struct {
 	// read-only, and never from the registry. [NewOCI] ignores it. The
 	// default is "", no store; [Resolve] sets it from the environment.
 	OllamaModels string
+	// HeaderCache, when not nil, keeps the headers read from raw layers
+	// and from files in uncompressed tar layers under the layer's digest,
+	// and serves them from there on later runs (see [HeaderCache]).
+	HeaderCache *HeaderCache
 }
 
 // OCISource is a model artifact in an OCI registry as a source: the layers
@@ -320,7 +324,13 @@ func (s *OCISource) Open(ctx context.Context, name string) (File, error) {
 		return s.openBlob(ctx, b, name)
 	case isMember:
 		if m.blob.path == "" {
-			return newRemoteMember(s.remoteBlob(ctx, m.blob, name), m), nil
+			remote := func() (File, error) { return newRemoteMember(s.remoteBlob(ctx, m.blob, name), m), nil }
+			if c := s.opts.HeaderCache; c != nil {
+				// The file is bytes [off, off+size) of the layer: that
+				// names its content as well as a digest of its own would.
+				return c.wrap(fmt.Sprintf("%s/%s@%d+%d", s.ref.Context().RegistryStr(), m.blob.digest, m.off, m.size), m.size, s.cnt, remote), nil
+			}
+			return remote()
 		}
 		f, err := s.openBlob(ctx, m.blob, name)
 		if err != nil {
@@ -358,6 +368,12 @@ func (s *OCISource) Path(name string) string {
 func (s *OCISource) openBlob(ctx context.Context, b ociBlob, name string) (File, error) {
 	if b.path != "" {
 		return openStoreBlob(b.path, b.size, s.storeManifest)
+	}
+	if c := s.opts.HeaderCache; c != nil {
+		// Scoped to the registry: another cannot plant a header under
+		// this one's digests.
+		id := s.ref.Context().RegistryStr() + "/" + b.digest.String()
+		return c.wrap(id, b.size, s.cnt, func() (File, error) { return s.remoteBlob(ctx, b, name), nil }), nil
 	}
 	return s.remoteBlob(ctx, b, name), nil
 }

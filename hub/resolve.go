@@ -21,19 +21,25 @@ var ErrUnsupportedSource = errors.New("unsupported source")
 // (OLLAMA_MODELS, by default ~/.ollama/models; see [OllamaModelsDir]),
 // without any network access, else from the Ollama registry
 // ([NewOllama]).
-func Resolve(spec string) (src Source, focus string, err error) {
+//
+// Options add what the environment does not say, such as a header cache.
+func Resolve(spec string, opts ...ResolveOption) (src Source, focus string, err error) {
+	var o resolveOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if spec == "" {
 		return nil, "", errors.New("empty source")
 	}
 	if strings.HasPrefix(spec, "oci://") {
-		s, err := NewOCI(spec, OCIOptions{})
+		s, err := NewOCI(spec, OCIOptions{HeaderCache: o.cache})
 		if err != nil {
 			return nil, "", err // not a typed nil in the interface
 		}
 		return s, "", nil
 	}
 	if strings.HasPrefix(spec, "ollama://") {
-		s, err := NewOllama(spec, OCIOptions{OllamaModels: OllamaModelsDir(nil)})
+		s, err := NewOllama(spec, OCIOptions{OllamaModels: OllamaModelsDir(nil), HeaderCache: o.cache})
 		if err != nil {
 			return nil, "", err
 		}
@@ -45,6 +51,7 @@ func Resolve(spec string) (src Source, focus string, err error) {
 			if err != nil {
 				return nil, "", fmt.Errorf("%s: %w", spec, err)
 			}
+			opts.HeaderCache = o.cache
 			s, focus, err := OpenHF(spec, opts)
 			if err != nil {
 				return nil, "", err // not a typed nil in the interface
@@ -53,4 +60,18 @@ func Resolve(spec string) (src Source, focus string, err error) {
 		}
 	}
 	return Local(spec)
+}
+
+// ResolveOption configures [Resolve].
+type ResolveOption func(*resolveOptions)
+
+type resolveOptions struct {
+	cache *HeaderCache
+}
+
+// WithHeaderCache makes remote sources keep the headers they read in c and
+// read them from there on later runs (see [HeaderCache]). nil, the
+// default, keeps nothing. Local sources ignore it.
+func WithHeaderCache(c *HeaderCache) ResolveOption {
+	return func(o *resolveOptions) { o.cache = c }
 }

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/weightaudit/weightaudit/audit"
-	"github.com/weightaudit/weightaudit/hub"
 )
 
 func newDiffCmd() *cobra.Command {
@@ -21,8 +20,11 @@ func newDiffCmd() *cobra.Command {
 		jobs   int
 	)
 	cmd := &cobra.Command{
-		Use:   "diff A B [--json] [--jobs N]",
-		Short: "Compare the tensors of two checkpoints or manifests: added, removed, reshaped, retyped, changed bytes",
+		// diff compares the bytes the sources serve now: no header from
+		// the cache may stand in for them.
+		Annotations: map[string]string{noHeaderCache: "true"},
+		Use:         "diff A B [--json] [--jobs N]",
+		Short:       "Compare the tensors of two checkpoints or manifests: added, removed, reshaped, retyped, changed bytes",
 		Long: `diff compares the tensor sets of A and B by name. Each is a SOURCE (as for
 inspect) or a manifest written by verify --record, told apart by content. For
 a SOURCE every byte is read to compute each tensor's sha256 (both sides at
@@ -40,7 +42,7 @@ Exit codes: 0 the tensors are identical, 1 they differ, 2 diff could not run.`,
 			g, ctx := errgroup.WithContext(cmd.Context())
 			for i, arg := range args {
 				g.Go(func() error {
-					m, err := diffSide(ctx, arg, jobs)
+					m, err := diffSide(ctx, cmd, arg, jobs)
 					sides[i] = m
 					return err
 				})
@@ -72,7 +74,7 @@ Exit codes: 0 the tensors are identical, 1 they differ, 2 diff could not run.`,
 
 // diffSide returns the manifest arg names, or the manifest of the SOURCE
 // it names, computed by reading every byte.
-func diffSide(ctx context.Context, arg string, jobs int) (*audit.Manifest, error) {
+func diffSide(ctx context.Context, cmd *cobra.Command, arg string, jobs int) (*audit.Manifest, error) {
 	if looksLikeManifest(arg) {
 		m, err := readManifestFile(arg)
 		if !errors.Is(err, audit.ErrNotManifest) {
@@ -82,7 +84,7 @@ func diffSide(ctx context.Context, arg string, jobs int) (*audit.Manifest, error
 			return m, err
 		}
 	}
-	src, focus, err := hub.Resolve(arg)
+	src, focus, err := resolve(cmd, arg)
 	if err != nil {
 		return nil, err
 	}

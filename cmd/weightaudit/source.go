@@ -8,8 +8,25 @@ import (
 	"github.com/weightaudit/weightaudit/hub"
 )
 
+// noHeaderCache is the annotation of a command that never uses the header
+// cache.
+const noHeaderCache = "no-header-cache"
+
+// resolve resolves a SOURCE with the header cache unless --no-cache or the
+// command says otherwise (see hub.HeaderCache): a remote source then reads
+// the headers it read before from the cache.
+func resolve(cmd *cobra.Command, spec string) (hub.Source, string, error) {
+	var opts []hub.ResolveOption
+	if off, _ := cmd.Flags().GetBool("no-cache"); !off && cmd.Annotations[noHeaderCache] == "" {
+		if dir, err := hub.DefaultHeaderCacheDir(nil); err == nil {
+			opts = append(opts, hub.WithHeaderCache(hub.NewHeaderCache(dir)))
+		}
+	}
+	return hub.Resolve(spec, opts...)
+}
+
 // openSource resolves the SOURCE argument or a built-in layout name.
-func openSource(args []string, builtin string) (hub.Source, string, error) {
+func openSource(cmd *cobra.Command, args []string, builtin string) (hub.Source, string, error) {
 	if builtin != "" {
 		l, err := synth.Builtin(builtin)
 		if err != nil {
@@ -17,14 +34,14 @@ func openSource(args []string, builtin string) (hub.Source, string, error) {
 		}
 		return l.Source(), "", nil
 	}
-	return hub.Resolve(args[0])
+	return resolve(cmd, args[0])
 }
 
 // load opens the source (SOURCE or --builtin) and reads its headers. When
 // --jobs was not given and the source suggests its own concurrency (a
 // remote source, where round trips dominate), that is used.
 func load(cmd *cobra.Command, args []string, builtin string, jobs int, opts ...audit.LoadOption) (*audit.Checkpoint, hub.Source, error) {
-	src, focus, err := openSource(args, builtin)
+	src, focus, err := openSource(cmd, args, builtin)
 	if err != nil {
 		return nil, nil, err
 	}

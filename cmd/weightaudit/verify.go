@@ -31,6 +31,9 @@ func newVerifyCmd() *cobra.Command {
 		cache    bool
 	)
 	cmd := &cobra.Command{
+		// verify checks the bytes the source serves now: no header from
+		// the cache may stand in for them.
+		Annotations: map[string]string{noHeaderCache: "true"},
 		Use: "verify SOURCE [--jobs N] [--json] [--record FILE] [--manifest FILE] [--shard I/N] [--cache]\n" +
 			"  weightaudit verify --merge PART.json... [--record FILE]",
 		Short: "Read every byte: sha256 of every file, NaN/Inf, zero-filled holes and statistics per tensor",

@@ -202,6 +202,12 @@ func TestVerifyOCIRawLayers(t *testing.T) {
 		t.Errorf("verify %s (text): exit %d, want both files ok (OCI layer digest)\n%s", src, code, text)
 	}
 
+	// inspect keeps the headers in the header cache (here, the whole of
+	// these tiny files); verify must not take them from there.
+	if _, stderr, code := cli(t, "inspect", src); code != 0 {
+		t.Fatalf("inspect %s: exit %d: %s", src, code, stderr)
+	}
+
 	// The registry now serves the second layer with one byte of its last
 	// tensor's data changed.
 	tampered := bytes.Clone(parts[1])

@@ -1,0 +1,65 @@
+package hub_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/hub"
+)
+
+// A second load of an artifact's range-read files (raw layers, members of
+// plain tar layers) reads their headers from the header cache: no
+// requests after the listing. Entries are scoped to the registry: the
+// same artifact in another registry gets nothing from them.
+func TestOCIHeaderCache(t *testing.T) {
+	host, tr := newRegistry(t, nil)
+	other, otherTr := newRegistry(t, nil)
+	for _, a := range artifacts(t) {
+		if !a.raw && !a.ranged {
+			continue
+		}
+		t.Run(a.name, func(t *testing.T) {
+			cache := hub.NewHeaderCache(t.TempDir())
+			pushImage(t, host, tr, "models/"+a.name+":v1", a.image(t))
+			pushImage(t, other, otherTr, "models/"+a.name+":v1", a.image(t))
+			want, _ := loadLocal(t, a.local)
+			load := func(host string, tr http.RoundTripper) (listed, loaded hub.Stats) {
+				t.Helper()
+				src, err := hub.NewOCI("oci://"+host+"/models/"+a.name+":v1",
+					hub.OCIOptions{Transport: tr, Keychain: anonymous, HeaderCache: cache})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx := context.Background()
+				if _, err := src.List(ctx); err != nil {
+					t.Fatal(err)
+				}
+				listed = src.Stats()
+				got, err := audit.Load(ctx, src, audit.WithJobs(src.Jobs()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(want.Inventory(), got.Inventory()); diff != "" {
+					t.Fatalf("inventory (-local +oci):\n%s", diff)
+				}
+				return listed, src.Stats()
+			}
+			l1, s1 := load(host, tr)
+			if s1.Cached != 0 || s1.Requests == l1.Requests {
+				t.Fatalf("first load: %+v after listing %+v; want requests and nothing cached", s1, l1)
+			}
+			l2, s2 := load(host, tr)
+			if s2.Requests != l2.Requests || s2.Cached == 0 {
+				t.Errorf("second load: %d requests after the listing, %d cached bytes; want none and some", s2.Requests-l2.Requests, s2.Cached)
+			}
+			l3, s3 := load(other, otherTr)
+			if s3.Cached != 0 || s3.Requests == l3.Requests {
+				t.Errorf("other registry: %d requests after the listing, %d cached bytes; want requests and nothing cached", s3.Requests-l3.Requests, s3.Cached)
+			}
+		})
+	}
+}
