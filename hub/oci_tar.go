@@ -156,7 +156,9 @@ func keepHeader(name string, g *growReader) {
 // model file follows is to reach the end. Neither the manifest nor the
 // model configs of the Docker and ModelPack formats declare a layer's
 // uncompressed size or member list that could end the stream sooner.
-// Uncompressed tar layers do not pay this: see walkTar.
+// Uncompressed tar layers do not pay this: see walkTar. With a header
+// cache, what is kept of a layer is cached under its digest, and a later
+// listing of the same layer streams nothing (see cachedTarFronts).
 func (s *OCISource) streamTar(ctx context.Context, b ociBlob, l v1.Descriptor, k layerKind) ([]*prefixFile, error) {
 	what := fmt.Sprintf("%s: layer %s (%s)", s.spec, l.Digest, l.MediaType)
 	if b.path != "" {
@@ -166,6 +168,9 @@ func (s *OCISource) streamTar(ctx context.Context, b ociBlob, l v1.Descriptor, k
 		}
 		defer f.Close()
 		return readTar(ctx, io.NewSectionReader(f, 0, b.size), l, k, what)
+	}
+	if pfs := s.cachedTarFronts(l); pfs != nil {
+		return pfs, nil
 	}
 	resp, err := s.c.send(ctx, b.url, nil, nil)
 	if err != nil {
@@ -180,7 +185,11 @@ func (s *OCISource) streamTar(ctx context.Context, b ociBlob, l v1.Descriptor, k
 		}
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return readTar(ctx, io.LimitReader(resp.Body, l.Size), l, k, what)
+	pfs, err := readTar(ctx, io.LimitReader(resp.Body, l.Size), l, k, what)
+	if err == nil {
+		s.storeTarFronts(l, pfs)
+	}
+	return pfs, err
 }
 
 // holds reports whether the archive member n is the file only, the name a
