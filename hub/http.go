@@ -446,8 +446,7 @@ type rangeFile struct {
 	chunk   int64 // the size of the last fetch
 	target  *url.URL
 	until   time.Time
-	seq     int64 // how far the reads ran sequentially from offset 0; -1 once they did not
-	reads   int   // how many reads ran sequentially from offset 0
+	seq     headerRun
 	lastEnd int64 // where the last ReadAt call ended
 	closed  bool
 	probe   bool // f is its kind's probe (see readAhead)
@@ -471,11 +470,7 @@ func (f *rangeFile) Close() error {
 		return nil
 	}
 	f.closed = true
-	var extent int64
-	if f.reads >= 2 && f.seq > 0 && f.seq < f.size {
-		extent = f.seq
-	}
-	f.ra.release(path.Ext(f.name), f, extent, false)
+	f.ra.release(path.Ext(f.name), f, f.seq.extent(f.size), false)
 	f.probe = false
 	f.blocks, f.cached = nil, 0
 	return nil
@@ -513,15 +508,35 @@ func (f *rangeFile) track(off, n int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lastEnd = off + n
-	if f.seq < 0 {
+	f.seq.track(off, n)
+}
+
+// headerRun follows the reads of a file that run sequentially from offset
+// 0, as a header parser's do, to tell the read ahead how far they went.
+type headerRun struct {
+	end   int64 // where they ended; -1 once a read skipped ahead
+	reads int
+}
+
+func (h *headerRun) track(off, n int64) {
+	if h.end < 0 {
 		return
 	}
-	if off > f.seq {
-		f.seq = -1
+	if off > h.end {
+		h.end = -1
 		return
 	}
-	f.seq = max(f.seq, off+n)
-	f.reads++
+	h.end = max(h.end, off+n)
+	h.reads++
+}
+
+// extent returns how far into a file of size bytes a header read went: at
+// least two reads from offset 0, stopping short of the end; else 0.
+func (h *headerRun) extent(size int64) int64 {
+	if h.reads >= 2 && h.end > 0 && h.end < size {
+		return h.end
+	}
+	return 0
 }
 
 // readSome fills the front of dst (bytes at pos) from the cache or, when

@@ -409,8 +409,7 @@ type remoteMember struct {
 	mu      sync.Mutex
 	head    []byte // the member's first bytes, from the first read
 	probe   bool   // the first read was its kind's probe (see readAhead)
-	seq     int64  // how far reads ran sequentially from offset 0; -1 once not
-	reads   int
+	seq     headerRun
 	closed  bool
 	headErr error
 }
@@ -495,15 +494,7 @@ func (m *remoteMember) outgrow() {
 func (m *remoteMember) track(off, n int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.seq < 0 {
-		return
-	}
-	if off > m.seq {
-		m.seq = -1
-		return
-	}
-	m.seq = max(m.seq, off+n)
-	m.reads++
+	m.seq.track(off, n)
 }
 
 // Close tells the read ahead how far a header read went (reads running
@@ -516,11 +507,7 @@ func (m *remoteMember) Close() error {
 		return nil
 	}
 	m.closed = true
-	var extent int64
-	if m.reads >= 2 && m.seq > 0 && m.seq < m.size {
-		extent = m.seq
-	}
-	m.rf.ra.release(m.kind, m.rf, extent, false)
+	m.rf.ra.release(m.kind, m.rf, m.seq.extent(m.size), false)
 	m.probe, m.head = false, nil
 	return m.rf.Close()
 }
