@@ -32,7 +32,8 @@ const (
 	CheckInf          = "VERIFY-INF"           // infinite values (or scales)
 	CheckAllZero      = "VERIFY-ALL-ZERO"      // every byte of a tensor is zero
 	CheckZeroRun      = "VERIFY-ZERO-RUN"      // a zero-filled run of at least the threshold inside a tensor
-	CheckUnread       = "VERIFY-UNREAD"        // a file's data cannot be read where it is (inside a compressed layer): no digest, no data checks
+	CheckUnread       = "VERIFY-UNREAD"        // a file's data could not be read (range reads refused inside a compressed layer, or its layer damaged before it): no digest, no data checks
+	CheckArchive      = "VERIFY-ARCHIVE"       // a layer read from its start does not decompress or is not a valid tar archive (see VerifyReport.Archives)
 )
 
 // DefaultBufferSize is the size of the reads of [Verify]: 4 MiB.
@@ -150,6 +151,7 @@ type VerifyReport struct {
 	Files      []FileCheck     `json:"files"`
 	Tensors    []TensorCheck   `json:"tensors"`
 	Layers     []LayerCheck    `json:"layers"`
+	Archives   []ArchiveCheck  `json:"archives,omitempty"` // the layers read from their start, when the source has any (see Verify)
 	Findings   []VerifyFinding `json:"findings"`
 	Totals     VerifyTotals    `json:"totals"`
 	Seconds    float64         `json:"seconds"`
@@ -163,8 +165,8 @@ type FileCheck struct {
 	SHA256       string `json:"sha256,omitempty"`          // empty when the file was not read to its end
 	Expected     string `json:"expected_sha256,omitempty"` // from VerifyOptions.Expected or the manifest
 	ExpectedFrom string `json:"expected_from,omitempty"`   // where Expected comes from: VerifyOptions.ExpectedFrom, or "manifest"
-	Status       string `json:"status"`                    // "ok", "mismatch", "unchecked" (no expected digest), "unread" (see CheckUnread), "incomplete"
-	Note         string `json:"note,omitempty"`            // from VerifyOptions.Notes
+	Status       string `json:"status"`                    // "ok" (also: no digest of its own, and its layer's digest matches), "mismatch" (also: no digest of its own, and its layer's digest differs), "unchecked" (no expected digest), "unread" (see CheckUnread), "incomplete"
+	Note         string `json:"note,omitempty"`            // from VerifyOptions.Notes, else for a file read as its layer streamed, which layer
 	Copy         string `json:"copy,omitempty"`            // with VerifyOptions.Copy: CopyStored, CopyPresent or CopyNotStored
 	CopyError    string `json:"copy_error,omitempty"`      // why the copy was not stored
 }
@@ -214,6 +216,11 @@ type VerifyFinding struct {
 	Expected string `json:"expected,omitempty"`
 	Actual   string `json:"actual,omitempty"`
 	Message  string `json:"message"`
+	// Layer and Files, for a finding about a layer read from its start
+	// (see VerifyReport.Archives): its digest, and the checkpoint's files
+	// inside it.
+	Layer string   `json:"layer,omitempty"`
+	Files []string `json:"files,omitempty"`
 }
 
 // VerifyTotals sums a report.
@@ -239,9 +246,28 @@ type VerifyTotals struct {
 // buffers, whatever the files' sizes. The report is the same whatever Jobs
 // is, except for Seconds.
 //
-// A file whose data cannot be read where it is (a file inside a compressed
-// OCI layer, whose reads fail with hub.ErrCompressedLayer) is no error: it
-// is reported "unread" with a [CheckUnread] finding saying what was not
+// Files that can only be read by streaming the layer that holds them from
+// its start (the files inside a compressed tar layer of an OCI artifact:
+// the source has the methods StreamedLayer and StreamLayer of
+// *hub.OCISource) are read that way: each such layer is streamed once,
+// whatever the number of files in it, by one job (at most 4 layers at
+// once, so that the decompressors' windows add a bounded amount to the
+// buffers' memory), and its files go through the same checks as any other
+// file, in archive order, with the same buffers. The layer's
+// sha256, computed over its compressed bytes as they arrive, is compared
+// with its digest (VerifyReport.Archives): a mismatch is a [CheckSHA256]
+// finding naming the layer, the expected and the actual digest and the
+// files inside it, whose status is then "mismatch"; when it matches and
+// the layer decompressed cleanly, files without a digest of their own are
+// "ok" by it. A layer that does not
+// decompress or is not a valid tar archive is a [CheckArchive] finding
+// naming the layer, the file being read and the offset in it, and the
+// files it held back are "unread"; neither is an error. An error reading
+// the layer's blob (the network) is an error, as for any file.
+//
+// A file whose data cannot be read where it is and has no layer to stream
+// (reads failing with hub.ErrCompressedLayer) is no error either: it is
+// reported "unread" with a [CheckUnread] finding saying what was not
 // checked. With VerifyOptions.Shard only that part's files are read; with
 // VerifyOptions.Copy each file's bytes are also handed to a copy.
 //
@@ -292,11 +318,17 @@ func Verify(ctx context.Context, ck *Checkpoint, opts VerifyOptions) (*VerifyRep
 	}
 	v.pool = newBufPool(bufSize, min(max(4, 3*jobs), maxBuffers))
 	v.plan()
+	v.planLayers()
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(jobs)
 	for i := range v.files {
-		g.Go(func() error { return v.file(gctx, &v.files[i]) })
+		if v.files[i].layer == nil {
+			g.Go(func() error { return v.file(gctx, &v.files[i]) })
+		}
+	}
+	for _, l := range v.layers {
+		g.Go(func() error { return v.layer(gctx, l) })
 	}
 	err := g.Wait()
 	v.pool.release()
@@ -334,6 +366,8 @@ type verifier struct {
 	all     map[string]bool
 	shard   *ShardPlan
 	scans   []*tensorScan // by inventory index
+	layers  []*layerState // the layers streamed, in the order of their first file in files
+	streams chan struct{} // a token per layer streaming (see maxLayerStreams)
 }
 
 // fileState is one file being verified.
@@ -343,9 +377,12 @@ type fileState struct {
 	spans []span
 	read  atomic.Int64
 	sum   []byte // set when the file was read to its end
-	// unread is set when the file's data cannot be read where it is (see
-	// CheckUnread): the reason.
+	// unread is set when the file's data could not be read (see
+	// CheckUnread): the reason, a phrase.
 	unread string
+	// layer is the layer the file is read from by streaming it (see
+	// verifier.layer), nil for a file read with ReadAt where it is.
+	layer *layerState
 	// copyStatus and copyErr are the outcome of VerifyOptions.Copy.
 	copyStatus, copyErr string
 }
@@ -443,7 +480,13 @@ func (v *verifier) file(ctx context.Context, fs *fileState) error {
 		return err
 	}
 	defer f.Close()
-	size := f.Size()
+	return v.read(ctx, fs, f, f.Size())
+}
+
+// read is the pipeline of file over f, the file's size bytes: it reads
+// them with ReadAt strictly in order, from offset 0 to the end, from one
+// goroutine (a reader of a stream can serve it: see seqReaderAt).
+func (v *verifier) read(ctx context.Context, fs *fileState, f io.ReaderAt, size int64) error {
 	fs.size = size
 	path := hub.Path(v.ck.src, fs.name)
 
@@ -567,13 +610,13 @@ func (v *verifier) file(ctx context.Context, fs *fileState) error {
 			return nil // a failed copy does not stop the verification
 		})
 	}
-	err = g.Wait()
+	err := g.Wait()
 	if fc != nil {
 		v.endCopy(fs, fc, err, copyErr)
 	}
 	if err != nil {
 		if unread != nil && ctx.Err() == nil {
-			fs.unread = unread.Error()
+			fs.unread = fmt.Sprintf("its data cannot be read where it is (%s)", unread)
 			return nil
 		}
 		return err
@@ -750,6 +793,9 @@ func (v *verifier) report() *VerifyReport {
 		fs := &v.files[i]
 		fc := FileCheck{Name: fs.name, Size: fs.size, Read: fs.read.Load(), Status: "unchecked",
 			Note: v.opts.Notes[fs.name], Copy: fs.copyStatus, CopyError: fs.copyErr}
+		if fs.layer != nil && fc.Note == "" {
+			fc.Note = fs.layer.note()
+		}
 		want, wantSize, from := v.expected(fs.name)
 		fc.Expected, fc.ExpectedFrom = want, from
 		switch {
@@ -761,7 +807,7 @@ func (v *verifier) report() *VerifyReport {
 					n++
 				}
 			}
-			msg := fmt.Sprintf("not verified: its data cannot be read where it is (%s); no sha256", fs.unread)
+			msg := fmt.Sprintf("not verified: %s; no sha256", fs.unread)
 			if want != "" {
 				msg += fmt.Sprintf(" to compare with the %s %s", from, want)
 			}
@@ -783,11 +829,20 @@ func (v *verifier) report() *VerifyReport {
 					}
 					r.Findings = append(r.Findings, VerifyFinding{Check: CheckSHA256, File: fs.name, Expected: want, Actual: fc.SHA256, Message: msg})
 				}
+			} else if fs.layer != nil && fs.layer.mismatch() {
+				fc.Status = "mismatch" // no digest of its own: its layer's
+			} else if fs.layer != nil && fs.layer.verified() {
+				fc.Status, fc.ExpectedFrom = "ok", "its layer's digest" // the layer's sha256 covers the file's bytes
 			}
 		}
 		r.Files = append(r.Files, fc)
 		r.Totals.Bytes += fs.size
 		r.Totals.BytesRead += fc.Read
+	}
+	for _, l := range v.layers {
+		ac, fs := l.check()
+		r.Archives = append(r.Archives, ac)
+		r.Findings = append(r.Findings, fs...)
 	}
 	if m := v.opts.Manifest; m != nil {
 		for _, mf := range m.Files {
@@ -994,6 +1049,20 @@ func (r *VerifyReport) WriteText(w io.Writer) error {
 			p.f("  note: %s: %s\n", f.Name, f.Note)
 		}
 	}
+	if len(r.Archives) > 0 {
+		p.f("\narchives (layers read from their start)\n")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, a := range r.Archives {
+			sum := a.SHA256
+			if sum == "" {
+				sum = "(not read to its end)"
+			}
+			fmt.Fprintf(tw, "  %s\t%d file(s)\t%s\t%s\n", a.Digest, len(a.Files), sum, a.Status)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
 	if len(r.Findings) > 0 {
 		p.f("\nfindings (%d)\n", len(r.Findings))
 		for i, f := range r.Findings {
@@ -1002,8 +1071,13 @@ func (r *VerifyReport) WriteText(w io.Writer) error {
 				break
 			}
 			where := f.File
-			if f.Tensor != "" {
+			switch {
+			case f.Tensor != "":
 				where = fmt.Sprintf("tensor %s (%s)", f.Tensor, f.File)
+			case f.Layer != "" && f.File != "":
+				where = fmt.Sprintf("layer %s (%s)", f.Layer, f.File)
+			case f.Layer != "":
+				where = "layer " + f.Layer
 			}
 			p.f("  %-20s %s: %s\n", f.Check, where, f.Message)
 		}

@@ -185,6 +185,9 @@ type OCISource struct {
 	raw     map[string]ociBlob
 	members map[string]tarMember // files in uncompressed tar layers
 	tarred  map[string]*prefixFile
+	// streamed holds the layers whose files are in tarred, by digest
+	// ("sha256:HEX"): read whole with StreamLayer (see oci_stream.go).
+	streamed map[string]modelLayer
 }
 
 // ociBlob is a layer's blob: a remote one (url) or a file of the local
@@ -758,6 +761,7 @@ func (s *OCISource) build(ctx context.Context, m *v1.Manifest) error {
 	}
 
 	s.raw, s.members, s.tarred = map[string]ociBlob{}, map[string]tarMember{}, map[string]*prefixFile{}
+	s.streamed = map[string]modelLayer{}
 	add := func(name string, size int64) error {
 		_, inRaw := s.raw[name]
 		_, inMembers := s.members[name]
@@ -788,6 +792,7 @@ func (s *OCISource) build(ctx context.Context, m *v1.Manifest) error {
 					}
 					s.tarred[pf.name] = pf
 				}
+				s.streamed[l.Digest.String()] = ml
 				continue
 			}
 			if err != nil {
@@ -811,6 +816,7 @@ func (s *OCISource) build(ctx context.Context, m *v1.Manifest) error {
 				}
 				s.tarred[pf.name] = pf
 			}
+			s.streamed[l.Digest.String()] = ml
 			continue
 		}
 		name := ml.name
