@@ -310,8 +310,9 @@ func (s *OCISource) List(ctx context.Context) ([]FileInfo, error) {
 // while reads run sequentially; so is a file inside an uncompressed tar
 // layer, whose bytes lie in place in the blob. A file inside a compressed
 // tar layer serves the front of the file streamed when the source was
-// listed (at least its header); a read beyond it fails with
-// [ErrCompressedLayer]. A model read from the local Ollama store is read
+// listed (at least its header) from memory; a read beyond it streams the
+// layer again from its start, through the file: reading forward costs one
+// stream, a read behind the stream's position another. A model read from the local Ollama store is read
 // from its blob files, opened read-only. Reads run under ctx.
 func (s *OCISource) Open(ctx context.Context, name string) (File, error) {
 	if err := s.list(ctx); err != nil {
@@ -341,6 +342,12 @@ func (s *OCISource) Open(ctx context.Context, name string) (File, error) {
 		}
 		return &memberFile{SectionReader: io.NewSectionReader(f, m.off, m.size), f: f}, nil
 	case pf != nil:
+		s.mu.Lock()
+		_, streamed := s.streamed[pf.layer.String()]
+		s.mu.Unlock()
+		if streamed {
+			return &layerFile{prefixFile: pf, s: s, ctx: ctx, digest: pf.layer.String()}, nil
+		}
 		return pf, nil
 	}
 	return nil, fmt.Errorf("open %s: %w", Path(s, name), ErrNotExist)
