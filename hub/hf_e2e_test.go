@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -106,14 +105,26 @@ func BenchmarkHFLoad(b *testing.B) {
 			}
 		}
 	})
-	for _, jobs := range []int{16, 64} {
-		b.Run(fmt.Sprintf("hub-20ms/jobs=%d", jobs), func(b *testing.B) {
+	cache := hub.NewHeaderCache(b.TempDir())
+	for _, run := range []struct {
+		name  string
+		jobs  int
+		cache *hub.HeaderCache
+	}{{"jobs=16", 16, nil}, {"jobs=64", 64, nil}, {"jobs=64/header-cache", 64, cache}} {
+		jobs := run.jobs
+		if run.cache != nil { // fill it: the benchmark measures a later run
+			src := newSource(b, fh, "", hub.HFOptions{Jobs: jobs, HeaderCache: run.cache}, nil)
+			if _, err := audit.Load(ctx, src, audit.WithJobs(jobs)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Run("hub-20ms/"+run.name, func(b *testing.B) {
 			b.SetBytes(head)
 			b.ReportAllocs()
 			var total hub.Stats
 			loads := 0
 			for b.Loop() {
-				src := newSource(b, fh, "", hub.HFOptions{Jobs: jobs}, nil)
+				src := newSource(b, fh, "", hub.HFOptions{Jobs: jobs, HeaderCache: run.cache}, nil)
 				if _, err := audit.Load(ctx, src, audit.WithJobs(src.Jobs())); err != nil {
 					b.Fatal(err)
 				}
