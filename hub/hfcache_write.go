@@ -16,9 +16,10 @@ import (
 	"sync"
 )
 
-// ErrDigestMismatch is returned by [HFCacheFile.Commit] when the bytes
-// written are not the file the Hub listed: another size, or a sha256 other
-// than its LFS digest. Nothing is stored then.
+// ErrDigestMismatch is returned by [HFCacheFile.Commit] and
+// [BlobWriter.Commit] when the bytes written are not the file listed:
+// another size, or a sha256 other than its LFS digest or layer digest.
+// Nothing is stored then.
 var ErrDigestMismatch = errors.New("content does not match the listed digest")
 
 // HFCacheWriter stores files of one revision of a Hub repository in a

@@ -153,6 +153,14 @@ type OCIOptions struct {
 	// and from files in uncompressed tar layers under the layer's digest,
 	// and serves them from there on later runs (see [HeaderCache]).
 	HeaderCache *HeaderCache
+	// BlobStore, when not nil, is looked in first for the blob of a raw
+	// layer (Open) or of a streamed tar layer (List, StreamLayer): a blob
+	// it holds with the size the manifest gives is read from its local
+	// file, with no request, and trusted as the store checked its sha256
+	// when it was written (see [BlobStore]). A model read from the local
+	// Ollama store is read from there instead. The default is nil: every
+	// blob comes from the registry.
+	BlobStore *BlobStore
 }
 
 // OCISource is a model artifact in an OCI registry as a source: the layers
@@ -374,10 +382,14 @@ func (s *OCISource) Path(name string) string {
 }
 
 // openBlob opens a layer's blob as the file name: the local file of the
-// store, read-only, or a remote file read with Range requests.
+// Ollama store or of the blob store, read-only, or a remote file read
+// with Range requests.
 func (s *OCISource) openBlob(ctx context.Context, b ociBlob, name string) (File, error) {
 	if b.path != "" {
 		return openStoreBlob(b.path, b.size, s.storeManifest)
+	}
+	if f := s.storedBlob(b); f != nil {
+		return f, nil
 	}
 	if c := s.opts.HeaderCache; c != nil {
 		// Scoped to the registry: another cannot plant a header under

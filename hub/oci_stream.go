@@ -82,7 +82,8 @@ func (s *OCISource) StreamedLayer(name string) (string, bool) {
 // StreamLayer reads the streamed layer of the given digest (see
 // [OCISource.StreamedLayer]) from its start, once: from the registry with
 // one GET of its blob (counted in Stats), or from the blob in the local
-// Ollama store when the model was read from there. It decompresses the
+// Ollama store when the model was read from there, or from
+// OCIOptions.BlobStore when that holds the blob. It decompresses the
 // layer and walks its tar archive, calling visit for each regular file in
 // archive order, from the calling goroutine: with the file's name (a clean
 // relative path), its size as its header gives it, and a reader of its
@@ -131,7 +132,8 @@ func (s *OCISource) StreamLayer(ctx context.Context, digest string, visit func(n
 }
 
 // openLayer opens the blob of a streamed layer for reading from its
-// start: the store's file, or the body of a GET on the registry.
+// start: the Ollama store's file or the blob store's, or the body of a
+// GET on the registry.
 func (s *OCISource) openLayer(ctx context.Context, ml modelLayer, what string) (io.ReadCloser, error) {
 	b := ml.blob
 	if b.path != "" {
@@ -139,6 +141,12 @@ func (s *OCISource) openLayer(ctx context.Context, ml modelLayer, what string) (
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{io.NewSectionReader(f, 0, b.size), f}, nil
+	}
+	if f := s.storedBlob(b); f != nil {
 		return struct {
 			io.Reader
 			io.Closer

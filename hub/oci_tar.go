@@ -172,6 +172,10 @@ func (s *OCISource) streamTar(ctx context.Context, b ociBlob, l v1.Descriptor, k
 	if pfs := s.cachedTarFronts(l); pfs != nil {
 		return pfs, nil
 	}
+	if f := s.storedBlob(b); f != nil {
+		defer f.Close()
+		return readTar(ctx, io.NewSectionReader(f, 0, b.size), l, k, what)
+	}
 	resp, err := s.c.send(ctx, b.url, nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)

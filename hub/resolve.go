@@ -22,7 +22,8 @@ var ErrUnsupportedSource = errors.New("unsupported source")
 // without any network access, else from the Ollama registry
 // ([NewOllama]).
 //
-// Options add what the environment does not say, such as a header cache.
+// Options add what the environment does not say, such as a header cache
+// or a blob store.
 func Resolve(spec string, opts ...ResolveOption) (src Source, focus string, err error) {
 	var o resolveOptions
 	for _, opt := range opts {
@@ -32,14 +33,14 @@ func Resolve(spec string, opts ...ResolveOption) (src Source, focus string, err 
 		return nil, "", errors.New("empty source")
 	}
 	if strings.HasPrefix(spec, "oci://") {
-		s, err := NewOCI(spec, OCIOptions{HeaderCache: o.cache})
+		s, err := NewOCI(spec, OCIOptions{HeaderCache: o.cache, BlobStore: o.blobs})
 		if err != nil {
 			return nil, "", err // not a typed nil in the interface
 		}
 		return s, "", nil
 	}
 	if strings.HasPrefix(spec, "ollama://") {
-		s, err := NewOllama(spec, OCIOptions{OllamaModels: OllamaModelsDir(nil), HeaderCache: o.cache})
+		s, err := NewOllama(spec, OCIOptions{OllamaModels: OllamaModelsDir(nil), HeaderCache: o.cache, BlobStore: o.blobs})
 		if err != nil {
 			return nil, "", err
 		}
@@ -67,6 +68,7 @@ type ResolveOption func(*resolveOptions)
 
 type resolveOptions struct {
 	cache *HeaderCache
+	blobs *BlobStore
 }
 
 // WithHeaderCache makes remote sources keep the headers they read in c and
@@ -74,4 +76,12 @@ type resolveOptions struct {
 // default, keeps nothing. Local sources ignore it.
 func WithHeaderCache(c *HeaderCache) ResolveOption {
 	return func(o *resolveOptions) { o.cache = c }
+}
+
+// WithBlobStore makes oci:// and ollama:// sources read the blobs that
+// bs holds from there instead of from the registry (see
+// OCIOptions.BlobStore). nil, the default, reads every blob from the
+// registry. Hub and local sources ignore it.
+func WithBlobStore(bs *BlobStore) ResolveOption {
+	return func(o *resolveOptions) { o.blobs = bs }
 }

@@ -8,18 +8,24 @@ import (
 	"github.com/weightaudit/weightaudit/hub"
 )
 
-// noHeaderCache is the annotation of a command that never uses the header
-// cache.
+// noHeaderCache is the annotation of a command that never reads the
+// header cache nor the blob store: one that must see what the source
+// serves now.
 const noHeaderCache = "no-header-cache"
 
-// resolve resolves a SOURCE with the header cache unless --no-cache or the
-// command says otherwise (see hub.HeaderCache): a remote source then reads
-// the headers it read before from the cache.
+// resolve resolves a SOURCE with the header cache and the blob store
+// unless --no-cache or the command says otherwise (see hub.HeaderCache and
+// hub.BlobStore): a remote source then reads the headers it read before
+// from the cache, and a registry source the layers verify --cache stored
+// from the store.
 func resolve(cmd *cobra.Command, spec string) (hub.Source, string, error) {
 	var opts []hub.ResolveOption
 	if off, _ := cmd.Flags().GetBool("no-cache"); !off && cmd.Annotations[noHeaderCache] == "" {
 		if dir, err := hub.DefaultHeaderCacheDir(nil); err == nil {
 			opts = append(opts, hub.WithHeaderCache(hub.NewHeaderCache(dir)))
+		}
+		if dir, err := hub.DefaultBlobStoreDir(nil); err == nil {
+			opts = append(opts, hub.WithBlobStore(hub.NewBlobStore(dir)))
 		}
 	}
 	return hub.Resolve(spec, opts...)

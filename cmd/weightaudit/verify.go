@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -89,9 +90,21 @@ LFS sha256 (by the Git blob hash for files not in LFS), snapshots/COMMIT/
 links, refs/REVISION. A blob is moved into place only when its sha256 is
 the LFS digest; a mismatched file leaves nothing behind. A later
 audit, inspect or verify of the same revision then reads the cached files
-(HF_HUB_OFFLINE=1 with no request at all). Without --cache nothing is
-written. For a local SOURCE --cache does nothing; oci:// and ollama://
-SOURCEs are not cached: --cache supports Hub sources only.
+(HF_HUB_OFFLINE=1 with no request at all).
+
+For an oci:// or ollama:// SOURCE read from a registry, --cache stores
+each raw layer it reads (a GGUF or safetensors file stored as is) in
+weightaudit's blob store ($WEIGHTAUDIT_CACHE/blobs, default
+weightaudit/blobs in the user cache folder) as sha256/HEX, moved into
+place only when its sha256 is the layer's digest; a mismatched layer
+leaves nothing behind. A later audit, inspect, spotcheck or dump of any
+artifact holding that layer reads it from the store, with no request for
+it (--no-cache turns the store off; verify and diff never read it). The
+files inside tar layers are not stored (the store holds whole layer
+blobs): their rows say "not stored" and why, which is no failure.
+
+Without --cache nothing is written. For a local SOURCE, and an ollama://
+model read from the local Ollama store, --cache does nothing.
 
 A progress line goes to stderr when it is a terminal. Ctrl-C stops the
 reads and prints the partial report, marked INCOMPLETE.
@@ -132,8 +145,8 @@ a file.`,
 					return usageError(cmd, "--shard "+err.Error())
 				}
 			}
-			if cache && len(args) == 1 && (strings.HasPrefix(args[0], "oci://") || strings.HasPrefix(args[0], "ollama://")) {
-				return usageError(cmd, "--cache supports Hugging Face Hub sources (hf://, https://huggingface.co/...) only for now; verify "+args[0]+" without --cache")
+			if off, _ := cmd.Flags().GetBool("no-cache"); cache && off && len(args) == 1 && isRegistrySpec(args[0]) {
+				return usageError(cmd, "--cache stores the layers of "+args[0]+" in the blob store, which --no-cache turns off: give one of them")
 			}
 			var m *audit.Manifest
 			if manifest != "" {
@@ -149,9 +162,9 @@ a file.`,
 			}
 			opts := audit.VerifyOptions{Jobs: jobs, Manifest: m, TensorDigests: record != "", Shard: part}
 			opts.Expected, opts.ExpectedFrom, opts.Notes = expectedDigests(src, ck)
-			var hc *hfCache
+			var hc verifyCache
 			if cache {
-				if hc, err = newHFCache(cmd, src); err != nil {
+				if hc, err = newVerifyCache(cmd, src); err != nil {
 					return err
 				}
 				if hc != nil {
@@ -211,7 +224,7 @@ a file.`,
 	f.StringVar(&builtin, "builtin", "", "verify a built-in layout (its data reads as zeros)")
 	f.StringVar(&shard, "shard", "", "verify only part I of N of the files (I/N, 1 <= I <= N)")
 	f.BoolVar(&merge, "merge", false, "merge the partial manifests given as arguments (written with --shard and --record)")
-	f.BoolVar(&cache, "cache", false, "store each file read in the Hugging Face cache (Hub sources only)")
+	f.BoolVar(&cache, "cache", false, "store what is read: a Hub source's files in the Hugging Face cache, a registry's raw layers in the blob store")
 	return cmd
 }
 
@@ -242,6 +255,47 @@ func mergeShards(cmd *cobra.Command, paths []string, record string) error {
 	return nil
 }
 
+// verifyCache is what verify --cache stores the files it reads in.
+type verifyCache interface {
+	// create is the VerifyOptions.Copy callback.
+	create(name string, size int64) (audit.FileCopy, error)
+	// finish ends the run, says what was stored and returns an error
+	// naming the files that could not be.
+	finish(cmd *cobra.Command, r *audit.VerifyReport) error
+}
+
+// isRegistrySpec reports whether the SOURCE spec names an OCI or Ollama
+// registry artifact.
+func isRegistrySpec(spec string) bool {
+	return strings.HasPrefix(spec, "oci://") || strings.HasPrefix(spec, "ollama://")
+}
+
+// newVerifyCache prepares --cache for src: the Hugging Face cache for a
+// Hub source, the blob store for a registry source, nil (with a note on
+// stderr) for a source whose files are local already.
+func newVerifyCache(cmd *cobra.Command, src hub.Source) (verifyCache, error) {
+	switch s := src.(type) {
+	case *hub.HFSource:
+		c, err := newHFCache(cmd, s)
+		if c == nil || err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return c, nil
+	case *hub.OCISource:
+		if s.FromLocalStore() {
+			fmt.Fprintf(cmd.ErrOrStderr(), "note: --cache does nothing for %s: it is read from the local Ollama store\n", src)
+			return nil, nil
+		}
+		dir, err := hub.DefaultBlobStoreDir(nil)
+		if err != nil {
+			return nil, fmt.Errorf("--cache: %w", err)
+		}
+		return &blobCache{src: s, bs: hub.NewBlobStore(dir)}, nil
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "note: --cache does nothing for %s: its files are local already\n", src)
+	return nil, nil
+}
+
 // hfCache stores the files verify reads from a Hub source in the Hugging
 // Face cache.
 type hfCache struct {
@@ -250,15 +304,9 @@ type hfCache struct {
 	dir string
 }
 
-// newHFCache prepares --cache for src: a cache writer for a Hub source, nil
-// (with a note on stderr) for a source with nothing to cache.
-func newHFCache(cmd *cobra.Command, src hub.Source) (*hfCache, error) {
-	s, ok := src.(*hub.HFSource)
-	if !ok {
-		// oci:// and ollama:// were refused before loading; what is left is local.
-		fmt.Fprintf(cmd.ErrOrStderr(), "note: --cache does nothing for %s: it is not a Hugging Face Hub source\n", src)
-		return nil, nil
-	}
+// newHFCache prepares --cache for a Hub source: a cache writer, or nil
+// (with a note on stderr) when the Hub did not name the commit.
+func newHFCache(cmd *cobra.Command, s *hub.HFSource) (*hfCache, error) {
 	env, err := hub.HFOptionsFromEnv(nil)
 	if err != nil {
 		return nil, fmt.Errorf("--cache: %w", err)
@@ -312,6 +360,65 @@ func (c *hfCache) finish(cmd *cobra.Command, r *audit.VerifyReport) error {
 		return fmt.Errorf("--cache: %d file(s) not stored in %s:\n  %s", len(failed), c.dir, strings.Join(failed, "\n  "))
 	}
 	return ferr
+}
+
+// notBlob is the copy error of a file of a registry source that is not a
+// raw layer with a sha256 digest, in practice a file inside a tar layer:
+// the blob store holds whole layer blobs, named by their sha256, and no
+// digest names such a file alone.
+const notBlob = "inside a tar layer (or a layer without a sha256 digest): the blob store holds whole layers, by sha256, not the files inside them"
+
+// blobCache stores the raw layers verify reads from a registry in the
+// blob store.
+type blobCache struct {
+	src *hub.OCISource
+	bs  *hub.BlobStore
+}
+
+// create is the VerifyOptions.Copy callback: a raw layer's file is
+// written to the store under its layer digest (the store checks the
+// sha256 again on Commit); a file inside a tar layer is not stored.
+func (c *blobCache) create(name string, size int64) (audit.FileCopy, error) {
+	sum, ok := c.src.Digest(name)
+	if !ok {
+		return nil, errors.New(notBlob)
+	}
+	w, err := c.bs.Create("sha256:"+sum, size)
+	if err != nil || w == nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return w, nil
+}
+
+// finish says what was stored; it returns an error naming the raw layers
+// that could not be stored (files inside tar layers are no failure).
+func (c *blobCache) finish(cmd *cobra.Command, r *audit.VerifyReport) error {
+	if r == nil {
+		return nil
+	}
+	var stored, present, tarred int
+	var failed []string
+	for _, f := range r.Files {
+		switch {
+		case f.Copy == audit.CopyStored:
+			stored++
+		case f.Copy == audit.CopyPresent:
+			present++
+		case f.Copy == audit.CopyNotStored && f.CopyError == notBlob:
+			tarred++
+		case f.Copy == audit.CopyNotStored:
+			failed = append(failed, f.Name+": "+f.CopyError)
+		}
+	}
+	msg := fmt.Sprintf("blob store %s: stored %d layer(s), %d already there, %d not stored", c.bs.Dir(), stored, present, len(failed))
+	if tarred > 0 {
+		msg += fmt.Sprintf("; %d file(s) inside tar layers not stored (the store holds whole raw layers only)", tarred)
+	}
+	fmt.Fprintln(cmd.ErrOrStderr(), msg)
+	if len(failed) > 0 {
+		return fmt.Errorf("--cache: %d layer(s) not stored in %s:\n  %s", len(failed), c.bs.Dir(), strings.Join(failed, "\n  "))
+	}
+	return nil
 }
 
 // readManifestFile reads a manifest file, refusing other files.

@@ -150,21 +150,17 @@ func TestVerifyCacheRefusesMismatch(t *testing.T) {
 	}
 }
 
-// --cache does nothing for a local SOURCE and is refused for registries.
+// --cache does nothing for a local SOURCE: neither the Hugging Face cache
+// nor the blob store is written. (Registry sources: verify_cache_oci_test.go.)
 func TestVerifyCacheOtherSources(t *testing.T) {
-	cache := t.TempDir()
+	cache, wa := t.TempDir(), t.TempDir()
 	t.Setenv("HF_HUB_CACHE", cache)
+	t.Setenv("WEIGHTAUDIT_CACHE", wa)
 	_, stderr, code := cli(t, "verify", "../../testdata/tiny/hf-f32", "--cache")
-	if code != 0 || !strings.Contains(stderr, "note: --cache does nothing for ../../testdata/tiny/hf-f32: it is not a Hugging Face Hub source") {
+	if code != 0 || !strings.Contains(stderr, "note: --cache does nothing for ../../testdata/tiny/hf-f32: its files are local already") {
 		t.Errorf("verify --cache of a folder: exit %d, stderr %q", code, stderr)
 	}
-	if got := cacheEntries(t, cache); len(got) != 0 {
+	if got := append(cacheEntries(t, cache), cacheEntries(t, wa)...); len(got) != 0 {
 		t.Errorf("verify --cache of a folder wrote %q", got)
-	}
-	for _, src := range []string{"oci://registry.example/model:v1", "ollama://llama3"} {
-		stdout, stderr, code := cli(t, "verify", src, "--cache")
-		if code != 2 || stdout != "" || !strings.Contains(stderr, "--cache supports Hugging Face Hub sources (hf://, https://huggingface.co/...) only for now") {
-			t.Errorf("verify %s --cache: exit %d, stderr %q; want 2 saying Hub sources only", src, code, stderr)
-		}
 	}
 }
