@@ -201,15 +201,9 @@ func (f *cachedFile) recordHeader() func(n int64) {
 }
 
 func (f *cachedFile) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fmt.Errorf("read at negative offset %d", off)
-	}
-	if off >= f.size {
-		return 0, io.EOF
-	}
-	want, eof := p, error(nil)
-	if rem := f.size - off; int64(len(p)) > rem {
-		want, eof = p[:rem], io.EOF
+	want, eof, err := clipRead(f.id, p, off, f.size)
+	if err != nil {
+		return 0, err
 	}
 	done := 0
 	if off < int64(len(f.cached)) {

@@ -480,15 +480,9 @@ func (f *rangeFile) Close() error {
 // fewer bytes come only with an error (io.EOF at the end of the file). It is
 // safe for concurrent use. Requests run under the context given to Open.
 func (f *rangeFile) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fmt.Errorf("%s: read at negative offset %d", f.name, off)
-	}
-	if off >= f.size {
-		return 0, io.EOF
-	}
-	want, eof := p, error(nil)
-	if rem := f.size - off; int64(len(p)) > rem {
-		want, eof = p[:rem], io.EOF
+	want, eof, err := clipRead(f.name, p, off, f.size)
+	if err != nil {
+		return 0, err
 	}
 	done := 0
 	for done < len(want) {

@@ -41,15 +41,9 @@ func (f *layerFile) ReadAt(p []byte, off int64) (int, error) {
 	if off >= 0 && off+int64(len(p)) <= int64(len(f.data)) {
 		return f.prefixFile.ReadAt(p, off)
 	}
-	if off < 0 {
-		return 0, fmt.Errorf("%s: read at negative offset %d", f.name, off)
-	}
-	if off >= f.size {
-		return 0, io.EOF
-	}
-	want, eof := p, error(nil)
-	if rem := f.size - off; int64(len(p)) > rem {
-		want, eof = p[:rem], io.EOF
+	want, eof, err := clipRead(f.name, p, off, f.size)
+	if err != nil {
+		return 0, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -47,15 +47,9 @@ func (f *prefixFile) Close() error { return nil }
 // ReadAt serves the bytes streamed; a read beyond them fails with
 // [ErrCompressedLayer].
 func (f *prefixFile) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fmt.Errorf("%s: read at negative offset %d", f.name, off)
-	}
-	if off >= f.size {
-		return 0, io.EOF
-	}
-	want, eof := p, error(nil)
-	if rem := f.size - off; int64(len(p)) > rem {
-		want, eof = p[:rem], io.EOF
+	want, eof, err := clipRead(f.name, p, off, f.size)
+	if err != nil {
+		return 0, err
 	}
 	if end := off + int64(len(want)); end > int64(len(f.data)) {
 		n := 0
@@ -426,15 +420,9 @@ func (m *remoteMember) Size() int64 { return m.size }
 
 // ReadAt follows the io.ReaderAt contract, as rangeFile's does.
 func (m *remoteMember) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fmt.Errorf("%s: read at negative offset %d", m.rf.name, off)
-	}
-	if off >= m.size {
-		return 0, io.EOF
-	}
-	want, eof := p, error(nil)
-	if rem := m.size - off; int64(len(p)) > rem {
-		want, eof = p[:rem], io.EOF
+	want, eof, err := clipRead(m.rf.name, p, off, m.size)
+	if err != nil {
+		return 0, err
 	}
 	head, err := m.first(off, len(want))
 	if err != nil {

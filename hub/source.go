@@ -80,3 +80,19 @@ func Path(src Source, name string) string {
 	}
 	return src.String() + "/" + name
 }
+
+// clipRead checks a ReadAt of len(p) bytes at off in the file name of size
+// bytes, as io.ReaderAt has it: it returns the part of p the file fills,
+// with io.EOF when that is short of p; or an error for a negative offset,
+// and io.EOF for one at or past the end, when there is nothing to read.
+func clipRead(name string, p []byte, off, size int64) (want []byte, eof, err error) {
+	switch {
+	case off < 0:
+		return nil, nil, fmt.Errorf("%s: read at negative offset %d", name, off)
+	case off >= size:
+		return nil, nil, io.EOF
+	case int64(len(p)) > size-off:
+		return p[:size-off], io.EOF, nil
+	}
+	return p, nil, nil
+}
