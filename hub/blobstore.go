@@ -152,21 +152,13 @@ func (s *BlobStore) Create(digest string, size int64) (*BlobWriter, error) {
 	if _, ok := s.present(filepath.Join(s.sub(), h), size); ok {
 		return nil, nil
 	}
-	var tmp *os.File
-	for try := 0; ; try++ {
-		if err := os.MkdirAll(s.sub(), 0o700); err != nil {
-			return nil, fmt.Errorf("blob store: %w", err)
-		}
-		if err := s.inside(s.sub()); err != nil {
-			return nil, err
-		}
-		tmp, err = os.CreateTemp(s.sub(), ".tmp-"+h[:12]+"-*")
-		// A writer giving up may remove the folder, empty, in between:
-		// make it again.
-		if err == nil || !errors.Is(err, fs.ErrNotExist) || try == 2 {
-			break
-		}
+	if err := os.MkdirAll(s.sub(), 0o700); err != nil {
+		return nil, fmt.Errorf("blob store: %w", err)
 	}
+	if err := s.inside(s.sub()); err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(s.sub(), ".tmp-"+h[:12]+"-*")
 	if err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
@@ -256,14 +248,12 @@ func (w *BlobWriter) Abort() {
 	w.discard()
 }
 
-// discard removes the temporary file, and the store's folders when that
-// leaves them empty: a blob that was not stored leaves nothing behind.
+// discard removes the temporary file: a blob that was not stored leaves
+// no bytes behind. The store's folders stay: removing them when empty
+// would race with another writer about to create its file in them.
 func (w *BlobWriter) discard() {
 	w.tmp.Close()
 	os.Remove(w.tmp.Name())
-	if os.Remove(w.s.sub()) == nil { // only if empty
-		os.Remove(w.s.dir)
-	}
 }
 
 // storedBlob returns the blob b from the blob store of the options, when
