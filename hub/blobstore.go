@@ -41,12 +41,11 @@ func NewBlobStore(dir string) *BlobStore {
 }
 
 // DefaultBlobStoreDir returns the folder weightaudit keeps its blob store
-// in: blobs under $WEIGHTAUDIT_CACHE when that is set (the folder then
-// holds the header cache too), else weightaudit/blobs under the user's
-// cache folder (os.UserCacheDir: $XDG_CACHE_HOME or ~/.cache on Linux),
-// beside the header cache's weightaudit/headers (see
-// [DefaultHeaderCacheDir]). getenv reads the environment (nil:
-// os.Getenv).
+// in: blobs in weightaudit's cache folder, beside the header cache's
+// headers (see [DefaultHeaderCacheDir]): $WEIGHTAUDIT_CACHE/blobs when
+// that is set, else weightaudit/blobs under the user's cache folder
+// (os.UserCacheDir: $XDG_CACHE_HOME or ~/.cache on Linux). getenv reads
+// the environment (nil: os.Getenv).
 func DefaultBlobStoreDir(getenv func(string) string) (string, error) {
 	if getenv == nil {
 		getenv = os.Getenv

@@ -318,11 +318,15 @@ func TestDefaultBlobStoreDir(t *testing.T) {
 	if want := filepath.Join("/c/wa", "blobs"); err != nil || got != want {
 		t.Errorf("DefaultBlobStoreDir(WEIGHTAUDIT_CACHE=/c/wa) = %q, %v; want %q", got, err, want)
 	}
+	got, err = hub.DefaultHeaderCacheDir(env(map[string]string{"WEIGHTAUDIT_CACHE": "/c/wa"}))
+	if want := filepath.Join("/c/wa", "headers"); err != nil || got != want {
+		t.Errorf("DefaultHeaderCacheDir(WEIGHTAUDIT_CACHE=/c/wa) = %q, %v; want %q", got, err, want)
+	}
 	t.Setenv("XDG_CACHE_HOME", "/x")
 	t.Setenv("HOME", "/h")
 	got, err = hub.DefaultBlobStoreDir(env(nil))
 	headers, _ := hub.DefaultHeaderCacheDir(env(nil))
-	if err != nil || got != filepath.Join(filepath.Dir(headers), "blobs") {
+	if err != nil || got != filepath.Join(filepath.Dir(headers), "blobs") || headers != filepath.Join("/x", "weightaudit", "headers") {
 		t.Errorf("DefaultBlobStoreDir() = %q, %v; want blobs beside the header cache %s", got, err, headers)
 	}
 }

@@ -44,15 +44,15 @@ func NewHeaderCache(dir string) *HeaderCache {
 }
 
 // DefaultHeaderCacheDir returns the folder weightaudit keeps its header
-// cache in: $WEIGHTAUDIT_CACHE when set, else weightaudit/headers under the
-// user's cache folder (os.UserCacheDir: $XDG_CACHE_HOME or ~/.cache on
-// Linux).
+// cache in: headers in weightaudit's cache folder, which is
+// $WEIGHTAUDIT_CACHE when set, else weightaudit under the user's cache
+// folder (os.UserCacheDir: $XDG_CACHE_HOME or ~/.cache on Linux).
 func DefaultHeaderCacheDir(getenv func(string) string) (string, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
 	if d := getenv("WEIGHTAUDIT_CACHE"); d != "" {
-		return d, nil
+		return filepath.Join(d, "headers"), nil
 	}
 	base, err := os.UserCacheDir()
 	if err != nil {

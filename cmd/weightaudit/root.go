@@ -22,7 +22,7 @@ Exit codes: 0 all checks pass, 1 a check failed, 2 the command could not run.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().Bool("no-cache", false,
-		"remote sources neither read nor write the header cache nor read the blob store ($WEIGHTAUDIT_CACHE, default weightaudit/ in the user cache folder)")
+		"remote sources neither read nor write the header cache nor read the blob store (in $WEIGHTAUDIT_CACHE, default weightaudit in the user cache folder)")
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
