@@ -2,11 +2,13 @@ package audit
 
 import (
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"runtime"
 	"slices"
@@ -25,6 +27,7 @@ import (
 // The ids of the findings of [Verify], in the style of the audit's check ids.
 const (
 	CheckSHA256       = "VERIFY-SHA256"        // a file's sha256 differs from the expected digest
+	CheckGitBlob      = "VERIFY-GIT-BLOB"      // a file's Git blob id differs from the one published (a Hub file not in LFS)
 	CheckTensorSHA256 = "VERIFY-TENSOR-SHA256" // a tensor's sha256 differs from the manifest's
 	CheckManifest     = "VERIFY-MANIFEST"      // a file or tensor of the manifest is missing, or one is not in it
 	CheckTruncated    = "VERIFY-TRUNCATED"     // a tensor's bytes run past the end of its file
@@ -87,6 +90,13 @@ type VerifyOptions struct {
 	// ExpectedFrom names where the Expected digests come from, for the
 	// report ("OCI layer digest"). The default is "expected digest".
 	ExpectedFrom string
+
+	// ExpectedGitBlob maps file names to the Git blob id each must have
+	// (the SHA-1 of "blob SIZE\x00" and the content, in hex), such as the
+	// Hub's listing gives for files not stored with LFS (config.json, the
+	// index). It is checked for the files that have no sha256 expected.
+	// The default is none.
+	ExpectedGitBlob map[string]string
 
 	// Notes holds a remark on some files, by name, shown with the file in
 	// the report (FileCheck.Note), such as why it has no expected digest.
@@ -169,6 +179,10 @@ type FileCheck struct {
 	Note         string `json:"note,omitempty"`            // from VerifyOptions.Notes, else for a file read as its layer streamed, which layer
 	Copy         string `json:"copy,omitempty"`            // with VerifyOptions.Copy: CopyStored, CopyPresent or CopyNotStored
 	CopyError    string `json:"copy_error,omitempty"`      // why the copy was not stored
+	// GitBlob and ExpectedGitBlob are the file's Git blob id and the one
+	// published, for a file checked against VerifyOptions.ExpectedGitBlob.
+	GitBlob         string `json:"git_blob,omitempty"`
+	ExpectedGitBlob string `json:"expected_git_blob,omitempty"`
 }
 
 // TensorCheck is the result for one tensor.
@@ -377,6 +391,9 @@ type fileState struct {
 	spans []span
 	read  atomic.Int64
 	sum   []byte // set when the file was read to its end
+	// gitSum is the file's Git blob id, when one is expected and the file
+	// was read to its end.
+	gitSum []byte
 	// unread is set when the file's data could not be read (see
 	// CheckUnread): the reason, a phrase.
 	unread string
@@ -505,6 +522,11 @@ func (v *verifier) read(ctx context.Context, fs *fileState, f io.ReaderAt, size 
 	var scratch []float32
 	d := &dispatcher{v: v, fs: fs, scratch: &scratch}
 	h := sha256.New()
+	var gh hash.Hash // the Git blob id, only when one is to be checked
+	if want, _, _ := v.expected(fs.name); want == "" && v.opts.ExpectedGitBlob[fs.name] != "" {
+		gh = sha1.New()
+		fmt.Fprintf(gh, "blob %d\x00", size)
+	}
 	nbuf := cap(v.pool.free)
 	g, gctx := errgroup.WithContext(ctx)
 	// Each channel can hold every buffer there is, so sends never block.
@@ -569,6 +591,9 @@ func (v *verifier) read(ctx context.Context, fs *fileState, f io.ReaderAt, size 
 				release(c)
 				continue
 			}
+			if gh != nil {
+				gh.Write(c.buf)
+			}
 			if toCheck != nil {
 				h.Write(c.buf)
 			} else {
@@ -622,6 +647,9 @@ func (v *verifier) read(ctx context.Context, fs *fileState, f io.ReaderAt, size 
 		return err
 	}
 	fs.sum = h.Sum(nil)
+	if gh != nil {
+		fs.gitSum = gh.Sum(nil)
+	}
 	d.finishFile(size)
 	return nil
 }
@@ -828,6 +856,14 @@ func (v *verifier) report() *VerifyReport {
 						msg += fmt.Sprintf(" (size %d, expected %d)", fs.size, wantSize)
 					}
 					r.Findings = append(r.Findings, VerifyFinding{Check: CheckSHA256, File: fs.name, Expected: want, Actual: fc.SHA256, Message: msg})
+				}
+			} else if gw := strings.ToLower(v.opts.ExpectedGitBlob[fs.name]); gw != "" && fs.gitSum != nil {
+				fc.GitBlob, fc.ExpectedGitBlob, fc.ExpectedFrom = hex.EncodeToString(fs.gitSum), gw, "Hub Git blob id"
+				fc.Status = "ok"
+				if fc.GitBlob != gw {
+					fc.Status = "mismatch"
+					r.Findings = append(r.Findings, VerifyFinding{Check: CheckGitBlob, File: fs.name, Expected: gw, Actual: fc.GitBlob,
+						Message: fmt.Sprintf("Git blob id %s, the Hub lists %s", fc.GitBlob, gw)})
 				}
 			} else if fs.layer != nil && fs.layer.mismatch() {
 				fc.Status = "mismatch" // no digest of its own: its layer's

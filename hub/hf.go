@@ -315,6 +315,17 @@ func (s *HFSource) Digest(name string) (string, bool) {
 	return e.sha256, ok && e.sha256 != ""
 }
 
+// BlobID returns the Git blob id (lower-case hex) of the named file as the
+// Hub's listing gives it, for files not stored with Git LFS (for those,
+// see Digest), and false for LFS files, files the listing gave none for,
+// or before the files are listed.
+func (s *HFSource) BlobID(name string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[name]
+	return e.blob, ok && e.sha256 == "" && e.blob != ""
+}
+
 // List returns the files of the folder, sorted by name, with names relative
 // to it. Hidden files (a path segment starting with '.') are left out. The
 // first call lists the repository through the Hub's API; later calls

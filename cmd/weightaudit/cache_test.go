@@ -50,10 +50,10 @@ func TestHeaderCacheCLI(t *testing.T) {
 	if again != tensors {
 		t.Error("second run lists other tensors")
 	}
-	// The two LFS shards' headers come from the cache: only the listing,
-	// config.json and the index (no Git blob ids from this Hub) are fetched.
-	if second.CachedBytes == 0 || n2 != 3 || second.Requests != n2 {
-		t.Errorf("second run: %+v, server saw %d requests; want 3 requests and cached bytes", second, n2)
+	// The shards' headers (by LFS sha256), config.json and the index (by
+	// Git blob id) come from the cache: only the listing is fetched.
+	if second.CachedBytes == 0 || n2 != 1 || second.Requests != n2 {
+		t.Errorf("second run: %+v, server saw %d requests; want 1 request and cached bytes", second, n2)
 	}
 
 	_, nocache, n3 := inspectRemote(t, requests, "hf://acme/tiny", "--no-cache")

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,9 +23,9 @@ func fakeHub(tb testing.TB, dir, repo string) (*httptest.Server, *atomic.Int64) 
 	return fakeHubLying(tb, dir, repo, "")
 }
 
-// fakeHubLying is fakeHub publishing a wrong LFS sha256 for the file
-// lfsLie.
-func fakeHubLying(tb testing.TB, dir, repo, lfsLie string) (*httptest.Server, *atomic.Int64) {
+// fakeHubLying is fakeHub publishing a wrong digest for the file lie: its
+// LFS sha256, or for a file not in LFS its Git blob id.
+func fakeHubLying(tb testing.TB, dir, repo, lie string) (*httptest.Server, *atomic.Int64) {
 	tb.Helper()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -37,6 +39,7 @@ func fakeHubLying(tb testing.TB, dir, repo, lfsLie string) (*httptest.Server, *a
 	type sibling struct {
 		RFilename string `json:"rfilename"`
 		Size      int64  `json:"size"`
+		BlobID    string `json:"blobId,omitempty"`
 		LFS       *lfs   `json:"lfs,omitempty"`
 	}
 	var siblings []sibling
@@ -50,8 +53,15 @@ func fakeHubLying(tb testing.TB, dir, repo, lfsLie string) (*httptest.Server, *a
 		if strings.HasSuffix(e.Name(), ".safetensors") || strings.HasSuffix(e.Name(), ".gguf") {
 			sum := sha256.Sum256(b)
 			sib.LFS = &lfs{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(b))}
-			if e.Name() == lfsLie {
+			if e.Name() == lie {
 				sib.LFS.SHA256 = strings.Repeat("0", 64)
+			}
+		} else {
+			h := sha1.New() // Git's blob id
+			fmt.Fprintf(h, "blob %d\x00", len(b))
+			h.Write(b)
+			if sib.BlobID = hex.EncodeToString(h.Sum(nil)); e.Name() == lie {
+				sib.BlobID = strings.Repeat("1", 40)
 			}
 		}
 		siblings = append(siblings, sib)
@@ -198,5 +208,47 @@ func TestRemoteVerifyLFSDigests(t *testing.T) {
 	out, _, code := cli(t, "verify", "hf://acme/tiny", "--json")
 	if code != 1 || !strings.Contains(out, shard) || !strings.Contains(out, strings.Repeat("0", 64)) {
 		t.Errorf("verify with a wrong LFS digest for %s: exit %d, want 1 naming the file and the expected digest\n%s", shard, code, out)
+	}
+}
+
+// verify checks the files not in LFS (config.json, the index) against the
+// Git blob ids the Hub lists for them.
+func TestRemoteVerifyGitBlobIDs(t *testing.T) {
+	t.Setenv("HF_TOKEN", "")
+	t.Setenv("HF_HUB_CACHE", t.TempDir())
+	t.Setenv("HF_HUB_OFFLINE", "")
+	srv, _ := fakeHub(t, "../../testdata/tiny/hf-bf16", "acme/tiny")
+	t.Setenv("HF_ENDPOINT", srv.URL)
+	type report struct {
+		Files []struct {
+			Name         string `json:"name"`
+			Status       string `json:"status"`
+			ExpectedFrom string `json:"expected_from"`
+		} `json:"files"`
+		Findings []struct {
+			Check, File string
+		} `json:"findings"`
+	}
+	out, stderr, code := cli(t, "verify", "hf://acme/tiny", "--json")
+	var r report
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != 0 {
+		t.Fatalf("verify: exit %d (%s), %v", code, stderr, err)
+	}
+	for _, f := range r.Files {
+		want := "Hub LFS sha256"
+		if strings.HasSuffix(f.Name, ".json") {
+			want = "Hub Git blob id"
+		}
+		if f.Status != "ok" || f.ExpectedFrom != want {
+			t.Errorf("%s: %s by %q, want ok by %q", f.Name, f.Status, f.ExpectedFrom, want)
+		}
+	}
+	srv, _ = fakeHubLying(t, "../../testdata/tiny/hf-bf16", "acme/tiny", "config.json")
+	t.Setenv("HF_ENDPOINT", srv.URL)
+	out, _, code = cli(t, "verify", "hf://acme/tiny", "--json")
+	r = report{}
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != 1 || len(r.Findings) != 1 ||
+		r.Findings[0].Check != "VERIFY-GIT-BLOB" || r.Findings[0].File != "config.json" {
+		t.Errorf("verify with a wrong Git blob id for config.json: exit %d, findings %+v; want 1 and one VERIFY-GIT-BLOB naming it", code, r.Findings)
 	}
 }

@@ -162,6 +162,7 @@ a file.`,
 			}
 			opts := audit.VerifyOptions{Jobs: jobs, Manifest: m, TensorDigests: record != "", Shard: part}
 			opts.Expected, opts.ExpectedFrom, opts.Notes = expectedDigests(src, ck)
+			opts.ExpectedGitBlob = expectedGitBlobs(src, ck)
 			var hc verifyCache
 			if cache {
 				if hc, err = newVerifyCache(cmd, src); err != nil {
@@ -612,6 +613,28 @@ func expectedDigests(src hub.Source, ck *audit.Checkpoint) (map[string]string, s
 		}
 	}
 	return out, from, notes
+}
+
+// expectedGitBlobs returns the Git blob ids a Hub repository's listing
+// gives for the checkpoint's files not stored with LFS (config.json, the
+// index), nil for other sources.
+func expectedGitBlobs(src hub.Source, ck *audit.Checkpoint) map[string]string {
+	b, ok := src.(interface{ BlobID(string) (string, bool) })
+	if !ok {
+		return nil
+	}
+	out := map[string]string{}
+	for _, n := range []string{ck.IndexName, "config.json"} {
+		if id, ok := b.BlobID(n); ok && n != "" {
+			out[n] = id
+		}
+	}
+	for _, f := range ck.Files {
+		if id, ok := b.BlobID(f.Name); ok {
+			out[f.Name] = id
+		}
+	}
+	return out
 }
 
 // inStreamedLayer reports whether src reads the named file by streaming
