@@ -212,11 +212,21 @@ type HFCacheFile struct {
 	name    string
 	size    int64
 	want    string // the LFS sha256, "" for a Git file
+	blob    string // for a Git file, the blob id listed (see ExpectGitBlob), or ""
 	pointer string
 	tmp     *os.File
 	h       hash.Hash
 	n       int64
 	done    bool
+}
+
+// ExpectGitBlob makes Commit store a file not stored with LFS only when
+// its Git blob id is id (40 hex digits, as the Hub lists it; see
+// HFSource.BlobID). It does nothing for an LFS file, whose sha256 decides.
+func (f *HFCacheFile) ExpectGitBlob(id string) {
+	if f.want == "" {
+		f.blob = strings.ToLower(id)
+	}
 }
 
 // Write appends p to the file.
@@ -256,6 +266,8 @@ func (f *HFCacheFile) Commit() error {
 		return fmt.Errorf("hf cache: %s: %d bytes, listed with %d: %w", f.name, f.n, f.size, ErrDigestMismatch)
 	case f.want != "" && sum != f.want:
 		return fmt.Errorf("hf cache: %s: sha256 %s, the LFS digest is %s: %w", f.name, sum, f.want, ErrDigestMismatch)
+	case f.want == "" && f.blob != "" && sum != f.blob:
+		return fmt.Errorf("hf cache: %s: Git blob id %s, the Hub lists %s: %w", f.name, sum, f.blob, ErrDigestMismatch)
 	}
 	// Sync before the rename: a blob's name vouches for its content.
 	if err := f.tmp.Chmod(0o644); err != nil {

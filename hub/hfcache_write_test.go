@@ -160,13 +160,15 @@ func TestHFCacheWriterRefuses(t *testing.T) {
 		name   string
 		size   int64
 		lfs    string
+		blob   string // the Git blob id listed
 		want   string
 		commit bool
 	}{
-		{"wrong sha256", int64(len(content)), sha256Hex([]byte("other weights")), "the LFS digest is " + sha256Hex([]byte("other weights")), true},
-		{"short", int64(len(content)) + 1, sha256Hex(content), "11 bytes, listed with 12", true},
-		{"long git file", int64(len(content)) - 1, "", "11 bytes, listed with 10", true},
-		{"aborted", int64(len(content)), sha256Hex(content), "", false},
+		{"wrong git blob id", int64(len(content)), "", strings.Repeat("1", 40), "the Hub lists " + strings.Repeat("1", 40), true},
+		{"wrong sha256", int64(len(content)), sha256Hex([]byte("other weights")), "", "the LFS digest is " + sha256Hex([]byte("other weights")), true},
+		{"short", int64(len(content)) + 1, sha256Hex(content), "", "11 bytes, listed with 12", true},
+		{"long git file", int64(len(content)) - 1, "", "", "11 bytes, listed with 10", true},
+		{"aborted", int64(len(content)), sha256Hex(content), "", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,6 +180,9 @@ func TestHFCacheWriterRefuses(t *testing.T) {
 			f, err := w.Create("model.safetensors", tt.size, tt.lfs)
 			if err != nil || f == nil {
 				t.Fatalf("Create = %v, %v", f, err)
+			}
+			if tt.blob != "" {
+				f.ExpectGitBlob(tt.blob)
 			}
 			f.Write(content)
 			if tt.commit {

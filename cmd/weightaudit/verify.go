@@ -334,6 +334,9 @@ func (c *hfCache) create(name string, size int64) (audit.FileCopy, error) {
 	if err != nil || f == nil {
 		return nil, err // not a typed nil in the interface
 	}
+	if id, ok := c.src.BlobID(name); ok {
+		f.ExpectGitBlob(id)
+	}
 	return f, nil
 }
 
