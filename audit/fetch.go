@@ -4,7 +4,7 @@ import "fmt"
 
 // FetchJSON says what reading a remote source cost: requests made, bytes
 // fetched, and their ratio to the header bytes the audit needed; and the
-// bytes read from the header cache instead of the network.
+// bytes read from the local cache (headers, stored blobs) instead.
 type FetchJSON struct {
 	Requests    int64   `json:"requests"`
 	Bytes       int64   `json:"bytes"`
@@ -26,7 +26,7 @@ func NewFetch(requests, bytes, headerBytes int64) *FetchJSON {
 func (f *FetchJSON) String() string {
 	s := fmt.Sprintf("fetched %s in %d requests for %s of headers (%.2f×)", Bytes(f.Bytes), f.Requests, Bytes(f.HeaderBytes), f.Ratio)
 	if f.CachedBytes > 0 {
-		s += fmt.Sprintf("; %s read from the header cache", Bytes(f.CachedBytes))
+		s += fmt.Sprintf("; %s read from the local cache", Bytes(f.CachedBytes))
 	}
 	return s
 }

@@ -267,7 +267,20 @@ func (s *OCISource) storedBlob(b ociBlob) File {
 	if err != nil {
 		return nil
 	}
-	return f
+	return &countedFile{File: f, cnt: s.cnt}
+}
+
+// countedFile counts the bytes read from a local copy of a remote file
+// into its source's Stats.Cached.
+type countedFile struct {
+	File
+	cnt *counters
+}
+
+func (f *countedFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := f.File.ReadAt(p, off)
+	f.cnt.cached.Add(int64(n))
+	return n, err
 }
 
 // FromLocalStore reports whether the source's listing came from the local

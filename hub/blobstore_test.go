@@ -372,11 +372,16 @@ func TestOCIBlobStore(t *testing.T) {
 	for n, b := range files {
 		want[n] = b
 	}
+	before := src.Stats().Cached
 	for n, b := range want {
 		got, err := hub.ReadFile(ctx, src, n, 1<<30)
 		if err != nil || !bytes.Equal(got, b) {
 			t.Errorf("ReadFile(%s) = %d bytes, %v; want its %d bytes", n, len(got), err, len(b))
 		}
+	}
+	// raw.safetensors came from the store, and counts as read locally.
+	if got := src.Stats().Cached - before; got < int64(len(raw)) {
+		t.Errorf("Stats().Cached grew by %d reading the stored blob, want at least its %d bytes", got, len(raw))
 	}
 	var seen []visited
 	sum, err := src.StreamLayer(ctx, ld, collect(&seen, -1))

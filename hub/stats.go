@@ -8,8 +8,8 @@ import "sync/atomic"
 type Stats struct {
 	Requests int64
 	Bytes    int64
-	// Cached counts the bytes read from the header cache instead (see
-	// [HeaderCache]).
+	// Cached counts the bytes read from a local copy instead: the header
+	// cache (see [HeaderCache]) or the blob store (see [BlobStore]).
 	Cached int64
 }
 
