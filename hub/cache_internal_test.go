@@ -222,3 +222,39 @@ func TestHeaderCacheConcurrent(t *testing.T) {
 		t.Errorf("ReadAt after Close: %v", err)
 	}
 }
+
+// FuzzHeaderCacheEntry: an entry on disk is never trusted. Loading any
+// bytes never panics, and serves a header only when the entry is a whole,
+// checksummed entry of that identity and size.
+func FuzzHeaderCacheEntry(f *testing.F) {
+	dir := f.TempDir()
+	c := NewHeaderCache(dir)
+	const id, size = "host/sha256:ab", 1 << 20
+	if err := c.store(id, size, []byte("a header")); err != nil {
+		f.Fatal(err)
+	}
+	good, err := os.ReadFile(c.path(id))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(good[:len(good)-1])
+	f.Add([]byte(cacheMagic))
+	f.Fuzz(func(t *testing.T, entry []byte) {
+		if err := os.WriteFile(c.path(id), entry, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got := c.load(id, size)
+		if got == nil {
+			return
+		}
+		// Accepted: it must re-encode to the very same entry.
+		if err := c.store(id, size, got); err != nil {
+			t.Fatal(err)
+		}
+		again, err := os.ReadFile(c.path(id))
+		if err != nil || !bytes.Equal(again, entry) {
+			t.Fatalf("accepted an entry that does not re-encode to itself (%d bytes)", len(entry))
+		}
+	})
+}
