@@ -2,10 +2,8 @@ package hub
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -161,98 +159,50 @@ func (s *BlobStore) Create(digest string, size int64) (*BlobWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
-	return &BlobWriter{s: s, digest: digest, hex: h, size: size, tmp: tmp, h: sha256.New()}, nil
+	return &BlobWriter{tempBlob: tempBlob{what: "blob store: " + digest, tmp: tmp, h: sha256.New(), size: size}, s: s, digest: digest, hex: h}, nil
 }
 
-// BlobWriter is a blob being stored by a [BlobStore]: Write its bytes,
-// then Commit or Abort. It is not safe for concurrent use.
+// BlobWriter is a blob being stored by a [BlobStore]: Write its bytes
+// (bytes past the size given to Create are refused, and Commit fails),
+// then Commit or Abort (which may follow Commit, and then does nothing).
+// It is not safe for concurrent use.
 type BlobWriter struct {
+	tempBlob
 	s      *BlobStore
 	digest string
 	hex    string
-	size   int64
-	tmp    *os.File
-	h      hash.Hash
-	n      int64
-	over   bool // more than size bytes were offered
-	done   bool
-}
-
-// Write appends p to the blob. Bytes past the size given to Create are
-// not written: the write fails, and so does Commit.
-func (w *BlobWriter) Write(p []byte) (int, error) {
-	if w.done {
-		return 0, fmt.Errorf("blob store: %s: write after Commit or Abort", w.digest)
-	}
-	if int64(len(p)) > w.size-w.n {
-		w.over = true
-		return 0, fmt.Errorf("blob store: %s: %d bytes at offset %d, past its size %d: %w", w.digest, len(p), w.n, w.size, ErrDigestMismatch)
-	}
-	n, err := w.tmp.Write(p)
-	w.h.Write(p[:n])
-	w.n += int64(n)
-	if err != nil {
-		return n, fmt.Errorf("blob store: %s: %w", w.digest, err)
-	}
-	return n, nil
 }
 
 // Commit checks what was written and stores it: the temporary file is
 // renamed to the blob's place only when it holds exactly the size given
 // to Create and its sha256 is the digest. Otherwise (and on any other
 // failure) the temporary file is removed, nothing is stored, and for a
-// wrong size or sha256 the error wraps [ErrDigestMismatch].
-func (w *BlobWriter) Commit() error {
-	if w.done {
-		return fmt.Errorf("blob store: %s: committed or aborted already", w.digest)
-	}
-	w.done = true
-	ok := false
+// wrong size or sha256 the error wraps [ErrDigestMismatch]. The store's
+// folders stay: removing them when empty would race with another writer
+// about to create its file in them.
+func (w *BlobWriter) Commit() (err error) {
+	sum, err := w.begin()
 	defer func() {
-		if !ok {
+		if err != nil {
 			w.discard()
 		}
 	}()
-	sum := hex.EncodeToString(w.h.Sum(nil))
 	switch {
-	case w.over || w.n != w.size:
-		return fmt.Errorf("blob store: %s: more or fewer bytes than its size %d (%d written): %w", w.digest, w.size, w.n, ErrDigestMismatch)
+	case err != nil:
+		return err
 	case sum != w.hex:
-		return fmt.Errorf("blob store: %s: the bytes written have sha256 %s: %w", w.digest, sum, ErrDigestMismatch)
+		return fmt.Errorf("%s: the bytes written have sha256 %s: %w", w.what, sum, ErrDigestMismatch)
 	}
-	// Sync before the rename: a blob's name vouches for its content.
-	if err := w.tmp.Sync(); err != nil {
-		return fmt.Errorf("blob store: %s: %w", w.digest, err)
-	}
-	if err := w.tmp.Close(); err != nil {
-		return fmt.Errorf("blob store: %s: %w", w.digest, err)
+	if err := w.seal(0o600); err != nil {
+		return err
 	}
 	if err := w.s.inside(w.s.sub()); err != nil {
 		return err
 	}
 	if err := os.Rename(w.tmp.Name(), filepath.Join(w.s.sub(), w.hex)); err != nil {
-		return fmt.Errorf("blob store: %s: %w", w.digest, err)
+		return fmt.Errorf("%s: %w", w.what, err)
 	}
-	ok = true
 	return nil
-}
-
-// Abort discards what was written. It may be called after Commit, and
-// then does nothing.
-func (w *BlobWriter) Abort() {
-	if w.done {
-		return
-	}
-	w.done = true
-	w.discard()
-}
-
-// discard removes the temporary file: a blob that was not stored leaves
-// no bytes behind. The store's folders stay: removing them when empty
-// would race with another writer about to create its file in them.
-func (w *BlobWriter) discard() {
-	w.tmp.Close()
-	os.Remove(w.tmp.Name())
 }
 
 // storedBlob returns the blob b from the blob store of the options, when

@@ -3,10 +3,8 @@ package hub
 import (
 	"crypto/sha1"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io/fs"
 	"os"
 	"path"
@@ -132,7 +130,7 @@ func (w *HFCacheWriter) Create(name string, size int64, sha256sum string) (*HFCa
 	if err != nil {
 		return nil, fmt.Errorf("hf cache: %w", err)
 	}
-	f := &HFCacheFile{w: w, name: name, size: size, want: strings.ToLower(sha256sum), pointer: pointer, tmp: tmp}
+	f := &HFCacheFile{tempBlob: tempBlob{what: "hf cache: " + name, tmp: tmp, size: size}, w: w, name: name, want: strings.ToLower(sha256sum), pointer: pointer}
 	if f.want != "" {
 		f.h = sha256.New()
 	} else {
@@ -206,18 +204,16 @@ func (w *HFCacheWriter) Finish() error {
 }
 
 // HFCacheFile is a file being stored by an [HFCacheWriter]: Write its
-// content, then Commit or Abort. It is not safe for concurrent use.
+// content (bytes past the size given to Create are refused, and Commit
+// fails), then Commit or Abort (which may follow Commit, and then does
+// nothing). It is not safe for concurrent use.
 type HFCacheFile struct {
+	tempBlob
 	w       *HFCacheWriter
 	name    string
-	size    int64
 	want    string // the LFS sha256, "" for a Git file
 	blob    string // for a Git file, the blob id listed (see ExpectGitBlob), or ""
 	pointer string
-	tmp     *os.File
-	h       hash.Hash
-	n       int64
-	done    bool
 }
 
 // ExpectGitBlob makes Commit store a file not stored with LFS only when
@@ -229,55 +225,29 @@ func (f *HFCacheFile) ExpectGitBlob(id string) {
 	}
 }
 
-// Write appends p to the file.
-func (f *HFCacheFile) Write(p []byte) (int, error) {
-	if f.done {
-		return 0, fmt.Errorf("hf cache: %s: write after the end", f.name)
-	}
-	n, err := f.tmp.Write(p)
-	f.h.Write(p[:n])
-	f.n += int64(n)
-	if err != nil {
-		return n, fmt.Errorf("hf cache: %s: %w", f.name, err)
-	}
-	return n, nil
-}
-
 // Commit checks what was written and stores it: the blob renamed into
 // place under its name, and the snapshot's link to it. If the size is not
 // the one given to Create, or an LFS file's sha256 is not its digest, the
 // temporary file is removed, nothing is stored and the error wraps
 // [ErrDigestMismatch].
-func (f *HFCacheFile) Commit() error {
-	if f.done {
-		return fmt.Errorf("hf cache: %s: committed or aborted already", f.name)
-	}
-	f.done = true
-	ok := false
+func (f *HFCacheFile) Commit() (err error) {
+	sum, err := f.begin()
+	stored := false
 	defer func() {
-		if !ok {
-			f.tmp.Close()
-			os.Remove(f.tmp.Name())
+		if !stored {
+			f.discard()
 		}
 	}()
-	sum := hex.EncodeToString(f.h.Sum(nil))
 	switch {
-	case f.n != f.size:
-		return fmt.Errorf("hf cache: %s: %d bytes, listed with %d: %w", f.name, f.n, f.size, ErrDigestMismatch)
+	case err != nil:
+		return err
 	case f.want != "" && sum != f.want:
-		return fmt.Errorf("hf cache: %s: sha256 %s, the LFS digest is %s: %w", f.name, sum, f.want, ErrDigestMismatch)
+		return fmt.Errorf("%s: sha256 %s, the LFS digest is %s: %w", f.what, sum, f.want, ErrDigestMismatch)
 	case f.want == "" && f.blob != "" && sum != f.blob:
-		return fmt.Errorf("hf cache: %s: Git blob id %s, the Hub lists %s: %w", f.name, sum, f.blob, ErrDigestMismatch)
+		return fmt.Errorf("%s: Git blob id %s, the Hub lists %s: %w", f.what, sum, f.blob, ErrDigestMismatch)
 	}
-	// Sync before the rename: a blob's name vouches for its content.
-	if err := f.tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("hf cache: %s: %w", f.name, err)
-	}
-	if err := f.tmp.Sync(); err != nil {
-		return fmt.Errorf("hf cache: %s: %w", f.name, err)
-	}
-	if err := f.tmp.Close(); err != nil {
-		return fmt.Errorf("hf cache: %s: %w", f.name, err)
+	if err := f.seal(0o644); err != nil {
+		return err
 	}
 	blob := filepath.Join(f.w.repo, "blobs", sum)
 	dir := filepath.Dir(f.pointer)
@@ -287,7 +257,7 @@ func (f *HFCacheFile) Commit() error {
 	if err := os.Rename(f.tmp.Name(), blob); err != nil {
 		return fmt.Errorf("hf cache: %s: %w", f.name, err)
 	}
-	ok = true
+	stored = true
 	target, err := filepath.Rel(dir, blob)
 	if err != nil {
 		return fmt.Errorf("hf cache: %s: %w", f.name, err)
@@ -307,15 +277,4 @@ func (f *HFCacheFile) Commit() error {
 	f.w.stored++
 	f.w.mu.Unlock()
 	return nil
-}
-
-// Abort discards what was written. It may be called after Commit, and
-// then does nothing.
-func (f *HFCacheFile) Abort() {
-	if f.done {
-		return
-	}
-	f.done = true
-	f.tmp.Close()
-	os.Remove(f.tmp.Name())
 }

@@ -166,8 +166,8 @@ func TestHFCacheWriterRefuses(t *testing.T) {
 	}{
 		{"wrong git blob id", int64(len(content)), "", strings.Repeat("1", 40), "the Hub lists " + strings.Repeat("1", 40), true},
 		{"wrong sha256", int64(len(content)), sha256Hex([]byte("other weights")), "", "the LFS digest is " + sha256Hex([]byte("other weights")), true},
-		{"short", int64(len(content)) + 1, sha256Hex(content), "", "11 bytes, listed with 12", true},
-		{"long git file", int64(len(content)) - 1, "", "", "11 bytes, listed with 10", true},
+		{"short", int64(len(content)) + 1, sha256Hex(content), "", "11 bytes written, its size is 12", true},
+		{"long git file", int64(len(content)) - 1, "", "", "more than its 10 bytes", true},
 		{"aborted", int64(len(content)), sha256Hex(content), "", "", false},
 	}
 	for _, tt := range tests {
