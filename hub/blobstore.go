@@ -45,17 +45,11 @@ func NewBlobStore(dir string) *BlobStore {
 // (os.UserCacheDir: $XDG_CACHE_HOME or ~/.cache on Linux). getenv reads
 // the environment (nil: os.Getenv).
 func DefaultBlobStoreDir(getenv func(string) string) (string, error) {
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	if d := getenv("WEIGHTAUDIT_CACHE"); d != "" {
-		return filepath.Join(d, "blobs"), nil
-	}
-	base, err := os.UserCacheDir()
+	d, err := cacheDir(getenv, "blobs")
 	if err != nil {
 		return "", fmt.Errorf("blob store: %w", err)
 	}
-	return filepath.Join(base, "weightaudit", "blobs"), nil
+	return d, nil
 }
 
 // Dir returns the store's folder.
@@ -77,15 +71,11 @@ func (s *BlobStore) sub() string { return filepath.Join(s.dir, "sha256") }
 // inside checks that dir, symbolic links resolved, lies inside the
 // store's folder, so that no read or write leaves it.
 func (s *BlobStore) inside(dir string) error {
-	root, err := filepath.EvalSymlinks(s.dir)
+	real, ok, err := insideRoot(s.dir, dir, false)
 	if err != nil {
 		return fmt.Errorf("blob store: %w", err)
 	}
-	real, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		return fmt.Errorf("blob store: %w", err)
-	}
-	if rel, err := filepath.Rel(root, real); err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	if !ok {
 		return fmt.Errorf("blob store: %s leads outside the store's folder %s (to %s)", dir, s.dir, real)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/weightaudit/weightaudit/internal/atomicfile"
@@ -48,17 +49,43 @@ func NewHeaderCache(dir string) *HeaderCache {
 // $WEIGHTAUDIT_CACHE when set, else weightaudit under the user's cache
 // folder (os.UserCacheDir: $XDG_CACHE_HOME or ~/.cache on Linux).
 func DefaultHeaderCacheDir(getenv func(string) string) (string, error) {
+	d, err := cacheDir(getenv, "headers")
+	if err != nil {
+		return "", fmt.Errorf("header cache: %w", err)
+	}
+	return d, nil
+}
+
+// cacheDir returns the folder sub of weightaudit's cache folder:
+// $WEIGHTAUDIT_CACHE when set, else weightaudit under the user's cache
+// folder. getenv reads the environment (nil: os.Getenv).
+func cacheDir(getenv func(string) string, sub string) (string, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
 	if d := getenv("WEIGHTAUDIT_CACHE"); d != "" {
-		return filepath.Join(d, "headers"), nil
+		return filepath.Join(d, sub), nil
 	}
 	base, err := os.UserCacheDir()
 	if err != nil {
-		return "", fmt.Errorf("header cache: %w", err)
+		return "", err
 	}
-	return filepath.Join(base, "weightaudit", "headers"), nil
+	return filepath.Join(base, "weightaudit", sub), nil
+}
+
+// insideRoot checks that dir, symbolic links resolved, lies inside root
+// (or is root itself, with self), and returns where it leads.
+func insideRoot(root, dir string, self bool) (real string, inside bool, err error) {
+	r, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return "", false, err
+	}
+	if real, err = filepath.EvalSymlinks(dir); err != nil {
+		return "", false, err
+	}
+	rel, err := filepath.Rel(r, real)
+	inside = err == nil && (self || rel != ".") && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+	return real, inside, nil
 }
 
 // Dir returns the cache's folder.
@@ -139,16 +166,21 @@ func (c *HeaderCache) store(id string, size int64, header []byte) error {
 		return err
 	}
 	return atomicfile.Write(p, 0o600, func(w io.Writer) error {
-		var b bytes.Buffer
-		b.WriteString(cacheMagic)
-		b.Write(binary.LittleEndian.AppendUint32(nil, uint32(len(id))))
-		b.WriteString(id)
-		b.Write(binary.LittleEndian.AppendUint64(nil, uint64(size)))
-		b.Write(binary.LittleEndian.AppendUint64(nil, uint64(len(header))))
-		b.Write(header)
-		sum := sha256.Sum256(b.Bytes())
-		b.Write(sum[:])
-		_, err := w.Write(b.Bytes())
+		h := sha256.New()
+		mw := io.MultiWriter(w, h) // the header is not copied to be hashed
+		var fields []byte
+		fields = append(fields, cacheMagic...)
+		fields = binary.LittleEndian.AppendUint32(fields, uint32(len(id)))
+		fields = append(fields, id...)
+		fields = binary.LittleEndian.AppendUint64(fields, uint64(size))
+		fields = binary.LittleEndian.AppendUint64(fields, uint64(len(header)))
+		if _, err := mw.Write(fields); err != nil {
+			return err
+		}
+		if _, err := mw.Write(header); err != nil {
+			return err
+		}
+		_, err := w.Write(h.Sum(nil))
 		return err
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -12,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/weightaudit/weightaudit/internal/atomicfile"
 )
 
 // ErrDigestMismatch is returned by [HFCacheFile.Commit] and
@@ -146,15 +149,11 @@ func (w *HFCacheWriter) mkdirInside(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("hf cache: %w", err)
 	}
-	root, err := filepath.EvalSymlinks(w.root)
+	real, ok, err := insideRoot(w.root, dir, true)
 	if err != nil {
 		return fmt.Errorf("hf cache: %w", err)
 	}
-	real, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		return fmt.Errorf("hf cache: %w", err)
-	}
-	if rel, err := filepath.Rel(root, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	if !ok {
 		return fmt.Errorf("hf cache: %s leads outside the cache folder %s (to %s)", dir, w.root, real)
 	}
 	return nil
@@ -185,19 +184,11 @@ func (w *HFCacheWriter) Finish() error {
 	if err := w.mkdirInside(filepath.Dir(ref)); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(ref), ".weightaudit-ref-*")
+	err := atomicfile.Write(ref, 0o600, func(f io.Writer) error {
+		_, err := io.WriteString(f, w.commit)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("hf cache: %w", err)
-	}
-	_, err = tmp.WriteString(w.commit)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), ref)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
 		return fmt.Errorf("hf cache: refs/%s: %w", w.revision, err)
 	}
 	return nil

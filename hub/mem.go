@@ -80,21 +80,14 @@ type Virtual struct {
 
 // ReadAt implements io.ReaderAt.
 func (v *Virtual) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fmt.Errorf("virtual file: negative offset %d", off)
-	}
-	if off >= v.Len {
-		return 0, io.EOF
-	}
-	n := len(p)
-	var err error
-	if rem := v.Len - off; int64(n) > rem {
-		n, err = int(rem), io.EOF
+	want, eof, err := clipRead("virtual file", p, off, v.Len)
+	if err != nil {
+		return 0, err
 	}
 	c := 0
 	if off < int64(len(v.Head)) {
-		c = copy(p[:n], v.Head[off:])
+		c = copy(want, v.Head[off:])
 	}
-	clear(p[c:n])
-	return n, err
+	clear(want[c:])
+	return len(want), eof
 }

@@ -790,6 +790,21 @@ func (s *OCISource) build(ctx context.Context, m *v1.Manifest) error {
 		s.files = append(s.files, FileInfo{Name: name, Size: size})
 		return nil
 	}
+	// addStreamed lists the files of a layer read by streaming it.
+	addStreamed := func(ml modelLayer) error {
+		pfs, err := s.streamTar(ctx, ml.blob, ml.l, ml.k)
+		if err != nil {
+			return err
+		}
+		for _, pf := range pfs {
+			if err := add(pf.name, pf.size); err != nil {
+				return err
+			}
+			s.tarred[pf.name] = pf
+		}
+		s.streamed[ml.l.Digest.String()] = ml
+		return nil
+	}
 	seq := map[layerKind]int{}
 	var unknown []string
 	for _, ml := range ls {
@@ -801,17 +816,9 @@ func (s *OCISource) build(ctx context.Context, m *v1.Manifest) error {
 			if errors.Is(err, ErrRangeIgnored) {
 				// The registry sends whole blobs: stream the layer
 				// instead, as a compressed one.
-				pfs, err := s.streamTar(ctx, ml.blob, l, k)
-				if err != nil {
+				if err := addStreamed(ml); err != nil {
 					return err
 				}
-				for _, pf := range pfs {
-					if err := add(pf.name, pf.size); err != nil {
-						return err
-					}
-					s.tarred[pf.name] = pf
-				}
-				s.streamed[l.Digest.String()] = ml
 				continue
 			}
 			if err != nil {
@@ -825,17 +832,9 @@ func (s *OCISource) build(ctx context.Context, m *v1.Manifest) error {
 			}
 			continue
 		case kindTarGzip, kindTarZstd:
-			members, err := s.streamTar(ctx, ml.blob, l, k)
-			if err != nil {
+			if err := addStreamed(ml); err != nil {
 				return err
 			}
-			for _, pf := range members {
-				if err := add(pf.name, pf.size); err != nil {
-					return err
-				}
-				s.tarred[pf.name] = pf
-			}
-			s.streamed[l.Digest.String()] = ml
 			continue
 		}
 		name := ml.name

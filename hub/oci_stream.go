@@ -11,9 +11,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 )
 
 // ErrBadArchive is wrapped by the *[LayerError] that
@@ -119,7 +116,7 @@ func (s *OCISource) StreamLayer(ctx context.Context, digest string, visit func(n
 		return "", fmt.Errorf("%s: layer %s: %w: no streamed layer of the artifact has this digest", s.spec, digest, ErrNotExist)
 	}
 	what := fmt.Sprintf("%s: layer %s (%s)", s.spec, digest, ml.l.MediaType)
-	body, err := s.openLayer(ctx, ml, what)
+	body, _, err := s.openLayer(ctx, ml.blob, what)
 	if err != nil {
 		return "", err
 	}
@@ -133,42 +130,43 @@ func (s *OCISource) StreamLayer(ctx context.Context, digest string, visit func(n
 
 // openLayer opens the blob of a streamed layer for reading from its
 // start: the Ollama store's file or the blob store's, or the body of a
-// GET on the registry.
-func (s *OCISource) openLayer(ctx context.Context, ml modelLayer, what string) (io.ReadCloser, error) {
-	b := ml.blob
+// GET on the registry (remote is then true). Errors are prefixed what.
+func (s *OCISource) openLayer(ctx context.Context, b ociBlob, what string) (body io.ReadCloser, remote bool, err error) {
 	if b.path != "" {
 		f, err := openStoreBlob(b.path, b.size, s.storeManifest)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
+			return nil, false, fmt.Errorf("%s: %w", what, err)
 		}
-		return struct {
-			io.Reader
-			io.Closer
-		}{io.NewSectionReader(f, 0, b.size), f}, nil
+		return fileBody(f, b.size), false, nil
 	}
 	if f := s.storedBlob(b); f != nil {
-		return struct {
-			io.Reader
-			io.Closer
-		}{io.NewSectionReader(f, 0, b.size), f}, nil
+		return fileBody(f, b.size), false, nil
+	}
+	// Not under s.c.retry: a transient error is final here, and is told
+	// as what it wraps.
+	unwrap := func(err error) error {
+		var t *transientError
+		if errors.As(err, &t) {
+			err = t.err
+		}
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	resp, err := s.c.send(ctx, b.url, nil, nil)
 	if err != nil {
-		var t *transientError
-		if errors.As(err, &t) {
-			err = t.err
-		}
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, false, unwrap(err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		err := s.c.statusError(resp, s.classifier("blob "+b.digest.String()))
-		var t *transientError
-		if errors.As(err, &t) {
-			err = t.err
-		}
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, false, unwrap(s.c.statusError(resp, s.classifier("blob "+b.digest.String())))
 	}
-	return resp.Body, nil
+	return resp.Body, true, nil
+}
+
+// fileBody reads the size bytes of a local blob file from its start.
+func fileBody(f File, size int64) io.ReadCloser {
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.NewSectionReader(f, 0, size), f}
 }
 
 // blobStream reads a layer's blob, hashing every byte that passes and
@@ -236,24 +234,15 @@ func (w *layerWalk) fail(file string, off int64, err error) {
 
 // run streams the layer; see StreamLayer.
 func (w *layerWalk) run(ctx context.Context) (string, error) {
-	var r io.Reader = w.blob
-	switch w.kind {
-	case kindTarGzip:
-		zr, err := gzip.NewReader(w.blob)
-		if err != nil {
-			w.fail("", 0, fmt.Errorf("gzip: %w", err))
-			return w.end()
-		}
-		defer zr.Close()
-		r = zr
-	case kindTarZstd:
-		zr, err := zstd.NewReader(w.blob, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(64<<20))
-		if err != nil {
-			return "", fmt.Errorf("%s: zstd: %w", w.what, err)
-		}
-		defer zr.Close()
-		r = zr
+	r, release, err := decompress(w.blob, w.kind)
+	switch {
+	case err != nil && w.kind == kindTarGzip: // a damaged gzip header: the layer's
+		w.fail("", 0, err)
+		return w.end()
+	case err != nil:
+		return "", fmt.Errorf("%s: %w", w.what, err)
 	}
+	defer release()
 	w.arch = &countReader{r: r}
 	tr := tar.NewReader(w.arch)
 	for entries := 0; ; entries++ {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"path"
 	"strings"
 	"sync"
@@ -79,8 +78,7 @@ func (g *growReader) fill(end int64) error {
 	// next: memory follows the bytes the archive really holds, never the
 	// size its header claims.
 	for int64(len(g.data)) < end {
-		next := min(max(end, 2*int64(len(g.data)), 64<<10), g.size, g.cap)
-		next = min(next, max(2*int64(len(g.data)), 64<<10))
+		next := min(max(2*int64(len(g.data)), 64<<10), g.size, g.cap)
 		buf := make([]byte, next)
 		copy(buf, g.data)
 		n, err := io.ReadFull(g.r, buf[len(g.data):])
@@ -155,39 +153,45 @@ func keepHeader(name string, g *growReader) {
 // listing of the same layer streams nothing (see cachedTarFronts).
 func (s *OCISource) streamTar(ctx context.Context, b ociBlob, l v1.Descriptor, k layerKind) ([]*prefixFile, error) {
 	what := fmt.Sprintf("%s: layer %s (%s)", s.spec, l.Digest, l.MediaType)
-	if b.path != "" {
-		f, err := openStoreBlob(b.path, b.size, s.storeManifest)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
+	if b.path == "" {
+		if pfs := s.cachedTarFronts(l); pfs != nil {
+			return pfs, nil
 		}
-		defer f.Close()
-		return readTar(ctx, io.NewSectionReader(f, 0, b.size), l, k, what)
 	}
-	if pfs := s.cachedTarFronts(l); pfs != nil {
-		return pfs, nil
-	}
-	if f := s.storedBlob(b); f != nil {
-		defer f.Close()
-		return readTar(ctx, io.NewSectionReader(f, 0, b.size), l, k, what)
-	}
-	resp, err := s.c.send(ctx, b.url, nil, nil)
+	body, remote, err := s.openLayer(ctx, b, what)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		err := s.c.statusError(resp, s.classifier("blob "+l.Digest.String()))
-		var t *transientError
-		if errors.As(err, &t) {
-			err = t.err
-		}
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	pfs, err := readTar(ctx, io.LimitReader(resp.Body, l.Size), l, k, what)
-	if err == nil {
+	defer body.Close()
+	pfs, err := readTar(ctx, io.LimitReader(body, l.Size), l, k, what)
+	if err == nil && remote {
 		s.storeTarFronts(l, pfs)
 	}
 	return pfs, err
+}
+
+// decompress returns the uncompressed stream of a tar layer of kind k read
+// from r (r itself for an uncompressed one) and a function releasing the
+// decompressor. A zstd window is capped at 64 MiB, which bounds the
+// memory a layer takes whatever it claims. A gzip stream's header is read
+// at once: an error then is the layer's, prefixed "gzip: "; a zstd one
+// ("zstd: ") is the decoder's setup.
+func decompress(r io.Reader, k layerKind) (io.Reader, func(), error) {
+	switch k {
+	case kindTarGzip:
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, nil, fmt.Errorf("gzip: %w", err)
+		}
+		return zr, func() { zr.Close() }, nil
+	case kindTarZstd:
+		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(64<<20))
+		if err != nil {
+			return nil, nil, fmt.Errorf("zstd: %w", err)
+		}
+		return zr, zr.Close, nil
+	}
+	return r, func() {}, nil
 }
 
 // holds reports whether the archive member n is the file only, the name a
@@ -198,22 +202,11 @@ func holds(only, n string) bool {
 
 // readTar reads the tar layer l, of kind k, from r; see streamTar.
 func readTar(ctx context.Context, r io.Reader, l v1.Descriptor, k layerKind, what string) ([]*prefixFile, error) {
-	switch k {
-	case kindTarGzip:
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			return nil, fmt.Errorf("%s: gzip: %w", what, err)
-		}
-		defer zr.Close()
-		r = zr
-	case kindTarZstd:
-		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(64<<20))
-		if err != nil {
-			return nil, fmt.Errorf("%s: zstd: %w", what, err)
-		}
-		defer zr.Close()
-		r = zr
+	r, release, err := decompress(r, k)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
+	defer release()
 	only := layerName(l) // a single-file layer names its file
 	tr := tar.NewReader(r)
 	var out []*prefixFile
@@ -327,10 +320,8 @@ func walkTar(ctx context.Context, cur *blobCursor, b ociBlob, l v1.Descriptor, w
 		if n == "" {
 			return nil, fmt.Errorf("%s: archive member %q at byte %d: not a relative path: %w", what, h.Name, at, ErrBadResponse)
 		}
-		for k := range h.PAXRecords {
-			if strings.HasPrefix(k, "GNU.sparse.") {
-				return nil, fmt.Errorf("%s: archive member %q at byte %d: a sparse file, whose bytes are not stored in place: %w", what, n, at, ErrBadResponse)
-			}
+		if sparse(h) {
+			return nil, fmt.Errorf("%s: archive member %q at byte %d: a sparse file, whose bytes are not stored in place: %w", what, n, at, ErrBadResponse)
 		}
 		off := cur.pos // archive/tar has read the header blocks, not the data
 		if h.Size < 0 || h.Size > b.size-off {
@@ -404,12 +395,11 @@ type remoteMember struct {
 	off, size int64
 	kind      string
 
-	mu      sync.Mutex
-	head    []byte // the member's first bytes, from the first read
-	probe   bool   // the first read was its kind's probe (see readAhead)
-	seq     headerRun
-	closed  bool
-	headErr error
+	mu     sync.Mutex
+	head   []byte // the member's first bytes, from the first read
+	probe  bool   // the first read was its kind's probe (see readAhead)
+	seq    headerRun
+	closed bool
 }
 
 func newRemoteMember(rf *rangeFile, m tarMember) *remoteMember {
@@ -448,7 +438,7 @@ func (m *remoteMember) ReadAt(p []byte, off int64) (int, error) {
 func (m *remoteMember) first(off int64, n int) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.head != nil || m.headErr != nil || off != 0 || int64(n) >= m.rf.ra.first || m.closed {
+	if m.head != nil || off != 0 || int64(n) >= m.rf.ra.first || m.closed {
 		return m.head, nil
 	}
 	// Not under m.mu while waiting for a probe: another goroutine's reads
