@@ -335,12 +335,7 @@ func checkFor(format Format, dtype string) *valueCheck {
 		case safetensors.F8_E4M3FNUZ, safetensors.F8_E5M2FNUZ:
 			vc.floats = classFNUZ
 		}
-		switch {
-		case dt == safetensors.F16:
-			// The same exact conversion as safetensors.Decode, several
-			// times faster.
-			vc.decode = func(dst []float32, src []byte) error { return gguf.Dequantize(gguf.TypeF16, dst, src) }
-		case dt.CanDecode():
+		if dt.CanDecode() {
 			vc.decode = func(dst []float32, src []byte) error { return safetensors.Decode(dt, dst, src) }
 		}
 		if vc.decode != nil {

@@ -3,6 +3,8 @@ package gguf
 import (
 	"encoding/binary"
 	"math"
+
+	"github.com/weightaudit/weightaudit/internal/half"
 )
 
 // Plain conversions. F32, F16 and BF16 mirror ggml's to_float for those types
@@ -28,17 +30,7 @@ func dequantF16Ref(dst []float32, src []byte) {
 }
 
 // dequantF16 converts with the inlined fast path of halfToFloat32.
-func dequantF16(dst []float32, src []byte) {
-	src = src[:len(dst)*2]
-	for i := range dst {
-		h := uint16(src[2*i]) | uint16(src[2*i+1])<<8
-		f, ok := halfNormalToFloat32(h)
-		if !ok {
-			f = halfSpecialToFloat32(h)
-		}
-		dst[i] = f
-	}
-}
+func dequantF16(dst []float32, src []byte) { half.Row(dst, src) }
 
 // dequantBF16 converts little-endian bfloat16 values.
 func dequantBF16(dst []float32, src []byte) {

@@ -1,6 +1,7 @@
 package safetensors
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 
@@ -38,17 +39,14 @@ func Decode(d DType, dst []float32, src []byte) error {
 	switch d {
 	case F32:
 		for i := range dst {
-			dst[i] = math.Float32frombits(le32(src[4*i:]))
+			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
 		}
 	case F64:
 		for i := range dst {
-			b := src[8*i:]
-			dst[i] = float32(math.Float64frombits(uint64(le32(b)) | uint64(le32(b[4:]))<<32))
+			dst[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(src[8*i:])))
 		}
 	case F16:
-		for i := range dst {
-			dst[i] = half.ToFloat32(uint16(src[2*i]) | uint16(src[2*i+1])<<8)
-		}
+		half.Row(dst, src)
 	case BF16:
 		for i := range dst {
 			dst[i] = math.Float32frombits(uint32(src[2*i])<<16 | uint32(src[2*i+1])<<24)
@@ -63,11 +61,6 @@ func Decode(d DType, dst []float32, src []byte) error {
 		}
 	}
 	return nil
-}
-
-func le32(b []byte) uint32 {
-	_ = b[3]
-	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
 // e4m3 and e5m2 map every 8-bit pattern to its value.
