@@ -216,9 +216,9 @@ func checkShapes(spec Spec, inv *Inventory, roles []Role) shapeResult {
 	cfg := spec.Config()
 	groups := byLayer(inv, roles, int(cfg.NumHiddenLayers))
 	res := shapeResult{layers: int(cfg.NumHiddenLayers)}
-	blocks := &shapeWalk{check: "FALSIFY-QM3E-006"}
+	blocks := &shapeWalk{check: CheckBlocks}
 	outer := groups[0]
-	chain := &shapeWalk{check: "FALSIFY-QM3E-007"}
+	chain := &shapeWalk{check: CheckEndToEnd}
 	d := cfg.HiddenSize
 	if emb := chain.one(outer, CompEmbedding, -1); emb != nil {
 		if len(emb.Logical) != 2 {

@@ -102,7 +102,7 @@ func dtypeProblem(f Format, dtype string, e Expected) string {
 	switch {
 	case f == FormatSafetensors && !isFloatType(dtype):
 		return fmt.Sprintf("dtype %s: a %s checkpoint stores %s as a float type", dtype, f, e.Component)
-	case f == FormatGGUF && (len(e.Shape) == 1 || e.Component == CompRouter) && !isFloatType(dtype):
+	case f == FormatGGUF && keepF32(e) && !isFloatType(dtype):
 		return fmt.Sprintf("dtype %s: %s must stay F32 (or F16/BF16); llama.cpp never quantizes it", dtype, e.Component)
 	}
 	return ""

@@ -158,9 +158,7 @@ func PredictWeights(cfg *Config, q Quantization) (int64, error) {
 // bytes of which a decode step reads only the routed share. It is 0 for a
 // dense model and fails like PredictWeights.
 func PredictExpertWeights(cfg *Config, q Quantization) (int64, error) {
-	return predictBytes(cfg, q, func(e Expected) bool {
-		return e.Component == CompExpertGate || e.Component == CompExpertUp || e.Component == CompExpertDown
-	})
+	return predictBytes(cfg, q, func(e Expected) bool { return isExpert(e.Component) })
 }
 
 func predictBytes(cfg *Config, q Quantization, keep func(Expected) bool) (int64, error) {

@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"encoding/json"
 	"io"
 	"slices"
 	"strings"
@@ -124,9 +123,7 @@ func (r *DiffReport) Differences() int {
 
 // WriteJSON writes the report as indented JSON.
 func (r *DiffReport) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return writeJSON(w, r)
 }
 
 // WriteText writes the report for people: a summary line, then one line

@@ -118,7 +118,7 @@ func (ck *Checkpoint) Metadata() map[string]any {
 	switch ck.Format {
 	case FormatSafetensors:
 		for _, fe := range ck.Files {
-			if f := ck.Shards[baseName(fe.Name)]; f != nil && f.Metadata != nil {
+			if f := ck.shardOf(fe); f != nil && f.Metadata != nil {
 				md["safetensors"] = f.Metadata
 				break
 			}
@@ -146,18 +146,9 @@ func plainValue(v gguf.Value) any {
 	return v.Any()
 }
 
-func baseName(name string) string {
-	if i := strings.LastIndexByte(name, '/'); i >= 0 {
-		return name[i+1:]
-	}
-	return name
-}
-
 // WriteJSON writes the report as indented JSON.
 func (r *InspectReport) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return writeJSON(w, r)
 }
 
 // WriteText writes the report for people: a summary, per-dtype totals, a
@@ -187,22 +178,12 @@ func (r *InspectReport) WriteText(w io.Writer, tensors bool) error {
 	p.f("\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "layer\ttensors\tparams\tbytes\t\n")
-	for i := 0; i < len(r.Layers); {
-		j := i
-		for j+1 < len(r.Layers) && r.Layers[j+1].Layer == r.Layers[j].Layer+1 && r.Layers[i].Layer >= 0 &&
-			r.Layers[j+1].Tensors == r.Layers[i].Tensors && r.Layers[j+1].Params == r.Layers[i].Params && r.Layers[j+1].Bytes == r.Layers[i].Bytes {
-			j++
-		}
-		l := r.Layers[i]
-		label := fmt.Sprint(l.Layer)
-		switch {
-		case l.Layer < 0:
-			label = "other"
-		case j > i:
-			label = fmt.Sprintf("%d-%d (each)", l.Layer, r.Layers[j].Layer)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", label, Count(int64(l.Tensors)), Count(l.Params), Count(l.Bytes))
-		i = j + 1
+	groups := groupLayers(r.Layers, func(l LayerJSON) int { return l.Layer }, func(a, b LayerJSON) bool {
+		return a.Tensors == b.Tensors && a.Params == b.Params && a.Bytes == b.Bytes
+	})
+	for _, g := range groups {
+		l := g.first
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", g.label, Count(int64(l.Tensors)), Count(l.Params), Count(l.Bytes))
 	}
 	tw.Flush()
 	if len(r.Problems) > 0 {

@@ -297,35 +297,45 @@ func (l *loader) loadIndexed(ctx context.Context, ck *Checkpoint, name string) e
 			return err
 		}
 	}
-	ck.Format = FormatSafetensors
-	ck.Shards = make(map[string]*safetensors.File, len(present))
-	for _, s := range present {
-		i := read[s]
-		ck.Shards[s] = parsed[i]
-		ck.Files = append(ck.Files, FileEntry{Name: path.Join(dir, s), Size: parsed[i].Size, HeaderBytes: parsed[i].DataOffset(), Missing: parsed[i].Missing})
+	shards := make([]*safetensors.File, len(present))
+	for j, s := range present {
+		shards[j] = parsed[read[s]]
 	}
+	ck.setShards(dir, present, shards)
 	ck.Mismatches = safetensors.CheckIndex(ix, ck.Shards)
 	return nil
 }
 
+// loadSafetensors reads the headers of the named shards concurrently.
 func (l *loader) loadSafetensors(ctx context.Context, ck *Checkpoint, names []string) error {
-	return l.loadSafetensorsIn(ctx, ck, ".", names)
-}
-
-// loadSafetensorsIn reads the headers of the named shards (relative to dir)
-// concurrently.
-func (l *loader) loadSafetensorsIn(ctx context.Context, ck *Checkpoint, dir string, names []string) error {
-	ck.Format = FormatSafetensors
-	parsed, _, err := l.readShards(ctx, dir, names, true)
+	parsed, _, err := l.readShards(ctx, ".", names, true)
 	if err != nil {
 		return err
 	}
+	ck.setShards(".", names, parsed)
+	return nil
+}
+
+// setShards records the safetensors shards names (relative to dir, as
+// Shards keys them), read as parsed, in order.
+func (ck *Checkpoint) setShards(dir string, names []string, parsed []*safetensors.File) {
+	ck.Format = FormatSafetensors
 	ck.Shards = make(map[string]*safetensors.File, len(names))
 	for i, n := range names {
 		ck.Shards[n] = parsed[i]
 		ck.Files = append(ck.Files, FileEntry{Name: path.Join(dir, n), Size: parsed[i].Size, HeaderBytes: parsed[i].DataOffset(), Missing: parsed[i].Missing})
 	}
-	return nil
+}
+
+// shardOf returns the header of the safetensors model file fe: Shards keys
+// the files by their names relative to the index's folder (to the top
+// without an index).
+func (ck *Checkpoint) shardOf(fe FileEntry) *safetensors.File {
+	name := fe.Name
+	if dir := path.Dir(ck.IndexName); ck.IndexName != "" && dir != "." {
+		name = strings.TrimPrefix(name, dir+"/")
+	}
+	return ck.Shards[name]
 }
 
 // readShards reads the headers of the named shards (relative to dir), jobs
@@ -455,7 +465,7 @@ func (ck *Checkpoint) buildInventory() *Inventory {
 		}
 		inv.Tensors = make([]Tensor, 0, n)
 		for _, fe := range ck.Files {
-			f := ck.Shards[path.Base(fe.Name)]
+			f := ck.shardOf(fe)
 			base := f.DataOffset()
 			for i := range f.Tensors {
 				t := &f.Tensors[i]

@@ -121,9 +121,7 @@ func NewManifest(r *VerifyReport) (*Manifest, error) {
 
 // WriteJSON writes the manifest as indented JSON.
 func (m *Manifest) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(m)
+	return writeJSON(w, m)
 }
 
 // ParseManifest reads a manifest written by [Manifest.WriteJSON]. Data that
@@ -135,15 +133,23 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	if len(data) > MaxManifestBytes {
 		return nil, fmt.Errorf("%w: %d bytes, over the limit of %d", ErrManifest, len(data), MaxManifestBytes)
 	}
-	var probe map[string]json.RawMessage
-	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &probe) != nil {
-		return nil, ErrNotManifest
-	}
-	if _, ok := probe["weightaudit_manifest"]; !ok {
-		return nil, ErrNotManifest
-	}
+	// One pass: the version key is taken raw (the shallower field wins
+	// over Manifest.Version), so that a document without it, or not JSON,
+	// is no manifest at all, while one with it and bad fields is a bad one.
 	m := &Manifest{}
-	if err := json.Unmarshal(data, m); err != nil {
+	doc := struct {
+		*Manifest
+		Version json.RawMessage `json:"weightaudit_manifest"`
+	}{Manifest: m}
+	err := json.Unmarshal(data, &doc)
+	var syntax *json.SyntaxError
+	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' || errors.As(err, &syntax) || doc.Version == nil {
+		return nil, ErrNotManifest
+	}
+	if err == nil {
+		err = json.Unmarshal(doc.Version, &m.Version)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrManifest, err)
 	}
 	if m.Version != ManifestVersion {
@@ -198,10 +204,7 @@ func (p *ShardPlan) validate() error {
 	if p == nil {
 		return nil
 	}
-	if err := p.Spec().check(); err != nil || p.Count == 0 {
-		if err == nil {
-			err = errors.New("the count must be at least 1")
-		}
+	if err := p.Spec().checkPart(); err != nil {
 		return fmt.Errorf("%d/%d: %v", p.Index, p.Count, err)
 	}
 	seen := make(map[string]bool, len(p.Files))

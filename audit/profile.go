@@ -73,7 +73,13 @@ type Recognition struct {
 	LabelWhere string
 	// Conflicts name each field of c that contradicts the profile, and a
 	// label that contradicts the dimensions.
-	Conflicts []string
+	Conflicts []Conflict
+}
+
+// Conflict is one contradiction of a profile.
+type Conflict struct {
+	Field   string // the config field, "" for a label that names another profile
+	Message string
 }
 
 // Recognize matches c and the label found in names against [Profiles]. A
@@ -104,7 +110,7 @@ func Recognize(c *Config, names ...string) Recognition {
 	case r.ByDims != nil:
 		r.Profile = r.ByDims
 		if r.Label != "" && byLabel != r.ByDims {
-			r.Conflicts = append(r.Conflicts, fmt.Sprintf("the name %q says %s but the dimensions are those of %s", r.LabelWhere, r.Label, r.ByDims.Name))
+			r.Conflicts = append(r.Conflicts, Conflict{Message: fmt.Sprintf("the name %q says %s but the dimensions are those of %s", r.LabelWhere, r.Label, r.ByDims.Name)})
 		}
 	case byLabel != nil:
 		r.Profile = byLabel
@@ -112,7 +118,7 @@ func Recognize(c *Config, names ...string) Recognition {
 	if r.Profile != nil {
 		for _, f := range profileFields {
 			if got, want := f.get(c), f.get(r.Profile.Config); got != want {
-				r.Conflicts = append(r.Conflicts, fmt.Sprintf("%s is %v, %s has %v", f.name, got, r.Profile.Name, want))
+				r.Conflicts = append(r.Conflicts, Conflict{Field: f.name, Message: fmt.Sprintf("%s is %v, %s has %v", f.name, got, r.Profile.Name, want)})
 			}
 		}
 	}

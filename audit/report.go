@@ -15,9 +15,14 @@ const maxTextFindings = 40
 
 // WriteJSON writes the report as indented JSON.
 func (r *Report) WriteJSON(w io.Writer) error {
+	return writeJSON(w, r)
+}
+
+// writeJSON writes v as indented JSON, as every report's WriteJSON does.
+func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return enc.Encode(v)
 }
 
 func verdict(pass bool) string {
@@ -88,7 +93,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	p.f("\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "layer\ttensors\tparams\tactive\tbytes\tpredicted\tfindings\t\n")
-	for _, g := range groupLayers(r.Layers) {
+	for _, g := range auditLayerGroups(r.Layers) {
 		l := g.first
 		pred := "="
 		if l.PredictedParams != l.Params {
@@ -148,35 +153,40 @@ func findingText(f Finding) string {
 	return strings.Join(where, " ") + ": " + f.Message
 }
 
-type layerGroup struct {
+type layerGroup[T any] struct {
 	label string
-	first LayerAudit
+	first T
 }
 
-// groupLayers folds runs of consecutive layers with identical tallies into
-// one row, so 94 identical blocks read as one.
-func groupLayers(ls []LayerAudit) []layerGroup {
-	var out []layerGroup
+// groupLayers folds runs of consecutive layers whose rows are the same
+// into one row, so 94 identical blocks read as one. layer gives a row's
+// layer (negative outside the decoder layers: labelled "other").
+func groupLayers[T any](ls []T, layer func(T) int, same func(a, b T) bool) []layerGroup[T] {
+	var out []layerGroup[T]
 	for i := 0; i < len(ls); {
 		j := i
-		same := func(a, b LayerAudit) bool {
-			return a.Tensors == b.Tensors && a.Params == b.Params && a.Active == b.Active && a.Bytes == b.Bytes &&
-				a.PredictedParams == b.PredictedParams && a.Findings == b.Findings
-		}
-		for j+1 < len(ls) && ls[i].Layer >= 0 && ls[j+1].Layer == ls[j].Layer+1 && same(ls[j+1], ls[i]) {
+		for j+1 < len(ls) && layer(ls[i]) >= 0 && layer(ls[j+1]) == layer(ls[j])+1 && same(ls[j+1], ls[i]) {
 			j++
 		}
-		label := fmt.Sprint(ls[i].Layer)
+		label := fmt.Sprint(layer(ls[i]))
 		switch {
-		case ls[i].Layer < 0:
+		case layer(ls[i]) < 0:
 			label = "other"
 		case j > i:
-			label = fmt.Sprintf("%d-%d (each)", ls[i].Layer, ls[j].Layer)
+			label = fmt.Sprintf("%d-%d (each)", layer(ls[i]), layer(ls[j]))
 		}
-		out = append(out, layerGroup{label: label, first: ls[i]})
+		out = append(out, layerGroup[T]{label: label, first: ls[i]})
 		i = j + 1
 	}
 	return out
+}
+
+// auditLayerGroups groups the rows of the audit's per-layer table.
+func auditLayerGroups(ls []LayerAudit) []layerGroup[LayerAudit] {
+	return groupLayers(ls, func(l LayerAudit) int { return l.Layer }, func(a, b LayerAudit) bool {
+		return a.Tensors == b.Tensors && a.Params == b.Params && a.Active == b.Active && a.Bytes == b.Bytes &&
+			a.PredictedParams == b.PredictedParams && a.Findings == b.Findings
+	})
 }
 
 // WriteMarkdown writes the report as Markdown for a CI step summary.
@@ -205,7 +215,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 	}
 	p.f("\n<details><summary>Layers</summary>\n\n| layer | tensors | params | active | bytes | findings |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
-	for _, g := range groupLayers(r.Layers) {
+	for _, g := range auditLayerGroups(r.Layers) {
 		l := g.first
 		p.f("| %s | %d | %s | %s | %s | %d |\n", g.label, l.Tensors, Count(l.Params), Count(l.Active), Count(l.Bytes), l.Findings)
 	}

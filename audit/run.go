@@ -232,7 +232,7 @@ func Run(ck *Checkpoint, opts Options) (*Report, error) {
 	if (opts.Bandwidth > 0) != (opts.Compute > 0) || opts.Bandwidth < 0 || opts.Compute < 0 {
 		return nil, fmt.Errorf("give both a positive bandwidth and a positive compute (got %g B/s, %g FLOP/s)", opts.Bandwidth, opts.Compute)
 	}
-	if _, err := KVCacheBytes(Qwen3_30B_A3B(), 1, 1, opts.KVType); err != nil {
+	if _, err := parseKVType(opts.KVType); err != nil {
 		return nil, fmt.Errorf("kv type %q: %w (have %s)", opts.KVType, err, strings.Join(KVTypes(), ", "))
 	}
 	spec, configFindings, err := SpecOf(ck)
@@ -265,11 +265,7 @@ func Run(ck *Checkpoint, opts Options) (*Report, error) {
 	fileFindings := checkFiles(ck)
 	var profileFindings []Finding
 	for _, c := range rec.Conflicts {
-		f := Finding{Check: CheckProfile, Message: c}
-		if i := strings.Index(c, " is "); i > 0 && !strings.HasPrefix(c, "the name") {
-			f.Field = c[:i]
-		}
-		profileFindings = append(profileFindings, f)
+		profileFindings = append(profileFindings, Finding{Check: CheckProfile, Field: c.Field, Message: c.Message})
 	}
 	r.addCheck(Check{ID: CheckTensors, Title: "every expected tensor present, none unexpected, shapes and dtypes right", Level: "structural"},
 		tensorFindings, fmt.Sprintf("%s tensors as %s predicts", Count(int64(len(inv.Tensors))), spec.Family()))

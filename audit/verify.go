@@ -5,7 +5,6 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -327,9 +326,10 @@ func Verify(ctx context.Context, ck *Checkpoint, opts VerifyOptions) (*VerifyRep
 	}
 	v := &verifier{
 		ck: ck, opts: opts, zeroRun: zeroRun, bufSize: bufSize,
-		inv:     ck.Inventory(),
-		digests: opts.TensorDigests || (opts.Manifest != nil && opts.Manifest.hasTensorDigests()),
+		inv:             ck.Inventory(),
+		manifestDigests: opts.Manifest != nil && opts.Manifest.hasTensorDigests(),
 	}
+	v.digests = opts.TensorDigests || v.manifestDigests
 	v.pool = newBufPool(bufSize, min(max(4, 3*jobs), maxBuffers))
 	v.plan()
 	v.planLayers()
@@ -374,14 +374,17 @@ type verifier struct {
 	zeroRun int64
 	bufSize int
 	digests bool
-	pool    *bufPool
-	files   []fileState    // the files to read: every file, or the shard's
-	byFile  map[string]int // index in files
-	all     map[string]bool
-	shard   *ShardPlan
-	scans   []*tensorScan // by inventory index
-	layers  []*layerState // the layers streamed, in the order of their first file in files
-	streams chan struct{} // a token per layer streaming (see maxLayerStreams)
+	// manifestDigests reports whether VerifyOptions.Manifest holds tensor
+	// digests: then every tensor must be in it.
+	manifestDigests bool
+	pool            *bufPool
+	files           []fileState    // the files to read: every file, or the shard's
+	byFile          map[string]int // index in files
+	all             map[string]bool
+	shard           *ShardPlan
+	scans           []*tensorScan // by inventory index
+	layers          []*layerState // the layers streamed, in the order of their first file in files
+	streams         chan struct{} // a token per layer streaming (see maxLayerStreams)
 }
 
 // fileState is one file being verified.
@@ -448,11 +451,7 @@ func (v *verifier) plan() {
 			checks[t.DType] = vc
 		}
 		v.scans[i] = newTensorScan(vc, t.Bytes, v.zeroRun, nil)
-		end, ok := addOK(t.Offset, t.Bytes)
-		if !ok {
-			end = 1<<63 - 1
-		}
-		v.files[fi].spans = append(v.files[fi].spans, span{start: t.Offset, end: end, tensor: i})
+		v.files[fi].spans = append(v.files[fi].spans, span{start: t.Offset, end: satAdd(t.Offset, t.Bytes), tensor: i})
 	}
 	for i := range v.files {
 		slices.SortStableFunc(v.files[i].spans, func(a, b span) int {
@@ -465,13 +464,6 @@ func (v *verifier) plan() {
 			return 0
 		})
 	}
-}
-
-func addOK(a, b int64) (int64, bool) {
-	if a < 0 || b < 0 || a > 1<<63-1-b {
-		return 0, false
-	}
-	return a + b, true
 }
 
 // chunk is one buffer of a file.
@@ -908,7 +900,7 @@ func (v *verifier) report() *VerifyReport {
 		r.Totals.NaN += tc.NaN
 		r.Totals.Inf += tc.Inf
 	}
-	if m := v.opts.Manifest; m != nil && m.hasTensorDigests() {
+	if m := v.opts.Manifest; v.manifestDigests {
 		have := make(map[string]bool, len(v.inv.Tensors))
 		for i := range v.inv.Tensors {
 			have[v.inv.Tensors[i].Name] = true
@@ -974,11 +966,11 @@ func (v *verifier) tensorCheck(i int, t *Tensor, done bool) (TensorCheck, []Veri
 	if s.sum != nil {
 		tc.SHA256 = hex.EncodeToString(s.sum)
 		if m := v.opts.Manifest; m != nil {
-			if mt, ok := m.tensor(t.Name); ok && mt.SHA256 != "" && mt.SHA256 != tc.SHA256 {
+			switch mt, ok := m.tensor(t.Name); {
+			case ok && mt.SHA256 != "" && mt.SHA256 != tc.SHA256:
 				out = append(out, VerifyFinding{Check: CheckTensorSHA256, File: t.File, Tensor: t.Name, Offset: t.Offset,
 					Expected: mt.SHA256, Actual: tc.SHA256, Message: fmt.Sprintf("sha256 of its %d bytes %s, expected %s", t.Bytes, tc.SHA256, mt.SHA256)})
-			}
-			if _, ok := m.tensor(t.Name); !ok && m.hasTensorDigests() {
+			case !ok && v.manifestDigests:
 				add(CheckManifest, t.Offset, 0, 0, "tensor is not in the manifest")
 			}
 		}
@@ -1034,9 +1026,7 @@ func verifyLayers(r *VerifyReport) []LayerCheck {
 
 // WriteJSON writes the report as indented JSON.
 func (r *VerifyReport) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return writeJSON(w, r)
 }
 
 // WriteText writes the report for people: the verdict, the files and their

@@ -30,12 +30,18 @@ func (s ShardSpec) String() string {
 	return fmt.Sprintf("%d/%d", s.Index, s.Count)
 }
 
-// check returns nil when s is the zero value or a valid part, else what is
-// wrong with it.
+// check returns nil when s is the zero value (no part: the whole) or a
+// valid part, else what is wrong with it.
 func (s ShardSpec) check() error {
-	switch {
-	case s.Index == 0 && s.Count == 0:
+	if s.Index == 0 && s.Count == 0 {
 		return nil
+	}
+	return s.checkPart()
+}
+
+// checkPart returns nil when s is a valid part, else what is wrong with it.
+func (s ShardSpec) checkPart() error {
+	switch {
 	case s.Count < 1:
 		return errors.New("the count must be at least 1")
 	case s.Count > MaxShards:
@@ -60,10 +66,7 @@ func ParseShard(s string) (ShardSpec, error) {
 		return ShardSpec{}, fmt.Errorf("%q: expected INDEX/COUNT with two whole numbers, such as 1/4", s)
 	}
 	spec := ShardSpec{Index: i, Count: n}
-	if err := spec.check(); err != nil || n == 0 {
-		if err == nil {
-			err = errors.New("the count must be at least 1")
-		}
+	if err := spec.checkPart(); err != nil {
 		return ShardSpec{}, fmt.Errorf("%q: %v", s, err)
 	}
 	return spec, nil
@@ -133,11 +136,7 @@ func AssignShards(files []hub.FileInfo, n int) []int {
 				best = b
 			}
 		}
-		if size := max(files[i].Size, 0); load[best] <= 1<<63-1-size {
-			load[best] += size
-		} else {
-			load[best] = 1<<63 - 1
-		}
+		load[best] = satAdd(load[best], max(files[i].Size, 0))
 		count[best]++
 		out[i] = best + 1
 	}
