@@ -181,12 +181,25 @@ func rmsNorm(l Layer, name string, x Pair, eps float64) (Pair, error) {
 func project(ctx context.Context, l Layer, name string, expert int, y, x Pair, jobs int) error {
 	w, err := l.Matrix(name, expert)
 	if err == nil {
-		if w.Cols() == 0 || x.len()%w.Cols() != 0 || y.len() != x.len()/w.Cols()*w.Rows() {
-			err = fmt.Errorf("weight [%d, %d] does not map %d inputs to %d outputs: %w", w.Rows(), w.Cols(), x.len(), y.len(), ErrShape)
-		} else {
-			err = MatMulPair(ctx, y.F32, y.F64, w, x.F32, x.F64, jobs)
-		}
+		return projectWith(ctx, w, name, expert, y, x, jobs)
 	}
+	return projectErr(name, expert, err)
+}
+
+// projectWith computes y = W·x for the matrix w, the layer's name (of
+// expert, or -1).
+func projectWith(ctx context.Context, w RowSource, name string, expert int, y, x Pair, jobs int) error {
+	var err error
+	if w.Cols() == 0 || x.len()%w.Cols() != 0 || y.len() != x.len()/w.Cols()*w.Rows() {
+		err = fmt.Errorf("weight [%d, %d] does not map %d inputs to %d outputs: %w", w.Rows(), w.Cols(), x.len(), y.len(), ErrShape)
+	} else {
+		err = MatMulPair(ctx, y.F32, y.F64, w, x.F32, x.F64, jobs)
+	}
+	return projectErr(name, expert, err)
+}
+
+// projectErr names the matrix in a projection's error.
+func projectErr(name string, expert int, err error) error {
 	switch {
 	case err == nil:
 		return nil
@@ -206,7 +219,7 @@ func mlp(ctx context.Context, c Config, l Layer, expert int, x Pair, jobs int) (
 	}
 	f := gate.Rows()
 	g, u := makePair(n*f), makePair(n*f)
-	if err := project(ctx, l, "gate", expert, g, x, jobs); err != nil {
+	if err := projectWith(ctx, gate, "gate", expert, g, x, jobs); err != nil {
 		return Pair{}, err
 	}
 	if err := project(ctx, l, "up", expert, u, x, jobs); err != nil {

@@ -69,9 +69,9 @@ func GGUF(name string, cfg *audit.Config, opts GGUFOptions) (*Layout, error) {
 				partKVs = append(partKVs, kvs...)
 			}
 			partKVs = append(partKVs,
-				gguf.KV{Key: "split.no", Value: gguf.Uint16(uint16(p))},
-				gguf.KV{Key: "split.count", Value: gguf.Uint16(uint16(opts.Parts))},
-				gguf.KV{Key: "split.tensors.count", Value: gguf.Int32(int32(len(exp)))})
+				gguf.KV{Key: gguf.KeySplitNo, Value: gguf.Uint16(uint16(p))},
+				gguf.KV{Key: gguf.KeySplitCount, Value: gguf.Uint16(uint16(opts.Parts))},
+				gguf.KV{Key: gguf.KeySplitTensorsCount, Value: gguf.Int32(int32(len(exp)))})
 		} else {
 			partKVs = kvs
 		}

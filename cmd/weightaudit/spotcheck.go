@@ -79,7 +79,7 @@ Exit codes: 0 the output is finite and the precisions agree, 1 they do not,
 			if err != nil {
 				return err
 			}
-			if !spotPasses(res) {
+			if !res.Passes() {
 				return &checkFailed{n: 1}
 			}
 			return nil
@@ -95,8 +95,6 @@ Exit codes: 0 the output is finite and the precisions agree, 1 they do not,
 	f.StringVar(&builtin, "builtin", "", "spot-check a built-in layout (its data reads as zeros)")
 	return cmd
 }
-
-func spotPasses(r *audit.SpotResult) bool { return r.Passes() }
 
 func parseTokens(s string) ([]int, error) {
 	if strings.TrimSpace(s) == "" {
@@ -128,7 +126,7 @@ func writeSpot(w io.Writer, r *audit.SpotResult) error {
 		what = "full model"
 	}
 	verdict := "PASS"
-	if !spotPasses(r) {
+	if !r.Passes() {
 		verdict = "FAIL"
 	}
 	var b strings.Builder

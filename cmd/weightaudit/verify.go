@@ -347,18 +347,7 @@ func (c *hfCache) finish(cmd *cobra.Command, r *audit.VerifyReport) error {
 	if r == nil {
 		return ferr
 	}
-	var stored, present int
-	var failed []string
-	for _, f := range r.Files {
-		switch f.Copy {
-		case audit.CopyStored:
-			stored++
-		case audit.CopyPresent:
-			present++
-		case audit.CopyNotStored:
-			failed = append(failed, f.Name+": "+f.CopyError)
-		}
-	}
+	stored, present, _, failed := tallyCopies(r, nil)
 	fmt.Fprintf(cmd.ErrOrStderr(), "cache %s: stored %d file(s), %d already there, %d not stored\n", c.w.Snapshot(), stored, present, len(failed))
 	if len(failed) > 0 {
 		return fmt.Errorf("--cache: %d file(s) not stored in %s:\n  %s", len(failed), c.dir, strings.Join(failed, "\n  "))
@@ -400,20 +389,7 @@ func (c *blobCache) finish(cmd *cobra.Command, r *audit.VerifyReport) error {
 	if r == nil {
 		return nil
 	}
-	var stored, present, tarred int
-	var failed []string
-	for _, f := range r.Files {
-		switch {
-		case f.Copy == audit.CopyStored:
-			stored++
-		case f.Copy == audit.CopyPresent:
-			present++
-		case f.Copy == audit.CopyNotStored && f.CopyError == notBlob:
-			tarred++
-		case f.Copy == audit.CopyNotStored:
-			failed = append(failed, f.Name+": "+f.CopyError)
-		}
-	}
+	stored, present, tarred, failed := tallyCopies(r, func(f audit.FileCheck) bool { return f.CopyError == notBlob })
 	msg := fmt.Sprintf("blob store %s: stored %d layer(s), %d already there, %d not stored", c.bs.Dir(), stored, present, len(failed))
 	if tarred > 0 {
 		msg += fmt.Sprintf("; %d file(s) inside tar layers not stored (the store holds whole raw layers only)", tarred)
@@ -423,6 +399,25 @@ func (c *blobCache) finish(cmd *cobra.Command, r *audit.VerifyReport) error {
 		return fmt.Errorf("--cache: %d layer(s) not stored in %s:\n  %s", len(failed), c.bs.Dir(), strings.Join(failed, "\n  "))
 	}
 	return nil
+}
+
+// tallyCopies counts the files of r that --cache stored, found there
+// already, and skipped (not stored, and skip says it is no failure), and
+// lists the others not stored with why.
+func tallyCopies(r *audit.VerifyReport, skip func(audit.FileCheck) bool) (stored, present, skipped int, failed []string) {
+	for _, f := range r.Files {
+		switch {
+		case f.Copy == audit.CopyStored:
+			stored++
+		case f.Copy == audit.CopyPresent:
+			present++
+		case f.Copy == audit.CopyNotStored && skip != nil && skip(f):
+			skipped++
+		case f.Copy == audit.CopyNotStored:
+			failed = append(failed, f.Name+": "+f.CopyError)
+		}
+	}
+	return stored, present, skipped, failed
 }
 
 // readManifestFile reads a manifest file, refusing other files.
@@ -595,23 +590,19 @@ func expectedDigests(src hub.Source, ck *audit.Checkpoint) (map[string]string, s
 		}
 	}
 	out, notes := map[string]string{}, map[string]string{}
-	names := make([]string, 0, len(ck.Files)+2)
-	for _, f := range ck.Files {
-		names = append(names, f.Name)
-	}
-	if ck.IndexName != "" {
-		names = append(names, ck.IndexName)
-	}
-	if ck.Config != nil {
-		names = append(names, "config.json")
-	}
 	streamed, _ := src.(interface{ StreamedLayer(string) (string, bool) })
-	for _, n := range names {
+	for _, f := range audit.ShardFiles(ck, audit.ShardSpec{}) {
+		n := f.Name
 		if sum, ok := d.Digest(n); ok {
 			out[n] = sum
-		} else if streamed != nil && inStreamedLayer(streamed, n) {
-			continue // audit.Verify checks the layer's digest and says so
-		} else if oci {
+			continue
+		}
+		if streamed != nil {
+			if _, ok := streamed.StreamedLayer(n); ok {
+				continue // audit.Verify checks the layer's digest and says so
+			}
+		}
+		if oci {
 			notes[n] = "inside a tar layer: the layer's digest covers the archive, no digest covers this file alone"
 		}
 	}
@@ -627,22 +618,10 @@ func expectedGitBlobs(src hub.Source, ck *audit.Checkpoint) map[string]string {
 		return nil
 	}
 	out := map[string]string{}
-	for _, n := range []string{ck.IndexName, "config.json"} {
-		if id, ok := b.BlobID(n); ok && n != "" {
-			out[n] = id
-		}
-	}
-	for _, f := range ck.Files {
+	for _, f := range audit.ShardFiles(ck, audit.ShardSpec{}) {
 		if id, ok := b.BlobID(f.Name); ok {
 			out[f.Name] = id
 		}
 	}
 	return out
-}
-
-// inStreamedLayer reports whether src reads the named file by streaming
-// the layer that holds it.
-func inStreamedLayer(src interface{ StreamedLayer(string) (string, bool) }, name string) bool {
-	_, ok := src.StreamedLayer(name)
-	return ok
 }
