@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/internal/checked"
 	"github.com/weightaudit/weightaudit/safetensors"
 )
 
@@ -38,15 +39,18 @@ func HF(name string, cfg *audit.Config, opts HFOptions) (*Layout, error) {
 	sizes := make([]int64, len(exp))
 	var total int64
 	for i, e := range exp {
-		n := int64(1)
-		for _, d := range e.Shape {
-			n *= d
+		n, ok := checked.Product(e.Shape)
+		bits, ok2 := checked.Mul(n, elemBits)
+		if !ok || !ok2 {
+			return nil, fmt.Errorf("%w: tensor %s: shape %v overflows an int64 byte count", errConfig, e.Name, e.Shape)
 		}
-		if n*elemBits%8 != 0 {
+		if bits%8 != 0 {
 			return nil, fmt.Errorf("%w: tensor %s: %d elements of %s are not whole bytes", errConfig, e.Name, n, opts.DType)
 		}
-		sizes[i] = n * elemBits / 8
-		total += sizes[i]
+		sizes[i] = bits / 8
+		if total, ok = checked.Add(total, sizes[i]); !ok {
+			return nil, fmt.Errorf("%w: the tensors' bytes overflow an int64", errConfig)
+		}
 	}
 
 	bounds := cut(sizes, total, opts.Shards)
