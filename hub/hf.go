@@ -305,6 +305,19 @@ func (s *HFSource) Commit() string {
 	return s.commit
 }
 
+// PinnedCommit returns the commit the files are read at: the one the
+// revision resolved to when listed, else the revision itself when it is a
+// commit id (40 hex digits), else "".
+func (s *HFSource) PinnedCommit() string {
+	if c := s.Commit(); c != "" {
+		return c
+	}
+	if isHex(s.ref.Revision, 40) {
+		return strings.ToLower(s.ref.Revision)
+	}
+	return ""
+}
+
 // Digest returns the SHA-256 (lower-case hex) of the named file's content
 // as the Hub's listing gives it for files stored with Git LFS, and false
 // for other files or before the files are listed.

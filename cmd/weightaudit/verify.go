@@ -312,10 +312,7 @@ func newHFCache(cmd *cobra.Command, s *hub.HFSource) (*hfCache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--cache: %w", err)
 	}
-	commit := s.Commit()
-	if rev := s.Ref().Revision; commit == "" && len(rev) == 40 && strings.Trim(strings.ToLower(rev), "0123456789abcdef") == "" {
-		commit = rev
-	}
+	commit := s.PinnedCommit()
 	if commit == "" {
 		fmt.Fprintf(cmd.ErrOrStderr(), "note: --cache: the Hub did not name the commit of %s (offline, or a mirror that leaves it out): nothing is cached\n", s)
 		return nil, nil
