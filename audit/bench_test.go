@@ -13,6 +13,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 )
 
@@ -34,7 +35,7 @@ func BenchmarkAudit(b *testing.B) {
 			b.SetBytes(header)
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := audit.Load(context.Background(), src); err != nil {
+				if _, err := checkpoint.Load(context.Background(), src); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -43,7 +44,7 @@ func BenchmarkAudit(b *testing.B) {
 			b.SetBytes(header)
 			b.ReportAllocs()
 			for b.Loop() {
-				ck, err := audit.Load(context.Background(), src)
+				ck, err := checkpoint.Load(context.Background(), src)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -53,7 +54,7 @@ func BenchmarkAudit(b *testing.B) {
 				}
 			}
 		})
-		ck, err := audit.Load(context.Background(), src)
+		ck, err := checkpoint.Load(context.Background(), src)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -92,7 +93,7 @@ func BenchmarkSpotCheck235B(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ck, err := audit.Load(context.Background(), src, audit.WithFocus(focus))
+	ck, err := checkpoint.Load(context.Background(), src, checkpoint.WithFocus(focus))
 	if err != nil {
 		b.Fatal(err)
 	}

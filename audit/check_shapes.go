@@ -1,12 +1,16 @@
 package audit
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/weightaudit/weightaudit/checkpoint"
+)
 
 // blockTensors groups one layer's tensors by component. Experts stored one
 // tensor per expert (Hugging Face) are listed under their component in
 // expert order; stacked experts (GGUF) are one 3-D tensor.
 type blockTensors struct {
-	by [len(allComponents)][]*Tensor
+	by [len(allComponents)][]*checkpoint.Tensor
 }
 
 // allComponents lists the components; compIndex numbers them.
@@ -21,7 +25,7 @@ var compIndex = func() map[Component]int {
 	return m
 }()
 
-func (b *blockTensors) get(c Component) []*Tensor {
+func (b *blockTensors) get(c Component) []*checkpoint.Tensor {
 	if b == nil {
 		return nil
 	}
@@ -30,7 +34,7 @@ func (b *blockTensors) get(c Component) []*Tensor {
 
 // byLayer groups the inventory's known tensors: layer -1 holds the
 // embedding, final norm and lm_head.
-func byLayer(inv *Inventory, roles []Role, layers int) []*blockTensors {
+func byLayer(inv *checkpoint.Inventory, roles []Role, layers int) []*blockTensors {
 	out := make([]*blockTensors, layers+1) // out[l+1] is layer l; out[0] the outside
 	for i := range inv.Tensors {
 		r := &roles[i]
@@ -54,7 +58,7 @@ type shapeWalk struct {
 	findings []Finding
 }
 
-func (w *shapeWalk) fail(t *Tensor, format string, args ...any) {
+func (w *shapeWalk) fail(t *checkpoint.Tensor, format string, args ...any) {
 	f := Finding{Check: w.check, Message: fmt.Sprintf(format, args...)}
 	if t != nil {
 		f.Tensor, f.File = t.Name, t.File
@@ -64,7 +68,7 @@ func (w *shapeWalk) fail(t *Tensor, format string, args ...any) {
 
 // one returns the single tensor of a component, recording a finding when
 // there is none.
-func (w *shapeWalk) one(b *blockTensors, c Component, layer int) *Tensor {
+func (w *shapeWalk) one(b *blockTensors, c Component, layer int) *checkpoint.Tensor {
 	ts := b.get(c)
 	if len(ts) == 0 {
 		w.fail(nil, "layer %d: no %s tensor: the block cannot be composed", layer, c)
@@ -75,7 +79,7 @@ func (w *shapeWalk) one(b *blockTensors, c Component, layer int) *Tensor {
 
 // matrix checks that t maps width in to some width, returning [out, in]
 // for a 2-D weight, or [n, out, in] for n stacked experts.
-func (w *shapeWalk) matrix(t *Tensor, in int64) (out int64, ok bool) {
+func (w *shapeWalk) matrix(t *checkpoint.Tensor, in int64) (out int64, ok bool) {
 	s := t.Logical
 	if len(s) < 2 {
 		w.fail(t, "a %d-D weight cannot map [seq, %d]", len(s), in)
@@ -89,7 +93,7 @@ func (w *shapeWalk) matrix(t *Tensor, in int64) (out int64, ok bool) {
 }
 
 // vector checks a norm weight of length n.
-func (w *shapeWalk) vector(t *Tensor, n int64) bool {
+func (w *shapeWalk) vector(t *checkpoint.Tensor, n int64) bool {
 	if len(t.Logical) != 1 || t.Logical[0] != n {
 		w.fail(t, "norm weight %v, want [%d]", t.Logical, n)
 		return false
@@ -157,7 +161,7 @@ func (w *shapeWalk) moe(b *blockTensors, layer int, d int64) {
 			return
 		}
 		g, u, dn := gates[0], ups[0], downs[0]
-		for _, t := range []*Tensor{g, u, dn} {
+		for _, t := range []*checkpoint.Tensor{g, u, dn} {
 			if len(t.Logical) != 3 || t.Logical[0] != experts {
 				w.fail(t, "layer %d: %v stacks a different number of experts than the router's %d", layer, t.Logical, experts)
 				return
@@ -184,7 +188,7 @@ func (w *shapeWalk) mlp(b *blockTensors, layer int, d int64) {
 }
 
 // ffn checks down(silu(gate·x) ⊙ up·x) maps width d to width d.
-func (w *shapeWalk) ffn(g, u, dn *Tensor, layer int, d int64) {
+func (w *shapeWalk) ffn(g, u, dn *checkpoint.Tensor, layer int, d int64) {
 	gf, ok1 := w.matrix(g, d)
 	uf, ok2 := w.matrix(u, d)
 	if !ok1 || !ok2 {
@@ -212,7 +216,7 @@ type shapeResult struct {
 // checkShapes verifies obligations 6 and 7 structurally: every block maps
 // [seq, d] to [seq, d] given its weights' shapes, and the chain
 // tokens → embedding → blocks → final norm → lm_head gives [seq, V].
-func checkShapes(spec Spec, inv *Inventory, roles []Role) shapeResult {
+func checkShapes(spec Spec, inv *checkpoint.Inventory, roles []Role) shapeResult {
 	cfg := spec.Config()
 	groups := byLayer(inv, roles, int(cfg.NumHiddenLayers))
 	res := shapeResult{layers: int(cfg.NumHiddenLayers)}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/weightaudit/weightaudit/checkpoint"
 )
 
 // Finding is one problem a check found, naming what is at fault.
@@ -40,14 +42,14 @@ const (
 
 // checkTensors compares the inventory with the spec's expected tensor set,
 // to which roles (from [Assign]) map it.
-func checkTensors(spec Spec, inv *Inventory, roles []Role) []Finding {
+func checkTensors(spec Spec, inv *checkpoint.Inventory, roles []Role) []Finding {
 	family := spec.Family()
 	var out []Finding
-	add := func(t *Tensor, format string, args ...any) {
+	add := func(t *checkpoint.Tensor, format string, args ...any) {
 		out = append(out, Finding{Check: CheckTensors, Tensor: t.Name, File: t.File, Message: fmt.Sprintf(format, args...)})
 	}
 	first := make([]int32, spec.Count(inv.Format)) // 1 + the inventory index of each expected tensor's first copy
-	unknown := map[string]*Tensor{}
+	unknown := map[string]*checkpoint.Tensor{}
 	for i := range inv.Tensors {
 		t := &inv.Tensors[i]
 		r := &roles[i]
@@ -98,18 +100,18 @@ func isFloatType(dtype string) bool {
 // Safetensors checkpoints of these families store every tensor as a float;
 // GGUF files may quantize matrices but keep norms and the router in float,
 // as llama.cpp's quantizer does.
-func dtypeProblem(f Format, dtype string, e Expected) string {
+func dtypeProblem(f checkpoint.Format, dtype string, e Expected) string {
 	switch {
-	case f == FormatSafetensors && !isFloatType(dtype):
+	case f == checkpoint.FormatSafetensors && !isFloatType(dtype):
 		return fmt.Sprintf("dtype %s: a %s checkpoint stores %s as a float type", dtype, f, e.Component)
-	case f == FormatGGUF && keepF32(e) && !isFloatType(dtype):
+	case f == checkpoint.FormatGGUF && keepF32(e) && !isFloatType(dtype):
 		return fmt.Sprintf("dtype %s: %s must stay F32 (or F16/BF16); llama.cpp never quantizes it", dtype, e.Component)
 	}
 	return ""
 }
 
 // checkFiles turns the index-against-shards mismatches into findings.
-func checkFiles(ck *Checkpoint) []Finding {
+func checkFiles(ck *checkpoint.Checkpoint) []Finding {
 	var out []Finding
 	for _, f := range ck.Files {
 		if f.Missing > 0 {

@@ -1,10 +1,8 @@
-// Package audit turns the files of a checkpoint into an inventory and checks
-// it against what the architecture predicts.
+// Package audit checks a checkpoint against what its architecture
+// predicts and reports the verdict.
 //
-// The data flows one way: a [hub.Source] gives files, [Load] parses every
-// header (concurrently, never reading tensor data) into a [Checkpoint],
-// [Checkpoint.Inventory] lists every tensor with its shape, type, size,
-// place and layer, and the tallies sum it up per layer, per dtype and in
-// total. Architecture specs such as [Config] predict the tensors a
-// checkpoint must hold.
+// The data flows one way: a [hub.Source] gives files, [checkpoint.Load]
+// parses every header into a checkpoint and its inventory, the
+// architecture's spec predicts the tensors and counts, [Run] runs the
+// checks and builds a [Report], and the report's Write methods render it.
 package audit

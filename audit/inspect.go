@@ -1,33 +1,27 @@
 package audit
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/weightaudit/weightaudit/gguf"
+	"github.com/weightaudit/weightaudit/checkpoint"
 )
-
-// maxInlineArray is the longest GGUF array shown element by element in an
-// inspect report; longer ones (the tokenizer's 151,936 tokens) are
-// summarized by type and length.
-const maxInlineArray = 16
 
 // InspectReport is what `weightaudit inspect` shows: the files, every tensor,
 // the tallies and the metadata. Build it with [NewInspectReport], then render
 // it with [InspectReport.WriteJSON] or [InspectReport.WriteText].
 type InspectReport struct {
-	Source   string         `json:"source"`
-	Format   Format         `json:"format"`
-	Files    []FileJSON     `json:"files"`
-	Tensors  []TensorJSON   `json:"tensors"`
-	Layers   []LayerJSON    `json:"layers"`
-	DTypes   []DTypeJSON    `json:"dtypes"`
-	Totals   TotalsJSON     `json:"totals"`
-	Metadata map[string]any `json:"metadata"`
-	Problems []string       `json:"problems"`
+	Source   string            `json:"source"`
+	Format   checkpoint.Format `json:"format"`
+	Files    []FileJSON        `json:"files"`
+	Tensors  []TensorJSON      `json:"tensors"`
+	Layers   []LayerJSON       `json:"layers"`
+	DTypes   []DTypeJSON       `json:"dtypes"`
+	Totals   TotalsJSON        `json:"totals"`
+	Metadata map[string]any    `json:"metadata"`
+	Problems []string          `json:"problems"`
 	// Fetch is set for a remote source: what reading the headers cost.
 	Fetch *FetchJSON `json:"fetch,omitempty"`
 }
@@ -80,7 +74,7 @@ type TotalsJSON struct {
 }
 
 // NewInspectReport builds the inspect report of ck.
-func NewInspectReport(ck *Checkpoint) *InspectReport {
+func NewInspectReport(ck *checkpoint.Checkpoint) *InspectReport {
 	inv := ck.Inventory()
 	r := &InspectReport{Source: ck.Source, Format: ck.Format, Metadata: ck.Metadata(), Problems: []string{}}
 	for _, f := range inv.Files {
@@ -101,49 +95,6 @@ func NewInspectReport(ck *Checkpoint) *InspectReport {
 		r.Problems = append(r.Problems, m.String())
 	}
 	return r
-}
-
-// Metadata returns the checkpoint's metadata as plain values: for
-// safetensors the config.json, the shards' __metadata__ and the index's
-// metadata; for GGUF every key of the first part, with long arrays
-// summarized as {"type":"array","elem_type":…,"len":…}.
-func (ck *Checkpoint) Metadata() map[string]any {
-	md := map[string]any{}
-	if ck.Config != nil {
-		var cfg any
-		if json.Unmarshal(ck.Config, &cfg) == nil {
-			md["config"] = cfg
-		}
-	}
-	switch ck.Format {
-	case FormatSafetensors:
-		for _, fe := range ck.Files {
-			if f := ck.shardOf(fe); f != nil && f.Metadata != nil {
-				md["safetensors"] = f.Metadata
-				break
-			}
-		}
-		if ck.Index != nil {
-			md["index"] = ck.Index.Metadata
-		}
-	case FormatGGUF:
-		if len(ck.GGUF) > 0 {
-			kv := map[string]any{}
-			for _, e := range ck.GGUF[0].KVs {
-				kv[e.Key] = plainValue(e.Value)
-			}
-			md["gguf"] = kv
-			md["gguf_version"] = ck.GGUF[0].Version
-		}
-	}
-	return md
-}
-
-func plainValue(v gguf.Value) any {
-	if v.Type() == gguf.ValueArray && v.Len() > maxInlineArray {
-		return map[string]any{"type": "array", "elem_type": v.ElemType().String(), "len": v.Len()}
-	}
-	return v.Any()
 }
 
 // WriteJSON writes the report as indented JSON.

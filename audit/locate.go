@@ -1,6 +1,10 @@
 package audit
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/weightaudit/weightaudit/checkpoint"
+)
 
 // locator finds a stored tensor's role from its name alone, without
 // building the expected list: the checks then cost a parse per tensor, not
@@ -8,7 +12,7 @@ import "strings"
 // [Config.ExpectedHF] and [Config.ExpectedGGUF] list them.
 type locator struct {
 	c      *Config
-	format Format
+	format checkpoint.Format
 	base   []int // base[l]: index of layer l's first tensor; base[L] the first after the layers
 	sparse []bool
 	total  int
@@ -45,7 +49,7 @@ var ggufSlots = []struct {
 	{"ffn_gate_exps.weight", CompExpertGate}, {"ffn_up_exps.weight", CompExpertUp}, {"ffn_down_exps.weight", CompExpertDown},
 }
 
-func newLocator(c *Config, f Format) *locator {
+func newLocator(c *Config, f checkpoint.Format) *locator {
 	l := &locator{c: c, format: f, base: make([]int, c.NumHiddenLayers+1), sparse: make([]bool, c.NumHiddenLayers)}
 	idx := 1 // the embedding
 	for i := int64(0); i < c.NumHiddenLayers; i++ {
@@ -54,7 +58,7 @@ func newLocator(c *Config, f Format) *locator {
 		switch {
 		case !c.Sparse(i):
 			idx += 8 + 3
-		case f == FormatGGUF:
+		case f == checkpoint.FormatGGUF:
 			idx += 8 + 4
 		default:
 			idx += 8 + 1 + 3*int(c.NumExperts)
@@ -69,7 +73,7 @@ func newLocator(c *Config, f Format) *locator {
 	q, kv := c.NumAttentionHeads*hd, c.NumKeyValueHeads*hd
 	fe, fm, e := c.MoEIntermediateSize, c.IntermediateSize, c.NumExperts
 	s := func(dims ...int64) []int64 {
-		if f == FormatGGUF { // ne order: the innermost dimension first
+		if f == checkpoint.FormatGGUF { // ne order: the innermost dimension first
 			for i, j := 0, len(dims)-1; i < j; i, j = i+1, j-1 {
 				dims[i], dims[j] = dims[j], dims[i]
 			}
@@ -82,7 +86,7 @@ func newLocator(c *Config, f Format) *locator {
 		CompAttnQ: s(q, d), CompAttnK: s(kv, d), CompAttnV: s(kv, d), CompAttnO: s(d, q),
 		CompRouter: s(e, d), CompMLPGate: s(fm, d), CompMLPUp: s(fm, d), CompMLPDown: s(d, fm),
 	}
-	if f == FormatGGUF {
+	if f == checkpoint.FormatGGUF {
 		l.shapes[CompExpertGate], l.shapes[CompExpertUp], l.shapes[CompExpertDown] = s(e, fe, d), s(e, fe, d), s(e, d, fe)
 	} else {
 		l.shapes[CompExpertGate], l.shapes[CompExpertUp], l.shapes[CompExpertDown] = s(fe, d), s(fe, d), s(d, fe)
@@ -91,7 +95,7 @@ func newLocator(c *Config, f Format) *locator {
 		return Role{Expected: Expected{Shape: l.shapes[c], Component: c, Layer: -1, Expert: -1}, Known: true, group: groupIndex(c), comp: uint8(compIndex[c])}
 	}
 	table := hfSlots
-	if f == FormatGGUF {
+	if f == checkpoint.FormatGGUF {
 		table = ggufSlots
 	}
 	for _, sl := range table {
@@ -128,7 +132,7 @@ func (l *locator) assign(name string, r *Role) bool {
 		return true
 	}
 	layerPrefix, embed, norm, head := "model.layers.", "model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"
-	if l.format == FormatGGUF {
+	if l.format == checkpoint.FormatGGUF {
 		layerPrefix, embed, norm, head = "blk.", "token_embd.weight", "output_norm.weight", "output.weight"
 	}
 	switch name {
@@ -151,7 +155,7 @@ func (l *locator) assign(name string, r *Role) bool {
 		return false
 	}
 	sparse := l.sparse[layer]
-	if l.format == FormatGGUF {
+	if l.format == checkpoint.FormatGGUF {
 		for i, s := range ggufSlots {
 			if rest != s.suffix {
 				continue

@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+
+	"github.com/weightaudit/weightaudit/checkpoint"
 )
 
 // ManifestVersion is the version of the manifest format [NewManifest]
@@ -41,12 +43,12 @@ var ErrPartialManifest = errors.New("partial manifest of one shard: merge the ma
 // with one and [Diff] compares two. Its JSON keys are stable. A Manifest is
 // safe for concurrent reads.
 type Manifest struct {
-	Version int              `json:"weightaudit_manifest"`
-	Tool    string           `json:"tool"` // the version of the tool that wrote it, see ToolVersion
-	Source  string           `json:"source"`
-	Format  Format           `json:"format"`
-	Files   []ManifestFile   `json:"files"`
-	Tensors []ManifestTensor `json:"tensors"`
+	Version int               `json:"weightaudit_manifest"`
+	Tool    string            `json:"tool"` // the version of the tool that wrote it, see ToolVersion
+	Source  string            `json:"source"`
+	Format  checkpoint.Format `json:"format"`
+	Files   []ManifestFile    `json:"files"`
+	Tensors []ManifestTensor  `json:"tensors"`
 	// Shard marks a partial manifest, of the files of one shard of the
 	// checkpoint (see [ShardPlan]); nil for a whole one.
 	Shard *ShardPlan `json:"shard,omitempty"`

@@ -10,11 +10,12 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/checkpoint"
 )
 
 func TestManifestRoundTrip(t *testing.T) {
 	m := record(t, verifyTinyDir+"/gguf/tiny-q8_0-00001-of-00002.gguf")
-	if m.Version != audit.ManifestVersion || !strings.HasPrefix(m.Tool, "weightaudit ") || len(m.Files) != 2 || len(m.Tensors) != 27 || m.Format != audit.FormatGGUF {
+	if m.Version != audit.ManifestVersion || !strings.HasPrefix(m.Tool, "weightaudit ") || len(m.Files) != 2 || len(m.Tensors) != 27 || m.Format != checkpoint.FormatGGUF {
 		t.Fatalf("manifest: version %d, tool %q, %d files, %d tensors, format %s", m.Version, m.Tool, len(m.Files), len(m.Tensors), m.Format)
 	}
 	var b bytes.Buffer

@@ -1,5 +1,7 @@
 package audit
 
+import "github.com/weightaudit/weightaudit/checkpoint"
+
 // Role is what the architecture says one stored tensor is.
 type Role struct {
 	Expected
@@ -13,13 +15,13 @@ type Role struct {
 // checkpoint of tens of thousands of tensors that spares two copies of the
 // entry per tensor over [Spec.Locate].
 type roleAssigner interface {
-	assign(f Format, name string, r *Role) bool
+	assign(f checkpoint.Format, name string, r *Role) bool
 }
 
 // Assign gives every tensor of inv its role under spec: the expected entry
 // of the same name. Tensors the spec does not predict get Known false and
 // the layer parsed from their name.
-func Assign(spec Spec, inv *Inventory) []Role {
+func Assign(spec Spec, inv *checkpoint.Inventory) []Role {
 	roles := make([]Role, len(inv.Tensors))
 	fast, _ := spec.(roleAssigner)
 	for i := range inv.Tensors {
@@ -63,7 +65,7 @@ type layerSums struct {
 
 // tallyRoles sums inv under roles. A routed expert's parameters count k/E
 // in the active totals: one token passes through k of the E experts.
-func tallyRoles(inv *Inventory, roles []Role, cfg *Config) *roleSums {
+func tallyRoles(inv *checkpoint.Inventory, roles []Role, cfg *Config) *roleSums {
 	tl := &roleSums{inLayers: make([]layerSums, cfg.NumHiddenLayers+1), elsewhere: map[int]*layerSums{}}
 	var experts int64
 	for i := range inv.Tensors {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/weightaudit/weightaudit/checkpoint"
 )
 
 // Obligation IDs of the seed's contract and its QA gate.
@@ -27,17 +29,17 @@ var ErrNoConfig = errors.New("no config.json: the audit needs the architecture")
 // Report is the outcome of an audit, built by [Run] and rendered by its
 // Write methods.
 type Report struct {
-	Source   string       `json:"source"`
-	Format   Format       `json:"format"`
-	Model    ModelJSON    `json:"model"`
-	Params   ParamsJSON   `json:"params"`
-	Checks   []Check      `json:"checks"`
-	Findings []Finding    `json:"findings"`
-	Coverage CoverageJSON `json:"coverage"`
-	Gate     GateJSON     `json:"gate"`
-	Layers   []LayerAudit `json:"layers"`
-	Memory   MemoryJSON   `json:"memory"`
-	FLOPs    FLOPsJSON    `json:"flops"`
+	Source   string            `json:"source"`
+	Format   checkpoint.Format `json:"format"`
+	Model    ModelJSON         `json:"model"`
+	Params   ParamsJSON        `json:"params"`
+	Checks   []Check           `json:"checks"`
+	Findings []Finding         `json:"findings"`
+	Coverage CoverageJSON      `json:"coverage"`
+	Gate     GateJSON          `json:"gate"`
+	Layers   []LayerAudit      `json:"layers"`
+	Memory   MemoryJSON        `json:"memory"`
+	FLOPs    FLOPsJSON         `json:"flops"`
 	// Throughput lists the roofline estimates, per hardware and traffic
 	// model.
 	Throughput []ThroughputJSON `json:"throughput"`
@@ -176,7 +178,7 @@ func (o *Options) setDefaults() {
 // SpecOf derives the architecture of ck: from config.json for safetensors;
 // from the GGUF metadata for GGUF, compared against a config.json beside
 // it when there is one (each disagreement a finding).
-func SpecOf(ck *Checkpoint) (Spec, []Finding, error) {
+func SpecOf(ck *checkpoint.Checkpoint) (Spec, []Finding, error) {
 	var hf *Config
 	if ck.Config != nil {
 		c, err := ParseConfig(ck.Config)
@@ -185,7 +187,7 @@ func SpecOf(ck *Checkpoint) (Spec, []Finding, error) {
 		}
 		hf = c
 	}
-	if ck.Format == FormatSafetensors {
+	if ck.Format == checkpoint.FormatSafetensors {
 		if hf == nil {
 			return nil, nil, ErrNoConfig
 		}
@@ -219,7 +221,7 @@ func SpecOf(ck *Checkpoint) (Spec, []Finding, error) {
 // profile, checks the tensor set and the files, tallies the parameters
 // against the prediction, runs the seed's seven falsification tests and
 // its QA gate, and estimates memory, FLOPs and throughput.
-func Run(ck *Checkpoint, opts Options) (*Report, error) {
+func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 	opts.setDefaults()
 	if opts.Ctx < 1 || opts.Batch < 1 {
 		return nil, fmt.Errorf("ctx and batch must be positive (got %d, %d)", opts.Ctx, opts.Batch)
@@ -248,7 +250,7 @@ func Run(ck *Checkpoint, opts Options) (*Report, error) {
 	r := &Report{Source: ck.Source, Format: ck.Format, Model: ModelJSON{Family: spec.Family(), Config: cfg},
 		Files: FilesJSON{Count: tot.Files, Bytes: tot.FileBytes, HeaderBytes: tot.HeaderBytes}}
 
-	rec := Recognize(cfg, ck.names()...)
+	rec := Recognize(cfg, sourceNames(ck)...)
 	if rec.Profile != nil {
 		r.Model.Profile = rec.Profile.Name
 	}
@@ -386,7 +388,7 @@ func layerAudit(tl *roleSums, pred Prediction, findings []Finding) []LayerAudit 
 	get(-1).PredictedParams = outside
 	for _, f := range findings {
 		if f.Tensor != "" {
-			get(LayerOf(f.Tensor)).Findings++
+			get(checkpoint.LayerOf(f.Tensor)).Findings++
 		}
 	}
 	out := make([]LayerAudit, 0, len(m))
@@ -411,9 +413,9 @@ func groupIndex(c Component) uint8 {
 	return groupOther
 }
 
-// names returns the names that may carry a size label: the GGUF name and
+// sourceNames returns the names that may carry a size label: the GGUF name and
 // size label, the source, and the files.
-func (ck *Checkpoint) names() []string {
+func sourceNames(ck *checkpoint.Checkpoint) []string {
 	var out []string
 	if len(ck.GGUF) > 0 {
 		for _, k := range []string{"general.size_label", "general.name", "general.basename"} {
@@ -429,11 +431,11 @@ func (ck *Checkpoint) names() []string {
 	return out
 }
 
-func filesDetail(ck *Checkpoint) string {
+func filesDetail(ck *checkpoint.Checkpoint) string {
 	switch {
-	case ck.Format == FormatGGUF && len(ck.GGUF) > 1:
+	case ck.Format == checkpoint.FormatGGUF && len(ck.GGUF) > 1:
 		return fmt.Sprintf("%d split parts consistent", len(ck.GGUF))
-	case ck.Format == FormatGGUF:
+	case ck.Format == checkpoint.FormatGGUF:
 		return "one GGUF file"
 	case ck.Index != nil:
 		return fmt.Sprintf("%s maps every tensor to the one shard of %d that holds it; total_size agrees", ck.IndexName, len(ck.Shards))
@@ -441,9 +443,9 @@ func filesDetail(ck *Checkpoint) string {
 	return fmt.Sprintf("%d shard(s) without an index", len(ck.Shards))
 }
 
-func configDetail(ck *Checkpoint) string {
+func configDetail(ck *checkpoint.Checkpoint) string {
 	switch {
-	case ck.Format != FormatGGUF:
+	case ck.Format != checkpoint.FormatGGUF:
 		return "not applicable: the architecture comes from config.json alone"
 	case ck.Config == nil:
 		return "no config.json beside the GGUF file: the architecture comes from its metadata"

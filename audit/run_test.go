@@ -13,6 +13,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/gguf"
 	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/safetensors"
@@ -113,7 +114,7 @@ func (v *variant) editGGUF(name string, edit func([]gguf.KV) []gguf.KV) {
 
 func (v *variant) audit() *audit.Report {
 	v.tb.Helper()
-	ck, err := audit.Load(context.Background(), v.src, audit.WithPartialFiles())
+	ck, err := checkpoint.Load(context.Background(), v.src, checkpoint.WithPartialFiles())
 	if err != nil {
 		v.tb.Fatalf("Load: %v", err)
 	}
@@ -132,6 +133,12 @@ func checkByID(r *audit.Report, id string) audit.Check {
 	}
 	return audit.Check{ID: id + " (absent)"}
 }
+
+// The published totals of Qwen3-235B-A22B and Qwen3-30B-A3B, from ../shared/reference/qwen3moe.md.
+const (
+	params235B = 235_093_634_560
+	params30B  = 30_532_122_624
+)
 
 func TestAuditBuiltinsPass(t *testing.T) {
 	tests := []struct {
@@ -367,7 +374,7 @@ func TestAuditOtherShapes(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				ck, err := audit.Load(context.Background(), l.Source())
+				ck, err := checkpoint.Load(context.Background(), l.Source())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -398,7 +405,7 @@ func TestAuditOtherShapes(t *testing.T) {
 func TestAuditCannotRun(t *testing.T) {
 	v := newVariant(t, "30b-safetensors")
 	v.editJSON("config.json", func(m map[string]any) { m["model_type"] = "llama" })
-	ck, err := audit.Load(context.Background(), v.src)
+	ck, err := checkpoint.Load(context.Background(), v.src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +413,7 @@ func TestAuditCannotRun(t *testing.T) {
 		t.Errorf("Run(llama config) = %v, want ErrUnsupportedArch", err)
 	}
 	v.src.Remove("config.json")
-	ck, err = audit.Load(context.Background(), v.src)
+	ck, err = checkpoint.Load(context.Background(), v.src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +421,7 @@ func TestAuditCannotRun(t *testing.T) {
 		t.Errorf("Run(no config.json) = %v, want ErrNoConfig", err)
 	}
 	for _, opts := range []audit.Options{{Hardware: []string{"abacus"}}, {Bandwidth: 1e12}, {KVType: "q3"}, {Ctx: -1}} {
-		ck, _ := audit.Load(context.Background(), newVariant(t, "30b-gguf").src)
+		ck, _ := checkpoint.Load(context.Background(), newVariant(t, "30b-gguf").src)
 		if _, err := audit.Run(ck, opts); err == nil {
 			t.Errorf("Run(%+v) succeeded", opts)
 		}

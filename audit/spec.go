@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/gguf"
 )
 
@@ -19,15 +20,15 @@ type Spec interface {
 	// Config returns the dimensions the cost model works from.
 	Config() *Config
 	// Expected lists the tensors of a checkpoint in format f.
-	Expected(f Format) []Expected
+	Expected(f checkpoint.Format) []Expected
 	// Predict counts the parameters from the dimensions alone.
 	Predict() Prediction
 	// Locate returns the expected entry called name in format f, and its
 	// index in Expected(f), without building that list; false when the
 	// architecture predicts no such tensor.
-	Locate(f Format, name string) (e Expected, index int, ok bool)
+	Locate(f checkpoint.Format, name string) (e Expected, index int, ok bool)
 	// Count returns len(Expected(f)).
-	Count(f Format) int
+	Count(f checkpoint.Format) int
 }
 
 // Family is one architecture family: how to recognize it and how to build
@@ -59,9 +60,9 @@ type qwen3 struct {
 	locs   [2]*locator // by format: safetensors, GGUF; built on first use
 }
 
-func (q *qwen3) locator(f Format) *locator {
+func (q *qwen3) locator(f checkpoint.Format) *locator {
 	i := 0
-	if f == FormatGGUF {
+	if f == checkpoint.FormatGGUF {
 		i = 1
 	}
 	if q.locs[i] == nil {
@@ -70,15 +71,19 @@ func (q *qwen3) locator(f Format) *locator {
 	return q.locs[i]
 }
 
-func (q *qwen3) Locate(f Format, name string) (Expected, int, bool) { return q.locator(f).locate(name) }
-func (q *qwen3) assign(f Format, name string, r *Role) bool         { return q.locator(f).assign(name, r) }
-func (q *qwen3) Count(f Format) int                                 { return q.locator(f).total }
+func (q *qwen3) Locate(f checkpoint.Format, name string) (Expected, int, bool) {
+	return q.locator(f).locate(name)
+}
+func (q *qwen3) assign(f checkpoint.Format, name string, r *Role) bool {
+	return q.locator(f).assign(name, r)
+}
+func (q *qwen3) Count(f checkpoint.Format) int { return q.locator(f).total }
 
 func (q *qwen3) Family() string      { return q.family }
 func (q *qwen3) Config() *Config     { return q.cfg }
 func (q *qwen3) Predict() Prediction { return q.cfg.Predict() }
-func (q *qwen3) Expected(f Format) []Expected {
-	if f == FormatGGUF {
+func (q *qwen3) Expected(f checkpoint.Format) []Expected {
+	if f == checkpoint.FormatGGUF {
 		return q.cfg.ExpectedGGUF()
 	}
 	return q.cfg.ExpectedHF()

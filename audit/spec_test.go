@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/checkpoint"
 )
 
 // Locate must agree with the expected list it stands in for, entry by
@@ -21,7 +22,7 @@ func TestLocateMatchesExpected(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range []audit.Format{audit.FormatSafetensors, audit.FormatGGUF} {
+		for _, f := range []checkpoint.Format{checkpoint.FormatSafetensors, checkpoint.FormatGGUF} {
 			exp := spec.Expected(f)
 			if spec.Count(f) != len(exp) {
 				t.Errorf("%s %s: Count = %d, len(Expected) = %d", name, f, spec.Count(f), len(exp))

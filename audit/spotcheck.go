@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weightaudit/weightaudit/audit/forward"
+	"github.com/weightaudit/weightaudit/checkpoint"
 )
 
 // ErrSpotCheck is wrapped by the errors of [SpotCheck] for a request it
@@ -51,7 +52,7 @@ type SpotResult struct {
 // whole model) on the embedding rows of the given tokens, in float32 and in
 // float64 on the same weights and the same routing, reading only the
 // tensors it needs and, of the experts, only the ones the router picks.
-func SpotCheck(ctx context.Context, ck *Checkpoint, opts SpotOptions) (*SpotResult, error) {
+func SpotCheck(ctx context.Context, ck *checkpoint.Checkpoint, opts SpotOptions) (*SpotResult, error) {
 	start := time.Now()
 	spec, _, err := SpecOf(ck)
 	if err != nil {
@@ -84,7 +85,7 @@ func SpotCheck(ctx context.Context, ck *Checkpoint, opts SpotOptions) (*SpotResu
 	fc := forward.Config{Hidden: int(cfg.HiddenSize), Heads: int(cfg.NumAttentionHeads), KVHeads: int(cfg.NumKeyValueHeads),
 		HeadDim: int(cfg.HeadDim), Experts: int(cfg.NumExperts), TopK: int(cfg.NumExpertsPerTok), NormTopK: cfg.NormTopKProb,
 		Eps: cfg.RMSNormEps, Theta: cfg.RopeTheta, Jobs: opts.Jobs}
-	if ck.Format == FormatGGUF && cfg.NumExperts > 0 {
+	if ck.Format == checkpoint.FormatGGUF && cfg.NumExperts > 0 {
 		fc.NormTopK = true // llama.cpp always renormalizes the top-k for qwen3moe
 	}
 	n, d := len(opts.Tokens), int(cfg.HiddenSize)
@@ -156,7 +157,7 @@ func SpotCheck(ctx context.Context, ck *Checkpoint, opts SpotOptions) (*SpotResu
 	if res.Experts == nil {
 		res.Experts, res.ExpertWeights = [][]int{}, [][]float64{}
 	}
-	res.BytesRead = w.read.Load()
+	res.BytesRead = w.BytesRead()
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
 }

@@ -13,26 +13,27 @@ import (
 	"testing"
 
 	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/safetensors"
 )
 
 const tinyDir = "../testdata/tiny"
 
-func loadLocal(tb testing.TB, path string) *audit.Checkpoint {
+func loadLocal(tb testing.TB, path string) *checkpoint.Checkpoint {
 	tb.Helper()
 	src, focus, err := hub.Local(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ck, err := audit.Load(context.Background(), src, audit.WithFocus(focus))
+	ck, err := checkpoint.Load(context.Background(), src, checkpoint.WithFocus(focus))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return ck
 }
 
-func spot(tb testing.TB, ck *audit.Checkpoint, opts audit.SpotOptions) *audit.SpotResult {
+func spot(tb testing.TB, ck *checkpoint.Checkpoint, opts audit.SpotOptions) *audit.SpotResult {
 	tb.Helper()
 	r, err := audit.SpotCheck(context.Background(), ck, opts)
 	if err != nil {
@@ -325,7 +326,7 @@ func TestDumpTensor(t *testing.T) {
 		tol  float64
 	}{{"gguf/tiny-f32.gguf", 0}, {"gguf/tiny-q8_0.gguf", 0.01}} {
 		var buf bytes.Buffer
-		n, err := audit.DumpTensor(context.Background(), loadLocal(t, filepath.Join(tinyDir, tt.path)), "blk.0.attn_q.weight", &buf)
+		n, err := checkpoint.DumpTensor(context.Background(), loadLocal(t, filepath.Join(tinyDir, tt.path)), "blk.0.attn_q.weight", &buf)
 		if err != nil || n != int64(len(want)) || buf.Len() != 4*len(want) {
 			t.Fatalf("%s: DumpTensor = %d values, %d bytes, %v; want %d values", tt.path, n, buf.Len(), err, len(want))
 		}
@@ -338,7 +339,7 @@ func TestDumpTensor(t *testing.T) {
 			t.Errorf("%s: dump differs from the F32 tensor by %g", tt.path, d)
 		}
 	}
-	if _, err := audit.DumpTensor(context.Background(), loadLocal(t, filepath.Join(tinyDir, "hf-f32")), "nope", &bytes.Buffer{}); err == nil {
+	if _, err := checkpoint.DumpTensor(context.Background(), loadLocal(t, filepath.Join(tinyDir, "hf-f32")), "nope", &bytes.Buffer{}); err == nil {
 		t.Error("DumpTensor(unknown tensor) succeeded")
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 )
 
@@ -152,18 +153,18 @@ type ZeroRun struct {
 
 // VerifyReport is what [Verify] found. Its JSON keys are stable.
 type VerifyReport struct {
-	Source     string          `json:"source"`
-	Format     Format          `json:"format"`
-	Pass       bool            `json:"pass"`            // complete, and no findings
-	Incomplete bool            `json:"incomplete"`      // stopped before every byte was read (cancelled)
-	Shard      *ShardPlan      `json:"shard,omitempty"` // the part verified, when VerifyOptions.Shard was set
-	Files      []FileCheck     `json:"files"`
-	Tensors    []TensorCheck   `json:"tensors"`
-	Layers     []LayerCheck    `json:"layers"`
-	Archives   []ArchiveCheck  `json:"archives,omitempty"` // the layers read from their start, when the source has any (see Verify)
-	Findings   []VerifyFinding `json:"findings"`
-	Totals     VerifyTotals    `json:"totals"`
-	Seconds    float64         `json:"seconds"`
+	Source     string            `json:"source"`
+	Format     checkpoint.Format `json:"format"`
+	Pass       bool              `json:"pass"`            // complete, and no findings
+	Incomplete bool              `json:"incomplete"`      // stopped before every byte was read (cancelled)
+	Shard      *ShardPlan        `json:"shard,omitempty"` // the part verified, when VerifyOptions.Shard was set
+	Files      []FileCheck       `json:"files"`
+	Tensors    []TensorCheck     `json:"tensors"`
+	Layers     []LayerCheck      `json:"layers"`
+	Archives   []ArchiveCheck    `json:"archives,omitempty"` // the layers read from their start, when the source has any (see Verify)
+	Findings   []VerifyFinding   `json:"findings"`
+	Totals     VerifyTotals      `json:"totals"`
+	Seconds    float64           `json:"seconds"`
 }
 
 // FileCheck is the result for one file.
@@ -287,10 +288,10 @@ type VerifyTotals struct {
 // If ctx is cancelled, Verify stops and returns the partial report, marked
 // Incomplete, together with an error wrapping the context's error. Any
 // other error (an unreadable file) returns a nil report.
-func Verify(ctx context.Context, ck *Checkpoint, opts VerifyOptions) (*VerifyReport, error) {
+func Verify(ctx context.Context, ck *checkpoint.Checkpoint, opts VerifyOptions) (*VerifyReport, error) {
 	start := time.Now()
-	if ck.src == nil {
-		return nil, ErrNoData
+	if ck.Origin() == nil {
+		return nil, checkpoint.ErrNoData
 	}
 	jobs := opts.Jobs
 	switch {
@@ -368,8 +369,8 @@ func validDigest(s string) bool {
 
 // verifier holds the state of one Verify call.
 type verifier struct {
-	ck      *Checkpoint
-	inv     *Inventory
+	ck      *checkpoint.Checkpoint
+	inv     *checkpoint.Inventory
 	opts    VerifyOptions
 	zeroRun int64
 	bufSize int
@@ -484,7 +485,7 @@ func (v *verifier) file(ctx context.Context, fs *fileState) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	f, err := v.ck.src.Open(ctx, fs.name)
+	f, err := v.ck.Origin().Open(ctx, fs.name)
 	if err != nil {
 		return err
 	}
@@ -497,7 +498,7 @@ func (v *verifier) file(ctx context.Context, fs *fileState) error {
 // goroutine (a reader of a stream can serve it: see seqReaderAt).
 func (v *verifier) read(ctx context.Context, fs *fileState, f io.ReaderAt, size int64) error {
 	fs.size = size
-	path := hub.Path(v.ck.src, fs.name)
+	path := hub.Path(v.ck.Origin(), fs.name)
 
 	var fc FileCopy
 	if v.opts.Copy != nil {
@@ -919,7 +920,7 @@ func (v *verifier) report() *VerifyReport {
 }
 
 // tensorCheck gives one tensor's result and findings.
-func (v *verifier) tensorCheck(i int, t *Tensor, done bool) (TensorCheck, []VerifyFinding) {
+func (v *verifier) tensorCheck(i int, t *checkpoint.Tensor, done bool) (TensorCheck, []VerifyFinding) {
 	tc := TensorCheck{Name: t.Name, File: t.File, DType: t.DType, Shape: t.Shape, Offset: t.Offset, Bytes: t.Bytes, Layer: t.Layer}
 	s := v.scans[i]
 	if s == nil {

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/safetensors"
 )
@@ -58,7 +59,7 @@ func BenchmarkVerify(b *testing.B) {
 		fh.Close()
 	}
 	src := hub.NewDir(dir)
-	ck, err := Load(context.Background(), src)
+	ck, err := checkpoint.Load(context.Background(), src)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -268,8 +269,8 @@ func BenchmarkScan(b *testing.B) {
 		_ = sink
 	})
 	for _, c := range []scanCase{
-		{"BF16", FormatSafetensors, "BF16"}, {"F16", FormatSafetensors, "F16"}, {"F32", FormatSafetensors, "F32"},
-		{"F8_E4M3", FormatSafetensors, "F8_E4M3"}, {"Q8_0", FormatGGUF, "Q8_0"}, {"Q4_K", FormatGGUF, "Q4_K"}, {"Q6_K", FormatGGUF, "Q6_K"},
+		{"BF16", checkpoint.FormatSafetensors, "BF16"}, {"F16", checkpoint.FormatSafetensors, "F16"}, {"F32", checkpoint.FormatSafetensors, "F32"},
+		{"F8_E4M3", checkpoint.FormatSafetensors, "F8_E4M3"}, {"Q8_0", checkpoint.FormatGGUF, "Q8_0"}, {"Q4_K", checkpoint.FormatGGUF, "Q4_K"}, {"Q6_K", checkpoint.FormatGGUF, "Q6_K"},
 	} {
 		vc := checkFor(c.format, c.dtype)
 		p := randomTensor(rng, c, size/vc.unit)

@@ -66,7 +66,7 @@ type layerState struct {
 // planLayers groups the files to read that are inside streamed layers,
 // when the source has any.
 func (v *verifier) planLayers() {
-	ls, ok := v.ck.src.(layerStreamer)
+	ls, ok := v.ck.Origin().(layerStreamer)
 	if !ok {
 		return
 	}
@@ -102,7 +102,7 @@ func (v *verifier) layer(ctx context.Context, l *layerState) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	ls := v.ck.src.(layerStreamer)
+	ls := v.ck.Origin().(layerStreamer)
 	want := make(map[string]*fileState, len(l.files))
 	for _, fs := range l.files {
 		want[fs.name] = fs

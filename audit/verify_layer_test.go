@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 )
 
@@ -123,7 +124,7 @@ func tinyLayers(tb testing.TB) *layeredSource {
 
 func verifySource(tb testing.TB, src hub.Source, opts audit.VerifyOptions) *audit.VerifyReport {
 	tb.Helper()
-	ck, err := audit.Load(context.Background(), src, audit.WithPartialFiles())
+	ck, err := checkpoint.Load(context.Background(), src, checkpoint.WithPartialFiles())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -294,7 +295,7 @@ func TestVerifyStreamedLayerErrors(t *testing.T) {
 	src := tinyLayers(t)
 	blob := errors.New("connection reset")
 	src.blobErr = blob
-	ck, err := audit.Load(context.Background(), src)
+	ck, err := checkpoint.Load(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +311,7 @@ func TestVerifyStreamedLayerErrors(t *testing.T) {
 			cancel()
 		}
 	}
-	ck, err = audit.Load(context.Background(), src)
+	ck, err = checkpoint.Load(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}

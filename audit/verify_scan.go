@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/gguf"
 	"github.com/weightaudit/weightaudit/safetensors"
 )
@@ -309,10 +310,10 @@ func (vc *valueCheck) covers() string {
 // checkFor returns how tensors of dtype (the format's own name) are checked.
 // A dtype with neither NaN/Inf encoding nor decoder gets only the zero
 // checks.
-func checkFor(format Format, dtype string) *valueCheck {
+func checkFor(format checkpoint.Format, dtype string) *valueCheck {
 	vc := &valueCheck{unit: wordUnit}
 	switch format {
-	case FormatSafetensors:
+	case checkpoint.FormatSafetensors:
 		dt, ok := safetensors.ParseDType(dtype)
 		if !ok {
 			return vc
@@ -342,7 +343,7 @@ func checkFor(format Format, dtype string) *valueCheck {
 			vc.elemBytes = dt.Bits() / 8
 			vc.perUnit = wordUnit / vc.elemBytes
 		}
-	case FormatGGUF:
+	case checkpoint.FormatGGUF:
 		typ, ok := gguf.ParseType(dtype)
 		if !ok || !typ.Known() {
 			return vc

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/gguf"
 	"github.com/weightaudit/weightaudit/safetensors"
 )
@@ -21,34 +22,34 @@ import (
 // scanCase is one dtype as the scanners see it.
 type scanCase struct {
 	name   string
-	format Format
+	format checkpoint.Format
 	dtype  string
 }
 
 var scanCases = []scanCase{
-	{"st-F32", FormatSafetensors, "F32"},
-	{"st-F64", FormatSafetensors, "F64"},
-	{"st-F16", FormatSafetensors, "F16"},
-	{"st-BF16", FormatSafetensors, "BF16"},
-	{"st-F8_E4M3", FormatSafetensors, "F8_E4M3"},
-	{"st-F8_E5M2", FormatSafetensors, "F8_E5M2"},
-	{"st-F8_E8M0", FormatSafetensors, "F8_E8M0"},
-	{"st-F8_E4M3FNUZ", FormatSafetensors, "F8_E4M3FNUZ"},
-	{"st-C64", FormatSafetensors, "C64"},
-	{"st-I32", FormatSafetensors, "I32"},
-	{"gguf-F32", FormatGGUF, "F32"},
-	{"gguf-F16", FormatGGUF, "F16"},
-	{"gguf-BF16", FormatGGUF, "BF16"},
-	{"gguf-Q8_0", FormatGGUF, "Q8_0"},
-	{"gguf-Q4_1", FormatGGUF, "Q4_1"},
-	{"gguf-Q2_K", FormatGGUF, "Q2_K"},
-	{"gguf-Q3_K", FormatGGUF, "Q3_K"},
-	{"gguf-Q4_K", FormatGGUF, "Q4_K"},
-	{"gguf-Q6_K", FormatGGUF, "Q6_K"},
-	{"gguf-Q8_K", FormatGGUF, "Q8_K"},
-	{"gguf-IQ4_XS", FormatGGUF, "IQ4_XS"},
-	{"gguf-TQ1_0", FormatGGUF, "TQ1_0"},
-	{"gguf-MXFP4", FormatGGUF, "MXFP4"},
+	{"st-F32", checkpoint.FormatSafetensors, "F32"},
+	{"st-F64", checkpoint.FormatSafetensors, "F64"},
+	{"st-F16", checkpoint.FormatSafetensors, "F16"},
+	{"st-BF16", checkpoint.FormatSafetensors, "BF16"},
+	{"st-F8_E4M3", checkpoint.FormatSafetensors, "F8_E4M3"},
+	{"st-F8_E5M2", checkpoint.FormatSafetensors, "F8_E5M2"},
+	{"st-F8_E8M0", checkpoint.FormatSafetensors, "F8_E8M0"},
+	{"st-F8_E4M3FNUZ", checkpoint.FormatSafetensors, "F8_E4M3FNUZ"},
+	{"st-C64", checkpoint.FormatSafetensors, "C64"},
+	{"st-I32", checkpoint.FormatSafetensors, "I32"},
+	{"gguf-F32", checkpoint.FormatGGUF, "F32"},
+	{"gguf-F16", checkpoint.FormatGGUF, "F16"},
+	{"gguf-BF16", checkpoint.FormatGGUF, "BF16"},
+	{"gguf-Q8_0", checkpoint.FormatGGUF, "Q8_0"},
+	{"gguf-Q4_1", checkpoint.FormatGGUF, "Q4_1"},
+	{"gguf-Q2_K", checkpoint.FormatGGUF, "Q2_K"},
+	{"gguf-Q3_K", checkpoint.FormatGGUF, "Q3_K"},
+	{"gguf-Q4_K", checkpoint.FormatGGUF, "Q4_K"},
+	{"gguf-Q6_K", checkpoint.FormatGGUF, "Q6_K"},
+	{"gguf-Q8_K", checkpoint.FormatGGUF, "Q8_K"},
+	{"gguf-IQ4_XS", checkpoint.FormatGGUF, "IQ4_XS"},
+	{"gguf-TQ1_0", checkpoint.FormatGGUF, "TQ1_0"},
+	{"gguf-MXFP4", checkpoint.FormatGGUF, "MXFP4"},
 }
 
 // naiveF16 decodes an IEEE half from its definition.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 )
 
@@ -146,7 +147,7 @@ func AssignShards(files []hub.FileInfo, n int) []int {
 // checkpointFiles lists the files [Verify] reads of ck, in the order of its
 // report: the model files, then the index and config.json when there are.
 // The index's size is 0: it is known once the index is opened.
-func checkpointFiles(ck *Checkpoint) []hub.FileInfo {
+func checkpointFiles(ck *checkpoint.Checkpoint) []hub.FileInfo {
 	var out []hub.FileInfo
 	seen := map[string]bool{}
 	add := func(name string, size int64) {
@@ -171,7 +172,7 @@ func checkpointFiles(ck *Checkpoint) []hub.FileInfo {
 // file for the zero ShardSpec, in the order of its report, with their
 // sizes as loaded (0 for the index, whose size is known once it is
 // opened). An invalid s gives none.
-func ShardFiles(ck *Checkpoint, s ShardSpec) []hub.FileInfo {
+func ShardFiles(ck *checkpoint.Checkpoint, s ShardSpec) []hub.FileInfo {
 	all := checkpointFiles(ck)
 	if s.Count == 0 {
 		return all

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 )
 
@@ -433,7 +434,7 @@ func TestVerifyUnreadFile(t *testing.T) {
 		}
 		mem.Add(e.Name(), r, int64(len(b)))
 	}
-	ck, err := audit.Load(context.Background(), mem)
+	ck, err := checkpoint.Load(context.Background(), mem)
 	if err != nil {
 		t.Fatal(err)
 	}

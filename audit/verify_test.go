@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/safetensors"
 )
@@ -66,13 +67,13 @@ func copyFile(tb testing.TB, src, dst string) {
 }
 
 // load opens a local SOURCE as the CLI does.
-func load(tb testing.TB, path string, opts ...audit.LoadOption) *audit.Checkpoint {
+func load(tb testing.TB, path string, opts ...checkpoint.LoadOption) *checkpoint.Checkpoint {
 	tb.Helper()
 	src, focus, err := hub.Resolve(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ck, err := audit.Load(context.Background(), src, append(opts, audit.WithFocus(focus))...)
+	ck, err := checkpoint.Load(context.Background(), src, append(opts, checkpoint.WithFocus(focus))...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func load(tb testing.TB, path string, opts ...audit.LoadOption) *audit.Checkpoin
 
 func verify(tb testing.TB, path string, opts audit.VerifyOptions) *audit.VerifyReport {
 	tb.Helper()
-	r, err := audit.Verify(context.Background(), load(tb, path, audit.WithPartialFiles()), opts)
+	r, err := audit.Verify(context.Background(), load(tb, path, checkpoint.WithPartialFiles()), opts)
 	if err != nil {
 		tb.Fatalf("Verify(%s) = %v", path, err)
 	}
@@ -89,7 +90,7 @@ func verify(tb testing.TB, path string, opts audit.VerifyOptions) *audit.VerifyR
 }
 
 // tensorAt finds a tensor of a checkpoint folder or file by name.
-func tensorAt(tb testing.TB, path, name string) (audit.Tensor, string) {
+func tensorAt(tb testing.TB, path, name string) (checkpoint.Tensor, string) {
 	tb.Helper()
 	ck := load(tb, path)
 	for _, t := range ck.Inventory().Tensors {
@@ -102,7 +103,7 @@ func tensorAt(tb testing.TB, path, name string) (audit.Tensor, string) {
 		}
 	}
 	tb.Fatalf("%s has no tensor %s", path, name)
-	return audit.Tensor{}, ""
+	return checkpoint.Tensor{}, ""
 }
 
 // patch writes b at off in the file.
@@ -410,7 +411,7 @@ func TestVerifyDefects(t *testing.T) {
 				if err := os.Truncate(shard, info.Size()-100); err != nil {
 					t.Fatal(err)
 				}
-				ck := load(t, dir, audit.WithPartialFiles())
+				ck := load(t, dir, checkpoint.WithPartialFiles())
 				last := ck.Inventory().Tensors[len(ck.Inventory().Tensors)-1]
 				return dir, audit.VerifyOptions{}, []finding{
 					{Check: audit.CheckTruncated, File: last.File, Tensor: last.Name, Offset: info.Size() - 100, Length: 100},
@@ -680,7 +681,7 @@ func TestVerifyManifestMissingAndExtra(t *testing.T) {
 
 func ExampleVerify() {
 	src := hub.NewDir("../testdata/tiny/hf-f32")
-	ck, err := audit.Load(context.Background(), src)
+	ck, err := checkpoint.Load(context.Background(), src)
 	if err != nil {
 		fmt.Println(err)
 		return

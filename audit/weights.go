@@ -2,35 +2,21 @@ package audit
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"sync"
-	"sync/atomic"
 
 	"github.com/weightaudit/weightaudit/audit/forward"
-	"github.com/weightaudit/weightaudit/gguf"
-	"github.com/weightaudit/weightaudit/hub"
-	"github.com/weightaudit/weightaudit/safetensors"
+	"github.com/weightaudit/weightaudit/checkpoint"
 )
 
-// ErrNoData is returned when tensor data is asked of a checkpoint loaded
-// without a source to read it from.
-var ErrNoData = errors.New("no tensor data")
-
-// weights reads tensor data of a checkpoint: whole vectors, or matrices row
-// by row so that a quantized row is dequantized only when a kernel needs
-// it. It opens each file once, counts every byte read, and is safe for
-// concurrent use.
+// weights reads the tensors of a checkpoint by their role: whole vectors,
+// or matrices row by row so that a quantized row is dequantized only when a
+// kernel needs it. It is safe for concurrent use.
 type weights struct {
-	ck    *Checkpoint
-	inv   *Inventory
-	roles []Role
-	byKey map[weightKey]*Tensor
-
-	mu    sync.Mutex
-	files map[string]hub.File
-	read  atomic.Int64
+	*checkpoint.Reader
+	ck    *checkpoint.Checkpoint
+	inv   *checkpoint.Inventory
+	byKey map[weightKey]*checkpoint.Tensor
 }
 
 type weightKey struct {
@@ -39,13 +25,14 @@ type weightKey struct {
 	expert int
 }
 
-func newWeights(ck *Checkpoint, spec Spec) (*weights, error) {
-	if ck.src == nil {
-		return nil, ErrNoData
+func newWeights(ck *checkpoint.Checkpoint, spec Spec) (*weights, error) {
+	rd, err := ck.NewReader()
+	if err != nil {
+		return nil, err
 	}
 	inv := ck.Inventory()
-	w := &weights{ck: ck, inv: inv, roles: Assign(spec, inv), byKey: map[weightKey]*Tensor{}, files: map[string]hub.File{}}
-	for i, r := range w.roles {
+	w := &weights{Reader: rd, ck: ck, inv: inv, byKey: map[weightKey]*checkpoint.Tensor{}}
+	for i, r := range Assign(spec, inv) {
 		if r.Known {
 			w.byKey[weightKey{r.Layer, r.Component, r.Expert}] = &inv.Tensors[i]
 		}
@@ -53,71 +40,9 @@ func newWeights(ck *Checkpoint, spec Spec) (*weights, error) {
 	return w, nil
 }
 
-// Close closes the files opened.
-func (w *weights) Close() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var errs []error
-	for _, f := range w.files {
-		errs = append(errs, f.Close())
-	}
-	w.files = map[string]hub.File{}
-	return errors.Join(errs...)
-}
-
-func (w *weights) file(ctx context.Context, name string) (hub.File, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if f, ok := w.files[name]; ok {
-		return f, nil
-	}
-	f, err := w.ck.src.Open(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	w.files[name] = f
-	return f, nil
-}
-
-// readAt reads len(p) bytes of file at off, counting them.
-func (w *weights) readAt(ctx context.Context, file string, p []byte, off int64) error {
-	f, err := w.file(ctx, file)
-	if err != nil {
-		return err
-	}
-	n, err := f.ReadAt(p, off)
-	w.read.Add(int64(n))
-	if n == len(p) {
-		return nil
-	}
-	if err == nil || errors.Is(err, io.EOF) {
-		err = io.ErrUnexpectedEOF
-	}
-	return fmt.Errorf("%s: read %d bytes at offset %d: %w", file, len(p), off, err)
-}
-
-// decoder returns the function converting a tensor's bytes to float32 and
-// the bytes of n elements (n a whole number of blocks).
-func (w *weights) decoder(t *Tensor) (func(dst []float32, src []byte) error, func(n int64) (int64, error), error) {
-	if w.ck.Format == FormatGGUF {
-		typ, ok := gguf.ParseType(t.DType)
-		if !ok || !typ.CanDequantize() {
-			return nil, nil, fmt.Errorf("tensor %s: cannot dequantize %s", t.Name, t.DType)
-		}
-		return func(dst []float32, src []byte) error { return gguf.Dequantize(typ, dst, src) },
-			func(n int64) (int64, error) { return typ.RowSize(n) }, nil
-	}
-	dt, ok := safetensors.ParseDType(t.DType)
-	if !ok || !dt.CanDecode() {
-		return nil, nil, fmt.Errorf("tensor %s: cannot decode %s", t.Name, t.DType)
-	}
-	return func(dst []float32, src []byte) error { return safetensors.Decode(dt, dst, src) },
-		func(n int64) (int64, error) { return n * int64(dt.Bits()) / 8, nil }, nil
-}
-
 // tensor finds a layer's tensor by component; for experts stored one
 // tensor per expert it is that expert's, for stacked experts the stack.
-func (w *weights) tensor(layer int, comp Component, expert int) (*Tensor, bool) {
+func (w *weights) tensor(layer int, comp Component, expert int) (*checkpoint.Tensor, bool) {
 	if t, ok := w.byKey[weightKey{layer, comp, expert}]; ok {
 		return t, true
 	}
@@ -126,22 +51,22 @@ func (w *weights) tensor(layer int, comp Component, expert int) (*Tensor, bool) 
 }
 
 // vector reads a whole 1-D tensor.
-func (w *weights) vector(ctx context.Context, t *Tensor) ([]float32, error) {
-	decode, size, err := w.decoder(t)
+func (w *weights) vector(ctx context.Context, t *checkpoint.Tensor) ([]float32, error) {
+	codec, err := w.ck.Codec(t)
 	if err != nil {
 		return nil, err
 	}
 	n := t.Params
-	nb, err := size(n)
+	nb, err := codec.RowBytes(n)
 	if err != nil || nb != t.Bytes {
 		return nil, fmt.Errorf("tensor %s: %d elements do not fill %d bytes of %s", t.Name, n, t.Bytes, t.DType)
 	}
 	buf := make([]byte, nb)
-	if err := w.readAt(ctx, t.File, buf, t.Offset); err != nil {
+	if err := w.ReadAt(ctx, t.File, buf, t.Offset); err != nil {
 		return nil, fmt.Errorf("tensor %s: %w", t.Name, err)
 	}
 	out := make([]float32, n)
-	if err := decode(out, buf); err != nil {
+	if err := codec.Decode(out, buf); err != nil {
 		return nil, fmt.Errorf("tensor %s: %w", t.Name, err)
 	}
 	return out, nil
@@ -149,8 +74,8 @@ func (w *weights) vector(ctx context.Context, t *Tensor) ([]float32, error) {
 
 // matrix returns the [out, in] rows of a 2-D tensor, or of one expert of
 // a stacked 3-D one.
-func (w *weights) matrix(ctx context.Context, t *Tensor, expert int) (*tensorRows, error) {
-	decode, size, err := w.decoder(t)
+func (w *weights) matrix(ctx context.Context, t *checkpoint.Tensor, expert int) (*tensorRows, error) {
+	codec, err := w.ck.Codec(t)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +89,7 @@ func (w *weights) matrix(ctx context.Context, t *Tensor, expert int) (*tensorRow
 	default:
 		return nil, fmt.Errorf("tensor %s: shape %v is not a matrix (expert %d)", t.Name, s, expert)
 	}
-	rowBytes, err := size(cols)
+	rowBytes, err := codec.RowBytes(cols)
 	if err != nil {
 		return nil, fmt.Errorf("tensor %s: %w", t.Name, err)
 	}
@@ -174,7 +99,7 @@ func (w *weights) matrix(ctx context.Context, t *Tensor, expert int) (*tensorRow
 	if off+rows*rowBytes > t.Bytes {
 		return nil, fmt.Errorf("tensor %s: %d rows of %d bytes do not fit its %d bytes", t.Name, rows, rowBytes, t.Bytes)
 	}
-	return &tensorRows{w: w, ctx: ctx, t: t, off: t.Offset + off, rows: int(rows), cols: int(cols), rowBytes: rowBytes, decode: decode}, nil
+	return &tensorRows{w: w, ctx: ctx, t: t, off: t.Offset + off, rows: int(rows), cols: int(cols), rowBytes: rowBytes, decode: codec.Decode}, nil
 }
 
 // tensorRows serves a matrix's rows from the file, dequantizing each row
@@ -182,7 +107,7 @@ func (w *weights) matrix(ctx context.Context, t *Tensor, expert int) (*tensorRow
 type tensorRows struct {
 	w          *weights
 	ctx        context.Context
-	t          *Tensor
+	t          *checkpoint.Tensor
 	off        int64
 	rows, cols int
 	rowBytes   int64
@@ -206,7 +131,7 @@ func (r *tensorRows) Row(i int, dst []float32) error {
 		bp = &b
 	}
 	defer r.pool.Put(bp)
-	if err := r.w.readAt(r.ctx, r.t.File, *bp, r.off+int64(i)*r.rowBytes); err != nil {
+	if err := r.w.ReadAt(r.ctx, r.t.File, *bp, r.off+int64(i)*r.rowBytes); err != nil {
 		return fmt.Errorf("tensor %s row %d: %w", r.t.Name, i, err)
 	}
 	return r.decode(dst, *bp)

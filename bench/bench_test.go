@@ -14,6 +14,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/gguf"
 	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/safetensors"
@@ -105,7 +106,7 @@ func BenchmarkSafetensorsHeaders(b *testing.B) {
 			b.SetBytes(header)
 			b.ReportAllocs()
 			for b.Loop() {
-				ck, err := audit.Load(context.Background(), hub.NewDir(d), audit.WithJobs(jobs))
+				ck, err := checkpoint.Load(context.Background(), hub.NewDir(d), checkpoint.WithJobs(jobs))
 				if err != nil {
 					b.Fatal(err)
 				}

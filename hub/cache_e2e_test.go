@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 )
 
@@ -24,7 +24,7 @@ func TestHFHeaderCache(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := context.Background()
-			want, err := audit.Load(ctx, l.Source())
+			want, err := checkpoint.Load(ctx, l.Source())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -33,7 +33,7 @@ func TestHFHeaderCache(t *testing.T) {
 			load := func() hub.Stats {
 				t.Helper()
 				src := newSource(t, fh, "", hub.HFOptions{HeaderCache: hub.NewHeaderCache(dir)}, nil)
-				got, err := audit.Load(ctx, src, audit.WithJobs(src.Jobs()))
+				got, err := checkpoint.Load(ctx, src, checkpoint.WithJobs(src.Jobs()))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -91,7 +91,7 @@ func TestHFNoHeaderCache(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", home)
 	t.Setenv("WEIGHTAUDIT_CACHE", filepath.Join(home, "wa"))
 	src := newSource(t, fh, "", hub.HFOptions{}, nil)
-	if _, err := audit.Load(context.Background(), src); err != nil {
+	if _, err := checkpoint.Load(context.Background(), src); err != nil {
 		t.Fatal(err)
 	}
 	if ents, _ := os.ReadDir(home); len(ents) != 0 {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 )
 
@@ -37,7 +37,7 @@ func TestOCIHeaderCache(t *testing.T) {
 					t.Fatal(err)
 				}
 				listed = src.Stats()
-				got, err := audit.Load(ctx, src, audit.WithJobs(src.Jobs()))
+				got, err := checkpoint.Load(ctx, src, checkpoint.WithJobs(src.Jobs()))
 				if err != nil {
 					t.Fatal(err)
 				}

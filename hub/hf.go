@@ -35,7 +35,7 @@ type HFOptions struct {
 	// connection pool sized for Jobs.
 	Client *http.Client
 	// Jobs is how many files a caller should read at once (pass it to
-	// audit.WithJobs); the source itself reads each file sequentially.
+	// checkpoint.WithJobs); the source itself reads each file sequentially.
 	// The default is 64: reading headers is bound by round trips, not
 	// bandwidth, and the requests are small (over HTTP/2, streams of one
 	// connection).
@@ -270,7 +270,7 @@ func NewHF(ref HFRef, opts HFOptions) (*HFSource, error) {
 }
 
 // OpenHF parses spec with [ParseHF] and returns the source it names and,
-// when it names one file, that file's name (for audit.WithFocus), as
+// when it names one file, that file's name (for checkpoint.WithFocus), as
 // [Local] does.
 func OpenHF(spec string, opts HFOptions) (src *HFSource, focus string, err error) {
 	ref, err := ParseHF(spec, opts.Endpoint)

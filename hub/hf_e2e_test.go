@@ -10,8 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 )
 
@@ -51,13 +51,13 @@ func TestHFLoadEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := context.Background()
-			want, err := audit.Load(ctx, l.Source())
+			want, err := checkpoint.Load(ctx, l.Source())
 			if err != nil {
 				t.Fatal(err)
 			}
 			fh, head := layoutHub(t, l)
 			src := newSource(t, fh, "", hub.HFOptions{}, nil)
-			got, err := audit.Load(ctx, src, audit.WithJobs(src.Jobs()))
+			got, err := checkpoint.Load(ctx, src, checkpoint.WithJobs(src.Jobs()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -84,7 +84,7 @@ func TestHFLoadEndToEnd(t *testing.T) {
 
 // BenchmarkHFLoad reads the headers of the built-in 235B safetensors layout
 // (118 shards) through the fake Hub, which adds 20 ms to every request, as
-// audit.Load does for a remote SOURCE; "memory" is the same Load from
+// checkpoint.Load does for a remote SOURCE; "memory" is the same Load from
 // memory, the baseline. It reports requests and bytes fetched per Load and
 // their ratio to the bytes of headers, config and index.
 func BenchmarkHFLoad(b *testing.B) {
@@ -100,7 +100,7 @@ func BenchmarkHFLoad(b *testing.B) {
 		b.SetBytes(head)
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := audit.Load(ctx, src); err != nil {
+			if _, err := checkpoint.Load(ctx, src); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -114,7 +114,7 @@ func BenchmarkHFLoad(b *testing.B) {
 		jobs := run.jobs
 		if run.cache != nil { // fill it: the benchmark measures a later run
 			src := newSource(b, fh, "", hub.HFOptions{Jobs: jobs, HeaderCache: run.cache}, nil)
-			if _, err := audit.Load(ctx, src, audit.WithJobs(jobs)); err != nil {
+			if _, err := checkpoint.Load(ctx, src, checkpoint.WithJobs(jobs)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -125,7 +125,7 @@ func BenchmarkHFLoad(b *testing.B) {
 			loads := 0
 			for b.Loop() {
 				src := newSource(b, fh, "", hub.HFOptions{Jobs: jobs, HeaderCache: run.cache}, nil)
-				if _, err := audit.Load(ctx, src, audit.WithJobs(src.Jobs())); err != nil {
+				if _, err := checkpoint.Load(ctx, src, checkpoint.WithJobs(src.Jobs())); err != nil {
 					b.Fatal(err)
 				}
 				st := src.Stats()

@@ -726,7 +726,7 @@ func (s *OCISource) readHeads(ctx context.Context, ls []modelLayer) error {
 	return g.Wait()
 }
 
-// isModelFile reports whether audit.Load would take the file name for a
+// isModelFile reports whether checkpoint.Load would take the file name for a
 // model file: a .gguf, a .safetensors or a safetensors index, at the top.
 func isModelFile(name string) bool {
 	return !strings.Contains(name, "/") &&

@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 )
 
@@ -101,7 +101,7 @@ func TestOCITarFetch(t *testing.T) {
 				t.Fatal(err)
 			}
 			listed := src.Stats()
-			got, err := audit.Load(ctx, src)
+			got, err := checkpoint.Load(ctx, src)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -162,7 +162,7 @@ func TestOCITarRangeIgnored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := audit.Load(context.Background(), src)
+	got, err := checkpoint.Load(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 )
 
@@ -271,7 +271,7 @@ func (e *extentReader) ReadAt(p []byte, off int64) (int, error) {
 
 // loadLocal loads files from memory and returns the checkpoint and the
 // bytes the loader read (headers, config, index).
-func loadLocal(tb testing.TB, files map[string][]byte) (*audit.Checkpoint, int64) {
+func loadLocal(tb testing.TB, files map[string][]byte) (*checkpoint.Checkpoint, int64) {
 	tb.Helper()
 	m := hub.NewMem("local")
 	var ers []*extentReader
@@ -280,7 +280,7 @@ func loadLocal(tb testing.TB, files map[string][]byte) (*audit.Checkpoint, int64
 		ers = append(ers, er)
 		m.Add(n, er, int64(len(b)))
 	}
-	ck, err := audit.Load(context.Background(), m)
+	ck, err := checkpoint.Load(context.Background(), m)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func checkArtifacts(t *testing.T, host string, tr http.RoundTripper, prefix stri
 					t.Fatal(err)
 				}
 				listed := src.Stats()
-				got, err := audit.Load(ctx, src, audit.WithJobs(src.Jobs()))
+				got, err := checkpoint.Load(ctx, src, checkpoint.WithJobs(src.Jobs()))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -411,7 +411,7 @@ func TestOCIBearerToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := audit.Load(ctx, src); err != nil {
+	if _, err := checkpoint.Load(ctx, src); err != nil {
 		t.Fatalf("Load with a token: %v", err)
 	}
 
@@ -552,7 +552,7 @@ func TestOCIRedirect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := audit.Load(context.Background(), src)
+	got, err := checkpoint.Load(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -569,7 +569,7 @@ func TestOCIRedirect(t *testing.T) {
 }
 
 // BenchmarkOCILoad loads each test artifact from the in-process registry
-// as audit.Load does for an oci:// SOURCE (listing included), and from a
+// as checkpoint.Load does for an oci:// SOURCE (listing included), and from a
 // local Ollama store holding the same manifest and blobs, against the
 // same files loaded from memory, the baseline. It reports requests and
 // bytes fetched per Load.
@@ -588,7 +588,7 @@ func BenchmarkOCILoad(b *testing.B) {
 			b.SetBytes(size)
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := audit.Load(ctx, m); err != nil {
+				if _, err := checkpoint.Load(ctx, m); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -605,7 +605,7 @@ func BenchmarkOCILoad(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := audit.Load(ctx, src); err != nil {
+				if _, err := checkpoint.Load(ctx, src); err != nil {
 					b.Fatal(err)
 				}
 				st := src.Stats()
@@ -625,7 +625,7 @@ func BenchmarkOCILoad(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := audit.Load(ctx, src); err != nil {
+				if _, err := checkpoint.Load(ctx, src); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -677,7 +677,7 @@ func TestOllamaLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := audit.Load(context.Background(), src)
+	got, err := checkpoint.Load(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -688,7 +688,7 @@ func TestOllamaLoad(t *testing.T) {
 }
 
 // TestOCINames checks the file names given to layers: the annotation's
-// when there is one, else names that audit.Load recognizes as shards.
+// when there is one, else names that checkpoint.Load recognizes as shards.
 func TestOCINames(t *testing.T) {
 	host, tr := newRegistry(t, nil)
 	l := func(data, mt string, ann map[string]string) ociLayer {

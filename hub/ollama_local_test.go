@@ -17,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 )
 
@@ -90,7 +91,7 @@ func writeFile(tb testing.TB, p string, b []byte) {
 // inspectJSON loads src and renders the inspect report as JSON.
 func inspectJSON(tb testing.TB, src hub.Source) []byte {
 	tb.Helper()
-	ck, err := audit.Load(context.Background(), src)
+	ck, err := checkpoint.Load(context.Background(), src)
 	if err != nil {
 		tb.Fatalf("Load(%s): %v", src, err)
 	}
@@ -302,7 +303,7 @@ func TestOllamaLocalStoreErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := audit.Load(context.Background(), src); err != nil {
+	if _, err := checkpoint.Load(context.Background(), src); err != nil {
 		t.Errorf("Load without the template's blob: %v", err)
 	}
 
@@ -350,7 +351,7 @@ func TestOllamaLocalStoreFallback(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := audit.Load(context.Background(), src); err != nil {
+			if _, err := checkpoint.Load(context.Background(), src); err != nil {
 				t.Fatal(err)
 			}
 			local := src.Stats().Requests == 0
@@ -385,7 +386,7 @@ func TestResolveOllamaStore(t *testing.T) {
 	if focus != "" {
 		t.Errorf("focus = %q, want none", focus)
 	}
-	ck, err := audit.Load(context.Background(), src)
+	ck, err := checkpoint.Load(context.Background(), src)
 	if err != nil {
 		t.Fatalf("Load with the registry's port closed: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/safetensors"
 )
@@ -103,7 +104,7 @@ func TestWriteDirSparse(t *testing.T) {
 	if allocated > apparent/10 {
 		t.Logf("files take %d of %d bytes on disk: the file system does not keep holes", allocated, apparent)
 	}
-	ck, err := audit.Load(context.Background(), hub.NewDir(dir))
+	ck, err := checkpoint.Load(context.Background(), hub.NewDir(dir))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/checkpoint"
 )
 
 // defaultBuiltin is what `weightaudit audit` with no SOURCE audits.
@@ -52,7 +53,7 @@ Exit codes: 0 every check passed, 1 a check failed, 2 the audit could not run.`,
 			if len(args) == 0 && builtin == "" {
 				builtin = defaultBuiltin
 			}
-			ck, src, err := load(cmd, args, builtin, jobs, audit.WithPartialFiles())
+			ck, src, err := load(cmd, args, builtin, jobs, checkpoint.WithPartialFiles())
 			if err != nil {
 				return err
 			}

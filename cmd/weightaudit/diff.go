@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/checkpoint"
 )
 
 func newDiffCmd() *cobra.Command {
@@ -88,7 +89,7 @@ func diffSide(ctx context.Context, cmd *cobra.Command, arg string, jobs int) (*a
 	if err != nil {
 		return nil, err
 	}
-	ck, err := audit.Load(ctx, src, audit.WithJobs(jobs), audit.WithFocus(focus))
+	ck, err := checkpoint.Load(ctx, src, checkpoint.WithJobs(jobs), checkpoint.WithFocus(focus))
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/internal/atomicfile"
 )
 
@@ -27,7 +27,7 @@ func newDumpCmd() *cobra.Command {
 			}
 			var n int64
 			err = atomicfile.Write(out, 0o644, func(w io.Writer) error {
-				n, err = audit.DumpTensor(cmd.Context(), ck, args[1], w)
+				n, err = checkpoint.DumpTensor(cmd.Context(), ck, args[1], w)
 				return err
 			})
 			if err != nil {

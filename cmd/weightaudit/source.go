@@ -5,6 +5,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 )
 
@@ -46,7 +47,7 @@ func openSource(cmd *cobra.Command, args []string, builtin string) (hub.Source, 
 // load opens the source (SOURCE or --builtin) and reads its headers. When
 // --jobs was not given and the source suggests its own concurrency (a
 // remote source, where round trips dominate), that is used.
-func load(cmd *cobra.Command, args []string, builtin string, jobs int, opts ...audit.LoadOption) (*audit.Checkpoint, hub.Source, error) {
+func load(cmd *cobra.Command, args []string, builtin string, jobs int, opts ...checkpoint.LoadOption) (*checkpoint.Checkpoint, hub.Source, error) {
 	src, focus, err := openSource(cmd, args, builtin)
 	if err != nil {
 		return nil, nil, err
@@ -54,7 +55,7 @@ func load(cmd *cobra.Command, args []string, builtin string, jobs int, opts ...a
 	if j, ok := src.(interface{ Jobs() int }); ok && !cmd.Flags().Changed("jobs") && j.Jobs() > 0 {
 		jobs = j.Jobs()
 	}
-	ck, err := audit.Load(cmd.Context(), src, append([]audit.LoadOption{audit.WithJobs(jobs), audit.WithFocus(focus)}, opts...)...)
+	ck, err := checkpoint.Load(cmd.Context(), src, append([]checkpoint.LoadOption{checkpoint.WithJobs(jobs), checkpoint.WithFocus(focus)}, opts...)...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -62,7 +63,7 @@ func load(cmd *cobra.Command, args []string, builtin string, jobs int, opts ...a
 }
 
 // fetchOf reports what a remote source fetched, nil for a local one.
-func fetchOf(src hub.Source, ck *audit.Checkpoint) *audit.FetchJSON {
+func fetchOf(src hub.Source, ck *checkpoint.Checkpoint) *audit.FetchJSON {
 	st, ok := hub.SourceStats(src)
 	if !ok {
 		return nil

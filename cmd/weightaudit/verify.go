@@ -16,6 +16,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/internal/atomicfile"
 )
@@ -156,7 +157,7 @@ a file.`,
 				}
 			}
 			ctx := cmd.Context()
-			ck, src, err := load(cmd, args, builtin, jobs, audit.WithPartialFiles())
+			ck, src, err := load(cmd, args, builtin, jobs, checkpoint.WithPartialFiles())
 			if err != nil {
 				return err
 			}
@@ -571,7 +572,7 @@ func progressLine(done, total int64, elapsed time.Duration, active []string) str
 // layer digests), where they come from, and notes on the files of an OCI
 // artifact that have none (the files inside uncompressed tar layers, read
 // in place; audit.Verify notes those of the layers it streams itself).
-func expectedDigests(src hub.Source, ck *audit.Checkpoint) (map[string]string, string, map[string]string) {
+func expectedDigests(src hub.Source, ck *checkpoint.Checkpoint) (map[string]string, string, map[string]string) {
 	d, ok := src.(interface{ Digest(string) (string, bool) })
 	if !ok {
 		return nil, "", nil
@@ -609,7 +610,7 @@ func expectedDigests(src hub.Source, ck *audit.Checkpoint) (map[string]string, s
 // expectedGitBlobs returns the Git blob ids a Hub repository's listing
 // gives for the checkpoint's files not stored with LFS (config.json, the
 // index), nil for other sources.
-func expectedGitBlobs(src hub.Source, ck *audit.Checkpoint) map[string]string {
+func expectedGitBlobs(src hub.Source, ck *checkpoint.Checkpoint) map[string]string {
 	b, ok := src.(interface{ BlobID(string) (string, bool) })
 	if !ok {
 		return nil

@@ -1,4 +1,4 @@
-package audit_test
+package checkpoint_test
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 )
 
@@ -60,16 +60,16 @@ const (
 func TestLoadBuiltin(t *testing.T) {
 	tests := []struct {
 		builtin     string
-		format      audit.Format
+		format      checkpoint.Format
 		files       int
 		tensors     int
 		params      int64
 		tensorBytes int64 // -1: not checked here
 	}{
-		{"safetensors", audit.FormatSafetensors, 118, 36945, params235B, 2 * params235B},
-		{"gguf", audit.FormatGGUF, 5, 1131, params235B, 142_148_069_376},
-		{"30b-safetensors", audit.FormatSafetensors, 16, 48*393 + 3, params30B, 61_064_245_248},
-		{"30b-gguf", audit.FormatGGUF, 1, 48*12 + 3, params30B, -1},
+		{"safetensors", checkpoint.FormatSafetensors, 118, 36945, params235B, 2 * params235B},
+		{"gguf", checkpoint.FormatGGUF, 5, 1131, params235B, 142_148_069_376},
+		{"30b-safetensors", checkpoint.FormatSafetensors, 16, 48*393 + 3, params30B, 61_064_245_248},
+		{"30b-gguf", checkpoint.FormatGGUF, 1, 48*12 + 3, params30B, -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.builtin, func(t *testing.T) {
@@ -78,7 +78,7 @@ func TestLoadBuiltin(t *testing.T) {
 				t.Fatal(err)
 			}
 			src := newCounting(l.Source())
-			ck, err := audit.Load(context.Background(), src, audit.WithJobs(4))
+			ck, err := checkpoint.Load(context.Background(), src, checkpoint.WithJobs(4))
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
@@ -113,11 +113,11 @@ func TestLoadJobsDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	one, err := audit.Load(context.Background(), l.Source(), audit.WithJobs(1))
+	one, err := checkpoint.Load(context.Background(), l.Source(), checkpoint.WithJobs(1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	many, err := audit.Load(context.Background(), l.Source(), audit.WithJobs(8))
+	many, err := checkpoint.Load(context.Background(), l.Source(), checkpoint.WithJobs(8))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,11 +133,11 @@ func TestLoadJobsDeterministic(t *testing.T) {
 }
 
 func TestLoadRejects(t *testing.T) {
-	if _, err := audit.Load(context.Background(), hub.NewMem("empty"), audit.WithJobs(0)); err == nil {
+	if _, err := checkpoint.Load(context.Background(), hub.NewMem("empty"), checkpoint.WithJobs(0)); err == nil {
 		t.Error("Load with WithJobs(0) succeeded")
 	}
-	_, err := audit.Load(context.Background(), hub.NewMem("empty"))
-	if !errors.Is(err, audit.ErrNoModel) {
+	_, err := checkpoint.Load(context.Background(), hub.NewMem("empty"))
+	if !errors.Is(err, checkpoint.ErrNoModel) {
 		t.Errorf("Load(empty) = %v, want ErrNoModel", err)
 	}
 	l, err := synth.Builtin("gguf")
@@ -146,7 +146,7 @@ func TestLoadRejects(t *testing.T) {
 	}
 	src := l.Source()
 	src.Remove("Qwen3-235B-A22B-Q4_K_M-00003-of-00005.gguf")
-	_, err = audit.Load(context.Background(), src, audit.WithFocus("Qwen3-235B-A22B-Q4_K_M-00001-of-00005.gguf"))
+	_, err = checkpoint.Load(context.Background(), src, checkpoint.WithFocus("Qwen3-235B-A22B-Q4_K_M-00001-of-00005.gguf"))
 	if err == nil || !strings.Contains(err.Error(), "00003-of-00005") {
 		t.Errorf("Load(split set missing part 3) = %v, want an error naming the part", err)
 	}
@@ -159,7 +159,7 @@ func TestInventoryPlacement(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ck, err := audit.Load(context.Background(), l.Source())
+		ck, err := checkpoint.Load(context.Background(), l.Source())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,9 +1,9 @@
-package audit_test
+package checkpoint_test
 
 import (
 	"testing"
 
-	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/checkpoint"
 )
 
 func TestLayerOf(t *testing.T) {
@@ -25,16 +25,16 @@ func TestLayerOf(t *testing.T) {
 		{"blk.99999999999999999999.attn_q", -1},
 	}
 	for _, tt := range tests {
-		if got := audit.LayerOf(tt.name); got != tt.want {
+		if got := checkpoint.LayerOf(tt.name); got != tt.want {
 			t.Errorf("LayerOf(%q) = %d, want %d", tt.name, got, tt.want)
 		}
 	}
 }
 
 func TestTallies(t *testing.T) {
-	inv := &audit.Inventory{
-		Files: []audit.FileEntry{{Name: "a", Size: 100, HeaderBytes: 10}, {Name: "b", Size: 50, HeaderBytes: 8}},
-		Tensors: []audit.Tensor{
+	inv := &checkpoint.Inventory{
+		Files: []checkpoint.FileEntry{{Name: "a", Size: 100, HeaderBytes: 10}, {Name: "b", Size: 50, HeaderBytes: 8}},
+		Tensors: []checkpoint.Tensor{
 			{Name: "emb", DType: "BF16", Params: 10, Bytes: 20, Layer: -1},
 			{Name: "l0.a", DType: "BF16", Params: 4, Bytes: 8, Layer: 0},
 			{Name: "l0.b", DType: "F32", Params: 4, Bytes: 16, Layer: 0},
@@ -42,7 +42,7 @@ func TestTallies(t *testing.T) {
 		},
 	}
 	layers := inv.Layers()
-	want := []audit.LayerTally{{-1, 1, 10, 20}, {0, 2, 8, 24}, {1, 1, 2, 8}}
+	want := []checkpoint.LayerTally{{Layer: -1, Tensors: 1, Params: 10, Bytes: 20}, {Layer: 0, Tensors: 2, Params: 8, Bytes: 24}, {Layer: 1, Tensors: 1, Params: 2, Bytes: 8}}
 	if len(layers) != len(want) {
 		t.Fatalf("Layers() = %v, want %v", layers, want)
 	}
@@ -52,14 +52,14 @@ func TestTallies(t *testing.T) {
 		}
 	}
 	dts := inv.DTypes()
-	wantDT := []audit.DTypeTally{{"BF16", 2, 14, 28}, {"F32", 2, 6, 24}}
+	wantDT := []checkpoint.DTypeTally{{DType: "BF16", Tensors: 2, Params: 14, Bytes: 28}, {DType: "F32", Tensors: 2, Params: 6, Bytes: 24}}
 	for i := range wantDT {
 		if dts[i] != wantDT[i] {
 			t.Errorf("DTypes()[%d] = %v, want %v", i, dts[i], wantDT[i])
 		}
 	}
 	tot := inv.Totals()
-	if tot != (audit.Totals{Files: 2, Tensors: 4, Params: 20, Bytes: 52, FileBytes: 150, HeaderBytes: 18}) {
+	if tot != (checkpoint.Totals{Files: 2, Tensors: 4, Params: 20, Bytes: 52, FileBytes: 150, HeaderBytes: 18}) {
 		t.Errorf("Totals() = %+v", tot)
 	}
 }

@@ -1,4 +1,4 @@
-package audit
+package checkpoint
 
 import (
 	"context"
@@ -52,6 +52,10 @@ type Checkpoint struct {
 	invOnce sync.Once
 	inv     *Inventory
 }
+
+// Origin returns the source ck was loaded from, to read tensor data and
+// files through; nil for a checkpoint built without one.
+func (ck *Checkpoint) Origin() hub.Source { return ck.src }
 
 type loadOptions struct {
 	jobs    int
@@ -327,10 +331,10 @@ func (ck *Checkpoint) setShards(dir string, names []string, parsed []*safetensor
 	}
 }
 
-// shardOf returns the header of the safetensors model file fe: Shards keys
+// ShardOf returns the header of the safetensors model file fe: Shards keys
 // the files by their names relative to the index's folder (to the top
 // without an index).
-func (ck *Checkpoint) shardOf(fe FileEntry) *safetensors.File {
+func (ck *Checkpoint) ShardOf(fe FileEntry) *safetensors.File {
 	name := fe.Name
 	if dir := path.Dir(ck.IndexName); ck.IndexName != "" && dir != "." {
 		name = strings.TrimPrefix(name, dir+"/")
@@ -465,7 +469,7 @@ func (ck *Checkpoint) buildInventory() *Inventory {
 		}
 		inv.Tensors = make([]Tensor, 0, n)
 		for _, fe := range ck.Files {
-			f := ck.shardOf(fe)
+			f := ck.ShardOf(fe)
 			base := f.DataOffset()
 			for i := range f.Tensors {
 				t := &f.Tensors[i]

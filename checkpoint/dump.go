@@ -1,4 +1,4 @@
-package audit
+package checkpoint
 
 import (
 	"context"
@@ -6,17 +6,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-
-	"github.com/weightaudit/weightaudit/hub"
 )
 
 // DumpTensor writes the tensor called name, dequantized to little-endian
 // float32 in its stored element order, to out, reading it a chunk of rows
 // at a time. It returns the number of elements written.
 func DumpTensor(ctx context.Context, ck *Checkpoint, name string, out io.Writer) (int64, error) {
-	if ck.src == nil {
-		return 0, ErrNoData
-	}
 	inv := ck.Inventory()
 	var t *Tensor
 	for i := range inv.Tensors {
@@ -28,12 +23,15 @@ func DumpTensor(ctx context.Context, ck *Checkpoint, name string, out io.Writer)
 	if t == nil {
 		return 0, fmt.Errorf("%s has no tensor %q", ck.Source, name)
 	}
-	w := &weights{ck: ck, inv: inv, files: map[string]hub.File{}}
-	defer w.Close()
-	decode, size, err := w.decoder(t)
+	codec, err := ck.Codec(t)
 	if err != nil {
 		return 0, err
 	}
+	rd, err := ck.NewReader()
+	if err != nil {
+		return 0, err
+	}
+	defer rd.Close()
 	// Rows of the innermost dimension, as many as fit about 1 MiB.
 	inner := int64(1)
 	if len(t.Logical) > 0 {
@@ -42,7 +40,7 @@ func DumpTensor(ctx context.Context, ck *Checkpoint, name string, out io.Writer)
 	if inner == 0 || t.Params == 0 {
 		return 0, nil
 	}
-	rowBytes, err := size(inner)
+	rowBytes, err := codec.RowBytes(inner)
 	if err != nil || rowBytes*(t.Params/inner) != t.Bytes {
 		return 0, fmt.Errorf("tensor %s: %s rows of %d elements do not fill its %d bytes", name, t.DType, inner, t.Bytes)
 	}
@@ -58,10 +56,10 @@ func DumpTensor(ctx context.Context, ck *Checkpoint, name string, out io.Writer)
 		}
 		k := min(rowsPer, rows-r)
 		s, d, b := src[:k*rowBytes], dst[:k*inner], le[:4*k*inner]
-		if err := w.readAt(ctx, t.File, s, t.Offset+r*rowBytes); err != nil {
+		if err := rd.ReadAt(ctx, t.File, s, t.Offset+r*rowBytes); err != nil {
 			return written, fmt.Errorf("tensor %s: %w", name, err)
 		}
-		if err := decode(d, s); err != nil {
+		if err := codec.Decode(d, s); err != nil {
 			return written, fmt.Errorf("tensor %s: %w", name, err)
 		}
 		for i, v := range d {

@@ -1,4 +1,4 @@
-package audit_test
+package checkpoint_test
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 )
 
@@ -44,7 +44,7 @@ func tinyMem(t *testing.T, dir string, edit func(name string, data []byte) []byt
 // index does not name is read for nothing and never fails the load.
 func TestLoadIndexed(t *testing.T) {
 	const index = "model.safetensors.index.json"
-	want, err := audit.Load(context.Background(), tinyMem(t, "hf-bf16", nil))
+	want, err := checkpoint.Load(context.Background(), tinyMem(t, "hf-bf16", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestLoadIndexed(t *testing.T) {
 	t.Run("stray malformed shard outside the index", func(t *testing.T) {
 		m := tinyMem(t, "hf-bf16", nil)
 		m.Add("stray.safetensors", strings.NewReader("\xff\xff\xff\xff\xff\xff\xff\xff{"), 9)
-		ck, err := audit.Load(context.Background(), m)
+		ck, err := checkpoint.Load(context.Background(), m)
 		if err != nil {
 			t.Fatalf("Load = %v, want the stray file ignored as before", err)
 		}
@@ -71,7 +71,7 @@ func TestLoadIndexed(t *testing.T) {
 			}
 			return data
 		})
-		_, err := audit.Load(context.Background(), m)
+		_, err := checkpoint.Load(context.Background(), m)
 		if err == nil || !strings.Contains(err.Error(), index) {
 			t.Errorf("Load = %v, want an error naming %s", err, index)
 		}
@@ -83,7 +83,7 @@ func TestLoadIndexed(t *testing.T) {
 			}
 			return data
 		})
-		_, err := audit.Load(context.Background(), m)
+		_, err := checkpoint.Load(context.Background(), m)
 		if err == nil || !strings.Contains(err.Error(), "model-00002-of-00002.safetensors") {
 			t.Errorf("Load = %v, want an error naming the shard", err)
 		}
@@ -104,7 +104,7 @@ func TestLoadIndexed(t *testing.T) {
 			t.Fatal(err)
 		}
 		m.Add(other, bytes.NewReader(shard), int64(len(shard)))
-		ck, err := audit.Load(context.Background(), m)
+		ck, err := checkpoint.Load(context.Background(), m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +116,7 @@ func TestLoadIndexed(t *testing.T) {
 		// The index cannot be opened until a shard has been: a loader
 		// that waited for the index first would stall until the timeout.
 		src := &gateSource{Source: tinyMem(t, "hf-bf16", nil), gated: index, opened: make(chan struct{})}
-		if _, err := audit.Load(context.Background(), src); err != nil {
+		if _, err := checkpoint.Load(context.Background(), src); err != nil {
 			t.Fatal(err)
 		}
 		if src.timedOut.Load() {
