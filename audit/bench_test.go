@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/weightaudit/weightaudit/arch/qwen3"
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
@@ -82,7 +83,7 @@ func BenchmarkSpotCheck235B(b *testing.B) {
 		b.Skip("writes about 2 GB")
 	}
 	dir := b.TempDir()
-	l, err := synth.GGUF("Qwen3-235B-A22B-Q4_K_M", audit.Qwen3_235B_A22B(), synth.GGUFOptions{Type: "Q4_K_M"})
+	l, err := synth.GGUF("Qwen3-235B-A22B-Q4_K_M", qwen3.MustNew(qwen3.Qwen3_235B_A22B()), synth.GGUFOptions{Type: "Q4_K_M"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/checkpoint"
 )
 
@@ -30,6 +31,9 @@ type Check struct {
 	Measured  any    `json:"measured,omitempty"`
 	Predicted any    `json:"predicted,omitempty"`
 	Findings  int    `json:"findings"`
+	// Skipped marks a check that does not apply to the architecture (its
+	// spec lacks the capability): it neither passes nor fails.
+	Skipped bool `json:"skipped,omitempty"`
 }
 
 // The structural checks beyond the seed's contract.
@@ -42,7 +46,7 @@ const (
 
 // checkTensors compares the inventory with the spec's expected tensor set,
 // to which roles (from [Assign]) map it.
-func checkTensors(spec Spec, inv *checkpoint.Inventory, roles []Role) []Finding {
+func checkTensors(spec arch.Spec, inv *checkpoint.Inventory, roles []arch.Role) []Finding {
 	family := spec.Family()
 	var out []Finding
 	add := func(t *checkpoint.Tensor, format string, args ...any) {
@@ -100,7 +104,7 @@ func isFloatType(dtype string) bool {
 // Safetensors checkpoints of these families store every tensor as a float;
 // GGUF files may quantize matrices but keep norms and the router in float,
 // as llama.cpp's quantizer does.
-func dtypeProblem(f checkpoint.Format, dtype string, e Expected) string {
+func dtypeProblem(f checkpoint.Format, dtype string, e arch.Expected) string {
 	switch {
 	case f == checkpoint.FormatSafetensors && !isFloatType(dtype):
 		return fmt.Sprintf("dtype %s: a %s checkpoint stores %s as a float type", dtype, f, e.Component)

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 
+	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/gguf"
 	"github.com/weightaudit/weightaudit/internal/checked"
 )
@@ -29,46 +31,18 @@ var (
 	// ErrCostOverflow means a parameter, byte or FLOP count of the cost
 	// model does not fit in an int64.
 	ErrCostOverflow = errors.New("cost model overflow")
+
+	// ErrNotApplicable means the architecture does not give the cost term
+	// asked for (its spec has no [arch.Coster]).
+	ErrNotApplicable = errors.New("not applicable to this architecture")
 )
 
-// checkCostConfig reports whether cfg can be fed to the cost model: every
-// dimension the formulas use is positive, and the parameter count
-// [Config.Predict] computes cannot overflow (checked on an upper bound that
-// treats every layer as both sparse and dense).
-func checkCostConfig(cfg *Config) error {
-	if cfg == nil {
-		return fmt.Errorf("%w: nil config", ErrCostInput)
-	}
-	if err := cfg.checkDims(); err != nil {
-		return fmt.Errorf("%w: %w", ErrCostInput, err)
-	}
-	l := cfg.NumHiddenLayers
-	if e := cfg.NumExperts; e > 0 {
-		if cfg.MoEIntermediateSize == 0 {
-			return fmt.Errorf("%w: config key %q = 0 with %d experts, want > 0", ErrCostInput, "moe_intermediate_size", e)
-		}
-		if k := cfg.NumExpertsPerTok; k < 1 || k > e {
-			return fmt.Errorf("%w: config key %q = %d, want 1 to num_experts (%d)", ErrCostInput, "num_experts_per_tok", k, e)
-		}
-	}
-	if cfg.IntermediateSize == 0 {
-		for i := int64(0); i < l; i++ {
-			if !cfg.Sparse(i) {
-				return fmt.Errorf("%w: config key %q = 0 but layer %d has a dense MLP", ErrCostInput, "intermediate_size", i)
-			}
-		}
-	}
-
-	var b bound
-	d, v := cfg.HiddenSize, cfg.VocabSize
-	q := b.mul(cfg.NumAttentionHeads, cfg.HeadDim)
-	kv := b.mul(cfg.NumKeyValueHeads, cfg.HeadDim)
-	ffn := max(b.mul(cfg.NumExperts, cfg.MoEIntermediateSize), cfg.IntermediateSize)
-	layer := b.add(b.mul(2, d, q), b.mul(2, d, kv), b.mul(2, cfg.HeadDim), b.mul(2, d),
-		b.mul(cfg.NumExperts, d), b.mul(3, ffn, d))
-	b.add(b.mul(2, v, d), d, b.mul(l, layer))
-	if b.overflow {
-		return fmt.Errorf("%w: parameter count of a config with hidden_size %d, vocab_size %d, %d layers, %d experts", ErrCostOverflow, d, v, l, cfg.NumExperts)
+// checkSpec reports whether spec can be fed to the cost model. A spec
+// validated its dimensions when it was made (see [arch.ErrConfig]), so
+// only its absence is left to refuse.
+func checkSpec(spec arch.Spec) error {
+	if spec == nil {
+		return fmt.Errorf("%w: no architecture", ErrCostInput)
 	}
 	return nil
 }
@@ -138,9 +112,9 @@ type WeightMemory struct {
 	Err error `json:"-"`
 }
 
-// PredictWeights returns the tensor data bytes of cfg's GGUF layout under
-// quantization q: the sum over [Config.ExpectedGGUF] of
-// q.TypeOf(cfg, e).Bytes(e.Shape), so that type sizes come only from
+// PredictWeights returns the tensor data bytes of spec's GGUF layout under
+// quantization q: the sum over spec.Expected(checkpoint.FormatGGUF) of
+// q.TypeOf(L, e).Bytes(e.Shape), so that type sizes come only from
 // ggml's type table in package gguf. Headers, metadata and alignment
 // padding are not counted. Weights count all experts, as the seed's
 // memory_breakdown requires (all experts resident).
@@ -149,28 +123,28 @@ type WeightMemory struct {
 // the zero Quantization, or a tensor q cannot store (the error names the
 // tensor and wraps gguf.ErrInvalid), and with [ErrCostOverflow] when the
 // sum does not fit in an int64.
-func PredictWeights(cfg *Config, q Quantization) (int64, error) {
-	return predictBytes(cfg, q, func(Expected) bool { return true })
+func PredictWeights(spec arch.Spec, q Quantization) (int64, error) {
+	return predictBytes(spec, q, func(arch.Expected) bool { return true })
 }
 
 // PredictExpertWeights returns the part of [PredictWeights] taken by the
 // routed experts' tensors (ffn_gate_exps, ffn_up_exps, ffn_down_exps): the
 // bytes of which a decode step reads only the routed share. It is 0 for a
 // dense model and fails like PredictWeights.
-func PredictExpertWeights(cfg *Config, q Quantization) (int64, error) {
-	return predictBytes(cfg, q, func(e Expected) bool { return isExpert(e.Component) })
+func PredictExpertWeights(spec arch.Spec, q Quantization) (int64, error) {
+	return predictBytes(spec, q, func(e arch.Expected) bool { return e.Component.Expert() })
 }
 
-func predictBytes(cfg *Config, q Quantization, keep func(Expected) bool) (int64, error) {
-	if err := checkCostConfig(cfg); err != nil {
+func predictBytes(spec arch.Spec, q Quantization, keep func(arch.Expected) bool) (int64, error) {
+	if err := checkSpec(spec); err != nil {
 		return 0, err
 	}
-	return sumBytes(cfg, cfg.ExpectedGGUF(), q, keep)
+	return sumBytes(int(spec.Dims().Layers), spec.Expected(checkpoint.FormatGGUF), q, keep)
 }
 
 // sumBytes adds up the bytes of the entries of exp that keep accepts, typed
 // by q.
-func sumBytes(cfg *Config, exp []Expected, q Quantization, keep func(Expected) bool) (int64, error) {
+func sumBytes(layers int, exp []arch.Expected, q Quantization, keep func(arch.Expected) bool) (int64, error) {
 	if q.typeOf == nil {
 		return 0, fmt.Errorf("%w: zero Quantization", ErrCostInput)
 	}
@@ -185,7 +159,7 @@ func sumBytes(cfg *Config, exp []Expected, q Quantization, keep func(Expected) b
 		if !keep(e) {
 			continue
 		}
-		t := q.TypeOf(cfg, e)
+		t := q.TypeOf(layers, e)
 		k := key{t: t, n: len(e.Shape)}
 		copy(k.dims[:], e.Shape)
 		n, ok := memo[k]
@@ -210,16 +184,17 @@ func sumBytes(cfg *Config, exp []Expected, q Quantization, keep func(Expected) b
 	return total, nil
 }
 
-// WeightTable returns [PredictWeights] of cfg for F32, F16, BF16, Q8_0,
+// WeightTable returns [PredictWeights] of spec for F32, F16, BF16, Q8_0,
 // Q6_K, Q5_K, Q4_K, Q4_0 and the stock Q4_K_M mixture, in that order; norms
 // and the router stay F32 under every uniform type ([Uniform]). A
 // quantization that cannot store the model (say a K-quant when hidden_size
 // is not a multiple of 256) gets its row's Err set rather than failing the
 // table. The error is for a config the cost model rejects.
-func WeightTable(cfg *Config) ([]WeightMemory, error) {
-	if err := checkCostConfig(cfg); err != nil {
+func WeightTable(spec arch.Spec) ([]WeightMemory, error) {
+	if err := checkSpec(spec); err != nil {
 		return nil, err
 	}
+	layers := int(spec.Dims().Layers)
 	quants := []Quantization{
 		Uniform(gguf.TypeF32), Uniform(gguf.TypeF16), Uniform(gguf.TypeBF16),
 		Uniform(gguf.TypeQ8_0), Uniform(gguf.TypeQ6_K), Uniform(gguf.TypeQ5_K),
@@ -229,16 +204,16 @@ func WeightTable(cfg *Config) ([]WeightMemory, error) {
 	// component and shape, and the same Q4_K_M type (the only one that
 	// varies by layer). Each row then sums a few groups, not every tensor.
 	type key struct {
-		comp Component
+		comp arch.Component
 		n    int
 		dims [4]int64
 		t    gguf.Type
 	}
-	var reps []Expected
+	var reps []arch.Expected
 	var counts []int64
 	index := map[key]int{}
-	for _, e := range cfg.ExpectedGGUF() {
-		k := key{comp: e.Component, n: len(e.Shape), t: Q4KM.TypeOf(cfg, e)}
+	for _, e := range spec.Expected(checkpoint.FormatGGUF) {
+		k := key{comp: e.Component, n: len(e.Shape), t: Q4KM.TypeOf(layers, e)}
 		copy(k.dims[:], e.Shape)
 		i, ok := index[k]
 		if !ok || len(e.Shape) > len(k.dims) {
@@ -251,17 +226,17 @@ func WeightTable(cfg *Config) ([]WeightMemory, error) {
 	}
 	rows := make([]WeightMemory, 0, len(quants))
 	for _, q := range quants {
-		n, err := sumGroups(cfg, reps, counts, q)
+		n, err := sumGroups(layers, reps, counts, q)
 		rows = append(rows, WeightMemory{Quant: q.Name, Bytes: n, Err: err})
 	}
 	return rows, nil
 }
 
 // sumGroups adds up counts[i] tensors like reps[i], typed by q.
-func sumGroups(cfg *Config, reps []Expected, counts []int64, q Quantization) (int64, error) {
+func sumGroups(layers int, reps []arch.Expected, counts []int64, q Quantization) (int64, error) {
 	var total int64
 	for i, e := range reps {
-		n, err := q.TypeOf(cfg, e).Bytes(e.Shape)
+		n, err := q.TypeOf(layers, e).Bytes(e.Shape)
 		if err != nil {
 			cat := ErrCostInput
 			if errors.Is(err, gguf.ErrOverflow) {
@@ -308,24 +283,29 @@ func parseKVType(name string) (gguf.Type, error) {
 }
 
 // KVCacheBytes returns the size of the KV cache of batch sequences of ctx
-// tokens each, stored as kvType (see [KVTypes]; case is ignored):
+// tokens each, stored as kvType (see [KVTypes]; case is ignored): for
+// every part of the cache the spec's [arch.Coster] lists,
 //
-//	KV = 2 · L · n_kv · ctx · batch · rowBytes(d_k)
-//	rowBytes(d_k) = (d_k / BlockSize) · TypeSize
+//	KV = Σ rows · min(ctx, window) · batch · rowBytes(width)
+//	rowBytes(width) = (width / BlockSize) · TypeSize
 //
-// the seed's 2 · L · n_kv · d_k · seq · bytes per element, with the bytes
-// of a quantized type taken exactly from ggml's type table (2 for f16 and
-// bf16, 4 for f32, 34 per 32 elements for q8_0, 18 per 32 for q4_0). Every
-// layer has attention, dense or sparse. It is exactly linear in ctx and in
-// batch.
+// which for a Qwen3 decoder (rows 2·L·n_kv of width d_k, no window) is the
+// seed's 2 · L · n_kv · d_k · seq · bytes per element, with the bytes of a
+// quantized type taken exactly from ggml's type table (2 for f16 and bf16,
+// 4 for f32, 34 per 32 elements for q8_0, 18 per 32 for q4_0). Without a
+// window it is exactly linear in ctx and in batch.
 //
-// It fails with [ErrCostInput] for an invalid config, an unknown kvType,
-// ctx or batch below 1, or a head_dim that is not a multiple of kvType's
-// block size, and with [ErrCostOverflow] when the size does not fit in an
-// int64.
-func KVCacheBytes(cfg *Config, ctx, batch int64, kvType string) (int64, error) {
-	if err := checkCostConfig(cfg); err != nil {
+// It fails with [ErrNotApplicable] for a spec without a Coster, with
+// [ErrCostInput] for an unknown kvType, ctx or batch below 1, or a row
+// width that is not a multiple of kvType's block size, and with
+// [ErrCostOverflow] when the size does not fit in an int64.
+func KVCacheBytes(spec arch.Spec, ctx, batch int64, kvType string) (int64, error) {
+	if err := checkSpec(spec); err != nil {
 		return 0, err
+	}
+	c, ok := spec.(arch.Coster)
+	if !ok {
+		return 0, fmt.Errorf("%w: %s gives no KV cache model", ErrNotApplicable, spec.Family())
 	}
 	t, err := parseKVType(kvType)
 	if err != nil {
@@ -334,29 +314,33 @@ func KVCacheBytes(cfg *Config, ctx, batch int64, kvType string) (int64, error) {
 	if ctx < 1 || batch < 1 {
 		return 0, fmt.Errorf("%w: KV cache for context %d and batch %d, want both ≥ 1", ErrCostInput, ctx, batch)
 	}
-	row, err := t.RowSize(cfg.HeadDim)
-	if err != nil {
-		return 0, fmt.Errorf("%w: KV cache type %s: config key %q: %w", ErrCostInput, kvType, "head_dim", err)
-	}
 	var b bound
-	n := b.mul(2, cfg.NumHiddenLayers, cfg.NumKeyValueHeads, ctx, batch, row)
+	var n int64
+	for _, p := range c.KVCache() {
+		row, err := t.RowSize(p.Width)
+		if err != nil {
+			return 0, fmt.Errorf("%w: KV cache type %s: rows of %d elements: %w", ErrCostInput, kvType, p.Width, err)
+		}
+		tokens := ctx
+		if p.Window > 0 {
+			tokens = min(ctx, p.Window)
+		}
+		n = b.add(n, b.mul(p.Rows, tokens, batch, row))
+	}
 	if b.overflow {
 		return 0, fmt.Errorf("%w: KV cache for context %d and batch %d", ErrCostOverflow, ctx, batch)
 	}
 	return n, nil
 }
 
-// ActivationBytes returns the seed's bound on activation memory,
-// batch · ctx · d elements in f32 (4 bytes each): one hidden-state tensor
-// [batch, ctx, d]. It is an order of magnitude, not a runtime's peak, which
-// also holds attention scores, MLP intermediates and scratch buffers. It is
-// 0 when cfg is nil, d ≤ 0, ctx < 1 or batch < 1, and saturates at
-// math.MaxInt64.
-func ActivationBytes(cfg *Config, ctx, batch int64) int64 {
-	if cfg == nil || cfg.HiddenSize <= 0 || ctx < 1 || batch < 1 {
+// ActivationBytes returns the seed's bound on the activations,
+// batch · seq · d float32 values. It returns 0 for a nil spec, ctx < 1 or
+// batch < 1, and saturates at math.MaxInt64.
+func ActivationBytes(spec arch.Spec, ctx, batch int64) int64 {
+	if spec == nil || ctx < 1 || batch < 1 {
 		return 0
 	}
-	return satMul(batch, ctx, cfg.HiddenSize, 4)
+	return satMul(batch, ctx, spec.Dims().Hidden, 4)
 }
 
 // FLOPs is the compute of one token's forward pass.
@@ -375,27 +359,24 @@ type FLOPs struct {
 // FLOPsPerToken returns the FLOPs of one token at context ctx (the number
 // of positions it attends to, itself included):
 //
-//	Total = 2·A + 4·L·n_h·d_k·ctx
+//	Total = 2·A + attention(ctx)
 //
-// with A the active parameters of [Config.Predict] (DESIGN.md's
+// with A the active parameters of the spec's prediction and the attention
+// term its [arch.Coster] gives (4·L·n_h·d_k·ctx for Qwen3, DESIGN.md's
 // FALSIFY-QM3E-003). ctx ≤ 0 gives Attention 0. Counts that do not fit in
-// an int64 saturate at math.MaxInt64; a config the cost model rejects for
-// another reason (see [ErrCostInput]) gives the zero FLOPs.
-func FLOPsPerToken(cfg *Config, ctx int64) FLOPs {
-	var f FLOPs
-	switch err := checkCostConfig(cfg); {
-	case err == nil:
-		f.Dense = satMul(2, cfg.Predict().Active)
-	case errors.Is(err, ErrCostOverflow):
-		f.Dense = math.MaxInt64
-	default:
-		return FLOPs{}
+// an int64 saturate at math.MaxInt64. A nil spec gives the zero FLOPs; a
+// spec without a Coster gives Attention 0 and ok false.
+func FLOPsPerToken(spec arch.Spec, ctx int64) (f FLOPs, ok bool) {
+	if spec == nil {
+		return FLOPs{}, false
 	}
-	if ctx > 0 {
-		f.Attention = satMul(4, cfg.NumHiddenLayers, cfg.NumAttentionHeads, cfg.HeadDim, ctx)
+	f.Dense = satMul(2, spec.Predict().Active)
+	c, ok := spec.(arch.Coster)
+	if ok && ctx > 0 {
+		f.Attention = c.AttentionFLOPs(ctx)
 	}
 	f.Total = satAdd(f.Dense, f.Attention)
-	return f
+	return f, ok
 }
 
 // Traffic is a model of the weight bytes one decode step reads.
@@ -573,31 +554,33 @@ func touchedShare(e, k, b int64) float64 {
 }
 
 // PredictRooflineInput fills a [RooflineInput] (all but Hardware and
-// Traffic) for cfg's GGUF layout under q, decoding batch sequences at
+// Traffic) for spec's GGUF layout under q, decoding batch sequences at
 // context ctx with a kvType KV cache: WeightBytes from [PredictWeights],
-// ExpertBytes from [PredictExpertWeights], E and k from the config,
+// ExpertBytes from [PredictExpertWeights], E and k from the spec's dimensions,
 // FLOPsPerToken from [FLOPsPerToken] and KVBytes from [KVCacheBytes]. It
 // fails like those.
-func PredictRooflineInput(cfg *Config, q Quantization, ctx, batch int64, kvType string) (RooflineInput, error) {
-	w, err := PredictWeights(cfg, q)
+func PredictRooflineInput(spec arch.Spec, q Quantization, ctx, batch int64, kvType string) (RooflineInput, error) {
+	w, err := PredictWeights(spec, q)
 	if err != nil {
 		return RooflineInput{}, err
 	}
-	ex, err := PredictExpertWeights(cfg, q)
+	ex, err := PredictExpertWeights(spec, q)
 	if err != nil {
 		return RooflineInput{}, err
 	}
-	kv, err := KVCacheBytes(cfg, ctx, batch, kvType)
+	kv, err := KVCacheBytes(spec, ctx, batch, kvType)
 	if err != nil {
 		return RooflineInput{}, err
 	}
+	f, _ := FLOPsPerToken(spec, ctx)
+	dims := spec.Dims()
 	return RooflineInput{
 		Batch:         batch,
 		WeightBytes:   w,
 		ExpertBytes:   ex,
-		Experts:       cfg.NumExperts,
-		ExpertsUsed:   cfg.NumExpertsPerTok,
-		FLOPsPerToken: FLOPsPerToken(cfg, ctx).Total,
+		Experts:       dims.Experts,
+		ExpertsUsed:   dims.ExpertsUsed,
+		FLOPsPerToken: f.Total,
 		KVBytes:       kv,
 	}, nil
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/qwen3"
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/gguf"
 )
@@ -33,8 +35,36 @@ const (
 	q4KMBytes = 142_148_069_376 // qwen3moe.md: the Q4_K_M recipe's tensor data
 )
 
+// sp returns the spec of the Qwen3 config c, its family chosen by its
+// experts; nil for a nil config.
+func sp(tb testing.TB, c *qwen3.Config) arch.Spec {
+	tb.Helper()
+	if c == nil {
+		return nil
+	}
+	c.ModelType = "qwen3"
+	if c.NumExperts > 0 {
+		c.ModelType = "qwen3_moe"
+	}
+	s, err := qwen3.New(c)
+	if err != nil {
+		tb.Fatalf("qwen3.New: %v", err)
+	}
+	return s
+}
+
+// flops is audit.FLOPsPerToken of c's spec, which every Qwen3 spec can cost.
+func flops(tb testing.TB, c *qwen3.Config, ctx int64) audit.FLOPs {
+	tb.Helper()
+	f, ok := audit.FLOPsPerToken(sp(tb, c), ctx)
+	if !ok {
+		tb.Fatalf("FLOPsPerToken(%s): no cost model", c.ModelType)
+	}
+	return f
+}
+
 func TestPredictWeights(t *testing.T) {
-	c := audit.Qwen3_235B_A22B()
+	c := qwen3.Qwen3_235B_A22B()
 	tests := []struct {
 		name string
 		q    audit.Quantization
@@ -61,7 +91,7 @@ func TestPredictWeights(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := audit.PredictWeights(c, tt.q)
+			got, err := audit.PredictWeights(sp(t, c), tt.q)
 			if err != nil || got != tt.want {
 				t.Errorf("PredictWeights(235B, %s) = %d, %v, want %d", tt.name, got, err, tt.want)
 			}
@@ -73,10 +103,10 @@ func TestPredictWeights(t *testing.T) {
 }
 
 func TestPredictExpertWeights(t *testing.T) {
-	c := audit.Qwen3_235B_A22B()
+	c := qwen3.Qwen3_235B_A22B()
 	// Experts are 94 · 2,415,919,104 = 227,096,395,776 parameters, all Q4_K
 	// (144 bytes per 256) under Uniform(Q4_K): 127,741,722,624 bytes.
-	got, err := audit.PredictExpertWeights(c, audit.Uniform(gguf.TypeQ4_K))
+	got, err := audit.PredictExpertWeights(sp(t, c), audit.Uniform(gguf.TypeQ4_K))
 	if want := int64(127_741_722_624); err != nil || got != want {
 		t.Errorf("PredictExpertWeights(235B, Q4_K) = %d, %v, want %d", got, err, want)
 	}
@@ -85,19 +115,19 @@ func TestPredictExpertWeights(t *testing.T) {
 	// 660,602,880 as Q6_K (210 per 256). Gate and up are Q4_K on all 94
 	// layers; down is Q6_K on the 46 "more bits" layers, Q4_K on 48:
 	// 188·452,984,832 + 48·452,984,832 + 46·660,602,880 = 137,292,152,832.
-	got, err = audit.PredictExpertWeights(c, audit.Q4KM)
+	got, err = audit.PredictExpertWeights(sp(t, c), audit.Q4KM)
 	if want := int64(137_292_152_832); err != nil || got != want {
 		t.Errorf("PredictExpertWeights(235B, Q4_K_M) = %d, %v, want %d", got, err, want)
 	}
-	dense := audit.TinyQwen3MoE()
+	dense := qwen3.TinyMoE()
 	dense.NumExperts = 0
-	if got, err := audit.PredictExpertWeights(dense, audit.Uniform(gguf.TypeF32)); err != nil || got != 0 {
+	if got, err := audit.PredictExpertWeights(sp(t, dense), audit.Uniform(gguf.TypeF32)); err != nil || got != 0 {
 		t.Errorf("PredictExpertWeights(dense) = %d, %v, want 0", got, err)
 	}
 }
 
 func TestWeightTable(t *testing.T) {
-	rows, err := audit.WeightTable(audit.Qwen3_235B_A22B())
+	rows, err := audit.WeightTable(sp(t, qwen3.Qwen3_235B_A22B()))
 	if err != nil {
 		t.Fatalf("WeightTable(235B) error: %v", err)
 	}
@@ -123,7 +153,7 @@ func TestWeightTable(t *testing.T) {
 	// 34,816 matrix elements (embedding and output 2,048 each; per layer
 	// q 1,024, k 512, v 512, o 1,024, experts 3·4·32·32 = 12,288): as Q5_0
 	// 34,816/32·22 = 23,936 bytes, as Q8_0 34,816/32·34 = 36,992.
-	rows, err = audit.WeightTable(audit.TinyQwen3MoE())
+	rows, err = audit.WeightTable(sp(t, qwen3.TinyMoE()))
 	if err != nil {
 		t.Fatalf("WeightTable(tiny) error: %v", err)
 	}
@@ -146,7 +176,7 @@ func TestQuantOrderingProperty(t *testing.T) {
 		c := randomCostConfig(r)
 		var prev int64 = -1
 		for _, typ := range order {
-			m, err := audit.PredictWeights(c, audit.Uniform(typ))
+			m, err := audit.PredictWeights(sp(t, c), audit.Uniform(typ))
 			if err != nil {
 				t.Fatalf("config %d %+v: PredictWeights(%v) error: %v", i, c, typ, err)
 			}
@@ -157,10 +187,10 @@ func TestQuantOrderingProperty(t *testing.T) {
 		}
 	}
 	// The 235B model itself, and the 30B.
-	for _, c := range []*audit.Config{audit.Qwen3_235B_A22B(), audit.Qwen3_30B_A3B()} {
+	for _, c := range []*qwen3.Config{qwen3.Qwen3_235B_A22B(), qwen3.Qwen3_30B_A3B()} {
 		var prev int64 = -1
 		for _, typ := range order {
-			m, err := audit.PredictWeights(c, audit.Uniform(typ))
+			m, err := audit.PredictWeights(sp(t, c), audit.Uniform(typ))
 			if err != nil || m <= prev {
 				t.Errorf("%d layers: M(%v) = %d, %v; previous %d", c.NumHiddenLayers, typ, m, err, prev)
 			}
@@ -172,16 +202,16 @@ func TestQuantOrderingProperty(t *testing.T) {
 // randomCostConfig returns a small Qwen3 config whose row lengths (hidden_size,
 // n_h·d_k, the expert and dense widths) are multiples of 256, so that every
 // K-quant applies, with dense layers mixed in now and then.
-func randomCostConfig(r *rand.Rand) *audit.Config {
+func randomCostConfig(r *rand.Rand) *qwen3.Config {
 	heads := 2 * (1 + r.Int64N(8))
-	c := &audit.Config{
+	c := &qwen3.Config{
 		VocabSize:           1 + r.Int64N(5000),
 		HiddenSize:          256 * (1 + r.Int64N(6)),
 		IntermediateSize:    256 * (1 + r.Int64N(8)),
 		MoEIntermediateSize: 256 * (1 + r.Int64N(4)),
 		NumHiddenLayers:     1 + r.Int64N(8),
 		NumAttentionHeads:   heads,
-		NumKeyValueHeads:    1 + r.Int64N(heads),
+		NumKeyValueHeads:    heads >> r.Int64N(2), // a divisor: heads are even
 		HeadDim:             128 * (1 + r.Int64N(2)),
 		DecoderSparseStep:   1 + r.Int64N(3),
 		TieWordEmbeddings:   r.IntN(2) == 0,
@@ -194,11 +224,11 @@ func randomCostConfig(r *rand.Rand) *audit.Config {
 }
 
 func TestKVCacheBytes(t *testing.T) {
-	big, tiny := audit.Qwen3_235B_A22B(), audit.TinyQwen3MoE()
+	big, tiny := qwen3.Qwen3_235B_A22B(), qwen3.TinyMoE()
 	// 235B: 2 · 94 · 4 · 128 · 4096 = 394,264,576 elements at ctx 4096.
 	tests := []struct {
 		name       string
-		cfg        *audit.Config
+		cfg        *qwen3.Config
 		ctx, batch int64
 		kv         string
 		want       int64
@@ -226,7 +256,7 @@ func TestKVCacheBytes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := audit.KVCacheBytes(tt.cfg, tt.ctx, tt.batch, tt.kv)
+			got, err := audit.KVCacheBytes(sp(t, tt.cfg), tt.ctx, tt.batch, tt.kv)
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) || got != tt.want {
 				t.Errorf("KVCacheBytes(%s, %d, %d, %q) = %d, %v, want %d, %v", tt.name, tt.ctx, tt.batch, tt.kv, got, err, tt.want, tt.wantErr)
 			}
@@ -237,7 +267,7 @@ func TestKVCacheBytes(t *testing.T) {
 // KV(2c) = 2·KV(c) and KV(c, 2b) = 2·KV(c, b), exactly, for every KV type.
 func TestKVCacheLinear(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 2))
-	cfgs := []*audit.Config{audit.Qwen3_235B_A22B(), audit.Qwen3_30B_A3B()}
+	cfgs := []*qwen3.Config{qwen3.Qwen3_235B_A22B(), qwen3.Qwen3_30B_A3B()}
 	for range 20 {
 		cfgs = append(cfgs, randomCostConfig(r))
 	}
@@ -245,9 +275,9 @@ func TestKVCacheLinear(t *testing.T) {
 		for _, kv := range audit.KVTypes() {
 			for range 10 {
 				ctx, batch := 1+r.Int64N(1<<17), 1+r.Int64N(64)
-				one, err1 := audit.KVCacheBytes(c, ctx, batch, kv)
-				twoCtx, err2 := audit.KVCacheBytes(c, 2*ctx, batch, kv)
-				twoBatch, err3 := audit.KVCacheBytes(c, ctx, 2*batch, kv)
+				one, err1 := audit.KVCacheBytes(sp(t, c), ctx, batch, kv)
+				twoCtx, err2 := audit.KVCacheBytes(sp(t, c), 2*ctx, batch, kv)
+				twoBatch, err3 := audit.KVCacheBytes(sp(t, c), ctx, 2*batch, kv)
 				if err := errors.Join(err1, err2, err3); err != nil {
 					t.Fatalf("config %d %s: %v", i, kv, err)
 				}
@@ -268,10 +298,10 @@ func TestKVTypes(t *testing.T) {
 }
 
 func TestActivationBytes(t *testing.T) {
-	c := audit.Qwen3_235B_A22B()
+	c := qwen3.Qwen3_235B_A22B()
 	tests := []struct {
 		name       string
-		cfg        *audit.Config
+		cfg        *qwen3.Config
 		ctx, batch int64
 		want       int64
 	}{
@@ -284,7 +314,7 @@ func TestActivationBytes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := audit.ActivationBytes(tt.cfg, tt.ctx, tt.batch); got != tt.want {
+			if got := audit.ActivationBytes(sp(t, tt.cfg), tt.ctx, tt.batch); got != tt.want {
 				t.Errorf("ActivationBytes(%d, %d) = %d, want %d", tt.ctx, tt.batch, got, tt.want)
 			}
 		})
@@ -292,7 +322,7 @@ func TestActivationBytes(t *testing.T) {
 }
 
 func TestFLOPsPerToken(t *testing.T) {
-	c := audit.Qwen3_235B_A22B()
+	c := qwen3.Qwen3_235B_A22B()
 	tests := []struct {
 		name string
 		ctx  int64
@@ -309,24 +339,14 @@ func TestFLOPsPerToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, audit.FLOPsPerToken(c, tt.ctx)); diff != "" {
+			if diff := cmp.Diff(tt.want, flops(t, c, tt.ctx)); diff != "" {
 				t.Errorf("FLOPsPerToken(235B, %d) (-want +got):\n%s", tt.ctx, diff)
 			}
 		})
 	}
 
-	bad := audit.Qwen3_235B_A22B()
-	bad.NumAttentionHeads = 0
-	if got := audit.FLOPsPerToken(bad, 4096); got != (audit.FLOPs{}) {
-		t.Errorf("FLOPsPerToken(no heads) = %+v, want zero", got)
-	}
-	if got := audit.FLOPsPerToken(nil, 4096); got != (audit.FLOPs{}) {
-		t.Errorf("FLOPsPerToken(nil) = %+v, want zero", got)
-	}
-	huge := audit.Qwen3_235B_A22B()
-	huge.VocabSize, huge.HiddenSize = 1<<40, 1<<40
-	if got := audit.FLOPsPerToken(huge, 1); got.Dense != math.MaxInt64 || got.Total != math.MaxInt64 {
-		t.Errorf("FLOPsPerToken(overflowing config) = %+v, want Dense and Total saturated", got)
+	if got, ok := audit.FLOPsPerToken(nil, 4096); ok || got != (audit.FLOPs{}) {
+		t.Errorf("FLOPsPerToken(nil) = %+v, %v, want zero, false", got, ok)
 	}
 }
 
@@ -336,7 +356,7 @@ func TestFLOPsProperty(t *testing.T) {
 	for i := range 500 {
 		c := randomCostConfig(r)
 		ctx := r.Int64N(1 << 18)
-		f := audit.FLOPsPerToken(c, ctx)
+		f := flops(t, c, ctx)
 		twoA := 2 * c.Predict().Active
 		if f.Total < twoA || f.Dense != twoA || f.Total-twoA != 4*c.NumHiddenLayers*c.NumAttentionHeads*c.HeadDim*ctx {
 			t.Fatalf("config %d %+v: FLOPsPerToken(%d) = %+v, 2A = %d", i, c, ctx, f, twoA)
@@ -344,46 +364,15 @@ func TestFLOPsProperty(t *testing.T) {
 	}
 }
 
-func TestCostConfigErrors(t *testing.T) {
-	tests := []struct {
-		name    string
-		edit    func(c *audit.Config)
-		wantErr error
-		wantMsg string
-	}{
-		{"no hidden size", func(c *audit.Config) { c.HiddenSize = 0 }, audit.ErrCostInput, `"hidden_size"`},
-		{"negative vocab", func(c *audit.Config) { c.VocabSize = -1 }, audit.ErrCostInput, `"vocab_size"`},
-		{"no KV heads", func(c *audit.Config) { c.NumKeyValueHeads = 0 }, audit.ErrCostInput, `"num_key_value_heads"`},
-		{"top-k above E", func(c *audit.Config) { c.NumExpertsPerTok = 129 }, audit.ErrCostInput, `"num_experts_per_tok"`},
-		{"top-k 0", func(c *audit.Config) { c.NumExpertsPerTok = 0 }, audit.ErrCostInput, `"num_experts_per_tok"`},
-		{"negative experts", func(c *audit.Config) { c.NumExperts = -2 }, audit.ErrCostInput, `"num_experts"`},
-		{"experts without width", func(c *audit.Config) { c.MoEIntermediateSize = 0 }, audit.ErrCostInput, `"moe_intermediate_size"`},
-		{"dense layer without width", func(c *audit.Config) { c.IntermediateSize, c.MLPOnlyLayers = 0, []int64{3} }, audit.ErrCostInput, "layer 3"},
-		{"too many layers", func(c *audit.Config) { c.NumHiddenLayers = 1 << 20 }, audit.ErrCostInput, "limit"},
-		{"overflow", func(c *audit.Config) { c.VocabSize, c.HiddenSize = 1<<40, 1<<40 }, audit.ErrCostOverflow, "parameter count"},
-		{"overflowing experts", func(c *audit.Config) { c.NumExperts, c.MoEIntermediateSize = 1<<40, 1<<20 }, audit.ErrCostOverflow, "parameter count"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := audit.Qwen3_235B_A22B()
-			tt.edit(c)
-			_, err := audit.PredictWeights(c, audit.Q4KM)
-			if !errors.Is(err, tt.wantErr) || !strings.Contains(fmt.Sprint(err), tt.wantMsg) {
-				t.Errorf("PredictWeights(%s) error = %v, want %v naming %s", tt.name, err, tt.wantErr, tt.wantMsg)
-			}
-			if _, err := audit.WeightTable(c); !errors.Is(err, tt.wantErr) {
-				t.Errorf("WeightTable(%s) error = %v, want %v", tt.name, err, tt.wantErr)
-			}
-			if _, err := audit.KVCacheBytes(c, 4096, 1, "f16"); !errors.Is(err, tt.wantErr) {
-				t.Errorf("KVCacheBytes(%s) error = %v, want %v", tt.name, err, tt.wantErr)
-			}
-		})
-	}
-	if _, err := audit.PredictWeights(audit.Qwen3_235B_A22B(), audit.Quantization{}); !errors.Is(err, audit.ErrCostInput) {
+func TestCostNoSpec(t *testing.T) {
+	if _, err := audit.PredictWeights(sp(t, qwen3.Qwen3_235B_A22B()), audit.Quantization{}); !errors.Is(err, audit.ErrCostInput) {
 		t.Errorf("PredictWeights(zero Quantization) error = %v, want ErrCostInput", err)
 	}
 	if _, err := audit.PredictWeights(nil, audit.Q4KM); !errors.Is(err, audit.ErrCostInput) {
 		t.Errorf("PredictWeights(nil) error = %v, want ErrCostInput", err)
+	}
+	if _, err := audit.WeightTable(nil); !errors.Is(err, audit.ErrCostInput) {
+		t.Errorf("WeightTable(nil) error = %v, want ErrCostInput", err)
 	}
 }
 
@@ -396,7 +385,7 @@ func TestRooflineH100(t *testing.T) {
 	//         = 0.0000576320 s
 	//   tok/s = 1 / 0.042667641 = 23.436965 (memory-bound; the compute roof
 	//   alone would give 17,351.49 tok/s)
-	in, err := audit.PredictRooflineInput(audit.Qwen3_235B_A22B(), audit.Q4KM, 4096, 1, "f16")
+	in, err := audit.PredictRooflineInput(sp(t, qwen3.Qwen3_235B_A22B()), audit.Q4KM, 4096, 1, "f16")
 	if err != nil {
 		t.Fatalf("PredictRooflineInput error: %v", err)
 	}
@@ -469,7 +458,7 @@ func TestRooflineActiveWeights(t *testing.T) {
 	}
 
 	// 235B at batch 1: 8 of 128 experts, so the expert bytes count 1/16.
-	in, err := audit.PredictRooflineInput(audit.Qwen3_235B_A22B(), audit.Uniform(gguf.TypeQ4_K), 4096, 1, "f16")
+	in, err := audit.PredictRooflineInput(sp(t, qwen3.Qwen3_235B_A22B()), audit.Uniform(gguf.TypeQ4_K), 4096, 1, "f16")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -489,7 +478,7 @@ func TestRooflineMonotoneBandwidth(t *testing.T) {
 	for _, traffic := range []audit.Traffic{audit.TrafficAllWeights, audit.TrafficActiveWeights} {
 		for _, batch := range []int64{1, 2, 8, 64, 512} {
 			for _, q := range []audit.Quantization{audit.Q4KM, audit.Uniform(gguf.TypeBF16)} {
-				in, err := audit.PredictRooflineInput(audit.Qwen3_235B_A22B(), q, 4096, batch, "f16")
+				in, err := audit.PredictRooflineInput(sp(t, qwen3.Qwen3_235B_A22B()), q, 4096, batch, "f16")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -511,7 +500,7 @@ func TestRooflineMonotoneBandwidth(t *testing.T) {
 		}
 	}
 	// And across the presets sorted by bandwidth, with the compute fixed.
-	in, _ := audit.PredictRooflineInput(audit.Qwen3_235B_A22B(), audit.Q4KM, 4096, 1, "f16")
+	in, _ := audit.PredictRooflineInput(sp(t, qwen3.Qwen3_235B_A22B()), audit.Q4KM, 4096, 1, "f16")
 	prev := 0.0
 	for _, bw := range []float64{1e11, 819e9, 1.008e12, 2.039e12, 3.35e12, 4.8e12, 5.3e12, 8e12} {
 		in.Hardware = audit.Hardware{Bandwidth: bw, Compute: 1e15}
@@ -660,38 +649,48 @@ func TestLookupHardware(t *testing.T) {
 // panics, sizes are never negative, and the roofline of a valid input is
 // positive and finite.
 func FuzzCostModel(f *testing.F) {
-	add := func(c *audit.Config, ctx, batch int64) {
+	add := func(c *qwen3.Config, ctx, batch int64) {
 		f.Add(c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim,
 			c.NumExperts, c.NumExpertsPerTok, c.MoEIntermediateSize, c.IntermediateSize, c.DecoderSparseStep, ctx, batch)
 	}
-	add(audit.Qwen3_235B_A22B(), 4096, 1)
-	add(audit.Qwen3_30B_A3B(), 40960, 8)
-	add(audit.TinyQwen3MoE(), 16, 2)
-	huge := audit.Qwen3_235B_A22B()
+	add(qwen3.Qwen3_235B_A22B(), 4096, 1)
+	add(qwen3.Qwen3_30B_A3B(), 40960, 8)
+	add(qwen3.TinyMoE(), 16, 2)
+	huge := qwen3.Qwen3_235B_A22B()
 	huge.VocabSize, huge.HiddenSize = 1<<40, 1<<40
 	add(huge, 1<<50, 1<<10)
-	neg := audit.TinyQwen3MoE()
+	neg := qwen3.TinyMoE()
 	neg.NumExperts, neg.NumExpertsPerTok, neg.HeadDim = -1, 129, 0
 	add(neg, -1, 0)
 
 	f.Fuzz(func(t *testing.T, v, d, l, heads, kvHeads, headDim, e, k, moe, inter, step, ctx, batch int64) {
-		c := &audit.Config{
+		c := &qwen3.Config{
 			VocabSize: v, HiddenSize: d, NumHiddenLayers: l, NumAttentionHeads: heads,
 			NumKeyValueHeads: kvHeads, HeadDim: headDim, NumExperts: e, NumExpertsPerTok: k,
-			MoEIntermediateSize: moe, IntermediateSize: inter, DecoderSparseStep: step,
+			MoEIntermediateSize: moe, IntermediateSize: inter, DecoderSparseStep: step, ModelType: "qwen3",
 		}
-		fl := audit.FLOPsPerToken(c, ctx)
-		if fl.Dense < 0 || fl.Attention < 0 || fl.Total < fl.Dense || fl.Total < fl.Attention {
-			t.Fatalf("FLOPsPerToken = %+v", fl)
+		if e > 0 {
+			c.ModelType = "qwen3_moe"
 		}
-		if a := audit.ActivationBytes(c, ctx, batch); a < 0 {
+		spec, err := qwen3.New(c)
+		if err != nil {
+			if !errors.Is(err, arch.ErrConfig) {
+				t.Fatalf("qwen3.New error %v wraps no arch.ErrConfig", err)
+			}
+			return // the family refuses it: the cost model never sees it
+		}
+		fl, ok := audit.FLOPsPerToken(spec, ctx)
+		if !ok || fl.Dense < 0 || fl.Attention < 0 || fl.Total < fl.Dense || fl.Total < fl.Attention {
+			t.Fatalf("FLOPsPerToken = %+v, %v", fl, ok)
+		}
+		if a := audit.ActivationBytes(spec, ctx, batch); a < 0 {
 			t.Fatalf("ActivationBytes = %d", a)
 		}
-		kv, kvErr := audit.KVCacheBytes(c, ctx, batch, "q8_0")
+		kv, kvErr := audit.KVCacheBytes(spec, ctx, batch, "q8_0")
 		if kv < 0 || (kvErr == nil) != (kv > 0) {
 			t.Fatalf("KVCacheBytes = %d, %v", kv, kvErr)
 		}
-		in, err := audit.PredictRooflineInput(c, audit.Q4KM, ctx, batch, "q8_0")
+		in, err := audit.PredictRooflineInput(spec, audit.Q4KM, ctx, batch, "q8_0")
 		if err != nil {
 			if !errors.Is(err, audit.ErrCostInput) && !errors.Is(err, audit.ErrCostOverflow) {
 				t.Fatalf("PredictRooflineInput error %v wraps no cost sentinel", err)
@@ -716,8 +715,8 @@ func costNear(got, want, rel float64) bool {
 }
 
 func ExampleRooflineFor() {
-	cfg := audit.Qwen3_235B_A22B()
-	in, err := audit.PredictRooflineInput(cfg, audit.Q4KM, 4096, 1, "f16")
+	spec := qwen3.MustNew(qwen3.Qwen3_235B_A22B())
+	in, err := audit.PredictRooflineInput(spec, audit.Q4KM, 4096, 1, "f16")
 	if err != nil {
 		fmt.Println(err)
 		return

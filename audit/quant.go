@@ -3,6 +3,7 @@ package audit
 import (
 	"fmt"
 
+	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/gguf"
 )
 
@@ -12,17 +13,18 @@ type Quantization struct {
 	Name string
 	// typeOf returns the type of one expected tensor of a model with
 	// layers decoder layers.
-	typeOf func(e Expected, layers int) gguf.Type
+	typeOf func(e arch.Expected, layers int) gguf.Type
 }
 
 // TypeOf returns the ggml type the quantization gives tensor e (an entry
-// of [Config.ExpectedGGUF], shapes in ne order) of cfg. Where the rows
+// of a spec's GGUF layout, shapes in ne order) of a model with layers
+// decoder layers. Where the rows
 // (ne[0]) are not a whole number of the type's blocks it falls back as
 // llama.cpp's quantizer does (llama_tensor_get_type: Q4_K to Q5_0, Q5_K to
 // Q5_1, Q6_K to Q8_0, the 2- and 3-bit and IQ types to IQ4_NL), and to F16
 // when even the fallback does not fit.
-func (q Quantization) TypeOf(cfg *Config, e Expected) gguf.Type {
-	t := q.typeOf(e, int(cfg.NumHiddenLayers))
+func (q Quantization) TypeOf(layers int, e arch.Expected) gguf.Type {
+	t := q.typeOf(e, layers)
 	if len(e.Shape) == 0 {
 		return t
 	}
@@ -49,23 +51,23 @@ func (q Quantization) TypeOf(cfg *Config, e Expected) gguf.Type {
 
 // keepF32 reports whether llama.cpp keeps a tensor in F32 whatever the
 // target type: 1-D tensors (norms) and the MoE router (ffn_gate_inp).
-func keepF32(e Expected) bool {
-	return len(e.Shape) == 1 || e.Component == CompRouter
+func keepF32(e arch.Expected) bool {
+	return len(e.Shape) == 1 || e.Component == arch.CompRouter
 }
 
 // Q4KM is llama.cpp's stock Q4_K_M mixture (src/llama-quant.cpp,
 // llama_tensor_get_type for LLAMA_FTYPE_MOSTLY_Q4_K_M): Q4_K throughout,
 // Q6_K for output.weight, and Q6_K for attn_v and ffn_down(_exps) on the
 // "more bits" layers i < n/8, i ≥ 7n/8 and every third layer between.
-var Q4KM = Quantization{Name: "Q4_K_M", typeOf: func(e Expected, n int) gguf.Type {
+var Q4KM = Quantization{Name: "Q4_K_M", typeOf: func(e arch.Expected, n int) gguf.Type {
 	i := e.Layer
 	moreBits := i < n/8 || i >= 7*n/8 || (i-n/8)%3 == 2
 	switch {
 	case keepF32(e):
 		return gguf.TypeF32
-	case e.Component == CompLMHead:
+	case e.Component == arch.CompLMHead:
 		return gguf.TypeQ6_K
-	case (e.Component == CompAttnV || e.Component == CompExpertDown || e.Component == CompMLPDown) && moreBits:
+	case (e.Component == arch.CompAttnV || e.Component == arch.CompExpertDown || e.Component == arch.CompMLPDown) && moreBits:
 		return gguf.TypeQ6_K
 	}
 	return gguf.TypeQ4_K
@@ -74,7 +76,7 @@ var Q4KM = Quantization{Name: "Q4_K_M", typeOf: func(e Expected, n int) gguf.Typ
 // Uniform returns the quantization that stores every matrix as t, norms and
 // the router staying F32 as llama.cpp keeps them.
 func Uniform(t gguf.Type) Quantization {
-	return Quantization{Name: t.String(), typeOf: func(e Expected, _ int) gguf.Type {
+	return Quantization{Name: t.String(), typeOf: func(e arch.Expected, _ int) gguf.Type {
 		if keepF32(e) {
 			return gguf.TypeF32
 		}

@@ -45,7 +45,7 @@ func (r *Report) modelLine() string {
 // identical layers share a row, memory and throughput.
 func (r *Report) WriteText(w io.Writer) error {
 	p := &printer{w: w}
-	p.f("%s  %s  %s — coverage %d/%d\n", GateID, verdict(r.Gate.Pass), r.modelLine(), r.Coverage.Verified, r.Coverage.Total)
+	p.f("%s  %s  %s — coverage %d/%d\n", r.Gate.ID, verdict(r.Gate.Pass), r.modelLine(), r.Coverage.Verified, r.Coverage.Total)
 	p.f("source %s\n", r.Source)
 	if r.Fetch != nil {
 		p.f("remote %s\n", r.Fetch)
@@ -193,7 +193,7 @@ func auditLayerGroups(ls []LayerAudit) []layerGroup[LayerAudit] {
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	p := &printer{w: w}
 	icon := map[bool]string{true: "✅", false: "❌"}
-	p.f("## %s %s: %s\n\n", icon[r.Gate.Pass], GateID, verdict(r.Gate.Pass))
+	p.f("## %s %s: %s\n\n", icon[r.Gate.Pass], r.Gate.ID, verdict(r.Gate.Pass))
 	p.f("%s · coverage **%d/%d** · `%s`\n\n", r.modelLine(), r.Coverage.Verified, r.Coverage.Total, r.Source)
 	if r.Fetch != nil {
 		p.f("Remote: %s.\n\n", r.Fetch)
@@ -287,7 +287,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 	for _, c := range r.Checks {
 		add(c.ID, c.Title, c.Pass, c.Detail)
 	}
-	add(GateID, "QA gate: all seven falsification tests pass, coverage 1", r.Gate.Pass, fmt.Sprintf("coverage %d/%d", r.Coverage.Verified, r.Coverage.Total))
+	add(r.Gate.ID, "QA gate: all seven falsification tests pass, coverage 1", r.Gate.Pass, fmt.Sprintf("coverage %d/%d", r.Coverage.Verified, r.Coverage.Total))
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

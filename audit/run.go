@@ -6,20 +6,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/weightaudit/weightaudit/arch"
+	_ "github.com/weightaudit/weightaudit/arch/all" // every family, registered
 	"github.com/weightaudit/weightaudit/checkpoint"
-)
-
-// Obligation IDs of the seed's contract and its QA gate.
-const (
-	GateID         = "F-QM3E-001"
-	CheckTotal     = "FALSIFY-QM3E-001"
-	CheckActive    = "FALSIFY-QM3E-002"
-	CheckFLOPs     = "FALSIFY-QM3E-003"
-	CheckMemory    = "FALSIFY-QM3E-004"
-	CheckRoofline  = "FALSIFY-QM3E-005"
-	CheckBlocks    = "FALSIFY-QM3E-006"
-	CheckEndToEnd  = "FALSIFY-QM3E-007"
-	obligationsLen = 7
 )
 
 // ErrNoConfig is returned by [Run] for a safetensors checkpoint without a
@@ -46,14 +35,16 @@ type Report struct {
 	Files      FilesJSON        `json:"files"`
 	// Fetch is set for a remote source: what reading the headers cost.
 	Fetch *FetchJSON `json:"fetch,omitempty"`
+
+	ob arch.Obligations // the family's obligation ids
 }
 
 // ModelJSON says what the audit took the checkpoint to be.
 type ModelJSON struct {
-	Family  string  `json:"family"`
-	Profile string  `json:"profile,omitempty"` // the published model recognized, if any
-	Label   string  `json:"label,omitempty"`   // the size label found in a name
-	Config  *Config `json:"config"`
+	Family  string `json:"family"`
+	Profile string `json:"profile,omitempty"` // the published model recognized, if any
+	Label   string `json:"label,omitempty"`   // the size label found in a name
+	Config  any    `json:"config"`            // the family's config, as config.json gives it
 }
 
 // ParamsJSON compares the tallied parameter counts with the predicted ones.
@@ -68,7 +59,7 @@ type ParamsJSON struct {
 	// architecture does not predict).
 	Groups []GroupJSON `json:"groups"`
 	// Components is the prediction per component.
-	Components map[Component]int64 `json:"components"`
+	Components map[arch.Component]int64 `json:"components"`
 }
 
 // GroupJSON is one group of components, tallied from the files and
@@ -79,35 +70,16 @@ type GroupJSON struct {
 	Predicted int64  `json:"predicted"`
 }
 
-// groupOf names the breakdown group of a component.
-func groupOf(c Component) string {
-	switch c {
-	case CompEmbedding, CompLMHead, CompRouter:
-		return string(c)
-	case CompAttnQ, CompAttnK, CompAttnV, CompAttnO, CompAttnQNorm, CompAttnKNorm:
-		return "attention"
-	case CompExpertGate, CompExpertUp, CompExpertDown:
-		return "experts"
-	case CompMLPGate, CompMLPUp, CompMLPDown:
-		return "mlp"
-	case CompAttnNorm, CompFFNNorm, CompFinalNorm:
-		return "norms"
-	}
-	return "other"
-}
-
-var groupOrder = [...]string{"embedding", "lm_head", "attention", "router", "experts", "mlp", "norms", "other"}
-
 // groups tallies the files and the prediction per group.
-func groups(tl *roleSums, pred Prediction) []GroupJSON {
-	var want [len(groupOrder)]int64
+func groups(tl *roleSums, pred arch.Prediction) []GroupJSON {
+	var want [arch.NumGroups]int64
 	for c, n := range pred.Components {
-		want[groupIndex(c)] += n
+		want[c.Group()] += n
 	}
 	var out []GroupJSON
-	for g, name := range groupOrder {
+	for g := range arch.NumGroups {
 		if tl.groups[g] != 0 || want[g] != 0 {
-			out = append(out, GroupJSON{Group: name, Params: tl.groups[g], Predicted: want[g]})
+			out = append(out, GroupJSON{Group: arch.Group(g).String(), Params: tl.groups[g], Predicted: want[g]})
 		}
 	}
 	return out
@@ -178,40 +150,29 @@ func (o *Options) setDefaults() {
 // SpecOf derives the architecture of ck: from config.json for safetensors;
 // from the GGUF metadata for GGUF, compared against a config.json beside
 // it when there is one (each disagreement a finding).
-func SpecOf(ck *checkpoint.Checkpoint) (Spec, []Finding, error) {
-	var hf *Config
+func SpecOf(ck *checkpoint.Checkpoint) (arch.Spec, []Finding, error) {
+	var hf arch.Spec
 	if ck.Config != nil {
-		c, err := ParseConfig(ck.Config)
+		s, err := arch.FromConfig(ck.Config)
 		if err != nil {
 			return nil, nil, err
 		}
-		hf = c
+		hf = s
 	}
 	if ck.Format == checkpoint.FormatSafetensors {
 		if hf == nil {
 			return nil, nil, ErrNoConfig
 		}
-		s, err := SpecFor(hf)
-		return s, nil, err
+		return hf, nil, nil
 	}
-	gc, err := ConfigFromGGUF(ck.GGUF...)
+	spec, err := arch.FromGGUF(ck.GGUF...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", ck.Files[0].Name, err)
 	}
-	spec, err := SpecFor(gc)
-	if err != nil {
-		return nil, nil, err
-	}
 	var findings []Finding
-	if hf != nil {
-		for _, f := range profileFields {
-			if f.name == "tie_word_embeddings" || f.name == "decoder_sparse_step" || f.name == "mlp_only_layers" {
-				continue // GGUF metadata does not carry these
-			}
-			if a, b := f.get(hf), f.get(gc); a != b {
-				findings = append(findings, Finding{Check: CheckConfig, File: "config.json", Field: f.name,
-					Message: fmt.Sprintf("config.json has %s %v, the GGUF metadata %v", f.name, a, b)})
-			}
+	if cmp, ok := hf.(arch.ConfigComparer); ok {
+		for _, c := range cmp.CompareConfig(spec) {
+			findings = append(findings, Finding{Check: CheckConfig, File: "config.json", Field: c.Field, Message: c.Message})
 		}
 	}
 	return spec, findings, nil
@@ -241,16 +202,18 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := spec.Config()
 	inv := ck.Inventory()
-	roles := Assign(spec, inv)
-	tl := tallyRoles(inv, roles, cfg)
+	roles := arch.Assign(spec, inv)
+	tl := tallyRoles(inv, roles, spec.Dims())
 	pred := spec.Predict()
 	tot := inv.Totals()
-	r := &Report{Source: ck.Source, Format: ck.Format, Model: ModelJSON{Family: spec.Family(), Config: cfg},
-		Files: FilesJSON{Count: tot.Files, Bytes: tot.FileBytes, HeaderBytes: tot.HeaderBytes}}
+	r := &Report{Source: ck.Source, Format: ck.Format, Model: ModelJSON{Family: spec.Family(), Config: spec.Config()},
+		Files: FilesJSON{Count: tot.Files, Bytes: tot.FileBytes, HeaderBytes: tot.HeaderBytes}, ob: arch.ObligationsOf(spec)}
 
-	rec := Recognize(cfg, sourceNames(ck)...)
+	var rec arch.Recognition
+	if rz, ok := spec.(arch.Recognizer); ok {
+		rec = rz.Recognize(sourceNames(ck)...)
+	}
 	if rec.Profile != nil {
 		r.Model.Profile = rec.Profile.Name
 	}
@@ -287,7 +250,7 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 
 	// The contract.
 	r.checkCounts(rec.Profile, pred, active, tot.Params)
-	shapes := checkShapes(spec, inv, roles)
+	shapes := arch.WalkShapes(spec, inv, roles)
 	r.costChecks(spec, tl, opts, shapes)
 	r.spotChecks(opts, shapes)
 
@@ -299,7 +262,7 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 			}
 		}
 	}
-	r.Gate = GateJSON{ID: GateID, Pass: r.Coverage.Total == obligationsLen && r.Coverage.Verified == r.Coverage.Total}
+	r.Gate = GateJSON{ID: r.ob.Gate, Pass: r.Coverage.Total == len(r.ob.List()) && r.Coverage.Verified == r.Coverage.Total}
 	r.Layers = layerAudit(tl, pred, r.Findings)
 	if r.Findings == nil {
 		r.Findings = []Finding{}
@@ -310,11 +273,18 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 // Pass reports whether every check passed and the gate with them.
 func (r *Report) Pass() bool {
 	for _, c := range r.Checks {
-		if !c.Pass {
+		if !c.Pass && !c.Skipped {
 			return false
 		}
 	}
 	return r.Gate.Pass
+}
+
+// skip records a check that does not apply to the architecture: it does
+// not pass, and it is no finding.
+func (r *Report) skip(c Check, why string) {
+	c.Skipped, c.Detail = true, "not applicable: "+why
+	r.Checks = append(r.Checks, c)
 }
 
 // addCheck records a check whose findings decide it: it passes with none.
@@ -326,9 +296,9 @@ func (r *Report) addCheck(c Check, findings []Finding, okDetail string) {
 	r.Findings = append(r.Findings, findings...)
 }
 
-// checkCounts runs FALSIFY-QM3E-001 and -002: the tallied counts equal the
+// checkCounts runs obligations 1 and 2 (FALSIFY-QM3E-001 and -002): the tallied counts equal the
 // predicted ones exactly, and fall in the profile's ranges when one applies.
-func (r *Report) checkCounts(p *Profile, pred Prediction, active, total int64) {
+func (r *Report) checkCounts(p *arch.Profile, pred arch.Prediction, active, total int64) {
 	count := func(id, title string, got, want int64, rng *[2]int64, what string) {
 		var fs []Finding
 		if got != want {
@@ -348,18 +318,18 @@ func (r *Report) checkCounts(p *Profile, pred Prediction, active, total int64) {
 	if p != nil {
 		tr, ar = &p.Total, &p.Active
 	}
-	count(CheckTotal, "total parameter count", total, pred.Total, tr, "total")
-	count(CheckActive, "active parameter count", active, pred.Active, ar, "active")
+	count(r.ob.Total, "total parameter count", total, pred.Total, tr, "total")
+	count(r.ob.Active, "active parameter count", active, pred.Active, ar, "active")
 }
 
 // layerAudit tallies each layer against its prediction.
-func layerAudit(tl *roleSums, pred Prediction, findings []Finding) []LayerAudit {
+func layerAudit(tl *roleSums, pred arch.Prediction, findings []Finding) []LayerAudit {
 	m := map[int]*LayerAudit{}
 	add := func(l int, lt *layerSums) {
 		a := &LayerAudit{Layer: l, Tensors: lt.tensors, Params: lt.params, Active: lt.active, Bytes: lt.byts, Groups: map[string]int64{}}
 		for g, n := range lt.groups {
 			if n != 0 {
-				a.Groups[groupOrder[g]] = n
+				a.Groups[arch.Group(g).String()] = n
 			}
 		}
 		m[l] = a
@@ -397,20 +367,6 @@ func layerAudit(tl *roleSums, pred Prediction, findings []Finding) []LayerAudit 
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Layer < out[j].Layer })
 	return out
-}
-
-// groupOther is the index in groupOrder of "other".
-const groupOther = uint8(len(groupOrder) - 1)
-
-// groupIndex is the index in groupOrder of a component's group.
-func groupIndex(c Component) uint8 {
-	g := groupOf(c)
-	for i, name := range groupOrder {
-		if name == g {
-			return uint8(i)
-		}
-	}
-	return groupOther
 }
 
 // sourceNames returns the names that may carry a size label: the GGUF name and
@@ -473,9 +429,9 @@ func (s *SpotResult) Passes() bool {
 		s.ShapeOut[0] == s.ShapeIn[0] && (s.Full || s.ShapeOut[1] == s.ShapeIn[1])
 }
 
-// spotChecks records FALSIFY-QM3E-006 and -007: structurally from the
+// spotChecks records obligations 6 and 7 (FALSIFY-QM3E-006 and -007): structurally from the
 // weights' shapes, and empirically where a spot-check ran.
-func (r *Report) spotChecks(opts Options, shapes shapeResult) {
+func (r *Report) spotChecks(opts Options, shapes arch.Shapes) {
 	var layer, full *SpotResult
 	for _, s := range opts.Spot {
 		if s.Full && full == nil {
@@ -491,8 +447,13 @@ func (r *Report) spotChecks(opts Options, shapes shapeResult) {
 		return []Finding{{Check: id, Message: fmt.Sprintf("the spot-check gave shape %v from %v, finite %v, float32 vs float64 %.3g (tolerance %.0e)",
 			s.ShapeOut, s.ShapeIn, s.Finite, s.MaxRelErr, SpotTolerance)}}
 	}
-	c := Check{ID: CheckBlocks, Title: "every block preserves shape", Level: "structural", Measured: shapes.blocks, Predicted: shapes.layers}
-	detail := fmt.Sprintf("all %d blocks map [seq, %d] to [seq, %d] by their weights' shapes", shapes.layers, shapes.d, shapes.d)
+	c := Check{ID: r.ob.Blocks, Title: "every block preserves shape", Level: "structural", Measured: shapes.Blocks, Predicted: shapes.Layers}
+	if !shapes.Applicable {
+		r.skip(c, "the architecture gives no block shape walk")
+		r.skip(Check{ID: r.ob.EndToEnd, Title: "tokens → [seq, d] → … → [seq, V]", Level: "structural"}, "the architecture gives no block shape walk")
+		return
+	}
+	detail := fmt.Sprintf("all %d blocks map [seq, %d] to [seq, %d] by their weights' shapes", shapes.Layers, shapes.D, shapes.D)
 	switch {
 	case full != nil:
 		c.Level = "empirical"
@@ -507,15 +468,15 @@ func (r *Report) spotChecks(opts Options, shapes shapeResult) {
 	if blockSpot == nil {
 		blockSpot = full
 	}
-	r.addCheck(c, append(shapes.perBlock, spotFinding(CheckBlocks, blockSpot)...), detail)
+	r.addCheck(c, append(shapeFindings(r.ob.Blocks, shapes.PerBlock), spotFinding(r.ob.Blocks, blockSpot)...), detail)
 
-	c = Check{ID: CheckEndToEnd, Title: "tokens → [seq, d] → … → [seq, V]", Level: "structural"}
-	detail = fmt.Sprintf("tokens → [seq, %d] → %d blocks → [seq, %d] → [seq, %d] by the weights' shapes", shapes.d, shapes.layers, shapes.d, shapes.vocab)
+	c = Check{ID: r.ob.EndToEnd, Title: "tokens → [seq, d] → … → [seq, V]", Level: "structural"}
+	detail = fmt.Sprintf("tokens → [seq, %d] → %d blocks → [seq, %d] → [seq, %d] by the weights' shapes", shapes.D, shapes.Layers, shapes.D, shapes.Vocab)
 	if full != nil {
 		c.Level = "empirical"
 		detail += fmt.Sprintf("; the full model ran: %v tokens → logits %v", full.ShapeIn, full.ShapeOut)
 	} else {
 		detail += "; not run end to end (audit --spotcheck on a model under " + Bytes(MaxFullBytes) + ")"
 	}
-	r.addCheck(c, append(shapes.endToEnd, spotFinding(CheckEndToEnd, full)...), detail)
+	r.addCheck(c, append(shapeFindings(r.ob.EndToEnd, shapes.EndToEnd), spotFinding(r.ob.EndToEnd, full)...), detail)
 }

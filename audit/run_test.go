@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/qwen3"
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
@@ -211,7 +213,7 @@ func TestAuditDefects(t *testing.T) {
 				})
 			},
 			check: audit.CheckTensors, want: audit.Finding{Tensor: expert, Message: "missing"},
-			alsoFail: []string{audit.CheckTotal, audit.CheckActive, audit.CheckFLOPs, audit.CheckBlocks, audit.CheckFiles},
+			alsoFail: []string{qwen3.Obligations.Total, qwen3.Obligations.Active, qwen3.Obligations.FLOPs, qwen3.Obligations.Blocks, audit.CheckFiles},
 		},
 		{
 			name: "mis-shaped expert", builtin: "safetensors",
@@ -226,7 +228,7 @@ func TestAuditDefects(t *testing.T) {
 				})
 			},
 			check: audit.CheckTensors, want: audit.Finding{Tensor: misshaped, Message: "shape [4096 1535], want [4096 1536]"},
-			alsoFail: []string{audit.CheckBlocks, audit.CheckTotal},
+			alsoFail: []string{qwen3.Obligations.Blocks, qwen3.Obligations.Total},
 		},
 		{
 			name: "num_experts_per_tok 10", builtin: "safetensors",
@@ -234,7 +236,7 @@ func TestAuditDefects(t *testing.T) {
 				v.editJSON("config.json", func(m map[string]any) { m["num_experts_per_tok"] = 10 })
 			},
 			check: audit.CheckProfile, want: audit.Finding{Field: "num_experts_per_tok", Message: "num_experts_per_tok is 10, Qwen3-235B-A22B has 8"},
-			alsoFail: []string{audit.CheckActive},
+			alsoFail: []string{qwen3.Obligations.Active},
 		},
 		{
 			name: "GGUF expert_count 127", builtin: "gguf",
@@ -249,7 +251,7 @@ func TestAuditDefects(t *testing.T) {
 				})
 			},
 			check: audit.CheckProfile, want: audit.Finding{Field: "num_experts", Message: "num_experts is 127, Qwen3-235B-A22B has 128"},
-			alsoFail: []string{audit.CheckTensors, audit.CheckTotal},
+			alsoFail: []string{audit.CheckTensors, qwen3.Obligations.Total},
 		},
 		{
 			name: "index entry names the wrong shard", builtin: "safetensors",
@@ -298,7 +300,7 @@ func TestAuditDefects(t *testing.T) {
 		{
 			name: "config.json disagrees with GGUF metadata", builtin: "30b-gguf",
 			break_: func(v *variant) {
-				cfg := audit.Qwen3_30B_A3B()
+				cfg := qwen3.Qwen3_30B_A3B()
 				cfg.HiddenSize = 4096
 				b, _ := json.Marshal(cfg)
 				v.src.Add("config.json", bytes.NewReader(b), int64(len(b)))
@@ -345,13 +347,13 @@ func TestAuditDefects(t *testing.T) {
 // mixed in and tied embeddings, in both formats, audit cleanly through the
 // same code, with no published profile.
 func TestAuditOtherShapes(t *testing.T) {
-	dense := audit.TinyQwen3MoE()
+	dense := qwen3.TinyMoE()
 	dense.ModelType, dense.Architectures, dense.NumExperts, dense.NumExpertsPerTok, dense.MoEIntermediateSize = "qwen3", []string{"Qwen3ForCausalLM"}, 0, 0, 0
-	mixed := audit.TinyQwen3MoE()
+	mixed := qwen3.TinyMoE()
 	mixed.NumHiddenLayers, mixed.DecoderSparseStep, mixed.MLPOnlyLayers, mixed.TieWordEmbeddings = 6, 2, []int64{3}, true
 	tests := []struct {
 		name   string
-		cfg    *audit.Config
+		cfg    *qwen3.Config
 		family string
 	}{
 		{"dense qwen3", dense, "qwen3"},
@@ -364,12 +366,12 @@ func TestAuditOtherShapes(t *testing.T) {
 				var l *synth.Layout
 				var err error
 				if format == "hf" {
-					l, err = synth.HF("tiny", tt.cfg, synth.HFOptions{Shards: 2, DType: safetensors.F32})
+					l, err = synth.HF("tiny", qwen3.MustNew(tt.cfg), synth.HFOptions{Shards: 2, DType: safetensors.F32})
 				} else {
 					if len(tt.cfg.MLPOnlyLayers) > 0 || tt.cfg.DecoderSparseStep > 1 {
 						t.Skip("GGUF metadata has no key for dense layers in a qwen3moe model")
 					}
-					l, err = synth.GGUF("tiny", tt.cfg, synth.GGUFOptions{Type: "F16"})
+					l, err = synth.GGUF("tiny", qwen3.MustNew(tt.cfg), synth.GGUFOptions{Type: "F16"})
 				}
 				if err != nil {
 					t.Fatal(err)
@@ -409,7 +411,7 @@ func TestAuditCannotRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := audit.Run(ck, audit.Options{}); !errors.Is(err, audit.ErrUnsupportedArch) {
+	if _, err := audit.Run(ck, audit.Options{}); !errors.Is(err, arch.ErrUnsupportedArch) {
 		t.Errorf("Run(llama config) = %v, want ErrUnsupportedArch", err)
 	}
 	v.src.Remove("config.json")

@@ -7,8 +7,9 @@ import (
 	"math"
 	"time"
 
-	"github.com/weightaudit/weightaudit/audit/forward"
+	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/spotcheck/forward"
 )
 
 // ErrSpotCheck is wrapped by the errors of [SpotCheck] for a request it
@@ -58,17 +59,21 @@ func SpotCheck(ctx context.Context, ck *checkpoint.Checkpoint, opts SpotOptions)
 	if err != nil {
 		return nil, err
 	}
-	cfg := spec.Config()
+	fw, ok := spec.(arch.Forwarder)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s: %w: the architecture gives no forward wiring", ErrSpotCheck, spec.Family(), ErrNotApplicable)
+	}
+	dims := spec.Dims()
 	if len(opts.Tokens) == 0 {
 		return nil, fmt.Errorf("%w: no tokens", ErrSpotCheck)
 	}
 	for _, id := range opts.Tokens {
-		if id < 0 || int64(id) >= cfg.VocabSize {
-			return nil, fmt.Errorf("%w: token id %d is outside the vocabulary of %d", ErrSpotCheck, id, cfg.VocabSize)
+		if id < 0 || int64(id) >= dims.Vocab {
+			return nil, fmt.Errorf("%w: token id %d is outside the vocabulary of %d", ErrSpotCheck, id, dims.Vocab)
 		}
 	}
-	if !opts.Full && (opts.Layer < 0 || int64(opts.Layer) >= cfg.NumHiddenLayers) {
-		return nil, fmt.Errorf("%w: layer %d is outside 0..%d", ErrSpotCheck, opts.Layer, cfg.NumHiddenLayers-1)
+	if !opts.Full && (opts.Layer < 0 || int64(opts.Layer) >= dims.Layers) {
+		return nil, fmt.Errorf("%w: layer %d is outside 0..%d", ErrSpotCheck, opts.Layer, dims.Layers-1)
 	}
 	if opts.Jobs < 1 {
 		opts.Jobs = 1
@@ -82,16 +87,12 @@ func SpotCheck(ctx context.Context, ck *checkpoint.Checkpoint, opts SpotOptions)
 	if opts.Full && tot.Bytes > MaxFullBytes {
 		return nil, fmt.Errorf("%w: a full forward pass would read %s of weights (limit %s); check one layer with --layer", ErrSpotCheck, Bytes(tot.Bytes), Bytes(MaxFullBytes))
 	}
-	fc := forward.Config{Hidden: int(cfg.HiddenSize), Heads: int(cfg.NumAttentionHeads), KVHeads: int(cfg.NumKeyValueHeads),
-		HeadDim: int(cfg.HeadDim), Experts: int(cfg.NumExperts), TopK: int(cfg.NumExpertsPerTok), NormTopK: cfg.NormTopKProb,
-		Eps: cfg.RMSNormEps, Theta: cfg.RopeTheta, Jobs: opts.Jobs}
-	if ck.Format == checkpoint.FormatGGUF && cfg.NumExperts > 0 {
-		fc.NormTopK = true // llama.cpp always renormalizes the top-k for qwen3moe
-	}
-	n, d := len(opts.Tokens), int(cfg.HiddenSize)
+	fc := fw.Forward(ck.Format)
+	fc.Jobs = opts.Jobs
+	n, d := len(opts.Tokens), int(dims.Hidden)
 
 	// The input: the embedding rows of the tokens.
-	emb, ok := w.tensor(-1, CompEmbedding, -1)
+	emb, ok := w.tensor(-1, arch.CompEmbedding, -1)
 	if !ok {
 		return nil, fmt.Errorf("%w: no embedding tensor", ErrSpotCheck)
 	}
@@ -112,12 +113,12 @@ func SpotCheck(ctx context.Context, ck *checkpoint.Checkpoint, opts SpotOptions)
 	if opts.Full {
 		res.Layer = -1
 		layers = layers[:0]
-		for l := 0; l < int(cfg.NumHiddenLayers); l++ {
+		for l := 0; l < int(dims.Layers); l++ {
 			layers = append(layers, l)
 		}
 	}
 	for _, l := range layers {
-		lw := &layerWeights{w: w, ctx: ctx, layer: l, sparse: cfg.Sparse(int64(l))}
+		lw := &layerWeights{w: w, ctx: ctx, layer: l, sparse: fw.Sparse(l)}
 		y, route, err := forward.Block(ctx, fc, lw, x)
 		if err != nil {
 			return nil, fmt.Errorf("layer %d: %w", l, err)
@@ -129,7 +130,7 @@ func SpotCheck(ctx context.Context, ck *checkpoint.Checkpoint, opts SpotOptions)
 	}
 	width := d
 	if opts.Full {
-		if x, width, err = head(ctx, w, cfg, x, opts.Jobs); err != nil {
+		if x, width, err = head(ctx, w, dims, fw.NormEps(), x, opts.Jobs); err != nil {
 			return nil, err
 		}
 	}
@@ -163,8 +164,8 @@ func SpotCheck(ctx context.Context, ck *checkpoint.Checkpoint, opts SpotOptions)
 }
 
 // head applies the final norm and lm_head (the embedding when tied).
-func head(ctx context.Context, w *weights, cfg *Config, x forward.Pair, jobs int) (forward.Pair, int, error) {
-	normT, ok := w.tensor(-1, CompFinalNorm, -1)
+func head(ctx context.Context, w *weights, dims arch.Dims, eps float64, x forward.Pair, jobs int) (forward.Pair, int, error) {
+	normT, ok := w.tensor(-1, arch.CompFinalNorm, -1)
 	if !ok {
 		return forward.Pair{}, 0, fmt.Errorf("%w: no final norm", ErrSpotCheck)
 	}
@@ -172,9 +173,9 @@ func head(ctx context.Context, w *weights, cfg *Config, x forward.Pair, jobs int
 	if err != nil {
 		return forward.Pair{}, 0, err
 	}
-	headT, ok := w.tensor(-1, CompLMHead, -1)
-	if !ok && cfg.TieWordEmbeddings {
-		headT, ok = w.tensor(-1, CompEmbedding, -1)
+	headT, ok := w.tensor(-1, arch.CompLMHead, -1)
+	if !ok && dims.TiedEmbeddings {
+		headT, ok = w.tensor(-1, arch.CompEmbedding, -1)
 	}
 	if !ok {
 		return forward.Pair{}, 0, fmt.Errorf("%w: no lm_head", ErrSpotCheck)
@@ -183,12 +184,12 @@ func head(ctx context.Context, w *weights, cfg *Config, x forward.Pair, jobs int
 	if err != nil {
 		return forward.Pair{}, 0, err
 	}
-	n := len(x.F32) / int(cfg.HiddenSize)
+	n := len(x.F32) / int(dims.Hidden)
 	h := forward.Pair{F32: make([]float32, len(x.F32)), F64: make([]float64, len(x.F64))}
-	if err := forward.RMSNorm(h.F32, x.F32, norm, cfg.RMSNormEps); err != nil {
+	if err := forward.RMSNorm(h.F32, x.F32, norm, eps); err != nil {
 		return forward.Pair{}, 0, err
 	}
-	if err := forward.RMSNorm(h.F64, x.F64, norm, cfg.RMSNormEps); err != nil {
+	if err := forward.RMSNorm(h.F64, x.F64, norm, eps); err != nil {
 		return forward.Pair{}, 0, err
 	}
 	v := rows.Rows()

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/weightaudit/weightaudit/arch/qwen3"
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
@@ -92,7 +93,7 @@ func TestSpotCheckFormatsAgree(t *testing.T) {
 // A block computed here from the definition, in float64, with naive loops
 // and none of the forward package, on the F32 weights read directly.
 func TestSpotCheckMatchesNaiveBlock(t *testing.T) {
-	cfg := audit.TinyQwen3MoE()
+	cfg := qwen3.TinyMoE()
 	w := readF32Tensors(t, filepath.Join(tinyDir, "hf-f32"))
 	tokens := []int{5, 9, 60}
 	const layer = 1

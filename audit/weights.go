@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/weightaudit/weightaudit/audit/forward"
+	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/spotcheck/forward"
 )
 
 // weights reads the tensors of a checkpoint by their role: whole vectors,
@@ -21,18 +22,18 @@ type weights struct {
 
 type weightKey struct {
 	layer  int
-	comp   Component
+	comp   arch.Component
 	expert int
 }
 
-func newWeights(ck *checkpoint.Checkpoint, spec Spec) (*weights, error) {
+func newWeights(ck *checkpoint.Checkpoint, spec arch.Spec) (*weights, error) {
 	rd, err := ck.NewReader()
 	if err != nil {
 		return nil, err
 	}
 	inv := ck.Inventory()
 	w := &weights{Reader: rd, ck: ck, inv: inv, byKey: map[weightKey]*checkpoint.Tensor{}}
-	for i, r := range Assign(spec, inv) {
+	for i, r := range arch.Assign(spec, inv) {
 		if r.Known {
 			w.byKey[weightKey{r.Layer, r.Component, r.Expert}] = &inv.Tensors[i]
 		}
@@ -42,7 +43,7 @@ func newWeights(ck *checkpoint.Checkpoint, spec Spec) (*weights, error) {
 
 // tensor finds a layer's tensor by component; for experts stored one
 // tensor per expert it is that expert's, for stacked experts the stack.
-func (w *weights) tensor(layer int, comp Component, expert int) (*checkpoint.Tensor, bool) {
+func (w *weights) tensor(layer int, comp arch.Component, expert int) (*checkpoint.Tensor, bool) {
 	if t, ok := w.byKey[weightKey{layer, comp, expert}]; ok {
 		return t, true
 	}
@@ -145,11 +146,11 @@ type layerWeights struct {
 	sparse bool
 }
 
-var vectorComps = map[string]Component{"attn_norm": CompAttnNorm, "q_norm": CompAttnQNorm, "k_norm": CompAttnKNorm, "ffn_norm": CompFFNNorm}
+var vectorComps = map[string]arch.Component{"attn_norm": arch.CompAttnNorm, "q_norm": arch.CompAttnQNorm, "k_norm": arch.CompAttnKNorm, "ffn_norm": arch.CompFFNNorm}
 
-var matrixComps = map[string][2]Component{ // [dense or attention, expert]
-	"q": {CompAttnQ}, "k": {CompAttnK}, "v": {CompAttnV}, "o": {CompAttnO}, "router": {CompRouter},
-	"gate": {CompMLPGate, CompExpertGate}, "up": {CompMLPUp, CompExpertUp}, "down": {CompMLPDown, CompExpertDown},
+var matrixComps = map[string][2]arch.Component{ // [dense or attention, expert]
+	"q": {arch.CompAttnQ}, "k": {arch.CompAttnK}, "v": {arch.CompAttnV}, "o": {arch.CompAttnO}, "router": {arch.CompRouter},
+	"gate": {arch.CompMLPGate, arch.CompExpertGate}, "up": {arch.CompMLPUp, arch.CompExpertUp}, "down": {arch.CompMLPDown, arch.CompExpertDown},
 }
 
 func (l *layerWeights) Sparse() bool { return l.sparse }

@@ -12,7 +12,7 @@ import (
 
 	parser "github.com/gpustack/gguf-parser-go"
 
-	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/arch/qwen3"
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/gguf"
@@ -60,7 +60,7 @@ func layout(b *testing.B, name string, make func() (*synth.Layout, error)) (stri
 // with gguf-parser-go.
 func BenchmarkGGUFHeader(b *testing.B) {
 	d, l := layout(b, "gguf", func() (*synth.Layout, error) {
-		return synth.GGUF("Qwen3-235B-A22B-Q4_K_M", audit.Qwen3_235B_A22B(), synth.GGUFOptions{Type: "Q4_K_M"})
+		return synth.GGUF("Qwen3-235B-A22B-Q4_K_M", qwen3.MustNew(qwen3.Qwen3_235B_A22B()), synth.GGUFOptions{Type: "Q4_K_M"})
 	})
 	path := filepath.Join(d, l.Files[0].Name)
 	f, err := gguf.Open(path)

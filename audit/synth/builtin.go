@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/arch/qwen3"
 )
 
 // builtins are the reference layouts reachable by name.
@@ -13,18 +13,18 @@ var builtins = map[string]func() (*Layout, error){
 	// The published Hugging Face repository Qwen/Qwen3-235B-A22B: BF16 in
 	// 118 shards.
 	"safetensors": func() (*Layout, error) {
-		return HF("Qwen3-235B-A22B", audit.Qwen3_235B_A22B(), HFOptions{Shards: 118})
+		return HF("Qwen3-235B-A22B", qwen3.MustNew(qwen3.Qwen3_235B_A22B()), HFOptions{Shards: 118})
 	},
 	// The stock llama.cpp Q4_K_M quantization, split in 5 parts as Qwen's
 	// own GGUF release is.
 	"gguf": func() (*Layout, error) {
-		return GGUF("Qwen3-235B-A22B-Q4_K_M", audit.Qwen3_235B_A22B(), GGUFOptions{Type: "Q4_K_M", Parts: 5})
+		return GGUF("Qwen3-235B-A22B-Q4_K_M", qwen3.MustNew(qwen3.Qwen3_235B_A22B()), GGUFOptions{Type: "Q4_K_M", Parts: 5})
 	},
 	"30b-safetensors": func() (*Layout, error) {
-		return HF("Qwen3-30B-A3B", audit.Qwen3_30B_A3B(), HFOptions{Shards: 16})
+		return HF("Qwen3-30B-A3B", qwen3.MustNew(qwen3.Qwen3_30B_A3B()), HFOptions{Shards: 16})
 	},
 	"30b-gguf": func() (*Layout, error) {
-		return GGUF("Qwen3-30B-A3B-Q4_K_M", audit.Qwen3_30B_A3B(), GGUFOptions{Type: "Q4_K_M"})
+		return GGUF("Qwen3-30B-A3B-Q4_K_M", qwen3.MustNew(qwen3.Qwen3_30B_A3B()), GGUFOptions{Type: "Q4_K_M"})
 	},
 }
 

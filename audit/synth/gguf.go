@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/gguf"
 )
 
@@ -28,11 +30,15 @@ type GGUFOptions struct {
 var fileTypes = map[string]uint32{"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "Q5_0": 8, "Q5_1": 9,
 	"Q2_K": 10, "Q3_K_M": 12, "Q4_K_S": 14, "Q4_K_M": 15, "Q5_K_M": 17, "Q6_K": 18, "BF16": 32}
 
-// GGUF lays out cfg as llama.cpp's converter and quantizer would write it:
-// architecture metadata under "qwen3moe." (or "qwen3."), the tokenizer
-// arrays sized to the vocabulary, and the tensors of
-// [audit.Config.ExpectedGGUF] typed by the chosen quantization.
-func GGUF(name string, cfg *audit.Config, opts GGUFOptions) (*Layout, error) {
+// GGUF lays out spec as llama.cpp's converter and quantizer would write
+// it: the architecture metadata its [arch.GGUFWriter] gives (the spec must
+// have one), the tokenizer arrays sized to the vocabulary, and the tensors
+// of its GGUF layout typed by the chosen quantization.
+func GGUF(name string, spec arch.Spec, opts GGUFOptions) (*Layout, error) {
+	w, ok := spec.(arch.GGUFWriter)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s gives no GGUF metadata", errConfig, spec.Family())
+	}
 	if opts.Type == "" {
 		opts.Type = "Q4_K_M"
 	}
@@ -43,7 +49,8 @@ func GGUF(name string, cfg *audit.Config, opts GGUFOptions) (*Layout, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errConfig, err)
 	}
-	exp := cfg.ExpectedGGUF()
+	exp := spec.Expected(checkpoint.FormatGGUF)
+	layers := int(spec.Dims().Layers)
 	if len(exp) < opts.Parts {
 		return nil, fmt.Errorf("%w: %d tensors cannot fill %d parts", errConfig, len(exp), opts.Parts)
 	}
@@ -51,13 +58,13 @@ func GGUF(name string, cfg *audit.Config, opts GGUFOptions) (*Layout, error) {
 	sizes := make([]int64, len(exp))
 	var total int64
 	for i, e := range exp {
-		infos[i] = gguf.TensorInfo{Name: e.Name, Dims: e.Shape, Type: quant.TypeOf(cfg, e)}
+		infos[i] = gguf.TensorInfo{Name: e.Name, Dims: e.Shape, Type: quant.TypeOf(layers, e)}
 		if sizes[i], err = infos[i].Type.Bytes(e.Shape); err != nil {
 			return nil, fmt.Errorf("%w: tensor %s as %s: %v", errConfig, e.Name, infos[i].Type, err)
 		}
 		total += sizes[i]
 	}
-	kvs := metadata(name, cfg, opts)
+	kvs := metadata(name, w, spec.Dims().Vocab, opts)
 	bounds := cut(sizes, total, opts.Parts)
 	l := &Layout{Name: name}
 	for p := 0; p < opts.Parts; p++ {
@@ -90,37 +97,19 @@ func GGUF(name string, cfg *audit.Config, opts GGUFOptions) (*Layout, error) {
 }
 
 // metadata returns the key-value pairs of the first (or only) file.
-func metadata(name string, cfg *audit.Config, opts GGUFOptions) []gguf.KV {
-	arch := cfg.GGUFArch()
-	a := func(k string) string { return arch + "." + k }
-	u32 := func(x int64) gguf.Value { return gguf.Uint32(uint32(x)) }
+func metadata(name string, w arch.GGUFWriter, vocab int64, opts GGUFOptions) []gguf.KV {
 	kvs := []gguf.KV{
-		{Key: "general.architecture", Value: gguf.String(arch)},
+		{Key: "general.architecture", Value: gguf.String(w.GGUFArch())},
 		{Key: "general.type", Value: gguf.String("model")},
 		{Key: "general.name", Value: gguf.String(name)},
-		{Key: a("block_count"), Value: u32(cfg.NumHiddenLayers)},
-		{Key: a("context_length"), Value: u32(cfg.MaxPositionEmbeddings)},
-		{Key: a("embedding_length"), Value: u32(cfg.HiddenSize)},
-		{Key: a("feed_forward_length"), Value: u32(cfg.IntermediateSize)},
-		{Key: a("attention.head_count"), Value: u32(cfg.NumAttentionHeads)},
-		{Key: a("attention.head_count_kv"), Value: u32(cfg.NumKeyValueHeads)},
-		{Key: a("rope.freq_base"), Value: gguf.Float32(float32(cfg.RopeTheta))},
-		{Key: a("attention.layer_norm_rms_epsilon"), Value: gguf.Float32(float32(cfg.RMSNormEps))},
-		{Key: a("attention.key_length"), Value: u32(cfg.HeadDim)},
-		{Key: a("attention.value_length"), Value: u32(cfg.HeadDim)},
 	}
-	if cfg.NumExperts > 0 {
-		kvs = append(kvs,
-			gguf.KV{Key: a("expert_count"), Value: u32(cfg.NumExperts)},
-			gguf.KV{Key: a("expert_used_count"), Value: u32(cfg.NumExpertsPerTok)},
-			gguf.KV{Key: a("expert_feed_forward_length"), Value: u32(cfg.MoEIntermediateSize)})
-	}
+	kvs = append(kvs, w.GGUFMetadata()...)
 	if ft, ok := fileTypes[opts.Type]; ok {
 		kvs = append(kvs, gguf.KV{Key: "general.file_type", Value: gguf.Uint32(ft)})
 	}
 	kvs = append(kvs, gguf.KV{Key: "general.quantization_version", Value: gguf.Uint32(2)})
 	if !opts.NoTokenizer {
-		kvs = append(kvs, tokenizer(cfg.VocabSize)...)
+		kvs = append(kvs, tokenizer(vocab)...)
 	}
 	return kvs
 }

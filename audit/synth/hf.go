@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/internal/checked"
 	"github.com/weightaudit/weightaudit/safetensors"
 )
@@ -19,19 +20,19 @@ type HFOptions struct {
 	DType safetensors.DType
 }
 
-// HF lays out cfg as a Hugging Face repository: config.json, and either one
+// HF lays out spec as a Hugging Face repository: config.json, and either one
 // model.safetensors or Shards files model-0000i-of-0000n.safetensors with a
 // model.safetensors.index.json. Tensors are stored in the order
-// [audit.Config.ExpectedHF] gives and split across shards at tensor
+// spec.Expected(checkpoint.FormatSafetensors) gives and split across shards at tensor
 // boundaries so that each shard holds about the same number of bytes.
-func HF(name string, cfg *audit.Config, opts HFOptions) (*Layout, error) {
+func HF(name string, spec arch.Spec, opts HFOptions) (*Layout, error) {
 	if opts.Shards <= 0 {
 		opts.Shards = 1
 	}
 	if opts.DType == 0 {
 		opts.DType = safetensors.BF16
 	}
-	exp := cfg.ExpectedHF()
+	exp := spec.Expected(checkpoint.FormatSafetensors)
 	if len(exp) < opts.Shards {
 		return nil, fmt.Errorf("%w: %d tensors cannot fill %d shards", errConfig, len(exp), opts.Shards)
 	}
@@ -56,7 +57,7 @@ func HF(name string, cfg *audit.Config, opts HFOptions) (*Layout, error) {
 	bounds := cut(sizes, total, opts.Shards)
 
 	l := &Layout{Name: name}
-	cfgJSON, err := json.MarshalIndent(cfg, "", "  ")
+	cfgJSON, err := json.MarshalIndent(spec.Config(), "", "  ")
 	if err != nil {
 		return nil, err
 	}

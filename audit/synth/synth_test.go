@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/arch/qwen3"
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
@@ -62,9 +62,9 @@ func TestHFIndex(t *testing.T) {
 // WriteDir writes sparse files that read back exactly as the in-memory
 // source serves them, with data filled in where asked.
 func TestWriteDirSparse(t *testing.T) {
-	cfg := audit.Qwen3_30B_A3B()
+	cfg := qwen3.Qwen3_30B_A3B()
 	cfg.NumHiddenLayers = 4
-	l, err := synth.HF("four-layers", cfg, synth.HFOptions{Shards: 3, DType: safetensors.F32})
+	l, err := synth.HF("four-layers", qwen3.MustNew(cfg), synth.HFOptions{Shards: 3, DType: safetensors.F32})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/qwen3"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/gguf"
 	"github.com/weightaudit/weightaudit/safetensors"
 )
@@ -115,7 +117,7 @@ func TestRunUsage(t *testing.T) {
 // TestGGUFValuesMapping checks that each GGUF tensor is backed by the Hugging
 // Face values of the same layer and role.
 func TestGGUFValuesMapping(t *testing.T) {
-	cfg := audit.TinyQwen3MoE()
+	cfg := qwen3.MustNew(qwen3.TinyMoE())
 	hf := hfValues(cfg)
 	gg, err := ggufValues(cfg, hf)
 	if err != nil {
@@ -130,7 +132,7 @@ func TestGGUFValuesMapping(t *testing.T) {
 	}
 	experts := func(layer int, proj string) []float32 {
 		var names []string
-		for e := range int(cfg.NumExperts) {
+		for e := range int(cfg.Dims().Experts) {
 			names = append(names, fmt.Sprintf("model.layers.%d.mlp.experts.%d.%s.weight", layer, e, proj))
 		}
 		return concat(names...)
@@ -156,8 +158,8 @@ func TestGGUFValuesMapping(t *testing.T) {
 			t.Errorf("ggufValues()[%q] differs from its Hugging Face values (%d vs %d values)", tt.gguf, len(gg[tt.gguf]), len(tt.want))
 		}
 	}
-	if len(gg) != len(cfg.ExpectedGGUF()) {
-		t.Errorf("ggufValues() has %d tensors, want %d", len(gg), len(cfg.ExpectedGGUF()))
+	if len(gg) != len(cfg.Expected(checkpoint.FormatGGUF)) {
+		t.Errorf("ggufValues() has %d tensors, want %d", len(gg), len(cfg.Expected(checkpoint.FormatGGUF)))
 	}
 }
 
@@ -256,7 +258,7 @@ func decode(tb testing.TB, dtype string, b []byte) []float32 {
 // values for that tensor: exactly for F32, to the nearest representable
 // value for F16 and BF16, and within half a quantization step for Q8_0.
 func TestCommittedValues(t *testing.T) {
-	cfg := audit.TinyQwen3MoE()
+	cfg := qwen3.MustNew(qwen3.TinyMoE())
 	hf := hfValues(cfg)
 	gg, err := ggufValues(cfg, hf)
 	if err != nil {
@@ -272,16 +274,16 @@ func TestCommittedValues(t *testing.T) {
 	tests := []struct {
 		name     string
 		read     tensorBytes
-		expected []audit.Expected
+		expected []arch.Expected
 		values   map[string][]float32
 		matrix   string // dtype of the matrices
 	}{
-		{"hf-f32", safetensorsFixture(t, filepath.Join(tiny, "hf-f32")), cfg.ExpectedHF(), hf, "F32"},
-		{"hf-bf16", safetensorsFixture(t, filepath.Join(tiny, "hf-bf16")), cfg.ExpectedHF(), hf, "BF16"},
-		{"tiny-f32", ggufFixture(t, g("tiny-f32.gguf")...), cfg.ExpectedGGUF(), gg, "F32"},
-		{"tiny-f16", ggufFixture(t, g("tiny-f16.gguf")...), cfg.ExpectedGGUF(), gg, "F16"},
-		{"tiny-q8_0", ggufFixture(t, g("tiny-q8_0.gguf")...), cfg.ExpectedGGUF(), gg, "Q8_0"},
-		{"tiny-q8_0-split", ggufFixture(t, g("tiny-q8_0-00001-of-00002.gguf", "tiny-q8_0-00002-of-00002.gguf")...), cfg.ExpectedGGUF(), gg, "Q8_0"},
+		{"hf-f32", safetensorsFixture(t, filepath.Join(tiny, "hf-f32")), cfg.Expected(checkpoint.FormatSafetensors), hf, "F32"},
+		{"hf-bf16", safetensorsFixture(t, filepath.Join(tiny, "hf-bf16")), cfg.Expected(checkpoint.FormatSafetensors), hf, "BF16"},
+		{"tiny-f32", ggufFixture(t, g("tiny-f32.gguf")...), cfg.Expected(checkpoint.FormatGGUF), gg, "F32"},
+		{"tiny-f16", ggufFixture(t, g("tiny-f16.gguf")...), cfg.Expected(checkpoint.FormatGGUF), gg, "F16"},
+		{"tiny-q8_0", ggufFixture(t, g("tiny-q8_0.gguf")...), cfg.Expected(checkpoint.FormatGGUF), gg, "Q8_0"},
+		{"tiny-q8_0-split", ggufFixture(t, g("tiny-q8_0-00001-of-00002.gguf", "tiny-q8_0-00002-of-00002.gguf")...), cfg.Expected(checkpoint.FormatGGUF), gg, "Q8_0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -293,7 +295,7 @@ func TestCommittedValues(t *testing.T) {
 				}
 				want := tt.values[e.Name]
 				wantType := tt.matrix
-				if strings.HasPrefix(tt.name, "tiny-") && (len(e.Shape) == 1 || e.Component == audit.CompRouter) {
+				if strings.HasPrefix(tt.name, "tiny-") && (len(e.Shape) == 1 || e.Component == arch.CompRouter) {
 					wantType = "F32"
 				}
 				if dtype != wantType {

@@ -1,7 +1,7 @@
 // Command fixturegen writes the small test fixtures committed under the
 // repository's testdata folder:
 //
-//   - testdata/tiny: real checkpoints of [audit.TinyQwen3MoE] with
+//   - testdata/tiny: real checkpoints of [qwen3.TinyMoE] with
 //     deterministic pseudo-random weights, as Hugging Face safetensors (F32
 //     and BF16, two shards with an index) and as GGUF (F32, F16, Q8_0, and
 //     Q8_0 split in two parts), every format backed by the same float32

@@ -11,8 +11,10 @@ import (
 	"path"
 	"path/filepath"
 
-	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/qwen3"
 	"github.com/weightaudit/weightaudit/audit/synth"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/safetensors"
 )
 
@@ -71,14 +73,18 @@ var torchDTypes = map[string]string{"F32": "float32", "BF16": "bfloat16"}
 
 // writeTiny writes testdata/tiny (dir) and its MANIFEST.
 func writeTiny(ctx context.Context, dir string) error {
-	cfg := audit.TinyQwen3MoE()
-	hf := hfValues(cfg)
-	gg, err := ggufValues(cfg, hf)
+	cfg := qwen3.TinyMoE()
+	spec, err := qwen3.NewMoE(cfg)
+	if err != nil {
+		return err
+	}
+	hf := hfValues(spec)
+	gg, err := ggufValues(spec, hf)
 	if err != nil {
 		return err
 	}
 	m := Manifest{
-		Model:   "audit.TinyQwen3MoE",
+		Model:   "qwen3.TinyMoE",
 		Comment: "written by internal/fixturegen; do not edit. params and bytes are computed from the config and fixturegen's own type sizes; sizes and sha256 from the files written.",
 	}
 	for _, s := range tinySpecs {
@@ -96,11 +102,14 @@ func writeTiny(ctx context.Context, dir string) error {
 			}
 			c := *cfg
 			c.TorchDType = torchDTypes[s.typ]
-			l, err = synth.HF("tiny-qwen3-moe", &c, synth.HFOptions{Shards: s.parts, DType: dt})
+			var typed arch.Spec
+			if typed, err = qwen3.NewMoE(&c); err == nil {
+				l, err = synth.HF("tiny-qwen3-moe", typed, synth.HFOptions{Shards: s.parts, DType: dt})
+			}
 			folder = s.name
 			data = func(p synth.Placed) ([]byte, error) { return encodeAs(p, hf[p.Name]) }
 		case "gguf":
-			l, err = synth.GGUF(s.name, cfg, synth.GGUFOptions{Type: s.typ, Parts: s.parts})
+			l, err = synth.GGUF(s.name, spec, synth.GGUFOptions{Type: s.typ, Parts: s.parts})
 			folder = "gguf"
 			data = func(p synth.Placed) ([]byte, error) { return encodeAs(p, gg[p.Name]) }
 		}
@@ -113,7 +122,7 @@ func writeTiny(ctx context.Context, dir string) error {
 		if err := l.WriteDir(ctx, filepath.Join(dir, folder), data); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
-		fx, err := describe(cfg, s, l)
+		fx, err := describe(spec, s, l)
 		if err != nil {
 			return err
 		}
@@ -148,19 +157,19 @@ func writeTiny(ctx context.Context, dir string) error {
 // describe computes a fixture's expected tensor count, parameters and bytes
 // from the config, and checks them against what the synthesized layout
 // placed.
-func describe(cfg *audit.Config, s tinySpec, l *synth.Layout) (ManifestFixture, error) {
+func describe(spec arch.Spec, s tinySpec, l *synth.Layout) (ManifestFixture, error) {
 	fx := ManifestFixture{Name: s.name, Format: s.format, Type: s.typ}
 	if s.format == "gguf" && s.parts > 1 {
 		fx.Name = fmt.Sprintf("%s-split%d", s.name, s.parts)
 	}
-	exp := cfg.ExpectedHF()
+	exp := spec.Expected(checkpoint.FormatSafetensors)
 	if s.format == "gguf" {
-		exp = cfg.ExpectedGGUF()
+		exp = spec.Expected(checkpoint.FormatGGUF)
 	}
 	for _, e := range exp {
 		n := elements(e.Shape)
 		typ := s.typ
-		if s.format == "gguf" && (len(e.Shape) == 1 || e.Component == audit.CompRouter) {
+		if s.format == "gguf" && (len(e.Shape) == 1 || e.Component == arch.CompRouter) {
 			typ = "F32" // llama.cpp keeps norms and the router in F32
 		}
 		b, err := typeBytes(typ, n)
@@ -206,32 +215,32 @@ func elements(shape []int64) int64 {
 	return n
 }
 
-// hfValues returns the weights of every Hugging Face tensor of cfg.
-func hfValues(cfg *audit.Config) map[string][]float32 {
+// hfValues returns the weights of every Hugging Face tensor of spec.
+func hfValues(spec arch.Spec) map[string][]float32 {
 	out := map[string][]float32{}
-	for _, e := range cfg.ExpectedHF() {
+	for _, e := range spec.Expected(checkpoint.FormatSafetensors) {
 		out[e.Name] = weights(e.Name, elements(e.Shape), len(e.Shape))
 	}
 	return out
 }
 
-// ggufValues returns the weights of every GGUF tensor of cfg, built from the
+// ggufValues returns the weights of every GGUF tensor of spec, built from the
 // Hugging Face values: a GGUF tensor holds the same row-major memory as the
 // HF tensor of the same layer and component (ne {in, out} is HF [out, in]),
 // and a stacked expert tensor (ne {.., .., E}) is the HF experts'
 // matrices concatenated in expert order.
-func ggufValues(cfg *audit.Config, hf map[string][]float32) (map[string][]float32, error) {
+func ggufValues(spec arch.Spec, hf map[string][]float32) (map[string][]float32, error) {
 	type role struct {
 		layer int
-		comp  audit.Component
+		comp  arch.Component
 	}
-	byRole := map[role][]audit.Expected{}
-	for _, e := range cfg.ExpectedHF() {
+	byRole := map[role][]arch.Expected{}
+	for _, e := range spec.Expected(checkpoint.FormatSafetensors) {
 		r := role{e.Layer, e.Component}
 		byRole[r] = append(byRole[r], e) // experts arrive in expert order
 	}
 	out := map[string][]float32{}
-	for _, g := range cfg.ExpectedGGUF() {
+	for _, g := range spec.Expected(checkpoint.FormatGGUF) {
 		src := byRole[role{g.Layer, g.Component}]
 		if len(src) == 0 {
 			return nil, fmt.Errorf("gguf tensor %s: no Hugging Face tensor of layer %d, %s", g.Name, g.Layer, g.Component)

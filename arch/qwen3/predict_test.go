@@ -1,9 +1,10 @@
-package audit_test
+package qwen3_test
 
 import (
 	"testing"
 
-	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/qwen3"
 )
 
 // Expected figures are worked by hand in ../shared/reference/qwen3moe.md
@@ -13,11 +14,11 @@ import (
 func TestPredict(t *testing.T) {
 	tests := []struct {
 		name          string
-		cfg           func() *audit.Config
+		cfg           func() *qwen3.Config
 		total, active int64
 	}{
-		{"Qwen3-235B-A22B", audit.Qwen3_235B_A22B, 235_093_634_560, 22_190_763_520},
-		{"Qwen3-30B-A3B", audit.Qwen3_30B_A3B, 30_532_122_624, 48*(18_874_624+262_144+37_748_736+4_096) + 2*151936*2048 + 2048},
+		{"Qwen3-235B-A22B", qwen3.Qwen3_235B_A22B, 235_093_634_560, 22_190_763_520},
+		{"Qwen3-30B-A3B", qwen3.Qwen3_30B_A3B, 30_532_122_624, 48*(18_874_624+262_144+37_748_736+4_096) + 2*151936*2048 + 2048},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -34,9 +35,9 @@ func TestPredict(t *testing.T) {
 			}
 		})
 	}
-	c := audit.Qwen3_235B_A22B()
+	c := qwen3.Qwen3_235B_A22B()
 	p := c.Predict()
-	if got := p.Components[audit.CompEmbedding]; got != 622_329_856 {
+	if got := p.Components[arch.CompEmbedding]; got != 622_329_856 {
 		t.Errorf("embedding = %d, want 622,329,856", got)
 	}
 	if got := p.Layers[0].Total; got != 71_303_424+524_288+2_415_919_104+8_192 {
@@ -48,7 +49,7 @@ func TestPredict(t *testing.T) {
 		t.Errorf("active with top-10 = %d, want about 25.7 B", a)
 	}
 	// Tied embeddings drop lm_head.
-	c = audit.Qwen3_235B_A22B()
+	c = qwen3.Qwen3_235B_A22B()
 	c.TieWordEmbeddings = true
 	if got := c.Predict().Total; got != 235_093_634_560-622_329_856 {
 		t.Errorf("tied total = %d", got)
@@ -59,16 +60,16 @@ func TestPredict(t *testing.T) {
 // derivations from the same config: they must agree for every shape of
 // config, dense layers included.
 func TestPredictMatchesExpected(t *testing.T) {
-	cfgs := map[string]*audit.Config{"235B": audit.Qwen3_235B_A22B(), "tiny": audit.TinyQwen3MoE()}
-	mixed := audit.TinyQwen3MoE()
+	cfgs := map[string]*qwen3.Config{"235B": qwen3.Qwen3_235B_A22B(), "tiny": qwen3.TinyMoE()}
+	mixed := qwen3.TinyMoE()
 	mixed.NumHiddenLayers, mixed.DecoderSparseStep, mixed.MLPOnlyLayers, mixed.TieWordEmbeddings = 7, 2, []int64{5}, true
 	cfgs["mixed"] = mixed
-	dense := audit.TinyQwen3MoE()
+	dense := qwen3.TinyMoE()
 	dense.NumExperts, dense.ModelType = 0, "qwen3"
 	cfgs["dense"] = dense
 	for name, c := range cfgs {
 		var sum int64
-		for _, e := range c.ExpectedHF() {
+		for _, e := range hf(t, c) {
 			n := int64(1)
 			for _, d := range e.Shape {
 				n *= d

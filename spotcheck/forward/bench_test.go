@@ -6,7 +6,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/weightaudit/weightaudit/audit/forward"
+	"github.com/weightaudit/weightaudit/spotcheck/forward"
 )
 
 // naiveMatMul32 is the baseline: the plain triple loop over the whole

@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/weightaudit/weightaudit/audit/forward"
+	"github.com/weightaudit/weightaudit/spotcheck/forward"
 )
 
 // attentionRef is causal GQA straight from the definition, in float64: a

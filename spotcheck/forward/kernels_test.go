@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/weightaudit/weightaudit/audit/forward"
+	"github.com/weightaudit/weightaudit/spotcheck/forward"
 )
 
 func TestSoftmaxSumsToOne(t *testing.T) {

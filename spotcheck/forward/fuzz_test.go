@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/weightaudit/weightaudit/audit/forward"
+	"github.com/weightaudit/weightaudit/spotcheck/forward"
 )
 
 // fuzzInput hands out small ints and float values from the fuzzer's bytes,

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/weightaudit/weightaudit/audit/forward"
+	"github.com/weightaudit/weightaudit/spotcheck/forward"
 )
 
 // TestPrecisionPaths runs every kernel in float32 and in float64 on the

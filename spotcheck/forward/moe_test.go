@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/weightaudit/weightaudit/audit/forward"
+	"github.com/weightaudit/weightaudit/spotcheck/forward"
 )
 
 func TestTopK(t *testing.T) {

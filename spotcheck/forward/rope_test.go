@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/weightaudit/weightaudit/audit/forward"
+	"github.com/weightaudit/weightaudit/spotcheck/forward"
 )
 
 // ropeRef applies the rotary embedding to x [n, heads, d] the way the

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/weightaudit/weightaudit/audit/forward"
+	"github.com/weightaudit/weightaudit/spotcheck/forward"
 )
 
 func Example() {

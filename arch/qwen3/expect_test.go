@@ -1,9 +1,10 @@
-package audit_test
+package qwen3_test
 
 import (
 	"testing"
 
-	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/qwen3"
 )
 
 // The expected totals come from ../shared/reference/qwen3moe.md, worked by
@@ -13,21 +14,21 @@ import (
 func TestExpectedCounts(t *testing.T) {
 	tests := []struct {
 		name            string
-		cfg             *audit.Config
+		cfg             *qwen3.Config
 		wantHF, wantGG  int
 		wantParams      int64
 		wantLayerParams int64 // params of layer 0
 	}{
-		{"Qwen3-235B-A22B", audit.Qwen3_235B_A22B(), 36945, 1131, 235_093_634_560, 71_303_424 + 524_288 + 2_415_919_104 + 8_192},
-		{"Qwen3-30B-A3B", audit.Qwen3_30B_A3B(), 48*393 + 3, 48*12 + 3, 30_532_122_624, -1},
+		{"Qwen3-235B-A22B", qwen3.Qwen3_235B_A22B(), 36945, 1131, 235_093_634_560, 71_303_424 + 524_288 + 2_415_919_104 + 8_192},
+		{"Qwen3-30B-A3B", qwen3.Qwen3_30B_A3B(), 48*393 + 3, 48*12 + 3, 30_532_122_624, -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, f := range []struct {
 				format string
-				list   []audit.Expected
+				list   []arch.Expected
 				want   int
-			}{{"hf", tt.cfg.ExpectedHF(), tt.wantHF}, {"gguf", tt.cfg.ExpectedGGUF(), tt.wantGG}} {
+			}{{"hf", hf(t, tt.cfg), tt.wantHF}, {"gguf", gg(t, tt.cfg), tt.wantGG}} {
 				if len(f.list) != f.want {
 					t.Errorf("%s: %d tensors, want %d", f.format, len(f.list), f.want)
 				}
@@ -59,7 +60,7 @@ func TestExpectedCounts(t *testing.T) {
 }
 
 func TestSparse(t *testing.T) {
-	c := audit.TinyQwen3MoE()
+	c := qwen3.TinyMoE()
 	c.NumHiddenLayers = 6
 	c.DecoderSparseStep = 2
 	c.MLPOnlyLayers = []int64{3}
@@ -74,7 +75,7 @@ func TestSparse(t *testing.T) {
 			t.Errorf("Sparse(%d) = %v, want %v", i, got[i], want[i])
 		}
 	}
-	if n := len(c.ExpectedHF()); n != 1+6*8+2*(1+3*4)+4*3+2 {
+	if n := len(hf(t, c)); n != 1+6*8+2*(1+3*4)+4*3+2 {
 		t.Errorf("len(ExpectedHF()) = %d with 2 sparse and 4 dense layers", n)
 	}
 }

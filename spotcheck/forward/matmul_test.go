@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/weightaudit/weightaudit/audit/forward"
+	"github.com/weightaudit/weightaudit/spotcheck/forward"
 )
 
 // naiveMatMul is the triple loop y[t][i] = Σ_j W[i][j]·x[t][j] in float64.

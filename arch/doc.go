@@ -1,0 +1,34 @@
+// Package arch is what the audit knows of model architectures: the [Spec]
+// interface every family implements, the components and roles of a
+// decoder's tensors, and the registry that finds a checkpoint's family
+// from its config.json model_type or GGUF general.architecture.
+//
+// A Spec gives plain dimensions ([Dims]), the expected tensors of each
+// format, and the parameter prediction. Everything else is an optional
+// capability, asserted by the checks: [Assigner] (fast role lookup),
+// [Coster] (KV cache and attention FLOPs), [BlockWalker] (the block shape
+// walk), [Forwarder] (the spot-check's wiring), [Contract] (obligation
+// ids), [Recognizer] (published profiles), [ConfigComparer] (config.json
+// against GGUF metadata) and [GGUFWriter] (metadata for synthesized
+// layouts). A check whose capability a spec lacks is reported as not
+// applicable: no family is answered with another's numbers.
+//
+// # Adding a family
+//
+//  1. Make a folder arch/<family> holding everything the family knows,
+//     each fact cited to its primary source (transformers'
+//     configuration_*.py and modeling_*.py, llama.cpp's gguf-py constants
+//     and converter, the model cards): the config struct, its parsing and
+//     validation (errors wrap [ErrConfig] and name the key); one table of
+//     tensor names (Hugging Face and GGUF) and shapes that both lists the
+//     expected tensors and locates a stored one; the GGUF metadata keys in
+//     one table read by FromGGUF and written by [GGUFWriter]; the
+//     parameter prediction worked from the dimensions; the capabilities it
+//     can give; profiles of published models.
+//  2. Register it from the package's init with [Register]: its name, the
+//     model_type values, the GGUF architecture and the two constructors.
+//  3. Add one import line to arch/all.
+//
+// The registry test runs every registered family through the same checks;
+// arch/qwen3 is the worked example.
+package arch

@@ -1,0 +1,196 @@
+package qwen3
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/internal/checked"
+)
+
+// Config is the architecture of a Qwen3-family decoder as a Hugging Face
+// config.json gives it. Field names follow transformers' Qwen3MoeConfig
+// and Qwen3Config (models/qwen3_moe/configuration_qwen3_moe.py,
+// models/qwen3/configuration_qwen3.py); a dense Qwen3 has NumExperts 0.
+type Config struct {
+	Architectures         []string `json:"architectures,omitempty"`
+	ModelType             string   `json:"model_type"`
+	VocabSize             int64    `json:"vocab_size"`
+	HiddenSize            int64    `json:"hidden_size"`
+	IntermediateSize      int64    `json:"intermediate_size"`
+	MoEIntermediateSize   int64    `json:"moe_intermediate_size,omitempty"`
+	NumHiddenLayers       int64    `json:"num_hidden_layers"`
+	NumAttentionHeads     int64    `json:"num_attention_heads"`
+	NumKeyValueHeads      int64    `json:"num_key_value_heads"`
+	HeadDim               int64    `json:"head_dim"`
+	NumExperts            int64    `json:"num_experts,omitempty"`
+	NumExpertsPerTok      int64    `json:"num_experts_per_tok,omitempty"`
+	NormTopKProb          bool     `json:"norm_topk_prob,omitempty"`
+	DecoderSparseStep     int64    `json:"decoder_sparse_step,omitempty"`
+	MLPOnlyLayers         []int64  `json:"mlp_only_layers,omitempty"`
+	RopeTheta             float64  `json:"rope_theta"`
+	RMSNormEps            float64  `json:"rms_norm_eps"`
+	TieWordEmbeddings     bool     `json:"tie_word_embeddings"`
+	MaxPositionEmbeddings int64    `json:"max_position_embeddings"`
+	TorchDType            string   `json:"torch_dtype,omitempty"`
+}
+
+// ParseConfig decodes a config.json. Fields the file omits keep
+// transformers' defaults (decoder_sparse_step 1, head_dim
+// hidden_size/num_attention_heads).
+func ParseConfig(data []byte) (*Config, error) {
+	c := &Config{DecoderSparseStep: 1}
+	if err := json.Unmarshal(data, c); err != nil {
+		return nil, fmt.Errorf("config.json: %w", err)
+	}
+	if c.HeadDim == 0 && c.NumAttentionHeads > 0 {
+		c.HeadDim = c.HiddenSize / c.NumAttentionHeads
+	}
+	if c.DecoderSparseStep == 0 {
+		c.DecoderSparseStep = 1
+	}
+	return c, nil
+}
+
+// Sparse reports whether layer i has a mixture-of-experts block rather than
+// a dense MLP: transformers' rule is that i is not in mlp_only_layers and
+// (i+1) is a multiple of decoder_sparse_step.
+func (c *Config) Sparse(i int64) bool {
+	if c.NumExperts <= 0 || slices.Contains(c.MLPOnlyLayers, i) {
+		return false
+	}
+	step := max(c.DecoderSparseStep, 1)
+	return (i+1)%step == 0
+}
+
+// maxDim bounds every dimension of a config so that the predictions'
+// products stay small; maxLayers bounds num_hidden_layers, as the
+// predictions list every expected tensor (published models have fewer
+// than 200 layers). The parameter count is then checked for overflow.
+const (
+	maxDim    = 1 << 20
+	maxLayers = 4096
+)
+
+type dim struct {
+	key      string
+	v        int64
+	positive bool // must be > 0; else ≥ 0
+}
+
+// dims lists the dimensions of c with their config keys.
+func (c *Config) dims() []dim {
+	return []dim{
+		{"vocab_size", c.VocabSize, true}, {"hidden_size", c.HiddenSize, true}, {"num_hidden_layers", c.NumHiddenLayers, true},
+		{"num_attention_heads", c.NumAttentionHeads, true}, {"num_key_value_heads", c.NumKeyValueHeads, true}, {"head_dim", c.HeadDim, true},
+		{"intermediate_size", c.IntermediateSize, false}, {"moe_intermediate_size", c.MoEIntermediateSize, false},
+		{"num_experts", c.NumExperts, false}, {"num_experts_per_tok", c.NumExpertsPerTok, false},
+	}
+}
+
+// validate rejects configs whose dimensions are missing, negative or
+// absurd, whose heads do not group, whose routing is impossible, whose
+// dense layers have no width, or whose parameter count overflows an int64,
+// naming the key. Every error wraps [arch.ErrConfig].
+func (c *Config) validate() error {
+	if err := c.check(); err != nil {
+		return fmt.Errorf("%w: %w", arch.ErrConfig, err)
+	}
+	return nil
+}
+
+func (c *Config) check() error {
+	for _, f := range c.dims() {
+		switch {
+		case f.positive && f.v <= 0:
+			return fmt.Errorf("config key %q = %d, want > 0", f.key, f.v)
+		case f.v < 0:
+			return fmt.Errorf("config key %q = %d, want ≥ 0", f.key, f.v)
+		case f.key == "num_hidden_layers" && f.v > maxLayers:
+			return fmt.Errorf("config key %q = %d exceeds the limit %d", f.key, f.v, maxLayers)
+		case f.v > maxDim:
+			return fmt.Errorf("config key %q = %d exceeds the limit %d", f.key, f.v, maxDim)
+		}
+	}
+	if c.NumAttentionHeads%c.NumKeyValueHeads != 0 {
+		return fmt.Errorf("num_attention_heads %d is not a multiple of num_key_value_heads %d", c.NumAttentionHeads, c.NumKeyValueHeads)
+	}
+	if e := c.NumExperts; e > 0 {
+		if c.MoEIntermediateSize == 0 {
+			return fmt.Errorf("config key %q = 0 with %d experts, want > 0", "moe_intermediate_size", e)
+		}
+		if k := c.NumExpertsPerTok; k < 1 || k > e {
+			return fmt.Errorf("config key %q = %d, want 1 to num_experts (%d)", "num_experts_per_tok", k, e)
+		}
+	}
+	if c.IntermediateSize == 0 {
+		for i := range c.NumHiddenLayers {
+			if !c.Sparse(i) {
+				return fmt.Errorf("config key %q = 0 but layer %d has a dense MLP", "intermediate_size", i)
+			}
+		}
+	}
+	// An upper bound of the parameter count: every layer both sparse and
+	// dense.
+	q, kv := c.NumAttentionHeads*c.HeadDim, c.NumKeyValueHeads*c.HeadDim
+	d := c.HiddenSize
+	layer, ok1 := checked.Add(2*d*q+2*d*kv+2*c.HeadDim+2*d+c.NumExperts*d, mulOr(3, c.NumExperts, c.MoEIntermediateSize, d))
+	layer, ok2 := checked.Add(layer, 3*c.IntermediateSize*d)
+	total, ok3 := checked.Mul(layer, c.NumHiddenLayers)
+	_, ok4 := checked.Add(total, 2*c.VocabSize*d+d)
+	if !ok1 || !ok2 || !ok3 || !ok4 || layer < 0 {
+		return fmt.Errorf("the parameter count of hidden_size %d, vocab_size %d, %d layers and %d experts overflows an int64", d, c.VocabSize, c.NumHiddenLayers, c.NumExperts)
+	}
+	return nil
+}
+
+// mulOr returns the product of xs, or -1 when it overflows.
+func mulOr(xs ...int64) int64 {
+	p := int64(1)
+	for _, x := range xs {
+		n, ok := checked.Mul(p, x)
+		if !ok {
+			return -1
+		}
+		p = n
+	}
+	return p
+}
+
+// Qwen3_235B_A22B returns the published configuration of
+// https://huggingface.co/Qwen/Qwen3-235B-A22B (config.json).
+func Qwen3_235B_A22B() *Config {
+	return &Config{
+		Architectures: []string{"Qwen3MoeForCausalLM"}, ModelType: "qwen3_moe",
+		VocabSize: 151936, HiddenSize: 4096, IntermediateSize: 12288, MoEIntermediateSize: 1536,
+		NumHiddenLayers: 94, NumAttentionHeads: 64, NumKeyValueHeads: 4, HeadDim: 128,
+		NumExperts: 128, NumExpertsPerTok: 8, NormTopKProb: true, DecoderSparseStep: 1,
+		RopeTheta: 1e6, RMSNormEps: 1e-6, MaxPositionEmbeddings: 40960, TorchDType: "bfloat16",
+	}
+}
+
+// Qwen3_30B_A3B returns the published configuration of
+// https://huggingface.co/Qwen/Qwen3-30B-A3B (config.json).
+func Qwen3_30B_A3B() *Config {
+	return &Config{
+		Architectures: []string{"Qwen3MoeForCausalLM"}, ModelType: "qwen3_moe",
+		VocabSize: 151936, HiddenSize: 2048, IntermediateSize: 6144, MoEIntermediateSize: 768,
+		NumHiddenLayers: 48, NumAttentionHeads: 32, NumKeyValueHeads: 4, HeadDim: 128,
+		NumExperts: 128, NumExpertsPerTok: 8, NormTopKProb: true, DecoderSparseStep: 1,
+		RopeTheta: 1e6, RMSNormEps: 1e-6, MaxPositionEmbeddings: 40960, TorchDType: "bfloat16",
+	}
+}
+
+// TinyMoE returns a small Qwen3-MoE configuration for tests and
+// fixtures: the same structure as the published models at a size that
+// fits in kilobytes.
+func TinyMoE() *Config {
+	return &Config{
+		Architectures: []string{"Qwen3MoeForCausalLM"}, ModelType: "qwen3_moe",
+		VocabSize: 64, HiddenSize: 32, IntermediateSize: 64, MoEIntermediateSize: 32,
+		NumHiddenLayers: 2, NumAttentionHeads: 4, NumKeyValueHeads: 2, HeadDim: 8,
+		NumExperts: 4, NumExpertsPerTok: 2, NormTopKProb: true, DecoderSparseStep: 1,
+		RopeTheta: 1e6, RMSNormEps: 1e-6, MaxPositionEmbeddings: 128, TorchDType: "float32",
+	}
+}

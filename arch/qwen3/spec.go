@@ -1,0 +1,204 @@
+package qwen3
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/spotcheck/forward"
+)
+
+func init() {
+	arch.Register(arch.Family{Name: "qwen3moe", ModelTypes: []string{"qwen3_moe"}, GGUFArch: "qwen3moe",
+		FromConfig: fromConfig(NewMoE), FromGGUF: fromGGUF(NewMoE)})
+	arch.Register(arch.Family{Name: "qwen3", ModelTypes: []string{"qwen3"}, GGUFArch: "qwen3",
+		FromConfig: fromConfig(NewDense), FromGGUF: fromGGUF(NewDense)})
+}
+
+func fromConfig(build func(*Config) (*Spec, error)) func([]byte) (arch.Spec, error) {
+	return func(data []byte) (arch.Spec, error) {
+		c, err := ParseConfig(data)
+		if err != nil {
+			return nil, err
+		}
+		return build(c)
+	}
+}
+
+func fromGGUF(build func(*Config) (*Spec, error)) func(*arch.GGUFMeta) (arch.Spec, error) {
+	return func(m *arch.GGUFMeta) (arch.Spec, error) {
+		c, err := ConfigFromGGUF(m)
+		if err != nil {
+			return nil, err
+		}
+		return build(c)
+	}
+}
+
+// Spec is the spec of a Qwen3 decoder, dense (every layer an MLP) or
+// mixture-of-experts. It implements [arch.Spec] and every optional
+// capability. It is safe for concurrent use.
+type Spec struct {
+	family string
+	cfg    *Config
+	once   [2]sync.Once
+	lays   [2]*layout // by format: safetensors, GGUF; built on first use
+}
+
+// Compile-time checks of the capabilities.
+var (
+	_ arch.Spec           = (*Spec)(nil)
+	_ arch.Assigner       = (*Spec)(nil)
+	_ arch.Coster         = (*Spec)(nil)
+	_ arch.BlockWalker    = (*Spec)(nil)
+	_ arch.Forwarder      = (*Spec)(nil)
+	_ arch.Contract       = (*Spec)(nil)
+	_ arch.Recognizer     = (*Spec)(nil)
+	_ arch.ConfigComparer = (*Spec)(nil)
+	_ arch.GGUFWriter     = (*Spec)(nil)
+)
+
+// New returns the spec of c by its model_type, as the registry finds it:
+// [NewMoE] for "qwen3_moe", [NewDense] for "qwen3".
+func New(c *Config) (*Spec, error) {
+	switch c.ModelType {
+	case "qwen3_moe":
+		return NewMoE(c)
+	case "qwen3":
+		return NewDense(c)
+	}
+	return nil, fmt.Errorf("%w: model_type %q is not a Qwen3 family", arch.ErrUnsupportedArch, c.ModelType)
+}
+
+// MustNew is [New] for configs known to be valid (the published ones, test
+// fixtures): it panics on an error.
+func MustNew(c *Config) *Spec {
+	s, err := New(c)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// NewMoE validates c as a Qwen3-MoE config (family "qwen3moe") and returns
+// its spec. Errors wrap [arch.ErrConfig] and name the key.
+func NewMoE(c *Config) (*Spec, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if c.NumExperts <= 0 || c.NumExpertsPerTok <= 0 || c.MoEIntermediateSize <= 0 {
+		return nil, fmt.Errorf("%w: qwen3moe: num_experts, num_experts_per_tok and moe_intermediate_size must be positive (got %d, %d, %d)",
+			arch.ErrConfig, c.NumExperts, c.NumExpertsPerTok, c.MoEIntermediateSize)
+	}
+	return &Spec{family: "qwen3moe", cfg: c}, nil
+}
+
+// NewDense validates c as a dense Qwen3 config (family "qwen3") and
+// returns its spec. Errors wrap [arch.ErrConfig] and name the key.
+func NewDense(c *Config) (*Spec, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if c.NumExperts != 0 {
+		return nil, fmt.Errorf("%w: qwen3: a dense model has no experts (num_experts %d)", arch.ErrConfig, c.NumExperts)
+	}
+	if c.IntermediateSize <= 0 {
+		return nil, fmt.Errorf("%w: qwen3: intermediate_size must be positive (got %d)", arch.ErrConfig, c.IntermediateSize)
+	}
+	return &Spec{family: "qwen3", cfg: c}, nil
+}
+
+func (s *Spec) layout(f checkpoint.Format) *layout {
+	i := 0
+	if f == checkpoint.FormatGGUF {
+		i = 1
+	}
+	s.once[i].Do(func() { s.lays[i] = newLayout(s.cfg, f) })
+	return s.lays[i]
+}
+
+// Family returns "qwen3moe" or "qwen3".
+func (s *Spec) Family() string { return s.family }
+
+// Config returns the *Config the spec was made from.
+func (s *Spec) Config() any { return s.cfg }
+
+// Dims returns the plain dimensions.
+func (s *Spec) Dims() arch.Dims {
+	c := s.cfg
+	return arch.Dims{Vocab: c.VocabSize, Hidden: c.HiddenSize, Layers: c.NumHiddenLayers, Heads: c.NumAttentionHeads,
+		KVHeads: c.NumKeyValueHeads, HeadDim: c.HeadDim, Experts: c.NumExperts, ExpertsUsed: c.NumExpertsPerTok,
+		TiedEmbeddings: c.TieWordEmbeddings}
+}
+
+// Expected lists the tensors in format f in stored order.
+func (s *Spec) Expected(f checkpoint.Format) []arch.Expected { return s.layout(f).expected() }
+
+// Locate finds the expected tensor called name.
+func (s *Spec) Locate(f checkpoint.Format, name string) (arch.Expected, int, bool) {
+	return s.layout(f).locate(name)
+}
+
+// Assign fills r with the role of the tensor called name.
+func (s *Spec) Assign(f checkpoint.Format, name string, r *arch.Role) bool {
+	return s.layout(f).assign(name, r)
+}
+
+// Count returns the number of expected tensors in format f.
+func (s *Spec) Count(f checkpoint.Format) int { return s.layout(f).total }
+
+// Predict counts the parameters from the dimensions.
+func (s *Spec) Predict() arch.Prediction { return s.cfg.Predict() }
+
+// Obligations returns the ids of the seed's contract: FALSIFY-QM3E-001 …
+// -007 and the QA gate F-QM3E-001. The dense Qwen3 family shares them: it
+// is the same decoder with every layer dense.
+func (s *Spec) Obligations() arch.Obligations { return Obligations }
+
+// Obligations are the ids of the seed's contract for Qwen3-MoE
+// (../shared/seeds).
+var Obligations = arch.NewObligations("QM3E")
+
+// KVCache stores a key and a value vector of head_dim per KV head and
+// layer, for every position.
+func (s *Spec) KVCache() []arch.KVRows {
+	c := s.cfg
+	return []arch.KVRows{{Rows: 2 * c.NumHiddenLayers * c.NumKeyValueHeads, Width: c.HeadDim}}
+}
+
+// AttentionFLOPs is the seed's attention term 2·2·L·n_h·d_k·ctx: the
+// scores q·k and the weighted sum of v, for every head and layer.
+func (s *Spec) AttentionFLOPs(ctx int64) int64 {
+	c := s.cfg
+	return satMul(4, c.NumHiddenLayers, c.NumAttentionHeads, c.HeadDim, ctx)
+}
+
+// Forward returns the block configuration of the forward pass. llama.cpp
+// always renormalizes the top-k for qwen3moe, so a GGUF checkpoint routes
+// with NormTopK set whatever the config said.
+func (s *Spec) Forward(f checkpoint.Format) forward.Config {
+	c := s.cfg
+	fc := forward.Config{Hidden: int(c.HiddenSize), Heads: int(c.NumAttentionHeads), KVHeads: int(c.NumKeyValueHeads),
+		HeadDim: int(c.HeadDim), Experts: int(c.NumExperts), TopK: int(c.NumExpertsPerTok), NormTopK: c.NormTopKProb,
+		Eps: c.RMSNormEps, Theta: c.RopeTheta}
+	if f == checkpoint.FormatGGUF && c.NumExperts > 0 {
+		fc.NormTopK = true
+	}
+	return fc
+}
+
+// Sparse reports whether layer routes to experts.
+func (s *Spec) Sparse(layer int) bool { return s.cfg.Sparse(int64(layer)) }
+
+// NormEps is rms_norm_eps.
+func (s *Spec) NormEps() float64 { return s.cfg.RMSNormEps }
+
+// satMul returns the product of non-negative xs, or math.MaxInt64 when it
+// does not fit.
+func satMul(xs ...int64) int64 {
+	if p := mulOr(xs...); p >= 0 {
+		return p
+	}
+	return 1<<63 - 1
+}

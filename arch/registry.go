@@ -1,0 +1,156 @@
+package arch
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/weightaudit/weightaudit/gguf"
+)
+
+// Category sentinels of the architecture layer. Test with [errors.Is].
+var (
+	// ErrUnsupportedArch means a checkpoint's architecture (config.json
+	// model_type, GGUF general.architecture) belongs to no registered
+	// family.
+	ErrUnsupportedArch = errors.New("unsupported architecture")
+
+	// ErrConfig means a configuration cannot describe a model of its
+	// family: a dimension missing, zero or negative where it must be
+	// positive, beyond the limits (so that no count overflows), or
+	// inconsistent with another. The error names the config key.
+	ErrConfig = errors.New("invalid config")
+)
+
+// Family is one architecture family: how to recognize it and how to build
+// its [Spec] from a Hugging Face config.json or from GGUF metadata.
+type Family struct {
+	Name       string   // e.g. "qwen3moe"
+	ModelTypes []string // Hugging Face config.json model_type values
+	GGUFArch   string   // GGUF general.architecture
+	// FromConfig parses and validates a config.json of this family.
+	FromConfig func(configJSON []byte) (Spec, error)
+	// FromGGUF reads and validates the family's metadata keys.
+	FromGGUF func(m *GGUFMeta) (Spec, error)
+}
+
+var (
+	regMu    sync.RWMutex
+	families []Family
+)
+
+// Register adds a family; a family package calls it from its init. It
+// panics when the name, a model type or the GGUF architecture is taken or
+// a constructor is missing: that is a programming error.
+func Register(f Family) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if f.Name == "" || f.FromConfig == nil || f.FromGGUF == nil || len(f.ModelTypes) == 0 || f.GGUFArch == "" {
+		panic(fmt.Sprintf("arch: family %q registered incomplete", f.Name))
+	}
+	for _, g := range families {
+		if g.Name == f.Name || g.GGUFArch == f.GGUFArch {
+			panic(fmt.Sprintf("arch: family %q registered twice", f.Name))
+		}
+		for _, mt := range f.ModelTypes {
+			if slices.Contains(g.ModelTypes, mt) {
+				panic(fmt.Sprintf("arch: model_type %q registered by %q and %q", mt, g.Name, f.Name))
+			}
+		}
+	}
+	families = append(families, f)
+}
+
+// Families returns the registered families, by name.
+func Families() []Family {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	out := slices.Clone(families)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// FromConfig returns the spec a config.json describes, by its model_type.
+func FromConfig(configJSON []byte) (Spec, error) {
+	var head struct {
+		ModelType string `json:"model_type"`
+	}
+	if err := json.Unmarshal(configJSON, &head); err != nil {
+		return nil, fmt.Errorf("config.json: %w", err)
+	}
+	for _, f := range Families() {
+		if slices.Contains(f.ModelTypes, head.ModelType) {
+			return f.FromConfig(configJSON)
+		}
+	}
+	return nil, fmt.Errorf("config.json model_type %q: %w (supported: %s)", head.ModelType, ErrUnsupportedArch, supportedModelTypes())
+}
+
+func supportedModelTypes() string {
+	var s []string
+	for _, f := range Families() {
+		s = append(s, f.ModelTypes...)
+	}
+	sort.Strings(s)
+	return strings.Join(s, ", ")
+}
+
+// FromGGUF returns the spec a GGUF file's metadata describes, by its
+// general.architecture. For a split set pass every part: the metadata is
+// read from the first, tensors are looked up in all.
+func FromGGUF(parts ...*gguf.File) (Spec, error) {
+	if len(parts) == 0 {
+		return nil, errors.New("no GGUF file")
+	}
+	m := &GGUFMeta{Arch: parts[0].Architecture(), Parts: parts}
+	for _, f := range Families() {
+		if f.GGUFArch == m.Arch {
+			return f.FromGGUF(m)
+		}
+	}
+	return nil, fmt.Errorf("general.architecture %q: %w", m.Arch, ErrUnsupportedArch)
+}
+
+// GGUFMeta is the metadata of a GGUF file (or split set) as a family reads
+// it: keys under its architecture's prefix, and its tensors.
+type GGUFMeta struct {
+	Arch  string       // general.architecture
+	Parts []*gguf.File // the parts of a split set in order, or one file
+}
+
+// Tensor returns the tensor info called name from any part.
+func (m *GGUFMeta) Tensor(name string) (*gguf.TensorInfo, bool) {
+	for _, p := range m.Parts {
+		if t, ok := p.Lookup(name); ok {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+// Uint returns the unsigned integer at "<arch>.<key>" of the first part.
+func (m *GGUFMeta) Uint(key string) (uint64, error) {
+	return m.Parts[0].GetUint(m.Arch + "." + key)
+}
+
+// Float returns the float at "<arch>.<key>" of the first part.
+func (m *GGUFMeta) Float(key string) (float64, error) {
+	return m.Parts[0].GetFloat(m.Arch + "." + key)
+}
+
+// VocabSize returns the length of tokenizer.ggml.tokens, or failing that
+// the embedding's rows (token_embd.weight's ne[1]); 0 when neither is
+// there.
+func (m *GGUFMeta) VocabSize() int64 {
+	if toks, ok := m.Parts[0].Get("tokenizer.ggml.tokens"); ok && toks.Type() == gguf.ValueArray {
+		return int64(toks.Len())
+	}
+	if t, ok := m.Tensor("token_embd.weight"); ok && len(t.Dims) == 2 {
+		return t.Dims[1]
+	}
+	return 0
+}
