@@ -24,6 +24,11 @@ var (
 	// positive, beyond the limits (so that no count overflows), or
 	// inconsistent with another. The error names the config key.
 	ErrConfig = errors.New("invalid config")
+
+	// ErrNotApplicable means a spec lacks the capability a computation
+	// needs (a cost term, the forward wiring): the architecture does not
+	// say, and no other family's answer stands in.
+	ErrNotApplicable = errors.New("not applicable to this architecture")
 )
 
 // Family is one architecture family: how to recognize it and how to build

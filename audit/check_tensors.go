@@ -7,6 +7,8 @@ import (
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/cost"
+	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
 // Finding is one problem a check found, naming what is at fault.
@@ -108,7 +110,7 @@ func dtypeProblem(f checkpoint.Format, dtype string, e arch.Expected) string {
 	switch {
 	case f == checkpoint.FormatSafetensors && !isFloatType(dtype):
 		return fmt.Sprintf("dtype %s: a %s checkpoint stores %s as a float type", dtype, f, e.Component)
-	case f == checkpoint.FormatGGUF && keepF32(e) && !isFloatType(dtype):
+	case f == checkpoint.FormatGGUF && cost.KeepsFloat(e) && !isFloatType(dtype):
 		return fmt.Sprintf("dtype %s: %s must stay F32 (or F16/BF16); llama.cpp never quantizes it", dtype, e.Component)
 	}
 	return ""
@@ -121,7 +123,7 @@ func checkFiles(ck *checkpoint.Checkpoint) []Finding {
 		if f.Missing > 0 {
 			out = append(out, Finding{Check: CheckFiles, File: f.Name, Message: fmt.Sprintf(
 				"truncated: the file is %s bytes, its header declares %s; %s bytes of tensor data are missing from the end (an interrupted download?)",
-				Count(f.Size), Count(f.Size+f.Missing), Count(f.Missing))})
+				textfmt.Count(f.Size), textfmt.Count(f.Size+f.Missing), textfmt.Count(f.Missing))})
 		}
 	}
 	for _, m := range ck.Mismatches {

@@ -5,31 +5,34 @@ import (
 	"math"
 
 	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/cost"
+	"github.com/weightaudit/weightaudit/internal/checked"
+	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
 // MemoryJSON is the memory estimate: weights (from the files, and predicted
 // for other quantizations), the KV cache at the report's context and batch
 // per cache type, and the activations' bound.
 type MemoryJSON struct {
-	WeightsBytes     int64            `json:"weights_bytes"`
-	WeightsByQuant   []WeightMemory   `json:"weights_by_quant"`
-	Ctx              int64            `json:"ctx"`
-	Batch            int64            `json:"batch"`
-	KVType           string           `json:"kv_type"`
-	KVCacheBytes     int64            `json:"kv_cache_bytes"`
-	KVCacheByType    map[string]int64 `json:"kv_cache_by_type"`
-	ActivationsBytes int64            `json:"activations_bytes"`
-	TotalBytes       int64            `json:"total_bytes"`
+	WeightsBytes     int64               `json:"weights_bytes"`
+	WeightsByQuant   []cost.WeightMemory `json:"weights_by_quant"`
+	Ctx              int64               `json:"ctx"`
+	Batch            int64               `json:"batch"`
+	KVType           string              `json:"kv_type"`
+	KVCacheBytes     int64               `json:"kv_cache_bytes"`
+	KVCacheByType    map[string]int64    `json:"kv_cache_by_type"`
+	ActivationsBytes int64               `json:"activations_bytes"`
+	TotalBytes       int64               `json:"total_bytes"`
 }
 
 // FLOPsJSON is the compute per token at the report's context.
 type FLOPsJSON struct {
-	Ctx      int64 `json:"ctx"`
-	PerToken FLOPs `json:"per_token"`
+	Ctx      int64      `json:"ctx"`
+	PerToken cost.FLOPs `json:"per_token"`
 }
 
 // ThroughputJSON is one roofline estimate.
-type ThroughputJSON = Roofline
+type ThroughputJSON = cost.Roofline
 
 // costChecks fills the memory, FLOPs and throughput sections and runs
 // obligations 3, 4 and 5 (FALSIFY-QM3E-003, -004 and -005).
@@ -39,20 +42,20 @@ func (r *Report) costChecks(spec arch.Spec, tl *roleSums, opts Options, shapes a
 
 	// Memory.
 	m := MemoryJSON{WeightsBytes: weightBytes, Ctx: opts.Ctx, Batch: opts.Batch, KVType: opts.KVType, KVCacheByType: map[string]int64{}}
-	table, tableErr := WeightTable(spec)
+	table, tableErr := cost.WeightTable(spec)
 	m.WeightsByQuant = table
 	for _, kt := range []string{"f16", "bf16", "q8_0", "q4_0"} {
-		if n, err := KVCacheBytes(spec, opts.Ctx, opts.Batch, kt); err == nil {
+		if n, err := cost.KVCacheBytes(spec, opts.Ctx, opts.Batch, kt); err == nil {
 			m.KVCacheByType[kt] = n
 		}
 	}
-	kv, kvErr := KVCacheBytes(spec, opts.Ctx, opts.Batch, opts.KVType)
+	kv, kvErr := cost.KVCacheBytes(spec, opts.Ctx, opts.Batch, opts.KVType)
 	m.KVCacheBytes = kv
-	m.ActivationsBytes = ActivationBytes(spec, opts.Ctx, opts.Batch)
-	m.TotalBytes = satAdd(weightBytes, kv, m.ActivationsBytes)
+	m.ActivationsBytes = cost.ActivationBytes(spec, opts.Ctx, opts.Batch)
+	m.TotalBytes = checked.SatAdd(weightBytes, kv, m.ActivationsBytes)
 	r.Memory = m
 
-	f, costed := FLOPsPerToken(spec, opts.Ctx)
+	f, costed := cost.FLOPsPerToken(spec, opts.Ctx)
 	r.FLOPs = FLOPsJSON{Ctx: opts.Ctx, PerToken: f}
 	flopsCheck := Check{ID: r.ob.FLOPs, Title: "FLOPs per token = 2A + attention", Level: "arithmetic"}
 	if costed {
@@ -79,11 +82,11 @@ func (r *Report) costChecks(spec arch.Spec, tl *roleSums, opts Options, shapes a
 			continue
 		}
 		if i > 0 && bytesOf[order[i-1]] >= bytesOf[q] {
-			mf = append(mf, Finding{Check: r.ob.Memory, Message: fmt.Sprintf("M(%s) = %s is not below M(%s) = %s", order[i-1], Count(bytesOf[order[i-1]]), q, Count(bytesOf[q]))})
+			mf = append(mf, Finding{Check: r.ob.Memory, Message: fmt.Sprintf("M(%s) = %s is not below M(%s) = %s", order[i-1], textfmt.Count(bytesOf[order[i-1]]), q, textfmt.Count(bytesOf[q]))})
 		}
 	}
 	r.addCheck(Check{ID: r.ob.Memory, Title: "quantization memory ordering", Level: "arithmetic"}, mf,
-		fmt.Sprintf("Q4_K %s < Q6_K %s < F16 %s < F32 %s", Bytes(bytesOf["Q4_K"]), Bytes(bytesOf["Q6_K"]), Bytes(bytesOf["F16"]), Bytes(bytesOf["F32"])))
+		fmt.Sprintf("Q4_K %s < Q6_K %s < F16 %s < F32 %s", textfmt.Bytes(bytesOf["Q4_K"]), textfmt.Bytes(bytesOf["Q6_K"]), textfmt.Bytes(bytesOf["F16"]), textfmt.Bytes(bytesOf["F32"])))
 
 	// Obligation 5 (FALSIFY-QM3E-005): tok/s = min(bandwidth/bytes,
 	// compute/FLOPs), non-decreasing in bandwidth, for every machine and
@@ -98,13 +101,13 @@ func (r *Report) costChecks(spec arch.Spec, tl *roleSums, opts Options, shapes a
 		rf = append(rf, Finding{Check: r.ob.Roofline, Message: kvErr.Error()})
 	}
 	for _, hw := range opts.machines() {
-		for _, traffic := range []Traffic{TrafficAllWeights, TrafficActiveWeights} {
-			in := RooflineInput{Hardware: hw, Traffic: traffic, Batch: opts.Batch, WeightBytes: weightBytes, ExpertBytes: expertBytes,
+		for _, traffic := range []cost.Traffic{cost.TrafficAllWeights, cost.TrafficActiveWeights} {
+			in := cost.RooflineInput{Hardware: hw, Traffic: traffic, Batch: opts.Batch, WeightBytes: weightBytes, ExpertBytes: expertBytes,
 				Experts: dims.Experts, ExpertsUsed: dims.ExpertsUsed, FLOPsPerToken: f.Total, KVBytes: kv}
 			if dims.Experts == 0 {
 				in.Experts, in.ExpertsUsed = 1, 1
 			}
-			rl, err := RooflineFor(in)
+			rl, err := cost.RooflineFor(in)
 			if err != nil {
 				rf = append(rf, Finding{Check: r.ob.Roofline, Message: fmt.Sprintf("%s, %s: %v", hw.Name, traffic, err)})
 				continue
@@ -118,7 +121,7 @@ func (r *Report) costChecks(spec arch.Spec, tl *roleSums, opts Options, shapes a
 			prev := 0.0
 			for _, scale := range []float64{0.125, 0.25, 0.5, 1, 2, 4, 8} {
 				in.Hardware.Bandwidth = hw.Bandwidth * scale
-				s, err := RooflineFor(in)
+				s, err := cost.RooflineFor(in)
 				if err != nil || s.TokensPerSecond < prev {
 					rf = append(rf, Finding{Check: r.ob.Roofline, Message: fmt.Sprintf("%s, %s: tok/s falls from %.6g to %.6g as bandwidth rises to %.3g B/s", hw.Name, traffic, prev, s.TokensPerSecond, in.Hardware.Bandwidth)})
 					break
@@ -134,14 +137,14 @@ func (r *Report) costChecks(spec arch.Spec, tl *roleSums, opts Options, shapes a
 // flopsCheck runs obligation 3 (FALSIFY-QM3E-003): F = 2A + the attention
 // term, with A the active parameters tallied from the files: a missing
 // layer or expert shows as 2·A(files) ≠ 2·A(config).
-func (r *Report) flopsCheck(c Check, f FLOPs, ctx int64, shapes arch.Shapes) {
-	measured := satAdd(satMul(2, r.Params.Active), f.Attention)
+func (r *Report) flopsCheck(c Check, f cost.FLOPs, ctx int64, shapes arch.Shapes) {
+	measured := checked.SatAdd(checked.SatMul(2, r.Params.Active), f.Attention)
 	var ff []Finding
 	switch {
 	case f.Total <= 0:
 		ff = append(ff, Finding{Check: r.ob.FLOPs, Message: "the config gives no FLOP count"})
 	case measured != f.Total:
-		ff = append(ff, Finding{Check: r.ob.FLOPs, Message: fmt.Sprintf("2A from the files + attention = %s FLOPs, the config predicts %s: a layer or expert is missing or extra", Count(measured), Count(f.Total))})
+		ff = append(ff, Finding{Check: r.ob.FLOPs, Message: fmt.Sprintf("2A from the files + attention = %s FLOPs, the config predicts %s: a layer or expert is missing or extra", textfmt.Count(measured), textfmt.Count(f.Total))})
 	case f.Total < f.Dense:
 		ff = append(ff, Finding{Check: r.ob.FLOPs, Message: "FLOPs per token fall below 2A"})
 	}
@@ -150,25 +153,25 @@ func (r *Report) flopsCheck(c Check, f FLOPs, ctx int64, shapes arch.Shapes) {
 	}
 	c.Measured, c.Predicted = measured, f.Total
 	r.addCheck(c, ff,
-		fmt.Sprintf("%s FLOPs/token at ctx %d = 2A %s + attention %s", Count(f.Total), ctx, Count(f.Dense), Count(f.Attention)))
+		fmt.Sprintf("%s FLOPs/token at ctx %d = 2A %s + attention %s", textfmt.Count(f.Total), ctx, textfmt.Count(f.Dense), textfmt.Count(f.Attention)))
 
 }
 
 // machines returns the machines to estimate for: the named presets (all
 // by default) and a custom one when bandwidth and compute are given. Run
 // has checked the names.
-func (o Options) machines() []Hardware {
-	var out []Hardware
+func (o Options) machines() []cost.Hardware {
+	var out []cost.Hardware
 	if len(o.Hardware) == 0 && !(o.Bandwidth > 0 && o.Compute > 0) {
-		out = HardwarePresets()
+		out = cost.HardwarePresets()
 	}
 	for _, n := range o.Hardware {
-		if hw, ok := LookupHardware(n); ok {
+		if hw, ok := cost.LookupHardware(n); ok {
 			out = append(out, hw)
 		}
 	}
 	if o.Bandwidth > 0 && o.Compute > 0 {
-		out = append(out, Hardware{Name: "custom", Bandwidth: o.Bandwidth, Compute: o.Compute, Source: "--bandwidth and --compute"})
+		out = append(out, cost.Hardware{Name: "custom", Bandwidth: o.Bandwidth, Compute: o.Compute, Source: "--bandwidth and --compute"})
 	}
 	return out
 }

@@ -4,6 +4,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
 // DiffReport compares the tensor sets of two checkpoints or manifests, by
@@ -123,43 +125,43 @@ func (r *DiffReport) Differences() int {
 
 // WriteJSON writes the report as indented JSON.
 func (r *DiffReport) WriteJSON(w io.Writer) error {
-	return writeJSON(w, r)
+	return textfmt.WriteJSON(w, r)
 }
 
 // WriteText writes the report for people: a summary line, then one line
 // per tensor that differs.
 func (r *DiffReport) WriteText(w io.Writer) error {
-	p := &printer{w: w}
+	p := &textfmt.Printer{W: w}
 	if r.Identical {
-		p.f("identical: %d tensor(s) with the same shape, dtype and bytes\n", r.Same)
+		p.F("identical: %d tensor(s) with the same shape, dtype and bytes\n", r.Same)
 	} else {
-		p.f("differ: %d tensor(s) — %d added, %d removed, %d reshaped, %d retyped, %d changed; %d the same\n",
+		p.F("differ: %d tensor(s) — %d added, %d removed, %d reshaped, %d retyped, %d changed; %d the same\n",
 			r.Differences(), len(r.Added), len(r.Removed), len(r.Reshaped), len(r.Retyped), len(r.Changed), r.Same)
 	}
-	p.f("  a  %s\n  b  %s\n", r.A, r.B)
+	p.F("  a  %s\n  b  %s\n", r.A, r.B)
 	for _, t := range r.Removed {
-		p.f("  removed   %s  %s %v\n", t.Name, t.DType, t.Shape)
+		p.F("  removed   %s  %s %v\n", t.Name, t.DType, t.Shape)
 	}
 	for _, t := range r.Added {
-		p.f("  added     %s  %s %v\n", t.Name, t.DType, t.Shape)
+		p.F("  added     %s  %s %v\n", t.Name, t.DType, t.Shape)
 	}
 	for _, c := range r.Reshaped {
-		p.f("  reshaped  %s  %v → %v\n", c.Name, c.A.Shape, c.B.Shape)
+		p.F("  reshaped  %s  %v → %v\n", c.Name, c.A.Shape, c.B.Shape)
 	}
 	for _, c := range r.Retyped {
-		p.f("  retyped   %s  %s → %s\n", c.Name, c.A.DType, c.B.DType)
+		p.F("  retyped   %s  %s → %s\n", c.Name, c.A.DType, c.B.DType)
 	}
 	for _, c := range r.Changed {
-		p.f("  changed   %s  sha256 %s → %s\n", c.Name, short(c.A.SHA256), short(c.B.SHA256))
+		p.F("  changed   %s  sha256 %s → %s\n", c.Name, short(c.A.SHA256), short(c.B.SHA256))
 	}
 	if len(r.Unhashed) > 0 {
 		names := make([]string, 0, len(r.Unhashed))
 		for _, t := range r.Unhashed {
 			names = append(names, t.Name)
 		}
-		p.f("  not compared (no digest): %s\n", strings.Join(names, ", "))
+		p.F("  not compared (no digest): %s\n", strings.Join(names, ", "))
 	}
-	return p.err
+	return p.Err
 }
 
 func short(d string) string {

@@ -1,6 +1,10 @@
 package audit
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/weightaudit/weightaudit/internal/textfmt"
+)
 
 // FetchJSON says what reading a remote source cost: requests made, bytes
 // fetched, and their ratio to the header bytes the audit needed; and the
@@ -24,9 +28,9 @@ func NewFetch(requests, bytes, headerBytes int64) *FetchJSON {
 
 // String renders the line the text reports print.
 func (f *FetchJSON) String() string {
-	s := fmt.Sprintf("fetched %s in %d requests for %s of headers (%.2f×)", Bytes(f.Bytes), f.Requests, Bytes(f.HeaderBytes), f.Ratio)
+	s := fmt.Sprintf("fetched %s in %d requests for %s of headers (%.2f×)", textfmt.Bytes(f.Bytes), f.Requests, textfmt.Bytes(f.HeaderBytes), f.Ratio)
 	if f.CachedBytes > 0 {
-		s += fmt.Sprintf("; %s read from the local cache", Bytes(f.CachedBytes))
+		s += fmt.Sprintf("; %s read from the local cache", textfmt.Bytes(f.CachedBytes))
 	}
 	return s
 }

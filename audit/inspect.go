@@ -3,10 +3,10 @@ package audit
 import (
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
 // InspectReport is what `weightaudit inspect` shows: the files, every tensor,
@@ -99,7 +99,7 @@ func NewInspectReport(ck *checkpoint.Checkpoint) *InspectReport {
 
 // WriteJSON writes the report as indented JSON.
 func (r *InspectReport) WriteJSON(w io.Writer) error {
-	return writeJSON(w, r)
+	return textfmt.WriteJSON(w, r)
 }
 
 // WriteText writes the report for people: a summary, per-dtype totals, a
@@ -107,26 +107,26 @@ func (r *InspectReport) WriteJSON(w io.Writer) error {
 // problems found, and with tensors set every tensor.
 func (r *InspectReport) WriteText(w io.Writer, tensors bool) error {
 	t := r.Totals
-	p := &printer{w: w}
-	p.f("source   %s\n", r.Source)
-	p.f("format   %s, %d file(s), %s, headers %s\n", r.Format, t.Files, Bytes(t.FileBytes), Bytes(t.HeaderBytes))
-	p.f("tensors  %s\n", Count(int64(t.Tensors)))
-	p.f("params   %s (%s)\n", Count(t.Params), Params(t.Params))
-	p.f("bytes    %s (%s)\n", Count(t.Bytes), Bytes(t.Bytes))
+	p := &textfmt.Printer{W: w}
+	p.F("source   %s\n", r.Source)
+	p.F("format   %s, %d file(s), %s, headers %s\n", r.Format, t.Files, textfmt.Bytes(t.FileBytes), textfmt.Bytes(t.HeaderBytes))
+	p.F("tensors  %s\n", textfmt.Count(int64(t.Tensors)))
+	p.F("params   %s (%s)\n", textfmt.Count(t.Params), textfmt.Params(t.Params))
+	p.F("bytes    %s (%s)\n", textfmt.Count(t.Bytes), textfmt.Bytes(t.Bytes))
 	if arch := r.architecture(); arch != "" {
-		p.f("arch     %s\n", arch)
+		p.F("arch     %s\n", arch)
 	}
 	if r.Fetch != nil {
-		p.f("remote   %s\n", r.Fetch)
+		p.F("remote   %s\n", r.Fetch)
 	}
-	p.f("\n")
+	p.F("\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "dtype\ttensors\tparams\tbytes\t\n")
 	for _, d := range r.DTypes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", d.DType, Count(int64(d.Tensors)), Count(d.Params), Count(d.Bytes))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", d.DType, textfmt.Count(int64(d.Tensors)), textfmt.Count(d.Params), textfmt.Count(d.Bytes))
 	}
 	tw.Flush()
-	p.f("\n")
+	p.F("\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "layer\ttensors\tparams\tbytes\t\n")
 	groups := groupLayers(r.Layers, func(l LayerJSON) int { return l.Layer }, func(a, b LayerJSON) bool {
@@ -134,17 +134,17 @@ func (r *InspectReport) WriteText(w io.Writer, tensors bool) error {
 	})
 	for _, g := range groups {
 		l := g.first
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", g.label, Count(int64(l.Tensors)), Count(l.Params), Count(l.Bytes))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", g.label, textfmt.Count(int64(l.Tensors)), textfmt.Count(l.Params), textfmt.Count(l.Bytes))
 	}
 	tw.Flush()
 	if len(r.Problems) > 0 {
-		p.f("\n%d problem(s):\n", len(r.Problems))
+		p.F("\n%d problem(s):\n", len(r.Problems))
 		for _, pr := range r.Problems {
-			p.f("  %s\n", pr)
+			p.F("  %s\n", pr)
 		}
 	}
 	if tensors {
-		p.f("\n")
+		p.F("\n")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintf(tw, "name\tshape\tdtype\tparams\tbytes\tfile\toffset\n")
 		for _, t := range r.Tensors {
@@ -152,7 +152,7 @@ func (r *InspectReport) WriteText(w io.Writer, tensors bool) error {
 		}
 		tw.Flush()
 	}
-	return p.err
+	return p.Err
 }
 
 func (r *InspectReport) architecture() string {
@@ -167,63 +167,4 @@ func (r *InspectReport) architecture() string {
 		}
 	}
 	return ""
-}
-
-type printer struct {
-	w   io.Writer
-	err error
-}
-
-func (p *printer) f(format string, args ...any) {
-	if p.err == nil {
-		_, p.err = fmt.Fprintf(p.w, format, args...)
-	}
-}
-
-// Count formats n with thousands separators: 235,093,634,560.
-func Count(n int64) string {
-	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
-
-// Params formats a parameter count the way model cards do: 235.09 B, 622.33 M.
-func Params(n int64) string {
-	switch f := float64(n); {
-	case f >= 1e9:
-		return fmt.Sprintf("%.2f B", f/1e9)
-	case f >= 1e6:
-		return fmt.Sprintf("%.2f M", f/1e6)
-	case f >= 1e3:
-		return fmt.Sprintf("%.2f K", f/1e3)
-	}
-	return fmt.Sprint(n)
-}
-
-// Bytes formats a byte count in binary units: 437.89 GiB.
-func Bytes(n int64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
-	f := float64(n)
-	i := 0
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%d B", n)
-	}
-	return fmt.Sprintf("%.2f %s", f, units[i])
 }

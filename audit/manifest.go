@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
 // ManifestVersion is the version of the manifest format [NewManifest]
@@ -123,7 +124,7 @@ func NewManifest(r *VerifyReport) (*Manifest, error) {
 
 // WriteJSON writes the manifest as indented JSON.
 func (m *Manifest) WriteJSON(w io.Writer) error {
-	return writeJSON(w, m)
+	return textfmt.WriteJSON(w, m)
 }
 
 // ParseManifest reads a manifest written by [Manifest.WriteJSON]. Data that

@@ -1,12 +1,14 @@
 package audit
 
 import (
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/weightaudit/weightaudit/cost"
+	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
 // maxTextFindings bounds the findings the terminal and Markdown reports
@@ -15,15 +17,10 @@ const maxTextFindings = 40
 
 // WriteJSON writes the report as indented JSON.
 func (r *Report) WriteJSON(w io.Writer) error {
-	return writeJSON(w, r)
+	return textfmt.WriteJSON(w, r)
 }
 
 // writeJSON writes v as indented JSON, as every report's WriteJSON does.
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
 
 func verdict(pass bool) string {
 	if pass {
@@ -44,13 +41,13 @@ func (r *Report) modelLine() string {
 // then the checks, the findings, a per-layer table in which runs of
 // identical layers share a row, memory and throughput.
 func (r *Report) WriteText(w io.Writer) error {
-	p := &printer{w: w}
-	p.f("%s  %s  %s — coverage %d/%d\n", r.Gate.ID, verdict(r.Gate.Pass), r.modelLine(), r.Coverage.Verified, r.Coverage.Total)
-	p.f("source %s\n", r.Source)
+	p := &textfmt.Printer{W: w}
+	p.F("%s  %s  %s — coverage %d/%d\n", r.Gate.ID, verdict(r.Gate.Pass), r.modelLine(), r.Coverage.Verified, r.Coverage.Total)
+	p.F("source %s\n", r.Source)
 	if r.Fetch != nil {
-		p.f("remote %s\n", r.Fetch)
+		p.F("remote %s\n", r.Fetch)
 	}
-	p.f("\n")
+	p.F("\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, c := range r.Checks {
 		level := ""
@@ -64,67 +61,67 @@ func (r *Report) WriteText(w io.Writer) error {
 		if got == want {
 			return "= predicted"
 		}
-		return fmt.Sprintf("≠ predicted %s", Count(want))
+		return fmt.Sprintf("≠ predicted %s", textfmt.Count(want))
 	}
-	p.f("\nparams  total %s (%s) %s; active %s (%s) %s\n", Count(r.Params.Total), Params(r.Params.Total), eq(r.Params.Total, r.Params.PredictedTotal),
-		Count(r.Params.Active), Params(r.Params.Active), eq(r.Params.Active, r.Params.PredictedActive))
+	p.F("\nparams  total %s (%s) %s; active %s (%s) %s\n", textfmt.Count(r.Params.Total), textfmt.Params(r.Params.Total), eq(r.Params.Total, r.Params.PredictedTotal),
+		textfmt.Count(r.Params.Active), textfmt.Params(r.Params.Active), eq(r.Params.Active, r.Params.PredictedActive))
 	var gs []string
 	for _, g := range r.Params.Groups {
 		mark := ""
 		if g.Params != g.Predicted {
-			mark = fmt.Sprintf(" (predicted %s)", Params(g.Predicted))
+			mark = fmt.Sprintf(" (predicted %s)", textfmt.Params(g.Predicted))
 		}
-		gs = append(gs, fmt.Sprintf("%s %s%s", g.Group, Params(g.Params), mark))
+		gs = append(gs, fmt.Sprintf("%s %s%s", g.Group, textfmt.Params(g.Params), mark))
 	}
-	p.f("        %s\n", strings.Join(gs, " · "))
+	p.F("        %s\n", strings.Join(gs, " · "))
 	if len(r.Findings) > 0 {
-		p.f("\n%d finding(s)", len(r.Findings))
+		p.F("\n%d finding(s)", len(r.Findings))
 		if len(r.Findings) > maxTextFindings {
-			p.f(", the first %d (all of them with --format json)", maxTextFindings)
+			p.F(", the first %d (all of them with --format json)", maxTextFindings)
 		}
-		p.f(":\n")
+		p.F(":\n")
 		for i, f := range r.Findings {
 			if i == maxTextFindings {
 				break
 			}
-			p.f("  %s  %s\n", f.Check, findingText(f))
+			p.F("  %s  %s\n", f.Check, findingText(f))
 		}
 	}
-	p.f("\n")
+	p.F("\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "layer\ttensors\tparams\tactive\tbytes\tpredicted\tfindings\t\n")
 	for _, g := range auditLayerGroups(r.Layers) {
 		l := g.first
 		pred := "="
 		if l.PredictedParams != l.Params {
-			pred = Count(l.PredictedParams)
+			pred = textfmt.Count(l.PredictedParams)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", g.label, Count(int64(l.Tensors)), Count(l.Params), Count(l.Active), Count(l.Bytes), pred, l.Findings)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", g.label, textfmt.Count(int64(l.Tensors)), textfmt.Count(l.Params), textfmt.Count(l.Active), textfmt.Count(l.Bytes), pred, l.Findings)
 	}
 	tw.Flush()
 	m := r.Memory
-	p.f("\nmemory at ctx %d, batch %d\n", m.Ctx, m.Batch)
-	p.f("  weights      %s (as stored)\n", Bytes(m.WeightsBytes))
+	p.F("\nmemory at ctx %d, batch %d\n", m.Ctx, m.Batch)
+	p.F("  weights      %s (as stored)\n", textfmt.Bytes(m.WeightsBytes))
 	var qs []string
 	for _, q := range m.WeightsByQuant {
 		if q.Err == nil {
-			qs = append(qs, fmt.Sprintf("%s %s", q.Quant, Bytes(q.Bytes)))
+			qs = append(qs, fmt.Sprintf("%s %s", q.Quant, textfmt.Bytes(q.Bytes)))
 		}
 	}
-	p.f("  predicted    %s\n", strings.Join(qs, " · "))
-	p.f("  KV cache     %s (%s)", Bytes(m.KVCacheBytes), m.KVType)
+	p.F("  predicted    %s\n", strings.Join(qs, " · "))
+	p.F("  KV cache     %s (%s)", textfmt.Bytes(m.KVCacheBytes), m.KVType)
 	for _, kt := range []string{"f16", "bf16", "q8_0", "q4_0"} {
 		if kt != m.KVType {
 			if n, ok := m.KVCacheByType[kt]; ok {
-				p.f(" · %s %s", kt, Bytes(n))
+				p.F(" · %s %s", kt, textfmt.Bytes(n))
 			}
 		}
 	}
-	p.f("\n  activations  %s\n  total        %s\n", Bytes(m.ActivationsBytes), Bytes(m.TotalBytes))
+	p.F("\n  activations  %s\n  total        %s\n", textfmt.Bytes(m.ActivationsBytes), textfmt.Bytes(m.TotalBytes))
 	f := r.FLOPs.PerToken
-	p.f("\nFLOPs/token at ctx %d: %s = 2A %s + attention %s\n", r.FLOPs.Ctx, Count(f.Total), Count(f.Dense), Count(f.Attention))
+	p.F("\nFLOPs/token at ctx %d: %s = 2A %s + attention %s\n", r.FLOPs.Ctx, textfmt.Count(f.Total), textfmt.Count(f.Dense), textfmt.Count(f.Attention))
 	if len(r.Throughput) > 0 {
-		p.f("\nroofline, batch %d (tok/s, bound; all weights per step | active weights per step)\n", r.Throughput[0].Batch)
+		p.F("\nroofline, batch %d (tok/s, bound; all weights per step | active weights per step)\n", r.Throughput[0].Batch)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for i := 0; i+1 < len(r.Throughput); i += 2 {
 			a, b := r.Throughput[i], r.Throughput[i+1]
@@ -133,7 +130,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		tw.Flush()
 	}
-	return p.err
+	return p.Err
 }
 
 func findingText(f Finding) string {
@@ -191,46 +188,46 @@ func auditLayerGroups(ls []LayerAudit) []layerGroup[LayerAudit] {
 
 // WriteMarkdown writes the report as Markdown for a CI step summary.
 func (r *Report) WriteMarkdown(w io.Writer) error {
-	p := &printer{w: w}
+	p := &textfmt.Printer{W: w}
 	icon := map[bool]string{true: "✅", false: "❌"}
-	p.f("## %s %s: %s\n\n", icon[r.Gate.Pass], r.Gate.ID, verdict(r.Gate.Pass))
-	p.f("%s · coverage **%d/%d** · `%s`\n\n", r.modelLine(), r.Coverage.Verified, r.Coverage.Total, r.Source)
+	p.F("## %s %s: %s\n\n", icon[r.Gate.Pass], r.Gate.ID, verdict(r.Gate.Pass))
+	p.F("%s · coverage **%d/%d** · `%s`\n\n", r.modelLine(), r.Coverage.Verified, r.Coverage.Total, r.Source)
 	if r.Fetch != nil {
-		p.f("Remote: %s.\n\n", r.Fetch)
+		p.F("Remote: %s.\n\n", r.Fetch)
 	}
-	p.f("| | check | level | detail |\n| --- | --- | --- | --- |\n")
+	p.F("| | check | level | detail |\n| --- | --- | --- | --- |\n")
 	for _, c := range r.Checks {
-		p.f("| %s | `%s` | %s | %s |\n", icon[c.Pass], c.ID, c.Level, mdEscape(c.Detail))
+		p.F("| %s | `%s` | %s | %s |\n", icon[c.Pass], c.ID, c.Level, mdEscape(c.Detail))
 	}
-	p.f("\n| params | tallied | predicted |\n| --- | ---: | ---: |\n")
-	p.f("| total | %s | %s |\n| active | %s | %s |\n", Count(r.Params.Total), Count(r.Params.PredictedTotal), Count(r.Params.Active), Count(r.Params.PredictedActive))
+	p.F("\n| params | tallied | predicted |\n| --- | ---: | ---: |\n")
+	p.F("| total | %s | %s |\n| active | %s | %s |\n", textfmt.Count(r.Params.Total), textfmt.Count(r.Params.PredictedTotal), textfmt.Count(r.Params.Active), textfmt.Count(r.Params.PredictedActive))
 	if len(r.Findings) > 0 {
-		p.f("\n### Findings (%d)\n\n| check | tensor | file | message |\n| --- | --- | --- | --- |\n", len(r.Findings))
+		p.F("\n### Findings (%d)\n\n| check | tensor | file | message |\n| --- | --- | --- | --- |\n", len(r.Findings))
 		for i, f := range r.Findings {
 			if i == maxTextFindings {
-				p.f("\n…and %d more (see the JSON report).\n", len(r.Findings)-maxTextFindings)
+				p.F("\n…and %d more (see the JSON report).\n", len(r.Findings)-maxTextFindings)
 				break
 			}
-			p.f("| `%s` | %s | %s | %s |\n", f.Check, mdCode(f.Tensor), mdCode(f.File), mdEscape(f.Message))
+			p.F("| `%s` | %s | %s | %s |\n", f.Check, mdCode(f.Tensor), mdCode(f.File), mdEscape(f.Message))
 		}
 	}
-	p.f("\n<details><summary>Layers</summary>\n\n| layer | tensors | params | active | bytes | findings |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
+	p.F("\n<details><summary>Layers</summary>\n\n| layer | tensors | params | active | bytes | findings |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, g := range auditLayerGroups(r.Layers) {
 		l := g.first
-		p.f("| %s | %d | %s | %s | %s | %d |\n", g.label, l.Tensors, Count(l.Params), Count(l.Active), Count(l.Bytes), l.Findings)
+		p.F("| %s | %d | %s | %s | %s | %d |\n", g.label, l.Tensors, textfmt.Count(l.Params), textfmt.Count(l.Active), textfmt.Count(l.Bytes), l.Findings)
 	}
-	p.f("\n</details>\n\n")
+	p.F("\n</details>\n\n")
 	m := r.Memory
-	p.f("**Memory** at ctx %d, batch %d: weights %s, KV cache %s (%s), activations %s, total %s.  \n", m.Ctx, m.Batch, Bytes(m.WeightsBytes), Bytes(m.KVCacheBytes), m.KVType, Bytes(m.ActivationsBytes), Bytes(m.TotalBytes))
-	p.f("**FLOPs/token**: %s (2A %s + attention %s).\n", Count(r.FLOPs.PerToken.Total), Count(r.FLOPs.PerToken.Dense), Count(r.FLOPs.PerToken.Attention))
+	p.F("**Memory** at ctx %d, batch %d: weights %s, KV cache %s (%s), activations %s, total %s.  \n", m.Ctx, m.Batch, textfmt.Bytes(m.WeightsBytes), textfmt.Bytes(m.KVCacheBytes), m.KVType, textfmt.Bytes(m.ActivationsBytes), textfmt.Bytes(m.TotalBytes))
+	p.F("**FLOPs/token**: %s (2A %s + attention %s).\n", textfmt.Count(r.FLOPs.PerToken.Total), textfmt.Count(r.FLOPs.PerToken.Dense), textfmt.Count(r.FLOPs.PerToken.Attention))
 	if len(r.Throughput) > 0 {
-		p.f("\n| hardware | tok/s, all weights | tok/s, active weights | fits |\n| --- | ---: | ---: | --- |\n")
+		p.F("\n| hardware | tok/s, all weights | tok/s, active weights | fits |\n| --- | ---: | ---: | --- |\n")
 		for i := 0; i+1 < len(r.Throughput); i += 2 {
 			a, b := r.Throughput[i], r.Throughput[i+1]
-			p.f("| %s | %.1f (%s) | %.1f (%s) | %s |\n", a.Hardware.Name, a.TokensPerSecond, a.Bound, b.TokensPerSecond, b.Bound, fitsText(a))
+			p.F("| %s | %.1f (%s) | %.1f (%s) | %s |\n", a.Hardware.Name, a.TokensPerSecond, a.Bound, b.TokensPerSecond, b.Bound, fitsText(a))
 		}
 	}
-	return p.err
+	return p.Err
 }
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
@@ -301,7 +298,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 }
 
 // fitsText says whether the weights and KV cache fit the machine's memory.
-func fitsText(r Roofline) string {
+func fitsText(r cost.Roofline) string {
 	switch {
 	case r.Hardware.MemoryBytes <= 0:
 		return "memory size unknown"

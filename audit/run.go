@@ -9,6 +9,8 @@ import (
 	"github.com/weightaudit/weightaudit/arch"
 	_ "github.com/weightaudit/weightaudit/arch/all" // every family, registered
 	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/cost"
+	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
 // ErrNoConfig is returned by [Run] for a safetensors checkpoint without a
@@ -188,15 +190,15 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 		return nil, fmt.Errorf("ctx and batch must be positive (got %d, %d)", opts.Ctx, opts.Batch)
 	}
 	for _, n := range opts.Hardware {
-		if _, ok := LookupHardware(n); !ok {
+		if _, ok := cost.LookupHardware(n); !ok {
 			return nil, fmt.Errorf("unknown hardware %q (presets: %s)", n, presetNames())
 		}
 	}
 	if (opts.Bandwidth > 0) != (opts.Compute > 0) || opts.Bandwidth < 0 || opts.Compute < 0 {
 		return nil, fmt.Errorf("give both a positive bandwidth and a positive compute (got %g B/s, %g FLOP/s)", opts.Bandwidth, opts.Compute)
 	}
-	if _, err := parseKVType(opts.KVType); err != nil {
-		return nil, fmt.Errorf("kv type %q: %w (have %s)", opts.KVType, err, strings.Join(KVTypes(), ", "))
+	if _, err := cost.ParseKVType(opts.KVType); err != nil {
+		return nil, fmt.Errorf("kv type %q: %w (have %s)", opts.KVType, err, strings.Join(cost.KVTypes(), ", "))
 	}
 	spec, configFindings, err := SpecOf(ck)
 	if err != nil {
@@ -233,7 +235,7 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 		profileFindings = append(profileFindings, Finding{Check: CheckProfile, Field: c.Field, Message: c.Message})
 	}
 	r.addCheck(Check{ID: CheckTensors, Title: "every expected tensor present, none unexpected, shapes and dtypes right", Level: "structural"},
-		tensorFindings, fmt.Sprintf("%s tensors as %s predicts", Count(int64(len(inv.Tensors))), spec.Family()))
+		tensorFindings, fmt.Sprintf("%s tensors as %s predicts", textfmt.Count(int64(len(inv.Tensors))), spec.Family()))
 	r.addCheck(Check{ID: CheckFiles, Title: "index and shards agree, no tensor in two shards", Level: "structural"},
 		fileFindings, filesDetail(ck))
 	r.addCheck(Check{ID: CheckConfig, Title: "config.json and GGUF metadata agree", Level: "structural"},
@@ -302,15 +304,15 @@ func (r *Report) checkCounts(p *arch.Profile, pred arch.Prediction, active, tota
 	count := func(id, title string, got, want int64, rng *[2]int64, what string) {
 		var fs []Finding
 		if got != want {
-			fs = append(fs, Finding{Check: id, Message: fmt.Sprintf("the files hold %s %s parameters, the config predicts %s (%+d)", Count(got), what, Count(want), got-want)})
+			fs = append(fs, Finding{Check: id, Message: fmt.Sprintf("the files hold %s %s parameters, the config predicts %s (%+d)", textfmt.Count(got), what, textfmt.Count(want), got-want)})
 		}
-		detail := fmt.Sprintf("%s (%s) tallied = predicted", Count(got), Params(got))
+		detail := fmt.Sprintf("%s (%s) tallied = predicted", textfmt.Count(got), textfmt.Params(got))
 		if rng != nil {
 			in := want >= rng[0] && want <= rng[1]
 			if !in {
-				fs = append(fs, Finding{Check: id, Message: fmt.Sprintf("%s %s parameters outside [%s, %s] for %s", Params(want), what, Params(rng[0]), Params(rng[1]), p.Name)})
+				fs = append(fs, Finding{Check: id, Message: fmt.Sprintf("%s %s parameters outside [%s, %s] for %s", textfmt.Params(want), what, textfmt.Params(rng[0]), textfmt.Params(rng[1]), p.Name)})
 			}
-			detail += fmt.Sprintf(", in [%s, %s] for %s", Params(rng[0]), Params(rng[1]), p.Name)
+			detail += fmt.Sprintf(", in [%s, %s] for %s", textfmt.Params(rng[0]), textfmt.Params(rng[1]), p.Name)
 		}
 		r.addCheck(Check{ID: id, Title: title, Level: "structural", Measured: got, Predicted: want}, fs, detail)
 	}
@@ -411,7 +413,7 @@ func configDetail(ck *checkpoint.Checkpoint) string {
 
 func presetNames() string {
 	var names []string
-	for _, h := range HardwarePresets() {
+	for _, h := range cost.HardwarePresets() {
 		names = append(names, h.Name)
 	}
 	return strings.Join(names, ", ")
@@ -476,7 +478,7 @@ func (r *Report) spotChecks(opts Options, shapes arch.Shapes) {
 		c.Level = "empirical"
 		detail += fmt.Sprintf("; the full model ran: %v tokens → logits %v", full.ShapeIn, full.ShapeOut)
 	} else {
-		detail += "; not run end to end (audit --spotcheck on a model under " + Bytes(MaxFullBytes) + ")"
+		detail += "; not run end to end (audit --spotcheck on a model under " + textfmt.Bytes(MaxFullBytes) + ")"
 	}
 	r.addCheck(c, append(shapeFindings(r.ob.EndToEnd, shapes.EndToEnd), spotFinding(r.ob.EndToEnd, full)...), detail)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/internal/textfmt"
 	"github.com/weightaudit/weightaudit/spotcheck/forward"
 )
 
@@ -61,7 +62,7 @@ func SpotCheck(ctx context.Context, ck *checkpoint.Checkpoint, opts SpotOptions)
 	}
 	fw, ok := spec.(arch.Forwarder)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s: %w: the architecture gives no forward wiring", ErrSpotCheck, spec.Family(), ErrNotApplicable)
+		return nil, fmt.Errorf("%w: %s: %w: the architecture gives no forward wiring", ErrSpotCheck, spec.Family(), arch.ErrNotApplicable)
 	}
 	dims := spec.Dims()
 	if len(opts.Tokens) == 0 {
@@ -85,7 +86,7 @@ func SpotCheck(ctx context.Context, ck *checkpoint.Checkpoint, opts SpotOptions)
 	defer w.Close()
 	tot := w.inv.Totals()
 	if opts.Full && tot.Bytes > MaxFullBytes {
-		return nil, fmt.Errorf("%w: a full forward pass would read %s of weights (limit %s); check one layer with --layer", ErrSpotCheck, Bytes(tot.Bytes), Bytes(MaxFullBytes))
+		return nil, fmt.Errorf("%w: a full forward pass would read %s of weights (limit %s); check one layer with --layer", ErrSpotCheck, textfmt.Bytes(tot.Bytes), textfmt.Bytes(MaxFullBytes))
 	}
 	fc := fw.Forward(ck.Format)
 	fc.Jobs = opts.Jobs

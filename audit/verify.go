@@ -22,6 +22,8 @@ import (
 
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
+	"github.com/weightaudit/weightaudit/internal/checked"
+	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
 // The ids of the findings of [Verify], in the style of the audit's check ids.
@@ -452,7 +454,7 @@ func (v *verifier) plan() {
 			checks[t.DType] = vc
 		}
 		v.scans[i] = newTensorScan(vc, t.Bytes, v.zeroRun, nil)
-		v.files[fi].spans = append(v.files[fi].spans, span{start: t.Offset, end: satAdd(t.Offset, t.Bytes), tensor: i})
+		v.files[fi].spans = append(v.files[fi].spans, span{start: t.Offset, end: checked.SatAdd(t.Offset, t.Bytes), tensor: i})
 	}
 	for i := range v.files {
 		slices.SortStableFunc(v.files[i].spans, func(a, b span) int {
@@ -959,7 +961,7 @@ func (v *verifier) tensorCheck(i int, t *checkpoint.Tensor, done bool) (TensorCh
 	for _, z := range s.zeros.runs {
 		zr := ZeroRun{Offset: t.Offset + z.Offset, Length: z.Length}
 		tc.ZeroRuns = append(tc.ZeroRuns, zr)
-		add(CheckZeroRun, zr.Offset, zr.Length, 0, fmt.Sprintf("%d zero bytes (%s) at offset %d, %d bytes into the tensor", zr.Length, Bytes(zr.Length), zr.Offset, z.Offset))
+		add(CheckZeroRun, zr.Offset, zr.Length, 0, fmt.Sprintf("%d zero bytes (%s) at offset %d, %d bytes into the tensor", zr.Length, textfmt.Bytes(zr.Length), zr.Offset, z.Offset))
 	}
 	if s.decodeErr == nil {
 		tc.Stats = s.acc.stats(!s.sampleAll)
@@ -1027,13 +1029,13 @@ func verifyLayers(r *VerifyReport) []LayerCheck {
 
 // WriteJSON writes the report as indented JSON.
 func (r *VerifyReport) WriteJSON(w io.Writer) error {
-	return writeJSON(w, r)
+	return textfmt.WriteJSON(w, r)
 }
 
 // WriteText writes the report for people: the verdict, the files and their
 // digests, the findings (at most 40) and a per-layer summary.
 func (r *VerifyReport) WriteText(w io.Writer) error {
-	p := &printer{w: w}
+	p := &textfmt.Printer{W: w}
 	status := verdict(r.Pass)
 	if r.Incomplete {
 		status = "INCOMPLETE"
@@ -1042,18 +1044,18 @@ func (r *VerifyReport) WriteText(w io.Writer) error {
 	if r.Seconds > 0 {
 		rate = float64(r.Totals.BytesRead) / r.Seconds / 1e6
 	}
-	p.f("verify %s  %s\n", r.Source, status)
-	p.f("  %s, %d file(s), %d tensor(s); read %s of %s in %.2f s (%.0f MB/s)\n",
-		r.Format, r.Totals.Files, r.Totals.Tensors, Bytes(r.Totals.BytesRead), Bytes(r.Totals.Bytes), r.Seconds, rate)
+	p.F("verify %s  %s\n", r.Source, status)
+	p.F("  %s, %d file(s), %d tensor(s); read %s of %s in %.2f s (%.0f MB/s)\n",
+		r.Format, r.Totals.Files, r.Totals.Tensors, textfmt.Bytes(r.Totals.BytesRead), textfmt.Bytes(r.Totals.Bytes), r.Seconds, rate)
 	if sh := r.Shard; sh != nil {
-		p.f("  shard %d/%d: %d of the checkpoint's %d file(s)\n", sh.Index, sh.Count, len(r.Files), len(sh.Files))
+		p.F("  shard %d/%d: %d of the checkpoint's %d file(s)\n", sh.Index, sh.Count, len(r.Files), len(sh.Files))
 	}
-	p.f("\nfiles\n")
+	p.F("\nfiles\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, f := range r.Files {
 		sum := f.SHA256
 		if sum == "" {
-			sum = fmt.Sprintf("(read %s of %s)", Bytes(f.Read), Bytes(f.Size))
+			sum = fmt.Sprintf("(read %s of %s)", textfmt.Bytes(f.Read), textfmt.Bytes(f.Size))
 		}
 		status := f.Status
 		if f.ExpectedFrom != "" && (f.Status == "ok" || f.Status == "mismatch") {
@@ -1066,18 +1068,18 @@ func (r *VerifyReport) WriteText(w io.Writer) error {
 		default:
 			status += "; " + f.Copy
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", f.Name, Bytes(f.Size), sum, status)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", f.Name, textfmt.Bytes(f.Size), sum, status)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	for _, f := range r.Files {
 		if f.Note != "" {
-			p.f("  note: %s: %s\n", f.Name, f.Note)
+			p.F("  note: %s: %s\n", f.Name, f.Note)
 		}
 	}
 	if len(r.Archives) > 0 {
-		p.f("\narchives (layers read from their start)\n")
+		p.F("\narchives (layers read from their start)\n")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, a := range r.Archives {
 			sum := a.SHA256
@@ -1091,10 +1093,10 @@ func (r *VerifyReport) WriteText(w io.Writer) error {
 		}
 	}
 	if len(r.Findings) > 0 {
-		p.f("\nfindings (%d)\n", len(r.Findings))
+		p.F("\nfindings (%d)\n", len(r.Findings))
 		for i, f := range r.Findings {
 			if i == maxTextFindings {
-				p.f("  … and %d more (see --json)\n", len(r.Findings)-i)
+				p.F("  … and %d more (see --json)\n", len(r.Findings)-i)
 				break
 			}
 			where := f.File
@@ -1106,11 +1108,11 @@ func (r *VerifyReport) WriteText(w io.Writer) error {
 			case f.Layer != "":
 				where = "layer " + f.Layer
 			}
-			p.f("  %-20s %s: %s\n", f.Check, where, f.Message)
+			p.F("  %-20s %s: %s\n", f.Check, where, f.Message)
 		}
 	}
 	if len(r.Layers) > 0 {
-		p.f("\nlayers\n")
+		p.F("\nlayers\n")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintf(tw, "layer\ttensors\tbytes\tNaN\tInf\tall-zero\tzero runs\tabsmax\tfindings\t\n")
 		for _, l := range r.Layers {
@@ -1118,11 +1120,11 @@ func (r *VerifyReport) WriteText(w io.Writer) error {
 			if l.Layer < 0 {
 				name = "other"
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%d\t%.4g\t%d\t\n", name, l.Tensors, Bytes(l.Bytes), l.NaN, l.Inf, l.AllZero, l.ZeroRuns, l.AbsMax, l.Findings)
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%d\t%.4g\t%d\t\n", name, l.Tensors, textfmt.Bytes(l.Bytes), l.NaN, l.Inf, l.AllZero, l.ZeroRuns, l.AbsMax, l.Findings)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
 	}
-	return p.err
+	return p.Err
 }

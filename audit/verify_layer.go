@@ -11,24 +11,6 @@ import (
 	"github.com/weightaudit/weightaudit/hub"
 )
 
-// layerStreamer is a source some of whose files can only be read by
-// streaming the layer that holds them from its start: *hub.OCISource,
-// whose compressed tar layers are such layers (see its StreamedLayer and
-// StreamLayer for the contract).
-type layerStreamer interface {
-	// StreamedLayer returns the digest of the layer to stream to read the
-	// named file, and false for a file read with ReadAt where it is.
-	StreamedLayer(name string) (digest string, ok bool)
-	// StreamLayer streams the layer once, calling visit for each regular
-	// file in archive order, from the calling goroutine, with a reader
-	// valid until visit returns, and returns the sha256 (hex) of the
-	// layer's bytes; a damaged layer is a *hub.LayerError wrapping
-	// hub.ErrBadArchive, with that sha256.
-	StreamLayer(ctx context.Context, digest string, visit func(name string, size int64, r io.Reader) error) (sha256hex string, err error)
-}
-
-var _ layerStreamer = (*hub.OCISource)(nil)
-
 // ArchiveCheck is the result for one layer read from its start (see
 // [Verify]): a tar layer, compressed or not, whose files cannot be read in
 // place. Its digest covers its bytes as stored, so its sha256 is computed
@@ -66,7 +48,7 @@ type layerState struct {
 // planLayers groups the files to read that are inside streamed layers,
 // when the source has any.
 func (v *verifier) planLayers() {
-	ls, ok := v.ck.Origin().(layerStreamer)
+	ls, ok := v.ck.Origin().(hub.LayerStreamer)
 	if !ok {
 		return
 	}
@@ -102,7 +84,7 @@ func (v *verifier) layer(ctx context.Context, l *layerState) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	ls := v.ck.Origin().(layerStreamer)
+	ls := v.ck.Origin().(hub.LayerStreamer)
 	want := make(map[string]*fileState, len(l.files))
 	for _, fs := range l.files {
 		want[fs.name] = fs

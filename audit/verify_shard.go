@@ -9,6 +9,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
+	"github.com/weightaudit/weightaudit/internal/checked"
 )
 
 // MaxShards bounds the count of a [ShardSpec]: 10,000 parts.
@@ -137,7 +138,7 @@ func AssignShards(files []hub.FileInfo, n int) []int {
 				best = b
 			}
 		}
-		load[best] = satAdd(load[best], max(files[i].Size, 0))
+		load[best] = checked.SatAdd(load[best], max(files[i].Size, 0))
 		count[best]++
 		out[i] = best + 1
 	}

@@ -28,7 +28,7 @@ func TestOCIHeaderCache(t *testing.T) {
 			load := func(host string, tr http.RoundTripper) (listed, loaded hub.Stats) {
 				t.Helper()
 				src, err := hub.NewOCI("oci://"+host+"/models/"+a.name+":v1",
-					hub.OCIOptions{Transport: tr, Keychain: anonymous, HeaderCache: cache})
+					hub.OCIOptions{Transport: tr, Keychain: anonymous, HeaderCache: cache, ReadHeader: hub.ReadModelHeader})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -328,6 +328,14 @@ func (s *HFSource) Digest(name string) (string, bool) {
 	return e.sha256, ok && e.sha256 != ""
 }
 
+// DigestSource returns "Hub LFS sha256": the digests are the LFS ones.
+func (s *HFSource) DigestSource() string { return "Hub LFS sha256" }
+
+// DigestNote returns "": a file without an LFS sha256 is a small Git
+// file, checked by its Git blob id where the listing gives one (see
+// [HFSource.BlobID]), and nothing needs saying.
+func (s *HFSource) DigestNote(name string) string { return "" }
+
 // BlobID returns the Git blob id (lower-case hex) of the named file as the
 // Hub's listing gives it, for files not stored with Git LFS (for those,
 // see Digest), and false for LFS files, files the listing gave none for,

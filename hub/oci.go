@@ -161,6 +161,17 @@ type OCIOptions struct {
 	// Ollama store is read from there instead. The default is nil: every
 	// blob comes from the registry.
 	BlobStore *BlobStore
+	// ReadHeader reads the header of each file inside a streamed tar
+	// layer (a compressed one, or an uncompressed one from a registry
+	// that ignores Range) as the listing streams it, so that the source
+	// keeps what reading the header later needs and no more (see
+	// [HeaderFunc]): a format reader's header parse, say. The source
+	// knows no format: the default, nil, keeps each such file whole, up
+	// to the cap of 64 MiB per file and 256 MiB for all of them. That
+	// suits small files such as config.json; a larger model file is kept
+	// up to the cap, and a read beyond what is kept streams the layer
+	// again.
+	ReadHeader HeaderFunc
 }
 
 // OCISource is a model artifact in an OCI registry as a source: the layers
@@ -302,6 +313,19 @@ func (s *OCISource) Digest(name string) (string, bool) {
 	return b.digest.Hex, true
 }
 
+// DigestSource returns "OCI layer digest": the digests are the layers'.
+func (s *OCISource) DigestSource() string { return "OCI layer digest" }
+
+// DigestNote returns, for a file without a digest of its own (see
+// [OCISource.Digest]), that it lies inside a tar layer, whose digest
+// covers the archive; and "" for a file with a digest.
+func (s *OCISource) DigestNote(name string) string {
+	if _, ok := s.Digest(name); ok {
+		return ""
+	}
+	return "inside a tar layer: the layer's digest covers the archive, no digest covers this file alone"
+}
+
 // List returns the files of the model manifest, sorted by name. The first
 // call resolves the reference (an image index to its first manifest with
 // model layers) and streams tar layers; later calls return that listing.
@@ -318,10 +342,11 @@ func (s *OCISource) List(ctx context.Context) ([]FileInfo, error) {
 // while reads run sequentially; so is a file inside an uncompressed tar
 // layer, whose bytes lie in place in the blob. A file inside a compressed
 // tar layer serves the front of the file streamed when the source was
-// listed (at least its header) from memory; a read beyond it streams the
-// layer again from its start, through the file: reading forward costs one
-// stream, a read behind the stream's position another. A model read from the local Ollama store is read
-// from its blob files, opened read-only. Reads run under ctx.
+// listed (what OCIOptions.ReadHeader read of it) from memory; a read
+// beyond it streams the layer again from its start, through the file:
+// reading forward costs one stream, a read behind the stream's position
+// another. A model read from the local Ollama store is read from its blob
+// files, opened read-only. Reads run under ctx.
 func (s *OCISource) Open(ctx context.Context, name string) (File, error) {
 	if err := s.list(ctx); err != nil {
 		return nil, err

@@ -65,7 +65,7 @@ func FuzzReadTar(f *testing.F) {
 	f.Fuzz(func(t *testing.T, k byte, data []byte) {
 		kind := kindTar + layerKind(k%3)
 		l := v1.Descriptor{Size: int64(len(data))}
-		files, err := readTar(context.Background(), bytes.NewReader(data), l, kind, "fuzz")
+		files, err := readTar(context.Background(), bytes.NewReader(data), l, kind, "fuzz", readModelHeader)
 		if err != nil {
 			return
 		}

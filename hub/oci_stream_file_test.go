@@ -17,7 +17,7 @@ func TestOCILayerFileReads(t *testing.T) {
 	a := artifact(t, "modelpack-safetensors-tar-zstd")
 	pushImage(t, host, tr, "models/tarred:v1", a.image(t))
 	ctx := context.Background()
-	src, err := hub.NewOCI("oci://"+host+"/models/tarred:v1", hub.OCIOptions{Transport: tr, Keychain: anonymous})
+	src, err := hub.NewOCI("oci://"+host+"/models/tarred:v1", hub.OCIOptions{Transport: tr, Keychain: anonymous, ReadHeader: hub.ReadModelHeader})
 	if err != nil {
 		t.Fatal(err)
 	}

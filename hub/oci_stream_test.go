@@ -172,7 +172,7 @@ func TestOCIStreamLayer(t *testing.T) {
 				{data: raw, mt: hub.MediaModelPackWeightRaw, ann: map[string]string{hub.AnnotationModelPackFilepath: "raw.safetensors"}},
 			}}
 			pushImage(t, host, tr, "stream/model:v1", a.image(t))
-			src, err := hub.NewOCI("oci://"+host+"/stream/model:v1", hub.OCIOptions{Transport: tr, Keychain: anonymous, FirstRead: 1 << 10, MaxRead: 1 << 10})
+			src, err := hub.NewOCI("oci://"+host+"/stream/model:v1", hub.OCIOptions{Transport: tr, Keychain: anonymous, FirstRead: 1 << 10, MaxRead: 1 << 10, ReadHeader: hub.ReadModelHeader})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -392,7 +392,7 @@ func TestOCIStreamLayerLocalStore(t *testing.T) {
 	a := ociArtifact{manifest: types.OCIManifestSchema1, config: hub.MediaModelPackConfig,
 		layers: []ociLayer{{data: layer, mt: hub.MediaModelPackWeightTarGzip}}}
 	storeModel(t, dir, host, "library", "streamed", "v1", a.image(t))
-	src, err := hub.NewOllama("ollama://"+host+"/library/streamed:v1", hub.OCIOptions{Transport: noNetwork{t}, Keychain: anonymous, OllamaModels: dir})
+	src, err := hub.NewOllama("ollama://"+host+"/library/streamed:v1", hub.OCIOptions{Transport: noNetwork{t}, Keychain: anonymous, OllamaModels: dir, ReadHeader: hub.ReadModelHeader})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,7 +441,7 @@ func BenchmarkOCIStreamLayer(b *testing.B) {
 		layer := k.pack(b, files, names)
 		a := ociArtifact{manifest: types.OCIManifestSchema1, config: hub.MediaModelPackConfig, layers: []ociLayer{{data: layer, mt: k.mt}}}
 		pushImage(b, host, tr, "bench/"+k.name+":v1", a.image(b))
-		src, err := hub.NewOCI("oci://"+host+"/bench/"+k.name+":v1", hub.OCIOptions{Transport: tr, Keychain: anonymous})
+		src, err := hub.NewOCI("oci://"+host+"/bench/"+k.name+":v1", hub.OCIOptions{Transport: tr, Keychain: anonymous, ReadHeader: hub.ReadModelHeader})
 		if err != nil {
 			b.Fatal(err)
 		}

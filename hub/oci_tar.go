@@ -3,19 +3,15 @@ package hub
 import (
 	"archive/tar"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"path"
-	"strings"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
-
-	"github.com/weightaudit/weightaudit/gguf"
 )
 
 // ErrCompressedLayer is returned by ReadAt of a file inside a compressed
@@ -114,25 +110,27 @@ func (g *growReader) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// keepHeader reads from g as much of a member as its header needs: a GGUF
-// file's header and tensor infos, a safetensors file's length and JSON
-// header, any other file whole (up to the cap).
-func keepHeader(name string, g *growReader) {
-	switch strings.ToLower(path.Ext(name)) {
-	case ".gguf":
-		gguf.Read(g, g.size) // its error, if any, shows again when the file is loaded
-	case ".safetensors":
-		var n [8]byte
-		if _, err := g.ReadAt(n[:], 0); err != nil {
-			return
-		}
-		h := binary.LittleEndian.Uint64(n[:])
-		if h <= uint64(g.cap) {
-			g.fill(8 + int64(h))
-		}
-	default:
-		g.fill(g.size)
+// HeaderFunc reads, through r, as much of the file name (of size bytes) as
+// the file's header needs, for a source that keeps only the front of some
+// of its files: those inside a tar layer of an OCI artifact that is
+// streamed when the source is listed (see [OCIOptions.ReadHeader]). The
+// source keeps every byte read through r and serves those bytes from
+// memory when the file is opened later. What is kept is capped at 64 MiB
+// per file and 256 MiB for all the files of a source: a read beyond the
+// cap fails with [ErrCompressedLayer]. r follows the io.ReaderAt contract;
+// it is valid only until the function returns and is not safe for
+// concurrent use. The function has no error to return: a file whose
+// header does not parse fails again, with its error, when it is loaded.
+type HeaderFunc func(name string, r io.ReaderAt, size int64)
+
+// keepHeader reads from g as much of a member as read says its header
+// needs, or, when read is nil, the whole member (up to the cap).
+func keepHeader(name string, g *growReader, read HeaderFunc) {
+	if read == nil {
+		g.fill(g.size) // an error shows again as the archive is read on
+		return
 	}
+	read(name, g, g.size)
 }
 
 // streamTar reads a compressed tar layer (gzip or zstd) from its start and
@@ -163,7 +161,7 @@ func (s *OCISource) streamTar(ctx context.Context, b ociBlob, l v1.Descriptor, k
 		return nil, err
 	}
 	defer body.Close()
-	pfs, err := readTar(ctx, io.LimitReader(body, l.Size), l, k, what)
+	pfs, err := readTar(ctx, io.LimitReader(body, l.Size), l, k, what, s.opts.ReadHeader)
 	if err == nil && remote {
 		s.storeTarFronts(l, pfs)
 	}
@@ -200,8 +198,9 @@ func holds(only, n string) bool {
 	return only != "" && (n == only || path.Base(n) == path.Base(only))
 }
 
-// readTar reads the tar layer l, of kind k, from r; see streamTar.
-func readTar(ctx context.Context, r io.Reader, l v1.Descriptor, k layerKind, what string) ([]*prefixFile, error) {
+// readTar reads the tar layer l, of kind k, from r, keeping of each file
+// what read reads (see keepHeader); see streamTar.
+func readTar(ctx context.Context, r io.Reader, l v1.Descriptor, k layerKind, what string, read HeaderFunc) ([]*prefixFile, error) {
 	r, release, err := decompress(r, k)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
@@ -233,7 +232,7 @@ func readTar(ctx context.Context, r io.Reader, l v1.Descriptor, k layerKind, wha
 			return nil, fmt.Errorf("%s: archive member %q: negative size: %w", what, h.Name, ErrBadResponse)
 		}
 		g := &growReader{r: tr, size: h.Size, cap: min(maxMemberPrefix, maxTarPrefix-kept)}
-		keepHeader(n, g)
+		keepHeader(n, g, read)
 		kept += int64(len(g.data))
 		out = append(out, &prefixFile{name: n, size: h.Size, data: g.data, layer: l.Digest})
 		if holds(only, n) {

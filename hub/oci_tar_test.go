@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -93,7 +94,7 @@ func TestOCITarFetch(t *testing.T) {
 			pushImage(t, host, tr, repo, a.image(t))
 			// A first read of 4 KiB, as for the other artifacts: the
 			// default, 256 KiB, would dwarf these headers.
-			src, err := hub.NewOCI("oci://"+host+"/"+repo, hub.OCIOptions{Transport: tr, Keychain: anonymous, FirstRead: 4 << 10})
+			src, err := hub.NewOCI("oci://"+host+"/"+repo, hub.OCIOptions{Transport: tr, Keychain: anonymous, FirstRead: 4 << 10, ReadHeader: hub.ReadModelHeader})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -136,6 +137,74 @@ func TestOCITarFetch(t *testing.T) {
 	}
 }
 
+// TestOCITarReadHeader checks what is kept of the files inside a
+// compressed tar layer: what OCIOptions.ReadHeader reads of each (at least
+// the first fetch of the stream, 64 KiB) and no more, so that a read past
+// it streams the layer again; without ReadHeader, each file whole.
+func TestOCITarReadHeader(t *testing.T) {
+	host, tr := newRegistry(t, nil)
+	ctx := context.Background()
+	const size = 1 << 20 // of the tensor data: past any first fetch
+	files := map[string][]byte{"a.safetensors": bigSafetensors(size, 1), "config.json": []byte(`{"a": 1}`)}
+	names := []string{"a.safetensors", "config.json"}
+	a := ociArtifact{manifest: types.OCIManifestSchema1, config: hub.MediaModelPackConfig,
+		layers: []ociLayer{{data: tarZstd(t, files, names), mt: hub.MediaModelPackWeightTarZstd}}}
+	pushImage(t, host, tr, "header/model:v1", a.image(t))
+
+	type call struct {
+		name string
+		size int64
+	}
+	var calls []call // ReadHeader is called as the listing streams, from one goroutine
+	read8 := func(name string, r io.ReaderAt, size int64) {
+		calls = append(calls, call{name, size})
+		r.ReadAt(make([]byte, 8), 0)
+	}
+	tests := []struct {
+		name string
+		read hub.HeaderFunc
+		// The requests a read of each file's last byte makes.
+		lastByte map[string]int64
+	}{
+		{"default: whole files", nil, map[string]int64{"a.safetensors": 0, "config.json": 0}},
+		{"the first 8 bytes", read8, map[string]int64{"a.safetensors": 1, "config.json": 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls = nil
+			src, err := hub.NewOCI("oci://"+host+"/header/model:v1", hub.OCIOptions{Transport: tr, Keychain: anonymous, ReadHeader: tt.read})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := src.List(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if tt.read != nil {
+				want := []call{{"a.safetensors", int64(len(files["a.safetensors"]))}, {"config.json", int64(len(files["config.json"]))}}
+				if diff := cmp.Diff(want, calls, cmp.AllowUnexported(call{})); diff != "" {
+					t.Errorf("ReadHeader calls (-want +got):\n%s", diff)
+				}
+			}
+			for _, name := range names {
+				f, err := src.Open(ctx, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				before := src.Stats().Requests
+				want := files[name]
+				got := make([]byte, 1)
+				if _, err := f.ReadAt(got, int64(len(want))-1); err != nil || got[0] != want[len(want)-1] {
+					t.Errorf("%s: ReadAt(its last byte) = %q, %v, want %q", name, got, err, want[len(want)-1:])
+				}
+				if n := src.Stats().Requests - before; n != tt.lastByte[name] {
+					t.Errorf("%s: reading its last byte made %d requests, want %d", name, n, tt.lastByte[name])
+				}
+				f.Close()
+			}
+		})
+	}
+}
+
 // TestOCITarRangeIgnored reads an uncompressed tar layer from a registry
 // that ignores Range and sends whole blobs: the walk over member headers
 // cannot skip data there, so the layer is streamed instead, and the files
@@ -158,7 +227,7 @@ func TestOCITarRangeIgnored(t *testing.T) {
 	pushImage(t, host, tr, "norange/tar:v1", a.image(t))
 	// MaxRead 1 KiB: the second member's header lies beyond what a
 	// Range-ignoring server may be read up to.
-	src, err := hub.NewOCI("oci://"+host+"/norange/tar:v1", hub.OCIOptions{Transport: tr, Keychain: anonymous, FirstRead: 1 << 10, MaxRead: 1 << 10})
+	src, err := hub.NewOCI("oci://"+host+"/norange/tar:v1", hub.OCIOptions{Transport: tr, Keychain: anonymous, FirstRead: 1 << 10, MaxRead: 1 << 10, ReadHeader: hub.ReadModelHeader})
 	if err != nil {
 		t.Fatal(err)
 	}

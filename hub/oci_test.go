@@ -313,7 +313,7 @@ func checkArtifacts(t *testing.T, host string, tr http.RoundTripper, prefix stri
 				}
 				want, head := loadLocal(t, a.local)
 				ctx := context.Background()
-				src, err := hub.NewOCI("oci://"+host+"/"+repo, hub.OCIOptions{Transport: tr, Keychain: anonymous, FirstRead: firstRead})
+				src, err := hub.NewOCI("oci://"+host+"/"+repo, hub.OCIOptions{Transport: tr, Keychain: anonymous, FirstRead: firstRead, ReadHeader: hub.ReadModelHeader})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -481,7 +481,7 @@ func TestOCIErrors(t *testing.T) {
 		}
 	}
 
-	src, err := hub.NewOCI("oci://"+host+"/models/tarred:v1", hub.OCIOptions{Transport: tr, Keychain: anonymous})
+	src, err := hub.NewOCI("oci://"+host+"/models/tarred:v1", hub.OCIOptions{Transport: tr, Keychain: anonymous, ReadHeader: hub.ReadModelHeader})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -601,7 +601,7 @@ func BenchmarkOCILoad(b *testing.B) {
 			var total hub.Stats
 			loads := 0
 			for b.Loop() {
-				src, err := hub.NewOCI("oci://"+host+"/"+repo, hub.OCIOptions{Transport: tr, Keychain: anonymous})
+				src, err := hub.NewOCI("oci://"+host+"/"+repo, hub.OCIOptions{Transport: tr, Keychain: anonymous, ReadHeader: hub.ReadModelHeader})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -621,7 +621,7 @@ func BenchmarkOCILoad(b *testing.B) {
 			b.SetBytes(size)
 			b.ReportAllocs()
 			for b.Loop() {
-				src, err := hub.NewOllama("ollama://"+host+"/bench/"+a.name+":v1", hub.OCIOptions{Transport: noNetwork{b}, OllamaModels: store})
+				src, err := hub.NewOllama("ollama://"+host+"/bench/"+a.name+":v1", hub.OCIOptions{Transport: noNetwork{b}, OllamaModels: store, ReadHeader: hub.ReadModelHeader})
 				if err != nil {
 					b.Fatal(err)
 				}

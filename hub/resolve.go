@@ -22,8 +22,9 @@ var ErrUnsupportedSource = errors.New("unsupported source")
 // without any network access, else from the Ollama registry
 // ([NewOllama]).
 //
-// Options add what the environment does not say, such as a header cache
-// or a blob store.
+// Options add what the environment does not say, such as a header cache,
+// a blob store, or how much of a file inside a compressed tar layer to
+// keep ([WithReadHeader]).
 func Resolve(spec string, opts ...ResolveOption) (src Source, focus string, err error) {
 	var o resolveOptions
 	for _, opt := range opts {
@@ -33,14 +34,14 @@ func Resolve(spec string, opts ...ResolveOption) (src Source, focus string, err 
 		return nil, "", errors.New("empty source")
 	}
 	if strings.HasPrefix(spec, "oci://") {
-		s, err := NewOCI(spec, OCIOptions{HeaderCache: o.cache, BlobStore: o.blobs})
+		s, err := NewOCI(spec, OCIOptions{HeaderCache: o.cache, BlobStore: o.blobs, ReadHeader: o.readHeader})
 		if err != nil {
 			return nil, "", err // not a typed nil in the interface
 		}
 		return s, "", nil
 	}
 	if strings.HasPrefix(spec, "ollama://") {
-		s, err := NewOllama(spec, OCIOptions{OllamaModels: OllamaModelsDir(nil), HeaderCache: o.cache, BlobStore: o.blobs})
+		s, err := NewOllama(spec, OCIOptions{OllamaModels: OllamaModelsDir(nil), HeaderCache: o.cache, BlobStore: o.blobs, ReadHeader: o.readHeader})
 		if err != nil {
 			return nil, "", err
 		}
@@ -67,8 +68,9 @@ func Resolve(spec string, opts ...ResolveOption) (src Source, focus string, err 
 type ResolveOption func(*resolveOptions)
 
 type resolveOptions struct {
-	cache *HeaderCache
-	blobs *BlobStore
+	cache      *HeaderCache
+	blobs      *BlobStore
+	readHeader HeaderFunc
 }
 
 // WithHeaderCache makes remote sources keep the headers they read in c and
@@ -84,4 +86,12 @@ func WithHeaderCache(c *HeaderCache) ResolveOption {
 // registry. Hub and local sources ignore it.
 func WithBlobStore(bs *BlobStore) ResolveOption {
 	return func(o *resolveOptions) { o.blobs = bs }
+}
+
+// WithReadHeader makes oci:// and ollama:// sources keep of each file
+// inside a tar layer they stream (a compressed one) what read reads of it
+// (see OCIOptions.ReadHeader and [HeaderFunc]). nil, the default, keeps
+// each such file whole, up to a cap. Hub and local sources ignore it.
+func WithReadHeader(read HeaderFunc) ResolveOption {
+	return func(o *resolveOptions) { o.readHeader = read }
 }

@@ -135,27 +135,15 @@ func (c *Config) check() error {
 	// dense.
 	q, kv := c.NumAttentionHeads*c.HeadDim, c.NumKeyValueHeads*c.HeadDim
 	d := c.HiddenSize
-	layer, ok1 := checked.Add(2*d*q+2*d*kv+2*c.HeadDim+2*d+c.NumExperts*d, mulOr(3, c.NumExperts, c.MoEIntermediateSize, d))
+	experts, ok0 := checked.Product([]int64{3, c.NumExperts, c.MoEIntermediateSize, d})
+	layer, ok1 := checked.Add(2*d*q+2*d*kv+2*c.HeadDim+2*d+c.NumExperts*d, experts)
 	layer, ok2 := checked.Add(layer, 3*c.IntermediateSize*d)
 	total, ok3 := checked.Mul(layer, c.NumHiddenLayers)
 	_, ok4 := checked.Add(total, 2*c.VocabSize*d+d)
-	if !ok1 || !ok2 || !ok3 || !ok4 || layer < 0 {
+	if !ok0 || !ok1 || !ok2 || !ok3 || !ok4 {
 		return fmt.Errorf("the parameter count of hidden_size %d, vocab_size %d, %d layers and %d experts overflows an int64", d, c.VocabSize, c.NumHiddenLayers, c.NumExperts)
 	}
 	return nil
-}
-
-// mulOr returns the product of xs, or -1 when it overflows.
-func mulOr(xs ...int64) int64 {
-	p := int64(1)
-	for _, x := range xs {
-		n, ok := checked.Mul(p, x)
-		if !ok {
-			return -1
-		}
-		p = n
-	}
-	return p
 }
 
 // Qwen3_235B_A22B returns the published configuration of

@@ -6,6 +6,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/internal/checked"
 	"github.com/weightaudit/weightaudit/spotcheck/forward"
 )
 
@@ -171,7 +172,7 @@ func (s *Spec) KVCache() []arch.KVRows {
 // scores q·k and the weighted sum of v, for every head and layer.
 func (s *Spec) AttentionFLOPs(ctx int64) int64 {
 	c := s.cfg
-	return satMul(4, c.NumHiddenLayers, c.NumAttentionHeads, c.HeadDim, ctx)
+	return checked.SatMul(4, c.NumHiddenLayers, c.NumAttentionHeads, c.HeadDim, ctx)
 }
 
 // Forward returns the block configuration of the forward pass. llama.cpp
@@ -193,12 +194,3 @@ func (s *Spec) Sparse(layer int) bool { return s.cfg.Sparse(int64(layer)) }
 
 // NormEps is rms_norm_eps.
 func (s *Spec) NormEps() float64 { return s.cfg.RMSNormEps }
-
-// satMul returns the product of non-negative xs, or math.MaxInt64 when it
-// does not fit.
-func satMul(xs ...int64) int64 {
-	if p := mulOr(xs...); p >= 0 {
-		return p
-	}
-	return 1<<63 - 1
-}

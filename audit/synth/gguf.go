@@ -5,8 +5,8 @@ import (
 	"strconv"
 
 	"github.com/weightaudit/weightaudit/arch"
-	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/cost"
 	"github.com/weightaudit/weightaudit/gguf"
 )
 
@@ -45,7 +45,7 @@ func GGUF(name string, spec arch.Spec, opts GGUFOptions) (*Layout, error) {
 	if opts.Parts <= 0 {
 		opts.Parts = 1
 	}
-	quant, err := audit.ParseQuantization(opts.Type)
+	quant, err := cost.ParseQuantization(opts.Type)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errConfig, err)
 	}

@@ -18,9 +18,10 @@ const noHeaderCache = "no-header-cache"
 // unless --no-cache or the command says otherwise (see hub.HeaderCache and
 // hub.BlobStore): a remote source then reads the headers it read before
 // from the cache, and a registry source the layers verify --cache stored
-// from the store.
+// from the store. A registry source keeps what checkpoint.ReadHeader reads of
+// the files inside its compressed tar layers.
 func resolve(cmd *cobra.Command, spec string) (hub.Source, string, error) {
-	var opts []hub.ResolveOption
+	opts := []hub.ResolveOption{hub.WithReadHeader(checkpoint.ReadHeader)}
 	if off, _ := cmd.Flags().GetBool("no-cache"); !off && cmd.Annotations[noHeaderCache] == "" {
 		if dir, err := hub.DefaultHeaderCacheDir(nil); err == nil {
 			opts = append(opts, hub.WithHeaderCache(hub.NewHeaderCache(dir)))

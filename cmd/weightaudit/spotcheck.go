@@ -14,6 +14,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/internal/atomicfile"
+	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
 func newSpotcheckCmd() *cobra.Command {
@@ -147,7 +148,7 @@ func writeSpot(w io.Writer, r *audit.SpotResult) error {
 		norms[i] = fmt.Sprintf("%.4g", n)
 	}
 	fmt.Fprintf(&b, "  output norms %s\n", strings.Join(norms, ", "))
-	fmt.Fprintf(&b, "  read         %s of %s of tensor data (%.4f%%)\n", audit.Bytes(r.BytesRead), audit.Bytes(r.TensorBytes), 100*float64(r.BytesRead)/math.Max(1, float64(r.TensorBytes)))
+	fmt.Fprintf(&b, "  read         %s of %s of tensor data (%.4f%%)\n", textfmt.Bytes(r.BytesRead), textfmt.Bytes(r.TensorBytes), 100*float64(r.BytesRead)/math.Max(1, float64(r.TensorBytes)))
 	fmt.Fprintf(&b, "  time         %.3f s\n", r.Seconds)
 	_, err := io.WriteString(w, b.String())
 	return err

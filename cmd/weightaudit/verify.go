@@ -19,6 +19,7 @@ import (
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/internal/atomicfile"
+	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
 func newVerifyCmd() *cobra.Command {
@@ -164,7 +165,7 @@ a file.`,
 			opts := audit.VerifyOptions{Jobs: jobs, Manifest: m, TensorDigests: record != "", Shard: part}
 			opts.Expected, opts.ExpectedFrom, opts.Notes = expectedDigests(src, ck)
 			opts.ExpectedGitBlob = expectedGitBlobs(src, ck)
-			var hc verifyCache
+			var hc *mirrorCache
 			if cache {
 				if hc, err = newVerifyCache(cmd, src); err != nil {
 					return err
@@ -257,165 +258,95 @@ func mergeShards(cmd *cobra.Command, paths []string, record string) error {
 	return nil
 }
 
-// verifyCache is what verify --cache stores the files it reads in.
-type verifyCache interface {
-	// create is the VerifyOptions.Copy callback.
-	create(name string, size int64) (audit.FileCopy, error)
-	// finish ends the run, says what was stored and returns an error
-	// naming the files that could not be.
-	finish(cmd *cobra.Command, r *audit.VerifyReport) error
-}
-
 // isRegistrySpec reports whether the SOURCE spec names an OCI or Ollama
 // registry artifact.
 func isRegistrySpec(spec string) bool {
 	return strings.HasPrefix(spec, "oci://") || strings.HasPrefix(spec, "ollama://")
 }
 
-// newVerifyCache prepares --cache for src: the Hugging Face cache for a
-// Hub source, the blob store for a registry source, nil (with a note on
-// stderr) for a source whose files are local already.
-func newVerifyCache(cmd *cobra.Command, src hub.Source) (verifyCache, error) {
-	switch s := src.(type) {
-	case *hub.HFSource:
-		c, err := newHFCache(cmd, s)
-		if c == nil || err != nil {
-			return nil, err // not a typed nil in the interface
-		}
-		return c, nil
-	case *hub.OCISource:
-		if s.FromLocalStore() {
-			fmt.Fprintf(cmd.ErrOrStderr(), "note: --cache does nothing for %s: it is read from the local Ollama store\n", src)
-			return nil, nil
-		}
-		dir, err := hub.DefaultBlobStoreDir(nil)
-		if err != nil {
-			return nil, fmt.Errorf("--cache: %w", err)
-		}
-		return &blobCache{src: s, bs: hub.NewBlobStore(dir)}, nil
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "note: --cache does nothing for %s: its files are local already\n", src)
-	return nil, nil
-}
-
-// hfCache stores the files verify reads from a Hub source in the Hugging
-// Face cache.
-type hfCache struct {
-	src *hub.HFSource
-	w   *hub.HFCacheWriter
-	dir string
-}
-
-// newHFCache prepares --cache for a Hub source: a cache writer, or nil
-// (with a note on stderr) when the Hub did not name the commit.
-func newHFCache(cmd *cobra.Command, s *hub.HFSource) (*hfCache, error) {
-	env, err := hub.HFOptionsFromEnv(nil)
-	if err != nil {
-		return nil, fmt.Errorf("--cache: %w", err)
-	}
-	commit := s.PinnedCommit()
-	if commit == "" {
-		fmt.Fprintf(cmd.ErrOrStderr(), "note: --cache: the Hub did not name the commit of %s (offline, or a mirror that leaves it out): nothing is cached\n", s)
+// newVerifyCache prepares --cache for src: the cache the source mirrors
+// its files into (the Hugging Face cache for a Hub source, the blob store
+// for a registry source; see hub.Mirror), or nil, with a note on stderr,
+// when there is nothing to store.
+func newVerifyCache(cmd *cobra.Command, src hub.Source) (*mirrorCache, error) {
+	m, ok := src.(hub.Mirror)
+	if !ok {
+		fmt.Fprintf(cmd.ErrOrStderr(), "note: --cache does nothing for %s: its files are local already\n", src)
 		return nil, nil
 	}
-	w, err := hub.NewHFCacheWriter(env.CacheDir, s.Ref(), commit)
-	if err != nil {
+	w, err := m.Mirror(nil)
+	var nm *hub.NotMirroredError
+	switch {
+	case errors.As(err, &nm) && nm.Local:
+		fmt.Fprintf(cmd.ErrOrStderr(), "note: --cache does nothing for %s: %s\n", src, nm.Reason)
+		return nil, nil
+	case errors.As(err, &nm):
+		fmt.Fprintf(cmd.ErrOrStderr(), "note: --cache: %s\n", nm.Reason)
+		return nil, nil
+	case err != nil:
 		return nil, fmt.Errorf("--cache: %w", err)
 	}
-	return &hfCache{src: s, w: w, dir: env.CacheDir}, nil
+	return &mirrorCache{w: w, skipped: map[string]bool{}}, nil
+}
+
+// mirrorCache is what verify --cache stores the files it reads in: the
+// cache the source mirrors them into.
+type mirrorCache struct {
+	w hub.MirrorWriter
+
+	mu      sync.Mutex
+	skipped map[string]bool // files the cache does not hold by design
 }
 
 // create is the VerifyOptions.Copy callback.
-func (c *hfCache) create(name string, size int64) (audit.FileCopy, error) {
-	sum, _ := c.src.Digest(name)
-	f, err := c.w.Create(name, size, sum)
+func (c *mirrorCache) create(name string, size int64) (audit.FileCopy, error) {
+	f, err := c.w.Create(name, size)
+	var nm *hub.NotMirroredError
+	if errors.As(err, &nm) {
+		c.mu.Lock()
+		c.skipped[name] = true
+		c.mu.Unlock()
+	}
 	if err != nil || f == nil {
 		return nil, err // not a typed nil in the interface
-	}
-	if id, ok := c.src.BlobID(name); ok {
-		f.ExpectGitBlob(id)
 	}
 	return f, nil
 }
 
-// finish records the revision in the cache and says what was stored; it
-// returns an error naming the files that could not be stored.
-func (c *hfCache) finish(cmd *cobra.Command, r *audit.VerifyReport) error {
+// finish ends the run and says what was stored; it returns an error
+// naming the files that could not be stored (those the cache does not
+// hold by design are no failure).
+func (c *mirrorCache) finish(cmd *cobra.Command, r *audit.VerifyReport) error {
 	ferr := c.w.Finish()
 	if r == nil {
 		return ferr
 	}
-	stored, present, _, failed := tallyCopies(r, nil)
-	fmt.Fprintf(cmd.ErrOrStderr(), "cache %s: stored %d file(s), %d already there, %d not stored\n", c.w.Snapshot(), stored, present, len(failed))
-	if len(failed) > 0 {
-		return fmt.Errorf("--cache: %d file(s) not stored in %s:\n  %s", len(failed), c.dir, strings.Join(failed, "\n  "))
+	line, err := c.w.Summary(tallyCopies(r, c.skipped))
+	fmt.Fprintln(cmd.ErrOrStderr(), line)
+	if err != nil {
+		return fmt.Errorf("--cache: %w", err)
 	}
 	return ferr
 }
 
-// notBlob is the copy error of a file of a registry source that is not a
-// raw layer with a sha256 digest, in practice a file inside a tar layer:
-// the blob store holds whole layer blobs, named by their sha256, and no
-// digest names such a file alone.
-const notBlob = "inside a tar layer (or a layer without a sha256 digest): the blob store holds whole layers, by sha256, not the files inside them"
-
-// blobCache stores the raw layers verify reads from a registry in the
-// blob store.
-type blobCache struct {
-	src *hub.OCISource
-	bs  *hub.BlobStore
-}
-
-// create is the VerifyOptions.Copy callback: a raw layer's file is
-// written to the store under its layer digest (the store checks the
-// sha256 again on Commit); a file inside a tar layer is not stored.
-func (c *blobCache) create(name string, size int64) (audit.FileCopy, error) {
-	sum, ok := c.src.Digest(name)
-	if !ok {
-		return nil, errors.New(notBlob)
-	}
-	w, err := c.bs.Create("sha256:"+sum, size)
-	if err != nil || w == nil {
-		return nil, err // not a typed nil in the interface
-	}
-	return w, nil
-}
-
-// finish says what was stored; it returns an error naming the raw layers
-// that could not be stored (files inside tar layers are no failure).
-func (c *blobCache) finish(cmd *cobra.Command, r *audit.VerifyReport) error {
-	if r == nil {
-		return nil
-	}
-	stored, present, tarred, failed := tallyCopies(r, func(f audit.FileCheck) bool { return f.CopyError == notBlob })
-	msg := fmt.Sprintf("blob store %s: stored %d layer(s), %d already there, %d not stored", c.bs.Dir(), stored, present, len(failed))
-	if tarred > 0 {
-		msg += fmt.Sprintf("; %d file(s) inside tar layers not stored (the store holds whole raw layers only)", tarred)
-	}
-	fmt.Fprintln(cmd.ErrOrStderr(), msg)
-	if len(failed) > 0 {
-		return fmt.Errorf("--cache: %d layer(s) not stored in %s:\n  %s", len(failed), c.bs.Dir(), strings.Join(failed, "\n  "))
-	}
-	return nil
-}
-
 // tallyCopies counts the files of r that --cache stored, found there
-// already, and skipped (not stored, and skip says it is no failure), and
+// already, and skipped (not stored, as the cache does not hold them), and
 // lists the others not stored with why.
-func tallyCopies(r *audit.VerifyReport, skip func(audit.FileCheck) bool) (stored, present, skipped int, failed []string) {
+func tallyCopies(r *audit.VerifyReport, skipped map[string]bool) hub.MirrorTally {
+	var t hub.MirrorTally
 	for _, f := range r.Files {
 		switch {
 		case f.Copy == audit.CopyStored:
-			stored++
+			t.Stored++
 		case f.Copy == audit.CopyPresent:
-			present++
-		case f.Copy == audit.CopyNotStored && skip != nil && skip(f):
-			skipped++
+			t.Present++
+		case f.Copy == audit.CopyNotStored && skipped[f.Name]:
+			t.Skipped++
 		case f.Copy == audit.CopyNotStored:
-			failed = append(failed, f.Name+": "+f.CopyError)
+			t.Failed = append(t.Failed, f.Name+": "+f.CopyError)
 		}
 	}
-	return stored, present, skipped, failed
+	return t
 }
 
 // readManifestFile reads a manifest file, refusing other files.
@@ -552,7 +483,7 @@ func progressLine(done, total int64, elapsed time.Duration, active []string) str
 	if total > 0 {
 		pct = 100 * float64(done) / float64(total)
 	}
-	fmt.Fprintf(&s, "verify %s / %s (%.1f%%)", audit.Bytes(done), audit.Bytes(total), pct)
+	fmt.Fprintf(&s, "verify %s / %s (%.1f%%)", textfmt.Bytes(done), textfmt.Bytes(total), pct)
 	if sec := elapsed.Seconds(); sec > 0 && done > 0 {
 		rate := float64(done) / sec
 		eta := time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second)
@@ -569,26 +500,17 @@ func progressLine(done, total int64, elapsed time.Duration, active []string) str
 
 // expectedDigests returns the sha256 the source publishes for each file
 // of the checkpoint (a Hub repository's LFS digests, an OCI artifact's
-// layer digests), where they come from, and notes on the files of an OCI
-// artifact that have none (the files inside uncompressed tar layers, read
-// in place; audit.Verify notes those of the layers it streams itself).
+// layer digests; see hub.Digester), where they come from, and notes on the
+// files that have none (the files inside uncompressed tar layers of an OCI
+// artifact, read in place; audit.Verify notes those of the layers it
+// streams itself).
 func expectedDigests(src hub.Source, ck *checkpoint.Checkpoint) (map[string]string, string, map[string]string) {
-	d, ok := src.(interface{ Digest(string) (string, bool) })
+	d, ok := src.(hub.Digester)
 	if !ok {
 		return nil, "", nil
 	}
-	from := "published digest"
-	_, oci := src.(*hub.OCISource)
-	switch {
-	case oci:
-		from = "OCI layer digest"
-	default:
-		if _, ok := src.(*hub.HFSource); ok {
-			from = "Hub LFS sha256"
-		}
-	}
 	out, notes := map[string]string{}, map[string]string{}
-	streamed, _ := src.(interface{ StreamedLayer(string) (string, bool) })
+	streamed, _ := src.(hub.LayerStreamer)
 	for _, f := range audit.ShardFiles(ck, audit.ShardSpec{}) {
 		n := f.Name
 		if sum, ok := d.Digest(n); ok {
@@ -600,18 +522,18 @@ func expectedDigests(src hub.Source, ck *checkpoint.Checkpoint) (map[string]stri
 				continue // audit.Verify checks the layer's digest and says so
 			}
 		}
-		if oci {
-			notes[n] = "inside a tar layer: the layer's digest covers the archive, no digest covers this file alone"
+		if note := d.DigestNote(n); note != "" {
+			notes[n] = note
 		}
 	}
-	return out, from, notes
+	return out, d.DigestSource(), notes
 }
 
-// expectedGitBlobs returns the Git blob ids a Hub repository's listing
-// gives for the checkpoint's files not stored with LFS (config.json, the
-// index), nil for other sources.
+// expectedGitBlobs returns the Git blob ids the source lists for the
+// checkpoint's files (a Hub repository's files not stored with LFS:
+// config.json, the index; see hub.GitBlobber), nil for other sources.
 func expectedGitBlobs(src hub.Source, ck *checkpoint.Checkpoint) map[string]string {
-	b, ok := src.(interface{ BlobID(string) (string, bool) })
+	b, ok := src.(hub.GitBlobber)
 	if !ok {
 		return nil
 	}

@@ -64,3 +64,26 @@ func AlignUp(off, align int64) (int64, bool) {
 	}
 	return Add(off, (align-off%align)%align)
 }
+
+// SatMul returns the product of non-negative xs, or math.MaxInt64 when it
+// does not fit (or an x is negative).
+func SatMul(xs ...int64) int64 {
+	if p, ok := Product(xs); ok {
+		return p
+	}
+	return math.MaxInt64
+}
+
+// SatAdd returns the sum of non-negative xs, or math.MaxInt64 when it does
+// not fit (or an x is negative).
+func SatAdd(xs ...int64) int64 {
+	var s int64
+	for _, x := range xs {
+		n, ok := Add(s, x)
+		if !ok {
+			return math.MaxInt64
+		}
+		s = n
+	}
+	return s
+}

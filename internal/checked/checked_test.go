@@ -75,3 +75,28 @@ func TestAlignUp(t *testing.T) {
 		}
 	}
 }
+
+func TestSaturating(t *testing.T) {
+	const maxI = math.MaxInt64
+	tests := []struct {
+		name     string
+		xs       []int64
+		mul, add int64
+	}{
+		{"none", nil, 1, 0},
+		{"small", []int64{2, 3, 7}, 42, 12},
+		{"zero factor", []int64{1 << 62, 0, 1 << 62}, 0, maxI},
+		{"just fits", []int64{1 << 31, 1 << 31}, 1 << 62, 1 << 32},
+		{"overflows", []int64{1 << 32, 1 << 32}, maxI, 1 << 33},
+		{"sum overflows", []int64{maxI, 1}, maxI, maxI},
+		{"negative", []int64{-1, 5}, maxI, maxI},
+	}
+	for _, tt := range tests {
+		if got := checked.SatMul(tt.xs...); got != tt.mul {
+			t.Errorf("SatMul(%s) = %d, want %d", tt.name, got, tt.mul)
+		}
+		if got := checked.SatAdd(tt.xs...); got != tt.add {
+			t.Errorf("SatAdd(%s) = %d, want %d", tt.name, got, tt.add)
+		}
+	}
+}

@@ -21,3 +21,23 @@ func TestFormatReadersImportOnlyStdlib(t *testing.T) {
 		}
 	}
 }
+
+// TestHubKnowsNoFormat keeps the sources blind to what their files hold:
+// hub imports no package of the module but internal/..., so neither the
+// format readers (gguf, safetensors) nor audit and the packages built on
+// the sources. What a caller needs of a format, such as how much of a
+// file its header takes, it passes in (hub.HeaderFunc).
+func TestHubKnowsNoFormat(t *testing.T) {
+	const module = "github.com/weightaudit/weightaudit"
+	pkg := module + "/hub"
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if dep == pkg || !strings.HasPrefix(dep, module+"/") || strings.HasPrefix(dep, module+"/internal/") {
+			continue
+		}
+		t.Errorf("%s depends on %s; hub may import of the module only %s/internal/... (no format reader, no audit package)", pkg, dep, module)
+	}
+}

@@ -1,4 +1,6 @@
-// Package depcheck holds a test that keeps the format readers free of
-// dependencies: package gguf and package safetensors may import only the
-// standard library and this module's internal packages.
+// Package depcheck holds the tests that keep packages free of dependencies
+// they must not have: package gguf and package safetensors may import only
+// the standard library and this module's internal packages, and package
+// hub no package of this module but its internal ones (no format reader,
+// no audit package).
 package depcheck

@@ -1,4 +1,4 @@
-package audit
+package cost
 
 import (
 	"errors"
@@ -11,11 +11,6 @@ import (
 	"github.com/weightaudit/weightaudit/gguf"
 	"github.com/weightaudit/weightaudit/internal/checked"
 )
-
-// The cost model: the seed's memory_breakdown, flops_per_token and
-// throughput_model equations (../shared/seeds/000_74fb2986308396fe.txt),
-// as DESIGN.md ("The Qwen3-MoE contract") refines them. Every function here
-// is pure and safe for concurrent use.
 
 // Category sentinels of the cost model. Test with [errors.Is].
 var (
@@ -31,10 +26,6 @@ var (
 	// ErrCostOverflow means a parameter, byte or FLOP count of the cost
 	// model does not fit in an int64.
 	ErrCostOverflow = errors.New("cost model overflow")
-
-	// ErrNotApplicable means the architecture does not give the cost term
-	// asked for (its spec has no [arch.Coster]).
-	ErrNotApplicable = errors.New("not applicable to this architecture")
 )
 
 // checkSpec reports whether spec can be fed to the cost model. A spec
@@ -72,28 +63,6 @@ func (b *bound) add(xs ...int64) int64 {
 			return 0
 		}
 		s = n
-	}
-	return s
-}
-
-// satMul returns the product of non-negative xs, or math.MaxInt64 when it
-// does not fit.
-func satMul(xs ...int64) int64 {
-	var b bound
-	p := b.mul(xs...)
-	if b.overflow {
-		return math.MaxInt64
-	}
-	return p
-}
-
-// satAdd returns the sum of non-negative xs, or math.MaxInt64 when it does
-// not fit.
-func satAdd(xs ...int64) int64 {
-	var b bound
-	s := b.add(xs...)
-	if b.overflow {
-		return math.MaxInt64
 	}
 	return s
 }
@@ -271,7 +240,9 @@ func KVTypes() []string {
 	return names
 }
 
-func parseKVType(name string) (gguf.Type, error) {
+// ParseKVType returns the ggml type of a KV cache type name (see
+// [KVTypes]; case is ignored), or an error wrapping [ErrCostInput].
+func ParseKVType(name string) (gguf.Type, error) {
 	if t, ok := gguf.ParseType(name); ok {
 		for _, k := range kvTypes {
 			if t == k {
@@ -295,7 +266,7 @@ func parseKVType(name string) (gguf.Type, error) {
 // 4 for f32, 34 per 32 elements for q8_0, 18 per 32 for q4_0). Without a
 // window it is exactly linear in ctx and in batch.
 //
-// It fails with [ErrNotApplicable] for a spec without a Coster, with
+// It fails with [arch.ErrNotApplicable] for a spec without an [arch.Coster], with
 // [ErrCostInput] for an unknown kvType, ctx or batch below 1, or a row
 // width that is not a multiple of kvType's block size, and with
 // [ErrCostOverflow] when the size does not fit in an int64.
@@ -305,9 +276,9 @@ func KVCacheBytes(spec arch.Spec, ctx, batch int64, kvType string) (int64, error
 	}
 	c, ok := spec.(arch.Coster)
 	if !ok {
-		return 0, fmt.Errorf("%w: %s gives no KV cache model", ErrNotApplicable, spec.Family())
+		return 0, fmt.Errorf("%w: %s gives no KV cache model", arch.ErrNotApplicable, spec.Family())
 	}
-	t, err := parseKVType(kvType)
+	t, err := ParseKVType(kvType)
 	if err != nil {
 		return 0, err
 	}
@@ -340,7 +311,7 @@ func ActivationBytes(spec arch.Spec, ctx, batch int64) int64 {
 	if spec == nil || ctx < 1 || batch < 1 {
 		return 0
 	}
-	return satMul(batch, ctx, spec.Dims().Hidden, 4)
+	return checked.SatMul(batch, ctx, spec.Dims().Hidden, 4)
 }
 
 // FLOPs is the compute of one token's forward pass.
@@ -370,12 +341,12 @@ func FLOPsPerToken(spec arch.Spec, ctx int64) (f FLOPs, ok bool) {
 	if spec == nil {
 		return FLOPs{}, false
 	}
-	f.Dense = satMul(2, spec.Predict().Active)
+	f.Dense = checked.SatMul(2, spec.Predict().Active)
 	c, ok := spec.(arch.Coster)
 	if ok && ctx > 0 {
 		f.Attention = c.AttentionFLOPs(ctx)
 	}
-	f.Total = satAdd(f.Dense, f.Attention)
+	f.Total = checked.SatAdd(f.Dense, f.Attention)
 	return f, ok
 }
 

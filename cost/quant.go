@@ -1,4 +1,4 @@
-package audit
+package cost
 
 import (
 	"fmt"
@@ -49,9 +49,9 @@ func (q Quantization) TypeOf(layers int, e arch.Expected) gguf.Type {
 	return gguf.TypeF16
 }
 
-// keepF32 reports whether llama.cpp keeps a tensor in F32 whatever the
+// KeepsFloat reports whether llama.cpp keeps a tensor in F32 whatever the
 // target type: 1-D tensors (norms) and the MoE router (ffn_gate_inp).
-func keepF32(e arch.Expected) bool {
+func KeepsFloat(e arch.Expected) bool {
 	return len(e.Shape) == 1 || e.Component == arch.CompRouter
 }
 
@@ -63,7 +63,7 @@ var Q4KM = Quantization{Name: "Q4_K_M", typeOf: func(e arch.Expected, n int) ggu
 	i := e.Layer
 	moreBits := i < n/8 || i >= 7*n/8 || (i-n/8)%3 == 2
 	switch {
-	case keepF32(e):
+	case KeepsFloat(e):
 		return gguf.TypeF32
 	case e.Component == arch.CompLMHead:
 		return gguf.TypeQ6_K
@@ -77,7 +77,7 @@ var Q4KM = Quantization{Name: "Q4_K_M", typeOf: func(e arch.Expected, n int) ggu
 // the router staying F32 as llama.cpp keeps them.
 func Uniform(t gguf.Type) Quantization {
 	return Quantization{Name: t.String(), typeOf: func(e arch.Expected, _ int) gguf.Type {
-		if keepF32(e) {
+		if KeepsFloat(e) {
 			return gguf.TypeF32
 		}
 		return t

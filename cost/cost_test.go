@@ -1,4 +1,4 @@
-package audit_test
+package cost_test
 
 import (
 	"encoding/json"
@@ -13,7 +13,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/arch/qwen3"
-	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/cost"
 	"github.com/weightaudit/weightaudit/gguf"
 )
 
@@ -53,10 +53,10 @@ func sp(tb testing.TB, c *qwen3.Config) arch.Spec {
 	return s
 }
 
-// flops is audit.FLOPsPerToken of c's spec, which every Qwen3 spec can cost.
-func flops(tb testing.TB, c *qwen3.Config, ctx int64) audit.FLOPs {
+// flops is cost.FLOPsPerToken of c's spec, which every Qwen3 spec can cost.
+func flops(tb testing.TB, c *qwen3.Config, ctx int64) cost.FLOPs {
 	tb.Helper()
-	f, ok := audit.FLOPsPerToken(sp(tb, c), ctx)
+	f, ok := cost.FLOPsPerToken(sp(tb, c), ctx)
 	if !ok {
 		tb.Fatalf("FLOPsPerToken(%s): no cost model", c.ModelType)
 	}
@@ -67,31 +67,31 @@ func TestPredictWeights(t *testing.T) {
 	c := qwen3.Qwen3_235B_A22B()
 	tests := []struct {
 		name string
-		q    audit.Quantization
+		q    cost.Quantization
 		want int64
 	}{
 		// 4 bytes for every parameter.
-		{"F32", audit.Uniform(gguf.TypeF32), 4 * p235}, // 940,374,538,240
+		{"F32", cost.Uniform(gguf.TypeF32), 4 * p235}, // 940,374,538,240
 		// 2 bytes a matrix element, 4 a norm or router element:
 		// 2·P + 2·50,081,280 = 470,187,269,120 + 100,162,560.
-		{"F16", audit.Uniform(gguf.TypeF16), 470_287_431_680},
-		{"BF16", audit.Uniform(gguf.TypeBF16), 2*p235 + 2*f32Elems},
+		{"F16", cost.Uniform(gguf.TypeF16), 470_287_431_680},
+		{"BF16", cost.Uniform(gguf.TypeBF16), 2*p235 + 2*f32Elems},
 		// 34 bytes per 32 elements: 235,043,553,280 / 32 · 34 =
 		// 249,733,775,360, plus the F32 bytes.
-		{"Q8_0", audit.Uniform(gguf.TypeQ8_0), 249_733_775_360 + f32Bytes},
+		{"Q8_0", cost.Uniform(gguf.TypeQ8_0), 249_733_775_360 + f32Bytes},
 		// 210 per 256: 918,138,880 blocks · 210 = 192,809,164,800.
-		{"Q6_K", audit.Uniform(gguf.TypeQ6_K), 192_809_164_800 + f32Bytes},
+		{"Q6_K", cost.Uniform(gguf.TypeQ6_K), 192_809_164_800 + f32Bytes},
 		// 176 per 256: 918,138,880 · 176 = 161,592,442,880.
-		{"Q5_K", audit.Uniform(gguf.TypeQ5_K), 161_592_442_880 + f32Bytes},
+		{"Q5_K", cost.Uniform(gguf.TypeQ5_K), 161_592_442_880 + f32Bytes},
 		// 144 per 256: 918,138,880 · 144 = 132,211,998,720.
-		{"Q4_K", audit.Uniform(gguf.TypeQ4_K), 132_211_998_720 + f32Bytes},
+		{"Q4_K", cost.Uniform(gguf.TypeQ4_K), 132_211_998_720 + f32Bytes},
 		// 18 per 32, the same 4.5 bits an element as Q4_K.
-		{"Q4_0", audit.Uniform(gguf.TypeQ4_0), 132_211_998_720 + f32Bytes},
-		{"Q4_K_M", audit.Q4KM, q4KMBytes},
+		{"Q4_0", cost.Uniform(gguf.TypeQ4_0), 132_211_998_720 + f32Bytes},
+		{"Q4_K_M", cost.Q4KM, q4KMBytes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := audit.PredictWeights(sp(t, c), tt.q)
+			got, err := cost.PredictWeights(sp(t, c), tt.q)
 			if err != nil || got != tt.want {
 				t.Errorf("PredictWeights(235B, %s) = %d, %v, want %d", tt.name, got, err, tt.want)
 			}
@@ -106,7 +106,7 @@ func TestPredictExpertWeights(t *testing.T) {
 	c := qwen3.Qwen3_235B_A22B()
 	// Experts are 94 · 2,415,919,104 = 227,096,395,776 parameters, all Q4_K
 	// (144 bytes per 256) under Uniform(Q4_K): 127,741,722,624 bytes.
-	got, err := audit.PredictExpertWeights(sp(t, c), audit.Uniform(gguf.TypeQ4_K))
+	got, err := cost.PredictExpertWeights(sp(t, c), cost.Uniform(gguf.TypeQ4_K))
 	if want := int64(127_741_722_624); err != nil || got != want {
 		t.Errorf("PredictExpertWeights(235B, Q4_K) = %d, %v, want %d", got, err, want)
 	}
@@ -115,19 +115,19 @@ func TestPredictExpertWeights(t *testing.T) {
 	// 660,602,880 as Q6_K (210 per 256). Gate and up are Q4_K on all 94
 	// layers; down is Q6_K on the 46 "more bits" layers, Q4_K on 48:
 	// 188·452,984,832 + 48·452,984,832 + 46·660,602,880 = 137,292,152,832.
-	got, err = audit.PredictExpertWeights(sp(t, c), audit.Q4KM)
+	got, err = cost.PredictExpertWeights(sp(t, c), cost.Q4KM)
 	if want := int64(137_292_152_832); err != nil || got != want {
 		t.Errorf("PredictExpertWeights(235B, Q4_K_M) = %d, %v, want %d", got, err, want)
 	}
 	dense := qwen3.TinyMoE()
 	dense.NumExperts = 0
-	if got, err := audit.PredictExpertWeights(sp(t, dense), audit.Uniform(gguf.TypeF32)); err != nil || got != 0 {
+	if got, err := cost.PredictExpertWeights(sp(t, dense), cost.Uniform(gguf.TypeF32)); err != nil || got != 0 {
 		t.Errorf("PredictExpertWeights(dense) = %d, %v, want 0", got, err)
 	}
 }
 
 func TestWeightTable(t *testing.T) {
-	rows, err := audit.WeightTable(sp(t, qwen3.Qwen3_235B_A22B()))
+	rows, err := cost.WeightTable(sp(t, qwen3.Qwen3_235B_A22B()))
 	if err != nil {
 		t.Fatalf("WeightTable(235B) error: %v", err)
 	}
@@ -153,7 +153,7 @@ func TestWeightTable(t *testing.T) {
 	// 34,816 matrix elements (embedding and output 2,048 each; per layer
 	// q 1,024, k 512, v 512, o 1,024, experts 3·4·32·32 = 12,288): as Q5_0
 	// 34,816/32·22 = 23,936 bytes, as Q8_0 34,816/32·34 = 36,992.
-	rows, err = audit.WeightTable(sp(t, qwen3.TinyMoE()))
+	rows, err = cost.WeightTable(sp(t, qwen3.TinyMoE()))
 	if err != nil {
 		t.Fatalf("WeightTable(tiny) error: %v", err)
 	}
@@ -176,7 +176,7 @@ func TestQuantOrderingProperty(t *testing.T) {
 		c := randomCostConfig(r)
 		var prev int64 = -1
 		for _, typ := range order {
-			m, err := audit.PredictWeights(sp(t, c), audit.Uniform(typ))
+			m, err := cost.PredictWeights(sp(t, c), cost.Uniform(typ))
 			if err != nil {
 				t.Fatalf("config %d %+v: PredictWeights(%v) error: %v", i, c, typ, err)
 			}
@@ -190,7 +190,7 @@ func TestQuantOrderingProperty(t *testing.T) {
 	for _, c := range []*qwen3.Config{qwen3.Qwen3_235B_A22B(), qwen3.Qwen3_30B_A3B()} {
 		var prev int64 = -1
 		for _, typ := range order {
-			m, err := audit.PredictWeights(sp(t, c), audit.Uniform(typ))
+			m, err := cost.PredictWeights(sp(t, c), cost.Uniform(typ))
 			if err != nil || m <= prev {
 				t.Errorf("%d layers: M(%v) = %d, %v; previous %d", c.NumHiddenLayers, typ, m, err, prev)
 			}
@@ -244,19 +244,19 @@ func TestKVCacheBytes(t *testing.T) {
 		{"235B f16 ctx 1", big, 1, 1, "f16", 192_512, nil},            // 2·94·4·128·2
 		// tiny: 2 · 2 layers · 2 KV heads · 8 · 16 positions · 2 bytes.
 		{"tiny f16", tiny, 16, 1, "f16", 2048, nil},
-		{"tiny q8_0 head_dim 8", tiny, 16, 1, "q8_0", 0, audit.ErrCostInput},
-		{"unknown type", big, 4096, 1, "q9_9", 0, audit.ErrCostInput},
-		{"model type not a cache type", big, 4096, 1, "q4_k", 0, audit.ErrCostInput},
-		{"empty type", big, 4096, 1, "", 0, audit.ErrCostInput},
-		{"ctx 0", big, 0, 1, "f16", 0, audit.ErrCostInput},
-		{"batch 0", big, 4096, 0, "f16", 0, audit.ErrCostInput},
-		{"negative ctx", big, -4096, 1, "f16", 0, audit.ErrCostInput},
-		{"overflow", big, 1 << 50, 1 << 10, "f32", 0, audit.ErrCostOverflow},
-		{"nil config", nil, 4096, 1, "f16", 0, audit.ErrCostInput},
+		{"tiny q8_0 head_dim 8", tiny, 16, 1, "q8_0", 0, cost.ErrCostInput},
+		{"unknown type", big, 4096, 1, "q9_9", 0, cost.ErrCostInput},
+		{"model type not a cache type", big, 4096, 1, "q4_k", 0, cost.ErrCostInput},
+		{"empty type", big, 4096, 1, "", 0, cost.ErrCostInput},
+		{"ctx 0", big, 0, 1, "f16", 0, cost.ErrCostInput},
+		{"batch 0", big, 4096, 0, "f16", 0, cost.ErrCostInput},
+		{"negative ctx", big, -4096, 1, "f16", 0, cost.ErrCostInput},
+		{"overflow", big, 1 << 50, 1 << 10, "f32", 0, cost.ErrCostOverflow},
+		{"nil config", nil, 4096, 1, "f16", 0, cost.ErrCostInput},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := audit.KVCacheBytes(sp(t, tt.cfg), tt.ctx, tt.batch, tt.kv)
+			got, err := cost.KVCacheBytes(sp(t, tt.cfg), tt.ctx, tt.batch, tt.kv)
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) || got != tt.want {
 				t.Errorf("KVCacheBytes(%s, %d, %d, %q) = %d, %v, want %d, %v", tt.name, tt.ctx, tt.batch, tt.kv, got, err, tt.want, tt.wantErr)
 			}
@@ -272,12 +272,12 @@ func TestKVCacheLinear(t *testing.T) {
 		cfgs = append(cfgs, randomCostConfig(r))
 	}
 	for i, c := range cfgs {
-		for _, kv := range audit.KVTypes() {
+		for _, kv := range cost.KVTypes() {
 			for range 10 {
 				ctx, batch := 1+r.Int64N(1<<17), 1+r.Int64N(64)
-				one, err1 := audit.KVCacheBytes(sp(t, c), ctx, batch, kv)
-				twoCtx, err2 := audit.KVCacheBytes(sp(t, c), 2*ctx, batch, kv)
-				twoBatch, err3 := audit.KVCacheBytes(sp(t, c), ctx, 2*batch, kv)
+				one, err1 := cost.KVCacheBytes(sp(t, c), ctx, batch, kv)
+				twoCtx, err2 := cost.KVCacheBytes(sp(t, c), 2*ctx, batch, kv)
+				twoBatch, err3 := cost.KVCacheBytes(sp(t, c), ctx, 2*batch, kv)
 				if err := errors.Join(err1, err2, err3); err != nil {
 					t.Fatalf("config %d %s: %v", i, kv, err)
 				}
@@ -292,7 +292,7 @@ func TestKVCacheLinear(t *testing.T) {
 
 func TestKVTypes(t *testing.T) {
 	want := []string{"f16", "bf16", "f32", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1"}
-	if diff := cmp.Diff(want, audit.KVTypes()); diff != "" {
+	if diff := cmp.Diff(want, cost.KVTypes()); diff != "" {
 		t.Errorf("KVTypes() (-want +got):\n%s", diff)
 	}
 }
@@ -314,7 +314,7 @@ func TestActivationBytes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := audit.ActivationBytes(sp(t, tt.cfg), tt.ctx, tt.batch); got != tt.want {
+			if got := cost.ActivationBytes(sp(t, tt.cfg), tt.ctx, tt.batch); got != tt.want {
 				t.Errorf("ActivationBytes(%d, %d) = %d, want %d", tt.ctx, tt.batch, got, tt.want)
 			}
 		})
@@ -326,16 +326,16 @@ func TestFLOPsPerToken(t *testing.T) {
 	tests := []struct {
 		name string
 		ctx  int64
-		want audit.FLOPs
+		want cost.FLOPs
 	}{
 		// 2·22,190,763,520 = 44,381,527,040; 4·94·64·128·4096 =
 		// 12,616,466,432; sum 56,997,993,472.
-		{"ctx 4096", 4096, audit.FLOPs{Dense: 44_381_527_040, Attention: 12_616_466_432, Total: 56_997_993_472}},
+		{"ctx 4096", 4096, cost.FLOPs{Dense: 44_381_527_040, Attention: 12_616_466_432, Total: 56_997_993_472}},
 		// 4·94·64·128 = 3,080,192 a position.
-		{"ctx 1", 1, audit.FLOPs{Dense: 44_381_527_040, Attention: 3_080_192, Total: 44_384_607_232}},
-		{"ctx 0", 0, audit.FLOPs{Dense: 2 * a235, Total: 2 * a235}},
-		{"ctx negative", -5, audit.FLOPs{Dense: 2 * a235, Total: 2 * a235}},
-		{"ctx huge saturates", math.MaxInt64 / 2, audit.FLOPs{Dense: 2 * a235, Attention: math.MaxInt64, Total: math.MaxInt64}},
+		{"ctx 1", 1, cost.FLOPs{Dense: 44_381_527_040, Attention: 3_080_192, Total: 44_384_607_232}},
+		{"ctx 0", 0, cost.FLOPs{Dense: 2 * a235, Total: 2 * a235}},
+		{"ctx negative", -5, cost.FLOPs{Dense: 2 * a235, Total: 2 * a235}},
+		{"ctx huge saturates", math.MaxInt64 / 2, cost.FLOPs{Dense: 2 * a235, Attention: math.MaxInt64, Total: math.MaxInt64}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -345,7 +345,7 @@ func TestFLOPsPerToken(t *testing.T) {
 		})
 	}
 
-	if got, ok := audit.FLOPsPerToken(nil, 4096); ok || got != (audit.FLOPs{}) {
+	if got, ok := cost.FLOPsPerToken(nil, 4096); ok || got != (cost.FLOPs{}) {
 		t.Errorf("FLOPsPerToken(nil) = %+v, %v, want zero, false", got, ok)
 	}
 }
@@ -365,13 +365,13 @@ func TestFLOPsProperty(t *testing.T) {
 }
 
 func TestCostNoSpec(t *testing.T) {
-	if _, err := audit.PredictWeights(sp(t, qwen3.Qwen3_235B_A22B()), audit.Quantization{}); !errors.Is(err, audit.ErrCostInput) {
+	if _, err := cost.PredictWeights(sp(t, qwen3.Qwen3_235B_A22B()), cost.Quantization{}); !errors.Is(err, cost.ErrCostInput) {
 		t.Errorf("PredictWeights(zero Quantization) error = %v, want ErrCostInput", err)
 	}
-	if _, err := audit.PredictWeights(nil, audit.Q4KM); !errors.Is(err, audit.ErrCostInput) {
+	if _, err := cost.PredictWeights(nil, cost.Q4KM); !errors.Is(err, cost.ErrCostInput) {
 		t.Errorf("PredictWeights(nil) error = %v, want ErrCostInput", err)
 	}
-	if _, err := audit.WeightTable(nil); !errors.Is(err, audit.ErrCostInput) {
+	if _, err := cost.WeightTable(nil); !errors.Is(err, cost.ErrCostInput) {
 		t.Errorf("WeightTable(nil) error = %v, want ErrCostInput", err)
 	}
 }
@@ -385,13 +385,13 @@ func TestRooflineH100(t *testing.T) {
 	//         = 0.0000576320 s
 	//   tok/s = 1 / 0.042667641 = 23.436965 (memory-bound; the compute roof
 	//   alone would give 17,351.49 tok/s)
-	in, err := audit.PredictRooflineInput(sp(t, qwen3.Qwen3_235B_A22B()), audit.Q4KM, 4096, 1, "f16")
+	in, err := cost.PredictRooflineInput(sp(t, qwen3.Qwen3_235B_A22B()), cost.Q4KM, 4096, 1, "f16")
 	if err != nil {
 		t.Fatalf("PredictRooflineInput error: %v", err)
 	}
-	in.Hardware = audit.Hardware{Name: "H100", Bandwidth: 3.35e12, Compute: 989e12, MemoryBytes: 80e9}
-	in.Traffic = audit.TrafficAllWeights
-	got, err := audit.RooflineFor(in)
+	in.Hardware = cost.Hardware{Name: "H100", Bandwidth: 3.35e12, Compute: 989e12, MemoryBytes: 80e9}
+	in.Traffic = cost.TrafficAllWeights
+	got, err := cost.RooflineFor(in)
 	if err != nil {
 		t.Fatalf("RooflineFor error: %v", err)
 	}
@@ -399,7 +399,7 @@ func TestRooflineH100(t *testing.T) {
 		t.Errorf("RooflineFor = bytes %v (weights %v), FLOPs %v; want 142,936,598,528 (142,148,069,376), 56,997,993,472",
 			got.BytesPerStep, got.WeightBytesPerStep, got.FLOPsPerStep)
 	}
-	if !costNear(got.TokensPerSecond, 23.436965, 1e-6) || got.Bound != audit.BoundMemory {
+	if !costNear(got.TokensPerSecond, 23.436965, 1e-6) || got.Bound != cost.BoundMemory {
 		t.Errorf("RooflineFor = %v tok/s, %s-bound; want 23.436965, memory-bound", got.TokensPerSecond, got.Bound)
 	}
 	if got.Fits {
@@ -414,38 +414,38 @@ func TestRooflineH100(t *testing.T) {
 func TestRooflineActiveWeights(t *testing.T) {
 	// 1,000 weight bytes of which 800 are 4 experts' (200 each), top-2,
 	// 1,000 B/s, 1e6 FLOP/s, 100 FLOPs a token.
-	base := audit.RooflineInput{
-		Hardware: audit.Hardware{Name: "toy", Bandwidth: 1000, Compute: 1e6, MemoryBytes: 1100},
-		Traffic:  audit.TrafficActiveWeights, WeightBytes: 1000, ExpertBytes: 800,
+	base := cost.RooflineInput{
+		Hardware: cost.Hardware{Name: "toy", Bandwidth: 1000, Compute: 1e6, MemoryBytes: 1100},
+		Traffic:  cost.TrafficActiveWeights, WeightBytes: 1000, ExpertBytes: 800,
 		Experts: 4, ExpertsUsed: 2, FLOPsPerToken: 100,
 	}
 	tests := []struct {
 		name             string
 		batch, kv        int64
-		traffic          audit.Traffic
+		traffic          cost.Traffic
 		weights, tokPerS float64
 		bound            string
 		fits             bool
 		compute          float64
 	}{
 		// batch 1: 200 + 800·2/4 = 600 bytes, 0.6 s → 1.667 tok/s.
-		{"batch 1", 1, 0, audit.TrafficActiveWeights, 600, 1 / 0.6, audit.BoundMemory, true, 1e6},
+		{"batch 1", 1, 0, cost.TrafficActiveWeights, 600, 1 / 0.6, cost.BoundMemory, true, 1e6},
 		// batch 2: share 1 − (1/2)² = 3/4 → 200 + 600 = 800 bytes, 0.8 s,
 		// 2 tokens → 2.5 tok/s.
-		{"batch 2", 2, 0, audit.TrafficActiveWeights, 800, 2.5, audit.BoundMemory, true, 1e6},
+		{"batch 2", 2, 0, cost.TrafficActiveWeights, 800, 2.5, cost.BoundMemory, true, 1e6},
 		// batch 3: 1 − 1/8 = 7/8 → 900 bytes, plus 100 KV: 1.0 s → 3 tok/s.
-		{"batch 3 with KV", 3, 100, audit.TrafficActiveWeights, 900, 3, audit.BoundMemory, true, 1e6},
+		{"batch 3 with KV", 3, 100, cost.TrafficActiveWeights, 900, 3, cost.BoundMemory, true, 1e6},
 		// all weights: 1,000 + 200 KV = 1.2 s for 1 token; 1,200 > 1,100 B.
-		{"all weights", 1, 200, audit.TrafficAllWeights, 1000, 1 / 1.2, audit.BoundMemory, false, 1e6},
+		{"all weights", 1, 200, cost.TrafficAllWeights, 1000, 1 / 1.2, cost.BoundMemory, false, 1e6},
 		// compute 100 FLOP/s: batch 2 needs 200 FLOPs, 2 s > 0.8 s → 1 tok/s.
-		{"compute-bound", 2, 0, audit.TrafficActiveWeights, 800, 1, audit.BoundCompute, true, 100},
+		{"compute-bound", 2, 0, cost.TrafficActiveWeights, 800, 1, cost.BoundCompute, true, 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := base
 			in.Batch, in.KVBytes, in.Traffic = tt.batch, tt.kv, tt.traffic
 			in.Hardware.Compute = tt.compute
-			got, err := audit.RooflineFor(in)
+			got, err := cost.RooflineFor(in)
 			if err != nil {
 				t.Fatalf("RooflineFor error: %v", err)
 			}
@@ -458,12 +458,12 @@ func TestRooflineActiveWeights(t *testing.T) {
 	}
 
 	// 235B at batch 1: 8 of 128 experts, so the expert bytes count 1/16.
-	in, err := audit.PredictRooflineInput(sp(t, qwen3.Qwen3_235B_A22B()), audit.Uniform(gguf.TypeQ4_K), 4096, 1, "f16")
+	in, err := cost.PredictRooflineInput(sp(t, qwen3.Qwen3_235B_A22B()), cost.Uniform(gguf.TypeQ4_K), 4096, 1, "f16")
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.Hardware, in.Traffic = audit.Hardware{Bandwidth: 1, Compute: 1}, audit.TrafficActiveWeights
-	got, err := audit.RooflineFor(in)
+	in.Hardware, in.Traffic = cost.Hardware{Bandwidth: 1, Compute: 1}, cost.TrafficActiveWeights
+	got, err := cost.RooflineFor(in)
 	// Q4_K weights 132,412,323,840 of which experts 127,741,722,624:
 	// 4,670,601,216 + 127,741,722,624/16 = 4,670,601,216 + 7,983,857,664.
 	if want := 12_654_458_880.0; err != nil || !costNear(got.WeightBytesPerStep, want, 1e-12) {
@@ -475,19 +475,19 @@ func TestRooflineActiveWeights(t *testing.T) {
 // models, every batch and compute.
 func TestRooflineMonotoneBandwidth(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 5))
-	for _, traffic := range []audit.Traffic{audit.TrafficAllWeights, audit.TrafficActiveWeights} {
+	for _, traffic := range []cost.Traffic{cost.TrafficAllWeights, cost.TrafficActiveWeights} {
 		for _, batch := range []int64{1, 2, 8, 64, 512} {
-			for _, q := range []audit.Quantization{audit.Q4KM, audit.Uniform(gguf.TypeBF16)} {
-				in, err := audit.PredictRooflineInput(sp(t, qwen3.Qwen3_235B_A22B()), q, 4096, batch, "f16")
+			for _, q := range []cost.Quantization{cost.Q4KM, cost.Uniform(gguf.TypeBF16)} {
+				in, err := cost.PredictRooflineInput(sp(t, qwen3.Qwen3_235B_A22B()), q, 4096, batch, "f16")
 				if err != nil {
 					t.Fatal(err)
 				}
 				in.Traffic = traffic
 				for range 50 {
-					in.Hardware = audit.Hardware{Bandwidth: math.Exp(r.Float64() * 30), Compute: math.Exp(r.Float64() * 35)}
-					lo, err1 := audit.RooflineFor(in)
+					in.Hardware = cost.Hardware{Bandwidth: math.Exp(r.Float64() * 30), Compute: math.Exp(r.Float64() * 35)}
+					lo, err1 := cost.RooflineFor(in)
 					in.Hardware.Bandwidth *= 1 + r.Float64()
-					hi, err2 := audit.RooflineFor(in)
+					hi, err2 := cost.RooflineFor(in)
 					if err := errors.Join(err1, err2); err != nil {
 						t.Fatal(err)
 					}
@@ -500,11 +500,11 @@ func TestRooflineMonotoneBandwidth(t *testing.T) {
 		}
 	}
 	// And across the presets sorted by bandwidth, with the compute fixed.
-	in, _ := audit.PredictRooflineInput(sp(t, qwen3.Qwen3_235B_A22B()), audit.Q4KM, 4096, 1, "f16")
+	in, _ := cost.PredictRooflineInput(sp(t, qwen3.Qwen3_235B_A22B()), cost.Q4KM, 4096, 1, "f16")
 	prev := 0.0
 	for _, bw := range []float64{1e11, 819e9, 1.008e12, 2.039e12, 3.35e12, 4.8e12, 5.3e12, 8e12} {
-		in.Hardware = audit.Hardware{Bandwidth: bw, Compute: 1e15}
-		got, err := audit.RooflineFor(in)
+		in.Hardware = cost.Hardware{Bandwidth: bw, Compute: 1e15}
+		got, err := cost.RooflineFor(in)
 		if err != nil || got.TokensPerSecond < prev {
 			t.Errorf("bandwidth %v: %v tok/s, %v; previous %v", bw, got.TokensPerSecond, err, prev)
 		}
@@ -513,56 +513,56 @@ func TestRooflineMonotoneBandwidth(t *testing.T) {
 }
 
 func TestRooflineErrors(t *testing.T) {
-	valid := audit.RooflineInput{
-		Hardware: audit.Hardware{Name: "x", Bandwidth: 1e12, Compute: 1e14},
-		Traffic:  audit.TrafficActiveWeights, Batch: 1, WeightBytes: 1000, ExpertBytes: 800,
+	valid := cost.RooflineInput{
+		Hardware: cost.Hardware{Name: "x", Bandwidth: 1e12, Compute: 1e14},
+		Traffic:  cost.TrafficActiveWeights, Batch: 1, WeightBytes: 1000, ExpertBytes: 800,
 		Experts: 4, ExpertsUsed: 2, FLOPsPerToken: 100,
 	}
-	if _, err := audit.RooflineFor(valid); err != nil {
+	if _, err := cost.RooflineFor(valid); err != nil {
 		t.Fatalf("RooflineFor(valid) error: %v", err)
 	}
 	tests := []struct {
 		name string
-		edit func(in *audit.RooflineInput)
+		edit func(in *cost.RooflineInput)
 	}{
-		{"zero bandwidth", func(in *audit.RooflineInput) { in.Hardware.Bandwidth = 0 }},
-		{"negative compute", func(in *audit.RooflineInput) { in.Hardware.Compute = -1 }},
-		{"NaN bandwidth", func(in *audit.RooflineInput) { in.Hardware.Bandwidth = math.NaN() }},
-		{"infinite compute", func(in *audit.RooflineInput) { in.Hardware.Compute = math.Inf(1) }},
-		{"batch 0", func(in *audit.RooflineInput) { in.Batch = 0 }},
-		{"no weights", func(in *audit.RooflineInput) { in.WeightBytes, in.ExpertBytes = 0, 0 }},
-		{"experts above weights", func(in *audit.RooflineInput) { in.ExpertBytes = 1001 }},
-		{"negative experts bytes", func(in *audit.RooflineInput) { in.ExpertBytes = -1 }},
-		{"no FLOPs", func(in *audit.RooflineInput) { in.FLOPsPerToken = 0 }},
-		{"negative KV", func(in *audit.RooflineInput) { in.KVBytes = -1 }},
-		{"top-k above E", func(in *audit.RooflineInput) { in.ExpertsUsed = 5 }},
-		{"no experts", func(in *audit.RooflineInput) { in.Experts, in.ExpertsUsed = 0, 0 }},
-		{"unknown traffic", func(in *audit.RooflineInput) { in.Traffic = 7 }},
+		{"zero bandwidth", func(in *cost.RooflineInput) { in.Hardware.Bandwidth = 0 }},
+		{"negative compute", func(in *cost.RooflineInput) { in.Hardware.Compute = -1 }},
+		{"NaN bandwidth", func(in *cost.RooflineInput) { in.Hardware.Bandwidth = math.NaN() }},
+		{"infinite compute", func(in *cost.RooflineInput) { in.Hardware.Compute = math.Inf(1) }},
+		{"batch 0", func(in *cost.RooflineInput) { in.Batch = 0 }},
+		{"no weights", func(in *cost.RooflineInput) { in.WeightBytes, in.ExpertBytes = 0, 0 }},
+		{"experts above weights", func(in *cost.RooflineInput) { in.ExpertBytes = 1001 }},
+		{"negative experts bytes", func(in *cost.RooflineInput) { in.ExpertBytes = -1 }},
+		{"no FLOPs", func(in *cost.RooflineInput) { in.FLOPsPerToken = 0 }},
+		{"negative KV", func(in *cost.RooflineInput) { in.KVBytes = -1 }},
+		{"top-k above E", func(in *cost.RooflineInput) { in.ExpertsUsed = 5 }},
+		{"no experts", func(in *cost.RooflineInput) { in.Experts, in.ExpertsUsed = 0, 0 }},
+		{"unknown traffic", func(in *cost.RooflineInput) { in.Traffic = 7 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := valid
 			tt.edit(&in)
-			if got, err := audit.RooflineFor(in); !errors.Is(err, audit.ErrCostInput) {
+			if got, err := cost.RooflineFor(in); !errors.Is(err, cost.ErrCostInput) {
 				t.Errorf("RooflineFor(%s) = %+v, %v, want ErrCostInput", tt.name, got, err)
 			}
 		})
 	}
 	// E and k do not matter to the all-weights model.
 	in := valid
-	in.Traffic, in.Experts, in.ExpertsUsed = audit.TrafficAllWeights, 0, 0
-	if _, err := audit.RooflineFor(in); err != nil {
+	in.Traffic, in.Experts, in.ExpertsUsed = cost.TrafficAllWeights, 0, 0
+	if _, err := cost.RooflineFor(in); err != nil {
 		t.Errorf("RooflineFor(all weights, no E) error: %v", err)
 	}
 }
 
 func TestTraffic(t *testing.T) {
 	tests := []struct {
-		t    audit.Traffic
+		t    cost.Traffic
 		want string
 	}{
-		{audit.TrafficAllWeights, "all-weights"},
-		{audit.TrafficActiveWeights, "active-weights"},
+		{cost.TrafficAllWeights, "all-weights"},
+		{cost.TrafficActiveWeights, "active-weights"},
 		{9, "Traffic(9)"},
 	}
 	for _, tt := range tests {
@@ -570,17 +570,17 @@ func TestTraffic(t *testing.T) {
 			t.Errorf("Traffic(%d).String() = %q, want %q", int(tt.t), got, tt.want)
 		}
 	}
-	b, err := json.Marshal(audit.Roofline{Traffic: audit.TrafficActiveWeights})
+	b, err := json.Marshal(cost.Roofline{Traffic: cost.TrafficActiveWeights})
 	if err != nil || !strings.Contains(string(b), `"traffic":"active-weights"`) {
 		t.Errorf("json.Marshal(Roofline) = %s, %v; want traffic active-weights", b, err)
 	}
-	if _, err := audit.Traffic(9).MarshalText(); !errors.Is(err, audit.ErrCostInput) {
+	if _, err := cost.Traffic(9).MarshalText(); !errors.Is(err, cost.ErrCostInput) {
 		t.Errorf("Traffic(9).MarshalText() error = %v, want ErrCostInput", err)
 	}
 }
 
 func TestHardwarePresets(t *testing.T) {
-	presets := audit.HardwarePresets()
+	presets := cost.HardwarePresets()
 	names := map[string]bool{}
 	for _, hw := range presets {
 		if names[hw.Name] {
@@ -595,7 +595,7 @@ func TestHardwarePresets(t *testing.T) {
 		if hw.Bandwidth < 1e11 || hw.Bandwidth > 1e14 || hw.Compute < 1e12 || hw.Compute > 1e16 {
 			t.Errorf("preset %q: bandwidth %v B/s, compute %v FLOP/s out of range", hw.Name, hw.Bandwidth, hw.Compute)
 		}
-		if got, ok := audit.LookupHardware(hw.Name); !ok || got != hw {
+		if got, ok := cost.LookupHardware(hw.Name); !ok || got != hw {
 			t.Errorf("LookupHardware(%q) = %+v, %v, want the preset", hw.Name, got, ok)
 		}
 	}
@@ -605,7 +605,7 @@ func TestHardwarePresets(t *testing.T) {
 		}
 	}
 	presets[0].Name = "changed"
-	if audit.HardwarePresets()[0].Name == "changed" {
+	if cost.HardwarePresets()[0].Name == "changed" {
 		t.Errorf("HardwarePresets() shares its slice")
 	}
 }
@@ -637,7 +637,7 @@ func TestLookupHardware(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := audit.LookupHardware(tt.name)
+			got, ok := cost.LookupHardware(tt.name)
 			if ok != (tt.want != "") || got.Name != tt.want || got.Bandwidth != tt.wantBW {
 				t.Errorf("LookupHardware(%q) = %q (%v B/s), %v; want %q (%v B/s)", tt.name, got.Name, got.Bandwidth, ok, tt.want, tt.wantBW)
 			}
@@ -679,20 +679,20 @@ func FuzzCostModel(f *testing.F) {
 			}
 			return // the family refuses it: the cost model never sees it
 		}
-		fl, ok := audit.FLOPsPerToken(spec, ctx)
+		fl, ok := cost.FLOPsPerToken(spec, ctx)
 		if !ok || fl.Dense < 0 || fl.Attention < 0 || fl.Total < fl.Dense || fl.Total < fl.Attention {
 			t.Fatalf("FLOPsPerToken = %+v, %v", fl, ok)
 		}
-		if a := audit.ActivationBytes(spec, ctx, batch); a < 0 {
+		if a := cost.ActivationBytes(spec, ctx, batch); a < 0 {
 			t.Fatalf("ActivationBytes = %d", a)
 		}
-		kv, kvErr := audit.KVCacheBytes(spec, ctx, batch, "q8_0")
+		kv, kvErr := cost.KVCacheBytes(spec, ctx, batch, "q8_0")
 		if kv < 0 || (kvErr == nil) != (kv > 0) {
 			t.Fatalf("KVCacheBytes = %d, %v", kv, kvErr)
 		}
-		in, err := audit.PredictRooflineInput(spec, audit.Q4KM, ctx, batch, "q8_0")
+		in, err := cost.PredictRooflineInput(spec, cost.Q4KM, ctx, batch, "q8_0")
 		if err != nil {
-			if !errors.Is(err, audit.ErrCostInput) && !errors.Is(err, audit.ErrCostOverflow) {
+			if !errors.Is(err, cost.ErrCostInput) && !errors.Is(err, cost.ErrCostOverflow) {
 				t.Fatalf("PredictRooflineInput error %v wraps no cost sentinel", err)
 			}
 			return
@@ -700,9 +700,9 @@ func FuzzCostModel(f *testing.F) {
 		if in.WeightBytes <= 0 || in.ExpertBytes < 0 || in.ExpertBytes > in.WeightBytes || in.KVBytes != kv {
 			t.Fatalf("PredictRooflineInput = %+v", in)
 		}
-		for _, traffic := range []audit.Traffic{audit.TrafficAllWeights, audit.TrafficActiveWeights} {
-			in.Traffic, in.Hardware = traffic, audit.HardwarePresets()[0]
-			r, err := audit.RooflineFor(in)
+		for _, traffic := range []cost.Traffic{cost.TrafficAllWeights, cost.TrafficActiveWeights} {
+			in.Traffic, in.Hardware = traffic, cost.HardwarePresets()[0]
+			r, err := cost.RooflineFor(in)
 			if err != nil || !(r.TokensPerSecond > 0) || math.IsInf(r.TokensPerSecond, 0) {
 				t.Fatalf("RooflineFor(%+v) = %+v, %v", in, r, err)
 			}
@@ -716,7 +716,7 @@ func costNear(got, want, rel float64) bool {
 
 func ExampleRooflineFor() {
 	spec := qwen3.MustNew(qwen3.Qwen3_235B_A22B())
-	in, err := audit.PredictRooflineInput(spec, audit.Q4KM, 4096, 1, "f16")
+	in, err := cost.PredictRooflineInput(spec, cost.Q4KM, 4096, 1, "f16")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -724,10 +724,10 @@ func ExampleRooflineFor() {
 	// Active weights: 4,855,916,544 non-expert bytes + 137,292,152,832
 	// expert bytes / 16 + 788,529,152 KV = 14,225,205,248 bytes;
 	// 3.35e12 / that = 235.5 tok/s.
-	in.Hardware, _ = audit.LookupHardware("h100")
-	for _, traffic := range []audit.Traffic{audit.TrafficAllWeights, audit.TrafficActiveWeights} {
+	in.Hardware, _ = cost.LookupHardware("h100")
+	for _, traffic := range []cost.Traffic{cost.TrafficAllWeights, cost.TrafficActiveWeights} {
 		in.Traffic = traffic
-		r, err := audit.RooflineFor(in)
+		r, err := cost.RooflineFor(in)
 		if err != nil {
 			fmt.Println(err)
 			return

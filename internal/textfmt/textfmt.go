@@ -1,0 +1,80 @@
+// Package textfmt formats numbers and reports for people: counts with
+// thousands separators, parameter counts and byte sizes in short units,
+// indented JSON, and a writer that keeps its first error.
+package textfmt
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteJSON writes v as JSON indented by two spaces, ending in a newline.
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// Printer writes formatted text to W, keeping the first error in Err and
+// writing nothing after it.
+type Printer struct {
+	W   io.Writer
+	Err error
+}
+
+// F writes like fmt.Fprintf, unless an earlier write failed.
+func (p *Printer) F(format string, args ...any) {
+	if p.Err == nil {
+		_, p.Err = fmt.Fprintf(p.W, format, args...)
+	}
+}
+
+// Count formats n with thousands separators: 235,093,634,560.
+func Count(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// Params formats a parameter count the way model cards do: 235.09 B, 622.33 M.
+func Params(n int64) string {
+	switch f := float64(n); {
+	case f >= 1e9:
+		return fmt.Sprintf("%.2f B", f/1e9)
+	case f >= 1e6:
+		return fmt.Sprintf("%.2f M", f/1e6)
+	case f >= 1e3:
+		return fmt.Sprintf("%.2f K", f/1e3)
+	}
+	return fmt.Sprint(n)
+}
+
+// Bytes formats a byte count in binary units: 437.89 GiB.
+func Bytes(n int64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
+	f := float64(n)
+	i := 0
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%d B", n)
+	}
+	return fmt.Sprintf("%.2f %s", f, units[i])
+}
