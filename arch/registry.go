@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/gguf"
 )
 
@@ -29,6 +30,10 @@ var (
 	// needs (a cost term, the forward wiring): the architecture does not
 	// say, and no other family's answer stands in.
 	ErrNotApplicable = errors.New("not applicable to this architecture")
+
+	// ErrNoConfig means a safetensors checkpoint has no config.json:
+	// without it the architecture is unknown.
+	ErrNoConfig = errors.New("no config.json: the audit needs the architecture")
 )
 
 // Family is one architecture family: how to recognize it and how to build
@@ -158,4 +163,34 @@ func (m *GGUFMeta) VocabSize() int64 {
 		return t.Dims[1]
 	}
 	return 0
+}
+
+// FromCheckpoint derives the architecture of ck: from config.json for
+// safetensors; from the GGUF metadata for GGUF, compared against a
+// config.json beside it when there is one (its [ConfigComparer] lists each
+// disagreement).
+func FromCheckpoint(ck *checkpoint.Checkpoint) (Spec, []Conflict, error) {
+	var hf Spec
+	if ck.Config != nil {
+		s, err := FromConfig(ck.Config)
+		if err != nil {
+			return nil, nil, err
+		}
+		hf = s
+	}
+	if ck.Format == checkpoint.FormatSafetensors {
+		if hf == nil {
+			return nil, nil, ErrNoConfig
+		}
+		return hf, nil, nil
+	}
+	spec, err := FromGGUF(ck.GGUF...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", ck.Files[0].Name, err)
+	}
+	var conflicts []Conflict
+	if cmp, ok := hf.(ConfigComparer); ok {
+		conflicts = cmp.CompareConfig(spec)
+	}
+	return spec, conflicts, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
+	"github.com/weightaudit/weightaudit/spotcheck"
 )
 
 // BenchmarkAudit measures the audit of the built-in 235B layouts end to
@@ -99,13 +100,13 @@ func BenchmarkSpotCheck235B(b *testing.B) {
 		b.Fatal(err)
 	}
 	tokens := []int{1, 2, 3, 4, 5, 6, 7, 8}
-	var r *audit.SpotResult
+	var r *spotcheck.Result
 	for b.Loop() {
-		if r, err = audit.SpotCheck(context.Background(), ck, audit.SpotOptions{Layer: 3, Tokens: tokens, Jobs: runtime.NumCPU()}); err != nil {
+		if r, err = spotcheck.Run(context.Background(), ck, spotcheck.Options{Layer: 3, Tokens: tokens, Jobs: runtime.NumCPU()}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	if !r.Finite || r.MaxRelErr > audit.SpotTolerance {
+	if !r.Finite || r.MaxRelErr > spotcheck.Tolerance {
 		b.Fatalf("spot-check: finite %v, float32 vs float64 %g", r.Finite, r.MaxRelErr)
 	}
 	distinct := map[int]bool{}

@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -11,11 +10,8 @@ import (
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/cost"
 	"github.com/weightaudit/weightaudit/internal/textfmt"
+	"github.com/weightaudit/weightaudit/spotcheck"
 )
-
-// ErrNoConfig is returned by [Run] for a safetensors checkpoint without a
-// config.json: without the architecture there is nothing to check against.
-var ErrNoConfig = errors.New("no config.json: the audit needs the architecture")
 
 // Report is the outcome of an audit, built by [Run] and rendered by its
 // Write methods.
@@ -126,7 +122,7 @@ type Options struct {
 	// Spot holds spot-check results to verify obligations 6 and 7
 	// empirically: a one-layer result for FALSIFY-QM3E-006, a full-model
 	// result for -007. Without them both are verified structurally only.
-	Spot []*SpotResult
+	Spot []*spotcheck.Result
 
 	Ctx      int64    // context length for the KV cache, attention FLOPs and roofline; default 4096
 	Batch    int64    // sequences decoded together; default 1
@@ -149,37 +145,6 @@ func (o *Options) setDefaults() {
 	}
 }
 
-// SpecOf derives the architecture of ck: from config.json for safetensors;
-// from the GGUF metadata for GGUF, compared against a config.json beside
-// it when there is one (each disagreement a finding).
-func SpecOf(ck *checkpoint.Checkpoint) (arch.Spec, []Finding, error) {
-	var hf arch.Spec
-	if ck.Config != nil {
-		s, err := arch.FromConfig(ck.Config)
-		if err != nil {
-			return nil, nil, err
-		}
-		hf = s
-	}
-	if ck.Format == checkpoint.FormatSafetensors {
-		if hf == nil {
-			return nil, nil, ErrNoConfig
-		}
-		return hf, nil, nil
-	}
-	spec, err := arch.FromGGUF(ck.GGUF...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", ck.Files[0].Name, err)
-	}
-	var findings []Finding
-	if cmp, ok := hf.(arch.ConfigComparer); ok {
-		for _, c := range cmp.CompareConfig(spec) {
-			findings = append(findings, Finding{Check: CheckConfig, File: "config.json", Field: c.Field, Message: c.Message})
-		}
-	}
-	return spec, findings, nil
-}
-
 // Run audits ck: it derives the architecture, recognizes the published
 // profile, checks the tensor set and the files, tallies the parameters
 // against the prediction, runs the seed's seven falsification tests and
@@ -200,9 +165,13 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 	if _, err := cost.ParseKVType(opts.KVType); err != nil {
 		return nil, fmt.Errorf("kv type %q: %w (have %s)", opts.KVType, err, strings.Join(cost.KVTypes(), ", "))
 	}
-	spec, configFindings, err := SpecOf(ck)
+	spec, conflicts, err := arch.FromCheckpoint(ck)
 	if err != nil {
 		return nil, err
+	}
+	var configFindings []Finding
+	for _, c := range conflicts {
+		configFindings = append(configFindings, Finding{Check: CheckConfig, File: "config.json", Field: c.Field, Message: c.Message})
 	}
 	inv := ck.Inventory()
 	roles := arch.Assign(spec, inv)
@@ -419,22 +388,10 @@ func presetNames() string {
 	return strings.Join(names, ", ")
 }
 
-// SpotTolerance is the largest float32-against-float64 relative
-// difference a spot-check passes with: float32 rounding over a model stays
-// orders of magnitude below it.
-const SpotTolerance = 1e-3
-
-// Passes reports whether a spot-check's output is finite, has the shape
-// its kind requires and agrees between the two precisions.
-func (s *SpotResult) Passes() bool {
-	return s.Finite && s.MaxRelErr <= SpotTolerance && len(s.ShapeOut) == 2 && len(s.ShapeIn) == 2 &&
-		s.ShapeOut[0] == s.ShapeIn[0] && (s.Full || s.ShapeOut[1] == s.ShapeIn[1])
-}
-
 // spotChecks records obligations 6 and 7 (FALSIFY-QM3E-006 and -007): structurally from the
 // weights' shapes, and empirically where a spot-check ran.
 func (r *Report) spotChecks(opts Options, shapes arch.Shapes) {
-	var layer, full *SpotResult
+	var layer, full *spotcheck.Result
 	for _, s := range opts.Spot {
 		if s.Full && full == nil {
 			full = s
@@ -442,12 +399,12 @@ func (r *Report) spotChecks(opts Options, shapes arch.Shapes) {
 			layer = s
 		}
 	}
-	spotFinding := func(id string, s *SpotResult) []Finding {
+	spotFinding := func(id string, s *spotcheck.Result) []Finding {
 		if s == nil || s.Passes() {
 			return nil
 		}
 		return []Finding{{Check: id, Message: fmt.Sprintf("the spot-check gave shape %v from %v, finite %v, float32 vs float64 %.3g (tolerance %.0e)",
-			s.ShapeOut, s.ShapeIn, s.Finite, s.MaxRelErr, SpotTolerance)}}
+			s.ShapeOut, s.ShapeIn, s.Finite, s.MaxRelErr, spotcheck.Tolerance)}}
 	}
 	c := Check{ID: r.ob.Blocks, Title: "every block preserves shape", Level: "structural", Measured: shapes.Blocks, Predicted: shapes.Layers}
 	if !shapes.Applicable {
@@ -478,7 +435,7 @@ func (r *Report) spotChecks(opts Options, shapes arch.Shapes) {
 		c.Level = "empirical"
 		detail += fmt.Sprintf("; the full model ran: %v tokens → logits %v", full.ShapeIn, full.ShapeOut)
 	} else {
-		detail += "; not run end to end (audit --spotcheck on a model under " + textfmt.Bytes(MaxFullBytes) + ")"
+		detail += "; not run end to end (audit --spotcheck on a model under " + textfmt.Bytes(spotcheck.MaxFullBytes) + ")"
 	}
 	r.addCheck(c, append(shapeFindings(r.ob.EndToEnd, shapes.EndToEnd), spotFinding(r.ob.EndToEnd, full)...), detail)
 }

@@ -419,7 +419,7 @@ func TestAuditCannotRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := audit.Run(ck, audit.Options{}); !errors.Is(err, audit.ErrNoConfig) {
+	if _, err := audit.Run(ck, audit.Options{}); !errors.Is(err, arch.ErrNoConfig) {
 		t.Errorf("Run(no config.json) = %v, want ErrNoConfig", err)
 	}
 	for _, opts := range []audit.Options{{Hardware: []string{"abacus"}}, {Bandwidth: 1e12}, {KVType: "q3"}, {Ctx: -1}} {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/spotcheck"
 )
 
 // defaultBuiltin is what `weightaudit audit` with no SOURCE audits.
@@ -64,13 +65,13 @@ Exit codes: 0 every check passed, 1 a check failed, 2 the audit could not run.`,
 				if err != nil {
 					return usageError(cmd, err.Error())
 				}
-				res, err := audit.SpotCheck(cmd.Context(), ck, audit.SpotOptions{Layer: spotLayer, Tokens: ids, Jobs: jobs})
+				res, err := spotcheck.Run(cmd.Context(), ck, spotcheck.Options{Layer: spotLayer, Tokens: ids, Jobs: jobs})
 				if err != nil {
 					return err
 				}
 				opts.Spot = append(opts.Spot, res)
-				if ck.Inventory().Totals().Bytes <= audit.MaxFullBytes {
-					if res, err = audit.SpotCheck(cmd.Context(), ck, audit.SpotOptions{Full: true, Tokens: ids, Jobs: jobs}); err != nil {
+				if ck.Inventory().Totals().Bytes <= spotcheck.MaxFullBytes {
+					if res, err = spotcheck.Run(cmd.Context(), ck, spotcheck.Options{Full: true, Tokens: ids, Jobs: jobs}); err != nil {
 						return err
 					}
 					opts.Spot = append(opts.Spot, res)

@@ -12,9 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/internal/atomicfile"
 	"github.com/weightaudit/weightaudit/internal/textfmt"
+	"github.com/weightaudit/weightaudit/spotcheck"
 )
 
 func newSpotcheckCmd() *cobra.Command {
@@ -60,7 +60,7 @@ Exit codes: 0 the output is finite and the precisions agree, 1 they do not,
 			if err != nil {
 				return err
 			}
-			res, err := audit.SpotCheck(cmd.Context(), ck, audit.SpotOptions{Layer: layer, Full: full, Tokens: ids, Jobs: jobs})
+			res, err := spotcheck.Run(cmd.Context(), ck, spotcheck.Options{Layer: layer, Full: full, Tokens: ids, Jobs: jobs})
 			if err != nil {
 				return err
 			}
@@ -121,7 +121,7 @@ func writeFloats(w io.Writer, xs []float32) error {
 	return err
 }
 
-func writeSpot(w io.Writer, r *audit.SpotResult) error {
+func writeSpot(w io.Writer, r *spotcheck.Result) error {
 	what := fmt.Sprintf("layer %d", r.Layer)
 	if r.Full {
 		what = "full model"
@@ -135,7 +135,7 @@ func writeSpot(w io.Writer, r *audit.SpotResult) error {
 	fmt.Fprintf(&b, "  tokens       %v\n", r.Tokens)
 	fmt.Fprintf(&b, "  shape        %v -> %v\n", r.ShapeIn, r.ShapeOut)
 	fmt.Fprintf(&b, "  finite       %v\n", r.Finite)
-	fmt.Fprintf(&b, "  f32 vs f64   max relative difference %.3g (tolerance %.0e)\n", r.MaxRelErr, audit.SpotTolerance)
+	fmt.Fprintf(&b, "  f32 vs f64   max relative difference %.3g (tolerance %.0e)\n", r.MaxRelErr, spotcheck.Tolerance)
 	for i, ids := range r.Experts {
 		ws := make([]string, len(ids))
 		for j := range ids {

@@ -1,4 +1,4 @@
-package audit
+package spotcheck
 
 import (
 	"context"
@@ -13,27 +13,27 @@ import (
 	"github.com/weightaudit/weightaudit/spotcheck/forward"
 )
 
-// ErrSpotCheck is wrapped by the errors of [SpotCheck] for a request it
+// ErrInvalid is wrapped by the errors of [Run] for a request it
 // cannot run: a layer out of range, a token id past the vocabulary, a
 // model too large for a full forward.
-var ErrSpotCheck = errors.New("spot-check")
+var ErrInvalid = errors.New("spot-check")
 
-// MaxFullBytes bounds the tensor bytes of a model [SpotCheck] runs a full
+// MaxFullBytes bounds the tensor bytes of a model [Run] runs a full
 // forward pass over (every layer, the final norm and lm_head): 4 GiB.
 const MaxFullBytes = 4 << 30
 
-// SpotOptions says what [SpotCheck] runs.
-type SpotOptions struct {
+// Options says what [Run] runs.
+type Options struct {
 	Layer  int   // the decoder layer to run, unless Full
 	Full   bool  // run every layer, the final norm and lm_head, giving logits
 	Tokens []int // token ids; their embedding rows are the input, at positions 0..n-1
 	Jobs   int   // goroutines for matrix rows and experts; default 1
 }
 
-// SpotResult is what a spot-check computed. Output holds the float32
+// Result is what a spot-check computed. Output holds the float32
 // path's result: the block output [n, hidden], or the logits [n, vocab]
 // with Full.
-type SpotResult struct {
+type Result struct {
 	Layer         int         `json:"layer"` // -1 with Full
 	Full          bool        `json:"full"`
 	Tokens        []int       `json:"tokens"`
@@ -50,31 +50,31 @@ type SpotResult struct {
 	Output        []float32   `json:"-"`
 }
 
-// SpotCheck runs the weights of ck: one decoder layer (or with Full the
+// Run runs the weights of ck: one decoder layer (or with Full the
 // whole model) on the embedding rows of the given tokens, in float32 and in
 // float64 on the same weights and the same routing, reading only the
 // tensors it needs and, of the experts, only the ones the router picks.
-func SpotCheck(ctx context.Context, ck *checkpoint.Checkpoint, opts SpotOptions) (*SpotResult, error) {
+func Run(ctx context.Context, ck *checkpoint.Checkpoint, opts Options) (*Result, error) {
 	start := time.Now()
-	spec, _, err := SpecOf(ck)
+	spec, _, err := arch.FromCheckpoint(ck)
 	if err != nil {
 		return nil, err
 	}
 	fw, ok := spec.(arch.Forwarder)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s: %w: the architecture gives no forward wiring", ErrSpotCheck, spec.Family(), arch.ErrNotApplicable)
+		return nil, fmt.Errorf("%w: %s: %w: the architecture gives no forward wiring", ErrInvalid, spec.Family(), arch.ErrNotApplicable)
 	}
 	dims := spec.Dims()
 	if len(opts.Tokens) == 0 {
-		return nil, fmt.Errorf("%w: no tokens", ErrSpotCheck)
+		return nil, fmt.Errorf("%w: no tokens", ErrInvalid)
 	}
 	for _, id := range opts.Tokens {
 		if id < 0 || int64(id) >= dims.Vocab {
-			return nil, fmt.Errorf("%w: token id %d is outside the vocabulary of %d", ErrSpotCheck, id, dims.Vocab)
+			return nil, fmt.Errorf("%w: token id %d is outside the vocabulary of %d", ErrInvalid, id, dims.Vocab)
 		}
 	}
 	if !opts.Full && (opts.Layer < 0 || int64(opts.Layer) >= dims.Layers) {
-		return nil, fmt.Errorf("%w: layer %d is outside 0..%d", ErrSpotCheck, opts.Layer, dims.Layers-1)
+		return nil, fmt.Errorf("%w: layer %d is outside 0..%d", ErrInvalid, opts.Layer, dims.Layers-1)
 	}
 	if opts.Jobs < 1 {
 		opts.Jobs = 1
@@ -86,7 +86,7 @@ func SpotCheck(ctx context.Context, ck *checkpoint.Checkpoint, opts SpotOptions)
 	defer w.Close()
 	tot := w.inv.Totals()
 	if opts.Full && tot.Bytes > MaxFullBytes {
-		return nil, fmt.Errorf("%w: a full forward pass would read %s of weights (limit %s); check one layer with --layer", ErrSpotCheck, textfmt.Bytes(tot.Bytes), textfmt.Bytes(MaxFullBytes))
+		return nil, fmt.Errorf("%w: a full forward pass would read %s of weights (limit %s); check one layer with --layer", ErrInvalid, textfmt.Bytes(tot.Bytes), textfmt.Bytes(MaxFullBytes))
 	}
 	fc := fw.Forward(ck.Format)
 	fc.Jobs = opts.Jobs
@@ -95,7 +95,7 @@ func SpotCheck(ctx context.Context, ck *checkpoint.Checkpoint, opts SpotOptions)
 	// The input: the embedding rows of the tokens.
 	emb, ok := w.tensor(-1, arch.CompEmbedding, -1)
 	if !ok {
-		return nil, fmt.Errorf("%w: no embedding tensor", ErrSpotCheck)
+		return nil, fmt.Errorf("%w: no embedding tensor", ErrInvalid)
 	}
 	embRows, err := w.matrix(ctx, emb, -1)
 	if err != nil {
@@ -109,7 +109,7 @@ func SpotCheck(ctx context.Context, ck *checkpoint.Checkpoint, opts SpotOptions)
 	}
 	x := forward.NewPair(x32)
 
-	res := &SpotResult{Layer: opts.Layer, Full: opts.Full, Tokens: opts.Tokens, ShapeIn: []int{n, d}, TensorBytes: tot.Bytes}
+	res := &Result{Layer: opts.Layer, Full: opts.Full, Tokens: opts.Tokens, ShapeIn: []int{n, d}, TensorBytes: tot.Bytes}
 	layers := []int{opts.Layer}
 	if opts.Full {
 		res.Layer = -1
@@ -168,7 +168,7 @@ func SpotCheck(ctx context.Context, ck *checkpoint.Checkpoint, opts SpotOptions)
 func head(ctx context.Context, w *weights, dims arch.Dims, eps float64, x forward.Pair, jobs int) (forward.Pair, int, error) {
 	normT, ok := w.tensor(-1, arch.CompFinalNorm, -1)
 	if !ok {
-		return forward.Pair{}, 0, fmt.Errorf("%w: no final norm", ErrSpotCheck)
+		return forward.Pair{}, 0, fmt.Errorf("%w: no final norm", ErrInvalid)
 	}
 	norm, err := w.vector(ctx, normT)
 	if err != nil {
@@ -179,7 +179,7 @@ func head(ctx context.Context, w *weights, dims arch.Dims, eps float64, x forwar
 		headT, ok = w.tensor(-1, arch.CompEmbedding, -1)
 	}
 	if !ok {
-		return forward.Pair{}, 0, fmt.Errorf("%w: no lm_head", ErrSpotCheck)
+		return forward.Pair{}, 0, fmt.Errorf("%w: no lm_head", ErrInvalid)
 	}
 	rows, err := w.matrix(ctx, headT, -1)
 	if err != nil {
@@ -199,4 +199,16 @@ func head(ctx context.Context, w *weights, dims arch.Dims, eps float64, x forwar
 		return forward.Pair{}, 0, fmt.Errorf("lm_head: %w", err)
 	}
 	return logits, v, nil
+}
+
+// Tolerance is the largest float32-against-float64 relative
+// difference a spot-check passes with: float32 rounding over a model stays
+// orders of magnitude below it.
+const Tolerance = 1e-3
+
+// Passes reports whether a spot-check's output is finite, has the shape
+// its kind requires and agrees between the two precisions.
+func (s *Result) Passes() bool {
+	return s.Finite && s.MaxRelErr <= Tolerance && len(s.ShapeOut) == 2 && len(s.ShapeIn) == 2 &&
+		s.ShapeOut[0] == s.ShapeIn[0] && (s.Full || s.ShapeOut[1] == s.ShapeIn[1])
 }

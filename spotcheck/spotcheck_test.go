@@ -1,4 +1,4 @@
-package audit_test
+package spotcheck_test
 
 import (
 	"bytes"
@@ -13,10 +13,10 @@ import (
 	"testing"
 
 	"github.com/weightaudit/weightaudit/arch/qwen3"
-	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/safetensors"
+	"github.com/weightaudit/weightaudit/spotcheck"
 )
 
 const tinyDir = "../testdata/tiny"
@@ -34,9 +34,9 @@ func loadLocal(tb testing.TB, path string) *checkpoint.Checkpoint {
 	return ck
 }
 
-func spot(tb testing.TB, ck *checkpoint.Checkpoint, opts audit.SpotOptions) *audit.SpotResult {
+func spot(tb testing.TB, ck *checkpoint.Checkpoint, opts spotcheck.Options) *spotcheck.Result {
 	tb.Helper()
-	r, err := audit.SpotCheck(context.Background(), ck, opts)
+	r, err := spotcheck.Run(context.Background(), ck, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func relDiff(a, b []float32) float64 {
 func TestSpotCheckFormatsAgree(t *testing.T) {
 	tokens := []int{3, 17, 42, 0, 63}
 	for _, layer := range []int{0, 1} {
-		ref := spot(t, loadLocal(t, filepath.Join(tinyDir, "hf-f32")), audit.SpotOptions{Layer: layer, Tokens: tokens})
+		ref := spot(t, loadLocal(t, filepath.Join(tinyDir, "hf-f32")), spotcheck.Options{Layer: layer, Tokens: tokens})
 		tests := []struct {
 			path string
 			tol  float64
@@ -72,7 +72,7 @@ func TestSpotCheckFormatsAgree(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(strconv.Itoa(layer)+"/"+tt.path, func(t *testing.T) {
-				r := spot(t, loadLocal(t, filepath.Join(tinyDir, tt.path)), audit.SpotOptions{Layer: layer, Tokens: tokens, Jobs: 3})
+				r := spot(t, loadLocal(t, filepath.Join(tinyDir, tt.path)), spotcheck.Options{Layer: layer, Tokens: tokens, Jobs: 3})
 				if !r.Finite || r.MaxRelErr > 1e-5 {
 					t.Errorf("finite %v, float32 vs float64 %g", r.Finite, r.MaxRelErr)
 				}
@@ -97,7 +97,7 @@ func TestSpotCheckMatchesNaiveBlock(t *testing.T) {
 	w := readF32Tensors(t, filepath.Join(tinyDir, "hf-f32"))
 	tokens := []int{5, 9, 60}
 	const layer = 1
-	got := spot(t, loadLocal(t, filepath.Join(tinyDir, "hf-f32")), audit.SpotOptions{Layer: layer, Tokens: tokens})
+	got := spot(t, loadLocal(t, filepath.Join(tinyDir, "hf-f32")), spotcheck.Options{Layer: layer, Tokens: tokens})
 
 	d, nh, nkv, hd := int(cfg.HiddenSize), int(cfg.NumAttentionHeads), int(cfg.NumKeyValueHeads), int(cfg.HeadDim)
 	p := "model.layers." + strconv.Itoa(layer) + "."
@@ -255,7 +255,7 @@ func TestSpotCheckReadsOnlyWhatItNeeds(t *testing.T) {
 	for _, path := range []string{"hf-f32", "gguf/tiny-q8_0.gguf"} {
 		ck := loadLocal(t, filepath.Join(tinyDir, path))
 		tokens := []int{1, 2, 3, 4}
-		r := spot(t, ck, audit.SpotOptions{Layer: 1, Tokens: tokens})
+		r := spot(t, ck, spotcheck.Options{Layer: 1, Tokens: tokens})
 		distinct := map[int]bool{}
 		for _, ids := range r.Experts {
 			for _, id := range ids {
@@ -301,16 +301,16 @@ func expertOf(name string) int {
 
 func TestSpotCheckJobsAndFull(t *testing.T) {
 	ck := loadLocal(t, filepath.Join(tinyDir, "gguf/tiny-q8_0.gguf"))
-	one := spot(t, ck, audit.SpotOptions{Full: true, Tokens: []int{7, 8, 9}, Jobs: 1})
-	many := spot(t, ck, audit.SpotOptions{Full: true, Tokens: []int{7, 8, 9}, Jobs: 4})
+	one := spot(t, ck, spotcheck.Options{Full: true, Tokens: []int{7, 8, 9}, Jobs: 1})
+	many := spot(t, ck, spotcheck.Options{Full: true, Tokens: []int{7, 8, 9}, Jobs: 4})
 	if !slices.Equal(one.Output, many.Output) {
 		t.Error("jobs=1 and jobs=4 give different logits")
 	}
 	if !slices.Equal(one.ShapeOut, []int{3, 64}) || !one.Finite || one.Layer != -1 {
 		t.Errorf("full: shape %v, finite %v, layer %d; want [3 64] logits", one.ShapeOut, one.Finite, one.Layer)
 	}
-	for _, bad := range []audit.SpotOptions{{Layer: 2, Tokens: []int{1}}, {Layer: -1, Tokens: []int{1}}, {Layer: 0, Tokens: []int{64}}, {Layer: 0}} {
-		if _, err := audit.SpotCheck(context.Background(), ck, bad); !errors.Is(err, audit.ErrSpotCheck) {
+	for _, bad := range []spotcheck.Options{{Layer: 2, Tokens: []int{1}}, {Layer: -1, Tokens: []int{1}}, {Layer: 0, Tokens: []int{64}}, {Layer: 0}} {
+		if _, err := spotcheck.Run(context.Background(), ck, bad); !errors.Is(err, spotcheck.ErrInvalid) {
 			t.Errorf("SpotCheck(%+v) = %v, want ErrSpotCheck", bad, err)
 		}
 	}
