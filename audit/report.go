@@ -11,22 +11,9 @@ import (
 	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
-// maxTextFindings bounds the findings the terminal and Markdown reports
-// list; the JSON and JUnit reports carry all of them.
-const maxTextFindings = 40
-
 // WriteJSON writes the report as indented JSON.
 func (r *Report) WriteJSON(w io.Writer) error {
 	return textfmt.WriteJSON(w, r)
-}
-
-// writeJSON writes v as indented JSON, as every report's WriteJSON does.
-
-func verdict(pass bool) string {
-	if pass {
-		return "PASS"
-	}
-	return "FAIL"
 }
 
 func (r *Report) modelLine() string {
@@ -42,7 +29,7 @@ func (r *Report) modelLine() string {
 // identical layers share a row, memory and throughput.
 func (r *Report) WriteText(w io.Writer) error {
 	p := &textfmt.Printer{W: w}
-	p.F("%s  %s  %s — coverage %d/%d\n", r.Gate.ID, verdict(r.Gate.Pass), r.modelLine(), r.Coverage.Verified, r.Coverage.Total)
+	p.F("%s  %s  %s — coverage %d/%d\n", r.Gate.ID, textfmt.Verdict(r.Gate.Pass), r.modelLine(), r.Coverage.Verified, r.Coverage.Total)
 	p.F("source %s\n", r.Source)
 	if r.Fetch != nil {
 		p.F("remote %s\n", r.Fetch)
@@ -54,7 +41,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		if c.Level != "" {
 			level = "[" + c.Level + "] "
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s%s\n", verdict(c.Pass), c.ID, level, c.Detail)
+		fmt.Fprintf(tw, "  %s\t%s\t%s%s\n", textfmt.Verdict(c.Pass), c.ID, level, c.Detail)
 	}
 	tw.Flush()
 	eq := func(got, want int64) string {
@@ -76,12 +63,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	p.F("        %s\n", strings.Join(gs, " · "))
 	if len(r.Findings) > 0 {
 		p.F("\n%d finding(s)", len(r.Findings))
-		if len(r.Findings) > maxTextFindings {
-			p.F(", the first %d (all of them with --format json)", maxTextFindings)
+		if len(r.Findings) > textfmt.MaxTextFindings {
+			p.F(", the first %d (all of them with --format json)", textfmt.MaxTextFindings)
 		}
 		p.F(":\n")
 		for i, f := range r.Findings {
-			if i == maxTextFindings {
+			if i == textfmt.MaxTextFindings {
 				break
 			}
 			p.F("  %s  %s\n", f.Check, findingText(f))
@@ -190,7 +177,7 @@ func auditLayerGroups(ls []LayerAudit) []layerGroup[LayerAudit] {
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	p := &textfmt.Printer{W: w}
 	icon := map[bool]string{true: "✅", false: "❌"}
-	p.F("## %s %s: %s\n\n", icon[r.Gate.Pass], r.Gate.ID, verdict(r.Gate.Pass))
+	p.F("## %s %s: %s\n\n", icon[r.Gate.Pass], r.Gate.ID, textfmt.Verdict(r.Gate.Pass))
 	p.F("%s · coverage **%d/%d** · `%s`\n\n", r.modelLine(), r.Coverage.Verified, r.Coverage.Total, r.Source)
 	if r.Fetch != nil {
 		p.F("Remote: %s.\n\n", r.Fetch)
@@ -204,8 +191,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(r.Findings) > 0 {
 		p.F("\n### Findings (%d)\n\n| check | tensor | file | message |\n| --- | --- | --- | --- |\n", len(r.Findings))
 		for i, f := range r.Findings {
-			if i == maxTextFindings {
-				p.F("\n…and %d more (see the JSON report).\n", len(r.Findings)-maxTextFindings)
+			if i == textfmt.MaxTextFindings {
+				p.F("\n…and %d more (see the JSON report).\n", len(r.Findings)-textfmt.MaxTextFindings)
 				break
 			}
 			p.F("| `%s` | %s | %s | %s |\n", f.Check, mdCode(f.Tensor), mdCode(f.File), mdEscape(f.Message))

@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/verify"
 )
 
 func newDiffCmd() *cobra.Command {
@@ -39,7 +39,7 @@ Exit codes: 0 the tensors are identical, 1 they differ, 2 diff could not run.`,
 			if jobs < 1 {
 				return usageError(cmd, fmt.Sprintf("--jobs must be at least 1, got %d", jobs))
 			}
-			sides := make([]*audit.Manifest, 2)
+			sides := make([]*verify.Manifest, 2)
 			g, ctx := errgroup.WithContext(cmd.Context())
 			for i, arg := range args {
 				g.Go(func() error {
@@ -51,7 +51,7 @@ Exit codes: 0 the tensors are identical, 1 they differ, 2 diff could not run.`,
 			if err := g.Wait(); err != nil {
 				return err
 			}
-			d := audit.Diff(sides[0], sides[1])
+			d := verify.Diff(sides[0], sides[1])
 			var err error
 			if asJSON {
 				err = d.WriteJSON(cmd.OutOrStdout())
@@ -75,10 +75,10 @@ Exit codes: 0 the tensors are identical, 1 they differ, 2 diff could not run.`,
 
 // diffSide returns the manifest arg names, or the manifest of the SOURCE
 // it names, computed by reading every byte.
-func diffSide(ctx context.Context, cmd *cobra.Command, arg string, jobs int) (*audit.Manifest, error) {
+func diffSide(ctx context.Context, cmd *cobra.Command, arg string, jobs int) (*verify.Manifest, error) {
 	if looksLikeManifest(arg) {
 		m, err := readManifestFile(arg)
-		if !errors.Is(err, audit.ErrNotManifest) {
+		if !errors.Is(err, verify.ErrNotManifest) {
 			if m != nil {
 				m.Source = arg
 			}
@@ -93,11 +93,11 @@ func diffSide(ctx context.Context, cmd *cobra.Command, arg string, jobs int) (*a
 	if err != nil {
 		return nil, err
 	}
-	r, err := audit.Verify(ctx, ck, audit.VerifyOptions{Jobs: jobs, TensorDigests: true})
+	r, err := verify.Run(ctx, ck, verify.Options{Jobs: jobs, TensorDigests: true})
 	if err != nil {
 		return nil, err
 	}
-	return audit.NewManifest(r)
+	return verify.NewManifest(r)
 }
 
 // looksLikeManifest reports whether path is a local file, not too large,
@@ -109,7 +109,7 @@ func looksLikeManifest(path string) bool {
 	}
 	defer f.Close()
 	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() || info.Size() > audit.MaxManifestBytes {
+	if err != nil || !info.Mode().IsRegular() || info.Size() > verify.MaxManifestBytes {
 		return false
 	}
 	head := make([]byte, 512)

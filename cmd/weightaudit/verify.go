@@ -14,12 +14,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/internal/atomicfile"
 	"github.com/weightaudit/weightaudit/internal/textfmt"
+	"github.com/weightaudit/weightaudit/verify"
 )
 
 func newVerifyCmd() *cobra.Command {
@@ -140,17 +140,17 @@ a file.`,
 			if jobs < 1 {
 				return usageError(cmd, fmt.Sprintf("--jobs must be at least 1, got %d", jobs))
 			}
-			var part audit.ShardSpec
+			var part verify.ShardSpec
 			if shard != "" || cmd.Flags().Changed("shard") {
 				var err error
-				if part, err = audit.ParseShard(shard); err != nil {
+				if part, err = verify.ParseShard(shard); err != nil {
 					return usageError(cmd, "--shard "+err.Error())
 				}
 			}
 			if off, _ := cmd.Flags().GetBool("no-cache"); cache && off && len(args) == 1 && isRegistrySpec(args[0]) {
 				return usageError(cmd, "--cache stores the layers of "+args[0]+" in the blob store, which --no-cache turns off: give one of them")
 			}
-			var m *audit.Manifest
+			var m *verify.Manifest
 			if manifest != "" {
 				var err error
 				if m, err = readManifestFile(manifest); err != nil {
@@ -162,7 +162,7 @@ a file.`,
 			if err != nil {
 				return err
 			}
-			opts := audit.VerifyOptions{Jobs: jobs, Manifest: m, TensorDigests: record != "", Shard: part}
+			opts := verify.Options{Jobs: jobs, Manifest: m, TensorDigests: record != "", Shard: part}
 			opts.Expected, opts.ExpectedFrom, opts.Notes = expectedDigests(src, ck)
 			opts.ExpectedGitBlob = expectedGitBlobs(src, ck)
 			var hc *mirrorCache
@@ -174,11 +174,11 @@ a file.`,
 					opts.Copy = hc.create
 				}
 			}
-			bar := newProgressBar(cmd.ErrOrStderr(), audit.ShardFiles(ck, part))
+			bar := newProgressBar(cmd.ErrOrStderr(), verify.ShardFiles(ck, part))
 			if bar != nil {
 				opts.Progress = bar.add
 			}
-			r, verr := audit.Verify(ctx, ck, opts)
+			r, verr := verify.Run(ctx, ck, opts)
 			bar.stop()
 			var cerr error
 			if hc != nil {
@@ -200,7 +200,7 @@ a file.`,
 				return fmt.Errorf("%w; the report is incomplete", verr)
 			}
 			if record != "" {
-				mf, err := audit.NewManifest(r)
+				mf, err := verify.NewManifest(r)
 				if err != nil {
 					return err
 				}
@@ -234,17 +234,17 @@ a file.`,
 // mergeShards merges the partial manifests at paths into one, written to
 // record (atomically) or to stdout.
 func mergeShards(cmd *cobra.Command, paths []string, record string) error {
-	parts := make([]*audit.Manifest, len(paths))
+	parts := make([]*verify.Manifest, len(paths))
 	for i, p := range paths {
-		data, err := readSmall(p, audit.MaxManifestBytes)
+		data, err := readSmall(p, verify.MaxManifestBytes)
 		if err != nil {
 			return err
 		}
-		if parts[i], err = audit.ParseManifest(data); err != nil {
+		if parts[i], err = verify.ParseManifest(data); err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 	}
-	m, err := audit.MergeManifests(parts, paths)
+	m, err := verify.MergeManifests(parts, paths)
 	if err != nil {
 		return err
 	}
@@ -299,7 +299,7 @@ type mirrorCache struct {
 }
 
 // create is the VerifyOptions.Copy callback.
-func (c *mirrorCache) create(name string, size int64) (audit.FileCopy, error) {
+func (c *mirrorCache) create(name string, size int64) (verify.FileCopy, error) {
 	f, err := c.w.Create(name, size)
 	var nm *hub.NotMirroredError
 	if errors.As(err, &nm) {
@@ -316,7 +316,7 @@ func (c *mirrorCache) create(name string, size int64) (audit.FileCopy, error) {
 // finish ends the run and says what was stored; it returns an error
 // naming the files that could not be stored (those the cache does not
 // hold by design are no failure).
-func (c *mirrorCache) finish(cmd *cobra.Command, r *audit.VerifyReport) error {
+func (c *mirrorCache) finish(cmd *cobra.Command, r *verify.Report) error {
 	ferr := c.w.Finish()
 	if r == nil {
 		return ferr
@@ -332,17 +332,17 @@ func (c *mirrorCache) finish(cmd *cobra.Command, r *audit.VerifyReport) error {
 // tallyCopies counts the files of r that --cache stored, found there
 // already, and skipped (not stored, as the cache does not hold them), and
 // lists the others not stored with why.
-func tallyCopies(r *audit.VerifyReport, skipped map[string]bool) hub.MirrorTally {
+func tallyCopies(r *verify.Report, skipped map[string]bool) hub.MirrorTally {
 	var t hub.MirrorTally
 	for _, f := range r.Files {
 		switch {
-		case f.Copy == audit.CopyStored:
+		case f.Copy == verify.CopyStored:
 			t.Stored++
-		case f.Copy == audit.CopyPresent:
+		case f.Copy == verify.CopyPresent:
 			t.Present++
-		case f.Copy == audit.CopyNotStored && skipped[f.Name]:
+		case f.Copy == verify.CopyNotStored && skipped[f.Name]:
 			t.Skipped++
-		case f.Copy == audit.CopyNotStored:
+		case f.Copy == verify.CopyNotStored:
 			t.Failed = append(t.Failed, f.Name+": "+f.CopyError)
 		}
 	}
@@ -350,17 +350,17 @@ func tallyCopies(r *audit.VerifyReport, skipped map[string]bool) hub.MirrorTally
 }
 
 // readManifestFile reads a manifest file, refusing other files.
-func readManifestFile(path string) (*audit.Manifest, error) {
-	data, err := readSmall(path, audit.MaxManifestBytes)
+func readManifestFile(path string) (*verify.Manifest, error) {
+	data, err := readSmall(path, verify.MaxManifestBytes)
 	if err != nil {
 		return nil, err
 	}
-	m, err := audit.ParseManifest(data)
+	m, err := verify.ParseManifest(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if m.Shard != nil {
-		return nil, fmt.Errorf("%s: shard %s of %s: %w", path, m.Shard.Spec(), m.Source, audit.ErrPartialManifest)
+		return nil, fmt.Errorf("%s: shard %s of %s: %w", path, m.Shard.Spec(), m.Source, verify.ErrPartialManifest)
 	}
 	return m, nil
 }
@@ -511,7 +511,7 @@ func expectedDigests(src hub.Source, ck *checkpoint.Checkpoint) (map[string]stri
 	}
 	out, notes := map[string]string{}, map[string]string{}
 	streamed, _ := src.(hub.LayerStreamer)
-	for _, f := range audit.ShardFiles(ck, audit.ShardSpec{}) {
+	for _, f := range verify.ShardFiles(ck, verify.ShardSpec{}) {
 		n := f.Name
 		if sum, ok := d.Digest(n); ok {
 			out[n] = sum
@@ -538,7 +538,7 @@ func expectedGitBlobs(src hub.Source, ck *checkpoint.Checkpoint) map[string]stri
 		return nil
 	}
 	out := map[string]string{}
-	for _, f := range audit.ShardFiles(ck, audit.ShardSpec{}) {
+	for _, f := range verify.ShardFiles(ck, verify.ShardSpec{}) {
 		if id, ok := b.BlobID(f.Name); ok {
 			out[f.Name] = id
 		}

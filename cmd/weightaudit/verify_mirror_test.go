@@ -10,8 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
 
-	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/hub"
+	"github.com/weightaudit/weightaudit/verify"
 )
 
 // notBlob is the copy error verify --cache reports for a file inside a
@@ -115,21 +115,21 @@ func TestVerifyCacheMirror(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &audit.VerifyReport{}
+	r := &verify.Report{}
 	for _, name := range []string{"new", "have", "skip", "bad"} {
 		f, err := c.create(name, 1)
-		fc := audit.FileCheck{Name: name}
+		fc := verify.FileCheck{Name: name}
 		switch {
 		case err != nil:
-			fc.Copy, fc.CopyError = audit.CopyNotStored, err.Error()
+			fc.Copy, fc.CopyError = verify.CopyNotStored, err.Error()
 		case f == nil:
-			fc.Copy = audit.CopyPresent
+			fc.Copy = verify.CopyPresent
 		case name == "bad":
 			f.Abort()
-			fc.Copy, fc.CopyError = audit.CopyNotStored, "the file was not read to its end"
+			fc.Copy, fc.CopyError = verify.CopyNotStored, "the file was not read to its end"
 		default:
 			f.Commit()
-			fc.Copy = audit.CopyStored
+			fc.Copy = verify.CopyStored
 		}
 		r.Files = append(r.Files, fc)
 	}

@@ -10,6 +10,18 @@ import (
 	"strings"
 )
 
+// MaxTextFindings bounds the findings the terminal and Markdown reports
+// list; the JSON and JUnit reports carry all of them.
+const MaxTextFindings = 40
+
+// Verdict returns "PASS" or "FAIL".
+func Verdict(pass bool) string {
+	if pass {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
 // WriteJSON writes v as JSON indented by two spaces, ending in a newline.
 func WriteJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

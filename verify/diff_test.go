@@ -1,22 +1,22 @@
-package audit_test
+package verify_test
 
 import (
 	"fmt"
 	"os"
 
-	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/verify"
 )
 
 func ExampleDiff() {
-	a := &audit.Manifest{Source: "before.json", Tensors: []audit.ManifestTensor{
+	a := &verify.Manifest{Source: "before.json", Tensors: []verify.ManifestTensor{
 		{Name: "blk.0.attn_q.weight", DType: "Q8_0", Shape: []int64{32, 32}, SHA256: digest("q")},
 		{Name: "blk.0.attn_k.weight", DType: "Q8_0", Shape: []int64{32, 16}, SHA256: digest("k")},
 	}}
-	b := &audit.Manifest{Source: "after.json", Tensors: []audit.ManifestTensor{
+	b := &verify.Manifest{Source: "after.json", Tensors: []verify.ManifestTensor{
 		{Name: "blk.0.attn_q.weight", DType: "Q8_0", Shape: []int64{32, 32}, SHA256: digest("q2")},
 		{Name: "blk.0.attn_k.weight", DType: "Q8_0", Shape: []int64{32, 16}, SHA256: digest("k")},
 	}}
-	d := audit.Diff(a, b)
+	d := verify.Diff(a, b)
 	fmt.Println(d.Identical, d.Differences(), d.Changed[0].Name)
 	d.WriteText(os.Stdout)
 	// Output:

@@ -1,4 +1,4 @@
-package audit_test
+package verify_test
 
 import (
 	"bytes"
@@ -9,13 +9,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/verify"
 )
 
 func TestManifestRoundTrip(t *testing.T) {
 	m := record(t, verifyTinyDir+"/gguf/tiny-q8_0-00001-of-00002.gguf")
-	if m.Version != audit.ManifestVersion || !strings.HasPrefix(m.Tool, "weightaudit ") || len(m.Files) != 2 || len(m.Tensors) != 27 || m.Format != checkpoint.FormatGGUF {
+	if m.Version != verify.ManifestVersion || !strings.HasPrefix(m.Tool, "weightaudit ") || len(m.Files) != 2 || len(m.Tensors) != 27 || m.Format != checkpoint.FormatGGUF {
 		t.Fatalf("manifest: version %d, tool %q, %d files, %d tensors, format %s", m.Version, m.Tool, len(m.Files), len(m.Tensors), m.Format)
 	}
 	var b bytes.Buffer
@@ -24,11 +24,11 @@ func TestManifestRoundTrip(t *testing.T) {
 	}
 	// Upper-case digests are accepted and returned in lower case.
 	up := strings.ReplaceAll(b.String(), m.Files[0].SHA256, strings.ToUpper(m.Files[0].SHA256))
-	m2, err := audit.ParseManifest([]byte(up))
+	m2, err := verify.ParseManifest([]byte(up))
 	if err != nil {
 		t.Fatalf("ParseManifest(upper-case digest) = %v", err)
 	}
-	if diff := cmp.Diff(m, m2, cmpopts.IgnoreUnexported(audit.Manifest{})); diff != "" {
+	if diff := cmp.Diff(m, m2, cmpopts.IgnoreUnexported(verify.Manifest{})); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
 }
@@ -50,9 +50,9 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte(`{"metadata": {}, "weight_map": {"a": "b"}}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := audit.ParseManifest(data)
+		m, err := verify.ParseManifest(data)
 		if err != nil {
-			if !errors.Is(err, audit.ErrNotManifest) && !errors.Is(err, audit.ErrManifest) {
+			if !errors.Is(err, verify.ErrNotManifest) && !errors.Is(err, verify.ErrManifest) {
 				t.Fatalf("ParseManifest error %v wraps neither sentinel", err)
 			}
 			return
@@ -61,19 +61,19 @@ func FuzzParseManifest(f *testing.F) {
 		if err := m.WriteJSON(&b); err != nil {
 			t.Fatal(err)
 		}
-		m2, err := audit.ParseManifest(b.Bytes())
+		m2, err := verify.ParseManifest(b.Bytes())
 		if err != nil {
 			t.Fatalf("ParseManifest(WriteJSON(m)) = %v", err)
 		}
-		if diff := cmp.Diff(m, m2, cmpopts.IgnoreUnexported(audit.Manifest{}), cmpopts.EquateEmpty()); diff != "" {
+		if diff := cmp.Diff(m, m2, cmpopts.IgnoreUnexported(verify.Manifest{}), cmpopts.EquateEmpty()); diff != "" {
 			t.Fatalf("round trip (-first +second):\n%s", diff)
 		}
 		// Diff and MergeManifests take any parsed manifest.
-		audit.Diff(m, m2)
-		if merged, err := audit.MergeManifests([]*audit.Manifest{m, m2}, nil); err == nil {
+		verify.Diff(m, m2)
+		if merged, err := verify.MergeManifests([]*verify.Manifest{m, m2}, nil); err == nil {
 			t.Fatalf("MergeManifests(m, m) = %+v, want the overlap refused", merged)
 		}
-		if merged, err := audit.MergeManifests([]*audit.Manifest{m}, nil); err == nil && (merged.Shard != nil || m.Shard.Count != 1) {
+		if merged, err := verify.MergeManifests([]*verify.Manifest{m}, nil); err == nil && (merged.Shard != nil || m.Shard.Count != 1) {
 			t.Fatalf("MergeManifests(m) = %+v with shard %+v", merged, m.Shard)
 		}
 	})
@@ -81,10 +81,10 @@ func FuzzParseManifest(f *testing.F) {
 
 // recordShard records shard i of n of path and returns the partial
 // manifest as written.
-func recordShard(tb testing.TB, path string, i, n int) ([]byte, *audit.Manifest) {
+func recordShard(tb testing.TB, path string, i, n int) ([]byte, *verify.Manifest) {
 	tb.Helper()
-	b, _ := recordJSON(tb, path, audit.ShardSpec{Index: i, Count: n})
-	m, err := audit.ParseManifest(b)
+	b, _ := recordJSON(tb, path, verify.ShardSpec{Index: i, Count: n})
+	m, err := verify.ParseManifest(b)
 	if err != nil {
 		tb.Fatalf("ParseManifest(partial) = %v", err)
 	}
@@ -116,8 +116,8 @@ func TestParseManifestShard(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := audit.ParseManifest([]byte(head + tt.shard + "}"))
-			if !errors.Is(err, audit.ErrManifest) || !strings.Contains(err.Error(), tt.want) {
+			_, err := verify.ParseManifest([]byte(head + tt.shard + "}"))
+			if !errors.Is(err, verify.ErrManifest) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("ParseManifest(shard %s) = %v, want ErrManifest saying %q", tt.shard, err, tt.want)
 			}
 		})

@@ -1,4 +1,4 @@
-package audit_test
+package verify_test
 
 import (
 	"bytes"
@@ -16,37 +16,37 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
+	"github.com/weightaudit/weightaudit/verify"
 )
 
 func TestParseShard(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      string
-		want    audit.ShardSpec
+		want    verify.ShardSpec
 		wantErr string
 	}{
-		{"first", "1/2", audit.ShardSpec{Index: 1, Count: 2}, ""},
-		{"last", "2/2", audit.ShardSpec{Index: 2, Count: 2}, ""},
-		{"one", "1/1", audit.ShardSpec{Index: 1, Count: 1}, ""},
-		{"limit", "10000/10000", audit.ShardSpec{Index: 10000, Count: 10000}, ""},
-		{"index zero", "0/2", audit.ShardSpec{}, "the index must be between 1 and the count, 2"},
-		{"index past count", "3/2", audit.ShardSpec{}, "the index must be between 1 and the count, 2"},
-		{"negative", "-1/2", audit.ShardSpec{}, "the index must be between 1"},
-		{"count zero", "1/0", audit.ShardSpec{}, "the count must be at least 1"},
-		{"zero zero", "0/0", audit.ShardSpec{}, "the count must be at least 1"},
-		{"over the limit", "1/10001", audit.ShardSpec{}, "over the limit of 10000"},
-		{"letters", "a/b", audit.ShardSpec{}, "two whole numbers"},
-		{"no slash", "1", audit.ShardSpec{}, "expected INDEX/COUNT"},
-		{"empty", "", audit.ShardSpec{}, "expected INDEX/COUNT"},
-		{"three parts", "1/2/3", audit.ShardSpec{}, "two whole numbers"},
-		{"space", " 1/2", audit.ShardSpec{}, "two whole numbers"},
+		{"first", "1/2", verify.ShardSpec{Index: 1, Count: 2}, ""},
+		{"last", "2/2", verify.ShardSpec{Index: 2, Count: 2}, ""},
+		{"one", "1/1", verify.ShardSpec{Index: 1, Count: 1}, ""},
+		{"limit", "10000/10000", verify.ShardSpec{Index: 10000, Count: 10000}, ""},
+		{"index zero", "0/2", verify.ShardSpec{}, "the index must be between 1 and the count, 2"},
+		{"index past count", "3/2", verify.ShardSpec{}, "the index must be between 1 and the count, 2"},
+		{"negative", "-1/2", verify.ShardSpec{}, "the index must be between 1"},
+		{"count zero", "1/0", verify.ShardSpec{}, "the count must be at least 1"},
+		{"zero zero", "0/0", verify.ShardSpec{}, "the count must be at least 1"},
+		{"over the limit", "1/10001", verify.ShardSpec{}, "over the limit of 10000"},
+		{"letters", "a/b", verify.ShardSpec{}, "two whole numbers"},
+		{"no slash", "1", verify.ShardSpec{}, "expected INDEX/COUNT"},
+		{"empty", "", verify.ShardSpec{}, "expected INDEX/COUNT"},
+		{"three parts", "1/2/3", verify.ShardSpec{}, "two whole numbers"},
+		{"space", " 1/2", verify.ShardSpec{}, "two whole numbers"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := audit.ParseShard(tt.in)
+			got, err := verify.ParseShard(tt.in)
 			if tt.wantErr == "" {
 				if err != nil || got != tt.want {
 					t.Fatalf("ParseShard(%q) = %v, %v, want %v, nil", tt.in, got, err, tt.want)
@@ -83,7 +83,7 @@ func TestAssignShards(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := audit.AssignShards(tt.files, tt.n)
+			got := verify.AssignShards(tt.files, tt.n)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("AssignShards(%v, %d) (-want +got):\n%s", tt.files, tt.n, diff)
 			}
@@ -102,14 +102,14 @@ func TestAssignShardsStableAndBalanced(t *testing.T) {
 	files = append(files, hub.FileInfo{Name: "model.safetensors.index.json"}, hub.FileInfo{Name: "config.json", Size: 1234})
 	for _, n := range []int{2, 3, 7, 16} {
 		want := map[string]int{}
-		for i, s := range audit.AssignShards(files, n) {
+		for i, s := range verify.AssignShards(files, n) {
 			want[files[i].Name] = s
 		}
 		shuffled := slices.Clone(files)
 		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 		load := make([]int64, n)
 		var largest int64
-		for i, s := range audit.AssignShards(shuffled, n) {
+		for i, s := range verify.AssignShards(shuffled, n) {
 			if want[shuffled[i].Name] != s {
 				t.Fatalf("n=%d: %s dealt to %d in one order, %d in another", n, shuffled[i].Name, want[shuffled[i].Name], s)
 			}
@@ -124,10 +124,10 @@ func TestAssignShardsStableAndBalanced(t *testing.T) {
 
 // recordJSON verifies path (or its shard) with tensor digests and returns
 // its manifest as the CLI writes it.
-func recordJSON(tb testing.TB, path string, shard audit.ShardSpec) ([]byte, *audit.VerifyReport) {
+func recordJSON(tb testing.TB, path string, shard verify.ShardSpec) ([]byte, *verify.Report) {
 	tb.Helper()
-	r := verify(tb, path, audit.VerifyOptions{TensorDigests: true, Shard: shard})
-	m, err := audit.NewManifest(r)
+	r := runVerify(tb, path, verify.Options{TensorDigests: true, Shard: shard})
+	m, err := verify.NewManifest(r)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -145,13 +145,13 @@ func recordJSON(tb testing.TB, path string, shard audit.ShardSpec) ([]byte, *aud
 func TestShardRecordsMergeToUnsharded(t *testing.T) {
 	for _, fixture := range []string{"hf-bf16", "gguf/tiny-q8_0-00001-of-00002.gguf"} {
 		path := filepath.Join(verifyTinyDir, fixture)
-		whole, wr := recordJSON(t, path, audit.ShardSpec{})
+		whole, wr := recordJSON(t, path, verify.ShardSpec{})
 		for _, n := range []int{1, 2, 3, 5} {
 			t.Run(fmt.Sprintf("%s/%d", filepath.Base(fixture), n), func(t *testing.T) {
-				var parts []*audit.Manifest
+				var parts []*verify.Manifest
 				files, tensors := map[string]int{}, 0
 				for i := 1; i <= n; i++ {
-					b, r := recordJSON(t, path, audit.ShardSpec{Index: i, Count: n})
+					b, r := recordJSON(t, path, verify.ShardSpec{Index: i, Count: n})
 					if r.Shard == nil || r.Shard.Index != i || r.Shard.Count != n || len(r.Shard.Files) != len(wr.Files) {
 						t.Fatalf("shard %d/%d: report Shard = %+v", i, n, r.Shard)
 					}
@@ -165,7 +165,7 @@ func TestShardRecordsMergeToUnsharded(t *testing.T) {
 						t.Errorf("shard %d/%d: report files %q, plan covers %q", i, n, got, covered)
 					}
 					var listed []string
-					for _, f := range audit.ShardFiles(load(t, path), audit.ShardSpec{Index: i, Count: n}) {
+					for _, f := range verify.ShardFiles(load(t, path), verify.ShardSpec{Index: i, Count: n}) {
 						listed = append(listed, f.Name)
 					}
 					if !slices.Equal(listed, got) {
@@ -180,8 +180,8 @@ func TestShardRecordsMergeToUnsharded(t *testing.T) {
 					if !r.Pass || r.Totals.Files != len(r.Files) || r.Totals.Tensors != len(r.Tensors) {
 						t.Errorf("shard %d/%d: pass %v, totals %+v", i, n, r.Pass, r.Totals)
 					}
-					m, err := audit.ParseManifest(b)
-					if err != nil || m.Shard == nil || m.Shard.Spec() != (audit.ShardSpec{Index: i, Count: n}) {
+					m, err := verify.ParseManifest(b)
+					if err != nil || m.Shard == nil || m.Shard.Spec() != (verify.ShardSpec{Index: i, Count: n}) {
 						t.Fatalf("partial manifest %d/%d: %v, shard %+v", i, n, err, m)
 					}
 					parts = append(parts, m)
@@ -196,7 +196,7 @@ func TestShardRecordsMergeToUnsharded(t *testing.T) {
 				}
 				// Any order of the parts merges to the same manifest.
 				slices.Reverse(parts)
-				merged, err := audit.MergeManifests(parts, nil)
+				merged, err := verify.MergeManifests(parts, nil)
 				if err != nil {
 					t.Fatalf("MergeManifests = %v", err)
 				}
@@ -212,9 +212,9 @@ func TestShardRecordsMergeToUnsharded(t *testing.T) {
 
 func TestMergeManifestsRefuses(t *testing.T) {
 	path := filepath.Join(verifyTinyDir, "hf-bf16")
-	part := func(i, n int) *audit.Manifest {
-		b, _ := recordJSON(t, path, audit.ShardSpec{Index: i, Count: n})
-		m, err := audit.ParseManifest(b)
+	part := func(i, n int) *verify.Manifest {
+		b, _ := recordJSON(t, path, verify.ShardSpec{Index: i, Count: n})
+		m, err := verify.ParseManifest(b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,22 +231,22 @@ func TestMergeManifestsRefuses(t *testing.T) {
 	stray.Tensors = append(stray.Tensors, p1.Tensors[0])
 	tests := []struct {
 		name  string
-		parts []*audit.Manifest
+		parts []*verify.Manifest
 		want  string
 	}{
 		{"none", nil, "no manifests given"},
-		{"whole manifest", []*audit.Manifest{p1, whole}, "B is not a partial manifest"},
-		{"overlap", []*audit.Manifest{p1, p1}, "A and B both hold shard 1/2: the shards overlap"},
-		{"missing", []*audit.Manifest{p2}, "shard(s) 1/2 missing (1 of 2 given)"},
-		{"other source", []*audit.Manifest{p1, otherSource}, `source "` + p1.Source + `" and "/elsewhere"`},
-		{"other count", []*audit.Manifest{p1, otherCount}, "shard count"},
-		{"files not dealt", []*audit.Manifest{p1, tampered}, "B (shard 2/2) holds the files"},
-		{"tensor of another shard", []*audit.Manifest{p1, stray}, "which is not in the shard"},
+		{"whole manifest", []*verify.Manifest{p1, whole}, "B is not a partial manifest"},
+		{"overlap", []*verify.Manifest{p1, p1}, "A and B both hold shard 1/2: the shards overlap"},
+		{"missing", []*verify.Manifest{p2}, "shard(s) 1/2 missing (1 of 2 given)"},
+		{"other source", []*verify.Manifest{p1, otherSource}, `source "` + p1.Source + `" and "/elsewhere"`},
+		{"other count", []*verify.Manifest{p1, otherCount}, "shard count"},
+		{"files not dealt", []*verify.Manifest{p1, tampered}, "B (shard 2/2) holds the files"},
+		{"tensor of another shard", []*verify.Manifest{p1, stray}, "which is not in the shard"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := audit.MergeManifests(tt.parts, []string{"A", "B"})
-			if !errors.Is(err, audit.ErrMerge) || !strings.Contains(err.Error(), tt.want) {
+			m, err := verify.MergeManifests(tt.parts, []string{"A", "B"})
+			if !errors.Is(err, verify.ErrMerge) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("MergeManifests = %v, %v; want ErrMerge saying %q", m, err, tt.want)
 			}
 		})
@@ -259,7 +259,7 @@ func TestShardWithManifest(t *testing.T) {
 	path := filepath.Join(verifyTinyDir, "hf-bf16")
 	m := record(t, path)
 	for i := 1; i <= 2; i++ {
-		r := verify(t, path, audit.VerifyOptions{Manifest: m, Shard: audit.ShardSpec{Index: i, Count: 2}})
+		r := runVerify(t, path, verify.Options{Manifest: m, Shard: verify.ShardSpec{Index: i, Count: 2}})
 		if !r.Pass || len(r.Findings) != 0 {
 			t.Errorf("shard %d/2 against the whole manifest: findings %+v", i, r.Findings)
 		}
@@ -269,16 +269,16 @@ func TestShardWithManifest(t *testing.T) {
 			}
 		}
 	}
-	b, _ := recordJSON(t, path, audit.ShardSpec{Index: 1, Count: 2})
-	partial, err := audit.ParseManifest(b)
+	b, _ := recordJSON(t, path, verify.ShardSpec{Index: 1, Count: 2})
+	partial, err := verify.ParseManifest(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = audit.Verify(context.Background(), load(t, path), audit.VerifyOptions{Manifest: partial})
-	if !errors.Is(err, audit.ErrPartialManifest) {
+	_, err = verify.Run(context.Background(), load(t, path), verify.Options{Manifest: partial})
+	if !errors.Is(err, verify.ErrPartialManifest) {
 		t.Errorf("Verify with a partial manifest = %v, want ErrPartialManifest", err)
 	}
-	_, err = audit.Verify(context.Background(), load(t, path), audit.VerifyOptions{Shard: audit.ShardSpec{Index: 3, Count: 2}})
+	_, err = verify.Run(context.Background(), load(t, path), verify.Options{Shard: verify.ShardSpec{Index: 3, Count: 2}})
 	if err == nil || !strings.Contains(err.Error(), "shard 3/2") {
 		t.Errorf("Verify with shard 3/2 = %v, want an error naming it", err)
 	}
@@ -336,15 +336,15 @@ func (c *memCopy) Commit() error {
 
 func (c *memCopy) Abort() { c.cs.end(c.name, "abort") }
 
-// With VerifyOptions.Copy every file's bytes reach its copy in order,
+// With Options.Copy every file's bytes reach its copy in order,
 // which is then committed; a copy that fails or refuses is reported per
 // file and changes nothing else in the report.
 func TestVerifyCopy(t *testing.T) {
 	dir := filepath.Join(verifyTinyDir, "hf-f32")
-	opts := audit.VerifyOptions{Jobs: 3, BufferSize: 64 << 10}
-	plain := verify(t, dir, opts)
+	opts := verify.Options{Jobs: 3, BufferSize: 64 << 10}
+	plain := runVerify(t, dir, opts)
 	cs := newCopies()
-	opts.Copy = func(name string, size int64) (audit.FileCopy, error) {
+	opts.Copy = func(name string, size int64) (verify.FileCopy, error) {
 		switch name {
 		case "config.json":
 			return nil, nil // the destination has it
@@ -356,12 +356,12 @@ func TestVerifyCopy(t *testing.T) {
 		c.failEnd = name == "model-00002-of-00002.safetensors"
 		return c, nil
 	}
-	r := verify(t, dir, opts)
+	r := runVerify(t, dir, opts)
 	want := map[string][2]string{
-		"config.json":                      {audit.CopyPresent, ""},
-		"model.safetensors.index.json":     {audit.CopyNotStored, "read-only cache"},
-		"model-00001-of-00002.safetensors": {audit.CopyNotStored, "disk full"},
-		"model-00002-of-00002.safetensors": {audit.CopyNotStored, "sha256 differs"},
+		"config.json":                      {verify.CopyPresent, ""},
+		"model.safetensors.index.json":     {verify.CopyNotStored, "read-only cache"},
+		"model-00001-of-00002.safetensors": {verify.CopyNotStored, "disk full"},
+		"model-00002-of-00002.safetensors": {verify.CopyNotStored, "sha256 differs"},
 	}
 	for i, f := range r.Files {
 		if got := [2]string{f.Copy, f.CopyError}; got != want[f.Name] {
@@ -379,14 +379,14 @@ func TestVerifyCopy(t *testing.T) {
 
 	// A copy that takes every byte gets each file whole.
 	cs = newCopies()
-	opts.Copy = func(name string, size int64) (audit.FileCopy, error) { return cs.add(name), nil }
-	r = verify(t, dir, opts)
+	opts.Copy = func(name string, size int64) (verify.FileCopy, error) { return cs.add(name), nil }
+	r = runVerify(t, dir, opts)
 	for _, f := range r.Files {
 		want, err := os.ReadFile(filepath.Join(dir, f.Name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c := cs.files[f.Name]; !bytes.Equal(c.buf.Bytes(), want) || cs.ended[f.Name] != "commit" || f.Copy != audit.CopyStored {
+		if c := cs.files[f.Name]; !bytes.Equal(c.buf.Bytes(), want) || cs.ended[f.Name] != "commit" || f.Copy != verify.CopyStored {
 			t.Errorf("copy of %s: %d bytes, ended %q, status %q; want its %d bytes, committed, stored", f.Name, c.buf.Len(), cs.ended[f.Name], f.Copy, len(want))
 		}
 	}
@@ -438,7 +438,7 @@ func TestVerifyUnreadFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := audit.Verify(context.Background(), ck, audit.VerifyOptions{Expected: map[string]string{unread: strings.Repeat("ab", 32)}, ExpectedFrom: "OCI layer digest"})
+	r, err := verify.Run(context.Background(), ck, verify.Options{Expected: map[string]string{unread: strings.Repeat("ab", 32)}, ExpectedFrom: "OCI layer digest"})
 	if err != nil {
 		t.Fatalf("Verify = %v, want a report", err)
 	}
@@ -446,7 +446,7 @@ func TestVerifyUnreadFile(t *testing.T) {
 		t.Errorf("pass %v, incomplete %v; want a failed, complete report", r.Pass, r.Incomplete)
 	}
 	got := findings(r)
-	want := []finding{{Check: audit.CheckUnread, File: unread}}
+	want := []finding{{Check: verify.CheckUnread, File: unread}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
 	}
@@ -485,7 +485,7 @@ func ExampleAssignShards() {
 		{Name: "model.safetensors.index.json", Size: 0},
 		{Name: "config.json", Size: 700},
 	}
-	for i, part := range audit.AssignShards(files, 2) {
+	for i, part := range verify.AssignShards(files, 2) {
 		fmt.Printf("%d/2 %s\n", part, files[i].Name)
 	}
 	// Output:

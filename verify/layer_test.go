@@ -1,4 +1,4 @@
-package audit_test
+package verify_test
 
 import (
 	"bytes"
@@ -17,9 +17,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
+	"github.com/weightaudit/weightaudit/verify"
 )
 
 // layeredSource is an in-memory source whose files lie in layers that
@@ -122,15 +122,15 @@ func tinyLayers(tb testing.TB) *layeredSource {
 		[]string{"model-00002-of-00002.safetensors", "model.safetensors.index.json"})
 }
 
-func verifySource(tb testing.TB, src hub.Source, opts audit.VerifyOptions) *audit.VerifyReport {
+func verifySource(tb testing.TB, src hub.Source, opts verify.Options) *verify.Report {
 	tb.Helper()
 	ck, err := checkpoint.Load(context.Background(), src, checkpoint.WithPartialFiles())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r, err := audit.Verify(context.Background(), ck, opts)
+	r, err := verify.Run(context.Background(), ck, opts)
 	if err != nil {
-		tb.Fatalf("Verify(%s) = %v", src, err)
+		tb.Fatalf("Run(%s) = %v", src, err)
 	}
 	return r
 }
@@ -141,13 +141,13 @@ func verifySource(tb testing.TB, src hub.Source, opts audit.VerifyOptions) *audi
 // file is hashed, and each layer's digest is checked. Jobs 1 and 4 give
 // the same report.
 func TestVerifyStreamedLayers(t *testing.T) {
-	local := verify(t, filepath.Join(verifyTinyDir, "hf-f32"), audit.VerifyOptions{TensorDigests: true})
-	var reports []*audit.VerifyReport
+	local := runVerify(t, filepath.Join(verifyTinyDir, "hf-f32"), verify.Options{TensorDigests: true})
+	var reports []*verify.Report
 	for _, jobs := range []int{1, 4} {
 		src := tinyLayers(t)
 		var mu sync.Mutex
 		progress := map[string]int64{}
-		r := verifySource(t, src, audit.VerifyOptions{Jobs: jobs, TensorDigests: true, Progress: func(f string, n int64) {
+		r := verifySource(t, src, verify.Options{Jobs: jobs, TensorDigests: true, Progress: func(f string, n int64) {
 			mu.Lock()
 			progress[f] += n
 			mu.Unlock()
@@ -189,11 +189,11 @@ func TestVerifyStreamedLayers(t *testing.T) {
 	}
 
 	// Given the manifest of the local folder, each file is ok.
-	m, err := audit.NewManifest(local)
+	m, err := verify.NewManifest(local)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := verifySource(t, tinyLayers(t), audit.VerifyOptions{Manifest: m})
+	r := verifySource(t, tinyLayers(t), verify.Options{Manifest: m})
 	for _, f := range r.Files {
 		if f.Status != "ok" || f.ExpectedFrom != "manifest" {
 			t.Errorf("with the manifest: file %s: status %q from %q, want ok from the manifest", f.Name, f.Status, f.ExpectedFrom)
@@ -223,7 +223,7 @@ func TestVerifyStreamedLayerDefects(t *testing.T) {
 		{
 			name:   "sha256 mismatch",
 			change: func(s *layeredSource) { s.wrongSum[s.of[shard2]] = strings.Repeat("ab", 32) },
-			want:   []finding{{Check: audit.CheckSHA256}},
+			want:   []finding{{Check: verify.CheckSHA256}},
 			status: map[string]string{"config.json": "ok", shard1: "ok", shard2: "mismatch", "model.safetensors.index.json": "mismatch"},
 		},
 		{
@@ -233,16 +233,16 @@ func TestVerifyStreamedLayerDefects(t *testing.T) {
 				s.damageFile, s.damageAt = shard1, 5000
 			},
 			want: []finding{
-				{Check: audit.CheckArchive, File: shard1, Offset: 5000},
-				{Check: audit.CheckUnread, File: "config.json"},
-				{Check: audit.CheckUnread, File: shard1}, // no whole buffer read
+				{Check: verify.CheckArchive, File: shard1, Offset: 5000},
+				{Check: verify.CheckUnread, File: "config.json"},
+				{Check: verify.CheckUnread, File: shard1}, // no whole buffer read
 			},
 			status: map[string]string{"config.json": "unread", shard1: "unread", shard2: "ok", "model.safetensors.index.json": "ok"},
 		},
 		{
 			name:   "file not in the stream",
 			change: func(s *layeredSource) { s.layers[s.of[shard2]] = []string{shard2} },
-			want:   []finding{{Check: audit.CheckUnread, File: "model.safetensors.index.json"}},
+			want:   []finding{{Check: verify.CheckUnread, File: "model.safetensors.index.json"}},
 			status: map[string]string{"config.json": "ok", shard1: "ok", shard2: "ok", "model.safetensors.index.json": "unread"},
 		},
 	}
@@ -250,7 +250,7 @@ func TestVerifyStreamedLayerDefects(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := tinyLayers(t)
 			tt.change(src)
-			r := verifySource(t, src, audit.VerifyOptions{BufferSize: 64 << 10})
+			r := verifySource(t, src, verify.Options{BufferSize: 64 << 10})
 			if r.Pass || r.Incomplete {
 				t.Errorf("pass %v, incomplete %v; want a complete, failed report", r.Pass, r.Incomplete)
 			}
@@ -265,13 +265,13 @@ func TestVerifyStreamedLayerDefects(t *testing.T) {
 				}
 			}
 			for _, f := range r.Findings {
-				if f.Check == audit.CheckUnread && !strings.Contains(f.Message, "layer "+src.of[f.File]) {
+				if f.Check == verify.CheckUnread && !strings.Contains(f.Message, "layer "+src.of[f.File]) {
 					t.Errorf("finding %+v does not name the layer", f)
 				}
-				if (f.Check == audit.CheckSHA256 || f.Check == audit.CheckArchive) && (f.Layer == "" || len(f.Files) != 2) {
+				if (f.Check == verify.CheckSHA256 || f.Check == verify.CheckArchive) && (f.Layer == "" || len(f.Files) != 2) {
 					t.Errorf("finding %+v; want it to name the layer and its files", f)
 				}
-				if f.Check == audit.CheckSHA256 && (f.Expected != strings.TrimPrefix(f.Layer, "sha256:") || f.Actual != strings.Repeat("ab", 32)) {
+				if f.Check == verify.CheckSHA256 && (f.Expected != strings.TrimPrefix(f.Layer, "sha256:") || f.Actual != strings.Repeat("ab", 32)) {
 					t.Errorf("finding %+v; want the expected and the actual sha256", f)
 				}
 			}
@@ -299,8 +299,8 @@ func TestVerifyStreamedLayerErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, err := audit.Verify(context.Background(), ck, audit.VerifyOptions{}); !errors.Is(err, blob) || r != nil {
-		t.Errorf("Verify(blob error) = %v, %v; want no report and the error", r, err)
+	if r, err := verify.Run(context.Background(), ck, verify.Options{}); !errors.Is(err, blob) || r != nil {
+		t.Errorf("Run(blob error) = %v, %v; want no report and the error", r, err)
 	}
 
 	src = tinyLayers(t)
@@ -315,9 +315,9 @@ func TestVerifyStreamedLayerErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := audit.Verify(ctx, ck, audit.VerifyOptions{Jobs: 1})
+	r, err := verify.Run(ctx, ck, verify.Options{Jobs: 1})
 	if !errors.Is(err, context.Canceled) || r == nil || !r.Incomplete || r.Pass {
-		t.Fatalf("Verify(cancelled) = %v; want a partial report and context.Canceled", err)
+		t.Fatalf("Run(cancelled) = %v; want a partial report and context.Canceled", err)
 	}
 	incomplete := 0
 	for _, a := range r.Archives {
@@ -333,15 +333,15 @@ func TestVerifyStreamedLayerErrors(t *testing.T) {
 // With a shard, only the layers holding the shard's files are streamed,
 // and the shards' manifests merge into the unsharded one.
 func TestVerifyStreamedLayersShard(t *testing.T) {
-	whole := verifySource(t, tinyLayers(t), audit.VerifyOptions{TensorDigests: true})
-	want, err := audit.NewManifest(whole)
+	whole := verifySource(t, tinyLayers(t), verify.Options{TensorDigests: true})
+	want, err := verify.NewManifest(whole)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var parts []*audit.Manifest
+	var parts []*verify.Manifest
 	for i := 1; i <= 2; i++ {
 		src := tinyLayers(t)
-		r := verifySource(t, src, audit.VerifyOptions{TensorDigests: true, Shard: audit.ShardSpec{Index: i, Count: 2}})
+		r := verifySource(t, src, verify.Options{TensorDigests: true, Shard: verify.ShardSpec{Index: i, Count: 2}})
 		layers := map[string]bool{}
 		for _, f := range r.Files {
 			layers[src.of[f.Name]] = true
@@ -349,13 +349,13 @@ func TestVerifyStreamedLayersShard(t *testing.T) {
 		if len(src.calls) != len(layers) || len(r.Archives) != len(layers) {
 			t.Errorf("shard %d/2: %d layers streamed, %d archives; want the %d holding its files", i, len(src.calls), len(r.Archives), len(layers))
 		}
-		m, err := audit.NewManifest(r)
+		m, err := verify.NewManifest(r)
 		if err != nil {
 			t.Fatal(err)
 		}
 		parts = append(parts, m)
 	}
-	got, err := audit.MergeManifests(parts, []string{"1", "2"})
+	got, err := verify.MergeManifests(parts, []string{"1", "2"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package audit
+package verify
 
 import (
 	"context"
@@ -12,12 +12,12 @@ import (
 )
 
 // ArchiveCheck is the result for one layer read from its start (see
-// [Verify]): a tar layer, compressed or not, whose files cannot be read in
+// [Run]): a tar layer, compressed or not, whose files cannot be read in
 // place. Its digest covers its bytes as stored, so its sha256 is computed
 // over the compressed bytes as they arrive.
 type ArchiveCheck struct {
 	Digest   string   `json:"digest"`                    // the layer's digest, "sha256:HEX"
-	Files    []string `json:"files"`                     // the files of the checkpoint inside it that were verified (the shard's, with VerifyOptions.Shard), in name order
+	Files    []string `json:"files"`                     // the files of the checkpoint inside it that were verified (the shard's, with Options.Shard), in name order
 	SHA256   string   `json:"sha256,omitempty"`          // of the layer's bytes; empty when it was not read to its end
 	Expected string   `json:"expected_sha256,omitempty"` // the digest's hex digits, when it is a sha256
 	// Status is "ok" (the sha256 is the digest's), "mismatch" (see
@@ -162,7 +162,7 @@ func (l *layerState) note() string {
 }
 
 // check gives the layer's result and findings.
-func (l *layerState) check() (ArchiveCheck, []VerifyFinding) {
+func (l *layerState) check() (ArchiveCheck, []Finding) {
 	ac := ArchiveCheck{Digest: l.digest, Files: make([]string, len(l.files)), SHA256: l.sum}
 	for i, fs := range l.files {
 		ac.Files[i] = fs.name
@@ -176,7 +176,7 @@ func (l *layerState) check() (ArchiveCheck, []VerifyFinding) {
 		ac.Error = l.damage.Error()
 	}
 	files := strings.Join(ac.Files, ", ")
-	var out []VerifyFinding
+	var out []Finding
 	switch {
 	case !l.done || l.sum == "":
 		ac.Status = "incomplete"
@@ -184,7 +184,7 @@ func (l *layerState) check() (ArchiveCheck, []VerifyFinding) {
 		ac.Status = "unchecked"
 	case l.mismatch():
 		ac.Status = "mismatch"
-		out = append(out, VerifyFinding{Check: CheckSHA256, Layer: l.digest, Files: ac.Files, Expected: ac.Expected, Actual: l.sum,
+		out = append(out, Finding{Check: CheckSHA256, Layer: l.digest, Files: ac.Files, Expected: ac.Expected, Actual: l.sum,
 			Message: fmt.Sprintf("sha256 %s of the layer's bytes, expected %s (its digest); the layer holds %s", l.sum, ac.Expected, files)})
 	case l.damage != nil:
 		ac.Status = "damaged"
@@ -192,7 +192,7 @@ func (l *layerState) check() (ArchiveCheck, []VerifyFinding) {
 		ac.Status = "ok"
 	}
 	if d := l.damage; d != nil {
-		out = append(out, VerifyFinding{Check: CheckArchive, Layer: l.digest, File: d.File, Offset: d.Offset, Files: ac.Files,
+		out = append(out, Finding{Check: CheckArchive, Layer: l.digest, File: d.File, Offset: d.Offset, Files: ac.Files,
 			Message: fmt.Sprintf("the layer does not decompress or is not a valid tar archive, at %s: %v; the layer holds %s", damageWhere(d), d.Err, files)})
 	}
 	return ac, out

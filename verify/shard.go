@@ -1,4 +1,4 @@
-package audit
+package verify
 
 import (
 	"errors"
@@ -145,7 +145,7 @@ func AssignShards(files []hub.FileInfo, n int) []int {
 	return out
 }
 
-// checkpointFiles lists the files [Verify] reads of ck, in the order of its
+// checkpointFiles lists the files [Run] reads of ck, in the order of its
 // report: the model files, then the index and config.json when there are.
 // The index's size is 0: it is known once the index is opened.
 func checkpointFiles(ck *checkpoint.Checkpoint) []hub.FileInfo {
@@ -169,7 +169,7 @@ func checkpointFiles(ck *checkpoint.Checkpoint) []hub.FileInfo {
 	return out
 }
 
-// ShardFiles returns the files [Verify] reads of ck for the part s, every
+// ShardFiles returns the files [Run] reads of ck for the part s, every
 // file for the zero ShardSpec, in the order of its report, with their
 // sizes as loaded (0 for the index, whose size is known once it is
 // opened). An invalid s gives none.

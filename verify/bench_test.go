@@ -1,4 +1,4 @@
-package audit
+package verify
 
 import (
 	"bufio"
@@ -104,17 +104,17 @@ func BenchmarkVerify(b *testing.B) {
 	})
 	for _, bc := range []struct {
 		name string
-		opts VerifyOptions
+		opts Options
 	}{
-		{"verify", VerifyOptions{Jobs: jobs}},
-		{"verify-split", VerifyOptions{Jobs: jobs, split: true}},
-		{"verify-8MiB", VerifyOptions{Jobs: jobs, BufferSize: 8 << 20}},
-		{"verify-1MiB", VerifyOptions{Jobs: jobs, BufferSize: 1 << 20}},
-		{"verify-tensor-digests", VerifyOptions{Jobs: jobs, TensorDigests: true}},
+		{"verify", Options{Jobs: jobs}},
+		{"verify-split", Options{Jobs: jobs, split: true}},
+		{"verify-8MiB", Options{Jobs: jobs, BufferSize: 8 << 20}},
+		{"verify-1MiB", Options{Jobs: jobs, BufferSize: 1 << 20}},
+		{"verify-tensor-digests", Options{Jobs: jobs, TensorDigests: true}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			wall, cpu := measure(b, false, func() error {
-				r, err := Verify(context.Background(), ck, bc.opts)
+				r, err := Run(context.Background(), ck, bc.opts)
 				if err == nil && !r.Pass {
 					err = fmt.Errorf("findings on clean data: %+v", r.Findings[0])
 				}

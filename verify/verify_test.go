@@ -1,4 +1,4 @@
-package audit_test
+package verify_test
 
 import (
 	"bytes"
@@ -20,10 +20,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/safetensors"
+	"github.com/weightaudit/weightaudit/verify"
 )
 
 const verifyTinyDir = "../testdata/tiny"
@@ -80,11 +80,11 @@ func load(tb testing.TB, path string, opts ...checkpoint.LoadOption) *checkpoint
 	return ck
 }
 
-func verify(tb testing.TB, path string, opts audit.VerifyOptions) *audit.VerifyReport {
+func runVerify(tb testing.TB, path string, opts verify.Options) *verify.Report {
 	tb.Helper()
-	r, err := audit.Verify(context.Background(), load(tb, path, checkpoint.WithPartialFiles()), opts)
+	r, err := verify.Run(context.Background(), load(tb, path, checkpoint.WithPartialFiles()), opts)
 	if err != nil {
-		tb.Fatalf("Verify(%s) = %v", path, err)
+		tb.Fatalf("Run(%s) = %v", path, err)
 	}
 	return r
 }
@@ -140,7 +140,7 @@ type finding struct {
 	Count               int64
 }
 
-func findings(r *audit.VerifyReport) []finding {
+func findings(r *verify.Report) []finding {
 	out := []finding{}
 	for _, f := range r.Findings {
 		out = append(out, finding{f.Check, f.File, f.Tensor, f.Offset, f.Length, f.Count})
@@ -192,12 +192,12 @@ func TestVerifyCleanFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := verify(t, filepath.Join(verifyTinyDir, tt.source), audit.VerifyOptions{})
+			r := runVerify(t, filepath.Join(verifyTinyDir, tt.source), verify.Options{})
 			if !r.Pass || r.Incomplete || len(r.Findings) != 0 {
-				t.Fatalf("Verify(%s): pass %v, incomplete %v, findings %+v; want a clean pass", tt.source, r.Pass, r.Incomplete, r.Findings)
+				t.Fatalf("Run(%s): pass %v, incomplete %v, findings %+v; want a clean pass", tt.source, r.Pass, r.Incomplete, r.Findings)
 			}
 			if len(r.Files) != tt.files {
-				t.Errorf("Verify(%s) read %d files, want %d", tt.source, len(r.Files), tt.files)
+				t.Errorf("Run(%s) read %d files, want %d", tt.source, len(r.Files), tt.files)
 			}
 			dir := filepath.Dir(tt.source)
 			if !strings.Contains(tt.source, ".gguf") {
@@ -277,26 +277,26 @@ func normals(rng *rand.Rand, n int) []float32 {
 func TestVerifyDefects(t *testing.T) {
 	tests := []struct {
 		name   string
-		build  func(t *testing.T) (path string, opts audit.VerifyOptions, want []finding)
-		verify func(t *testing.T, r *audit.VerifyReport)
+		build  func(t *testing.T) (path string, opts verify.Options, want []finding)
+		verify func(t *testing.T, r *verify.Report)
 	}{
 		{
 			name: "flipped-byte",
-			build: func(t *testing.T) (string, audit.VerifyOptions, []finding) {
+			build: func(t *testing.T) (string, verify.Options, []finding) {
 				dir := copyFixture(t, "hf-bf16")
 				m := record(t, dir)
 				tn, file := tensorAt(t, dir, "model.layers.1.self_attn.q_proj.weight")
 				b := readAt(t, file, tn.Offset+100, 1)
 				patch(t, file, tn.Offset+100, []byte{b[0] ^ 0x01})
-				return dir, audit.VerifyOptions{Manifest: m}, []finding{
-					{Check: audit.CheckSHA256, File: tn.File},
-					{Check: audit.CheckTensorSHA256, File: tn.File, Tensor: tn.Name, Offset: tn.Offset},
+				return dir, verify.Options{Manifest: m}, []finding{
+					{Check: verify.CheckSHA256, File: tn.File},
+					{Check: verify.CheckTensorSHA256, File: tn.File, Tensor: tn.Name, Offset: tn.Offset},
 				}
 			},
 		},
 		{
 			name: "zeroed-2MiB",
-			build: func(t *testing.T) (string, audit.VerifyOptions, []finding) {
+			build: func(t *testing.T) (string, verify.Options, []finding) {
 				dir := t.TempDir()
 				rng := rand.New(rand.NewPCG(1, 1))
 				file := filepath.Join(dir, "model.safetensors")
@@ -305,11 +305,11 @@ func TestVerifyDefects(t *testing.T) {
 				tn, _ := tensorAt(t, dir, "big.weight")
 				start := tn.Offset + 1<<20 + 12
 				patch(t, file, start, make([]byte, 2<<20))
-				return dir, audit.VerifyOptions{}, []finding{
-					{Check: audit.CheckZeroRun, File: "model.safetensors", Tensor: "big.weight", Offset: start, Length: 2 << 20},
+				return dir, verify.Options{}, []finding{
+					{Check: verify.CheckZeroRun, File: "model.safetensors", Tensor: "big.weight", Offset: start, Length: 2 << 20},
 				}
 			},
-			verify: func(t *testing.T, r *audit.VerifyReport) {
+			verify: func(t *testing.T, r *verify.Report) {
 				big := r.Tensors[1]
 				if len(big.ZeroRuns) != 1 || big.ZeroRuns[0].Length != 2<<20 || big.Stats == nil || !big.Stats.Sampled {
 					t.Errorf("big.weight: zero runs %+v, stats %+v; want one 2 MiB run and sampled stats", big.ZeroRuns, big.Stats)
@@ -318,39 +318,39 @@ func TestVerifyDefects(t *testing.T) {
 		},
 		{
 			name: "nan-in-bf16",
-			build: func(t *testing.T) (string, audit.VerifyOptions, []finding) {
+			build: func(t *testing.T) (string, verify.Options, []finding) {
 				dir := copyFixture(t, "hf-bf16")
 				tn, file := tensorAt(t, dir, "model.layers.0.mlp.experts.2.up_proj.weight")
 				patch(t, file, tn.Offset+2*37, []byte{0xC0, 0x7F}) // 0x7FC0, a quiet NaN
-				return dir, audit.VerifyOptions{}, []finding{
-					{Check: audit.CheckNaN, File: tn.File, Tensor: tn.Name, Offset: tn.Offset + 2*37, Count: 1},
+				return dir, verify.Options{}, []finding{
+					{Check: verify.CheckNaN, File: tn.File, Tensor: tn.Name, Offset: tn.Offset + 2*37, Count: 1},
 				}
 			},
 		},
 		{
 			name: "inf-in-f16",
-			build: func(t *testing.T) (string, audit.VerifyOptions, []finding) {
+			build: func(t *testing.T) (string, verify.Options, []finding) {
 				file := copyFixture(t, "gguf/tiny-f16.gguf")
 				tn, _ := tensorAt(t, file, "blk.1.attn_k.weight")
 				patch(t, file, tn.Offset+2*5, []byte{0x00, 0xFC}) // -Inf
 				patch(t, file, tn.Offset+2*9, []byte{0x00, 0x7C}) // +Inf
-				return file, audit.VerifyOptions{}, []finding{
-					{Check: audit.CheckInf, File: "tiny-f16.gguf", Tensor: tn.Name, Offset: tn.Offset + 2*5, Count: 2},
+				return file, verify.Options{}, []finding{
+					{Check: verify.CheckInf, File: "tiny-f16.gguf", Tensor: tn.Name, Offset: tn.Offset + 2*5, Count: 2},
 				}
 			},
 		},
 		{
 			name: "q8_0-nan-scale",
-			build: func(t *testing.T) (string, audit.VerifyOptions, []finding) {
+			build: func(t *testing.T) (string, verify.Options, []finding) {
 				file := copyFixture(t, "gguf/tiny-q8_0.gguf")
 				tn, _ := tensorAt(t, file, "blk.0.ffn_up_exps.weight")
 				block := tn.Offset + 34*7
 				patch(t, file, block, []byte{0x00, 0x7E}) // 0x7e00
-				return file, audit.VerifyOptions{}, []finding{
-					{Check: audit.CheckNaN, File: "tiny-q8_0.gguf", Tensor: tn.Name, Offset: block, Count: 1},
+				return file, verify.Options{}, []finding{
+					{Check: verify.CheckNaN, File: "tiny-q8_0.gguf", Tensor: tn.Name, Offset: block, Count: 1},
 				}
 			},
-			verify: func(t *testing.T, r *audit.VerifyReport) {
+			verify: func(t *testing.T, r *verify.Report) {
 				if !strings.Contains(r.Findings[0].Message, "block scales") {
 					t.Errorf("finding %q does not say it is a scale", r.Findings[0].Message)
 				}
@@ -358,7 +358,7 @@ func TestVerifyDefects(t *testing.T) {
 		},
 		{
 			name: "shard-replaced-same-size",
-			build: func(t *testing.T) (string, audit.VerifyOptions, []finding) {
+			build: func(t *testing.T) (string, verify.Options, []finding) {
 				dir := copyFixture(t, "hf-bf16")
 				m := record(t, dir)
 				// Another shard of the same size: the same header, other data.
@@ -375,15 +375,15 @@ func TestVerifyDefects(t *testing.T) {
 				if err := os.WriteFile(shard, b, 0o644); err != nil {
 					t.Fatal(err)
 				}
-				return dir, audit.VerifyOptions{Manifest: m}, nil // checked in verify
+				return dir, verify.Options{Manifest: m}, nil // checked in verify
 			},
-			verify: func(t *testing.T, r *audit.VerifyReport) {
+			verify: func(t *testing.T, r *verify.Report) {
 				f := r.Findings[0]
-				if f.Check != audit.CheckSHA256 || f.File != "model-00002-of-00002.safetensors" || f.Expected == "" || f.Actual == "" || f.Expected == f.Actual {
+				if f.Check != verify.CheckSHA256 || f.File != "model-00002-of-00002.safetensors" || f.Expected == "" || f.Actual == "" || f.Expected == f.Actual {
 					t.Errorf("first finding %+v, want a sha256 mismatch of model-00002-of-00002.safetensors naming both digests", f)
 				}
 				for _, f := range r.Findings[1:] {
-					if f.Check != audit.CheckTensorSHA256 || !strings.HasPrefix(f.File, "model-00002") {
+					if f.Check != verify.CheckTensorSHA256 || !strings.HasPrefix(f.File, "model-00002") {
 						t.Errorf("finding %+v, want only tensor digests of shard 2", f)
 					}
 				}
@@ -394,17 +394,17 @@ func TestVerifyDefects(t *testing.T) {
 		},
 		{
 			name: "expected-digest",
-			build: func(t *testing.T) (string, audit.VerifyOptions, []finding) {
+			build: func(t *testing.T) (string, verify.Options, []finding) {
 				dir := copyFixture(t, "hf-f32")
-				return dir, audit.VerifyOptions{Expected: map[string]string{
+				return dir, verify.Options{Expected: map[string]string{
 					"model-00001-of-00002.safetensors": strings.ToUpper(manifestSHA256(t)["hf-f32/model-00001-of-00002.safetensors"]),
 					"config.json":                      strings.Repeat("0", 64),
-				}}, []finding{{Check: audit.CheckSHA256, File: "config.json"}}
+				}}, []finding{{Check: verify.CheckSHA256, File: "config.json"}}
 			},
 		},
 		{
 			name: "truncated",
-			build: func(t *testing.T) (string, audit.VerifyOptions, []finding) {
+			build: func(t *testing.T) (string, verify.Options, []finding) {
 				dir := copyFixture(t, "hf-f32")
 				shard := filepath.Join(dir, "model-00002-of-00002.safetensors")
 				info, _ := os.Stat(shard)
@@ -413,19 +413,19 @@ func TestVerifyDefects(t *testing.T) {
 				}
 				ck := load(t, dir, checkpoint.WithPartialFiles())
 				last := ck.Inventory().Tensors[len(ck.Inventory().Tensors)-1]
-				return dir, audit.VerifyOptions{}, []finding{
-					{Check: audit.CheckTruncated, File: last.File, Tensor: last.Name, Offset: info.Size() - 100, Length: 100},
+				return dir, verify.Options{}, []finding{
+					{Check: verify.CheckTruncated, File: last.File, Tensor: last.Name, Offset: info.Size() - 100, Length: 100},
 				}
 			},
 		},
 		{
 			name: "all-zero",
-			build: func(t *testing.T) (string, audit.VerifyOptions, []finding) {
+			build: func(t *testing.T) (string, verify.Options, []finding) {
 				file := copyFixture(t, "gguf/tiny-f32.gguf")
 				tn, _ := tensorAt(t, file, "blk.0.attn_q_norm.weight")
 				patch(t, file, tn.Offset, make([]byte, tn.Bytes))
-				return file, audit.VerifyOptions{}, []finding{
-					{Check: audit.CheckAllZero, File: "tiny-f32.gguf", Tensor: tn.Name, Offset: tn.Offset, Length: tn.Bytes},
+				return file, verify.Options{}, []finding{
+					{Check: verify.CheckAllZero, File: "tiny-f32.gguf", Tensor: tn.Name, Offset: tn.Offset, Length: tn.Bytes},
 				}
 			},
 		},
@@ -433,9 +433,9 @@ func TestVerifyDefects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path, opts, want := tt.build(t)
-			r := verify(t, path, opts)
+			r := runVerify(t, path, opts)
 			if r.Pass {
-				t.Fatalf("Verify(%s) passes, want findings", tt.name)
+				t.Fatalf("Run(%s) passes, want findings", tt.name)
 			}
 			if want != nil {
 				got := findings(r)
@@ -446,7 +446,7 @@ func TestVerifyDefects(t *testing.T) {
 				}
 			}
 			for _, f := range r.Findings {
-				if f.Check == audit.CheckSHA256 || f.Check == audit.CheckTensorSHA256 {
+				if f.Check == verify.CheckSHA256 || f.Check == verify.CheckTensorSHA256 {
 					if len(f.Expected) != 64 || len(f.Actual) != 64 || f.Expected == f.Actual || !strings.Contains(f.Message, f.Expected) {
 						t.Errorf("digest finding %+v does not name the expected and actual digests", f)
 					}
@@ -468,10 +468,10 @@ func TestVerifyDefects(t *testing.T) {
 
 // record verifies path with tensor digests and returns its manifest,
 // round-tripped through JSON.
-func record(tb testing.TB, path string) *audit.Manifest {
+func record(tb testing.TB, path string) *verify.Manifest {
 	tb.Helper()
-	r := verify(tb, path, audit.VerifyOptions{TensorDigests: true})
-	m, err := audit.NewManifest(r)
+	r := runVerify(tb, path, verify.Options{TensorDigests: true})
+	m, err := verify.NewManifest(r)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -479,7 +479,7 @@ func record(tb testing.TB, path string) *audit.Manifest {
 	if err := m.WriteJSON(&b); err != nil {
 		tb.Fatal(err)
 	}
-	m2, err := audit.ParseManifest(b.Bytes())
+	m2, err := verify.ParseManifest(b.Bytes())
 	if err != nil {
 		tb.Fatalf("ParseManifest(WriteJSON) = %v", err)
 	}
@@ -489,14 +489,14 @@ func record(tb testing.TB, path string) *audit.Manifest {
 func TestRecordThenDiffNamesTheChangedTensor(t *testing.T) {
 	dir := copyFixture(t, "hf-bf16")
 	before := record(t, dir)
-	if d := audit.Diff(before, record(t, dir)); !d.Identical || d.Same != 45 {
+	if d := verify.Diff(before, record(t, dir)); !d.Identical || d.Same != 45 {
 		t.Fatalf("Diff(same, same): identical %v, same %d; want true, 45", d.Identical, d.Same)
 	}
 	tn, file := tensorAt(t, dir, "model.layers.1.mlp.gate.weight")
 	b := readAt(t, file, tn.Offset+3, 1)
 	patch(t, file, tn.Offset+3, []byte{b[0] + 1})
 	after := record(t, dir)
-	d := audit.Diff(before, after)
+	d := verify.Diff(before, after)
 	if d.Identical || d.Differences() != 1 || len(d.Changed) != 1 || d.Changed[0].Name != tn.Name || d.Same != 44 {
 		t.Fatalf("Diff after changing %s: %+v; want exactly that tensor changed", tn.Name, d)
 	}
@@ -506,7 +506,7 @@ func TestRecordThenDiffNamesTheChangedTensor(t *testing.T) {
 }
 
 func TestDiffKinds(t *testing.T) {
-	base := &audit.Manifest{Source: "a", Tensors: []audit.ManifestTensor{
+	base := &verify.Manifest{Source: "a", Tensors: []verify.ManifestTensor{
 		{Name: "same", DType: "F32", Shape: []int64{2}, SHA256: digest("1")},
 		{Name: "changed", DType: "F32", Shape: []int64{2}, SHA256: digest("2")},
 		{Name: "reshaped", DType: "F32", Shape: []int64{2, 3}, SHA256: digest("3")},
@@ -514,7 +514,7 @@ func TestDiffKinds(t *testing.T) {
 		{Name: "removed", DType: "F32", Shape: []int64{4}, SHA256: digest("5")},
 		{Name: "unhashed", DType: "F32", Shape: []int64{4}},
 	}}
-	other := &audit.Manifest{Source: "b", Tensors: []audit.ManifestTensor{
+	other := &verify.Manifest{Source: "b", Tensors: []verify.ManifestTensor{
 		{Name: "added", DType: "BF16", Shape: []int64{1}, SHA256: digest("6")},
 		{Name: "same", DType: "F32", Shape: []int64{2}, SHA256: digest("1")},
 		{Name: "changed", DType: "F32", Shape: []int64{2}, SHA256: digest("x")},
@@ -522,8 +522,8 @@ func TestDiffKinds(t *testing.T) {
 		{Name: "retyped", DType: "BF16", Shape: []int64{4}, SHA256: digest("4")},
 		{Name: "unhashed", DType: "F32", Shape: []int64{4}, SHA256: digest("7")},
 	}}
-	d := audit.Diff(base, other)
-	names := func(cs []audit.DiffChange) []string {
+	d := verify.Diff(base, other)
+	names := func(cs []verify.DiffChange) []string {
 		out := []string{}
 		for _, c := range cs {
 			out = append(out, c.Name)
@@ -569,10 +569,10 @@ func TestVerifyJobsGiveIdenticalReports(t *testing.T) {
 	patch(t, file, tn.Offset+6, []byte{0x80, 0xFF}) // -Inf
 	m := record(t, copyFixture(t, "hf-bf16"))
 	for _, src := range []string{dir, filepath.Join(verifyTinyDir, "gguf/tiny-q8_0-00001-of-00002.gguf")} {
-		var reports []*audit.VerifyReport
+		var reports []*verify.Report
 		for _, jobs := range []int{1, 4} {
 			for _, bs := range []int{0, 64 << 10} {
-				r := verify(t, src, audit.VerifyOptions{Jobs: jobs, BufferSize: bs, TensorDigests: true, Manifest: m})
+				r := runVerify(t, src, verify.Options{Jobs: jobs, BufferSize: bs, TensorDigests: true, Manifest: m})
 				r.Seconds = 0
 				reports = append(reports, r)
 			}
@@ -592,14 +592,14 @@ func TestVerifyCancelledGivesPartialReport(t *testing.T) {
 	ck := load(t, dir)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	r, err := audit.Verify(ctx, ck, audit.VerifyOptions{Jobs: 1, BufferSize: 64 << 10, Progress: func(string, int64) { cancel() }})
+	r, err := verify.Run(ctx, ck, verify.Options{Jobs: 1, BufferSize: 64 << 10, Progress: func(string, int64) { cancel() }})
 	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("Verify(cancelled) error = %v, want context.Canceled", err)
+		t.Fatalf("Run(cancelled) error = %v, want context.Canceled", err)
 	}
 	if r == nil || !r.Incomplete || r.Pass || r.Files[0].Status != "incomplete" || r.Files[0].Read >= r.Files[0].Size || !r.Tensors[0].Incomplete {
-		t.Fatalf("Verify(cancelled) report %+v, want a partial report marked incomplete", r)
+		t.Fatalf("Run(cancelled) report %+v, want a partial report marked incomplete", r)
 	}
-	if _, err := audit.NewManifest(r); err == nil {
+	if _, err := verify.NewManifest(r); err == nil {
 		t.Error("NewManifest(incomplete report) succeeded, want an error")
 	}
 }
@@ -608,17 +608,17 @@ func TestVerifyOptionErrors(t *testing.T) {
 	ck := load(t, filepath.Join(verifyTinyDir, "hf-f32"))
 	tests := []struct {
 		name string
-		opts audit.VerifyOptions
+		opts verify.Options
 	}{
-		{"negative-jobs", audit.VerifyOptions{Jobs: -1}},
-		{"small-buffer", audit.VerifyOptions{BufferSize: 1000}},
-		{"negative-zero-run", audit.VerifyOptions{ZeroRun: -1}},
-		{"bad-expected", audit.VerifyOptions{Expected: map[string]string{"config.json": "abc"}}},
+		{"negative-jobs", verify.Options{Jobs: -1}},
+		{"small-buffer", verify.Options{BufferSize: 1000}},
+		{"negative-zero-run", verify.Options{ZeroRun: -1}},
+		{"bad-expected", verify.Options{Expected: map[string]string{"config.json": "abc"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if r, err := audit.Verify(context.Background(), ck, tt.opts); err == nil || r != nil {
-				t.Errorf("Verify(%+v) = %v, %v; want an error", tt.opts, r, err)
+			if r, err := verify.Run(context.Background(), ck, tt.opts); err == nil || r != nil {
+				t.Errorf("Run(%+v) = %v, %v; want an error", tt.opts, r, err)
 			}
 		})
 	}
@@ -631,20 +631,20 @@ func TestParseManifestErrors(t *testing.T) {
 		data string
 		want error
 	}{
-		{"not-json", "GGUF....", audit.ErrNotManifest},
-		{"safetensors-index", `{"metadata": {}, "weight_map": {}}`, audit.ErrNotManifest},
-		{"array", `[1]`, audit.ErrNotManifest},
-		{"version", `{"weightaudit_manifest": 2}`, audit.ErrManifest},
-		{"bad-file-digest", `{"weightaudit_manifest": 1, "files": [{"name": "a", "size": 1, "sha256": "zz"}]}`, audit.ErrManifest},
-		{"duplicate-file", `{"weightaudit_manifest": 1, "files": [{"name": "a", "size": 1, "sha256": "` + good + `"}, {"name": "a", "size": 1, "sha256": "` + good + `"}]}`, audit.ErrManifest},
-		{"negative-size", `{"weightaudit_manifest": 1, "files": [{"name": "a", "size": -1, "sha256": "` + good + `"}]}`, audit.ErrManifest},
-		{"duplicate-tensor", `{"weightaudit_manifest": 1, "tensors": [{"name": "t"}, {"name": "t"}]}`, audit.ErrManifest},
-		{"negative-dim", `{"weightaudit_manifest": 1, "tensors": [{"name": "t", "shape": [-1]}]}`, audit.ErrManifest},
-		{"wrong-type", `{"weightaudit_manifest": 1, "files": 3}`, audit.ErrManifest},
+		{"not-json", "GGUF....", verify.ErrNotManifest},
+		{"safetensors-index", `{"metadata": {}, "weight_map": {}}`, verify.ErrNotManifest},
+		{"array", `[1]`, verify.ErrNotManifest},
+		{"version", `{"weightaudit_manifest": 2}`, verify.ErrManifest},
+		{"bad-file-digest", `{"weightaudit_manifest": 1, "files": [{"name": "a", "size": 1, "sha256": "zz"}]}`, verify.ErrManifest},
+		{"duplicate-file", `{"weightaudit_manifest": 1, "files": [{"name": "a", "size": 1, "sha256": "` + good + `"}, {"name": "a", "size": 1, "sha256": "` + good + `"}]}`, verify.ErrManifest},
+		{"negative-size", `{"weightaudit_manifest": 1, "files": [{"name": "a", "size": -1, "sha256": "` + good + `"}]}`, verify.ErrManifest},
+		{"duplicate-tensor", `{"weightaudit_manifest": 1, "tensors": [{"name": "t"}, {"name": "t"}]}`, verify.ErrManifest},
+		{"negative-dim", `{"weightaudit_manifest": 1, "tensors": [{"name": "t", "shape": [-1]}]}`, verify.ErrManifest},
+		{"wrong-type", `{"weightaudit_manifest": 1, "files": 3}`, verify.ErrManifest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := audit.ParseManifest([]byte(tt.data)); !errors.Is(err, tt.want) {
+			if _, err := verify.ParseManifest([]byte(tt.data)); !errors.Is(err, tt.want) {
 				t.Errorf("ParseManifest(%s) = %v, want %v", tt.name, err, tt.want)
 			}
 		})
@@ -654,39 +654,39 @@ func TestParseManifestErrors(t *testing.T) {
 func TestVerifyManifestMissingAndExtra(t *testing.T) {
 	dir := copyFixture(t, "hf-f32")
 	m := record(t, dir)
-	m.Files = append(m.Files, audit.ManifestFile{Name: "gone.safetensors", Size: 1, SHA256: digest("g")})
-	m.Tensors = slices.DeleteFunc(m.Tensors, func(t audit.ManifestTensor) bool { return t.Name == "model.norm.weight" })
-	m.Tensors = append(m.Tensors, audit.ManifestTensor{Name: "ghost.weight", File: "gone.safetensors", DType: "F32", Shape: []int64{1}, SHA256: digest("h")})
+	m.Files = append(m.Files, verify.ManifestFile{Name: "gone.safetensors", Size: 1, SHA256: digest("g")})
+	m.Tensors = slices.DeleteFunc(m.Tensors, func(t verify.ManifestTensor) bool { return t.Name == "model.norm.weight" })
+	m.Tensors = append(m.Tensors, verify.ManifestTensor{Name: "ghost.weight", File: "gone.safetensors", DType: "F32", Shape: []int64{1}, SHA256: digest("h")})
 	var b bytes.Buffer
 	m.WriteJSON(&b)
-	m, err := audit.ParseManifest(b.Bytes())
+	m, err := verify.ParseManifest(b.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := verify(t, dir, audit.VerifyOptions{Manifest: m})
+	r := runVerify(t, dir, verify.Options{Manifest: m})
 	var got []string
 	for _, f := range r.Findings {
 		got = append(got, fmt.Sprintf("%s %s %s", f.Check, f.File, f.Tensor))
 	}
 	slices.Sort(got)
 	want := []string{
-		audit.CheckManifest + " gone.safetensors ",
-		audit.CheckManifest + " gone.safetensors ghost.weight",
-		audit.CheckManifest + " model-00002-of-00002.safetensors model.norm.weight",
+		verify.CheckManifest + " gone.safetensors ",
+		verify.CheckManifest + " gone.safetensors ghost.weight",
+		verify.CheckManifest + " model-00002-of-00002.safetensors model.norm.weight",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
 	}
 }
 
-func ExampleVerify() {
+func ExampleRun() {
 	src := hub.NewDir("../testdata/tiny/hf-f32")
 	ck, err := checkpoint.Load(context.Background(), src)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	r, err := audit.Verify(context.Background(), ck, audit.VerifyOptions{Jobs: 2})
+	r, err := verify.Run(context.Background(), ck, verify.Options{Jobs: 2})
 	if err != nil {
 		fmt.Println(err)
 		return

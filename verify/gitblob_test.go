@@ -1,4 +1,4 @@
-package audit_test
+package verify_test
 
 import (
 	"crypto/sha1"
@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/verify"
 )
 
 // gitBlobID is Git's object id of a blob: the SHA-1 of "blob SIZE\x00"
@@ -46,7 +46,7 @@ func TestVerifyGitBlob(t *testing.T) {
 	sums := manifestSHA256(t)
 	expected := map[string]string{shard: sums["hf-bf16/"+shard]}
 
-	r := verify(t, dir, audit.VerifyOptions{Expected: expected, ExpectedGitBlob: good})
+	r := runVerify(t, dir, verify.Options{Expected: expected, ExpectedGitBlob: good})
 	if !r.Pass {
 		t.Fatalf("findings %+v, want none", r.Findings)
 	}
@@ -64,10 +64,10 @@ func TestVerifyGitBlob(t *testing.T) {
 	}
 
 	lying := map[string]string{"config.json": gitBlobID(append(config, ' '))}
-	r = verify(t, dir, audit.VerifyOptions{ExpectedGitBlob: lying})
+	r = runVerify(t, dir, verify.Options{ExpectedGitBlob: lying})
 	got := findings(r)
-	if r.Pass || len(got) != 1 || got[0] != (finding{Check: audit.CheckGitBlob, File: "config.json"}) {
-		t.Fatalf("findings %+v, want one %s naming config.json", got, audit.CheckGitBlob)
+	if r.Pass || len(got) != 1 || got[0] != (finding{Check: verify.CheckGitBlob, File: "config.json"}) {
+		t.Fatalf("findings %+v, want one %s naming config.json", got, verify.CheckGitBlob)
 	}
 	if f := r.Findings[0]; f.Expected != lying["config.json"] || f.Actual != gitBlobID(config) {
 		t.Errorf("finding %+v; want expected %s, actual %s", f, lying["config.json"], gitBlobID(config))

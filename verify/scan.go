@@ -1,4 +1,4 @@
-package audit
+package verify
 
 import (
 	"encoding/binary"
@@ -11,7 +11,7 @@ import (
 	"github.com/weightaudit/weightaudit/safetensors"
 )
 
-// The data checks of [Verify] work on the raw bytes of each tensor as they
+// The data checks of [Run] work on the raw bytes of each tensor as they
 // stream past, a buffer at a time; a buffer may end anywhere inside a
 // tensor, even inside an element or a quantized block.
 //
@@ -36,7 +36,7 @@ import (
 //     tensor, never on the buffers or the number of jobs.
 
 // DefaultZeroRun is the shortest zero-filled run inside a tensor that
-// [Verify] reports: 1 MiB.
+// [Run] reports: 1 MiB.
 const DefaultZeroRun = 1 << 20
 
 const (

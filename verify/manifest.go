@@ -1,4 +1,4 @@
-package audit
+package verify
 
 import (
 	"bytes"
@@ -40,7 +40,7 @@ var ErrManifest = errors.New("invalid manifest")
 var ErrPartialManifest = errors.New("partial manifest of one shard: merge the manifests of every shard first (verify --merge)")
 
 // Manifest records the digests of a checkpoint's files and tensors, as
-// `weightaudit verify --record` writes it; [Verify] compares a checkpoint
+// `weightaudit verify --record` writes it; [Run] compares a checkpoint
 // with one and [Diff] compares two. Its JSON keys are stable. A Manifest is
 // safe for concurrent reads.
 type Manifest struct {
@@ -98,10 +98,10 @@ func ToolVersion() string {
 }
 
 // NewManifest builds the manifest of a verified checkpoint. The report must
-// be complete and hold tensor digests ([VerifyOptions].TensorDigests). The
+// be complete and hold tensor digests ([Options].TensorDigests). The
 // manifest of a report of one shard is partial: it holds the shard's files
 // and tensors, and the report's Shard.
-func NewManifest(r *VerifyReport) (*Manifest, error) {
+func NewManifest(r *Report) (*Manifest, error) {
 	if r.Incomplete {
 		return nil, fmt.Errorf("manifest of %s: the verification is incomplete", r.Source)
 	}
