@@ -103,9 +103,10 @@ type layout struct {
 	// 0, expert e adding 3e.
 	pos [2][]int
 	// roles: the role template of each layer slot and outer slot
-	roles []arch.Role
-	outer [3]arch.Role
-	names map[string]int // layer slot index by name suffix in this format
+	roles   []arch.Role
+	outer   [3]arch.Role
+	names   map[string]int // layer slot index by name suffix in this format
+	experts []int          // the layer slot indexes of the expert projections
 }
 
 func newLayout(c *Config, f checkpoint.Format) *layout {
@@ -157,6 +158,9 @@ func newLayout(c *Config, f checkpoint.Format) *layout {
 		l.total++
 	}
 	for i, s := range layerSlots {
+		if s.comp.Expert() {
+			l.experts = append(l.experts, i)
+		}
 		l.roles = append(l.roles, arch.RoleOf(s.comp, shape(s.comp)))
 		if l.gguf {
 			l.names[s.gguf] = i
@@ -280,11 +284,12 @@ func (l *layout) assign(name string, r *arch.Role) bool {
 			if !ok || e >= int(l.c.NumExperts) {
 				return false
 			}
-			i, ok := l.names[proj]
-			if !ok || !layerSlots[i].comp.Expert() {
-				return false
+			for _, i := range l.experts { // three compares cost less than a map lookup, on every expert tensor
+				if proj == layerSlots[i].hf {
+					return in(&l.roles[i], layer, e, l.base[layer]+l.pos[kind][i]+3*e)
+				}
 			}
-			return in(&l.roles[i], layer, e, l.base[layer]+l.pos[kind][i]+3*e)
+			return false
 		}
 	}
 	i, ok := l.names[rest]
