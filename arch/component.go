@@ -1,5 +1,10 @@
 package arch
 
+import (
+	"fmt"
+	"sync"
+)
+
 // Component is the role a tensor plays in the architecture: the same names
 // for every family and both formats, so that tallies, cost terms and
 // reports can group them.
@@ -55,37 +60,80 @@ func (g Group) String() string {
 }
 
 // components lists every component with its group; a component's index
-// here is its [Role.CompIndex].
-var components = [...]struct {
+// here is its [Role.CompIndex]. Families add theirs with
+// [DefineComponent].
+var (
+	compMu     sync.RWMutex
+	components = []componentInfo{
+		{CompEmbedding, GroupEmbedding}, {CompLMHead, GroupLMHead}, {CompFinalNorm, GroupNorms},
+		{CompAttnNorm, GroupNorms}, {CompAttnQ, GroupAttention}, {CompAttnK, GroupAttention},
+		{CompAttnV, GroupAttention}, {CompAttnO, GroupAttention}, {CompAttnQNorm, GroupAttention},
+		{CompAttnKNorm, GroupAttention}, {CompFFNNorm, GroupNorms}, {CompRouter, GroupRouter},
+		{CompExpertGate, GroupExperts}, {CompExpertUp, GroupExperts}, {CompExpertDown, GroupExperts},
+		{CompMLPGate, GroupMLP}, {CompMLPUp, GroupMLP}, {CompMLPDown, GroupMLP},
+	}
+	compIndex = func() map[Component]uint8 {
+		m := make(map[Component]uint8, len(components))
+		for i, c := range components {
+			m[c.c] = uint8(i)
+		}
+		return m
+	}()
+)
+
+type componentInfo struct {
 	c Component
 	g Group
-}{
-	{CompEmbedding, GroupEmbedding}, {CompLMHead, GroupLMHead}, {CompFinalNorm, GroupNorms},
-	{CompAttnNorm, GroupNorms}, {CompAttnQ, GroupAttention}, {CompAttnK, GroupAttention},
-	{CompAttnV, GroupAttention}, {CompAttnO, GroupAttention}, {CompAttnQNorm, GroupAttention},
-	{CompAttnKNorm, GroupAttention}, {CompFFNNorm, GroupNorms}, {CompRouter, GroupRouter},
-	{CompExpertGate, GroupExperts}, {CompExpertUp, GroupExperts}, {CompExpertDown, GroupExperts},
-	{CompMLPGate, GroupMLP}, {CompMLPUp, GroupMLP}, {CompMLPDown, GroupMLP},
 }
 
-// NumComponents is the number of components; [Role.CompIndex] is below it.
-const NumComponents = len(components)
+// maxComponents bounds the components: a role numbers them in a byte.
+const maxComponents = 256
 
-var compIndex = func() map[Component]uint8 {
-	m := make(map[Component]uint8, len(components))
-	for i, c := range components {
-		m[c.c] = uint8(i)
+// DefineComponent adds a component the tensors of a family play (an MLA
+// projection, attention sinks) in breakdown group g, and returns it; a
+// family calls it from a package-level var. Defining a component again with
+// the same group does nothing; with another group, or past 256
+// components, it panics: that is a programming error.
+func DefineComponent(c Component, g Group) Component {
+	compMu.Lock()
+	defer compMu.Unlock()
+	if i, ok := compIndex[c]; ok {
+		if components[i].g != g {
+			panic(fmt.Sprintf("arch: component %q defined in groups %v and %v", c, components[i].g, g))
+		}
+		return c
 	}
-	return m
-}()
+	if len(components) == maxComponents || int(g) >= NumGroups {
+		panic(fmt.Sprintf("arch: cannot define component %q in group %d", c, g))
+	}
+	compIndex[c] = uint8(len(components))
+	components = append(components, componentInfo{c, g})
+	return c
+}
+
+// numComponents returns the number of components defined.
+func numComponents() int {
+	compMu.RLock()
+	defer compMu.RUnlock()
+	return len(components)
+}
+
+// lookup returns the index and group of c.
+func lookup(c Component) (uint8, Group, bool) {
+	compMu.RLock()
+	defer compMu.RUnlock()
+	i, ok := compIndex[c]
+	if !ok {
+		return 0, GroupOther, false
+	}
+	return i, components[i].g, true
+}
 
 // Group returns the component's breakdown group; GroupOther for a
 // component arch does not list.
 func (c Component) Group() Group {
-	if i, ok := compIndex[c]; ok {
-		return components[i].g
-	}
-	return GroupOther
+	_, g, _ := lookup(c)
+	return g
 }
 
 // Expert reports whether the component belongs to the routed experts.
@@ -97,10 +145,6 @@ func (c Component) Expert() bool {
 // shape: Known, with the component's index and group filled in, and Layer,
 // Expert and Index left for the caller (-1, -1, 0).
 func RoleOf(c Component, shape []int64) Role {
-	i, ok := compIndex[c]
-	g := GroupOther
-	if ok {
-		g = components[i].g
-	}
+	i, g, ok := lookup(c)
 	return Role{Expected: Expected{Shape: shape, Component: c, Layer: -1, Expert: -1}, Known: ok, Group: g, CompIndex: i}
 }

@@ -25,10 +25,15 @@
 //     one table read by FromGGUF and written by [GGUFWriter]; the
 //     parameter prediction worked from the dimensions; the capabilities it
 //     can give; profiles of published models.
+//     Components arch does not list (an MLA projection, attention sinks)
+//     are defined in the folder with [DefineComponent].
 //  2. Register it from the package's init with [Register]: its name, the
-//     model_type values, the GGUF architecture and the two constructors.
+//     model_type values, the GGUF architecture, the two constructors and
+//     a small example model.
 //  3. Add one import line to arch/all.
 //
-// The registry test runs every registered family through the same checks;
-// arch/qwen3 is the worked example.
+// The conformance test in package audit (TestEveryFamilyGoesThroughTheSameChecks)
+// synthesizes every registered family's example in both formats and runs
+// it through the same checks, clean and with a tensor missing; arch/qwen3
+// is the worked example.
 package arch

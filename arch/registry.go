@@ -46,6 +46,10 @@ type Family struct {
 	FromConfig func(configJSON []byte) (Spec, error)
 	// FromGGUF reads and validates the family's metadata keys.
 	FromGGUF func(m *GGUFMeta) (Spec, error)
+	// Example returns a small model of the family (kilobytes of
+	// weights, every kind of layer it has), which the conformance tests
+	// synthesize in both formats and audit.
+	Example func() Spec
 }
 
 var (
@@ -59,7 +63,7 @@ var (
 func Register(f Family) {
 	regMu.Lock()
 	defer regMu.Unlock()
-	if f.Name == "" || f.FromConfig == nil || f.FromGGUF == nil || len(f.ModelTypes) == 0 || f.GGUFArch == "" {
+	if f.Name == "" || f.FromConfig == nil || f.FromGGUF == nil || f.Example == nil || len(f.ModelTypes) == 0 || f.GGUFArch == "" {
 		panic(fmt.Sprintf("arch: family %q registered incomplete", f.Name))
 	}
 	for _, g := range families {

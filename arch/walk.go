@@ -10,13 +10,13 @@ import (
 // one tensor per expert (Hugging Face) are listed under their component in
 // expert order; stacked experts (GGUF) are one 3-D tensor.
 type Block struct {
-	by [NumComponents][]*checkpoint.Tensor
+	by [][]*checkpoint.Tensor // by component index
 }
 
 // Get returns the tensors of component c; none on a nil block.
 func (b *Block) Get(c Component) []*checkpoint.Tensor {
-	i, ok := compIndex[c]
-	if b == nil || !ok {
+	i, _, ok := lookup(c)
+	if b == nil || !ok || int(i) >= len(b.by) {
 		return nil
 	}
 	return b.by[i]
@@ -26,6 +26,7 @@ func (b *Block) Get(c Component) []*checkpoint.Tensor {
 // layer l, out[0] the embedding, final norm and lm_head.
 func ByLayer(inv *checkpoint.Inventory, roles []Role, layers int) []*Block {
 	out := make([]*Block, layers+1)
+	n := numComponents()
 	for i := range inv.Tensors {
 		r := &roles[i]
 		if !r.Known || r.Layer < -1 || r.Layer >= layers {
@@ -33,7 +34,7 @@ func ByLayer(inv *checkpoint.Inventory, roles []Role, layers int) []*Block {
 		}
 		b := out[r.Layer+1]
 		if b == nil {
-			b = &Block{}
+			b = &Block{by: make([][]*checkpoint.Tensor, n)}
 			out[r.Layer+1] = b
 		}
 		b.by[r.CompIndex] = append(b.by[r.CompIndex], &inv.Tensors[i])

@@ -182,3 +182,12 @@ func TinyMoE() *Config {
 		RopeTheta: 1e6, RMSNormEps: 1e-6, MaxPositionEmbeddings: 128, TorchDType: "float32",
 	}
 }
+
+// TinyDense returns a small dense Qwen3 configuration for tests: TinyMoE's
+// attention with a dense MLP in every layer.
+func TinyDense() *Config {
+	c := TinyMoE()
+	c.Architectures, c.ModelType = []string{"Qwen3ForCausalLM"}, "qwen3"
+	c.NumExperts, c.NumExpertsPerTok, c.MoEIntermediateSize, c.NormTopKProb = 0, 0, 0, false
+	return c
+}

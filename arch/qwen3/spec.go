@@ -12,9 +12,9 @@ import (
 
 func init() {
 	arch.Register(arch.Family{Name: "qwen3moe", ModelTypes: []string{"qwen3_moe"}, GGUFArch: "qwen3moe",
-		FromConfig: fromConfig(NewMoE), FromGGUF: fromGGUF(NewMoE)})
+		FromConfig: fromConfig(NewMoE), FromGGUF: fromGGUF(NewMoE), Example: func() arch.Spec { return MustNew(TinyMoE()) }})
 	arch.Register(arch.Family{Name: "qwen3", ModelTypes: []string{"qwen3"}, GGUFArch: "qwen3",
-		FromConfig: fromConfig(NewDense), FromGGUF: fromGGUF(NewDense)})
+		FromConfig: fromConfig(NewDense), FromGGUF: fromGGUF(NewDense), Example: func() arch.Spec { return MustNew(TinyDense()) }})
 }
 
 func fromConfig(build func(*Config) (*Spec, error)) func([]byte) (arch.Spec, error) {
