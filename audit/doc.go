@@ -3,6 +3,8 @@
 //
 // The data flows one way: a [hub.Source] gives files, [checkpoint.Load]
 // parses every header into a checkpoint and its inventory, the
-// architecture's spec predicts the tensors and counts, [Run] runs the
-// checks and builds a [Report], and the report's Write methods render it.
+// architecture's spec (package arch) predicts the tensors and counts, [Run]
+// runs the rows of the check table and builds a [Report], and a row of
+// [Formats] renders it. The checks see only the spec and its capabilities:
+// a check whose capability the family lacks is reported as not applicable.
 package audit

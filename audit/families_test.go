@@ -191,3 +191,28 @@ func TestEveryFamilyGoesThroughTheSameChecks(t *testing.T) {
 		}
 	}
 }
+
+// Every output format of the table writes the same report, and only the
+// names it lists are found.
+func TestFormats(t *testing.T) {
+	r, err := audit.Run(synthesize(t, qwen3.MustNew(qwen3.TinyMoE()), checkpoint.FormatSafetensors), audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range audit.Formats {
+		got, ok := audit.LookupFormat(f.Name)
+		if !ok || got.Name != f.Name {
+			t.Errorf("LookupFormat(%q) = %v, %v", f.Name, got.Name, ok)
+		}
+		var b strings.Builder
+		if err := f.Write(r, &b); err != nil || b.Len() == 0 {
+			t.Errorf("format %s wrote %d bytes, %v", f.Name, b.Len(), err)
+		}
+		if !strings.Contains(audit.FormatNames(), f.Name) {
+			t.Errorf("FormatNames() = %q lacks %s", audit.FormatNames(), f.Name)
+		}
+	}
+	if _, ok := audit.LookupFormat("xml"); ok {
+		t.Error(`LookupFormat("xml") found a format`)
+	}
+}

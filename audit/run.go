@@ -9,7 +9,6 @@ import (
 	_ "github.com/weightaudit/weightaudit/arch/all" // every family, registered
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/cost"
-	"github.com/weightaudit/weightaudit/internal/textfmt"
 	"github.com/weightaudit/weightaudit/spotcheck"
 )
 
@@ -33,8 +32,6 @@ type Report struct {
 	Files      FilesJSON        `json:"files"`
 	// Fetch is set for a remote source: what reading the headers cost.
 	Fetch *FetchJSON `json:"fetch,omitempty"`
-
-	ob arch.Obligations // the family's obligation ids
 }
 
 // ModelJSON says what the audit took the checkpoint to be.
@@ -169,61 +166,27 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	var configFindings []Finding
-	for _, c := range conflicts {
-		configFindings = append(configFindings, Finding{Check: CheckConfig, File: "config.json", Field: c.Field, Message: c.Message})
-	}
 	inv := ck.Inventory()
-	roles := arch.Assign(spec, inv)
-	tl := tallyRoles(inv, roles, spec.Dims())
-	pred := spec.Predict()
-	tot := inv.Totals()
-	r := &Report{Source: ck.Source, Format: ck.Format, Model: ModelJSON{Family: spec.Family(), Config: spec.Config()},
-		Files: FilesJSON{Count: tot.Files, Bytes: tot.FileBytes, HeaderBytes: tot.HeaderBytes}, ob: arch.ObligationsOf(spec)}
-
-	var rec arch.Recognition
+	a := &auditRun{ck: ck, opts: opts, spec: spec, ob: arch.ObligationsOf(spec), inv: inv, conflicts: conflicts,
+		pred: spec.Predict(), tot: inv.Totals()}
+	a.roles = arch.Assign(spec, inv)
+	a.tl = tallyRoles(inv, a.roles, spec.Dims())
+	a.shapes = arch.WalkShapes(spec, inv, a.roles)
 	if rz, ok := spec.(arch.Recognizer); ok {
-		rec = rz.Recognize(sourceNames(ck)...)
+		a.rec = rz.Recognize(sourceNames(ck)...)
 	}
-	if rec.Profile != nil {
-		r.Model.Profile = rec.Profile.Name
+	r := &Report{Source: ck.Source, Format: ck.Format, Model: ModelJSON{Family: spec.Family(), Config: spec.Config(), Label: a.rec.Label},
+		Files: FilesJSON{Count: a.tot.Files, Bytes: a.tot.FileBytes, HeaderBytes: a.tot.HeaderBytes}}
+	if a.rec.Profile != nil {
+		r.Model.Profile = a.rec.Profile.Name
 	}
-	r.Model.Label = rec.Label
-
 	// Tallies: every tensor counts in the total; a routed expert's
 	// parameters count k/E in the active total.
-	active := tl.active
-	r.Params = ParamsJSON{Total: tot.Params, Active: active, PredictedTotal: pred.Total, PredictedActive: pred.Active,
-		Groups: groups(tl, pred), Components: pred.Components}
-
-	// Structural checks.
-	tensorFindings := checkTensors(spec, inv, roles)
-	fileFindings := checkFiles(ck)
-	var profileFindings []Finding
-	for _, c := range rec.Conflicts {
-		profileFindings = append(profileFindings, Finding{Check: CheckProfile, Field: c.Field, Message: c.Message})
-	}
-	r.addCheck(Check{ID: CheckTensors, Title: "every expected tensor present, none unexpected, shapes and dtypes right", Level: "structural"},
-		tensorFindings, fmt.Sprintf("%s tensors as %s predicts", textfmt.Count(int64(len(inv.Tensors))), spec.Family()))
-	r.addCheck(Check{ID: CheckFiles, Title: "index and shards agree, no tensor in two shards", Level: "structural"},
-		fileFindings, filesDetail(ck))
-	r.addCheck(Check{ID: CheckConfig, Title: "config.json and GGUF metadata agree", Level: "structural"},
-		configFindings, configDetail(ck))
-	profileOK := "no published profile applied: checked for exact agreement with the model's own config"
-	if rec.Profile != nil {
-		profileOK = "matches " + rec.Profile.Name
-		if rec.Label != "" {
-			profileOK += fmt.Sprintf(" (label %s in %q)", rec.Label, rec.LabelWhere)
-		}
-	}
-	r.addCheck(Check{ID: CheckProfile, Title: "config agrees with the published profile and size label", Level: "structural"},
-		profileFindings, profileOK)
-
-	// The contract.
-	r.checkCounts(rec.Profile, pred, active, tot.Params)
-	shapes := arch.WalkShapes(spec, inv, roles)
-	r.costChecks(spec, tl, opts, shapes)
-	r.spotChecks(opts, shapes)
+	r.Params = ParamsJSON{Total: a.tot.Params, Active: a.tl.active, PredictedTotal: a.pred.Total, PredictedActive: a.pred.Active,
+		Groups: groups(a.tl, a.pred), Components: a.pred.Components}
+	a.report = r
+	a.sections()
+	a.runChecks()
 
 	for _, c := range r.Checks {
 		if strings.HasPrefix(c.ID, "FALSIFY-") {
@@ -233,8 +196,8 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 			}
 		}
 	}
-	r.Gate = GateJSON{ID: r.ob.Gate, Pass: r.Coverage.Total == len(r.ob.List()) && r.Coverage.Verified == r.Coverage.Total}
-	r.Layers = layerAudit(tl, pred, r.Findings)
+	r.Gate = GateJSON{ID: a.ob.Gate, Pass: r.Coverage.Total == len(a.ob.List()) && r.Coverage.Verified == r.Coverage.Total}
+	r.Layers = layerAudit(a.tl, a.pred, r.Findings)
 	if r.Findings == nil {
 		r.Findings = []Finding{}
 	}
@@ -249,48 +212,6 @@ func (r *Report) Pass() bool {
 		}
 	}
 	return r.Gate.Pass
-}
-
-// skip records a check that does not apply to the architecture: it does
-// not pass, and it is no finding.
-func (r *Report) skip(c Check, why string) {
-	c.Skipped, c.Detail = true, "not applicable: "+why
-	r.Checks = append(r.Checks, c)
-}
-
-// addCheck records a check whose findings decide it: it passes with none.
-func (r *Report) addCheck(c Check, findings []Finding, okDetail string) {
-	c.Pass = len(findings) == 0
-	c.Findings = len(findings)
-	c.Detail = describe(findings, okDetail)
-	r.Checks = append(r.Checks, c)
-	r.Findings = append(r.Findings, findings...)
-}
-
-// checkCounts runs obligations 1 and 2 (FALSIFY-QM3E-001 and -002): the tallied counts equal the
-// predicted ones exactly, and fall in the profile's ranges when one applies.
-func (r *Report) checkCounts(p *arch.Profile, pred arch.Prediction, active, total int64) {
-	count := func(id, title string, got, want int64, rng *[2]int64, what string) {
-		var fs []Finding
-		if got != want {
-			fs = append(fs, Finding{Check: id, Message: fmt.Sprintf("the files hold %s %s parameters, the config predicts %s (%+d)", textfmt.Count(got), what, textfmt.Count(want), got-want)})
-		}
-		detail := fmt.Sprintf("%s (%s) tallied = predicted", textfmt.Count(got), textfmt.Params(got))
-		if rng != nil {
-			in := want >= rng[0] && want <= rng[1]
-			if !in {
-				fs = append(fs, Finding{Check: id, Message: fmt.Sprintf("%s %s parameters outside [%s, %s] for %s", textfmt.Params(want), what, textfmt.Params(rng[0]), textfmt.Params(rng[1]), p.Name)})
-			}
-			detail += fmt.Sprintf(", in [%s, %s] for %s", textfmt.Params(rng[0]), textfmt.Params(rng[1]), p.Name)
-		}
-		r.addCheck(Check{ID: id, Title: title, Level: "structural", Measured: got, Predicted: want}, fs, detail)
-	}
-	var tr, ar *[2]int64
-	if p != nil {
-		tr, ar = &p.Total, &p.Active
-	}
-	count(r.ob.Total, "total parameter count", total, pred.Total, tr, "total")
-	count(r.ob.Active, "active parameter count", active, pred.Active, ar, "active")
 }
 
 // layerAudit tallies each layer against its prediction.
@@ -386,56 +307,4 @@ func presetNames() string {
 		names = append(names, h.Name)
 	}
 	return strings.Join(names, ", ")
-}
-
-// spotChecks records obligations 6 and 7 (FALSIFY-QM3E-006 and -007): structurally from the
-// weights' shapes, and empirically where a spot-check ran.
-func (r *Report) spotChecks(opts Options, shapes arch.Shapes) {
-	var layer, full *spotcheck.Result
-	for _, s := range opts.Spot {
-		if s.Full && full == nil {
-			full = s
-		} else if !s.Full && layer == nil {
-			layer = s
-		}
-	}
-	spotFinding := func(id string, s *spotcheck.Result) []Finding {
-		if s == nil || s.Passes() {
-			return nil
-		}
-		return []Finding{{Check: id, Message: fmt.Sprintf("the spot-check gave shape %v from %v, finite %v, float32 vs float64 %.3g (tolerance %.0e)",
-			s.ShapeOut, s.ShapeIn, s.Finite, s.MaxRelErr, spotcheck.Tolerance)}}
-	}
-	c := Check{ID: r.ob.Blocks, Title: "every block preserves shape", Level: "structural", Measured: shapes.Blocks, Predicted: shapes.Layers}
-	if !shapes.Applicable {
-		r.skip(c, "the architecture gives no block shape walk")
-		r.skip(Check{ID: r.ob.EndToEnd, Title: "tokens → [seq, d] → … → [seq, V]", Level: "structural"}, "the architecture gives no block shape walk")
-		return
-	}
-	detail := fmt.Sprintf("all %d blocks map [seq, %d] to [seq, %d] by their weights' shapes", shapes.Layers, shapes.D, shapes.D)
-	switch {
-	case full != nil:
-		c.Level = "empirical"
-		detail += fmt.Sprintf("; every block ran on the weights (--full, %d tokens): finite, float32 vs float64 %.2g", len(full.Tokens), full.MaxRelErr)
-	case layer != nil:
-		c.Level = "empirical"
-		detail += fmt.Sprintf("; block %d ran on the weights (%d tokens): %v → %v, finite, float32 vs float64 %.2g", layer.Layer, len(layer.Tokens), layer.ShapeIn, layer.ShapeOut, layer.MaxRelErr)
-	default:
-		detail += "; not run on the weights (audit --spotcheck)"
-	}
-	blockSpot := layer
-	if blockSpot == nil {
-		blockSpot = full
-	}
-	r.addCheck(c, append(shapeFindings(r.ob.Blocks, shapes.PerBlock), spotFinding(r.ob.Blocks, blockSpot)...), detail)
-
-	c = Check{ID: r.ob.EndToEnd, Title: "tokens → [seq, d] → … → [seq, V]", Level: "structural"}
-	detail = fmt.Sprintf("tokens → [seq, %d] → %d blocks → [seq, %d] → [seq, %d] by the weights' shapes", shapes.D, shapes.Layers, shapes.D, shapes.Vocab)
-	if full != nil {
-		c.Level = "empirical"
-		detail += fmt.Sprintf("; the full model ran: %v tokens → logits %v", full.ShapeIn, full.ShapeOut)
-	} else {
-		detail += "; not run end to end (audit --spotcheck on a model under " + textfmt.Bytes(spotcheck.MaxFullBytes) + ")"
-	}
-	r.addCheck(c, append(shapeFindings(r.ob.EndToEnd, shapes.EndToEnd), spotFinding(r.ob.EndToEnd, full)...), detail)
 }

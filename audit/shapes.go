@@ -1,6 +1,12 @@
 package audit
 
-import "github.com/weightaudit/weightaudit/arch"
+import (
+	"fmt"
+
+	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/internal/textfmt"
+	"github.com/weightaudit/weightaudit/spotcheck"
+)
 
 // shapeFindings turns the problems of a shape walk into findings of check
 // id.
@@ -14,4 +20,74 @@ func shapeFindings(id string, ps []arch.Problem) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// spots returns the first one-layer and the first full spot-check result
+// of the options, nil for none.
+func (o Options) spots() (layer, full *spotcheck.Result) {
+	for _, s := range o.Spot {
+		if s.Full && full == nil {
+			full = s
+		} else if !s.Full && layer == nil {
+			layer = s
+		}
+	}
+	return layer, full
+}
+
+// spotFinding is the finding of a spot-check that did not pass, or none.
+func spotFinding(id string, s *spotcheck.Result) []Finding {
+	if s == nil || s.Passes() {
+		return nil
+	}
+	return []Finding{{Check: id, Message: fmt.Sprintf("the spot-check gave shape %v from %v, finite %v, float32 vs float64 %.3g (tolerance %.0e)",
+		s.ShapeOut, s.ShapeIn, s.Finite, s.MaxRelErr, spotcheck.Tolerance)}}
+}
+
+// checkBlocks is obligation 6 (FALSIFY-QM3E-006): every block preserves
+// [seq, d], structurally from the weights' shapes (the family's block
+// walk), and empirically where a spot-check ran.
+func checkBlocks(a *auditRun, id string) outcome {
+	sh := a.shapes
+	if !sh.Applicable {
+		return outcome{skip: "the architecture gives no block shape walk"}
+	}
+	layer, full := a.opts.spots()
+	o := outcome{measured: sh.Blocks, predicted: sh.Layers,
+		detail: fmt.Sprintf("all %d blocks map [seq, %d] to [seq, %d] by their weights' shapes", sh.Layers, sh.D, sh.D)}
+	switch {
+	case full != nil:
+		o.level = "empirical"
+		o.detail += fmt.Sprintf("; every block ran on the weights (--full, %d tokens): finite, float32 vs float64 %.2g", len(full.Tokens), full.MaxRelErr)
+	case layer != nil:
+		o.level = "empirical"
+		o.detail += fmt.Sprintf("; block %d ran on the weights (%d tokens): %v → %v, finite, float32 vs float64 %.2g", layer.Layer, len(layer.Tokens), layer.ShapeIn, layer.ShapeOut, layer.MaxRelErr)
+	default:
+		o.detail += "; not run on the weights (audit --spotcheck)"
+	}
+	ran := layer
+	if ran == nil {
+		ran = full
+	}
+	o.findings = append(shapeFindings(id, sh.PerBlock), spotFinding(id, ran)...)
+	return o
+}
+
+// checkEndToEnd is obligation 7 (FALSIFY-QM3E-007): tokens → [seq, d] → …
+// → [seq, V], structurally, and by a full forward where one ran.
+func checkEndToEnd(a *auditRun, id string) outcome {
+	sh := a.shapes
+	if !sh.Applicable {
+		return outcome{skip: "the architecture gives no block shape walk"}
+	}
+	_, full := a.opts.spots()
+	o := outcome{detail: fmt.Sprintf("tokens → [seq, %d] → %d blocks → [seq, %d] → [seq, %d] by the weights' shapes", sh.D, sh.Layers, sh.D, sh.Vocab)}
+	if full != nil {
+		o.level = "empirical"
+		o.detail += fmt.Sprintf("; the full model ran: %v tokens → logits %v", full.ShapeIn, full.ShapeOut)
+	} else {
+		o.detail += "; not run end to end (audit --spotcheck on a model under " + textfmt.Bytes(spotcheck.MaxFullBytes) + ")"
+	}
+	o.findings = append(shapeFindings(id, sh.EndToEnd), spotFinding(id, full)...)
+	return o
 }

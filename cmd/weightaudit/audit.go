@@ -43,10 +43,9 @@ BF16 safetensors shards, synthesized in memory: no download).
 Exit codes: 0 every check passed, 1 a check failed, 2 the audit could not run.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch format {
-			case "table", "json", "markdown", "junit":
-			default:
-				return usageError(cmd, fmt.Sprintf("--format %q: want table, json, markdown or junit", format))
+			write, ok := audit.LookupFormat(format)
+			if !ok {
+				return usageError(cmd, fmt.Sprintf("--format %q: want %s", format, audit.FormatNames()))
 			}
 			if len(args) == 1 && builtin != "" {
 				return usageError(cmd, "give either SOURCE or --builtin NAME")
@@ -82,18 +81,7 @@ Exit codes: 0 every check passed, 1 a check failed, 2 the audit could not run.`,
 				return err
 			}
 			r.Fetch = fetch
-			out := cmd.OutOrStdout()
-			switch format {
-			case "json":
-				err = r.WriteJSON(out)
-			case "markdown":
-				err = r.WriteMarkdown(out)
-			case "junit":
-				err = r.WriteJUnit(out)
-			default:
-				err = r.WriteText(out)
-			}
-			if err != nil {
+			if err := write.Write(r, cmd.OutOrStdout()); err != nil {
 				return err
 			}
 			if !r.Pass() {
@@ -103,7 +91,7 @@ Exit codes: 0 every check passed, 1 a check failed, 2 the audit could not run.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&format, "format", "table", "output: table, json, markdown or junit")
+	f.StringVar(&format, "format", audit.Formats[0].Name, "output: "+audit.FormatNames())
 	f.StringVar(&builtin, "builtin", "", "audit a built-in reference layout: safetensors, gguf, 30b-safetensors, 30b-gguf (default safetensors when no SOURCE)")
 	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "files whose headers are read at once")
 	f.Int64Var(&opts.Ctx, "ctx", 4096, "context length for the KV cache, attention FLOPs and throughput")

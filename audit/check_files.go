@@ -11,41 +11,6 @@ import (
 	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
-// Finding is one problem a check found, naming what is at fault.
-type Finding struct {
-	Check   string `json:"check"`
-	Tensor  string `json:"tensor,omitempty"`
-	File    string `json:"file,omitempty"`
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
-}
-
-// Check is the outcome of one check.
-type Check struct {
-	ID     string `json:"id"`
-	Title  string `json:"title"`
-	Pass   bool   `json:"pass"`
-	Detail string `json:"detail"`
-	// Level says how the check was verified: "structural" (from the
-	// files' headers), "arithmetic" (from the model's dimensions), or
-	// "empirical" (by running the weights).
-	Level     string `json:"level,omitempty"`
-	Measured  any    `json:"measured,omitempty"`
-	Predicted any    `json:"predicted,omitempty"`
-	Findings  int    `json:"findings"`
-	// Skipped marks a check that does not apply to the architecture (its
-	// spec lacks the capability): it neither passes nor fails.
-	Skipped bool `json:"skipped,omitempty"`
-}
-
-// The structural checks beyond the seed's contract.
-const (
-	CheckTensors = "STRUCT-TENSORS" // every expected tensor present, none unexpected, shapes and dtypes right, none twice
-	CheckFiles   = "STRUCT-FILES"   // index and shards agree
-	CheckConfig  = "STRUCT-CONFIG"  // config.json and GGUF metadata agree
-	CheckProfile = "STRUCT-PROFILE" // the config agrees with the published profile and size label
-)
-
 // checkTensors compares the inventory with the spec's expected tensor set,
 // to which roles (from [Assign]) map it.
 func checkTensors(spec arch.Spec, inv *checkpoint.Inventory, roles []arch.Role) []Finding {
