@@ -51,7 +51,7 @@ func BenchmarkAudit(b *testing.B) {
 					b.Fatal(err)
 				}
 				r, err := audit.Run(ck, audit.Options{})
-				if err != nil || !r.Pass() {
+				if err != nil || !r.Pass {
 					b.Fatal(err)
 				}
 			}

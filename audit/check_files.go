@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -9,11 +10,12 @@ import (
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/cost"
 	"github.com/weightaudit/weightaudit/internal/textfmt"
+	"github.com/weightaudit/weightaudit/safetensors"
 )
 
 // checkTensors compares the inventory with the spec's expected tensor set,
 // to which roles (from [Assign]) map it.
-func checkTensors(spec arch.Spec, inv *checkpoint.Inventory, roles []arch.Role) []Finding {
+func checkTensors(ck *checkpoint.Checkpoint, spec arch.Spec, inv *checkpoint.Inventory, roles []arch.Role) []Finding {
 	family := spec.Family()
 	var out []Finding
 	add := func(t *checkpoint.Tensor, format string, args ...any) {
@@ -48,11 +50,28 @@ func checkTensors(spec arch.Spec, inv *checkpoint.Inventory, roles []arch.Role) 
 		}
 	}
 	if slices.Contains(first, 0) { // name what is missing: only now build the list
+		absent := absentShards(ck)
+		inAbsent := map[string][]string{} // absent shard: the expected tensors the index puts there
 		for j, e := range spec.Expected(inv.Format) {
-			if first[j] == 0 {
-				out = append(out, Finding{Check: CheckTensors, Tensor: e.Name, Message: fmt.Sprintf("missing: %s predicts %s %v", family, e.Component, e.Shape)})
+			if first[j] != 0 {
+				continue
 			}
+			if ck.Index != nil && absent[ck.Index.WeightMap[e.Name]] {
+				shard := ck.Index.WeightMap[e.Name]
+				inAbsent[shard] = append(inAbsent[shard], e.Name)
+				continue
+			}
+			out = append(out, Finding{Check: CheckTensors, Tensor: e.Name, Message: fmt.Sprintf("missing: %s predicts %s %v", family, e.Component, e.Shape)})
 		}
+		// The root cause first: one finding per absent shard, not one per
+		// tensor it held.
+		var causes []Finding
+		for _, shard := range slices.Sorted(maps.Keys(inAbsent)) {
+			names := inAbsent[shard]
+			causes = append(causes, Finding{Check: CheckTensors, File: shard, Tensor: names[0], Message: fmt.Sprintf(
+				"%d expected tensor(s) missing because shard %s, which the index names for them, is absent (see %s); the first is %s", len(names), shard, CheckFiles, names[0])})
+		}
+		out = append(causes, out...)
 	}
 	return out
 }
@@ -84,11 +103,33 @@ func dtypeProblem(f checkpoint.Format, dtype string, e arch.Expected) string {
 // checkFiles turns the index-against-shards mismatches into findings.
 func checkFiles(ck *checkpoint.Checkpoint) []Finding {
 	var out []Finding
+	inv := ck.Inventory()
 	for _, f := range ck.Files {
-		if f.Missing > 0 {
-			out = append(out, Finding{Check: CheckFiles, File: f.Name, Message: fmt.Sprintf(
-				"truncated: the file is %s bytes, its header declares %s; %s bytes of tensor data are missing from the end (an interrupted download?)",
-				textfmt.Count(f.Size), textfmt.Count(f.Size+f.Missing), textfmt.Count(f.Missing))})
+		if f.Missing <= 0 {
+			continue
+		}
+		var cut []string // the tensors whose data runs past the end
+		for i := range inv.Tensors {
+			if t := &inv.Tensors[i]; t.File == f.Name && t.Offset+t.Bytes > f.Size {
+				cut = append(cut, t.Name)
+			}
+		}
+		msg := fmt.Sprintf("truncated: the file is %s bytes, its header declares %s; %s bytes of tensor data are missing from the end (an interrupted download?)",
+			textfmt.Count(f.Size), textfmt.Count(f.Size+f.Missing), textfmt.Count(f.Missing))
+		first := ""
+		if len(cut) > 0 {
+			first = cut[0]
+			msg += fmt.Sprintf("; %d tensor(s) cut off: %s", len(cut), strings.Join(cut[:min(len(cut), 3)], ", "))
+			if len(cut) > 3 {
+				msg += fmt.Sprintf(" and %d more", len(cut)-3)
+			}
+		}
+		out = append(out, Finding{Check: CheckFiles, File: f.Name, Tensor: first, Message: msg})
+	}
+	lost := map[string]int{} // absent shard: the tensors the index puts there
+	if ck.Index != nil {
+		for _, shard := range ck.Index.WeightMap {
+			lost[shard]++
 		}
 	}
 	for _, m := range ck.Mismatches {
@@ -96,28 +137,34 @@ func checkFiles(ck *checkpoint.Checkpoint) []Finding {
 		if file == "" {
 			file = ck.IndexName
 		}
-		out = append(out, Finding{Check: CheckFiles, Tensor: m.Tensor, File: file, Message: m.String()})
+		msg := m.String()
+		if m.Kind == safetensors.MissingShard {
+			msg += fmt.Sprintf(": the %d tensor(s) the index puts there are missing because of it", lost[m.Shard])
+		}
+		out = append(out, Finding{Check: CheckFiles, Tensor: m.Tensor, File: file, Message: msg})
+	}
+	return out
+}
+
+// absentShards returns the shards a safetensors index names that were not
+// provided.
+func absentShards(ck *checkpoint.Checkpoint) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range ck.Mismatches {
+		if m.Kind == safetensors.MissingShard {
+			out[m.Shard] = true
+		}
 	}
 	return out
 }
 
 // describe joins a check's findings into its one-line detail.
 func describe(fs []Finding, okDetail string) string {
-	if len(fs) == 0 {
+	switch len(fs) {
+	case 0:
 		return okDetail
+	case 1:
+		return findingText(fs[0])
 	}
-	kinds := map[string]int{}
-	for _, f := range fs {
-		k := f.Message
-		if i := strings.IndexAny(k, ":,"); i > 0 {
-			k = k[:i]
-		}
-		kinds[k]++
-	}
-	var parts []string
-	for k, n := range kinds {
-		parts = append(parts, fmt.Sprintf("%d× %s", n, k))
-	}
-	slices.Sort(parts)
-	return fmt.Sprintf("%d finding(s): %s", len(fs), strings.Join(parts, "; "))
+	return fmt.Sprintf("%d findings; the first: %s", len(fs), findingText(fs[0]))
 }

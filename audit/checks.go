@@ -85,11 +85,12 @@ func fixed(id string) func(arch.Obligations) string {
 }
 
 // checkTable lists the checks in report order: the structural checks every
-// family shares, then the seven obligations of the seed's contract under
+// family shares (the files first: a broken file is the root cause of what
+// the others find), then the seven obligations of the seed's contract under
 // the family's ids. A new check is one row.
 var checkTable = []checkRow{
+	{fixed(CheckFiles), "every file whole, index and shards agree, no tensor in two shards", "structural", checkFileSet},
 	{fixed(CheckTensors), "every expected tensor present, none unexpected, shapes and dtypes right", "structural", checkTensorSet},
-	{fixed(CheckFiles), "index and shards agree, no tensor in two shards", "structural", checkFileSet},
 	{fixed(CheckConfig), "config.json and GGUF metadata agree", "structural", checkConfig},
 	{fixed(CheckProfile), "config agrees with the published profile and size label", "structural", checkProfile},
 	{func(o arch.Obligations) string { return o.Total }, "total parameter count", "structural", checkTotal},
@@ -125,7 +126,7 @@ func (a *auditRun) runChecks() {
 }
 
 func checkTensorSet(a *auditRun, id string) outcome {
-	return outcome{findings: checkTensors(a.spec, a.inv, a.roles),
+	return outcome{findings: checkTensors(a.ck, a.spec, a.inv, a.roles),
 		detail: fmt.Sprintf("%s tensors as %s predicts", textfmt.Count(int64(len(a.inv.Tensors))), a.spec.Family())}
 }
 
@@ -134,11 +135,17 @@ func checkFileSet(a *auditRun, id string) outcome {
 }
 
 func checkConfig(a *auditRun, id string) outcome {
+	switch {
+	case a.ck.Format != checkpoint.FormatGGUF:
+		return outcome{skip: "the architecture comes from config.json alone"}
+	case a.ck.Config == nil:
+		return outcome{skip: "no config.json beside the GGUF file: the architecture comes from its metadata"}
+	}
 	var fs []Finding
 	for _, c := range a.conflicts {
 		fs = append(fs, Finding{Check: id, File: "config.json", Field: c.Field, Message: c.Message})
 	}
-	return outcome{findings: fs, detail: configDetail(a.ck)}
+	return outcome{findings: fs, detail: "config.json agrees with the GGUF metadata"}
 }
 
 func checkProfile(a *auditRun, id string) outcome {

@@ -24,12 +24,13 @@ func (r *Report) modelLine() string {
 	return fmt.Sprintf("%s, %s, %d file(s)", name, r.Format, r.Files.Count)
 }
 
-// WriteText writes the report for a terminal: the gate's verdict first,
-// then the checks, the findings, a per-layer table in which runs of
+// WriteText writes the report for a terminal: the headline (the verdict)
+// first, then the gate, the checks, the findings, a per-layer table in which runs of
 // identical layers share a row, memory and throughput.
 func (r *Report) WriteText(w io.Writer) error {
 	p := &textfmt.Printer{W: w}
-	p.F("%s  %s  %s — coverage %d/%d\n", r.Gate.ID, textfmt.Verdict(r.Gate.Pass), r.modelLine(), r.Coverage.Verified, r.Coverage.Total)
+	p.F("%s\n", r.Headline)
+	p.F("gate %s %s — coverage %d/%d\n", r.Gate.ID, textfmt.Verdict(r.Gate.Pass), r.Coverage.Verified, r.Coverage.Total)
 	p.F("source %s\n", r.Source)
 	if r.Fetch != nil {
 		p.F("remote %s\n", r.Fetch)
@@ -41,7 +42,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		if c.Level != "" {
 			level = "[" + c.Level + "] "
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s%s\n", textfmt.Verdict(c.Pass), c.ID, level, c.Detail)
+		fmt.Fprintf(tw, "  %s\t%s\t%s%s\n", c.status(), c.ID, level, c.Detail)
 	}
 	tw.Flush()
 	eq := func(got, want int64) string {
@@ -120,6 +121,15 @@ func (r *Report) WriteText(w io.Writer) error {
 	return p.Err
 }
 
+// status is a check's outcome in capitals: PASS, FAIL, or SKIP for a check
+// that does not apply.
+func (c Check) status() string {
+	if c.Skipped {
+		return "SKIP"
+	}
+	return textfmt.Verdict(c.Pass)
+}
+
 func findingText(f Finding) string {
 	var where []string
 	if f.Tensor != "" {
@@ -176,15 +186,16 @@ func auditLayerGroups(ls []LayerAudit) []layerGroup[LayerAudit] {
 // WriteMarkdown writes the report as Markdown for a CI step summary.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	p := &textfmt.Printer{W: w}
-	icon := map[bool]string{true: "✅", false: "❌"}
-	p.F("## %s %s: %s\n\n", icon[r.Gate.Pass], r.Gate.ID, textfmt.Verdict(r.Gate.Pass))
-	p.F("%s · coverage **%d/%d** · `%s`\n\n", r.modelLine(), r.Coverage.Verified, r.Coverage.Total, r.Source)
+	icon := map[string]string{"PASS": "✅", "FAIL": "❌", "SKIP": "➖", "INCOMPLETE": "➖"}
+	verdict := strings.ToUpper(r.Verdict)
+	p.F("## %s %s\n\n", icon[verdict], mdEscape(r.Headline))
+	p.F("gate `%s` %s · coverage **%d/%d** · `%s`\n\n", r.Gate.ID, textfmt.Verdict(r.Gate.Pass), r.Coverage.Verified, r.Coverage.Total, r.Source)
 	if r.Fetch != nil {
 		p.F("Remote: %s.\n\n", r.Fetch)
 	}
 	p.F("| | check | level | detail |\n| --- | --- | --- | --- |\n")
 	for _, c := range r.Checks {
-		p.F("| %s | `%s` | %s | %s |\n", icon[c.Pass], c.ID, c.Level, mdEscape(c.Detail))
+		p.F("| %s | `%s` | %s | %s |\n", icon[c.status()], c.ID, c.Level, mdEscape(c.Detail))
 	}
 	p.F("\n| params | tallied | predicted |\n| --- | ---: | ---: |\n")
 	p.F("| total | %s | %s |\n| active | %s | %s |\n", textfmt.Count(r.Params.Total), textfmt.Count(r.Params.PredictedTotal), textfmt.Count(r.Params.Active), textfmt.Count(r.Params.PredictedActive))
@@ -233,17 +244,29 @@ type junitSuites struct {
 }
 
 type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Cases    []junitCase `xml:"testcase"`
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Properties []junitProperty `xml:"properties>property"`
+	Cases      []junitCase     `xml:"testcase"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
 }
 
 type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	ClassName string        `xml:"classname,attr"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 type junitFailure struct {
@@ -251,27 +274,38 @@ type junitFailure struct {
 	Text    string `xml:",chardata"`
 }
 
-// WriteJUnit writes the report as JUnit XML: one test case per check (the
-// gate included), each failure listing its findings.
+// WriteJUnit writes the report as JUnit XML: the verdict and headline as
+// the suite's first properties, then one test case per check (the gate
+// included), each failure listing its findings, each check that does not
+// apply skipped.
 func (r *Report) WriteJUnit(w io.Writer) error {
-	s := junitSuite{Name: "weightaudit " + r.Source}
+	s := junitSuite{Name: "weightaudit " + r.Source,
+		Properties: []junitProperty{{"verdict", r.Verdict}, {"headline", r.Headline}}}
 	byCheck := map[string][]string{}
 	for _, f := range r.Findings {
 		byCheck[f.Check] = append(byCheck[f.Check], findingText(f))
 	}
-	add := func(id, title string, pass bool, detail string) {
-		c := junitCase{Name: id + " " + title, ClassName: "weightaudit." + string(r.Format), SystemOut: detail}
-		if !pass {
-			c.Failure = &junitFailure{Message: detail, Text: strings.Join(byCheck[id], "\n")}
+	add := func(c Check) {
+		jc := junitCase{Name: c.ID + " " + c.Title, ClassName: "weightaudit." + string(r.Format), SystemOut: c.Detail}
+		switch {
+		case c.Skipped:
+			jc.Skipped = &junitSkipped{Message: c.Detail}
+			s.Skipped++
+		case !c.Pass:
+			jc.Failure = &junitFailure{Message: c.Detail, Text: strings.Join(byCheck[c.ID], "\n")}
 			s.Failures++
 		}
-		s.Cases = append(s.Cases, c)
+		s.Cases = append(s.Cases, jc)
 		s.Tests++
 	}
 	for _, c := range r.Checks {
-		add(c.ID, c.Title, c.Pass, c.Detail)
+		add(c)
 	}
-	add(r.Gate.ID, "QA gate: all seven falsification tests pass, coverage 1", r.Gate.Pass, fmt.Sprintf("coverage %d/%d", r.Coverage.Verified, r.Coverage.Total))
+	gate := fmt.Sprintf("coverage %d/%d", r.Coverage.Verified, r.Coverage.Total)
+	if !r.Gate.Pass && r.Verdict == VerdictFail {
+		gate += "; " + r.Headline
+	}
+	add(Check{ID: r.Gate.ID, Title: "QA gate: all seven falsification tests pass, coverage 1, the files sound", Pass: r.Gate.Pass, Detail: gate})
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

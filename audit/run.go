@@ -15,6 +15,16 @@ import (
 // Report is the outcome of an audit, built by [Run] and rendered by its
 // Write methods.
 type Report struct {
+	// Pass is true only when the verdict is "pass": every check passed
+	// and the gate with them.
+	Pass bool `json:"pass"`
+	// Verdict is "pass", "fail" (a check failed: reject the artifact) or
+	// "incomplete" (nothing failed, but a check did not apply to the
+	// architecture, so the gate was not reached).
+	Verdict string `json:"verdict"`
+	// Headline is the report's first line: the verdict, the model, and
+	// the number of findings with the first root cause.
+	Headline string            `json:"headline"`
 	Source   string            `json:"source"`
 	Format   checkpoint.Format `json:"format"`
 	Model    ModelJSON         `json:"model"`
@@ -86,6 +96,13 @@ type CoverageJSON struct {
 	Verified int `json:"verified"`
 	Total    int `json:"total"`
 }
+
+// The verdicts of a report.
+const (
+	VerdictPass       = "pass"
+	VerdictFail       = "fail"
+	VerdictIncomplete = "incomplete"
+)
 
 // GateJSON is the QA gate's verdict.
 type GateJSON struct {
@@ -188,15 +205,7 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 	a.sections()
 	a.runChecks()
 
-	for _, c := range r.Checks {
-		if strings.HasPrefix(c.ID, "FALSIFY-") {
-			r.Coverage.Total++
-			if c.Pass {
-				r.Coverage.Verified++
-			}
-		}
-	}
-	r.Gate = GateJSON{ID: a.ob.Gate, Pass: r.Coverage.Total == len(a.ob.List()) && r.Coverage.Verified == r.Coverage.Total}
+	r.decide(a.ob)
 	r.Layers = layerAudit(a.tl, a.pred, r.Findings)
 	if r.Findings == nil {
 		r.Findings = []Finding{}
@@ -204,14 +213,68 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 	return r, nil
 }
 
-// Pass reports whether every check passed and the gate with them.
-func (r *Report) Pass() bool {
+// decide decides the gate and the report's verdict from the checks. The
+// gate is the seed's F-QM3E-001 (under the family's id): all seven
+// obligations verified, and, as its contract_composition requires, the
+// files themselves sound: any failed check fails it.
+func (r *Report) decide(ob arch.Obligations) {
+	failed, skipped := 0, 0
+	obligations := map[string]bool{}
+	for _, id := range ob.List() {
+		obligations[id] = true
+	}
 	for _, c := range r.Checks {
-		if !c.Pass && !c.Skipped {
-			return false
+		switch {
+		case c.Skipped:
+			skipped++
+		case !c.Pass:
+			failed++
+		}
+		if obligations[c.ID] {
+			r.Coverage.Total++
+			if c.Pass {
+				r.Coverage.Verified++
+			}
 		}
 	}
-	return r.Gate.Pass
+	complete := r.Coverage.Total == len(obligations) && r.Coverage.Verified == r.Coverage.Total
+	r.Gate = GateJSON{ID: ob.Gate, Pass: complete && failed == 0}
+	switch {
+	case failed > 0:
+		r.Verdict = VerdictFail
+	case !r.Gate.Pass:
+		r.Verdict = VerdictIncomplete
+	default:
+		r.Verdict = VerdictPass
+	}
+	r.Pass = r.Verdict == VerdictPass
+	r.Headline = r.headline(failed, skipped)
+}
+
+// headline is the report's first line: the verdict in capitals, the model,
+// and what decided it: the findings and the first of them (the checks put
+// root causes first), or the checks that did not apply.
+func (r *Report) headline(failed, skipped int) string {
+	h := fmt.Sprintf("%s  %s", strings.ToUpper(r.Verdict), r.modelLine())
+	switch r.Verdict {
+	case VerdictFail:
+		h += fmt.Sprintf(" — %d check(s) failed with %d finding(s); first: %s %s", failed, len(r.Findings), r.Findings[0].Check, findingText(r.Findings[0]))
+	case VerdictIncomplete:
+		var ids []string
+		for _, c := range r.Checks {
+			if c.Skipped && strings.HasPrefix(c.ID, "FALSIFY-") {
+				ids = append(ids, c.ID)
+			}
+		}
+		h += fmt.Sprintf(" — nothing failed, but %d obligation(s) do not apply to %s (%s): gate %s not reached", len(ids), r.Model.Family, strings.Join(ids, ", "), r.Gate.ID)
+	default:
+		h += fmt.Sprintf(" — %d checks passed", len(r.Checks)-skipped)
+		if skipped > 0 {
+			h += fmt.Sprintf(", %d not applicable", skipped)
+		}
+		h += fmt.Sprintf(", gate %s coverage %d/%d", r.Gate.ID, r.Coverage.Verified, r.Coverage.Total)
+	}
+	return h
 }
 
 // layerAudit tallies each layer against its prediction.
@@ -289,16 +352,6 @@ func filesDetail(ck *checkpoint.Checkpoint) string {
 		return fmt.Sprintf("%s maps every tensor to the one shard of %d that holds it; total_size agrees", ck.IndexName, len(ck.Shards))
 	}
 	return fmt.Sprintf("%d shard(s) without an index", len(ck.Shards))
-}
-
-func configDetail(ck *checkpoint.Checkpoint) string {
-	switch {
-	case ck.Format != checkpoint.FormatGGUF:
-		return "not applicable: the architecture comes from config.json alone"
-	case ck.Config == nil:
-		return "no config.json beside the GGUF file: the architecture comes from its metadata"
-	}
-	return "config.json agrees with the GGUF metadata"
 }
 
 func presetNames() string {

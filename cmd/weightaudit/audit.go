@@ -84,7 +84,7 @@ Exit codes: 0 every check passed, 1 a check failed, 2 the audit could not run.`,
 			if err := write.Write(r, cmd.OutOrStdout()); err != nil {
 				return err
 			}
-			if !r.Pass() {
+			if r.Verdict == audit.VerdictFail {
 				return &checkFailed{n: len(r.Findings)}
 			}
 			return nil
