@@ -30,6 +30,9 @@ func (r *Report) modelLine() string {
 func (r *Report) WriteText(w io.Writer) error {
 	p := &textfmt.Printer{W: w}
 	p.F("%s\n", r.Headline)
+	if r.Error != "" {
+		return p.Err
+	}
 	p.F("gate %s %s — coverage %d/%d\n", r.Gate.ID, textfmt.Verdict(r.Gate.Pass), r.Coverage.Verified, r.Coverage.Total)
 	p.F("source %s\n", r.Source)
 	if r.Fetch != nil {
@@ -189,6 +192,10 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	icon := map[string]string{"PASS": "✅", "FAIL": "❌", "SKIP": "➖", "INCOMPLETE": "➖"}
 	verdict := strings.ToUpper(r.Verdict)
 	p.F("## %s %s\n\n", icon[verdict], mdEscape(r.Headline))
+	if r.Error != "" {
+		p.F("Source `%s`: %s.\n", r.Source, mdEscape(r.Error))
+		return p.Err
+	}
 	p.F("gate `%s` %s · coverage **%d/%d** · `%s`\n\n", r.Gate.ID, textfmt.Verdict(r.Gate.Pass), r.Coverage.Verified, r.Coverage.Total, r.Source)
 	if r.Fetch != nil {
 		p.F("Remote: %s.\n\n", r.Fetch)
@@ -301,11 +308,20 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 	for _, c := range r.Checks {
 		add(c)
 	}
+	if r.Error != "" {
+		add(Check{ID: "weightaudit", Title: "the audit runs to its end", Detail: r.Error})
+		return writeJUnit(w, s)
+	}
 	gate := fmt.Sprintf("coverage %d/%d", r.Coverage.Verified, r.Coverage.Total)
 	if !r.Gate.Pass && r.Verdict == VerdictFail {
 		gate += "; " + r.Headline
 	}
 	add(Check{ID: r.Gate.ID, Title: "QA gate: all seven falsification tests pass, coverage 1, the files sound", Pass: r.Gate.Pass, Detail: gate})
+	return writeJUnit(w, s)
+}
+
+// writeJUnit writes one suite as a JUnit XML document.
+func writeJUnit(w io.Writer, s junitSuite) error {
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

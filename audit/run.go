@@ -1,7 +1,9 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -24,7 +26,10 @@ type Report struct {
 	Verdict string `json:"verdict"`
 	// Headline is the report's first line: the verdict, the model, and
 	// the number of findings with the first root cause.
-	Headline string            `json:"headline"`
+	Headline string `json:"headline"`
+	// Error is set, and nothing else but the verdict and source, when the
+	// audit could not run to its end: see [Unfinished].
+	Error    string            `json:"error,omitempty"`
 	Source   string            `json:"source"`
 	Format   checkpoint.Format `json:"format"`
 	Model    ModelJSON         `json:"model"`
@@ -147,7 +152,20 @@ type Options struct {
 	Bandwidth, Compute float64
 }
 
-func (o *Options) setDefaults() {
+// Limits on the options: beyond them no real run is meant, and the cost
+// model's byte counts would overflow.
+const (
+	MaxCtx   = 1 << 27 // 134 M positions
+	MaxBatch = 1 << 16
+)
+
+// ErrOption is wrapped by the errors of [Options.Validate].
+var ErrOption = errors.New("invalid option")
+
+// Validate fills the defaults (ctx 4096, batch 1, KV type f16) and checks
+// every option, so that a bad value is refused before any file is read.
+// Errors wrap [ErrOption] and name the option.
+func (o *Options) Validate() error {
 	if o.Ctx == 0 {
 		o.Ctx = 4096
 	}
@@ -157,6 +175,24 @@ func (o *Options) setDefaults() {
 	if o.KVType == "" {
 		o.KVType = "f16"
 	}
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) && x >= 0 }
+	switch {
+	case o.Ctx < 1 || o.Ctx > MaxCtx:
+		return fmt.Errorf("%w: ctx %d, want 1 to %d", ErrOption, o.Ctx, MaxCtx)
+	case o.Batch < 1 || o.Batch > MaxBatch:
+		return fmt.Errorf("%w: batch %d, want 1 to %d", ErrOption, o.Batch, MaxBatch)
+	case !finite(o.Bandwidth) || !finite(o.Compute) || (o.Bandwidth > 0) != (o.Compute > 0):
+		return fmt.Errorf("%w: give both a positive finite bandwidth and compute (got %g B/s, %g FLOP/s)", ErrOption, o.Bandwidth, o.Compute)
+	}
+	for _, n := range o.Hardware {
+		if _, ok := cost.LookupHardware(n); !ok {
+			return fmt.Errorf("%w: unknown hardware %q (presets: %s)", ErrOption, n, presetNames())
+		}
+	}
+	if _, err := cost.ParseKVType(o.KVType); err != nil {
+		return fmt.Errorf("%w: %w", ErrOption, err)
+	}
+	return nil
 }
 
 // Run audits ck: it derives the architecture, recognizes the published
@@ -164,20 +200,8 @@ func (o *Options) setDefaults() {
 // against the prediction, runs the seed's seven falsification tests and
 // its QA gate, and estimates memory, FLOPs and throughput.
 func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
-	opts.setDefaults()
-	if opts.Ctx < 1 || opts.Batch < 1 {
-		return nil, fmt.Errorf("ctx and batch must be positive (got %d, %d)", opts.Ctx, opts.Batch)
-	}
-	for _, n := range opts.Hardware {
-		if _, ok := cost.LookupHardware(n); !ok {
-			return nil, fmt.Errorf("unknown hardware %q (presets: %s)", n, presetNames())
-		}
-	}
-	if (opts.Bandwidth > 0) != (opts.Compute > 0) || opts.Bandwidth < 0 || opts.Compute < 0 {
-		return nil, fmt.Errorf("give both a positive bandwidth and a positive compute (got %g B/s, %g FLOP/s)", opts.Bandwidth, opts.Compute)
-	}
-	if _, err := cost.ParseKVType(opts.KVType); err != nil {
-		return nil, fmt.Errorf("kv type %q: %w (have %s)", opts.KVType, err, strings.Join(cost.KVTypes(), ", "))
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	spec, conflicts, err := arch.FromCheckpoint(ck)
 	if err != nil {
@@ -211,6 +235,20 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 		r.Findings = []Finding{}
 	}
 	return r, nil
+}
+
+// Unfinished is the report of an audit that could not run to its end, for
+// the machine-readable formats, which CI reporters expect to find whatever
+// happened: verdict "fail" when the artifact itself is at fault (broken
+// set), "incomplete" when the run could not complete (the network, a
+// timeout, cancelled).
+func Unfinished(source string, err error, broken bool) *Report {
+	r := &Report{Source: source, Verdict: VerdictIncomplete, Error: err.Error(), Checks: []Check{}, Findings: []Finding{}}
+	if broken {
+		r.Verdict = VerdictFail
+	}
+	r.Headline = fmt.Sprintf("%s  %s — the audit could not run to its end: %v", strings.ToUpper(r.Verdict), source, err)
+	return r
 }
 
 // decide decides the gate and the report's verdict from the checks. The

@@ -3,10 +3,15 @@ package checkpoint
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 )
+
+// ErrNoTensor is returned by [DumpTensor] for a tensor name the checkpoint
+// does not hold.
+var ErrNoTensor = errors.New("no such tensor")
 
 // DumpTensor writes the tensor called name, dequantized to little-endian
 // float32 in its stored element order, to out, reading it a chunk of rows
@@ -21,7 +26,7 @@ func DumpTensor(ctx context.Context, ck *Checkpoint, name string, out io.Writer)
 		}
 	}
 	if t == nil {
-		return 0, fmt.Errorf("%s has no tensor %q", ck.Source, name)
+		return 0, fmt.Errorf("%s has no tensor %q: %w", ck.Source, name, ErrNoTensor)
 	}
 	codec, err := ck.Codec(t)
 	if err != nil {

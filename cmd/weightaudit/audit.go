@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 
@@ -40,12 +41,16 @@ memory, FLOPs per token and roofline throughput on common hardware.
 With no SOURCE it audits the built-in Qwen3-235B-A22B reference layout (118
 BF16 safetensors shards, synthesized in memory: no download).
 
-Exit codes: 0 every check passed, 1 a check failed, 2 the audit could not run.`,
-		Args: cobra.MaximumNArgs(1),
+It exits 1 when a check failed; the report says which and why.`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			write, ok := audit.LookupFormat(format)
 			if !ok {
 				return usageError(cmd, fmt.Sprintf("--format %q: want %s", format, audit.FormatNames()))
+			}
+			opts.Hardware, opts.Bandwidth, opts.Compute = hw, bandwidth*1e9, compute*1e12
+			if err := opts.Validate(); err != nil {
+				return usageError(cmd, err.Error())
 			}
 			if len(args) == 1 && builtin != "" {
 				return usageError(cmd, "give either SOURCE or --builtin NAME")
@@ -53,34 +58,22 @@ Exit codes: 0 every check passed, 1 a check failed, 2 the audit could not run.`,
 			if len(args) == 0 && builtin == "" {
 				builtin = defaultBuiltin
 			}
-			ck, src, err := load(cmd, args, builtin, jobs, checkpoint.WithPartialFiles())
+			r, err := runAudit(cmd, args, builtin, jobs, opts, spot, spotLayer, tokens)
 			if err != nil {
-				return err
-			}
-			fetch := fetchOf(src, ck) // header reads only, before any spot-check
-			opts.Hardware, opts.Bandwidth, opts.Compute = hw, bandwidth*1e9, compute*1e12
-			if spot {
-				ids, err := parseTokens(tokens)
-				if err != nil {
-					return usageError(cmd, err.Error())
-				}
-				res, err := spotcheck.Run(cmd.Context(), ck, spotcheck.Options{Layer: spotLayer, Tokens: ids, Jobs: jobs})
-				if err != nil {
-					return err
-				}
-				opts.Spot = append(opts.Spot, res)
-				if ck.Inventory().Totals().Bytes <= spotcheck.MaxFullBytes {
-					if res, err = spotcheck.Run(cmd.Context(), ck, spotcheck.Options{Full: true, Tokens: ids, Jobs: jobs}); err != nil {
-						return err
+				// CI reporters expect a document whatever happened: the
+				// machine-readable formats get one saying why there is no
+				// report (a broken artifact, or a run that could not end).
+				if code := classify(err); format != "table" && (code == exitProblems || code == exitRetry) {
+					source := builtin
+					if len(args) == 1 {
+						source = args[0]
 					}
-					opts.Spot = append(opts.Spot, res)
+					if werr := write.Write(audit.Unfinished(source, err, code == exitProblems), cmd.OutOrStdout()); werr != nil {
+						return errors.Join(err, werr)
+					}
 				}
-			}
-			r, err := audit.Run(ck, opts)
-			if err != nil {
 				return err
 			}
-			r.Fetch = fetch
 			if err := write.Write(r, cmd.OutOrStdout()); err != nil {
 				return err
 			}
@@ -104,4 +97,40 @@ Exit codes: 0 every check passed, 1 a check failed, 2 the audit could not run.`,
 	f.IntVar(&spotLayer, "spot-layer", 0, "the layer --spotcheck runs")
 	f.StringVar(&tokens, "tokens", "1,2,3", "token ids --spotcheck feeds")
 	return cmd
+}
+
+// runAudit loads the checkpoint, runs the spot-checks --spotcheck asks for
+// and audits it.
+func runAudit(cmd *cobra.Command, args []string, builtin string, jobs int, opts audit.Options, spot bool, spotLayer int, tokens string) (*audit.Report, error) {
+	var ids []int
+	if spot {
+		var err error
+		if ids, err = parseTokens(tokens); err != nil {
+			return nil, usageError(cmd, err.Error())
+		}
+	}
+	ck, src, err := load(cmd, args, builtin, jobs, checkpoint.WithPartialFiles())
+	if err != nil {
+		return nil, err
+	}
+	fetch := fetchOf(src, ck) // header reads only, before any spot-check
+	if spot {
+		res, err := spotcheck.Run(cmd.Context(), ck, spotcheck.Options{Layer: spotLayer, Tokens: ids, Jobs: jobs})
+		if err != nil {
+			return nil, err
+		}
+		opts.Spot = append(opts.Spot, res)
+		if ck.Inventory().Totals().Bytes <= spotcheck.MaxFullBytes {
+			if res, err = spotcheck.Run(cmd.Context(), ck, spotcheck.Options{Full: true, Tokens: ids, Jobs: jobs}); err != nil {
+				return nil, err
+			}
+			opts.Spot = append(opts.Spot, res)
+		}
+	}
+	r, err := audit.Run(ck, opts)
+	if err != nil {
+		return nil, err
+	}
+	r.Fetch = fetch
+	return r, nil
 }

@@ -33,8 +33,8 @@ once when both are SOURCEs). Tensors are reported added (in B only), removed
 (in A only), reshaped, retyped, or changed (same shape and dtype, other
 bytes); files whose digests differ are listed for information.
 
-Exit codes: 0 the tensors are identical, 1 they differ, 2 diff could not run.`,
-		Args: cobra.ExactArgs(2),
+It exits 1 when the tensors differ.`,
+		Args: usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if jobs < 1 {
 				return usageError(cmd, fmt.Sprintf("--jobs must be at least 1, got %d", jobs))

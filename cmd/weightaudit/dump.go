@@ -16,7 +16,7 @@ func newDumpCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dump SOURCE TENSOR -o FILE",
 		Short: "Write one tensor dequantized to little-endian float32, in its stored element order",
-		Args:  cobra.ExactArgs(2),
+		Args:  usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return usageError(cmd, "-o FILE is required")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"runtime"
 
@@ -28,7 +27,7 @@ reads tensor data.
 
 --builtin NAME inspects a built-in reference layout instead, synthesized in
 memory: ` + fmt.Sprint(synth.BuiltinNames()) + `.`,
-		Args: cobra.MaximumNArgs(1),
+		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (len(args) == 1) == (builtin != "") {
 				return usageError(cmd, "give either SOURCE or --builtin NAME")
@@ -59,9 +58,4 @@ memory: ` + fmt.Sprint(synth.BuiltinNames()) + `.`,
 	f.StringVar(&builtin, "builtin", "", "inspect a built-in reference layout: safetensors or gguf (Qwen3-235B-A22B)")
 	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "files whose headers are read at once")
 	return cmd
-}
-
-// usageError reports bad arguments: exit code 2 with the usage line.
-func usageError(cmd *cobra.Command, msg string) error {
-	return errors.New(msg + "\nusage: " + cmd.UseLine())
 }

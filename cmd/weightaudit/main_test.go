@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"flag"
 	"fmt"
 	"os"
@@ -161,27 +162,38 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// Usage errors exit 4, a SOURCE with no model 3 (the exit-code table).
 func TestUsageErrors(t *testing.T) {
 	tests := []struct {
-		name    string
-		args    []string
-		wantErr string
+		name     string
+		args     []string
+		wantErr  string
+		wantCode int
 	}{
-		{"no source", []string{"inspect"}, "give either SOURCE or --builtin"},
-		{"both", []string{"inspect", "x", "--builtin", "gguf"}, "give either SOURCE or --builtin"},
-		{"unknown builtin", []string{"inspect", "--builtin", "llama"}, `no built-in layout "llama"`},
-		{"jobs 0", []string{"inspect", "--builtin", "gguf", "--jobs", "0"}, "jobs must be at least 1"},
-		{"missing path", []string{"inspect", "/nonexistent/model.gguf"}, "/nonexistent/model.gguf"},
-		{"remote", []string{"inspect", "oci://registry"}, "expected oci://REGISTRY/REPOSITORY"},
-		{"unknown flag", []string{"inspect", "--frobnicate"}, "unknown flag"},
-		{"unknown command", []string{"frobnicate"}, "unknown command"},
-		{"empty folder", []string{"inspect", t.TempDir()}, "no model found"},
+		{"no source", []string{"inspect"}, "give either SOURCE or --builtin", exitUsage},
+		{"both", []string{"inspect", "x", "--builtin", "gguf"}, "give either SOURCE or --builtin", exitUsage},
+		{"unknown builtin", []string{"inspect", "--builtin", "llama"}, `no built-in layout "llama"`, exitUsage},
+		{"jobs 0", []string{"inspect", "--builtin", "gguf", "--jobs", "0"}, "jobs must be at least 1", exitUsage},
+		{"missing path", []string{"inspect", "/nonexistent/model.gguf"}, "/nonexistent/model.gguf", exitNothing},
+		{"remote", []string{"inspect", "oci://registry"}, "expected oci://REGISTRY/REPOSITORY", exitUsage},
+		{"unknown flag", []string{"inspect", "--frobnicate"}, "unknown flag", exitUsage},
+		{"bad flag value", []string{"audit", "--ctx", "many"}, "invalid argument", exitUsage},
+		{"extra argument", []string{"audit", "a", "b"}, "accepts at most 1 arg", exitUsage},
+		{"unknown command", []string{"frobnicate"}, "unknown command", exitUsage},
+		// Bad values are refused before anything is read: the source does
+		// not exist, and reading it would exit 3.
+		{"ctx overflowing", []string{"audit", "/nonexistent", "--ctx", "9223372036854775807"}, "ctx 9223372036854775807", exitUsage},
+		{"batch too large", []string{"audit", "/nonexistent", "--batch", "99999999"}, "batch 99999999", exitUsage},
+		{"infinite bandwidth", []string{"audit", "/nonexistent", "--bandwidth", "Inf", "--compute", "1"}, "finite bandwidth", exitUsage},
+		{"model type as KV type", []string{"audit", "/nonexistent", "--kv-type", "q4_k"}, `KV cache type "q4_k"`, exitUsage},
+		{"unknown hardware", []string{"audit", "/nonexistent", "--hw", "nope"}, `unknown hardware "nope"`, exitUsage},
+		{"empty folder", []string{"inspect", t.TempDir()}, "no model found", exitNothing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			stdout, stderr, code := cli(t, tt.args...)
-			if code != 2 {
-				t.Errorf("exit code %d, want 2 (stderr %q)", code, stderr)
+			if code != tt.wantCode {
+				t.Errorf("exit code %d, want %d (stderr %q)", code, tt.wantCode, stderr)
 			}
 			if !strings.Contains(stderr, tt.wantErr) {
 				t.Errorf("stderr = %q, want it to contain %q", stderr, tt.wantErr)
@@ -244,11 +256,48 @@ func TestSpotcheckAndDump(t *testing.T) {
 		{"dump", "../../testdata/tiny/hf-f32", "no.such.tensor", "-o", filepath.Join(dir, "x")},
 		{"dump", "../../testdata/tiny/hf-f32", "model.norm.weight"},
 	} {
-		if _, stderr, code := cli(t, bad...); code != 2 || stderr == "" {
-			t.Errorf("%v: exit %d, stderr %q; want 2 and an error", bad, code, stderr)
+		if _, stderr, code := cli(t, bad...); code != exitUsage || stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q; want %d (usage) and an error", bad, code, stderr, exitUsage)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "x")); !os.IsNotExist(err) {
 		t.Error("a failed dump left a file behind")
+	}
+}
+
+// A malformed artifact exits 1, and the machine-readable formats still
+// write a well-formed document saying so (CI reporters expect a file); the
+// table format writes nothing to stdout.
+func TestAuditMalformedWritesDocument(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.gguf")
+	b, err := os.ReadFile("../../testdata/tiny/gguf/tiny-f16.gguf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[8], b[9] = 0xff, 0xff // the tensor count: more tensors than the file can hold
+	if err := os.WriteFile(bad, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := cli(t, "audit", bad, "--format", "json")
+	var r struct {
+		Pass           *bool
+		Verdict, Error string
+		Headline       string
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil || code != exitProblems || r.Pass == nil || *r.Pass || r.Verdict != "fail" ||
+		!strings.Contains(r.Error, "tensor count") || !strings.HasPrefix(r.Headline, "FAIL  ") {
+		t.Errorf("audit --format json of a malformed file: exit %d, %+v (%v); stderr %q", code, r, err, stderr)
+	}
+	stdout, _, code = cli(t, "audit", bad, "--format", "junit")
+	var suites struct {
+		Suites []struct {
+			Failures int `xml:"failures,attr"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal([]byte(stdout), &suites); err != nil || code != exitProblems || len(suites.Suites) != 1 || suites.Suites[0].Failures != 1 {
+		t.Errorf("audit --format junit of a malformed file: exit %d, %+v, %v", code, suites, err)
+	}
+	if stdout, _, code := cli(t, "audit", bad); code != exitProblems || stdout != "" {
+		t.Errorf("audit of a malformed file: exit %d, stdout %q; want 1 and nothing", code, stdout)
 	}
 }

@@ -138,8 +138,8 @@ func TestRemoteHubSource(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "PASS  ") || !strings.Contains(out, "remote fetched") {
 		t.Errorf("remote audit: exit %d, stderr %q, output:\n%s", code, stderr, out)
 	}
-	if _, stderr, code := cli(t, "inspect", "hf://acme/missing"); code != 2 || !strings.Contains(stderr, "acme/missing") {
-		t.Errorf("missing repo: exit %d, stderr %q; want 2 naming the repo", code, stderr)
+	if _, stderr, code := cli(t, "inspect", "hf://acme/missing"); code != exitNothing || !strings.Contains(stderr, "acme/missing") {
+		t.Errorf("missing repo: exit %d, stderr %q; want %d (nothing to check) naming the repo", code, stderr, exitNothing)
 	}
 	t.Setenv("HF_HUB_OFFLINE", "1")
 	before := requests.Load()

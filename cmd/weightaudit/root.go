@@ -15,9 +15,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Short: "Audit LLM weight files (safetensors, GGUF) before anyone trusts them",
 		Long: `weightaudit reads the headers of a checkpoint (safetensors shards with their
 index, or GGUF files), lists every tensor and checks the set against what
-the architecture predicts.
-
-Exit codes: 0 all checks pass, 1 a check failed, 2 the command could not run.`,
+the architecture predicts.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -27,5 +25,9 @@ Exit codes: 0 all checks pass, 1 a check failed, 2 the command could not run.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newInspectCmd(), newAuditCmd(), newSpotcheckCmd(), newDumpCmd(), newVerifyCmd(), newDiffCmd())
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError(cmd, err.Error()) })
+	for _, c := range append(root.Commands(), root) {
+		c.Long += "\n\n" + exitTable
+	}
 	return root.ExecuteContext(ctx)
 }

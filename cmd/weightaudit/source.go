@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/weightaudit/weightaudit/audit"
@@ -38,7 +40,7 @@ func openSource(cmd *cobra.Command, args []string, builtin string) (hub.Source, 
 	if builtin != "" {
 		l, err := synth.Builtin(builtin)
 		if err != nil {
-			return nil, "", err
+			return nil, "", usageError(cmd, "--builtin: "+err.Error())
 		}
 		return l.Source(), "", nil
 	}
@@ -49,6 +51,9 @@ func openSource(cmd *cobra.Command, args []string, builtin string) (hub.Source, 
 // --jobs was not given and the source suggests its own concurrency (a
 // remote source, where round trips dominate), that is used.
 func load(cmd *cobra.Command, args []string, builtin string, jobs int, opts ...checkpoint.LoadOption) (*checkpoint.Checkpoint, hub.Source, error) {
+	if jobs < 1 {
+		return nil, nil, usageError(cmd, fmt.Sprintf("--jobs must be at least 1, got %d", jobs))
+	}
 	src, focus, err := openSource(cmd, args, builtin)
 	if err != nil {
 		return nil, nil, err

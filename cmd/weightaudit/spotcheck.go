@@ -42,9 +42,8 @@ logits, for models small enough.
 --dump FILE writes the float32 output as little-endian float32, row-major
 [n_tokens, hidden] ([n_tokens, vocab] with --full).
 
-Exit codes: 0 the output is finite and the precisions agree, 1 they do not,
-2 the spot-check could not run.`,
-		Args: cobra.MaximumNArgs(1),
+It exits 1 when the output is not finite or the precisions disagree.`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (len(args) == 1) == (builtin != "") {
 				return usageError(cmd, "give either SOURCE or --builtin NAME")

@@ -114,11 +114,10 @@ reads and prints the partial report, marked INCOMPLETE.
 --builtin NAME verifies a built-in layout (` + strings.Join(synth.BuiltinNames(), ", ") + `):
 its data is virtual zeros, so every tensor is all-zero, and it is large.
 
-Exit codes: 0 every check passed, 1 a finding (a mismatch, a defect, a file
-that could not be verified), 2 verify could not run or was interrupted (the
-report is then incomplete), a merge was refused, or --cache could not store
-a file.`,
-		Args: cobra.ArbitraryArgs,
+It exits 1 on a finding (a mismatch, a defect, a file that could not be
+verified) and 2 when it could not complete: interrupted (the report is then
+incomplete) or --cache unable to store a file.`,
+		Args: usageArgs(cobra.ArbitraryArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if merge {
 				for _, f := range []string{"shard", "manifest", "builtin", "cache", "json"} {

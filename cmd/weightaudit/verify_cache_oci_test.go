@@ -289,7 +289,7 @@ func itoa(n int) string {
 // blob store verify --cache fills is what --no-cache turns off.
 func TestVerifyCacheNoCache(t *testing.T) {
 	stdout, stderr, code := cli(t, "verify", "--no-cache", "--cache", "oci://registry.example/model:v1")
-	if code != 2 || stdout != "" || !strings.Contains(stderr, "which --no-cache turns off") {
-		t.Errorf("verify --no-cache --cache oci://: exit %d, stderr %q; want 2", code, stderr)
+	if code != exitUsage || stdout != "" || !strings.Contains(stderr, "which --no-cache turns off") {
+		t.Errorf("verify --no-cache --cache oci://: exit %d, stderr %q; want %d (usage)", code, stderr, exitUsage)
 	}
 }
