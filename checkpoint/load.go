@@ -7,6 +7,7 @@ import (
 	"path"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -438,10 +439,28 @@ func (l *loader) loadGGUF(ctx context.Context, ck *Checkpoint, name string) erro
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	if len(parts) > 1 {
-		if err := gguf.CheckSplit(parts); err != nil {
-			return fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
+	if len(parts) == 1 {
+		// A part of a split set named otherwise (renamed, or the set
+		// assembled by hand) is found by its split.* keys.
+		if v, ok := parts[0].Get(gguf.KeySplitCount); ok {
+			if count, _ := v.AsInt(); count > 1 {
+				no := int64(0)
+				if nv, ok := parts[0].Get(gguf.KeySplitNo); ok {
+					no, _ = nv.AsInt()
+				}
+				var missing []string
+				for i := int64(0); i < count && len(missing) < 8; i++ {
+					if i != no {
+						missing = append(missing, strconv.FormatInt(i+1, 10))
+					}
+				}
+				return fmt.Errorf("%s: %w: its split.count says %d parts and it is part %d, given alone: missing part(s) %s of %d",
+					hub.Path(l.src, name), gguf.ErrSplit, count, no+1, strings.Join(missing, ", "), count)
+			}
 		}
+	}
+	if err := gguf.CheckSplit(parts); err != nil {
+		return fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
 	}
 	ck.GGUF = parts
 	for i, p := range parts {

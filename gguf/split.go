@@ -53,7 +53,8 @@ func digits5(s string) (int, bool) {
 // CheckSplit checks that parts, in order, form one split set: every part has
 // split.no (u16) equal to its index, split.count (u16) equal to len(parts)
 // and split.tensors.count (i32) equal in every part and to the number of
-// tensors over all parts, and no tensor name occurs in two parts. A single
+// tensors over all parts, no tensor name occurs in two parts, and a
+// metadata key a later part repeats has the first part's value. A single
 // part without any split.* key is an unsplit file and passes.
 //
 // The error is a [*SplitError] naming the part and the key or tensor; it
@@ -106,6 +107,19 @@ func CheckSplit(parts []*File) error {
 	}
 	if int64(total) != want {
 		return &SplitError{0, keyField(KeySplitTensorsCount), fmt.Errorf("%w: is %d, but the parts hold %d tensors", ErrSplit, want, total)}
+	}
+	// llama.cpp's gguf-split writes the metadata into the first part; a
+	// key a later part repeats must have the first part's value, or the
+	// parts come from different models.
+	for i, p := range parts[1:] {
+		for _, kv := range p.KVs {
+			if strings.HasPrefix(kv.Key, "split.") {
+				continue
+			}
+			if v0, ok := parts[0].Get(kv.Key); ok && !v0.Equal(kv.Value) {
+				return &SplitError{i + 1, keyField(kv.Key), fmt.Errorf("%w: is %s, part 0 says %s: the parts come from different models", ErrSplit, kv.Value, v0)}
+			}
+		}
 	}
 	return nil
 }

@@ -121,6 +121,11 @@ func TestCheckSplit(t *testing.T) {
 			want: gguf.ErrWrongType, part: 1, field: `key "split.no"`},
 		{name: "split.tensors.count wrong type", parts: []*gguf.File{withKV(p0, gguf.KeySplitTensorsCount, gguf.Uint64(4)), p1, p2},
 			want: gguf.ErrWrongType, part: 0, field: `key "split.tensors.count"`},
+		// A later part repeating a key with another value comes from
+		// another model; repeating it with the same value is fine.
+		{name: "parts of different models", parts: []*gguf.File{withKV(p0, "general.name", gguf.String("A")), withKV(p1, "general.name", gguf.String("B")), p2},
+			want: gguf.ErrSplit, part: 1, field: `key "general.name"`},
+		{name: "same metadata repeated", parts: []*gguf.File{withKV(p0, "qwen3moe.block_count", gguf.Uint32(94)), withKV(p1, "qwen3moe.block_count", gguf.Uint32(94)), p2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

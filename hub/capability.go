@@ -27,6 +27,17 @@ type Digester interface {
 	DigestNote(name string) string
 }
 
+// AlgorithmDigester is a source that publishes, for some files, a digest
+// of another algorithm than SHA-256, which [Digester] does not give: an
+// OCI layer digest "sha512:…". Implementations are safe for concurrent
+// use.
+type AlgorithmDigester interface {
+	// AlgorithmDigest returns the algorithm ("sha512") and the
+	// lower-case hex digest the source publishes for the named file, and
+	// false for a file it publishes none for or a SHA-256 one.
+	AlgorithmDigest(name string) (algorithm, hex string, ok bool)
+}
+
 // GitBlobber is a source that lists the Git blob id of its files not
 // covered by a [Digester] sha256: a Hub repository's files not stored
 // with Git LFS (config.json, the index). Implementations are safe for
@@ -132,12 +143,15 @@ func (e *NotMirroredError) Error() string { return e.Reason }
 var (
 	_ error = (*NotMirroredError)(nil)
 
-	_ Digester      = (*HFSource)(nil)
-	_ GitBlobber    = (*HFSource)(nil)
-	_ Mirror        = (*HFSource)(nil)
-	_ Digester      = (*OCISource)(nil)
-	_ LayerStreamer = (*OCISource)(nil)
-	_ Mirror        = (*OCISource)(nil)
+	_ Digester          = (*Dir)(nil)
+	_ GitBlobber        = (*Dir)(nil)
+	_ Digester          = (*HFSource)(nil)
+	_ GitBlobber        = (*HFSource)(nil)
+	_ Mirror            = (*HFSource)(nil)
+	_ Digester          = (*OCISource)(nil)
+	_ LayerStreamer     = (*OCISource)(nil)
+	_ AlgorithmDigester = (*OCISource)(nil)
+	_ Mirror            = (*OCISource)(nil)
 
 	_ MirrorFile = (*HFCacheFile)(nil)
 	_ MirrorFile = (*BlobWriter)(nil)

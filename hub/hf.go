@@ -322,14 +322,23 @@ func (s *HFSource) PinnedCommit() string {
 // as the Hub's listing gives it for files stored with Git LFS, and false
 // for other files or before the files are listed.
 func (s *HFSource) Digest(name string) (string, bool) {
+	if s.offline { // no listing: the cache names LFS blobs by their sha256
+		return NewDir(s.snapshot).Digest(name)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.entries[name]
 	return e.sha256, ok && e.sha256 != ""
 }
 
-// DigestSource returns "Hub LFS sha256": the digests are the LFS ones.
-func (s *HFSource) DigestSource() string { return "Hub LFS sha256" }
+// DigestSource returns "Hub LFS sha256": the digests are the LFS ones;
+// offline, the Hugging Face cache's blob names, which are those digests.
+func (s *HFSource) DigestSource() string {
+	if s.offline {
+		return NewDir(s.snapshot).DigestSource()
+	}
+	return "Hub LFS sha256"
+}
 
 // DigestNote returns "": a file without an LFS sha256 is a small Git
 // file, checked by its Git blob id where the listing gives one (see
@@ -341,6 +350,9 @@ func (s *HFSource) DigestNote(name string) string { return "" }
 // see Digest), and false for LFS files, files the listing gave none for,
 // or before the files are listed.
 func (s *HFSource) BlobID(name string) (string, bool) {
+	if s.offline {
+		return NewDir(s.snapshot).BlobID(name)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.entries[name]

@@ -138,3 +138,47 @@ func (d *fileDir) List(ctx context.Context) ([]FileInfo, error) {
 
 // Path returns the local path of the named file.
 func (d *Dir) Path(name string) string { return filepath.Join(d.root, filepath.FromSlash(name)) }
+
+// Digest returns the sha256 of the named file when the file is a link
+// into a Hugging Face cache's blobs folder named by its sha256 (as Git
+// LFS files are stored there: snapshots/REV/NAME → ../../blobs/SHA256),
+// and false otherwise. Verifying a cached download against it catches
+// bytes changed since the Hub served them, with no network.
+func (d *Dir) Digest(name string) (string, bool) {
+	id, ok := d.blobName(name)
+	return id, ok && len(id) == 64
+}
+
+// DigestSource returns "Hugging Face cache blob name".
+func (d *Dir) DigestSource() string { return "Hugging Face cache blob name" }
+
+// DigestNote returns "".
+func (d *Dir) DigestNote(name string) string { return "" }
+
+// BlobID returns the Git blob id of the named file when it is a link into
+// a Hugging Face cache's blobs folder named by one (as files not stored
+// with Git LFS are: a 40-digit SHA-1), and false otherwise.
+func (d *Dir) BlobID(name string) (string, bool) {
+	id, ok := d.blobName(name)
+	return id, ok && len(id) == 40
+}
+
+// blobName returns the name of the blob a file links to in a Hugging Face
+// cache, when its target is in a folder called blobs and its name is a
+// hex digest.
+func (d *Dir) blobName(name string) (string, bool) {
+	target, err := filepath.EvalSymlinks(d.Path(name))
+	if err != nil || target == filepath.Clean(d.Path(name)) {
+		return "", false
+	}
+	base := filepath.Base(target)
+	if filepath.Base(filepath.Dir(target)) != "blobs" || (len(base) != 64 && len(base) != 40) {
+		return "", false
+	}
+	for _, c := range base {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return "", false
+		}
+	}
+	return base, true
+}

@@ -313,15 +313,35 @@ func (s *OCISource) Digest(name string) (string, bool) {
 	return b.digest.Hex, true
 }
 
+// AlgorithmDigest returns the digest of a raw layer's file when the
+// manifest gives it in another algorithm than SHA-256 (sha512).
+func (s *OCISource) AlgorithmDigest(name string) (string, string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.raw[name]
+	if !ok || b.digest.Algorithm == "sha256" {
+		return "", "", false
+	}
+	return b.digest.Algorithm, strings.ToLower(b.digest.Hex), true
+}
+
 // DigestSource returns "OCI layer digest": the digests are the layers'.
 func (s *OCISource) DigestSource() string { return "OCI layer digest" }
 
 // DigestNote returns, for a file without a digest of its own (see
-// [OCISource.Digest]), that it lies inside a tar layer, whose digest
-// covers the archive; and "" for a file with a digest.
+// [OCISource.Digest] and [OCISource.AlgorithmDigest]), that it lies inside
+// a tar layer, whose digest covers the archive, or that its layer's digest
+// algorithm is one weightaudit cannot compute; and "" for a file with a
+// SHA-256 or SHA-512 digest.
 func (s *OCISource) DigestNote(name string) string {
 	if _, ok := s.Digest(name); ok {
 		return ""
+	}
+	if algo, _, ok := s.AlgorithmDigest(name); ok {
+		if algo == "sha512" {
+			return ""
+		}
+		return "its layer's digest is " + algo + ", which weightaudit cannot compute: not compared"
 	}
 	return "inside a tar layer: the layer's digest covers the archive, no digest covers this file alone"
 }

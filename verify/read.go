@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"errors"
 	"fmt"
 	"hash"
@@ -50,6 +51,9 @@ type fileState struct {
 	// gitSum is the file's Git blob id, when one is expected and the file
 	// was read to its end.
 	gitSum []byte
+	// sha512 is the file's SHA-512, when one is expected (an OCI layer
+	// digest of that algorithm) and the file was read to its end.
+	sha512 []byte
 	// unread is set when the file's data could not be read (see
 	// CheckUnread): the reason, a phrase.
 	unread string
@@ -172,6 +176,10 @@ func (v *verifier) read(ctx context.Context, fs *fileState, f io.ReaderAt, size 
 		gh = sha1.New()
 		fmt.Fprintf(gh, "blob %d\x00", size)
 	}
+	var sh hash.Hash // the SHA-512, only when one is to be checked
+	if v.opts.ExpectedSHA512[fs.name] != "" {
+		sh = sha512.New()
+	}
 	nbuf := cap(v.pool.free)
 	g, gctx := errgroup.WithContext(ctx)
 	// Each channel can hold every buffer there is, so sends never block.
@@ -239,6 +247,9 @@ func (v *verifier) read(ctx context.Context, fs *fileState, f io.ReaderAt, size 
 			if gh != nil {
 				gh.Write(c.buf)
 			}
+			if sh != nil {
+				sh.Write(c.buf)
+			}
 			if toCheck != nil {
 				h.Write(c.buf)
 			} else {
@@ -294,6 +305,9 @@ func (v *verifier) read(ctx context.Context, fs *fileState, f io.ReaderAt, size 
 	fs.sum = h.Sum(nil)
 	if gh != nil {
 		fs.gitSum = gh.Sum(nil)
+	}
+	if sh != nil {
+		fs.sha512 = sh.Sum(nil)
 	}
 	d.finishFile(size)
 	return nil

@@ -4,12 +4,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/internal/textfmt"
+	"github.com/weightaudit/weightaudit/safetensors"
 )
 
 // expected returns the digest and size (-1 unknown) a file must have, and
@@ -81,15 +83,33 @@ func (v *verifier) report() *Report {
 					r.Findings = append(r.Findings, Finding{Check: CheckGitBlob, File: fs.name, Expected: gw, Actual: fc.GitBlob,
 						Message: fmt.Sprintf("Git blob id %s, the Hub lists %s", fc.GitBlob, gw)})
 				}
+			} else if w512 := strings.ToLower(v.opts.ExpectedSHA512[fs.name]); w512 != "" && fs.sha512 != nil {
+				got := hex.EncodeToString(fs.sha512)
+				fc.SHA512, fc.ExpectedSHA512, fc.ExpectedFrom, fc.Status = got, w512, v.opts.ExpectedFrom, "ok"
+				if got != w512 {
+					fc.Status = "mismatch"
+					r.Findings = append(r.Findings, Finding{Check: CheckSHA512, File: fs.name, Expected: w512, Actual: got,
+						Message: fmt.Sprintf("sha512 %s, expected %s", got, w512)})
+				}
 			} else if fs.layer != nil && fs.layer.mismatch() {
 				fc.Status = "mismatch" // no digest of its own: its layer's
 			} else if fs.layer != nil && fs.layer.verified() {
 				fc.Status, fc.ExpectedFrom = "ok", "its layer's digest" // the layer's sha256 covers the file's bytes
 			}
 		}
+		if fc.Status == "unchecked" {
+			r.Unchecked++
+			if v.opts.RequireDigests {
+				r.Findings = append(r.Findings, Finding{Check: CheckNoDigest, File: fs.name, Actual: fc.SHA256,
+					Message: "no reference digest to compare with (--require-digests): give --manifest FILE recorded from a trusted copy, or verify a Hub or registry SOURCE"})
+			}
+		}
 		r.Files = append(r.Files, fc)
 		r.Totals.Bytes += fs.size
 		r.Totals.BytesRead += fc.Read
+	}
+	if v.shard == nil || v.shard.Index == 1 { // one part of a sharded run reports them
+		r.Findings = append(r.Findings, v.absentShards()...)
 	}
 	for _, l := range v.layers {
 		ac, fs := l.check()
@@ -139,7 +159,59 @@ func (v *verifier) report() *Report {
 	r.Totals.Files, r.Totals.Tensors = len(r.Files), len(r.Tensors)
 	r.Layers = verifyLayers(r)
 	r.Pass = len(r.Findings) == 0
+	r.decide()
 	return r
+}
+
+// decide sets the verdict and the headline.
+func (r *Report) decide() {
+	switch {
+	case r.Incomplete:
+		r.Verdict = "incomplete"
+		r.Headline = fmt.Sprintf("INCOMPLETE  verify %s — stopped before every byte was read: %d finding(s) so far", r.Source, len(r.Findings))
+	case !r.Pass:
+		r.Verdict = "fail"
+		f := r.Findings[0]
+		where := f.File
+		if f.Tensor != "" {
+			where += " " + f.Tensor
+		}
+		r.Headline = fmt.Sprintf("FAIL  verify %s — %d finding(s); first: %s %s: %s", r.Source, len(r.Findings), f.Check, where, f.Message)
+	case r.Unchecked == len(r.Files):
+		r.Verdict = "pass"
+		r.Headline = fmt.Sprintf("PASS  verify %s — data checks only: the integrity of its %d file(s) was compared with nothing (no reference digest); give --manifest FILE recorded from a trusted copy, or verify a Hub or registry SOURCE (--require-digests makes this a failure)", r.Source, len(r.Files))
+	case r.Unchecked > 0:
+		r.Verdict = "pass"
+		r.Headline = fmt.Sprintf("PASS  verify %s — %d of %d file(s) match their reference digest; %d had none to compare with (data checks only)", r.Source, len(r.Files)-r.Unchecked, len(r.Files), r.Unchecked)
+	default:
+		r.Verdict = "pass"
+		r.Headline = fmt.Sprintf("PASS  verify %s — every file matches its reference digest, and the data checks are clean", r.Source)
+	}
+}
+
+// absentShards reports each shard the safetensors index names that the
+// source does not hold, with the tensors lost with it: the download is not
+// complete.
+func (v *verifier) absentShards() []Finding {
+	var out []Finding
+	for _, m := range v.ck.Mismatches {
+		if m.Kind != safetensors.MissingShard {
+			continue
+		}
+		var lost []string
+		for t, shard := range v.ck.Index.WeightMap {
+			if shard == m.Shard {
+				lost = append(lost, t)
+			}
+		}
+		slices.Sort(lost)
+		msg := fmt.Sprintf("named by %s but absent: the download is not complete; %d tensor(s) missing because of it", v.ck.IndexName, len(lost))
+		if len(lost) > 0 {
+			msg += ", the first " + lost[0]
+		}
+		out = append(out, Finding{Check: CheckMissingFile, File: m.Shard, Message: msg})
+	}
+	return out
 }
 
 // tensorCheck gives one tensor's result and findings.
@@ -257,15 +329,11 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // digests, the findings (at most 40) and a per-layer summary.
 func (r *Report) WriteText(w io.Writer) error {
 	p := &textfmt.Printer{W: w}
-	status := textfmt.Verdict(r.Pass)
-	if r.Incomplete {
-		status = "INCOMPLETE"
-	}
 	rate := 0.0
 	if r.Seconds > 0 {
 		rate = float64(r.Totals.BytesRead) / r.Seconds / 1e6
 	}
-	p.F("verify %s  %s\n", r.Source, status)
+	p.F("%s\n", r.Headline)
 	p.F("  %s, %d file(s), %d tensor(s); read %s of %s in %.2f s (%.0f MB/s)\n",
 		r.Format, r.Totals.Files, r.Totals.Tensors, textfmt.Bytes(r.Totals.BytesRead), textfmt.Bytes(r.Totals.Bytes), r.Seconds, rate)
 	if sh := r.Shard; sh != nil {

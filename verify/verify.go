@@ -26,6 +26,9 @@ const (
 	CheckZeroRun      = "VERIFY-ZERO-RUN"      // a zero-filled run of at least the threshold inside a tensor
 	CheckUnread       = "VERIFY-UNREAD"        // a file's data could not be read (range reads refused inside a compressed layer, or its layer damaged before it): no digest, no data checks
 	CheckArchive      = "VERIFY-ARCHIVE"       // a layer read from its start does not decompress or is not a valid tar archive (see Report.Archives)
+	CheckMissingFile  = "VERIFY-MISSING-FILE"  // a shard the safetensors index names is absent
+	CheckSHA512       = "VERIFY-SHA512"        // a file's SHA-512 differs from the expected digest
+	CheckNoDigest     = "VERIFY-NO-DIGEST"     // with Options.RequireDigests: a file with no reference digest to compare with
 )
 
 // DefaultBufferSize is the size of the reads of [Run]: 4 MiB.
@@ -50,6 +53,18 @@ type Options struct {
 	// each file must have, in hex, such as a hub's LFS digests. It takes
 	// precedence over Manifest for the files it names. The default is none.
 	Expected map[string]string
+
+	// ExpectedSHA512 maps file names to the SHA-512 (hex) each must have,
+	// for sources that publish that algorithm (an OCI layer digest
+	// sha512:…); it applies to files Expected does not name. The default
+	// is none.
+	ExpectedSHA512 map[string]string
+
+	// RequireDigests makes every file that has no reference digest to
+	// compare with (from Expected, ExpectedGitBlob, the manifest, or its
+	// layer's digest) a finding: integrity compared with nothing is a
+	// failure, not a pass. The default is false.
+	RequireDigests bool
 
 	// Manifest, when set, is a manifest recorded earlier (see
 	// [NewManifest]): every file's sha256 and size and, when it holds
@@ -144,16 +159,24 @@ type ZeroRun struct {
 type Report struct {
 	Source     string            `json:"source"`
 	Format     checkpoint.Format `json:"format"`
-	Pass       bool              `json:"pass"`            // complete, and no findings
-	Incomplete bool              `json:"incomplete"`      // stopped before every byte was read (cancelled)
-	Shard      *ShardPlan        `json:"shard,omitempty"` // the part verified, when Options.Shard was set
-	Files      []FileCheck       `json:"files"`
-	Tensors    []TensorCheck     `json:"tensors"`
-	Layers     []LayerCheck      `json:"layers"`
-	Archives   []ArchiveCheck    `json:"archives,omitempty"` // the layers read from their start, when the source has any (see Verify)
-	Findings   []Finding         `json:"findings"`
-	Totals     Totals            `json:"totals"`
-	Seconds    float64           `json:"seconds"`
+	Pass       bool              `json:"pass"`       // complete, and no findings
+	Incomplete bool              `json:"incomplete"` // stopped before every byte was read (cancelled)
+	// Verdict is "pass", "fail" or "incomplete"; Headline, the report's
+	// first line, says it with the first finding, or what a pass covers:
+	// whether the files were compared with any reference digest.
+	Verdict  string `json:"verdict"`
+	Headline string `json:"headline"`
+	// Unchecked counts the files compared with no reference digest: their
+	// integrity rests on the data checks alone.
+	Unchecked int            `json:"unchecked"`
+	Shard     *ShardPlan     `json:"shard,omitempty"` // the part verified, when Options.Shard was set
+	Files     []FileCheck    `json:"files"`
+	Tensors   []TensorCheck  `json:"tensors"`
+	Layers    []LayerCheck   `json:"layers"`
+	Archives  []ArchiveCheck `json:"archives,omitempty"` // the layers read from their start, when the source has any (see Verify)
+	Findings  []Finding      `json:"findings"`
+	Totals    Totals         `json:"totals"`
+	Seconds   float64        `json:"seconds"`
 }
 
 // FileCheck is the result for one file.
@@ -172,6 +195,10 @@ type FileCheck struct {
 	// published, for a file checked against Options.ExpectedGitBlob.
 	GitBlob         string `json:"git_blob,omitempty"`
 	ExpectedGitBlob string `json:"expected_git_blob,omitempty"`
+	// SHA512 and ExpectedSHA512 are the file's SHA-512 and the one
+	// published, for a file checked against Options.ExpectedSHA512.
+	SHA512         string `json:"sha512,omitempty"`
+	ExpectedSHA512 string `json:"expected_sha512,omitempty"`
 }
 
 // TensorCheck is the result for one tensor.
@@ -343,6 +370,7 @@ func Run(ctx context.Context, ck *checkpoint.Checkpoint, opts Options) (*Report,
 	r.Seconds = time.Since(start).Seconds()
 	if ctx.Err() != nil {
 		r.Incomplete, r.Pass = true, false
+		r.decide()
 		return r, fmt.Errorf("verify %s: stopped before the end: %w", ck.Source, ctx.Err())
 	}
 	return r, nil

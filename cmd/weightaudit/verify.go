@@ -24,14 +24,15 @@ import (
 
 func newVerifyCmd() *cobra.Command {
 	var (
-		asJSON   bool
-		jobs     int
-		record   string
-		manifest string
-		builtin  string
-		shard    string
-		merge    bool
-		cache    bool
+		asJSON         bool
+		jobs           int
+		record         string
+		manifest       string
+		builtin        string
+		shard          string
+		merge          bool
+		cache          bool
+		requireDigests bool
 	)
 	cmd := &cobra.Command{
 		// verify checks the bytes the source serves now: no header from
@@ -161,8 +162,9 @@ incomplete) or --cache unable to store a file.`,
 			if err != nil {
 				return err
 			}
-			opts := verify.Options{Jobs: jobs, Manifest: m, TensorDigests: record != "", Shard: part}
+			opts := verify.Options{Jobs: jobs, Manifest: m, TensorDigests: record != "", Shard: part, RequireDigests: requireDigests}
 			opts.Expected, opts.ExpectedFrom, opts.Notes = expectedDigests(src, ck)
+			opts.ExpectedSHA512 = expectedSHA512(src, ck)
 			opts.ExpectedGitBlob = expectedGitBlobs(src, ck)
 			var hc *mirrorCache
 			if cache {
@@ -226,6 +228,7 @@ incomplete) or --cache unable to store a file.`,
 	f.StringVar(&builtin, "builtin", "", "verify a built-in layout (its data reads as zeros)")
 	f.StringVar(&shard, "shard", "", "verify only part I of N of the files (I/N, 1 <= I <= N)")
 	f.BoolVar(&merge, "merge", false, "merge the partial manifests given as arguments (written with --shard and --record)")
+	f.BoolVar(&requireDigests, "require-digests", false, "fail on any file that has no reference digest (published, or in --manifest) to compare with")
 	f.BoolVar(&cache, "cache", false, "store what is read: a Hub source's files in the Hugging Face cache, a registry's raw layers in the blob store")
 	return cmd
 }
@@ -526,6 +529,23 @@ func expectedDigests(src hub.Source, ck *checkpoint.Checkpoint) (map[string]stri
 		}
 	}
 	return out, d.DigestSource(), notes
+}
+
+// expectedSHA512 returns the SHA-512 digests the source publishes for the
+// checkpoint's files (an OCI raw layer with a sha512: digest; see
+// hub.AlgorithmDigester), nil for other sources.
+func expectedSHA512(src hub.Source, ck *checkpoint.Checkpoint) map[string]string {
+	a, ok := src.(hub.AlgorithmDigester)
+	if !ok {
+		return nil
+	}
+	out := map[string]string{}
+	for _, f := range verify.ShardFiles(ck, verify.ShardSpec{}) {
+		if algo, sum, ok := a.AlgorithmDigest(f.Name); ok && algo == "sha512" {
+			out[f.Name] = sum
+		}
+	}
+	return out
 }
 
 // expectedGitBlobs returns the Git blob ids the source lists for the
