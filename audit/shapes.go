@@ -35,13 +35,28 @@ func (o Options) spots() (layer, full *spotcheck.Result) {
 	return layer, full
 }
 
-// spotFinding is the finding of a spot-check that did not pass, or none.
+// spotFinding is the findings of a spot-check that did not pass, or none:
+// one for each sign of a dead block it saw, each saying which, and one
+// for a shape, finiteness or precision failure.
 func spotFinding(id string, s *spotcheck.Result) []Finding {
 	if s == nil || s.Passes() {
 		return nil
 	}
-	return []Finding{{Check: id, Message: fmt.Sprintf("the spot-check gave shape %v from %v, finite %v, float32 vs float64 %.3g (tolerance %.0e)",
-		s.ShapeOut, s.ShapeIn, s.Finite, s.MaxRelErr, spotcheck.Tolerance)}}
+	what := fmt.Sprintf("the spot-check of layer %d", s.Layer)
+	if s.Full {
+		what = "the full spot-check"
+	}
+	var out []Finding
+	for _, d := range s.Dead {
+		out = append(out, Finding{Check: id, Message: fmt.Sprintf("%s saw a dead block: %s", what, d)})
+	}
+	rest := *s // the same spot-check but for the dead block
+	rest.Dead = nil
+	if !rest.Passes() {
+		out = append(out, Finding{Check: id, Message: fmt.Sprintf("the spot-check gave shape %v from %v, finite %v, float32 vs float64 %.3g (tolerance %.0e)",
+			s.ShapeOut, s.ShapeIn, s.Finite, s.MaxRelErr, spotcheck.Tolerance)})
+	}
+	return out
 }
 
 // checkBlocks is obligation 6 (FALSIFY-QM3E-006): every block preserves

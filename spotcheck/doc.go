@@ -8,4 +8,16 @@
 // read through a [checkpoint.Reader] and decoded row by row with each
 // tensor's codec. A spec without a Forwarder cannot be spot-checked: [Run]
 // returns an error wrapping [arch.ErrNotApplicable].
+//
+// # Dead blocks
+//
+// Weights that run without error may still compute nothing: a checkpoint
+// whose data is zeros, a router stored as zeros. [Run] records each sign
+// of such a dead block it meets in [Result.Dead], and a result with any
+// does not pass: embedding rows of the chosen tokens that are all zero; a
+// router whose logits are all equal (every expert tied) in a layer it ran;
+// a layer whose output equals its input (it adds nothing); and an output
+// (the block's, or the logits with Full) with a row that is non-finite,
+// zero or constant, or the same for every token although their embedding
+// rows differ. Values count as equal within [DeadTolerance].
 package spotcheck

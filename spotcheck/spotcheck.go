@@ -46,6 +46,7 @@ type Result struct {
 	TensorBytes   int64       `json:"tensor_bytes"` // all the tensor bytes of the checkpoint, for scale
 	MaxRelErr     float64     `json:"max_rel_err"`  // float32 against float64, max over tokens of max|Δ|/max|y64|
 	OutputNorms   []float64   `json:"output_norms"` // per token, the L2 norm of its output row
+	Dead          []Dead      `json:"dead"`         // signs of a dead block, in the order Run met them; empty (not nil) when none
 	Seconds       float64     `json:"seconds"`
 	Output        []float32   `json:"-"`
 }
@@ -108,6 +109,8 @@ func Run(ctx context.Context, ck *checkpoint.Checkpoint, opts Options) (*Result,
 		}
 	}
 	x := forward.NewPair(x32)
+	dead := &deadCheck{tokens: opts.Tokens}
+	dead.embedding(x32, d)
 
 	res := &Result{Layer: opts.Layer, Full: opts.Full, Tokens: opts.Tokens, ShapeIn: []int{n, d}, TensorBytes: tot.Bytes}
 	layers := []int{opts.Layer}
@@ -127,6 +130,10 @@ func Run(ctx context.Context, ck *checkpoint.Checkpoint, opts Options) (*Result,
 		if lw.sparse && res.Experts == nil {
 			res.Experts, res.ExpertWeights = route.IDs, route.Weights
 		}
+		if lw.sparse {
+			dead.router(l, route.Logits)
+		}
+		dead.passThrough(l, x.F32, y.F32)
 		x = y
 	}
 	width := d
@@ -134,6 +141,11 @@ func Run(ctx context.Context, ck *checkpoint.Checkpoint, opts Options) (*Result,
 		if x, width, err = head(ctx, w, dims, fw.NormEps(), x, opts.Jobs); err != nil {
 			return nil, err
 		}
+	}
+	dead.output(res.Layer, x.F32, width)
+	res.Dead = dead.dead
+	if res.Dead == nil {
+		res.Dead = []Dead{}
 	}
 	x32, x64 := x.F32, x.F64
 	res.ShapeOut = []int{n, width}
@@ -207,8 +219,9 @@ func head(ctx context.Context, w *weights, dims arch.Dims, eps float64, x forwar
 const Tolerance = 1e-3
 
 // Passes reports whether a spot-check's output is finite, has the shape
-// its kind requires and agrees between the two precisions.
+// its kind requires, agrees between the two precisions and shows no sign
+// of a dead block (Dead is empty).
 func (s *Result) Passes() bool {
-	return s.Finite && s.MaxRelErr <= Tolerance && len(s.ShapeOut) == 2 && len(s.ShapeIn) == 2 &&
+	return len(s.Dead) == 0 && s.Finite && s.MaxRelErr <= Tolerance && len(s.ShapeOut) == 2 && len(s.ShapeIn) == 2 &&
 		s.ShapeOut[0] == s.ShapeIn[0] && (s.Full || s.ShapeOut[1] == s.ShapeIn[1])
 }

@@ -42,7 +42,9 @@ logits, for models small enough.
 --dump FILE writes the float32 output as little-endian float32, row-major
 [n_tokens, hidden] ([n_tokens, vocab] with --full).
 
-It exits 1 when the output is not finite or the precisions disagree.`,
+It exits 1 when the output is not finite, the precisions disagree or the block
+looks dead (zero embedding rows; an output that is zero, constant or the same
+for every token; a layer that adds nothing; a router that ties every expert).`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (len(args) == 1) == (builtin != "") {
@@ -147,6 +149,13 @@ func writeSpot(w io.Writer, r *spotcheck.Result) error {
 		norms[i] = fmt.Sprintf("%.4g", n)
 	}
 	fmt.Fprintf(&b, "  output norms %s\n", strings.Join(norms, ", "))
+	for i, d := range r.Dead {
+		label := ""
+		if i == 0 {
+			label = "dead block"
+		}
+		fmt.Fprintf(&b, "  %-12s %s\n", label, d)
+	}
 	fmt.Fprintf(&b, "  read         %s of %s of tensor data (%.4f%%)\n", textfmt.Bytes(r.BytesRead), textfmt.Bytes(r.TensorBytes), 100*float64(r.BytesRead)/math.Max(1, float64(r.TensorBytes)))
 	fmt.Fprintf(&b, "  time         %.3f s\n", r.Seconds)
 	_, err := io.WriteString(w, b.String())

@@ -33,6 +33,10 @@ type Config struct {
 type Routing struct {
 	IDs     [][]int
 	Weights [][]float64
+	// Logits holds, per token, the float32 path's router logits over all
+	// Experts, in expert order: what the choice was made from. The caller
+	// owns them.
+	Logits [][]float32
 }
 
 // Pair is one activation tensor in both precisions.
@@ -242,7 +246,7 @@ func moe(ctx context.Context, c Config, l Layer, h Pair, n int) (Pair, Routing, 
 	if err := project(ctx, l, "router", -1, logits, h, c.Jobs); err != nil {
 		return Pair{}, Routing{}, err
 	}
-	r := Routing{IDs: make([][]int, n), Weights: make([][]float64, n)}
+	r := Routing{IDs: make([][]int, n), Weights: make([][]float64, n), Logits: make([][]float32, n)}
 	w64 := make([][]float64, n)
 	probs := make([]float64, e)
 	for t := 0; t < n; t++ {
@@ -262,6 +266,7 @@ func moe(ctx context.Context, c Config, l Layer, h Pair, n int) (Pair, Routing, 
 			Renormalize(w64[t])
 		}
 		r.IDs[t] = ids
+		r.Logits[t] = logits.F32[t*e : (t+1)*e : (t+1)*e]
 		r.Weights[t] = make([]float64, len(w))
 		for j := range w {
 			r.Weights[t][j] = float64(w[j])
