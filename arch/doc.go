@@ -9,9 +9,15 @@
 // [Coster] (KV cache and attention FLOPs), [BlockWalker] (the block shape
 // walk), [Forwarder] (the spot-check's wiring), [Contract] (obligation
 // ids), [Recognizer] (published profiles), [ConfigComparer] (config.json
-// against GGUF metadata) and [GGUFWriter] (metadata for synthesized
-// layouts). A check whose capability a spec lacks is reported as not
-// applicable: no family is answered with another's numbers.
+// against GGUF metadata), [ConfigChecker] (values the model cannot run
+// with, reported without stopping the count) and [GGUFWriter] (metadata
+// for synthesized layouts). A check whose capability a spec lacks is
+// reported as not applicable: no family is answered with another's
+// numbers.
+//
+// A config.json is read as Python's json and transformers read it, with
+// [DecodeConfig]: keys match exactly, a key given twice keeps its last
+// value and is reported ([FromCheckpoint] returns it as a [Conflict]).
 //
 // # Adding a family
 //
@@ -19,9 +25,11 @@
 //     each fact cited to its primary source (transformers'
 //     configuration_*.py and modeling_*.py, llama.cpp's gguf-py constants
 //     and converter, the model cards): the config struct, its parsing and
-//     validation (errors wrap [ErrConfig] and name the key); one table of
-//     tensor names (Hugging Face and GGUF) and shapes that both lists the
-//     expected tensors and locates a stored one; the GGUF metadata keys in
+//     validation (decoded with [DecodeConfig]; errors wrap [ErrConfig]
+//     and name the key; values that do not prevent counting are
+//     [ConfigChecker] problems instead); one table of tensor names
+//     (Hugging Face and GGUF) and shapes that both lists the expected
+//     tensors and locates a stored one; the GGUF metadata keys in
 //     one table read by FromGGUF and written by [GGUFWriter]; the
 //     parameter prediction worked from the dimensions; the capabilities it
 //     can give; profiles of published models.

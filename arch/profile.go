@@ -27,10 +27,14 @@ type Recognition struct {
 }
 
 // Conflict is one contradiction of a profile or of another source of the
-// same configuration.
+// same configuration, or one problem of a configuration file (a key given
+// twice, a value the model cannot run with).
 type Conflict struct {
 	Field   string // the config field, "" for a label that names another profile
 	Message string
+	// File names the file at fault, when one is: "config.json", or the
+	// GGUF file whose metadata says it. [FromCheckpoint] sets it.
+	File string
 }
 
 // moeLabel matches a mixture-of-experts size label such as "235B-A22B" or

@@ -1,7 +1,6 @@
 package arch
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -23,7 +22,9 @@ var (
 	// ErrConfig means a configuration cannot describe a model of its
 	// family: a dimension missing, zero or negative where it must be
 	// positive, beyond the limits (so that no count overflows), or
-	// inconsistent with another. The error names the config key.
+	// inconsistent with another; or a config.json that is not one JSON
+	// object as Python's json reads it, or gives a key a value of the
+	// wrong type. The error names the config key.
 	ErrConfig = errors.New("invalid config")
 
 	// ErrNotApplicable means a spec lacks the capability a computation
@@ -50,6 +51,9 @@ type Family struct {
 	// weights, every kind of layer it has), which the conformance tests
 	// synthesize in both formats and audit.
 	Example func() Spec
+	// Harnesses, when set, returns the results of the family's proof
+	// harnesses (see [Harnessed]), computed once per process.
+	Harnesses func() []HarnessResult
 }
 
 var (
@@ -88,20 +92,31 @@ func Families() []Family {
 	return out
 }
 
-// FromConfig returns the spec a config.json describes, by its model_type.
+// FromConfig returns the spec a config.json describes, by its model_type,
+// read as [DecodeConfig] reads it: the key "model_type" exactly, its last
+// value when given twice.
 func FromConfig(configJSON []byte) (Spec, error) {
+	s, _, err := fromConfig(configJSON)
+	return s, err
+}
+
+// fromConfig is [FromConfig], also returning the keys config.json gives
+// twice.
+func fromConfig(configJSON []byte) (Spec, []DuplicateKey, error) {
 	var head struct {
 		ModelType string `json:"model_type"`
 	}
-	if err := json.Unmarshal(configJSON, &head); err != nil {
-		return nil, fmt.Errorf("config.json: %w", err)
+	dups, err := DecodeConfig(configJSON, &head)
+	if err != nil {
+		return nil, nil, err
 	}
 	for _, f := range Families() {
 		if slices.Contains(f.ModelTypes, head.ModelType) {
-			return f.FromConfig(configJSON)
+			s, err := f.FromConfig(configJSON)
+			return s, dups, err
 		}
 	}
-	return nil, fmt.Errorf("config.json model_type %q: %w (supported: %s)", head.ModelType, ErrUnsupportedArch, supportedModelTypes())
+	return nil, nil, fmt.Errorf("config.json model_type %q: %w (supported: %s)", head.ModelType, ErrUnsupportedArch, supportedModelTypes())
 }
 
 func supportedModelTypes() string {
@@ -173,28 +188,58 @@ func (m *GGUFMeta) VocabSize() int64 {
 // safetensors; from the GGUF metadata for GGUF, compared against a
 // config.json beside it when there is one (its [ConfigComparer] lists each
 // disagreement).
+//
+// The conflicts are what the audit reports of the configuration, each
+// with its File: the keys config.json gives twice, the values of
+// config.json and of the GGUF metadata a [ConfigChecker] finds the model
+// cannot run with, and the disagreements between the two. None of them
+// prevents counting; what does is returned as an error.
 func FromCheckpoint(ck *checkpoint.Checkpoint) (Spec, []Conflict, error) {
 	var hf Spec
+	var conflicts []Conflict
 	if ck.Config != nil {
-		s, err := FromConfig(ck.Config)
+		s, dups, err := fromConfig(ck.Config)
 		if err != nil {
 			return nil, nil, err
 		}
 		hf = s
+		for _, d := range dups {
+			conflicts = append(conflicts, d.Conflict())
+		}
+		conflicts = append(conflicts, inFile("config.json", problems(hf))...)
 	}
 	if ck.Format == checkpoint.FormatSafetensors {
 		if hf == nil {
 			return nil, nil, ErrNoConfig
 		}
-		return hf, nil, nil
+		return hf, conflicts, nil
 	}
 	spec, err := FromGGUF(ck.GGUF...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", ck.Files[0].Name, err)
 	}
-	var conflicts []Conflict
 	if cmp, ok := hf.(ConfigComparer); ok {
-		conflicts = cmp.CompareConfig(spec)
+		conflicts = append(conflicts, inFile("config.json", cmp.CompareConfig(spec))...)
 	}
+	conflicts = append(conflicts, inFile(ck.Files[0].Name, problems(spec))...)
 	return spec, conflicts, nil
+}
+
+// problems returns the [ConfigChecker] problems of spec, if it has the
+// capability.
+func problems(spec Spec) []Conflict {
+	if c, ok := spec.(ConfigChecker); ok {
+		return c.ConfigProblems()
+	}
+	return nil
+}
+
+// inFile sets the File of each conflict that has none to name.
+func inFile(name string, cs []Conflict) []Conflict {
+	for i := range cs {
+		if cs[i].File == "" {
+			cs[i].File = name
+		}
+	}
+	return cs
 }

@@ -12,9 +12,10 @@ import (
 // dimensions, which tensors it holds in each format, and how many
 // parameters they add up to. The checks see only this interface and the
 // optional capabilities below ([Assigner], [Coster], [BlockWalker],
-// [Forwarder], [Contract], [Recognizer], [ConfigComparer], [GGUFWriter]);
-// a check whose capability a spec lacks is reported as not applicable,
-// never answered with another family's numbers.
+// [Forwarder], [Contract], [Recognizer], [ConfigComparer],
+// [ConfigChecker], [GGUFWriter]); a check whose capability a spec lacks
+// is reported as not applicable, never answered with another family's
+// numbers.
 type Spec interface {
 	// Family names the architecture family, as registered.
 	Family() string
@@ -223,4 +224,16 @@ type ConfigComparer interface {
 	// CompareConfig lists each field the GGUF metadata carries on which
 	// fromGGUF disagrees with the receiver.
 	CompareConfig(fromGGUF Spec) []Conflict
+}
+
+// ConfigChecker is implemented by specs that know configuration values a
+// model cannot run with although its tensors can still be listed and
+// counted: a RoPE base or a norm epsilon that is negative or not finite, a
+// context length below 1. A value that prevents counting is an error of
+// the family's constructor (wrapping [ErrConfig]) instead.
+type ConfigChecker interface {
+	// ConfigProblems lists each such value, Field naming the config.json
+	// key (the GGUF key is in the message of a spec read from GGUF
+	// metadata); none for a sound configuration.
+	ConfigProblems() []Conflict
 }

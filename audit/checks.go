@@ -39,7 +39,7 @@ type Check struct {
 const (
 	CheckTensors = "STRUCT-TENSORS" // every expected tensor present, none unexpected, shapes and dtypes right, none twice
 	CheckFiles   = "STRUCT-FILES"   // index and shards agree
-	CheckConfig  = "STRUCT-CONFIG"  // config.json and GGUF metadata agree
+	CheckConfig  = "STRUCT-CONFIG"  // config.json and GGUF metadata valid (no key twice, no value the model cannot run with) and in agreement
 	CheckProfile = "STRUCT-PROFILE" // the config agrees with the published profile and size label
 )
 
@@ -56,7 +56,7 @@ type auditRun struct {
 	pred      arch.Prediction
 	tot       checkpoint.Totals
 	rec       arch.Recognition
-	conflicts []arch.Conflict // config.json against GGUF metadata
+	conflicts []arch.Conflict // config.json and GGUF metadata: problems and disagreements
 	shapes    arch.Shapes
 	costs     costs
 	report    *Report // its sections (params, memory, FLOPs, throughput) are filled before the checks
@@ -91,7 +91,7 @@ func fixed(id string) func(arch.Obligations) string {
 var checkTable = []checkRow{
 	{fixed(CheckFiles), "every file whole, index and shards agree, no tensor in two shards", "structural", checkFileSet},
 	{fixed(CheckTensors), "every expected tensor present, none unexpected, shapes and dtypes right", "structural", checkTensorSet},
-	{fixed(CheckConfig), "config.json and GGUF metadata agree", "structural", checkConfig},
+	{fixed(CheckConfig), "config.json and GGUF metadata valid and in agreement", "structural", checkConfig},
 	{fixed(CheckProfile), "config agrees with the published profile and size label", "structural", checkProfile},
 	{func(o arch.Obligations) string { return o.Total }, "total parameter count", "structural", checkTotal},
 	{func(o arch.Obligations) string { return o.Active }, "active parameter count", "structural", checkActive},
@@ -134,18 +134,34 @@ func checkFileSet(a *auditRun, id string) outcome {
 	return outcome{findings: checkFiles(a.ck), detail: filesDetail(a.ck)}
 }
 
+// checkConfig reports what [arch.FromCheckpoint] found of the
+// configuration, each finding naming its file and key: keys config.json
+// gives twice, values of config.json or of the GGUF metadata the model
+// cannot run with, and disagreements between the two. It does not apply
+// only when it has nothing to report and there was nothing to compare (no
+// GGUF metadata beside config.json, or no config.json beside the GGUF
+// file); its detail then says what was checked.
 func checkConfig(a *auditRun, id string) outcome {
-	switch {
-	case a.ck.Format != checkpoint.FormatGGUF:
-		return outcome{skip: "the architecture comes from config.json alone"}
-	case a.ck.Config == nil:
-		return outcome{skip: "no config.json beside the GGUF file: the architecture comes from its metadata"}
-	}
 	var fs []Finding
 	for _, c := range a.conflicts {
-		fs = append(fs, Finding{Check: id, File: "config.json", Field: c.Field, Message: c.Message})
+		fs = append(fs, Finding{Check: id, File: c.File, Field: c.Field, Message: c.Message})
 	}
-	return outcome{findings: fs, detail: "config.json agrees with the GGUF metadata"}
+	_, values := a.spec.(arch.ConfigChecker)
+	switch {
+	case len(fs) > 0:
+		return outcome{findings: fs}
+	case a.ck.Format == checkpoint.FormatGGUF && a.ck.Config != nil:
+		return outcome{detail: "config.json agrees with the GGUF metadata"}
+	case a.ck.Format != checkpoint.FormatGGUF:
+		checked := "no key in it twice"
+		if values {
+			checked += ", no value the model cannot run with"
+		}
+		return outcome{skip: "the architecture comes from config.json alone (" + checked + ")"}
+	case values:
+		return outcome{skip: "no config.json beside the GGUF file: the architecture comes from its metadata (no value in it the model cannot run with)"}
+	}
+	return outcome{skip: "no config.json beside the GGUF file: the architecture comes from its metadata"}
 }
 
 func checkProfile(a *auditRun, id string) outcome {

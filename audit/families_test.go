@@ -58,6 +58,51 @@ func init() {
 	})
 }
 
+// broken is the bare family with a proof harness that found a
+// counterexample: its formulas are wrong, so no checkpoint of it passes.
+type broken struct{ bare }
+
+func (broken) Family() string { return "broken" }
+
+func (b broken) Config() any {
+	c := b.bare.Config().(*qwen3.Config)
+	c.ModelType = "broken_test"
+	return c
+}
+
+func (broken) Harnesses() []arch.HarnessResult {
+	return []arch.HarnessResult{{ID: "KANI-BROKEN-001", Obligation: "BROKEN-INV-001", Strategy: "exhaustive", Bound: 1, Configs: 1,
+		Detail: "vocab_size 1: the layout holds 3, the prediction says 2"}}
+}
+
+func init() {
+	arch.Register(arch.Family{Name: "broken", ModelTypes: []string{"broken_test"}, GGUFArch: "broken_test",
+		FromConfig: func(data []byte) (arch.Spec, error) {
+			c, err := qwen3.ParseConfig(data)
+			if err != nil {
+				return nil, err
+			}
+			s, err := qwen3.NewMoE(c)
+			return broken{bare{s}}, err
+		},
+		FromGGUF: func(*arch.GGUFMeta) (arch.Spec, error) { return nil, arch.ErrNotApplicable },
+		Example:  func() arch.Spec { return broken{bare{qwen3.MustNew(qwen3.TinyMoE())}} },
+	})
+}
+
+// A harness that fails fails the gate and the verdict, with a finding
+// naming it: the family's formulas cannot be trusted.
+func TestFailingHarnessFailsTheGate(t *testing.T) {
+	r, err := audit.Run(synthesize(t, broken{bare{qwen3.MustNew(qwen3.TinyMoE())}}, checkpoint.FormatSafetensors), audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Pass || r.Verdict != audit.VerdictFail || r.Gate.Pass || len(r.Coverage.Harnesses) != 1 ||
+		!slices.ContainsFunc(r.Findings, func(f audit.Finding) bool { return f.Check == "KANI-BROKEN-001" }) {
+		t.Errorf("verdict %q, gate %v, harnesses %+v, findings %+v; want a failure naming KANI-BROKEN-001", r.Verdict, r.Gate.Pass, r.Coverage.Harnesses, r.Findings)
+	}
+}
+
 // A family without the capabilities gets its obligations 3, 5, 6 and 7
 // reported as not applicable, under ids of its own, and no gate.
 func TestBareFamilyNotApplicable(t *testing.T) {

@@ -34,6 +34,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		return p.Err
 	}
 	p.F("gate %s %s — coverage %d/%d\n", r.Gate.ID, textfmt.Verdict(r.Gate.Pass), r.Coverage.Verified, r.Coverage.Total)
+	for _, h := range r.Coverage.Harnesses {
+		p.F("harness %s %s — %s, bound %d, %s: %s\n", h.ID, textfmt.Verdict(h.Pass), h.Strategy, h.Bound, h.Obligation, h.Detail)
+	}
 	p.F("source %s\n", r.Source)
 	if r.Fetch != nil {
 		p.F("remote %s\n", r.Fetch)
@@ -197,6 +200,12 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		return p.Err
 	}
 	p.F("gate `%s` %s · coverage **%d/%d** · `%s`\n\n", r.Gate.ID, textfmt.Verdict(r.Gate.Pass), r.Coverage.Verified, r.Coverage.Total, r.Source)
+	for _, h := range r.Coverage.Harnesses {
+		p.F("- harness `%s` %s (%s, bound %d, %s): %s\n", h.ID, textfmt.Verdict(h.Pass), h.Strategy, h.Bound, h.Obligation, mdEscape(h.Detail))
+	}
+	if len(r.Coverage.Harnesses) > 0 {
+		p.F("\n")
+	}
 	if r.Fetch != nil {
 		p.F("Remote: %s.\n\n", r.Fetch)
 	}
@@ -307,6 +316,9 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 	}
 	for _, c := range r.Checks {
 		add(c)
+	}
+	for _, h := range r.Coverage.Harnesses {
+		add(Check{ID: h.ID, Title: fmt.Sprintf("%s harness of %s, bound %d over %s", h.Strategy, h.Obligation, h.Bound, h.Domain), Pass: h.Pass, Detail: h.Detail})
 	}
 	if r.Error != "" {
 		add(Check{ID: "weightaudit", Title: "the audit runs to its end", Detail: r.Error})

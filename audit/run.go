@@ -100,6 +100,10 @@ func groups(tl *roleSums, pred arch.Prediction) []GroupJSON {
 type CoverageJSON struct {
 	Verified int `json:"verified"`
 	Total    int `json:"total"`
+	// Harnesses are the family's bounded proof harnesses (the seed's Kani
+	// harnesses), run over their stated domains; the gate needs them all
+	// passing.
+	Harnesses []arch.HarnessResult `json:"harnesses,omitempty"`
 }
 
 // The verdicts of a report.
@@ -229,6 +233,9 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 	a.sections()
 	a.runChecks()
 
+	if h, ok := spec.(arch.Harnessed); ok {
+		r.Coverage.Harnesses = h.Harnesses()
+	}
 	r.decide(a.ob)
 	r.Layers = layerAudit(a.tl, a.pred, r.Findings)
 	if r.Findings == nil {
@@ -276,6 +283,13 @@ func (r *Report) decide(ob arch.Obligations) {
 		}
 	}
 	complete := r.Coverage.Total == len(obligations) && r.Coverage.Verified == r.Coverage.Total
+	for _, h := range r.Coverage.Harnesses {
+		if !h.Pass { // a formula of the family is wrong: no checkpoint can pass
+			complete = false
+			failed++
+			r.Findings = append(r.Findings, Finding{Check: h.ID, Message: "the harness of " + h.Obligation + " found a counterexample: " + h.Detail})
+		}
+	}
 	r.Gate = GateJSON{ID: ob.Gate, Pass: complete && failed == 0}
 	switch {
 	case failed > 0:

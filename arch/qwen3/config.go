@@ -1,8 +1,8 @@
 package qwen3
 
 import (
-	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/weightaudit/weightaudit/arch"
@@ -36,13 +36,25 @@ type Config struct {
 	TorchDType            string   `json:"torch_dtype,omitempty"`
 }
 
-// ParseConfig decodes a config.json. Fields the file omits keep
-// transformers' defaults (decoder_sparse_step 1, head_dim
-// hidden_size/num_attention_heads).
+// Defaults of transformers' Qwen3MoeConfig and Qwen3Config for the keys
+// a config.json may omit without the audit refusing it.
+const (
+	defaultRopeTheta   = 10000 // rope_theta: transformers' default RoPE base
+	defaultRMSNormEps  = 1e-6
+	defaultMaxPosition = 32768
+)
+
+// ParseConfig decodes a config.json as Python's json and transformers read
+// it ([arch.DecodeConfig]): keys match exactly, a key given twice keeps
+// its last value, other keys are ignored. Fields the file omits (or sets
+// to null) keep transformers' defaults: decoder_sparse_step 1, head_dim
+// hidden_size/num_attention_heads, rope_theta 10000, rms_norm_eps 1e-6,
+// max_position_embeddings 32768. The keys given twice are not reported
+// here: [arch.FromCheckpoint] reports them. Errors wrap [arch.ErrConfig].
 func ParseConfig(data []byte) (*Config, error) {
-	c := &Config{DecoderSparseStep: 1}
-	if err := json.Unmarshal(data, c); err != nil {
-		return nil, fmt.Errorf("config.json: %w", err)
+	c := &Config{DecoderSparseStep: 1, RopeTheta: defaultRopeTheta, RMSNormEps: defaultRMSNormEps, MaxPositionEmbeddings: defaultMaxPosition}
+	if _, err := arch.DecodeConfig(data, c); err != nil {
+		return nil, err
 	}
 	if c.HeadDim == 0 && c.NumAttentionHeads > 0 {
 		c.HeadDim = c.HiddenSize / c.NumAttentionHeads
@@ -144,6 +156,62 @@ func (c *Config) check() error {
 		return fmt.Errorf("the parameter count of hidden_size %d, vocab_size %d, %d layers and %d experts overflows an int64", d, c.VocabSize, c.NumHiddenLayers, c.NumExperts)
 	}
 	return nil
+}
+
+// problem is a value of a config the model cannot run with, though its
+// tensors can be counted: the config key, the value and what it should be.
+type problem struct {
+	key, got, want string
+}
+
+// problems lists the values of c no Qwen3 model runs with: a RoPE base
+// that is not a positive finite number (transformers and llama.cpp raise
+// it to the power -2i/d), a norm epsilon that is negative or not finite
+// (the RMSNorm adds it under a square root), a context length below one
+// position. The spot-check's kernels refuse the same values.
+func (c *Config) problems() []problem {
+	var out []problem
+	if x := c.RopeTheta; !(x > 0) || math.IsInf(x, 1) {
+		out = append(out, problem{"rope_theta", fmt.Sprint(x), "a positive finite number"})
+	}
+	if x := c.RMSNormEps; !(x >= 0) || math.IsInf(x, 1) {
+		out = append(out, problem{"rms_norm_eps", fmt.Sprint(x), "a finite number ≥ 0"})
+	}
+	if n := c.MaxPositionEmbeddings; n < 1 {
+		out = append(out, problem{"max_position_embeddings", fmt.Sprint(n), "≥ 1"})
+	}
+	return out
+}
+
+// ConfigProblems lists what of the spec's configuration no Qwen3 model
+// runs with although its tensors can be counted, each naming its
+// config.json key in Field: a rope_theta that is not a positive finite
+// number, an rms_norm_eps negative or not finite, a
+// max_position_embeddings below 1. For a spec read from GGUF metadata the
+// message also names the metadata key, and a key llama.cpp requires but
+// the metadata lacks (context_length, attention.layer_norm_rms_epsilon)
+// or holds as another type than a float is a problem of its own.
+func (s *Spec) ConfigProblems() []arch.Conflict {
+	var out []arch.Conflict
+	g := s.gguf
+	if g != nil {
+		for _, k := range ggufKeys {
+			if msg, ok := g.unread[k.field]; ok && !k.writeOnly {
+				out = append(out, arch.Conflict{Field: k.field, Message: msg})
+			}
+		}
+	}
+	for _, p := range s.cfg.problems() {
+		name := p.key
+		if g != nil {
+			if _, ok := g.unread[p.key]; ok {
+				continue
+			}
+			name += " (" + g.key(p.key) + ")"
+		}
+		out = append(out, arch.Conflict{Field: p.key, Message: fmt.Sprintf("%s is %s, want %s", name, p.got, p.want)})
+	}
+	return out
 }
 
 // Qwen3_235B_A22B returns the published configuration of

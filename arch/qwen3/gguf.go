@@ -15,27 +15,36 @@ import (
 // writes a synthesized one's, in this order.
 type ggufKey struct {
 	key       string
+	field     string                   // the config.json key it carries
 	int       func(c *Config) *int64   // an integer key
 	float     func(c *Config) *float64 // a float key
 	required  bool                     // reading fails without it
 	moe       bool                     // qwen3moe only
 	writeOnly bool                     // written, never read (value_length repeats key_length)
+	// loader marks a key llama.cpp's loader requires although the
+	// audit counts without it (llama-model.cpp load_hparams): its
+	// absence is reported among the spec's config problems.
+	loader bool
+	// dflt is the value llama.cpp assumes for an absent float key.
+	dflt float64
 }
 
 var ggufKeys = []ggufKey{
-	{key: "block_count", int: func(c *Config) *int64 { return &c.NumHiddenLayers }, required: true},
-	{key: "context_length", int: func(c *Config) *int64 { return &c.MaxPositionEmbeddings }},
-	{key: "embedding_length", int: func(c *Config) *int64 { return &c.HiddenSize }, required: true},
-	{key: "feed_forward_length", int: func(c *Config) *int64 { return &c.IntermediateSize }},
-	{key: "attention.head_count", int: func(c *Config) *int64 { return &c.NumAttentionHeads }, required: true},
-	{key: "attention.head_count_kv", int: func(c *Config) *int64 { return &c.NumKeyValueHeads }, required: true},
-	{key: "rope.freq_base", float: func(c *Config) *float64 { return &c.RopeTheta }},
-	{key: "attention.layer_norm_rms_epsilon", float: func(c *Config) *float64 { return &c.RMSNormEps }},
-	{key: "attention.key_length", int: func(c *Config) *int64 { return &c.HeadDim }},
-	{key: "attention.value_length", int: func(c *Config) *int64 { return &c.HeadDim }, writeOnly: true},
-	{key: "expert_count", int: func(c *Config) *int64 { return &c.NumExperts }, required: true, moe: true},
-	{key: "expert_used_count", int: func(c *Config) *int64 { return &c.NumExpertsPerTok }, required: true, moe: true},
-	{key: "expert_feed_forward_length", int: func(c *Config) *int64 { return &c.MoEIntermediateSize }, required: true, moe: true},
+	{key: "block_count", field: "num_hidden_layers", int: func(c *Config) *int64 { return &c.NumHiddenLayers }, required: true},
+	{key: "context_length", field: "max_position_embeddings", int: func(c *Config) *int64 { return &c.MaxPositionEmbeddings }, loader: true},
+	{key: "embedding_length", field: "hidden_size", int: func(c *Config) *int64 { return &c.HiddenSize }, required: true},
+	{key: "feed_forward_length", field: "intermediate_size", int: func(c *Config) *int64 { return &c.IntermediateSize }},
+	{key: "attention.head_count", field: "num_attention_heads", int: func(c *Config) *int64 { return &c.NumAttentionHeads }, required: true},
+	{key: "attention.head_count_kv", field: "num_key_value_heads", int: func(c *Config) *int64 { return &c.NumKeyValueHeads }, required: true},
+	// llama.cpp: hparams.rope_freq_base_train = 10000.0f unless the key
+	// is there.
+	{key: "rope.freq_base", field: "rope_theta", float: func(c *Config) *float64 { return &c.RopeTheta }, dflt: 10000},
+	{key: "attention.layer_norm_rms_epsilon", field: "rms_norm_eps", float: func(c *Config) *float64 { return &c.RMSNormEps }, loader: true},
+	{key: "attention.key_length", field: "head_dim", int: func(c *Config) *int64 { return &c.HeadDim }},
+	{key: "attention.value_length", field: "head_dim", int: func(c *Config) *int64 { return &c.HeadDim }, writeOnly: true},
+	{key: "expert_count", field: "num_experts", int: func(c *Config) *int64 { return &c.NumExperts }, required: true, moe: true},
+	{key: "expert_used_count", field: "num_experts_per_tok", int: func(c *Config) *int64 { return &c.NumExpertsPerTok }, required: true, moe: true},
+	{key: "expert_feed_forward_length", field: "moe_intermediate_size", int: func(c *Config) *int64 { return &c.MoEIntermediateSize }, required: true, moe: true},
 }
 
 // ConfigFromGGUF reads the architecture of a GGUF file from its metadata
@@ -43,22 +52,71 @@ var ggufKeys = []ggufKey{
 // into a Config, as if it came from the config.json the file was converted
 // from. The vocabulary size is the length of tokenizer.ggml.tokens, or
 // failing that the embedding's rows; the embeddings are tied when there is
-// no output.weight. Every error names its key.
+// no output.weight; an absent rope.freq_base is llama.cpp's 10000. Every
+// error names its key.
 func ConfigFromGGUF(m *arch.GGUFMeta) (*Config, error) {
+	c, _, err := readGGUF(m)
+	return c, err
+}
+
+// ggufSource is what a spec read from GGUF metadata knows of its source:
+// the architecture prefix of its keys, and the keys it could not read.
+type ggufSource struct {
+	arch string
+	// absent holds the config fields whose key the metadata lacks, the
+	// value llama.cpp assumes standing in.
+	absent map[string]bool
+	// unread says, by config field, why a key llama.cpp needs could not
+	// be read: absent though its loader requires it, or of another type
+	// than a float. The audit counts without it.
+	unread map[string]string
+}
+
+// key returns the full metadata key carrying the config field, "" when no
+// key does.
+func (g *ggufSource) key(field string) string {
+	for _, k := range ggufKeys {
+		if k.field == field && !k.writeOnly {
+			return g.arch + "." + k.key
+		}
+	}
+	return ""
+}
+
+// readGGUF is [ConfigFromGGUF], also returning which keys the metadata
+// lacks or holds in a form llama.cpp does not read.
+func readGGUF(m *arch.GGUFMeta) (*Config, *ggufSource, error) {
 	moe := m.Arch == "qwen3moe"
 	c := &Config{ModelType: "qwen3", DecoderSparseStep: 1}
 	if moe {
 		c.ModelType = "qwen3_moe"
 		c.NormTopKProb = true // llama.cpp always renormalizes the top-k for qwen3moe
 	}
+	src := &ggufSource{arch: m.Arch, absent: map[string]bool{}, unread: map[string]string{}}
 	var errs []error
 	for _, k := range ggufKeys {
 		if k.writeOnly || (k.moe && !moe) {
 			continue
 		}
+		full := m.Arch + "." + k.key
+		missing := func() {
+			src.absent[k.field] = true
+			if k.loader {
+				src.unread[k.field] = fmt.Sprintf("the GGUF metadata has no %s (%s), which llama.cpp requires", full, k.field)
+			}
+		}
 		if k.float != nil {
-			if v, err := m.Float(k.key); err == nil {
+			v, err := m.Float(k.key)
+			switch {
+			case err == nil:
 				*k.float(c) = v
+			case errors.Is(err, gguf.ErrNotFound):
+				*k.float(c) = k.dflt
+				missing()
+			default:
+				*k.float(c) = k.dflt
+				src.absent[k.field] = true
+				src.unread[k.field] = fmt.Sprintf("%s (%s) cannot be read as llama.cpp reads it: %v", full, k.field, err)
 			}
 			continue
 		}
@@ -67,9 +125,11 @@ func ConfigFromGGUF(m *arch.GGUFMeta) (*Config, error) {
 		case err == nil && v <= maxDim*1024:
 			*k.int(c) = int64(v)
 		case err == nil:
-			errs = append(errs, fmt.Errorf("key %q = %d: too large", m.Arch+"."+k.key, v))
+			errs = append(errs, fmt.Errorf("key %q = %d: too large", full, v))
 		case k.required || !errors.Is(err, gguf.ErrNotFound):
 			errs = append(errs, err)
+		default:
+			missing()
 		}
 	}
 	if c.HeadDim == 0 && c.NumAttentionHeads > 0 {
@@ -79,9 +139,9 @@ func ConfigFromGGUF(m *arch.GGUFMeta) (*Config, error) {
 	_, hasOutput := m.Tensor("output.weight")
 	c.TieWordEmbeddings = !hasOutput
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, nil, errors.Join(errs...)
 	}
-	return c, nil
+	return c, src, nil
 }
 
 // GGUFArch returns the llama.cpp architecture: "qwen3moe" for a

@@ -12,9 +12,11 @@ import (
 
 func init() {
 	arch.Register(arch.Family{Name: "qwen3moe", ModelTypes: []string{"qwen3_moe"}, GGUFArch: "qwen3moe",
-		FromConfig: fromConfig(NewMoE), FromGGUF: fromGGUF(NewMoE), Example: func() arch.Spec { return MustNew(TinyMoE()) }})
+		FromConfig: fromConfig(NewMoE), FromGGUF: fromGGUF(NewMoE), Example: func() arch.Spec { return MustNew(TinyMoE()) },
+		Harnesses: runHarnesses})
 	arch.Register(arch.Family{Name: "qwen3", ModelTypes: []string{"qwen3"}, GGUFArch: "qwen3",
-		FromConfig: fromConfig(NewDense), FromGGUF: fromGGUF(NewDense), Example: func() arch.Spec { return MustNew(TinyDense()) }})
+		FromConfig: fromConfig(NewDense), FromGGUF: fromGGUF(NewDense), Example: func() arch.Spec { return MustNew(TinyDense()) },
+		Harnesses: runHarnesses})
 }
 
 func fromConfig(build func(*Config) (*Spec, error)) func([]byte) (arch.Spec, error) {
@@ -29,11 +31,16 @@ func fromConfig(build func(*Config) (*Spec, error)) func([]byte) (arch.Spec, err
 
 func fromGGUF(build func(*Config) (*Spec, error)) func(*arch.GGUFMeta) (arch.Spec, error) {
 	return func(m *arch.GGUFMeta) (arch.Spec, error) {
-		c, err := ConfigFromGGUF(m)
+		c, src, err := readGGUF(m)
 		if err != nil {
 			return nil, err
 		}
-		return build(c)
+		s, err := build(c)
+		if err != nil {
+			return nil, err
+		}
+		s.gguf = src
+		return s, nil
 	}
 }
 
@@ -43,6 +50,7 @@ func fromGGUF(build func(*Config) (*Spec, error)) func(*arch.GGUFMeta) (arch.Spe
 type Spec struct {
 	family string
 	cfg    *Config
+	gguf   *ggufSource // set when read from GGUF metadata
 	once   [2]sync.Once
 	lays   [2]*layout // by format: safetensors, GGUF; built on first use
 }
@@ -57,6 +65,7 @@ var (
 	_ arch.Contract       = (*Spec)(nil)
 	_ arch.Recognizer     = (*Spec)(nil)
 	_ arch.ConfigComparer = (*Spec)(nil)
+	_ arch.ConfigChecker  = (*Spec)(nil)
 	_ arch.GGUFWriter     = (*Spec)(nil)
 )
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/spotcheck"
@@ -58,6 +59,7 @@ It exits 1 when a check failed; the report says which and why.`,
 			if len(args) == 0 && builtin == "" {
 				builtin = defaultBuiltin
 			}
+			arch.WarmHarnesses() // while the headers load
 			r, err := runAudit(cmd, args, builtin, jobs, opts, spot, spotLayer, tokens)
 			if err != nil {
 				// CI reporters expect a document whatever happened: the
