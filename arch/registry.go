@@ -42,10 +42,15 @@ var (
 type Family struct {
 	Name       string   // e.g. "qwen3moe"
 	ModelTypes []string // Hugging Face config.json model_type values
-	GGUFArch   string   // GGUF general.architecture
+	// GGUFArch is the GGUF general.architecture, "" for a family whose
+	// GGUF files another family's FromGGUF reads (llama.cpp writes
+	// Mixtral as "llama": the llama family's FromGGUF returns a Mixtral
+	// spec when the metadata has experts).
+	GGUFArch string
 	// FromConfig parses and validates a config.json of this family.
 	FromConfig func(configJSON []byte) (Spec, error)
-	// FromGGUF reads and validates the family's metadata keys.
+	// FromGGUF reads and validates the family's metadata keys; nil
+	// exactly when GGUFArch is "".
 	FromGGUF func(m *GGUFMeta) (Spec, error)
 	// Example returns a small model of the family (kilobytes of
 	// weights, every kind of layer it has), which the conformance tests
@@ -67,11 +72,11 @@ var (
 func Register(f Family) {
 	regMu.Lock()
 	defer regMu.Unlock()
-	if f.Name == "" || f.FromConfig == nil || f.FromGGUF == nil || f.Example == nil || len(f.ModelTypes) == 0 || f.GGUFArch == "" {
+	if f.Name == "" || f.FromConfig == nil || f.Example == nil || len(f.ModelTypes) == 0 || (f.GGUFArch != "") != (f.FromGGUF != nil) {
 		panic(fmt.Sprintf("arch: family %q registered incomplete", f.Name))
 	}
 	for _, g := range families {
-		if g.Name == f.Name || g.GGUFArch == f.GGUFArch {
+		if g.Name == f.Name || (f.GGUFArch != "" && g.GGUFArch == f.GGUFArch) {
 			panic(fmt.Sprintf("arch: family %q registered twice", f.Name))
 		}
 		for _, mt := range f.ModelTypes {
@@ -137,7 +142,7 @@ func FromGGUF(parts ...*gguf.File) (Spec, error) {
 	}
 	m := &GGUFMeta{Arch: parts[0].Architecture(), Parts: parts}
 	for _, f := range Families() {
-		if f.GGUFArch == m.Arch {
+		if f.GGUFArch != "" && f.GGUFArch == m.Arch {
 			return f.FromGGUF(m)
 		}
 	}

@@ -59,6 +59,11 @@ type Expected struct {
 	Layer     int     // -1 outside the decoder layers
 	Component Component
 	Expert    int // -1 unless the tensor belongs to one expert
+	// NotParam marks a tensor that holds no trained parameters: one a
+	// converter adds (llama.cpp's rope_freqs), or the companion of a
+	// quantized weight (scales, zero points). It is expected and checked
+	// like the others, and left out of the parameter counts.
+	NotParam bool
 }
 
 // Role is what the architecture says one stored tensor is.

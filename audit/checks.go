@@ -187,7 +187,7 @@ func checkTotal(a *auditRun, id string) outcome {
 	if a.rec.Profile != nil {
 		rng = &a.rec.Profile.Total
 	}
-	return a.count(id, a.tot.Params, a.pred.Total, rng, "total")
+	return a.count(id, a.tl.params, a.pred.Total, rng, "total")
 }
 
 // checkActive is obligation 2 (FALSIFY-QM3E-002), for the active count: a

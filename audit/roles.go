@@ -8,7 +8,7 @@ import (
 // roleSums is one pass over the inventory under its roles: the sums the
 // report's counts, groups, memory and per-layer table are made of.
 type roleSums struct {
-	active, weightBytes, expertBytes int64
+	params, active, weightBytes, expertBytes int64 // params and active leave out the tensors that hold no parameters
 	groups                           [arch.NumGroups]int64
 	inLayers                         []layerSums // [l+1] for layers -1 … L-1
 	elsewhere                        map[int]*layerSums
@@ -36,15 +36,19 @@ func tallyRoles(inv *checkpoint.Inventory, roles []arch.Role, dims arch.Dims) *r
 			tl.elsewhere[l] = lt
 		}
 		lt.tensors++
-		lt.params += t.Params
 		lt.byts += t.Bytes
-		lt.groups[r.Group] += t.Params
-		tl.groups[r.Group] += t.Params
 		tl.weightBytes += t.Bytes
 		expert := r.Known && r.Component.Expert()
 		if expert {
-			tl.expertBytes += t.Bytes
+			tl.expertBytes += t.Bytes // an expert's scales are read with it
 		}
+		if r.Known && r.NotParam {
+			continue
+		}
+		lt.params += t.Params
+		tl.params += t.Params
+		lt.groups[r.Group] += t.Params
+		tl.groups[r.Group] += t.Params
 		if expert && dims.Experts > 0 {
 			experts += t.Params
 			lt.active += t.Params / dims.Experts * dims.ExpertsUsed

@@ -227,7 +227,7 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 	}
 	// Tallies: every tensor counts in the total; a routed expert's
 	// parameters count k/E in the active total.
-	r.Params = ParamsJSON{Total: a.tot.Params, Active: a.tl.active, PredictedTotal: a.pred.Total, PredictedActive: a.pred.Active,
+	r.Params = ParamsJSON{Total: a.tl.params, Active: a.tl.active, PredictedTotal: a.pred.Total, PredictedActive: a.pred.Active,
 		Groups: groups(a.tl, a.pred), Components: a.pred.Components}
 	a.report = r
 	a.sections()

@@ -245,7 +245,7 @@ func (l *layout) assign(name string, r *arch.Role) bool {
 	// costs a bulk write barrier per tensor.
 	in := func(t *arch.Role, layer, expert, index int) bool {
 		r.Name, r.Shape, r.Layer, r.Component, r.Expert = name, t.Shape, layer, t.Component, expert
-		r.Known, r.Group, r.CompIndex, r.Index = true, t.Group, t.CompIndex, index
+		r.Known, r.Group, r.CompIndex, r.Index, r.NotParam = true, t.Group, t.CompIndex, index, t.NotParam
 		return true
 	}
 	after := l.base[len(l.base)-1]
