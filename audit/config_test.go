@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -243,12 +242,13 @@ func TestConfigClean(t *testing.T) {
 }
 
 // A model_type in another case does not switch the family: transformers
-// reads "model_type", here "llama", which no family registers.
+// reads "model_type", here one no family registers, so the architecture is
+// not checked (and not taken for Qwen3-MoE).
 func TestConfigModelTypeCaseVariant(t *testing.T) {
 	src := withConfig(tinySource(t, qwen3.MustNew(qwen3.TinyMoE()), "hf"),
-		configText(t, qwen3.TinyMoE(), `"model_type":"qwen3_moe"`, `"model_type":"llama","MODEL_TYPE":"qwen3_moe"`))
-	_, err := auditSource(t, src)
-	if !errors.Is(err, arch.ErrUnsupportedArch) || !strings.Contains(err.Error(), `model_type "llama"`) {
-		t.Errorf(`Run(model_type "llama", MODEL_TYPE "qwen3_moe") = %v, want arch.ErrUnsupportedArch naming model_type "llama"`, err)
+		configText(t, qwen3.TinyMoE(), `"model_type":"qwen3_moe"`, `"model_type":"frobnicator","MODEL_TYPE":"qwen3_moe"`))
+	r, err := auditSource(t, src)
+	if err != nil || r.Model.Family != "unknown" || !strings.Contains(r.Model.NotChecked, `model_type "frobnicator"`) || r.Verdict != audit.VerdictIncomplete {
+		t.Errorf(`Run(model_type "frobnicator", MODEL_TYPE "qwen3_moe") = %+v, %v; want the architecture not checked, naming model_type "frobnicator"`, r.Model, err)
 	}
 }

@@ -9,9 +9,9 @@ import (
 // report's counts, groups, memory and per-layer table are made of.
 type roleSums struct {
 	params, active, weightBytes, expertBytes int64 // params and active leave out the tensors that hold no parameters
-	groups                           [arch.NumGroups]int64
-	inLayers                         []layerSums // [l+1] for layers -1 … L-1
-	elsewhere                        map[int]*layerSums
+	groups                                   [arch.NumGroups]int64
+	inLayers                                 []layerSums // [l+1] for layers -1 … L-1
+	elsewhere                                map[int]*layerSums
 }
 
 // layerSums is one layer's share of a roleSums.

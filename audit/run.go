@@ -55,6 +55,9 @@ type ModelJSON struct {
 	Profile string `json:"profile,omitempty"` // the published model recognized, if any
 	Label   string `json:"label,omitempty"`   // the size label found in a name
 	Config  any    `json:"config"`            // the family's config, as config.json gives it
+	// NotChecked is set when no family knows the architecture: why. Only
+	// the files' format was checked.
+	NotChecked string `json:"not_checked,omitempty"`
 }
 
 // ParamsJSON compares the tallied parameter counts with the predicted ones.
@@ -208,7 +211,12 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 		return nil, err
 	}
 	spec, conflicts, err := arch.FromCheckpoint(ck)
-	if err != nil {
+	switch {
+	case errors.Is(err, arch.ErrUnsupportedArch):
+		// Never a refusal: the formats are still checked, the tensors
+		// listed and tallied; the architecture is reported not checked.
+		spec, conflicts = &arch.Unknown{Why: err.Error()}, nil
+	case err != nil:
 		return nil, err
 	}
 	inv := ck.Inventory()
@@ -224,6 +232,9 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 		Files: FilesJSON{Count: a.tot.Files, Bytes: a.tot.FileBytes, HeaderBytes: a.tot.HeaderBytes}}
 	if a.rec.Profile != nil {
 		r.Model.Profile = a.rec.Profile.Name
+	}
+	if u, ok := spec.(arch.Unchecked); ok {
+		r.Model.NotChecked = u.Unchecked()
 	}
 	// Tallies: every tensor counts in the total; a routed expert's
 	// parameters count k/E in the active total.
@@ -312,6 +323,10 @@ func (r *Report) headline(failed, skipped int) string {
 	case VerdictFail:
 		h += fmt.Sprintf(" — %d check(s) failed with %d finding(s); first: %s %s", failed, len(r.Findings), r.Findings[0].Check, findingText(r.Findings[0]))
 	case VerdictIncomplete:
+		if r.Model.NotChecked != "" {
+			h += fmt.Sprintf(" — the architecture was not checked (%s); the files' format was: %d check(s) passed", r.Model.NotChecked, len(r.Checks)-skipped)
+			break
+		}
 		var ids []string
 		for _, c := range r.Checks {
 			if c.Skipped && strings.HasPrefix(c.ID, "FALSIFY-") {

@@ -18,16 +18,17 @@ const defaultBuiltin = "safetensors"
 
 func newAuditCmd() *cobra.Command {
 	var (
-		format    string
-		builtin   string
-		jobs      int
-		opts      audit.Options
-		hw        []string
-		bandwidth float64
-		compute   float64
-		spot      bool
-		spotLayer int
-		tokens    string
+		format      string
+		requireArch bool
+		builtin     string
+		jobs        int
+		opts        audit.Options
+		hw          []string
+		bandwidth   float64
+		compute     float64
+		spot        bool
+		spotLayer   int
+		tokens      string
 	)
 	cmd := &cobra.Command{
 		Use:   "audit [SOURCE]",
@@ -79,13 +80,14 @@ It exits 1 when a check failed; the report says which and why.`,
 			if err := write.Write(r, cmd.OutOrStdout()); err != nil {
 				return err
 			}
-			if r.Verdict == audit.VerdictFail {
+			if r.Verdict == audit.VerdictFail || (requireArch && r.Model.NotChecked != "") {
 				return &checkFailed{n: len(r.Findings)}
 			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
+	f.BoolVar(&requireArch, "require-arch", false, "fail (exit 1) when no family knows the architecture; without it such a checkpoint gets the format-level audit, exit 0")
 	f.StringVar(&format, "format", audit.Formats[0].Name, "output: "+audit.FormatNames())
 	f.StringVar(&builtin, "builtin", "", "audit a built-in reference layout: safetensors, gguf, 30b-safetensors, 30b-gguf (default safetensors when no SOURCE)")
 	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "files whose headers are read at once")

@@ -301,3 +301,28 @@ func TestAuditMalformedWritesDocument(t *testing.T) {
 		t.Errorf("audit of a malformed file: exit %d, stdout %q; want 1 and nothing", code, stdout)
 	}
 }
+
+// An architecture no family knows gets the format-level audit and exit 0;
+// --require-arch makes it a failure.
+func TestAuditUnknownArchExit(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"model.safetensors.index.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "config.json"} {
+		b, err := os.ReadFile(filepath.Join("../../testdata/tiny/hf-f32", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "config.json" {
+			b = bytes.Replace(b, []byte(`"qwen3_moe"`), []byte(`"frobnicator"`), 1)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stdout, stderr, code := cli(t, "audit", dir)
+	if code != exitOK || !strings.HasPrefix(stdout, "INCOMPLETE  unknown") || !strings.Contains(stdout, `model_type "frobnicator"`) {
+		t.Errorf("audit of an unknown architecture: exit %d, stderr %q, first line %q", code, stderr, strings.SplitN(stdout, "\n", 2)[0])
+	}
+	if _, _, code := cli(t, "audit", dir, "--require-arch"); code != exitProblems {
+		t.Errorf("audit --require-arch of an unknown architecture: exit %d, want %d", code, exitProblems)
+	}
+}
