@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/checkpoint"
@@ -57,6 +58,7 @@ type auditRun struct {
 	tot       checkpoint.Totals
 	rec       arch.Recognition
 	conflicts []arch.Conflict // config.json and GGUF metadata: problems and disagreements
+	explained []arch.Conflict // config fields the tensors contradict (see arch.ShapeExplainer), found by STRUCT-TENSORS
 	shapes    arch.Shapes
 	costs     costs
 	report    *Report // its sections (params, memory, FLOPs, throughput) are filled before the checks
@@ -134,7 +136,23 @@ func (a *auditRun) runChecks() {
 }
 
 func checkTensorSet(a *auditRun, id string) outcome {
-	return outcome{findings: checkTensors(a.ck, a.spec, a.inv, a.roles),
+	fs := checkTensors(a.ck, a.spec, a.inv, a.roles)
+	if ex, ok := a.spec.(arch.ShapeExplainer); ok && len(fs) > 0 {
+		// The root cause first: a config field the tensors all contradict
+		// is one finding here (and its key's finding in STRUCT-CONFIG),
+		// not one per tensor.
+		if a.explained = ex.ExplainShapes(a.inv); len(a.explained) > 0 {
+			var keys []string
+			for _, c := range a.explained {
+				keys = append(keys, c.Field)
+			}
+			first := fs[0]
+			fs = []Finding{{Check: id, Tensor: first.Tensor, File: first.File, Message: fmt.Sprintf(
+				"%d tensor finding(s) because the config's %s is wrong, not the tensors (see %s); the first: %s",
+				len(fs), strings.Join(keys, " and "), CheckConfig, first.Message)}}
+		}
+	}
+	return outcome{findings: fs,
 		detail: fmt.Sprintf("%s tensors as %s predicts", textfmt.Count(int64(len(a.inv.Tensors))), a.spec.Family())}
 }
 
@@ -151,7 +169,7 @@ func checkFileSet(a *auditRun, id string) outcome {
 // file); its detail then says what was checked.
 func checkConfig(a *auditRun, id string) outcome {
 	var fs []Finding
-	for _, c := range a.conflicts {
+	for _, c := range append(a.explained, a.conflicts...) {
 		fs = append(fs, Finding{Check: id, File: c.File, Field: c.Field, Message: c.Message})
 	}
 	_, values := a.spec.(arch.ConfigChecker)

@@ -303,8 +303,10 @@ func TestAuditDefects(t *testing.T) {
 					return kvs
 				})
 			},
-			check: audit.CheckProfile, want: audit.Finding{Field: "num_experts", Message: "num_experts is 127, Qwen3-235B-A22B has 128"},
-			alsoFail: []string{audit.CheckTensors, qwen3.Obligations.Total},
+			// The metadata is wrong, not the 376 router and expert
+			// tensors: the finding blames the key by its name.
+			check: audit.CheckConfig, want: audit.Finding{Field: "qwen3moe.expert_count", Message: "qwen3moe.expert_count is 127, but the tensors hold 128"},
+			alsoFail: []string{audit.CheckTensors, audit.CheckProfile, qwen3.Obligations.Total},
 		},
 		{
 			name: "index entry names the wrong shard", builtin: "safetensors",
@@ -576,6 +578,31 @@ func TestRootCauseFirst(t *testing.T) {
 	f := byFile(r, audit.CheckFiles, shard)
 	if len(cut) == 0 || f == nil || f.Tensor != cut[0] || !strings.Contains(f.Message, fmt.Sprintf("%d tensor(s) cut off: %s", len(cut), cut[0])) {
 		t.Errorf("truncated shard finding %+v, want it to name the %d tensor(s) cut off, first %v", f, len(cut), cut)
+	}
+}
+
+// A GGUF whose expert_count the tensors all contradict gets one
+// STRUCT-TENSORS finding pointing at the key, not one per tensor.
+func TestMetadataBlamed(t *testing.T) {
+	v := newVariant(t, "gguf")
+	v.editGGUF("Qwen3-235B-A22B-Q4_K_M-00001-of-00005.gguf", func(kvs []gguf.KV) []gguf.KV {
+		for i := range kvs {
+			if kvs[i].Key == "qwen3moe.expert_count" {
+				kvs[i].Value = gguf.Uint32(127)
+			}
+		}
+		return kvs
+	})
+	r := v.audit()
+	var tensors []audit.Finding
+	for _, f := range r.Findings {
+		if f.Check == audit.CheckTensors {
+			tensors = append(tensors, f)
+		}
+	}
+	if len(tensors) != 1 || !strings.Contains(tensors[0].Message, "because the config's qwen3moe.expert_count is wrong") ||
+		!strings.HasPrefix(tensors[0].Message, "376 tensor finding(s)") {
+		t.Errorf("%s findings %+v; want one blaming qwen3moe.expert_count for the 376 (94 routers, 3·94 expert stacks)", audit.CheckTensors, tensors)
 	}
 }
 
