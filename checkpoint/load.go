@@ -1,9 +1,11 @@
 package checkpoint
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"runtime"
 	"sort"
@@ -218,6 +220,17 @@ func (l *loader) pick(ctx context.Context, ck *Checkpoint, focus string) error {
 		}
 		return l.loadGGUF(ctx, ck, ggufs[0])
 	}
+	var pickles []string
+	for _, n := range l.top {
+		switch strings.ToLower(path.Ext(n)) {
+		case ".bin", ".pt", ".pth", ".ckpt", ".pkl":
+			pickles = append(pickles, n)
+		}
+	}
+	if len(pickles) > 0 {
+		return fmt.Errorf("%s: no .safetensors, safetensors index or .gguf file, only %s: PyTorch pickle checkpoints are not read (loading one runs the code it holds; convert it to safetensors): %w",
+			l.src, strings.Join(pickles, ", "), ErrNoModel)
+	}
 	return fmt.Errorf("%s: no .safetensors, safetensors index or .gguf file: %w", l.src, ErrNoModel)
 }
 
@@ -391,10 +404,33 @@ func (l *loader) readShard(ctx context.Context, name string) (*safetensors.File,
 	parsed := hub.RecordHeader(f)
 	st, err := safetensors.Read(f, f.Size(), safetensors.WithPartialData(l.partial))
 	if err != nil {
+		if kind := sniff(f); kind != "" {
+			return nil, fmt.Errorf("%s: not a safetensors file: %s (%w)", hub.Path(l.src, name), kind, err)
+		}
 		return nil, fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
 	}
 	parsed(st.DataOffset())
 	return st, nil
+}
+
+// sniff says what a file that does not parse as safetensors starts like,
+// when it is plainly no safetensors file: "" when it could be a damaged
+// one (its length prefix followed by '{').
+func sniff(r io.ReaderAt) string {
+	var head [9]byte
+	n, _ := r.ReadAt(head[:], 0)
+	b := head[:n]
+	switch {
+	case n == 9 && b[8] == '{':
+		return "" // a safetensors header, damaged
+	case bytes.HasPrefix(b, []byte("GGUF")):
+		return "it is a GGUF file (name it .gguf)"
+	case bytes.HasPrefix(b, []byte("PK\x03\x04")):
+		return "it is a zip archive, as PyTorch's torch.save writes: pickle checkpoints are not read"
+	case len(b) > 0 && b[0] == 0x80:
+		return "it is a Python pickle: pickle checkpoints are not read"
+	}
+	return "it is not a safetensors or GGUF file: the first bytes are neither a safetensors header length followed by '{' nor GGUF's magic"
 }
 
 // loadGGUF reads one GGUF file, or every part of the split set that name

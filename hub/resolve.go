@@ -3,6 +3,7 @@ package hub
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 )
 
@@ -61,7 +62,33 @@ func Resolve(spec string, opts ...ResolveOption) (src Source, focus string, err 
 			return s, focus, nil
 		}
 	}
-	return Local(spec)
+	src, focus, err = Local(spec)
+	if errors.Is(err, fs.ErrNotExist) {
+		if hint := schemeHint(spec); hint != "" {
+			err = fmt.Errorf("%w (did you mean %s?)", err, hint)
+		}
+	}
+	return src, focus, err
+}
+
+// schemeHint returns the SOURCE the user probably meant when spec, no
+// local path, reads like a Hub repository ("owner/repo") or a registry
+// reference ("registry.example/repo:tag"), typed without a scheme; ""
+// otherwise.
+func schemeHint(spec string) string {
+	if strings.HasPrefix(spec, "/") || strings.HasPrefix(spec, ".") || strings.Contains(spec, "\\") {
+		return ""
+	}
+	parts := strings.Split(spec, "/")
+	first := parts[0]
+	registry := strings.ContainsAny(first, ".:") || first == "localhost"
+	switch {
+	case registry && len(parts) >= 2:
+		return "oci://" + spec
+	case len(parts) == 2 && parts[0] != "" && parts[1] != "" && !strings.Contains(spec, ":"):
+		return "hf://" + spec
+	}
+	return ""
 }
 
 // ResolveOption configures [Resolve].
