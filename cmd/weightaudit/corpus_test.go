@@ -93,7 +93,8 @@ var withoutOffset = map[string]bool{
 var offsetRE = regexp.MustCompile(`offset [0-9]+`)
 
 // TestCorpusRejected inspects every file of the hostile corpus, as text and
-// as JSON: each must fail with exit code 1 (the artifact is malformed), nothing on stdout, and one
+// as JSON: each must fail with exit code 1 (the artifact is malformed),
+// nothing on stdout (a JSON document saying so with --json), and one
 // error line naming the file, the offset of the field at fault and every
 // EXPECT substring.
 func TestCorpusRejected(t *testing.T) {
@@ -110,10 +111,21 @@ func TestCorpusRejected(t *testing.T) {
 				if res.code != exitProblems {
 					t.Errorf("weightaudit %s: exit code %d, want %d; stderr %q", strings.Join(args, " "), res.code, exitProblems, res.stderr)
 				}
-				if res.stdout != "" {
+				msg := res.stderr
+				if args[1] == "--json" { // a document saying what happened, for the script that asked for JSON
+					var doc struct {
+						Pass     *bool
+						Verdict  string
+						Error    string
+						ExitCode int `json:"exit_code"`
+					}
+					if err := json.Unmarshal([]byte(res.stdout), &doc); err != nil || doc.Pass == nil || *doc.Pass || doc.Verdict != "fail" ||
+						doc.ExitCode != exitProblems || !strings.Contains(msg, doc.Error) {
+						t.Errorf("weightaudit %s: stdout %q (%v), want a JSON document with the error", strings.Join(args, " "), res.stdout, err)
+					}
+				} else if res.stdout != "" {
 					t.Errorf("weightaudit %s: stdout %q, want nothing", strings.Join(args, " "), res.stdout)
 				}
-				msg := res.stderr
 				if !strings.HasPrefix(msg, "weightaudit: ") || !strings.HasSuffix(msg, "\n") || strings.Count(msg, "\n") != 1 {
 					t.Errorf("weightaudit %s: stderr %q, want one line \"weightaudit: <error>\"", strings.Join(args, " "), msg)
 				}

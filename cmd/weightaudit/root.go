@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 
 	"github.com/spf13/cobra"
+	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
 // run executes the command line args, writing results to stdout and
@@ -22,12 +24,63 @@ the architecture predicts.`,
 	root.PersistentFlags().Bool("no-cache", false,
 		"remote sources neither read nor write the header cache nor read the blob store (in $WEIGHTAUDIT_CACHE, default weightaudit in the user cache folder)")
 	root.SetArgs(args)
-	root.SetOut(stdout)
+	out := &countingWriter{w: stdout}
+	root.SetOut(out)
 	root.SetErr(stderr)
 	root.AddCommand(newInspectCmd(), newAuditCmd(), newSpotcheckCmd(), newDumpCmd(), newVerifyCmd(), newDiffCmd())
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError(cmd, err.Error()) })
 	for _, c := range append(root.Commands(), root) {
 		c.Long += "\n\n" + exitTable
 	}
-	return root.ExecuteContext(ctx)
+	c, err := root.ExecuteContextC(ctx)
+	if err != nil && out.n == 0 && wantsJSON(c) {
+		// A script that asked for JSON gets a document whatever happened:
+		// what stopped the command, and whether to reject or retry.
+		var cf *checkFailed
+		if code := classify(err); !errors.As(err, &cf) && (code == exitProblems || code == exitRetry) {
+			doc := unfinished{Command: c.Name(), Verdict: "incomplete", Error: err.Error(), ExitCode: code}
+			if code == exitProblems {
+				doc.Verdict = "fail"
+			}
+			if werr := textfmt.WriteJSON(stdout, doc); werr != nil {
+				return errors.Join(err, werr)
+			}
+		}
+	}
+	return err
+}
+
+// unfinished is the JSON document of a command that could not run to its
+// end: verdict "fail" when the artifact is at fault (exit 1), "incomplete"
+// when the run could not complete (exit 2).
+type unfinished struct {
+	Pass     bool   `json:"pass"`
+	Verdict  string `json:"verdict"`
+	Command  string `json:"command"`
+	Error    string `json:"error"`
+	ExitCode int    `json:"exit_code"`
+}
+
+// wantsJSON reports whether the command was asked for JSON output.
+func wantsJSON(c *cobra.Command) bool {
+	if c == nil {
+		return false
+	}
+	if f := c.Flags().Lookup("json"); f != nil && f.Value.String() == "true" {
+		return true
+	}
+	f := c.Flags().Lookup("format")
+	return f != nil && f.Value.String() == "json"
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
