@@ -193,9 +193,9 @@ const tinyJSON = `"vocab_size": 64, "hidden_size": 32, "intermediate_size": 64, 
 // The registry reads model_type as Python does: a case variant does not
 // switch the family, and a key given twice is the last.
 func TestFromConfigExactKeys(t *testing.T) {
-	_, err := arch.FromConfig([]byte(`{"model_type": "llama", "MODEL_TYPE": "qwen3_moe", ` + tinyJSON + `}`))
-	if !errors.Is(err, arch.ErrUnsupportedArch) || !strings.Contains(err.Error(), `"llama"`) {
-		t.Errorf(`FromConfig(model_type "llama", MODEL_TYPE "qwen3_moe") = %v, want arch.ErrUnsupportedArch naming "llama"`, err)
+	_, err := arch.FromConfig([]byte(`{"model_type": "frobnicator", "MODEL_TYPE": "qwen3_moe", ` + tinyJSON + `}`))
+	if !errors.Is(err, arch.ErrUnsupportedArch) || !strings.Contains(err.Error(), `"frobnicator"`) {
+		t.Errorf(`FromConfig(model_type "frobnicator", MODEL_TYPE "qwen3_moe") = %v, want arch.ErrUnsupportedArch naming "frobnicator"`, err)
 	}
 	tests := []struct {
 		name, json string

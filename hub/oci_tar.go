@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path"
 	"sync"
 
@@ -21,12 +22,28 @@ import (
 // cannot be range-read.
 var ErrCompressedLayer = errors.New("inside a compressed layer: cannot be range-read")
 
-// Limits on what is kept of tar layers.
+// Limits on what is kept of tar layers, and on what listing a compressed
+// one may decompress.
 const (
 	maxMemberPrefix = 64 << 20  // bytes kept of one file: enough for any header
 	maxTarPrefix    = 256 << 20 // bytes kept of all the files of a source
 	maxTarMembers   = 10000     // files of one tar layer
+	// maxExpansion bounds the bytes a listing decompresses of a layer to
+	// this multiple of its compressed size: model weights compress to
+	// 0.7–0.95 of their size, tokenizers and configs to a quarter; a
+	// member declaring more is a decompression bomb, or at best holds
+	// nothing a listing needs.
+	maxExpansion = 64
+	// minExpansionBudget is the budget of a small layer, whatever its
+	// size: a few configuration files compress far better than weights.
+	minExpansionBudget = 64 << 20
 )
+
+// ErrExpansion is wrapped (with [ErrBadArchive]) by the error of a listing
+// that stops at a member of a compressed layer whose declared size would
+// take the bytes decompressed past the layer's budget: maxExpansion times
+// its compressed size (at least 64 MiB).
+var ErrExpansion = errors.New("implausible expansion")
 
 // prefixFile is a file inside a tar layer: the front of it, as streamed.
 type prefixFile struct {
@@ -192,6 +209,18 @@ func decompress(r io.Reader, k layerKind) (io.Reader, func(), error) {
 	return r, func() {}, nil
 }
 
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
 // holds reports whether the archive member n is the file only, the name a
 // single-file layer's annotation gives ("" for none).
 func holds(only, n string) bool {
@@ -207,7 +236,9 @@ func readTar(ctx context.Context, r io.Reader, l v1.Descriptor, k layerKind, wha
 	}
 	defer release()
 	only := layerName(l) // a single-file layer names its file
-	tr := tar.NewReader(r)
+	counted := &countingReader{r: r}
+	tr := tar.NewReader(counted)
+	budget := max(min(l.Size, math.MaxInt64/maxExpansion)*maxExpansion, minExpansionBudget)
 	var out []*prefixFile
 	var kept int64
 	for {
@@ -230,6 +261,12 @@ func readTar(ctx context.Context, r io.Reader, l v1.Descriptor, k layerKind, wha
 		}
 		if h.Size < 0 {
 			return nil, fmt.Errorf("%s: archive member %q: negative size: %w", what, h.Name, ErrBadResponse)
+		}
+		// Stepping past this member decompresses all of it: refuse before
+		// a byte of it is read when that would exceed the budget.
+		if k != kindTar && h.Size > budget-counted.n {
+			return nil, fmt.Errorf("%s: archive member %q declares %d bytes at %d decompressed bytes of a layer of %d compressed: past %d× (%d bytes) a listing does not decompress (%w: %w)",
+				what, h.Name, h.Size, counted.n, l.Size, maxExpansion, budget, ErrExpansion, ErrBadArchive)
 		}
 		g := &growReader{r: tr, size: h.Size, cap: min(maxMemberPrefix, maxTarPrefix-kept)}
 		keepHeader(n, g, read)
