@@ -1,0 +1,315 @@
+package qwen2
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+
+	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/internal/checked"
+)
+
+// Config is the architecture of a Qwen2 or Qwen2.5 decoder as a Hugging
+// Face config.json gives it. Field names follow transformers' Qwen2Config
+// (models/qwen2/configuration_qwen2.py); head_dim is not a Qwen2Config
+// key, but Qwen2Attention takes it when config.json gives one.
+type Config struct {
+	Architectures     []string `json:"architectures,omitempty"`
+	ModelType         string   `json:"model_type"`
+	VocabSize         int64    `json:"vocab_size"`
+	HiddenSize        int64    `json:"hidden_size"`
+	IntermediateSize  int64    `json:"intermediate_size"`
+	NumHiddenLayers   int64    `json:"num_hidden_layers"`
+	NumAttentionHeads int64    `json:"num_attention_heads"`
+	NumKeyValueHeads  int64    `json:"num_key_value_heads"`
+	HeadDim           int64    `json:"head_dim,omitempty"`
+	RopeTheta         float64  `json:"rope_theta"`
+	// RopeParameters is the rope_parameters object transformers 5 writes
+	// instead of a top-level rope_theta, kept as given; its rope_theta,
+	// when there is one, is the one [ParseConfig] puts in RopeTheta.
+	RopeParameters        json.RawMessage `json:"rope_parameters,omitempty"`
+	RMSNormEps            float64         `json:"rms_norm_eps"`
+	TieWordEmbeddings     bool            `json:"tie_word_embeddings"`
+	MaxPositionEmbeddings int64           `json:"max_position_embeddings"`
+	// UseSlidingWindow, SlidingWindow and MaxWindowLayers say which
+	// layers attend to the last SlidingWindow positions only: none unless
+	// UseSlidingWindow, else layers MaxWindowLayers and above (or those
+	// LayerTypes names "sliding_attention"). SlidingWindow is nil for a
+	// null sliding_window, which transformers reads as no window; an
+	// absent one is transformers' default 4096. Every published Qwen2 and
+	// Qwen2.5 model has use_sliding_window false.
+	UseSlidingWindow bool     `json:"use_sliding_window"`
+	SlidingWindow    *int64   `json:"sliding_window"`
+	MaxWindowLayers  int64    `json:"max_window_layers"`
+	LayerTypes       []string `json:"layer_types,omitempty"`
+	TorchDType       string   `json:"torch_dtype,omitempty"`
+}
+
+// Defaults of transformers' Qwen2Config for the keys a config.json may
+// omit without the audit refusing it.
+const (
+	defaultRopeTheta       = 10000 // rope_theta: transformers' default RoPE base
+	defaultRMSNormEps      = 1e-6
+	defaultMaxPosition     = 32768
+	defaultSlidingWindow   = 4096
+	defaultMaxWindowLayers = 28
+)
+
+// The layer_types values of transformers that Qwen2Attention tells apart.
+const (
+	fullAttention    = "full_attention"
+	slidingAttention = "sliding_attention"
+)
+
+// ParseConfig decodes a config.json as Python's json and transformers read
+// it ([arch.DecodeConfig]): keys match exactly, a key given twice keeps
+// its last value, other keys are ignored. The RoPE base is
+// rope_parameters' rope_theta when the file has one (transformers 5's
+// standardize_rope_params gives it precedence), else the top-level
+// rope_theta. Fields the file omits keep Qwen2Config's defaults: head_dim
+// hidden_size/num_attention_heads, rope_theta 10000, rms_norm_eps 1e-6,
+// max_position_embeddings 32768, tie_word_embeddings false,
+// use_sliding_window false, sliding_window 4096 (nil when the file gives
+// null), max_window_layers 28. The dimensions have no default: a config
+// without one is refused by [New]. The keys given twice are not reported
+// here: [arch.FromCheckpoint] reports them. Errors wrap [arch.ErrConfig]
+// and name the key; Python's NaN and Infinity inside rope_parameters,
+// which arch.DecodeConfig reads at the top level only, are such an error
+// (at the top level they are values [Spec.ConfigProblems] reports).
+func ParseConfig(data []byte) (*Config, error) {
+	w := int64(defaultSlidingWindow)
+	c := &Config{RopeTheta: defaultRopeTheta, RMSNormEps: defaultRMSNormEps, MaxPositionEmbeddings: defaultMaxPosition,
+		SlidingWindow: &w, MaxWindowLayers: defaultMaxWindowLayers}
+	if _, err := arch.DecodeConfig(data, c); err != nil {
+		return nil, err
+	}
+	if p := c.RopeParameters; len(p) > 0 && !bytes.Equal(p, []byte("null")) {
+		rp := struct {
+			RopeTheta float64 `json:"rope_theta"`
+		}{c.RopeTheta}
+		if _, err := arch.DecodeConfig(p, &rp); err != nil {
+			return nil, fmt.Errorf("config key %q: %w", "rope_parameters", err)
+		}
+		c.RopeTheta = rp.RopeTheta
+	}
+	if c.HeadDim == 0 && c.NumAttentionHeads > 0 {
+		c.HeadDim = c.HiddenSize / c.NumAttentionHeads
+	}
+	return c, nil
+}
+
+// Window returns the number of positions layer i attends to, 0 for every
+// position: transformers' rule (Qwen2Config.layer_types) is a window of
+// sliding_window for a "sliding_attention" layer when use_sliding_window
+// is set, the layers from max_window_layers on being the sliding ones
+// unless config.json lists layer_types. That is the code's rule;
+// Qwen2Config's docstring says the bottom layers slide (transformers issue
+// 35896). A layer_types of another length than the layers, which
+// transformers refuses, is left out (it is one of the
+// [Spec.ConfigProblems]).
+func (c *Config) Window(i int64) int64 {
+	if !c.UseSlidingWindow || c.SlidingWindow == nil || *c.SlidingWindow < 1 || i < 0 || i >= c.NumHiddenLayers {
+		return 0
+	}
+	sliding := i >= c.MaxWindowLayers
+	if int64(len(c.LayerTypes)) == c.NumHiddenLayers {
+		sliding = c.LayerTypes[i] == slidingAttention
+	}
+	if !sliding {
+		return 0
+	}
+	return *c.SlidingWindow
+}
+
+// maxDim bounds every dimension of a config so that the predictions'
+// products stay small; maxLayers bounds num_hidden_layers, as the
+// predictions list every expected tensor (published models have fewer
+// than 200 layers). The parameter count is then checked for overflow.
+const (
+	maxDim    = 1 << 20
+	maxLayers = 4096
+)
+
+// dims lists the dimensions of c with their config keys; each must be
+// positive.
+func (c *Config) dims() []struct {
+	key string
+	v   int64
+} {
+	return []struct {
+		key string
+		v   int64
+	}{
+		{"vocab_size", c.VocabSize}, {"hidden_size", c.HiddenSize}, {"intermediate_size", c.IntermediateSize},
+		{"num_hidden_layers", c.NumHiddenLayers}, {"num_attention_heads", c.NumAttentionHeads},
+		{"num_key_value_heads", c.NumKeyValueHeads}, {"head_dim", c.HeadDim},
+	}
+}
+
+// validate rejects configs whose dimensions are missing, not positive or
+// absurd, whose heads do not group, or whose parameter count overflows an
+// int64, naming the key. Every error wraps [arch.ErrConfig].
+func (c *Config) validate() error {
+	if err := c.check(); err != nil {
+		return fmt.Errorf("%w: %w", arch.ErrConfig, err)
+	}
+	return nil
+}
+
+func (c *Config) check() error {
+	for _, f := range c.dims() {
+		switch {
+		case f.v <= 0:
+			return fmt.Errorf("config key %q = %d, want > 0", f.key, f.v)
+		case f.key == "num_hidden_layers" && f.v > maxLayers:
+			return fmt.Errorf("config key %q = %d exceeds the limit %d", f.key, f.v, maxLayers)
+		case f.v > maxDim:
+			return fmt.Errorf("config key %q = %d exceeds the limit %d", f.key, f.v, maxDim)
+		}
+	}
+	if c.NumAttentionHeads%c.NumKeyValueHeads != 0 {
+		return fmt.Errorf("num_attention_heads %d is not a multiple of num_key_value_heads %d", c.NumAttentionHeads, c.NumKeyValueHeads)
+	}
+	// Every dimension is at most 2^20: the widths q and kv are at most
+	// 2^40, 2·d·q and 2·d·kv at most 2^61, so a layer's attention and norms
+	// stay below 2^63 and its MLP below 2^42. The sums over the layers and
+	// the vocabulary are checked.
+	d, q, kv := c.HiddenSize, c.NumAttentionHeads*c.HeadDim, c.NumKeyValueHeads*c.HeadDim
+	layer, ok1 := checked.Add(2*d*q+2*d*kv+q+2*kv+2*d, 3*d*c.IntermediateSize)
+	total, ok2 := checked.Mul(layer, c.NumHiddenLayers)
+	_, ok3 := checked.Add(total, 2*c.VocabSize*d+d)
+	if !ok1 || !ok2 || !ok3 {
+		return fmt.Errorf("the parameter count of hidden_size %d, vocab_size %d and %d layers overflows an int64", d, c.VocabSize, c.NumHiddenLayers)
+	}
+	return nil
+}
+
+// problem is a value of a config the model cannot run with, though its
+// tensors can be counted: the config key, the value and what it should be.
+type problem struct {
+	key, got, want string
+}
+
+// problems lists the values of c no Qwen2 model runs with: a RoPE base
+// that is not a positive finite number (transformers and llama.cpp raise
+// it to the power -2i/d), a norm epsilon that is negative or not finite
+// (the RMSNorm adds it under a square root), a context length below one
+// position, a sliding window below one position when use_sliding_window
+// is set, and a layer_types that transformers refuses (another length than
+// the layers) or that names a kind of attention Qwen2 does not have.
+func (c *Config) problems() []problem {
+	var out []problem
+	if x := c.RopeTheta; !(x > 0) || math.IsInf(x, 1) {
+		out = append(out, problem{"rope_theta", fmt.Sprint(x), "a positive finite number"})
+	}
+	if x := c.RMSNormEps; !(x >= 0) || math.IsInf(x, 1) {
+		out = append(out, problem{"rms_norm_eps", fmt.Sprint(x), "a finite number ≥ 0"})
+	}
+	if n := c.MaxPositionEmbeddings; n < 1 {
+		out = append(out, problem{"max_position_embeddings", fmt.Sprint(n), "≥ 1"})
+	}
+	if w := c.SlidingWindow; c.UseSlidingWindow && w != nil && *w < 1 {
+		out = append(out, problem{"sliding_window", fmt.Sprint(*w), "≥ 1 with use_sliding_window true"})
+	}
+	if n := int64(len(c.LayerTypes)); n > 0 && n != c.NumHiddenLayers {
+		out = append(out, problem{"layer_types", fmt.Sprintf("a list of %d", n), fmt.Sprintf("one entry per layer (%d)", c.NumHiddenLayers)})
+	}
+	for i, t := range c.LayerTypes {
+		if t != fullAttention && t != slidingAttention {
+			out = append(out, problem{"layer_types", fmt.Sprintf("%q at layer %d", t, i), fmt.Sprintf("%q or %q", fullAttention, slidingAttention)})
+			break
+		}
+	}
+	return out
+}
+
+// ConfigProblems lists what of the spec's configuration no Qwen2 model
+// runs with although its tensors can be counted, each naming its
+// config.json key in Field: a rope_theta that is not a positive finite
+// number, an rms_norm_eps negative or not finite, a
+// max_position_embeddings below 1, a sliding_window below 1 with
+// use_sliding_window set, a layer_types transformers refuses. For a spec
+// read from GGUF metadata the message also names the metadata key, and a
+// key llama.cpp requires but the metadata lacks (context_length,
+// attention.layer_norm_rms_epsilon) or holds as another type than a
+// float is a problem of its own.
+func (s *Spec) ConfigProblems() []arch.Conflict {
+	var out []arch.Conflict
+	g := s.gguf
+	if g != nil {
+		for _, k := range ggufKeys {
+			if msg, ok := g.unread[k.field]; ok && !k.writeOnly {
+				out = append(out, arch.Conflict{Field: k.field, Message: msg})
+			}
+		}
+	}
+	for _, p := range s.cfg.problems() {
+		name := p.key
+		if g != nil {
+			if _, ok := g.unread[p.key]; ok {
+				continue
+			}
+			if k := g.key(p.key); k != "" {
+				name += " (" + k + ")"
+			}
+		}
+		out = append(out, arch.Conflict{Field: p.key, Message: fmt.Sprintf("%s is %s, want %s", name, p.got, p.want)})
+	}
+	return out
+}
+
+// window returns a pointer to n, for the published configs.
+func window(n int64) *int64 { return &n }
+
+// Qwen2_5_7B returns the published configuration of
+// https://huggingface.co/Qwen/Qwen2.5-7B (config.json).
+func Qwen2_5_7B() *Config {
+	return &Config{
+		Architectures: []string{"Qwen2ForCausalLM"}, ModelType: "qwen2",
+		VocabSize: 152064, HiddenSize: 3584, IntermediateSize: 18944, NumHiddenLayers: 28,
+		NumAttentionHeads: 28, NumKeyValueHeads: 4, HeadDim: 128,
+		RopeTheta: 1e6, RMSNormEps: 1e-6, MaxPositionEmbeddings: 131072, TieWordEmbeddings: false,
+		UseSlidingWindow: false, SlidingWindow: window(131072), MaxWindowLayers: 28, TorchDType: "bfloat16",
+	}
+}
+
+// Qwen2_5_0_5B returns the published configuration of
+// https://huggingface.co/Qwen/Qwen2.5-0.5B (config.json): the embeddings
+// are tied.
+func Qwen2_5_0_5B() *Config {
+	return &Config{
+		Architectures: []string{"Qwen2ForCausalLM"}, ModelType: "qwen2",
+		VocabSize: 151936, HiddenSize: 896, IntermediateSize: 4864, NumHiddenLayers: 24,
+		NumAttentionHeads: 14, NumKeyValueHeads: 2, HeadDim: 64,
+		RopeTheta: 1e6, RMSNormEps: 1e-6, MaxPositionEmbeddings: 32768, TieWordEmbeddings: true,
+		UseSlidingWindow: false, SlidingWindow: window(32768), MaxWindowLayers: 24, TorchDType: "bfloat16",
+	}
+}
+
+// Qwen2_5_72B returns the published configuration of
+// https://huggingface.co/Qwen/Qwen2.5-72B (config.json). Its rms_norm_eps
+// 1e-5 is that of the other Qwen2.5 base models of 14B and more (and of
+// Qwen2-72B); the audit's counts do not depend on it.
+func Qwen2_5_72B() *Config {
+	return &Config{
+		Architectures: []string{"Qwen2ForCausalLM"}, ModelType: "qwen2",
+		VocabSize: 152064, HiddenSize: 8192, IntermediateSize: 29568, NumHiddenLayers: 80,
+		NumAttentionHeads: 64, NumKeyValueHeads: 8, HeadDim: 128,
+		RopeTheta: 1e6, RMSNormEps: 1e-5, MaxPositionEmbeddings: 131072, TieWordEmbeddings: false,
+		UseSlidingWindow: false, SlidingWindow: window(131072), MaxWindowLayers: 80, TorchDType: "bfloat16",
+	}
+}
+
+// Tiny returns a small Qwen2 configuration for tests and fixtures: the
+// structure of the published models (grouped-query attention with q/k/v
+// biases, untied embeddings) at a size that fits in kilobytes.
+func Tiny() *Config {
+	return &Config{
+		Architectures: []string{"Qwen2ForCausalLM"}, ModelType: "qwen2",
+		VocabSize: 64, HiddenSize: 32, IntermediateSize: 64, NumHiddenLayers: 2,
+		NumAttentionHeads: 4, NumKeyValueHeads: 2, HeadDim: 8,
+		RopeTheta: 1e6, RMSNormEps: 1e-6, MaxPositionEmbeddings: 128,
+		SlidingWindow: window(128), MaxWindowLayers: 2, TorchDType: "float32",
+	}
+}

@@ -1,0 +1,232 @@
+package qwen2
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/weightaudit/weightaudit/arch"
+)
+
+// Profile is a published Qwen2.5 model: its reference configuration, the
+// contract's ranges for its parameter counts, and the other size label a
+// GGUF file of it may carry.
+type Profile struct {
+	arch.Profile
+	Config *Config
+	// GGUFLabel is the general.size_label llama.cpp's converter computes
+	// from the exact parameter count when the model's name gives none
+	// (gguf-py/gguf/utility.py size_label): "7.6B" for Qwen2.5-7B.
+	GGUFLabel string
+}
+
+// Profiles lists the recognized models. Each range brackets the model
+// card's total (Qwen/Qwen2.5-0.5B: 0.49B, Qwen2.5-7B: 7.61B, Qwen2.5-72B:
+// 72.7B) by one unit of its last digit either way; a dense model's active
+// count is its total. Qwen2-0.5B, Qwen2-7B and Qwen2-72B have the
+// dimensions of their Qwen2.5 namesakes, so they match these profiles too.
+var Profiles = []Profile{
+	newProfile("Qwen2.5-0.5B", "0.5B", [2]int64{0.48e9, 0.50e9}, Qwen2_5_0_5B()),
+	newProfile("Qwen2.5-7B", "7B", [2]int64{7.60e9, 7.62e9}, Qwen2_5_7B()),
+	newProfile("Qwen2.5-72B", "72B", [2]int64{72.6e9, 72.8e9}, Qwen2_5_72B()),
+}
+
+func newProfile(name, label string, total [2]int64, c *Config) Profile {
+	return Profile{Profile: arch.Profile{Name: name, Label: label, Total: total, Active: total}, Config: c,
+		GGUFLabel: roundedNotation(c.Predict().Total)}
+}
+
+// roundedNotation is llama.cpp's model_weight_count_rounded_notation with
+// its default of two digits (gguf-py/gguf/utility.py): n scaled to K, M,
+// B or T, with as many decimals as bring the rounded value to two digits
+// (7,615,616,512 → "7.6B", 494,032,768 → "494M", 72,706,203,648 → "73B").
+func roundedNotation(n int64) string {
+	x, suffix := float64(n), "K"
+	switch {
+	case x > 1e12:
+		x, suffix = x*1e-12, "T"
+	case x > 1e9:
+		x, suffix = x*1e-9, "B"
+	case x > 1e6:
+		x, suffix = x*1e-6, "M"
+	default:
+		x *= 1e-3
+	}
+	digits := len(strings.TrimLeft(strconv.FormatFloat(math.RoundToEven(x), 'f', 0, 64), "0"))
+	return strconv.FormatFloat(x, 'f', max(2-digits, 0), 64) + suffix
+}
+
+// denseLabel matches a dense model's size label such as "7B", "0.5B",
+// "0_5b" or "494M": a number followed by B or M, standing apart from
+// letters and digits on both sides (not the "2.5" of "Qwen2.5", nor the
+// "M" of "Q4_K_M").
+var denseLabel = regexp.MustCompile(`(?i)(?:^|[^0-9a-z.])(\d+(?:[._]\d+)?)([bm])(?:$|[^0-9a-z])`)
+
+// moeSuffix is what follows the total of a mixture-of-experts label
+// ("57B-A14B"): a label that is followed by it is not a dense one.
+var moeSuffix = regexp.MustCompile(`(?i)^[-_]a\d`)
+
+// FindDenseLabel returns the first dense size label in any of names (a
+// GGUF general.size_label, general.name or basename, a repository id, a
+// folder or file name), normalized to upper case with a dot ("0_5b" →
+// "0.5B"), and the name it was found in; "" when none has one. The total
+// of a mixture-of-experts label ("57B" of "57B-A14B") is not one.
+func FindDenseLabel(names ...string) (label, where string) {
+	for _, n := range names {
+		for _, m := range denseLabel.FindAllStringSubmatchIndex(n, -1) {
+			end := m[5] // the end of the B or M
+			if moeSuffix.MatchString(n[end:]) {
+				continue
+			}
+			num := strings.ReplaceAll(n[m[2]:m[3]], "_", ".")
+			return num + strings.ToUpper(n[m[4]:m[5]]), n
+		}
+	}
+	return "", ""
+}
+
+// field is one config field compared against a profile or another source.
+type field struct {
+	name       string
+	structural bool // part of the architecture's shape: it identifies the profile
+	inGGUF     bool // GGUF metadata carries it: CompareConfig compares it
+	// ofProfile says Recognize compares it with the published
+	// profiles. The RoPE base, norm epsilon, context length and sliding
+	// window are not: the base and instruct models differ in them, and a
+	// fine-tune may extend the context and still be the model.
+	ofProfile bool
+	get       func(*Config) any
+}
+
+var fields = []field{
+	{"vocab_size", true, true, true, func(c *Config) any { return c.VocabSize }},
+	{"hidden_size", true, true, true, func(c *Config) any { return c.HiddenSize }},
+	{"intermediate_size", true, true, true, func(c *Config) any { return c.IntermediateSize }},
+	{"num_hidden_layers", true, true, true, func(c *Config) any { return c.NumHiddenLayers }},
+	{"num_attention_heads", true, true, true, func(c *Config) any { return c.NumAttentionHeads }},
+	{"num_key_value_heads", true, true, true, func(c *Config) any { return c.NumKeyValueHeads }},
+	{"head_dim", true, true, true, func(c *Config) any { return c.HeadDim }},
+	{"tie_word_embeddings", false, false, true, func(c *Config) any { return c.TieWordEmbeddings }},
+	{"rope_theta", false, true, false, func(c *Config) any { return c.RopeTheta }},
+	{"rms_norm_eps", false, true, false, func(c *Config) any { return c.RMSNormEps }},
+	{"max_position_embeddings", false, true, false, func(c *Config) any { return c.MaxPositionEmbeddings }},
+}
+
+// float32Tolerance is the relative difference within which two float
+// fields agree. GGUF stores rope.freq_base and layer_norm_rms_epsilon as
+// float32, whose rounding moves a value by at most 2⁻²⁴ of itself; the
+// tolerance is twice that, one float32 epsilon (2⁻²³ ≈ 1.2e-7). So 1e-6
+// in config.json and float32(1e-6) = 9.99999997e-7 in the metadata agree,
+// while any difference a person writes (1e-6 against 1e-5, 1e4 against
+// 1e6) does not.
+const float32Tolerance = 0x1p-23
+
+// same reports whether two values of a field agree: floats within
+// float32Tolerance of the larger magnitude (below float32's normal range,
+// when they round to the same float32; NaN only with NaN, an infinity only
+// with itself), anything else exactly.
+func same(a, b any) bool {
+	x, ok1 := a.(float64)
+	y, ok2 := b.(float64)
+	if !ok1 || !ok2 {
+		return a == b
+	}
+	m := max(math.Abs(x), math.Abs(y))
+	switch {
+	case math.IsNaN(x) || math.IsNaN(y):
+		return math.IsNaN(x) && math.IsNaN(y)
+	case x == y:
+		return true
+	case math.IsInf(m, 1):
+		return false
+	case m < 0x1p-126: // float32's smallest normal number
+		return float32(x) == float32(y)
+	}
+	return math.Abs(x-y) <= float32Tolerance*m
+}
+
+// Recognize matches the spec and the dense size label found in names
+// ([FindDenseLabel]) against [Profiles]. A profile applies when the config
+// has its structural dimensions or a name carries its label (or the label
+// llama.cpp computes for it, "7.6B" for Qwen2.5-7B); every field that then
+// differs from the profile (tie_word_embeddings included) is a conflict,
+// as is a label naming another profile than the dimensions do.
+func (s *Spec) Recognize(names ...string) arch.Recognition {
+	c := s.cfg
+	var r arch.Recognition
+	r.Label, r.LabelWhere = FindDenseLabel(names...)
+	var byLabel, byDims *Profile
+	for i := range Profiles {
+		p := &Profiles[i]
+		if r.Label != "" && (strings.EqualFold(p.Label, r.Label) || strings.EqualFold(p.GGUFLabel, r.Label)) {
+			byLabel = p
+		}
+		same := true
+		for _, f := range fields {
+			if f.structural && f.get(c) != f.get(p.Config) {
+				same = false
+			}
+		}
+		if same {
+			byDims = p
+		}
+	}
+	var applied *Profile
+	switch {
+	case byDims != nil:
+		applied, r.ByDims = byDims, &byDims.Profile
+		if r.Label != "" && byLabel != byDims {
+			r.Conflicts = append(r.Conflicts, arch.Conflict{Message: fmt.Sprintf("the name %q says %s but the dimensions are those of %s", r.LabelWhere, r.Label, byDims.Name)})
+		}
+	case byLabel != nil:
+		applied = byLabel
+	}
+	if applied != nil {
+		r.Profile = &applied.Profile
+		for _, f := range fields {
+			if !f.ofProfile {
+				continue
+			}
+			if got, want := f.get(c), f.get(applied.Config); got != want {
+				r.Conflicts = append(r.Conflicts, arch.Conflict{Field: f.name, Message: fmt.Sprintf("%s is %v, %s has %v", f.name, got, applied.Name, want)})
+			}
+		}
+	}
+	return r
+}
+
+// CompareConfig lists each field GGUF metadata carries on which fromGGUF,
+// a Qwen2 spec read from a GGUF file, disagrees with the receiver, read
+// from config.json: the dimensions exactly, rope_theta and rms_norm_eps
+// within float32Tolerance (the metadata holds them as float32),
+// max_position_embeddings against context_length exactly. A key the
+// metadata lacks compares as the value llama.cpp assumes, and the message
+// says so; one llama.cpp cannot read is not compared (its ConfigProblems
+// report it).
+func (s *Spec) CompareConfig(fromGGUF arch.Spec) []arch.Conflict {
+	g, ok := fromGGUF.(*Spec)
+	if !ok {
+		return []arch.Conflict{{Field: "model_type", Message: fmt.Sprintf("config.json describes %s, the GGUF metadata %s", s.Family(), fromGGUF.Family())}}
+	}
+	var out []arch.Conflict
+	for _, f := range fields {
+		if !f.inGGUF {
+			continue
+		}
+		var note string
+		if src := g.gguf; src != nil {
+			if _, bad := src.unread[f.name]; bad {
+				continue
+			}
+			if src.absent[f.name] {
+				note = fmt.Sprintf(" (%s absent: what llama.cpp assumes)", src.key(f.name))
+			}
+		}
+		if a, b := f.get(s.cfg), f.get(g.cfg); !same(a, b) {
+			out = append(out, arch.Conflict{Field: f.name, Message: fmt.Sprintf("config.json has %s %v, the GGUF metadata %v%s", f.name, a, b, note)})
+		}
+	}
+	return out
+}

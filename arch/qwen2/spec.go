@@ -1,0 +1,167 @@
+package qwen2
+
+import (
+	"sync"
+
+	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/internal/checked"
+)
+
+func init() {
+	arch.Register(arch.Family{Name: "qwen2", ModelTypes: []string{"qwen2"}, GGUFArch: ggufArch,
+		FromConfig: fromConfig, FromGGUF: fromGGUF, Example: func() arch.Spec { return MustNew(Tiny()) }})
+}
+
+func fromConfig(data []byte) (arch.Spec, error) {
+	c, err := ParseConfig(data)
+	if err != nil {
+		return nil, err
+	}
+	return New(c)
+}
+
+func fromGGUF(m *arch.GGUFMeta) (arch.Spec, error) {
+	c, src, err := readGGUF(m)
+	if err != nil {
+		return nil, err
+	}
+	s, err := New(c)
+	if err != nil {
+		return nil, err
+	}
+	s.gguf = src
+	return s, nil
+}
+
+// Spec is the spec of a dense Qwen2 decoder. It implements [arch.Spec]
+// and the capabilities [arch.Assigner], [arch.Coster],
+// [arch.BlockWalker], [arch.Contract], [arch.Recognizer],
+// [arch.ConfigComparer], [arch.ConfigChecker] and [arch.GGUFWriter]; not
+// [arch.Forwarder] (see the package doc). It is safe for concurrent use.
+type Spec struct {
+	cfg  *Config
+	gguf *ggufSource // set when read from GGUF metadata
+	once [2]sync.Once
+	lays [2]*layout // by format: safetensors, GGUF; built on first use
+}
+
+// Compile-time checks of the capabilities.
+var (
+	_ arch.Spec           = (*Spec)(nil)
+	_ arch.Assigner       = (*Spec)(nil)
+	_ arch.Coster         = (*Spec)(nil)
+	_ arch.BlockWalker    = (*Spec)(nil)
+	_ arch.Contract       = (*Spec)(nil)
+	_ arch.Recognizer     = (*Spec)(nil)
+	_ arch.ConfigComparer = (*Spec)(nil)
+	_ arch.ConfigChecker  = (*Spec)(nil)
+	_ arch.GGUFWriter     = (*Spec)(nil)
+)
+
+// New validates c and returns its spec. Errors wrap [arch.ErrConfig] and
+// name the key. The spec keeps c: the caller must not change it after.
+func New(c *Config) (*Spec, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &Spec{cfg: c}, nil
+}
+
+// MustNew is [New] for configs known to be valid (the published ones, test
+// fixtures): it panics on an error.
+func MustNew(c *Config) *Spec {
+	s, err := New(c)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+func (s *Spec) layout(f checkpoint.Format) *layout {
+	i := 0
+	if f == checkpoint.FormatGGUF {
+		i = 1
+	}
+	s.once[i].Do(func() { s.lays[i] = newLayout(s.cfg, f) })
+	return s.lays[i]
+}
+
+// Family returns "qwen2".
+func (s *Spec) Family() string { return "qwen2" }
+
+// Config returns the *Config the spec was made from.
+func (s *Spec) Config() any { return s.cfg }
+
+// Dims returns the plain dimensions; a dense model has no experts.
+func (s *Spec) Dims() arch.Dims {
+	c := s.cfg
+	return arch.Dims{Vocab: c.VocabSize, Hidden: c.HiddenSize, Layers: c.NumHiddenLayers, Heads: c.NumAttentionHeads,
+		KVHeads: c.NumKeyValueHeads, HeadDim: c.HeadDim, TiedEmbeddings: c.TieWordEmbeddings}
+}
+
+// Expected lists the tensors in format f in stored order.
+func (s *Spec) Expected(f checkpoint.Format) []arch.Expected { return s.layout(f).expected() }
+
+// Locate finds the expected tensor called name.
+func (s *Spec) Locate(f checkpoint.Format, name string) (arch.Expected, int, bool) {
+	return s.layout(f).locate(name)
+}
+
+// Assign fills r with the role of the tensor called name.
+func (s *Spec) Assign(f checkpoint.Format, name string, r *arch.Role) bool {
+	return s.layout(f).assign(name, r)
+}
+
+// Count returns the number of expected tensors in format f.
+func (s *Spec) Count(f checkpoint.Format) int { return s.layout(f).total }
+
+// Predict counts the parameters from the dimensions ([Config.Predict]).
+func (s *Spec) Predict() arch.Prediction { return s.cfg.Predict() }
+
+// Obligations are the family's ids of the seed's seven obligations and QA
+// gate: FALSIFY-QWEN2-001 … -007 and F-QWEN2-001.
+var Obligations = arch.NewObligations("QWEN2")
+
+// Obligations returns [Obligations].
+func (s *Spec) Obligations() arch.Obligations { return Obligations }
+
+// KVCache stores a key and a value vector of head_dim per KV head and
+// layer: for every position in a layer of full attention, for the last
+// sliding_window positions in a sliding one ([Config.Window]; none in the
+// published models).
+func (s *Spec) KVCache() []arch.KVRows {
+	c := s.cfg
+	full, sliding, window := c.layerKinds()
+	var out []arch.KVRows
+	if full > 0 {
+		out = append(out, arch.KVRows{Rows: 2 * full * c.NumKeyValueHeads, Width: c.HeadDim})
+	}
+	if sliding > 0 {
+		out = append(out, arch.KVRows{Rows: 2 * sliding * c.NumKeyValueHeads, Width: c.HeadDim, Window: window})
+	}
+	return out
+}
+
+// AttentionFLOPs is the seed's attention term 2·2·L·n_h·d_k·ctx: the
+// scores q·k and the weighted sum of v, for every head and layer, over
+// ctx positions, or over at most sliding_window in a sliding layer.
+func (s *Spec) AttentionFLOPs(ctx int64) int64 {
+	c := s.cfg
+	full, sliding, window := c.layerKinds()
+	positions := checked.SatAdd(checked.SatMul(full, ctx), checked.SatMul(sliding, min(ctx, window)))
+	return checked.SatMul(4, c.NumAttentionHeads, c.HeadDim, positions)
+}
+
+// layerKinds counts the layers of full attention and the sliding ones,
+// and returns the window of the sliding ones (all have the same).
+func (c *Config) layerKinds() (full, sliding, window int64) {
+	for i := range c.NumHiddenLayers {
+		if w := c.Window(i); w > 0 {
+			sliding, window = sliding+1, w
+		} else {
+			full++
+		}
+	}
+	return full, sliding, window
+}
