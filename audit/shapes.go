@@ -78,7 +78,7 @@ func checkBlocks(a *auditRun, id string) outcome {
 		o.level = "empirical"
 		o.detail += fmt.Sprintf("; block %d ran on the weights (%d tokens): %v → %v, finite, float32 vs float64 %.2g", layer.Layer, len(layer.Tokens), layer.ShapeIn, layer.ShapeOut, layer.MaxRelErr)
 	default:
-		o.detail += "; not run on the weights (audit --spotcheck)"
+		o.detail += "; not run on the weights (" + spotHint(a.spec, "audit --spotcheck") + ")"
 	}
 	ran := layer
 	if ran == nil {
@@ -101,8 +101,17 @@ func checkEndToEnd(a *auditRun, id string) outcome {
 		o.level = "empirical"
 		o.detail += fmt.Sprintf("; the full model ran: %v tokens → logits %v", full.ShapeIn, full.ShapeOut)
 	} else {
-		o.detail += "; not run end to end (audit --spotcheck on a model under " + textfmt.Bytes(spotcheck.MaxFullBytes) + ")"
+		o.detail += "; not run end to end (" + spotHint(a.spec, "audit --spotcheck on a model under "+textfmt.Bytes(spotcheck.MaxFullBytes)) + ")"
 	}
 	o.findings = append(shapeFindings(id, sh.EndToEnd), spotFinding(id, full)...)
 	return o
+}
+
+// spotHint says how to run the weights: the hint, or that the family has
+// no forward pass yet.
+func spotHint(spec arch.Spec, hint string) string {
+	if _, ok := spec.(arch.Forwarder); !ok {
+		return "the spot-check has no forward pass for " + spec.Family() + " yet"
+	}
+	return hint
 }

@@ -118,11 +118,22 @@ func runAudit(cmd *cobra.Command, args []string, builtin string, jobs int, opts 
 		return nil, err
 	}
 	fetch := fetchOf(src, ck) // header reads only, before any spot-check
+	var res *spotcheck.Result
 	if spot {
-		res, err := spotcheck.Run(cmd.Context(), ck, spotcheck.Options{Layer: spotLayer, Tokens: ids, Jobs: jobs})
-		if err != nil {
+		var err error
+		res, err = spotcheck.Run(cmd.Context(), ck, spotcheck.Options{Layer: spotLayer, Tokens: ids, Jobs: jobs})
+		switch {
+		case errors.Is(err, arch.ErrNotApplicable), errors.Is(err, arch.ErrUnsupportedArch):
+			// The family has no forward pass yet (or no family knows the
+			// architecture): the audit reports the shape obligations
+			// structurally and says why.
+			fmt.Fprintf(cmd.ErrOrStderr(), "note: --spotcheck: %v\n", err)
+			spot = false
+		case err != nil:
 			return nil, err
 		}
+	}
+	if spot {
 		opts.Spot = append(opts.Spot, res)
 		if ck.Inventory().Totals().Bytes <= spotcheck.MaxFullBytes {
 			if res, err = spotcheck.Run(cmd.Context(), ck, spotcheck.Options{Full: true, Tokens: ids, Jobs: jobs}); err != nil {
