@@ -440,16 +440,26 @@ func (l *loader) loadGGUF(ctx context.Context, ck *Checkpoint, name string) erro
 	names := []string{name}
 	if prefix, _, count, ok := gguf.ParseSplitName(name); ok {
 		names = names[:0]
+		// The names of the first few missing parts, and how many more: a
+		// name declaring 99999 parts must not make a megabyte of error.
+		const listed = 8
 		var missing []string
+		nmissing := 0
 		for no := 1; no <= count; no++ {
 			part := gguf.SplitName(prefix, no, count)
 			if _, ok := l.sizes[part]; !ok {
-				missing = append(missing, part)
+				if nmissing++; nmissing <= listed {
+					missing = append(missing, part)
+				}
 			}
 			names = append(names, part)
 		}
-		if len(missing) > 0 {
-			return fmt.Errorf("%s: %w: %d parts, missing %s", hub.Path(l.src, name), gguf.ErrSplit, count, strings.Join(missing, ", "))
+		if nmissing > 0 {
+			list := strings.Join(missing, ", ")
+			if more := nmissing - len(missing); more > 0 {
+				list += fmt.Sprintf(" and %d more", more)
+			}
+			return fmt.Errorf("%s: %w: %d parts, missing %s", hub.Path(l.src, name), gguf.ErrSplit, count, list)
 		}
 	}
 	parts := make([]*gguf.File, len(names))

@@ -2,12 +2,17 @@ package hub
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+
+	"github.com/weightaudit/weightaudit/internal/safefs"
 )
 
 // ErrBadDigest is returned by [BlobStore.Create] and [BlobStore.Open] for
@@ -20,10 +25,16 @@ var ErrBadDigest = errors.New("not a sha256 digest")
 // the lower-case hex digits of the blob's sha256 digest. A blob is written
 // to a temporary file beside its place and renamed into place only once
 // its size and sha256 are the ones it was created with (see
-// [BlobStore.Create]), so a file of the store is always a whole, checked
-// blob; its content is not checked again when read. Nothing is read from
-// or written outside the store's folder. It is safe for concurrent use,
-// by several processes too.
+// [BlobStore.Create]), so a file of the store is a whole, checked blob
+// unless something else put it there. A blob is checked again when read:
+// a file of another size than the one asked for is not used, and a reader
+// that reads the blob through from its start (as verify does) gets an
+// error wrapping [ErrDigestMismatch] at its end when the bytes are not the
+// digest's, and the file is removed from the store. Nothing is read from
+// or written outside the store's folder: the folder and its sha256
+// sub-folder must be real folders, not symbolic links, and a blob's file
+// must be a regular file, not a link, a named pipe or a device. It is
+// safe for concurrent use, by several processes too.
 //
 // [OCISource] reads a layer's blob from a store, when OCIOptions.BlobStore
 // names one, instead of from the registry; `weightaudit verify --cache`
@@ -68,57 +79,111 @@ func blobHex(digest string) (string, error) {
 // sub returns the folder the blobs are in.
 func (s *BlobStore) sub() string { return filepath.Join(s.dir, "sha256") }
 
-// inside checks that dir, symbolic links resolved, lies inside the
-// store's folder, so that no read or write leaves it.
-func (s *BlobStore) inside(dir string) error {
-	real, ok, err := insideRoot(s.dir, dir, false)
+// folder checks that the store's folder and its sha256 sub-folder are
+// real folders, not symbolic links that could lead out of the store
+// (see [ownedRoot]), creating them when create is set.
+func (s *BlobStore) folder(create bool) error {
+	root := ownedRoot(s.dir)
+	var err error
+	if create {
+		err = root.MkdirAll(s.sub(), 0o700)
+	} else {
+		err = root.Check(s.sub())
+	}
 	if err != nil {
 		return fmt.Errorf("blob store: %w", err)
-	}
-	if !ok {
-		return fmt.Errorf("blob store: %s leads outside the store's folder %s (to %s)", dir, s.dir, real)
 	}
 	return nil
 }
 
-// present returns the blob's file when it is there as a regular file
-// (not a link) of size bytes, and whether it is.
-func (s *BlobStore) present(p string, size int64) (fs.FileInfo, bool) {
+// present reports whether the blob's file p is there as a regular file
+// (not a link) of size bytes.
+func (s *BlobStore) present(p string, size int64) bool {
 	info, err := os.Lstat(p)
-	if err != nil || !info.Mode().IsRegular() || info.Size() != size {
-		return nil, false
-	}
-	return info, true
+	return err == nil && info.Mode().IsRegular() && info.Size() == size
 }
 
 // Open returns the blob of the given digest ("sha256:HEX"), opened
 // read-only, when the store holds it with size bytes. A missing blob, or
 // a file of another size in its place (which is not trusted), is an
 // error wrapping [ErrNotExist]; a malformed digest one wrapping
-// [ErrBadDigest]. The caller closes the file.
+// [ErrBadDigest]; a folder of the store that is a symbolic link, or a
+// blob's file that is one or is not a regular file, another error naming
+// the path. Reading the file through from its start checks its sha256
+// (see [BlobStore]). The caller closes the file.
 func (s *BlobStore) Open(digest string, size int64) (File, error) {
 	h, err := blobHex(digest)
 	if err != nil {
 		return nil, err
 	}
-	p := filepath.Join(s.sub(), h)
-	info, ok := s.present(p, size)
-	if !ok {
-		return nil, fmt.Errorf("blob store: %s of %d bytes: %w", digest, size, ErrNotExist)
-	}
-	if err := s.inside(s.sub()); err != nil {
+	if err := s.folder(false); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("blob store: %s of %d bytes: %w", digest, size, ErrNotExist)
+		}
 		return nil, err
 	}
-	f, err := os.Open(p)
-	if err != nil {
+	p := filepath.Join(s.sub(), h)
+	f, info, err := safefs.OpenNoFollow(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("blob store: %s of %d bytes: %w", digest, size, ErrNotExist)
+	case err != nil:
 		return nil, fmt.Errorf("blob store: %w", err)
-	}
-	// The file opened must be the one looked at: not a link put there since.
-	if got, err := f.Stat(); err != nil || !os.SameFile(info, got) || got.Size() != size {
+	case info.Size() != size:
 		f.Close()
-		return nil, fmt.Errorf("blob store: %s changed while opened: %w", p, ErrNotExist)
+		return nil, fmt.Errorf("blob store: %s holds %d bytes, not the %d of %s, and is not used: %w", p, info.Size(), size, digest, ErrNotExist)
 	}
-	return &osFile{File: f, size: size}, nil
+	return &storeFile{f: f, size: size, path: p, info: info, hex: h, h: sha256.New()}, nil
+}
+
+// storeFile is a blob of a [BlobStore], opened. The bytes read from
+// offset 0 on, in order (reads may repeat or overlap what was read), are
+// hashed; once the last byte is, the sha256 must be the blob's digest,
+// else that read and every later one fail with [ErrDigestMismatch] and
+// the file is removed from the store. It is safe for concurrent use.
+type storeFile struct {
+	f    *os.File // only ReadAt of it is used: every read goes through the hash
+	size int64
+	path string
+	info fs.FileInfo // the file as opened
+	hex  string      // the digest's hex digits
+
+	mu     sync.Mutex
+	h      hash.Hash // nil once the whole blob was hashed
+	hashed int64     // bytes [0, hashed) were hashed
+	bad    error     // set when the sha256 is not the digest
+}
+
+func (f *storeFile) Size() int64  { return f.size }
+func (f *storeFile) Close() error { return f.f.Close() }
+
+func (f *storeFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := f.f.ReadAt(p, off)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.bad != nil {
+		return 0, f.bad
+	}
+	if f.h == nil || off > f.hashed || off+int64(n) <= f.hashed {
+		return n, err
+	}
+	f.h.Write(p[f.hashed-off : n])
+	f.hashed = off + int64(n)
+	if f.hashed < f.size {
+		return n, err
+	}
+	sum := hex.EncodeToString(f.h.Sum(nil))
+	f.h = nil
+	if sum == f.hex {
+		return n, err
+	}
+	// Remove the file only if it is still the one that was read.
+	removed := ""
+	if now, lerr := os.Lstat(f.path); lerr == nil && os.SameFile(now, f.info) && os.Remove(f.path) == nil {
+		removed = " (removed from the store)"
+	}
+	f.bad = fmt.Errorf("blob store: %s has sha256 %s, not its name's%s: %w", f.path, sum, removed, ErrDigestMismatch)
+	return 0, f.bad
 }
 
 // Create starts storing the blob of the given digest ("sha256:HEX") and
@@ -136,14 +201,11 @@ func (s *BlobStore) Create(digest string, size int64) (*BlobWriter, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("blob store: %s: negative size %d", digest, size)
 	}
-	if _, ok := s.present(filepath.Join(s.sub(), h), size); ok {
-		return nil, nil
-	}
-	if err := os.MkdirAll(s.sub(), 0o700); err != nil {
-		return nil, fmt.Errorf("blob store: %w", err)
-	}
-	if err := s.inside(s.sub()); err != nil {
+	if err := s.folder(true); err != nil {
 		return nil, err
+	}
+	if s.present(filepath.Join(s.sub(), h), size) {
+		return nil, nil
 	}
 	tmp, err := os.CreateTemp(s.sub(), ".tmp-"+h[:12]+"-*")
 	if err != nil {
@@ -186,7 +248,7 @@ func (w *BlobWriter) Commit() (err error) {
 	if err := w.seal(0o600); err != nil {
 		return err
 	}
-	if err := w.s.inside(w.s.sub()); err != nil {
+	if err := w.s.folder(false); err != nil {
 		return err
 	}
 	if err := os.Rename(w.tmp.Name(), filepath.Join(w.s.sub(), w.hex)); err != nil {

@@ -8,12 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/weightaudit/weightaudit/internal/atomicfile"
+	"github.com/weightaudit/weightaudit/internal/safefs"
 )
 
 // HeaderCache is a folder of the leading bytes of remote files: the
@@ -27,8 +28,14 @@ import (
 // Nothing checks a cached header against its digest (that takes the whole
 // file): a command that must see what the host serves now, such as
 // verify, does not use the cache. Entries are written atomically
-// and checked when read (a damaged entry is ignored and rewritten). It is
-// safe for concurrent use, by several processes too.
+// and checked when read: each holds the identity it was stored under and
+// a SHA-256 of that identity and the header, so a damaged entry, or one
+// copied from another identity's file, is ignored (the file is read from
+// its host) and rewritten. Nothing is written or read outside the cache's
+// folder: the folder and its sub-folders must be real folders, not
+// symbolic links (nor may an entry be one, or a named pipe or device), or
+// the cache neither reads nor writes there. It is safe for concurrent use,
+// by several processes too.
 type HeaderCache struct {
 	dir string
 	max int64
@@ -73,19 +80,13 @@ func cacheDir(getenv func(string) string, sub string) (string, error) {
 	return filepath.Join(base, "weightaudit", sub), nil
 }
 
-// insideRoot checks that dir, symbolic links resolved, lies inside root
-// (or is root itself, with self), and returns where it leads.
-func insideRoot(root, dir string, self bool) (real string, inside bool, err error) {
-	r, err := filepath.EvalSymlinks(root)
-	if err != nil {
-		return "", false, err
-	}
-	if real, err = filepath.EvalSymlinks(dir); err != nil {
-		return "", false, err
-	}
-	rel, err := filepath.Rel(r, real)
-	inside = err == nil && (self || rel != ".") && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-	return real, inside, nil
+// ownedRoot returns the folder that holds dir, a folder of weightaudit's
+// own (the header cache's or the blob store's, in weightaudit's cache
+// folder), as the root under which dir and its sub-folders must be real
+// folders: a symbolic link at dir itself is refused too. Set
+// $WEIGHTAUDIT_CACHE to keep the cache elsewhere.
+func ownedRoot(dir string) safefs.Root {
+	return safefs.Root{Dir: filepath.Dir(dir), Name: "the cache folder"}
 }
 
 // Dir returns the cache's folder.
@@ -121,49 +122,76 @@ func (c *HeaderCache) path(id string) string {
 	return filepath.Join(c.dir, h[:2], h)
 }
 
+// errBadEntry is wrapped by the errors of [HeaderCache.read] for an entry
+// that is not the header of the file asked for.
+var errBadEntry = errors.New("damaged entry, or one of another file")
+
 // load returns the cached header of the file with identity id and size,
-// or nil when there is none or the entry is damaged or belongs to another
-// file.
+// or nil when there is none or the entry cannot be used (see read).
 func (c *HeaderCache) load(id string, size int64) []byte {
-	f, err := os.Open(c.path(id))
-	if err != nil {
-		return nil
+	b, _ := c.read(id, size)
+	return b
+}
+
+// read returns the cached header of the file with identity id and size:
+// nil and no error when there is no entry; nil and an error naming the
+// entry's path when the entry is damaged or belongs to another file
+// (errBadEntry), is not a regular file, or lies under a folder of the
+// cache that is a symbolic link (a [safefs.NotFolderError]).
+func (c *HeaderCache) read(id string, size int64) ([]byte, error) {
+	p := c.path(id)
+	if err := ownedRoot(c.dir).Check(filepath.Dir(p)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("header cache: %w", err)
+	}
+	f, st, err := safefs.OpenNoFollow(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("header cache: %w", err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	bad := func(why string) ([]byte, error) {
+		return nil, fmt.Errorf("header cache: %s: %w: %s", p, errBadEntry, why)
+	}
 	overhead := int64(len(cacheMagic) + 4 + len(id) + 8 + 8 + sha256.Size)
-	if err != nil || st.Size() < overhead || st.Size() > overhead+c.max {
-		return nil
+	if st.Size() < overhead || st.Size() > overhead+c.max {
+		return bad(fmt.Sprintf("%d bytes", st.Size()))
 	}
 	buf := make([]byte, st.Size())
 	if _, err := io.ReadFull(f, buf); err != nil {
-		return nil
+		return nil, fmt.Errorf("header cache: %s: %w", p, err)
 	}
 	body, sum := buf[:len(buf)-sha256.Size], buf[len(buf)-sha256.Size:]
 	if want := sha256.Sum256(body); !bytes.Equal(sum, want[:]) {
-		return nil
+		return bad("checksum mismatch")
 	}
 	rest, ok := bytes.CutPrefix(body, []byte(cacheMagic))
 	if !ok || len(rest) < 4 {
-		return nil
+		return bad("no entry header")
 	}
 	n := binary.LittleEndian.Uint32(rest)
 	rest = rest[4:]
 	if uint64(n) != uint64(len(id)) || len(rest) < len(id)+16 || string(rest[:n]) != id {
-		return nil
+		return bad("stored under another identity than " + id)
 	}
 	rest = rest[n:]
 	if int64(binary.LittleEndian.Uint64(rest)) != size || binary.LittleEndian.Uint64(rest[8:]) != uint64(len(rest)-16) {
-		return nil
+		return bad(fmt.Sprintf("not the header of a file of %d bytes", size))
 	}
-	return rest[16:]
+	return rest[16:], nil
 }
 
-// store writes the header of the file with identity id and size.
+// store writes the header of the file with identity id and size. It
+// creates the entry's folders (mode 0700) and refuses, naming the path,
+// to write through a folder of the cache that is a symbolic link.
 func (c *HeaderCache) store(id string, size int64, header []byte) error {
 	p := c.path(id)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return err
+	if err := ownedRoot(c.dir).MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("header cache: %w", err)
 	}
 	return atomicfile.Write(p, 0o600, func(w io.Writer) error {
 		h := sha256.New()

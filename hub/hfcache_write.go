@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/weightaudit/weightaudit/internal/atomicfile"
+	"github.com/weightaudit/weightaudit/internal/safefs"
 )
 
 // ErrDigestMismatch is returned by [HFCacheFile.Commit] and
@@ -35,8 +36,9 @@ var ErrDigestMismatch = errors.New("content does not match the listed digest")
 // stored with Git LFS, the Git blob hash (sha1 over "blob SIZE\x00" and the
 // content) of any other. Content is written to a temporary file in blobs/
 // and renamed into place only once its size and, for LFS files, its sha256
-// are the listed ones. Nothing is written outside the cache folder. It is
-// safe for concurrent use; each [HFCacheFile] is used by one goroutine.
+// are the listed ones. Nothing is written outside the cache folder: a
+// folder under it that is a symbolic link is refused. It is safe for
+// concurrent use; each [HFCacheFile] is used by one goroutine.
 type HFCacheWriter struct {
 	root     string // the cache folder
 	repo     string // root/models--OWNER--NAME
@@ -143,18 +145,15 @@ func (w *HFCacheWriter) Create(name string, size int64, sha256sum string) (*HFCa
 	return f, nil
 }
 
-// mkdirInside creates the folder dir (and its parents) and checks that,
-// symbolic links resolved, it lies inside the cache folder.
+// mkdirInside creates the folder dir (and its parents, mode 0755) inside
+// the cache folder, refusing, before anything is created through it, a
+// folder on the way that is a symbolic link (it could lead outside the
+// cache folder; huggingface_hub links files, never folders). The cache
+// folder itself may be a link.
 func (w *HFCacheWriter) mkdirInside(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	root := safefs.Root{Dir: w.root, Name: "the cache folder"}
+	if err := root.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("hf cache: %w", err)
-	}
-	real, ok, err := insideRoot(w.root, dir, true)
-	if err != nil {
-		return fmt.Errorf("hf cache: %w", err)
-	}
-	if !ok {
-		return fmt.Errorf("hf cache: %s leads outside the cache folder %s (to %s)", dir, w.root, real)
 	}
 	return nil
 }
@@ -241,6 +240,9 @@ func (f *HFCacheFile) Commit() (err error) {
 		return err
 	}
 	blob := filepath.Join(f.w.repo, "blobs", sum)
+	if err := f.w.mkdirInside(filepath.Dir(blob)); err != nil {
+		return err
+	}
 	dir := filepath.Dir(f.pointer)
 	if err := f.w.mkdirInside(dir); err != nil {
 		return err

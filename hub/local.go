@@ -2,12 +2,15 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/weightaudit/weightaudit/internal/safefs"
 )
 
 // Dir is a local folder as a source. Files are opened read-only; nothing is
@@ -61,27 +64,20 @@ func (d *Dir) List(ctx context.Context) ([]FileInfo, error) {
 }
 
 // Open opens the named file read-only. Names that leave the folder are
-// rejected.
+// rejected, and so is anything but a regular file (a symbolic link to
+// one counts): a named pipe, a device or a folder is refused without
+// being opened, or waited on, with an error naming its path.
 func (d *Dir) Open(ctx context.Context, name string) (File, error) {
 	if !fs.ValidPath(name) {
 		return nil, fmt.Errorf("open %q in %s: invalid name: %w", name, d.root, ErrNotExist)
 	}
 	path := filepath.Join(d.root, filepath.FromSlash(name))
-	f, err := os.Open(path)
+	f, info, err := safefs.Open(path)
 	if err != nil {
-		if os.IsNotExist(err) {
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("open %s: %w", path, ErrNotExist)
 		}
 		return nil, err
-	}
-	info, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("open %s: not a regular file", path)
 	}
 	return &osFile{File: f, size: info.Size()}, nil
 }

@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/weightaudit/weightaudit/internal/safefs"
 )
 
 // The local Ollama store, as Ollama lays it out (its envconfig.Models and
@@ -22,8 +24,9 @@ import (
 
 // ErrBadStore is returned (wrapped) by [OCISource.List] and
 // [OCISource.Open] when the local Ollama store holds the model's manifest
-// but cannot serve the model: the manifest is unreadable or malformed, or
-// the blob of a model layer is missing or is not the size the manifest
+// but cannot serve the model: the manifest is unreadable, malformed or
+// not a regular file (a folder, a named pipe), or the blob of a model
+// layer is missing, is not a regular file or is not the size the manifest
 // gives. The message names the manifest and the blob's path. The source
 // never falls back to the registry in that case: the store is what the user
 // has, and a silent download would hide that it is damaged.
@@ -77,11 +80,12 @@ func storeBlobPath(dir string, d v1.Hash) string {
 	return filepath.Join(dir, "blobs", d.Algorithm+"-"+d.Hex)
 }
 
-// findStoreManifest reports whether the store has a manifest at p: a
-// regular file (a symbolic link to one counts). A missing store, or a
-// missing manifest, is no error: the model is read from the registry. A
-// manifest that may be there but cannot be looked at (a folder without
-// permission) is an error, so that the registry is not used behind the
+// findStoreManifest reports whether the store has a manifest at p (a
+// symbolic link to one counts). A missing store, or a missing manifest,
+// is no error: the model is read from the registry. A manifest that may
+// be there but cannot be looked at (a folder without permission), or that
+// is not a regular file (a folder, a named pipe, a device), is an error
+// wrapping [ErrBadStore], so that the registry is not used behind the
 // user's back.
 func findStoreManifest(p string) (bool, error) {
 	if p == "" {
@@ -93,13 +97,17 @@ func findStoreManifest(p string) (bool, error) {
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("%w: manifest %s: %w", ErrBadStore, p, err)
+	case !info.Mode().IsRegular():
+		return false, fmt.Errorf("%w: manifest %s is %s, %w", ErrBadStore, p, safefs.Kind(info.Mode()), safefs.ErrNotRegular)
 	}
-	return info.Mode().IsRegular(), nil
+	return true, nil
 }
 
-// readStoreManifest reads and parses the manifest file at p.
+// readStoreManifest reads and parses the manifest file at p, which must
+// be a regular file (see [safefs.Open]: a named pipe put in its place
+// does not block).
 func readStoreManifest(p string) (*v1.Manifest, error) {
-	f, err := os.Open(p)
+	f, _, err := safefs.Open(p)
 	if err != nil {
 		return nil, fmt.Errorf("%w: manifest %s: %w", ErrBadStore, p, err)
 	}
@@ -148,25 +156,17 @@ func parseStoreManifest(data []byte) (*v1.Manifest, error) {
 }
 
 // openStoreBlob opens the blob at p read-only, checking that it is a
-// regular file of size bytes; manifest names the manifest for messages.
+// regular file (a named pipe or a device in its place is refused without
+// blocking, see [safefs.Open]) of size bytes; manifest names the manifest
+// for messages.
 func openStoreBlob(p string, size int64, manifest string) (*osFile, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: blob %s of manifest %s is missing: %w", ErrBadStore, p, manifest, err)
-		}
+	f, info, err := safefs.Open(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%w: blob %s of manifest %s is missing: %w", ErrBadStore, p, manifest, err)
+	case err != nil:
 		return nil, fmt.Errorf("%w: blob %s of manifest %s: %w", ErrBadStore, p, manifest, err)
-	}
-	info, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%w: blob %s of manifest %s: %w", ErrBadStore, p, manifest, err)
-	}
-	if !info.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%w: blob %s of manifest %s: not a regular file", ErrBadStore, p, manifest)
-	}
-	if info.Size() != size {
+	case info.Size() != size:
 		f.Close()
 		return nil, fmt.Errorf("%w: blob %s is %d bytes, but manifest %s says %d", ErrBadStore, p, info.Size(), manifest, size)
 	}
