@@ -404,8 +404,12 @@ func (l *loader) readShard(ctx context.Context, name string) (*safetensors.File,
 	parsed := hub.RecordHeader(f)
 	st, err := safetensors.Read(f, f.Size(), safetensors.WithPartialData(l.partial))
 	if err != nil {
-		if kind := sniff(f); kind != "" {
-			return nil, fmt.Errorf("%s: not a safetensors file: %s (%w)", hub.Path(l.src, name), kind, err)
+		// What the file is, asked only of a file the reader rejected:
+		// never after a read failed (a stalled network).
+		if fe := (*safetensors.FormatError)(nil); errors.As(err, &fe) {
+			if kind := sniff(f); kind != "" {
+				return nil, fmt.Errorf("%s: not a safetensors file: %s (%w)", hub.Path(l.src, name), kind, err)
+			}
 		}
 		return nil, fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
 	}
@@ -418,7 +422,10 @@ func (l *loader) readShard(ctx context.Context, name string) (*safetensors.File,
 // one (its length prefix followed by '{').
 func sniff(r io.ReaderAt) string {
 	var head [9]byte
-	n, _ := r.ReadAt(head[:], 0)
+	n, err := r.ReadAt(head[:], 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "" // the file cannot be read: nothing to say of what it is
+	}
 	b := head[:n]
 	switch {
 	case n == 9 && b[8] == '{':

@@ -52,19 +52,44 @@ type HFOptions struct {
 	// from CacheDir, and fails with ErrOffline when there is none.
 	// The default is false.
 	Offline bool
-	// Timeout bounds each request, its redirects and its body.
-	// The default is 60 seconds.
+	// StallTimeout is how long a request may go without progress: without
+	// a response after it is sent, or, while its body is read, without
+	// StallBytes (1 KiB) arriving in as much time spent waiting for them.
+	// A request that stalls fails with a *StallError naming the host (see
+	// deadline.go). It bounds no request as a whole: a large body arriving
+	// at any useful speed never stalls. [HFOptionsFromEnv] sets it from
+	// HF_HUB_DOWNLOAD_TIMEOUT. The default is 20 seconds.
+	StallTimeout time.Duration
+	// MetadataStallTimeout is the stall timeout of the Hub's API calls
+	// that list the repository. [HFOptionsFromEnv] sets it from
+	// HF_HUB_ETAG_TIMEOUT. The default is StallTimeout.
+	MetadataStallTimeout time.Duration
+	// Timeout is the former name of StallTimeout, used when StallTimeout
+	// is not set.
+	//
+	// Deprecated: use StallTimeout; a request is no longer bounded as a
+	// whole, only by its progress and the Deadline.
 	Timeout time.Duration
+	// Deadline, when not zero, ends all of the source's network work:
+	// past it every request, body read and wait between retries fails
+	// with a *DeadlineError (which wraps context.DeadlineExceeded), and no
+	// retry is made whose wait would end after it. Files served from
+	// CacheDir are not network work. The default is none.
+	Deadline time.Time
 	// Retries is how many times a request is retried after a 429, a 5xx, a
-	// connection reset, a body cut short or a timeout; negative means
-	// never. The default is 5.
+	// connection reset, a body cut short, or a stall after the body had
+	// been arriving (once); negative means never. The default is 5.
 	Retries int
 	// Backoff is the wait before the first retry; it doubles with each
 	// retry (up to 16 s) and is jittered. The default is 1 second.
 	Backoff time.Duration
-	// MaxWait caps any one wait between retries, including one a server
-	// asks for with Retry-After. The default is 60 seconds.
+	// MaxWait is the longest wait a server may ask for with Retry-After:
+	// one asking for longer fails the request at once with ErrUnavailable,
+	// rather than holding the run. The default is 30 seconds.
 	MaxWait time.Duration
+	// OnRetry, when not nil, is told of each retry before its wait; it may
+	// be called from several goroutines at once. The default is nil.
+	OnRetry func(Retry)
 	// FirstRead is how much the first read at offset 0 of a file fetches
 	// when it asks for less. Once a file of a kind (extension) has been
 	// read, the source fetches about what its header needed instead, never
@@ -87,8 +112,14 @@ func (o *HFOptions) setDefaults() error {
 	if o.Jobs == 0 {
 		o.Jobs = 64
 	}
-	if o.Timeout == 0 {
-		o.Timeout = defaultTimeout
+	if o.StallTimeout == 0 {
+		o.StallTimeout = o.Timeout
+	}
+	if o.StallTimeout == 0 {
+		o.StallTimeout = defaultStall
+	}
+	if o.MetadataStallTimeout == 0 {
+		o.MetadataStallTimeout = o.StallTimeout
 	}
 	switch {
 	case o.Retries == 0:
@@ -114,8 +145,8 @@ func (o *HFOptions) setDefaults() error {
 	switch {
 	case o.Jobs < 0:
 		return fmt.Errorf("hf options: Jobs must be at least 1, got %d", o.Jobs)
-	case o.Timeout < 0 || o.Backoff < 0 || o.MaxWait < 0:
-		return errors.New("hf options: negative Timeout, Backoff or MaxWait")
+	case o.StallTimeout < 0 || o.MetadataStallTimeout < 0 || o.Backoff < 0 || o.MaxWait < 0:
+		return errors.New("hf options: negative StallTimeout, MetadataStallTimeout, Backoff or MaxWait")
 	case o.MaxRead < 1<<10 || o.MaxRead > 1<<30:
 		return fmt.Errorf("hf options: MaxRead must be between 1 KiB and 1 GiB, got %d", o.MaxRead)
 	case o.FirstRead < 1 || o.FirstRead > o.MaxRead:
@@ -128,8 +159,21 @@ func (o *HFOptions) setDefaults() error {
 // getenv (os.Getenv when nil), as the huggingface_hub library reads them:
 // HF_ENDPOINT; HF_TOKEN, else the token file at HF_TOKEN_PATH, else
 // $HF_HOME/token (HF_HOME defaults to $XDG_CACHE_HOME/huggingface, then
-// ~/.cache/huggingface); HF_HUB_OFFLINE (1, true, yes or on). A missing
-// token file is no error; an unreadable one is.
+// ~/.cache/huggingface); HF_HUB_OFFLINE (1, true, yes or on);
+// HF_HUB_DOWNLOAD_TIMEOUT (StallTimeout) and HF_HUB_ETAG_TIMEOUT
+// (MetadataStallTimeout), whole seconds, unset or 0 for the default. A
+// missing token file is no error; an unreadable one is, and so is a
+// timeout that is not a whole number of seconds.
+//
+// huggingface_hub reads the two timeouts in constants.py as
+// `_as_int(os.environ.get(NAME)) or 10` and passes them to its HTTP
+// client as the timeout of a download's GET (HF_HUB_DOWNLOAD_TIMEOUT) and
+// of the metadata request before it (HF_HUB_ETAG_TIMEOUT): a limit on the
+// wait for the server's answer and between the bytes of the body, not on
+// the whole transfer. A stall timeout here is the same limit, stricter in
+// one way: a body trickling in slower than StallBytes per timeout stalls
+// too. Its default is 20 s, not huggingface_hub's 10 s: the listing of a
+// large repository takes the Hub several seconds before its first byte.
 func HFOptionsFromEnv(getenv func(string) string) (HFOptions, error) {
 	if getenv == nil {
 		getenv = os.Getenv
@@ -138,6 +182,20 @@ func HFOptionsFromEnv(getenv func(string) string) (HFOptions, error) {
 	switch strings.ToLower(strings.TrimSpace(getenv("HF_HUB_OFFLINE"))) {
 	case "1", "true", "yes", "on":
 		o.Offline = true
+	}
+	for _, t := range []struct {
+		name string
+		d    *time.Duration
+	}{{"HF_HUB_DOWNLOAD_TIMEOUT", &o.StallTimeout}, {"HF_HUB_ETAG_TIMEOUT", &o.MetadataStallTimeout}} {
+		v := strings.TrimSpace(getenv(t.name))
+		if v == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n < 0 {
+			return o, fmt.Errorf("%s=%q: expected a whole number of seconds", t.name, v)
+		}
+		*t.d = time.Duration(n) * time.Second
 	}
 	if t := strings.TrimSpace(getenv("HF_TOKEN")); t != "" {
 		o.Token = t
@@ -181,7 +239,7 @@ func HFOptionsFromEnv(getenv func(string) string) (HFOptions, error) {
 // Limits on what the Hub's API may send.
 const (
 	maxListing      = 64 << 20 // bytes of listing JSON, all pages together
-	maxListingPages = 10000
+	maxListingPages = 1000     // pages of the tree API: a million files at the Hub's 1,000 a page
 )
 
 // HFSource is a model repository on the Hugging Face Hub (or a folder of
@@ -503,6 +561,7 @@ func (s *HFSource) classifier(file string) func(*http.Response) *HTTPError {
 func (s *HFSource) getJSON(ctx context.Context, u *url.URL, limit int64, v any) (http.Header, int64, error) {
 	var hdr http.Header
 	var n int64
+	ctx = withStall(ctx, s.c.metaStall)
 	err := s.c.retry(ctx, func(ctx context.Context) error {
 		resp, err := s.c.send(ctx, u, nil, nil)
 		if err != nil {
@@ -514,7 +573,7 @@ func (s *HFSource) getJSON(ctx context.Context, u *url.URL, limit int64, v any) 
 		defer resp.Body.Close()
 		body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 		if err != nil {
-			return &transientError{err: fmt.Errorf("GET %s: %w", redact(u), err)}
+			return bodyError(resp.Request.URL, "", err)
 		}
 		if int64(len(body)) > limit {
 			return fmt.Errorf("GET %s: listing over %d bytes: %w", redact(u), limit, ErrBadResponse)
@@ -567,7 +626,7 @@ func (s *HFSource) list(ctx context.Context) error {
 	}
 	var info hfModelInfo
 	if _, _, err := s.getJSON(ctx, u, maxListing, &info); err != nil {
-		return fmt.Errorf("%s: list: %w", s, err)
+		return fmt.Errorf("%s: listing: %w", s, err)
 	}
 	commit := ""
 	if isHex(info.SHA, 40) {
@@ -588,7 +647,7 @@ func (s *HFSource) list(ctx context.Context) error {
 			break
 		}
 		if err := l.add(sb.RFilename, size, sha, sb.BlobID); err != nil {
-			return fmt.Errorf("%s: list: GET %s: %w", s, redact(u), err)
+			return fmt.Errorf("%s: listing: GET %s: %w", s, redact(u), err)
 		}
 	}
 	if !sized {
@@ -597,7 +656,7 @@ func (s *HFSource) list(ctx context.Context) error {
 			rev = commit
 		}
 		if l, err = s.listTree(ctx, rev); err != nil {
-			return fmt.Errorf("%s: list: %w", s, err)
+			return fmt.Errorf("%s: listing: %w", s, err)
 		}
 	}
 	s.commit, s.files, s.entries, s.listed = commit, l.files, l.entries, true
@@ -605,7 +664,8 @@ func (s *HFSource) list(ctx context.Context) error {
 	return nil
 }
 
-// listTree lists the folder with the tree API, following its pages.
+// listTree lists the folder with the tree API, following its pages: at
+// most maxListingPages of them, each at a link not followed before.
 func (s *HFSource) listTree(ctx context.Context, rev string) (*listing, error) {
 	elems := []string{"api/models", s.ref.Repo, "tree", url.PathEscape(rev)}
 	if s.ref.Subfolder != "" {
@@ -617,13 +677,23 @@ func (s *HFSource) listTree(ctx context.Context, rev string) (*listing, error) {
 	}
 	l := newListing(s.ref.Subfolder)
 	budget := int64(maxListing)
+	seen := map[string]bool{}
 	for page := 0; u != nil; page++ {
 		if page == maxListingPages {
 			return nil, fmt.Errorf("GET %s: more than %d pages: %w", redact(u), maxListingPages, ErrBadResponse)
 		}
+		if seen[u.String()] {
+			link := *u
+			link.User = nil
+			return nil, fmt.Errorf("page %d: the next link %s was listed before (a loop): %w", page+1, &link, ErrBadResponse)
+		}
+		seen[u.String()] = true
 		var entries []hfTreeEntry
 		hdr, n, err := s.getJSON(ctx, u, budget, &entries)
 		if err != nil {
+			if page > 0 {
+				err = fmt.Errorf("page %d: %w", page+1, err)
+			}
 			return nil, err
 		}
 		budget -= n

@@ -45,7 +45,8 @@ var (
 	ErrBadResponse = errors.New("bad response")
 
 	// ErrUnavailable is returned when a server keeps answering 429 (rate
-	// limited) or 5xx after every retry.
+	// limited) or 5xx after every retry, or asks with Retry-After for a
+	// longer wait than a source makes (HFOptions.MaxWait).
 	ErrUnavailable = errors.New("server unavailable")
 
 	// ErrOffline is returned when offline mode (HF_HUB_OFFLINE, or
@@ -107,11 +108,11 @@ func sameOrigin(u, o *url.URL) bool {
 
 // Defaults of the HTTP machinery.
 const (
-	defaultTimeout   = 60 * time.Second
+	defaultStall     = 20 * time.Second
 	defaultRetries   = 5
 	defaultBackoff   = time.Second
 	maxBackoff       = 16 * time.Second
-	defaultMaxWait   = 60 * time.Second
+	defaultMaxWait   = 30 * time.Second
 	defaultFirstRead = 256 << 10
 	defaultMaxRead   = 16 << 20
 	minRead          = 64 << 10        // the least a sequential read fetches ahead
@@ -124,20 +125,28 @@ const (
 )
 
 // httpClient sends GET requests with retries, follows redirects by hand so
-// that the token goes to its origin only, and counts traffic.
+// that the token goes to its origin only, and counts traffic. Its transport
+// enforces the stall timeout and the deadline (see deadline.go).
 type httpClient struct {
-	client  *http.Client // redirects are not followed by it
-	origin  *url.URL     // the only origin that is sent the token
-	token   string
-	timeout time.Duration
-	retries int
-	backoff time.Duration
-	maxWait time.Duration
-	sleep   func(context.Context, time.Duration) error
-	now     func() time.Time
-	stats   *counters
+	client    *http.Client // redirects are not followed by it
+	origin    *url.URL     // the only origin that is sent the token
+	token     string
+	metaStall time.Duration // the stall timeout of metadata requests (getJSON)
+	deadline  time.Time     // zero for none
+	limit     time.Duration // how long the source was allowed until deadline
+	retries   int
+	backoff   time.Duration
+	maxWait   time.Duration
+	onRetry   func(Retry)
+	sleep     func(context.Context, time.Duration) error
+	now       func() time.Time
+	stats     *counters
+	stalled   sync.Map // host → the *StallError that ended a request to it
 }
 
+// newHTTPClient returns a client sending requests with c (a client with a
+// connection pool sized for o.Jobs when nil), its transport wrapped in one
+// that enforces o's stall timeout and deadline.
 func newHTTPClient(c *http.Client, origin *url.URL, token string, o *HFOptions) *httpClient {
 	var hc http.Client
 	if c != nil {
@@ -147,13 +156,15 @@ func newHTTPClient(c *http.Client, origin *url.URL, token string, o *HFOptions) 
 		tr.MaxIdleConnsPerHost = max(o.Jobs, 16)
 		hc.Transport = tr
 	}
+	hc.Transport = newWatchTransport(hc.Transport, o.StallTimeout, o.Deadline)
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	sleep := o.sleep
 	if sleep == nil {
 		sleep = sleepCtx
 	}
-	return &httpClient{client: &hc, origin: origin, token: token, timeout: o.Timeout,
-		retries: o.Retries, backoff: o.Backoff, maxWait: o.MaxWait, sleep: sleep, now: time.Now,
+	return &httpClient{client: &hc, origin: origin, token: token, metaStall: o.MetadataStallTimeout,
+		deadline: o.Deadline, limit: limitOf(o.Deadline),
+		retries: o.Retries, backoff: o.Backoff, maxWait: o.MaxWait, onRetry: o.OnRetry, sleep: sleep, now: time.Now,
 		stats: &counters{}}
 }
 
@@ -169,11 +180,14 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // transientError marks a failure worth retrying: a 429 or 5xx status, a
-// connection reset, a body cut short, a request timeout. wait, when
-// positive, is what the server asked for in Retry-After.
+// connection reset, a body cut short, a stall after the body had been
+// arriving. wait, when positive, is what the server asked for in
+// Retry-After; url is the failed request's (redacted), for the retry's
+// message.
 type transientError struct {
 	err  error
 	wait time.Duration
+	url  string
 }
 
 func (e *transientError) Error() string { return e.err.Error() }
@@ -198,6 +212,9 @@ func (c *httpClient) send(ctx context.Context, u *url.URL, hdr http.Header, onRe
 		if c.token != "" && sameOrigin(u, c.origin) {
 			req.Header.Set("Authorization", "Bearer "+c.token)
 		}
+		if se, ok := c.stalled.Load(u.Host); ok {
+			return nil, fmt.Errorf("GET %s: not sent: earlier in this run, %w", redact(u), se.(*StallError))
+		}
 		c.stats.requests.Add(1)
 		resp, err := c.client.Do(req)
 		if err != nil {
@@ -205,7 +222,7 @@ func (c *httpClient) send(ctx context.Context, u *url.URL, hdr http.Header, onRe
 			if permanent(err) {
 				return nil, err
 			}
-			return nil, &transientError{err: err}
+			return nil, &transientError{err: err, url: redact(u)}
 		}
 		resp.Body = &countingBody{r: resp.Body, c: c.stats}
 		switch resp.StatusCode {
@@ -237,13 +254,16 @@ func (c *httpClient) send(ctx context.Context, u *url.URL, hdr http.Header, onRe
 }
 
 // permanent reports transport errors that retrying will not cure: a host
-// name that does not resolve, a certificate that does not verify.
+// name that does not resolve, a certificate that does not verify, the
+// deadline passed.
 func permanent(err error) bool {
 	var dns *net.DNSError
 	var cert *tls.CertificateVerificationError
 	var unknown x509.UnknownAuthorityError
 	var host x509.HostnameError
-	return (errors.As(err, &dns) && dns.IsNotFound) || errors.As(err, &cert) || errors.As(err, &unknown) || errors.As(err, &host)
+	var dl *DeadlineError
+	return (errors.As(err, &dns) && dns.IsNotFound) || errors.As(err, &cert) || errors.As(err, &unknown) ||
+		errors.As(err, &host) || errors.As(err, &dl)
 }
 
 // unwrapURLError drops the *url.Error wrapper, whose text repeats the URL
@@ -261,24 +281,44 @@ func drainClose(body io.ReadCloser) {
 	body.Close()
 }
 
-// retry runs op, each attempt under the per-request timeout, until it
-// succeeds, fails with an error that is not transient, or the retries are
-// spent. Between attempts it waits as the server asked (Retry-After, capped
-// at maxWait) or backs off exponentially with jitter.
+// retry runs op until it succeeds, fails with an error that is not
+// transient, or the retries are spent, all under the client's deadline.
+// Between attempts it waits as the server asked in Retry-After, or backs
+// off exponentially with jitter; each retry is told to onRetry first. It
+// makes no retry whose wait would end past the deadline, and none when
+// the server asks for a wait longer than maxWait. A stall is retried once,
+// and only when the body had been arriving before it stopped; a host that
+// stalled otherwise is sent no more requests.
 func (c *httpClient) retry(ctx context.Context, op func(ctx context.Context) error) error {
+	if !c.deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadlineCause(ctx, c.deadline, &DeadlineError{Deadline: c.deadline, Limit: c.limit})
+		defer cancel()
+	}
+	stalled := false
 	for attempt := 0; ; attempt++ {
-		actx, cancel := context.WithTimeout(ctx, c.timeout)
-		err := op(actx)
-		cancel()
+		err := op(ctx)
 		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("%w (%v)", ctx.Err(), err)
+			cause := context.Cause(ctx)
+			if errors.Is(err, cause) {
+				return err
+			}
+			return fmt.Errorf("%w (%v)", cause, err)
 		}
 		var t *transientError
 		if !errors.As(err, &t) {
 			return err
+		}
+		var se *StallError
+		if errors.As(t.err, &se) {
+			if !se.progressed || stalled {
+				c.stalled.LoadOrStore(se.Host, se)
+				return t.err
+			}
+			stalled = true
 		}
 		if attempt >= c.retries {
 			if attempt == 0 {
@@ -287,6 +327,9 @@ func (c *httpClient) retry(ctx context.Context, op func(ctx context.Context) err
 			return fmt.Errorf("after %d retries: %w", attempt, t.err)
 		}
 		wait := t.wait
+		if wait > c.maxWait {
+			return fmt.Errorf("%w; not retried: the server asks for a wait of %v (Retry-After), more than the %v allowed", t.err, wait.Round(time.Second), c.maxWait)
+		}
 		if wait <= 0 {
 			d := min(c.backoff<<attempt, maxBackoff)
 			if d <= 0 { // the shift overflowed
@@ -294,11 +337,24 @@ func (c *httpClient) retry(ctx context.Context, op func(ctx context.Context) err
 			}
 			wait = d/2 + rand.N(d/2+1)
 		}
-		if err := c.sleep(ctx, min(wait, c.maxWait)); err != nil {
+		if !c.deadline.IsZero() && c.now().Add(wait).After(c.deadline) {
+			return fmt.Errorf("%w; not retried: a retry in %s would come after the deadline (%v allowed for network work)", t.err, fmtWait(wait), c.limit)
+		}
+		if c.onRetry != nil {
+			c.onRetry(Retry{URL: t.url, Wait: wait, Attempt: attempt + 2, Attempts: c.retries + 1, Err: t.err})
+		}
+		if err := c.sleep(ctx, wait); err != nil {
+			if ctx.Err() != nil {
+				err = context.Cause(ctx)
+			}
 			return fmt.Errorf("%w (%v)", err, t.err)
 		}
 	}
 }
+
+// maxRetryAfter bounds what retryAfter returns, so that the arithmetic on
+// it cannot overflow: far above any wait a source makes.
+const maxRetryAfter = 1000 * time.Hour
 
 // retryAfter parses a Retry-After header: seconds or an HTTP date.
 func retryAfter(h string, now time.Time) time.Duration {
@@ -309,13 +365,13 @@ func retryAfter(h string, now time.Time) time.Duration {
 		if s <= 0 {
 			return 0
 		}
-		if s > int64(time.Hour/time.Second) {
-			s = int64(time.Hour / time.Second)
+		if s > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
 		}
 		return time.Duration(s) * time.Second
 	}
 	if t, err := http.ParseTime(h); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), maxRetryAfter)
 	}
 	return 0
 }
@@ -331,7 +387,7 @@ func (c *httpClient) statusError(resp *http.Response, classify func(*http.Respon
 		if e.Err == nil {
 			e.Err = ErrUnavailable
 		}
-		return &transientError{err: e, wait: retryAfter(resp.Header.Get("Retry-After"), c.now())}
+		return &transientError{err: e, wait: retryAfter(resp.Header.Get("Retry-After"), c.now()), url: e.URL}
 	}
 	return e
 }
@@ -673,8 +729,7 @@ func (f *rangeFile) fetch(dst []byte, off int64) error {
 				got += n
 				if err != nil {
 					resp.Body.Close()
-					return &transientError{err: fmt.Errorf("GET %s: body cut short after %d of %d bytes: %w",
-						redact(resp.Request.URL), n, end-start, err)}
+					return bodyError(resp.Request.URL, fmt.Sprintf("after %d of %d bytes", n, end-start), err)
 				}
 				drainClose(resp.Body)
 			case http.StatusOK:
@@ -695,13 +750,13 @@ func (f *rangeFile) fetch(dst []byte, off int64) error {
 				}
 				if _, err := io.CopyN(io.Discard, resp.Body, start); err != nil {
 					resp.Body.Close()
-					return &transientError{err: fmt.Errorf("GET %s: body cut short: %w", redact(resp.Request.URL), err)}
+					return bodyError(resp.Request.URL, "", err)
 				}
 				n, err := io.ReadFull(resp.Body, dst[got:])
 				got += n
 				resp.Body.Close()
 				if err != nil {
-					return &transientError{err: fmt.Errorf("GET %s: body cut short: %w", redact(resp.Request.URL), err)}
+					return bodyError(resp.Request.URL, "", err)
 				}
 			case http.StatusForbidden, http.StatusGone:
 				if cached && !reresolved {
@@ -723,9 +778,31 @@ func (f *rangeFile) fetch(dst []byte, off int64) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("%s: fetch bytes %d-%d: %w", f.name, off, off+int64(len(dst))-1, err)
+		return fmt.Errorf("reading bytes %d-%d of %s: %w", off, off+int64(len(dst))-1, f.name, err)
 	}
 	return nil
+}
+
+// bodyError is the transient error of a response body that failed while
+// read, after what (how much arrived; "" when not known), with err. An end
+// of stream is told, not wrapped: a format reader would take io.EOF or
+// io.ErrUnexpectedEOF from a ReadAt for a file that ends early, which the
+// file does not.
+func bodyError(u *url.URL, what string, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		err = errors.New(err.Error())
+	}
+	msg := "body cut short"
+	switch {
+	case errors.Is(err, ErrStalled):
+		msg = "body stalled"
+	case errors.Is(err, context.DeadlineExceeded):
+		msg = "body unfinished"
+	}
+	if what != "" {
+		msg += " " + what
+	}
+	return &transientError{err: fmt.Errorf("GET %s: %s: %w", redact(u), msg, err), url: redact(u)}
 }
 
 // checkContentRange checks a Content-Range header against the range asked

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -130,6 +131,16 @@ type OCIOptions struct {
 	// Transport sends every request (tests pass an in-process registry's).
 	// The default is a clone of http.DefaultTransport.
 	Transport http.RoundTripper
+	// StallTimeout, Deadline, Retries and OnRetry bound the source's time
+	// on the network as the HFOptions fields of those names do, for every
+	// request: the registry's authentication, the manifests and the
+	// blobs. Retries and OnRetry apply to blob reads (the manifests are
+	// fetched once, without retries). The defaults are 20 seconds, none,
+	// 5 and nil.
+	StallTimeout time.Duration
+	Deadline     time.Time
+	Retries      int
+	OnRetry      func(Retry)
 	// Keychain finds the credentials for the registry. The default is
 	// authn.DefaultKeychain (~/.docker/config.json and its helpers).
 	Keychain authn.Keychain
@@ -284,6 +295,13 @@ func newOCI(spec string, ref name.Reference, opts OCIOptions) (*OCISource, error
 		tr.MaxIdleConnsPerHost = max(opts.Jobs, 16)
 		opts.Transport = tr
 	}
+	if opts.StallTimeout < 0 {
+		return nil, fmt.Errorf("oci options: negative StallTimeout %v", opts.StallTimeout)
+	}
+	if opts.StallTimeout == 0 {
+		opts.StallTimeout = defaultStall
+	}
+	opts.Transport = newWatchTransport(opts.Transport, opts.StallTimeout, opts.Deadline)
 	return &OCISource{
 		spec: spec, ref: ref, opts: opts, cnt: &counters{},
 		ra: &readAhead{first: opts.FirstRead, max: opts.MaxRead, wait: probeWait},
@@ -557,7 +575,7 @@ func (s *OCISource) resolve(ctx context.Context) error {
 	if err != nil {
 		return s.registryError(s.spec+": authenticate", err)
 	}
-	hopts := HFOptions{}
+	hopts := HFOptions{StallTimeout: s.opts.StallTimeout, Deadline: s.opts.Deadline, Retries: s.opts.Retries, OnRetry: s.opts.OnRetry}
 	if err := hopts.setDefaults(); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"time"
 )
 
 // ErrUnsupportedSource is returned by [Resolve] for a SOURCE form this build
@@ -24,8 +25,9 @@ var ErrUnsupportedSource = errors.New("unsupported source")
 // ([NewOllama]).
 //
 // Options add what the environment does not say, such as a header cache,
-// a blob store, or how much of a file inside a compressed tar layer to
-// keep ([WithReadHeader]).
+// a blob store, how much of a file inside a compressed tar layer to keep
+// ([WithReadHeader]), or the bounds of the network work ([WithDeadline],
+// [WithRetries], [WithRetryNotify]).
 func Resolve(spec string, opts ...ResolveOption) (src Source, focus string, err error) {
 	var o resolveOptions
 	for _, opt := range opts {
@@ -35,14 +37,16 @@ func Resolve(spec string, opts ...ResolveOption) (src Source, focus string, err 
 		return nil, "", errors.New("empty source")
 	}
 	if strings.HasPrefix(spec, "oci://") {
-		s, err := NewOCI(spec, OCIOptions{HeaderCache: o.cache, BlobStore: o.blobs, ReadHeader: o.readHeader})
+		s, err := NewOCI(spec, OCIOptions{HeaderCache: o.cache, BlobStore: o.blobs, ReadHeader: o.readHeader,
+			Deadline: o.deadline, Retries: o.retries, OnRetry: o.onRetry})
 		if err != nil {
 			return nil, "", err // not a typed nil in the interface
 		}
 		return s, "", nil
 	}
 	if strings.HasPrefix(spec, "ollama://") {
-		s, err := NewOllama(spec, OCIOptions{OllamaModels: OllamaModelsDir(nil), HeaderCache: o.cache, BlobStore: o.blobs, ReadHeader: o.readHeader})
+		s, err := NewOllama(spec, OCIOptions{OllamaModels: OllamaModelsDir(nil), HeaderCache: o.cache, BlobStore: o.blobs, ReadHeader: o.readHeader,
+			Deadline: o.deadline, Retries: o.retries, OnRetry: o.onRetry})
 		if err != nil {
 			return nil, "", err
 		}
@@ -55,6 +59,7 @@ func Resolve(spec string, opts ...ResolveOption) (src Source, focus string, err 
 				return nil, "", fmt.Errorf("%s: %w", spec, err)
 			}
 			opts.HeaderCache = o.cache
+			opts.Deadline, opts.Retries, opts.OnRetry = o.deadline, o.retries, o.onRetry
 			s, focus, err := OpenHF(spec, opts)
 			if err != nil {
 				return nil, "", err // not a typed nil in the interface
@@ -98,6 +103,37 @@ type resolveOptions struct {
 	cache      *HeaderCache
 	blobs      *BlobStore
 	readHeader HeaderFunc
+	deadline   time.Time
+	retries    int // as HFOptions.Retries: 0 for the default, negative for none
+	onRetry    func(Retry)
+}
+
+// WithDeadline makes remote sources end all their network work at t: past
+// it every request, body read and wait between retries fails with a
+// *[DeadlineError] (see HFOptions.Deadline). Local sources, and the files
+// a remote source serves from a local cache or store, ignore it. The zero
+// time, the default, sets no deadline.
+func WithDeadline(t time.Time) ResolveOption {
+	return func(o *resolveOptions) { o.deadline = t }
+}
+
+// WithRetries makes remote sources retry a failed request at most n times
+// (see HFOptions.Retries); 0 makes no retry. Without it they retry 5
+// times. Local sources ignore it.
+func WithRetries(n int) ResolveOption {
+	return func(o *resolveOptions) {
+		o.retries = n
+		if n <= 0 {
+			o.retries = -1
+		}
+	}
+}
+
+// WithRetryNotify makes remote sources tell f of each retry before its
+// wait (see [Retry]); f may be called from several goroutines at once. nil,
+// the default, tells nobody. Local sources ignore it.
+func WithRetryNotify(f func(Retry)) ResolveOption {
+	return func(o *resolveOptions) { o.onRetry = f }
 }
 
 // WithHeaderCache makes remote sources keep the headers they read in c and

@@ -23,6 +23,7 @@ the architecture predicts.`,
 	}
 	root.PersistentFlags().Bool("no-cache", false,
 		"remote sources neither read nor write the header cache nor read the blob store (in $WEIGHTAUDIT_CACHE, default weightaudit in the user cache folder)")
+	addNetworkFlags(root)
 	root.SetArgs(args)
 	out := &countingWriter{w: stdout}
 	root.SetOut(out)

@@ -21,9 +21,14 @@ const noHeaderCache = "no-header-cache"
 // hub.BlobStore): a remote source then reads the headers it read before
 // from the cache, and a registry source the layers verify --cache stored
 // from the store. A registry source keeps what checkpoint.ReadHeader reads of
-// the files inside its compressed tar layers.
+// the files inside its compressed tar layers. A remote source's network
+// work is bounded by --timeout and --retries (see networkOptions).
 func resolve(cmd *cobra.Command, spec string) (hub.Source, string, error) {
-	opts := []hub.ResolveOption{hub.WithReadHeader(checkpoint.ReadHeader)}
+	net, err := networkOptions(cmd)
+	if err != nil {
+		return nil, "", err
+	}
+	opts := append([]hub.ResolveOption{hub.WithReadHeader(checkpoint.ReadHeader)}, net...)
 	if off, _ := cmd.Flags().GetBool("no-cache"); !off && cmd.Annotations[noHeaderCache] == "" {
 		if dir, err := hub.DefaultHeaderCacheDir(nil); err == nil {
 			opts = append(opts, hub.WithHeaderCache(hub.NewHeaderCache(dir)))

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/weightaudit/weightaudit/hub"
+)
+
+// The default time limits of a run's network work (--timeout), by what the
+// command reads. Listings and headers are a few requests whatever the
+// model's size: on a working connection they take seconds, so a run still
+// going after five minutes is stuck, and a CI job should hear so (exit 2)
+// rather than hold its runner until the job's own limit. Reading tensor
+// data (verify and diff read every byte) takes as long as the model is
+// large: a limit of minutes would fail every verify of a large model, a
+// failure that retrying cannot cure; six hours is the longest a GitHub
+// Actions job may run, so no CI run is cut by it that its platform would
+// not cut anyway.
+const (
+	defaultHeaderTimeout = 5 * time.Minute
+	defaultDataTimeout   = 6 * time.Hour
+	defaultRetries       = 5
+)
+
+// timeoutEnv is the environment variable that gives --timeout when the
+// flag is not given.
+const timeoutEnv = "WEIGHTAUDIT_TIMEOUT"
+
+// timeoutValue is the value of --timeout: a duration ("90s", "10m") or a
+// whole number of seconds ("300"); 0 for none. Its value counts only when
+// the flag is given (see runTimeout): the default depends on the command,
+// and the help says so rather than print one.
+type timeoutValue time.Duration
+
+func (v *timeoutValue) String() string {
+	if *v == 0 {
+		return "" // no "(default 0s)" in the help
+	}
+	return time.Duration(*v).String()
+}
+
+func (v *timeoutValue) Type() string { return "duration" }
+
+func (v *timeoutValue) Set(s string) error {
+	d, err := parseTimeout(s)
+	if err != nil {
+		return err
+	}
+	*v = timeoutValue(d)
+	return nil
+}
+
+// parseTimeout parses a duration or a whole number of seconds, not
+// negative.
+func parseTimeout(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		n, nerr := strconv.ParseInt(s, 10, 64)
+		if nerr != nil || n > int64(time.Duration(1<<63-1)/time.Second) {
+			return 0, fmt.Errorf("%q: expected a duration such as 90s or 10m, or a number of seconds", s)
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q: negative", s)
+	}
+	return d, nil
+}
+
+// addNetworkFlags adds the persistent flags that bound a run's network
+// work to the root command.
+func addNetworkFlags(root *cobra.Command) {
+	var timeout timeoutValue
+	f := root.PersistentFlags()
+	f.Var(&timeout, "timeout",
+		"time limit of the network work on a remote SOURCE (Hub, registry), after which the run fails with exit 2: a duration (90s, 10m) or seconds, 0 for none; "+
+			"default $"+timeoutEnv+", else "+shortDuration(defaultHeaderTimeout)+" for inspect and audit, which read headers only, and "+
+			shortDuration(defaultDataTimeout)+" for commands that read tensor data (verify, diff, dump, spotcheck, audit --spotcheck); local files are never timed")
+	f.Int("retries", defaultRetries,
+		"times a failed request to a remote SOURCE is retried (429, 5xx, connection reset, body cut short), each said on stderr; 0 for none")
+}
+
+// shortDuration renders 5m0s as 5m and 6h0m0s as 6h.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// networkOptions returns the options that bound the network work of the
+// remote sources cmd resolves: the deadline --timeout sets (counted from
+// now), the retries, and a line on stderr for each retry. A bad --retries
+// or $WEIGHTAUDIT_TIMEOUT is a usage error.
+func networkOptions(cmd *cobra.Command) ([]hub.ResolveOption, error) {
+	limit, err := runTimeout(cmd)
+	if err != nil {
+		return nil, err
+	}
+	retries := defaultRetries
+	if f := cmd.Flags().Lookup("retries"); f != nil {
+		if retries, err = strconv.Atoi(f.Value.String()); err != nil || retries < 0 {
+			return nil, usageError(cmd, fmt.Sprintf("--retries %s: expected a count, 0 for none", f.Value))
+		}
+	}
+	opts := []hub.ResolveOption{hub.WithRetries(retries), hub.WithRetryNotify(retryNotice(cmd.ErrOrStderr()))}
+	if limit > 0 {
+		opts = append(opts, hub.WithDeadline(time.Now().Add(limit)))
+	}
+	return opts, nil
+}
+
+// runTimeout returns the time limit of cmd's network work: --timeout when
+// given, else $WEIGHTAUDIT_TIMEOUT when set, else the default for what cmd
+// reads; 0 for none.
+func runTimeout(cmd *cobra.Command) (time.Duration, error) {
+	if f := cmd.Flags().Lookup("timeout"); f != nil && f.Changed {
+		return time.Duration(*f.Value.(*timeoutValue)), nil
+	}
+	if v := strings.TrimSpace(os.Getenv(timeoutEnv)); v != "" {
+		d, err := parseTimeout(v)
+		if err != nil {
+			return 0, usageError(cmd, timeoutEnv+"="+err.Error())
+		}
+		return d, nil
+	}
+	if headerOnly(cmd) {
+		return defaultHeaderTimeout, nil
+	}
+	return defaultDataTimeout, nil
+}
+
+// headerOnly reports whether cmd reads nothing of a source but its
+// listing and headers, whose network work does not grow with the model:
+// inspect, and audit without --spotcheck.
+func headerOnly(cmd *cobra.Command) bool {
+	switch cmd.Name() {
+	case "inspect":
+		return true
+	case "audit":
+		spot, _ := cmd.Flags().GetBool("spotcheck")
+		return !spot
+	}
+	return false
+}
+
+// noticeMu serializes the retry notices of every source of a run (diff
+// resolves two) on the one stderr.
+var noticeMu sync.Mutex
+
+// retryNotice returns what writes a line to w for each retry, e.g.
+// "retrying GET https://huggingface.co/api/models/o/r/revision/main in
+// 4 s (attempt 2/6): 503 Service Unavailable"; on a terminal it first
+// clears the line a progress bar may be drawing. It is safe for concurrent
+// use. URLs are written without their query, where signed storage URLs
+// carry credentials; a token is sent in a header and never written.
+func retryNotice(w io.Writer) func(hub.Retry) {
+	clear := ""
+	if isTerminal(w) {
+		clear = "\r\x1b[K"
+	}
+	return func(r hub.Retry) {
+		noticeMu.Lock()
+		defer noticeMu.Unlock()
+		io.WriteString(w, clear+r.String()+"\n")
+	}
+}
