@@ -35,9 +35,19 @@
 //     can give; profiles of published models.
 //     Components arch does not list (an MLA projection, attention sinks)
 //     are defined in the folder with [DefineComponent].
+//     The facts stay in the folder; the machinery that is the same for
+//     every family is here, as plain functions over the family's own
+//     tables: [GGUFKeys] reads and writes the metadata keys (keeping a
+//     [GGUFSource] of what the file lacked), [CheckDims] and
+//     [ConfigProblems] validate and report the config, [Fields] and
+//     [MatchProfiles] recognize published models and compare config.json
+//     with GGUF metadata, [CutIndex], [Role.Fill], [Expected.At],
+//     [LocateWith] and [ShapeIn] serve the tensor table, [NewPrediction]
+//     adds up the counts, and [Walk]'s Norm, Attention, MLP and Experts
+//     walk the usual block.
 //  2. Register it from the package's init with [Register]: its name, the
-//     model_type values, the GGUF architecture, the two constructors and
-//     a small example model.
+//     model_type values, the GGUF architecture, the two constructors
+//     ([FromConfigFunc], [FromGGUFFunc]) and a small example model.
 //  3. Add one import line to arch/all.
 //
 // The conformance test in package audit (TestEveryFamilyGoesThroughTheSameChecks)

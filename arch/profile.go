@@ -1,6 +1,7 @@
 package arch
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 )
@@ -52,4 +53,42 @@ func FindMoELabel(names ...string) (label, where string) {
 		}
 	}
 	return "", ""
+}
+
+// MatchProfiles recognizes c, a config of a family with fields fs, among
+// the family's published profiles ps, for a family whose size label
+// names one profile: label is the label found in the checkpoint's names
+// (where, the name it was in), "" when none. of returns a profile's
+// [Profile], its published config, and whether label is its label.
+//
+// A profile applies when c has its structural dimensions (the last such
+// in ps) or, failing that, when label is its label (the last such); every
+// field compared with profiles that then differs from the profile's config
+// is a conflict, as is a label naming another profile than the
+// dimensions do.
+func MatchProfiles[C, P any](fs Fields[C], c *C, label, where string, ps []P, of func(p *P) (*Profile, *C, bool)) Recognition {
+	r := Recognition{Label: label, LabelWhere: where}
+	var byLabel, byDims *Profile
+	var labelCfg, dimsCfg *C
+	for i := range ps {
+		p, pc, labeled := of(&ps[i])
+		if label != "" && labeled {
+			byLabel, labelCfg = p, pc
+		}
+		if fs.SameStructure(c, pc) {
+			byDims, dimsCfg = p, pc
+		}
+	}
+	switch {
+	case byDims != nil:
+		r.Profile, r.ByDims = byDims, byDims
+		if label != "" && byLabel != byDims {
+			r.Conflicts = append(r.Conflicts, Conflict{Message: fmt.Sprintf("the name %q says %s but the dimensions are those of %s", where, label, byDims.Name)})
+		}
+		r.Conflicts = append(r.Conflicts, fs.ProfileConflicts(c, dimsCfg, byDims.Name)...)
+	case byLabel != nil:
+		r.Profile = byLabel
+		r.Conflicts = append(r.Conflicts, fs.ProfileConflicts(c, labelCfg, byLabel.Name)...)
+	}
+	return r
 }

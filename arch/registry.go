@@ -61,6 +61,40 @@ type Family struct {
 	Harnesses func() []HarnessResult
 }
 
+// FromConfigFunc returns a [Family] FromConfig: parse decodes a
+// config.json into the family's config C, build validates it into a spec.
+func FromConfigFunc[C any, S Spec](parse func(configJSON []byte) (*C, error), build func(*C) (S, error)) func([]byte) (Spec, error) {
+	return func(data []byte) (Spec, error) {
+		c, err := parse(data)
+		if err != nil {
+			return nil, err
+		}
+		s, err := build(c)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+}
+
+// FromGGUFFunc returns a [Family] FromGGUF: read reads the family's
+// config C and what the metadata said of it ([GGUFKeys.Read]), build
+// validates the config into a spec, and keep gives the spec its source.
+func FromGGUFFunc[C any, S Spec](read func(*GGUFMeta) (*C, *GGUFSource, error), build func(*C) (S, error), keep func(S, *GGUFSource)) func(*GGUFMeta) (Spec, error) {
+	return func(m *GGUFMeta) (Spec, error) {
+		c, src, err := read(m)
+		if err != nil {
+			return nil, err
+		}
+		s, err := build(c)
+		if err != nil {
+			return nil, err
+		}
+		keep(s, src)
+		return s, nil
+	}
+}
+
 var (
 	regMu    sync.RWMutex
 	families []Family
@@ -187,6 +221,15 @@ func (m *GGUFMeta) VocabSize() int64 {
 		return t.Dims[1]
 	}
 	return 0
+}
+
+// TiedEmbeddings reports whether the file has no output.weight: llama.cpp
+// then reads the output projection from token_embd.weight, as
+// transformers' tie_word_embeddings does (src/llama-model.cpp creates
+// output with TENSOR_DUPLICATED from token_embd when it is absent).
+func (m *GGUFMeta) TiedEmbeddings() bool {
+	_, ok := m.Tensor("output.weight")
+	return !ok
 }
 
 // FromCheckpoint derives the architecture of ck: from config.json for

@@ -111,6 +111,90 @@ func (w *Walk) GatedFFN(g, u, dn *checkpoint.Tensor, layer int, d int64) {
 	}
 }
 
+// Norm checks the norm weight of component c in layer: a vector of n. A
+// missing one is recorded.
+func (w *Walk) Norm(b *Block, c Component, layer int, n int64) {
+	if t := w.One(b, c, layer); t != nil {
+		w.Vector(t, n)
+	}
+}
+
+// Attention checks a layer's attention projections without biases: q, k
+// and v each map width d, to whole heads of headDim, v as wide as k, the
+// query heads grouping over the KV heads; then o_proj maps q's width back
+// to d. A missing projection is recorded; o_proj is looked at only when q,
+// k and v are sound.
+func (w *Walk) Attention(b *Block, layer int, d, headDim int64) {
+	q, k, v := w.One(b, CompAttnQ, layer), w.One(b, CompAttnK, layer), w.One(b, CompAttnV, layer)
+	if q == nil || k == nil || v == nil {
+		return
+	}
+	qo, okq := w.Matrix(q, d)
+	ko, okk := w.Matrix(k, d)
+	vo, okv := w.Matrix(v, d)
+	if !okq || !okk || !okv {
+		return
+	}
+	switch {
+	case qo%headDim != 0 || ko%headDim != 0:
+		w.Fail(q, "layer %d: q width %d and k width %d are not whole heads of %d", layer, qo, ko, headDim)
+	case vo != ko:
+		w.Fail(v, "layer %d: v width %d differs from k width %d", layer, vo, ko)
+	case ko == 0 || (qo/headDim)%(ko/headDim) != 0:
+		w.Fail(q, "layer %d: %d query heads cannot share %d KV heads", layer, qo/headDim, ko/headDim)
+	}
+	if o := w.One(b, CompAttnO, layer); o != nil {
+		if out, ok := w.Matrix(o, qo); ok && out != d {
+			w.Fail(o, "layer %d: attention output has width %d, the residual stream %d", layer, out, d)
+		}
+	}
+}
+
+// MLP checks a layer's gated MLP (CompMLPGate, CompMLPUp, CompMLPDown) as
+// [Walk.GatedFFN] does. A missing projection is recorded.
+func (w *Walk) MLP(b *Block, layer int, d int64) {
+	g, u, dn := w.One(b, CompMLPGate, layer), w.One(b, CompMLPUp, layer), w.One(b, CompMLPDown, layer)
+	if g != nil && u != nil && dn != nil {
+		w.GatedFFN(g, u, dn, layer, d)
+	}
+}
+
+// Experts checks a layer's router and every expert, each a gated FFN
+// ([Walk.GatedFFN]): one tensor per expert and projection (Hugging Face),
+// or one stacked tensor per projection (GGUF) whose outermost dimension
+// counts the router's experts. names are what a message calls the gate,
+// up and down projections ("gate", "up", "down").
+func (w *Walk) Experts(b *Block, router *checkpoint.Tensor, layer int, d int64, names [3]string) {
+	experts, ok := w.Matrix(router, d)
+	if !ok {
+		return
+	}
+	gates, ups, downs := b.Get(CompExpertGate), b.Get(CompExpertUp), b.Get(CompExpertDown)
+	if len(gates) == 1 && len(gates[0].Logical) == 3 { // stacked (GGUF)
+		if len(ups) != 1 || len(downs) != 1 {
+			w.Fail(gates[0], "layer %d: stacked experts need one gate, up and down tensor", layer)
+			return
+		}
+		g, u, dn := gates[0], ups[0], downs[0]
+		for _, t := range []*checkpoint.Tensor{g, u, dn} {
+			if len(t.Logical) != 3 || t.Logical[0] != experts {
+				w.Fail(t, "layer %d: %v stacks a different number of experts than the router's %d", layer, t.Logical, experts)
+				return
+			}
+		}
+		w.GatedFFN(g, u, dn, layer, d)
+		return
+	}
+	if int64(len(gates)) != experts || int64(len(ups)) != experts || int64(len(downs)) != experts {
+		w.Fail(router, "layer %d: the router picks among %d experts, the layer stores %d %s, %d %s, %d %s",
+			layer, experts, len(gates), names[0], len(ups), names[1], len(downs), names[2])
+		return
+	}
+	for e := range gates {
+		w.GatedFFN(gates[e], ups[e], downs[e], layer, d)
+	}
+}
+
 // Shapes is what the two shape obligations found.
 type Shapes struct {
 	Applicable bool // false when the spec has no BlockWalker

@@ -3,7 +3,6 @@ package llama
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/weightaudit/weightaudit/arch"
@@ -181,30 +180,18 @@ func ParseConfig(data []byte) (*Config, error) {
 	return c, nil
 }
 
-// maxDim bounds every dimension of a config so that the predictions'
-// products stay small; maxLayers bounds num_hidden_layers, as the
-// predictions list every expected tensor (published models have fewer
-// than 200 layers). The parameter count is then checked for overflow.
-const (
-	maxDim    = 1 << 20
-	maxLayers = 4096
-)
-
-type dim struct {
-	key string
-	v   int64
-}
-
-// dims lists the dimensions of c that must be positive, with their
-// config keys; Mixtral's experts among them.
-func (c *Config) dims() []dim {
-	d := []dim{
-		{"vocab_size", c.VocabSize}, {"hidden_size", c.HiddenSize}, {"intermediate_size", c.IntermediateSize},
-		{"num_hidden_layers", c.NumHiddenLayers}, {"num_attention_heads", c.NumAttentionHeads},
-		{"num_key_value_heads", c.NumKeyValueHeads}, {"head_dim", c.HeadDim},
+// dims lists the dimensions of c, each of which must be positive, with
+// their config keys; Mixtral's experts among them.
+func (c *Config) dims() []arch.Dim {
+	d := []arch.Dim{
+		{Key: "vocab_size", Value: c.VocabSize}, {Key: "hidden_size", Value: c.HiddenSize},
+		{Key: "intermediate_size", Value: c.IntermediateSize},
+		{Key: "num_hidden_layers", Value: c.NumHiddenLayers, Limit: arch.MaxLayers},
+		{Key: "num_attention_heads", Value: c.NumAttentionHeads}, {Key: "num_key_value_heads", Value: c.NumKeyValueHeads},
+		{Key: "head_dim", Value: c.HeadDim},
 	}
 	if c.ModelType == TypeMixtral {
-		d = append(d, dim{"num_local_experts", c.NumLocalExperts}, dim{"num_experts_per_tok", c.NumExpertsPerTok})
+		d = append(d, arch.Dim{Key: "num_local_experts", Value: c.NumLocalExperts}, arch.Dim{Key: "num_experts_per_tok", Value: c.NumExpertsPerTok})
 	}
 	return d
 }
@@ -215,8 +202,24 @@ func (c *Config) dims() []dim {
 // [arch.ErrConfig]), or bias tensors it does not predict
 // ([arch.ErrUnsupportedArch]). Each error names the key.
 func (c *Config) validate() error {
-	if err := c.check(); err != nil {
-		return fmt.Errorf("%w: %w", arch.ErrConfig, err)
+	if err := arch.CheckDims(c.dims()...); err != nil {
+		return err
+	}
+	if c.NumAttentionHeads%c.NumKeyValueHeads != 0 {
+		return fmt.Errorf("%w: config keys num_attention_heads %d and num_key_value_heads %d: the query heads do not group over the KV heads", arch.ErrConfig, c.NumAttentionHeads, c.NumKeyValueHeads)
+	}
+	if k, e := c.NumExpertsPerTok, c.NumLocalExperts; c.ModelType == TypeMixtral && k > e {
+		return fmt.Errorf("%w: config key %q = %d, want 1 to num_local_experts (%d)", arch.ErrConfig, "num_experts_per_tok", k, e)
+	}
+	// An upper bound of the parameter count.
+	d, hd := c.HiddenSize, c.HeadDim
+	attn := 2*d*c.NumAttentionHeads*hd + 2*d*c.NumKeyValueHeads*hd + 2*d
+	ffn, ok0 := checked.Product([]int64{3, max(c.NumLocalExperts, 1), c.IntermediateSize, d})
+	layer, ok1 := checked.Add(attn+c.NumLocalExperts*d, ffn)
+	total, ok2 := checked.Mul(layer, c.NumHiddenLayers)
+	_, ok3 := checked.Add(total, 2*c.VocabSize*d+d+hd)
+	if !ok0 || !ok1 || !ok2 || !ok3 {
+		return fmt.Errorf("%w: the parameter count of hidden_size %d, vocab_size %d, %d layers and %d experts overflows an int64", arch.ErrConfig, d, c.VocabSize, c.NumHiddenLayers, c.NumLocalExperts)
 	}
 	for _, b := range []struct {
 		key string
@@ -229,65 +232,20 @@ func (c *Config) validate() error {
 	return nil
 }
 
-func (c *Config) check() error {
-	for _, f := range c.dims() {
-		switch {
-		case f.v <= 0:
-			return fmt.Errorf("config key %q = %d, want > 0", f.key, f.v)
-		case f.key == "num_hidden_layers" && f.v > maxLayers:
-			return fmt.Errorf("config key %q = %d exceeds the limit %d", f.key, f.v, maxLayers)
-		case f.v > maxDim:
-			return fmt.Errorf("config key %q = %d exceeds the limit %d", f.key, f.v, maxDim)
-		}
-	}
-	if c.NumAttentionHeads%c.NumKeyValueHeads != 0 {
-		return fmt.Errorf("config keys num_attention_heads %d and num_key_value_heads %d: the query heads do not group over the KV heads", c.NumAttentionHeads, c.NumKeyValueHeads)
-	}
-	if k, e := c.NumExpertsPerTok, c.NumLocalExperts; c.ModelType == TypeMixtral && k > e {
-		return fmt.Errorf("config key %q = %d, want 1 to num_local_experts (%d)", "num_experts_per_tok", k, e)
-	}
-	// An upper bound of the parameter count.
-	d, hd := c.HiddenSize, c.HeadDim
-	attn := 2*d*c.NumAttentionHeads*hd + 2*d*c.NumKeyValueHeads*hd + 2*d
-	ffn, ok0 := checked.Product([]int64{3, max(c.NumLocalExperts, 1), c.IntermediateSize, d})
-	layer, ok1 := checked.Add(attn+c.NumLocalExperts*d, ffn)
-	total, ok2 := checked.Mul(layer, c.NumHiddenLayers)
-	_, ok3 := checked.Add(total, 2*c.VocabSize*d+d+hd)
-	if !ok0 || !ok1 || !ok2 || !ok3 {
-		return fmt.Errorf("the parameter count of hidden_size %d, vocab_size %d, %d layers and %d experts overflows an int64", d, c.VocabSize, c.NumHiddenLayers, c.NumLocalExperts)
-	}
-	return nil
-}
-
-// problem is a value of a config the model cannot run with, though its
-// tensors can be counted: the config key, the value and what it should be.
-type problem struct {
-	key, got, want string
-}
-
 // problems lists the values of c no model of the family runs with: a RoPE
-// base that is not a positive finite number (transformers and llama.cpp
-// raise it to the power -2i/d), a head_dim that is odd (RoPE rotates
-// pairs of dimensions; llama.cpp's rope_freqs holds head_dim/2 factors), a
-// norm epsilon that is negative or not finite (the RMSNorm adds it under a
-// square root), a context length below one position, and a sliding window
-// below one position.
-func (c *Config) problems() []problem {
-	var out []problem
-	if x := c.RopeTheta; !(x > 0) || math.IsInf(x, 1) {
-		out = append(out, problem{"rope_theta", fmt.Sprint(x), "a positive finite number"})
-	}
+// base that is not a positive finite number, a head_dim that is odd (RoPE
+// rotates pairs of dimensions; llama.cpp's rope_freqs holds head_dim/2
+// factors), a norm epsilon that is negative or not finite, a context
+// length below one position, and a sliding window below one position.
+func (c *Config) problems() []arch.BadValue {
+	out := arch.AppendRopeBase(nil, "rope_theta", c.RopeTheta)
 	if c.HeadDim%2 != 0 {
-		out = append(out, problem{"head_dim", fmt.Sprint(c.HeadDim), "an even number (RoPE rotates pairs of dimensions)"})
+		out = append(out, arch.BadValue{Key: "head_dim", Got: fmt.Sprint(c.HeadDim), Want: "an even number (RoPE rotates pairs of dimensions)"})
 	}
-	if x := c.RMSNormEps; !(x >= 0) || math.IsInf(x, 1) {
-		out = append(out, problem{"rms_norm_eps", fmt.Sprint(x), "a finite number ≥ 0"})
-	}
-	if n := c.MaxPositionEmbeddings; n < 1 {
-		out = append(out, problem{"max_position_embeddings", fmt.Sprint(n), "≥ 1"})
-	}
+	out = arch.AppendNormEps(out, "rms_norm_eps", c.RMSNormEps)
+	out = arch.AppendPositions(out, "max_position_embeddings", c.MaxPositionEmbeddings)
 	if w := c.SlidingWindow; w != nil && *w < 1 {
-		out = append(out, problem{"sliding_window", fmt.Sprint(*w), "≥ 1, or null for full attention"})
+		out = append(out, arch.BadValue{Key: "sliding_window", Got: fmt.Sprint(*w), Want: "≥ 1, or null for full attention"})
 	}
 	return out
 }

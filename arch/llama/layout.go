@@ -138,17 +138,7 @@ func newLayout(c *Config, f checkpoint.Format) *layout {
 	l := &layout{c: c, gguf: f == checkpoint.FormatGGUF, sparse: c.NumLocalExperts > 0, experts: int(c.NumLocalExperts),
 		names: map[string]int{}, outerNames: map[string]int{}, firstExp: -1}
 	shapes := c.logicalShapes(l.gguf)
-	shape := func(comp arch.Component) []int64 {
-		s := shapes[comp]
-		if l.gguf { // ne order: the innermost dimension first
-			r := make([]int64, len(s))
-			for i := range s {
-				r[i] = s[len(s)-1-i]
-			}
-			return r
-		}
-		return s
-	}
+	shape := func(comp arch.Component) []int64 { return arch.ShapeIn(f, shapes[comp]) }
 	for i, s := range layerSlots {
 		l.pos = append(l.pos, -1)
 		l.roles = append(l.roles, arch.RoleOf(s.comp, shape(s.comp)))
@@ -221,7 +211,7 @@ func (l *layout) expected() []arch.Expected {
 		if l.gguf {
 			n = s.gguf
 		}
-		out[idx] = entry(&l.outerRoles[i], n, -1, -1)
+		out[idx] = l.outerRoles[i].At(n, -1, -1)
 	}
 	for layer := range int(l.c.NumHiddenLayers) {
 		base := l.first + layer*l.per
@@ -235,7 +225,7 @@ func (l *layout) expected() []arch.Expected {
 			}
 			if !l.gguf && s.comp.Expert() {
 				for e := range l.experts {
-					out[base+l.pos[i]+3*e] = entry(&l.roles[i], p+expertPrefix+strconv.Itoa(e)+"."+s.hf, layer, e)
+					out[base+l.pos[i]+3*e] = l.roles[i].At(p+expertPrefix+strconv.Itoa(e)+"."+s.hf, layer, e)
 				}
 				continue
 			}
@@ -243,38 +233,15 @@ func (l *layout) expected() []arch.Expected {
 			if l.gguf {
 				n = s.gguf
 			}
-			out[base+l.pos[i]] = entry(&l.roles[i], p+n, layer, -1)
+			out[base+l.pos[i]] = l.roles[i].At(p+n, layer, -1)
 		}
 	}
 	return out
 }
 
-// entry is the expected tensor of template t called name.
-func entry(t *arch.Role, name string, layer, expert int) arch.Expected {
-	e := t.Expected
-	e.Name, e.Layer, e.Expert = name, layer, expert
-	return e
-}
-
-// locate returns the expected entry named name and its index, or false.
-func (l *layout) locate(name string) (arch.Expected, int, bool) {
-	var r arch.Role
-	if !l.assign(name, &r) {
-		return arch.Expected{}, 0, false
-	}
-	return r.Expected, r.Index, true
-}
-
 // assign fills r with the role of the tensor named name, or reports false
 // and leaves r alone when the architecture predicts no such tensor.
 func (l *layout) assign(name string, r *arch.Role) bool {
-	// in fills r field by field from a template: a whole-struct copy
-	// costs a bulk write barrier per tensor.
-	in := func(t *arch.Role, layer, expert, index int) bool {
-		r.Name, r.Shape, r.Layer, r.Component, r.Expert = name, t.Shape, layer, t.Component, expert
-		r.Known, r.Group, r.CompIndex, r.Index, r.NotParam = true, t.Group, t.CompIndex, index, t.NotParam
-		return true
-	}
 	prefix := "model.layers."
 	if l.gguf {
 		prefix = "blk."
@@ -282,42 +249,27 @@ func (l *layout) assign(name string, r *arch.Role) bool {
 	rest, ok := strings.CutPrefix(name, prefix)
 	if !ok {
 		i, ok := l.outerNames[name]
-		return ok && in(&l.outerRoles[i], -1, -1, l.outer[i])
+		return ok && r.Fill(&l.outerRoles[i], name, -1, -1, l.outer[i])
 	}
-	layer, rest, ok := number(rest)
+	layer, rest, ok := arch.CutIndex(rest)
 	if !ok || layer >= int(l.c.NumHiddenLayers) {
 		return false
 	}
 	base := l.first + layer*l.per
 	if !l.gguf && l.sparse {
 		if erest, ok := strings.CutPrefix(rest, expertPrefix); ok {
-			e, proj, ok := number(erest)
+			e, proj, ok := arch.CutIndex(erest)
 			if !ok || e >= l.experts {
 				return false
 			}
 			for i := l.firstExp; i < l.firstExp+3; i++ { // three compares cost less than a map lookup, on every expert tensor
 				if proj == layerSlots[i].hf {
-					return in(&l.roles[i], layer, e, base+l.pos[i]+3*e)
+					return r.Fill(&l.roles[i], name, layer, e, base+l.pos[i]+3*e)
 				}
 			}
 			return false
 		}
 	}
 	i, ok := l.names[rest]
-	return ok && in(&l.roles[i], layer, -1, base+l.pos[i])
-}
-
-// number parses the decimal number s starts with, followed by a dot, and
-// returns it with what follows the dot. Leading zeros are refused, as
-// names never carry them.
-func number(s string) (int, string, bool) {
-	i, n := 0, 0
-	for i < len(s) && i < 9 && s[i] >= '0' && s[i] <= '9' {
-		n = 10*n + int(s[i]-'0')
-		i++
-	}
-	if i == 0 || i >= len(s) || s[i] != '.' || (s[0] == '0' && i > 1) {
-		return 0, "", false
-	}
-	return n, s[i+1:], true
+	return ok && r.Fill(&l.roles[i], name, layer, -1, base+l.pos[i])
 }

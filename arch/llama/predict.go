@@ -16,51 +16,26 @@ import "github.com/weightaudit/weightaudit/arch"
 // final one; the second V·d (lm_head) left out when the embeddings are
 // tied. llama.cpp's rope_freqs is not a parameter and is not counted.
 func (c *Config) Predict() arch.Prediction {
-	d, v, hd := c.HiddenSize, c.VocabSize, c.HeadDim
+	d, hd := c.HiddenSize, c.HeadDim
 	q, kv := c.NumAttentionHeads*hd, c.NumKeyValueHeads*hd
-	p := arch.Prediction{Components: map[arch.Component]int64{}}
-	add := func(comp arch.Component, n int64) { p.Components[comp] += n }
-
-	add(arch.CompEmbedding, v*d)
-	if !c.TieWordEmbeddings {
-		add(arch.CompLMHead, v*d)
-	}
-	add(arch.CompFinalNorm, d)
-	outside := p.Components[arch.CompEmbedding] + p.Components[arch.CompLMHead] + p.Components[arch.CompFinalNorm]
-	p.Total, p.Active = outside, outside
-
+	p := arch.NewPrediction(c.VocabSize, d, c.TieWordEmbeddings)
 	for i := range c.NumHiddenLayers {
-		attn := []struct {
+		l := arch.LayerPrediction{Layer: int(i)}
+		for _, a := range []struct {
 			comp arch.Component
 			n    int64
 		}{
 			{arch.CompAttnNorm, d}, {arch.CompAttnQ, d * q}, {arch.CompAttnK, d * kv}, {arch.CompAttnV, d * kv},
 			{arch.CompAttnO, q * d}, {arch.CompFFNNorm, d},
+		} {
+			p.Count(&l, a.comp, a.n)
 		}
-		var total int64
-		for _, a := range attn {
-			add(a.comp, a.n)
-			total += a.n
-		}
-		active := total
-		f := c.IntermediateSize
-		if e, k := c.NumLocalExperts, c.NumExpertsPerTok; e > 0 {
-			add(arch.CompRouter, e*d)
-			add(arch.CompExpertGate, e*f*d)
-			add(arch.CompExpertUp, e*f*d)
-			add(arch.CompExpertDown, e*d*f)
-			total += e*d + 3*e*f*d
-			active += e*d + 3*k*f*d
+		if e := c.NumLocalExperts; e > 0 {
+			p.CountExperts(&l, e, c.NumExpertsPerTok, c.IntermediateSize, d)
 		} else {
-			add(arch.CompMLPGate, f*d)
-			add(arch.CompMLPUp, f*d)
-			add(arch.CompMLPDown, d*f)
-			total += 3 * f * d
-			active += 3 * f * d
+			p.CountMLP(&l, c.IntermediateSize, d)
 		}
-		p.Layers = append(p.Layers, arch.LayerPrediction{Layer: int(i), Total: total, Active: active})
-		p.Total += total
-		p.Active += active
+		p.AddLayer(l)
 	}
 	return p
 }

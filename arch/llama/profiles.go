@@ -121,74 +121,33 @@ func labelFits(label string, p *Profile) bool {
 	return math.Round(float64(n)/1e9*scale)/scale == size
 }
 
-// field is one config field compared against a profile or another source.
-type field struct {
-	name       string
-	structural bool // part of the architecture's shape (as opposed to routing)
-	// inGGUF says the GGUF file carries it, in a key or (ggufBy) in the
-	// presence of a tensor: CompareConfig compares it.
-	inGGUF bool
-	ggufBy string // the tensor whose presence tells it, "" for a key
-	// ofProfile says Recognize compares it with the published profiles.
-	// The RoPE base and scaling, norm epsilon, context length and window
-	// are not: a fine-tune may extend the context and still be the
-	// model.
-	ofProfile bool
-	get       func(*Config) any
-}
-
-var fields = []field{
-	{"vocab_size", true, true, "", true, func(c *Config) any { return c.VocabSize }},
-	{"hidden_size", true, true, "", true, func(c *Config) any { return c.HiddenSize }},
-	{"num_hidden_layers", true, true, "", true, func(c *Config) any { return c.NumHiddenLayers }},
-	{"num_attention_heads", true, true, "", true, func(c *Config) any { return c.NumAttentionHeads }},
-	{"num_key_value_heads", true, true, "", true, func(c *Config) any { return c.NumKeyValueHeads }},
-	{"head_dim", true, true, "", true, func(c *Config) any { return c.HeadDim }},
-	{"intermediate_size", true, true, "", true, func(c *Config) any { return c.IntermediateSize }},
-	{"num_local_experts", true, true, "", true, func(c *Config) any { return c.NumLocalExperts }},
-	{"num_experts_per_tok", false, true, "", true, func(c *Config) any { return c.NumExpertsPerTok }},
-	{"tie_word_embeddings", false, true, "output.weight", true, func(c *Config) any { return c.TieWordEmbeddings }},
-	{"rope_scaling", false, true, "rope_freqs.weight", false, func(c *Config) any {
+// fields are the config fields compared with the published profiles and
+// between config.json and the GGUF file: the dimensions are structural,
+// the routing is not; the GGUF file tells tie_word_embeddings and the
+// llama3 RoPE scaling by whether it has output.weight and
+// rope_freqs.weight. The RoPE base and scaling, norm epsilon and context
+// length are not compared with the profiles: a fine-tune may extend the
+// context and still be the model.
+var fields = arch.Fields[Config]{
+	{Name: "vocab_size", Structural: true, InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.VocabSize }},
+	{Name: "hidden_size", Structural: true, InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.HiddenSize }},
+	{Name: "num_hidden_layers", Structural: true, InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.NumHiddenLayers }},
+	{Name: "num_attention_heads", Structural: true, InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.NumAttentionHeads }},
+	{Name: "num_key_value_heads", Structural: true, InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.NumKeyValueHeads }},
+	{Name: "head_dim", Structural: true, InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.HeadDim }},
+	{Name: "intermediate_size", Structural: true, InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.IntermediateSize }},
+	{Name: "num_local_experts", Structural: true, InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.NumLocalExperts }},
+	{Name: "num_experts_per_tok", InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.NumExpertsPerTok }},
+	{Name: "tie_word_embeddings", InGGUF: true, GGUFBy: "output.weight", OfProfile: true, Get: func(c *Config) any { return c.TieWordEmbeddings }},
+	{Name: "rope_scaling", InGGUF: true, GGUFBy: "rope_freqs.weight", Get: func(c *Config) any {
 		if c.Llama3Rope() {
 			return "llama3"
 		}
 		return "not llama3"
 	}},
-	{"rope_theta", false, true, "", false, func(c *Config) any { return c.RopeTheta }},
-	{"rms_norm_eps", false, true, "", false, func(c *Config) any { return c.RMSNormEps }},
-	{"max_position_embeddings", false, true, "", false, func(c *Config) any { return c.MaxPositionEmbeddings }},
-}
-
-// float32Tolerance is the relative difference within which two float
-// fields agree. GGUF stores rope.freq_base and layer_norm_rms_epsilon as
-// float32, whose rounding moves a value by at most 2⁻²⁴ of itself; the
-// tolerance is twice that, one float32 epsilon (2⁻²³ ≈ 1.2e-7). So 1e-5
-// in config.json and float32(1e-5) in the metadata agree, while any
-// difference a person writes (1e-5 against 1e-6) does not.
-const float32Tolerance = 0x1p-23
-
-// same reports whether two values of a field agree: floats within
-// float32Tolerance of the larger magnitude (below float32's normal range,
-// when they round to the same float32; NaN only with NaN, an infinity only
-// with itself), anything else exactly.
-func same(a, b any) bool {
-	x, ok1 := a.(float64)
-	y, ok2 := b.(float64)
-	if !ok1 || !ok2 {
-		return a == b
-	}
-	m := max(math.Abs(x), math.Abs(y))
-	switch {
-	case math.IsNaN(x) || math.IsNaN(y):
-		return math.IsNaN(x) && math.IsNaN(y)
-	case x == y:
-		return true
-	case math.IsInf(m, 1):
-		return false
-	case m < 0x1p-126: // float32's smallest normal number
-		return float32(x) == float32(y)
-	}
-	return math.Abs(x-y) <= float32Tolerance*m
+	{Name: "rope_theta", InGGUF: true, Get: func(c *Config) any { return c.RopeTheta }},
+	{Name: "rms_norm_eps", InGGUF: true, Get: func(c *Config) any { return c.RMSNormEps }},
+	{Name: "max_position_embeddings", InGGUF: true, Get: func(c *Config) any { return c.MaxPositionEmbeddings }},
 }
 
 // Recognize matches the spec and the size label found in names against the
@@ -219,7 +178,7 @@ func (s *Spec) Recognize(names ...string) arch.Recognition {
 				}
 			}
 		}
-		if sameStructure(c, p.Config) {
+		if fields.SameStructure(c, p.Config) {
 			byDims = append(byDims, p)
 		}
 	}
@@ -239,7 +198,7 @@ func (s *Spec) Recognize(names ...string) arch.Recognition {
 			}
 		}
 		r.ByDims = &applied.Profile
-		named := byName != nil && byName != applied && !sameStructure(byName.Config, applied.Config)
+		named := byName != nil && byName != applied && !fields.SameStructure(byName.Config, applied.Config)
 		if named {
 			r.Conflicts = append(r.Conflicts, arch.Conflict{Message: fmt.Sprintf("the name %q says %s but the dimensions are those of %s", nameWhere, byName.Name, applied.Name)})
 		}
@@ -251,33 +210,16 @@ func (s *Spec) Recognize(names ...string) arch.Recognition {
 	}
 	if applied != nil {
 		r.Profile = &applied.Profile
-		for _, f := range fields {
-			if !f.ofProfile {
-				continue
-			}
-			if got, want := f.get(c), f.get(applied.Config); got != want {
-				r.Conflicts = append(r.Conflicts, arch.Conflict{Field: f.name, Message: fmt.Sprintf("%s is %v, %s has %v", f.name, got, applied.Name, want)})
-			}
-		}
+		r.Conflicts = append(r.Conflicts, fields.ProfileConflicts(c, applied.Config, applied.Name)...)
 	}
 	return r
-}
-
-// sameStructure reports whether a and b have the same structural fields.
-func sameStructure(a, b *Config) bool {
-	for _, f := range fields {
-		if f.structural && f.get(a) != f.get(b) {
-			return false
-		}
-	}
-	return true
 }
 
 // CompareConfig lists each field the GGUF file carries on which fromGGUF,
 // a spec read from GGUF metadata, disagrees with the receiver, read from
 // config.json: the family (llama.expert_count makes a Mixtral), the
 // dimensions and routing exactly, rope_theta and rms_norm_eps within
-// float32Tolerance (the metadata holds them as float32),
+// [arch.Float32Tolerance] (the metadata holds them as float32),
 // max_position_embeddings against context_length exactly; and, from the
 // file's tensors, tie_word_embeddings (whether it has output.weight) and
 // the llama3 RoPE scaling (whether it has rope_freqs.weight: a Llama 3.1
@@ -295,25 +237,5 @@ func (s *Spec) CompareConfig(fromGGUF arch.Spec) []arch.Conflict {
 		out = append(out, arch.Conflict{Field: "model_type", Message: fmt.Sprintf("config.json describes %s (model_type %q), the GGUF metadata %s (%s.expert_count %d)",
 			s.family, s.cfg.ModelType, g.family, ggufArch, g.cfg.NumLocalExperts)})
 	}
-	for _, f := range fields {
-		if !f.inGGUF {
-			continue
-		}
-		var note string
-		if src := g.gguf; src != nil {
-			if _, bad := src.unread[f.name]; bad {
-				continue
-			}
-			switch {
-			case f.ggufBy != "":
-				note = fmt.Sprintf(" (judged by whether the file has %s)", f.ggufBy)
-			case src.absent[f.name]:
-				note = fmt.Sprintf(" (%s absent: what llama.cpp assumes)", src.key(f.name))
-			}
-		}
-		if a, b := f.get(s.cfg), f.get(g.cfg); !same(a, b) {
-			out = append(out, arch.Conflict{Field: f.name, Message: fmt.Sprintf("config.json has %s %v, the GGUF metadata %v%s", f.name, a, b, note)})
-		}
-	}
-	return out
+	return append(out, fields.CompareGGUF(s.cfg, g.cfg, g.gguf)...)
 }

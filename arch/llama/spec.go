@@ -10,37 +10,15 @@ import (
 )
 
 func init() {
+	// llama.cpp writes Mistral and Mixtral as "llama": the llama family's
+	// FromGGUF returns a Mixtral spec when llama.expert_count is above 0
+	// (New by the model type readGGUF gives), and the mixtral family
+	// registers no GGUF architecture.
 	arch.Register(arch.Family{Name: "llama", ModelTypes: []string{TypeLlama, TypeMistral}, GGUFArch: ggufArch,
-		FromConfig: fromConfig(NewLlama), FromGGUF: fromGGUF, Example: func() arch.Spec { return MustNew(TinyDense()) }})
-	// llama.cpp writes Mixtral as "llama": the llama family's FromGGUF
-	// returns a Mixtral spec when the metadata has experts.
+		FromConfig: arch.FromConfigFunc(ParseConfig, NewLlama), FromGGUF: arch.FromGGUFFunc(readGGUF, New, (*Spec).keep),
+		Example: func() arch.Spec { return MustNew(TinyDense()) }})
 	arch.Register(arch.Family{Name: "mixtral", ModelTypes: []string{TypeMixtral},
-		FromConfig: fromConfig(NewMixtral), Example: func() arch.Spec { return MustNew(TinyMoE()) }})
-}
-
-func fromConfig(build func(*Config) (*Spec, error)) func([]byte) (arch.Spec, error) {
-	return func(data []byte) (arch.Spec, error) {
-		c, err := ParseConfig(data)
-		if err != nil {
-			return nil, err
-		}
-		return build(c)
-	}
-}
-
-// fromGGUF reads llama.cpp's "llama" metadata: a Mixtral spec when
-// llama.expert_count is above 0, a Llama spec otherwise.
-func fromGGUF(m *arch.GGUFMeta) (arch.Spec, error) {
-	c, src, err := readGGUF(m)
-	if err != nil {
-		return nil, err
-	}
-	s, err := New(c)
-	if err != nil {
-		return nil, err
-	}
-	s.gguf = src
-	return s, nil
+		FromConfig: arch.FromConfigFunc(ParseConfig, NewMixtral), Example: func() arch.Spec { return MustNew(TinyMoE()) }})
 }
 
 // Spec is the spec of a Llama-architecture decoder: Llama and Mistral
@@ -52,7 +30,7 @@ func fromGGUF(m *arch.GGUFMeta) (arch.Spec, error) {
 type Spec struct {
 	family string
 	cfg    *Config
-	gguf   *ggufSource // set when read from GGUF metadata
+	gguf   *arch.GGUFSource // set when read from GGUF metadata
 	once   [2]sync.Once
 	lays   [2]*layout // by format: safetensors, GGUF; built on first use
 }
@@ -120,6 +98,9 @@ func NewMixtral(c *Config) (*Spec, error) {
 	return &Spec{family: "mixtral", cfg: c}, nil
 }
 
+// keep records that the spec was read from GGUF metadata.
+func (s *Spec) keep(src *arch.GGUFSource) { s.gguf = src }
+
 func (s *Spec) layout(f checkpoint.Format) *layout {
 	i := 0
 	if f == checkpoint.FormatGGUF {
@@ -148,7 +129,7 @@ func (s *Spec) Expected(f checkpoint.Format) []arch.Expected { return s.layout(f
 
 // Locate finds the expected tensor called name.
 func (s *Spec) Locate(f checkpoint.Format, name string) (arch.Expected, int, bool) {
-	return s.layout(f).locate(name)
+	return arch.LocateWith(s, f, name)
 }
 
 // Assign fills r with the role of the tensor called name.
@@ -224,28 +205,4 @@ func (s *Spec) AttentionFLOPs(ctx int64) int64 {
 // attention.layer_norm_rms_epsilon) or holds as another type than a
 // float, and a value_length or rope.dimension_count other than the head
 // dimension, are problems of their own.
-func (s *Spec) ConfigProblems() []arch.Conflict {
-	var out []arch.Conflict
-	g := s.gguf
-	if g != nil {
-		for _, k := range ggufKeys {
-			if msg, ok := g.unread[k.field]; ok && !k.same {
-				out = append(out, arch.Conflict{Field: k.field, Message: msg})
-			}
-		}
-		out = append(out, g.disagree...)
-	}
-	for _, p := range s.cfg.problems() {
-		name := p.key
-		if g != nil {
-			if _, ok := g.unread[p.key]; ok {
-				continue
-			}
-			if k := g.key(p.key); k != "" {
-				name += " (" + k + ")"
-			}
-		}
-		out = append(out, arch.Conflict{Field: p.key, Message: fmt.Sprintf("%s is %s, want %s", name, p.got, p.want)})
-	}
-	return out
-}
+func (s *Spec) ConfigProblems() []arch.Conflict { return arch.ConfigProblems(s.gguf, s.cfg.problems()) }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/internal/checked"
@@ -122,28 +121,15 @@ func (c *Config) Window(i int64) int64 {
 	return *c.SlidingWindow
 }
 
-// maxDim bounds every dimension of a config so that the predictions'
-// products stay small; maxLayers bounds num_hidden_layers, as the
-// predictions list every expected tensor (published models have fewer
-// than 200 layers). The parameter count is then checked for overflow.
-const (
-	maxDim    = 1 << 20
-	maxLayers = 4096
-)
-
 // dims lists the dimensions of c with their config keys; each must be
 // positive.
-func (c *Config) dims() []struct {
-	key string
-	v   int64
-} {
-	return []struct {
-		key string
-		v   int64
-	}{
-		{"vocab_size", c.VocabSize}, {"hidden_size", c.HiddenSize}, {"intermediate_size", c.IntermediateSize},
-		{"num_hidden_layers", c.NumHiddenLayers}, {"num_attention_heads", c.NumAttentionHeads},
-		{"num_key_value_heads", c.NumKeyValueHeads}, {"head_dim", c.HeadDim},
+func (c *Config) dims() []arch.Dim {
+	return []arch.Dim{
+		{Key: "vocab_size", Value: c.VocabSize}, {Key: "hidden_size", Value: c.HiddenSize},
+		{Key: "intermediate_size", Value: c.IntermediateSize},
+		{Key: "num_hidden_layers", Value: c.NumHiddenLayers, Limit: arch.MaxLayers},
+		{Key: "num_attention_heads", Value: c.NumAttentionHeads}, {Key: "num_key_value_heads", Value: c.NumKeyValueHeads},
+		{Key: "head_dim", Value: c.HeadDim},
 	}
 }
 
@@ -151,25 +137,11 @@ func (c *Config) dims() []struct {
 // absurd, whose heads do not group, or whose parameter count overflows an
 // int64, naming the key. Every error wraps [arch.ErrConfig].
 func (c *Config) validate() error {
-	if err := c.check(); err != nil {
-		return fmt.Errorf("%w: %w", arch.ErrConfig, err)
-	}
-	return nil
-}
-
-func (c *Config) check() error {
-	for _, f := range c.dims() {
-		switch {
-		case f.v <= 0:
-			return fmt.Errorf("config key %q = %d, want > 0", f.key, f.v)
-		case f.key == "num_hidden_layers" && f.v > maxLayers:
-			return fmt.Errorf("config key %q = %d exceeds the limit %d", f.key, f.v, maxLayers)
-		case f.v > maxDim:
-			return fmt.Errorf("config key %q = %d exceeds the limit %d", f.key, f.v, maxDim)
-		}
+	if err := arch.CheckDims(c.dims()...); err != nil {
+		return err
 	}
 	if c.NumAttentionHeads%c.NumKeyValueHeads != 0 {
-		return fmt.Errorf("num_attention_heads %d is not a multiple of num_key_value_heads %d", c.NumAttentionHeads, c.NumKeyValueHeads)
+		return fmt.Errorf("%w: num_attention_heads %d is not a multiple of num_key_value_heads %d", arch.ErrConfig, c.NumAttentionHeads, c.NumKeyValueHeads)
 	}
 	// Every dimension is at most 2^20: the widths q and kv are at most
 	// 2^40, 2·d·q and 2·d·kv at most 2^61, so a layer's attention and norms
@@ -180,44 +152,30 @@ func (c *Config) check() error {
 	total, ok2 := checked.Mul(layer, c.NumHiddenLayers)
 	_, ok3 := checked.Add(total, 2*c.VocabSize*d+d)
 	if !ok1 || !ok2 || !ok3 {
-		return fmt.Errorf("the parameter count of hidden_size %d, vocab_size %d and %d layers overflows an int64", d, c.VocabSize, c.NumHiddenLayers)
+		return fmt.Errorf("%w: the parameter count of hidden_size %d, vocab_size %d and %d layers overflows an int64", arch.ErrConfig, d, c.VocabSize, c.NumHiddenLayers)
 	}
 	return nil
 }
 
-// problem is a value of a config the model cannot run with, though its
-// tensors can be counted: the config key, the value and what it should be.
-type problem struct {
-	key, got, want string
-}
-
 // problems lists the values of c no Qwen2 model runs with: a RoPE base
-// that is not a positive finite number (transformers and llama.cpp raise
-// it to the power -2i/d), a norm epsilon that is negative or not finite
-// (the RMSNorm adds it under a square root), a context length below one
-// position, a sliding window below one position when use_sliding_window
-// is set, and a layer_types that transformers refuses (another length than
-// the layers) or that names a kind of attention Qwen2 does not have.
-func (c *Config) problems() []problem {
-	var out []problem
-	if x := c.RopeTheta; !(x > 0) || math.IsInf(x, 1) {
-		out = append(out, problem{"rope_theta", fmt.Sprint(x), "a positive finite number"})
-	}
-	if x := c.RMSNormEps; !(x >= 0) || math.IsInf(x, 1) {
-		out = append(out, problem{"rms_norm_eps", fmt.Sprint(x), "a finite number ≥ 0"})
-	}
-	if n := c.MaxPositionEmbeddings; n < 1 {
-		out = append(out, problem{"max_position_embeddings", fmt.Sprint(n), "≥ 1"})
-	}
+// that is not a positive finite number, a norm epsilon that is negative or
+// not finite, a context length below one position, a sliding window below
+// one position when use_sliding_window is set, and a layer_types that
+// transformers refuses (another length than the layers) or that names a
+// kind of attention Qwen2 does not have.
+func (c *Config) problems() []arch.BadValue {
+	out := arch.AppendRopeBase(nil, "rope_theta", c.RopeTheta)
+	out = arch.AppendNormEps(out, "rms_norm_eps", c.RMSNormEps)
+	out = arch.AppendPositions(out, "max_position_embeddings", c.MaxPositionEmbeddings)
 	if w := c.SlidingWindow; c.UseSlidingWindow && w != nil && *w < 1 {
-		out = append(out, problem{"sliding_window", fmt.Sprint(*w), "≥ 1 with use_sliding_window true"})
+		out = append(out, arch.BadValue{Key: "sliding_window", Got: fmt.Sprint(*w), Want: "≥ 1 with use_sliding_window true"})
 	}
 	if n := int64(len(c.LayerTypes)); n > 0 && n != c.NumHiddenLayers {
-		out = append(out, problem{"layer_types", fmt.Sprintf("a list of %d", n), fmt.Sprintf("one entry per layer (%d)", c.NumHiddenLayers)})
+		out = append(out, arch.BadValue{Key: "layer_types", Got: fmt.Sprintf("a list of %d", n), Want: fmt.Sprintf("one entry per layer (%d)", c.NumHiddenLayers)})
 	}
 	for i, t := range c.LayerTypes {
 		if t != fullAttention && t != slidingAttention {
-			out = append(out, problem{"layer_types", fmt.Sprintf("%q at layer %d", t, i), fmt.Sprintf("%q or %q", fullAttention, slidingAttention)})
+			out = append(out, arch.BadValue{Key: "layer_types", Got: fmt.Sprintf("%q at layer %d", t, i), Want: fmt.Sprintf("%q or %q", fullAttention, slidingAttention)})
 			break
 		}
 	}
@@ -234,30 +192,7 @@ func (c *Config) problems() []problem {
 // key llama.cpp requires but the metadata lacks (context_length,
 // attention.layer_norm_rms_epsilon) or holds as another type than a
 // float is a problem of its own.
-func (s *Spec) ConfigProblems() []arch.Conflict {
-	var out []arch.Conflict
-	g := s.gguf
-	if g != nil {
-		for _, k := range ggufKeys {
-			if msg, ok := g.unread[k.field]; ok && !k.writeOnly {
-				out = append(out, arch.Conflict{Field: k.field, Message: msg})
-			}
-		}
-	}
-	for _, p := range s.cfg.problems() {
-		name := p.key
-		if g != nil {
-			if _, ok := g.unread[p.key]; ok {
-				continue
-			}
-			if k := g.key(p.key); k != "" {
-				name += " (" + k + ")"
-			}
-		}
-		out = append(out, arch.Conflict{Field: p.key, Message: fmt.Sprintf("%s is %s, want %s", name, p.got, p.want)})
-	}
-	return out
-}
+func (s *Spec) ConfigProblems() []arch.Conflict { return arch.ConfigProblems(s.gguf, s.cfg.problems()) }
 
 // window returns a pointer to n, for the published configs.
 func window(n int64) *int64 { return &n }

@@ -92,6 +92,7 @@ var outerSlots = [3]slot{
 // layer holds the same slots, so layer l's slot i is at 1 + l·n + i.
 type layout struct {
 	c      *Config
+	f      checkpoint.Format
 	gguf   bool
 	prefix string         // "model.layers." or "blk."
 	roles  []arch.Role    // the role template of each layer slot
@@ -101,7 +102,7 @@ type layout struct {
 }
 
 func newLayout(c *Config, f checkpoint.Format) *layout {
-	l := &layout{c: c, gguf: f == checkpoint.FormatGGUF, prefix: "model.layers.", names: map[string]int{}}
+	l := &layout{c: c, f: f, gguf: f == checkpoint.FormatGGUF, prefix: "model.layers.", names: map[string]int{}}
 	if l.gguf {
 		l.prefix = "blk."
 	}
@@ -119,19 +120,13 @@ func newLayout(c *Config, f checkpoint.Format) *layout {
 	return l
 }
 
-// shape returns a slot's shape in the format's order: ne order (the
-// innermost dimension first) for GGUF.
+// shape returns a slot's shape in the format's order ([arch.ShapeIn]).
 func (l *layout) shape(s slot) []int64 {
-	n := len(s.shape)
-	out := make([]int64, n)
+	out := make([]int64, len(s.shape))
 	for i, w := range s.shape {
-		if l.gguf {
-			out[n-1-i] = l.c.width(w)
-		} else {
-			out[i] = l.c.width(w)
-		}
+		out[i] = l.c.width(w)
 	}
-	return out
+	return arch.ShapeIn(l.f, out)
 }
 
 // name returns a slot's name in the format.
@@ -149,46 +144,23 @@ func (l *layout) after() int { return 1 + int(l.c.NumHiddenLayers)*len(layerSlot
 // turn, then the final norm and lm_head.
 func (l *layout) expected() []arch.Expected {
 	out := make([]arch.Expected, 0, l.total)
-	out = append(out, entry(&l.outer[0], l.name(outerSlots[0]), -1))
+	out = append(out, l.outer[0].At(l.name(outerSlots[0]), -1, -1))
 	for layer := range int(l.c.NumHiddenLayers) {
 		p := l.prefix + strconv.Itoa(layer) + "."
 		for i, s := range layerSlots {
-			out = append(out, entry(&l.roles[i], p+l.name(s), layer))
+			out = append(out, l.roles[i].At(p+l.name(s), layer, -1))
 		}
 	}
-	out = append(out, entry(&l.outer[1], l.name(outerSlots[1]), -1))
+	out = append(out, l.outer[1].At(l.name(outerSlots[1]), -1, -1))
 	if !l.c.TieWordEmbeddings {
-		out = append(out, entry(&l.outer[2], l.name(outerSlots[2]), -1))
+		out = append(out, l.outer[2].At(l.name(outerSlots[2]), -1, -1))
 	}
 	return out
-}
-
-// entry is the expected tensor of template t called name.
-func entry(t *arch.Role, name string, layer int) arch.Expected {
-	e := t.Expected
-	e.Name, e.Layer, e.Expert = name, layer, -1
-	return e
-}
-
-// locate returns the expected entry named name and its index, or false.
-func (l *layout) locate(name string) (arch.Expected, int, bool) {
-	var r arch.Role
-	if !l.assign(name, &r) {
-		return arch.Expected{}, 0, false
-	}
-	return r.Expected, r.Index, true
 }
 
 // assign fills r with the role of the tensor named name, or reports false
 // and leaves r alone when the architecture predicts no such tensor.
 func (l *layout) assign(name string, r *arch.Role) bool {
-	// in fills r field by field from a template: a whole-struct copy
-	// costs a bulk write barrier per tensor.
-	in := func(t *arch.Role, layer, index int) bool {
-		r.Name, r.Shape, r.Layer, r.Component, r.Expert = name, t.Shape, layer, t.Component, -1
-		r.Known, r.Group, r.CompIndex, r.Index, r.NotParam = true, t.Group, t.CompIndex, index, t.NotParam
-		return true
-	}
 	rest, ok := strings.CutPrefix(name, l.prefix)
 	if !ok {
 		for i, s := range outerSlots {
@@ -197,36 +169,18 @@ func (l *layout) assign(name string, r *arch.Role) bool {
 			}
 			switch i {
 			case 0:
-				return in(&l.outer[0], -1, 0)
+				return r.Fill(&l.outer[0], name, -1, -1, 0)
 			case 1:
-				return in(&l.outer[1], -1, l.after())
+				return r.Fill(&l.outer[1], name, -1, -1, l.after())
 			}
-			return !l.c.TieWordEmbeddings && in(&l.outer[2], -1, l.after()+1)
+			return !l.c.TieWordEmbeddings && r.Fill(&l.outer[2], name, -1, -1, l.after()+1)
 		}
 		return false
 	}
-	layer, rest, ok := number(rest)
+	layer, rest, ok := arch.CutIndex(rest)
 	if !ok || layer >= int(l.c.NumHiddenLayers) {
 		return false
 	}
 	i, ok := l.names[rest]
-	if !ok {
-		return false
-	}
-	return in(&l.roles[i], layer, 1+layer*len(layerSlots)+i)
-}
-
-// number parses the decimal number s starts with, followed by a dot, and
-// returns it with what follows the dot. Leading zeros are refused, as
-// names never carry them.
-func number(s string) (int, string, bool) {
-	i, n := 0, 0
-	for i < len(s) && i < 9 && s[i] >= '0' && s[i] <= '9' {
-		n = 10*n + int(s[i]-'0')
-		i++
-	}
-	if i == 0 || i >= len(s) || s[i] != '.' || (s[0] == '0' && i > 1) {
-		return 0, "", false
-	}
-	return n, s[i+1:], true
+	return ok && r.Fill(&l.roles[i], name, layer, -1, 1+layer*len(layerSlots)+i)
 }

@@ -87,146 +87,52 @@ func FindDenseLabel(names ...string) (label, where string) {
 	return "", ""
 }
 
-// field is one config field compared against a profile or another source.
-type field struct {
-	name       string
-	structural bool // part of the architecture's shape: it identifies the profile
-	inGGUF     bool // GGUF metadata carries it: CompareConfig compares it
-	// ofProfile says Recognize compares it with the published
-	// profiles. The RoPE base, norm epsilon, context length and sliding
-	// window are not: the base and instruct models differ in them, and a
-	// fine-tune may extend the context and still be the model.
-	ofProfile bool
-	get       func(*Config) any
-}
-
-var fields = []field{
-	{"vocab_size", true, true, true, func(c *Config) any { return c.VocabSize }},
-	{"hidden_size", true, true, true, func(c *Config) any { return c.HiddenSize }},
-	{"intermediate_size", true, true, true, func(c *Config) any { return c.IntermediateSize }},
-	{"num_hidden_layers", true, true, true, func(c *Config) any { return c.NumHiddenLayers }},
-	{"num_attention_heads", true, true, true, func(c *Config) any { return c.NumAttentionHeads }},
-	{"num_key_value_heads", true, true, true, func(c *Config) any { return c.NumKeyValueHeads }},
-	{"head_dim", true, true, true, func(c *Config) any { return c.HeadDim }},
-	{"tie_word_embeddings", false, false, true, func(c *Config) any { return c.TieWordEmbeddings }},
-	{"rope_theta", false, true, false, func(c *Config) any { return c.RopeTheta }},
-	{"rms_norm_eps", false, true, false, func(c *Config) any { return c.RMSNormEps }},
-	{"max_position_embeddings", false, true, false, func(c *Config) any { return c.MaxPositionEmbeddings }},
-}
-
-// float32Tolerance is the relative difference within which two float
-// fields agree. GGUF stores rope.freq_base and layer_norm_rms_epsilon as
-// float32, whose rounding moves a value by at most 2⁻²⁴ of itself; the
-// tolerance is twice that, one float32 epsilon (2⁻²³ ≈ 1.2e-7). So 1e-6
-// in config.json and float32(1e-6) = 9.99999997e-7 in the metadata agree,
-// while any difference a person writes (1e-6 against 1e-5, 1e4 against
-// 1e6) does not.
-const float32Tolerance = 0x1p-23
-
-// same reports whether two values of a field agree: floats within
-// float32Tolerance of the larger magnitude (below float32's normal range,
-// when they round to the same float32; NaN only with NaN, an infinity only
-// with itself), anything else exactly.
-func same(a, b any) bool {
-	x, ok1 := a.(float64)
-	y, ok2 := b.(float64)
-	if !ok1 || !ok2 {
-		return a == b
-	}
-	m := max(math.Abs(x), math.Abs(y))
-	switch {
-	case math.IsNaN(x) || math.IsNaN(y):
-		return math.IsNaN(x) && math.IsNaN(y)
-	case x == y:
-		return true
-	case math.IsInf(m, 1):
-		return false
-	case m < 0x1p-126: // float32's smallest normal number
-		return float32(x) == float32(y)
-	}
-	return math.Abs(x-y) <= float32Tolerance*m
+// fields are the config fields compared with the published profiles and
+// between config.json and GGUF metadata: the dimensions are structural
+// (they identify the profile). The RoPE base, norm epsilon, context length
+// and sliding window are not compared with the profiles: the base and
+// instruct models differ in them, and a fine-tune may extend the context
+// and still be the model.
+var fields = arch.Fields[Config]{
+	{Name: "vocab_size", Structural: true, InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.VocabSize }},
+	{Name: "hidden_size", Structural: true, InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.HiddenSize }},
+	{Name: "intermediate_size", Structural: true, InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.IntermediateSize }},
+	{Name: "num_hidden_layers", Structural: true, InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.NumHiddenLayers }},
+	{Name: "num_attention_heads", Structural: true, InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.NumAttentionHeads }},
+	{Name: "num_key_value_heads", Structural: true, InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.NumKeyValueHeads }},
+	{Name: "head_dim", Structural: true, InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.HeadDim }},
+	{Name: "tie_word_embeddings", OfProfile: true, Get: func(c *Config) any { return c.TieWordEmbeddings }},
+	{Name: "rope_theta", InGGUF: true, Get: func(c *Config) any { return c.RopeTheta }},
+	{Name: "rms_norm_eps", InGGUF: true, Get: func(c *Config) any { return c.RMSNormEps }},
+	{Name: "max_position_embeddings", InGGUF: true, Get: func(c *Config) any { return c.MaxPositionEmbeddings }},
 }
 
 // Recognize matches the spec and the dense size label found in names
-// ([FindDenseLabel]) against [Profiles]. A profile applies when the config
-// has its structural dimensions or a name carries its label (or the label
-// llama.cpp computes for it, "7.6B" for Qwen2.5-7B); every field that then
-// differs from the profile (tie_word_embeddings included) is a conflict,
-// as is a label naming another profile than the dimensions do.
+// ([FindDenseLabel]) against [Profiles] ([arch.MatchProfiles]). A profile
+// applies when the config has its structural dimensions or a name carries
+// its label (or the label llama.cpp computes for it, "7.6B" for
+// Qwen2.5-7B); every field that then differs from the profile
+// (tie_word_embeddings included) is a conflict, as is a label naming
+// another profile than the dimensions do.
 func (s *Spec) Recognize(names ...string) arch.Recognition {
-	c := s.cfg
-	var r arch.Recognition
-	r.Label, r.LabelWhere = FindDenseLabel(names...)
-	var byLabel, byDims *Profile
-	for i := range Profiles {
-		p := &Profiles[i]
-		if r.Label != "" && (strings.EqualFold(p.Label, r.Label) || strings.EqualFold(p.GGUFLabel, r.Label)) {
-			byLabel = p
-		}
-		same := true
-		for _, f := range fields {
-			if f.structural && f.get(c) != f.get(p.Config) {
-				same = false
-			}
-		}
-		if same {
-			byDims = p
-		}
-	}
-	var applied *Profile
-	switch {
-	case byDims != nil:
-		applied, r.ByDims = byDims, &byDims.Profile
-		if r.Label != "" && byLabel != byDims {
-			r.Conflicts = append(r.Conflicts, arch.Conflict{Message: fmt.Sprintf("the name %q says %s but the dimensions are those of %s", r.LabelWhere, r.Label, byDims.Name)})
-		}
-	case byLabel != nil:
-		applied = byLabel
-	}
-	if applied != nil {
-		r.Profile = &applied.Profile
-		for _, f := range fields {
-			if !f.ofProfile {
-				continue
-			}
-			if got, want := f.get(c), f.get(applied.Config); got != want {
-				r.Conflicts = append(r.Conflicts, arch.Conflict{Field: f.name, Message: fmt.Sprintf("%s is %v, %s has %v", f.name, got, applied.Name, want)})
-			}
-		}
-	}
-	return r
+	label, where := FindDenseLabel(names...)
+	return arch.MatchProfiles(fields, s.cfg, label, where, Profiles, func(p *Profile) (*arch.Profile, *Config, bool) {
+		return &p.Profile, p.Config, strings.EqualFold(p.Label, label) || strings.EqualFold(p.GGUFLabel, label)
+	})
 }
 
 // CompareConfig lists each field GGUF metadata carries on which fromGGUF,
 // a Qwen2 spec read from a GGUF file, disagrees with the receiver, read
-// from config.json: the dimensions exactly, rope_theta and rms_norm_eps
-// within float32Tolerance (the metadata holds them as float32),
-// max_position_embeddings against context_length exactly. A key the
-// metadata lacks compares as the value llama.cpp assumes, and the message
-// says so; one llama.cpp cannot read is not compared (its ConfigProblems
-// report it).
+// from config.json ([arch.Fields.CompareGGUF]): the dimensions exactly,
+// rope_theta and rms_norm_eps within [arch.Float32Tolerance] (the metadata
+// holds them as float32), max_position_embeddings against context_length
+// exactly. A key the metadata lacks compares as the value llama.cpp
+// assumes, and the message says so; one llama.cpp cannot read is not
+// compared (its ConfigProblems report it).
 func (s *Spec) CompareConfig(fromGGUF arch.Spec) []arch.Conflict {
 	g, ok := fromGGUF.(*Spec)
 	if !ok {
 		return []arch.Conflict{{Field: "model_type", Message: fmt.Sprintf("config.json describes %s, the GGUF metadata %s", s.Family(), fromGGUF.Family())}}
 	}
-	var out []arch.Conflict
-	for _, f := range fields {
-		if !f.inGGUF {
-			continue
-		}
-		var note string
-		if src := g.gguf; src != nil {
-			if _, bad := src.unread[f.name]; bad {
-				continue
-			}
-			if src.absent[f.name] {
-				note = fmt.Sprintf(" (%s absent: what llama.cpp assumes)", src.key(f.name))
-			}
-		}
-		if a, b := f.get(s.cfg), f.get(g.cfg); !same(a, b) {
-			out = append(out, arch.Conflict{Field: f.name, Message: fmt.Sprintf("config.json has %s %v, the GGUF metadata %v%s", f.name, a, b, note)})
-		}
-	}
-	return out
+	return fields.CompareGGUF(s.cfg, g.cfg, g.gguf)
 }

@@ -10,28 +10,8 @@ import (
 
 func init() {
 	arch.Register(arch.Family{Name: "qwen2", ModelTypes: []string{"qwen2"}, GGUFArch: ggufArch,
-		FromConfig: fromConfig, FromGGUF: fromGGUF, Example: func() arch.Spec { return MustNew(Tiny()) }})
-}
-
-func fromConfig(data []byte) (arch.Spec, error) {
-	c, err := ParseConfig(data)
-	if err != nil {
-		return nil, err
-	}
-	return New(c)
-}
-
-func fromGGUF(m *arch.GGUFMeta) (arch.Spec, error) {
-	c, src, err := readGGUF(m)
-	if err != nil {
-		return nil, err
-	}
-	s, err := New(c)
-	if err != nil {
-		return nil, err
-	}
-	s.gguf = src
-	return s, nil
+		FromConfig: arch.FromConfigFunc(ParseConfig, New), FromGGUF: arch.FromGGUFFunc(readGGUF, New, (*Spec).keep),
+		Example: func() arch.Spec { return MustNew(Tiny()) }})
 }
 
 // Spec is the spec of a dense Qwen2 decoder. It implements [arch.Spec]
@@ -41,7 +21,7 @@ func fromGGUF(m *arch.GGUFMeta) (arch.Spec, error) {
 // [arch.Forwarder] (see the package doc). It is safe for concurrent use.
 type Spec struct {
 	cfg  *Config
-	gguf *ggufSource // set when read from GGUF metadata
+	gguf *arch.GGUFSource // set when read from GGUF metadata
 	once [2]sync.Once
 	lays [2]*layout // by format: safetensors, GGUF; built on first use
 }
@@ -78,6 +58,9 @@ func MustNew(c *Config) *Spec {
 	return s
 }
 
+// keep records that the spec was read from GGUF metadata.
+func (s *Spec) keep(src *arch.GGUFSource) { s.gguf = src }
+
 func (s *Spec) layout(f checkpoint.Format) *layout {
 	i := 0
 	if f == checkpoint.FormatGGUF {
@@ -105,7 +88,7 @@ func (s *Spec) Expected(f checkpoint.Format) []arch.Expected { return s.layout(f
 
 // Locate finds the expected tensor called name.
 func (s *Spec) Locate(f checkpoint.Format, name string) (arch.Expected, int, bool) {
-	return s.layout(f).locate(name)
+	return arch.LocateWith(s, f, name)
 }
 
 // Assign fills r with the role of the tensor called name.

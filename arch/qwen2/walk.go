@@ -14,9 +14,7 @@ import (
 func (s *Spec) WalkBlock(w *arch.Walk, b *arch.Block, layer int, d int64) bool {
 	headDim := s.cfg.HeadDim
 	n0 := len(w.Problems)
-	if t := w.One(b, arch.CompAttnNorm, layer); t != nil {
-		w.Vector(t, d)
-	}
+	w.Norm(b, arch.CompAttnNorm, layer, d)
 	// The q, k and v projections, their biases, and the width each
 	// projection gives (-1 where its shape is broken).
 	projs := [3]arch.Component{arch.CompAttnQ, arch.CompAttnK, arch.CompAttnV}
@@ -54,12 +52,8 @@ func (s *Spec) WalkBlock(w *arch.Walk, b *arch.Block, layer int, d int64) bool {
 			w.Fail(o, "layer %d: attention output has width %d, the residual stream %d", layer, out, d)
 		}
 	}
-	if t := w.One(b, arch.CompFFNNorm, layer); t != nil {
-		w.Vector(t, d)
-	}
-	if g, u, dn := w.One(b, arch.CompMLPGate, layer), w.One(b, arch.CompMLPUp, layer), w.One(b, arch.CompMLPDown, layer); g != nil && u != nil && dn != nil {
-		w.GatedFFN(g, u, dn, layer, d)
-	}
+	w.Norm(b, arch.CompFFNNorm, layer, d)
+	w.MLP(b, layer, d)
 	return len(w.Problems) == n0
 }
 

@@ -2,7 +2,6 @@ package qwen3
 
 import (
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/weightaudit/weightaudit/arch"
@@ -76,28 +75,19 @@ func (c *Config) Sparse(i int64) bool {
 	return (i+1)%step == 0
 }
 
-// maxDim bounds every dimension of a config so that the predictions'
-// products stay small; maxLayers bounds num_hidden_layers, as the
-// predictions list every expected tensor (published models have fewer
-// than 200 layers). The parameter count is then checked for overflow.
-const (
-	maxDim    = 1 << 20
-	maxLayers = 4096
-)
-
-type dim struct {
-	key      string
-	v        int64
-	positive bool // must be > 0; else ≥ 0
-}
-
-// dims lists the dimensions of c with their config keys.
-func (c *Config) dims() []dim {
-	return []dim{
-		{"vocab_size", c.VocabSize, true}, {"hidden_size", c.HiddenSize, true}, {"num_hidden_layers", c.NumHiddenLayers, true},
-		{"num_attention_heads", c.NumAttentionHeads, true}, {"num_key_value_heads", c.NumKeyValueHeads, true}, {"head_dim", c.HeadDim, true},
-		{"intermediate_size", c.IntermediateSize, false}, {"moe_intermediate_size", c.MoEIntermediateSize, false},
-		{"num_experts", c.NumExperts, false}, {"num_experts_per_tok", c.NumExpertsPerTok, false},
+// dims lists the dimensions of c with their config keys: those of the
+// MLPs and experts may be 0 (a dense model has no experts, a model whose
+// every layer is sparse no dense MLP).
+func (c *Config) dims() []arch.Dim {
+	return []arch.Dim{
+		{Key: "vocab_size", Value: c.VocabSize}, {Key: "hidden_size", Value: c.HiddenSize},
+		{Key: "num_hidden_layers", Value: c.NumHiddenLayers, Limit: arch.MaxLayers},
+		{Key: "num_attention_heads", Value: c.NumAttentionHeads}, {Key: "num_key_value_heads", Value: c.NumKeyValueHeads},
+		{Key: "head_dim", Value: c.HeadDim},
+		{Key: "intermediate_size", Value: c.IntermediateSize, Optional: true},
+		{Key: "moe_intermediate_size", Value: c.MoEIntermediateSize, Optional: true},
+		{Key: "num_experts", Value: c.NumExperts, Optional: true},
+		{Key: "num_experts_per_tok", Value: c.NumExpertsPerTok, Optional: true},
 	}
 }
 
@@ -106,40 +96,24 @@ func (c *Config) dims() []dim {
 // dense layers have no width, or whose parameter count overflows an int64,
 // naming the key. Every error wraps [arch.ErrConfig].
 func (c *Config) validate() error {
-	if err := c.check(); err != nil {
-		return fmt.Errorf("%w: %w", arch.ErrConfig, err)
-	}
-	return nil
-}
-
-func (c *Config) check() error {
-	for _, f := range c.dims() {
-		switch {
-		case f.positive && f.v <= 0:
-			return fmt.Errorf("config key %q = %d, want > 0", f.key, f.v)
-		case f.v < 0:
-			return fmt.Errorf("config key %q = %d, want ≥ 0", f.key, f.v)
-		case f.key == "num_hidden_layers" && f.v > maxLayers:
-			return fmt.Errorf("config key %q = %d exceeds the limit %d", f.key, f.v, maxLayers)
-		case f.v > maxDim:
-			return fmt.Errorf("config key %q = %d exceeds the limit %d", f.key, f.v, maxDim)
-		}
+	if err := arch.CheckDims(c.dims()...); err != nil {
+		return err
 	}
 	if c.NumAttentionHeads%c.NumKeyValueHeads != 0 {
-		return fmt.Errorf("num_attention_heads %d is not a multiple of num_key_value_heads %d", c.NumAttentionHeads, c.NumKeyValueHeads)
+		return fmt.Errorf("%w: num_attention_heads %d is not a multiple of num_key_value_heads %d", arch.ErrConfig, c.NumAttentionHeads, c.NumKeyValueHeads)
 	}
 	if e := c.NumExperts; e > 0 {
 		if c.MoEIntermediateSize == 0 {
-			return fmt.Errorf("config key %q = 0 with %d experts, want > 0", "moe_intermediate_size", e)
+			return fmt.Errorf("%w: config key %q = 0 with %d experts, want > 0", arch.ErrConfig, "moe_intermediate_size", e)
 		}
 		if k := c.NumExpertsPerTok; k < 1 || k > e {
-			return fmt.Errorf("config key %q = %d, want 1 to num_experts (%d)", "num_experts_per_tok", k, e)
+			return fmt.Errorf("%w: config key %q = %d, want 1 to num_experts (%d)", arch.ErrConfig, "num_experts_per_tok", k, e)
 		}
 	}
 	if c.IntermediateSize == 0 {
 		for i := range c.NumHiddenLayers {
 			if !c.Sparse(i) {
-				return fmt.Errorf("config key %q = 0 but layer %d has a dense MLP", "intermediate_size", i)
+				return fmt.Errorf("%w: config key %q = 0 but layer %d has a dense MLP", arch.ErrConfig, "intermediate_size", i)
 			}
 		}
 	}
@@ -153,34 +127,19 @@ func (c *Config) check() error {
 	total, ok3 := checked.Mul(layer, c.NumHiddenLayers)
 	_, ok4 := checked.Add(total, 2*c.VocabSize*d+d)
 	if !ok0 || !ok1 || !ok2 || !ok3 || !ok4 {
-		return fmt.Errorf("the parameter count of hidden_size %d, vocab_size %d, %d layers and %d experts overflows an int64", d, c.VocabSize, c.NumHiddenLayers, c.NumExperts)
+		return fmt.Errorf("%w: the parameter count of hidden_size %d, vocab_size %d, %d layers and %d experts overflows an int64", arch.ErrConfig, d, c.VocabSize, c.NumHiddenLayers, c.NumExperts)
 	}
 	return nil
 }
 
-// problem is a value of a config the model cannot run with, though its
-// tensors can be counted: the config key, the value and what it should be.
-type problem struct {
-	key, got, want string
-}
-
 // problems lists the values of c no Qwen3 model runs with: a RoPE base
-// that is not a positive finite number (transformers and llama.cpp raise
-// it to the power -2i/d), a norm epsilon that is negative or not finite
-// (the RMSNorm adds it under a square root), a context length below one
-// position. The spot-check's kernels refuse the same values.
-func (c *Config) problems() []problem {
-	var out []problem
-	if x := c.RopeTheta; !(x > 0) || math.IsInf(x, 1) {
-		out = append(out, problem{"rope_theta", fmt.Sprint(x), "a positive finite number"})
-	}
-	if x := c.RMSNormEps; !(x >= 0) || math.IsInf(x, 1) {
-		out = append(out, problem{"rms_norm_eps", fmt.Sprint(x), "a finite number ≥ 0"})
-	}
-	if n := c.MaxPositionEmbeddings; n < 1 {
-		out = append(out, problem{"max_position_embeddings", fmt.Sprint(n), "≥ 1"})
-	}
-	return out
+// that is not a positive finite number, a norm epsilon that is negative or
+// not finite, a context length below one position. The spot-check's
+// kernels refuse the same values.
+func (c *Config) problems() []arch.BadValue {
+	out := arch.AppendRopeBase(nil, "rope_theta", c.RopeTheta)
+	out = arch.AppendNormEps(out, "rms_norm_eps", c.RMSNormEps)
+	return arch.AppendPositions(out, "max_position_embeddings", c.MaxPositionEmbeddings)
 }
 
 // ConfigProblems lists what of the spec's configuration no Qwen3 model
@@ -191,28 +150,7 @@ func (c *Config) problems() []problem {
 // message also names the metadata key, and a key llama.cpp requires but
 // the metadata lacks (context_length, attention.layer_norm_rms_epsilon)
 // or holds as another type than a float is a problem of its own.
-func (s *Spec) ConfigProblems() []arch.Conflict {
-	var out []arch.Conflict
-	g := s.gguf
-	if g != nil {
-		for _, k := range ggufKeys {
-			if msg, ok := g.unread[k.field]; ok && !k.writeOnly {
-				out = append(out, arch.Conflict{Field: k.field, Message: msg})
-			}
-		}
-	}
-	for _, p := range s.cfg.problems() {
-		name := p.key
-		if g != nil {
-			if _, ok := g.unread[p.key]; ok {
-				continue
-			}
-			name += " (" + g.key(p.key) + ")"
-		}
-		out = append(out, arch.Conflict{Field: p.key, Message: fmt.Sprintf("%s is %s, want %s", name, p.got, p.want)})
-	}
-	return out
-}
+func (s *Spec) ConfigProblems() []arch.Conflict { return arch.ConfigProblems(s.gguf, s.cfg.problems()) }
 
 // Qwen3_235B_A22B returns the published configuration of
 // https://huggingface.co/Qwen/Qwen3-235B-A22B (config.json).

@@ -132,7 +132,7 @@ func (s *Spec) ExplainShapes(inv *checkpoint.Inventory) []arch.Conflict {
 		}
 		key, file := f.field, "config.json"
 		if s.gguf != nil {
-			key, file = s.gguf.key(f.field), ""
+			key, file = s.gguf.Key(f.field), ""
 		}
 		out = append(out, arch.Conflict{Field: key, File: file, Message: fmt.Sprintf(
 			"%s is %v, but the tensors hold %d: with %d every one of them has the shape %s predicts, so the %s is wrong, not the %d tensor(s) it puts at fault",

@@ -1,50 +1,37 @@
 package qwen3
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/gguf"
 )
 
-// ggufKey is one "<arch>." metadata key llama.cpp's converter writes for
-// Qwen3 (gguf-py/gguf/constants.py Keys.LLM and Keys.Attention;
+// ggufKeys are the "<arch>." metadata keys llama.cpp's converter writes
+// for Qwen3 (gguf-py/gguf/constants.py Keys.LLM and Keys.Attention;
 // convert_hf_to_gguf.py Qwen3Model and Qwen3MoeModel), with the config
-// field it carries. The table both reads a GGUF file's architecture and
-// writes a synthesized one's, in this order.
-type ggufKey struct {
-	key       string
-	field     string                   // the config.json key it carries
-	int       func(c *Config) *int64   // an integer key
-	float     func(c *Config) *float64 // a float key
-	required  bool                     // reading fails without it
-	moe       bool                     // qwen3moe only
-	writeOnly bool                     // written, never read (value_length repeats key_length)
-	// loader marks a key llama.cpp's loader requires although the
-	// audit counts without it (llama-model.cpp load_hparams): its
-	// absence is reported among the spec's config problems.
-	loader bool
-	// dflt is the value llama.cpp assumes for an absent float key.
-	dflt float64
-}
-
-var ggufKeys = []ggufKey{
-	{key: "block_count", field: "num_hidden_layers", int: func(c *Config) *int64 { return &c.NumHiddenLayers }, required: true},
-	{key: "context_length", field: "max_position_embeddings", int: func(c *Config) *int64 { return &c.MaxPositionEmbeddings }, loader: true},
-	{key: "embedding_length", field: "hidden_size", int: func(c *Config) *int64 { return &c.HiddenSize }, required: true},
-	{key: "feed_forward_length", field: "intermediate_size", int: func(c *Config) *int64 { return &c.IntermediateSize }},
-	{key: "attention.head_count", field: "num_attention_heads", int: func(c *Config) *int64 { return &c.NumAttentionHeads }, required: true},
-	{key: "attention.head_count_kv", field: "num_key_value_heads", int: func(c *Config) *int64 { return &c.NumKeyValueHeads }, required: true},
+// field each carries: the MoE keys for qwen3moe only; value_length
+// written, never read (it repeats key_length); context_length and the rms
+// epsilon, which llama.cpp's loader requires (llama-model.cpp
+// load_hparams), reported among the config problems when absent. The
+// table both reads a GGUF file's architecture and writes a synthesized
+// one's, in this order.
+var ggufKeys = arch.GGUFKeys[Config]{
+	{Key: "block_count", Field: "num_hidden_layers", Int: func(c *Config) *int64 { return &c.NumHiddenLayers }, Required: true},
+	{Key: "context_length", Field: "max_position_embeddings", Int: func(c *Config) *int64 { return &c.MaxPositionEmbeddings }, Loader: true},
+	{Key: "embedding_length", Field: "hidden_size", Int: func(c *Config) *int64 { return &c.HiddenSize }, Required: true},
+	{Key: "feed_forward_length", Field: "intermediate_size", Int: func(c *Config) *int64 { return &c.IntermediateSize }},
+	{Key: "attention.head_count", Field: "num_attention_heads", Int: func(c *Config) *int64 { return &c.NumAttentionHeads }, Required: true},
+	{Key: "attention.head_count_kv", Field: "num_key_value_heads", Int: func(c *Config) *int64 { return &c.NumKeyValueHeads }, Required: true},
 	// llama.cpp: hparams.rope_freq_base_train = 10000.0f unless the key
 	// is there.
-	{key: "rope.freq_base", field: "rope_theta", float: func(c *Config) *float64 { return &c.RopeTheta }, dflt: 10000},
-	{key: "attention.layer_norm_rms_epsilon", field: "rms_norm_eps", float: func(c *Config) *float64 { return &c.RMSNormEps }, loader: true},
-	{key: "attention.key_length", field: "head_dim", int: func(c *Config) *int64 { return &c.HeadDim }},
-	{key: "attention.value_length", field: "head_dim", int: func(c *Config) *int64 { return &c.HeadDim }, writeOnly: true},
-	{key: "expert_count", field: "num_experts", int: func(c *Config) *int64 { return &c.NumExperts }, required: true, moe: true},
-	{key: "expert_used_count", field: "num_experts_per_tok", int: func(c *Config) *int64 { return &c.NumExpertsPerTok }, required: true, moe: true},
-	{key: "expert_feed_forward_length", field: "moe_intermediate_size", int: func(c *Config) *int64 { return &c.MoEIntermediateSize }, required: true, moe: true},
+	{Key: "rope.freq_base", Field: "rope_theta", Float: func(c *Config) *float64 { return &c.RopeTheta }, Default: 10000},
+	{Key: "attention.layer_norm_rms_epsilon", Field: "rms_norm_eps", Float: func(c *Config) *float64 { return &c.RMSNormEps }, Loader: true},
+	{Key: "attention.key_length", Field: "head_dim", Int: func(c *Config) *int64 { return &c.HeadDim }},
+	{Key: "attention.value_length", Field: "head_dim", Int: func(c *Config) *int64 { return &c.HeadDim }, WriteOnly: true},
+	{Key: "expert_count", Field: "num_experts", Int: func(c *Config) *int64 { return &c.NumExperts }, Required: true, MoE: true},
+	{Key: "expert_used_count", Field: "num_experts_per_tok", Int: func(c *Config) *int64 { return &c.NumExpertsPerTok }, Required: true, MoE: true},
+	{Key: "expert_feed_forward_length", Field: "moe_intermediate_size", Int: func(c *Config) *int64 { return &c.MoEIntermediateSize }, Required: true, MoE: true},
 }
 
 // ConfigFromGGUF reads the architecture of a GGUF file from its metadata
@@ -59,88 +46,24 @@ func ConfigFromGGUF(m *arch.GGUFMeta) (*Config, error) {
 	return c, err
 }
 
-// ggufSource is what a spec read from GGUF metadata knows of its source:
-// the architecture prefix of its keys, and the keys it could not read.
-type ggufSource struct {
-	arch string
-	// absent holds the config fields whose key the metadata lacks, the
-	// value llama.cpp assumes standing in.
-	absent map[string]bool
-	// unread says, by config field, why a key llama.cpp needs could not
-	// be read: absent though its loader requires it, or of another type
-	// than a float. The audit counts without it.
-	unread map[string]string
-}
-
-// key returns the full metadata key carrying the config field, "" when no
-// key does.
-func (g *ggufSource) key(field string) string {
-	for _, k := range ggufKeys {
-		if k.field == field && !k.writeOnly {
-			return g.arch + "." + k.key
-		}
-	}
-	return ""
-}
-
 // readGGUF is [ConfigFromGGUF], also returning which keys the metadata
 // lacks or holds in a form llama.cpp does not read.
-func readGGUF(m *arch.GGUFMeta) (*Config, *ggufSource, error) {
+func readGGUF(m *arch.GGUFMeta) (*Config, *arch.GGUFSource, error) {
 	moe := m.Arch == "qwen3moe"
 	c := &Config{ModelType: "qwen3", DecoderSparseStep: 1}
 	if moe {
 		c.ModelType = "qwen3_moe"
 		c.NormTopKProb = true // llama.cpp always renormalizes the top-k for qwen3moe
 	}
-	src := &ggufSource{arch: m.Arch, absent: map[string]bool{}, unread: map[string]string{}}
-	var errs []error
-	for _, k := range ggufKeys {
-		if k.writeOnly || (k.moe && !moe) {
-			continue
-		}
-		full := m.Arch + "." + k.key
-		missing := func() {
-			src.absent[k.field] = true
-			if k.loader {
-				src.unread[k.field] = fmt.Sprintf("the GGUF metadata has no %s (%s), which llama.cpp requires", full, k.field)
-			}
-		}
-		if k.float != nil {
-			v, err := m.Float(k.key)
-			switch {
-			case err == nil:
-				*k.float(c) = v
-			case errors.Is(err, gguf.ErrNotFound):
-				*k.float(c) = k.dflt
-				missing()
-			default:
-				*k.float(c) = k.dflt
-				src.absent[k.field] = true
-				src.unread[k.field] = fmt.Sprintf("%s (%s) cannot be read as llama.cpp reads it: %v", full, k.field, err)
-			}
-			continue
-		}
-		v, err := m.Uint(k.key)
-		switch {
-		case err == nil && v <= maxDim*1024:
-			*k.int(c) = int64(v)
-		case err == nil:
-			errs = append(errs, fmt.Errorf("key %q = %d: too large", full, v))
-		case k.required || !errors.Is(err, gguf.ErrNotFound):
-			errs = append(errs, err)
-		default:
-			missing()
-		}
+	src, err := ggufKeys.Read(m, c, moe)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: GGUF metadata: %w", arch.ErrConfig, err)
 	}
 	if c.HeadDim == 0 && c.NumAttentionHeads > 0 {
 		c.HeadDim = c.HiddenSize / c.NumAttentionHeads
 	}
 	c.VocabSize = m.VocabSize()
-	_, hasOutput := m.Tensor("output.weight")
-	c.TieWordEmbeddings = !hasOutput
-	if len(errs) > 0 {
-		return nil, nil, errors.Join(errs...)
-	}
+	c.TieWordEmbeddings = m.TiedEmbeddings()
 	return c, src, nil
 }
 
@@ -156,19 +79,5 @@ func (s *Spec) GGUFArch() string {
 // GGUFMetadata returns the "<arch>." keys of ggufKeys, integers as uint32
 // and floats as float32 as llama.cpp writes them.
 func (s *Spec) GGUFMetadata() []gguf.KV {
-	a, moe := s.GGUFArch(), s.cfg.NumExperts > 0
-	var kvs []gguf.KV
-	for _, k := range ggufKeys {
-		if k.moe && !moe {
-			continue
-		}
-		var v gguf.Value
-		if k.float != nil {
-			v = gguf.Float32(float32(*k.float(s.cfg)))
-		} else {
-			v = gguf.Uint32(uint32(*k.int(s.cfg)))
-		}
-		kvs = append(kvs, gguf.KV{Key: a + "." + k.key, Value: v})
-	}
-	return kvs
+	return ggufKeys.Write(s.GGUFArch(), s.cfg, s.cfg.NumExperts > 0)
 }

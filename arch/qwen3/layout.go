@@ -113,17 +113,7 @@ func newLayout(c *Config, f checkpoint.Format) *layout {
 	l := &layout{c: c, gguf: f == checkpoint.FormatGGUF, base: make([]int, c.NumHiddenLayers+1),
 		sparse: make([]bool, c.NumHiddenLayers), names: map[string]int{}}
 	shapes := c.logicalShapes(l.gguf)
-	shape := func(comp arch.Component) []int64 {
-		s := shapes[comp]
-		if l.gguf { // ne order: the innermost dimension first
-			r := make([]int64, len(s))
-			for i := range s {
-				r[i] = s[len(s)-1-i]
-			}
-			return r
-		}
-		return s
-	}
+	shape := func(comp arch.Component) []int64 { return arch.ShapeIn(f, shapes[comp]) }
 	var size [2]int
 	for kind := range 2 {
 		l.pos[kind] = make([]int, len(layerSlots))
@@ -192,7 +182,7 @@ func (l *layout) expected() []arch.Expected {
 		}
 		return s.hf
 	}
-	out = append(out, l.entry(&l.outer[0], name(outerSlots[0]), -1, -1))
+	out = append(out, l.outer[0].At(name(outerSlots[0]), -1, -1))
 	for layer := range int(l.c.NumHiddenLayers) {
 		p := "model.layers." + strconv.Itoa(layer) + "."
 		if l.gguf {
@@ -207,47 +197,24 @@ func (l *layout) expected() []arch.Expected {
 				for e := range int(l.c.NumExperts) {
 					ep := p + expertPrefix + strconv.Itoa(e) + "."
 					for j := range 3 {
-						out = append(out, l.entry(&l.roles[i+j], ep+layerSlots[i+j].hf, layer, e))
+						out = append(out, l.roles[i+j].At(ep+layerSlots[i+j].hf, layer, e))
 					}
 				}
 				continue
 			}
-			out = append(out, l.entry(&l.roles[i], p+name(s), layer, -1))
+			out = append(out, l.roles[i].At(p+name(s), layer, -1))
 		}
 	}
-	out = append(out, l.entry(&l.outer[1], name(outerSlots[1]), -1, -1))
+	out = append(out, l.outer[1].At(name(outerSlots[1]), -1, -1))
 	if !l.c.TieWordEmbeddings {
-		out = append(out, l.entry(&l.outer[2], name(outerSlots[2]), -1, -1))
+		out = append(out, l.outer[2].At(name(outerSlots[2]), -1, -1))
 	}
 	return out
-}
-
-// entry is the expected tensor of template t called name.
-func (l *layout) entry(t *arch.Role, name string, layer, expert int) arch.Expected {
-	e := t.Expected
-	e.Name, e.Layer, e.Expert = name, layer, expert
-	return e
-}
-
-// locate returns the expected entry named name and its index, or false.
-func (l *layout) locate(name string) (arch.Expected, int, bool) {
-	var r arch.Role
-	if !l.assign(name, &r) {
-		return arch.Expected{}, 0, false
-	}
-	return r.Expected, r.Index, true
 }
 
 // assign fills r with the role of the tensor named name, or reports false
 // and leaves r alone when the architecture predicts no such tensor.
 func (l *layout) assign(name string, r *arch.Role) bool {
-	// in fills r field by field from a template: a whole-struct copy
-	// costs a bulk write barrier per tensor.
-	in := func(t *arch.Role, layer, expert, index int) bool {
-		r.Name, r.Shape, r.Layer, r.Component, r.Expert = name, t.Shape, layer, t.Component, expert
-		r.Known, r.Group, r.CompIndex, r.Index, r.NotParam = true, t.Group, t.CompIndex, index, t.NotParam
-		return true
-	}
 	after := l.base[len(l.base)-1]
 	for i, s := range outerSlots {
 		n := s.hf
@@ -259,11 +226,11 @@ func (l *layout) assign(name string, r *arch.Role) bool {
 		}
 		switch i {
 		case 0:
-			return in(&l.outer[0], -1, -1, 0)
+			return r.Fill(&l.outer[0], name, -1, -1, 0)
 		case 1:
-			return in(&l.outer[1], -1, -1, after)
+			return r.Fill(&l.outer[1], name, -1, -1, after)
 		}
-		return !l.c.TieWordEmbeddings && in(&l.outer[2], -1, -1, after+1)
+		return !l.c.TieWordEmbeddings && r.Fill(&l.outer[2], name, -1, -1, after+1)
 	}
 	prefix := "model.layers."
 	if l.gguf {
@@ -273,20 +240,20 @@ func (l *layout) assign(name string, r *arch.Role) bool {
 	if !ok {
 		return false
 	}
-	layer, rest, ok := number(rest)
+	layer, rest, ok := arch.CutIndex(rest)
 	if !ok || layer >= int(l.c.NumHiddenLayers) {
 		return false
 	}
 	kind := l.kind(layer)
 	if !l.gguf && kind == 0 {
 		if erest, ok := strings.CutPrefix(rest, expertPrefix); ok {
-			e, proj, ok := number(erest)
+			e, proj, ok := arch.CutIndex(erest)
 			if !ok || e >= int(l.c.NumExperts) {
 				return false
 			}
 			for _, i := range l.experts { // three compares cost less than a map lookup, on every expert tensor
 				if proj == layerSlots[i].hf {
-					return in(&l.roles[i], layer, e, l.base[layer]+l.pos[kind][i]+3*e)
+					return r.Fill(&l.roles[i], name, layer, e, l.base[layer]+l.pos[kind][i]+3*e)
 				}
 			}
 			return false
@@ -296,20 +263,5 @@ func (l *layout) assign(name string, r *arch.Role) bool {
 	if !ok || l.pos[kind][i] < 0 || (!l.gguf && layerSlots[i].comp.Expert()) {
 		return false
 	}
-	return in(&l.roles[i], layer, -1, l.base[layer]+l.pos[kind][i])
-}
-
-// number parses the decimal number s starts with, followed by a dot, and
-// returns it with what follows the dot. Leading zeros are refused, as
-// names never carry them.
-func number(s string) (int, string, bool) {
-	i, n := 0, 0
-	for i < len(s) && i < 9 && s[i] >= '0' && s[i] <= '9' {
-		n = 10*n + int(s[i]-'0')
-		i++
-	}
-	if i == 0 || i >= len(s) || s[i] != '.' || (s[0] == '0' && i > 1) {
-		return 0, "", false
-	}
-	return n, s[i+1:], true
+	return r.Fill(&l.roles[i], name, layer, -1, l.base[layer]+l.pos[kind][i])
 }

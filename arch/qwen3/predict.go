@@ -13,49 +13,23 @@ import "github.com/weightaudit/weightaudit/arch"
 // decoder_sparse_step) counted with their dense MLP, and the second V·d left
 // out when the embeddings are tied.
 func (c *Config) Predict() arch.Prediction {
-	d, v := c.HiddenSize, c.VocabSize
+	d := c.HiddenSize
 	q, kv := c.NumAttentionHeads*c.HeadDim, c.NumKeyValueHeads*c.HeadDim
-	p := arch.Prediction{Components: map[arch.Component]int64{}}
-	add := func(comp arch.Component, n int64) { p.Components[comp] += n }
-
-	add(arch.CompEmbedding, v*d)
-	if !c.TieWordEmbeddings {
-		add(arch.CompLMHead, v*d)
-	}
-	add(arch.CompFinalNorm, d)
-	outside := p.Components[arch.CompEmbedding] + p.Components[arch.CompLMHead] + p.Components[arch.CompFinalNorm]
-	p.Total, p.Active = outside, outside
-
+	p := arch.NewPrediction(c.VocabSize, d, c.TieWordEmbeddings)
 	for i := range c.NumHiddenLayers {
-		attn := map[arch.Component]int64{
+		l := arch.LayerPrediction{Layer: int(i)}
+		for comp, n := range map[arch.Component]int64{
 			arch.CompAttnQ: d * q, arch.CompAttnK: d * kv, arch.CompAttnV: d * kv, arch.CompAttnO: q * d,
 			arch.CompAttnQNorm: c.HeadDim, arch.CompAttnKNorm: c.HeadDim, arch.CompAttnNorm: d, arch.CompFFNNorm: d,
+		} {
+			p.Count(&l, comp, n)
 		}
-		var total, active int64
-		for comp, n := range attn {
-			add(comp, n)
-			total += n
-		}
-		active = total
 		if c.Sparse(i) {
-			f, e, k := c.MoEIntermediateSize, c.NumExperts, c.NumExpertsPerTok
-			add(arch.CompRouter, e*d)
-			add(arch.CompExpertGate, e*f*d)
-			add(arch.CompExpertUp, e*f*d)
-			add(arch.CompExpertDown, e*d*f)
-			total += e*d + 3*e*f*d
-			active += e*d + 3*k*f*d
+			p.CountExperts(&l, c.NumExperts, c.NumExpertsPerTok, c.MoEIntermediateSize, d)
 		} else {
-			f := c.IntermediateSize
-			add(arch.CompMLPGate, f*d)
-			add(arch.CompMLPUp, f*d)
-			add(arch.CompMLPDown, d*f)
-			total += 3 * f * d
-			active += 3 * f * d
+			p.CountMLP(&l, c.IntermediateSize, d)
 		}
-		p.Layers = append(p.Layers, arch.LayerPrediction{Layer: int(i), Total: total, Active: active})
-		p.Total += total
-		p.Active += active
+		p.AddLayer(l)
 	}
 	return p
 }

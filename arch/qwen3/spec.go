@@ -12,36 +12,11 @@ import (
 
 func init() {
 	arch.Register(arch.Family{Name: "qwen3moe", ModelTypes: []string{"qwen3_moe"}, GGUFArch: "qwen3moe",
-		FromConfig: fromConfig(NewMoE), FromGGUF: fromGGUF(NewMoE), Example: func() arch.Spec { return MustNew(TinyMoE()) },
-		Harnesses: runHarnesses})
+		FromConfig: arch.FromConfigFunc(ParseConfig, NewMoE), FromGGUF: arch.FromGGUFFunc(readGGUF, NewMoE, (*Spec).keep),
+		Example: func() arch.Spec { return MustNew(TinyMoE()) }, Harnesses: runHarnesses})
 	arch.Register(arch.Family{Name: "qwen3", ModelTypes: []string{"qwen3"}, GGUFArch: "qwen3",
-		FromConfig: fromConfig(NewDense), FromGGUF: fromGGUF(NewDense), Example: func() arch.Spec { return MustNew(TinyDense()) },
-		Harnesses: runHarnesses})
-}
-
-func fromConfig(build func(*Config) (*Spec, error)) func([]byte) (arch.Spec, error) {
-	return func(data []byte) (arch.Spec, error) {
-		c, err := ParseConfig(data)
-		if err != nil {
-			return nil, err
-		}
-		return build(c)
-	}
-}
-
-func fromGGUF(build func(*Config) (*Spec, error)) func(*arch.GGUFMeta) (arch.Spec, error) {
-	return func(m *arch.GGUFMeta) (arch.Spec, error) {
-		c, src, err := readGGUF(m)
-		if err != nil {
-			return nil, err
-		}
-		s, err := build(c)
-		if err != nil {
-			return nil, err
-		}
-		s.gguf = src
-		return s, nil
-	}
+		FromConfig: arch.FromConfigFunc(ParseConfig, NewDense), FromGGUF: arch.FromGGUFFunc(readGGUF, NewDense, (*Spec).keep),
+		Example: func() arch.Spec { return MustNew(TinyDense()) }, Harnesses: runHarnesses})
 }
 
 // Spec is the spec of a Qwen3 decoder, dense (every layer an MLP) or
@@ -50,7 +25,7 @@ func fromGGUF(build func(*Config) (*Spec, error)) func(*arch.GGUFMeta) (arch.Spe
 type Spec struct {
 	family string
 	cfg    *Config
-	gguf   *ggufSource // set when read from GGUF metadata
+	gguf   *arch.GGUFSource // set when read from GGUF metadata
 	once   [2]sync.Once
 	lays   [2]*layout // by format: safetensors, GGUF; built on first use
 }
@@ -119,6 +94,9 @@ func NewDense(c *Config) (*Spec, error) {
 	return &Spec{family: "qwen3", cfg: c}, nil
 }
 
+// keep records that the spec was read from GGUF metadata.
+func (s *Spec) keep(src *arch.GGUFSource) { s.gguf = src }
+
 func (s *Spec) layout(f checkpoint.Format) *layout {
 	i := 0
 	if f == checkpoint.FormatGGUF {
@@ -147,7 +125,7 @@ func (s *Spec) Expected(f checkpoint.Format) []arch.Expected { return s.layout(f
 
 // Locate finds the expected tensor called name.
 func (s *Spec) Locate(f checkpoint.Format, name string) (arch.Expected, int, bool) {
-	return s.layout(f).locate(name)
+	return arch.LocateWith(s, f, name)
 }
 
 // Assign fills r with the role of the tensor called name.

@@ -1,9 +1,6 @@
 package qwen3
 
-import (
-	"github.com/weightaudit/weightaudit/arch"
-	"github.com/weightaudit/weightaudit/checkpoint"
-)
+import "github.com/weightaudit/weightaudit/arch"
 
 // WalkBlock walks [seq, d] through one decoder layer as transformers'
 // Qwen3MoeDecoderLayer computes it and reports whether it comes out as
@@ -13,74 +10,15 @@ import (
 func (s *Spec) WalkBlock(w *arch.Walk, b *arch.Block, layer int, d int64) bool {
 	headDim := s.cfg.HeadDim
 	n0 := len(w.Problems)
-	if t := w.One(b, arch.CompAttnNorm, layer); t != nil {
-		w.Vector(t, d)
-	}
-	q, k, v := w.One(b, arch.CompAttnQ, layer), w.One(b, arch.CompAttnK, layer), w.One(b, arch.CompAttnV, layer)
-	if q != nil && k != nil && v != nil {
-		qo, okq := w.Matrix(q, d)
-		ko, okk := w.Matrix(k, d)
-		vo, okv := w.Matrix(v, d)
-		if okq && okk && okv {
-			switch {
-			case qo%headDim != 0 || ko%headDim != 0:
-				w.Fail(q, "layer %d: q width %d and k width %d are not whole heads of %d", layer, qo, ko, headDim)
-			case vo != ko:
-				w.Fail(v, "layer %d: v width %d differs from k width %d", layer, vo, ko)
-			case (qo/headDim)%(ko/headDim) != 0:
-				w.Fail(q, "layer %d: %d query heads cannot share %d KV heads", layer, qo/headDim, ko/headDim)
-			}
-			if o := w.One(b, arch.CompAttnO, layer); o != nil {
-				if out, ok := w.Matrix(o, qo); ok && out != d {
-					w.Fail(o, "layer %d: attention output has width %d, the residual stream %d", layer, out, d)
-				}
-			}
-		}
-	}
-	for _, c := range []arch.Component{arch.CompAttnQNorm, arch.CompAttnKNorm} {
-		if t := w.One(b, c, layer); t != nil {
-			w.Vector(t, headDim)
-		}
-	}
-	if t := w.One(b, arch.CompFFNNorm, layer); t != nil {
-		w.Vector(t, d)
-	}
-	if len(b.Get(arch.CompRouter)) > 0 {
-		walkMoE(w, b, layer, d)
-	} else if g, u, dn := w.One(b, arch.CompMLPGate, layer), w.One(b, arch.CompMLPUp, layer), w.One(b, arch.CompMLPDown, layer); g != nil && u != nil && dn != nil {
-		w.GatedFFN(g, u, dn, layer, d)
+	w.Norm(b, arch.CompAttnNorm, layer, d)
+	w.Attention(b, layer, d, headDim)
+	w.Norm(b, arch.CompAttnQNorm, layer, headDim)
+	w.Norm(b, arch.CompAttnKNorm, layer, headDim)
+	w.Norm(b, arch.CompFFNNorm, layer, d)
+	if routers := b.Get(arch.CompRouter); len(routers) > 0 {
+		w.Experts(b, routers[0], layer, d, [3]string{"gate", "up", "down"})
+	} else {
+		w.MLP(b, layer, d)
 	}
 	return len(w.Problems) == n0
-}
-
-// walkMoE checks the router and every expert of a layer.
-func walkMoE(w *arch.Walk, b *arch.Block, layer int, d int64) {
-	router := b.Get(arch.CompRouter)[0]
-	experts, ok := w.Matrix(router, d)
-	if !ok {
-		return
-	}
-	gates, ups, downs := b.Get(arch.CompExpertGate), b.Get(arch.CompExpertUp), b.Get(arch.CompExpertDown)
-	if len(gates) == 1 && len(gates[0].Logical) == 3 { // stacked (GGUF)
-		if len(ups) != 1 || len(downs) != 1 {
-			w.Fail(gates[0], "layer %d: stacked experts need one gate, up and down tensor", layer)
-			return
-		}
-		g, u, dn := gates[0], ups[0], downs[0]
-		for _, t := range []*checkpoint.Tensor{g, u, dn} {
-			if len(t.Logical) != 3 || t.Logical[0] != experts {
-				w.Fail(t, "layer %d: %v stacks a different number of experts than the router's %d", layer, t.Logical, experts)
-				return
-			}
-		}
-		w.GatedFFN(g, u, dn, layer, d)
-		return
-	}
-	if int64(len(gates)) != experts || int64(len(ups)) != experts || int64(len(downs)) != experts {
-		w.Fail(router, "layer %d: the router picks among %d experts, the layer stores %d gate, %d up, %d down", layer, experts, len(gates), len(ups), len(downs))
-		return
-	}
-	for e := range gates {
-		w.GatedFFN(gates[e], ups[e], downs[e], layer, d)
-	}
 }
