@@ -1,0 +1,62 @@
+package textfmt_test
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/weightaudit/weightaudit/internal/textfmt"
+)
+
+func TestNumbers(t *testing.T) {
+	tests := []struct {
+		n                      int64
+		count, params, byteStr string
+	}{
+		{0, "0", "0", "0 B"},
+		{999, "999", "999", "999 B"},
+		{1024, "1,024", "1.02 K", "1.00 KiB"},
+		{-1234567, "-1,234,567", "-1234567", "-1234567 B"},
+		{235_093_634_560, "235,093,634,560", "235.09 B", "218.95 GiB"}, // 235093634560 / 2^30 = 218.95
+		{22_190_763_520, "22,190,763,520", "22.19 B", "20.67 GiB"},     // / 2^30 = 20.666
+		{1 << 50, "1,125,899,906,842,624", "1125899.91 B", "1.00 PiB"}, // the largest unit
+	}
+	for _, tt := range tests {
+		if got := textfmt.Count(tt.n); got != tt.count {
+			t.Errorf("Count(%d) = %q, want %q", tt.n, got, tt.count)
+		}
+		if got := textfmt.Params(tt.n); got != tt.params {
+			t.Errorf("Params(%d) = %q, want %q", tt.n, got, tt.params)
+		}
+		if got := textfmt.Bytes(tt.n); got != tt.byteStr {
+			t.Errorf("Bytes(%d) = %q, want %q", tt.n, got, tt.byteStr)
+		}
+	}
+}
+
+type failWriter struct{ n int }
+
+func (f *failWriter) Write(p []byte) (int, error) {
+	f.n++
+	return 0, errors.New("disk full")
+}
+
+// A Printer keeps its first error and writes nothing after it.
+func TestPrinter(t *testing.T) {
+	var b bytes.Buffer
+	p := &textfmt.Printer{W: &b}
+	p.F("%s %d\n", "a", 1)
+	if b.String() != "a 1\n" || p.Err != nil {
+		t.Errorf("wrote %q, %v", b.String(), p.Err)
+	}
+	fw := &failWriter{}
+	p = &textfmt.Printer{W: fw}
+	p.F("x")
+	p.F("y")
+	if p.Err == nil || fw.n != 1 {
+		t.Errorf("after a failed write: err %v, %d writes; want the error and no second write", p.Err, fw.n)
+	}
+	if textfmt.Verdict(true) != "PASS" || textfmt.Verdict(false) != "FAIL" {
+		t.Error("Verdict")
+	}
+}
