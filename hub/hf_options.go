@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/weightaudit/weightaudit/internal/safefs"
 )
 
 // HFOptions configures a Hugging Face Hub source ([NewHF]). The zero value
@@ -215,7 +217,7 @@ func HFOptionsFromEnv(getenv func(string) string) (HFOptions, error) {
 		}
 		p = filepath.Join(home, "token")
 	}
-	f, err := os.Open(p)
+	f, _, err := safefs.Open(p) // a regular file, never a FIFO
 	if errors.Is(err, fs.ErrNotExist) {
 		return o, nil
 	}

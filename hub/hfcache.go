@@ -1,9 +1,12 @@
 package hub
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/weightaudit/weightaudit/internal/safefs"
 )
 
 // hfCacheDir returns the Hugging Face hub cache folder as huggingface_hub
@@ -45,7 +48,12 @@ func (o *HFOptions) cachedSnapshot(ref HFRef) string {
 	}
 	commit := rev
 	if !isHex(rev, 40) {
-		b, err := os.ReadFile(filepath.Join(repo, "refs", filepath.FromSlash(rev)))
+		f, _, err := safefs.Open(filepath.Join(repo, "refs", filepath.FromSlash(rev))) // a regular file, never a FIFO
+		if err != nil {
+			return ""
+		}
+		b, err := io.ReadAll(io.LimitReader(f, 4<<10))
+		f.Close()
 		if err != nil {
 			return ""
 		}

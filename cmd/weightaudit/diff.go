@@ -5,13 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"runtime"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/internal/safefs"
 	"github.com/weightaudit/weightaudit/verify"
 )
 
@@ -103,13 +103,12 @@ func diffSide(ctx context.Context, cmd *cobra.Command, arg string, jobs int) (*v
 // looksLikeManifest reports whether path is a local file, not too large,
 // whose first non-blank byte opens a JSON object.
 func looksLikeManifest(path string) bool {
-	f, err := os.Open(path)
+	f, info, err := safefs.Open(path) // a regular file, never a FIFO
 	if err != nil {
 		return false
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() || info.Size() > verify.MaxManifestBytes {
+	if info.Size() > verify.MaxManifestBytes {
 		return false
 	}
 	head := make([]byte, 512)

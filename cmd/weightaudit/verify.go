@@ -18,6 +18,7 @@ import (
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/internal/atomicfile"
+	"github.com/weightaudit/weightaudit/internal/safefs"
 	"github.com/weightaudit/weightaudit/internal/textfmt"
 	"github.com/weightaudit/weightaudit/verify"
 )
@@ -369,7 +370,7 @@ func readManifestFile(path string) (*verify.Manifest, error) {
 
 // readSmall reads a local file of at most limit bytes.
 func readSmall(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, _, err := safefs.Open(path) // a regular file, never a FIFO
 	if err != nil {
 		return nil, err
 	}
