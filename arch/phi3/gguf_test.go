@@ -1,0 +1,166 @@
+package phi3_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/phi3"
+	"github.com/weightaudit/weightaudit/audit/synth"
+	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/gguf"
+)
+
+// filtered is a spec whose GGUF metadata leaves out some keys, to
+// synthesize files a converter wrote without them.
+type filtered struct {
+	*phi3.Spec
+	drop []string
+}
+
+func (s filtered) GGUFMetadata() []gguf.KV {
+	return slices.DeleteFunc(s.Spec.GGUFMetadata(), func(kv gguf.KV) bool { return slices.Contains(s.drop, kv.Key) })
+}
+
+// loadGGUF synthesizes spec as an F16 GGUF file and reads its architecture
+// back as the audit does.
+func loadGGUF(tb testing.TB, name string, spec arch.Spec, opts synth.GGUFOptions) (arch.Spec, []arch.Conflict, error) {
+	tb.Helper()
+	opts.Type = "F16"
+	l, err := synth.GGUF(name, spec, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ck, err := checkpoint.Load(context.Background(), l.Source())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return arch.FromCheckpoint(ck)
+}
+
+// The GGUF metadata written from the key table reads back, through a
+// synthesized file, as the config it was written from: every field the
+// metadata carries, the vocabulary from the tokenizer (or, without one,
+// from token_embd's rows), the tying from output.weight's absence and the
+// LongRoPE scaling from rope_factors_long.weight's presence.
+func TestGGUFRoundTrip(t *testing.T) {
+	for name, cfg := range configs() {
+		for _, noTok := range []bool{false, true} {
+			if noTok && name != "tiny" {
+				continue
+			}
+			spec := phi3.MustNew(cfg)
+			got, conflicts, err := loadGGUF(t, "Phi-3-test", spec, synth.GGUFOptions{NoTokenizer: noTok})
+			if err != nil {
+				t.Fatalf("%s: FromCheckpoint = %v", name, err)
+			}
+			if got.Family() != "phi3" || len(conflicts) != 0 {
+				t.Errorf("%s: family %q, conflicts %+v; want phi3 and none", name, got.Family(), conflicts)
+			}
+			want := *cfg
+			// What GGUF metadata does not carry: the architectures list,
+			// the dtype, the LongRoPE factors (only that there are some).
+			want.Architectures, want.TorchDType = nil, ""
+			if want.RopeScaling != nil {
+				want.RopeScaling = &phi3.RopeScaling{Type: "longrope"}
+			}
+			if name == "wide" {
+				// The converter writes rope.dimension_count from
+				// hidden_size / heads, which a head_dim given apart
+				// breaks: llama.cpp does not load such a model.
+				continue
+			}
+			want.RopeTheta, want.RMSNormEps = f32(want.RopeTheta), f32(want.RMSNormEps)
+			if diff := cmp.Diff(&want, got.Config()); diff != "" {
+				t.Errorf("%s (no tokenizer %v): config read back (-want +got):\n%s", name, noTok, diff)
+			}
+			if c := spec.CompareConfig(got); len(c) != 0 {
+				t.Errorf("%s: CompareConfig = %+v, want none", name, c)
+			}
+			if got.Predict().Total != spec.Predict().Total || got.Count(checkpoint.FormatGGUF) != spec.Count(checkpoint.FormatGGUF) {
+				t.Errorf("%s: %d parameters in %d tensors read back, want %d in %d", name, got.Predict().Total, got.Count(checkpoint.FormatGGUF),
+					spec.Predict().Total, spec.Count(checkpoint.FormatGGUF))
+			}
+		}
+	}
+}
+
+// The metadata keys are phi3's, in the converter's order.
+func TestGGUFMetadataKeys(t *testing.T) {
+	var keys []string
+	for _, kv := range phi3.MustNew(phi3.Phi3Mini4K()).GGUFMetadata() {
+		keys = append(keys, kv.Key)
+	}
+	want := []string{"phi3.context_length", "phi3.rope.scaling.original_context_length", "phi3.embedding_length",
+		"phi3.feed_forward_length", "phi3.block_count", "phi3.attention.head_count", "phi3.attention.head_count_kv",
+		"phi3.attention.layer_norm_rms_epsilon", "phi3.rope.dimension_count", "phi3.rope.freq_base", "phi3.attention.sliding_window"}
+	if diff := cmp.Diff(want, keys); diff != "" {
+		t.Errorf("GGUFMetadata keys (-want +got):\n%s", diff)
+	}
+}
+
+// Keys a converter may leave out take the values llama.cpp assumes; those
+// its loader requires are reported among the config problems, naming the
+// key; those without which nothing can be counted stop the count.
+func TestGGUFAbsentKeys(t *testing.T) {
+	tests := []struct {
+		name     string
+		drop     string
+		edit     func(c *phi3.Config)
+		problems []string
+		compare  []string
+		err      bool
+	}{
+		{name: "head_count_kv is head_count", drop: "phi3.attention.head_count_kv",
+			edit: func(c *phi3.Config) { c.NumKeyValueHeads = c.NumAttentionHeads }, compare: []string{"num_key_value_heads"}},
+		{name: "rope.dimension_count is embedding_length / head_count", drop: "phi3.rope.dimension_count"},
+		{name: "no rms epsilon", drop: "phi3.attention.layer_norm_rms_epsilon",
+			edit: func(c *phi3.Config) { c.RMSNormEps = 0 }, problems: []string{"rms_norm_eps"}},
+		{name: "no feed_forward_length", drop: "phi3.feed_forward_length", err: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := phi3.MustNew(phi3.Tiny())
+			got, conflicts, err := loadGGUF(t, "tiny", filtered{src, []string{tt.drop}}, synth.GGUFOptions{})
+			if tt.err {
+				if err == nil || !strings.Contains(err.Error(), tt.drop) {
+					t.Fatalf("FromCheckpoint = %v, want an error naming %s", err, tt.drop)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := *phi3.Tiny()
+			want.Architectures, want.TorchDType = nil, ""
+			want.RopeScaling = &phi3.RopeScaling{Type: "longrope"}
+			want.RopeTheta, want.RMSNormEps = f32(want.RopeTheta), f32(want.RMSNormEps)
+			if tt.edit != nil {
+				tt.edit(&want)
+			}
+			if diff := cmp.Diff(&want, got.Config()); diff != "" {
+				t.Errorf("config read back (-want +got):\n%s", diff)
+			}
+			var problems []string
+			for _, c := range conflicts {
+				problems = append(problems, c.Field)
+			}
+			if diff := cmp.Diff(tt.problems, problems); diff != "" {
+				t.Errorf("conflicts (-want +got):\n%s", diff)
+			}
+			var compare []string
+			for _, c := range src.CompareConfig(got) {
+				compare = append(compare, c.Field)
+			}
+			if diff := cmp.Diff(tt.compare, compare); diff != "" {
+				t.Errorf("CompareConfig fields (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func f32(x float64) float64 { return float64(float32(x)) }

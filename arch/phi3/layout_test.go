@@ -1,0 +1,195 @@
+package phi3_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/phi3"
+	"github.com/weightaudit/weightaudit/checkpoint"
+)
+
+// configs are the shapes of config the layout tests go through: the
+// published models, the example (LongRoPE), one without RoPE scaling, one
+// tied, and one whose query width is not hidden_size.
+func configs() map[string]*phi3.Config {
+	plain := phi3.Tiny()
+	plain.RopeScaling = nil
+	tied := phi3.Tiny()
+	tied.TieWordEmbeddings, tied.NumHiddenLayers = true, 11
+	wide := phi3.Tiny()
+	wide.HeadDim, wide.NumKeyValueHeads, wide.RopeScaling = 12, 1, nil
+	return map[string]*phi3.Config{"mini": phi3.Phi3Mini4K(), "3.5-mini": phi3.Phi3_5Mini(), "medium": phi3.Phi3Medium4K(),
+		"tiny": phi3.Tiny(), "plain": plain, "tied": tied, "wide": wide}
+}
+
+// Locate and Assign must agree with the expected list they stand in for,
+// entry by entry, for every shape of config and both formats, and know
+// nothing else.
+func TestLocateMatchesExpected(t *testing.T) {
+	for name, cfg := range configs() {
+		spec := phi3.MustNew(cfg)
+		for _, f := range []checkpoint.Format{checkpoint.FormatSafetensors, checkpoint.FormatGGUF} {
+			exp := spec.Expected(f)
+			if spec.Count(f) != len(exp) {
+				t.Errorf("%s %s: Count = %d, len(Expected) = %d", name, f, spec.Count(f), len(exp))
+			}
+			for i, want := range exp {
+				got, idx, ok := spec.Locate(f, want.Name)
+				if !ok || idx != i || !sameEntry(got, want) {
+					t.Fatalf("%s %s: Locate(%q) = %+v, %d, %v; want %+v, %d", name, f, want.Name, got, idx, ok, want, i)
+				}
+				var r arch.Role
+				if !spec.Assign(f, want.Name, &r) || r.Index != i || !r.Known || !sameEntry(r.Expected, want) ||
+					r.Group != want.Component.Group() {
+					t.Fatalf("%s %s: Assign(%q) = %+v; want %+v at %d", name, f, want.Name, r, want, i)
+				}
+			}
+			bad := []string{"", "model.layers.", "blk.", "model.layers.0.self_attn.q_proj.weight", "blk.0.attn_q.weight",
+				"model.layers.0.mlp.gate_proj.weight", "blk.0.ffn_gate.weight", "model.layers.01.input_layernorm.weight",
+				"blk.01.attn_norm.weight", "model.layers.-1.input_layernorm.weight", "rope_freqs.weight",
+				"blk.0.rope_factors_long.weight", "model.layers.0.self_attn.qkv_proj.bias", "blk.0.attn_qkv.bias",
+				fmt.Sprintf("model.layers.%d.self_attn.qkv_proj.weight", cfg.NumHiddenLayers), fmt.Sprintf("blk.%d.attn_qkv.weight", cfg.NumHiddenLayers),
+				fmt.Sprintf("model.layers.%d.mlp.gate_up_proj.weight", 1<<40)}
+			if cfg.TieWordEmbeddings {
+				bad = append(bad, "lm_head.weight", "output.weight")
+			}
+			if f == checkpoint.FormatSafetensors || !cfg.RopeFactors() {
+				bad = append(bad, "rope_factors_long.weight", "rope_factors_short.weight")
+			}
+			for _, n := range bad {
+				if e, _, ok := spec.Locate(f, n); ok {
+					t.Errorf("%s %s: Locate(%q) = %+v, want not found", name, f, n, e)
+				}
+				r := arch.Role{Index: 7}
+				if spec.Assign(f, n, &r) || r.Index != 7 {
+					t.Errorf("%s %s: Assign(%q) = %+v, want false and r left alone", name, f, n, r)
+				}
+			}
+		}
+	}
+}
+
+// The fused projections have the widths of their parts, in both formats
+// and their groups; the LongRoPE factors are in GGUF only, head_dim/2
+// long, first, and no parameters.
+func TestFusedShapes(t *testing.T) {
+	spec := phi3.MustNew(phi3.Tiny()) // d 32, q 4·8 = 32, k = v = 2·8 = 16, f 48
+	want := map[string][]int64{
+		"model.layers.1.self_attn.qkv_proj.weight": {64, 32}, "blk.1.attn_qkv.weight": {32, 64},
+		"model.layers.1.mlp.gate_up_proj.weight": {96, 32}, "blk.1.ffn_up.weight": {32, 96},
+		"model.layers.1.mlp.down_proj.weight": {32, 48}, "blk.1.ffn_down.weight": {48, 32},
+		"model.layers.1.self_attn.o_proj.weight": {32, 32}, "blk.1.attn_output.weight": {32, 32},
+	}
+	for n, shape := range want {
+		f := checkpoint.FormatSafetensors
+		if n[:4] == "blk." {
+			f = checkpoint.FormatGGUF
+		}
+		e, _, ok := spec.Locate(f, n)
+		if !ok || !slices.Equal(e.Shape, shape) || e.Layer != 1 {
+			t.Errorf("Locate(%q) = %+v, %v; want shape %v in layer 1", n, e, ok, shape)
+		}
+	}
+	if phi3.CompAttnQKV.Group() != arch.GroupAttention || phi3.CompMLPGateUp.Group() != arch.GroupMLP || phi3.CompRopeFactors.Group() != arch.GroupAttention {
+		t.Errorf("groups: qkv %v, gate_up %v, rope factors %v; want attention, mlp, attention",
+			phi3.CompAttnQKV.Group(), phi3.CompMLPGateUp.Group(), phi3.CompRopeFactors.Group())
+	}
+	exp := spec.Expected(checkpoint.FormatGGUF)
+	for i, n := range []string{"rope_factors_long.weight", "rope_factors_short.weight"} {
+		if e := exp[i]; e.Name != n || !e.NotParam || !slices.Equal(e.Shape, []int64{4}) || e.Layer != -1 || e.Component != phi3.CompRopeFactors {
+			t.Errorf("GGUF entry %d = %+v, want %s [4], NotParam", i, e, n)
+		}
+	}
+}
+
+// The closed-form prediction and the layout table are two derivations
+// from the same config: for every config with each dimension in {1, 2, 3}
+// (heads grouping, tied and untied, with and without LongRoPE) they agree
+// on the total, on every component's sum and on every layer, in both
+// formats.
+func TestPredictMatchesLayout(t *testing.T) {
+	n := 0
+	one := []int64{1, 2, 3}
+	for _, v := range one {
+		for _, d := range one {
+			for _, l := range one {
+				for _, h := range one {
+					for kv := int64(1); kv <= h; kv++ {
+						if h%kv != 0 {
+							continue
+						}
+						for _, hd := range one {
+							for _, ff := range one {
+								for _, tied := range []bool{false, true} {
+									c := &phi3.Config{ModelType: "phi3", VocabSize: v, HiddenSize: d, NumHiddenLayers: l,
+										NumAttentionHeads: h, NumKeyValueHeads: kv, HeadDim: hd, IntermediateSize: ff, TieWordEmbeddings: tied}
+									if tied {
+										c.RopeScaling = &phi3.RopeScaling{Type: "su"}
+									}
+									n++
+									if err := predictMatchesLayout(c); err != nil {
+										t.Fatalf("%+v: %v", *c, err)
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	for name, c := range configs() {
+		if err := predictMatchesLayout(c); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	t.Logf("%d small configurations", n)
+}
+
+func predictMatchesLayout(c *phi3.Config) error {
+	spec, err := phi3.New(c)
+	if err != nil {
+		return err
+	}
+	p := spec.Predict()
+	for _, f := range []checkpoint.Format{checkpoint.FormatSafetensors, checkpoint.FormatGGUF} {
+		comps := map[arch.Component]int64{}
+		layers := make([]int64, c.NumHiddenLayers)
+		var total int64
+		for _, e := range spec.Expected(f) {
+			if e.NotParam {
+				continue
+			}
+			n := elements(e.Shape)
+			total += n
+			comps[e.Component] += n
+			if e.Layer >= 0 {
+				layers[e.Layer] += n
+			}
+		}
+		if total != p.Total || p.Active != p.Total {
+			return fmt.Errorf("%s: the layout holds %d, the prediction says %d (active %d)", f, total, p.Total, p.Active)
+		}
+		for comp, n := range p.Components {
+			if comps[comp] != n {
+				return fmt.Errorf("%s: %s: the layout holds %d, the prediction says %d", f, comp, comps[comp], n)
+			}
+		}
+		if len(comps) != len(p.Components) {
+			return fmt.Errorf("%s: the layout has components %v, the prediction %v", f, comps, p.Components)
+		}
+		for i, lp := range p.Layers {
+			if lp.Layer != i || lp.Total != layers[i] || lp.Active != layers[i] {
+				return fmt.Errorf("%s: layer %d: the layout holds %d, the prediction says %+v", f, i, layers[i], lp)
+			}
+		}
+	}
+	return nil
+}
+
+func sameEntry(a, b arch.Expected) bool {
+	return a.Name == b.Name && slices.Equal(a.Shape, b.Shape) && a.Layer == b.Layer && a.Component == b.Component &&
+		a.Expert == b.Expert && a.NotParam == b.NotParam
+}
