@@ -1,0 +1,139 @@
+package gemma3
+
+import (
+	"sync"
+
+	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/internal/checked"
+)
+
+func init() {
+	arch.Register(arch.Family{Name: "gemma3", ModelTypes: []string{"gemma3_text"}, GGUFArch: ggufArch,
+		FromConfig: arch.FromConfigFunc(ParseConfig, New), FromGGUF: arch.FromGGUFFunc(readGGUF, New, (*Spec).keep),
+		Example: func() arch.Spec { return MustNew(Tiny()) }})
+}
+
+// Spec is the spec of a Gemma 3 text decoder. It implements [arch.Spec]
+// and the capabilities [arch.Assigner], [arch.Coster],
+// [arch.BlockWalker], [arch.Contract], [arch.Recognizer],
+// [arch.ConfigComparer], [arch.ConfigChecker] and [arch.GGUFWriter]; not
+// [arch.Forwarder] (see the package doc). It is safe for concurrent use.
+type Spec struct {
+	cfg  *Config
+	gguf *arch.GGUFSource // set when read from GGUF metadata
+	once [2]sync.Once
+	lays [2]*layout // by format: safetensors, GGUF; built on first use
+}
+
+// Compile-time checks of the capabilities.
+var (
+	_ arch.Spec           = (*Spec)(nil)
+	_ arch.Assigner       = (*Spec)(nil)
+	_ arch.Coster         = (*Spec)(nil)
+	_ arch.BlockWalker    = (*Spec)(nil)
+	_ arch.Contract       = (*Spec)(nil)
+	_ arch.Recognizer     = (*Spec)(nil)
+	_ arch.ConfigComparer = (*Spec)(nil)
+	_ arch.ConfigChecker  = (*Spec)(nil)
+	_ arch.GGUFWriter     = (*Spec)(nil)
+)
+
+// New validates c and returns its spec. Errors wrap [arch.ErrConfig] and
+// name the key. The spec keeps c: the caller must not change it after.
+func New(c *Config) (*Spec, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &Spec{cfg: c}, nil
+}
+
+// MustNew is [New] for configs known to be valid (the published ones, test
+// fixtures): it panics on an error.
+func MustNew(c *Config) *Spec {
+	s, err := New(c)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// keep records that the spec was read from GGUF metadata.
+func (s *Spec) keep(src *arch.GGUFSource) { s.gguf = src }
+
+func (s *Spec) layout(f checkpoint.Format) *layout {
+	i := 0
+	if f == checkpoint.FormatGGUF {
+		i = 1
+	}
+	s.once[i].Do(func() { s.lays[i] = newLayout(s.cfg, f) })
+	return s.lays[i]
+}
+
+// Family returns "gemma3".
+func (s *Spec) Family() string { return "gemma3" }
+
+// Config returns the *Config the spec was made from.
+func (s *Spec) Config() any { return s.cfg }
+
+// Dims returns the plain dimensions; a dense model has no experts.
+func (s *Spec) Dims() arch.Dims {
+	c := s.cfg
+	return arch.Dims{Vocab: c.VocabSize, Hidden: c.HiddenSize, Layers: c.NumHiddenLayers, Heads: c.NumAttentionHeads,
+		KVHeads: c.NumKeyValueHeads, HeadDim: c.HeadDim, TiedEmbeddings: c.TieWordEmbeddings}
+}
+
+// Expected lists the tensors in format f in stored order.
+func (s *Spec) Expected(f checkpoint.Format) []arch.Expected { return s.layout(f).expected() }
+
+// Locate finds the expected tensor called name.
+func (s *Spec) Locate(f checkpoint.Format, name string) (arch.Expected, int, bool) {
+	return arch.LocateWith(s, f, name)
+}
+
+// Assign fills r with the role of the tensor called name.
+func (s *Spec) Assign(f checkpoint.Format, name string, r *arch.Role) bool {
+	return s.layout(f).assign(name, r)
+}
+
+// Count returns the number of expected tensors in format f.
+func (s *Spec) Count(f checkpoint.Format) int { return s.layout(f).total }
+
+// Predict counts the parameters from the dimensions ([Config.Predict]).
+func (s *Spec) Predict() arch.Prediction { return s.cfg.Predict() }
+
+// Obligations are the family's ids of the seed's seven obligations and QA
+// gate: FALSIFY-GEMMA3-001 … -007 and F-GEMMA3-001.
+var Obligations = arch.NewObligations("GEMMA3")
+
+// Obligations returns [Obligations].
+func (s *Spec) Obligations() arch.Obligations { return Obligations }
+
+// KVCache stores a key and a value vector of head_dim per KV head and
+// layer: for every position in the global layers, for the last
+// sliding_window positions in the local ones (five of every six with
+// sliding_window_pattern 6). A kind of layer the model lacks is left out.
+func (s *Spec) KVCache() []arch.KVRows {
+	c := s.cfg
+	local := c.localLayers()
+	var out []arch.KVRows
+	if g := c.NumHiddenLayers - local; g > 0 {
+		out = append(out, arch.KVRows{Rows: 2 * g * c.NumKeyValueHeads, Width: c.HeadDim})
+	}
+	if local > 0 {
+		out = append(out, arch.KVRows{Rows: 2 * local * c.NumKeyValueHeads, Width: c.HeadDim, Window: max(c.SlidingWindow, 1)})
+	}
+	return out
+}
+
+// AttentionFLOPs is the seed's attention term 2·2·n_h·d_k per layer and
+// attended position (the scores q·k and the weighted sum of v): ctx
+// positions in each global layer, at most sliding_window in each local
+// one.
+func (s *Spec) AttentionFLOPs(ctx int64) int64 {
+	c := s.cfg
+	local := c.localLayers()
+	window := min(ctx, max(c.SlidingWindow, 1))
+	positions := checked.SatAdd(checked.SatMul(c.NumHiddenLayers-local, ctx), checked.SatMul(local, window))
+	return checked.SatMul(4, c.NumAttentionHeads, c.HeadDim, positions)
+}
