@@ -209,18 +209,6 @@ func decompress(r io.Reader, k layerKind) (io.Reader, func(), error) {
 	return r, func() {}, nil
 }
 
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // holds reports whether the archive member n is the file only, the name a
 // single-file layer's annotation gives ("" for none).
 func holds(only, n string) bool {
@@ -236,7 +224,7 @@ func readTar(ctx context.Context, r io.Reader, l v1.Descriptor, k layerKind, wha
 	}
 	defer release()
 	only := layerName(l) // a single-file layer names its file
-	counted := &countingReader{r: r}
+	counted := &countReader{r: r}
 	tr := tar.NewReader(counted)
 	budget := max(min(l.Size, math.MaxInt64/maxExpansion)*maxExpansion, minExpansionBudget)
 	var out []*prefixFile
