@@ -1,6 +1,10 @@
 package arch
 
-import "github.com/weightaudit/weightaudit/checkpoint"
+import (
+	"sync"
+
+	"github.com/weightaudit/weightaudit/checkpoint"
+)
 
 // The helpers of a family's tensor table (its layout.go): the table names
 // each tensor and gives its shape; these turn a stored name back into its
@@ -67,4 +71,28 @@ func ShapeIn(f checkpoint.Format, logical []int64) []int64 {
 		r[i] = logical[len(logical)-1-i]
 	}
 	return r
+}
+
+// Layouts holds a family spec's two layouts, one per checkpoint format,
+// each built on first use by the function given to [NewLayouts]. It is
+// safe for concurrent use; the zero value is not usable.
+type Layouts[L any] struct {
+	build func(checkpoint.Format) L
+	once  [2]sync.Once
+	v     [2]L
+}
+
+// NewLayouts returns the layouts that build makes, one per format.
+func NewLayouts[L any](build func(checkpoint.Format) L) *Layouts[L] {
+	return &Layouts[L]{build: build}
+}
+
+// Of returns the layout of format f, building it the first time.
+func (l *Layouts[L]) Of(f checkpoint.Format) L {
+	i := 0
+	if f == checkpoint.FormatGGUF {
+		i = 1
+	}
+	l.once[i].Do(func() { l.v[i] = l.build(f) })
+	return l.v[i]
 }

@@ -291,3 +291,12 @@ func inFile(name string, cs []Conflict) []Conflict {
 	}
 	return cs
 }
+
+// Must returns s, panicking on err: for specs of configs known to be
+// valid (the published ones, test fixtures), as each family's MustNew.
+func Must[S Spec](s S, err error) S {
+	if err != nil {
+		panic(err)
+	}
+	return s
+}

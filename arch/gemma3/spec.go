@@ -1,8 +1,6 @@
 package gemma3
 
 import (
-	"sync"
-
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/internal/checked"
@@ -21,9 +19,8 @@ func init() {
 // [arch.Forwarder] (see the package doc). It is safe for concurrent use.
 type Spec struct {
 	cfg  *Config
-	gguf *arch.GGUFSource // set when read from GGUF metadata
-	once [2]sync.Once
-	lays [2]*layout // by format: safetensors, GGUF; built on first use
+	gguf *arch.GGUFSource       // set when read from GGUF metadata
+	lays *arch.Layouts[*layout] // by format, built on first use
 }
 
 // Compile-time checks of the capabilities.
@@ -45,30 +42,21 @@ func New(c *Config) (*Spec, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	return &Spec{cfg: c}, nil
+	return newSpec(c), nil
 }
 
 // MustNew is [New] for configs known to be valid (the published ones, test
 // fixtures): it panics on an error.
-func MustNew(c *Config) *Spec {
-	s, err := New(c)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
+func MustNew(c *Config) *Spec { return arch.Must(New(c)) }
 
 // keep records that the spec was read from GGUF metadata.
 func (s *Spec) keep(src *arch.GGUFSource) { s.gguf = src }
 
-func (s *Spec) layout(f checkpoint.Format) *layout {
-	i := 0
-	if f == checkpoint.FormatGGUF {
-		i = 1
-	}
-	s.once[i].Do(func() { s.lays[i] = newLayout(s.cfg, f) })
-	return s.lays[i]
+func newSpec(c *Config) *Spec {
+	return &Spec{cfg: c, lays: arch.NewLayouts(func(f checkpoint.Format) *layout { return newLayout(c, f) })}
 }
+
+func (s *Spec) layout(f checkpoint.Format) *layout { return s.lays.Of(f) }
 
 // Family returns "gemma3".
 func (s *Spec) Family() string { return "gemma3" }

@@ -2,7 +2,6 @@ package llama
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/checkpoint"
@@ -30,9 +29,8 @@ func init() {
 type Spec struct {
 	family string
 	cfg    *Config
-	gguf   *arch.GGUFSource // set when read from GGUF metadata
-	once   [2]sync.Once
-	lays   [2]*layout // by format: safetensors, GGUF; built on first use
+	gguf   *arch.GGUFSource       // set when read from GGUF metadata
+	lays   *arch.Layouts[*layout] // by format, built on first use
 }
 
 // Compile-time checks of the capabilities.
@@ -62,13 +60,7 @@ func New(c *Config) (*Spec, error) {
 
 // MustNew is [New] for configs known to be valid (the published ones, test
 // fixtures): it panics on an error.
-func MustNew(c *Config) *Spec {
-	s, err := New(c)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
+func MustNew(c *Config) *Spec { return arch.Must(New(c)) }
 
 // NewLlama validates c as a dense Llama or Mistral config (family
 // "llama") and returns its spec. Errors wrap [arch.ErrConfig] (or
@@ -83,7 +75,7 @@ func NewLlama(c *Config) (*Spec, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	return &Spec{family: "llama", cfg: c}, nil
+	return newSpec("llama", c), nil
 }
 
 // NewMixtral validates c as a Mixtral config (family "mixtral") and
@@ -95,20 +87,17 @@ func NewMixtral(c *Config) (*Spec, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	return &Spec{family: "mixtral", cfg: c}, nil
+	return newSpec("mixtral", c), nil
 }
 
 // keep records that the spec was read from GGUF metadata.
 func (s *Spec) keep(src *arch.GGUFSource) { s.gguf = src }
 
-func (s *Spec) layout(f checkpoint.Format) *layout {
-	i := 0
-	if f == checkpoint.FormatGGUF {
-		i = 1
-	}
-	s.once[i].Do(func() { s.lays[i] = newLayout(s.cfg, f) })
-	return s.lays[i]
+func newSpec(family string, c *Config) *Spec {
+	return &Spec{family: family, cfg: c, lays: arch.NewLayouts(func(f checkpoint.Format) *layout { return newLayout(c, f) })}
 }
+
+func (s *Spec) layout(f checkpoint.Format) *layout { return s.lays.Of(f) }
 
 // Family returns "llama" or "mixtral".
 func (s *Spec) Family() string { return s.family }

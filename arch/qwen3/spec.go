@@ -2,7 +2,6 @@ package qwen3
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/checkpoint"
@@ -25,9 +24,8 @@ func init() {
 type Spec struct {
 	family string
 	cfg    *Config
-	gguf   *arch.GGUFSource // set when read from GGUF metadata
-	once   [2]sync.Once
-	lays   [2]*layout // by format: safetensors, GGUF; built on first use
+	gguf   *arch.GGUFSource       // set when read from GGUF metadata
+	lays   *arch.Layouts[*layout] // by format, built on first use
 }
 
 // Compile-time checks of the capabilities.
@@ -58,13 +56,7 @@ func New(c *Config) (*Spec, error) {
 
 // MustNew is [New] for configs known to be valid (the published ones, test
 // fixtures): it panics on an error.
-func MustNew(c *Config) *Spec {
-	s, err := New(c)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
+func MustNew(c *Config) *Spec { return arch.Must(New(c)) }
 
 // NewMoE validates c as a Qwen3-MoE config (family "qwen3moe") and returns
 // its spec. Errors wrap [arch.ErrConfig] and name the key.
@@ -76,7 +68,7 @@ func NewMoE(c *Config) (*Spec, error) {
 		return nil, fmt.Errorf("%w: qwen3moe: num_experts, num_experts_per_tok and moe_intermediate_size must be positive (got %d, %d, %d)",
 			arch.ErrConfig, c.NumExperts, c.NumExpertsPerTok, c.MoEIntermediateSize)
 	}
-	return &Spec{family: "qwen3moe", cfg: c}, nil
+	return newSpec("qwen3moe", c), nil
 }
 
 // NewDense validates c as a dense Qwen3 config (family "qwen3") and
@@ -91,20 +83,17 @@ func NewDense(c *Config) (*Spec, error) {
 	if c.IntermediateSize <= 0 {
 		return nil, fmt.Errorf("%w: qwen3: intermediate_size must be positive (got %d)", arch.ErrConfig, c.IntermediateSize)
 	}
-	return &Spec{family: "qwen3", cfg: c}, nil
+	return newSpec("qwen3", c), nil
 }
 
 // keep records that the spec was read from GGUF metadata.
 func (s *Spec) keep(src *arch.GGUFSource) { s.gguf = src }
 
-func (s *Spec) layout(f checkpoint.Format) *layout {
-	i := 0
-	if f == checkpoint.FormatGGUF {
-		i = 1
-	}
-	s.once[i].Do(func() { s.lays[i] = newLayout(s.cfg, f) })
-	return s.lays[i]
+func newSpec(family string, c *Config) *Spec {
+	return &Spec{family: family, cfg: c, lays: arch.NewLayouts(func(f checkpoint.Format) *layout { return newLayout(c, f) })}
 }
+
+func (s *Spec) layout(f checkpoint.Format) *layout { return s.lays.Of(f) }
 
 // Family returns "qwen3moe" or "qwen3".
 func (s *Spec) Family() string { return s.family }
