@@ -53,7 +53,7 @@ func TestShapeIn(t *testing.T) {
 // for the fields it sets.
 func TestRoleFill(t *testing.T) {
 	tmpl := arch.RoleOf(arch.CompAttnQ, []int64{64, 32})
-	tmpl.NotParam = true
+	tmpl.Part = arch.PartCompanion
 	var r arch.Role
 	if !r.Fill(&tmpl, "blk.3.attn_q.weight", 3, -1, 42) {
 		t.Fatal("Fill = false")

@@ -59,11 +59,39 @@ type Expected struct {
 	Layer     int     // -1 outside the decoder layers
 	Component Component
 	Expert    int // -1 unless the tensor belongs to one expert
-	// NotParam marks a tensor that holds no trained parameters: one a
-	// converter adds (llama.cpp's rope_freqs), or the companion of a
-	// quantized weight (scales, zero points). It is expected and checked
-	// like the others, and left out of the parameter counts.
-	NotParam bool
+	// Part says what the tensor's elements are: parameters of the model
+	// (the zero value), of a multi-token-prediction layer, or no
+	// parameters at all. Every part is expected and checked alike; only
+	// the model's part is in the parameter counts.
+	Part Part
+}
+
+// Part classes the elements of a tensor for the counts.
+type Part uint8
+
+const (
+	// PartModel: parameters of the model proper, the ones its published
+	// total counts.
+	PartModel Part = iota
+	// PartMTP: parameters of a multi-token-prediction layer
+	// (DeepSeek-V3's num_nextn_predict_layers), which a checkpoint ships
+	// but plain next-token inference does not run; counted apart.
+	PartMTP
+	// PartCompanion: no trained parameters: what a converter adds
+	// (llama.cpp's rope_freqs) or the companion of a quantized weight
+	// (FP8 block scales, zero points). Its elements are counted apart.
+	PartCompanion
+)
+
+// String names the part as reports do: "model", "mtp", "companion".
+func (p Part) String() string {
+	switch p {
+	case PartMTP:
+		return "mtp"
+	case PartCompanion:
+		return "companion"
+	}
+	return "model"
 }
 
 // Role is what the architecture says one stored tensor is.
@@ -85,6 +113,10 @@ type Prediction struct {
 	// experts only (the seed's active_parameter_count). Embedding and
 	// lm_head are counted in full, as the seed's formula does.
 	Active int64
+	// MTP counts the parameters of the multi-token-prediction layers and
+	// Companions the elements of the tensors that hold none (quantization
+	// scales): both apart from Total ([Part]).
+	MTP, Companions int64
 	// Components sums the parameters per component over the whole model.
 	Components map[Component]int64
 	// Layers gives each decoder layer's total and active parameters.

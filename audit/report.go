@@ -59,6 +59,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	p.F("\nparams  total %s (%s) %s; active %s (%s) %s\n", textfmt.Count(r.Params.Total), textfmt.Params(r.Params.Total), eq(r.Params.Total, r.Params.PredictedTotal),
 		textfmt.Count(r.Params.Active), textfmt.Params(r.Params.Active), eq(r.Params.Active, r.Params.PredictedActive))
+	if r.Params.ActiveWithoutEmbedding != r.Params.Active {
+		p.F("        active without the input embedding %s (%s), as model cards count it\n", textfmt.Count(r.Params.ActiveWithoutEmbedding), textfmt.Params(r.Params.ActiveWithoutEmbedding))
+	}
+	if r.Params.MTP != 0 || r.Params.Companions != 0 {
+		p.F("        apart from the total: multi-token prediction %s %s; quantization scales and other companions %s elements %s; every element stored %s\n",
+			textfmt.Count(r.Params.MTP), eq(r.Params.MTP, r.Params.PredictedMTP), textfmt.Count(r.Params.Companions), eq(r.Params.Companions, r.Params.PredictedCompanions), textfmt.Count(r.Params.Elements))
+	}
 	var gs []string
 	for _, g := range r.Params.Groups {
 		mark := ""
@@ -215,6 +222,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	p.F("\n| params | tallied | predicted |\n| --- | ---: | ---: |\n")
 	p.F("| total | %s | %s |\n| active | %s | %s |\n", textfmt.Count(r.Params.Total), textfmt.Count(r.Params.PredictedTotal), textfmt.Count(r.Params.Active), textfmt.Count(r.Params.PredictedActive))
+	if r.Params.MTP != 0 || r.Params.Companions != 0 {
+		p.F("| multi-token prediction | %s | %s |\n| scales and other companions | %s | %s |\n", textfmt.Count(r.Params.MTP), textfmt.Count(r.Params.PredictedMTP), textfmt.Count(r.Params.Companions), textfmt.Count(r.Params.PredictedCompanions))
+	}
 	if len(r.Findings) > 0 {
 		p.F("\n### Findings (%d)\n\n| check | tensor | file | message |\n| --- | --- | --- | --- |\n", len(r.Findings))
 		for i, f := range r.Findings {

@@ -8,7 +8,8 @@ import (
 // roleSums is one pass over the inventory under its roles: the sums the
 // report's counts, groups, memory and per-layer table are made of.
 type roleSums struct {
-	params, active, weightBytes, expertBytes int64 // params and active leave out the tensors that hold no parameters
+	params, active, weightBytes, expertBytes int64 // params and active: the model's part only ([arch.PartModel])
+	mtp, companions                          int64 // the elements of the other parts, counted apart
 	groups                                   [arch.NumGroups]int64
 	inLayers                                 []layerSums // [l+1] for layers -1 … L-1
 	elsewhere                                map[int]*layerSums
@@ -42,7 +43,12 @@ func tallyRoles(inv *checkpoint.Inventory, roles []arch.Role, dims arch.Dims) *r
 		if expert {
 			tl.expertBytes += t.Bytes // an expert's scales are read with it
 		}
-		if r.Known && r.NotParam {
+		if r.Known && r.Part != arch.PartModel {
+			if r.Part == arch.PartMTP {
+				tl.mtp += t.Params
+			} else {
+				tl.companions += t.Params
+			}
 			continue
 		}
 		lt.params += t.Params

@@ -66,6 +66,21 @@ type ParamsJSON struct {
 	Active          int64 `json:"active"`
 	PredictedTotal  int64 `json:"predicted_total"`
 	PredictedActive int64 `json:"predicted_active"`
+	// ActiveWithoutEmbedding is Active less the input embedding's
+	// parameters, as model cards count active parameters (DeepSeek-V3's
+	// 36.6 B, gpt-oss's 5.1 B); Active is the seed's definition, which
+	// counts the embedding. With tied embeddings the table is the lm_head
+	// too and stays counted.
+	ActiveWithoutEmbedding int64 `json:"active_without_embedding"`
+	// MTP counts the parameters of multi-token-prediction layers
+	// ([arch.PartMTP]) and Companions the elements that are no parameters
+	// ([arch.PartCompanion]: quantization scales, rope_freqs); neither is
+	// in Total. Elements is the sum of all three: every element stored.
+	MTP                 int64 `json:"mtp,omitempty"`
+	PredictedMTP        int64 `json:"predicted_mtp,omitempty"`
+	Companions          int64 `json:"companion_elements,omitempty"`
+	PredictedCompanions int64 `json:"predicted_companion_elements,omitempty"`
+	Elements            int64 `json:"elements"`
 	// Groups break both counts down into embedding, lm_head, attention
 	// (q, k, v, o and the q/k norms), router, experts, mlp (dense layers),
 	// norms (the layer norms and the final norm) and other (tensors the
@@ -239,7 +254,12 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 	// Tallies: every tensor counts in the total; a routed expert's
 	// parameters count k/E in the active total.
 	r.Params = ParamsJSON{Total: a.tl.params, Active: a.tl.active, PredictedTotal: a.pred.Total, PredictedActive: a.pred.Active,
-		Groups: groups(a.tl, a.pred), Components: a.pred.Components}
+		MTP: a.tl.mtp, PredictedMTP: a.pred.MTP, Companions: a.tl.companions, PredictedCompanions: a.pred.Companions,
+		Elements: a.tl.params + a.tl.mtp + a.tl.companions, Groups: groups(a.tl, a.pred), Components: a.pred.Components}
+	r.Params.ActiveWithoutEmbedding = a.tl.active
+	if !spec.Dims().TiedEmbeddings {
+		r.Params.ActiveWithoutEmbedding -= a.tl.groups[arch.GroupEmbedding]
+	}
 	a.report = r
 	a.sections()
 	a.runChecks()

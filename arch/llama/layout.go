@@ -11,7 +11,7 @@ import (
 // CompRopeFreqs is llama.cpp's rope_freqs.weight: the head_dim/2 frequency
 // factors of Llama 3.1's RoPE scaling, which the converter computes from
 // rope_scaling and writes as a tensor. It holds no trained parameters
-// (its entries are NotParam); it is grouped with the attention it scales.
+// (its entries are PartCompanion); it is grouped with the attention it scales.
 var CompRopeFreqs = arch.DefineComponent("rope_freqs", arch.GroupAttention)
 
 // The tensor names and shapes of both formats, in one table that both
@@ -174,7 +174,9 @@ func newLayout(c *Config, f checkpoint.Format) *layout {
 	for i, s := range outerSlots {
 		l.outer = append(l.outer, -1)
 		r := arch.RoleOf(s.comp, shape(s.comp))
-		r.NotParam = s.comp == CompRopeFreqs
+		if s.comp == CompRopeFreqs {
+			r.Part = arch.PartCompanion
+		}
 		l.outerRoles = append(l.outerRoles, r)
 		if name(s) == "" || (s.when != nil && !s.when(c)) {
 			continue

@@ -184,10 +184,10 @@ func checkLayoutSums(t *testing.T, c *llama.Config) {
 				n *= x
 			}
 			switch {
-			case e.NotParam:
+			case e.Part == arch.PartCompanion:
 				notParam++
 				if e.Component != llama.CompRopeFreqs || f != checkpoint.FormatGGUF || !c.Llama3Rope() {
-					t.Fatalf("%+v in %s: %s is NotParam", *c, f, e.Name)
+					t.Fatalf("%+v in %s: %s is a companion", *c, f, e.Name)
 				}
 				continue
 			case e.Component.Expert():

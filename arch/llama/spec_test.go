@@ -70,7 +70,7 @@ func TestLocateMatchesExpected(t *testing.T) {
 
 func sameEntry(a, b arch.Expected) bool {
 	return a.Name == b.Name && slices.Equal(a.Shape, b.Shape) && a.Layer == b.Layer && a.Component == b.Component &&
-		a.Expert == b.Expert && a.NotParam == b.NotParam
+		a.Expert == b.Expert && a.Part == b.Part
 }
 
 // The names and shapes of one layer, written out from transformers'

@@ -14,7 +14,7 @@
 // LongRoPE; llama.cpp's converter then writes the per-frequency factors
 // from config.json as two F32 tensors of head_dim/2, rope_factors_long
 // and rope_factors_short, which hold no trained parameters
-// ([CompRopeFactors], NotParam).
+// ([CompRopeFactors], [arch.PartCompanion]).
 //
 // Everything the audit knows of the family is here: the config and its
 // validation (config.go), the tensor names and shapes of both formats in

@@ -15,7 +15,7 @@ import (
 // output in two halves, gate first). CompRopeFactors is llama.cpp's
 // rope_factors_long.weight and rope_factors_short.weight, the LongRoPE
 // factors the converter copies from config.json: they hold no trained
-// parameters (their entries are NotParam) and are grouped with the
+// parameters (their entries are PartCompanion) and are grouped with the
 // attention they scale.
 var (
 	CompAttnQKV     = arch.DefineComponent("attn_qkv", arch.GroupAttention)
@@ -132,7 +132,7 @@ func newLayout(c *Config, f checkpoint.Format) *layout {
 	}
 	for i, s := range ropeSlots {
 		l.rope[i] = arch.RoleOf(s.comp, l.shape(s))
-		l.rope[i].NotParam = true
+		l.rope[i].Part = arch.PartCompanion
 	}
 	for i, s := range outerSlots {
 		l.outer[i] = arch.RoleOf(s.comp, l.shape(s))

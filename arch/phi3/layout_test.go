@@ -98,8 +98,8 @@ func TestFusedShapes(t *testing.T) {
 	}
 	exp := spec.Expected(checkpoint.FormatGGUF)
 	for i, n := range []string{"rope_factors_long.weight", "rope_factors_short.weight"} {
-		if e := exp[i]; e.Name != n || !e.NotParam || !slices.Equal(e.Shape, []int64{4}) || e.Layer != -1 || e.Component != phi3.CompRopeFactors {
-			t.Errorf("GGUF entry %d = %+v, want %s [4], NotParam", i, e, n)
+		if e := exp[i]; e.Name != n || e.Part != arch.PartCompanion || !slices.Equal(e.Shape, []int64{4}) || e.Layer != -1 || e.Component != phi3.CompRopeFactors {
+			t.Errorf("GGUF entry %d = %+v, want %s [4], a companion", i, e, n)
 		}
 	}
 }
@@ -159,7 +159,7 @@ func predictMatchesLayout(c *phi3.Config) error {
 		layers := make([]int64, c.NumHiddenLayers)
 		var total int64
 		for _, e := range spec.Expected(f) {
-			if e.NotParam {
+			if e.Part == arch.PartCompanion {
 				continue
 			}
 			n := elements(e.Shape)
@@ -191,5 +191,5 @@ func predictMatchesLayout(c *phi3.Config) error {
 
 func sameEntry(a, b arch.Expected) bool {
 	return a.Name == b.Name && slices.Equal(a.Shape, b.Shape) && a.Layer == b.Layer && a.Component == b.Component &&
-		a.Expert == b.Expert && a.NotParam == b.NotParam
+		a.Expert == b.Expert && a.Part == b.Part
 }

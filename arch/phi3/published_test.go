@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/arch/phi3"
 	"github.com/weightaudit/weightaudit/checkpoint"
 )
@@ -76,7 +77,7 @@ func TestPublishedTotals(t *testing.T) {
 				}
 				var sum, layer0 int64
 				for _, e := range exp {
-					if e.NotParam {
+					if e.Part == arch.PartCompanion {
 						continue
 					}
 					sum += elements(e.Shape)

@@ -172,5 +172,5 @@ func predictMatchesLayout(c *qwen2.Config) error {
 
 func sameEntry(a, b arch.Expected) bool {
 	return a.Name == b.Name && slices.Equal(a.Shape, b.Shape) && a.Layer == b.Layer && a.Component == b.Component &&
-		a.Expert == b.Expert && a.NotParam == b.NotParam
+		a.Expert == b.Expert && a.Part == b.Part
 }
