@@ -1,0 +1,282 @@
+package arch
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/weightaudit/weightaudit/checkpoint"
+)
+
+// A family's tensor table, declared once per format as a [TableSpec] and
+// served by a [Table]: the same slots list the expected tensors and turn
+// a stored name back into its role, so the two cannot disagree.
+
+// Slot is one tensor of a [TableSpec].
+type Slot struct {
+	// Name is the tensor's name in the table's format: after the layer
+	// prefix ("model.layers.N." or "blk.N.") for a layer's slot, after
+	// the expert prefix too for a per-expert one, whole outside the
+	// layers.
+	Name  string
+	Comp  Component
+	Shape []int64 // logical, outermost first; the table puts it in the format's order
+	Part  Part
+	// Expert marks a slot that repeats once per routed expert, under
+	// TableSpec.ExpertPrefix + "E.", in the layer's expert block (a
+	// stacked tensor holding every expert is a plain slot).
+	Expert bool
+	// Scaled marks a weight stored block-quantized when the table has
+	// BlockScales: a companion slot follows it (see TableSpec).
+	Scaled bool
+}
+
+// TableSpec declares the tensors of one format.
+type TableSpec struct {
+	Format checkpoint.Format
+	// Before and After are the tensors outside the layers, stored
+	// before them (the embedding) and after them (the final norm,
+	// lm_head); a slot the model lacks is left out by the family.
+	Before, After []Slot
+	// Kinds lists the slots of each kind of layer in stored order, and
+	// Layers the kind of each layer in turn (layers past the model's own,
+	// such as multi-token-prediction layers, included).
+	Kinds  [][]Slot
+	Layers []uint8
+	// Experts is the number of routed experts each Expert slot repeats
+	// for, under ExpertPrefix ("mlp.experts.") after the layer prefix.
+	Experts      int
+	ExpertPrefix string
+	// BlockScales, when set, is the [rows, cols] block of a
+	// block-quantized weight (DeepSeek-V3's FP8 weight_block_size
+	// [128, 128]): every Scaled slot "….weight" of shape [out, in] is
+	// followed by its companion "….weight_scale_inv" of shape
+	// [ceil(out/rows), ceil(in/cols)], one scale per block.
+	BlockScales [2]int64
+}
+
+// Table numbers the tensors a [TableSpec] declares and locates a stored
+// tensor from its name alone, without building the expected list: a
+// prefix cut, two index parses and a map lookup per tensor. It is
+// immutable once made.
+type Table struct {
+	prefix, expertPrefix string
+	experts              int
+	outer                []outerSlot
+	kinds                []tableKind
+	layers               []uint8
+	base                 []int // base[l]: index of layer l's first tensor; base[len(layers)] the first after them
+	total                int
+}
+
+type outerSlot struct {
+	name  string
+	role  Role
+	index int
+}
+
+// tableKind is one kind of layer: its slots' roles and names, each slot's
+// position in the layer, and where the expert block starts.
+type tableKind struct {
+	roles   []Role
+	names   []string
+	pos     []int          // a slot's position in the layer; an expert slot's is that of expert 0
+	byName  map[string]int // the slot of each plain name
+	expert  []int          // the expert slots, in order
+	size    int
+	perRole int // len(expert): expert e's copy of expert slot j sits at pos + e·perRole
+}
+
+// NewTable numbers the slots of s.
+func NewTable(s TableSpec) *Table {
+	t := &Table{prefix: "model.layers.", expertPrefix: s.ExpertPrefix, experts: s.Experts, layers: s.Layers}
+	if s.Format == checkpoint.FormatGGUF {
+		t.prefix = "blk."
+	}
+	for _, slots := range s.Kinds {
+		t.kinds = append(t.kinds, newKind(s, withScales(s, slots)))
+	}
+	for _, sl := range withScales(s, s.Before) {
+		t.outer = append(t.outer, outerSlot{name: sl.Name, role: slotRole(s.Format, sl), index: len(t.outer)})
+	}
+	t.base = make([]int, len(s.Layers)+1)
+	idx := len(t.outer)
+	for l, k := range s.Layers {
+		t.base[l] = idx
+		idx += t.kinds[k].size
+	}
+	t.base[len(s.Layers)] = idx
+	for _, sl := range withScales(s, s.After) {
+		t.outer = append(t.outer, outerSlot{name: sl.Name, role: slotRole(s.Format, sl), index: idx})
+		idx++
+	}
+	t.total = idx
+	return t
+}
+
+// withScales returns slots with the companion of each Scaled slot after
+// it, when the table has block scales.
+func withScales(s TableSpec, slots []Slot) []Slot {
+	if s.BlockScales[0] <= 0 || s.BlockScales[1] <= 0 {
+		return slots
+	}
+	out := make([]Slot, 0, len(slots))
+	for _, sl := range slots {
+		out = append(out, sl)
+		if !sl.Scaled || len(sl.Shape) != 2 {
+			continue
+		}
+		rows, cols := sl.Shape[0], sl.Shape[1]
+		scale := Slot{Name: strings.TrimSuffix(sl.Name, ".weight") + ".weight_scale_inv", Comp: sl.Comp, Part: PartCompanion, Expert: sl.Expert,
+			Shape: []int64{ceilDiv(rows, s.BlockScales[0]), ceilDiv(cols, s.BlockScales[1])}}
+		out = append(out, scale)
+	}
+	return out
+}
+
+func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
+
+func slotRole(f checkpoint.Format, sl Slot) Role {
+	r := RoleOf(sl.Comp, ShapeIn(f, sl.Shape))
+	r.Part = sl.Part
+	return r
+}
+
+func newKind(s TableSpec, slots []Slot) tableKind {
+	k := tableKind{byName: make(map[string]int, len(slots)), pos: make([]int, len(slots))}
+	for _, sl := range slots {
+		if sl.Expert {
+			k.perRole++
+		}
+	}
+	start := -1
+	for i, sl := range slots {
+		k.roles = append(k.roles, slotRole(s.Format, sl))
+		k.names = append(k.names, sl.Name)
+		if !sl.Expert {
+			k.pos[i] = k.size
+			k.size++
+			k.byName[sl.Name] = i
+			continue
+		}
+		if start < 0 { // the whole block: every expert's copy of every expert slot
+			start = k.size
+			k.size += k.perRole * s.Experts
+		}
+		k.pos[i] = start + len(k.expert)
+		k.expert = append(k.expert, i)
+	}
+	return k
+}
+
+// Count returns the number of tensors.
+func (t *Table) Count() int { return t.total }
+
+// Expected lists the tensors in stored order: those before the layers,
+// each layer in turn (its expert block expert by expert), those after.
+func (t *Table) Expected() []Expected {
+	out := make([]Expected, 0, t.total)
+	after := len(t.outer)
+	for i, o := range t.outer {
+		if o.index >= t.base[len(t.layers)] {
+			after = i
+			break
+		}
+		out = append(out, o.role.At(o.name, -1, -1))
+	}
+	for layer, kind := range t.layers {
+		k := &t.kinds[kind]
+		p := t.prefix + strconv.Itoa(layer) + "."
+		for i, name := range k.names {
+			if _, plain := k.byName[name]; plain {
+				out = append(out, k.roles[i].At(p+name, layer, -1))
+				continue
+			}
+			if i != k.expert[0] {
+				continue // written with the block
+			}
+			for e := range t.experts {
+				ep := p + t.expertPrefix + strconv.Itoa(e) + "."
+				for _, j := range k.expert {
+					out = append(out, k.roles[j].At(ep+k.names[j], layer, e))
+				}
+			}
+		}
+	}
+	for _, o := range t.outer[after:] {
+		out = append(out, o.role.At(o.name, -1, -1))
+	}
+	return out
+}
+
+// Assign fills r with the role of the tensor called name, or reports
+// false and leaves r alone when the table has no such tensor.
+func (t *Table) Assign(name string, r *Role) bool {
+	rest, ok := strings.CutPrefix(name, t.prefix)
+	if !ok {
+		for i := range t.outer {
+			if o := &t.outer[i]; o.name == name {
+				return r.Fill(&o.role, name, -1, -1, o.index)
+			}
+		}
+		return false
+	}
+	layer, rest, ok := CutIndex(rest)
+	if !ok || layer >= len(t.layers) {
+		return false
+	}
+	k := &t.kinds[t.layers[layer]]
+	if i, ok := k.byName[rest]; ok {
+		return r.Fill(&k.roles[i], name, layer, -1, t.base[layer]+k.pos[i])
+	}
+	if len(k.expert) == 0 {
+		return false
+	}
+	erest, ok := strings.CutPrefix(rest, t.expertPrefix)
+	if !ok {
+		return false
+	}
+	e, proj, ok := CutIndex(erest)
+	if !ok || e >= t.experts {
+		return false
+	}
+	for _, i := range k.expert {
+		if k.names[i] == proj {
+			return r.Fill(&k.roles[i], name, layer, e, t.base[layer]+k.pos[i]+e*k.perRole)
+		}
+	}
+	return false
+}
+
+// Tables are a family spec's two tables, one per format, each made on
+// first use from the [TableSpec] its function declares. A spec that
+// embeds Tables has [Spec.Expected], [Spec.Locate], [Spec.Count] and
+// [Assigner.Assign] from it.
+type Tables struct{ l *Layouts[*Table] }
+
+// NewTables returns the tables spec declares, one per format.
+func NewTables(spec func(checkpoint.Format) TableSpec) Tables {
+	return Tables{NewLayouts(func(f checkpoint.Format) *Table { return NewTable(spec(f)) })}
+}
+
+// Table returns the table of format f.
+func (t Tables) Table(f checkpoint.Format) *Table { return t.l.Of(f) }
+
+// Expected lists the tensors in format f in stored order.
+func (t Tables) Expected(f checkpoint.Format) []Expected { return t.l.Of(f).Expected() }
+
+// Count returns the number of tensors in format f.
+func (t Tables) Count(f checkpoint.Format) int { return t.l.Of(f).total }
+
+// Assign fills r with the role of the tensor called name in format f.
+func (t Tables) Assign(f checkpoint.Format, name string, r *Role) bool {
+	return t.l.Of(f).Assign(name, r)
+}
+
+// Locate finds the expected tensor called name in format f, and its index.
+func (t Tables) Locate(f checkpoint.Format, name string) (Expected, int, bool) {
+	var r Role
+	if !t.l.Of(f).Assign(name, &r) {
+		return Expected{}, 0, false
+	}
+	return r.Expected, r.Index, true
+}
