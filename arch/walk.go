@@ -23,13 +23,15 @@ func (b *Block) Get(c Component) []*checkpoint.Tensor {
 }
 
 // ByLayer groups the inventory's known tensors by layer: out[l+1] holds
-// layer l, out[0] the embedding, final norm and lm_head.
+// layer l, out[0] the embedding, final norm and lm_head. Companions
+// ([PartCompanion]: block scales, rope_freqs) carry no activation and are
+// left out; their shapes are the table's to check.
 func ByLayer(inv *checkpoint.Inventory, roles []Role, layers int) []*Block {
 	out := make([]*Block, layers+1)
 	n := numComponents()
 	for i := range inv.Tensors {
 		r := &roles[i]
-		if !r.Known || r.Layer < -1 || r.Layer >= layers {
+		if !r.Known || r.Part == PartCompanion || r.Layer < -1 || r.Layer >= layers {
 			continue
 		}
 		b := out[r.Layer+1]
