@@ -180,7 +180,9 @@ func (c *Config) validate() error {
 	if err := arch.CheckDims(c.dims()...); err != nil {
 		return err
 	}
-	bad := func(format string, args ...any) error { return fmt.Errorf("%w: "+format, append([]any{arch.ErrConfig}, args...)...) }
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{arch.ErrConfig}, args...)...)
+	}
 	switch {
 	case c.NRoutedExperts < 0 || c.NRoutedExperts > arch.MaxDim:
 		return bad("n_routed_experts %d is not between 0 and %d", c.NRoutedExperts, arch.MaxDim)

@@ -123,7 +123,9 @@ func (s *Spec) GGUFArch() string { return ggufArch }
 func (s *Spec) GGUFMetadata() []gguf.KV {
 	c := s.cfg
 	kvs := ggufKeys.Write(ggufArch, c, c.NRoutedExperts > 0)
-	u := func(key string, v int64) gguf.KV { return gguf.KV{Key: ggufArch + "." + key, Value: gguf.Uint32(uint32(v))} }
+	u := func(key string, v int64) gguf.KV {
+		return gguf.KV{Key: ggufArch + "." + key, Value: gguf.Uint32(uint32(v))}
+	}
 	if c.QLoraRank != nil {
 		kvs = append(kvs, u("attention.q_lora_rank", *c.QLoraRank))
 	}

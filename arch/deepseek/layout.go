@@ -159,7 +159,7 @@ func (c *Config) tableSpec(f checkpoint.Format) arch.TableSpec {
 	}
 	d, v := c.HiddenSize, c.VocabSize
 	ts := arch.TableSpec{Format: f, Experts: int(c.NRoutedExperts), ExpertPrefix: expertPrefix,
-		Kinds: [][]arch.Slot{slots(layerSlots(c, false), arch.PartModel), slots(layerSlots(c, true), arch.PartModel)},
+		Kinds:  [][]arch.Slot{slots(layerSlots(c, false), arch.PartModel), slots(layerSlots(c, true), arch.PartModel)},
 		Before: slots([]slot{{"model.embed_tokens.weight", "token_embd.weight", arch.CompEmbedding, func(c *Config) []int64 { return []int64{v, d} }, false}}, arch.PartModel),
 		After:  slots([]slot{{"model.norm.weight", "output_norm.weight", arch.CompFinalNorm, func(c *Config) []int64 { return []int64{d} }, false}}, arch.PartModel),
 	}
