@@ -26,7 +26,9 @@ var Profiles = []Profile{
 // fields are the config fields compared with the published profiles and
 // between config.json and GGUF metadata: the dimensions are structural
 // (they identify the profile), the routing is not. num_key_value_heads is
-// not in GGUF (llama.cpp writes MLA as one KV head).
+// not in GGUF (llama.cpp writes MLA as one KV head), nor are n_group and
+// topk_group, which are therefore not compared at all: a GGUF file of
+// DeepSeek-V3 would otherwise contradict its own profile.
 var fields = arch.Fields[Config]{
 	{Name: "vocab_size", Structural: true, InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.VocabSize }},
 	{Name: "hidden_size", Structural: true, InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.HiddenSize }},
@@ -44,8 +46,6 @@ var fields = arch.Fields[Config]{
 	{Name: "first_k_dense_replace", Structural: true, InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.FirstKDenseReplace }},
 	{Name: "num_experts_per_tok", InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.NumExpertsPerTok }},
 	{Name: "routed_scaling_factor", InGGUF: true, OfProfile: true, Get: func(c *Config) any { return c.RoutedScalingFactor }},
-	{Name: "n_group", OfProfile: true, Get: func(c *Config) any { return c.NGroup }},
-	{Name: "topk_group", OfProfile: true, Get: func(c *Config) any { return c.TopkGroup }},
 	{Name: "tie_word_embeddings", OfProfile: true, Get: func(c *Config) any { return c.TieWordEmbeddings }},
 	{Name: "rope_theta", InGGUF: true, Get: func(c *Config) any { return c.RopeTheta }},
 	{Name: "rms_norm_eps", InGGUF: true, Get: func(c *Config) any { return c.RMSNormEps }},
