@@ -23,7 +23,7 @@ import (
 // end, against header parsing alone (the "load" baseline) in the same run:
 // the checks should add a small fraction to it.
 func BenchmarkAudit(b *testing.B) {
-	for _, name := range []string{"safetensors", "gguf"} {
+	for _, name := range []string{"safetensors", "gguf", "deepseek-v3"} {
 		l, err := synth.Builtin(name)
 		if err != nil {
 			b.Fatal(err)

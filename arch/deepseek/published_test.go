@@ -5,6 +5,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/arch/deepseek"
+	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
 )
 
@@ -96,5 +97,23 @@ func TestKimiK2Counts(t *testing.T) {
 	p := deepseek.MustNew(deepseek.KimiK2()).Predict()
 	if p.Total != 1_026_408_232_448 || p.Active != 32_861_500_928 || p.MTP != 0 {
 		t.Errorf("total %d, active %d, MTP %d; want 1,026,408,232,448, 32,861,500,928, 0", p.Total, p.Active, p.MTP)
+	}
+}
+
+// Stored as published (FP8 E4M3 weights with float32 block scales, the
+// rest BF16), the layout's tensors take the 641.29 GiB the listing of the
+// DeepSeek-R1 files gives (its e_score_correction_bias, float32 there,
+// is 30 KB more than BF16: below the last digit).
+func TestDeepSeekV3Bytes(t *testing.T) {
+	l, err := synth.Builtin("deepseek-v3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, p := range l.Tensors {
+		n += p.Bytes
+	}
+	if gib := float64(n) / (1 << 30); gib < 641.285 || gib >= 641.295 {
+		t.Errorf("%d bytes = %.3f GiB, want 641.29", n, gib)
 	}
 }

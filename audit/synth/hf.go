@@ -3,6 +3,7 @@ package synth
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/checkpoint"
@@ -18,6 +19,11 @@ type HFOptions struct {
 	// DType is the dtype of every tensor. The zero value means BF16, as the
 	// published Qwen3 checkpoints are stored.
 	DType safetensors.DType
+	// FP8Blocks stores as block-quantized FP8 checkpoints do
+	// (DeepSeek-V3's, Qwen3's -FP8 releases): each weight that has a
+	// "….weight_scale_inv" companion in F8_E4M3, the companions in F32,
+	// the rest in DType.
+	FP8Blocks bool
 }
 
 // HF lays out spec as a Hugging Face repository: config.json, and either one
@@ -36,17 +42,33 @@ func HF(name string, spec arch.Spec, opts HFOptions) (*Layout, error) {
 	if len(exp) < opts.Shards {
 		return nil, fmt.Errorf("%w: %d tensors cannot fill %d shards", errConfig, len(exp), opts.Shards)
 	}
-	elemBits := int64(opts.DType.Bits())
+	dtypes := make([]safetensors.DType, len(exp))
+	var scaled map[string]bool
+	if opts.FP8Blocks {
+		scaled = map[string]bool{}
+		for _, e := range exp {
+			if w, ok := strings.CutSuffix(e.Name, "_scale_inv"); ok {
+				scaled[w] = true
+			}
+		}
+	}
 	sizes := make([]int64, len(exp))
 	var total int64
 	for i, e := range exp {
+		dtypes[i] = opts.DType
+		switch {
+		case scaled[e.Name]:
+			dtypes[i] = safetensors.F8_E4M3
+		case scaled != nil && strings.HasSuffix(e.Name, "_scale_inv"):
+			dtypes[i] = safetensors.F32
+		}
 		n, ok := checked.Product(e.Shape)
-		bits, ok2 := checked.Mul(n, elemBits)
+		bits, ok2 := checked.Mul(n, int64(dtypes[i].Bits()))
 		if !ok || !ok2 {
 			return nil, fmt.Errorf("%w: tensor %s: shape %v overflows an int64 byte count", errConfig, e.Name, e.Shape)
 		}
 		if bits%8 != 0 {
-			return nil, fmt.Errorf("%w: tensor %s: %d elements of %s are not whole bytes", errConfig, e.Name, n, opts.DType)
+			return nil, fmt.Errorf("%w: tensor %s: %d elements of %s are not whole bytes", errConfig, e.Name, n, dtypes[i])
 		}
 		sizes[i] = bits / 8
 		if total, ok = checked.Add(total, sizes[i]); !ok {
@@ -69,8 +91,8 @@ func HF(name string, spec arch.Spec, opts HFOptions) (*Layout, error) {
 			shard = fmt.Sprintf("model-%05d-of-%05d.safetensors", s+1, opts.Shards)
 		}
 		infos := make([]safetensors.TensorInfo, 0, bounds[s+1]-bounds[s])
-		for _, e := range exp[bounds[s]:bounds[s+1]] {
-			infos = append(infos, safetensors.TensorInfo{Name: e.Name, DType: opts.DType, Shape: e.Shape})
+		for i, e := range exp[bounds[s]:bounds[s+1]] {
+			infos = append(infos, safetensors.TensorInfo{Name: e.Name, DType: dtypes[bounds[s]+i], Shape: e.Shape})
 			weightMap[e.Name] = shard
 		}
 		head, dataSize, err := safetensors.EncodeHeader(map[string]string{"format": "pt"}, infos)

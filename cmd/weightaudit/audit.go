@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/audit"
+	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/spotcheck"
 )
@@ -89,7 +91,7 @@ It exits 1 when a check failed; the report says which and why.`,
 	f := cmd.Flags()
 	f.BoolVar(&requireArch, "require-arch", false, "fail (exit 1) when no family knows the architecture; without it such a checkpoint gets the format-level audit, exit 0")
 	f.StringVar(&format, "format", audit.Formats[0].Name, "output: "+audit.FormatNames())
-	f.StringVar(&builtin, "builtin", "", "audit a built-in reference layout: safetensors, gguf, 30b-safetensors, 30b-gguf (default safetensors when no SOURCE)")
+	f.StringVar(&builtin, "builtin", "", "audit a built-in reference layout: "+strings.Join(synth.BuiltinNames(), ", ")+" (default safetensors when no SOURCE)")
 	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "files whose headers are read at once")
 	f.Int64Var(&opts.Ctx, "ctx", 4096, "context length for the KV cache, attention FLOPs and throughput")
 	f.Int64Var(&opts.Batch, "batch", 1, "sequences decoded together")

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -55,7 +56,7 @@ memory: ` + fmt.Sprint(synth.BuiltinNames()) + `.`,
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "write the report as JSON")
 	f.BoolVar(&tensors, "tensors", false, "list every tensor (the JSON report always does)")
-	f.StringVar(&builtin, "builtin", "", "inspect a built-in reference layout: safetensors or gguf (Qwen3-235B-A22B)")
+	f.StringVar(&builtin, "builtin", "", "inspect a built-in reference layout: "+strings.Join(synth.BuiltinNames(), ", "))
 	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "files whose headers are read at once")
 	return cmd
 }
