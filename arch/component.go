@@ -136,9 +136,15 @@ func (c Component) Group() Group {
 	return g
 }
 
-// Expert reports whether the component belongs to the routed experts.
+// Expert reports whether the component belongs to the routed experts:
+// the three projections arch lists, or a component a family defines in
+// GroupExperts (gpt-oss's fused gate_up, the experts' biases).
 func (c Component) Expert() bool {
-	return c == CompExpertGate || c == CompExpertUp || c == CompExpertDown
+	switch c {
+	case CompExpertGate, CompExpertUp, CompExpertDown:
+		return true
+	}
+	return c.Group() == GroupExperts
 }
 
 // RoleOf returns the role template of a known tensor of component c and

@@ -64,6 +64,10 @@ type Expected struct {
 	// parameters at all. Every part is expected and checked alike; only
 	// the model's part is in the parameter counts.
 	Part Part
+	// Values is how many values each stored element packs: 2 for
+	// MXFP4's pairs of FP4 values in a byte (gpt-oss's *_blocks), 0 or 1
+	// for one. The counts multiply the stored elements by it.
+	Values uint8
 }
 
 // Part classes the elements of a tensor for the counts.

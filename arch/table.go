@@ -28,6 +28,8 @@ type Slot struct {
 	// Scaled marks a weight stored block-quantized when the table has
 	// BlockScales: a companion slot follows it (see TableSpec).
 	Scaled bool
+	// Values is [Expected.Values]: the values each stored element packs.
+	Values uint8
 }
 
 // TableSpec declares the tensors of one format.
@@ -137,7 +139,7 @@ func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
 
 func slotRole(f checkpoint.Format, sl Slot) Role {
 	r := RoleOf(sl.Comp, ShapeIn(f, sl.Shape))
-	r.Part = sl.Part
+	r.Part, r.Values = sl.Part, sl.Values
 	return r
 }
 

@@ -39,28 +39,32 @@ func tallyRoles(inv *checkpoint.Inventory, roles []arch.Role, dims arch.Dims) *r
 		lt.tensors++
 		lt.byts += t.Bytes
 		tl.weightBytes += t.Bytes
-		expert := r.Known && r.Component.Expert()
+		expert := r.Known && r.Group == arch.GroupExperts
 		if expert {
 			tl.expertBytes += t.Bytes // an expert's scales are read with it
 		}
+		n := t.Params
+		if r.Known && r.Values > 1 {
+			n *= int64(r.Values) // packed values (MXFP4 pairs in a byte)
+		}
 		if r.Known && r.Part != arch.PartModel {
 			if r.Part == arch.PartMTP {
-				tl.mtp += t.Params
+				tl.mtp += n
 			} else {
-				tl.companions += t.Params
+				tl.companions += n
 			}
 			continue
 		}
-		lt.params += t.Params
-		tl.params += t.Params
-		lt.groups[r.Group] += t.Params
-		tl.groups[r.Group] += t.Params
+		lt.params += n
+		tl.params += n
+		lt.groups[r.Group] += n
+		tl.groups[r.Group] += n
 		if expert && dims.Experts > 0 {
-			experts += t.Params
-			lt.active += t.Params / dims.Experts * dims.ExpertsUsed
+			experts += n
+			lt.active += n / dims.Experts * dims.ExpertsUsed
 		} else {
-			tl.active += t.Params
-			lt.active += t.Params
+			tl.active += n
+			lt.active += n
 		}
 	}
 	if dims.Experts > 0 {
