@@ -227,26 +227,19 @@ func (t *Table) Assign(name string, r *Role) bool {
 		return false
 	}
 	k := &t.kinds[t.layers[layer]]
-	if i, ok := k.byName[rest]; ok {
-		return r.Fill(&k.roles[i], name, layer, -1, t.base[layer]+k.pos[i])
-	}
-	if len(k.expert) == 0 {
-		return false
-	}
-	erest, ok := strings.CutPrefix(rest, t.expertPrefix)
-	if !ok {
-		return false
-	}
-	e, proj, ok := CutIndex(erest)
-	if !ok || e >= t.experts {
-		return false
-	}
-	for _, i := range k.expert {
-		if k.names[i] == proj {
-			return r.Fill(&k.roles[i], name, layer, e, t.base[layer]+k.pos[i]+e*k.perRole)
+	// Most tensors of a MoE checkpoint are experts': their prefix is
+	// tried before the map (BenchmarkAssign in arch/qwen3).
+	if erest, ok := strings.CutPrefix(rest, t.expertPrefix); ok && len(k.expert) > 0 {
+		if e, proj, ok := CutIndex(erest); ok && e < t.experts {
+			for _, i := range k.expert {
+				if k.names[i] == proj {
+					return r.Fill(&k.roles[i], name, layer, e, t.base[layer]+k.pos[i]+e*k.perRole)
+				}
+			}
 		}
 	}
-	return false
+	i, ok := k.byName[rest]
+	return ok && r.Fill(&k.roles[i], name, layer, -1, t.base[layer]+k.pos[i])
 }
 
 // Tables are a family spec's two tables, one per format, each made on

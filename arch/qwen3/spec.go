@@ -22,10 +22,10 @@ func init() {
 // mixture-of-experts. It implements [arch.Spec] and every optional
 // capability. It is safe for concurrent use.
 type Spec struct {
-	family string
-	cfg    *Config
-	gguf   *arch.GGUFSource       // set when read from GGUF metadata
-	lays   *arch.Layouts[*layout] // by format, built on first use
+	arch.Tables // Expected, Locate, Assign and Count, by format
+	family      string
+	cfg         *Config
+	gguf        *arch.GGUFSource // set when read from GGUF metadata
 }
 
 // Compile-time checks of the capabilities.
@@ -90,10 +90,8 @@ func NewDense(c *Config) (*Spec, error) {
 func (s *Spec) keep(src *arch.GGUFSource) { s.gguf = src }
 
 func newSpec(family string, c *Config) *Spec {
-	return &Spec{family: family, cfg: c, lays: arch.NewLayouts(func(f checkpoint.Format) *layout { return newLayout(c, f) })}
+	return &Spec{Tables: arch.NewTables(c.tableSpec), family: family, cfg: c}
 }
-
-func (s *Spec) layout(f checkpoint.Format) *layout { return s.lays.Of(f) }
 
 // Family returns "qwen3moe" or "qwen3".
 func (s *Spec) Family() string { return s.family }
@@ -108,22 +106,6 @@ func (s *Spec) Dims() arch.Dims {
 		KVHeads: c.NumKeyValueHeads, HeadDim: c.HeadDim, Experts: c.NumExperts, ExpertsUsed: c.NumExpertsPerTok,
 		TiedEmbeddings: c.TieWordEmbeddings}
 }
-
-// Expected lists the tensors in format f in stored order.
-func (s *Spec) Expected(f checkpoint.Format) []arch.Expected { return s.layout(f).expected() }
-
-// Locate finds the expected tensor called name.
-func (s *Spec) Locate(f checkpoint.Format, name string) (arch.Expected, int, bool) {
-	return arch.LocateWith(s, f, name)
-}
-
-// Assign fills r with the role of the tensor called name.
-func (s *Spec) Assign(f checkpoint.Format, name string, r *arch.Role) bool {
-	return s.layout(f).assign(name, r)
-}
-
-// Count returns the number of expected tensors in format f.
-func (s *Spec) Count(f checkpoint.Format) int { return s.layout(f).total }
 
 // Predict counts the parameters from the dimensions.
 func (s *Spec) Predict() arch.Prediction { return s.cfg.Predict() }
