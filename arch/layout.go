@@ -38,7 +38,7 @@ func CutIndex(s string) (int, string, bool) {
 // a bulk write barrier per tensor.
 func (r *Role) Fill(t *Role, name string, layer, expert, index int) bool {
 	r.Name, r.Shape, r.Layer, r.Component, r.Expert = name, t.Shape, layer, t.Component, expert
-	r.Known, r.Group, r.CompIndex, r.Index, r.Part, r.Values = true, t.Group, t.CompIndex, index, t.Part, t.Values
+	r.Known, r.Group, r.CompIndex, r.Index, r.Part, r.Values, r.Packing = true, t.Group, t.CompIndex, index, t.Part, t.Values, t.Packing
 	return true
 }
 

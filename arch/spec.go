@@ -65,9 +65,41 @@ type Expected struct {
 	// the model's part is in the parameter counts.
 	Part Part
 	// Values is how many values each stored element packs: 2 for
-	// MXFP4's pairs of FP4 values in a byte (gpt-oss's *_blocks), 0 or 1
-	// for one. The counts multiply the stored elements by it.
-	Values uint8
+	// MXFP4's pairs of FP4 values in a byte (gpt-oss's *_blocks), 8 for
+	// GPTQ's and AWQ's int4 in an int32, 0 or 1 for one. The counts
+	// multiply the stored elements by it; Packing says along which
+	// dimension they are packed.
+	Values  uint8
+	Packing Packing
+}
+
+// Packing says how a packed tensor's stored shape maps back to the
+// logical shape [out, in] of the weight it holds, for the shape walks.
+type Packing uint8
+
+// The packings.
+const (
+	PackNone  Packing = iota
+	PackGPTQ          // qweight [in/v, out]
+	PackAWQ           // qweight [in, out/v]
+	PackMXFP4         // blocks [..., out, in/32, 16], two values a byte
+)
+
+// Unpacked returns the logical shape of a tensor stored with shape
+// stored as e says: [out, in] for GPTQ and AWQ, [..., out, in] for MXFP4
+// blocks; stored itself when e packs nothing or stored does not have the
+// rank the packing needs.
+func (e *Expected) Unpacked(stored []int64) []int64 {
+	v := int64(max(e.Values, 1))
+	switch n := len(stored); {
+	case e.Packing == PackGPTQ && n == 2:
+		return []int64{stored[1], stored[0] * v}
+	case e.Packing == PackAWQ && n == 2:
+		return []int64{stored[1] * v, stored[0]}
+	case e.Packing == PackMXFP4 && n >= 2:
+		return append(stored[:n-2:n-2], stored[n-2]*stored[n-1]*v)
+	}
+	return stored
 }
 
 // Part classes the elements of a tensor for the counts.

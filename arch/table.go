@@ -25,11 +25,14 @@ type Slot struct {
 	// TableSpec.ExpertPrefix + "E.", in the layer's expert block (a
 	// stacked tensor holding every expert is a plain slot).
 	Expert bool
-	// Scaled marks a weight stored block-quantized when the table has
-	// BlockScales: a companion slot follows it (see TableSpec).
-	Scaled bool
-	// Values is [Expected.Values]: the values each stored element packs.
-	Values uint8
+	// Quantized marks a linear weight "….weight" of logical shape
+	// [out, in] that a quantized checkpoint stores as TableSpec.Quant
+	// says, with its companions.
+	Quantized bool
+	// Values and Packing are [Expected.Values] and [Expected.Packing]:
+	// the values each stored element packs, and along which dimension.
+	Values  uint8
+	Packing Packing
 }
 
 // TableSpec declares the tensors of one format.
@@ -48,12 +51,11 @@ type TableSpec struct {
 	// for, under ExpertPrefix ("mlp.experts.") after the layer prefix.
 	Experts      int
 	ExpertPrefix string
-	// BlockScales, when set, is the [rows, cols] block of a
-	// block-quantized weight (DeepSeek-V3's FP8 weight_block_size
-	// [128, 128]): every Scaled slot "….weight" of shape [out, in] is
-	// followed by its companion "….weight_scale_inv" of shape
-	// [ceil(out/rows), ceil(in/cols)], one scale per block.
-	BlockScales [2]int64
+	// Quant is how the Quantized slots are stored: as they are (the
+	// zero Quant), FP8 with a block scale after each weight
+	// (DeepSeek-V3's 128×128 weight_scale_inv), or packed GPTQ or AWQ
+	// int4 with their zero points, scales and (GPTQ) g_idx ([Quant]).
+	Quant Quant
 }
 
 // Table numbers the tensors a [TableSpec] declares and locates a stored
@@ -95,9 +97,9 @@ func NewTable(s TableSpec) *Table {
 		t.prefix = "blk."
 	}
 	for _, slots := range s.Kinds {
-		t.kinds = append(t.kinds, newKind(s, withScales(s, slots)))
+		t.kinds = append(t.kinds, newKind(s, s.Quant.quantize(slots)))
 	}
-	for _, sl := range withScales(s, s.Before) {
+	for _, sl := range s.Quant.quantize(s.Before) {
 		t.outer = append(t.outer, outerSlot{name: sl.Name, role: slotRole(s.Format, sl), index: len(t.outer)})
 	}
 	t.base = make([]int, len(s.Layers)+1)
@@ -107,7 +109,7 @@ func NewTable(s TableSpec) *Table {
 		idx += t.kinds[k].size
 	}
 	t.base[len(s.Layers)] = idx
-	for _, sl := range withScales(s, s.After) {
+	for _, sl := range s.Quant.quantize(s.After) {
 		t.outer = append(t.outer, outerSlot{name: sl.Name, role: slotRole(s.Format, sl), index: idx})
 		idx++
 	}
@@ -115,31 +117,11 @@ func NewTable(s TableSpec) *Table {
 	return t
 }
 
-// withScales returns slots with the companion of each Scaled slot after
-// it, when the table has block scales.
-func withScales(s TableSpec, slots []Slot) []Slot {
-	if s.BlockScales[0] <= 0 || s.BlockScales[1] <= 0 {
-		return slots
-	}
-	out := make([]Slot, 0, len(slots))
-	for _, sl := range slots {
-		out = append(out, sl)
-		if !sl.Scaled || len(sl.Shape) != 2 {
-			continue
-		}
-		rows, cols := sl.Shape[0], sl.Shape[1]
-		scale := Slot{Name: strings.TrimSuffix(sl.Name, ".weight") + ".weight_scale_inv", Comp: sl.Comp, Part: PartCompanion, Expert: sl.Expert,
-			Shape: []int64{ceilDiv(rows, s.BlockScales[0]), ceilDiv(cols, s.BlockScales[1])}}
-		out = append(out, scale)
-	}
-	return out
-}
-
 func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
 
 func slotRole(f checkpoint.Format, sl Slot) Role {
 	r := RoleOf(sl.Comp, ShapeIn(f, sl.Shape))
-	r.Part, r.Values = sl.Part, sl.Values
+	r.Part, r.Values, r.Packing = sl.Part, sl.Values, sl.Packing
 	return r
 }
 

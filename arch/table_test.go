@@ -1,7 +1,9 @@
 package arch_test
 
 import (
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/weightaudit/weightaudit/arch"
@@ -13,18 +15,18 @@ import (
 func tableSpec(f checkpoint.Format) arch.TableSpec {
 	dense := []arch.Slot{
 		{Name: "norm.weight", Comp: arch.CompAttnNorm, Shape: []int64{8}},
-		{Name: "mlp.up.weight", Comp: arch.CompMLPUp, Shape: []int64{16, 8}, Scaled: true},
+		{Name: "mlp.up.weight", Comp: arch.CompMLPUp, Shape: []int64{16, 8}, Quantized: true},
 	}
 	sparse := []arch.Slot{
 		{Name: "norm.weight", Comp: arch.CompAttnNorm, Shape: []int64{8}},
-		{Name: "up.weight", Comp: arch.CompExpertUp, Shape: []int64{5, 8}, Expert: true, Scaled: true},
+		{Name: "up.weight", Comp: arch.CompExpertUp, Shape: []int64{5, 8}, Expert: true, Quantized: true},
 		{Name: "down.weight", Comp: arch.CompExpertDown, Shape: []int64{8, 5}, Expert: true},
 		{Name: "mlp.gate.weight", Comp: arch.CompRouter, Shape: []int64{2, 8}},
 	}
 	return arch.TableSpec{Format: f, Kinds: [][]arch.Slot{dense, sparse}, Layers: []uint8{0, 1}, Experts: 2, ExpertPrefix: "mlp.experts.",
-		Before:      []arch.Slot{{Name: "embed.weight", Comp: arch.CompEmbedding, Shape: []int64{10, 8}}},
-		After:       []arch.Slot{{Name: "norm.weight", Comp: arch.CompFinalNorm, Shape: []int64{8}}, {Name: "extra.weight", Comp: arch.CompLMHead, Shape: []int64{10, 8}, Part: arch.PartMTP}},
-		BlockScales: [2]int64{4, 4}}
+		Before: []arch.Slot{{Name: "embed.weight", Comp: arch.CompEmbedding, Shape: []int64{10, 8}}},
+		After:  []arch.Slot{{Name: "norm.weight", Comp: arch.CompFinalNorm, Shape: []int64{8}}, {Name: "extra.weight", Comp: arch.CompLMHead, Shape: []int64{10, 8}, Part: arch.PartMTP}},
+		Quant:  arch.Quant{Scheme: arch.QuantFP8Block, Block: [2]int64{4, 4}}}
 }
 
 // The table lists the tensors in the order worked out by hand, scales
@@ -91,5 +93,52 @@ func TestTableRefuses(t *testing.T) {
 	}
 	if gg.Assign("model.layers.0.norm.weight", &r) {
 		t.Errorf("GGUF table assigned a Hugging Face name")
+	}
+}
+
+// A packed tensor's stored shape maps back to the weight it holds: GPTQ
+// qweight [in/8, out], AWQ qweight [in, out/8], MXFP4 blocks [E, out,
+// in/32, 16] of two values a byte.
+func TestUnpacked(t *testing.T) {
+	for _, tt := range []struct {
+		e      arch.Expected
+		stored []int64
+		want   []int64
+	}{
+		{arch.Expected{Values: 8, Packing: arch.PackGPTQ}, []int64{512, 8192}, []int64{8192, 4096}},
+		{arch.Expected{Values: 8, Packing: arch.PackAWQ}, []int64{4096, 1024}, []int64{8192, 4096}},
+		{arch.Expected{Values: 2, Packing: arch.PackMXFP4}, []int64{32, 5760, 90, 16}, []int64{32, 5760, 2880}},
+		{arch.Expected{}, []int64{3, 4}, []int64{3, 4}},
+		{arch.Expected{Values: 8, Packing: arch.PackGPTQ}, []int64{7}, []int64{7}}, // not the rank it needs
+	} {
+		if got := tt.e.Unpacked(slices.Clone(tt.stored)); !slices.Equal(got, tt.want) {
+			t.Errorf("%+v.Unpacked(%v) = %v, want %v", tt.e, tt.stored, got, tt.want)
+		}
+	}
+}
+
+// quantization_config is resolved into what the tables store, or refused
+// naming the key; a method the tables do not know is unsupported, not a
+// broken config.
+func TestQuantResolve(t *testing.T) {
+	q, err := (&arch.QuantConfig{QuantMethod: "gptq", Bits: 4, GroupSize: -1}).Resolve()
+	if err != nil || q != (arch.Quant{Scheme: arch.QuantGPTQ, Bits: 4, Group: -1}) {
+		t.Errorf("gptq: %+v, %v", q, err)
+	}
+	// One group over the whole input: qzeros [1, out/8], scales [1, out], g_idx [in].
+	if n := q.Elements(64, 256); n != 8+64+256 {
+		t.Errorf("gptq group -1 companions of [64, 256]: %d, want 328", n)
+	}
+	for key, qc := range map[string]*arch.QuantConfig{
+		"weight_block_size": {QuantMethod: "fp8", WeightBlockSize: []int64{128}},
+		"bits":              {QuantMethod: "awq", Bits: 8, GroupSize: 128},
+		"group_size":        {QuantMethod: "gptq", Bits: 4, GroupSize: 0},
+	} {
+		if _, err := qc.Resolve(); !errors.Is(err, arch.ErrConfig) || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s: %v, want an ErrConfig naming it", key, err)
+		}
+	}
+	if _, err := (&arch.QuantConfig{QuantMethod: "bitsandbytes"}).Resolve(); !errors.Is(err, arch.ErrUnsupportedArch) {
+		t.Errorf("bitsandbytes: %v, want ErrUnsupportedArch", err)
 	}
 }

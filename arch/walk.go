@@ -2,6 +2,7 @@ package arch
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/weightaudit/weightaudit/checkpoint"
 )
@@ -25,7 +26,9 @@ func (b *Block) Get(c Component) []*checkpoint.Tensor {
 // ByLayer groups the inventory's known tensors by layer: out[l+1] holds
 // layer l, out[0] the embedding, final norm and lm_head. Companions
 // ([PartCompanion]: block scales, rope_freqs) carry no activation and are
-// left out; their shapes are the table's to check.
+// left out; their shapes are the table's to check. A packed tensor
+// (GPTQ's qweight, MXFP4 blocks) is walked with the logical shape of the
+// weight it holds ([Expected.Unpacked]).
 func ByLayer(inv *checkpoint.Inventory, roles []Role, layers int) []*Block {
 	out := make([]*Block, layers+1)
 	n := numComponents()
@@ -39,7 +42,13 @@ func ByLayer(inv *checkpoint.Inventory, roles []Role, layers int) []*Block {
 			b = &Block{by: make([][]*checkpoint.Tensor, n)}
 			out[r.Layer+1] = b
 		}
-		b.by[r.CompIndex] = append(b.by[r.CompIndex], &inv.Tensors[i])
+		t := &inv.Tensors[i]
+		if r.Packing != PackNone { // walked as the weight it holds
+			unpacked := *t
+			unpacked.Logical = r.Unpacked(slices.Clone(t.Logical))
+			t = &unpacked
+		}
+		b.by[r.CompIndex] = append(b.by[r.CompIndex], t)
 	}
 	return out
 }

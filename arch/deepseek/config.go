@@ -58,22 +58,12 @@ type Config struct {
 	TieWordEmbeddings     bool            `json:"tie_word_embeddings"`
 	// QuantizationConfig says how the weights are stored: the published
 	// checkpoints are FP8 E4M3 with one float32 scale per 128×128 block.
-	QuantizationConfig *QuantizationConfig `json:"quantization_config,omitempty"`
-	TorchDType         string              `json:"torch_dtype,omitempty"`
+	QuantizationConfig *arch.QuantConfig `json:"quantization_config,omitempty"`
+	TorchDType         string            `json:"torch_dtype,omitempty"`
 
 	// legacyKVB is set for a GGUF file written before llama.cpp split
 	// kv_b into attn_k_b and attn_v_b: it stores attn_kv_b whole.
 	legacyKVB bool
-}
-
-// QuantizationConfig is the quantization_config of a block-quantized
-// FP8 checkpoint (transformers' FineGrainedFP8Config: quant_method "fp8",
-// weight_block_size [rows, cols]).
-type QuantizationConfig struct {
-	QuantMethod      string  `json:"quant_method"`
-	Fmt              string  `json:"fmt,omitempty"`
-	ActivationScheme string  `json:"activation_scheme,omitempty"`
-	WeightBlockSize  []int64 `json:"weight_block_size,omitempty"`
 }
 
 // Defaults of DeepseekV3Config for the keys a config.json may omit.
@@ -139,14 +129,11 @@ func (c *Config) Sparse(i int64) bool {
 	return c.NRoutedExperts > 0 && i >= c.FirstKDenseReplace && i%max(c.MoELayerFreq, 1) == 0
 }
 
-// blockSize returns the FP8 weight block, [0 0] when the weights are not
-// block-quantized.
-func (c *Config) blockSize() [2]int64 {
-	q := c.QuantizationConfig
-	if q == nil || q.QuantMethod != "fp8" || len(q.WeightBlockSize) != 2 {
-		return [2]int64{}
-	}
-	return [2]int64{q.WeightBlockSize[0], q.WeightBlockSize[1]}
+// quant returns how the weights are stored; [Config.validate] has
+// resolved it.
+func (c *Config) quant() arch.Quant {
+	q, _ := c.QuantizationConfig.Resolve()
+	return q
 }
 
 // dims lists the dimensions of c with their config keys.
@@ -201,10 +188,8 @@ func (c *Config) validate() error {
 	case c.NRoutedExperts > 0 && (c.TopkGroup < 1 || c.TopkGroup > c.NGroup):
 		return bad("topk_group %d is not between 1 and n_group %d", c.TopkGroup, c.NGroup)
 	}
-	if q := c.QuantizationConfig; q != nil && q.QuantMethod == "fp8" {
-		if b := q.WeightBlockSize; len(b) != 2 || b[0] < 1 || b[1] < 1 || b[0] > arch.MaxDim || b[1] > arch.MaxDim {
-			return bad("quantization_config.weight_block_size %v is not two positive block sizes", b)
-		}
+	if _, err := c.QuantizationConfig.Resolve(); err != nil {
+		return err
 	}
 	// Every dimension is at most 2^20 and the experts too: a layer's
 	// widest products (heads · head_dim · d, experts · f · d) stay below
@@ -241,10 +226,6 @@ func (c *Config) problems() []arch.BadValue {
 	if c.NRoutedExperts > 0 && c.ScoringFunc != scoringSigmoid && c.ScoringFunc != "softmax" {
 		out = append(out, arch.BadValue{Key: "scoring_func", Got: fmt.Sprintf("%q", c.ScoringFunc), Want: `"sigmoid" or "softmax"`})
 	}
-	if q := c.QuantizationConfig; q != nil && q.QuantMethod != "fp8" {
-		out = append(out, arch.BadValue{Key: "quantization_config.quant_method", Got: fmt.Sprintf("%q", q.QuantMethod),
-			Want: `"fp8" (the only scheme this family's table knows; its companions are not predicted)`})
-	}
 	return out
 }
 
@@ -252,12 +233,13 @@ func (c *Config) problems() []arch.BadValue {
 // model runs with although its tensors can be counted, each naming its
 // key: a rope_theta or rms_norm_eps that is not a usable number, a
 // context below one position, a scoring function transformers does not
-// have, a quantization scheme other than block FP8.
+// have. (A quantization scheme the table does not know is not counted at
+// all: [New] refuses it with [arch.ErrUnsupportedArch].)
 func (s *Spec) ConfigProblems() []arch.Conflict { return arch.ConfigProblems(s.gguf, s.cfg.problems()) }
 
 // fp8 is the quantization_config of the published checkpoints.
-func fp8() *QuantizationConfig {
-	return &QuantizationConfig{QuantMethod: "fp8", Fmt: "e4m3", ActivationScheme: "dynamic", WeightBlockSize: []int64{128, 128}}
+func fp8() *arch.QuantConfig {
+	return &arch.QuantConfig{QuantMethod: "fp8", Fmt: "e4m3", ActivationScheme: "dynamic", WeightBlockSize: []int64{128, 128}}
 }
 
 func rank(n int64) *int64 { return &n }
@@ -312,7 +294,7 @@ func Tiny() *Config {
 		NRoutedExperts: 4, NSharedExperts: 1, NumExpertsPerTok: 2, FirstKDenseReplace: 1, MoELayerFreq: 1,
 		NGroup: 2, TopkGroup: 1, RoutedScalingFactor: 2.5, ScoringFunc: scoringSigmoid, TopkMethod: topkNoAux, NormTopkProb: true,
 		RopeTheta: 10000, RMSNormEps: 1e-6, MaxPositionEmbeddings: 256,
-		QuantizationConfig: &QuantizationConfig{QuantMethod: "fp8", Fmt: "e4m3", ActivationScheme: "dynamic", WeightBlockSize: []int64{16, 16}},
+		QuantizationConfig: &arch.QuantConfig{QuantMethod: "fp8", Fmt: "e4m3", ActivationScheme: "dynamic", WeightBlockSize: []int64{16, 16}},
 		TorchDType:         "bfloat16",
 	}
 }

@@ -153,7 +153,7 @@ func (c *Config) tableSpec(f checkpoint.Format) arch.TableSpec {
 			if expert && gguf {
 				shape = append([]int64{c.NRoutedExperts}, shape...)
 			}
-			out = append(out, arch.Slot{Name: name, Comp: s.comp, Shape: shape, Part: part, Expert: expert && !gguf, Scaled: s.scaled})
+			out = append(out, arch.Slot{Name: name, Comp: s.comp, Shape: shape, Part: part, Expert: expert && !gguf, Quantized: s.scaled})
 		}
 		return out
 	}
@@ -168,7 +168,7 @@ func (c *Config) tableSpec(f checkpoint.Format) arch.TableSpec {
 	}
 	layers := c.NumHiddenLayers
 	if !gguf {
-		ts.BlockScales = c.blockSize()
+		ts.Quant = c.quant()
 		ts.Kinds = append(ts.Kinds, slots(append(layerSlots(c, false), mtpSlots(c)...), arch.PartMTP), slots(append(layerSlots(c, true), mtpSlots(c)...), arch.PartMTP))
 		layers += c.NumNextNPredictLayers
 	}

@@ -73,33 +73,30 @@ func (c *Config) countLayer(p *arch.Prediction, l *arch.LayerPrediction, i int64
 	p.Count(l, CompSharedDown, d*s)
 }
 
-// scaleCount counts the FP8 block scales: one per block of every
-// quantized weight of the decoder layers (multi-token prediction
-// included): q_a, q_b (or q), kv_a, kv_b, o, the dense MLP, every routed
-// expert and the shared experts.
+// scaleCount counts the companions of the quantized weights (FP8 block
+// scales in the published checkpoints) of the decoder layers,
+// multi-token prediction included: q_a, q_b (or q), kv_a, kv_b, o, the
+// dense MLP, every routed expert and the shared experts.
 func (c *Config) scaleCount() int64 {
-	b := c.blockSize()
-	if b[0] == 0 {
-		return 0
-	}
-	blocks := func(out, in int64) int64 { return ((out + b[0] - 1) / b[0]) * ((in + b[1] - 1) / b[1]) }
-	d, h, q, kv := c.HiddenSize, c.NumAttentionHeads, c.qRank(), c.KVLoraRank
-	attn := blocks(c.KVLoraRank+c.QKRopeHeadDim, d) + blocks(h*(c.QKNopeHeadDim+c.VHeadDim), kv) + blocks(d, h*c.VHeadDim)
+	q := c.quant()
+	d, h, r, kv := c.HiddenSize, c.NumAttentionHeads, c.qRank(), c.KVLoraRank
+	attn := q.Elements(kv+c.QKRopeHeadDim, d) + q.Elements(h*(c.QKNopeHeadDim+c.VHeadDim), kv) + q.Elements(d, h*c.VHeadDim)
 	if c.QLoraRank != nil {
-		attn += blocks(q, d) + blocks(h*c.qkHeadDim(), q)
+		attn += q.Elements(r, d) + q.Elements(h*c.qkHeadDim(), r)
 	} else {
-		attn += blocks(h*c.qkHeadDim(), d)
+		attn += q.Elements(h*c.qkHeadDim(), d)
 	}
-	fe, fs := c.MoEIntermediateSize, c.NSharedExperts*c.MoEIntermediateSize
-	dense := 2*blocks(c.IntermediateSize, d) + blocks(d, c.IntermediateSize)
-	sparse := c.NRoutedExperts*(2*blocks(fe, d)+blocks(d, fe)) + 2*blocks(fs, d) + blocks(d, fs)
+	mlp := func(f int64) int64 { return 2*q.Elements(f, d) + q.Elements(d, f) }
 	var total int64
 	for i := range c.NumHiddenLayers + c.NumNextNPredictLayers {
 		total += attn
-		if c.Sparse(i) {
-			total += sparse
-		} else {
-			total += dense
+		if !c.Sparse(i) {
+			total += mlp(c.IntermediateSize)
+			continue
+		}
+		total += c.NRoutedExperts * mlp(c.MoEIntermediateSize)
+		if s := c.NSharedExperts * c.MoEIntermediateSize; s > 0 {
+			total += mlp(s)
 		}
 	}
 	return total

@@ -66,10 +66,10 @@ func (c *Config) hfLayer() []arch.Slot {
 	}
 	if c.mxfp4() {
 		return append(out,
-			arch.Slot{Name: "mlp.experts.gate_up_proj_blocks", Comp: CompExpertGateUp, Shape: []int64{e, 2 * f, d / mxBlock, mxBlock / 2}, Values: 2},
+			arch.Slot{Name: "mlp.experts.gate_up_proj_blocks", Comp: CompExpertGateUp, Shape: []int64{e, 2 * f, d / mxBlock, mxBlock / 2}, Values: 2, Packing: arch.PackMXFP4},
 			arch.Slot{Name: "mlp.experts.gate_up_proj_scales", Comp: CompExpertGateUp, Shape: []int64{e, 2 * f, d / mxBlock}, Part: arch.PartCompanion},
 			arch.Slot{Name: "mlp.experts.gate_up_proj_bias", Comp: CompExpertGateUpBias, Shape: []int64{e, 2 * f}},
-			arch.Slot{Name: "mlp.experts.down_proj_blocks", Comp: arch.CompExpertDown, Shape: []int64{e, d, f / mxBlock, mxBlock / 2}, Values: 2},
+			arch.Slot{Name: "mlp.experts.down_proj_blocks", Comp: arch.CompExpertDown, Shape: []int64{e, d, f / mxBlock, mxBlock / 2}, Values: 2, Packing: arch.PackMXFP4},
 			arch.Slot{Name: "mlp.experts.down_proj_scales", Comp: arch.CompExpertDown, Shape: []int64{e, d, f / mxBlock}, Part: arch.PartCompanion},
 			arch.Slot{Name: "mlp.experts.down_proj_bias", Comp: CompExpertDownBias, Shape: []int64{e, d}})
 	}

@@ -51,14 +51,14 @@ func (s *Spec) WalkBlock(w *arch.Walk, b *arch.Block, layer int, d int64) bool {
 }
 
 // walkFused checks the Hugging Face experts: gate_up [E, 2f, d] and down
-// [E, d, f] as MXFP4 blocks ([…, in/32, 16]) or as GptOssExperts holds
-// them ([E, d, 2f] and [E, f, d]), and their biases.
+// [E, d, f] as MXFP4 blocks hold them, or as GptOssExperts does ([E, d,
+// 2f] and [E, f, d]), and their biases.
 func (s *Spec) walkFused(w *arch.Walk, b *arch.Block, layer int, d, experts int64) {
 	f := s.cfg.IntermediateSize
 	gu, dn := w.One(b, CompExpertGateUp, layer), w.One(b, arch.CompExpertDown, layer)
-	if s.cfg.mxfp4() {
-		walkStacked(w, gu, layer, []int64{experts, 2 * f, d / mxBlock, mxBlock / 2})
-		walkStacked(w, dn, layer, []int64{experts, d, f / mxBlock, mxBlock / 2})
+	if s.cfg.mxfp4() { // the blocks as the weights they hold ([arch.Expected.Unpacked])
+		walkStacked(w, gu, layer, []int64{experts, 2 * f, d})
+		walkStacked(w, dn, layer, []int64{experts, d, f})
 	} else {
 		walkStacked(w, gu, layer, []int64{experts, d, 2 * f})
 		walkStacked(w, dn, layer, []int64{experts, f, d})

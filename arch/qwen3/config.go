@@ -33,6 +33,11 @@ type Config struct {
 	TieWordEmbeddings     bool     `json:"tie_word_embeddings"`
 	MaxPositionEmbeddings int64    `json:"max_position_embeddings"`
 	TorchDType            string   `json:"torch_dtype,omitempty"`
+	// QuantizationConfig says how a pre-quantized release stores the
+	// linear weights of its layers: Qwen's -FP8 (128×128 block scales),
+	// -GPTQ-Int4 and -AWQ. The router, the norms, the embedding and
+	// lm_head stay unquantized in each.
+	QuantizationConfig *arch.QuantConfig `json:"quantization_config,omitempty"`
 }
 
 // Defaults of transformers' Qwen3MoeConfig and Qwen3Config for the keys
@@ -101,6 +106,9 @@ func (c *Config) validate() error {
 	}
 	if c.NumAttentionHeads%c.NumKeyValueHeads != 0 {
 		return fmt.Errorf("%w: num_attention_heads %d is not a multiple of num_key_value_heads %d", arch.ErrConfig, c.NumAttentionHeads, c.NumKeyValueHeads)
+	}
+	if _, err := c.QuantizationConfig.Resolve(); err != nil {
+		return err
 	}
 	if e := c.NumExperts; e > 0 {
 		if c.MoEIntermediateSize == 0 {
@@ -196,4 +204,11 @@ func TinyDense() *Config {
 	c.Architectures, c.ModelType = []string{"Qwen3ForCausalLM"}, "qwen3"
 	c.NumExperts, c.NumExpertsPerTok, c.MoEIntermediateSize, c.NormTopKProb = 0, 0, 0, false
 	return c
+}
+
+// quant returns how the layers' linear weights are stored; validate has
+// resolved it.
+func (c *Config) quant() arch.Quant {
+	q, _ := c.QuantizationConfig.Resolve()
+	return q
 }

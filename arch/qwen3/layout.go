@@ -21,9 +21,10 @@ import (
 // "model.layers.N." / "blk.N." (an expert's Hugging Face name after
 // "mlp.experts.E."), its component, and its logical shape.
 type slot struct {
-	hf, gguf string
-	comp     arch.Component
-	shape    func(c *Config) []int64
+	hf, gguf  string
+	comp      arch.Component
+	shape     func(c *Config) []int64
+	quantized bool // a linear weight a pre-quantized release stores quantized
 }
 
 func (c *Config) d() []int64          { return []int64{c.HiddenSize} }
@@ -41,31 +42,31 @@ func (c *Config) mlpDown() []int64    { return []int64{c.HiddenSize, c.Intermedi
 
 // attnSlots are the tensors every layer has, before its MLP or experts.
 var attnSlots = []slot{
-	{"input_layernorm.weight", "attn_norm.weight", arch.CompAttnNorm, (*Config).d},
-	{"self_attn.q_proj.weight", "attn_q.weight", arch.CompAttnQ, (*Config).qIn},
-	{"self_attn.k_proj.weight", "attn_k.weight", arch.CompAttnK, (*Config).kvIn},
-	{"self_attn.v_proj.weight", "attn_v.weight", arch.CompAttnV, (*Config).kvIn},
-	{"self_attn.o_proj.weight", "attn_output.weight", arch.CompAttnO, (*Config).oIn},
-	{"self_attn.q_norm.weight", "attn_q_norm.weight", arch.CompAttnQNorm, (*Config).headNorm},
-	{"self_attn.k_norm.weight", "attn_k_norm.weight", arch.CompAttnKNorm, (*Config).headNorm},
-	{"post_attention_layernorm.weight", "ffn_norm.weight", arch.CompFFNNorm, (*Config).d},
+	{"input_layernorm.weight", "attn_norm.weight", arch.CompAttnNorm, (*Config).d, false},
+	{"self_attn.q_proj.weight", "attn_q.weight", arch.CompAttnQ, (*Config).qIn, true},
+	{"self_attn.k_proj.weight", "attn_k.weight", arch.CompAttnK, (*Config).kvIn, true},
+	{"self_attn.v_proj.weight", "attn_v.weight", arch.CompAttnV, (*Config).kvIn, true},
+	{"self_attn.o_proj.weight", "attn_output.weight", arch.CompAttnO, (*Config).oIn, true},
+	{"self_attn.q_norm.weight", "attn_q_norm.weight", arch.CompAttnQNorm, (*Config).headNorm, false},
+	{"self_attn.k_norm.weight", "attn_k_norm.weight", arch.CompAttnKNorm, (*Config).headNorm, false},
+	{"post_attention_layernorm.weight", "ffn_norm.weight", arch.CompFFNNorm, (*Config).d, false},
 }
 
 // sparseSlots close a mixture-of-experts layer: the router, then the
 // experts (per expert gate, up, down in Hugging Face checkpoints; one
 // stacked tensor each in GGUF).
 var sparseSlots = []slot{
-	{"mlp.gate.weight", "ffn_gate_inp.weight", arch.CompRouter, (*Config).router},
-	{"gate_proj.weight", "ffn_gate_exps.weight", arch.CompExpertGate, (*Config).expertIn},
-	{"up_proj.weight", "ffn_up_exps.weight", arch.CompExpertUp, (*Config).expertIn},
-	{"down_proj.weight", "ffn_down_exps.weight", arch.CompExpertDown, (*Config).expertDown},
+	{"mlp.gate.weight", "ffn_gate_inp.weight", arch.CompRouter, (*Config).router, false},
+	{"gate_proj.weight", "ffn_gate_exps.weight", arch.CompExpertGate, (*Config).expertIn, true},
+	{"up_proj.weight", "ffn_up_exps.weight", arch.CompExpertUp, (*Config).expertIn, true},
+	{"down_proj.weight", "ffn_down_exps.weight", arch.CompExpertDown, (*Config).expertDown, true},
 }
 
 // denseSlots close a dense layer.
 var denseSlots = []slot{
-	{"mlp.gate_proj.weight", "ffn_gate.weight", arch.CompMLPGate, (*Config).mlpIn},
-	{"mlp.up_proj.weight", "ffn_up.weight", arch.CompMLPUp, (*Config).mlpIn},
-	{"mlp.down_proj.weight", "ffn_down.weight", arch.CompMLPDown, (*Config).mlpDown},
+	{"mlp.gate_proj.weight", "ffn_gate.weight", arch.CompMLPGate, (*Config).mlpIn, true},
+	{"mlp.up_proj.weight", "ffn_up.weight", arch.CompMLPUp, (*Config).mlpIn, true},
+	{"mlp.down_proj.weight", "ffn_down.weight", arch.CompMLPDown, (*Config).mlpDown, true},
 }
 
 const expertPrefix = "mlp.experts."
@@ -78,7 +79,7 @@ func (c *Config) tableSpec(f checkpoint.Format) arch.TableSpec {
 		var out []arch.Slot
 		for _, g := range groups {
 			for _, s := range g {
-				sl := arch.Slot{Name: s.hf, Comp: s.comp, Shape: s.shape(c), Expert: s.comp.Expert()}
+				sl := arch.Slot{Name: s.hf, Comp: s.comp, Shape: s.shape(c), Expert: s.comp.Expert(), Quantized: s.quantized}
 				if gguf {
 					sl.Name, sl.Expert = s.gguf, false
 					if s.comp.Expert() {
@@ -98,7 +99,9 @@ func (c *Config) tableSpec(f checkpoint.Format) arch.TableSpec {
 	if !c.TieWordEmbeddings {
 		ts.After = append(ts.After, arch.Slot{Name: "lm_head.weight", Comp: arch.CompLMHead, Shape: []int64{v, c.HiddenSize}})
 	}
-	if gguf {
+	if !gguf {
+		ts.Quant = c.quant()
+	} else {
 		ts.Before[0].Name, ts.After[0].Name = "token_embd.weight", "output_norm.weight"
 		if len(ts.After) > 1 {
 			ts.After[1].Name = "output.weight"

@@ -31,5 +31,27 @@ func (c *Config) Predict() arch.Prediction {
 		}
 		p.AddLayer(l)
 	}
+	p.Companions = c.companions()
 	return p
+}
+
+// companions counts the elements a pre-quantized release stores beside
+// its quantized weights ([arch.Quant.Elements]): per layer q, k, v and o,
+// and every expert's (or the dense MLP's) gate, up and down.
+func (c *Config) companions() int64 {
+	qz := c.quant()
+	d := c.HiddenSize
+	q, kv := c.NumAttentionHeads*c.HeadDim, c.NumKeyValueHeads*c.HeadDim
+	attn := qz.Elements(q, d) + 2*qz.Elements(kv, d) + qz.Elements(d, q)
+	mlp := func(f int64) int64 { return 2*qz.Elements(f, d) + qz.Elements(d, f) }
+	var n int64
+	for i := range c.NumHiddenLayers {
+		n += attn
+		if c.Sparse(i) {
+			n += c.NumExperts * mlp(c.MoEIntermediateSize)
+		} else {
+			n += mlp(c.IntermediateSize)
+		}
+	}
+	return n
 }
