@@ -117,15 +117,22 @@ const (
 	// (llama.cpp's rope_freqs) or the companion of a quantized weight
 	// (FP8 block scales, zero points). Its elements are counted apart.
 	PartCompanion
+	// PartVision: parameters of a vision tower and its projector, which
+	// a multimodal checkpoint (Gemma3ForConditionalGeneration) ships
+	// beside its language model; counted apart.
+	PartVision
 )
 
-// String names the part as reports do: "model", "mtp", "companion".
+// String names the part as reports do: "model", "mtp", "companion",
+// "vision".
 func (p Part) String() string {
 	switch p {
 	case PartMTP:
 		return "mtp"
 	case PartCompanion:
 		return "companion"
+	case PartVision:
+		return "vision"
 	}
 	return "model"
 }
@@ -153,6 +160,9 @@ type Prediction struct {
 	// Companions the elements of the tensors that hold none (quantization
 	// scales): both apart from Total ([Part]).
 	MTP, Companions int64
+	// Vision counts the parameters of a vision tower and its projector
+	// ([PartVision]), apart from Total.
+	Vision int64
 	// Components sums the parameters per component over the whole model.
 	Components map[Component]int64
 	// Layers gives each decoder layer's total and active parameters.

@@ -38,6 +38,10 @@ type Slot struct {
 // TableSpec declares the tensors of one format.
 type TableSpec struct {
 	Format checkpoint.Format
+	// LayerPrefix names the layers: "model.layers." in Hugging Face
+	// checkpoints and "blk." in GGUF when left empty; a model nested in
+	// another (Gemma 3's language model) has its own.
+	LayerPrefix string
 	// Before and After are the tensors outside the layers, stored
 	// before them (the embedding) and after them (the final norm,
 	// lm_head); a slot the model lacks is left out by the family.
@@ -66,6 +70,7 @@ type Table struct {
 	prefix, expertPrefix string
 	experts              int
 	outer                []outerSlot
+	outerIndex           map[string]int // the outer slot of each name, when there are many
 	kinds                []tableKind
 	layers               []uint8
 	base                 []int // base[l]: index of layer l's first tensor; base[len(layers)] the first after them
@@ -96,6 +101,9 @@ func NewTable(s TableSpec) *Table {
 	if s.Format == checkpoint.FormatGGUF {
 		t.prefix = "blk."
 	}
+	if s.LayerPrefix != "" {
+		t.prefix = s.LayerPrefix
+	}
 	for _, slots := range s.Kinds {
 		t.kinds = append(t.kinds, newKind(s, s.Quant.quantize(slots)))
 	}
@@ -114,8 +122,19 @@ func NewTable(s TableSpec) *Table {
 		idx++
 	}
 	t.total = idx
+	if len(t.outer) > maxOuterScan {
+		t.outerIndex = make(map[string]int, len(t.outer))
+		for i, o := range t.outer {
+			t.outerIndex[o.name] = i
+		}
+	}
 	return t
 }
+
+// maxOuterScan is the number of tensors outside the layers up to which a
+// name is looked for by comparing it with each (a vision tower has
+// hundreds: a map then).
+const maxOuterScan = 8
 
 func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
 
@@ -197,6 +216,10 @@ func (t *Table) Expected() []Expected {
 func (t *Table) Assign(name string, r *Role) bool {
 	rest, ok := strings.CutPrefix(name, t.prefix)
 	if !ok {
+		if t.outerIndex != nil {
+			i, ok := t.outerIndex[name]
+			return ok && r.Fill(&t.outer[i].role, name, -1, -1, t.outer[i].index)
+		}
 		for i := range t.outer {
 			if o := &t.outer[i]; o.name == name {
 				return r.Fill(&o.role, name, -1, -1, o.index)

@@ -62,6 +62,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Params.ActiveWithoutEmbedding != r.Params.Active {
 		p.F("        active without the input embedding %s (%s), as model cards count it\n", textfmt.Count(r.Params.ActiveWithoutEmbedding), textfmt.Params(r.Params.ActiveWithoutEmbedding))
 	}
+	if r.Params.Vision != 0 {
+		p.F("        apart from the total: vision tower and projector %s (%s) %s\n", textfmt.Count(r.Params.Vision), textfmt.Params(r.Params.Vision), eq(r.Params.Vision, r.Params.PredictedVision))
+	}
 	if r.Params.MTP != 0 || r.Params.Companions != 0 {
 		p.F("        apart from the total: multi-token prediction %s %s; quantization scales and other companions %s elements %s; every element stored %s\n",
 			textfmt.Count(r.Params.MTP), eq(r.Params.MTP, r.Params.PredictedMTP), textfmt.Count(r.Params.Companions), eq(r.Params.Companions, r.Params.PredictedCompanions), textfmt.Count(r.Params.Elements))
@@ -222,6 +225,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	p.F("\n| params | tallied | predicted |\n| --- | ---: | ---: |\n")
 	p.F("| total | %s | %s |\n| active | %s | %s |\n", textfmt.Count(r.Params.Total), textfmt.Count(r.Params.PredictedTotal), textfmt.Count(r.Params.Active), textfmt.Count(r.Params.PredictedActive))
+	if r.Params.Vision != 0 {
+		p.F("| vision tower and projector | %s | %s |\n", textfmt.Count(r.Params.Vision), textfmt.Count(r.Params.PredictedVision))
+	}
 	if r.Params.MTP != 0 || r.Params.Companions != 0 {
 		p.F("| multi-token prediction | %s | %s |\n| scales and other companions | %s | %s |\n", textfmt.Count(r.Params.MTP), textfmt.Count(r.Params.PredictedMTP), textfmt.Count(r.Params.Companions), textfmt.Count(r.Params.PredictedCompanions))
 	}

@@ -9,7 +9,7 @@ import (
 // report's counts, groups, memory and per-layer table are made of.
 type roleSums struct {
 	params, active, weightBytes, expertBytes int64 // params and active: the model's part only ([arch.PartModel])
-	mtp, companions                          int64 // the elements of the other parts, counted apart
+	mtp, companions, vision                  int64 // the elements of the other parts, counted apart
 	groups                                   [arch.NumGroups]int64
 	inLayers                                 []layerSums // [l+1] for layers -1 … L-1
 	elsewhere                                map[int]*layerSums
@@ -48,9 +48,12 @@ func tallyRoles(inv *checkpoint.Inventory, roles []arch.Role, dims arch.Dims) *r
 			n *= int64(r.Values) // packed values (MXFP4 pairs in a byte)
 		}
 		if r.Known && r.Part != arch.PartModel {
-			if r.Part == arch.PartMTP {
+			switch r.Part {
+			case arch.PartMTP:
 				tl.mtp += n
-			} else {
+			case arch.PartVision:
+				tl.vision += n
+			default:
 				tl.companions += n
 			}
 			continue

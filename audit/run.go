@@ -75,12 +75,17 @@ type ParamsJSON struct {
 	// MTP counts the parameters of multi-token-prediction layers
 	// ([arch.PartMTP]) and Companions the elements that are no parameters
 	// ([arch.PartCompanion]: quantization scales, rope_freqs); neither is
-	// in Total. Elements is the sum of all three: every element stored.
+	// in Total. Elements is the sum of all the parts: every element
+	// stored.
 	MTP                 int64 `json:"mtp,omitempty"`
 	PredictedMTP        int64 `json:"predicted_mtp,omitempty"`
 	Companions          int64 `json:"companion_elements,omitempty"`
 	PredictedCompanions int64 `json:"predicted_companion_elements,omitempty"`
-	Elements            int64 `json:"elements"`
+	// Vision counts the parameters of a multimodal checkpoint's vision
+	// tower and projector ([arch.PartVision]), also apart from Total.
+	Vision          int64 `json:"vision,omitempty"`
+	PredictedVision int64 `json:"predicted_vision,omitempty"`
+	Elements        int64 `json:"elements"`
 	// Groups break both counts down into embedding, lm_head, attention
 	// (q, k, v, o and the q/k norms), router, experts, mlp (dense layers),
 	// norms (the layer norms and the final norm) and other (tensors the
@@ -255,7 +260,8 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 	// parameters count k/E in the active total.
 	r.Params = ParamsJSON{Total: a.tl.params, Active: a.tl.active, PredictedTotal: a.pred.Total, PredictedActive: a.pred.Active,
 		MTP: a.tl.mtp, PredictedMTP: a.pred.MTP, Companions: a.tl.companions, PredictedCompanions: a.pred.Companions,
-		Elements: a.tl.params + a.tl.mtp + a.tl.companions, Groups: groups(a.tl, a.pred), Components: a.pred.Components}
+		Vision: a.tl.vision, PredictedVision: a.pred.Vision, Elements: a.tl.params + a.tl.mtp + a.tl.companions + a.tl.vision,
+		Groups: groups(a.tl, a.pred), Components: a.pred.Components}
 	r.Params.ActiveWithoutEmbedding = a.tl.active
 	if !spec.Dims().TiedEmbeddings {
 		r.Params.ActiveWithoutEmbedding -= a.tl.groups[arch.GroupEmbedding]

@@ -1,6 +1,7 @@
 package gemma3
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/weightaudit/weightaudit/arch"
@@ -31,7 +32,14 @@ type Config struct {
 	SlidingWindow        int64    `json:"sliding_window"`
 	SlidingWindowPattern int64    `json:"sliding_window_pattern"`
 	LayerTypes           []string `json:"layer_types,omitempty"`
-	TorchDType           string   `json:"torch_dtype,omitempty"`
+	// RopeScaling is kept as given (linear, factor 8, for the global
+	// layers of the 4B, 12B and 27B models).
+	RopeScaling json.RawMessage `json:"rope_scaling,omitempty"`
+	TorchDType  string          `json:"torch_dtype,omitempty"`
+
+	// mm is the multimodal config this is the text_config of, nil for a
+	// text-only model.
+	mm *MultimodalConfig
 }
 
 // Defaults of transformers' Gemma3TextConfig for the keys a config.json
@@ -54,13 +62,29 @@ const (
 // dimensions have no default here: a config without one is refused by
 // [New]. Errors wrap [arch.ErrConfig] and name the key.
 func ParseConfig(data []byte) (*Config, error) {
-	c := &Config{HeadDim: defaultHeadDim, RopeTheta: defaultRopeTheta, RopeLocalBaseFreq: defaultRopeLocal,
-		RMSNormEps: defaultRMSNormEps, MaxPositionEmbeddings: defaultMaxPosition, TieWordEmbeddings: true,
-		SlidingWindow: defaultSlidingWindow, SlidingWindowPattern: defaultPattern}
+	var mt struct {
+		ModelType string `json:"model_type"`
+	}
+	if _, err := arch.DecodeConfig(data, &mt); err != nil {
+		return nil, err
+	}
+	if mt.ModelType == "gemma3" {
+		return parseMultimodal(data)
+	}
+	c := defaults()
+	c.VocabSize, c.HiddenSize, c.IntermediateSize, c.NumHiddenLayers, c.NumAttentionHeads, c.NumKeyValueHeads = 0, 0, 0, 0, 0, 0
 	if _, err := arch.DecodeConfig(data, c); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// defaults is a Config with Gemma3TextConfig's defaults for the keys
+// [ParseConfig] fills in.
+func defaults() *Config {
+	return &Config{HeadDim: defaultHeadDim, RopeTheta: defaultRopeTheta, RopeLocalBaseFreq: defaultRopeLocal,
+		RMSNormEps: defaultRMSNormEps, MaxPositionEmbeddings: defaultMaxPosition, TieWordEmbeddings: true,
+		SlidingWindow: defaultSlidingWindow, SlidingWindowPattern: defaultPattern}
 }
 
 // Sliding reports whether layer i attends within the sliding window:
@@ -103,6 +127,11 @@ func (c *Config) dims() []arch.Dim {
 func (c *Config) validate() error {
 	if err := arch.CheckDims(c.dims()...); err != nil {
 		return err
+	}
+	if c.mm != nil {
+		if err := c.mm.VisionConfig.validate(); err != nil {
+			return err
+		}
 	}
 	if c.NumAttentionHeads%c.NumKeyValueHeads != 0 {
 		return fmt.Errorf("%w: num_attention_heads %d is not a multiple of num_key_value_heads %d", arch.ErrConfig, c.NumAttentionHeads, c.NumKeyValueHeads)
@@ -167,7 +196,7 @@ func Gemma3_1B() *Config {
 		VocabSize: 262144, HiddenSize: 1152, IntermediateSize: 6912, NumHiddenLayers: 26,
 		NumAttentionHeads: 4, NumKeyValueHeads: 1, HeadDim: 256,
 		RopeTheta: 1e6, RopeLocalBaseFreq: 10000, RMSNormEps: 1e-6, TieWordEmbeddings: true,
-		MaxPositionEmbeddings: 32768, SlidingWindow: 512, SlidingWindowPattern: 6, TorchDType: "bfloat16",
+		MaxPositionEmbeddings: 32768, SlidingWindow: 512, SlidingWindowPattern: 6, RopeScaling: json.RawMessage("null"), TorchDType: "bfloat16",
 	}
 }
 

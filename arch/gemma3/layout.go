@@ -1,7 +1,6 @@
 package gemma3
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/weightaudit/weightaudit/arch"
@@ -93,92 +92,47 @@ var (
 	lmHead    = tensor{"lm_head.weight", "output.weight", arch.CompLMHead, []dim{dVocab, dHidden}}
 )
 
-// layout numbers the expected tensors of one format and locates a stored
-// tensor from its name alone, without building the expected list. Layer
-// l's tensor i is at 1 + l·len(perLayer) + i; the final norm follows the
-// layers, lm_head the final norm.
-type layout struct {
-	c      *Config
-	gguf   bool
-	prefix string
-	roles  []arch.Role    // by perLayer index
-	emb    arch.Role      // embedding
-	norm   arch.Role      // final norm
-	head   arch.Role      // lm_head
-	index  map[string]int // perLayer index by name suffix in this format
-	after  int            // index of the final norm
-	total  int
-}
-
-func newLayout(c *Config, f checkpoint.Format) *layout {
-	l := &layout{c: c, gguf: f == checkpoint.FormatGGUF, prefix: "model.layers.", index: map[string]int{}}
-	if l.gguf {
-		l.prefix = "blk."
-	}
-	role := func(t tensor) arch.Role {
+// tableSpec declares the tensors of format f: one kind of layer; in a
+// multimodal checkpoint's Hugging Face files the language model's names
+// under "language_model." and the vision tower and projector
+// ([visionSlots]) after it.
+func (c *Config) tableSpec(f checkpoint.Format) arch.TableSpec {
+	gguf := f == checkpoint.FormatGGUF
+	slot := func(t tensor, prefix string) arch.Slot {
 		logical := make([]int64, len(t.shape))
 		for i, x := range t.shape {
 			logical[i] = c.size(x)
 		}
-		return arch.RoleOf(t.comp, arch.ShapeIn(f, logical))
+		name := t.hf
+		if gguf {
+			name = t.gguf
+		} else {
+			name = prefix + strings.TrimPrefix(name, "model.")
+		}
+		return arch.Slot{Name: name, Comp: t.comp, Shape: logical}
 	}
-	for i, t := range perLayer {
-		l.roles = append(l.roles, role(t))
-		l.index[l.name(t)] = i
+	outer := "model."
+	ts := arch.TableSpec{Format: f, Layers: make([]uint8, c.NumHiddenLayers)}
+	if c.mm != nil && !gguf {
+		outer = languagePrefix
+		ts.LayerPrefix = languagePrefix + "layers."
 	}
-	l.emb, l.norm, l.head = role(embedding), role(finalNorm), role(lmHead)
-	l.after = 1 + int(c.NumHiddenLayers)*len(perLayer)
-	l.total = l.after + 1
+	var layer []arch.Slot
+	for _, t := range perLayer {
+		layer = append(layer, slot(t, ""))
+	}
+	ts.Kinds = [][]arch.Slot{layer}
+	ts.Before = []arch.Slot{slot(embedding, outer)}
+	ts.After = []arch.Slot{slot(finalNorm, outer)}
 	if !c.TieWordEmbeddings {
-		l.total++
-	}
-	return l
-}
-
-// name returns t's name in the layout's format.
-func (l *layout) name(t tensor) string {
-	if l.gguf {
-		return t.gguf
-	}
-	return t.hf
-}
-
-// expected lists the tensors in stored order.
-func (l *layout) expected() []arch.Expected {
-	out := make([]arch.Expected, 0, l.total)
-	out = append(out, l.emb.At(l.name(embedding), -1, -1))
-	for layer := range int(l.c.NumHiddenLayers) {
-		p := l.prefix + strconv.Itoa(layer) + "."
-		for i, t := range perLayer {
-			out = append(out, l.roles[i].At(p+l.name(t), layer, -1))
+		head := slot(lmHead, "")
+		if c.mm != nil && !gguf {
+			head.Name = "language_model.lm_head.weight"
 		}
+		ts.After = append(ts.After, head)
 	}
-	out = append(out, l.norm.At(l.name(finalNorm), -1, -1))
-	if !l.c.TieWordEmbeddings {
-		out = append(out, l.head.At(l.name(lmHead), -1, -1))
+	if c.mm != nil && !gguf {
+		ts.After = append(ts.After, c.mm.visionSlots()...)
 	}
-	return out
-}
-
-// assign fills r with the role of the tensor named name, or reports false
-// and leaves r alone when the architecture predicts no such tensor.
-func (l *layout) assign(name string, r *arch.Role) bool {
-	rest, ok := strings.CutPrefix(name, l.prefix)
-	if !ok {
-		switch name {
-		case l.name(embedding):
-			return r.Fill(&l.emb, name, -1, -1, 0)
-		case l.name(finalNorm):
-			return r.Fill(&l.norm, name, -1, -1, l.after)
-		case l.name(lmHead):
-			return !l.c.TieWordEmbeddings && r.Fill(&l.head, name, -1, -1, l.after+1)
-		}
-		return false
-	}
-	layer, rest, ok := arch.CutIndex(rest)
-	if !ok || layer >= int(l.c.NumHiddenLayers) {
-		return false
-	}
-	i, ok := l.index[rest]
-	return ok && r.Fill(&l.roles[i], name, layer, -1, 1+layer*len(perLayer)+i)
+	return ts
 }

@@ -38,5 +38,8 @@ func (c *Config) Predict() arch.Prediction {
 		p.Count(&l, CompFFNPostNorm, d)
 		p.AddLayer(l)
 	}
+	if c.mm != nil {
+		p.Vision = c.mm.visionParams()
+	}
 	return p
 }

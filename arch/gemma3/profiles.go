@@ -19,9 +19,16 @@ type Profile struct {
 // card's "1B" by 5% either way (the exact count is 999,885,952); a dense
 // model's active count is its total. The -pt and -it checkpoints have the
 // same dimensions.
+//
+// Gemma-3-4B is the language model of the multimodal gemma-3-4b (its
+// vision tower is counted apart): 3,880,263,168 exactly, the card's "4B"
+// (its 4.3 B counts the vision tower and projector too); the range is
+// that of the language model within 1%.
 var Profiles = []Profile{
 	{Profile: arch.Profile{Name: "Gemma-3-1B", Label: "1B", Total: [2]int64{0.95e9, 1.05e9}, Active: [2]int64{0.95e9, 1.05e9}},
 		Config: Gemma3_1B()},
+	{Profile: arch.Profile{Name: "Gemma-3-4B", Label: "4B", Total: [2]int64{3.84e9, 3.92e9}, Active: [2]int64{3.84e9, 3.92e9}},
+		Config: Gemma3_4B()},
 }
 
 // sizeLabel matches a size label in a name: a number of billions or

@@ -2,12 +2,11 @@ package gemma3
 
 import (
 	"github.com/weightaudit/weightaudit/arch"
-	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/internal/checked"
 )
 
 func init() {
-	arch.Register(arch.Family{Name: "gemma3", ModelTypes: []string{"gemma3_text"}, GGUFArch: ggufArch,
+	arch.Register(arch.Family{Name: "gemma3", ModelTypes: []string{"gemma3_text", "gemma3"}, GGUFArch: ggufArch,
 		FromConfig: arch.FromConfigFunc(ParseConfig, New), FromGGUF: arch.FromGGUFFunc(readGGUF, New, (*Spec).keep),
 		Example: func() arch.Spec { return MustNew(Tiny()) }})
 }
@@ -18,9 +17,9 @@ func init() {
 // [arch.ConfigComparer], [arch.ConfigChecker] and [arch.GGUFWriter]; not
 // [arch.Forwarder] (see the package doc). It is safe for concurrent use.
 type Spec struct {
-	cfg  *Config
-	gguf *arch.GGUFSource       // set when read from GGUF metadata
-	lays *arch.Layouts[*layout] // by format, built on first use
+	arch.Tables // Expected, Locate, Assign and Count, by format
+	cfg         *Config
+	gguf        *arch.GGUFSource // set when read from GGUF metadata
 }
 
 // Compile-time checks of the capabilities.
@@ -52,17 +51,19 @@ func MustNew(c *Config) *Spec { return arch.Must(New(c)) }
 // keep records that the spec was read from GGUF metadata.
 func (s *Spec) keep(src *arch.GGUFSource) { s.gguf = src }
 
-func newSpec(c *Config) *Spec {
-	return &Spec{cfg: c, lays: arch.NewLayouts(func(f checkpoint.Format) *layout { return newLayout(c, f) })}
-}
-
-func (s *Spec) layout(f checkpoint.Format) *layout { return s.lays.Of(f) }
+func newSpec(c *Config) *Spec { return &Spec{Tables: arch.NewTables(c.tableSpec), cfg: c} }
 
 // Family returns "gemma3".
 func (s *Spec) Family() string { return "gemma3" }
 
-// Config returns the *Config the spec was made from.
-func (s *Spec) Config() any { return s.cfg }
+// Config returns the *Config the spec was made from, or for a multimodal
+// model its *MultimodalConfig (config.json as given).
+func (s *Spec) Config() any {
+	if s.cfg.mm != nil {
+		return s.cfg.mm
+	}
+	return s.cfg
+}
 
 // Dims returns the plain dimensions; a dense model has no experts.
 func (s *Spec) Dims() arch.Dims {
@@ -70,22 +71,6 @@ func (s *Spec) Dims() arch.Dims {
 	return arch.Dims{Vocab: c.VocabSize, Hidden: c.HiddenSize, Layers: c.NumHiddenLayers, Heads: c.NumAttentionHeads,
 		KVHeads: c.NumKeyValueHeads, HeadDim: c.HeadDim, TiedEmbeddings: c.TieWordEmbeddings}
 }
-
-// Expected lists the tensors in format f in stored order.
-func (s *Spec) Expected(f checkpoint.Format) []arch.Expected { return s.layout(f).expected() }
-
-// Locate finds the expected tensor called name.
-func (s *Spec) Locate(f checkpoint.Format, name string) (arch.Expected, int, bool) {
-	return arch.LocateWith(s, f, name)
-}
-
-// Assign fills r with the role of the tensor called name.
-func (s *Spec) Assign(f checkpoint.Format, name string, r *arch.Role) bool {
-	return s.layout(f).assign(name, r)
-}
-
-// Count returns the number of expected tensors in format f.
-func (s *Spec) Count(f checkpoint.Format) int { return s.layout(f).total }
 
 // Predict counts the parameters from the dimensions ([Config.Predict]).
 func (s *Spec) Predict() arch.Prediction { return s.cfg.Predict() }
