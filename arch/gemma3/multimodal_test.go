@@ -109,7 +109,9 @@ func TestMultimodalDefects(t *testing.T) {
 		edit              func(es []arch.Expected) []arch.Expected
 	}{
 		{"missing fc2", "vision_tower.vision_model.encoder.layers.1.mlp.fc2.weight", "missing", func(es []arch.Expected) []arch.Expected {
-			return slices.DeleteFunc(es, func(e arch.Expected) bool { return e.Name == "vision_tower.vision_model.encoder.layers.1.mlp.fc2.weight" })
+			return slices.DeleteFunc(es, func(e arch.Expected) bool {
+				return e.Name == "vision_tower.vision_model.encoder.layers.1.mlp.fc2.weight"
+			})
 		}},
 		{"projector transposed", "multi_modal_projector.mm_input_projection_weight", "want [16 32]", func(es []arch.Expected) []arch.Expected {
 			for i := range es {
