@@ -38,6 +38,15 @@ const (
 	QuantAWQ                  // "….qweight" int32 [in, out·bits/32], qzeros, scales
 )
 
+// Quantized is implemented by specs whose Hugging Face weights may be
+// stored quantized: reading their values back (compare, the spot-check)
+// needs the scheme.
+type Quantized interface {
+	// Quant returns how the spec's Hugging Face checkpoint stores its
+	// quantized linear weights; the zero Quant when it does not.
+	Quant() Quant
+}
+
 // Quant is a resolved quantization: the scheme and its sizes.
 type Quant struct {
 	Scheme QuantScheme

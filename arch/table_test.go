@@ -142,3 +142,30 @@ func TestQuantResolve(t *testing.T) {
 		t.Errorf("bitsandbytes: %v, want ErrUnsupportedArch", err)
 	}
 }
+
+// HFRow undoes llama.cpp's permute: w.reshape(heads, 2, half,
+// cols).swapaxes(1, 2).reshape(rows, cols), worked here by strides: the
+// permuted array's element [h, j, s] (strides hd, 2, 1) is the original's
+// [h, s, j] (strides hd, half, 1).
+func TestHFRow(t *testing.T) {
+	const rows, heads = 24, 3
+	hd, half := rows/heads, rows/heads/2
+	seen := map[int]bool{}
+	for h := range heads {
+		for j := range half {
+			for s := range 2 {
+				gguf, hf := h*hd+j*2+s, h*hd+s*half+j
+				if got := arch.HFRow(gguf, rows, heads); got != hf {
+					t.Errorf("HFRow(%d) = %d, want %d", gguf, got, hf)
+				}
+				seen[hf] = true
+			}
+		}
+	}
+	if len(seen) != rows {
+		t.Errorf("not a permutation: %d distinct rows", len(seen))
+	}
+	if got := arch.HFRow(5, 10, 4); got != 5 { // 4 heads do not divide 10 rows
+		t.Errorf("HFRow with heads not dividing rows = %d, want 5", got)
+	}
+}

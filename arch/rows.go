@@ -1,0 +1,41 @@
+package arch
+
+import "github.com/weightaudit/weightaudit/checkpoint"
+
+// RowPermuter is implemented by specs whose GGUF conversion reorders the
+// rows of some tensors: llama.cpp's converter permutes the rows of Q and K
+// of llama-architecture models (convert_hf_to_gguf.py LlamaModel.permute)
+// so that its interleaved ("normal") RoPE computes what transformers'
+// rotate-half RoPE does on the original rows. Comparing or running such a
+// tensor against its Hugging Face source must undo it ([HFRow]).
+type RowPermuter interface {
+	// GGUFPermutedHeads returns the number of heads whose rows the
+	// converter permutes in the GGUF tensor of component c, 0 when the
+	// rows are stored as Hugging Face stores them.
+	GGUFPermutedHeads(c Component) int
+}
+
+// HFRow returns the Hugging Face row that row r of a GGUF tensor of rows
+// rows holds when the converter permuted it over heads heads: each head's
+// rows, stored in Hugging Face as its first half then its second half,
+// are interleaved (row 2j of a head is its row j, row 2j+1 its row
+// half + j). It returns r when heads does not divide rows into heads of
+// an even number of rows.
+func HFRow(r, rows, heads int) int {
+	if heads <= 0 || rows%heads != 0 || (rows/heads)%2 != 0 || r < 0 || r >= rows {
+		return r
+	}
+	hd := rows / heads
+	h, rem := r/hd, r%hd
+	return h*hd + (rem%2)*(hd/2) + rem/2
+}
+
+// PermutedHeads returns spec's permuted head count for component c in
+// format f: 0 unless f is GGUF and spec is a [RowPermuter] that permutes
+// c.
+func PermutedHeads(spec Spec, f checkpoint.Format, c Component) int {
+	if p, ok := spec.(RowPermuter); ok && f == checkpoint.FormatGGUF {
+		return p.GGUFPermutedHeads(c)
+	}
+	return 0
+}

@@ -1,0 +1,105 @@
+package compare
+
+import (
+	"math"
+
+	"github.com/weightaudit/weightaudit/gguf"
+)
+
+// The error a storage type is expected to add to a value, worked out from
+// the type's definition and the values themselves.
+//
+// Rounding to a grid of step s adds an error uniform in [-s/2, s/2]: its
+// variance is s²/12. For a float type the step is the spacing of the
+// representable values around x (F16: 2^(⌊log2|x|⌋−10), BF16: 2^(⌊log2|x|⌋−7),
+// F8 E4M3: 2^(⌊log2|x|⌋−3)). For a ggml block type it is the block's
+// scale: each block of values shares one scale chosen from the block's
+// range, so the step is the range divided by the levels the quants span
+// (ggml-quants.c's quantize_row_*_ref; the block sizes and bit widths
+// are ggml's block_* definitions):
+//
+//	Q8_0   32 values  symmetric, 8 bits   absmax/127
+//	Q4_0   32         symmetric, 4 bits   absmax/8
+//	Q4_1   32         min + scale, 4 bits (max−min)/15
+//	Q5_0   32         symmetric, 5 bits   absmax/16
+//	Q5_1   32         min + scale, 5 bits (max−min)/31
+//	Q2_K   16         min + scale, 2 bits (max−min)/3
+//	Q3_K   16         symmetric, 3 bits   absmax/4
+//	Q4_K   32         min + scale, 4 bits (max−min)/15
+//	Q5_K   32         min + scale, 5 bits (max−min)/31
+//	Q6_K   16         symmetric, 6 bits   absmax/32
+//	Q8_K   256        symmetric, 8 bits   absmax/127
+//	IQ4_NL, IQ4_XS 32 a 16-level table    absmax/8
+//	MXFP4  32         E2M1 × 2^e          absmax/3 (the widest gap of E2M1, 2 of its 6)
+//
+// The K-quants also quantize their block scales (6 or 8 bits), which the
+// bound's slack absorbs; llama.cpp's quantizers choose scales that do
+// better than the range, never worse. The types with lattice or ternary
+// codes (IQ1–IQ3, TQ) get absmax/4, a coarse bound.
+
+// blockStep says how one ggml type's step follows from a block of values.
+type blockStep struct {
+	size   int     // values a scale serves
+	levels float64 // the divisor of the range
+	minMax bool    // the range is max−min (else absmax)
+}
+
+var blockSteps = map[gguf.Type]blockStep{
+	gguf.TypeQ8_0: {32, 127, false}, gguf.TypeQ4_0: {32, 8, false}, gguf.TypeQ4_1: {32, 15, true},
+	gguf.TypeQ5_0: {32, 16, false}, gguf.TypeQ5_1: {32, 31, true},
+	gguf.TypeQ2_K: {16, 3, true}, gguf.TypeQ3_K: {16, 4, false}, gguf.TypeQ4_K: {32, 15, true},
+	gguf.TypeQ5_K: {32, 31, true}, gguf.TypeQ6_K: {16, 32, false}, gguf.TypeQ8_K: {256, 127, false},
+	gguf.TypeIQ4_NL: {32, 8, false}, gguf.TypeIQ4_XS: {32, 8, false}, gguf.TypeMXFP4: {32, 3, false},
+}
+
+// mantissaBits gives the float types' mantissa widths by their names in
+// either format.
+var mantissaBits = map[string]int{"F16": 10, "BF16": 7, "F8_E4M3": 3, "F8_E5M2": 2}
+
+// sqErr returns the summed expected squared error (Σ s²/12) that storing
+// row in the type called dtype adds; 0 for F32 and F64 (exact here). A
+// ggml type is named as gguf.ParseType reads it.
+func sqErr(dtype string, row []float32) float64 {
+	if bits, ok := mantissaBits[dtype]; ok {
+		var sum float64
+		for _, x := range row {
+			if x == 0 || math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				continue
+			}
+			s := math.Ldexp(1, math.Ilogb(float64(x))-bits)
+			sum += s * s / 12
+		}
+		return sum
+	}
+	t, ok := gguf.ParseType(dtype)
+	if !ok || t == gguf.TypeF32 || t == gguf.TypeF64 {
+		return 0 // exact, or a type that holds no rounded values
+	}
+	b, ok := blockSteps[t]
+	if !ok {
+		b = blockStep{size: 32, levels: 4} // lattice and ternary codes: coarse
+	}
+	var sum float64
+	for i := 0; i < len(row); i += b.size {
+		block := row[i:min(i+b.size, len(row))]
+		lo, hi, abs := math.Inf(1), math.Inf(-1), 0.0
+		for _, x := range block {
+			v := float64(x)
+			lo, hi, abs = math.Min(lo, v), math.Max(hi, v), math.Max(abs, math.Abs(v))
+		}
+		s := abs / b.levels
+		if b.minMax {
+			s = (hi - lo) / b.levels
+		}
+		sum += float64(len(block)) * s * s / 12
+	}
+	return sum
+}
+
+// slack multiplies the expected RMS error into the bound a pair must stay
+// within; floor is the relative error two exact copies may show (float
+// summation order).
+const (
+	slack = 3
+	floor = 1e-6
+)

@@ -1,0 +1,78 @@
+package compare
+
+import (
+	"fmt"
+
+	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/cost"
+)
+
+// fileTypes names llama.cpp's general.file_type ids (llama.h enum
+// llama_ftype) whose type recipe the cost package knows: the stock
+// Q4_K_M mixture and the uniform types.
+var fileTypes = map[uint64]string{0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 15: "Q4_K_M", 18: "Q6_K", 32: "BF16"}
+
+// metadata compares what the two sides say of the model beside the
+// tensors: the configuration (config.json against the GGUF metadata,
+// field by field, through the family's [arch.ConfigComparer]) and, for a
+// GGUF side, every tensor's type against the recipe its general.file_type
+// names.
+func metadata(a *checkpoint.Checkpoint, specA arch.Spec, b *checkpoint.Checkpoint, specB arch.Spec) []Finding {
+	var out []Finding
+	if a.Format != b.Format {
+		hf, gg := specA, specB
+		if a.Format == checkpoint.FormatGGUF {
+			hf, gg = specB, specA
+		}
+		if cc, ok := hf.(arch.ConfigComparer); ok {
+			for _, c := range cc.CompareConfig(gg) {
+				out = append(out, Finding{Field: c.Field, Message: c.Message})
+			}
+		}
+	}
+	for _, s := range []struct {
+		ck   *checkpoint.Checkpoint
+		spec arch.Spec
+	}{{a, specA}, {b, specB}} {
+		out = append(out, recipe(s.ck, s.spec)...)
+	}
+	return out
+}
+
+// recipe checks a GGUF file's tensor types against the recipe of its
+// general.file_type, when the type is one whose recipe is known.
+func recipe(ck *checkpoint.Checkpoint, spec arch.Spec) []Finding {
+	if ck.Format != checkpoint.FormatGGUF || len(ck.GGUF) == 0 {
+		return nil
+	}
+	id, err := ck.GGUF[0].GetUint("general.file_type")
+	if err != nil {
+		return nil
+	}
+	name, ok := fileTypes[id]
+	if !ok {
+		return nil
+	}
+	q, err := cost.ParseQuantization(name)
+	if err != nil {
+		return nil
+	}
+	types := map[string]string{}
+	for _, t := range ck.Inventory().Tensors {
+		types[t.Name] = t.DType
+	}
+	layers := int(spec.Dims().Layers)
+	var out []Finding
+	for _, e := range spec.Expected(checkpoint.FormatGGUF) {
+		got, ok := types[e.Name]
+		if !ok {
+			continue // the pairing reports it missing
+		}
+		if want := q.TypeOf(layers, e).String(); got != want {
+			out = append(out, Finding{Field: "general.file_type", Tensor: e.Name,
+				Message: fmt.Sprintf("%s: %s is %s, where the %s recipe its general.file_type %d names gives %s", ck.Source, e.Name, got, name, id, want)})
+		}
+	}
+	return out
+}
