@@ -13,6 +13,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/compare"
 	"github.com/weightaudit/weightaudit/gguf"
 	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/safetensors"
@@ -100,6 +101,7 @@ func classify(err error) int {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return exitRetry
 	case errors.Is(err, checkpoint.ErrNoModel), errors.Is(err, hub.ErrNoModelLayers), errors.Is(err, hub.ErrNotExist),
+		errors.Is(err, compare.ErrNotComparable),
 		errors.Is(err, hub.ErrNotFound), errors.Is(err, fs.ErrNotExist):
 		return exitNothing
 	case errors.As(err, &gf), errors.As(err, &sf), errors.As(err, &syntax), errors.As(err, &typeErr),

@@ -1,0 +1,169 @@
+package compare
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/weightaudit/weightaudit/internal/textfmt"
+)
+
+// OutputFormat is one way to render a [Report].
+type OutputFormat struct {
+	Name  string // as --format takes it
+	Write func(r *Report, w io.Writer) error
+}
+
+// Formats lists the output formats, the default first.
+var Formats = []OutputFormat{
+	{"table", (*Report).WriteText},
+	{"json", (*Report).WriteJSON},
+	{"markdown", (*Report).WriteMarkdown},
+}
+
+// LookupFormat returns the output format called name.
+func LookupFormat(name string) (OutputFormat, bool) {
+	for _, f := range Formats {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return OutputFormat{}, false
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error { return textfmt.WriteJSON(w, r) }
+
+// maxRows bounds the pairs and tensors a text report lists; the JSON has
+// them all.
+const maxRows = textfmt.MaxTextFindings
+
+// worst returns the pairs ordered by how close they come to their bound,
+// failed first.
+func (r *Report) worst() []Pair {
+	ps := slices.Clone(r.Pairs)
+	ratio := func(p Pair) float64 {
+		if p.Bound == 0 {
+			return 0
+		}
+		return p.RelRMS / p.Bound
+	}
+	slices.SortStableFunc(ps, func(a, b Pair) int {
+		switch {
+		case a.Pass != b.Pass:
+			if !a.Pass {
+				return -1
+			}
+			return 1
+		case ratio(a) > ratio(b):
+			return -1
+		case ratio(a) < ratio(b):
+			return 1
+		}
+		return 0
+	})
+	return ps
+}
+
+// WriteText writes the report for people: the verdict first, the two
+// sides, the failed pairs (then the closest to their bound), what has no
+// partner, and the metadata findings.
+func (r *Report) WriteText(w io.Writer) error {
+	p := &textfmt.Printer{W: w}
+	p.F("%s\n", r.Headline)
+	for _, s := range []struct {
+		label string
+		side  Side
+	}{{"A", r.A}, {"B", r.B}} {
+		p.F("%s  %s (%s, %s, %s tensors)\n", s.label, s.side.Source, s.side.Family, s.side.Format, textfmt.Count(int64(s.side.Tensors)))
+	}
+	mode := fmt.Sprintf("%d sampled rows per tensor (seed %d)", r.Sample, r.Seed)
+	if r.Full {
+		mode = "every row"
+	}
+	p.F("compared %d tensor pair(s), %s; %s read\n", len(r.Pairs), mode, textfmt.Bytes(r.BytesRead))
+	if len(r.Metadata) > 0 {
+		p.F("\nmetadata (%d)\n", len(r.Metadata))
+		for i, f := range r.Metadata {
+			if i == maxRows {
+				p.F("  …and %d more (see --format json)\n", len(r.Metadata)-maxRows)
+				break
+			}
+			p.F("  %s\n", f.Message)
+		}
+	}
+	ps := r.worst()
+	title := "closest to their bound"
+	if r.Failed > 0 {
+		title = "beyond their bound, then the closest"
+	}
+	p.F("\ntensors %s\n", title)
+	for i, x := range ps {
+		if i == maxRows || (x.Pass && i >= 5) {
+			break
+		}
+		status := "ok  "
+		if !x.Pass {
+			status = "FAIL"
+		}
+		p.F("  %s %s  %s ~ %s  [%s→%s] rel %.3g (bound %.3g) max %.3g cos %.6f\n", status, x.Role, x.A, x.B, x.TypeA, x.TypeB, x.RelRMS, x.Bound, x.MaxAbs, x.Cosine)
+		if x.Diagnosis != "" {
+			p.F("       %s\n", x.Diagnosis)
+		}
+	}
+	var lacking, expected []Unpaired
+	for _, u := range r.Unpaired {
+		if u.Expected {
+			expected = append(expected, u)
+		} else {
+			lacking = append(lacking, u)
+		}
+	}
+	if len(lacking) > 0 {
+		p.F("\nwithout a partner (%d)\n", len(lacking))
+		for i, u := range lacking {
+			if i == maxRows {
+				p.F("  …and %d more (see --format json)\n", len(lacking)-maxRows)
+				break
+			}
+			p.F("  %s %s: %s\n", strings.ToUpper(u.Side), u.Tensor, u.Reason)
+		}
+	}
+	if len(expected) > 0 {
+		p.F("\n%d tensor(s) the other format does not carry, as expected (the first: %s: %s)\n", len(expected), expected[0].Tensor, expected[0].Reason)
+	}
+	return p.Err
+}
+
+// WriteMarkdown writes the report as a Markdown section, for a CI
+// summary.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	p := &textfmt.Printer{W: w}
+	p.F("## weightaudit compare: %s\n\n", mdEscape(r.Headline))
+	p.F("| side | source | family | format | tensors |\n| --- | --- | --- | --- | ---: |\n")
+	p.F("| A | `%s` | %s | %s | %d |\n| B | `%s` | %s | %s | %d |\n\n", r.A.Source, r.A.Family, r.A.Format, r.A.Tensors, r.B.Source, r.B.Family, r.B.Format, r.B.Tensors)
+	p.F("| | role | A | B | types | rel RMS | bound | cosine | diagnosis |\n| --- | --- | --- | --- | --- | ---: | ---: | ---: | --- |\n")
+	for i, x := range r.worst() {
+		if i == maxRows {
+			break
+		}
+		icon := "✅"
+		if !x.Pass {
+			icon = "❌"
+		}
+		p.F("| %s | %s | `%s` | `%s` | %s→%s | %.3g | %.3g | %.6f | %s |\n", icon, x.Role, x.A, x.B, x.TypeA, x.TypeB, x.RelRMS, x.Bound, x.Cosine, mdEscape(x.Diagnosis))
+	}
+	for _, f := range r.Metadata {
+		p.F("\n- metadata: %s", mdEscape(f.Message))
+	}
+	for _, u := range r.Unpaired {
+		if !u.Expected {
+			p.F("\n- %s `%s` without a partner: %s", strings.ToUpper(u.Side), u.Tensor, mdEscape(u.Reason))
+		}
+	}
+	p.F("\n")
+	return p.Err
+}
+
+func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
