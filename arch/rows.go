@@ -39,3 +39,13 @@ func PermutedHeads(spec Spec, f checkpoint.Format, c Component) int {
 	}
 	return 0
 }
+
+// Transposer is implemented by specs that store some tensors of a format
+// transposed, [in, out] where nn.Linear's [out, in] is the logical shape:
+// gpt-oss's dequantized experts (GptOssExperts' gate_up_proj and
+// down_proj), which llama.cpp's converter transposes back.
+type Transposer interface {
+	// Transposed reports whether the tensor of component c is stored
+	// transposed in format f.
+	Transposed(f checkpoint.Format, c Component) bool
+}

@@ -295,13 +295,6 @@ func (c *comparer) rows(k key, n int) []int {
 // compare reads the chosen rows of both sides and measures them.
 func (c *comparer) compare(p pairing1) (Pair, error) {
 	res := Pair{Role: p.k.String(), A: sliceName(p.a), B: sliceName(p.b), TypeA: p.a.t.DType, TypeB: p.b.t.DType, Shape: p.a.shape()}
-	if !slices.Equal(p.a.shape(), p.b.shape()) {
-		res.Diagnosis = fmt.Sprintf("shape %v on one side, %v on the other", p.a.shape(), p.b.shape())
-		if sa, sb := p.a.shape(), p.b.shape(); len(sa) == 2 && len(sb) == 2 && sa[0] == sb[1] && sa[1] == sb[0] {
-			res.Diagnosis += ": transposed"
-		}
-		return res, nil
-	}
 	ma, err := c.a.view(c.ra, p.a, p.k)
 	if err != nil {
 		return res, err
@@ -310,11 +303,19 @@ func (c *comparer) compare(p pairing1) (Pair, error) {
 	if err != nil {
 		return res, err
 	}
+	if ma.rows() != mb.rows() || ma.cols() != mb.cols() {
+		res.Diagnosis = fmt.Sprintf("shape %v on one side, %v on the other", p.a.shape(), p.b.shape())
+		if ma.rows() == mb.cols() && ma.cols() == mb.rows() {
+			res.Diagnosis += ": transposed"
+		}
+		return res, nil
+	}
+	res.Shape = []int64{int64(ma.rows()), int64(ma.cols())}
 	res.Transform = joinNonEmpty(ma.transform, mb.transform)
-	rows := c.rows(p.k, ma.m.Rows())
+	rows := c.rows(p.k, ma.rows())
 	res.Rows = len(rows)
 	var st stats
-	va, vb := make([]float32, ma.m.Cols()), make([]float32, mb.m.Cols())
+	va, vb := make([]float32, ma.cols()), make([]float32, mb.cols())
 	perRow := make([]float64, len(rows))
 	for j, i := range rows {
 		if err := ma.row(c.ctx, i, va); err != nil {

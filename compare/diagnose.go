@@ -27,9 +27,9 @@ func (c *comparer) diagnose(p pairing1, ma, mb *view, rows []int, perRow []float
 		permuted := ma.stored == nil && mb.stored == nil
 		if ok, err := c.matchRows(ma, mb, rows, bound, func(i int) int {
 			if permuted {
-				return gguf2hf(i, mb.m.Rows(), heads, true)
+				return gguf2hf(i, mb.rows(), heads, true)
 			}
-			return gguf2hf(i, mb.m.Rows(), heads, false)
+			return gguf2hf(i, mb.rows(), heads, false)
 		}); err != nil || ok {
 			how := "matches if the heads are permuted as llama.cpp permutes Q and K: the converter permuted them where this architecture does not"
 			if !permuted {
@@ -75,7 +75,7 @@ func gguf2hf(i, rows, heads int, forward bool) int {
 // A's rows within bound.
 func (c *comparer) matchRows(ma, mb *view, rows []int, bound float64, mapping func(int) int) (bool, error) {
 	var st stats
-	va, vb := make([]float32, ma.m.Cols()), make([]float32, mb.m.Cols())
+	va, vb := make([]float32, ma.cols()), make([]float32, mb.cols())
 	for _, i := range rows {
 		if err := ma.row(c.ctx, mapping(i), va); err != nil {
 			return false, err

@@ -15,6 +15,10 @@ import (
 type view struct {
 	m         *checkpoint.Matrix
 	stored    []int // stored[i]: the stored row holding logical row i; nil for the identity
+	// whole holds a transposed tensor read whole: logical row i is its
+	// column i.
+	transposed bool
+	whole      []float32
 	scale     *checkpoint.Matrix
 	block     [2]int64 // rows and columns one scale serves
 	transform string
@@ -27,6 +31,13 @@ func (s *side) view(rd *checkpoint.Reader, sl slot, k key) (*view, error) {
 		return nil, err
 	}
 	v := &view{m: m}
+	if t, ok := s.spec.(arch.Transposer); ok && t.Transposed(s.ck.Format, k.comp) {
+		if int64(m.Rows())*int64(m.Cols()) > maxTransposed {
+			return nil, fmt.Errorf("tensor %s: stored transposed and over %d elements: too large to compare", sl.t.Name, maxTransposed)
+		}
+		v.transposed = true
+		v.transform = fmt.Sprintf("%s: stored [in, out], read transposed", sl.t.Name)
+	}
 	if heads := arch.PermutedHeads(s.spec, s.ck.Format, k.comp); heads > 0 {
 		n := m.Rows()
 		v.stored = make([]int, n)
@@ -49,8 +60,29 @@ func (s *side) view(rd *checkpoint.Reader, sl slot, k key) (*view, error) {
 	return v, nil
 }
 
+// maxTransposed bounds the elements of a transposed tensor read whole.
+const maxTransposed = 64 << 20
+
+// rows and cols are the logical dimensions.
+func (v *view) rows() int {
+	if v.transposed {
+		return v.m.Cols()
+	}
+	return v.m.Rows()
+}
+
+func (v *view) cols() int {
+	if v.transposed {
+		return v.m.Rows()
+	}
+	return v.m.Cols()
+}
+
 // row reads logical row i into dst.
 func (v *view) row(ctx context.Context, i int, dst []float32) error {
+	if v.transposed {
+		return v.column(ctx, i, dst)
+	}
 	r := i
 	if v.stored != nil {
 		r = v.stored[i]
@@ -72,6 +104,28 @@ func (v *view) row(ctx context.Context, i int, dst []float32) error {
 			return fmt.Errorf("tensor %s: column %d has no block scale in %s (%d columns)", v.m.Tensor().Name, c, v.scale.Tensor().Name, len(scales))
 		}
 		dst[c] *= scales[j]
+	}
+	return nil
+}
+
+// column reads logical row i of a transposed tensor: its stored column i,
+// the whole tensor read once.
+func (v *view) column(ctx context.Context, i int, dst []float32) error {
+	n, c := v.m.Rows(), v.m.Cols()
+	if v.whole == nil {
+		whole := make([]float32, n*c)
+		for r := range n {
+			if err := v.m.ReadRow(ctx, r, whole[r*c:(r+1)*c], nil); err != nil {
+				return err
+			}
+		}
+		v.whole = whole
+	}
+	if i < 0 || i >= c || len(dst) != n {
+		return fmt.Errorf("tensor %s: column %d of %d into %d elements", v.m.Tensor().Name, i, c, len(dst))
+	}
+	for r := range n {
+		dst[r] = v.whole[r*c+i]
 	}
 	return nil
 }
