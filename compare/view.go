@@ -13,15 +13,15 @@ import (
 // llama.cpp's Q/K head permutation undone and FP8 block scales applied,
 // so that both sides of a pair read the same logical rows.
 type view struct {
-	m         *checkpoint.Matrix
-	stored    []int // stored[i]: the stored row holding logical row i; nil for the identity
+	m      *checkpoint.Matrix
+	stored []int // stored[i]: the stored row holding logical row i; nil for the identity
 	// whole holds a transposed tensor read whole: logical row i is its
 	// column i.
 	transposed bool
 	whole      []float32
-	scale     *checkpoint.Matrix
-	block     [2]int64 // rows and columns one scale serves
-	transform string
+	scale      *checkpoint.Matrix
+	block      [2]int64 // rows and columns one scale serves
+	transform  string
 }
 
 // view returns the view of slot sl, of role k.
