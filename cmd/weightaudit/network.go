@@ -84,7 +84,7 @@ func addNetworkFlags(root *cobra.Command) {
 	f.Var(&timeout, "timeout",
 		"time limit of the network work on a remote SOURCE (Hub, registry), after which the run fails with exit 2: a duration (90s, 10m) or seconds, 0 for none; "+
 			"default $"+timeoutEnv+", else "+shortDuration(defaultHeaderTimeout)+" for inspect and audit, which read headers only, and "+
-			shortDuration(defaultDataTimeout)+" for commands that read tensor data (verify, diff, dump, spotcheck, audit --spotcheck); local files are never timed")
+			shortDuration(defaultDataTimeout)+" for commands that read tensor data (verify, diff, compare, dump, spotcheck, audit --spotcheck); local files are never timed")
 	f.Int("retries", defaultRetries,
 		"times a failed request to a remote SOURCE is retried (429, 5xx, connection reset, body cut short), each said on stderr; 0 for none")
 }
