@@ -78,7 +78,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	}{{"A", r.A}, {"B", r.B}} {
 		p.F("%s  %s (%s, %s, %s tensors)\n", s.label, s.side.Source, s.side.Family, s.side.Format, textfmt.Count(int64(s.side.Tensors)))
 	}
-	mode := fmt.Sprintf("%d sampled rows per tensor (seed %d)", r.Sample, r.Seed)
+	mode := fmt.Sprintf("%d sampled rows per tensor, %d per routed expert's (seed %d)", r.Sample, max(1, r.Sample/expertShare), r.Seed)
 	if r.Full {
 		mode = "every row"
 	}

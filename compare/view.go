@@ -22,6 +22,8 @@ type view struct {
 	scale      *checkpoint.Matrix
 	block      [2]int64 // rows and columns one scale serves
 	transform  string
+	buf        []byte    // one stored row: a view serves one goroutine
+	scales     []float32 // one row of scales
 }
 
 // view returns the view of slot sl, of role k.
@@ -87,14 +89,20 @@ func (v *view) row(ctx context.Context, i int, dst []float32) error {
 	if v.stored != nil {
 		r = v.stored[i]
 	}
-	if err := v.m.ReadRow(ctx, r, dst, nil); err != nil {
+	if int64(len(v.buf)) != v.m.RowBytes() {
+		v.buf = make([]byte, v.m.RowBytes())
+	}
+	if err := v.m.ReadRow(ctx, r, dst, v.buf); err != nil {
 		return err
 	}
 	if v.scale == nil {
 		return nil
 	}
 	sr := i / int(v.block[0])
-	scales := make([]float32, v.scale.Cols())
+	if len(v.scales) != v.scale.Cols() {
+		v.scales = make([]float32, v.scale.Cols())
+	}
+	scales := v.scales
 	if err := v.scale.ReadRow(ctx, sr, scales, nil); err != nil {
 		return err
 	}
