@@ -22,6 +22,9 @@ type DiffReport struct {
 	Unhashed  []DiffTensor  `json:"unhashed"`  // same shape and dtype, but a side has no digest to compare
 	Same      int           `json:"same"`      // tensors with the same shape, dtype and bytes
 	Files     []DiffFileRef `json:"files_changed"`
+	// BytesRead counts the tensor bytes [DiffCheckpoints] read (none when
+	// every file's published digest matched).
+	BytesRead int64 `json:"bytes_read"`
 }
 
 // DiffTensor names one tensor of one side.
@@ -44,6 +47,12 @@ type DiffChange struct {
 	Name string   `json:"name"`
 	A    DiffSide `json:"a"`
 	B    DiffSide `json:"b"`
+	// FirstDiff is the offset of the first differing byte from the
+	// tensor's start, and MaxAbsDelta the largest difference of the
+	// values, when the tensors were compared by content
+	// ([DiffCheckpoints]); absent when compared by digest.
+	FirstDiff   *int64   `json:"first_diff_offset,omitempty"`
+	MaxAbsDelta *float64 `json:"max_abs_delta,omitempty"`
 }
 
 // DiffFileRef is a file present on both sides, by name, whose digest
@@ -152,6 +161,10 @@ func (r *DiffReport) WriteText(w io.Writer) error {
 		p.F("  retyped   %s  %s → %s\n", c.Name, c.A.DType, c.B.DType)
 	}
 	for _, c := range r.Changed {
+		if c.FirstDiff != nil {
+			p.F("  changed   %s  first difference at byte %d, max |Δ| %.6g\n", c.Name, *c.FirstDiff, *c.MaxAbsDelta)
+			continue
+		}
 		p.F("  changed   %s  sha256 %s → %s\n", c.Name, short(c.A.SHA256), short(c.B.SHA256))
 	}
 	if len(r.Unhashed) > 0 {

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/internal/safefs"
 	"github.com/weightaudit/weightaudit/verify"
 )
@@ -39,6 +40,13 @@ It exits 1 when the tensors differ.`,
 			if jobs < 1 {
 				return usageError(cmd, fmt.Sprintf("--jobs must be at least 1, got %d", jobs))
 			}
+			d, err := diffPublished(cmd, args, jobs)
+			if err != nil {
+				return err
+			}
+			if d != nil {
+				return writeDiff(cmd, d, asJSON)
+			}
 			sides := make([]*verify.Manifest, 2)
 			g, ctx := errgroup.WithContext(cmd.Context())
 			for i, arg := range args {
@@ -51,26 +59,59 @@ It exits 1 when the tensors differ.`,
 			if err := g.Wait(); err != nil {
 				return err
 			}
-			d := verify.Diff(sides[0], sides[1])
-			var err error
-			if asJSON {
-				err = d.WriteJSON(cmd.OutOrStdout())
-			} else {
-				err = d.WriteText(cmd.OutOrStdout())
-			}
-			if err != nil {
-				return err
-			}
-			if !d.Identical {
-				return &checkFailed{n: d.Differences()}
-			}
-			return nil
+			return writeDiff(cmd, verify.Diff(sides[0], sides[1]), asJSON)
 		},
 	}
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "write the comparison as JSON")
 	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "files read at once, per side")
 	return cmd
+}
+
+// writeDiff writes d and fails with the number of differences.
+func writeDiff(cmd *cobra.Command, d *verify.DiffReport, asJSON bool) error {
+	var err error
+	if asJSON {
+		err = d.WriteJSON(cmd.OutOrStdout())
+	} else {
+		err = d.WriteText(cmd.OutOrStdout())
+	}
+	if err != nil {
+		return err
+	}
+	if !d.Identical {
+		return &checkFailed{n: d.Differences()}
+	}
+	return nil
+}
+
+// diffPublished compares two SOURCEs that both publish their files'
+// digests (Hub repositories, OCI registries) without reading a byte of a
+// file whose digests agree ([verify.DiffCheckpoints]); nil, nil when a
+// side is a manifest or publishes no digests (then every byte is read and
+// hashed, as diff always did).
+func diffPublished(cmd *cobra.Command, args []string, jobs int) (*verify.DiffReport, error) {
+	var cks [2]*checkpoint.Checkpoint
+	var digests [2]verify.DigestFunc
+	for i, arg := range args {
+		if looksLikeManifest(arg) {
+			return nil, nil
+		}
+		src, focus, err := resolve(cmd, arg)
+		if err != nil {
+			return nil, err
+		}
+		ck, err := checkpoint.Load(cmd.Context(), src, checkpoint.WithJobs(jobs), checkpoint.WithFocus(focus))
+		if err != nil {
+			return nil, err
+		}
+		dg, ok := ck.Origin().(hub.Digester)
+		if !ok {
+			return nil, nil
+		}
+		cks[i], digests[i] = ck, dg.Digest
+	}
+	return verify.DiffCheckpoints(cmd.Context(), cks[0], cks[1], digests[0], digests[1], jobs)
 }
 
 // diffSide returns the manifest arg names, or the manifest of the SOURCE

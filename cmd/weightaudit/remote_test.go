@@ -27,6 +27,36 @@ func fakeHub(tb testing.TB, dir, repo string) (*httptest.Server, *atomic.Int64) 
 // LFS sha256, or for a file not in LFS its Git blob id.
 func fakeHubLying(tb testing.TB, dir, repo, lie string) (*httptest.Server, *atomic.Int64) {
 	tb.Helper()
+	return fakeHubRepos(tb, map[string]string{repo: dir}, lie)
+}
+
+// fakeHubRepos serves several repositories, each from its folder (by
+// repository id), as fakeHubLying does one.
+func fakeHubRepos(tb testing.TB, dirs map[string]string, lie string) (*httptest.Server, *atomic.Int64) {
+	tb.Helper()
+	handlers := map[string]http.HandlerFunc{}
+	for repo, dir := range dirs {
+		handlers[repo] = repoHandler(tb, dir, repo, lie)
+	}
+	requests := new(atomic.Int64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		for repo, h := range handlers {
+			if strings.HasPrefix(r.URL.Path, "/api/models/"+repo+"/") || strings.HasPrefix(r.URL.Path, "/"+repo+"/") {
+				h(w, r)
+				return
+			}
+		}
+		w.Header().Set("X-Error-Code", "RepoNotFound")
+		http.Error(w, "not found", http.StatusNotFound)
+	}))
+	tb.Cleanup(srv.Close)
+	return srv, requests
+}
+
+// repoHandler serves one repository's listing and files.
+func repoHandler(tb testing.TB, dir, repo, lie string) http.HandlerFunc {
+	tb.Helper()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		tb.Fatal(err)
@@ -67,9 +97,7 @@ func fakeHubLying(tb testing.TB, dir, repo, lie string) (*httptest.Server, *atom
 		siblings = append(siblings, sib)
 	}
 	listing, _ := json.Marshal(map[string]any{"sha": strings.Repeat("a", 40), "siblings": siblings})
-	requests := new(atomic.Int64)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
+	return func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/api/models/"+repo+"/revision/main":
 			w.Header().Set("Content-Type", "application/json")
@@ -87,9 +115,7 @@ func fakeHubLying(tb testing.TB, dir, repo, lie string) (*httptest.Server, *atom
 			w.Header().Set("X-Error-Code", "RepoNotFound")
 			http.Error(w, "not found", http.StatusNotFound)
 		}
-	}))
-	tb.Cleanup(srv.Close)
-	return srv, requests
+	}
 }
 
 // A Hub repository audits and inspects exactly as the same files do
