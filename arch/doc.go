@@ -37,14 +37,22 @@
 //     are defined in the folder with [DefineComponent].
 //     The facts stay in the folder; the machinery that is the same for
 //     every family is here, as plain functions over the family's own
-//     tables: [GGUFKeys] reads and writes the metadata keys (keeping a
-//     [GGUFSource] of what the file lacked), [CheckDims] and
-//     [ConfigProblems] validate and report the config, [Fields] and
-//     [MatchProfiles] recognize published models and compare config.json
-//     with GGUF metadata, [CutIndex], [Role.Fill], [Expected.At],
-//     [LocateWith] and [ShapeIn] serve the tensor table, [NewPrediction]
-//     adds up the counts, and [Walk]'s Norm, Attention, MLP and Experts
-//     walk the usual block.
+//     tables: the spec embeds a [Core] (its family name, config and
+//     tensor tables, and the [GGUFSource] that [Keep] records), which
+//     gives it Family, Config, Expected, Locate, Count and Assign from
+//     a [TableSpec] per format (slots declared for both formats with
+//     [Both] and [SlotsIn], the embedding, final norm and lm_head with
+//     [Ends]); [GGUFKeys] reads and writes the metadata keys, [CheckDims]
+//     and [ConfigProblems] validate and report the config, [Fields],
+//     [Published], [Recognize] (or [MatchProfiles]) and [CompareConfig]
+//     recognize published models and compare config.json with GGUF
+//     metadata, [NewPrediction] adds up the counts, and [Walk]'s Norm,
+//     Attention, MLP and Experts walk the usual block. A family that
+//     numbers its table by hand has [CutIndex], [Role.Fill],
+//     [Expected.At], [LocateWith], [ShapeIn] and [Layouts]. The spec
+//     asserts [Complete] (and [Forwarder], when it has one) at compile
+//     time. Its tests share arch/archtest: edited specs, synthesis in
+//     either format, the table and prediction checks.
 //  2. Register it from the package's init with [Register]: its name, the
 //     model_type values, the GGUF architecture, the two constructors
 //     ([FromConfigFunc], [FromGGUFFunc]) and a small example model.

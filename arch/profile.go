@@ -92,3 +92,20 @@ func MatchProfiles[C, P any](fs Fields[C], c *C, label, where string, ps []P, of
 	}
 	return r
 }
+
+// Published is a published model of a family whose config is C: its
+// [Profile] and its reference configuration. A family's profile is one,
+// or embeds one beside the other names the model goes by.
+type Published[C any] struct {
+	Profile
+	Config *C
+}
+
+// Recognize is [MatchProfiles] over a family's published models ps, each
+// named by its own size label: label, found in the name where ("" when no
+// name has one), names the profile whose Label it is, ignoring case.
+func Recognize[C any](fs Fields[C], c *C, label, where string, ps []Published[C]) Recognition {
+	return MatchProfiles(fs, c, label, where, ps, func(p *Published[C]) (*Profile, *C, bool) {
+		return &p.Profile, p.Config, strings.EqualFold(p.Label, label)
+	})
+}

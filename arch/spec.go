@@ -320,3 +320,19 @@ type ConfigChecker interface {
 	// metadata); none for a sound configuration.
 	ConfigProblems() []Conflict
 }
+
+// Complete is a spec with every optional capability but [Forwarder],
+// whose kernels compute one family's block: what a family asserts at
+// compile time (var _ arch.Complete = (*Spec)(nil)) when it gives them
+// all.
+type Complete interface {
+	Spec
+	Assigner
+	Coster
+	BlockWalker
+	Contract
+	Recognizer
+	ConfigComparer
+	ConfigChecker
+	GGUFWriter
+}

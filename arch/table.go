@@ -280,3 +280,58 @@ func (t Tables) Locate(f checkpoint.Format, name string) (Expected, int, bool) {
 	}
 	return r.Expected, r.Index, true
 }
+
+// Pair is a [Slot] a family declares for both formats at once, under its
+// name in each: HF after "model.layers.N." (a routed expert's after the
+// expert prefix too), GGUF after "blk.N.", whole for a tensor outside the
+// layers; "" in a format that has no such tensor. [SlotsIn] sets the
+// Slot's Name and Expert.
+type Pair struct {
+	HF, GGUF string
+	Slot
+}
+
+// Both returns the pair of the tensor named hf and gguf, of component comp
+// and logical shape (outermost first).
+func Both(hf, gguf string, comp Component, shape ...int64) Pair {
+	return Pair{HF: hf, GGUF: gguf, Slot: Slot{Comp: comp, Shape: shape}}
+}
+
+// SlotsIn returns the slots of format f that pairs declare, in order,
+// each under its name in f; a pair with no name in f is left out. A slot
+// of a routed expert ([Component.Expert]) repeats per expert in a Hugging
+// Face checkpoint (Slot.Expert), and in GGUF is one tensor stacking the
+// experts, its logical shape led by their number (llama.cpp's converter
+// stacks each layer's experts so).
+func SlotsIn(f checkpoint.Format, experts int64, pairs ...Pair) []Slot {
+	gguf := f == checkpoint.FormatGGUF
+	out := make([]Slot, 0, len(pairs))
+	for _, p := range pairs {
+		sl := p.Slot
+		sl.Name, sl.Expert = p.HF, p.Comp.Expert()
+		if gguf {
+			sl.Name, sl.Expert = p.GGUF, false
+			if p.Comp.Expert() {
+				sl.Shape = append([]int64{experts}, p.Shape...)
+			}
+		}
+		if sl.Name != "" {
+			out = append(out, sl)
+		}
+	}
+	return out
+}
+
+// Ends returns the tensors outside the layers that every decoder has, in
+// format f: before the layers the embedding [vocab, hidden]; after them
+// the final norm [hidden] and, unless the embeddings are tied, lm_head
+// [vocab, hidden] (transformers' tie_word_embeddings; llama.cpp then
+// reads the output from token_embd).
+func Ends(f checkpoint.Format, vocab, hidden int64, tied bool) (before, after []Slot) {
+	before = SlotsIn(f, 0, Both("model.embed_tokens.weight", "token_embd.weight", CompEmbedding, vocab, hidden))
+	after = SlotsIn(f, 0, Both("model.norm.weight", "output_norm.weight", CompFinalNorm, hidden))
+	if !tied {
+		after = append(after, SlotsIn(f, 0, Both("lm_head.weight", "output.weight", CompLMHead, vocab, hidden))...)
+	}
+	return before, after
+}

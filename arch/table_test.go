@@ -169,3 +169,69 @@ func TestHFRow(t *testing.T) {
 		t.Errorf("HFRow with heads not dividing rows = %d, want 5", got)
 	}
 }
+
+// Pairs declared for both formats give each format its own slots: the
+// names of that format, a pair the format lacks left out, a routed
+// expert's slot per expert in Hugging Face and stacked, experts first, in
+// GGUF; the ends every decoder has, lm_head only when untied.
+func TestSlotsIn(t *testing.T) {
+	companion := arch.Both("", "rope_freqs.weight", arch.CompAttnNorm, 4)
+	companion.Part = arch.PartCompanion
+	pairs := []arch.Pair{
+		arch.Both("input_layernorm.weight", "attn_norm.weight", arch.CompAttnNorm, 8),
+		arch.Both("w1.weight", "ffn_gate_exps.weight", arch.CompExpertGate, 5, 8),
+		companion,
+	}
+	type slot struct {
+		name   string
+		shape  []int64
+		expert bool
+		part   arch.Part
+	}
+	for _, tt := range []struct {
+		f    checkpoint.Format
+		want []slot
+	}{
+		{checkpoint.FormatSafetensors, []slot{{"input_layernorm.weight", []int64{8}, false, arch.PartModel}, {"w1.weight", []int64{5, 8}, true, arch.PartModel}}},
+		{checkpoint.FormatGGUF, []slot{{"attn_norm.weight", []int64{8}, false, arch.PartModel}, {"ffn_gate_exps.weight", []int64{3, 5, 8}, false, arch.PartModel},
+			{"rope_freqs.weight", []int64{4}, false, arch.PartCompanion}}},
+	} {
+		got := arch.SlotsIn(tt.f, 3, pairs...)
+		if len(got) != len(tt.want) {
+			t.Fatalf("%s: %+v, want %+v", tt.f, got, tt.want)
+		}
+		for i, w := range tt.want {
+			if g := got[i]; g.Name != w.name || !slices.Equal(g.Shape, w.shape) || g.Expert != w.expert || g.Part != w.part {
+				t.Errorf("%s: slot %d = %+v, want %+v", tt.f, i, g, w)
+			}
+		}
+	}
+	if !slices.Equal(pairs[1].Shape, []int64{5, 8}) {
+		t.Errorf("SlotsIn changed the pair's shape to %v", pairs[1].Shape)
+	}
+	for _, tt := range []struct {
+		f             checkpoint.Format
+		tied          bool
+		before, after []string
+	}{
+		{checkpoint.FormatSafetensors, false, []string{"model.embed_tokens.weight"}, []string{"model.norm.weight", "lm_head.weight"}},
+		{checkpoint.FormatGGUF, false, []string{"token_embd.weight"}, []string{"output_norm.weight", "output.weight"}},
+		{checkpoint.FormatGGUF, true, []string{"token_embd.weight"}, []string{"output_norm.weight"}},
+	} {
+		before, after := arch.Ends(tt.f, 10, 8, tt.tied)
+		if b, a := slotNames(before), slotNames(after); !slices.Equal(b, tt.before) || !slices.Equal(a, tt.after) {
+			t.Errorf("Ends(%s, tied %v) = %v, %v; want %v, %v", tt.f, tt.tied, b, a, tt.before, tt.after)
+		}
+		if !slices.Equal(before[0].Shape, []int64{10, 8}) || !slices.Equal(after[0].Shape, []int64{8}) {
+			t.Errorf("Ends(%s): shapes %v, %v; want [10 8] and [8]", tt.f, before[0].Shape, after[0].Shape)
+		}
+	}
+}
+
+func slotNames(ss []arch.Slot) []string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, s.Name)
+	}
+	return out
+}

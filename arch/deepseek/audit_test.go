@@ -3,11 +3,11 @@ package deepseek_test
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/archtest"
 	"github.com/weightaudit/weightaudit/arch/deepseek"
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
@@ -17,64 +17,10 @@ import (
 	"github.com/weightaudit/weightaudit/spotcheck"
 )
 
-// edited is a spec whose layout (and GGUF metadata) a test changes, to
-// synthesize a checkpoint with a defect or in an older form; its
-// config.json is the spec's own.
-type edited struct {
-	*deepseek.Spec
-	edit func(f checkpoint.Format, es []arch.Expected) []arch.Expected
-	meta func([]gguf.KV) []gguf.KV
-}
-
-func (e edited) Expected(f checkpoint.Format) []arch.Expected {
-	return e.edit(f, e.Spec.Expected(f))
-}
-
-func (e edited) GGUFMetadata() []gguf.KV {
-	if e.meta == nil {
-		return e.Spec.GGUFMetadata()
-	}
-	return e.meta(e.Spec.GGUFMetadata())
-}
-
-// load synthesizes spec in format f (safetensors in shards, or one F16
-// GGUF file) under name and loads it.
-func load(tb testing.TB, name string, spec arch.Spec, f checkpoint.Format, shards int) *checkpoint.Checkpoint {
-	tb.Helper()
-	var l *synth.Layout
-	var err error
-	if f == checkpoint.FormatSafetensors {
-		l, err = synth.HF(name, spec, synth.HFOptions{Shards: shards, DType: safetensors.F32})
-	} else {
-		l, err = synth.GGUF(name, spec, synth.GGUFOptions{Type: "F16", NoTokenizer: true})
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ck, err := checkpoint.Load(context.Background(), l.Source())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return ck
-}
-
-func auditOf(tb testing.TB, name string, spec arch.Spec, f checkpoint.Format, shards int) *audit.Report {
-	tb.Helper()
-	r, err := audit.Run(load(tb, name, spec, f, shards), audit.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return r
-}
-
-func failed(r *audit.Report) []string {
-	var out []string
-	for _, c := range r.Checks {
-		if !c.Pass && !c.Skipped {
-			out = append(out, c.ID+": "+c.Detail)
-		}
-	}
-	return out
+// sharded synthesizes F32 safetensors in n shards, or one F16 GGUF file
+// without a tokenizer.
+func sharded(n int) archtest.Synth {
+	return archtest.Synth{HF: synth.HFOptions{Shards: n, DType: safetensors.F32}, GGUF: synth.GGUFOptions{Type: "F16", NoTokenizer: true}}
 }
 
 // The published DeepSeek-V3 layout (headers real, data virtual: 163
@@ -84,8 +30,8 @@ func failed(r *audit.Report) []string {
 // llama.cpp drops the one and dequantizes the other).
 func TestAuditDeepSeekV3(t *testing.T) {
 	spec := deepseek.MustNew(deepseek.DeepSeekV3())
-	for _, f := range []checkpoint.Format{checkpoint.FormatSafetensors, checkpoint.FormatGGUF} {
-		r := auditOf(t, "DeepSeek-V3", spec, f, 163)
+	for _, f := range archtest.Formats {
+		r := sharded(163).Audit(t, "DeepSeek-V3", spec, f)
 		mtp, scales := int64(13_463_426_304), int64(41_540_496)
 		if f == checkpoint.FormatGGUF {
 			mtp, scales = 0, 0
@@ -94,7 +40,7 @@ func TestAuditDeepSeekV3(t *testing.T) {
 		if !r.Pass || r.Gate.ID != "F-DSV3-001" || !r.Gate.Pass || r.Model.Profile != "DeepSeek-V3" || p.Total != 671_026_419_200 ||
 			p.Active != 37_552_297_472 || p.ActiveWithoutEmbedding != 36_625_618_432 || p.MTP != mtp || p.Companions != scales ||
 			p.Elements != 671_026_419_200+mtp+scales {
-			t.Errorf("%s: pass %v, gate %+v, profile %q, params %+v; failed %v", f, r.Pass, r.Gate, r.Model.Profile, p, failed(r))
+			t.Errorf("%s: pass %v, gate %+v, profile %q, params %+v; failed %v", f, r.Pass, r.Gate, r.Model.Profile, p, archtest.Failed(r))
 		}
 	}
 }
@@ -105,64 +51,43 @@ func TestAuditDeepSeekV3(t *testing.T) {
 // of llama.cpp's split kv_b.
 func TestAuditDefects(t *testing.T) {
 	spec := deepseek.MustNew(deepseek.Tiny())
-	drop := func(name string) func(checkpoint.Format, []arch.Expected) []arch.Expected {
-		return func(_ checkpoint.Format, es []arch.Expected) []arch.Expected {
-			return slices.DeleteFunc(es, func(e arch.Expected) bool { return e.Name == name })
-		}
-	}
-	reshape := func(name string, shape []int64) func(checkpoint.Format, []arch.Expected) []arch.Expected {
-		return func(_ checkpoint.Format, es []arch.Expected) []arch.Expected {
-			for i := range es {
-				if es[i].Name == name {
-					es[i].Shape = shape
-				}
-			}
-			return es
-		}
-	}
 	ob := deepseek.Obligations
 	tests := []struct {
 		name           string
 		format         checkpoint.Format
-		edit           func(checkpoint.Format, []arch.Expected) []arch.Expected
+		edit           archtest.Edit
 		tensor, msg    string
 		fail, mustPass []string
 	}{
-		{"missing expert scale", checkpoint.FormatSafetensors, drop("model.layers.1.mlp.experts.2.up_proj.weight_scale_inv"),
+		{"missing expert scale", checkpoint.FormatSafetensors, archtest.Drop("model.layers.1.mlp.experts.2.up_proj.weight_scale_inv"),
 			"model.layers.1.mlp.experts.2.up_proj.weight_scale_inv", "missing", []string{audit.CheckTensors}, []string{ob.Total, ob.Blocks}},
 		// 8×8 blocks where the config says 16×16: [16, 32] → [2, 4] instead of [1, 2].
-		{"scale of another block size", checkpoint.FormatSafetensors, reshape("model.layers.0.self_attn.o_proj.weight_scale_inv", []int64{4, 4}),
+		{"scale of another block size", checkpoint.FormatSafetensors, archtest.Reshape("model.layers.0.self_attn.o_proj.weight_scale_inv", 4, 4),
 			"model.layers.0.self_attn.o_proj.weight_scale_inv", "shape [4 4], want [2 2]", []string{audit.CheckTensors}, []string{ob.Total}},
-		{"missing MTP eh_proj", checkpoint.FormatSafetensors, drop("model.layers.3.eh_proj.weight"),
+		{"missing MTP eh_proj", checkpoint.FormatSafetensors, archtest.Drop("model.layers.3.eh_proj.weight"),
 			"model.layers.3.eh_proj.weight", "missing", []string{audit.CheckTensors}, []string{ob.Total}},
-		{"missing attn_v_b", checkpoint.FormatGGUF, drop("blk.2.attn_v_b.weight"),
+		{"missing attn_v_b", checkpoint.FormatGGUF, archtest.Drop("blk.2.attn_v_b.weight"),
 			"blk.2.attn_v_b.weight", "missing", []string{audit.CheckTensors, ob.Total, ob.Blocks}, nil},
-		{"misshaped attn_k_b", checkpoint.FormatGGUF, reshape("blk.1.attn_k_b.weight", []int64{16, 8, 4}),
+		{"misshaped attn_k_b", checkpoint.FormatGGUF, archtest.Reshape("blk.1.attn_k_b.weight", 16, 8, 4),
 			"blk.1.attn_k_b.weight", "want [8 16 4]", []string{audit.CheckTensors, ob.Blocks}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := auditOf(t, "tiny", edited{Spec: spec, edit: tt.edit}, tt.format, 2)
+			r := sharded(2).Audit(t, "tiny", archtest.Edited{Spec: spec, Edit: tt.edit}, tt.format)
 			if r.Pass || r.Verdict != audit.VerdictFail {
 				t.Errorf("verdict %q; want a failure", r.Verdict)
 			}
-			ids := map[string]bool{}
-			for _, c := range r.Checks {
-				ids[c.ID] = !c.Pass && !c.Skipped
-			}
 			for _, id := range tt.fail {
-				if !ids[id] {
-					t.Errorf("check %s did not fail (failed: %v)", id, failed(r))
+				if !archtest.Fails(r, id) {
+					t.Errorf("check %s did not fail (failed: %v)", id, archtest.Failed(r))
 				}
 			}
 			for _, id := range tt.mustPass {
-				if ids[id] {
-					t.Errorf("check %s failed; a companion or MTP defect is not one of the model's counts: %v", id, failed(r))
+				if archtest.Fails(r, id) {
+					t.Errorf("check %s failed; a companion or MTP defect is not one of the model's counts: %v", id, archtest.Failed(r))
 				}
 			}
-			if !slices.ContainsFunc(r.Findings, func(f audit.Finding) bool {
-				return f.Check == audit.CheckTensors && f.Tensor == tt.tensor && strings.Contains(f.Message, tt.msg)
-			}) {
+			if !archtest.HasFinding(r, audit.CheckTensors, tt.tensor, tt.msg) {
 				t.Errorf("no finding names %s with %q: %+v", tt.tensor, tt.msg, r.Findings)
 			}
 		})
@@ -177,8 +102,8 @@ func TestLegacyKVB(t *testing.T) {
 	for _, c := range []*deepseek.Config{deepseek.Tiny(), deepseek.DeepSeekV3()} {
 		spec := deepseek.MustNew(c)
 		h, rank := c.NumAttentionHeads, c.KVLoraRank
-		legacy := edited{Spec: spec,
-			edit: func(f checkpoint.Format, es []arch.Expected) []arch.Expected {
+		legacy := archtest.Edited{Spec: spec,
+			Edit: func(f checkpoint.Format, es []arch.Expected) []arch.Expected {
 				var out []arch.Expected
 				for _, e := range es {
 					switch {
@@ -192,7 +117,7 @@ func TestLegacyKVB(t *testing.T) {
 				}
 				return out
 			},
-			meta: func(kvs []gguf.KV) []gguf.KV {
+			Meta: func(kvs []gguf.KV) []gguf.KV {
 				var out []gguf.KV
 				for _, kv := range kvs {
 					switch kv.Key {
@@ -207,7 +132,7 @@ func TestLegacyKVB(t *testing.T) {
 				}
 				return out
 			}}
-		ck := load(t, "legacy", legacy, checkpoint.FormatGGUF, 1)
+		ck := sharded(1).Load(t, "legacy", legacy, checkpoint.FormatGGUF)
 		got, _, err := arch.FromCheckpoint(ck)
 		if err != nil {
 			t.Fatal(err)
@@ -222,7 +147,7 @@ func TestLegacyKVB(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !r.Pass || r.Params.Total != spec.Predict().Total {
-			t.Errorf("%s legacy GGUF: pass %v, total %d; failed %v", c.ModelType, r.Pass, r.Params.Total, failed(r))
+			t.Errorf("%s legacy GGUF: pass %v, total %d; failed %v", c.ModelType, r.Pass, r.Params.Total, archtest.Failed(r))
 		}
 	}
 }
@@ -231,7 +156,7 @@ func TestLegacyKVB(t *testing.T) {
 // came from, less what GGUF does not carry.
 func TestGGUFRoundTrip(t *testing.T) {
 	for _, c := range []*deepseek.Config{deepseek.Tiny(), deepseek.KimiK2()} {
-		ck := load(t, "rt", deepseek.MustNew(c), checkpoint.FormatGGUF, 1)
+		ck := sharded(1).Load(t, "rt", deepseek.MustNew(c), checkpoint.FormatGGUF)
 		got, conflicts, err := arch.FromCheckpoint(ck)
 		if err != nil || len(conflicts) != 0 {
 			t.Fatalf("%s: %v, conflicts %v", c.ModelType, err, conflicts)
@@ -284,15 +209,15 @@ func TestQLoraRank(t *testing.T) {
 	if _, _, ok := spec.Locate(checkpoint.FormatSafetensors, "model.layers.0.self_attn.q_proj.weight"); !ok {
 		t.Error("no q_proj without q LoRA")
 	}
-	r := auditOf(t, "noqlora", spec, checkpoint.FormatGGUF, 1)
+	r := sharded(1).Audit(t, "noqlora", spec, checkpoint.FormatGGUF)
 	if !r.Pass {
-		t.Errorf("without q LoRA, GGUF: %v", failed(r))
+		t.Errorf("without q LoRA, GGUF: %v", archtest.Failed(r))
 	}
 }
 
 // The family has no forward pass yet: the spot-check says so.
 func TestSpotCheckNotApplicable(t *testing.T) {
-	ck := load(t, "tiny", deepseek.MustNew(deepseek.Tiny()), checkpoint.FormatSafetensors, 1)
+	ck := sharded(1).Load(t, "tiny", deepseek.MustNew(deepseek.Tiny()), checkpoint.FormatSafetensors)
 	if _, err := spotcheck.Run(context.Background(), ck, spotcheck.Options{Tokens: []int{1}}); !errors.Is(err, arch.ErrNotApplicable) {
 		t.Errorf("spotcheck.Run = %v, want arch.ErrNotApplicable", err)
 	}

@@ -235,7 +235,9 @@ func (c *Config) problems() []arch.BadValue {
 // context below one position, a scoring function transformers does not
 // have. (A quantization scheme the table does not know is not counted at
 // all: [New] refuses it with [arch.ErrUnsupportedArch].)
-func (s *Spec) ConfigProblems() []arch.Conflict { return arch.ConfigProblems(s.gguf, s.cfg.problems()) }
+func (s *Spec) ConfigProblems() []arch.Conflict {
+	return arch.ConfigProblems(s.Source(), s.Cfg().problems())
+}
 
 // fp8 is the quantization_config of the published checkpoints.
 func fp8() *arch.QuantConfig {

@@ -121,7 +121,7 @@ func (s *Spec) GGUFArch() string { return ggufArch }
 // value_length kv_lora_rank) with the per-head widths in key_length_mla
 // and value_length_mla.
 func (s *Spec) GGUFMetadata() []gguf.KV {
-	c := s.cfg
+	c := s.Cfg()
 	kvs := ggufKeys.Write(ggufArch, c, c.NRoutedExperts > 0)
 	u := func(key string, v int64) gguf.KV {
 		return gguf.KV{Key: ggufArch + "." + key, Value: gguf.Uint32(uint32(v))}

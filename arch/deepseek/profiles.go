@@ -1,17 +1,10 @@
 package deepseek
 
-import (
-	"fmt"
-
-	"github.com/weightaudit/weightaudit/arch"
-)
+import "github.com/weightaudit/weightaudit/arch"
 
 // Profile is a published model of the family: its reference configuration
 // and the contract's ranges for its parameter counts.
-type Profile struct {
-	arch.Profile
-	Config *Config
-}
+type Profile = arch.Published[Config]
 
 // Profiles lists the recognized models, by their dimensions (their names
 // carry no size label). DeepSeek-V3's ranges bracket its model card's
@@ -53,22 +46,16 @@ var fields = arch.Fields[Config]{
 }
 
 // Recognize matches the spec against [Profiles] by its structural
-// dimensions ([arch.MatchProfiles]; no size label names these models);
+// dimensions ([arch.Recognize]; no size label names these models);
 // every field that then differs from the profile (routing included) is a
 // conflict.
 func (s *Spec) Recognize(names ...string) arch.Recognition {
-	return arch.MatchProfiles(fields, s.cfg, "", "", Profiles, func(p *Profile) (*arch.Profile, *Config, bool) {
-		return &p.Profile, p.Config, false
-	})
+	return arch.Recognize(fields, s.Cfg(), "", "", Profiles)
 }
 
 // CompareConfig lists each field GGUF metadata carries on which fromGGUF,
 // a spec read from a GGUF file, disagrees with the receiver, read from
 // config.json ([arch.Fields.CompareGGUF]).
 func (s *Spec) CompareConfig(fromGGUF arch.Spec) []arch.Conflict {
-	g, ok := fromGGUF.(*Spec)
-	if !ok {
-		return []arch.Conflict{{Field: "model_type", Message: fmt.Sprintf("config.json describes %s, the GGUF metadata %s", s.Family(), fromGGUF.Family())}}
-	}
-	return fields.CompareGGUF(s.cfg, g.cfg, g.gguf)
+	return arch.CompareConfig(fields, s, fromGGUF)
 }

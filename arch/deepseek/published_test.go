@@ -1,9 +1,11 @@
 package deepseek_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/archtest"
 	"github.com/weightaudit/weightaudit/arch/deepseek"
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
@@ -58,31 +60,34 @@ func TestDeepSeekV3Counts(t *testing.T) {
 
 // The table and the closed form agree on every part, for every published
 // config and the tiny one: the sums of the expected tensors' elements by
-// part equal the prediction's Total, MTP and Companions, and the
-// per-component sums its Components.
+// part equal the prediction's Total, MTP and Companions, and the model's
+// sums by component and layer its Components and Layers. (The GGUF table
+// splits kv_b, which the prediction counts whole.)
 func TestTableMatchesPrediction(t *testing.T) {
 	for _, c := range []*deepseek.Config{deepseek.DeepSeekV3(), deepseek.KimiK2(), deepseek.Tiny()} {
 		spec := deepseek.MustNew(c)
 		p := spec.Predict()
-		var parts [3]int64
-		comps := map[arch.Component]int64{}
-		for _, e := range spec.Expected(checkpoint.FormatSafetensors) {
-			n := int64(1)
-			for _, x := range e.Shape {
-				n *= x
-			}
-			parts[e.Part] += n
-			if e.Part == arch.PartModel {
-				comps[e.Component] += n
-			}
+		if err := archtest.CheckPrediction(spec, checkpoint.FormatSafetensors); err != nil {
+			t.Errorf("%s: %v", c.ModelType, err)
 		}
-		if parts[arch.PartModel] != p.Total || parts[arch.PartMTP] != p.MTP || parts[arch.PartCompanion] != p.Companions {
+		if parts := archtest.Parts(spec, checkpoint.FormatSafetensors); parts[arch.PartMTP] != p.MTP || parts[arch.PartCompanion] != p.Companions {
 			t.Errorf("%s: table %v, prediction %d/%d/%d", c.ModelType, parts, p.Total, p.MTP, p.Companions)
 		}
-		for comp, n := range p.Components {
-			if comps[comp] != n {
-				t.Errorf("%s: %s table %d, predicted %d", c.ModelType, comp, comps[comp], n)
-			}
+	}
+}
+
+// Locate and Assign agree with the expected list, entry by entry, in both
+// formats, and know nothing else: not a layer past the MTP layers, not
+// an expert past the last, not an MTP tensor in a model layer nor in GGUF.
+func TestTable(t *testing.T) {
+	for _, c := range []*deepseek.Config{deepseek.DeepSeekV3(), deepseek.Tiny()} {
+		spec := deepseek.MustNew(c)
+		l, e := c.NumHiddenLayers+c.NumNextNPredictLayers, c.NRoutedExperts
+		bad := []string{"", "model.layers.", "blk.", fmt.Sprintf("model.layers.%d.input_layernorm.weight", l),
+			fmt.Sprintf("model.layers.%d.mlp.experts.%d.up_proj.weight", l-1, e), "model.layers.0.eh_proj.weight",
+			fmt.Sprintf("blk.%d.attn_norm.weight", c.NumHiddenLayers), "blk.0.attn_kv_b.weight", "model.layers.0.self_attn.kv_b_proj.bias"}
+		for _, f := range archtest.Formats {
+			t.Run(c.ModelType+"/"+string(f), func(t *testing.T) { archtest.CheckTable(t, spec, f, bad...) })
 		}
 	}
 }

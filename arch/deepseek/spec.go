@@ -7,34 +7,19 @@ import (
 
 func init() {
 	arch.Register(arch.Family{Name: "deepseek", ModelTypes: []string{"deepseek_v3", "kimi_k2"}, GGUFArch: ggufArch,
-		FromConfig: arch.FromConfigFunc(ParseConfig, New), FromGGUF: arch.FromGGUFFunc(readGGUF, New, (*Spec).keep),
+		FromConfig: arch.FromConfigFunc(ParseConfig, New), FromGGUF: arch.FromGGUFFunc(readGGUF, New, arch.Keep[*Spec]),
 		Example: func() arch.Spec { return MustNew(Tiny()) }})
 }
 
-// Spec is the spec of a DeepSeek-V3 (or Kimi K2) decoder. It implements
-// [arch.Spec] and the capabilities [arch.Assigner] (through its
-// [arch.Tables]), [arch.Coster], [arch.BlockWalker], [arch.Contract],
-// [arch.Recognizer], [arch.ConfigComparer], [arch.ConfigChecker] and
-// [arch.GGUFWriter]; not [arch.Forwarder] (see the package doc). It is
-// safe for concurrent use.
+// Spec is the spec of a DeepSeek-V3 (or Kimi K2) decoder. It implements [arch.Complete],
+// not [arch.Forwarder] (see the package doc). It is safe for concurrent
+// use.
 type Spec struct {
-	arch.Tables
-	cfg  *Config
-	gguf *arch.GGUFSource // set when read from GGUF metadata
+	arch.Core[Config] // Family, Config, and the tensor table: Expected, Locate, Assign, Count
 }
 
-// Compile-time checks of the capabilities.
-var (
-	_ arch.Spec           = (*Spec)(nil)
-	_ arch.Assigner       = (*Spec)(nil)
-	_ arch.Coster         = (*Spec)(nil)
-	_ arch.BlockWalker    = (*Spec)(nil)
-	_ arch.Contract       = (*Spec)(nil)
-	_ arch.Recognizer     = (*Spec)(nil)
-	_ arch.ConfigComparer = (*Spec)(nil)
-	_ arch.ConfigChecker  = (*Spec)(nil)
-	_ arch.GGUFWriter     = (*Spec)(nil)
-)
+// The capabilities, checked at compile time.
+var _ arch.Complete = (*Spec)(nil)
 
 // New validates c and returns its spec. Errors wrap [arch.ErrConfig] and
 // name the key. The spec keeps c: the caller must not change it after.
@@ -42,34 +27,25 @@ func New(c *Config) (*Spec, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	return &Spec{Tables: arch.NewTables(c.tableSpec), cfg: c}, nil
+	return &Spec{arch.NewCore("deepseek", c, c.tableSpec)}, nil
 }
 
 // MustNew is [New] for configs known to be valid (the published ones, test
 // fixtures): it panics on an error.
 func MustNew(c *Config) *Spec { return arch.Must(New(c)) }
 
-// keep records that the spec was read from GGUF metadata.
-func (s *Spec) keep(src *arch.GGUFSource) { s.gguf = src }
-
-// Family returns "deepseek".
-func (s *Spec) Family() string { return "deepseek" }
-
-// Config returns the *Config the spec was made from.
-func (s *Spec) Config() any { return s.cfg }
-
 // Dims returns the plain dimensions. HeadDim is the width of a query and
 // key head (qk_nope_head_dim + qk_rope_head_dim); the values are
 // v_head_dim wide.
 func (s *Spec) Dims() arch.Dims {
-	c := s.cfg
+	c := s.Cfg()
 	return arch.Dims{Vocab: c.VocabSize, Hidden: c.HiddenSize, Layers: c.NumHiddenLayers, Heads: c.NumAttentionHeads,
 		KVHeads: c.NumKeyValueHeads, HeadDim: c.qkHeadDim(), Experts: c.NRoutedExperts, ExpertsUsed: c.NumExpertsPerTok,
 		TiedEmbeddings: c.TieWordEmbeddings}
 }
 
 // Predict counts the parameters from the dimensions ([Config.Predict]).
-func (s *Spec) Predict() arch.Prediction { return s.cfg.Predict() }
+func (s *Spec) Predict() arch.Prediction { return s.Cfg().Predict() }
 
 // Obligations are the family's ids of the seed's seven obligations and QA
 // gate: FALSIFY-DSV3-001 … -007 and F-DSV3-001.
@@ -85,7 +61,7 @@ func (s *Spec) Obligations() arch.Obligations { return Obligations }
 // are the values). Expanding it into per-head keys and values is compute,
 // not cache.
 func (s *Spec) KVCache() []arch.KVRows {
-	c := s.cfg
+	c := s.Cfg()
 	return []arch.KVRows{{Rows: c.NumHiddenLayers, Width: c.KVLoraRank + c.QKRopeHeadDim}}
 }
 
@@ -94,6 +70,6 @@ func (s *Spec) KVCache() []arch.KVRows {
 // qk_rope_head_dim) and the weighted sum of v over v_head_dim, 2 FLOPs a
 // multiply-add. With d_qk = d_v = d_k it is the seed's 2·2·L·n_h·d_k·ctx.
 func (s *Spec) AttentionFLOPs(ctx int64) int64 {
-	c := s.cfg
+	c := s.Cfg()
 	return checked.SatMul(2, c.NumHiddenLayers, c.NumAttentionHeads, c.qkHeadDim()+c.VHeadDim, ctx)
 }

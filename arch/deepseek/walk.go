@@ -11,7 +11,7 @@ import "github.com/weightaudit/weightaudit/arch"
 // v); o_proj from heads × v back to d; the residual; RMSNorm; the dense
 // MLP, or the router and experts with the shared experts; the residual.
 func (s *Spec) WalkBlock(w *arch.Walk, b *arch.Block, layer int, d int64) bool {
-	c := s.cfg
+	c := s.Cfg()
 	n0 := len(w.Problems)
 	h, qk := c.NumAttentionHeads, c.qkHeadDim()
 	w.Norm(b, arch.CompAttnNorm, layer, d)
@@ -75,7 +75,7 @@ func (s *Spec) WalkBlock(w *arch.Walk, b *arch.Block, layer int, d int64) bool {
 // [h, rank, nope] and attn_v_b [h, v, rank] (logical, outermost first)
 // when the block has either half.
 func (s *Spec) walkKVB(w *arch.Walk, b *arch.Block, layer int, rank int64) {
-	c := s.cfg
+	c := s.Cfg()
 	h := c.NumAttentionHeads
 	if len(b.Get(CompAttnKB)) == 0 && len(b.Get(CompAttnVB)) == 0 {
 		kvb := w.One(b, CompAttnKVB, layer)

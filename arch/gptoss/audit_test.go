@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/archtest"
 	"github.com/weightaudit/weightaudit/arch/gptoss"
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
@@ -16,53 +17,9 @@ import (
 	"github.com/weightaudit/weightaudit/spotcheck"
 )
 
-// edited is a spec whose layout a test changes, to synthesize a
-// checkpoint with a defect; its config.json and GGUF metadata are the
-// spec's own.
-type edited struct {
-	*gptoss.Spec
-	edit func(f checkpoint.Format, es []arch.Expected) []arch.Expected
-}
-
-func (e edited) Expected(f checkpoint.Format) []arch.Expected { return e.edit(f, e.Spec.Expected(f)) }
-
-func load(tb testing.TB, name string, spec arch.Spec, f checkpoint.Format) *checkpoint.Checkpoint {
-	tb.Helper()
-	var l *synth.Layout
-	var err error
-	if f == checkpoint.FormatSafetensors {
-		l, err = synth.HF(name, spec, synth.HFOptions{Shards: 3, DType: safetensors.BF16})
-	} else {
-		l, err = synth.GGUF(name, spec, synth.GGUFOptions{Type: "F16", NoTokenizer: true})
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ck, err := checkpoint.Load(context.Background(), l.Source())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return ck
-}
-
-func auditOf(tb testing.TB, name string, spec arch.Spec, f checkpoint.Format) *audit.Report {
-	tb.Helper()
-	r, err := audit.Run(load(tb, name, spec, f), audit.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return r
-}
-
-func failed(r *audit.Report) []string {
-	var out []string
-	for _, c := range r.Checks {
-		if !c.Pass && !c.Skipped {
-			out = append(out, c.ID+": "+c.Detail)
-		}
-	}
-	return out
-}
+// syn synthesizes BF16 safetensors in three shards, as published, or one
+// F16 GGUF file without a tokenizer.
+var syn = archtest.Synth{HF: synth.HFOptions{Shards: 3, DType: safetensors.BF16}, GGUF: synth.GGUFOptions{Type: "F16", NoTokenizer: true}}
 
 // The published layouts audit cleanly in both formats: the exact totals,
 // both definitions of active, the MXFP4 scales apart, the profile.
@@ -76,8 +33,8 @@ func TestAuditPublished(t *testing.T) {
 		{"gpt-oss-120b", gptoss.GptOss120B(), 116_829_156_672, 5_711_982_912, 5_132_849_472, 36 * 128 * 3 * 2880 * 2880 / 32},
 		{"gpt-oss-20b", gptoss.GptOss20B(), 20_914_757_184, 4_187_440_704, 3_608_307_264, 24 * 32 * 3 * 2880 * 2880 / 32},
 	} {
-		for _, f := range []checkpoint.Format{checkpoint.FormatSafetensors, checkpoint.FormatGGUF} {
-			r := auditOf(t, tt.name, gptoss.MustNew(tt.c), f)
+		for _, f := range archtest.Formats {
+			r := syn.Audit(t, tt.name, gptoss.MustNew(tt.c), f)
 			scales := tt.scales
 			if f == checkpoint.FormatGGUF {
 				scales = 0
@@ -85,7 +42,7 @@ func TestAuditPublished(t *testing.T) {
 			p := r.Params
 			if !r.Pass || r.Gate.ID != "F-GPTOSS-001" || r.Model.Profile != tt.name || p.Total != tt.total || p.Active != tt.active ||
 				p.ActiveWithoutEmbedding != tt.noEmb || p.Companions != scales {
-				t.Errorf("%s %s: pass %v, gate %+v, profile %q, params %+v; failed %v", tt.name, f, r.Pass, r.Gate, r.Model.Profile, p, failed(r))
+				t.Errorf("%s %s: pass %v, gate %+v, profile %q, params %+v; failed %v", tt.name, f, r.Pass, r.Gate, r.Model.Profile, p, archtest.Failed(r))
 			}
 		}
 	}
@@ -96,56 +53,35 @@ func TestAuditPublished(t *testing.T) {
 // length, a missing expert bias in GGUF.
 func TestAuditDefects(t *testing.T) {
 	spec := gptoss.MustNew(gptoss.Tiny()) // d 64, f 32, 4 experts, 4 heads
-	drop := func(name string) func(checkpoint.Format, []arch.Expected) []arch.Expected {
-		return func(_ checkpoint.Format, es []arch.Expected) []arch.Expected {
-			return slices.DeleteFunc(es, func(e arch.Expected) bool { return e.Name == name })
-		}
-	}
-	reshape := func(name string, shape []int64) func(checkpoint.Format, []arch.Expected) []arch.Expected {
-		return func(_ checkpoint.Format, es []arch.Expected) []arch.Expected {
-			for i := range es {
-				if es[i].Name == name {
-					es[i].Shape = shape
-				}
-			}
-			return es
-		}
-	}
 	ob := gptoss.Obligations
 	for _, tt := range []struct {
 		name        string
 		format      checkpoint.Format
-		edit        func(checkpoint.Format, []arch.Expected) []arch.Expected
+		edit        archtest.Edit
 		tensor, msg string
 		fail        []string
 	}{
-		{"missing scales", checkpoint.FormatSafetensors, drop("model.layers.1.mlp.experts.down_proj_scales"),
+		{"missing scales", checkpoint.FormatSafetensors, archtest.Drop("model.layers.1.mlp.experts.down_proj_scales"),
 			"model.layers.1.mlp.experts.down_proj_scales", "missing", []string{audit.CheckTensors}},
 		// Packed along d instead of f: [E, f, d/32, 16] where [E, d, f/32, 16] is due.
-		{"blocks packed along the wrong dimension", checkpoint.FormatSafetensors, reshape("model.layers.0.mlp.experts.down_proj_blocks", []int64{4, 32, 2, 16}),
+		{"blocks packed along the wrong dimension", checkpoint.FormatSafetensors, archtest.Reshape("model.layers.0.mlp.experts.down_proj_blocks", 4, 32, 2, 16),
 			"model.layers.0.mlp.experts.down_proj_blocks", "want [4 64 1 16]", []string{audit.CheckTensors, ob.Blocks}}, // the count is the same
-		{"sinks of the wrong length", checkpoint.FormatSafetensors, reshape("model.layers.1.self_attn.sinks", []int64{2}),
+		{"sinks of the wrong length", checkpoint.FormatSafetensors, archtest.Reshape("model.layers.1.self_attn.sinks", 2),
 			"model.layers.1.self_attn.sinks", "want [4]", []string{audit.CheckTensors, ob.Total, ob.Blocks}},
-		{"missing expert bias", checkpoint.FormatGGUF, drop("blk.0.ffn_up_exps.bias"),
+		{"missing expert bias", checkpoint.FormatGGUF, archtest.Drop("blk.0.ffn_up_exps.bias"),
 			"blk.0.ffn_up_exps.bias", "missing", []string{audit.CheckTensors, ob.Total, ob.Blocks}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := auditOf(t, "tiny", edited{Spec: spec, edit: tt.edit}, tt.format)
+			r := syn.Audit(t, "tiny", archtest.Edited{Spec: spec, Edit: tt.edit}, tt.format)
 			if r.Pass || r.Verdict != audit.VerdictFail {
 				t.Errorf("verdict %q; want a failure", r.Verdict)
 			}
-			ids := map[string]bool{}
-			for _, c := range r.Checks {
-				ids[c.ID] = !c.Pass && !c.Skipped
-			}
 			for _, id := range tt.fail {
-				if !ids[id] {
-					t.Errorf("check %s did not fail (failed: %v)", id, failed(r))
+				if !archtest.Fails(r, id) {
+					t.Errorf("check %s did not fail (failed: %v)", id, archtest.Failed(r))
 				}
 			}
-			if !slices.ContainsFunc(r.Findings, func(f audit.Finding) bool {
-				return f.Check == audit.CheckTensors && f.Tensor == tt.tensor && strings.Contains(f.Message, tt.msg)
-			}) {
+			if !archtest.HasFinding(r, audit.CheckTensors, tt.tensor, tt.msg) {
 				t.Errorf("no finding names %s with %q: %+v", tt.tensor, tt.msg, r.Findings)
 			}
 		})
@@ -157,16 +93,16 @@ func TestAuditDefects(t *testing.T) {
 func TestAuditDequantized(t *testing.T) {
 	c := gptoss.GptOss20B()
 	c.QuantizationConfig = nil
-	r := auditOf(t, "gpt-oss-20b-BF16", gptoss.MustNew(c), checkpoint.FormatSafetensors)
+	r := syn.Audit(t, "gpt-oss-20b-BF16", gptoss.MustNew(c), checkpoint.FormatSafetensors)
 	if !r.Pass || r.Params.Total != 20_914_757_184 || r.Params.Companions != 0 {
-		t.Errorf("pass %v, params %+v; failed %v", r.Pass, r.Params, failed(r))
+		t.Errorf("pass %v, params %+v; failed %v", r.Pass, r.Params, archtest.Failed(r))
 	}
 }
 
 // The metadata written for a synthesized GGUF reads back as the config.
 func TestGGUFRoundTrip(t *testing.T) {
 	c := gptoss.GptOss20B()
-	got, conflicts, err := arch.FromCheckpoint(load(t, "rt", gptoss.MustNew(c), checkpoint.FormatGGUF))
+	got, conflicts, err := syn.Read(t, "rt", gptoss.MustNew(c), checkpoint.FormatGGUF)
 	if err != nil || len(conflicts) != 0 {
 		t.Fatalf("%v, conflicts %v", err, conflicts)
 	}
@@ -194,7 +130,7 @@ func TestConfigRefused(t *testing.T) {
 
 // The family has no forward pass yet: the spot-check says so.
 func TestSpotCheckNotApplicable(t *testing.T) {
-	ck := load(t, "tiny", gptoss.MustNew(gptoss.Tiny()), checkpoint.FormatSafetensors)
+	ck := syn.Load(t, "tiny", gptoss.MustNew(gptoss.Tiny()), checkpoint.FormatSafetensors)
 	if _, err := spotcheck.Run(context.Background(), ck, spotcheck.Options{Tokens: []int{1}}); !errors.Is(err, arch.ErrNotApplicable) {
 		t.Errorf("spotcheck.Run = %v, want arch.ErrNotApplicable", err)
 	}

@@ -178,7 +178,9 @@ func (c *Config) problems() []arch.BadValue {
 
 // ConfigProblems lists what of the spec's configuration no gpt-oss model
 // runs with although its tensors can be counted, each naming its key.
-func (s *Spec) ConfigProblems() []arch.Conflict { return arch.ConfigProblems(s.gguf, s.cfg.problems()) }
+func (s *Spec) ConfigProblems() []arch.Conflict {
+	return arch.ConfigProblems(s.Source(), s.Cfg().problems())
+}
 
 // alternating returns n layer types, sliding first.
 func alternating(n int) []string {

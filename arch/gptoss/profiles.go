@@ -1,17 +1,10 @@
 package gptoss
 
-import (
-	"fmt"
-
-	"github.com/weightaudit/weightaudit/arch"
-)
+import "github.com/weightaudit/weightaudit/arch"
 
 // Profile is a published gpt-oss model: its reference configuration and
 // the contract's ranges for its parameter counts.
-type Profile struct {
-	arch.Profile
-	Config *Config
-}
+type Profile = arch.Published[Config]
 
 // Profiles lists the recognized models. Each total range brackets the
 // model card's (116.83 B, 20.91 B) by one unit of its last digit; the
@@ -43,21 +36,15 @@ var fields = arch.Fields[Config]{
 }
 
 // Recognize matches the spec against [Profiles] by its structural
-// dimensions ([arch.MatchProfiles]); every field that then differs from
+// dimensions ([arch.Recognize]); every field that then differs from
 // the profile is a conflict.
 func (s *Spec) Recognize(names ...string) arch.Recognition {
-	return arch.MatchProfiles(fields, s.cfg, "", "", Profiles, func(p *Profile) (*arch.Profile, *Config, bool) {
-		return &p.Profile, p.Config, false
-	})
+	return arch.Recognize(fields, s.Cfg(), "", "", Profiles)
 }
 
 // CompareConfig lists each field GGUF metadata carries on which fromGGUF,
 // a spec read from a GGUF file, disagrees with the receiver, read from
 // config.json ([arch.Fields.CompareGGUF]).
 func (s *Spec) CompareConfig(fromGGUF arch.Spec) []arch.Conflict {
-	g, ok := fromGGUF.(*Spec)
-	if !ok {
-		return []arch.Conflict{{Field: "model_type", Message: fmt.Sprintf("config.json describes %s, the GGUF metadata %s", s.Family(), fromGGUF.Family())}}
-	}
-	return fields.CompareGGUF(s.cfg, g.cfg, g.gguf)
+	return arch.CompareConfig(fields, s, fromGGUF)
 }

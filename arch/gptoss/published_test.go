@@ -1,9 +1,11 @@
 package gptoss_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/archtest"
 	"github.com/weightaudit/weightaudit/arch/gptoss"
 	"github.com/weightaudit/weightaudit/checkpoint"
 )
@@ -47,29 +49,46 @@ func TestPublishedCounts(t *testing.T) {
 
 // The table and the closed form agree in both formats: the stored
 // elements by part (MXFP4 blocks counted twice) equal the prediction's
-// Total and Companions.
+// Total and Companions, and in GGUF, whose experts' projections are the
+// prediction's components, the sums by component and layer its
+// Components and Layers.
 func TestTableMatchesPrediction(t *testing.T) {
 	plain := gptoss.Tiny()
 	plain.QuantizationConfig = nil
 	for _, c := range []*gptoss.Config{gptoss.GptOss120B(), gptoss.GptOss20B(), gptoss.Tiny(), plain} {
 		spec := gptoss.MustNew(c)
 		p := spec.Predict()
-		for _, f := range []checkpoint.Format{checkpoint.FormatSafetensors, checkpoint.FormatGGUF} {
-			var parts [3]int64
-			for _, e := range spec.Expected(f) {
-				n := int64(max(e.Values, 1))
-				for _, x := range e.Shape {
-					n *= x
-				}
-				parts[e.Part] += n
-			}
+		for _, f := range archtest.Formats {
 			scales := p.Companions
 			if f == checkpoint.FormatGGUF {
 				scales = 0 // ggml's MXFP4 blocks hold their scales
 			}
-			if parts[arch.PartModel] != p.Total || parts[arch.PartCompanion] != scales {
+			if parts := archtest.Parts(spec, f); parts[arch.PartModel] != p.Total || parts[arch.PartCompanion] != scales {
 				t.Errorf("%d layers, %s: table %v, prediction %d and %d scales", c.NumHiddenLayers, f, parts, p.Total, scales)
 			}
+		}
+		if err := archtest.CheckPrediction(spec, checkpoint.FormatGGUF); err != nil {
+			t.Errorf("%d layers: %v", c.NumHiddenLayers, err)
+		}
+	}
+}
+
+// Locate and Assign agree with the expected list, entry by entry, in both
+// formats (MXFP4 or dequantized), and know nothing else.
+func TestTable(t *testing.T) {
+	plain := gptoss.Tiny()
+	plain.QuantizationConfig = nil
+	for name, c := range map[string]*gptoss.Config{"120b": gptoss.GptOss120B(), "tiny": gptoss.Tiny(), "dequantized": plain} {
+		spec := gptoss.MustNew(c)
+		bad := []string{"", "model.layers.", "blk.", fmt.Sprintf("model.layers.%d.self_attn.sinks", c.NumHiddenLayers),
+			"model.layers.0.mlp.experts.0.gate_up_proj", "model.layers.0.mlp.experts.gate_proj.weight", "blk.0.ffn_gate_up_exps.weight"}
+		if c.QuantizationConfig != nil {
+			bad = append(bad, "model.layers.0.mlp.experts.gate_up_proj")
+		} else {
+			bad = append(bad, "model.layers.0.mlp.experts.gate_up_proj_blocks")
+		}
+		for _, f := range archtest.Formats {
+			t.Run(name+"/"+string(f), func(t *testing.T) { archtest.CheckTable(t, spec, f, bad...) })
 		}
 	}
 }

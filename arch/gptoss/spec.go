@@ -7,33 +7,19 @@ import (
 
 func init() {
 	arch.Register(arch.Family{Name: "gptoss", ModelTypes: []string{"gpt_oss"}, GGUFArch: ggufArch,
-		FromConfig: arch.FromConfigFunc(ParseConfig, New), FromGGUF: arch.FromGGUFFunc(readGGUF, New, (*Spec).keep),
+		FromConfig: arch.FromConfigFunc(ParseConfig, New), FromGGUF: arch.FromGGUFFunc(readGGUF, New, arch.Keep[*Spec]),
 		Example: func() arch.Spec { return MustNew(Tiny()) }})
 }
 
-// Spec is the spec of a gpt-oss decoder. It implements [arch.Spec] and
-// the capabilities [arch.Assigner] (through its [arch.Tables]),
-// [arch.Coster], [arch.BlockWalker], [arch.Contract], [arch.Recognizer],
-// [arch.ConfigComparer], [arch.ConfigChecker] and [arch.GGUFWriter]; not
-// [arch.Forwarder] (see the package doc). It is safe for concurrent use.
+// Spec is the spec of a gpt-oss decoder. It implements [arch.Complete],
+// not [arch.Forwarder] (see the package doc). It is safe for concurrent
+// use.
 type Spec struct {
-	arch.Tables
-	cfg  *Config
-	gguf *arch.GGUFSource // set when read from GGUF metadata
+	arch.Core[Config] // Family, Config, and the tensor table: Expected, Locate, Assign, Count
 }
 
-// Compile-time checks of the capabilities.
-var (
-	_ arch.Spec           = (*Spec)(nil)
-	_ arch.Assigner       = (*Spec)(nil)
-	_ arch.Coster         = (*Spec)(nil)
-	_ arch.BlockWalker    = (*Spec)(nil)
-	_ arch.Contract       = (*Spec)(nil)
-	_ arch.Recognizer     = (*Spec)(nil)
-	_ arch.ConfigComparer = (*Spec)(nil)
-	_ arch.ConfigChecker  = (*Spec)(nil)
-	_ arch.GGUFWriter     = (*Spec)(nil)
-)
+// The capabilities, checked at compile time.
+var _ arch.Complete = (*Spec)(nil)
 
 // New validates c and returns its spec. Errors wrap [arch.ErrConfig] and
 // name the key. The spec keeps c: the caller must not change it after.
@@ -41,31 +27,23 @@ func New(c *Config) (*Spec, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	return &Spec{Tables: arch.NewTables(c.tableSpec), cfg: c}, nil
+	return &Spec{arch.NewCore("gptoss", c, c.tableSpec)}, nil
 }
 
 // MustNew is [New] for configs known to be valid (the published ones, test
 // fixtures): it panics on an error.
 func MustNew(c *Config) *Spec { return arch.Must(New(c)) }
 
-func (s *Spec) keep(src *arch.GGUFSource) { s.gguf = src }
-
-// Family returns "gptoss".
-func (s *Spec) Family() string { return "gptoss" }
-
-// Config returns the *Config the spec was made from.
-func (s *Spec) Config() any { return s.cfg }
-
 // Dims returns the plain dimensions.
 func (s *Spec) Dims() arch.Dims {
-	c := s.cfg
+	c := s.Cfg()
 	return arch.Dims{Vocab: c.VocabSize, Hidden: c.HiddenSize, Layers: c.NumHiddenLayers, Heads: c.NumAttentionHeads,
 		KVHeads: c.NumKeyValueHeads, HeadDim: c.HeadDim, Experts: c.NumLocalExperts, ExpertsUsed: c.NumExpertsPerTok,
 		TiedEmbeddings: c.TieWordEmbeddings}
 }
 
 // Predict counts the parameters from the dimensions ([Config.Predict]).
-func (s *Spec) Predict() arch.Prediction { return s.cfg.Predict() }
+func (s *Spec) Predict() arch.Prediction { return s.Cfg().Predict() }
 
 // Obligations are the family's ids of the seed's seven obligations and QA
 // gate: FALSIFY-GPTOSS-001 … -007 and F-GPTOSS-001.
@@ -78,7 +56,7 @@ func (s *Spec) Obligations() arch.Obligations { return Obligations }
 // layer: for every position in the full-attention layers, for the last
 // sliding_window in the sliding ones (every other layer).
 func (s *Spec) KVCache() []arch.KVRows {
-	c := s.cfg
+	c := s.Cfg()
 	full, sliding := c.layerKinds()
 	var out []arch.KVRows
 	if full > 0 {
@@ -95,7 +73,7 @@ func (s *Spec) KVCache() []arch.KVRows {
 // sliding one. The sinks add one logit per head to each softmax, below
 // the count's resolution.
 func (s *Spec) AttentionFLOPs(ctx int64) int64 {
-	c := s.cfg
+	c := s.Cfg()
 	full, sliding := c.layerKinds()
 	positions := checked.SatAdd(checked.SatMul(full, ctx), checked.SatMul(sliding, min(ctx, max(c.SlidingWindow, 1))))
 	return checked.SatMul(4, c.NumAttentionHeads, c.HeadDim, positions)

@@ -13,5 +13,5 @@ var _ arch.Transposer = (*Spec)(nil)
 // [E, out, in] (convert_hf_to_gguf.py GptOssModel transposes the plain
 // ones).
 func (s *Spec) Transposed(f checkpoint.Format, c arch.Component) bool {
-	return f == checkpoint.FormatSafetensors && !s.cfg.mxfp4() && (c == CompExpertGateUp || c == arch.CompExpertDown)
+	return f == checkpoint.FormatSafetensors && !s.Cfg().mxfp4() && (c == CompExpertGateUp || c == arch.CompExpertDown)
 }

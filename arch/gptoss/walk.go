@@ -14,7 +14,7 @@ import (
 // quantized) and down projection back to d, each with its bias; the
 // residual.
 func (s *Spec) WalkBlock(w *arch.Walk, b *arch.Block, layer int, d int64) bool {
-	c := s.cfg
+	c := s.Cfg()
 	n0 := len(w.Problems)
 	w.Norm(b, arch.CompAttnNorm, layer, d)
 	w.Attention(b, layer, d, c.HeadDim)
@@ -54,9 +54,9 @@ func (s *Spec) WalkBlock(w *arch.Walk, b *arch.Block, layer int, d int64) bool {
 // [E, d, f] as MXFP4 blocks hold them, or as GptOssExperts does ([E, d,
 // 2f] and [E, f, d]), and their biases.
 func (s *Spec) walkFused(w *arch.Walk, b *arch.Block, layer int, d, experts int64) {
-	f := s.cfg.IntermediateSize
+	f := s.Cfg().IntermediateSize
 	gu, dn := w.One(b, CompExpertGateUp, layer), w.One(b, arch.CompExpertDown, layer)
-	if s.cfg.mxfp4() { // the blocks as the weights they hold ([arch.Expected.Unpacked])
+	if s.Cfg().mxfp4() { // the blocks as the weights they hold ([arch.Expected.Unpacked])
 		walkStacked(w, gu, layer, []int64{experts, 2 * f, d})
 		walkStacked(w, dn, layer, []int64{experts, d, f})
 	} else {

@@ -1,24 +1,15 @@
 package llama_test
 
 import (
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/archtest"
 	"github.com/weightaudit/weightaudit/arch/llama"
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/checkpoint"
 )
-
-func run(tb testing.TB, name string, spec arch.Spec, f checkpoint.Format) *audit.Report {
-	tb.Helper()
-	r, err := audit.Run(load(tb, layoutOf(tb, name, spec, f).Source()), audit.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return r
-}
 
 func checkByID(r *audit.Report, id string) audit.Check {
 	for _, c := range r.Checks {
@@ -28,8 +19,6 @@ func checkByID(r *audit.Report, id string) audit.Check {
 	}
 	return audit.Check{ID: id + " (absent)"}
 }
-
-var formats = []checkpoint.Format{checkpoint.FormatSafetensors, checkpoint.FormatGGUF}
 
 // The published models, synthesized from their configs (real headers,
 // virtual data), audit cleanly in both formats under their family's ids,
@@ -48,9 +37,9 @@ func TestAuditPublished(t *testing.T) {
 		{"Mixtral-8x7B-v0.1", llama.Mixtral8x7B_v01(), mixtral8x7B, mixtralActive, llama.MixtralObligations},
 	}
 	for _, tt := range tests {
-		for _, f := range formats {
+		for _, f := range archtest.Formats {
 			t.Run(tt.name+"/"+string(f), func(t *testing.T) {
-				r := run(t, tt.name, llama.MustNew(tt.cfg), f)
+				r := archtest.Default.Audit(t, tt.name, llama.MustNew(tt.cfg), f)
 				if !r.Pass || !r.Gate.Pass || r.Gate.ID != tt.ob.Gate || r.Coverage.Verified != 7 {
 					for _, c := range r.Checks {
 						t.Logf("%s %v %s", c.ID, c.Pass, c.Detail)
@@ -95,9 +84,9 @@ func TestAuditDefects(t *testing.T) {
 		{"mis-shaped q_proj", dense, byFormat("model.layers.0.self_attn.q_proj.weight", "blk.0.attn_q.weight"),
 			func(s *llama.Spec, n string) arch.Spec {
 				if strings.HasPrefix(n, "blk.") {
-					return reshaped(s, n, 32, 24)
+					return archtest.Edited{Spec: s, Edit: archtest.Reshape(n, 32, 24)}
 				}
-				return reshaped(s, n, 24, 32)
+				return archtest.Edited{Spec: s, Edit: archtest.Reshape(n, 24, 32)}
 			},
 			byFormat("shape [24 32], want [32 32]", "shape [32 24], want [32 32]"),
 			[]string{llama.Obligations.Total, llama.Obligations.Blocks}},
@@ -111,7 +100,7 @@ func TestAuditDefects(t *testing.T) {
 			[]string{llama.MixtralObligations.Total, llama.MixtralObligations.Blocks}},
 		{"a q_proj bias the family does not predict", dense, byFormat("model.layers.0.self_attn.q_proj.bias", "blk.0.attn_q.bias"),
 			func(s *llama.Spec, n string) arch.Spec {
-				return edited{Spec: s, GGUFWriter: s, edit: func(_ checkpoint.Format, exp []arch.Expected) []arch.Expected {
+				return archtest.Edited{Spec: s, Edit: func(_ checkpoint.Format, exp []arch.Expected) []arch.Expected {
 					return append(exp, arch.Expected{Name: n, Shape: []int64{32}, Layer: 0, Expert: -1})
 				}}
 			},
@@ -119,10 +108,10 @@ func TestAuditDefects(t *testing.T) {
 			[]string{llama.Obligations.Total}},
 	}
 	for _, tt := range tests {
-		for _, f := range formats {
+		for _, f := range archtest.Formats {
 			t.Run(tt.name+"/"+string(f), func(t *testing.T) {
 				tensor := tt.tensor[f]
-				r := run(t, "tiny", tt.broken(tt.spec, tensor), f)
+				r := archtest.Default.Audit(t, "tiny", tt.broken(tt.spec, tensor), f)
 				if r.Pass || r.Gate.Pass || r.Verdict != audit.VerdictFail {
 					t.Fatalf("verdict %q, gate %v; want a failure", r.Verdict, r.Gate.Pass)
 				}
@@ -134,9 +123,7 @@ func TestAuditDefects(t *testing.T) {
 						t.Errorf("%s passed: %s", id, c.Detail)
 					}
 				}
-				if !slices.ContainsFunc(r.Findings, func(x audit.Finding) bool {
-					return x.Check == audit.CheckTensors && x.Tensor == tensor && strings.Contains(x.Message, tt.msg[f])
-				}) {
+				if !archtest.HasFinding(r, audit.CheckTensors, tensor, tt.msg[f]) {
 					t.Errorf("no %s finding on %s saying %q; findings:", audit.CheckTensors, tensor, tt.msg[f])
 					for _, x := range r.Findings {
 						t.Logf("  %+v", x)
@@ -151,8 +138,8 @@ func TestAuditDefects(t *testing.T) {
 // formats; its sliding window bounds the KV cache of the safetensors
 // audit (the GGUF file does not carry it).
 func TestAuditMistral(t *testing.T) {
-	for _, f := range formats {
-		r := run(t, "tiny", llama.MustNew(llama.TinyMistral()), f)
+	for _, f := range archtest.Formats {
+		r := archtest.Default.Audit(t, "tiny", llama.MustNew(llama.TinyMistral()), f)
 		if !r.Pass || r.Model.Family != "llama" || r.Gate.ID != "F-LLAMA-001" {
 			t.Errorf("%s: verdict %q, family %q, gate %+v; want a pass of llama under F-LLAMA-001", f, r.Verdict, r.Model.Family, r.Gate)
 		}

@@ -110,5 +110,5 @@ func (s *Spec) GGUFArch() string { return ggufArch }
 // and floats as float32 as llama.cpp writes them; the expert keys only for
 // Mixtral.
 func (s *Spec) GGUFMetadata() []gguf.KV {
-	return ggufKeys.Write(ggufArch, s.cfg, s.cfg.NumLocalExperts > 0)
+	return ggufKeys.Write(ggufArch, s.Cfg(), s.Cfg().NumLocalExperts > 0)
 }

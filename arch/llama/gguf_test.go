@@ -13,59 +13,17 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/archtest"
 	"github.com/weightaudit/weightaudit/arch/llama"
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/gguf"
 	"github.com/weightaudit/weightaudit/hub"
-	"github.com/weightaudit/weightaudit/safetensors"
 )
-
-// edited is a spec whose expected tensors are changed by edit (a tensor
-// left out, a shape changed), to synthesize a broken checkpoint of it.
-// Config and GGUF metadata stay the spec's own.
-type edited struct {
-	arch.Spec
-	arch.GGUFWriter
-	edit func(f checkpoint.Format, exp []arch.Expected) []arch.Expected
-}
-
-func (e edited) Expected(f checkpoint.Format) []arch.Expected { return e.edit(f, e.Spec.Expected(f)) }
 
 // without leaves the tensors called names out of spec's layouts.
 func without(spec *llama.Spec, names ...string) arch.Spec {
-	return edited{Spec: spec, GGUFWriter: spec, edit: func(_ checkpoint.Format, exp []arch.Expected) []arch.Expected {
-		return slices.DeleteFunc(exp, func(e arch.Expected) bool { return slices.Contains(names, e.Name) })
-	}}
-}
-
-// reshaped gives the tensor called name the shape shape.
-func reshaped(spec *llama.Spec, name string, shape ...int64) arch.Spec {
-	return edited{Spec: spec, GGUFWriter: spec, edit: func(_ checkpoint.Format, exp []arch.Expected) []arch.Expected {
-		for i := range exp {
-			if exp[i].Name == name {
-				exp[i].Shape = shape // a new slice: the layout's templates stay as they are
-			}
-		}
-		return exp
-	}}
-}
-
-// layoutOf synthesizes spec in format f: F32 safetensors in two shards, or
-// an F16 GGUF file named name.
-func layoutOf(tb testing.TB, name string, spec arch.Spec, f checkpoint.Format) *synth.Layout {
-	tb.Helper()
-	var l *synth.Layout
-	var err error
-	if f == checkpoint.FormatSafetensors {
-		l, err = synth.HF(name, spec, synth.HFOptions{Shards: 2, DType: safetensors.F32})
-	} else {
-		l, err = synth.GGUF(name, spec, synth.GGUFOptions{Type: "F16"})
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return l
+	return archtest.Edited{Spec: spec, Edit: archtest.Drop(names...)}
 }
 
 // editGGUF re-encodes the GGUF file of src after edit changes its metadata.
@@ -125,7 +83,7 @@ func TestGGUFRoundTrip(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			want := llama.MustNew(tt.cfg)
-			ck := load(t, layoutOf(t, "m", want, checkpoint.FormatGGUF).Source())
+			ck := archtest.Default.Load(t, "m", want, checkpoint.FormatGGUF)
 			if ck.GGUF[0].Architecture() != "llama" {
 				t.Errorf("general.architecture %q, want llama", ck.GGUF[0].Architecture())
 			}
@@ -212,7 +170,7 @@ func TestGGUFMetadataKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := layoutOf(t, "m", llama.MustNew(tt.cfg), checkpoint.FormatGGUF)
+			l := archtest.Default.Layout(t, "m", llama.MustNew(tt.cfg), checkpoint.FormatGGUF)
 			src := l.Source()
 			editGGUF(t, l, src, tt.edit)
 			ck := load(t, src)
@@ -274,7 +232,7 @@ func TestCompareConfigWithGGUF(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src := layoutOf(t, "m", tt.spec, checkpoint.FormatGGUF).Source()
+			src := archtest.Default.Layout(t, "m", tt.spec, checkpoint.FormatGGUF).Source()
 			if tt.edit != nil {
 				tt.edit(tt.cfg)
 			}

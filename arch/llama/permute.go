@@ -11,9 +11,9 @@ var _ arch.RowPermuter = (*Spec)(nil)
 func (s *Spec) GGUFPermutedHeads(c arch.Component) int {
 	switch c {
 	case arch.CompAttnQ:
-		return int(s.cfg.NumAttentionHeads)
+		return int(s.Cfg().NumAttentionHeads)
 	case arch.CompAttnK:
-		return int(s.cfg.NumKeyValueHeads)
+		return int(s.Cfg().NumKeyValueHeads)
 	}
 	return 0
 }

@@ -13,8 +13,7 @@ import (
 // Profile is a published model of the family: its reference configuration,
 // the contract's ranges for its parameter counts, and the names it goes by.
 type Profile struct {
-	arch.Profile
-	Config *Config
+	arch.Published[Config]
 	// names matches the model's name in a repository id, a GGUF
 	// general.name or a file name, lower-cased with '_' and ' ' read as
 	// '-'; fine-tunes ("-Instruct") keep the name.
@@ -27,18 +26,24 @@ type Profile struct {
 // Llama 3.1 8B's 8.03 B, Llama 3.2 1B's 1.24 B, Mistral 7B's 7.24 B,
 // Mixtral 8x7B's 46.7 B total and 12.9 B active.
 var Profiles = []Profile{
-	{Profile: arch.Profile{Name: "Llama-2-7B", Label: "7B", Total: [2]int64{6.7e9, 6.8e9}, Active: [2]int64{6.7e9, 6.8e9}},
-		Config: Llama2_7B(), names: regexp.MustCompile(`llama-?2-7b`)},
-	{Profile: arch.Profile{Name: "Llama-3-8B", Label: "8B", Total: [2]int64{8.0e9, 8.1e9}, Active: [2]int64{8.0e9, 8.1e9}},
-		Config: Llama3_8B(), names: regexp.MustCompile(`llama-?3-8b`)},
-	{Profile: arch.Profile{Name: "Llama-3.1-8B", Label: "8B", Total: [2]int64{8.0e9, 8.1e9}, Active: [2]int64{8.0e9, 8.1e9}},
-		Config: Llama31_8B(), names: regexp.MustCompile(`llama-?3\.1-8b`)},
-	{Profile: arch.Profile{Name: "Llama-3.2-1B", Label: "1B", Total: [2]int64{1.2e9, 1.3e9}, Active: [2]int64{1.2e9, 1.3e9}},
-		Config: Llama32_1B(), names: regexp.MustCompile(`llama-?3\.2-1b`)},
-	{Profile: arch.Profile{Name: "Mistral-7B-v0.1", Label: "7B", Total: [2]int64{7.2e9, 7.3e9}, Active: [2]int64{7.2e9, 7.3e9}},
-		Config: Mistral7B_v01(), names: regexp.MustCompile(`mistral-7b-(instruct-)?v0\.1`)},
-	{Profile: arch.Profile{Name: "Mixtral-8x7B-v0.1", Label: "8x7B", Total: [2]int64{46.6e9, 46.8e9}, Active: [2]int64{12.8e9, 13.0e9}},
-		Config: Mixtral8x7B_v01(), names: regexp.MustCompile(`mixtral-8x7b`)},
+	newProfile(arch.Profile{Name: "Llama-2-7B", Label: "7B", Total: [2]int64{6.7e9, 6.8e9}, Active: [2]int64{6.7e9, 6.8e9}},
+		Llama2_7B(), `llama-?2-7b`),
+	newProfile(arch.Profile{Name: "Llama-3-8B", Label: "8B", Total: [2]int64{8.0e9, 8.1e9}, Active: [2]int64{8.0e9, 8.1e9}},
+		Llama3_8B(), `llama-?3-8b`),
+	newProfile(arch.Profile{Name: "Llama-3.1-8B", Label: "8B", Total: [2]int64{8.0e9, 8.1e9}, Active: [2]int64{8.0e9, 8.1e9}},
+		Llama31_8B(), `llama-?3\.1-8b`),
+	newProfile(arch.Profile{Name: "Llama-3.2-1B", Label: "1B", Total: [2]int64{1.2e9, 1.3e9}, Active: [2]int64{1.2e9, 1.3e9}},
+		Llama32_1B(), `llama-?3\.2-1b`),
+	newProfile(arch.Profile{Name: "Mistral-7B-v0.1", Label: "7B", Total: [2]int64{7.2e9, 7.3e9}, Active: [2]int64{7.2e9, 7.3e9}},
+		Mistral7B_v01(), `mistral-7b-(instruct-)?v0\.1`),
+	newProfile(arch.Profile{Name: "Mixtral-8x7B-v0.1", Label: "8x7B", Total: [2]int64{46.6e9, 46.8e9}, Active: [2]int64{12.8e9, 13.0e9}},
+		Mixtral8x7B_v01(), `mixtral-8x7b`),
+}
+
+// newProfile returns the profile p of the model published with config c,
+// whose names the regular expression names matches.
+func newProfile(p arch.Profile, c *Config, names string) Profile {
+	return Profile{Published: arch.Published[Config]{Profile: p, Config: c}, names: regexp.MustCompile(names)}
 }
 
 // familyOf returns the registered family of a model type.
@@ -159,7 +164,7 @@ var fields = arch.Fields[Config]{
 // then differs from the profile (routing included) is a conflict, as is a
 // label or a name that contradicts the dimensions.
 func (s *Spec) Recognize(names ...string) arch.Recognition {
-	c := s.cfg
+	c := s.Cfg()
 	var r arch.Recognition
 	r.Label, r.LabelWhere = FindSizeLabel(names...)
 	var byDims []*Profile
@@ -167,7 +172,7 @@ func (s *Spec) Recognize(names ...string) arch.Recognition {
 	var nameWhere string
 	for i := range Profiles {
 		p := &Profiles[i]
-		if familyOf(p.Config.ModelType) != s.family {
+		if familyOf(p.Config.ModelType) != s.Family() {
 			continue
 		}
 		if byName == nil {
@@ -228,14 +233,10 @@ func (s *Spec) Recognize(names ...string) arch.Recognition {
 // value llama.cpp assumes, and the message says so; one llama.cpp cannot
 // read is not compared (its ConfigProblems report it).
 func (s *Spec) CompareConfig(fromGGUF arch.Spec) []arch.Conflict {
-	g, ok := fromGGUF.(*Spec)
-	if !ok {
-		return []arch.Conflict{{Field: "model_type", Message: fmt.Sprintf("config.json describes %s, the GGUF metadata %s", s.family, fromGGUF.Family())}}
-	}
 	var out []arch.Conflict
-	if s.family != g.family {
+	if g, ok := fromGGUF.(*Spec); ok && s.Family() != g.Family() {
 		out = append(out, arch.Conflict{Field: "model_type", Message: fmt.Sprintf("config.json describes %s (model_type %q), the GGUF metadata %s (%s.expert_count %d)",
-			s.family, s.cfg.ModelType, g.family, ggufArch, g.cfg.NumLocalExperts)})
+			s.Family(), s.Cfg().ModelType, g.Family(), ggufArch, g.Cfg().NumLocalExperts)})
 	}
-	return append(out, fields.CompareGGUF(s.cfg, g.cfg, g.gguf)...)
+	return append(out, arch.CompareConfig(fields, s, fromGGUF)...)
 }

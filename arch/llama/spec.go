@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/weightaudit/weightaudit/arch"
-	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/internal/checked"
 )
 
@@ -14,7 +13,7 @@ func init() {
 	// (New by the model type readGGUF gives), and the mixtral family
 	// registers no GGUF architecture.
 	arch.Register(arch.Family{Name: "llama", ModelTypes: []string{TypeLlama, TypeMistral}, GGUFArch: ggufArch,
-		FromConfig: arch.FromConfigFunc(ParseConfig, NewLlama), FromGGUF: arch.FromGGUFFunc(readGGUF, New, (*Spec).keep),
+		FromConfig: arch.FromConfigFunc(ParseConfig, NewLlama), FromGGUF: arch.FromGGUFFunc(readGGUF, New, arch.Keep[*Spec]),
 		Example: func() arch.Spec { return MustNew(TinyDense()) }})
 	arch.Register(arch.Family{Name: "mixtral", ModelTypes: []string{TypeMixtral},
 		FromConfig: arch.FromConfigFunc(ParseConfig, NewMixtral), Example: func() arch.Spec { return MustNew(TinyMoE()) }})
@@ -22,29 +21,16 @@ func init() {
 
 // Spec is the spec of a Llama-architecture decoder: Llama and Mistral
 // (family "llama", a gated MLP in every layer) or Mixtral (family
-// "mixtral", routed experts in every layer). It implements [arch.Spec]
-// and every optional capability but [arch.Forwarder]: the spot-check's
-// kernels compute Qwen3's block (with q/k norms), not this one. It is safe
-// for concurrent use.
+// "mixtral", routed experts in every layer). It implements
+// [arch.Complete], not [arch.Forwarder]: the spot-check's kernels compute
+// Qwen3's block (with q/k norms), not this one. It is safe for concurrent
+// use.
 type Spec struct {
-	family string
-	cfg    *Config
-	gguf   *arch.GGUFSource       // set when read from GGUF metadata
-	lays   *arch.Layouts[*layout] // by format, built on first use
+	arch.Core[Config] // Family, Config, and the tensor table: Expected, Locate, Assign, Count
 }
 
-// Compile-time checks of the capabilities.
-var (
-	_ arch.Spec           = (*Spec)(nil)
-	_ arch.Assigner       = (*Spec)(nil)
-	_ arch.Coster         = (*Spec)(nil)
-	_ arch.BlockWalker    = (*Spec)(nil)
-	_ arch.Contract       = (*Spec)(nil)
-	_ arch.Recognizer     = (*Spec)(nil)
-	_ arch.ConfigComparer = (*Spec)(nil)
-	_ arch.ConfigChecker  = (*Spec)(nil)
-	_ arch.GGUFWriter     = (*Spec)(nil)
-)
+// The capabilities, checked at compile time.
+var _ arch.Complete = (*Spec)(nil)
 
 // New returns the spec of c by its model_type, as the registry finds it:
 // [NewLlama] for "llama" and "mistral", [NewMixtral] for "mixtral".
@@ -90,47 +76,18 @@ func NewMixtral(c *Config) (*Spec, error) {
 	return newSpec("mixtral", c), nil
 }
 
-// keep records that the spec was read from GGUF metadata.
-func (s *Spec) keep(src *arch.GGUFSource) { s.gguf = src }
-
-func newSpec(family string, c *Config) *Spec {
-	return &Spec{family: family, cfg: c, lays: arch.NewLayouts(func(f checkpoint.Format) *layout { return newLayout(c, f) })}
-}
-
-func (s *Spec) layout(f checkpoint.Format) *layout { return s.lays.Of(f) }
-
-// Family returns "llama" or "mixtral".
-func (s *Spec) Family() string { return s.family }
-
-// Config returns the *Config the spec was made from.
-func (s *Spec) Config() any { return s.cfg }
+func newSpec(family string, c *Config) *Spec { return &Spec{arch.NewCore(family, c, c.tableSpec)} }
 
 // Dims returns the plain dimensions.
 func (s *Spec) Dims() arch.Dims {
-	c := s.cfg
+	c := s.Cfg()
 	return arch.Dims{Vocab: c.VocabSize, Hidden: c.HiddenSize, Layers: c.NumHiddenLayers, Heads: c.NumAttentionHeads,
 		KVHeads: c.NumKeyValueHeads, HeadDim: c.HeadDim, Experts: c.NumLocalExperts, ExpertsUsed: c.NumExpertsPerTok,
 		TiedEmbeddings: c.TieWordEmbeddings}
 }
 
-// Expected lists the tensors in format f in stored order.
-func (s *Spec) Expected(f checkpoint.Format) []arch.Expected { return s.layout(f).expected() }
-
-// Locate finds the expected tensor called name.
-func (s *Spec) Locate(f checkpoint.Format, name string) (arch.Expected, int, bool) {
-	return arch.LocateWith(s, f, name)
-}
-
-// Assign fills r with the role of the tensor called name.
-func (s *Spec) Assign(f checkpoint.Format, name string, r *arch.Role) bool {
-	return s.layout(f).assign(name, r)
-}
-
-// Count returns the number of expected tensors in format f.
-func (s *Spec) Count(f checkpoint.Format) int { return s.layout(f).total }
-
 // Predict counts the parameters from the dimensions.
-func (s *Spec) Predict() arch.Prediction { return s.cfg.Predict() }
+func (s *Spec) Predict() arch.Prediction { return s.Cfg().Predict() }
 
 // The obligation ids of the two families: the seed's seven falsification
 // tests and QA gate under tags of their own.
@@ -148,7 +105,7 @@ var (
 // Obligations returns FALSIFY-LLAMA-001 … -007 and F-LLAMA-001 for Llama
 // and Mistral, FALSIFY-MIXTRAL-001 … -007 and F-MIXTRAL-001 for Mixtral.
 func (s *Spec) Obligations() arch.Obligations {
-	if s.family == "mixtral" {
+	if s.Family() == "mixtral" {
 		return MixtralObligations
 	}
 	return Obligations
@@ -156,7 +113,7 @@ func (s *Spec) Obligations() arch.Obligations {
 
 // window returns the sliding window, 0 for full attention.
 func (s *Spec) window() int64 {
-	if w := s.cfg.SlidingWindow; w != nil && *w > 0 {
+	if w := s.Cfg().SlidingWindow; w != nil && *w > 0 {
 		return *w
 	}
 	return 0
@@ -169,7 +126,7 @@ func (s *Spec) window() int64 {
 // GGUF has no window: the metadata does not carry it, and llama.cpp's
 // llama architecture attends to every position.
 func (s *Spec) KVCache() []arch.KVRows {
-	c := s.cfg
+	c := s.Cfg()
 	return []arch.KVRows{{Rows: 2 * c.NumHiddenLayers * c.NumKeyValueHeads, Width: c.HeadDim, Window: s.window()}}
 }
 
@@ -177,7 +134,7 @@ func (s *Spec) KVCache() []arch.KVRows {
 // scores q·k and the weighted sum of v, for every head and layer, over
 // the positions a token attends to (at most the sliding window).
 func (s *Spec) AttentionFLOPs(ctx int64) int64 {
-	c := s.cfg
+	c := s.Cfg()
 	if w := s.window(); w > 0 {
 		ctx = min(ctx, w)
 	}
@@ -194,4 +151,6 @@ func (s *Spec) AttentionFLOPs(ctx int64) int64 {
 // attention.layer_norm_rms_epsilon) or holds as another type than a
 // float, and a value_length or rope.dimension_count other than the head
 // dimension, are problems of their own.
-func (s *Spec) ConfigProblems() []arch.Conflict { return arch.ConfigProblems(s.gguf, s.cfg.problems()) }
+func (s *Spec) ConfigProblems() []arch.Conflict {
+	return arch.ConfigProblems(s.Source(), s.Cfg().problems())
+}

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/archtest"
 	"github.com/weightaudit/weightaudit/arch/llama"
 	"github.com/weightaudit/weightaudit/checkpoint"
 )
@@ -31,46 +31,18 @@ func TestLocateMatchesExpected(t *testing.T) {
 	}
 	for _, tt := range cfgs {
 		spec := llama.MustNew(tt.cfg)
-		for _, f := range []checkpoint.Format{checkpoint.FormatSafetensors, checkpoint.FormatGGUF} {
-			exp := spec.Expected(f)
-			if spec.Count(f) != len(exp) {
-				t.Errorf("%s %s: Count = %d, len(Expected) = %d", tt.name, f, spec.Count(f), len(exp))
-			}
-			seen := map[string]bool{}
-			for i, want := range exp {
-				if want.Name == "" || seen[want.Name] {
-					t.Fatalf("%s %s: entry %d is %q (empty or repeated)", tt.name, f, i, want.Name)
-				}
-				seen[want.Name] = true
-				got, idx, ok := spec.Locate(f, want.Name)
-				if !ok || idx != i || !sameEntry(got, want) {
-					t.Fatalf("%s %s: Locate(%q) = %+v, %d, %v; want %+v, %d", tt.name, f, want.Name, got, idx, ok, want, i)
-				}
-				var r arch.Role
-				if !spec.Assign(f, want.Name, &r) || !r.Known || r.Index != i || !sameEntry(r.Expected, want) ||
-					r.Group != want.Component.Group() {
-					t.Fatalf("%s %s: Assign(%q) = %+v; want %+v at %d", tt.name, f, want.Name, r, want, i)
-				}
-			}
+		for _, f := range archtest.Formats {
 			L := int(tt.cfg.NumHiddenLayers)
-			for _, bad := range []string{"", "model.layers.", "blk.", fmt.Sprintf("model.layers.%d.self_attn.q_proj.weight", L),
+			bad := []string{"", "model.layers.", "blk.", fmt.Sprintf("model.layers.%d.self_attn.q_proj.weight", L),
 				fmt.Sprintf("blk.%d.attn_q.weight", L), "model.layers.01.input_layernorm.weight", "blk.00.attn_norm.weight",
 				"model.layers.0.self_attn.q_proj.bias", "blk.0.attn_q.bias", "model.layers.0.self_attn.q_norm.weight", "blk.0.attn_q_norm.weight",
 				"model.layers.0.block_sparse_moe.experts.8.w1.weight", "model.layers.0.block_sparse_moe.experts.x.w3.weight",
 				"model.layers.0.block_sparse_moe.experts.0.w4.weight", "model.layers.0.mlp.experts.0.gate_proj.weight",
 				"model.layers.-1.input_layernorm.weight", fmt.Sprintf("model.layers.%d.input_layernorm.weight", 1<<40),
-				"rope_freqs", "model.rope_freqs.weight", "output.weight.bias", "lm_head"} {
-				if e, _, ok := spec.Locate(f, bad); ok && !slices.ContainsFunc(exp, func(x arch.Expected) bool { return x.Name == bad }) {
-					t.Errorf("%s %s: Locate(%q) = %+v, want not found", tt.name, f, bad, e)
-				}
-			}
+				"rope_freqs", "model.rope_freqs.weight", "output.weight.bias", "lm_head"}
+			t.Run(tt.name+"/"+string(f), func(t *testing.T) { archtest.CheckTable(t, spec, f, bad...) })
 		}
 	}
-}
-
-func sameEntry(a, b arch.Expected) bool {
-	return a.Name == b.Name && slices.Equal(a.Shape, b.Shape) && a.Layer == b.Layer && a.Component == b.Component &&
-		a.Expert == b.Expert && a.Part == b.Part
 }
 
 // The names and shapes of one layer, written out from transformers'

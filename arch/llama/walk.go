@@ -12,9 +12,9 @@ import "github.com/weightaudit/weightaudit/arch"
 func (s *Spec) WalkBlock(w *arch.Walk, b *arch.Block, layer int, d int64) bool {
 	n0 := len(w.Problems)
 	w.Norm(b, arch.CompAttnNorm, layer, d)
-	w.Attention(b, layer, d, s.cfg.HeadDim)
+	w.Attention(b, layer, d, s.Cfg().HeadDim)
 	w.Norm(b, arch.CompFFNNorm, layer, d)
-	if s.cfg.NumLocalExperts > 0 {
+	if s.Cfg().NumLocalExperts > 0 {
 		if router := w.One(b, arch.CompRouter, layer); router != nil {
 			w.Experts(b, router, layer, d, mixtralExperts)
 		}

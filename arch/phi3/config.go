@@ -143,7 +143,7 @@ func (c *Config) validate() error {
 	// Every dimension is at most 2^20: q and kv are at most 2^40, so
 	// d·(q+2kv) + q·d stays below 2^63 and the MLP's 3·d·f below 2^42.
 	// The sums over the layers and the vocabulary are checked.
-	d, q, kv := c.HiddenSize, c.width(wQ), c.width(wKV)
+	d, q, kv := c.HiddenSize, c.q(), c.kv()
 	layer, ok1 := checked.Add(d*(q+2*kv)+q*d+2*d, 3*d*c.IntermediateSize)
 	total, ok2 := checked.Mul(layer, c.NumHiddenLayers)
 	_, ok3 := checked.Add(total, 2*c.VocabSize*d+d)
@@ -194,7 +194,9 @@ func (c *Config) problems() []arch.BadValue {
 // the message also names the metadata key, and a key llama.cpp requires
 // but the metadata lacks (context_length,
 // attention.layer_norm_rms_epsilon) is a problem of its own.
-func (s *Spec) ConfigProblems() []arch.Conflict { return arch.ConfigProblems(s.gguf, s.cfg.problems()) }
+func (s *Spec) ConfigProblems() []arch.Conflict {
+	return arch.ConfigProblems(s.Source(), s.Cfg().problems())
+}
 
 // Phi3Mini4K returns the published configuration of
 // https://huggingface.co/microsoft/Phi-3-mini-4k-instruct (config.json):

@@ -69,7 +69,7 @@ func readGGUF(m *arch.GGUFMeta) (*Config, *arch.GGUFSource, error) {
 	}
 	c.VocabSize = m.VocabSize()
 	c.TieWordEmbeddings = m.TiedEmbeddings()
-	if _, ok := m.Tensor(ropeSlots[0].gguf); ok {
+	if _, ok := m.Tensor(ropeFactorsLong); ok {
 		c.RopeScaling = &RopeScaling{Type: "longrope"}
 	}
 	return c, src, nil
@@ -80,4 +80,4 @@ func (s *Spec) GGUFArch() string { return ggufArch }
 
 // GGUFMetadata returns the "phi3." keys of ggufKeys, integers as uint32
 // and floats as float32 as llama.cpp writes them.
-func (s *Spec) GGUFMetadata() []gguf.KV { return ggufKeys.Write(ggufArch, s.cfg, false) }
+func (s *Spec) GGUFMetadata() []gguf.KV { return ggufKeys.Write(ggufArch, s.Cfg(), false) }

@@ -1,46 +1,15 @@
 package phi3_test
 
 import (
-	"context"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/archtest"
 	"github.com/weightaudit/weightaudit/arch/phi3"
-	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
-	"github.com/weightaudit/weightaudit/gguf"
 )
-
-// filtered is a spec whose GGUF metadata leaves out some keys, to
-// synthesize files a converter wrote without them.
-type filtered struct {
-	*phi3.Spec
-	drop []string
-}
-
-func (s filtered) GGUFMetadata() []gguf.KV {
-	return slices.DeleteFunc(s.Spec.GGUFMetadata(), func(kv gguf.KV) bool { return slices.Contains(s.drop, kv.Key) })
-}
-
-// loadGGUF synthesizes spec as an F16 GGUF file and reads its architecture
-// back as the audit does.
-func loadGGUF(tb testing.TB, name string, spec arch.Spec, opts synth.GGUFOptions) (arch.Spec, []arch.Conflict, error) {
-	tb.Helper()
-	opts.Type = "F16"
-	l, err := synth.GGUF(name, spec, opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ck, err := checkpoint.Load(context.Background(), l.Source())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return arch.FromCheckpoint(ck)
-}
 
 // The GGUF metadata written from the key table reads back, through a
 // synthesized file, as the config it was written from: every field the
@@ -54,7 +23,9 @@ func TestGGUFRoundTrip(t *testing.T) {
 				continue
 			}
 			spec := phi3.MustNew(cfg)
-			got, conflicts, err := loadGGUF(t, "Phi-3-test", spec, synth.GGUFOptions{NoTokenizer: noTok})
+			syn := archtest.Default
+			syn.GGUF.NoTokenizer = noTok
+			got, conflicts, err := syn.Read(t, "Phi-3-test", spec, checkpoint.FormatGGUF)
 			if err != nil {
 				t.Fatalf("%s: FromCheckpoint = %v", name, err)
 			}
@@ -125,7 +96,7 @@ func TestGGUFAbsentKeys(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := phi3.MustNew(phi3.Tiny())
-			got, conflicts, err := loadGGUF(t, "tiny", filtered{src, []string{tt.drop}}, synth.GGUFOptions{})
+			got, conflicts, err := archtest.Default.Read(t, "tiny", archtest.Edited{Spec: src, Meta: archtest.DropKeys(tt.drop)}, checkpoint.FormatGGUF)
 			if tt.err {
 				if err == nil || !strings.Contains(err.Error(), tt.drop) {
 					t.Fatalf("FromCheckpoint = %v, want an error naming %s", err, tt.drop)

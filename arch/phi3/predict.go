@@ -21,7 +21,7 @@ import "github.com/weightaudit/weightaudit/arch"
 // active count is its total.
 func (c *Config) Predict() arch.Prediction {
 	d, f := c.HiddenSize, c.IntermediateSize
-	q, k := c.width(wQ), c.width(wKV)
+	q, k := c.q(), c.kv()
 	p := arch.NewPrediction(c.VocabSize, d, c.TieWordEmbeddings)
 	for i := range int(c.NumHiddenLayers) {
 		l := arch.LayerPrediction{Layer: i}

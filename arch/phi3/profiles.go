@@ -1,7 +1,6 @@
 package phi3
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -12,9 +11,8 @@ import (
 // contract's ranges for its parameter counts, and the word Microsoft's
 // repository names use for its size ("mini", "medium").
 type Profile struct {
-	arch.Profile
-	Config *Config
-	Word   string
+	arch.Published[Config]
+	Word string
 }
 
 // Profiles lists the recognized models. Each range brackets the model
@@ -24,10 +22,10 @@ type Profile struct {
 // dimensions (the 128k models differ in the RoPE scaling and the context,
 // which are not compared), so they all match Phi-3-mini.
 var Profiles = []Profile{
-	{Profile: arch.Profile{Name: "Phi-3-mini", Label: "3.8B", Total: [2]int64{3.7e9, 3.9e9}, Active: [2]int64{3.7e9, 3.9e9}},
-		Config: Phi3Mini4K(), Word: "mini"},
-	{Profile: arch.Profile{Name: "Phi-3-medium", Label: "14B", Total: [2]int64{13e9, 15e9}, Active: [2]int64{13e9, 15e9}},
-		Config: Phi3Medium4K(), Word: "medium"},
+	{Word: "mini", Published: arch.Published[Config]{Config: Phi3Mini4K(),
+		Profile: arch.Profile{Name: "Phi-3-mini", Label: "3.8B", Total: [2]int64{3.7e9, 3.9e9}, Active: [2]int64{3.7e9, 3.9e9}}}},
+	{Word: "medium", Published: arch.Published[Config]{Config: Phi3Medium4K(),
+		Profile: arch.Profile{Name: "Phi-3-medium", Label: "14B", Total: [2]int64{13e9, 15e9}, Active: [2]int64{13e9, 15e9}}}},
 }
 
 // sizeLabel matches a size label in a name: Microsoft's words "mini" and
@@ -82,7 +80,7 @@ var fields = arch.Fields[Config]{
 // conflict, as is a label naming another profile than the dimensions do.
 func (s *Spec) Recognize(names ...string) arch.Recognition {
 	label, where := FindLabel(names...)
-	return arch.MatchProfiles(fields, s.cfg, label, where, Profiles, func(p *Profile) (*arch.Profile, *Config, bool) {
+	return arch.MatchProfiles(fields, s.Cfg(), label, where, Profiles, func(p *Profile) (*arch.Profile, *Config, bool) {
 		return &p.Profile, p.Config, strings.EqualFold(p.Label, label) || strings.EqualFold(p.Word, label)
 	})
 }
@@ -95,9 +93,5 @@ func (s *Spec) Recognize(names ...string) arch.Recognition {
 // rope_factors_long.weight. A key the metadata lacks compares as the
 // value llama.cpp assumes, and the message says so.
 func (s *Spec) CompareConfig(fromGGUF arch.Spec) []arch.Conflict {
-	g, ok := fromGGUF.(*Spec)
-	if !ok {
-		return []arch.Conflict{{Field: "model_type", Message: fmt.Sprintf("config.json describes %s, the GGUF metadata %s", s.Family(), fromGGUF.Family())}}
-	}
-	return fields.CompareGGUF(s.cfg, g.cfg, g.gguf)
+	return arch.CompareConfig(fields, s, fromGGUF)
 }

@@ -11,8 +11,8 @@ import "github.com/weightaudit/weightaudit/arch"
 // Phi3MLP chunks into two halves (gate, up) of equal width; down_proj from
 // that width back to d; the residual.
 func (s *Spec) WalkBlock(w *arch.Walk, b *arch.Block, layer int, d int64) bool {
-	c := s.cfg
-	q, kv := c.width(wQ), c.width(wKV)
+	c := s.Cfg()
+	q, kv := c.q(), c.kv()
 	n0 := len(w.Problems)
 	w.Norm(b, arch.CompAttnNorm, layer, d)
 	if t := w.One(b, CompAttnQKV, layer); t != nil {

@@ -3,80 +3,31 @@ package qwen2_test
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/archtest"
 	"github.com/weightaudit/weightaudit/arch/qwen2"
 	"github.com/weightaudit/weightaudit/audit"
-	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
-	"github.com/weightaudit/weightaudit/safetensors"
 	"github.com/weightaudit/weightaudit/spotcheck"
 )
-
-// edited is a spec whose layout a test changes, to synthesize a
-// checkpoint with a defect; its config.json and GGUF metadata are the
-// spec's own, so the audit predicts the sound layout.
-type edited struct {
-	arch.Spec
-	arch.GGUFWriter
-	edit func(f checkpoint.Format, es []arch.Expected) []arch.Expected
-}
-
-func (e edited) Expected(f checkpoint.Format) []arch.Expected {
-	return e.edit(f, e.Spec.Expected(f))
-}
-
-// load synthesizes spec in format f (F32 safetensors in two shards, or an
-// F16 GGUF file) under name and loads it.
-func load(tb testing.TB, name string, spec arch.Spec, f checkpoint.Format) *checkpoint.Checkpoint {
-	tb.Helper()
-	var l *synth.Layout
-	var err error
-	if f == checkpoint.FormatSafetensors {
-		l, err = synth.HF(name, spec, synth.HFOptions{Shards: 2, DType: safetensors.F32})
-	} else {
-		l, err = synth.GGUF(name, spec, synth.GGUFOptions{Type: "F16"})
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ck, err := checkpoint.Load(context.Background(), l.Source())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return ck
-}
-
-// auditOf synthesizes spec in format f (F32 safetensors in two shards, or
-// an F16 GGUF file) under name and audits it.
-func auditOf(tb testing.TB, name string, spec arch.Spec, f checkpoint.Format) *audit.Report {
-	tb.Helper()
-	r, err := audit.Run(load(tb, name, spec, f), audit.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return r
-}
 
 // The published Qwen2.5-0.5B layout (headers real, data virtual) audits
 // cleanly in both formats: its exact count, its profile, every obligation
 // under the family's own ids and the gate.
 func TestAuditPublished(t *testing.T) {
 	spec := qwen2.MustNew(qwen2.Qwen2_5_0_5B())
-	for _, f := range []checkpoint.Format{checkpoint.FormatSafetensors, checkpoint.FormatGGUF} {
-		r := auditOf(t, "Qwen2.5-0.5B", spec, f)
+	for _, f := range archtest.Formats {
+		r := archtest.Default.Audit(t, "Qwen2.5-0.5B", spec, f)
 		if !r.Pass || r.Gate.ID != "F-QWEN2-001" || !r.Gate.Pass || r.Params.Total != 494_032_768 || r.Params.Active != 494_032_768 ||
 			r.Model.Profile != "Qwen2.5-0.5B" || r.Model.Label != "0.5B" {
 			t.Errorf("%s: pass %v, gate %+v, params %+v, profile %q, label %q; want a pass of 494,032,768 as Qwen2.5-0.5B",
 				f, r.Pass, r.Gate, r.Params, r.Model.Profile, r.Model.Label)
 		}
-		for _, c := range r.Checks {
-			if !c.Pass && !c.Skipped {
-				t.Errorf("%s: check %s failed: %s", f, c.ID, c.Detail)
-			}
+		if failed := archtest.Failed(r); len(failed) > 0 {
+			t.Errorf("%s: checks failed: %v", f, failed)
 		}
 	}
 }
@@ -87,73 +38,47 @@ func TestAuditPublished(t *testing.T) {
 func TestAuditBiasDefects(t *testing.T) {
 	spec := qwen2.MustNew(qwen2.Tiny()) // q width 32, k and v width 16
 	ob := qwen2.Obligations
-	drop := func(name string) func(checkpoint.Format, []arch.Expected) []arch.Expected {
-		return func(_ checkpoint.Format, es []arch.Expected) []arch.Expected {
-			return slices.DeleteFunc(es, func(e arch.Expected) bool { return e.Name == name })
-		}
-	}
-	reshape := func(name string, shape []int64) func(checkpoint.Format, []arch.Expected) []arch.Expected {
-		return func(_ checkpoint.Format, es []arch.Expected) []arch.Expected {
-			for i := range es {
-				if es[i].Name == name {
-					es[i].Shape = shape
-				}
-			}
-			return es
-		}
-	}
 	tests := []struct {
 		name   string
 		format checkpoint.Format
-		edit   func(checkpoint.Format, []arch.Expected) []arch.Expected
+		edit   archtest.Edit
 		tensor string
 		// the messages the tensor check and the block walk give
 		tensorMsg, blockMsg string
 		fail                []string // the checks that must fail
 	}{
-		{"missing q_proj.bias", checkpoint.FormatSafetensors, drop("model.layers.1.self_attn.q_proj.bias"),
+		{"missing q_proj.bias", checkpoint.FormatSafetensors, archtest.Drop("model.layers.1.self_attn.q_proj.bias"),
 			"model.layers.1.self_attn.q_proj.bias", "missing: qwen2 predicts attn_q_bias [32]", "layer 1: no attn_q_bias tensor",
 			[]string{audit.CheckTensors, ob.Total, ob.Active, ob.FLOPs, ob.Blocks, ob.EndToEnd}},
-		{"missing attn_q.bias", checkpoint.FormatGGUF, drop("blk.1.attn_q.bias"),
+		{"missing attn_q.bias", checkpoint.FormatGGUF, archtest.Drop("blk.1.attn_q.bias"),
 			"blk.1.attn_q.bias", "missing: qwen2 predicts attn_q_bias [32]", "layer 1: no attn_q_bias tensor",
 			[]string{audit.CheckTensors, ob.Total, ob.Active, ob.FLOPs, ob.Blocks, ob.EndToEnd}},
-		{"k_proj.bias of the wrong length", checkpoint.FormatSafetensors, reshape("model.layers.0.self_attn.k_proj.bias", []int64{17}),
+		{"k_proj.bias of the wrong length", checkpoint.FormatSafetensors, archtest.Reshape("model.layers.0.self_attn.k_proj.bias", 17),
 			"model.layers.0.self_attn.k_proj.bias", "shape [17], want [16]", "layer 0: k bias has length 17, the k projection gives width 16",
 			[]string{audit.CheckTensors, ob.Total, ob.Active, ob.FLOPs, ob.Blocks, ob.EndToEnd}},
-		{"attn_k.bias of the wrong length", checkpoint.FormatGGUF, reshape("blk.0.attn_k.bias", []int64{32}),
+		{"attn_k.bias of the wrong length", checkpoint.FormatGGUF, archtest.Reshape("blk.0.attn_k.bias", 32),
 			"blk.0.attn_k.bias", "shape [32], want [16]", "layer 0: k bias has length 32, the k projection gives width 16",
 			[]string{audit.CheckTensors, ob.Total, ob.Active, ob.FLOPs, ob.Blocks, ob.EndToEnd}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := auditOf(t, "Qwen2.5-tiny", edited{Spec: spec, GGUFWriter: spec, edit: tt.edit}, tt.format)
+			r := archtest.Default.Audit(t, "Qwen2.5-tiny", archtest.Edited{Spec: spec, Edit: tt.edit}, tt.format)
 			if r.Pass || r.Gate.Pass || r.Verdict != audit.VerdictFail {
 				t.Errorf("verdict %q, gate %+v; want a failure", r.Verdict, r.Gate)
 			}
-			failed := map[string]bool{}
-			for _, c := range r.Checks {
-				if !c.Pass && !c.Skipped {
-					failed[c.ID] = true
-				}
-			}
 			for _, id := range tt.fail {
-				if !failed[id] {
-					t.Errorf("check %s passed, want it failed (failed: %v)", id, failed)
+				if !archtest.Fails(r, id) {
+					t.Errorf("check %s passed, want it failed (failed: %v)", id, archtest.Failed(r))
 				}
 			}
-			has := func(check, tensor, msg string) bool {
-				return slices.ContainsFunc(r.Findings, func(f audit.Finding) bool {
-					return f.Check == check && f.Tensor == tensor && strings.Contains(f.Message, msg)
-				})
-			}
-			if !has(audit.CheckTensors, tt.tensor, tt.tensorMsg) {
+			if !archtest.HasFinding(r, audit.CheckTensors, tt.tensor, tt.tensorMsg) {
 				t.Errorf("no %s finding names %s with %q: %+v", audit.CheckTensors, tt.tensor, tt.tensorMsg, r.Findings)
 			}
 			blockTensor := tt.tensor // the walk names the tensor it blames; none for one that is missing
 			if strings.HasPrefix(tt.blockMsg, "layer 1: no ") {
 				blockTensor = ""
 			}
-			if !has(ob.Blocks, blockTensor, tt.blockMsg) {
+			if !archtest.HasFinding(r, ob.Blocks, blockTensor, tt.blockMsg) {
 				t.Errorf("no %s finding says %q: %+v", ob.Blocks, tt.blockMsg, r.Findings)
 			}
 		})
@@ -164,7 +89,7 @@ func TestAuditBiasDefects(t *testing.T) {
 // it is not applicable to Qwen2, and says so rather than compute another
 // block.
 func TestSpotCheckNotApplicable(t *testing.T) {
-	ck := load(t, "tiny", qwen2.MustNew(qwen2.Tiny()), checkpoint.FormatSafetensors)
+	ck := archtest.Default.Load(t, "tiny", qwen2.MustNew(qwen2.Tiny()), checkpoint.FormatSafetensors)
 	if _, ok := any(qwen2.MustNew(qwen2.Tiny())).(arch.Forwarder); ok {
 		t.Error("qwen2.Spec implements arch.Forwarder")
 	}

@@ -192,7 +192,9 @@ func (c *Config) problems() []arch.BadValue {
 // key llama.cpp requires but the metadata lacks (context_length,
 // attention.layer_norm_rms_epsilon) or holds as another type than a
 // float is a problem of its own.
-func (s *Spec) ConfigProblems() []arch.Conflict { return arch.ConfigProblems(s.gguf, s.cfg.problems()) }
+func (s *Spec) ConfigProblems() []arch.Conflict {
+	return arch.ConfigProblems(s.Source(), s.Cfg().problems())
+}
 
 // window returns a pointer to n, for the published configs.
 func window(n int64) *int64 { return &n }

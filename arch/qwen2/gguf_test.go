@@ -1,47 +1,18 @@
 package qwen2_test
 
 import (
-	"context"
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/archtest"
 	"github.com/weightaudit/weightaudit/arch/qwen2"
-	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/gguf"
 )
-
-// filtered is a spec whose GGUF metadata leaves out some keys, to
-// synthesize files a converter wrote without them.
-type filtered struct {
-	*qwen2.Spec
-	drop []string
-}
-
-func (s filtered) GGUFMetadata() []gguf.KV {
-	return slices.DeleteFunc(s.Spec.GGUFMetadata(), func(kv gguf.KV) bool { return slices.Contains(s.drop, kv.Key) })
-}
-
-// loadGGUF synthesizes spec as an F16 GGUF file and reads its architecture
-// back as the audit does.
-func loadGGUF(tb testing.TB, name string, spec arch.Spec, opts synth.GGUFOptions) (arch.Spec, []arch.Conflict, error) {
-	tb.Helper()
-	opts.Type = "F16"
-	l, err := synth.GGUF(name, spec, opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ck, err := checkpoint.Load(context.Background(), l.Source())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return arch.FromCheckpoint(ck)
-}
 
 // The GGUF metadata written from the key table reads back, through a
 // synthesized file, as the config it was written from: every field the
@@ -54,7 +25,9 @@ func TestGGUFRoundTrip(t *testing.T) {
 		}
 		for _, noTok := range []bool{false, true} {
 			spec := qwen2.MustNew(cfg)
-			got, conflicts, err := loadGGUF(t, "Qwen2.5-test", spec, synth.GGUFOptions{NoTokenizer: noTok})
+			syn := archtest.Default
+			syn.GGUF.NoTokenizer = noTok
+			got, conflicts, err := syn.Read(t, "Qwen2.5-test", spec, checkpoint.FormatGGUF)
 			if err != nil {
 				t.Fatalf("%s: FromCheckpoint = %v", name, err)
 			}
@@ -119,7 +92,7 @@ func TestGGUFAbsentKeys(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := qwen2.MustNew(tt.cfg)
-			got, conflicts, err := loadGGUF(t, "tiny", filtered{src, tt.drop}, synth.GGUFOptions{})
+			got, conflicts, err := archtest.Default.Read(t, "tiny", archtest.Edited{Spec: src, Meta: archtest.DropKeys(tt.drop...)}, checkpoint.FormatGGUF)
 			if tt.err != "" {
 				if !errors.Is(err, arch.ErrConfig) || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("FromCheckpoint = %v, want arch.ErrConfig naming %s", err, tt.err)
@@ -180,21 +153,16 @@ func (other) Family() string { return "other" }
 // A dimension too large to count is refused with arch.ErrConfig, naming
 // the metadata key.
 func TestGGUFTooLarge(t *testing.T) {
-	s := qwen2.MustNew(qwen2.Tiny())
-	_, _, err := loadGGUF(t, "tiny", bigLayers{s}, synth.GGUFOptions{})
+	big := archtest.Edited{Spec: qwen2.MustNew(qwen2.Tiny()), Meta: func(kvs []gguf.KV) []gguf.KV {
+		for i := range kvs {
+			if kvs[i].Key == "qwen2.block_count" {
+				kvs[i].Value = gguf.Uint32(1 << 31)
+			}
+		}
+		return kvs
+	}}
+	_, _, err := archtest.Default.Read(t, "tiny", big, checkpoint.FormatGGUF)
 	if !errors.Is(err, arch.ErrConfig) || !strings.Contains(err.Error(), "qwen2.block_count") {
 		t.Errorf("FromCheckpoint = %v, want arch.ErrConfig naming qwen2.block_count", err)
 	}
-}
-
-type bigLayers struct{ *qwen2.Spec }
-
-func (s bigLayers) GGUFMetadata() []gguf.KV {
-	kvs := s.Spec.GGUFMetadata()
-	for i := range kvs {
-		if kvs[i].Key == "qwen2.block_count" {
-			kvs[i].Value = gguf.Uint32(1 << 31)
-		}
-	}
-	return kvs
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/archtest"
 	"github.com/weightaudit/weightaudit/arch/qwen2"
 	"github.com/weightaudit/weightaudit/checkpoint"
 )
@@ -28,22 +29,7 @@ func configs() map[string]*qwen2.Config {
 func TestLocateMatchesExpected(t *testing.T) {
 	for name, cfg := range configs() {
 		spec := qwen2.MustNew(cfg)
-		for _, f := range []checkpoint.Format{checkpoint.FormatSafetensors, checkpoint.FormatGGUF} {
-			exp := spec.Expected(f)
-			if spec.Count(f) != len(exp) {
-				t.Errorf("%s %s: Count = %d, len(Expected) = %d", name, f, spec.Count(f), len(exp))
-			}
-			for i, want := range exp {
-				got, idx, ok := spec.Locate(f, want.Name)
-				if !ok || idx != i || !sameEntry(got, want) {
-					t.Fatalf("%s %s: Locate(%q) = %+v, %d, %v; want %+v, %d", name, f, want.Name, got, idx, ok, want, i)
-				}
-				var r arch.Role
-				if !spec.Assign(f, want.Name, &r) || r.Index != i || !r.Known || !sameEntry(r.Expected, want) ||
-					r.Group != want.Component.Group() {
-					t.Fatalf("%s %s: Assign(%q) = %+v; want %+v at %d", name, f, want.Name, r, want, i)
-				}
-			}
+		for _, f := range archtest.Formats {
 			bad := []string{"", "model.layers.", "blk.", "model.layers.0.self_attn.o_proj.bias", "blk.0.attn_output.bias",
 				"model.layers.0.self_attn.q_norm.weight", "blk.0.attn_q_norm.weight", "model.layers.01.input_layernorm.weight",
 				"blk.01.attn_norm.weight", "model.layers.-1.input_layernorm.weight", "rope_freqs.weight",
@@ -52,15 +38,7 @@ func TestLocateMatchesExpected(t *testing.T) {
 			if cfg.TieWordEmbeddings {
 				bad = append(bad, "lm_head.weight", "output.weight")
 			}
-			for _, n := range bad {
-				if e, _, ok := spec.Locate(f, n); ok {
-					t.Errorf("%s %s: Locate(%q) = %+v, want not found", name, f, n, e)
-				}
-				r := arch.Role{Index: 7}
-				if spec.Assign(f, n, &r) || r.Index != 7 {
-					t.Errorf("%s %s: Assign(%q) = %+v, want false and r left alone", name, f, n, r)
-				}
-			}
+			t.Run(name+"/"+string(f), func(t *testing.T) { archtest.CheckTable(t, spec, f, bad...) })
 		}
 	}
 }
@@ -137,40 +115,10 @@ func predictMatchesLayout(c *qwen2.Config) error {
 	if err != nil {
 		return err
 	}
-	p := spec.Predict()
-	for _, f := range []checkpoint.Format{checkpoint.FormatSafetensors, checkpoint.FormatGGUF} {
-		comps := map[arch.Component]int64{}
-		layers := make([]int64, c.NumHiddenLayers)
-		var total int64
-		for _, e := range spec.Expected(f) {
-			n := elements(e.Shape)
-			total += n
-			comps[e.Component] += n
-			if e.Layer >= 0 {
-				layers[e.Layer] += n
-			}
-		}
-		if total != p.Total || p.Active != p.Total {
-			return fmt.Errorf("%s: the layout holds %d, the prediction says %d (active %d)", f, total, p.Total, p.Active)
-		}
-		for comp, n := range p.Components {
-			if comps[comp] != n {
-				return fmt.Errorf("%s: %s: the layout holds %d, the prediction says %d", f, comp, comps[comp], n)
-			}
-		}
-		if len(comps) != len(p.Components) {
-			return fmt.Errorf("%s: the layout has components %v, the prediction %v", f, comps, p.Components)
-		}
-		for i, lp := range p.Layers {
-			if lp.Layer != i || lp.Total != layers[i] || lp.Active != layers[i] {
-				return fmt.Errorf("%s: layer %d: the layout holds %d, the prediction says %+v", f, i, layers[i], lp)
-			}
+	for _, f := range archtest.Formats {
+		if err := archtest.CheckPrediction(spec, f); err != nil {
+			return err
 		}
 	}
 	return nil
-}
-
-func sameEntry(a, b arch.Expected) bool {
-	return a.Name == b.Name && slices.Equal(a.Shape, b.Shape) && a.Layer == b.Layer && a.Component == b.Component &&
-		a.Expert == b.Expert && a.Part == b.Part
 }

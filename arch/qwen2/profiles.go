@@ -1,7 +1,6 @@
 package qwen2
 
 import (
-	"fmt"
 	"math"
 	"regexp"
 	"strconv"
@@ -14,8 +13,7 @@ import (
 // contract's ranges for its parameter counts, and the other size label a
 // GGUF file of it may carry.
 type Profile struct {
-	arch.Profile
-	Config *Config
+	arch.Published[Config]
 	// GGUFLabel is the general.size_label llama.cpp's converter computes
 	// from the exact parameter count when the model's name gives none
 	// (gguf-py/gguf/utility.py size_label): "7.6B" for Qwen2.5-7B.
@@ -34,7 +32,7 @@ var Profiles = []Profile{
 }
 
 func newProfile(name, label string, total [2]int64, c *Config) Profile {
-	return Profile{Profile: arch.Profile{Name: name, Label: label, Total: total, Active: total}, Config: c,
+	return Profile{Published: arch.Published[Config]{Profile: arch.Profile{Name: name, Label: label, Total: total, Active: total}, Config: c},
 		GGUFLabel: roundedNotation(c.Predict().Total)}
 }
 
@@ -116,7 +114,7 @@ var fields = arch.Fields[Config]{
 // another profile than the dimensions do.
 func (s *Spec) Recognize(names ...string) arch.Recognition {
 	label, where := FindDenseLabel(names...)
-	return arch.MatchProfiles(fields, s.cfg, label, where, Profiles, func(p *Profile) (*arch.Profile, *Config, bool) {
+	return arch.MatchProfiles(fields, s.Cfg(), label, where, Profiles, func(p *Profile) (*arch.Profile, *Config, bool) {
 		return &p.Profile, p.Config, strings.EqualFold(p.Label, label) || strings.EqualFold(p.GGUFLabel, label)
 	})
 }
@@ -130,9 +128,5 @@ func (s *Spec) Recognize(names ...string) arch.Recognition {
 // assumes, and the message says so; one llama.cpp cannot read is not
 // compared (its ConfigProblems report it).
 func (s *Spec) CompareConfig(fromGGUF arch.Spec) []arch.Conflict {
-	g, ok := fromGGUF.(*Spec)
-	if !ok {
-		return []arch.Conflict{{Field: "model_type", Message: fmt.Sprintf("config.json describes %s, the GGUF metadata %s", s.Family(), fromGGUF.Family())}}
-	}
-	return fields.CompareGGUF(s.cfg, g.cfg, g.gguf)
+	return arch.CompareConfig(fields, s, fromGGUF)
 }

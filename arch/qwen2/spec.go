@@ -2,39 +2,24 @@ package qwen2
 
 import (
 	"github.com/weightaudit/weightaudit/arch"
-	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/internal/checked"
 )
 
 func init() {
 	arch.Register(arch.Family{Name: "qwen2", ModelTypes: []string{"qwen2"}, GGUFArch: ggufArch,
-		FromConfig: arch.FromConfigFunc(ParseConfig, New), FromGGUF: arch.FromGGUFFunc(readGGUF, New, (*Spec).keep),
+		FromConfig: arch.FromConfigFunc(ParseConfig, New), FromGGUF: arch.FromGGUFFunc(readGGUF, New, arch.Keep[*Spec]),
 		Example: func() arch.Spec { return MustNew(Tiny()) }})
 }
 
-// Spec is the spec of a dense Qwen2 decoder. It implements [arch.Spec]
-// and the capabilities [arch.Assigner], [arch.Coster],
-// [arch.BlockWalker], [arch.Contract], [arch.Recognizer],
-// [arch.ConfigComparer], [arch.ConfigChecker] and [arch.GGUFWriter]; not
-// [arch.Forwarder] (see the package doc). It is safe for concurrent use.
+// Spec is the spec of a dense Qwen2 decoder. It implements
+// [arch.Complete], not [arch.Forwarder] (see the package doc). It is safe
+// for concurrent use.
 type Spec struct {
-	cfg  *Config
-	gguf *arch.GGUFSource       // set when read from GGUF metadata
-	lays *arch.Layouts[*layout] // by format, built on first use
+	arch.Core[Config] // Family, Config, and the tensor table: Expected, Locate, Assign, Count
 }
 
-// Compile-time checks of the capabilities.
-var (
-	_ arch.Spec           = (*Spec)(nil)
-	_ arch.Assigner       = (*Spec)(nil)
-	_ arch.Coster         = (*Spec)(nil)
-	_ arch.BlockWalker    = (*Spec)(nil)
-	_ arch.Contract       = (*Spec)(nil)
-	_ arch.Recognizer     = (*Spec)(nil)
-	_ arch.ConfigComparer = (*Spec)(nil)
-	_ arch.ConfigChecker  = (*Spec)(nil)
-	_ arch.GGUFWriter     = (*Spec)(nil)
-)
+// The capabilities, checked at compile time.
+var _ arch.Complete = (*Spec)(nil)
 
 // New validates c and returns its spec. Errors wrap [arch.ErrConfig] and
 // name the key. The spec keeps c: the caller must not change it after.
@@ -42,53 +27,22 @@ func New(c *Config) (*Spec, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	return newSpec(c), nil
+	return &Spec{arch.NewCore("qwen2", c, c.tableSpec)}, nil
 }
 
 // MustNew is [New] for configs known to be valid (the published ones, test
 // fixtures): it panics on an error.
 func MustNew(c *Config) *Spec { return arch.Must(New(c)) }
 
-// keep records that the spec was read from GGUF metadata.
-func (s *Spec) keep(src *arch.GGUFSource) { s.gguf = src }
-
-func newSpec(c *Config) *Spec {
-	return &Spec{cfg: c, lays: arch.NewLayouts(func(f checkpoint.Format) *layout { return newLayout(c, f) })}
-}
-
-func (s *Spec) layout(f checkpoint.Format) *layout { return s.lays.Of(f) }
-
-// Family returns "qwen2".
-func (s *Spec) Family() string { return "qwen2" }
-
-// Config returns the *Config the spec was made from.
-func (s *Spec) Config() any { return s.cfg }
-
 // Dims returns the plain dimensions; a dense model has no experts.
 func (s *Spec) Dims() arch.Dims {
-	c := s.cfg
+	c := s.Cfg()
 	return arch.Dims{Vocab: c.VocabSize, Hidden: c.HiddenSize, Layers: c.NumHiddenLayers, Heads: c.NumAttentionHeads,
 		KVHeads: c.NumKeyValueHeads, HeadDim: c.HeadDim, TiedEmbeddings: c.TieWordEmbeddings}
 }
 
-// Expected lists the tensors in format f in stored order.
-func (s *Spec) Expected(f checkpoint.Format) []arch.Expected { return s.layout(f).expected() }
-
-// Locate finds the expected tensor called name.
-func (s *Spec) Locate(f checkpoint.Format, name string) (arch.Expected, int, bool) {
-	return arch.LocateWith(s, f, name)
-}
-
-// Assign fills r with the role of the tensor called name.
-func (s *Spec) Assign(f checkpoint.Format, name string, r *arch.Role) bool {
-	return s.layout(f).assign(name, r)
-}
-
-// Count returns the number of expected tensors in format f.
-func (s *Spec) Count(f checkpoint.Format) int { return s.layout(f).total }
-
 // Predict counts the parameters from the dimensions ([Config.Predict]).
-func (s *Spec) Predict() arch.Prediction { return s.cfg.Predict() }
+func (s *Spec) Predict() arch.Prediction { return s.Cfg().Predict() }
 
 // Obligations are the family's ids of the seed's seven obligations and QA
 // gate: FALSIFY-QWEN2-001 … -007 and F-QWEN2-001.
@@ -102,7 +56,7 @@ func (s *Spec) Obligations() arch.Obligations { return Obligations }
 // sliding_window positions in a sliding one ([Config.Window]; none in the
 // published models).
 func (s *Spec) KVCache() []arch.KVRows {
-	c := s.cfg
+	c := s.Cfg()
 	full, sliding, window := c.layerKinds()
 	var out []arch.KVRows
 	if full > 0 {
@@ -118,7 +72,7 @@ func (s *Spec) KVCache() []arch.KVRows {
 // scores q·k and the weighted sum of v, for every head and layer, over
 // ctx positions, or over at most sliding_window in a sliding layer.
 func (s *Spec) AttentionFLOPs(ctx int64) int64 {
-	c := s.cfg
+	c := s.Cfg()
 	full, sliding, window := c.layerKinds()
 	positions := checked.SatAdd(checked.SatMul(full, ctx), checked.SatMul(sliding, min(ctx, window)))
 	return checked.SatMul(4, c.NumAttentionHeads, c.HeadDim, positions)

@@ -12,7 +12,7 @@ import (
 // attention over whole heads of head_dim; o_proj back to d; the residual;
 // RMSNorm; the SwiGLU MLP; the residual.
 func (s *Spec) WalkBlock(w *arch.Walk, b *arch.Block, layer int, d int64) bool {
-	headDim := s.cfg.HeadDim
+	headDim := s.Cfg().HeadDim
 	n0 := len(w.Problems)
 	w.Norm(b, arch.CompAttnNorm, layer, d)
 	// The q, k and v projections, their biases, and the width each

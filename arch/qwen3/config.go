@@ -158,7 +158,9 @@ func (c *Config) problems() []arch.BadValue {
 // message also names the metadata key, and a key llama.cpp requires but
 // the metadata lacks (context_length, attention.layer_norm_rms_epsilon)
 // or holds as another type than a float is a problem of its own.
-func (s *Spec) ConfigProblems() []arch.Conflict { return arch.ConfigProblems(s.gguf, s.cfg.problems()) }
+func (s *Spec) ConfigProblems() []arch.Conflict {
+	return arch.ConfigProblems(s.Source(), s.Cfg().problems())
+}
 
 // Qwen3_235B_A22B returns the published configuration of
 // https://huggingface.co/Qwen/Qwen3-235B-A22B (config.json).

@@ -120,30 +120,30 @@ func (s *Spec) ExplainShapes(inv *checkpoint.Inventory) []arch.Conflict {
 		if !ok {
 			continue
 		}
-		was := *f.ptr(s.cfg)
+		was := *f.ptr(s.Cfg())
 		if v == was || (f.field == "num_hidden_layers" && v < was) {
 			continue // fewer layers stored than the config says: lost data, more likely than a wrong config
 		}
-		c := *s.cfg
+		c := *s.Cfg()
 		*f.ptr(&c) = v
 		alt, err := New(&c)
 		if err != nil || mismatches(alt, inv) != 0 {
 			continue
 		}
 		key, file := f.field, "config.json"
-		if s.gguf != nil {
-			key, file = s.gguf.Key(f.field), ""
+		if s.Source() != nil {
+			key, file = s.Source().Key(f.field), ""
 		}
 		out = append(out, arch.Conflict{Field: key, File: file, Message: fmt.Sprintf(
 			"%s is %v, but the tensors hold %d: with %d every one of them has the shape %s predicts, so the %s is wrong, not the %d tensor(s) it puts at fault",
-			key, was, v, v, s.family, source(s), bad)})
+			key, was, v, v, s.Family(), source(s), bad)})
 	}
 	return out
 }
 
 // source names where the spec's config came from.
 func source(s *Spec) string {
-	if s.gguf != nil {
+	if s.Source() != nil {
 		return "GGUF metadata"
 	}
 	return "config.json"

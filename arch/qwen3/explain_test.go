@@ -1,10 +1,10 @@
 package qwen3_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
+	"github.com/weightaudit/weightaudit/arch/archtest"
 	"github.com/weightaudit/weightaudit/arch/qwen3"
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
@@ -14,15 +14,8 @@ import (
 // ExplainShapes blames a config.json field every tensor contradicts, and
 // nothing when the tensors agree or the fault is theirs.
 func TestExplainShapes(t *testing.T) {
-	l, err := synth.HF("tiny", qwen3.MustNew(qwen3.TinyMoE()), synth.HFOptions{DType: safetensors.F32})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ck, err := checkpoint.Load(context.Background(), l.Source())
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv := ck.Inventory()
+	syn := archtest.Synth{HF: synth.HFOptions{DType: safetensors.F32}}
+	inv := syn.Load(t, "tiny", qwen3.MustNew(qwen3.TinyMoE()), checkpoint.FormatSafetensors).Inventory()
 	tests := []struct {
 		name  string
 		edit  func(c *qwen3.Config)

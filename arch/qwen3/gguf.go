@@ -70,7 +70,7 @@ func readGGUF(m *arch.GGUFMeta) (*Config, *arch.GGUFSource, error) {
 // GGUFArch returns the llama.cpp architecture: "qwen3moe" for a
 // mixture-of-experts model, "qwen3" for a dense one.
 func (s *Spec) GGUFArch() string {
-	if s.cfg.NumExperts > 0 {
+	if s.Cfg().NumExperts > 0 {
 		return "qwen3moe"
 	}
 	return "qwen3"
@@ -79,5 +79,5 @@ func (s *Spec) GGUFArch() string {
 // GGUFMetadata returns the "<arch>." keys of ggufKeys, integers as uint32
 // and floats as float32 as llama.cpp writes them.
 func (s *Spec) GGUFMetadata() []gguf.KV {
-	return ggufKeys.Write(s.GGUFArch(), s.cfg, s.cfg.NumExperts > 0)
+	return ggufKeys.Write(s.GGUFArch(), s.Cfg(), s.Cfg().NumExperts > 0)
 }

@@ -2,17 +2,13 @@ package qwen3
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/weightaudit/weightaudit/arch"
 )
 
 // Profile is a published Qwen3 model: its reference configuration and the
 // contract's ranges for its parameter counts.
-type Profile struct {
-	arch.Profile
-	Config *Config
-}
+type Profile = arch.Published[Config]
 
 // Profiles lists the recognized models. The ranges of Qwen3-235B-A22B are
 // the seed's ([234 B, 236 B] total, [22 B, 23 B] active); those of
@@ -49,16 +45,14 @@ var fields = arch.Fields[Config]{
 }
 
 // Recognize matches the spec and the mixture-of-experts label found in
-// names ([arch.FindMoELabel]) against [Profiles] ([arch.MatchProfiles]).
+// names ([arch.FindMoELabel]) against [Profiles] ([arch.Recognize]).
 // A profile applies when the config has its structural dimensions or a
 // name carries its label; every field that then differs from the profile
 // (routing included) is a conflict, as is a label naming another profile
 // than the dimensions do.
 func (s *Spec) Recognize(names ...string) arch.Recognition {
 	label, where := arch.FindMoELabel(names...)
-	return arch.MatchProfiles(fields, s.cfg, label, where, Profiles, func(p *Profile) (*arch.Profile, *Config, bool) {
-		return &p.Profile, p.Config, strings.EqualFold(p.Label, label)
-	})
+	return arch.Recognize(fields, s.Cfg(), label, where, Profiles)
 }
 
 // CompareConfig lists each field GGUF metadata carries on which fromGGUF,
@@ -70,9 +64,5 @@ func (s *Spec) Recognize(names ...string) arch.Recognition {
 // llama.cpp assumes, and the message says so; one llama.cpp cannot read is
 // not compared (its ConfigProblems report it).
 func (s *Spec) CompareConfig(fromGGUF arch.Spec) []arch.Conflict {
-	g, ok := fromGGUF.(*Spec)
-	if !ok {
-		return []arch.Conflict{{Field: "model_type", Message: fmt.Sprintf("config.json describes %s, the GGUF metadata %s", s.family, fromGGUF.Family())}}
-	}
-	return fields.CompareGGUF(s.cfg, g.cfg, g.gguf)
+	return arch.CompareConfig(fields, s, fromGGUF)
 }

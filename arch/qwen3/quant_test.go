@@ -2,11 +2,11 @@ package qwen3_test
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/archtest"
 	"github.com/weightaudit/weightaudit/arch/qwen3"
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
@@ -85,18 +85,8 @@ func TestAuditQuantizedRelease(t *testing.T) {
 		name string
 		q    *arch.QuantConfig
 	}{{"FP8", fp8}, {"GPTQ-Int4", gptq}, {"AWQ", awq}} {
-		l, err := synth.HF("Qwen3-235B-A22B-"+tt.name, qwen3.MustNew(quantized(qwen3.Qwen3_235B_A22B(), tt.q)), synth.HFOptions{Shards: 24, FP8Blocks: tt.q == fp8})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ck, err := checkpoint.Load(context.Background(), l.Source())
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := audit.Run(ck, audit.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		syn := archtest.Synth{HF: synth.HFOptions{Shards: 24, FP8Blocks: tt.q == fp8}}
+		r := syn.Audit(t, "Qwen3-235B-A22B-"+tt.name, qwen3.MustNew(quantized(qwen3.Qwen3_235B_A22B(), tt.q)), checkpoint.FormatSafetensors)
 		if !r.Pass || r.Params.Total != 235_093_634_560 || r.Params.Companions != r.Params.PredictedCompanions || r.Params.Companions == 0 ||
 			r.Model.Profile != "Qwen3-235B-A22B" {
 			t.Errorf("%s: pass %v, params %+v, profile %q; findings %+v", tt.name, r.Pass, r.Params, r.Model.Profile, r.Findings)
@@ -112,34 +102,21 @@ func TestQuantizedDefects(t *testing.T) {
 	for _, tt := range []struct {
 		name        string
 		q           *arch.QuantConfig
-		edit        func([]arch.Expected) []arch.Expected
+		edit        archtest.Edit
 		tensor, msg string
 	}{
-		{"missing scale", fp8, func(es []arch.Expected) []arch.Expected {
-			return slices.DeleteFunc(es, func(e arch.Expected) bool { return e.Name == "model.layers.1.mlp.experts.3.down_proj.weight_scale_inv" })
-		}, "model.layers.1.mlp.experts.3.down_proj.weight_scale_inv", "missing"},
+		{"missing scale", fp8, archtest.Drop("model.layers.1.mlp.experts.3.down_proj.weight_scale_inv"),
+			"model.layers.1.mlp.experts.3.down_proj.weight_scale_inv", "missing"},
 		// k_proj [16, 32]: qweight [32/8, 16]; packed along the output [16/8, 32].
-		{"qweight packed along the output", gptq, reshape("model.layers.0.self_attn.k_proj.qweight", []int64{2, 32}),
+		{"qweight packed along the output", gptq, archtest.Reshape("model.layers.0.self_attn.k_proj.qweight", 2, 32),
 			"model.layers.0.self_attn.k_proj.qweight", "shape [2 32], want [4 16]"},
-		{"qzeros of group 16", &arch.QuantConfig{QuantMethod: "gptq", Bits: 4, GroupSize: 32}, reshape("model.layers.1.mlp.experts.0.up_proj.qzeros", []int64{2, 4}),
+		{"qzeros of group 16", &arch.QuantConfig{QuantMethod: "gptq", Bits: 4, GroupSize: 32}, archtest.Reshape("model.layers.1.mlp.experts.0.up_proj.qzeros", 2, 4),
 			"model.layers.1.mlp.experts.0.up_proj.qzeros", "shape [2 4], want [1 4]"},
 	} {
 		spec := qwen3.MustNew(quantized(qwen3.TinyMoE(), tt.q))
-		l, err := synth.HF("tiny-"+tt.name, editedSpec{spec, tt.edit}, synth.HFOptions{Shards: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ck, err := checkpoint.Load(context.Background(), l.Source())
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := audit.Run(ck, audit.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Pass || !slices.ContainsFunc(r.Findings, func(f audit.Finding) bool {
-			return f.Check == audit.CheckTensors && f.Tensor == tt.tensor && strings.Contains(f.Message, tt.msg)
-		}) {
+		syn := archtest.Synth{HF: synth.HFOptions{Shards: 2}}
+		r := syn.Audit(t, "tiny-"+tt.name, archtest.Edited{Spec: spec, Edit: tt.edit}, checkpoint.FormatSafetensors)
+		if r.Pass || !archtest.HasFinding(r, audit.CheckTensors, tt.tensor, tt.msg) {
 			t.Errorf("%s: pass %v; no finding names %s with %q: %+v", tt.name, r.Pass, tt.tensor, tt.msg, r.Findings)
 		}
 	}
@@ -149,10 +126,7 @@ func TestQuantizedDefects(t *testing.T) {
 // the files' format and says why the architecture was not checked.
 func TestUnknownQuantization(t *testing.T) {
 	spec := qwen3.MustNew(qwen3.TinyMoE())
-	l, err := synth.HF("tiny", spec, synth.HFOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := archtest.Synth{}.Layout(t, "tiny", spec, checkpoint.FormatSafetensors)
 	for i := range l.Files {
 		if l.Files[i].Name == "config.json" {
 			cfg := strings.Replace(string(l.Files[i].Head), `"model_type"`, `"quantization_config": {"quant_method": "bitsandbytes", "load_in_4bit": true}, "model_type"`, 1)
@@ -169,23 +143,5 @@ func TestUnknownQuantization(t *testing.T) {
 	}
 	if !strings.Contains(r.Model.NotChecked, `quant_method "bitsandbytes"`) {
 		t.Errorf("not checked %q, verdict %q; want the quantization named", r.Model.NotChecked, r.Verdict)
-	}
-}
-
-type editedSpec struct {
-	*qwen3.Spec
-	edit func([]arch.Expected) []arch.Expected
-}
-
-func (e editedSpec) Expected(f checkpoint.Format) []arch.Expected { return e.edit(e.Spec.Expected(f)) }
-
-func reshape(name string, shape []int64) func([]arch.Expected) []arch.Expected {
-	return func(es []arch.Expected) []arch.Expected {
-		for i := range es {
-			if es[i].Name == name {
-				es[i].Shape = shape
-			}
-		}
-		return es
 	}
 }

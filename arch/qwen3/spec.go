@@ -11,35 +11,24 @@ import (
 
 func init() {
 	arch.Register(arch.Family{Name: "qwen3moe", ModelTypes: []string{"qwen3_moe"}, GGUFArch: "qwen3moe",
-		FromConfig: arch.FromConfigFunc(ParseConfig, NewMoE), FromGGUF: arch.FromGGUFFunc(readGGUF, NewMoE, (*Spec).keep),
+		FromConfig: arch.FromConfigFunc(ParseConfig, NewMoE), FromGGUF: arch.FromGGUFFunc(readGGUF, NewMoE, arch.Keep[*Spec]),
 		Example: func() arch.Spec { return MustNew(TinyMoE()) }, Harnesses: runHarnesses})
 	arch.Register(arch.Family{Name: "qwen3", ModelTypes: []string{"qwen3"}, GGUFArch: "qwen3",
-		FromConfig: arch.FromConfigFunc(ParseConfig, NewDense), FromGGUF: arch.FromGGUFFunc(readGGUF, NewDense, (*Spec).keep),
+		FromConfig: arch.FromConfigFunc(ParseConfig, NewDense), FromGGUF: arch.FromGGUFFunc(readGGUF, NewDense, arch.Keep[*Spec]),
 		Example: func() arch.Spec { return MustNew(TinyDense()) }, Harnesses: runHarnesses})
 }
 
 // Spec is the spec of a Qwen3 decoder, dense (every layer an MLP) or
-// mixture-of-experts. It implements [arch.Spec] and every optional
-// capability. It is safe for concurrent use.
+// mixture-of-experts. It implements [arch.Complete] and [arch.Forwarder]:
+// every optional capability. It is safe for concurrent use.
 type Spec struct {
-	arch.Tables // Expected, Locate, Assign and Count, by format
-	family      string
-	cfg         *Config
-	gguf        *arch.GGUFSource // set when read from GGUF metadata
+	arch.Core[Config] // Family, Config, and the tensor table: Expected, Locate, Assign, Count
 }
 
-// Compile-time checks of the capabilities.
+// The capabilities, checked at compile time.
 var (
-	_ arch.Spec           = (*Spec)(nil)
-	_ arch.Assigner       = (*Spec)(nil)
-	_ arch.Coster         = (*Spec)(nil)
-	_ arch.BlockWalker    = (*Spec)(nil)
-	_ arch.Forwarder      = (*Spec)(nil)
-	_ arch.Contract       = (*Spec)(nil)
-	_ arch.Recognizer     = (*Spec)(nil)
-	_ arch.ConfigComparer = (*Spec)(nil)
-	_ arch.ConfigChecker  = (*Spec)(nil)
-	_ arch.GGUFWriter     = (*Spec)(nil)
+	_ arch.Complete  = (*Spec)(nil)
+	_ arch.Forwarder = (*Spec)(nil)
 )
 
 // New returns the spec of c by its model_type, as the registry finds it:
@@ -86,29 +75,18 @@ func NewDense(c *Config) (*Spec, error) {
 	return newSpec("qwen3", c), nil
 }
 
-// keep records that the spec was read from GGUF metadata.
-func (s *Spec) keep(src *arch.GGUFSource) { s.gguf = src }
-
-func newSpec(family string, c *Config) *Spec {
-	return &Spec{Tables: arch.NewTables(c.tableSpec), family: family, cfg: c}
-}
-
-// Family returns "qwen3moe" or "qwen3".
-func (s *Spec) Family() string { return s.family }
-
-// Config returns the *Config the spec was made from.
-func (s *Spec) Config() any { return s.cfg }
+func newSpec(family string, c *Config) *Spec { return &Spec{arch.NewCore(family, c, c.tableSpec)} }
 
 // Dims returns the plain dimensions.
 func (s *Spec) Dims() arch.Dims {
-	c := s.cfg
+	c := s.Cfg()
 	return arch.Dims{Vocab: c.VocabSize, Hidden: c.HiddenSize, Layers: c.NumHiddenLayers, Heads: c.NumAttentionHeads,
 		KVHeads: c.NumKeyValueHeads, HeadDim: c.HeadDim, Experts: c.NumExperts, ExpertsUsed: c.NumExpertsPerTok,
 		TiedEmbeddings: c.TieWordEmbeddings}
 }
 
 // Predict counts the parameters from the dimensions.
-func (s *Spec) Predict() arch.Prediction { return s.cfg.Predict() }
+func (s *Spec) Predict() arch.Prediction { return s.Cfg().Predict() }
 
 // Obligations returns the ids of the seed's contract: FALSIFY-QM3E-001 …
 // -007 and the QA gate F-QM3E-001. The dense Qwen3 family shares them: it
@@ -122,14 +100,14 @@ var Obligations = arch.NewObligations("QM3E")
 // KVCache stores a key and a value vector of head_dim per KV head and
 // layer, for every position.
 func (s *Spec) KVCache() []arch.KVRows {
-	c := s.cfg
+	c := s.Cfg()
 	return []arch.KVRows{{Rows: 2 * c.NumHiddenLayers * c.NumKeyValueHeads, Width: c.HeadDim}}
 }
 
 // AttentionFLOPs is the seed's attention term 2·2·L·n_h·d_k·ctx: the
 // scores q·k and the weighted sum of v, for every head and layer.
 func (s *Spec) AttentionFLOPs(ctx int64) int64 {
-	c := s.cfg
+	c := s.Cfg()
 	return checked.SatMul(4, c.NumHiddenLayers, c.NumAttentionHeads, c.HeadDim, ctx)
 }
 
@@ -137,7 +115,7 @@ func (s *Spec) AttentionFLOPs(ctx int64) int64 {
 // always renormalizes the top-k for qwen3moe, so a GGUF checkpoint routes
 // with NormTopK set whatever the config said.
 func (s *Spec) Forward(f checkpoint.Format) forward.Config {
-	c := s.cfg
+	c := s.Cfg()
 	fc := forward.Config{Hidden: int(c.HiddenSize), Heads: int(c.NumAttentionHeads), KVHeads: int(c.NumKeyValueHeads),
 		HeadDim: int(c.HeadDim), Experts: int(c.NumExperts), TopK: int(c.NumExpertsPerTok), NormTopK: c.NormTopKProb,
 		Eps: c.RMSNormEps, Theta: c.RopeTheta}
@@ -148,7 +126,7 @@ func (s *Spec) Forward(f checkpoint.Format) forward.Config {
 }
 
 // Sparse reports whether layer routes to experts.
-func (s *Spec) Sparse(layer int) bool { return s.cfg.Sparse(int64(layer)) }
+func (s *Spec) Sparse(layer int) bool { return s.Cfg().Sparse(int64(layer)) }
 
 // NormEps is rms_norm_eps.
-func (s *Spec) NormEps() float64 { return s.cfg.RMSNormEps }
+func (s *Spec) NormEps() float64 { return s.Cfg().RMSNormEps }

@@ -8,7 +8,7 @@ import "github.com/weightaudit/weightaudit/arch"
 // o_proj, the residual; RMSNorm, then the router and experts (or the dense
 // MLP), the residual.
 func (s *Spec) WalkBlock(w *arch.Walk, b *arch.Block, layer int, d int64) bool {
-	headDim := s.cfg.HeadDim
+	headDim := s.Cfg().HeadDim
 	n0 := len(w.Problems)
 	w.Norm(b, arch.CompAttnNorm, layer, d)
 	w.Attention(b, layer, d, headDim)

@@ -2,6 +2,7 @@ package depcheck_test
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -39,5 +40,22 @@ func TestHubKnowsNoFormat(t *testing.T) {
 			continue
 		}
 		t.Errorf("%s depends on %s; hub may import of the module only %s/internal/... (no format reader, no audit package)", pkg, dep, module)
+	}
+}
+
+// TestArchtestOnlyInTests keeps arch/archtest, the families' shared test
+// helpers, out of every package's build: only _test.go files import it.
+func TestArchtestOnlyInTests(t *testing.T) {
+	const module = "github.com/weightaudit/weightaudit"
+	archtest := module + "/arch/archtest"
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, module+"/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list %s/...: %v\n%s", module, err, out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) > 0 && slices.Contains(fields[1:], archtest) {
+			t.Errorf("%s imports %s; only test files may", fields[0], archtest)
+		}
 	}
 }

@@ -2,5 +2,6 @@
 // they must not have: package gguf and package safetensors may import only
 // the standard library and this module's internal packages, and package
 // hub no package of this module but its internal ones (no format reader,
-// no audit package).
+// no audit package); and no package's build imports arch/archtest, which
+// only test files may.
 package depcheck
