@@ -49,7 +49,7 @@
 //     metadata, [NewPrediction] adds up the counts, and [Walk]'s Norm,
 //     Attention, MLP and Experts walk the usual block. A family that
 //     numbers its table by hand has [CutIndex], [Role.Fill],
-//     [Expected.At], [LocateWith], [ShapeIn] and [Layouts]. The spec
+//     [Expected.At] and [ShapeIn]. The spec
 //     asserts [Complete] (and [Forwarder], when it has one) at compile
 //     time. Its tests share arch/archtest: edited specs, synthesis in
 //     either format, the table and prediction checks.

@@ -49,16 +49,6 @@ func (e Expected) At(name string, layer, expert int) Expected {
 	return e
 }
 
-// LocateWith is [Spec.Locate] for a spec that assigns roles: the entry a
-// fills in for name in format f, and its index.
-func LocateWith(a Assigner, f checkpoint.Format, name string) (e Expected, index int, ok bool) {
-	var r Role
-	if !a.Assign(f, name, &r) {
-		return Expected{}, 0, false
-	}
-	return r.Expected, r.Index, true
-}
-
 // ShapeIn returns a logical shape (outermost first) in format f's order:
 // logical itself for safetensors, a reversed copy for GGUF, whose ne
 // order puts the innermost (contiguous) dimension first.

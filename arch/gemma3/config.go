@@ -184,7 +184,9 @@ func (c *Config) problems() []arch.BadValue {
 // but the metadata lacks (context_length,
 // attention.layer_norm_rms_epsilon, attention.sliding_window) is a
 // problem of its own.
-func (s *Spec) ConfigProblems() []arch.Conflict { return arch.ConfigProblems(s.gguf, s.cfg.problems()) }
+func (s *Spec) ConfigProblems() []arch.Conflict {
+	return arch.ConfigProblems(s.Source(), s.Cfg().problems())
+}
 
 // Gemma3_1B returns the published configuration of
 // https://huggingface.co/google/gemma-3-1b-it (config.json; gemma-3-1b-pt

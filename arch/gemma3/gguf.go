@@ -71,4 +71,4 @@ func (s *Spec) GGUFArch() string { return ggufArch }
 
 // GGUFMetadata returns the "gemma3." keys of ggufKeys, integers as uint32
 // and floats as float32 as llama.cpp writes them.
-func (s *Spec) GGUFMetadata() []gguf.KV { return ggufKeys.Write(ggufArch, s.cfg, false) }
+func (s *Spec) GGUFMetadata() []gguf.KV { return ggufKeys.Write(ggufArch, s.Cfg(), false) }

@@ -1,7 +1,6 @@
 package gemma3
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -76,7 +75,7 @@ var fields = arch.Fields[Config]{
 // conflict, as is a label naming another profile than the dimensions do.
 func (s *Spec) Recognize(names ...string) arch.Recognition {
 	label, where := FindLabel(names...)
-	return arch.MatchProfiles(fields, s.cfg, label, where, Profiles, func(p *Profile) (*arch.Profile, *Config, bool) {
+	return arch.MatchProfiles(fields, s.Cfg(), label, where, Profiles, func(p *Profile) (*arch.Profile, *Config, bool) {
 		return &p.Profile, p.Config, strings.EqualFold(p.Label, label)
 	})
 }
@@ -89,9 +88,5 @@ func (s *Spec) Recognize(names ...string) arch.Recognition {
 // output.weight. A key the metadata lacks compares as the value llama.cpp
 // assumes, and the message says so.
 func (s *Spec) CompareConfig(fromGGUF arch.Spec) []arch.Conflict {
-	g, ok := fromGGUF.(*Spec)
-	if !ok {
-		return []arch.Conflict{{Field: "model_type", Message: fmt.Sprintf("config.json describes %s, the GGUF metadata %s", s.Family(), fromGGUF.Family())}}
-	}
-	return fields.CompareGGUF(s.cfg, g.cfg, g.gguf)
+	return arch.CompareConfig(fields, s, fromGGUF)
 }

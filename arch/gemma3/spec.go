@@ -7,33 +7,19 @@ import (
 
 func init() {
 	arch.Register(arch.Family{Name: "gemma3", ModelTypes: []string{"gemma3_text", "gemma3"}, GGUFArch: ggufArch,
-		FromConfig: arch.FromConfigFunc(ParseConfig, New), FromGGUF: arch.FromGGUFFunc(readGGUF, New, (*Spec).keep),
+		FromConfig: arch.FromConfigFunc(ParseConfig, New), FromGGUF: arch.FromGGUFFunc(readGGUF, New, arch.Keep[*Spec]),
 		Example: func() arch.Spec { return MustNew(Tiny()) }})
 }
 
-// Spec is the spec of a Gemma 3 text decoder. It implements [arch.Spec]
-// and the capabilities [arch.Assigner], [arch.Coster],
-// [arch.BlockWalker], [arch.Contract], [arch.Recognizer],
-// [arch.ConfigComparer], [arch.ConfigChecker] and [arch.GGUFWriter]; not
+// Spec is the spec of a Gemma 3 decoder, text-only or the language model
+// of a multimodal checkpoint. It implements [arch.Complete], not
 // [arch.Forwarder] (see the package doc). It is safe for concurrent use.
 type Spec struct {
-	arch.Tables // Expected, Locate, Assign and Count, by format
-	cfg         *Config
-	gguf        *arch.GGUFSource // set when read from GGUF metadata
+	arch.Core[Config] // Family, and the tensor table: Expected, Locate, Assign, Count
 }
 
-// Compile-time checks of the capabilities.
-var (
-	_ arch.Spec           = (*Spec)(nil)
-	_ arch.Assigner       = (*Spec)(nil)
-	_ arch.Coster         = (*Spec)(nil)
-	_ arch.BlockWalker    = (*Spec)(nil)
-	_ arch.Contract       = (*Spec)(nil)
-	_ arch.Recognizer     = (*Spec)(nil)
-	_ arch.ConfigComparer = (*Spec)(nil)
-	_ arch.ConfigChecker  = (*Spec)(nil)
-	_ arch.GGUFWriter     = (*Spec)(nil)
-)
+// The capabilities, checked at compile time.
+var _ arch.Complete = (*Spec)(nil)
 
 // New validates c and returns its spec. Errors wrap [arch.ErrConfig] and
 // name the key. The spec keeps c: the caller must not change it after.
@@ -48,32 +34,26 @@ func New(c *Config) (*Spec, error) {
 // fixtures): it panics on an error.
 func MustNew(c *Config) *Spec { return arch.Must(New(c)) }
 
-// keep records that the spec was read from GGUF metadata.
-func (s *Spec) keep(src *arch.GGUFSource) { s.gguf = src }
-
-func newSpec(c *Config) *Spec { return &Spec{Tables: arch.NewTables(c.tableSpec), cfg: c} }
-
-// Family returns "gemma3".
-func (s *Spec) Family() string { return "gemma3" }
+func newSpec(c *Config) *Spec { return &Spec{arch.NewCore("gemma3", c, c.tableSpec)} }
 
 // Config returns the *Config the spec was made from, or for a multimodal
 // model its *MultimodalConfig (config.json as given).
 func (s *Spec) Config() any {
-	if s.cfg.mm != nil {
-		return s.cfg.mm
+	if c := s.Cfg(); c.mm != nil {
+		return c.mm
 	}
-	return s.cfg
+	return s.Cfg()
 }
 
 // Dims returns the plain dimensions; a dense model has no experts.
 func (s *Spec) Dims() arch.Dims {
-	c := s.cfg
+	c := s.Cfg()
 	return arch.Dims{Vocab: c.VocabSize, Hidden: c.HiddenSize, Layers: c.NumHiddenLayers, Heads: c.NumAttentionHeads,
 		KVHeads: c.NumKeyValueHeads, HeadDim: c.HeadDim, TiedEmbeddings: c.TieWordEmbeddings}
 }
 
 // Predict counts the parameters from the dimensions ([Config.Predict]).
-func (s *Spec) Predict() arch.Prediction { return s.cfg.Predict() }
+func (s *Spec) Predict() arch.Prediction { return s.Cfg().Predict() }
 
 // Obligations are the family's ids of the seed's seven obligations and QA
 // gate: FALSIFY-GEMMA3-001 … -007 and F-GEMMA3-001.
@@ -87,7 +67,7 @@ func (s *Spec) Obligations() arch.Obligations { return Obligations }
 // sliding_window positions in the local ones (five of every six with
 // sliding_window_pattern 6). A kind of layer the model lacks is left out.
 func (s *Spec) KVCache() []arch.KVRows {
-	c := s.cfg
+	c := s.Cfg()
 	local := c.localLayers()
 	var out []arch.KVRows
 	if g := c.NumHiddenLayers - local; g > 0 {
@@ -104,7 +84,7 @@ func (s *Spec) KVCache() []arch.KVRows {
 // positions in each global layer, at most sliding_window in each local
 // one.
 func (s *Spec) AttentionFLOPs(ctx int64) int64 {
-	c := s.cfg
+	c := s.Cfg()
 	local := c.localLayers()
 	window := min(ctx, max(c.SlidingWindow, 1))
 	positions := checked.SatAdd(checked.SatMul(c.NumHiddenLayers-local, ctx), checked.SatMul(local, window))

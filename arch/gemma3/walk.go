@@ -10,7 +10,7 @@ import "github.com/weightaudit/weightaudit/arch"
 // pre_feedforward_layernorm; the gated MLP; post_feedforward_layernorm
 // on its output; the residual.
 func (s *Spec) WalkBlock(w *arch.Walk, b *arch.Block, layer int, d int64) bool {
-	h := s.cfg.HeadDim
+	h := s.Cfg().HeadDim
 	n0 := len(w.Problems)
 	w.Norm(b, arch.CompAttnNorm, layer, d)
 	w.Attention(b, layer, d, h)
