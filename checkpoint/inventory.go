@@ -1,7 +1,6 @@
 package checkpoint
 
 import (
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -162,9 +161,25 @@ func LayerOf(name string) int {
 	return -1
 }
 
-// reversed returns a reversed copy of dims.
-func reversed(dims []int64) []int64 {
-	out := slices.Clone(dims)
-	slices.Reverse(out)
-	return out
+// reversed returns dims reversed, appended to *buf: the dims of many
+// tensors share the buffer's chunks rather than taking an allocation each.
+// A chunk is never written again once it is full, so the returned slice
+// (its capacity clipped) stays as it is.
+func reversed(buf *[]int64, dims []int64) []int64 {
+	if dims == nil {
+		return nil
+	}
+	b := *buf
+	if cap(b)-len(b) < len(dims) {
+		b = make([]int64, 0, max(dimsChunk, len(dims)))
+	}
+	start := len(b)
+	for i := len(dims) - 1; i >= 0; i-- {
+		b = append(b, dims[i])
+	}
+	*buf = b
+	return b[start:len(b):len(b)]
 }
+
+// dimsChunk is how many dims reversed allocates at a time.
+const dimsChunk = 1 << 14

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -20,11 +21,17 @@ import (
 	"github.com/weightaudit/weightaudit/safetensors"
 )
 
-// Limits on the small JSON files read whole.
-const (
-	maxConfigBytes = 16 << 20  // config.json
-	maxIndexBytes  = 256 << 20 // model.safetensors.index.json (a 37k-tensor index is ~3 MB)
-)
+// maxConfigBytes caps config.json, which is read whole. (An index is
+// streamed, under the caps of safetensors.ReadIndex.)
+const maxConfigBytes = 16 << 20
+
+// maxTensors caps the tensors of all the headers read for one checkpoint
+// together: as many as a safetensors index may name, above the largest
+// real checkpoints (Kimi-K2's int4 release, about 210,000; see
+// safetensors.MaxIndexEntries). Each format caps one file; this keeps a
+// set of files from adding up to more, and with it what the inventory and
+// the checks cost.
+const maxTensors = safetensors.MaxIndexEntries
 
 // ErrNoModel is returned by [Load] when a source holds no file of a
 // supported format, or holds several models and nothing says which.
@@ -156,6 +163,30 @@ type loader struct {
 	partial bool
 	sizes   map[string]int64
 	top     []string // names at the top level, sorted
+
+	tensors atomic.Int64 // in the headers read so far, against maxTensors
+}
+
+// left returns how many tensors the next header may hold: what the
+// headers read so far (before of them) leave of maxTensors, at least 1.
+// (Headers read at once may each take it all; count catches their sum.)
+func (l *loader) left() (left int, before int64) {
+	before = l.tensors.Load()
+	return int(max(maxTensors-before, 1)), before
+}
+
+// count adds a header's n tensors to the checkpoint's and reports the new
+// total and whether it is within maxTensors.
+func (l *loader) count(n int) (int64, bool) {
+	total := l.tensors.Add(int64(n))
+	return total, total <= maxTensors
+}
+
+// overBudget adds to an ErrLimit of a header read with its tensor cap
+// lowered to left (see loader.left) why the cap was lower.
+func overBudget(path string, left int, before int64, err error) error {
+	return fmt.Errorf("%s (its tensor cap lowered to %d: a checkpoint's files may hold %d tensors in all, and those read before it hold %d): %w",
+		path, left, maxTensors, before, err)
 }
 
 // pick decides which files form the model and reads them.
@@ -275,12 +306,7 @@ func (l *loader) loadIndexed(ctx context.Context, ck *Checkpoint, name string) e
 	indexDone := make(chan struct{})
 	go func() {
 		defer close(indexDone)
-		data, err := hub.ReadFile(ctx, l.src, name, maxIndexBytes)
-		if err == nil {
-			ix, err = safetensors.ParseIndex(data)
-		}
-		if err != nil {
-			ixErr = fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
+		if ix, ixErr = l.readIndex(ctx, name); ixErr != nil {
 			cancel() // the shards' headers are of no use now
 		}
 	}()
@@ -322,6 +348,23 @@ func (l *loader) loadIndexed(ctx context.Context, ck *Checkpoint, name string) e
 	ck.setShards(dir, present, shards)
 	ck.Mismatches = safetensors.CheckIndex(ix, ck.Shards)
 	return nil
+}
+
+// readIndex reads and parses the safetensors index name as it streams in:
+// the document is never held whole (see safetensors.ReadIndex).
+func (l *loader) readIndex(ctx context.Context, name string) (*safetensors.Index, error) {
+	f, err := l.src.Open(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
+	}
+	defer f.Close()
+	parsed := hub.RecordHeader(f)
+	ix, err := safetensors.ReadIndex(f, f.Size())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
+	}
+	parsed(f.Size())
+	return ix, nil
 }
 
 // loadSafetensors reads the headers of the named shards concurrently.
@@ -402,7 +445,11 @@ func (l *loader) readShard(ctx context.Context, name string) (*safetensors.File,
 	}
 	defer f.Close()
 	parsed := hub.RecordHeader(f)
-	st, err := safetensors.Read(f, f.Size(), safetensors.WithPartialData(l.partial))
+	left, before := l.left()
+	st, err := safetensors.Read(f, f.Size(), safetensors.WithPartialData(l.partial), safetensors.WithMaxTensors(min(left, safetensors.DefaultMaxTensors)))
+	if err != nil && left < safetensors.DefaultMaxTensors && errors.Is(err, safetensors.ErrLimit) {
+		return nil, overBudget(hub.Path(l.src, name), left, before, err)
+	}
 	if err != nil {
 		// What the file is, asked only of a file the reader rejected:
 		// never after a read failed (a stalled network).
@@ -412,6 +459,10 @@ func (l *loader) readShard(ctx context.Context, name string) (*safetensors.File,
 			}
 		}
 		return nil, fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
+	}
+	if total, ok := l.count(len(st.Tensors)); !ok {
+		return nil, fmt.Errorf("%s: %w", hub.Path(l.src, name), &safetensors.FormatError{Offset: 8, Field: "header",
+			Err: fmt.Errorf("its %d tensors make %d in the checkpoint's files, over the cap of %d: %w", len(st.Tensors), total, maxTensors, safetensors.ErrLimit)})
 	}
 	parsed(st.DataOffset())
 	return st, nil
@@ -480,9 +531,17 @@ func (l *loader) loadGGUF(ctx context.Context, ck *Checkpoint, name string) erro
 			}
 			defer f.Close()
 			parsed := hub.RecordHeader(f)
-			gf, err := gguf.Read(f, f.Size(), gguf.WithPartialData(l.partial))
+			left, before := l.left()
+			gf, err := gguf.Read(f, f.Size(), gguf.WithPartialData(l.partial), gguf.WithMaxTensors(int64(min(left, gguf.DefaultMaxTensors))))
+			if err != nil && left < gguf.DefaultMaxTensors && errors.Is(err, gguf.ErrLimit) {
+				return overBudget(hub.Path(l.src, n), left, before, err)
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", hub.Path(l.src, n), err)
+			}
+			if total, ok := l.count(len(gf.Tensors)); !ok {
+				return fmt.Errorf("%s: %w", hub.Path(l.src, n), &gguf.FormatError{Offset: 0, Field: "header",
+					Err: fmt.Errorf("its %d tensors make %d in the checkpoint's files, over the cap of %d: %w", len(gf.Tensors), total, maxTensors, gguf.ErrLimit)})
 			}
 			parsed(gf.DataOffset)
 			parts[i] = gf
@@ -558,11 +617,12 @@ func (ck *Checkpoint) buildInventory() *Inventory {
 			n += len(p.Tensors)
 		}
 		inv.Tensors = make([]Tensor, 0, n)
+		var dims []int64 // the Logical shapes, in chunks
 		for pi, p := range ck.GGUF {
 			for i := range p.Tensors {
 				t := &p.Tensors[i]
 				inv.Tensors = append(inv.Tensors, Tensor{
-					Name: t.Name, Shape: t.Dims, Logical: reversed(t.Dims), DType: t.Type.String(),
+					Name: t.Name, Shape: t.Dims, Logical: reversed(&dims, t.Dims), DType: t.Type.String(),
 					Params: t.Elements(), Bytes: t.Size, File: ck.Files[pi].Name, Offset: p.DataOffset + t.Offset,
 					Layer: LayerOf(t.Name),
 				})

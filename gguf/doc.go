@@ -11,7 +11,11 @@
 // against the bytes left in the file and a fixed cap (see [Option]) before
 // anything is allocated, arithmetic on sizes and offsets is checked, and every
 // failure is a [*FormatError] carrying the absolute byte offset of the field
-// at fault and the key or tensor it belongs to. [Read] never panics.
+// at fault and the key or tensor it belongs to. [Read] never panics. The
+// caps bound the header (64 MiB by default) and its counts (65,536 tensors,
+// 65,536 keys), so that any header they admit is read in a small multiple
+// of its size: tensor names and keys are copied into shared blocks, and the
+// tensor infos are sized once from their count.
 //
 // Versions 2 and 3 are read (their layouts are identical); version 1 and
 // byte-swapped (big-endian) files are rejected with [ErrUnsupportedVersion]

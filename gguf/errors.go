@@ -27,9 +27,10 @@ var (
 	// io.ReaderAt returned fewer bytes than the declared size promised.
 	ErrTruncated = errors.New("truncated")
 
-	// ErrLimit means a count, length or nesting depth exceeds a fixed cap of
-	// this package (see the With... options), even though the file might
-	// hold it.
+	// ErrLimit means a count, length or nesting depth exceeds a cap of this
+	// package (see the With... options), or the header reaches past the cap
+	// on its length ([WithMaxHeaderLen]) or holds more than 65,536 arrays
+	// inside arrays, even though the file might hold it.
 	ErrLimit = errors.New("limit exceeded")
 
 	// ErrOverflow means arithmetic on a declared size overflows int64: a

@@ -2,17 +2,29 @@ package gguf
 
 import "fmt"
 
-// Default caps. They are far above what real models use (a 151,936-token
-// vocabulary, a few hundred keys, about a thousand tensors), and far below
-// what would let a hostile header exhaust memory.
+// Default caps. They are far above what real models use and low enough
+// that a header at all of them costs well under 256 MiB to read, list and
+// check. The largest real headers: about 1,100 tensors (DeepSeek-V3 and
+// Kimi-K2, their experts fused; Llama-3.1-405B 1,138), a few dozen keys,
+// arrays of 262,144 elements (Gemma 3's vocabulary; Llama 3's merges:
+// 280,147), about 10 MB in all.
 const (
 	defaultMaxStringLen  = 16 << 20 // bytes in one string value
-	defaultMaxArrayLen   = 64 << 20 // elements in one array
+	defaultMaxArrayLen   = 1 << 22  // elements in one array: 4,194,304
 	defaultMaxArrayDepth = 4        // nesting levels of arrays
-	defaultMaxTensors    = 1 << 20
-	defaultMaxKVs        = 1 << 20
+	defaultMaxKVs        = 1 << 16
+	defaultMaxHeaderLen  = 64 << 20 // bytes before the data section
 	defaultBufferSize    = 64 << 10
 	maxBufferSize        = 256 << 20
+
+	// DefaultMaxTensors is the default cap on a header's tensor count:
+	// 65,536, sixty times the largest real files'.
+	DefaultMaxTensors = 1 << 16
+
+	// maxNestedArrays caps the arrays held in arrays, all keys together:
+	// each costs far more memory than the 12 bytes it takes in the file.
+	// llama.cpp reads no array of arrays.
+	maxNestedArrays = 1 << 16
 
 	// maxNameLen caps keys and tensor names; gguf.md limits keys to 65535
 	// bytes.
@@ -30,6 +42,7 @@ type options struct {
 	maxArrayDepth int
 	maxTensors    int64
 	maxKVs        int64
+	maxHeaderLen  int64
 	bufferSize    int
 	partial       bool
 }
@@ -39,8 +52,9 @@ func makeOptions(opts []Option) (*options, error) {
 		maxStringLen:  defaultMaxStringLen,
 		maxArrayLen:   defaultMaxArrayLen,
 		maxArrayDepth: defaultMaxArrayDepth,
-		maxTensors:    defaultMaxTensors,
+		maxTensors:    DefaultMaxTensors,
 		maxKVs:        defaultMaxKVs,
+		maxHeaderLen:  defaultMaxHeaderLen,
 		bufferSize:    defaultBufferSize,
 	}
 	for _, opt := range opts {
@@ -73,7 +87,7 @@ func WithMaxStringLen(n int64) Option {
 
 // WithMaxArrayLen caps the number of elements of one metadata array; a
 // longer array fails with [ErrLimit]. n must be positive.
-// The default is 64 Mi (67,108,864) elements.
+// The default is 4 Mi (4,194,304) elements.
 func WithMaxArrayLen(n int64) Option {
 	return func(o *options) error {
 		if err := positive("WithMaxArrayLen", n); err != nil {
@@ -101,7 +115,7 @@ func WithMaxArrayDepth(n int) Option {
 
 // WithMaxTensors caps the header's tensor count; a larger count fails with
 // [ErrLimit]. n must be positive.
-// The default is 1 Mi (1,048,576) tensors.
+// The default is [DefaultMaxTensors] (65,536).
 func WithMaxTensors(n int64) Option {
 	return func(o *options) error {
 		if err := positive("WithMaxTensors", n); err != nil {
@@ -114,13 +128,30 @@ func WithMaxTensors(n int64) Option {
 
 // WithMaxKVs caps the header's metadata key-value count; a larger count
 // fails with [ErrLimit]. n must be positive.
-// The default is 1 Mi (1,048,576) pairs.
+// The default is 65,536 pairs.
 func WithMaxKVs(n int64) Option {
 	return func(o *options) error {
 		if err := positive("WithMaxKVs", n); err != nil {
 			return err
 		}
 		o.maxKVs = n
+		return nil
+	}
+}
+
+// WithMaxHeaderLen caps the header: the bytes from the magic to the end of
+// the tensor infos. A field that would end past n bytes fails with
+// [ErrLimit] (with [ErrTruncated] when the file ends first), before
+// anything is allocated for it. Each string, array element, key and
+// tensor name is held once in memory, so the cap bounds the memory the
+// header takes, together with the caps on its counts. n must be positive.
+// The default is 64 MiB.
+func WithMaxHeaderLen(n int64) Option {
+	return func(o *options) error {
+		if err := positive("WithMaxHeaderLen", n); err != nil {
+			return err
+		}
+		o.maxHeaderLen = n
 		return nil
 	}
 }

@@ -135,11 +135,13 @@ func (rd *reader) header(f *File) (nKV, nTensors int64, err error) {
 	rem := uint64(rd.remaining())
 	switch {
 	case nk > rem/minKVSize:
-		return 0, 0, errAt(kOff, "kv count: %w: %d pairs need at least %d bytes each, %d bytes left", ErrTruncated, nk, minKVSize, rem)
+		cut := rd.short(func(left int64) bool { return nk <= uint64(left)/minKVSize })
+		return 0, 0, errAt(kOff, "kv count: %w: %d pairs need at least %d bytes each, %s", cut, nk, minKVSize, rd.left())
 	case nk > uint64(rd.o.maxKVs):
 		return 0, 0, errAt(kOff, "kv count: %w: %d pairs, at most %d allowed", ErrLimit, nk, rd.o.maxKVs)
 	case nt > (rem-nk*minKVSize)/minTensorSize:
-		return 0, 0, errAt(tOff, "tensor count: %w: %d tensors need at least %d bytes each, %d bytes left after the metadata", ErrTruncated, nt, minTensorSize, rem-nk*minKVSize)
+		cut := rd.short(func(left int64) bool { return nt <= (uint64(left)-nk*minKVSize)/minTensorSize })
+		return 0, 0, errAt(tOff, "tensor count: %w: %d tensors need at least %d bytes each, %d bytes left after the metadata", cut, nt, minTensorSize, rem-nk*minKVSize)
 	case nt > uint64(rd.o.maxTensors):
 		return 0, 0, errAt(tOff, "tensor count: %w: %d tensors, at most %d allowed", ErrLimit, nt, rd.o.maxTensors)
 	}
@@ -153,7 +155,7 @@ func (rd *reader) kvs(f *File, n int64) error {
 	alignTypeOff := int64(-1)
 	for i := range n {
 		keyOff := rd.off
-		key, err := rd.str("key", maxNameLen)
+		key, err := rd.name("key")
 		if err != nil {
 			return withField(err, fmt.Sprintf("kv #%d", i))
 		}
@@ -252,7 +254,8 @@ func (rd *reader) array(depth int) (Value, error) {
 		return Value{}, err
 	}
 	if rem := uint64(rd.remaining()); n > rem/uint64(elem.minSize()) {
-		return Value{}, errAt(countOff, "array: %w: %d %v elements need at least %d bytes each, %d bytes left", ErrTruncated, n, elem, elem.minSize(), rem)
+		cut := rd.short(func(left int64) bool { return n <= uint64(left)/uint64(elem.minSize()) })
+		return Value{}, errAt(countOff, "array: %w: %d %v elements need at least %d bytes each, %s", cut, n, elem, elem.minSize(), rd.left())
 	}
 	if n > uint64(rd.o.maxArrayLen) {
 		return Value{}, errAt(countOff, "array: %w: %d elements, at most %d allowed", ErrLimit, n, rd.o.maxArrayLen)
@@ -262,6 +265,9 @@ func (rd *reader) array(depth int) (Value, error) {
 	case ValueString:
 		err = rd.stringElems(a)
 	case ValueArray:
+		if rd.nested += int64(n); rd.nested > maxNestedArrays {
+			return Value{}, errAt(countOff, "array: %w: more than %d arrays inside arrays in the header", ErrLimit, maxNestedArrays)
+		}
 		a.vals = make([]Value, 0, min(n, 1024))
 		for i := range a.n {
 			v, err := rd.array(depth + 1)
@@ -361,41 +367,48 @@ func (rd *reader) stringElems(a *array) error {
 
 // tensorInfos reads the tensor infos and validates their data ranges.
 func (rd *reader) tensorInfos(f *File, n int64) error {
-	pre := min(n, 1<<14)
-	f.Tensors = make([]TensorInfo, 0, pre)
-	f.tensorIndex = make(map[string]int, pre)
-	offOffs := make([]int64, 0, pre) // where each tensor's offset field is
-	dims := make([]int64, 0, 4*pre)
+	// n is within the caps and the header holds at least n infos of
+	// minTensorSize bytes, so these are sized for it at once: growing them
+	// would allocate several times as much.
+	f.Tensors = make([]TensorInfo, 0, n)
+	f.tensorIndex = make(map[string]int, n)
+	offOffs := make([]int64, 0, n) // where each tensor's offset field is
+	// The dims of all tensors, in chunks: a full chunk is left as it is
+	// (the tensors' Dims point into it) and a new one started.
+	dims := make([]int64, 0, min(4*n, dimsChunk))
 	for i := range n {
 		nameOff := rd.off
-		name, err := rd.str("name", maxNameLen)
+		name, err := rd.name("name")
 		if err != nil {
 			return withField(err, fmt.Sprintf("tensor #%d", i))
 		}
-		field := tensorField(name)
 		if name == "" {
 			return &FormatError{nameOff, fmt.Sprintf("tensor #%d", i), fmt.Errorf("name: %w: empty name", ErrInvalid)}
 		}
+		field := func() string { return tensorField(name) } // for errors only: not built per tensor
 		if j, dup := f.tensorIndex[name]; dup {
-			return &FormatError{nameOff, field, fmt.Errorf("name: %w: also tensor #%d", ErrDuplicate, j)}
+			return &FormatError{nameOff, field(), fmt.Errorf("name: %w: also tensor #%d", ErrDuplicate, j)}
 		}
 		ndOff := rd.off
 		nd, err := rd.u32("n_dims")
 		if err != nil {
-			return withField(err, field)
+			return withField(err, field())
 		}
 		if nd > maxDims {
-			return &FormatError{ndOff, field, fmt.Errorf("n_dims: %w: %d dimensions, at most %d", ErrInvalid, nd, maxDims)}
+			return &FormatError{ndOff, field(), fmt.Errorf("n_dims: %w: %d dimensions, at most %d", ErrInvalid, nd, maxDims)}
+		}
+		if cap(dims)-len(dims) < int(nd) {
+			dims = make([]int64, 0, min(4*n, dimsChunk))
 		}
 		start := len(dims)
 		for j := range int(nd) {
 			neOff := rd.off
 			ne, err := rd.u64("dims")
 			if err != nil {
-				return withField(err, field)
+				return withField(err, field())
 			}
 			if ne > math.MaxInt64 {
-				return &FormatError{neOff, field, fmt.Errorf("dims: %w: ne[%d] = %d is negative as an int64", ErrInvalid, j, ne)}
+				return &FormatError{neOff, field(), fmt.Errorf("dims: %w: ne[%d] = %d is negative as an int64", ErrInvalid, j, ne)}
 			}
 			dims = append(dims, int64(ne))
 		}
@@ -403,23 +416,23 @@ func (rd *reader) tensorInfos(f *File, n int64) error {
 		typeOff := rd.off
 		tt, err := rd.u32("type")
 		if err != nil {
-			return withField(err, field)
+			return withField(err, field())
 		}
 		typ := Type(tt)
 		if !typ.Known() {
-			return &FormatError{typeOff, field, fmt.Errorf("type: %w", typ.unknownTypeError())}
+			return &FormatError{typeOff, field(), fmt.Errorf("type: %w", typ.unknownTypeError())}
 		}
 		size, err := typ.Bytes(td)
 		if err != nil {
-			return &FormatError{ndOff, field, fmt.Errorf("dims %v: %w", td, err)}
+			return &FormatError{ndOff, field(), fmt.Errorf("dims %v: %w", td, err)}
 		}
 		offOff := rd.off
 		off, err := rd.u64("offset")
 		if err != nil {
-			return withField(err, field)
+			return withField(err, field())
 		}
 		if off > math.MaxInt64 {
-			return &FormatError{offOff, field, fmt.Errorf("offset: %w: %d", ErrBounds, off)}
+			return &FormatError{offOff, field(), fmt.Errorf("offset: %w: %d", ErrBounds, off)}
 		}
 		f.tensorIndex[name] = len(f.Tensors)
 		f.Tensors = append(f.Tensors, TensorInfo{Name: name, Dims: td, Type: typ, Offset: int64(off), Size: size})
@@ -436,3 +449,6 @@ func (rd *reader) tensorInfos(f *File, n int64) error {
 
 // maxDims is GGML_MAX_DIMS.
 const maxDims = 4
+
+// dimsChunk is how many dims tensorInfos allocates at a time.
+const dimsChunk = 1 << 14

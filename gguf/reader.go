@@ -17,16 +17,39 @@ type reader struct {
 	bufSize int
 	off     int64 // absolute offset of the next unread byte
 	size    int64 // declared file size
+	end     int64 // where the header must end: size, or the header cap
+	nested  int64 // arrays read inside arrays, against maxNestedArrays
+	names   names // the keys and tensor names
 	o       *options
 }
 
 func newReader(r io.ReaderAt, size int64, o *options) *reader {
-	n := int(min(int64(o.bufferSize), max(size, 16)))
-	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), n)
-	return &reader{br: br, bufSize: br.Size(), size: size, o: o}
+	end := min(size, o.maxHeaderLen)
+	n := int(min(int64(o.bufferSize), max(end, 16)))
+	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, end), n)
+	return &reader{br: br, bufSize: br.Size(), size: size, end: end, o: o}
 }
 
-func (r *reader) remaining() int64 { return r.size - r.off }
+// remaining returns the bytes the header may still take.
+func (r *reader) remaining() int64 { return r.end - r.off }
+
+// short returns what stops a field that does not fit in the bytes the
+// header may still take: the end of the file ([ErrTruncated]) when inFile
+// says it does not fit there either, else the header cap ([ErrLimit]).
+func (r *reader) short(inFile func(left int64) bool) error {
+	if r.end < r.size && inFile(r.size-r.off) {
+		return ErrLimit
+	}
+	return ErrTruncated
+}
+
+// left describes the bytes the header may still take, for messages.
+func (r *reader) left() string {
+	if r.end < r.size {
+		return fmt.Sprintf("%d bytes left under the %d-byte header cap", r.remaining(), r.o.maxHeaderLen)
+	}
+	return fmt.Sprintf("%d bytes left", r.remaining())
+}
 
 // errAt returns a *FormatError at off with an empty Field.
 func errAt(off int64, format string, args ...any) error {
@@ -53,7 +76,8 @@ func prefix(err error, format string, args ...any) error {
 
 // truncated reports that what, which needs n bytes, does not fit in the file.
 func (r *reader) truncated(what string, n int64) error {
-	return errAt(r.off, "%s: %w: needs %d bytes, %d left", what, ErrTruncated, n, r.remaining())
+	cut := r.short(func(left int64) bool { return n <= left })
+	return errAt(r.off, "%s: %w: needs %d bytes, %s", what, cut, n, r.left())
 }
 
 // readErr turns an error of the underlying reader into a *FormatError.
@@ -121,12 +145,60 @@ func (r *reader) strLen(what string, maxLen int64) (int64, error) {
 		return 0, err
 	}
 	if n > uint64(r.remaining()) {
-		return 0, errAt(lenOff, "%s: %w: length %d, but %d bytes left", what, ErrTruncated, n, r.remaining())
+		cut := r.short(func(left int64) bool { return n <= uint64(left) })
+		return 0, errAt(lenOff, "%s: %w: length %d, but %s", what, cut, n, r.left())
 	}
 	if n > uint64(maxLen) {
 		return 0, errAt(lenOff, "%s: %w: length %d, at most %d allowed", what, ErrLimit, n, maxLen)
 	}
 	return int64(n), nil
+}
+
+// name reads a length-prefixed key or tensor name (at most maxNameLen
+// bytes) into r.names.
+func (r *reader) name(what string) (string, error) {
+	n, err := r.strLen(what, maxNameLen)
+	if err != nil {
+		return "", err
+	}
+	if n > int64(r.bufSize) {
+		var sb strings.Builder
+		sb.Grow(int(n))
+		if err := r.copyTo(&sb, n, what); err != nil {
+			return "", err
+		}
+		return sb.String(), nil
+	}
+	b, err := r.next(int(n), what)
+	if err != nil {
+		return "", err
+	}
+	return r.names.copy(b, r.remaining()), nil
+}
+
+// names copies many short strings into a few large blocks: one
+// allocation per block instead of one per name, without size-class
+// rounding. Its zero value is ready to use.
+type names struct {
+	b strings.Builder
+}
+
+// namesBlock is the size of a block of names.
+const namesBlock = 64 << 10
+
+// copy returns b as a string in the current block, or in a new one of
+// at most namesBlock bytes, fewer when the names to come take at most
+// left bytes.
+func (a *names) copy(b []byte, left int64) string {
+	if a.b.Cap()-a.b.Len() < len(b) {
+		// The names handed out keep the old block: the builder only
+		// appends, so the bytes they point at are never written again.
+		a.b = strings.Builder{}
+		a.b.Grow(max(int(min(namesBlock, left)), len(b)))
+	}
+	start := a.b.Len()
+	a.b.Write(b)
+	return a.b.String()[start:]
 }
 
 // str reads a length-prefixed string of at most maxLen bytes.

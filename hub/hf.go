@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,10 +16,16 @@ import (
 	"sync"
 )
 
-// Limits on what the Hub's API may send.
+// Limits on what the Hub's API may send. The Hub advises fewer than
+// 100,000 files in a repository; a listing entry takes about 250 bytes.
 const (
 	maxListing      = 64 << 20 // bytes of listing JSON, all pages together
-	maxListingPages = 1000     // pages of the tree API: a million files at the Hub's 1,000 a page
+	maxListingPages = 1000     // pages of the tree API, at the Hub's 1,000 files a page
+	// maxListingFiles caps the files a listing keeps (those in the folder
+	// read, not hidden): 262,144, as many as a checkpoint may hold
+	// tensors, and what keeps a listing at the byte cap under 100 MB of
+	// memory.
+	maxListingFiles = 1 << 18
 )
 
 // HFSource is a model repository on the Hugging Face Hub (or a folder of
@@ -45,23 +52,47 @@ type HFSource struct {
 	entries map[string]hfEntry
 }
 
+// hfEntry is what a listing keeps of a file; the map that holds it keys it
+// by name.
 type hfEntry struct {
 	size   int64
-	sha256 string
-	blob   string // the Git blob id, "" when the Hub did not say
+	sha256 hexDigest // the LFS sha256, none when the file is not in LFS
+	blob   hexDigest // the Git blob id, none when the Hub did not say
 }
 
 // identity names the content of the file: its LFS sha256 or its Git blob
 // id, "" when the listing gave neither.
 func (e hfEntry) identity() string {
 	switch {
-	case e.sha256 != "":
-		return "sha256:" + e.sha256
-	case e.blob != "":
-		return "gitblob:" + e.blob
+	case e.sha256.n > 0:
+		return "sha256:" + e.sha256.String()
+	case e.blob.n > 0:
+		return "gitblob:" + e.blob.String()
 	}
 	return ""
 }
+
+// hexDigest holds a SHA-1 or SHA-256 digest that a listing gives in hex,
+// as bytes: half the memory of the hex and no allocation of its own, for
+// the hundreds of thousands of files a listing may hold. Its zero value is
+// no digest.
+type hexDigest struct {
+	b [32]byte
+	n uint8 // bytes of b used: 0, 20 or 32
+}
+
+// parseHexDigest decodes s, 40 or 64 hex digits; anything else is no digest.
+func parseHexDigest(s string) hexDigest {
+	var d hexDigest
+	if (len(s) == 40 || len(s) == 64) && isHex(s, len(s)) {
+		hex.Decode(d.b[:], []byte(s))
+		d.n = uint8(len(s) / 2)
+	}
+	return d
+}
+
+// String returns the digest in lower-case hex, "" for none.
+func (d hexDigest) String() string { return hex.EncodeToString(d.b[:d.n]) }
 
 // NewHF returns the folder ref.Subfolder of repository ref.Repo at
 // ref.Revision as a source; ref.File is ignored. It does not touch the
@@ -165,7 +196,7 @@ func (s *HFSource) Digest(name string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.entries[name]
-	return e.sha256, ok && e.sha256 != ""
+	return e.sha256.String(), ok && e.sha256.n > 0
 }
 
 // DigestSource returns "Hub LFS sha256": the digests are the LFS ones;
@@ -193,7 +224,7 @@ func (s *HFSource) BlobID(name string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.entries[name]
-	return e.blob, ok && e.sha256 == "" && e.blob != ""
+	return e.blob.String(), ok && e.sha256.n == 0 && e.blob.n > 0
 }
 
 // List returns the files of the folder, sorted by name, with names relative
@@ -336,8 +367,11 @@ func (s *HFSource) classifier(file string) func(*http.Response) *HTTPError {
 }
 
 // getJSON GETs u from the Hub and decodes its JSON body, of at most limit
-// bytes, into v. It returns the response's header.
-func (s *HFSource) getJSON(ctx context.Context, u *url.URL, limit int64, v any) (http.Header, int64, error) {
+// bytes, with decode as it arrives: nothing holds the whole body. decode
+// runs again, from the start of a new body, when the request is retried,
+// so it must first undo what an earlier run did. getJSON returns the
+// response's header and the body's length.
+func (s *HFSource) getJSON(ctx context.Context, u *url.URL, limit int64, decode func(dec *json.Decoder) error) (http.Header, int64, error) {
 	var hdr http.Header
 	var n int64
 	ctx = withStall(ctx, s.c.metaStall)
@@ -350,18 +384,43 @@ func (s *HFSource) getJSON(ctx context.Context, u *url.URL, limit int64, v any) 
 			return s.c.statusError(resp, s.classifier(""))
 		}
 		defer resp.Body.Close()
-		body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-		if err != nil {
-			return bodyError(resp.Request.URL, "", err)
+		body := &bodyReader{r: io.LimitReader(resp.Body, limit+1)}
+		dec := json.NewDecoder(body)
+		err = decodeAll(dec, decode)
+		if err != nil && body.err == nil {
+			// Read the rest as the body it is: a body that stalls or is cut
+			// short is that, whatever it held so far.
+			io.Copy(io.Discard, body)
 		}
-		if int64(len(body)) > limit {
+		switch {
+		case body.err != nil:
+			return bodyError(resp.Request.URL, "", body.err)
+		case body.n > limit:
 			return fmt.Errorf("GET %s: listing over %d bytes: %w", redact(u), limit, ErrBadResponse)
-		}
-		if err := json.Unmarshal(body, v); err != nil {
+		case errors.Is(err, ErrBadResponse):
+			return fmt.Errorf("GET %s: %w", redact(u), err)
+		case err != nil:
 			return fmt.Errorf("GET %s: %w: %v", redact(u), ErrBadResponse, err)
 		}
-		hdr, n = resp.Header, int64(len(body))
+		hdr, n = resp.Header, body.n
 		return nil
 	})
 	return hdr, n, err
+}
+
+// bodyReader counts the bytes read from r and keeps its first error other
+// than io.EOF, which a JSON decoder would report as its own.
+type bodyReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
 }

@@ -2,23 +2,26 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"slices"
 	"strings"
 )
 
-// The Hub's answers to the listing calls, as far as they are used.
+// The entries of the Hub's answers to the listing calls, as far as they are
+// used. The answers are decoded as they arrive, one entry at a time (see
+// decodeObject and decodeArray): a listing costs what it keeps, not its
+// JSON.
 type (
-	hfModelInfo struct {
-		SHA      string `json:"sha"`
-		Siblings []struct {
-			RFilename string `json:"rfilename"`
-			Size      *int64 `json:"size"`
-			BlobID    string `json:"blobId"`
-			LFS       *hfLFS `json:"lfs"`
-		} `json:"siblings"`
+	hfSibling struct { // the models API
+		RFilename string `json:"rfilename"`
+		Size      *int64 `json:"size"`
+		BlobID    string `json:"blobId"`
+		LFS       *hfLFS `json:"lfs"`
 	}
 	hfLFS struct {
 		SHA256 string `json:"sha256"` // the models API
@@ -46,31 +49,19 @@ func (s *HFSource) list(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var info hfModelInfo
-	if _, _, err := s.getJSON(ctx, u, maxListing, &info); err != nil {
+	var (
+		commit string
+		l      *listing
+		sized  bool
+	)
+	_, _, err = s.getJSON(ctx, u, maxListing, func(dec *json.Decoder) error {
+		l = newListing(s.ref.Subfolder)
+		var err error
+		commit, sized, err = decodeModelInfo(dec, l)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("%s: listing: %w", s, err)
-	}
-	commit := ""
-	if isHex(info.SHA, 40) {
-		commit = strings.ToLower(info.SHA)
-	}
-	l := newListing(s.ref.Subfolder)
-	sized := true
-	for _, sb := range info.Siblings {
-		var size int64
-		sha := ""
-		if sb.LFS != nil {
-			size, sha = sb.LFS.Size, sb.LFS.SHA256
-		}
-		if sb.Size != nil {
-			size = *sb.Size
-		} else if sb.LFS == nil {
-			sized = false // not every Hub (or mirror) sends sizes here
-			break
-		}
-		if err := l.add(sb.RFilename, size, sha, sb.BlobID); err != nil {
-			return fmt.Errorf("%s: listing: GET %s: %w", s, redact(u), err)
-		}
 	}
 	if !sized {
 		rev := s.ref.Revision
@@ -110,8 +101,11 @@ func (s *HFSource) listTree(ctx context.Context, rev string) (*listing, error) {
 			return nil, fmt.Errorf("page %d: the next link %s was listed before (a loop): %w", page+1, &link, ErrBadResponse)
 		}
 		seen[u.String()] = true
-		var entries []hfTreeEntry
-		hdr, n, err := s.getJSON(ctx, u, budget, &entries)
+		mark := len(l.files)
+		hdr, n, err := s.getJSON(ctx, u, budget, func(dec *json.Decoder) error {
+			l.truncate(mark) // what a failed try of this page added
+			return decodeTreePage(dec, l)
+		})
 		if err != nil {
 			if page > 0 {
 				err = fmt.Errorf("page %d: %w", page+1, err)
@@ -119,24 +113,183 @@ func (s *HFSource) listTree(ctx context.Context, rev string) (*listing, error) {
 			return nil, err
 		}
 		budget -= n
-		for _, e := range entries {
-			if e.Type != "file" {
-				continue
-			}
-			size, sha := int64(-1), ""
-			if e.Size != nil {
-				size = *e.Size
-			}
-			if e.LFS != nil {
-				size, sha = e.LFS.Size, e.LFS.OID
-			}
-			if err := l.add(e.Path, size, sha, e.OID); err != nil {
-				return nil, fmt.Errorf("GET %s: %w", redact(u), err)
-			}
-		}
 		u = nextLink(hdr.Values("Link"), u, s.ep)
 	}
 	return l, nil
+}
+
+// decodeModelInfo reads the models API's answer from dec into l, one
+// sibling at a time, and returns the commit it names ("" when it names
+// none) and whether every sibling has a size (when one has none, the
+// listing must come from the tree API). Other keys are skipped token by
+// token; "sha" and "siblings" (in any case, as encoding/json matches
+// them) may not appear twice.
+func decodeModelInfo(dec *json.Decoder, l *listing) (commit string, sized bool, _ error) {
+	sized = true
+	var haveSHA, haveSiblings bool
+	err := decodeObject(dec, func(key string) error {
+		switch {
+		case strings.EqualFold(key, "sha"):
+			if haveSHA {
+				return fmt.Errorf("key %q twice: %w", key, ErrBadResponse)
+			}
+			haveSHA = true
+			var sha *string
+			if err := dec.Decode(&sha); err != nil {
+				return err
+			}
+			if sha != nil && isHex(*sha, 40) {
+				commit = strings.ToLower(*sha)
+			}
+			return nil
+		case strings.EqualFold(key, "siblings"):
+			if haveSiblings {
+				return fmt.Errorf("key %q twice: %w", key, ErrBadResponse)
+			}
+			haveSiblings = true
+			return decodeArray(dec, func() error {
+				off := dec.InputOffset()
+				var sb hfSibling
+				if err := dec.Decode(&sb); err != nil || !sized {
+					return err
+				}
+				var size int64
+				sha := ""
+				if sb.LFS != nil {
+					size, sha = sb.LFS.Size, sb.LFS.SHA256
+				}
+				if sb.Size != nil {
+					size = *sb.Size
+				} else if sb.LFS == nil {
+					sized = false // not every Hub (or mirror) sends sizes here
+					return nil
+				}
+				return atOffset(off, l.add(sb.RFilename, size, sha, sb.BlobID))
+			})
+		}
+		return skipValue(dec)
+	})
+	return commit, sized, err
+}
+
+// decodeTreePage reads a page of the tree API from dec into l, one entry
+// at a time.
+func decodeTreePage(dec *json.Decoder, l *listing) error {
+	return decodeArray(dec, func() error {
+		off := dec.InputOffset()
+		var e hfTreeEntry
+		if err := dec.Decode(&e); err != nil || e.Type != "file" {
+			return err
+		}
+		size, sha := int64(-1), ""
+		if e.Size != nil {
+			size = *e.Size
+		}
+		if e.LFS != nil {
+			size, sha = e.LFS.Size, e.LFS.OID
+		}
+		return atOffset(off, l.add(e.Path, size, sha, e.OID))
+	})
+}
+
+// atOffset says where in the answer the entry at fault starts (after the
+// separator before it), when err is not nil.
+func atOffset(off int64, err error) error {
+	if err != nil {
+		return fmt.Errorf("byte offset %d: %w", off, err)
+	}
+	return nil
+}
+
+// decodeAll runs decode on dec and checks that nothing but whitespace
+// follows what it read.
+func decodeAll(dec *json.Decoder, decode func(*json.Decoder) error) error {
+	if err := decode(dec); err == io.EOF {
+		return io.ErrUnexpectedEOF // the answer ended inside the value
+	} else if err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the top-level value")
+	}
+	return nil
+}
+
+// decodeObject reads a JSON object from dec, calling member with each key
+// and dec at its value, which member must read. null reads as an object
+// without members.
+func decodeObject(dec *json.Decoder, member func(key string) error) error {
+	tok, err := dec.Token()
+	if err != nil || tok == nil {
+		return err
+	}
+	if tok != json.Delim('{') {
+		return fmt.Errorf("got %s, want an object", tokenKind(tok))
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if err := member(tok.(string)); err != nil { // a key is a string
+			return err
+		}
+	}
+	_, err = dec.Token() // '}'
+	return err
+}
+
+// decodeArray reads a JSON array from dec, calling elem with dec at each
+// element, which elem must read. null reads as an empty array.
+func decodeArray(dec *json.Decoder, elem func() error) error {
+	tok, err := dec.Token()
+	if err != nil || tok == nil {
+		return err
+	}
+	if tok != json.Delim('[') {
+		return fmt.Errorf("got %s, want an array", tokenKind(tok))
+	}
+	for dec.More() {
+		if err := elem(); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token() // ']'
+	return err
+}
+
+// skipValue reads the next JSON value from dec, token by token: unlike
+// Decode, it never holds the whole value.
+func skipValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
+// tokenKind names what a JSON token starts, for messages.
+func tokenKind(tok json.Token) string {
+	switch tok := tok.(type) {
+	case json.Delim:
+		return fmt.Sprintf("%q", rune(tok))
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	}
+	return "a number"
 }
 
 // nextLink returns the rel="next" target of Link headers, when it is on the
@@ -172,8 +325,16 @@ func nextLink(links []string, base, ep *url.URL) *url.URL {
 // listing collects the files under a folder from listing entries.
 type listing struct {
 	sub     string
-	files   []FileInfo
+	files   []FileInfo // in the order added
 	entries map[string]hfEntry
+}
+
+// truncate forgets the files added after the first n.
+func (l *listing) truncate(n int) {
+	for _, f := range l.files[n:] {
+		delete(l.entries, f.Name)
+	}
+	l.files = l.files[:n]
 }
 
 func newListing(sub string) *listing {
@@ -204,13 +365,14 @@ func (l *listing) add(name string, size int64, sha, blob string) error {
 	if _, dup := l.entries[rel]; dup {
 		return fmt.Errorf("file %q listed twice: %w", name, ErrBadResponse)
 	}
-	if !isHex(sha, 64) {
-		sha = ""
+	if len(l.files) == maxListingFiles {
+		return fmt.Errorf("file %q: more than %d files in the listing: %w", name, maxListingFiles, ErrBadResponse)
 	}
-	if !isHex(blob, 40) && !isHex(blob, 64) { // SHA-1 or SHA-256 Git object ids
-		blob = ""
+	e := hfEntry{size: size, blob: parseHexDigest(blob)} // Git object ids: SHA-1 or SHA-256
+	if len(sha) == 64 {
+		e.sha256 = parseHexDigest(sha)
 	}
-	l.entries[rel] = hfEntry{size: size, sha256: strings.ToLower(sha), blob: strings.ToLower(blob)}
+	l.entries[rel] = e
 	l.files = append(l.files, FileInfo{Name: rel, Size: size})
 	return nil
 }

@@ -24,7 +24,60 @@ import (
 const (
 	maxOCILayers    = 10000 // layers of one manifest
 	maxIndexEntries = 256   // manifests of an index looked at
+
+	// maxManifest caps a manifest or image index: 4 MiB, the most the
+	// Docker registry (distribution) accepts on push and containers/image
+	// (podman, skopeo) reads. go-containerregistry alone would read
+	// 100 MiB, and decode it into structures several times that size.
+	maxManifest = 4 << 20
 )
+
+// manifestCap is a RoundTripper that caps the body of every manifest
+// response (GET /v2/NAME/manifests/REFERENCE) at maxManifest: a response
+// whose Content-Length is over it fails before its body is read, and a
+// body that runs past it fails at that byte. Its errors wrap
+// [ErrBadResponse]; the URL is named by the client (a response's) or by
+// them (a body's).
+type manifestCap struct{ next http.RoundTripper }
+
+func (m manifestCap) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := m.next.RoundTrip(req)
+	if err != nil || req.Method != http.MethodGet || !isManifestPath(req.URL.Path) {
+		return resp, err
+	}
+	if resp.ContentLength > maxManifest {
+		resp.Body.Close()
+		// The client names the URL: Get "URL": this error.
+		return nil, fmt.Errorf("the manifest is %d bytes, over the %d-byte cap: %w", resp.ContentLength, maxManifest, ErrBadResponse)
+	}
+	resp.Body = &cappedManifest{ReadCloser: resp.Body, u: req.URL}
+	return resp, nil
+}
+
+// isManifestPath reports whether an URL path is that of a manifest in the
+// registry API.
+func isManifestPath(p string) bool {
+	return strings.HasPrefix(p, "/v2/") && strings.Contains(p, "/manifests/")
+}
+
+// cappedManifest is a manifest body that fails past maxManifest bytes.
+type cappedManifest struct {
+	io.ReadCloser
+	u *url.URL
+	n int64
+}
+
+func (c *cappedManifest) Read(p []byte) (int, error) {
+	if c.n+int64(len(p)) > maxManifest {
+		p = p[:max(maxManifest-c.n+1, 0)] // one byte over, to know
+	}
+	n, err := c.ReadCloser.Read(p)
+	c.n += int64(n)
+	if c.n > maxManifest {
+		return n - int(c.n-maxManifest), fmt.Errorf("GET %s: the manifest runs past the %d-byte cap at offset %d: %w", redact(c.u), maxManifest, maxManifest, ErrBadResponse)
+	}
+	return n, err
+}
 
 // resolve fetches the manifest and builds the listing. s.mu is held.
 func (s *OCISource) resolve(ctx context.Context) error {
@@ -39,7 +92,7 @@ func (s *OCISource) resolve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s: credentials for %s: %w", s.spec, reg.RegistryStr(), err)
 	}
-	base := &countingTransport{next: s.opts.Transport, c: s.cnt}
+	base := manifestCap{&countingTransport{next: s.opts.Transport, c: s.cnt}}
 	tr, err := transport.NewWithContext(ctx, reg.Registry, auth, base, []string{reg.Scope(transport.PullScope)})
 	if err != nil {
 		return s.registryError(s.spec+": authenticate", err)
@@ -281,7 +334,7 @@ func (s *OCISource) build(ctx context.Context, m *v1.Manifest) error {
 	if len(m.Layers) > maxOCILayers {
 		return fmt.Errorf("%s: %d layers, over the limit of %d: %w", s.spec, len(m.Layers), maxOCILayers, ErrBadResponse)
 	}
-	var ls []modelLayer
+	ls := make([]modelLayer, 0, len(m.Layers))
 	counts := map[layerKind]int{}
 	for i, l := range m.Layers {
 		k := kindOf(string(l.MediaType))

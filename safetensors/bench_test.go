@@ -140,6 +140,49 @@ func BenchmarkParseIndex(b *testing.B) {
 	}
 }
 
+// BenchmarkReadIndex streams indexes through ReadIndex: one shaped like
+// Qwen3-235B-A22B's (36,945 tensors over 118 shards) and one like the
+// largest real ones, Kimi-K2's int4 release (207,360 expert tensors over
+// 62 shards). Besides bytes a second it reports tensors a second.
+func BenchmarkReadIndex(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		doc  []byte
+	}{
+		{"qwen3-235b", qwenIndex(36945)},
+		{"kimi-k2-int4", kimiIndex(60 * 384 * 9)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			r := bytes.NewReader(bc.doc)
+			var ix *safetensors.Index
+			b.SetBytes(int64(len(bc.doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var err error
+				if ix, err = safetensors.ReadIndex(r, int64(len(bc.doc))); err != nil {
+					b.Fatal(err)
+				}
+			}
+			n := float64(len(ix.WeightMap))
+			b.ReportMetric(n*float64(b.N)/b.Elapsed().Seconds(), "tensors/s")
+		})
+	}
+}
+
+// qwenIndex returns an index of n tensors shaped like Qwen3-235B-A22B's.
+func qwenIndex(n int) []byte {
+	var buf bytes.Buffer
+	buf.WriteString("{\n  \"metadata\": {\n    \"total_size\": 470187269120\n  },\n  \"weight_map\": {\n")
+	for i := range n {
+		if i > 0 {
+			buf.WriteString(",\n")
+		}
+		fmt.Fprintf(&buf, `    "model.layers.%d.mlp.experts.%d.%s.weight": "model-%05d-of-00118.safetensors"`, i/393, i%393/3, [3]string{"gate_proj", "up_proj", "down_proj"}[i%3], 1+i*118/n)
+	}
+	buf.WriteString("\n  }\n}\n")
+	return buf.Bytes()
+}
+
 // TestReadAllocs guards the decoder's design: a fixed number of allocations
 // however many tensors the header holds (names and shapes are not allocated
 // one by one).

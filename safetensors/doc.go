@@ -35,5 +35,7 @@
 // The header is decoded by a scanner made for this schema rather than by
 // encoding/json: it reads the bytes once, keeps tensor names and metadata as
 // substrings of one copy of the header and stores all shapes in one shared
-// slice.
+// slice. [ReadIndex] drives the same scanner over an index as it streams
+// in, 64 KiB at a time, so an index is never held whole: it keeps the
+// tensor names (copied into shared blocks) and each shard name once.
 package safetensors

@@ -13,9 +13,13 @@ var (
 	// prefix announces, or shorter than a tensor's data_offsets reach.
 	ErrTruncated = errors.New("truncated file")
 
-	// ErrLimit means a fixed limit was exceeded: the header length is above
-	// the cap set by [WithMaxHeaderLen], JSON nests deeper than 64 levels, or
-	// an index lists more than 1,000,000 tensors.
+	// ErrLimit means a limit was exceeded: the header length is above the
+	// cap set by [WithMaxHeaderLen], the header holds more tensors than
+	// [WithMaxTensors] allows, a shape has more than 64 dimensions,
+	// __metadata__ more than 65,536 entries, JSON nests deeper than 64
+	// levels, or an index is over [MaxIndexLen] bytes, lists more than
+	// [MaxIndexEntries] tensors, or has a weight_map entry, a metadata
+	// object or another key's value over 1 MiB.
 	ErrLimit = errors.New("limit exceeded")
 
 	// ErrSyntax means the header (or index) is not valid JSON: invalid UTF-8,

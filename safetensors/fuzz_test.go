@@ -189,14 +189,20 @@ func FuzzDecodeDifferential(f *testing.F) {
 }
 
 // FuzzParseIndex checks that ParseIndex never panics, that what it accepts
-// holds only safe shard names, and that it parses its own re-encoding the
-// same way.
+// holds only safe shard names, that it parses its own re-encoding the same
+// way, and that reading the document through windows of a few bytes gives
+// the same index or error as reading it in one.
 func FuzzParseIndex(f *testing.F) {
 	for _, tt := range indexParseTests {
 		f.Add([]byte(tt.in))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ix, err := safetensors.ParseIndex(b)
+		window := 1 + len(b)%13
+		ixw, errw := safetensors.ReadIndexWindow(bytes.NewReader(b), int64(len(b)), window)
+		if diff := cmp.Diff(ix, ixw); diff != "" || fmt.Sprint(err) != fmt.Sprint(errw) {
+			t.Fatalf("through %d-byte windows: %v (-whole +windows):\n%s\nwhole: %v", window, errw, diff, err)
+		}
 		if err != nil {
 			var fe *safetensors.FormatError
 			if !errors.As(err, &fe) || fe.Offset < 0 || fe.Offset > int64(len(b)) {

@@ -18,10 +18,11 @@ const minEntryLen = 49
 
 // headerDecoder decodes a safetensors JSON header into a File in one pass.
 type headerDecoder struct {
-	sc       scanner
-	dataSize int64 // bytes after the header
-	partial  bool  // accept data ending early (WithPartialData)
-	missing  int64 // bytes declared past the end of the file
+	sc         scanner
+	dataSize   int64 // bytes after the header
+	partial    bool  // accept data ending early (WithPartialData)
+	maxTensors int   // the cap WithMaxTensors sets
+	missing    int64 // bytes declared past the end of the file
 
 	tensors []TensorInfo
 	keyPos  []int   // parallel to tensors: the position of each key in the header
@@ -33,11 +34,12 @@ type headerDecoder struct {
 
 // decodeHeader decodes and validates the JSON header s of f, whose Size and
 // HeaderLen are set, and fills in f.Metadata and f.Tensors.
-func decodeHeader(f *File, s string, partial bool) error {
+func decodeHeader(f *File, s string, o options) error {
 	d := &headerDecoder{
-		sc:       scanner{s: s, base: 8},
-		dataSize: f.Size - 8 - f.HeaderLen,
-		partial:  partial,
+		sc:         scanner{s: s, base: 8},
+		dataSize:   f.Size - 8 - f.HeaderLen,
+		partial:    o.partial,
+		maxTensors: o.maxTensors,
 	}
 	if err := d.sc.validUTF8(); err != nil {
 		err.Field = "header"
@@ -47,7 +49,7 @@ func decodeHeader(f *File, s string, partial bool) error {
 	// ']' (counting one byte is vectorized), and takes at least
 	// minEntryLen bytes, which bounds the hint by the header size whatever
 	// the header holds.
-	if est := min(strings.Count(s, "]")/2, len(s)/minEntryLen); est > 0 {
+	if est := min(strings.Count(s, "]")/2, len(s)/minEntryLen, d.maxTensors); est > 0 {
 		d.tensors = make([]TensorInfo, 0, est)
 		d.keyPos = make([]int, 0, est)
 		d.dims = make([]int64, 0, 2*est)
@@ -131,6 +133,9 @@ func (d *headerDecoder) member() *FormatError {
 		d.hasMeta = true
 		return d.metadata()
 	}
+	if len(d.tensors) >= d.maxTensors {
+		return d.fail(keyPos, tensorField(name), ErrLimit, "the header has more than %d tensors", d.maxTensors)
+	}
 	// One hash per name: the map grows unless the name is already there.
 	n := len(d.names)
 	d.names[name] = struct{}{}
@@ -178,6 +183,9 @@ func (d *headerDecoder) metadata() *FormatError {
 		}
 		if _, dup := d.meta[k]; dup {
 			return d.fail(keyPos, metaField(k), ErrSchema, "duplicate key")
+		}
+		if len(d.meta) >= maxMetadataEntries {
+			return d.fail(keyPos, metaField(k), ErrLimit, "__metadata__ has more than %d entries", maxMetadataEntries)
 		}
 		sc.ws()
 		if err := sc.expect(':', "':'"); err != nil {
@@ -326,6 +334,9 @@ func (d *headerDecoder) shape() *FormatError {
 		return nil
 	}
 	for k := 0; ; k++ {
+		if k == maxDims {
+			return sc.errf(sc.i, ErrLimit, "shape has more than %d dimensions", maxDims)
+		}
 		v, err := sc.uint63("shape", k)
 		if err != nil {
 			return err

@@ -3,8 +3,11 @@ package safetensors
 //go:generate go run golang.org/x/tools/cmd/stringer@v0.38.0 -type=MismatchKind
 
 import (
+	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -26,89 +29,313 @@ type Index struct {
 	WeightMap map[string]string
 }
 
-// ParseIndex parses a model.safetensors.index.json. The document must be one
-// JSON object with a "weight_map" object of string values and, optionally, a
-// "metadata" object whose "total_size", if present, is a non-negative
-// integer; other top-level keys are skipped. Duplicate keys are rejected.
+// Caps on an index, from the largest real ones: the trillion-parameter
+// mixtures of experts that store every expert's projections as tensors of
+// their own. DeepSeek-V3's index names about 92,000 tensors in about 10 MB
+// (a weight and its FP8 weight_scale_inv per projection); Kimi-K2's 60 MoE
+// layers of 384 experts make 138,240 expert tensors in FP8 and, with
+// compressed-tensors' weight_packed, weight_scale and weight_shape per
+// projection, 207,360 in its int4 releases: about 21 MB at 100 bytes an
+// entry (counted from the config, not from the file). The caps leave
+// room above those, and keep what an index at both caps costs downstream
+// (a mismatch and a finding per tensor when a shard lacks them all) under
+// 256 MiB.
+const (
+	// MaxIndexLen caps the length of an index: 32 MiB.
+	MaxIndexLen = 32 << 20
+	// MaxIndexEntries caps the tensors of a weight_map: 262,144.
+	MaxIndexEntries = 1 << 18
+	// maxIndexUnit caps each piece the index is read in: a weight_map
+	// entry, a key, the "metadata" object (decoded as generic values:
+	// real ones hold total_size and perhaps total_parameters) and any
+	// other top-level value (skipped). So the window an index is read
+	// through stays small whatever the document holds.
+	maxIndexUnit = 1 << 20
+)
+
+// ParseIndex parses a model.safetensors.index.json held in data; see
+// [ReadIndex].
+func ParseIndex(data []byte) (*Index, error) {
+	return ReadIndex(bytes.NewReader(data), int64(len(data)))
+}
+
+// ReadIndex reads and parses the model.safetensors.index.json of size
+// bytes that r holds. The document must be one JSON object with a
+// "weight_map" object of string values and, optionally, a "metadata"
+// object whose "total_size", if present, is a non-negative integer; other
+// top-level keys are skipped, their values checked for syntax but not
+// decoded. "metadata" and "weight_map" may not appear twice, nor a key
+// inside them.
 //
 // Every shard name must be a plain file name in the index's directory: a
 // name that is empty or contains "/", "\\", "..", "://", ":" or a control
-// character fails with [ErrUnsafePath]. More than 1,000,000 tensors fail with
-// [ErrLimit]. Errors are [*FormatError] values whose Offset is the position
-// in data.
-func ParseIndex(data []byte) (*Index, error) {
-	sc := scanner{s: string(data)}
-	ix := &Index{TotalSize: -1}
-	if err := parseIndex(&sc, ix); err != nil {
-		if err.Field == "" {
-			err.Field = "index"
-		}
-		return nil, err
-	}
-	return ix, nil
+// character fails with [ErrUnsafePath]. An index over [MaxIndexLen] bytes,
+// a weight_map of more than [MaxIndexEntries] tensors, or a weight_map
+// entry, the metadata object or another key's value over 1 MiB fails with
+// [ErrLimit]. Errors are [*FormatError] values whose Offset is the
+// position in the document; an error from r is returned wrapped.
+//
+// The document is read sequentially, in windows of 64 KiB (up to 2 MiB for
+// an entry or value that does not fit), and never held whole: the tensor
+// names are copied into shared blocks and each shard name is stored once.
+// ReadIndex is safe for concurrent use if r is.
+func ReadIndex(r io.ReaderAt, size int64) (*Index, error) {
+	return readIndex(r, size, indexWindow)
 }
 
-func parseIndex(sc *scanner, ix *Index) *FormatError {
-	if err := sc.validUTF8(); err != nil {
+// readIndex is ReadIndex with windows of at least window bytes.
+func readIndex(r io.ReaderAt, size int64, window int) (*Index, error) {
+	switch {
+	case size < 0:
+		return nil, fmt.Errorf("safetensors: index size %d is negative", size)
+	case size > MaxIndexLen:
+		return nil, &FormatError{Offset: MaxIndexLen, Field: "index",
+			Err: fmt.Errorf("%d bytes is over the %d-byte cap: %w", size, MaxIndexLen, ErrLimit)}
+	}
+	p := &indexParser{
+		st:     newStream(io.NewSectionReader(r, 0, size), size, window, "index"),
+		ix:     &Index{TotalSize: -1},
+		shards: map[string]string{},
+	}
+	if err := p.parse(); err != nil {
+		return nil, withField(err, "index")
+	}
+	return p.ix, nil
+}
+
+// withField sets the Field of a *FormatError that has none.
+func withField(err error, field string) error {
+	var fe *FormatError
+	if errors.As(err, &fe) && fe.Field == "" {
+		fe.Field = field
+	}
+	return err
+}
+
+// indexParser decodes an index from a stream, one unit at a time: the
+// opening brace, each key, each value, each separator.
+type indexParser struct {
+	st     *stream
+	ix     *Index
+	names  arena             // the tensor names
+	shards map[string]string // the validated shard names, each stored once
+}
+
+func (p *indexParser) parse() error {
+	st, sc := p.st, &p.st.sc
+	if st.size > 0 {
+		if err := st.fill(0); err != nil {
+			return err
+		}
+	}
+	done, err := p.open("index")
+	if err != nil {
 		return err
 	}
-	sc.ws()
-	if sc.peek() != '{' {
-		return sc.wrongType("index", "an object")
-	}
-	sc.i++
-	sc.ws()
-	seen := map[string]bool{}
-	done := sc.peek() == '}'
-	if done {
-		sc.i++
-	}
+	var haveMeta bool
 	for !done {
-		keyPos := sc.i
-		if sc.peek() != '"' {
-			return sc.unexpected(sc.i, "a string key")
-		}
-		k, err := sc.str()
+		var key string
+		var keyPos int
+		err := st.unit("a key", maxIndexUnit, func() *FormatError {
+			sc.ws() // what the last unit left, when the window ended in it
+			keyPos = sc.i
+			if sc.peek() != '"' {
+				return sc.unexpected(sc.i, "a string key")
+			}
+			k, err := sc.str()
+			if err != nil {
+				return err
+			}
+			sc.ws()
+			if err := sc.expect(':', "':'"); err != nil {
+				return err
+			}
+			key = k
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		if seen[k] {
-			return sc.errf(keyPos, ErrSchema, "duplicate key %q", k)
+		if key == "metadata" && haveMeta || key == "weight_map" && p.ix.WeightMap != nil {
+			return sc.errf(keyPos, ErrSchema, "duplicate key %q", key)
 		}
-		seen[k] = true
-		sc.ws()
-		if err := sc.expect(':', "':'"); err != nil {
-			return err
-		}
-		switch k {
+		switch key {
 		case "metadata":
-			err = indexMetadata(sc, ix)
-			if err != nil && err.Field == "" {
-				err.Field = `key "metadata"`
+			haveMeta = true
+			err = st.unit(`the "metadata" object`, maxIndexUnit, func() *FormatError {
+				sc.ws()
+				return indexMetadata(sc, p.ix)
+			})
+			if err == nil {
+				// Its strings are in the window: copy them out.
+				p.ix.Metadata = cloneStrings(p.ix.Metadata).(map[string]any)
 			}
+			err = withField(err, `key "metadata"`)
 		case "weight_map":
-			err = weightMap(sc, ix)
-			if err != nil && err.Field == "" {
-				err.Field = `key "weight_map"`
-			}
+			err = withField(p.weightMap(), `key "weight_map"`)
 		default:
-			_, err = sc.value(1)
+			err = st.unit("the value of key "+strconv.Quote(clip(key)), maxIndexUnit, func() *FormatError {
+				sc.ws()
+				return sc.skip(1)
+			})
 		}
 		if err != nil {
 			return err
 		}
-		if done, err = sc.next('}'); err != nil {
+		if done, err = p.next(); err != nil {
 			return err
 		}
 	}
-	sc.ws()
-	if sc.i != len(sc.s) {
-		return sc.errf(sc.i, ErrSyntax, "data after the top-level object")
+	for { // only whitespace after the object
+		sc.ws()
+		if sc.i < len(sc.s) && (sc.i < st.valid || st.done()) {
+			return st.first(sc.errf(sc.i, ErrSyntax, "data after the top-level object"))
+		}
+		if st.done() {
+			break
+		}
+		if err := st.fill(sc.i); err != nil {
+			return err
+		}
 	}
-	if ix.WeightMap == nil {
-		return sc.errf(0, ErrSchema, `missing key "weight_map"`)
+	if st.bad != nil {
+		return st.bad
+	}
+	if p.ix.WeightMap == nil {
+		return &FormatError{Offset: 0, Err: fmt.Errorf(`missing key "weight_map": %w`, ErrSchema)}
 	}
 	return nil
+}
+
+// open consumes the opening brace of an object called what and reports
+// whether the object is empty, its closing brace consumed too.
+func (p *indexParser) open(what string) (empty bool, _ error) {
+	sc := &p.st.sc
+	err := p.st.unit("the start of "+what, maxIndexUnit, func() *FormatError {
+		sc.ws()
+		if sc.peek() != '{' {
+			return sc.wrongType(what, "an object")
+		}
+		sc.i++
+		sc.ws()
+		if sc.i == len(sc.s) {
+			return sc.eof() // '}' or not: the window cannot tell
+		}
+		if empty = sc.peek() == '}'; empty {
+			sc.i++
+		}
+		return nil
+	})
+	return empty, err
+}
+
+// next consumes the separator after a member and reports whether it closed
+// the object.
+func (p *indexParser) next() (done bool, _ error) {
+	sc := &p.st.sc
+	err := p.st.unit("a separator", maxIndexUnit, func() *FormatError {
+		var err *FormatError
+		done, err = sc.next('}')
+		return err
+	})
+	return done, err
+}
+
+// weightMap decodes the "weight_map" object.
+func (p *indexParser) weightMap() error {
+	st, sc := p.st, &p.st.sc
+	done, err := p.open("weight_map")
+	if err != nil {
+		return err
+	}
+	// Each entry takes at least 8 bytes ("a":"b",) and real ones about
+	// 100, which bounds the size hint by the document whatever it claims.
+	wm := make(map[string]string, min(st.size/64, MaxIndexEntries))
+	p.ix.WeightMap = wm
+	last := "\x00" // the last shard name stored; no shard is called that
+	for !done {
+		var name, shard string
+		var keyPos, valPos int
+		err := st.unit("a weight_map entry", maxIndexUnit, func() *FormatError {
+			sc.ws()
+			keyPos = sc.i
+			if sc.peek() != '"' {
+				return sc.unexpected(sc.i, "a string key")
+			}
+			n, err := sc.str()
+			if err != nil {
+				return err
+			}
+			sc.ws()
+			if err := sc.expect(':', "':'"); err != nil {
+				return err
+			}
+			valPos = sc.i
+			if sc.peek() != '"' {
+				err = sc.wrongType("shard name", "a string")
+			} else {
+				shard, err = sc.str()
+			}
+			if err != nil {
+				err.Field = tensorField(n)
+				return err
+			}
+			name = n
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		fail := func(pos int, sentinel error, format string, args ...any) error {
+			err := sc.errf(pos, sentinel, format, args...)
+			err.Field = tensorField(name)
+			return err
+		}
+		if len(wm) >= MaxIndexEntries {
+			return fail(keyPos, ErrLimit, "weight_map has more than %d tensors", MaxIndexEntries)
+		}
+		if shard != last { // runs of entries name one shard
+			stored, ok := p.shards[shard]
+			if !ok {
+				if why := unsafeShardName(shard); why != "" {
+					return fail(valPos, ErrUnsafePath, "shard name %q %s", clip(shard), why)
+				}
+				stored = strings.Clone(shard)
+				p.shards[stored] = stored
+			}
+			last = stored
+		}
+		// One hash per entry: the map grows unless the name is there.
+		n := len(wm)
+		wm[p.names.copy(name)] = last
+		if len(wm) == n {
+			return fail(keyPos, ErrSchema, "duplicate key in weight_map")
+		}
+		if done, err = p.next(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cloneStrings returns v, a value decoded by scanner.value, with every
+// string (and object key) copied.
+func cloneStrings(v any) any {
+	switch v := v.(type) {
+	case string:
+		return strings.Clone(v)
+	case []any:
+		for i := range v {
+			v[i] = cloneStrings(v[i])
+		}
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, x := range v {
+			m[strings.Clone(k)] = cloneStrings(x)
+		}
+		return m
+	}
+	return v
 }
 
 // indexMetadata decodes the "metadata" object and its total_size.
@@ -187,75 +414,6 @@ func totalSize(sc *scanner) (int64, *FormatError) {
 		return 0, sc.errf(start, ErrSchema, "total_size is not an integer: %s", clip(lit))
 	}
 	return int64(f), nil
-}
-
-// weightMap decodes the "weight_map" object.
-func weightMap(sc *scanner, ix *Index) *FormatError {
-	if sc.peek() != '{' {
-		return sc.wrongType("weight_map", "an object")
-	}
-	sc.i++
-	sc.ws()
-	// Each entry takes at least 8 bytes ("a":"b",), which bounds the size
-	// hint by the document whatever it claims.
-	wm := make(map[string]string, min((len(sc.s)-sc.i)/64, maxIndexEntries))
-	ix.WeightMap = wm
-	shards := map[string]struct{}{} // validated shard names
-	last, haveLast := "", false
-	if sc.peek() == '}' {
-		sc.i++
-		return nil
-	}
-	for {
-		keyPos := sc.i
-		if sc.peek() != '"' {
-			return sc.unexpected(sc.i, "a string key")
-		}
-		name, err := sc.str()
-		if err != nil {
-			return err
-		}
-		withField := func(err *FormatError) *FormatError {
-			err.Field = tensorField(name)
-			return err
-		}
-		if len(wm) >= maxIndexEntries {
-			return withField(sc.errf(keyPos, ErrLimit, "weight_map has more than %d tensors", maxIndexEntries))
-		}
-		sc.ws()
-		if err := sc.expect(':', "':'"); err != nil {
-			return err
-		}
-		valPos := sc.i
-		if sc.peek() != '"' {
-			return withField(sc.wrongType("shard name", "a string"))
-		}
-		shard, err := sc.str()
-		if err != nil {
-			return withField(err)
-		}
-		if shard != last || !haveLast {
-			if _, ok := shards[shard]; !ok {
-				if why := unsafeShardName(shard); why != "" {
-					return withField(sc.errf(valPos, ErrUnsafePath, "shard name %q %s", clip(shard), why))
-				}
-				shards[shard] = struct{}{}
-			}
-			last, haveLast = shard, true
-		}
-		n := len(wm)
-		wm[name] = shard
-		if len(wm) == n {
-			return withField(sc.errf(keyPos, ErrSchema, "duplicate key in weight_map"))
-		}
-		done, err := sc.next('}')
-		if err != nil {
-			return err
-		}
-		if done {
-			return nil
-		}
-	}
 }
 
 // unsafeShardName says why name is not a plain file name, or returns "".

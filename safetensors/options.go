@@ -7,22 +7,35 @@ import "fmt"
 // 25,000,000; real headers are well under 1 MiB.)
 const DefaultMaxHeaderLen = 100 * 1024 * 1024
 
+// DefaultMaxTensors is the default cap on the tensors of one file:
+// 262,144, as many as an index may name (see [MaxIndexEntries]). Real files
+// hold a few thousand at most: a shard of a sharded checkpoint holds a few
+// hundred, and a whole model in one file holds all of its tensors.
+const DefaultMaxTensors = MaxIndexEntries
+
 // maxDepth bounds JSON nesting wherever arbitrary values are decoded.
 const maxDepth = 64
 
-// maxIndexEntries bounds the number of tensors in an index's weight_map.
-const maxIndexEntries = 1_000_000
+// maxDims caps a tensor's rank: NumPy's limit (NPY_MAXDIMS, 64 since NumPy
+// 2). Without it a header of shape [1,1,1,...] would cost eight bytes of
+// memory for every two bytes of header.
+const maxDims = 64
+
+// maxMetadataEntries caps the entries of "__metadata__". Writers store a
+// handful ({"format":"pt"}); LoRA trainers a hundred or so.
+const maxMetadataEntries = 1 << 16
 
 // Option configures [Read] and [Open].
 type Option func(*options) error
 
 type options struct {
 	maxHeaderLen int64
+	maxTensors   int
 	partial      bool
 }
 
 func makeOptions(opts []Option) (options, error) {
-	o := options{maxHeaderLen: DefaultMaxHeaderLen}
+	o := options{maxHeaderLen: DefaultMaxHeaderLen, maxTensors: DefaultMaxTensors}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return o, err
@@ -40,6 +53,19 @@ func WithMaxHeaderLen(n int64) Option {
 			return fmt.Errorf("safetensors: WithMaxHeaderLen(%d): must be positive", n)
 		}
 		o.maxHeaderLen = n
+		return nil
+	}
+}
+
+// WithMaxTensors caps the number of tensors in the header; one more fails
+// with [ErrLimit], naming the tensor. It rejects n <= 0. The default is
+// [DefaultMaxTensors] (262,144).
+func WithMaxTensors(n int) Option {
+	return func(o *options) error {
+		if n <= 0 {
+			return fmt.Errorf("safetensors: WithMaxTensors(%d): must be positive", n)
+		}
+		o.maxTensors = n
 		return nil
 	}
 }

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // Read parses and validates the header of the safetensors file of size bytes
 // that r holds. It reads only the 8-byte length prefix and the JSON header
-// (two ReadAt calls), and enforces every rule listed in the package
-// documentation. A problem in the file is reported as a [*FormatError]
+// (two ReadAt calls for a header of up to 1 MiB, one more per MiB beyond),
+// and enforces every rule listed in the package documentation. A problem in the file is reported as a [*FormatError]
 // wrapping a category sentinel; an error from r is returned wrapped.
 //
 // The strings in the returned File are substrings of one copy of the header,
@@ -26,15 +27,36 @@ func Read(r io.ReaderAt, size int64, opts ...Option) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, n)
-	if err := readFull(r, buf, 8); err != nil {
+	header, err := readHeader(r, n)
+	if err != nil {
 		return nil, err
 	}
 	f := &File{Size: size, HeaderLen: n}
-	if err := decodeHeader(f, string(buf), o.partial); err != nil {
+	if err := decodeHeader(f, header, o); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// readChunk is the most readHeader reads at once.
+const readChunk = 1 << 20
+
+// readHeader reads the n-byte JSON header into a string, through a buffer
+// of at most readChunk bytes: the header is held once, not as bytes and
+// again as a string.
+func readHeader(r io.ReaderAt, n int64) (string, error) {
+	var sb strings.Builder
+	sb.Grow(int(n))
+	buf := make([]byte, min(n, readChunk))
+	for off := int64(0); off < n; {
+		p := buf[:min(n-off, readChunk)]
+		if err := readFull(r, p, 8+off); err != nil {
+			return "", err
+		}
+		sb.Write(p)
+		off += int64(len(p))
+	}
+	return sb.String(), nil
 }
 
 // Open reads the header of the safetensors file at path; see [Read]. The

@@ -196,6 +196,9 @@ func decodeReference(f *File, h []byte) (err error) {
 	for d.dec.More() {
 		tok, keyPos := d.token()
 		name := tok.(string)
+		if name != metadataKey && len(tensors) >= DefaultMaxTensors {
+			return refErr(keyPos, tensorField(name), ErrLimit, "too many tensors")
+		}
 		if seen[name] {
 			field := tensorField(name)
 			if name == metadataKey {
@@ -268,6 +271,9 @@ func (d *refDecoder) refMetadata() (map[string]string, *FormatError) {
 		if _, dup := m[key]; dup {
 			return nil, refErr(kpos, field, ErrSchema, "duplicate")
 		}
+		if len(m) >= maxMetadataEntries {
+			return nil, refErr(kpos, field, ErrLimit, "too many entries")
+		}
 		v, vpos := d.token()
 		s, ok := v.(string)
 		if !ok {
@@ -316,6 +322,9 @@ func (d *refDecoder) refTensor(name string, keyPos int64) (refTensor, *FormatErr
 			}
 			for d.dec.More() {
 				e, epos := d.token()
+				if len(t.info.Shape) == maxDims {
+					return t, refErr(epos, field, ErrLimit, "too many dimensions")
+				}
 				n, err := refUint(e, epos, field)
 				if err != nil {
 					return t, err

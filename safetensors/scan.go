@@ -18,6 +18,13 @@ type scanner struct {
 	s    string
 	i    int
 	base int64 // absolute offset of s[0] in the file
+
+	// more is set when s is a window of a longer document (see stream):
+	// a number or an escape that reaches the end of s may go on past it.
+	more bool
+	// hitEnd is set when an error reports the end of s, which for a
+	// window means that more of the document is needed.
+	hitEnd bool
 }
 
 // strSpecial marks the bytes that end the fast path of string scanning: the
@@ -40,6 +47,7 @@ func (sc *scanner) errf(pos int, sentinel error, format string, args ...any) *Fo
 
 // eof reports an unexpected end of the text.
 func (sc *scanner) eof() *FormatError {
+	sc.hitEnd = true
 	return sc.errf(len(sc.s), ErrSyntax, "unexpected end of JSON")
 }
 
@@ -214,6 +222,9 @@ func (sc *scanner) strEscaped(start, i int) (string, *FormatError) {
 				switch {
 				case utf16.IsSurrogate(r) && r < 0xdc00:
 					// A high surrogate must be followed by an escaped low one.
+					if sc.more && i+12 > len(s) {
+						return "", sc.eof() // the low one may be past the window
+					}
 					var r2 rune = -1
 					if i+7 < len(s) && s[i+6] == '\\' && s[i+7] == 'u' {
 						r2, _ = hex4(s, i+8)
@@ -311,6 +322,9 @@ func (sc *scanner) number() (v int64, neg, nonInt, overflow bool, err *FormatErr
 		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 			i++
 		}
+	}
+	if sc.more && i == len(s) {
+		return 0, neg, nonInt, false, sc.eof() // more digits may follow
 	}
 	sc.i = i
 	return v, neg, nonInt, overflow, nil
@@ -451,6 +465,74 @@ func (sc *scanner) value(depth int) (any, *FormatError) {
 			return nil, sc.errf(start, ErrOverflow, "number out of range: %s", clip(sc.s[start:sc.i]))
 		}
 		return f, nil
+	}
+}
+
+// skip consumes the JSON value at the cursor, checking its syntax and its
+// nesting as value does, without building it: nothing is allocated but
+// the strings that hold escapes, and duplicate object keys are not looked
+// for. depth counts the enclosing containers.
+func (sc *scanner) skip(depth int) *FormatError {
+	if sc.i >= len(sc.s) {
+		return sc.eof()
+	}
+	switch c := sc.s[sc.i]; c {
+	case '{', '[':
+		if depth >= maxDepth {
+			return sc.errf(sc.i, ErrLimit, "JSON nested deeper than %d levels", maxDepth)
+		}
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		sc.i++
+		sc.ws()
+		if sc.peek() == closing {
+			sc.i++
+			return nil
+		}
+		for {
+			if c == '{' {
+				if sc.peek() != '"' {
+					return sc.unexpected(sc.i, "a string key")
+				}
+				if _, err := sc.str(); err != nil {
+					return err
+				}
+				sc.ws()
+				if err := sc.expect(':', "':'"); err != nil {
+					return err
+				}
+			}
+			if err := sc.skip(depth + 1); err != nil {
+				return err
+			}
+			done, err := sc.next(closing)
+			if err != nil {
+				return err
+			}
+			if done {
+				return nil
+			}
+		}
+	case '"':
+		_, err := sc.str()
+		return err
+	case 't':
+		return sc.literal("true")
+	case 'f':
+		return sc.literal("false")
+	case 'n':
+		return sc.literal("null")
+	default:
+		start := sc.i
+		if _, _, _, _, err := sc.number(); err != nil {
+			return err
+		}
+		if _, err := strconv.ParseFloat(sc.s[start:sc.i], 64); err != nil {
+			return sc.errf(start, ErrOverflow, "number out of range: %s", clip(sc.s[start:sc.i]))
+		}
+		return nil
 	}
 }
 
