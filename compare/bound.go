@@ -61,15 +61,7 @@ var mantissaBits = map[string]int{"F16": 10, "BF16": 7, "F8_E4M3": 3, "F8_E5M2":
 // ggml type is named as gguf.ParseType reads it.
 func sqErr(dtype string, row []float32) float64 {
 	if bits, ok := mantissaBits[dtype]; ok {
-		var sum float64
-		for _, x := range row {
-			if x == 0 || math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-				continue
-			}
-			s := math.Ldexp(1, math.Ilogb(float64(x))-bits)
-			sum += s * s / 12
-		}
-		return sum
+		return floatSqErr(row, bits)
 	}
 	t, ok := gguf.ParseType(dtype)
 	if !ok || t == gguf.TypeF32 || t == gguf.TypeF64 {
@@ -82,18 +74,39 @@ func sqErr(dtype string, row []float32) float64 {
 	var sum float64
 	for i := 0; i < len(row); i += b.size {
 		block := row[i:min(i+b.size, len(row))]
-		lo, hi, abs := math.Inf(1), math.Inf(-1), 0.0
-		for _, x := range block {
-			v := float64(x)
-			lo, hi, abs = math.Min(lo, v), math.Max(hi, v), math.Max(abs, math.Abs(v))
+		lo, hi := block[0], block[0]
+		for _, x := range block[1:] {
+			if x < lo {
+				lo = x
+			}
+			if x > hi {
+				hi = x
+			}
 		}
-		s := abs / b.levels
-		if b.minMax {
-			s = (hi - lo) / b.levels
+		r := float64(hi) - float64(lo)
+		if !b.minMax {
+			r = max(math.Abs(float64(lo)), math.Abs(float64(hi)))
 		}
+		s := r / b.levels
 		sum += float64(len(block)) * s * s / 12
 	}
 	return sum
+}
+
+// floatSqErr is Σ s²/12 for a float type of bits mantissa bits: s is
+// 2^(e−bits) for a value of binade 2^e, so s² is 2^(2e−2·bits), built
+// from the exponent bits of the float32 directly. Zeros, subnormals of
+// float32 and non-finite values add nothing.
+func floatSqErr(row []float32, bits int) float64 {
+	var sum float64
+	for _, x := range row {
+		e := int(math.Float32bits(x)>>23&0xff) - 127
+		if e == -127 || e == 128 {
+			continue
+		}
+		sum += math.Float64frombits(uint64(2*e-2*bits+1023) << 52)
+	}
+	return sum / 12
 }
 
 // slack multiplies the expected RMS error into the bound a pair must stay

@@ -93,6 +93,8 @@ type Pair struct {
 	// allow on these values (slack × the expected error, see bound.go).
 	Bound float64 `json:"bound"`
 	Pass  bool    `json:"pass"`
+	// NonFinite counts the elements NaN or infinite on either side.
+	NonFinite int64 `json:"non_finite,omitempty"`
 	// Transform names what the comparison undid (llama.cpp's Q/K head
 	// permutation, FP8 block scales); Diagnosis, for a failed pair, what
 	// would explain the difference, and where it concentrates.
@@ -342,7 +344,15 @@ func (c *comparer) compare(p pairing1) (Pair, error) {
 	}
 	res.RelRMS, res.MaxAbs, res.Cosine = st.relRMS(), st.maxAbs, st.cosine()
 	res.Bound = st.bound()
-	res.Pass = res.RelRMS <= res.Bound && !math.IsNaN(res.RelRMS)
+	res.NonFinite = st.nonFinite
+	res.Pass = res.RelRMS <= res.Bound && st.nonFinite == 0
+	if math.IsInf(res.RelRMS, 0) {
+		res.RelRMS = math.MaxFloat64 // a zero A against a nonzero B; JSON has no infinity
+	}
+	if st.nonFinite > 0 {
+		res.Diagnosis = fmt.Sprintf("%d value(s) NaN or infinite on a side, on the rows compared (the measures leave them out)", st.nonFinite)
+		return res, nil
+	}
 	if !res.Pass {
 		d, err := c.diagnose(p, ma, mb, rows, perRow, &st)
 		if err != nil {
@@ -373,18 +383,31 @@ func joinNonEmpty(a, b string) string {
 // stats accumulates the sums the measures are made of.
 type stats struct {
 	a2, b2, ab, diff2, maxAbs, expected float64
+	nonFinite                           int64 // elements NaN or infinite on either side
 }
 
 func (s *stats) add(a, b []float32) {
-	for i := range a {
-		x, y := float64(a[i]), float64(b[i])
+	a2, b2, ab, diff2, maxAbs := s.a2, s.b2, s.ab, s.diff2, s.maxAbs
+	b = b[:len(a)]
+	for i, xf := range a {
+		x, y := float64(xf), float64(b[i])
 		d := x - y
-		s.a2 += x * x
-		s.b2 += y * y
-		s.ab += x * y
-		s.diff2 += d * d
-		s.maxAbs = math.Max(s.maxAbs, math.Abs(d))
+		if d-d != 0 { // NaN or ±Inf on a side: counted apart, out of the sums
+			s.nonFinite++
+			continue
+		}
+		a2 += x * x
+		b2 += y * y
+		ab += x * y
+		diff2 += d * d
+		if d < 0 {
+			d = -d
+		}
+		if d > maxAbs {
+			maxAbs = d
+		}
 	}
+	s.a2, s.b2, s.ab, s.diff2, s.maxAbs = a2, b2, ab, diff2, maxAbs
 }
 
 // relRMS is ‖a−b‖/‖a‖: 0 for two zero tensors, +Inf for a zero a and a

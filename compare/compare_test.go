@@ -1,6 +1,7 @@
 package compare_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"math"
@@ -175,5 +176,29 @@ func TestDefectsNamed(t *testing.T) {
 				t.Errorf("%s: %d pairs failed, want 1", tt.name, r.Failed)
 			}
 		}
+	}
+}
+
+// A NaN in B fails its pair, said as such, and the JSON report stays
+// valid (it has no NaN).
+func TestNonFinite(t *testing.T) {
+	b := defective(t, func(get func(string) []float32) {
+		get("blk.1.attn_v.weight")[3] = float32(math.NaN())
+	})
+	r, err := compare.Run(context.Background(), load(t, "hf-f32"), b, compare.Options{Full: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := r.WriteJSON(&buf); err != nil {
+		t.Fatalf("JSON: %v", err)
+	}
+	for _, p := range r.Pairs {
+		if p.B == "blk.1.attn_v.weight" && (p.Pass || p.NonFinite != 1 || !strings.Contains(p.Diagnosis, "NaN")) {
+			t.Errorf("%+v", p)
+		}
+	}
+	if r.Pass {
+		t.Error("pass")
 	}
 }
