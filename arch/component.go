@@ -30,6 +30,14 @@ const (
 	CompMLPGate    Component = "mlp_gate"
 	CompMLPUp      Component = "mlp_up"
 	CompMLPDown    Component = "mlp_down"
+	// The biases of the q, k and v projections (Qwen2's, gpt-oss's).
+	CompAttnQBias Component = "attn_q_bias"
+	CompAttnKBias Component = "attn_k_bias"
+	CompAttnVBias Component = "attn_v_bias"
+	// CompRopeFreqs is llama.cpp's rope_freqs.weight: the head_dim/2
+	// frequency factors its converter computes from Llama 3.1's RoPE
+	// scaling and stores once, outside the layers.
+	CompRopeFreqs Component = "rope_freqs"
 )
 
 // Group is a breakdown group of components, as reports tally them.
@@ -71,6 +79,8 @@ var (
 		{CompAttnKNorm, GroupAttention}, {CompFFNNorm, GroupNorms}, {CompRouter, GroupRouter},
 		{CompExpertGate, GroupExperts}, {CompExpertUp, GroupExperts}, {CompExpertDown, GroupExperts},
 		{CompMLPGate, GroupMLP}, {CompMLPUp, GroupMLP}, {CompMLPDown, GroupMLP},
+		{CompAttnQBias, GroupAttention}, {CompAttnKBias, GroupAttention}, {CompAttnVBias, GroupAttention},
+		{CompRopeFreqs, GroupAttention},
 	}
 	compIndex = func() map[Component]uint8 {
 		m := make(map[Component]uint8, len(components))

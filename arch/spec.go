@@ -12,7 +12,7 @@ import (
 // dimensions, which tensors it holds in each format, and how many
 // parameters they add up to. The checks see only this interface and the
 // optional capabilities below ([Assigner], [Coster], [BlockWalker],
-// [Forwarder], [Contract], [Recognizer], [ConfigComparer],
+// [Forwarder], [LayerForwarder], [Contract], [Recognizer], [ConfigComparer],
 // [ConfigChecker], [GGUFWriter]); a check whose capability a spec lacks
 // is reported as not applicable, never answered with another family's
 // numbers.
@@ -243,6 +243,16 @@ type Forwarder interface {
 	Sparse(layer int) bool
 	// NormEps is the epsilon of the final RMSNorm.
 	NormEps() float64
+}
+
+// LayerForwarder is implemented by a [Forwarder] whose layers differ in
+// their forward configuration (Qwen2's sliding layers): the spot-check
+// runs each layer with LayerForward's configuration instead of
+// Forward's.
+type LayerForwarder interface {
+	// LayerForward returns the configuration of layer's block over a
+	// checkpoint in format f (Jobs left 0 for the caller to set).
+	LayerForward(f checkpoint.Format, layer int) forward.Config
 }
 
 // Contract gives a family's obligation ids. A spec without it gets the

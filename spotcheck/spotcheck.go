@@ -90,7 +90,10 @@ func Run(ctx context.Context, ck *checkpoint.Checkpoint, opts Options) (*Result,
 		return nil, fmt.Errorf("%w: a full forward pass would read %s of weights (limit %s); check one layer with --layer", ErrInvalid, textfmt.Bytes(tot.Bytes), textfmt.Bytes(MaxFullBytes))
 	}
 	fc := fw.Forward(ck.Format)
-	fc.Jobs = opts.Jobs
+	if fc.Scaling.Type == forward.RopeUnsupported {
+		return nil, fmt.Errorf("%w: %s: %w: the RoPE scaling %q has no forward pass", ErrInvalid, spec.Family(), arch.ErrNotApplicable, fc.Scaling.Name)
+	}
+	perLayer, _ := fw.(arch.LayerForwarder)
 	n, d := len(opts.Tokens), int(dims.Hidden)
 
 	// The input: the embedding rows of the tokens.
@@ -123,7 +126,12 @@ func Run(ctx context.Context, ck *checkpoint.Checkpoint, opts Options) (*Result,
 	}
 	for _, l := range layers {
 		lw := &layerWeights{w: w, ctx: ctx, layer: l, sparse: fw.Sparse(l)}
-		y, route, err := forward.Block(ctx, fc, lw, x)
+		lc := fc
+		if perLayer != nil {
+			lc = perLayer.LayerForward(ck.Format, l)
+		}
+		lc.Jobs = opts.Jobs
+		y, route, err := forward.Block(ctx, lc, lw, x)
 		if err != nil {
 			return nil, fmt.Errorf("layer %d: %w", l, err)
 		}

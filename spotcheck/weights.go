@@ -146,7 +146,17 @@ type layerWeights struct {
 	sparse bool
 }
 
-var vectorComps = map[string]arch.Component{"attn_norm": arch.CompAttnNorm, "q_norm": arch.CompAttnQNorm, "k_norm": arch.CompAttnKNorm, "ffn_norm": arch.CompFFNNorm}
+// vectorComps maps forward.Layer's vector names to components: the
+// layer's tensor of that component, or for an outer one (rope_freqs,
+// stored once for every layer) the tensor outside the layers.
+var vectorComps = map[string]struct {
+	comp  arch.Component
+	outer bool
+}{
+	"attn_norm": {comp: arch.CompAttnNorm}, "q_norm": {comp: arch.CompAttnQNorm}, "k_norm": {comp: arch.CompAttnKNorm},
+	"ffn_norm": {comp: arch.CompFFNNorm}, "q_bias": {comp: arch.CompAttnQBias}, "k_bias": {comp: arch.CompAttnKBias},
+	"v_bias": {comp: arch.CompAttnVBias}, "rope_freqs": {comp: arch.CompRopeFreqs, outer: true},
+}
 
 var matrixComps = map[string][2]arch.Component{ // [dense or attention, expert]
 	"q": {arch.CompAttnQ}, "k": {arch.CompAttnK}, "v": {arch.CompAttnV}, "o": {arch.CompAttnO}, "router": {arch.CompRouter},
@@ -156,13 +166,17 @@ var matrixComps = map[string][2]arch.Component{ // [dense or attention, expert]
 func (l *layerWeights) Sparse() bool { return l.sparse }
 
 func (l *layerWeights) Vector(name string) ([]float32, error) {
-	comp, ok := vectorComps[name]
+	v, ok := vectorComps[name]
 	if !ok {
 		return nil, fmt.Errorf("layer %d: no vector %q", l.layer, name)
 	}
-	t, ok := l.w.tensor(l.layer, comp, -1)
+	layer := l.layer
+	if v.outer {
+		layer = -1
+	}
+	t, ok := l.w.tensor(layer, v.comp, -1)
 	if !ok {
-		return nil, fmt.Errorf("layer %d: no %s tensor", l.layer, comp)
+		return nil, fmt.Errorf("layer %d: no %s tensor", l.layer, v.comp)
 	}
 	return l.w.vector(l.ctx, t)
 }

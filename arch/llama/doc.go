@@ -24,9 +24,17 @@
 // Llama and Mistral are held to FALSIFY-LLAMA-001 … -007 and the gate
 // F-LLAMA-001; Mixtral to FALSIFY-MIXTRAL-001 … -007 and F-MIXTRAL-001.
 // Mistral has no ids of its own: its GGUF file cannot be told from a
-// Llama's, and a model must get the same ids in both formats. The spot-check
-// forward ([arch.Forwarder]) is not given: its kernels compute Qwen3's
-// block with q/k norms.
+// Llama's, and a model must get the same ids in both formats.
+//
+// # Spot-check forward
+//
+// The spot-check runs the block as transformers does (forward.go,
+// [arch.Forwarder]): the RoPE scaling of rope_scaling ("linear",
+// "llama3"; any other declines with [arch.ErrNotApplicable]), Mistral's
+// sliding window, Mixtral's renormalized top-k. Of a GGUF file it undoes
+// what llama.cpp's converter did: the rows of Q and K reordered for
+// llama.cpp's interleaved RoPE (LlamaModel.permute), and the llama3
+// scaling stored as the factors of rope_freqs.weight.
 //
 // # Facts and their sources
 //

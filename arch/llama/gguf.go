@@ -67,7 +67,8 @@ func repeatsHeadDim(key string, got, headDim int64) string {
 // llama.vocab_size, or failing that the length of tokenizer.ggml.tokens or
 // the embedding's rows; the embeddings are tied when there is no
 // output.weight; the RoPE scaling is "llama3" when there is a
-// rope_freqs.weight (its factors are not read back); an absent
+// rope_freqs.weight (its factors are not read back), else the type of
+// llama.rope.scaling.type with llama.rope.scaling.factor; an absent
 // head_count_kv is head_count and an absent key_length embedding_length /
 // head_count, as llama.cpp assumes. Errors wrap [arch.ErrConfig] and name
 // the key.
@@ -98,8 +99,46 @@ func readGGUF(m *arch.GGUFMeta) (*Config, *arch.GGUFSource, error) {
 	c.TieWordEmbeddings = m.TiedEmbeddings()
 	if _, ok := m.Tensor("rope_freqs.weight"); ok {
 		c.RopeScaling = &RopeScaling{RopeType: "llama3"}
+	} else if r, err := ropeScaling(m); err != nil {
+		return nil, nil, fmt.Errorf("%w: GGUF metadata: %w", arch.ErrConfig, err)
+	} else if r != nil {
+		c.RopeScaling = r
 	}
 	return c, src, nil
+}
+
+// The keys of a RoPE scaling: convert_hf_to_gguf.py
+// (LlamaModel.set_gguf_parameters) writes type "linear" and the factor for
+// a rope_scaling of type "linear"; llama.cpp reads the factor as
+// freq_scale = 1/factor, none or 0 meaning no scaling
+// (gguf-py/gguf/constants.py Keys.Rope SCALING_TYPE, SCALING_FACTOR;
+// src/llama-model.cpp load_hparams).
+const (
+	keyRopeScalingType   = "rope.scaling.type"
+	keyRopeScalingFactor = "rope.scaling.factor"
+)
+
+// ropeScaling reads the RoPE scaling of the metadata: nil for none (no
+// type, "none", or "linear" with no factor or a factor of 0, which
+// llama.cpp reads as no scaling); "linear" with its factor; another type
+// by name (the spot-check declines what it does not implement). A factor
+// that is there but not a float is an error.
+func ropeScaling(m *arch.GGUFMeta) (*RopeScaling, error) {
+	t, err := m.Parts[0].GetString(m.Arch + "." + keyRopeScalingType)
+	if err != nil || t == "" || t == "none" {
+		return nil, nil
+	}
+	f, err := m.Float(keyRopeScalingFactor)
+	switch {
+	case errors.Is(err, gguf.ErrNotFound):
+		f = 0
+	case err != nil:
+		return nil, err
+	}
+	if t == "linear" && f == 0 {
+		return nil, nil
+	}
+	return &RopeScaling{Type: t, Factor: f}, nil
 }
 
 // GGUFArch returns "llama": llama.cpp writes Mistral and Mixtral under
@@ -108,7 +147,13 @@ func (s *Spec) GGUFArch() string { return ggufArch }
 
 // GGUFMetadata returns the "llama." keys of ggufKeys, integers as uint32
 // and floats as float32 as llama.cpp writes them; the expert keys only for
-// Mixtral.
+// Mixtral; rope.scaling.type and rope.scaling.factor for a linear RoPE
+// scaling.
 func (s *Spec) GGUFMetadata() []gguf.KV {
-	return ggufKeys.Write(ggufArch, s.Cfg(), s.Cfg().NumLocalExperts > 0)
+	kvs := ggufKeys.Write(ggufArch, s.Cfg(), s.Cfg().NumLocalExperts > 0)
+	if r := s.Cfg().ropeParams(); s.Cfg().RopeType() == "linear" && r.Factor > 0 {
+		kvs = append(kvs, gguf.KV{Key: ggufArch + "." + keyRopeScalingType, Value: gguf.String("linear")},
+			gguf.KV{Key: ggufArch + "." + keyRopeScalingFactor, Value: gguf.Float32(float32(r.Factor))})
+	}
+	return kvs
 }

@@ -22,9 +22,8 @@ func init() {
 // Spec is the spec of a Llama-architecture decoder: Llama and Mistral
 // (family "llama", a gated MLP in every layer) or Mixtral (family
 // "mixtral", routed experts in every layer). It implements
-// [arch.Complete], not [arch.Forwarder]: the spot-check's kernels compute
-// Qwen3's block (with q/k norms), not this one. It is safe for concurrent
-// use.
+// [arch.Complete] and [arch.Forwarder] (forward.go). It is safe for
+// concurrent use.
 type Spec struct {
 	arch.Core[Config] // Family, Config, and the tensor table: Expected, Locate, Assign, Count
 }

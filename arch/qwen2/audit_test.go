@@ -2,16 +2,15 @@ package qwen2_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
-	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/arch/archtest"
 	"github.com/weightaudit/weightaudit/arch/qwen2"
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/spotcheck"
+	"github.com/weightaudit/weightaudit/spotcheck/forward"
 )
 
 // The published Qwen2.5-0.5B layout (headers real, data virtual) audits
@@ -85,15 +84,27 @@ func TestAuditBiasDefects(t *testing.T) {
 	}
 }
 
-// The spot-check's kernel computes Qwen3's block (q/k norms, no biases):
-// it is not applicable to Qwen2, and says so rather than compute another
-// block.
-func TestSpotCheckNotApplicable(t *testing.T) {
-	ck := archtest.Default.Load(t, "tiny", qwen2.MustNew(qwen2.Tiny()), checkpoint.FormatSafetensors)
-	if _, ok := any(qwen2.MustNew(qwen2.Tiny())).(arch.Forwarder); ok {
-		t.Error("qwen2.Spec implements arch.Forwarder")
-	}
-	if _, err := spotcheck.Run(context.Background(), ck, spotcheck.Options{Tokens: []int{1}}); !errors.Is(err, arch.ErrNotApplicable) {
-		t.Errorf("spotcheck.Run = %v, want arch.ErrNotApplicable", err)
+// The spot-check runs Qwen2's block: the spec wires the q/k/v biases, no
+// q/k norms and transformers' RoPE layout in both formats (llama.cpp's
+// qwen2 keeps the rows), and a layer's sliding window where the config
+// gives one. On the synthesized layout, whose data reads as zeros, it
+// runs and names the dead embedding rather than declining
+// (spotcheck/families_test.go checks the block against its definition).
+func TestSpotCheckWiring(t *testing.T) {
+	c := qwen2.Tiny()
+	c.UseSlidingWindow, c.MaxWindowLayers = true, 1
+	spec := qwen2.MustNew(c)
+	for _, f := range []checkpoint.Format{checkpoint.FormatSafetensors, checkpoint.FormatGGUF} {
+		fc := spec.Forward(f)
+		if !fc.QKVBias || fc.QKNorm || fc.Layout != forward.RopeHalf || fc.Experts != 0 || fc.Window != 0 {
+			t.Errorf("%s: Forward = %+v, want biases, no q/k norms, rotate-half, dense, no window", f, fc)
+		}
+		if w0, w1 := spec.LayerForward(f, 0).Window, spec.LayerForward(f, 1).Window; w0 != 0 || w1 != 128 {
+			t.Errorf("%s: windows of layers 0 and 1 = %d, %d, want 0 and 128", f, w0, w1)
+		}
+		r, err := spotcheck.Run(context.Background(), archtest.Default.Load(t, "tiny", qwen2.MustNew(qwen2.Tiny()), f), spotcheck.Options{Tokens: []int{1}})
+		if err != nil || len(r.Dead) == 0 || r.Dead[0].Kind != spotcheck.DeadEmbedding {
+			t.Errorf("%s: spotcheck.Run = %+v, %v; want the zero embedding named", f, r, err)
+		}
 	}
 }

@@ -14,9 +14,9 @@
 // read and written from one table (gguf.go), the parameter prediction
 // worked from the dimensions (predict.go), the block shape walk (walk.go),
 // the published profiles and the size-label matcher (profiles.go), and the
-// cost terms and registration (spec.go). The spot-check's forward wiring
-// ([arch.Forwarder]) is not given: its kernel is Qwen3's block, with q/k
-// norms and without the biases.
+// cost terms and registration (spec.go), and the spot-check's forward
+// wiring (forward.go: [arch.Forwarder], the q/k/v biases, per-layer
+// sliding windows).
 //
 // Primary sources:
 //

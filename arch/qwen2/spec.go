@@ -12,8 +12,8 @@ func init() {
 }
 
 // Spec is the spec of a dense Qwen2 decoder. It implements
-// [arch.Complete], not [arch.Forwarder] (see the package doc). It is safe
-// for concurrent use.
+// [arch.Complete] and [arch.Forwarder] (forward.go). It is safe for
+// concurrent use.
 type Spec struct {
 	arch.Core[Config] // Family, Config, and the tensor table: Expected, Locate, Assign, Count
 }

@@ -111,14 +111,16 @@ func (s *Spec) AttentionFLOPs(ctx int64) int64 {
 	return checked.SatMul(4, c.NumHiddenLayers, c.NumAttentionHeads, c.HeadDim, ctx)
 }
 
-// Forward returns the block configuration of the forward pass. llama.cpp
+// Forward returns the block configuration of the forward pass: q/k norms,
+// plain RoPE in transformers' order (llama.cpp's qwen3 and qwen3moe
+// architectures use its NEOX mode and keep the rows). llama.cpp
 // always renormalizes the top-k for qwen3moe, so a GGUF checkpoint routes
 // with NormTopK set whatever the config said.
 func (s *Spec) Forward(f checkpoint.Format) forward.Config {
 	c := s.Cfg()
 	fc := forward.Config{Hidden: int(c.HiddenSize), Heads: int(c.NumAttentionHeads), KVHeads: int(c.NumKeyValueHeads),
 		HeadDim: int(c.HeadDim), Experts: int(c.NumExperts), TopK: int(c.NumExpertsPerTok), NormTopK: c.NormTopKProb,
-		Eps: c.RMSNormEps, Theta: c.RopeTheta}
+		QKNorm: true, Eps: c.RMSNormEps, Theta: c.RopeTheta}
 	if f == checkpoint.FormatGGUF && c.NumExperts > 0 {
 		fc.NormTopK = true
 	}

@@ -12,7 +12,7 @@ import (
 const stackScores = 512
 
 // Attention computes causal grouped-query attention, the core of a
-// Qwen3-MoE attention block between RoPE and o_proj:
+// decoder's attention block between RoPE and o_proj:
 //
 //	out[i, h] = Σ_{j ≤ i} softmax_j(q[i, h]·k[j, g] / √headDim) · v[j, g]
 //
@@ -32,6 +32,21 @@ const stackScores = 512
 // v. The caller owns every slice; Attention allocates nothing for up to 512
 // tokens (beyond that, one buffer of n scores per call).
 func Attention[T Float](dst, q, k, v []T, heads, kvHeads, headDim int) error {
+	return SlidingAttention(dst, q, k, v, heads, kvHeads, headDim, 0)
+}
+
+// SlidingAttention is [Attention] with a sliding window: token i sees the
+// tokens j with i − window < j ≤ i, the last window positions including
+// its own, as transformers masks a sliding layer (masking_utils.py
+// sliding_window_overlay: kv_idx > q_idx − sliding_window; Mistral's
+// sliding_window, Qwen2's sliding layers). window 0 sees every earlier
+// token and is Attention exactly; a negative window gives an error
+// wrapping [ErrInvalid]. The rest is Attention's: its arithmetic, errors
+// and allocations.
+func SlidingAttention[T Float](dst, q, k, v []T, heads, kvHeads, headDim, window int) error {
+	if window < 0 {
+		return fmt.Errorf("attention: window %d: want 0 (none) or positive: %w", window, ErrInvalid)
+	}
 	if heads <= 0 || kvHeads <= 0 || headDim <= 0 || heads%kvHeads != 0 {
 		return fmt.Errorf("attention: %d heads, %d kv heads, head dim %d: want positive, kv heads dividing heads: %w",
 			heads, kvHeads, headDim, ErrInvalid)
@@ -54,28 +69,32 @@ func Attention[T Float](dst, q, k, v []T, heads, kvHeads, headDim int) error {
 	if n > stackScores {
 		scores = make([]T, n)
 	}
-	attend(dst, q, k, v, int(n), heads, kvHeads, headDim, scores)
+	attend(dst, q, k, v, int(n), heads, kvHeads, headDim, window, scores)
 	return nil
 }
 
-// attend is Attention after the checks; len(scores) ≥ n.
-func attend[T Float](dst, q, k, v []T, n, heads, kvHeads, headDim int, scores []T) {
+// attend is SlidingAttention after the checks; len(scores) ≥ n.
+func attend[T Float](dst, q, k, v []T, n, heads, kvHeads, headDim, window int, scores []T) {
 	scale := T(1 / math.Sqrt(float64(headDim)))
 	group := heads / kvHeads
 	for i := range n {
+		first := 0 // the first token i sees
+		if window > 0 {
+			first = max(0, i-window+1)
+		}
 		for h := range heads {
 			g := h / group
 			qi := q[(i*heads+h)*headDim:][:headDim:headDim]
-			s := scores[: i+1 : i+1]
+			s := scores[: i+1-first : i+1-first]
 			for j := range s {
-				s[j] = dot(qi, k[(j*kvHeads+g)*headDim:][:headDim]) * scale
+				s[j] = dot(qi, k[((first+j)*kvHeads+g)*headDim:][:headDim]) * scale
 			}
 			softmax(s, s)
 			// qi is dead from here on, so dst may be q.
 			out := dst[(i*heads+h)*headDim:][:headDim:headDim]
 			clear(out)
 			for j, p := range s {
-				vj := v[(j*kvHeads+g)*headDim:][:headDim:headDim]
+				vj := v[((first+j)*kvHeads+g)*headDim:][:headDim:headDim]
 				for d := range out {
 					out[d] += T(p * vj[d])
 				}

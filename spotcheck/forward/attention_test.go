@@ -254,3 +254,88 @@ func TestAttentionErrors(t *testing.T) {
 		t.Errorf("Attention(0 tokens) = %v, want nil", err)
 	}
 }
+
+// slidingRef is attentionRef with transformers' sliding-window mask on top
+// of the causal one (masking_utils.py: kv_idx > q_idx − window), written
+// as a full [n, n] score matrix per head.
+func slidingRef(q, k, v []float64, heads, kvHeads, d, window int) []float64 {
+	n := len(q) / (heads * d)
+	out := make([]float64, len(q))
+	for h := range heads {
+		g := h * kvHeads / heads
+		for i := range n {
+			var z float64
+			w := make([]float64, n)
+			m := math.Inf(-1)
+			for j := range n {
+				if j > i || j <= i-window {
+					w[j] = math.Inf(-1)
+					continue
+				}
+				for c := range d {
+					w[j] += q[(i*heads+h)*d+c] * k[(j*kvHeads+g)*d+c]
+				}
+				w[j] /= math.Sqrt(float64(d))
+				m = max(m, w[j])
+			}
+			for j := range w {
+				w[j] = math.Exp(w[j] - m)
+				z += w[j]
+			}
+			for j := range n {
+				for c := range d {
+					out[(i*heads+h)*d+c] += w[j] / z * v[(j*kvHeads+g)*d+c]
+				}
+			}
+		}
+	}
+	return out
+}
+
+// A sliding window masks what lies further back than window positions;
+// window 0 or one that covers every token is plain Attention, bit for
+// bit; window 1 sees only the token itself, so each head returns its own
+// v.
+func TestSlidingAttention(t *testing.T) {
+	r := newRand(38)
+	const n, heads, kvHeads, d = 9, 4, 2, 8
+	q := randVec(r, n*heads*d, 2)
+	k := randVec(r, n*kvHeads*d, 2)
+	v := randVec(r, n*kvHeads*d, 2)
+	slide := func(q, k, v []float32, window int) []float32 {
+		t.Helper()
+		out := make([]float32, len(q))
+		if err := forward.SlidingAttention(out, q, k, v, heads, kvHeads, d, window); err != nil {
+			t.Fatalf("SlidingAttention(window %d) = %v", window, err)
+		}
+		return out
+	}
+	q32, k32, v32 := to32(q), to32(k), to32(v)
+	for _, window := range []int{1, 2, 3, 8} {
+		out64 := make([]float64, len(q))
+		if err := forward.SlidingAttention(out64, q, k, v, heads, kvHeads, d, window); err != nil {
+			t.Fatal(err)
+		}
+		checkClose(t, "float64 SlidingAttention vs definition", out64, slidingRef(q, k, v, heads, kvHeads, d, window), 1e-13)
+		checkClose(t, "float32 SlidingAttention vs definition", slide(q32, k32, v32, window),
+			slidingRef(to64(q32), to64(k32), to64(v32), heads, kvHeads, d, window), 1e-5)
+	}
+	full := attend(t, q32, k32, v32, heads, kvHeads, d)
+	for _, window := range []int{0, n, n + 5} {
+		if !bitsEqual(slide(q32, k32, v32, window), full) {
+			t.Errorf("SlidingAttention(window %d) over %d tokens differs from Attention", window, n)
+		}
+	}
+	one := slide(q32, k32, v32, 1)
+	for i := range n {
+		for h := range heads {
+			g := h / (heads / kvHeads)
+			if got, want := one[(i*heads+h)*d:][:d], v32[(i*kvHeads+g)*d:][:d]; !bitsEqual(got, want) {
+				t.Errorf("window 1: token %d head %d = %v, want its own v %v", i, h, got, want)
+			}
+		}
+	}
+	if err := forward.SlidingAttention(make([]float32, len(q32)), q32, k32, v32, heads, kvHeads, d, -1); !errors.Is(err, forward.ErrInvalid) {
+		t.Errorf("SlidingAttention(window -1) = %v, want ErrInvalid", err)
+	}
+}

@@ -9,23 +9,46 @@ import (
 )
 
 // Layer supplies one decoder layer's weights. Vector names are
-// "attn_norm", "q_norm", "k_norm" and "ffn_norm"; matrix names are "q",
-// "k", "v", "o", "router", and "gate", "up", "down" for an expert (expert
-// ≥ 0) or the dense MLP (expert -1). Matrices are [out, in]. Sources must
-// be safe for concurrent use: the chosen experts run in parallel.
+// "attn_norm", "ffn_norm", and as the [Config] asks for them "q_norm" and
+// "k_norm" (QKNorm), "q_bias", "k_bias" and "v_bias" (QKVBias) and
+// "rope_freqs" (the frequency factors of [RopeFreqFactors], which a
+// checkpoint stores once for every layer); matrix names are "q", "k", "v",
+// "o", "router", and "gate", "up", "down" for an expert (expert ≥ 0) or
+// the dense MLP (expert -1). Matrices are [out, in]. Sources must be safe
+// for concurrent use: the chosen experts run in parallel.
 type Layer interface {
 	Sparse() bool
 	Vector(name string) ([]float32, error)
 	Matrix(name string, expert int) (RowSource, error)
 }
 
-// Config holds a decoder's dimensions and numerics.
+// Config holds a decoder's dimensions and numerics: what differs between
+// the blocks of the families [Block] computes. The zero value of each
+// option is the plain block of transformers' Llama.
 type Config struct {
 	Hidden, Heads, KVHeads, HeadDim int
 	Experts, TopK                   int  // 0 for a dense model
 	NormTopK                        bool // renormalize the top-k weights (norm_topk_prob)
-	Eps, Theta                      float64
-	Jobs                            int // goroutines for matrix rows and experts; at least 1
+	// QKNorm normalizes each head of q and k with the layer's "q_norm"
+	// and "k_norm" after the projections (Qwen3's q_norm, k_norm).
+	QKNorm bool
+	// QKVBias adds the layer's "q_bias", "k_bias" and "v_bias" to the
+	// projections (Qwen2's bias=True on q_proj, k_proj, v_proj).
+	QKVBias bool
+	// Eps is the RMSNorm epsilon (rms_norm_eps), Theta the RoPE base
+	// (rope_theta).
+	Eps, Theta float64
+	// Scaling changes the RoPE frequencies (rope_scaling); the zero value
+	// changes nothing.
+	Scaling RopeScaling
+	// Layout is the order of each head's elements in the q and k
+	// projections as stored; the zero value is transformers' (RopeHalf).
+	Layout RopeLayout
+	// Window, when positive, lets each token attend to the last Window
+	// positions only (Mistral's sliding_window); 0 attends to every
+	// earlier position.
+	Window int
+	Jobs   int // goroutines for matrix rows and experts; at least 1
 }
 
 // Routing is the experts each token was sent to, highest weight first,
@@ -59,11 +82,16 @@ func makePair(n int) Pair { return Pair{F32: make([]float32, n), F64: make([]flo
 func (p Pair) len() int { return len(p.F32) }
 
 // Block runs one decoder layer on x, n tokens of width Hidden at positions
-// 0..n-1 with a causal mask, as Hugging Face transformers computes a
-// Qwen3-MoE layer: RMSNorm, Q/K/V, per-head q/k RMSNorm, NeoX rotary
-// embedding, grouped-query attention scaled by 1/√head_dim, o_proj and the
-// residual; RMSNorm, the router's softmax over all experts, top-k,
-// renormalization, each chosen expert's down(silu(gate·x) ⊙ up·x), their
+// 0..n-1 with a causal mask, as Hugging Face transformers computes a layer
+// of Llama, Mistral, Mixtral, Qwen2 or Qwen3 (modeling_llama.py,
+// modeling_mistral.py, modeling_mixtral.py, modeling_qwen2.py,
+// modeling_qwen3_moe.py): RMSNorm; Q/K/V, with their biases when QKVBias;
+// q and k brought to transformers' order when Layout is RopeInterleaved;
+// per-head q/k RMSNorm when QKNorm; the rotary embedding (NeoX, scaled as
+// Scaling says); grouped-query attention scaled by 1/√head_dim, over the
+// last Window positions when Window is set; o_proj and the residual;
+// RMSNorm, the router's softmax over all experts, top-k, renormalization
+// when NormTopK, each chosen expert's down(silu(gate·x) ⊙ up·x), their
 // weighted sum and the residual (a dense layer runs its MLP instead).
 //
 // It computes the float32 and the float64 path together on the same
@@ -90,34 +118,56 @@ func Block(ctx context.Context, c Config, l Layer, x Pair) (Pair, Routing, error
 	qd, kvd := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	q, k, v := makePair(n*qd), makePair(n*kvd), makePair(n*kvd)
 	for _, p := range []struct {
-		name string
-		y    Pair
-	}{{"q", q}, {"k", k}, {"v", v}} {
+		name, bias string
+		y          Pair
+		width      int
+	}{{"q", "q_bias", q, qd}, {"k", "k_bias", k, kvd}, {"v", "v_bias", v, kvd}} {
 		if err := project(ctx, l, p.name, -1, p.y, h, c.Jobs); err != nil {
 			return Pair{}, Routing{}, err
 		}
+		if c.QKVBias {
+			if err := addBias(l, p.bias, p.y, p.width); err != nil {
+				return Pair{}, Routing{}, err
+			}
+		}
 	}
-	for _, p := range []struct {
-		name string
-		y    Pair
-	}{{"q_norm", q}, {"k_norm", k}} {
-		w, err := l.Vector(p.name)
-		if err != nil {
+	if c.Layout == RopeInterleaved {
+		if err := both(Deinterleave(q.F32, c.HeadDim), Deinterleave(q.F64, c.HeadDim),
+			Deinterleave(k.F32, c.HeadDim), Deinterleave(k.F64, c.HeadDim)); err != nil {
 			return Pair{}, Routing{}, err
 		}
-		if err := both(HeadNorm(p.y.F32, w, c.Eps), HeadNorm(p.y.F64, w, c.Eps)); err != nil {
-			return Pair{}, Routing{}, fmt.Errorf("%s: %w", p.name, err)
+	} else if c.Layout != RopeHalf {
+		return Pair{}, Routing{}, fmt.Errorf("block: rope layout %d: %w", c.Layout, ErrInvalid)
+	}
+	if c.QKNorm {
+		for _, p := range []struct {
+			name string
+			y    Pair
+		}{{"q_norm", q}, {"k_norm", k}} {
+			w, err := l.Vector(p.name)
+			if err != nil {
+				return Pair{}, Routing{}, err
+			}
+			if err := both(HeadNorm(p.y.F32, w, c.Eps), HeadNorm(p.y.F64, w, c.Eps)); err != nil {
+				return Pair{}, Routing{}, fmt.Errorf("%s: %w", p.name, err)
+			}
 		}
 	}
 	positions := make([]int, n)
 	for i := range positions {
 		positions[i] = i
 	}
-	r32, err := NewRoPE[float32](positions, c.HeadDim, c.Theta)
+	scaling := c.Scaling
+	if scaling.Type == RopeFreqFactors {
+		if scaling.Factors, err = l.Vector("rope_freqs"); err != nil {
+			return Pair{}, Routing{}, err
+		}
+	}
+	r32, err := NewScaledRoPE[float32](positions, c.HeadDim, c.Theta, scaling)
 	if err != nil {
 		return Pair{}, Routing{}, err
 	}
-	r64, err := NewRoPE[float64](positions, c.HeadDim, c.Theta)
+	r64, err := NewScaledRoPE[float64](positions, c.HeadDim, c.Theta, scaling)
 	if err != nil {
 		return Pair{}, Routing{}, err
 	}
@@ -125,8 +175,8 @@ func Block(ctx context.Context, c Config, l Layer, x Pair) (Pair, Routing, error
 		return Pair{}, Routing{}, err
 	}
 	att := makePair(n * qd)
-	if err := both(Attention(att.F32, q.F32, k.F32, v.F32, c.Heads, c.KVHeads, c.HeadDim),
-		Attention(att.F64, q.F64, k.F64, v.F64, c.Heads, c.KVHeads, c.HeadDim)); err != nil {
+	if err := both(SlidingAttention(att.F32, q.F32, k.F32, v.F32, c.Heads, c.KVHeads, c.HeadDim, c.Window),
+		SlidingAttention(att.F64, q.F64, k.F64, v.F64, c.Heads, c.KVHeads, c.HeadDim, c.Window)); err != nil {
 		return Pair{}, Routing{}, err
 	}
 	x1 := makePair(n * d)
@@ -179,6 +229,27 @@ func rmsNorm(l Layer, name string, x Pair, eps float64) (Pair, error) {
 		return Pair{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return h, nil
+}
+
+// addBias adds the layer's vector name, of length width, to every row of
+// y, in each precision (a float32 bias widened exactly for the float64
+// path).
+func addBias(l Layer, name string, y Pair, width int) error {
+	b, err := l.Vector(name)
+	if err != nil {
+		return err
+	}
+	if len(b) != width || width == 0 || y.len()%width != 0 {
+		return fmt.Errorf("%s: length %d, want the projection's width %d: %w", name, len(b), width, ErrShape)
+	}
+	for r := 0; r < y.len(); r += len(b) {
+		row32, row64 := y.F32[r:r+len(b)], y.F64[r:r+len(b)]
+		for i, x := range b {
+			row32[i] += x
+			row64[i] += float64(x)
+		}
+	}
+	return nil
 }
 
 // project computes y = W·x for the layer's matrix name (of expert, or -1).

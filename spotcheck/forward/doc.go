@@ -1,7 +1,8 @@
 // Package forward holds the numeric kernels of the spot-check forward pass:
-// the pieces of one Qwen3-MoE decoder layer as Hugging Face transformers
-// computes it (see DESIGN.md, "Spot-check forward", and
-// reference/qwen3moe.md, "One decoder layer").
+// the pieces of one decoder layer of the Llama, Mistral, Mixtral, Qwen2 and
+// Qwen3 families as Hugging Face transformers computes it (see DESIGN.md,
+// "Spot-check forward", and reference/qwen3moe.md, "One decoder layer"),
+// assembled by [Block] as a [Config] says.
 //
 // The kernels are:
 //
@@ -9,9 +10,12 @@
 //     row through a [RowSource], so that quantized rows are dequantized on
 //     the fly and the whole matrix never exists in memory;
 //   - [RMSNorm] and [HeadNorm] (the per-head q/k norm);
-//   - [RoPE]: the rotary embedding, NeoX / rotate-half layout;
+//   - [RoPE]: the rotary embedding, NeoX / rotate-half layout, with the
+//     frequencies scaled as a [RopeScaling] says ([NewScaledRoPE]), and
+//     [Deinterleave], which brings the q and k of a llama-architecture
+//     GGUF file back to that layout;
 //   - [Softmax], [SiLU] and [SwiGLU];
-//   - [Attention]: causal grouped-query attention;
+//   - [Attention] and [SlidingAttention]: causal grouped-query attention;
 //   - [TopK] and [Renormalize]: the MoE router.
 //
 // # Two precisions, one source
@@ -45,7 +49,8 @@
 // with the shape gives an error wrapping [ErrShape], a bad parameter (an
 // odd head dimension, jobs < 1, k out of range) one wrapping [ErrInvalid].
 // Destination slices are owned by the caller. The kernels allocate nothing
-// except [NewRoPE] (its tables), [TopK] (its results), a parallel [MatMul]
+// except [NewRoPE] and [NewScaledRoPE] (their tables), [Deinterleave] (one
+// head's buffer), [TopK] (its results), a parallel [MatMul]
 // (its goroutines) and [Attention] over more than 512 tokens (one score
 // buffer). All functions are safe for concurrent use on distinct
 // destinations.

@@ -12,10 +12,11 @@ import (
 const maxHeadDim = 1 << 16
 
 // RoPE is the rotary position embedding in the NeoX (rotate-half) layout
-// that transformers' Qwen3-MoE uses, with its cos/sin tables precomputed
-// for a list of positions, a head dimension d and a base theta:
+// that transformers' Llama, Mistral, Mixtral, Qwen2 and Qwen3 use, with its
+// cos/sin tables precomputed for a list of positions, a head dimension d
+// and a base theta:
 //
-//	inv_freq[i] = 1 / theta^(2i/d)          for i < d/2
+//	inv_freq[i] = 1 / theta^(2i/d)          for i < d/2, then scaled (see [RopeScaling])
 //	angle[p, i] = position[p] · inv_freq[i]
 //	x' = x·cos + rotate_half(x)·sin,  rotate_half(x) = cat(−x[d/2:], x[:d/2])
 //
@@ -31,18 +32,118 @@ type RoPE[T Float] struct {
 	cos, sin  []T // [positions, headDim/2]
 }
 
+// RopeType says how [RopeScaling] changes the inverse frequencies.
+type RopeType uint8
+
+// The RoPE scalings.
+const (
+	// RopeDefault leaves the frequencies as they are: rope_type
+	// "default", or no rope_scaling.
+	RopeDefault RopeType = iota
+	// RopeLinear divides every frequency by Factor, which is dividing
+	// the positions by it: transformers'
+	// _compute_linear_scaling_rope_parameters (modeling_rope_utils.py,
+	// inv_freq /= factor), llama.cpp's rope.scaling.type "linear"
+	// (freq_scale = 1/factor).
+	RopeLinear
+	// RopeLlama3 is Llama 3.1's scaling, transformers'
+	// _compute_llama3_parameters (modeling_rope_utils.py). With the
+	// wavelength w = 2π/inv_freq, L = OriginalMaxPositions, lo =
+	// LowFreqFactor and hi = HighFreqFactor: a frequency with w < L/hi is
+	// kept, one with w > L/lo divided by Factor, and one in between
+	// becomes (1 − s)·inv_freq/Factor + s·inv_freq with s = (L/w − lo) /
+	// (hi − lo).
+	RopeLlama3
+	// RopeFreqFactors divides frequency i by Factors[i]: llama.cpp's
+	// rope_freqs.weight, the head_dim/2 factors its converter computes
+	// from Llama 3.1's parameters (convert_hf_to_gguf.py LlamaModel:
+	// 1 for the kept frequencies, factor for the divided ones,
+	// 1/((1 − s)/factor + s) in between), which ggml's rope divides each
+	// angle by (ggml_rope_ext's freq_factors). [Block] reads them from the
+	// layer's "rope_freqs" vector.
+	RopeFreqFactors
+	// RopeUnsupported is a scaling the kernels do not implement (yarn,
+	// longrope, dynamic, …), named by RopeScaling.Name: [NewScaledRoPE]
+	// refuses it, so that no block runs with frequencies other than the
+	// model's.
+	RopeUnsupported
+)
+
+// RopeScaling is a rope_scaling (config.json) or its GGUF counterpart:
+// how the inverse frequencies of [RoPE] are changed. The zero value
+// changes nothing.
+type RopeScaling struct {
+	Type RopeType
+	// Name is the rope_type the config gives, for messages.
+	Name string
+	// Factor is the scaling factor of RopeLinear and RopeLlama3.
+	Factor float64
+	// LowFreqFactor, HighFreqFactor and OriginalMaxPositions
+	// (original_max_position_embeddings) are RopeLlama3's.
+	LowFreqFactor, HighFreqFactor, OriginalMaxPositions float64
+	// Factors are RopeFreqFactors' head_dim/2 divisors; [Block] fills
+	// them from the layer.
+	Factors []float32
+}
+
+// check validates the scaling's parameters for a head dimension.
+func (s *RopeScaling) check(headDim int) error {
+	good := func(v float64) bool { return v > 0 && !math.IsInf(v, 1) }
+	switch s.Type {
+	case RopeDefault:
+		return nil
+	case RopeLinear:
+		if good(s.Factor) {
+			return nil
+		}
+	case RopeLlama3:
+		if good(s.Factor) && good(s.LowFreqFactor) && good(s.HighFreqFactor) && good(s.OriginalMaxPositions) &&
+			s.HighFreqFactor > s.LowFreqFactor {
+			return nil
+		}
+	case RopeFreqFactors:
+		if len(s.Factors) != headDim/2 {
+			return fmt.Errorf("rope: %d frequency factors for head dim %d, want %d: %w", len(s.Factors), headDim, headDim/2, ErrInvalid)
+		}
+		for i, f := range s.Factors {
+			if !good(float64(f)) {
+				return fmt.Errorf("rope: frequency factor %d is %v, want positive and finite: %w", i, f, ErrInvalid)
+			}
+		}
+		return nil
+	case RopeUnsupported:
+		return fmt.Errorf("rope: scaling %q is not supported: %w", s.Name, ErrInvalid)
+	default:
+		return fmt.Errorf("rope: unknown scaling type %d: %w", s.Type, ErrInvalid)
+	}
+	return fmt.Errorf("rope: scaling %+v: want positive finite factors (high_freq_factor above low_freq_factor): %w", *s, ErrInvalid)
+}
+
 // NewRoPE precomputes the tables for the given positions (token p of the
 // input is at positions[p]; the spot-check uses 0..n−1), head dimension and
-// theta (rope_theta of the config). headDim must be even, positive and at
-// most 65536, theta positive and finite, and every position non-negative;
-// otherwise the error wraps [ErrInvalid]. The tables take
-// len(positions)·headDim elements of T.
+// theta (rope_theta of the config), without scaling. headDim must be even,
+// positive and at most 65536, theta positive and finite, and every
+// position non-negative; otherwise the error wraps [ErrInvalid]. The
+// tables take len(positions)·headDim elements of T.
 func NewRoPE[T Float](positions []int, headDim int, theta float64) (*RoPE[T], error) {
+	return NewScaledRoPE[T](positions, headDim, theta, RopeScaling{})
+}
+
+// NewScaledRoPE is [NewRoPE] with the inverse frequencies scaled as s
+// says, each step rounded to T as transformers computes it in float32.
+// Parameters s cannot work with (a factor that is not positive and finite,
+// a high_freq_factor not above the low one, frequency factors of another
+// count than headDim/2, RopeUnsupported) give an error wrapping
+// [ErrInvalid]. NewScaledRoPE keeps no reference to s.Factors.
+func NewScaledRoPE[T Float](positions []int, headDim int, theta float64, s RopeScaling) (*RoPE[T], error) {
 	if headDim <= 0 || headDim%2 != 0 || headDim > maxHeadDim {
 		return nil, fmt.Errorf("rope: head dim %d: want even, positive and at most %d: %w", headDim, maxHeadDim, ErrInvalid)
 	}
 	if !(theta > 0) || math.IsInf(theta, 1) {
 		return nil, fmt.Errorf("rope: theta %v: want positive and finite: %w", theta, ErrInvalid)
+	}
+	if err := s.check(headDim); err != nil {
+		return nil, err
 	}
 	half := headDim / 2
 	size, ok := checked.Mul(int64(len(positions)), int64(half))
@@ -54,6 +155,7 @@ func NewRoPE[T Float](positions []int, headDim int, theta float64) (*RoPE[T], er
 		exp := T(2*i) / T(headDim)
 		invFreq[i] = 1 / T(math.Pow(theta, float64(exp)))
 	}
+	scaleFreqs(invFreq, &s)
 	r := &RoPE[T]{
 		positions: len(positions),
 		headDim:   headDim,
@@ -73,6 +175,40 @@ func NewRoPE[T Float](positions []int, headDim int, theta float64) (*RoPE[T], er
 		}
 	}
 	return r, nil
+}
+
+// scaleFreqs applies a checked scaling to the inverse frequencies, in T,
+// in the order of operations of transformers' modeling_rope_utils.py
+// (each product rounded, so that nothing is fused).
+func scaleFreqs[T Float](invFreq []T, s *RopeScaling) {
+	switch s.Type {
+	case RopeLinear:
+		for i := range invFreq {
+			invFreq[i] /= T(s.Factor)
+		}
+	case RopeLlama3:
+		factor, lo, orig := T(s.Factor), T(s.LowFreqFactor), T(s.OriginalMaxPositions)
+		span := T(s.HighFreqFactor - s.LowFreqFactor)
+		// The band limits are Python floats compared with a float32
+		// tensor: rounded to T.
+		lowWavelen := T(s.OriginalMaxPositions / s.LowFreqFactor)
+		highWavelen := T(s.OriginalMaxPositions / s.HighFreqFactor)
+		for i, f := range invFreq {
+			wavelen := T(2*math.Pi) / f
+			switch {
+			case wavelen < highWavelen: // high frequencies: kept
+			case wavelen > lowWavelen: // low frequencies: divided
+				invFreq[i] = f / factor
+			default: // in between: interpolated
+				smooth := (orig/wavelen - lo) / span
+				invFreq[i] = T(T(1-smooth)*f)/factor + T(smooth*f)
+			}
+		}
+	case RopeFreqFactors:
+		for i := range invFreq {
+			invFreq[i] /= T(s.Factors[i])
+		}
+	}
 }
 
 // HeadDim returns the head dimension the tables were built for.
@@ -104,6 +240,53 @@ func (r *RoPE[T]) Apply(x []T) error {
 				lo[i] = T(a*c[i]) - T(b*s[i])
 				hi[i] = T(b*c[i]) + T(a*s[i])
 			}
+		}
+	}
+	return nil
+}
+
+// RopeLayout says in which order a head's elements of q and k are stored,
+// that is which of them a rotation pairs.
+type RopeLayout uint8
+
+// The layouts.
+const (
+	// RopeHalf pairs element i of a head with element i + head_dim/2:
+	// transformers' rotate_half, and llama.cpp's NEOX mode (its qwen2 and
+	// qwen3 architectures), whose GGUF files keep transformers' rows.
+	RopeHalf RopeLayout = iota
+	// RopeInterleaved pairs element 2i with 2i + 1: llama.cpp's normal
+	// mode, for which its converter reorders the rows of Q and K of a
+	// llama-architecture GGUF file (convert_hf_to_gguf.py
+	// LlamaModel.permute: per head, reshape(2, head_dim/2), swap the two
+	// axes), so that row 2i is transformers' row i and row 2i + 1 its row
+	// i + head_dim/2. [Deinterleave] undoes it.
+	RopeInterleaved
+)
+
+// Deinterleave reorders each head of x, [.., heads, headDim] row-major,
+// from the interleaved layout to the rotate-half one in place: element i
+// of a head becomes the old element 2i, element i + headDim/2 the old
+// element 2i + 1 (see [RopeInterleaved]). It moves values without
+// arithmetic, so rotating the result with [RoPE] gives exactly the
+// values, in transformers' order, that rotating the interleaved pairs
+// gives. headDim must be even and positive (else the error wraps
+// [ErrInvalid]), len(x) a multiple of it (else [ErrShape]). Deinterleave
+// allocates one buffer of headDim elements.
+func Deinterleave[T Float](x []T, headDim int) error {
+	if headDim <= 0 || headDim%2 != 0 {
+		return fmt.Errorf("deinterleave: head dim %d: want even and positive: %w", headDim, ErrInvalid)
+	}
+	if len(x)%headDim != 0 {
+		return fmt.Errorf("deinterleave: len(x) = %d, want a multiple of head dim %d: %w", len(x), headDim, ErrShape)
+	}
+	half := headDim / 2
+	buf := make([]T, headDim)
+	for h := 0; h < len(x); h += headDim {
+		v := x[h : h+headDim : h+headDim]
+		copy(buf, v)
+		for i := range half {
+			v[i], v[i+half] = buf[2*i], buf[2*i+1]
 		}
 	}
 	return nil

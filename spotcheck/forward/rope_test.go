@@ -228,3 +228,224 @@ func TestRoPEErrors(t *testing.T) {
 		t.Errorf("Apply on no positions = %v, want ErrShape", err)
 	}
 }
+
+// invFreqs measures the inverse frequencies of a RoPE: at position 1,
+// the unit vector e_i of a head turns to (cos f_i, sin f_i) on elements i
+// and i + d/2, so f_i = atan2 of the two.
+func invFreqs[T forward.Float](tb testing.TB, d int, theta float64, s forward.RopeScaling) []float64 {
+	tb.Helper()
+	r, err := forward.NewScaledRoPE[T]([]int{1}, d, theta, s)
+	if err != nil {
+		tb.Fatalf("NewScaledRoPE(d %d, theta %v, %+v) = %v", d, theta, s, err)
+	}
+	x := make([]T, d*d/2) // d/2 heads, head i holding e_i
+	for i := range d / 2 {
+		x[i*d+i] = 1
+	}
+	if err := r.Apply(x); err != nil {
+		tb.Fatal(err)
+	}
+	f := make([]float64, d/2)
+	for i := range f {
+		f[i] = math.Atan2(float64(x[i*d+i+d/2]), float64(x[i*d+i]))
+	}
+	return f
+}
+
+// Llama 3.1's scaling, worked by hand for theta 10000, head_dim 8, factor
+// 8, low_freq_factor 1, high_freq_factor 4 and 1000 original positions:
+// the unscaled frequencies are 1, 0.1, 0.01, 0.001, of wavelengths 2π·1,
+// 2π·10, 2π·100, 2π·1000 = 6.28, 62.8, 628.3, 6283. The band limits are
+// 1000/4 = 250 and 1000/1 = 1000: the first two frequencies are kept
+// (wavelength < 250), the last is divided by 8 (> 1000) to 0.000125, and
+// the third, in between, has s = (1000/628.31853 − 1)/(4 − 1) =
+// (1.59154943 − 1)/3 = 0.19718314 and becomes 0.01·((1 − s)/8 + s) =
+// 0.01·(0.10035211 + 0.19718314) = 0.0029753525.
+func TestRoPELlama3Frequencies(t *testing.T) {
+	s := forward.RopeScaling{Type: forward.RopeLlama3, Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositions: 1000}
+	want := []float64{1, 0.1, 0.0029753525, 0.000125}
+	for name, got := range map[string][]float64{"f64": invFreqs[float64](t, 8, 10000, s), "f32": invFreqs[float32](t, 8, 10000, s)} {
+		tol := 1e-8 // the hand value's digits
+		if name == "f32" {
+			tol = 1e-6
+		}
+		for i := range want {
+			if math.Abs(got[i]-want[i]) > tol*want[i] {
+				t.Errorf("%s: inv_freq[%d] = %.10g, want %.10g", name, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// For Llama 3.1 8B's parameters (theta 500000, head_dim 128, factor 8,
+// 1, 4, 8192 positions), transformers' scaled frequencies are the plain
+// ones divided by the factors llama.cpp's converter writes as
+// rope_freqs.weight (convert_hf_to_gguf.py LlamaModel: 1 for a wavelength
+// below 8192/4, the factor above 8192/1, 1/((1 − s)/factor + s) between):
+// the two formulas, from two sources, agree; and RopeFreqFactors with
+// those factors gives the same frequencies.
+func TestRoPELlama3MatchesFreqFactors(t *testing.T) {
+	const d, theta, factor, lo, hi, orig = 128, 500000.0, 8.0, 1.0, 4.0, 8192.0
+	factors := make([]float32, d/2)
+	bands := map[string]int{}
+	for i := range factors {
+		freq := 1 / math.Pow(theta, float64(2*i)/d)
+		w := 2 * math.Pi / freq
+		switch {
+		case w < orig/hi:
+			factors[i] = 1
+			bands["high"]++
+		case w > orig/lo:
+			factors[i] = factor
+			bands["low"]++
+		default:
+			s := (orig/w - lo) / (hi - lo)
+			factors[i] = float32(1 / ((1-s)/factor + s))
+			bands["medium"]++
+		}
+	}
+	if len(bands) != 3 {
+		t.Fatalf("the bands %v do not cover all three cases", bands)
+	}
+	llama3 := invFreqs[float64](t, d, theta, forward.RopeScaling{Type: forward.RopeLlama3, Factor: factor, LowFreqFactor: lo, HighFreqFactor: hi, OriginalMaxPositions: orig})
+	ff := invFreqs[float64](t, d, theta, forward.RopeScaling{Type: forward.RopeFreqFactors, Factors: factors})
+	for i := range llama3 {
+		plain := 1 / math.Pow(theta, float64(2*i)/d)
+		// The factors are float32: agreement to float32's precision.
+		if want := plain / float64(factors[i]); math.Abs(llama3[i]-want) > 1e-7*want || math.Abs(ff[i]-want) > 1e-12*want {
+			t.Errorf("inv_freq[%d]: llama3 %.10g, rope_freqs %.10g, want %.10g", i, llama3[i], ff[i], want)
+		}
+	}
+}
+
+// Linear scaling divides every frequency by the factor: the angle of
+// position p is that of position p/factor unscaled.
+func TestRoPELinear(t *testing.T) {
+	const d, theta, factor = 16, 10000.0, 4.0
+	got := invFreqs[float64](t, d, theta, forward.RopeScaling{Type: forward.RopeLinear, Factor: factor})
+	for i, f := range got {
+		if want := math.Pow(theta, -float64(2*i)/d) / factor; math.Abs(f-want) > 1e-15 {
+			t.Errorf("inv_freq[%d] = %v, want %v", i, f, want)
+		}
+	}
+	// The zero scaling is NewRoPE, bit for bit.
+	x := randVec(newRand(24), 5*2*d, 1)
+	a, b := append([]float64(nil), x...), append([]float64(nil), x...)
+	if err := mustRoPE[float64](t, positions(5), d, theta).Apply(a); err != nil {
+		t.Fatal(err)
+	}
+	r, err := forward.NewScaledRoPE[float64](positions(5), d, theta, forward.RopeScaling{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Apply(b); err != nil {
+		t.Fatal(err)
+	}
+	if !bitsEqual(a, b) {
+		t.Error("NewScaledRoPE with no scaling differs from NewRoPE")
+	}
+}
+
+func TestRoPEScalingErrors(t *testing.T) {
+	l3 := forward.RopeScaling{Type: forward.RopeLlama3, Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositions: 8192}
+	tests := []struct {
+		name string
+		edit func(*forward.RopeScaling)
+	}{
+		{"linear without factor", func(s *forward.RopeScaling) { *s = forward.RopeScaling{Type: forward.RopeLinear} }},
+		{"linear factor inf", func(s *forward.RopeScaling) { *s = forward.RopeScaling{Type: forward.RopeLinear, Factor: math.Inf(1)} }},
+		{"llama3 factor 0", func(s *forward.RopeScaling) { s.Factor = 0 }},
+		{"llama3 no original positions", func(s *forward.RopeScaling) { s.OriginalMaxPositions = 0 }},
+		{"llama3 high factor not above low", func(s *forward.RopeScaling) { s.HighFreqFactor = 1 }},
+		{"llama3 low factor NaN", func(s *forward.RopeScaling) { s.LowFreqFactor = math.NaN() }},
+		{"freq factors too few", func(s *forward.RopeScaling) {
+			*s = forward.RopeScaling{Type: forward.RopeFreqFactors, Factors: []float32{1, 1, 1}}
+		}},
+		{"freq factor zero", func(s *forward.RopeScaling) {
+			*s = forward.RopeScaling{Type: forward.RopeFreqFactors, Factors: []float32{1, 1, 0, 1}}
+		}},
+		{"unsupported", func(s *forward.RopeScaling) { *s = forward.RopeScaling{Type: forward.RopeUnsupported, Name: "yarn"} }},
+		{"unknown type", func(s *forward.RopeScaling) { *s = forward.RopeScaling{Type: 200} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := l3
+			tt.edit(&s)
+			if _, err := forward.NewScaledRoPE[float32]([]int{0, 1}, 8, 10000, s); !errors.Is(err, forward.ErrInvalid) {
+				t.Errorf("NewScaledRoPE(%+v) = %v, want ErrInvalid", s, err)
+			}
+		})
+	}
+}
+
+// permuteQK reorders the rows of a Q or K projection, [heads·d, …] with
+// rows of width cols, as llama.cpp's converter does for a llama GGUF
+// (convert_hf_to_gguf.py LlamaModel.permute): per head,
+// reshape(2, d/2, cols), swap the first two axes, reshape back; that is,
+// new row 2j + a of a head is old row a·d/2 + j.
+func permuteQK(w []float64, heads, cols int) []float64 {
+	d := len(w) / cols / heads
+	out := make([]float64, len(w))
+	for h := range heads {
+		for a := range 2 {
+			for j := range d / 2 {
+				copy(out[(h*d+2*j+a)*cols:][:cols], w[(h*d+a*d/2+j)*cols:][:cols])
+			}
+		}
+	}
+	return out
+}
+
+// ropeInterleaved is llama.cpp's normal-mode rotary embedding
+// (ggml_rope, mode 0) on x [n, heads, d]: elements 2i and 2i+1 of a head
+// turn by position·theta^(−2i/d).
+func ropeInterleaved(x []float64, positions []int, heads, d int, theta float64) []float64 {
+	out := append([]float64(nil), x...)
+	for p, pos := range positions {
+		for h := range heads {
+			v := out[(p*heads+h)*d:][:d]
+			for i := range d / 2 {
+				a := float64(pos) * math.Pow(theta, -float64(2*i)/float64(d))
+				x0, x1 := v[2*i], v[2*i+1]
+				v[2*i], v[2*i+1] = x0*math.Cos(a)-x1*math.Sin(a), x0*math.Sin(a)+x1*math.Cos(a)
+			}
+		}
+	}
+	return out
+}
+
+// Deinterleave undoes the converter's permutation exactly, and rotating
+// the permuted q the way llama.cpp does, then deinterleaving, is
+// transformers' rotate-half RoPE of the original q: the two formats of one
+// model rotate the same pairs.
+func TestDeinterleave(t *testing.T) {
+	r := newRand(25)
+	const n, heads, d, theta = 4, 3, 8, 10000.0
+	q := randVec(r, n*heads*d, 1) // n tokens' q, each heads·d
+	// The permutation of the rows of W permutes the outputs W·x alike:
+	// permute each token's q as a one-column matrix.
+	perm := make([]float64, 0, len(q))
+	for t := range n {
+		perm = append(perm, permuteQK(q[t*heads*d:(t+1)*heads*d], heads, 1)...)
+	}
+	back := append([]float64(nil), perm...)
+	if err := forward.Deinterleave(back, d); err != nil {
+		t.Fatal(err)
+	}
+	if !bitsEqual(back, q) {
+		t.Errorf("Deinterleave(permute(q)) = %v, want q = %v", back, q)
+	}
+	gguf := ropeInterleaved(perm, positions(n), heads, d, theta)
+	if err := forward.Deinterleave(gguf, d); err != nil {
+		t.Fatal(err)
+	}
+	checkClose(t, "llama.cpp's RoPE of the permuted q, deinterleaved, vs transformers' of q", gguf, ropeRef(q, positions(n), heads, d, theta), 1e-14)
+	for _, bad := range []struct {
+		n, d int
+		want error
+	}{{8, 0, forward.ErrInvalid}, {8, 3, forward.ErrInvalid}, {12, 8, forward.ErrShape}} {
+		if err := forward.Deinterleave(make([]float32, bad.n), bad.d); !errors.Is(err, bad.want) {
+			t.Errorf("Deinterleave(len %d, head dim %d) = %v, want %v", bad.n, bad.d, err, bad.want)
+		}
+	}
+}
