@@ -1,13 +1,13 @@
 package audit
 
 import (
-	"encoding/xml"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/weightaudit/weightaudit/cost"
+	"github.com/weightaudit/weightaudit/internal/junit"
 	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
@@ -270,65 +270,26 @@ func mdCode(s string) string {
 }
 
 // JUnit shapes, as CI systems read them.
-type junitSuites struct {
-	XMLName xml.Name     `xml:"testsuites"`
-	Suites  []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name       string          `xml:"name,attr"`
-	Tests      int             `xml:"tests,attr"`
-	Failures   int             `xml:"failures,attr"`
-	Skipped    int             `xml:"skipped,attr"`
-	Properties []junitProperty `xml:"properties>property"`
-	Cases      []junitCase     `xml:"testcase"`
-}
-
-type junitProperty struct {
-	Name  string `xml:"name,attr"`
-	Value string `xml:"value,attr"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	ClassName string        `xml:"classname,attr"`
-	Skipped   *junitSkipped `xml:"skipped,omitempty"`
-	Failure   *junitFailure `xml:"failure,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitSkipped struct {
-	Message string `xml:"message,attr"`
-}
-
-type junitFailure struct {
-	Message string `xml:"message,attr"`
-	Text    string `xml:",chardata"`
-}
-
 // WriteJUnit writes the report as JUnit XML: the verdict and headline as
 // the suite's first properties, then one test case per check (the gate
 // included), each failure listing its findings, each check that does not
 // apply skipped.
 func (r *Report) WriteJUnit(w io.Writer) error {
-	s := junitSuite{Name: "weightaudit " + r.Source,
-		Properties: []junitProperty{{"verdict", r.Verdict}, {"headline", r.Headline}}}
+	s := junit.Suite{Name: "weightaudit " + r.Source,
+		Properties: []junit.Property{{Name: "verdict", Value: r.Verdict}, {Name: "headline", Value: r.Headline}}}
 	byCheck := map[string][]string{}
 	for _, f := range r.Findings {
 		byCheck[f.Check] = append(byCheck[f.Check], findingText(f))
 	}
 	add := func(c Check) {
-		jc := junitCase{Name: c.ID + " " + c.Title, ClassName: "weightaudit." + string(r.Format), SystemOut: c.Detail}
+		jc := junit.Case{Name: c.ID + " " + c.Title, ClassName: "weightaudit." + string(r.Format), SystemOut: c.Detail}
 		switch {
 		case c.Skipped:
-			jc.Skipped = &junitSkipped{Message: c.Detail}
-			s.Skipped++
+			jc.Skipped = &junit.Skipped{Message: c.Detail}
 		case !c.Pass:
-			jc.Failure = &junitFailure{Message: c.Detail, Text: strings.Join(byCheck[c.ID], "\n")}
-			s.Failures++
+			jc.Failure = &junit.Failure{Message: c.Detail, Text: strings.Join(byCheck[c.ID], "\n")}
 		}
-		s.Cases = append(s.Cases, jc)
-		s.Tests++
+		s.Add(jc)
 	}
 	for _, c := range r.Checks {
 		add(c)
@@ -338,28 +299,14 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 	}
 	if r.Error != "" {
 		add(Check{ID: "weightaudit", Title: "the audit runs to its end", Detail: r.Error})
-		return writeJUnit(w, s)
+		return junit.Write(w, s)
 	}
 	gate := fmt.Sprintf("coverage %d/%d", r.Coverage.Verified, r.Coverage.Total)
 	if !r.Gate.Pass && r.Verdict == VerdictFail {
 		gate += "; " + r.Headline
 	}
 	add(Check{ID: r.Gate.ID, Title: "QA gate: all seven falsification tests pass, coverage 1, the files sound", Pass: r.Gate.Pass, Detail: gate})
-	return writeJUnit(w, s)
-}
-
-// writeJUnit writes one suite as a JUnit XML document.
-func writeJUnit(w io.Writer, s junitSuite) error {
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(junitSuites{Suites: []junitSuite{s}}); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return junit.Write(w, s)
 }
 
 // fitsText says whether the weights and KV cache fit the machine's memory.

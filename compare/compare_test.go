@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/xml"
 	"math"
 	"os"
 	"path/filepath"
@@ -200,5 +201,37 @@ func TestNonFinite(t *testing.T) {
 	}
 	if r.Pass {
 		t.Error("pass")
+	}
+}
+
+// Every report format writes, and the JUnit counts add up: a case per
+// pair, a failed one per pair beyond its bound, and the metadata case.
+func TestFormats(t *testing.T) {
+	b := defective(t, func(get func(string) []float32) {
+		for i, v := 0, get("blk.0.attn_k.weight"); i < len(v); i++ {
+			v[i] *= 2
+		}
+	})
+	r, err := compare.Run(context.Background(), load(t, "hf-f32"), b, compare.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range compare.Formats {
+		var buf bytes.Buffer
+		if err := f.Write(r, &buf); err != nil || buf.Len() == 0 {
+			t.Errorf("%s: %v", f.Name, err)
+		}
+		if f.Name == "junit" {
+			var doc struct {
+				Suites []struct {
+					Tests    int `xml:"tests,attr"`
+					Failures int `xml:"failures,attr"`
+				} `xml:"testsuite"`
+			}
+			if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil || len(doc.Suites) != 1 ||
+				doc.Suites[0].Tests != len(r.Pairs)+1 || doc.Suites[0].Failures != r.Failed {
+				t.Errorf("junit: %+v, %v; want %d tests, %d failures", doc, err, len(r.Pairs)+1, r.Failed)
+			}
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/weightaudit/weightaudit/internal/junit"
 	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
@@ -20,6 +21,7 @@ var Formats = []OutputFormat{
 	{"table", (*Report).WriteText},
 	{"json", (*Report).WriteJSON},
 	{"markdown", (*Report).WriteMarkdown},
+	{"junit", (*Report).WriteJUnit},
 }
 
 // LookupFormat returns the output format called name.
@@ -167,3 +169,43 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 }
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// WriteJUnit writes the report as JUnit XML: the verdict and headline as
+// the suite's properties, one test case per tensor pair (named by its
+// role, failed with its diagnosis), one per tensor without a partner that
+// should have one (failed) or could not be paired yet (skipped), and one
+// for the metadata.
+func (r *Report) WriteJUnit(w io.Writer) error {
+	s := junit.Suite{Name: "weightaudit compare " + r.A.Source + " " + r.B.Source,
+		Properties: []junit.Property{{Name: "verdict", Value: r.Verdict}, {Name: "headline", Value: r.Headline}}}
+	for _, p := range r.Pairs {
+		c := junit.Case{Name: p.Role, ClassName: "weightaudit.compare",
+			SystemOut: fmt.Sprintf("%s ~ %s [%s→%s] rel %.3g (bound %.3g) max %.3g cos %.6f", p.A, p.B, p.TypeA, p.TypeB, p.RelRMS, p.Bound, p.MaxAbs, p.Cosine)}
+		if !p.Pass {
+			c.Failure = &junit.Failure{Message: p.B + ": " + p.Diagnosis, Text: c.SystemOut}
+		}
+		s.Add(c)
+	}
+	for _, u := range r.Unpaired {
+		c := junit.Case{Name: strings.ToUpper(u.Side) + " " + u.Tensor, ClassName: "weightaudit.compare.unpaired"}
+		switch {
+		case u.Expected:
+			continue
+		case u.NotCompared:
+			c.Skipped = &junit.Skipped{Message: u.Reason}
+		default:
+			c.Failure = &junit.Failure{Message: u.Reason}
+		}
+		s.Add(c)
+	}
+	meta := junit.Case{Name: "metadata", ClassName: "weightaudit.compare"}
+	if len(r.Metadata) > 0 {
+		var msgs []string
+		for _, f := range r.Metadata {
+			msgs = append(msgs, f.Message)
+		}
+		meta.Failure = &junit.Failure{Message: fmt.Sprintf("%d metadata finding(s); the first: %s", len(msgs), msgs[0]), Text: strings.Join(msgs, "\n")}
+	}
+	s.Add(meta)
+	return junit.Write(w, s)
+}

@@ -20,7 +20,7 @@ func newCompareCmd() *cobra.Command {
 		jobs   int
 	)
 	cmd := &cobra.Command{
-		Use:   "compare A B [--sample N | --full] [--seed S] [--format table|json|markdown]",
+		Use:   "compare A B [--sample N | --full] [--seed S] [--format table|json|markdown|junit]",
 		Short: "Is B (a GGUF, a quantized release) a faithful conversion of A, tensor by tensor?",
 		Long: `compare pairs the tensors of A and B through their family's roles (names in
 both formats, experts stored apart or stacked), undoes what the converter does
@@ -45,7 +45,7 @@ It exits 1 when B is not a faithful conversion of A.`,
 			}
 			out, ok := compare.LookupFormat(format)
 			if !ok {
-				return usageError(cmd, fmt.Sprintf("--format %q: want table, json or markdown", format))
+				return usageError(cmd, fmt.Sprintf("--format %q: want table, json, markdown or junit", format))
 			}
 			if opts.Sample < 0 || jobs < 1 {
 				return usageError(cmd, fmt.Sprintf("--sample must be positive and --jobs at least 1 (got %d, %d)", opts.Sample, jobs))
