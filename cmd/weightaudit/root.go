@@ -30,7 +30,9 @@ index, or GGUF files), lists every tensor and checks the set against what
 the architecture predicts.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionText(),
 	}
+	root.SetVersionTemplate("{{.Version}}")
 	root.PersistentFlags().Bool("no-cache", false,
 		"remote sources neither read nor write the header cache nor read the blob store (in $WEIGHTAUDIT_CACHE, default weightaudit in the user cache folder)")
 	addNetworkFlags(root)
@@ -38,7 +40,7 @@ the architecture predicts.`,
 	out := &countingWriter{w: stdout}
 	root.SetOut(out)
 	root.SetErr(stderr)
-	root.AddCommand(newInspectCmd(), newAuditCmd(), newSpotcheckCmd(), newDumpCmd(), newVerifyCmd(), newDiffCmd(), newCompareCmd())
+	root.AddCommand(newInspectCmd(), newAuditCmd(), newSpotcheckCmd(), newDumpCmd(), newVerifyCmd(), newDiffCmd(), newCompareCmd(), newVersionCmd())
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError(cmd, err.Error()) })
 	prevLimit := debug.SetMemoryLimit(-1) // -1 reads the limit
 	defer debug.SetMemoryLimit(prevLimit)
