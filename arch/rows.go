@@ -49,3 +49,28 @@ type Transposer interface {
 	// transposed in format f.
 	Transposed(f checkpoint.Format, c Component) bool
 }
+
+// Splitter is implemented by specs whose GGUF conversion splits one
+// Hugging Face tensor into several per head: llama.cpp's converter cuts
+// DeepSeek's kv_b_proj, per head, into attn_k_b (transposed) and
+// attn_v_b. Comparing the two formats pairs the whole with its parts.
+type Splitter interface {
+	// GGUFSplits lists the splits the converter makes.
+	GGUFSplits() []HeadSplit
+}
+
+// HeadSplit is one tensor split per head: Whole, of logical shape
+// [heads·Σ rows, cols], holds for each head the rows of each part in
+// turn; each part is stacked over the heads in GGUF as [heads, rows,
+// cols], or [heads, cols, rows] when Transposed.
+type HeadSplit struct {
+	Whole Component
+	Parts []SplitPart
+}
+
+// SplitPart is one part of a [HeadSplit].
+type SplitPart struct {
+	Comp       Component
+	Rows       int64 // rows of each head's block of Whole
+	Transposed bool
+}

@@ -164,7 +164,7 @@ func Run(ctx context.Context, a, b *checkpoint.Checkpoint, opts Options) (*Repor
 		return nil, err
 	}
 	defer rb.Close()
-	r.Pairs = make([]Pair, len(p.pairs))
+	r.Pairs = make([]Pair, len(p.pairs)+len(p.splits))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Jobs)
 	for i, pp := range p.pairs {
@@ -172,6 +172,14 @@ func Run(ctx context.Context, a, b *checkpoint.Checkpoint, opts Options) (*Repor
 			c := &comparer{ctx: gctx, a: sa, b: sb, ra: ra, rb: rb, opts: opts}
 			res, err := c.compare(pp)
 			r.Pairs[i] = res
+			return err
+		})
+	}
+	for i, sp := range p.splits {
+		g.Go(func() error {
+			c := &comparer{ctx: gctx, a: sa, b: sb, ra: ra, rb: rb, opts: opts}
+			res, err := c.compareSplit(sp)
+			r.Pairs[len(p.pairs)+i] = res
 			return err
 		})
 	}

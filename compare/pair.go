@@ -84,7 +84,61 @@ func (s slot) shape() []int64 {
 // what has no partner.
 type pairing struct {
 	pairs    []pairing1
+	splits   []splitPair
 	unpaired []Unpaired
+}
+
+// splitPair is a tensor one side holds whole and the other split per head
+// ([arch.HeadSplit]): the whole's slot, the parts' slots in order, and
+// whether the whole is A's.
+type splitPair struct {
+	layer  int
+	split  arch.HeadSplit
+	whole  slot
+	parts  []slot
+	wholeA bool
+}
+
+// splits finds, for each split the GGUF side's family declares, the
+// layers where the other side holds the whole and the GGUF side every
+// part, and marks those keys paired.
+func splits(a, b *side, seen map[key]bool) []splitPair {
+	whole, parts, wholeA := a, b, true
+	switch {
+	case b.ck.Format == checkpoint.FormatGGUF && a.ck.Format != checkpoint.FormatGGUF:
+	case a.ck.Format == checkpoint.FormatGGUF && b.ck.Format != checkpoint.FormatGGUF:
+		whole, parts, wholeA = b, a, false
+	default:
+		return nil
+	}
+	sp, ok := parts.spec.(arch.Splitter)
+	if !ok {
+		return nil
+	}
+	var out []splitPair
+	for _, hs := range sp.GGUFSplits() {
+		for k, ws := range whole.by {
+			if k.comp != hs.Whole || k.expert >= 0 {
+				continue
+			}
+			pp := splitPair{layer: k.layer, split: hs, whole: ws, wholeA: wholeA}
+			for _, part := range hs.Parts {
+				if ps, ok := parts.by[key{k.layer, part.Comp, -1}]; ok {
+					pp.parts = append(pp.parts, ps)
+				}
+			}
+			if len(pp.parts) != len(hs.Parts) {
+				continue
+			}
+			seen[k] = true
+			for _, part := range hs.Parts {
+				seen[key{k.layer, part.Comp, -1}] = true
+			}
+			out = append(out, pp)
+		}
+	}
+	slices.SortFunc(out, func(x, y splitPair) int { return x.layer - y.layer })
+	return out
 }
 
 type pairing1 struct {
@@ -100,7 +154,8 @@ type pairing1 struct {
 // lacks (a defect).
 func pair(a, b *side) pairing {
 	var p pairing
-	seen := map[key]bool{}
+	seen := map[key]bool{} // keys paired, on either side
+	p.splits = splits(a, b, seen)
 	keys := make([]key, 0, len(a.by))
 	for k := range a.by {
 		keys = append(keys, k)
@@ -116,6 +171,9 @@ func pair(a, b *side) pairing {
 	}
 	order(keys, a)
 	for _, k := range keys {
+		if seen[k] {
+			continue // the whole or a part of a split
+		}
 		sa := a.by[k]
 		sb, ok := b.by[k]
 		if !ok {

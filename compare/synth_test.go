@@ -181,10 +181,10 @@ func TestUnpaired(t *testing.T) {
 		mtp := slices.ContainsFunc(r.Unpaired, func(u compare.Unpaired) bool {
 			return u.Expected && strings.HasPrefix(u.Tensor, "model.layers.3.") && strings.Contains(u.Reason, "multi-token-prediction")
 		})
-		// kv_b in Hugging Face, attn_k_b and attn_v_b in GGUF: not paired yet.
-		kvb := slices.ContainsFunc(r.Unpaired, func(u compare.Unpaired) bool { return u.NotCompared && strings.Contains(u.Tensor, "kv_b_proj") })
-		if !mtp || !kvb || r.Verdict != "incomplete" {
-			t.Errorf("%s (verdict %s): MTP expected %v, kv_b not compared %v", r.Headline, r.Verdict, mtp, kvb)
+		// kv_b in Hugging Face, attn_k_b and attn_v_b in GGUF: paired as split.
+		kvb := slices.ContainsFunc(r.Pairs, func(p compare.Pair) bool { return strings.Contains(p.Transform, "split per head") })
+		if !mtp || !kvb || r.Verdict != "pass" {
+			t.Errorf("%s (verdict %s): MTP expected %v, kv_b paired with its split %v", r.Headline, r.Verdict, mtp, kvb)
 		}
 	})
 	t.Run("fused", func(t *testing.T) {

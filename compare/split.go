@@ -1,0 +1,112 @@
+package compare
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/weightaudit/weightaudit/checkpoint"
+)
+
+// compareSplit compares a tensor one side holds whole with the parts the
+// other side holds per head ([arch.HeadSplit]): for each head compared
+// (all with Full, else an eighth of the sample), each part's rows of the
+// whole against the part's slice of that head, read transposed where the
+// converter transposed it.
+func (c *comparer) compareSplit(sp splitPair) (Pair, error) {
+	ws, wr, pr := c.a, c.ra, c.rb
+	if !sp.wholeA {
+		ws, wr, pr = c.b, c.rb, c.ra
+	}
+	var names, types []string
+	for _, p := range sp.parts {
+		names, types = append(names, p.t.Name), append(types, p.t.DType)
+	}
+	res := Pair{Role: fmt.Sprintf("layer %d %s (split per head)", sp.layer, sp.split.Whole), A: sp.whole.t.Name, B: strings.Join(names, " + "),
+		TypeA: sp.whole.t.DType, TypeB: strings.Join(types, "+"), Shape: sp.whole.shape(),
+		Transform: fmt.Sprintf("%s split per head into %s, as llama.cpp's converter does", sp.whole.t.Name, strings.Join(names, " and "))}
+	if !sp.wholeA {
+		res.A, res.B, res.TypeA, res.TypeB = res.B, res.A, res.TypeB, res.TypeA
+	}
+	wk := key{sp.layer, sp.split.Whole, -1}
+	wv, err := ws.view(wr, sp.whole, wk)
+	if err != nil {
+		return res, err
+	}
+	var per int64
+	for _, p := range sp.split.Parts {
+		per += p.Rows
+	}
+	if per == 0 || int64(wv.rows())%per != 0 {
+		res.Diagnosis = fmt.Sprintf("%s has %d rows, not a whole number of heads of %d", sp.whole.t.Name, wv.rows(), per)
+		return res, nil
+	}
+	heads := int(int64(wv.rows()) / per)
+	pick := c.rows(key{sp.layer, sp.split.Whole, 0}, heads) // an expert's share of the sample: one head is hundreds of rows
+	var st stats
+	whole := make([]float32, wv.cols())
+	for _, h := range pick {
+		off := int64(h) * per
+		for j, part := range sp.split.Parts {
+			m, err := pr.Matrix(sp.parts[j].t, h)
+			if err != nil {
+				return res, err
+			}
+			rows, cols := int64(m.Rows()), int64(m.Cols())
+			if part.Transposed {
+				rows, cols = cols, rows
+			}
+			if rows != part.Rows || cols != int64(wv.cols()) {
+				res.Diagnosis = fmt.Sprintf("%s head %d is [%d, %d]%s, the split gives [%d, %d]", sp.parts[j].t.Name, h, m.Rows(), m.Cols(),
+					map[bool]string{true: " transposed", false: ""}[part.Transposed], part.Rows, wv.cols())
+				return res, nil
+			}
+			got, err := readHead(c, m, part.Transposed)
+			if err != nil {
+				return res, err
+			}
+			for i := range part.Rows {
+				if err := wv.row(c.ctx, int(off+i), whole); err != nil {
+					return res, err
+				}
+				pv := got[i*cols : (i+1)*cols]
+				if sp.wholeA {
+					st.add(whole, pv)
+				} else {
+					st.add(pv, whole)
+				}
+				st.expected += sqErr(sp.whole.t.DType, whole) + sqErr(sp.parts[j].t.DType, whole)
+			}
+			off += part.Rows
+		}
+		res.Rows += int(per)
+	}
+	res.RelRMS, res.MaxAbs, res.Cosine, res.Bound = st.relRMS(), st.maxAbs, st.cosine(), st.bound()
+	res.NonFinite = st.nonFinite
+	res.Pass = res.RelRMS <= res.Bound && st.nonFinite == 0
+	if !res.Pass {
+		res.Diagnosis = fmt.Sprintf("relative RMS error %.3g, %.1f× the %.3g its types allow, over heads %v", res.RelRMS, res.RelRMS/res.Bound, res.Bound, pick)
+	}
+	return res, nil
+}
+
+// readHead reads one head's part whole, as the whole's rows: the matrix
+// itself, or its transpose.
+func readHead(c *comparer, m *checkpoint.Matrix, transposed bool) ([]float32, error) {
+	r, k := m.Rows(), m.Cols()
+	buf := make([]float32, r*k)
+	for i := range r {
+		if err := m.ReadRow(c.ctx, i, buf[i*k:(i+1)*k], nil); err != nil {
+			return nil, err
+		}
+	}
+	if !transposed {
+		return buf, nil
+	}
+	t := make([]float32, r*k)
+	for i := range r {
+		for j := range k {
+			t[j*r+i] = buf[i*k+j]
+		}
+	}
+	return t, nil
+}
