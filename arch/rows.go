@@ -62,10 +62,14 @@ type Splitter interface {
 // HeadSplit is one tensor split per head: Whole, of logical shape
 // [heads·Σ rows, cols], holds for each head the rows of each part in
 // turn; each part is stacked over the heads in GGUF as [heads, rows,
-// cols], or [heads, cols, rows] when Transposed.
+// cols], or [heads, cols, rows] when Transposed. An Interleaved split
+// deals the whole's rows to the parts in turn instead (gpt-oss's fused
+// gate_up: row 2j is gate's row j, row 2j+1 up's), expert by expert, the
+// parts' Rows and Transposed unused.
 type HeadSplit struct {
-	Whole Component
-	Parts []SplitPart
+	Whole       Component
+	Parts       []SplitPart
+	Interleaved bool
 }
 
 // SplitPart is one part of a [HeadSplit].

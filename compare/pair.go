@@ -93,6 +93,7 @@ type pairing struct {
 // whether the whole is A's.
 type splitPair struct {
 	layer  int
+	expert int // for an Interleaved split, -1 otherwise
 	split  arch.HeadSplit
 	whole  slot
 	parts  []slot
@@ -118,12 +119,12 @@ func splits(a, b *side, seen map[key]bool) []splitPair {
 	var out []splitPair
 	for _, hs := range sp.GGUFSplits() {
 		for k, ws := range whole.by {
-			if k.comp != hs.Whole || k.expert >= 0 {
+			if k.comp != hs.Whole || (k.expert >= 0) != hs.Interleaved {
 				continue
 			}
-			pp := splitPair{layer: k.layer, split: hs, whole: ws, wholeA: wholeA}
+			pp := splitPair{layer: k.layer, expert: k.expert, split: hs, whole: ws, wholeA: wholeA}
 			for _, part := range hs.Parts {
-				if ps, ok := parts.by[key{k.layer, part.Comp, -1}]; ok {
+				if ps, ok := parts.by[key{k.layer, part.Comp, k.expert}]; ok {
 					pp.parts = append(pp.parts, ps)
 				}
 			}
@@ -132,12 +133,17 @@ func splits(a, b *side, seen map[key]bool) []splitPair {
 			}
 			seen[k] = true
 			for _, part := range hs.Parts {
-				seen[key{k.layer, part.Comp, -1}] = true
+				seen[key{k.layer, part.Comp, k.expert}] = true
 			}
 			out = append(out, pp)
 		}
 	}
-	slices.SortFunc(out, func(x, y splitPair) int { return x.layer - y.layer })
+	slices.SortFunc(out, func(x, y splitPair) int {
+		if x.layer != y.layer {
+			return x.layer - y.layer
+		}
+		return x.expert - y.expert
+	})
 	return out
 }
 

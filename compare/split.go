@@ -27,10 +27,19 @@ func (c *comparer) compareSplit(sp splitPair) (Pair, error) {
 	if !sp.wholeA {
 		res.A, res.B, res.TypeA, res.TypeB = res.B, res.A, res.TypeB, res.TypeA
 	}
-	wk := key{sp.layer, sp.split.Whole, -1}
+	wk := key{sp.layer, sp.split.Whole, sp.expert}
 	wv, err := ws.view(wr, sp.whole, wk)
 	if err != nil {
 		return res, err
+	}
+	if sp.split.Interleaved {
+		res.Role = fmt.Sprintf("layer %d %s expert %d (interleaved)", sp.layer, sp.split.Whole, sp.expert)
+		res.A, res.B = sliceName(sp.whole), joinSlices(sp.parts)
+		if !sp.wholeA {
+			res.A, res.B = res.B, res.A
+		}
+		res.Transform = fmt.Sprintf("%s's rows dealt in turn to %s, as llama.cpp's converter de-interleaves them", sliceName(sp.whole), joinSlices(sp.parts))
+		return c.compareInterleaved(sp, wv, pr, res)
 	}
 	var per int64
 	for _, p := range sp.split.Parts {
@@ -109,4 +118,57 @@ func readHead(c *comparer, m *checkpoint.Matrix, transposed bool) ([]float32, er
 		}
 	}
 	return t, nil
+}
+
+func joinSlices(ss []slot) string {
+	var names []string
+	for _, s := range ss {
+		names = append(names, sliceName(s))
+	}
+	return strings.Join(names, " + ")
+}
+
+// compareInterleaved compares one expert's whole (rows dealt to the parts
+// in turn) with its parts, on the parts' sampled rows.
+func (c *comparer) compareInterleaved(sp splitPair, wv *view, pr *checkpoint.Reader, res Pair) (Pair, error) {
+	n := len(sp.parts)
+	ms := make([]*checkpoint.Matrix, n)
+	for i, ps := range sp.parts {
+		m, err := pr.Matrix(ps.t, ps.slice)
+		if err != nil {
+			return res, err
+		}
+		if m.Rows()*n != wv.rows() || m.Cols() != wv.cols() {
+			res.Diagnosis = fmt.Sprintf("%s is [%d, %d], %d of them do not make %s's [%d, %d]", sliceName(ps), m.Rows(), m.Cols(), n, sliceName(sp.whole), wv.rows(), wv.cols())
+			return res, nil
+		}
+		ms[i] = m
+	}
+	var st stats
+	whole, part := make([]float32, wv.cols()), make([]float32, wv.cols())
+	rows := c.rows(key{sp.layer, sp.split.Whole, sp.expert}, ms[0].Rows())
+	for _, j := range rows {
+		for i, m := range ms {
+			if err := wv.row(c.ctx, j*n+i, whole); err != nil {
+				return res, err
+			}
+			if err := m.ReadRow(c.ctx, j, part, nil); err != nil {
+				return res, err
+			}
+			if sp.wholeA {
+				st.add(whole, part)
+			} else {
+				st.add(part, whole)
+			}
+			st.expected += sqErr(sp.whole.t.DType, whole) + sqErr(sp.parts[i].t.DType, whole)
+		}
+	}
+	res.Rows = len(rows) * n
+	res.RelRMS, res.MaxAbs, res.Cosine, res.Bound = st.relRMS(), st.maxAbs, st.cosine(), st.bound()
+	res.NonFinite = st.nonFinite
+	res.Pass = res.RelRMS <= res.Bound && st.nonFinite == 0
+	if !res.Pass {
+		res.Diagnosis = fmt.Sprintf("relative RMS error %.3g, %.1f× the %.3g its types allow", res.RelRMS, res.RelRMS/res.Bound, res.Bound)
+	}
+	return res, nil
 }

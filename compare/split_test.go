@@ -3,6 +3,7 @@ package compare_test
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"hash/fnv"
 	"math"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/arch/deepseek"
+	"github.com/weightaudit/weightaudit/arch/gptoss"
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/compare"
@@ -22,13 +24,19 @@ import (
 // role and the place, in [-1, 1).
 func value(layer int, comp arch.Component, expert int, r, c int64) float32 {
 	h := fnv.New64a()
+	h.Write([]byte(comp))
 	var b [8]byte
 	for _, x := range []int64{int64(layer), int64(expert), r, c} {
 		binary.LittleEndian.PutUint64(b[:], uint64(x))
 		h.Write(b[:])
 	}
-	h.Write([]byte(comp))
-	return float32(h.Sum64()>>40)/float32(1<<23) - 1
+	// splitmix64's finalizer: FNV alone leaves inputs that differ in
+	// their last byte close in the high bits.
+	z := h.Sum64()
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	z ^= z >> 31
+	return float32(z>>40)/float32(1<<23) - 1
 }
 
 // writeRoles writes l (F32) with every tensor's values from value, as the
@@ -123,6 +131,98 @@ func TestSplitKVB(t *testing.T) {
 			if !swap && !r.Pass {
 				t.Errorf("faithful split: %s", r.Headline)
 			}
+		}
+	}
+}
+
+// gpt-oss's fused gate_up (a dequantized upload: [E, d, 2f], read
+// transposed) against llama.cpp's de-interleaved ffn_gate_exps and
+// ffn_up_exps, expert by expert: clean as the converter splits it;
+// gate and up exchanged in one expert fail that expert.
+func TestSplitGateUp(t *testing.T) {
+	c := gptoss.Tiny()
+	c.QuantizationConfig = nil
+	spec := gptoss.MustNew(c)
+	hf, err := synth.HF("hf", spec, synth.HFOptions{DType: safetensors.F32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gg, err := synth.GGUF("gg", spec, synth.GGUFOptions{Type: "F32", NoTokenizer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The value of gate's (part 0) or up's (part 1) row j, column c of
+	// expert e; every other tensor by its role.
+	gateUp := func(layer, e, part int, j, col int64) float32 {
+		return value(layer, arch.Component(fmt.Sprint("gu", part)), e, j, col)
+	}
+	fill := func(l *synth.Layout, f checkpoint.Format, exchange bool) *checkpoint.Checkpoint {
+		return write(t, l, func(p synth.Placed) ([]byte, error) {
+			e, _, ok := spec.Locate(f, p.Name)
+			if !ok {
+				t.Fatalf("%s: not in the table", p.Name)
+			}
+			logical := slices.Clone(p.Shape)
+			if f == checkpoint.FormatGGUF {
+				slices.Reverse(logical)
+			}
+			for len(logical) < 3 {
+				logical = append([]int64{1}, logical...)
+			}
+			out := make([]byte, p.Bytes)
+			i := 0
+			for s := range logical[0] {
+				for r := range logical[1] {
+					for col := range logical[2] {
+						var x float32
+						switch e.Component {
+						case gptoss.CompExpertGateUp: // stored [E, d, 2f]: r is the input, col the fused row
+							x = gateUp(e.Layer, int(s), int(col%2), col/2, r)
+						case arch.CompExpertGate, arch.CompExpertUp:
+							part := 0
+							if e.Component == arch.CompExpertUp {
+								part = 1
+							}
+							if exchange && e.Layer == 1 && s == 2 {
+								part = 1 - part
+							}
+							x = gateUp(e.Layer, int(s), part, r, col)
+						case arch.CompExpertDown:
+							if f == checkpoint.FormatSafetensors { // stored [E, f, d]: transposed
+								x = value(e.Layer, e.Component, int(s), col, r)
+							} else {
+								x = value(e.Layer, e.Component, int(s), r, col)
+							}
+						default:
+							x = value(e.Layer, e.Component, int(s), r, col)
+						}
+						binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(x))
+						i++
+					}
+				}
+			}
+			return out, nil
+		})
+	}
+	a := fill(hf, checkpoint.FormatSafetensors, false)
+	for _, exchange := range []bool{false, true} {
+		r, err := compare.Run(context.Background(), a, fill(gg, checkpoint.FormatGGUF, exchange), compare.Options{Full: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, p := range r.Pairs {
+			if !strings.Contains(p.Role, "(interleaved)") {
+				continue
+			}
+			n++
+			want := !exchange || p.Role != "layer 1 expert_gate_up expert 2 (interleaved)"
+			if p.Pass != want {
+				t.Errorf("exchange %v: %s pass %v (rel %.3g): %s", exchange, p.Role, p.Pass, p.RelRMS, p.Diagnosis)
+			}
+		}
+		if n != int(c.NumHiddenLayers*c.NumLocalExperts) {
+			t.Errorf("%d interleaved pairs, want one per expert and layer (%d): %s", n, c.NumHiddenLayers*c.NumLocalExperts, r.Headline)
 		}
 	}
 }
