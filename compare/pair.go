@@ -42,10 +42,11 @@ type side struct {
 }
 
 type slot struct {
-	t     *checkpoint.Tensor
-	slice int
-	part  arch.Part
-	index int // the tensor's index in the inventory
+	t       *checkpoint.Tensor
+	slice   int
+	part    arch.Part
+	index   int          // the tensor's index in the inventory
+	packing arch.Packing // values packed several to an element (MXFP4 blocks, GPTQ/AWQ qweight)
 }
 
 func newSide(ck *checkpoint.Checkpoint, spec arch.Spec) *side {
@@ -60,13 +61,13 @@ func newSide(ck *checkpoint.Checkpoint, spec arch.Spec) *side {
 		if !r.Known || r.Part == arch.PartCompanion {
 			continue
 		}
-		if r.Component.Expert() && r.Expert < 0 && len(t.Logical) == 3 { // stacked: one key per expert
+		if r.Component.Expert() && r.Expert < 0 && len(r.Unpacked(slices.Clone(t.Logical))) == 3 { // stacked: one key per expert
 			for e := range int(t.Logical[0]) {
-				s.by[key{r.Layer, r.Component, e}] = slot{t, e, r.Part, i}
+				s.by[key{r.Layer, r.Component, e}] = slot{t, e, r.Part, i, r.Packing}
 			}
 			continue
 		}
-		s.by[key{r.Layer, r.Component, r.Expert}] = slot{t, -1, r.Part, i}
+		s.by[key{r.Layer, r.Component, r.Expert}] = slot{t, -1, r.Part, i, r.Packing}
 	}
 	return s
 }
@@ -119,7 +120,7 @@ func splits(a, b *side, seen map[key]bool) []splitPair {
 	var out []splitPair
 	for _, hs := range sp.GGUFSplits() {
 		for k, ws := range whole.by {
-			if k.comp != hs.Whole || (k.expert >= 0) != hs.Interleaved {
+			if k.comp != hs.Whole || (k.expert >= 0) != hs.Interleaved || ws.packing != arch.PackNone {
 				continue
 			}
 			pp := splitPair{layer: k.layer, expert: k.expert, split: hs, whole: ws, wholeA: wholeA}
@@ -186,6 +187,12 @@ func pair(a, b *side) pairing {
 			p.unpaired = append(p.unpaired, missingPartner("a", k, sa, b))
 			continue
 		}
+		if sa.packing != arch.PackNone || sb.packing != arch.PackNone {
+			seen[k] = true
+			p.unpaired = append(p.unpaired, Unpaired{Side: "a", Tensor: sliceName(sa), Role: k.String(), NotCompared: true,
+				Reason: "its values are packed (MXFP4 blocks, GPTQ or AWQ int4) and not decoded for comparison yet"})
+			continue
+		}
 		seen[k] = true
 		p.pairs = append(p.pairs, pairing1{k, sa, sb})
 	}
@@ -227,6 +234,9 @@ func missingPartner(name string, k key, s slot, other *side) Unpaired {
 		u.Reason, u.Expected = "the vision tower: llama.cpp converts it to a separate mmproj file", true
 	case s.part != arch.PartModel:
 		u.Reason, u.Expected = fmt.Sprintf("a %s tensor the other side does not carry", s.part), true
+	case s.packing != arch.PackNone:
+		u.Reason = "its values are packed (MXFP4 blocks, GPTQ or AWQ int4) and not decoded for comparison yet"
+		u.NotCompared = true
 	case !other.hasComp(k.comp):
 		u.Reason = fmt.Sprintf("the other side stores no %s at all: its format fuses or splits it differently, and pairing across that is not done yet", k.comp)
 		u.NotCompared = true
