@@ -86,12 +86,23 @@ func isFloatType(dtype string) bool {
 	return false
 }
 
+// packedDTypes are the dtypes a packed weight is stored in: gpt-oss's
+// MXFP4 blocks in bytes, GPTQ's and AWQ's qweight in int32.
+var packedDTypes = map[arch.Packing]string{arch.PackMXFP4: "U8", arch.PackGPTQ: "I32", arch.PackAWQ: "I32"}
+
 // dtypeProblem says what is wrong with storing tensor e as dtype, or "".
-// Safetensors checkpoints of these families store every tensor as a float;
-// GGUF files may quantize matrices but keep norms and the router in float,
-// as llama.cpp's quantizer does.
+// Safetensors checkpoints of these families store every tensor as a float,
+// but a packed weight in its packing's integer type and a companion
+// (scales, zero points, g_idx) as its scheme has it; GGUF files may
+// quantize matrices but keep norms and the router in float, as llama.cpp's
+// quantizer does.
 func dtypeProblem(f checkpoint.Format, dtype string, e arch.Expected) string {
 	switch {
+	case f == checkpoint.FormatSafetensors && e.Packing != arch.PackNone:
+		if want := packedDTypes[e.Packing]; dtype != want {
+			return fmt.Sprintf("dtype %s: packed %s values are stored as %s", dtype, e.Component, want)
+		}
+	case f == checkpoint.FormatSafetensors && e.Part == arch.PartCompanion:
 	case f == checkpoint.FormatSafetensors && !isFloatType(dtype):
 		return fmt.Sprintf("dtype %s: a %s checkpoint stores %s as a float type", dtype, f, e.Component)
 	case f == checkpoint.FormatGGUF && cost.KeepsFloat(e) && !isFloatType(dtype):

@@ -120,7 +120,7 @@ func splits(a, b *side, seen map[key]bool) []splitPair {
 	var out []splitPair
 	for _, hs := range sp.GGUFSplits() {
 		for k, ws := range whole.by {
-			if k.comp != hs.Whole || (k.expert >= 0) != hs.Interleaved || ws.packing != arch.PackNone {
+			if k.comp != hs.Whole || (k.expert >= 0) != hs.Interleaved || !decodable(ws.packing) {
 				continue
 			}
 			pp := splitPair{layer: k.layer, expert: k.expert, split: hs, whole: ws, wholeA: wholeA}
@@ -187,10 +187,10 @@ func pair(a, b *side) pairing {
 			p.unpaired = append(p.unpaired, missingPartner("a", k, sa, b))
 			continue
 		}
-		if sa.packing != arch.PackNone || sb.packing != arch.PackNone {
+		if !decodable(sa.packing) || !decodable(sb.packing) {
 			seen[k] = true
 			p.unpaired = append(p.unpaired, Unpaired{Side: "a", Tensor: sliceName(sa), Role: k.String(), NotCompared: true,
-				Reason: "its values are packed (MXFP4 blocks, GPTQ or AWQ int4) and not decoded for comparison yet"})
+				Reason: "its values are packed (GPTQ or AWQ int4) and not decoded for comparison yet"})
 			continue
 		}
 		seen[k] = true
@@ -234,8 +234,8 @@ func missingPartner(name string, k key, s slot, other *side) Unpaired {
 		u.Reason, u.Expected = "the vision tower: llama.cpp converts it to a separate mmproj file", true
 	case s.part != arch.PartModel:
 		u.Reason, u.Expected = fmt.Sprintf("a %s tensor the other side does not carry", s.part), true
-	case s.packing != arch.PackNone:
-		u.Reason = "its values are packed (MXFP4 blocks, GPTQ or AWQ int4) and not decoded for comparison yet"
+	case !decodable(s.packing):
+		u.Reason = "its values are packed (GPTQ or AWQ int4) and not decoded for comparison yet"
 		u.NotCompared = true
 	case !other.hasComp(k.comp):
 		u.Reason = fmt.Sprintf("the other side stores no %s at all: its format fuses or splits it differently, and pairing across that is not done yet", k.comp)
@@ -255,3 +255,7 @@ func (s *side) hasComp(c arch.Component) bool {
 	}
 	return false
 }
+
+// decodable reports whether values packed so can be read for comparison:
+// unpacked, or gpt-oss's MXFP4 blocks.
+func decodable(p arch.Packing) bool { return p == arch.PackNone || p == arch.PackMXFP4 }

@@ -13,7 +13,7 @@ import (
 // llama.cpp's Q/K head permutation undone and FP8 block scales applied,
 // so that both sides of a pair read the same logical rows.
 type view struct {
-	m      *checkpoint.Matrix
+	m      rows
 	stored []int // stored[i]: the stored row holding logical row i; nil for the identity
 	// whole holds a transposed tensor read whole: logical row i is its
 	// column i.
@@ -28,7 +28,17 @@ type view struct {
 
 // view returns the view of slot sl, of role k.
 func (s *side) view(rd *checkpoint.Reader, sl slot, k key) (*view, error) {
-	m, err := rd.Matrix(sl.t, sl.slice)
+	var m rows
+	var err error
+	if sl.packing == arch.PackMXFP4 {
+		st, ok := s.byName[strings.TrimSuffix(sl.t.Name, "_blocks")+"_scales"]
+		if !ok {
+			return nil, fmt.Errorf("tensor %s: MXFP4 blocks without their scales", sl.t.Name)
+		}
+		m, err = newMXFP4Rows(rd, sl.t, st, max(sl.slice, 0))
+	} else {
+		m, err = rd.Matrix(sl.t, sl.slice)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,9 @@ type HFOptions struct {
 	// Shards is the number of .safetensors files; 1 writes a single
 	// model.safetensors without an index. Zero means 1.
 	Shards int
-	// DType is the dtype of every tensor. The zero value means BF16, as the
+	// DType is the dtype of every tensor but the packed ones and their
+	// companions, which are stored as published (MXFP4 in U8, GPTQ and AWQ
+	// in I32 with F16 scales). The zero value means BF16, as the
 	// published Qwen3 checkpoints are stored.
 	DType safetensors.DType
 	// FP8Blocks stores as block-quantized FP8 checkpoints do
@@ -61,6 +63,10 @@ func HF(name string, spec arch.Spec, opts HFOptions) (*Layout, error) {
 			dtypes[i] = safetensors.F8_E4M3
 		case scaled != nil && strings.HasSuffix(e.Name, "_scale_inv"):
 			dtypes[i] = safetensors.F32
+		default:
+			if dt, ok := packedDType(e); ok {
+				dtypes[i] = dt
+			}
 		}
 		n, ok := checked.Product(e.Shape)
 		bits, ok2 := checked.Mul(n, int64(dtypes[i].Bits()))
@@ -137,4 +143,21 @@ func cut(sizes []int64, total int64, parts int) []int {
 		bounds = append(bounds, len(sizes)-(parts-len(bounds)))
 	}
 	return append(bounds, len(sizes))
+}
+
+// packedDType is the dtype a packed tensor or its companion is stored in,
+// as the published checkpoints store them: gpt-oss's MXFP4 blocks and
+// scales in U8; GPTQ's and AWQ's qweight, qzeros and g_idx in I32, their
+// scales in F16.
+func packedDType(e arch.Expected) (safetensors.DType, bool) {
+	switch {
+	case e.Packing == arch.PackMXFP4, e.Part == arch.PartCompanion && strings.HasSuffix(e.Name, "_scales"):
+		return safetensors.U8, true
+	case e.Packing == arch.PackGPTQ, e.Packing == arch.PackAWQ,
+		e.Part == arch.PartCompanion && (strings.HasSuffix(e.Name, ".qzeros") || strings.HasSuffix(e.Name, ".g_idx")):
+		return safetensors.I32, true
+	case e.Part == arch.PartCompanion && strings.HasSuffix(e.Name, ".scales"):
+		return safetensors.F16, true
+	}
+	return 0, false
 }
