@@ -257,4 +257,3 @@ func TestRecipeMismatch(t *testing.T) {
 		t.Errorf("%s; metadata %+v", r.Headline, r.Metadata)
 	}
 }
-
