@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 
@@ -20,7 +21,7 @@ const defaultBuiltin = "safetensors"
 
 func newAuditCmd() *cobra.Command {
 	var (
-		format      string
+		rf          reportFlags
 		requireArch bool
 		builtin     string
 		jobs        int
@@ -48,9 +49,12 @@ BF16 safetensors shards, synthesized in memory: no download).
 It exits 1 when a check failed; the report says which and why.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			write, ok := audit.LookupFormat(format)
-			if !ok {
-				return usageError(cmd, fmt.Sprintf("--format %q: want %s", format, audit.FormatNames()))
+			outs, err := outputs(cmd, &rf, func(name string) (func(*audit.Report, io.Writer) error, bool) {
+				f, ok := audit.LookupFormat(name)
+				return f.Write, ok
+			})
+			if err != nil {
+				return err
 			}
 			opts.Hardware, opts.Bandwidth, opts.Compute = hw, bandwidth*1e9, compute*1e12
 			if err := opts.Validate(); err != nil {
@@ -68,18 +72,18 @@ It exits 1 when a check failed; the report says which and why.`,
 				// CI reporters expect a document whatever happened: the
 				// machine-readable formats get one saying why there is no
 				// report (a broken artifact, or a run that could not end).
-				if code := classify(err); format != "table" && (code == exitProblems || code == exitRetry) {
+				if code := classify(err); rf.format != "table" && (code == exitProblems || code == exitRetry) {
 					source := builtin
 					if len(args) == 1 {
 						source = args[0]
 					}
-					if werr := write.Write(audit.Unfinished(source, err, code == exitProblems), cmd.OutOrStdout()); werr != nil {
+					if werr := writeReports(cmd, outs, audit.Unfinished(source, err, code == exitProblems)); werr != nil {
 						return errors.Join(err, werr)
 					}
 				}
 				return err
 			}
-			if err := write.Write(r, cmd.OutOrStdout()); err != nil {
+			if err := writeReports(cmd, outs, r); err != nil {
 				return err
 			}
 			if r.Verdict == audit.VerdictFail || (requireArch && r.Model.NotChecked != "") {
@@ -89,8 +93,12 @@ It exits 1 when a check failed; the report says which and why.`,
 		},
 	}
 	f := cmd.Flags()
+	names := make([]string, len(audit.Formats))
+	for i, af := range audit.Formats {
+		names[i] = af.Name
+	}
+	rf.add(cmd, names)
 	f.BoolVar(&requireArch, "require-arch", false, "fail (exit 1) when no family knows the architecture; without it such a checkpoint gets the format-level audit, exit 0")
-	f.StringVar(&format, "format", audit.Formats[0].Name, "output: "+audit.FormatNames())
 	f.StringVar(&builtin, "builtin", "", "audit a built-in reference layout: "+strings.Join(synth.BuiltinNames(), ", ")+" (default safetensors when no SOURCE)")
 	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "files whose headers are read at once")
 	f.Int64Var(&opts.Ctx, "ctx", 4096, "context length for the KV cache, attention FLOPs and throughput")

@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"runtime"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -14,13 +14,12 @@ import (
 
 func newCompareCmd() *cobra.Command {
 	var (
-		opts   compare.Options
-		format string
-		asJSON bool
-		jobs   int
+		opts compare.Options
+		rf   reportFlags
+		jobs int
 	)
 	cmd := &cobra.Command{
-		Use:   "compare A B [--sample N | --full] [--seed S] [--format table|json|markdown|junit]",
+		Use:   "compare A B [--sample N | --full] [--seed S] [--format table|json|markdown|junit] [-o FILE] [--report FORMAT=PATH]...",
 		Short: "Is B (a GGUF, a quantized release) a faithful conversion of A, tensor by tensor?",
 		Long: `compare pairs the tensors of A and B through their family's roles (names in
 both formats, experts stored apart or stacked), undoes what the converter does
@@ -40,12 +39,12 @@ rows with probability 96.6 %. --full compares every row.
 It exits 1 when B is not a faithful conversion of A.`,
 		Args: usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if asJSON {
-				format = "json"
-			}
-			out, ok := compare.LookupFormat(format)
-			if !ok {
-				return usageError(cmd, fmt.Sprintf("--format %q: want table, json, markdown or junit", format))
+			outs, err := outputs(cmd, &rf, func(name string) (func(*compare.Report, io.Writer) error, bool) {
+				f, ok := compare.LookupFormat(name)
+				return f.Write, ok
+			})
+			if err != nil {
+				return err
 			}
 			if opts.Sample < 0 || jobs < 1 {
 				return usageError(cmd, fmt.Sprintf("--sample must be positive and --jobs at least 1 (got %d, %d)", opts.Sample, jobs))
@@ -70,7 +69,7 @@ It exits 1 when B is not a faithful conversion of A.`,
 			if err != nil {
 				return err
 			}
-			if err := out.Write(r, cmd.OutOrStdout()); err != nil {
+			if err := writeReports(cmd, outs, r); err != nil {
 				return err
 			}
 			if r.Verdict == "fail" {
@@ -83,9 +82,8 @@ It exits 1 when B is not a faithful conversion of A.`,
 	f.IntVar(&opts.Sample, "sample", compare.DefaultSample, "rows compared per tensor, drawn by a seeded generator")
 	f.BoolVar(&opts.Full, "full", false, "compare every row")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the row sample")
-	f.StringVar(&format, "format", "table", "output: "+strings.Join(formatNames(), ", "))
-	f.BoolVar(&asJSON, "json", false, "shorthand for --format json")
 	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "tensor pairs compared at once")
+	rf.add(cmd, formatNames())
 	return cmd
 }
 

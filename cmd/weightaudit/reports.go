@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/weightaudit/weightaudit/internal/atomicfile"
+)
+
+// reportFlags are the output flags of a command that writes a report:
+// --format (and --json, its shorthand), -o FILE for where the report
+// goes, and --report FORMAT=PATH, repeatable, for more reports of the
+// same run (a JUnit file for the CI, a Markdown summary).
+type reportFlags struct {
+	format  string
+	json    bool
+	out     string
+	reports []string
+}
+
+// add declares the flags on cmd, formats naming the formats the report
+// has (the first is the default).
+func (rf *reportFlags) add(cmd *cobra.Command, formats []string) {
+	f := cmd.Flags()
+	f.StringVar(&rf.format, "format", formats[0], "output: "+strings.Join(formats, ", "))
+	f.BoolVar(&rf.json, "json", false, "shorthand for --format json")
+	f.StringVarP(&rf.out, "output", "o", "", "write the report to FILE (atomically; - for stdout) instead of stdout")
+	f.StringArrayVar(&rf.reports, "report", nil,
+		"also write the report as FORMAT to PATH (FORMAT=PATH, repeatable; the file GITHUB_STEP_SUMMARY names is appended to)")
+}
+
+// reportOut is one report to write: its format and where.
+type reportOut[R any] struct {
+	write func(R, io.Writer) error
+	path  string // "" or "-" for stdout
+}
+
+// outputs resolves the flags against the command's formats (lookup finds
+// a format's writer by name): the main report first, then each
+// --report. A bad format or a malformed --report is a usage error.
+func outputs[R any](cmd *cobra.Command, rf *reportFlags, lookup func(string) (func(R, io.Writer) error, bool)) ([]reportOut[R], error) {
+	if rf.json {
+		rf.format = "json"
+	}
+	main, ok := lookup(rf.format)
+	if !ok {
+		return nil, usageError(cmd, fmt.Sprintf("--format %q: no such format", rf.format))
+	}
+	outs := []reportOut[R]{{write: main, path: rf.out}}
+	for _, spec := range rf.reports {
+		name, path, ok := strings.Cut(spec, "=")
+		w, known := lookup(name)
+		if !ok || path == "" || !known {
+			return nil, usageError(cmd, fmt.Sprintf("--report %q: want FORMAT=PATH with a known format", spec))
+		}
+		outs = append(outs, reportOut[R]{write: w, path: path})
+	}
+	return outs, nil
+}
+
+// writeReports writes r to each output: stdout, a file replaced
+// atomically, or GitHub's step summary appended to.
+func writeReports[R any](cmd *cobra.Command, outs []reportOut[R], r R) error {
+	for _, o := range outs {
+		var err error
+		switch {
+		case o.path == "" || o.path == "-":
+			err = o.write(r, cmd.OutOrStdout())
+		case o.path == os.Getenv("GITHUB_STEP_SUMMARY"):
+			err = appendTo(o.path, func(w io.Writer) error { return o.write(r, w) })
+		default:
+			err = atomicfile.Write(o.path, 0o644, func(w io.Writer) error { return o.write(r, w) })
+		}
+		if err != nil {
+			return fmt.Errorf("report %s: %w", o.path, err)
+		}
+	}
+	return nil
+}
+
+// appendTo appends what fill writes to the file at path, as GitHub
+// Actions expects of its step summary (other steps write to it too).
+func appendTo(path string, fill func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := fill(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// One run writes several reports: the main one to -o FILE (stdout stays
+// empty), more with --report FORMAT=PATH, the step summary appended to,
+// not replaced; a malformed --report is a usage error.
+func TestReports(t *testing.T) {
+	dir := t.TempDir()
+	summary := filepath.Join(dir, "summary.md")
+	if err := os.WriteFile(summary, []byte("earlier step\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GITHUB_STEP_SUMMARY", summary)
+	out, junit := filepath.Join(dir, "audit.json"), filepath.Join(dir, "junit.xml")
+	stdout, stderr, code := cli(t, "audit", "--builtin", "30b-gguf", "-o", out, "--format", "json",
+		"--report", "junit="+junit, "--report", "markdown="+summary)
+	if code != exitOK || stdout != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want 0 and nothing on stdout", code, stdout, stderr)
+	}
+	var r struct {
+		Pass    bool   `json:"pass"`
+		Verdict string `json:"verdict"`
+	}
+	if b, err := os.ReadFile(out); err != nil || json.Unmarshal(b, &r) != nil || !r.Pass {
+		t.Errorf("-o %s: %+v, %v", out, r, err)
+	}
+	var suites struct {
+		Suites []struct {
+			Tests int `xml:"tests,attr"`
+		} `xml:"testsuite"`
+	}
+	if b, err := os.ReadFile(junit); err != nil || xml.Unmarshal(b, &suites) != nil || len(suites.Suites) != 1 || suites.Suites[0].Tests == 0 {
+		t.Errorf("--report junit: %+v, %v", suites, err)
+	}
+	if b, _ := os.ReadFile(summary); !strings.HasPrefix(string(b), "earlier step\n") || !strings.Contains(string(b), "PASS") {
+		t.Errorf("step summary not appended to: %q", b)
+	}
+	const tiny = "../../testdata/tiny/"
+	cmpOut := filepath.Join(dir, "compare.md")
+	if _, stderr, code := cli(t, "compare", "-o", cmpOut, "--format", "markdown", tiny+"hf-f32", tiny+"gguf/tiny-q8_0.gguf"); code != exitOK {
+		t.Errorf("compare -o: exit %d: %s", code, stderr)
+	} else if b, _ := os.ReadFile(cmpOut); !strings.HasPrefix(string(b), "## weightaudit compare: PASS") {
+		t.Errorf("compare -o wrote %q", b)
+	}
+	for _, bad := range []string{"junit", "xml=out.xml", "json="} {
+		if _, _, code := cli(t, "audit", "--builtin", "30b-gguf", "--report", bad); code != exitUsage {
+			t.Errorf("--report %q: exit %d, want %d", bad, code, exitUsage)
+		}
+	}
+}
