@@ -7,31 +7,16 @@ import (
 	"strings"
 
 	"github.com/weightaudit/weightaudit/internal/junit"
+	"github.com/weightaudit/weightaudit/internal/outfmt"
 	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
-// OutputFormat is one way to render a [Report].
-type OutputFormat struct {
-	Name  string // as --format takes it
-	Write func(r *Report, w io.Writer) error
-}
-
 // Formats lists the output formats, the default first.
-var Formats = []OutputFormat{
-	{"table", (*Report).WriteText},
-	{"json", (*Report).WriteJSON},
-	{"markdown", (*Report).WriteMarkdown},
-	{"junit", (*Report).WriteJUnit},
-}
-
-// LookupFormat returns the output format called name.
-func LookupFormat(name string) (OutputFormat, bool) {
-	for _, f := range Formats {
-		if f.Name == name {
-			return f, true
-		}
-	}
-	return OutputFormat{}, false
+var Formats = outfmt.Table[*Report]{
+	{Name: "table", Write: (*Report).WriteText},
+	{Name: "json", Write: (*Report).WriteJSON},
+	{Name: "markdown", Write: (*Report).WriteMarkdown},
+	{Name: "junit", Write: (*Report).WriteJUnit},
 }
 
 // WriteJSON writes the report as indented JSON.

@@ -93,11 +93,7 @@ It exits 1 when a check failed; the report says which and why.`,
 		},
 	}
 	f := cmd.Flags()
-	names := make([]string, len(audit.Formats))
-	for i, af := range audit.Formats {
-		names[i] = af.Name
-	}
-	rf.add(cmd, names)
+	rf.add(cmd, audit.Formats.Names())
 	f.BoolVar(&requireArch, "require-arch", false, "fail (exit 1) when no family knows the architecture; without it such a checkpoint gets the format-level audit, exit 0")
 	f.StringVar(&builtin, "builtin", "", "audit a built-in reference layout: "+strings.Join(synth.BuiltinNames(), ", ")+" (default safetensors when no SOURCE)")
 	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "files whose headers are read at once")

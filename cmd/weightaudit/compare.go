@@ -40,7 +40,7 @@ It exits 1 when B is not a faithful conversion of A.`,
 		Args: usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			outs, err := outputs(cmd, &rf, func(name string) (func(*compare.Report, io.Writer) error, bool) {
-				f, ok := compare.LookupFormat(name)
+				f, ok := compare.Formats.Lookup(name)
 				return f.Write, ok
 			})
 			if err != nil {
@@ -83,14 +83,6 @@ It exits 1 when B is not a faithful conversion of A.`,
 	f.BoolVar(&opts.Full, "full", false, "compare every row")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the row sample")
 	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "tensor pairs compared at once")
-	rf.add(cmd, formatNames())
+	rf.add(cmd, compare.Formats.Names())
 	return cmd
-}
-
-func formatNames() []string {
-	var names []string
-	for _, f := range compare.Formats {
-		names = append(names, f.Name)
-	}
-	return names
 }
