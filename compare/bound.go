@@ -2,6 +2,8 @@ package compare
 
 import (
 	"math"
+	"strconv"
+	"strings"
 
 	"github.com/weightaudit/weightaudit/gguf"
 )
@@ -63,13 +65,21 @@ func sqErr(dtype string, row []float32) float64 {
 	if bits, ok := mantissaBits[dtype]; ok {
 		return floatSqErr(row, bits)
 	}
-	t, ok := gguf.ParseType(dtype)
-	if !ok || t == gguf.TypeF32 || t == gguf.TypeF64 {
-		return 0 // exact, or a type that holds no rounded values
-	}
-	b, ok := blockSteps[t]
-	if !ok {
-		b = blockStep{size: 32, levels: 4} // lattice and ternary codes: coarse
+	var b blockStep
+	if g, ok := strings.CutPrefix(dtype, int4Prefix); ok { // GPTQ/AWQ: min + scale, 4 bits, per group of inputs
+		n, _ := strconv.Atoi(g)
+		if n <= 0 {
+			n = len(row)
+		}
+		b = blockStep{size: max(n, 1), levels: 15, minMax: true}
+	} else {
+		t, ok := gguf.ParseType(dtype)
+		if !ok || t == gguf.TypeF32 || t == gguf.TypeF64 {
+			return 0 // exact, or a type that holds no rounded values
+		}
+		if b, ok = blockSteps[t]; !ok {
+			b = blockStep{size: 32, levels: 4} // lattice and ternary codes: coarse
+		}
 	}
 	var sum float64
 	for i := 0; i < len(row); i += b.size {
@@ -108,6 +118,10 @@ func floatSqErr(row []float32, bits int) float64 {
 	}
 	return sum / 12
 }
+
+// int4Prefix names the storage of a GPTQ or AWQ weight for sqErr:
+// "int4g128" for groups of 128 inputs, "int4g-1" for one group a row.
+const int4Prefix = "int4g"
 
 // slack multiplies the expected RMS error into the bound a pair must stay
 // within; floor is the relative error two exact copies may show (float

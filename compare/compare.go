@@ -347,7 +347,7 @@ func (c *comparer) compare(p pairing1) (Pair, error) {
 		}
 		before := st.diff2
 		st.add(va, vb)
-		st.expected += sqErr(p.a.t.DType, va) + sqErr(p.b.t.DType, va)
+		st.expected += sqErr(c.a.storage(p.a), va) + sqErr(c.b.storage(p.b), va)
 		perRow[j] = st.diff2 - before
 	}
 	res.RelRMS, res.MaxAbs, res.Cosine = st.relRMS(), st.maxAbs, st.cosine()

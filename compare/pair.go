@@ -3,6 +3,7 @@ package compare
 import (
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/checkpoint"
@@ -257,5 +258,20 @@ func (s *side) hasComp(c arch.Component) bool {
 }
 
 // decodable reports whether values packed so can be read for comparison:
-// unpacked, or gpt-oss's MXFP4 blocks.
-func decodable(p arch.Packing) bool { return p == arch.PackNone || p == arch.PackMXFP4 }
+// all the packings the tables know.
+func decodable(p arch.Packing) bool {
+	switch p {
+	case arch.PackNone, arch.PackMXFP4, arch.PackGPTQ, arch.PackAWQ:
+		return true
+	}
+	return false
+}
+
+// storage names how a slot's values are stored, for the bound: its dtype,
+// or for a GPTQ or AWQ weight its int4 groups.
+func (s *side) storage(sl slot) string {
+	if sl.packing == arch.PackGPTQ || sl.packing == arch.PackAWQ {
+		return int4Prefix + strconv.FormatInt(s.quant.Group, 10)
+	}
+	return sl.t.DType
+}

@@ -30,13 +30,16 @@ type view struct {
 func (s *side) view(rd *checkpoint.Reader, sl slot, k key) (*view, error) {
 	var m rows
 	var err error
-	if sl.packing == arch.PackMXFP4 {
+	switch sl.packing {
+	case arch.PackGPTQ, arch.PackAWQ:
+		m, err = newIntPacked(rd, s, sl.t, sl.packing)
+	case arch.PackMXFP4:
 		st, ok := s.byName[strings.TrimSuffix(sl.t.Name, "_blocks")+"_scales"]
 		if !ok {
 			return nil, fmt.Errorf("tensor %s: MXFP4 blocks without their scales", sl.t.Name)
 		}
 		m, err = newMXFP4Rows(rd, sl.t, st, max(sl.slice, 0))
-	} else {
+	default:
 		m, err = rd.Matrix(sl.t, sl.slice)
 	}
 	if err != nil {
