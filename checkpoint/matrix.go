@@ -82,3 +82,22 @@ func (m *Matrix) ReadRow(ctx context.Context, i int, dst []float32, buf []byte) 
 	}
 	return nil
 }
+
+// ReadRows reads the n rows from i on in one read and decodes them into
+// dst, which must hold n·Cols elements; buf, when it holds n·RowBytes
+// bytes, is used for the stored rows (else one is allocated).
+func (m *Matrix) ReadRows(ctx context.Context, i, n int, dst []float32, buf []byte) error {
+	if i < 0 || n < 1 || i+n > m.rows || len(dst) != n*m.cols {
+		return fmt.Errorf("tensor %s: rows %d to %d of %d into %d elements", m.t.Name, i, i+n, m.rows, len(dst))
+	}
+	if int64(len(buf)) != int64(n)*m.rowBytes {
+		buf = make([]byte, int64(n)*m.rowBytes)
+	}
+	if err := m.r.ReadAt(ctx, m.t.File, buf, m.off+int64(i)*m.rowBytes); err != nil {
+		return fmt.Errorf("tensor %s rows %d to %d: %w", m.t.Name, i, i+n, err)
+	}
+	if err := m.codec.Decode(dst, buf); err != nil {
+		return fmt.Errorf("tensor %s rows %d to %d: %w", m.t.Name, i, i+n, err)
+	}
+	return nil
+}

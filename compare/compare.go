@@ -331,6 +331,7 @@ func (c *comparer) compare(p pairing1) (Pair, error) {
 		}
 		return res, nil
 	}
+	ma.sequential, mb.sequential = c.opts.Full, c.opts.Full
 	res.Shape = []int64{int64(ma.rows()), int64(ma.cols())}
 	res.Transform = joinNonEmpty(ma.transform, mb.transform)
 	rows := c.rows(p.k, ma.rows())
@@ -339,6 +340,11 @@ func (c *comparer) compare(p pairing1) (Pair, error) {
 	va, vb := make([]float32, ma.cols()), make([]float32, mb.cols())
 	perRow := make([]float64, len(rows))
 	for j, i := range rows {
+		if j%256 == 0 {
+			if err := c.ctx.Err(); err != nil {
+				return res, err
+			}
+		}
 		if err := ma.row(c.ctx, i, va); err != nil {
 			return res, err
 		}

@@ -24,7 +24,16 @@ type view struct {
 	transform  string
 	buf        []byte    // one stored row: a view serves one goroutine
 	scales     []float32 // one row of scales
+	// With sequential set (--full), a plain matrix is read a chunk of rows
+	// at a time, from first (cached rows first..first+len(cache)/cols).
+	sequential bool
+	cache      []float32
+	cacheBuf   []byte
+	first      int
 }
+
+// chunkBytes is the size of one read of a sequential view.
+const chunkBytes = 1 << 20
 
 // view returns the view of slot sl, of role k.
 func (s *side) view(rd *checkpoint.Reader, sl slot, k key) (*view, error) {
@@ -102,12 +111,46 @@ func (v *view) row(ctx context.Context, i int, dst []float32) error {
 	if v.stored != nil {
 		r = v.stored[i]
 	}
+	if m, ok := v.m.(*checkpoint.Matrix); ok && v.sequential && v.stored == nil {
+		if err := v.cached(ctx, m, r, dst); err != nil {
+			return err
+		}
+		return v.applyScales(ctx, i, dst)
+	}
 	if int64(len(v.buf)) != v.m.RowBytes() {
 		v.buf = make([]byte, v.m.RowBytes())
 	}
 	if err := v.m.ReadRow(ctx, r, dst, v.buf); err != nil {
 		return err
 	}
+	return v.applyScales(ctx, i, dst)
+}
+
+// cached serves row r from the rows read in one chunk, reading the chunk
+// from r on when r is not in it.
+func (v *view) cached(ctx context.Context, m *checkpoint.Matrix, r int, dst []float32) error {
+	c := m.Cols()
+	if n := len(v.cache) / max(c, 1); r < v.first || r >= v.first+n || n == 0 {
+		k := int(min(int64(m.Rows()-r), max(1, chunkBytes/max(m.RowBytes(), 1))))
+		if len(v.cache) < k*c {
+			v.cache = make([]float32, k*c)
+		}
+		v.cache = v.cache[:k*c]
+		if int64(len(v.cacheBuf)) != int64(k)*m.RowBytes() {
+			v.cacheBuf = make([]byte, int64(k)*m.RowBytes())
+		}
+		if err := m.ReadRows(ctx, r, k, v.cache, v.cacheBuf); err != nil {
+			return err
+		}
+		v.first = r
+	}
+	copy(dst, v.cache[(r-v.first)*c:(r-v.first+1)*c])
+	return nil
+}
+
+// applyScales multiplies logical row i by its FP8 block scales, when the
+// view has them.
+func (v *view) applyScales(ctx context.Context, i int, dst []float32) error {
 	if v.scale == nil {
 		return nil
 	}
