@@ -38,6 +38,22 @@ const (
 	// frequency factors its converter computes from Llama 3.1's RoPE
 	// scaling and stores once, outside the layers.
 	CompRopeFreqs Component = "rope_freqs"
+	// Gemma's post norms: post_attention_layernorm on the attention's
+	// output and post_feedforward_layernorm on the MLP's, each before its
+	// residual add (llama.cpp's post_attention_norm, post_ffw_norm).
+	CompAttnPostNorm Component = "attn_post_norm"
+	CompFFNPostNorm  Component = "ffn_post_norm"
+	// Phi-3's fused projections: qkv_proj, q, k and v stacked along the
+	// output, and gate_up_proj, the gate's rows then the up projection's.
+	CompAttnQKV   Component = "attn_qkv"
+	CompMLPGateUp Component = "mlp_gate_up"
+	// CompRopeFactorsLong and CompRopeFactorsShort are llama.cpp's
+	// rope_factors_long.weight and rope_factors_short.weight: the
+	// head_dim/2 LongRoPE factors its converter copies from config.json
+	// (Phi-3's rope_scaling long_factor and short_factor), stored once,
+	// outside the layers.
+	CompRopeFactorsLong  Component = "rope_factors_long"
+	CompRopeFactorsShort Component = "rope_factors_short"
 )
 
 // Group is a breakdown group of components, as reports tally them.
@@ -80,7 +96,9 @@ var (
 		{CompExpertGate, GroupExperts}, {CompExpertUp, GroupExperts}, {CompExpertDown, GroupExperts},
 		{CompMLPGate, GroupMLP}, {CompMLPUp, GroupMLP}, {CompMLPDown, GroupMLP},
 		{CompAttnQBias, GroupAttention}, {CompAttnKBias, GroupAttention}, {CompAttnVBias, GroupAttention},
-		{CompRopeFreqs, GroupAttention},
+		{CompRopeFreqs, GroupAttention}, {CompAttnPostNorm, GroupNorms}, {CompFFNPostNorm, GroupNorms},
+		{CompAttnQKV, GroupAttention}, {CompMLPGateUp, GroupMLP},
+		{CompRopeFactorsLong, GroupAttention}, {CompRopeFactorsShort, GroupAttention},
 	}
 	compIndex = func() map[Component]uint8 {
 		m := make(map[Component]uint8, len(components))

@@ -246,9 +246,10 @@ type Forwarder interface {
 }
 
 // LayerForwarder is implemented by a [Forwarder] whose layers differ in
-// their forward configuration (Qwen2's sliding layers): the spot-check
-// runs each layer with LayerForward's configuration instead of
-// Forward's.
+// their forward configuration (Qwen2's sliding layers, Gemma 3's local
+// and global ones): the spot-check runs each layer with LayerForward's
+// configuration instead of Forward's, and takes what belongs to the model
+// (the embedding scale, the final norm and soft cap) from Forward's.
 type LayerForwarder interface {
 	// LayerForward returns the configuration of layer's block over a
 	// checkpoint in format f (Jobs left 0 for the caller to set).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -12,12 +13,15 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/gemma3"
 	"github.com/weightaudit/weightaudit/arch/llama"
+	"github.com/weightaudit/weightaudit/arch/phi3"
 	"github.com/weightaudit/weightaudit/arch/qwen2"
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
@@ -26,14 +30,17 @@ import (
 	"github.com/weightaudit/weightaudit/spotcheck"
 )
 
-// The spot-check of the Llama, Mistral, Mixtral and Qwen2 families,
-// against a block written here from transformers' definitions
+// The spot-check of the Llama, Mistral, Mixtral, Qwen2, Gemma 3 and Phi-3
+// families, against a block written here from transformers' definitions
 // (modeling_llama.py, modeling_mistral.py, modeling_mixtral.py,
-// modeling_qwen2.py, modeling_rope_utils.py), in float64 with naive loops
-// and none of the forward package; and a GGUF file of the same weights
-// written here as llama.cpp's converter writes it (convert_hf_to_gguf.py:
-// Q and K rows permuted for a llama-architecture file, Mixtral's experts
-// stacked, Llama 3.1's RoPE scaling stored as rope_freqs.weight).
+// modeling_qwen2.py, modeling_gemma3.py, modeling_phi3.py,
+// modeling_rope_utils.py), in float64 with naive loops and none of the
+// forward package; and a GGUF file of the same weights written here as
+// llama.cpp's converter writes it (convert_hf_to_gguf.py: Q and K rows
+// permuted for a llama-architecture file, Mixtral's experts stacked,
+// Llama 3.1's RoPE scaling stored as rope_freqs.weight, Gemma's norm
+// weights stored as 1 + w, Phi-3's LongRoPE factors as
+// rope_factors_long/short.weight).
 
 // role is a tensor's place in the model, the same in both formats.
 type role struct {
@@ -82,7 +89,10 @@ type tinyModel struct {
 // ones as llama.cpp's converter writes them (a matrix [out, in] is ne {in,
 // out}, the same bytes; a layer's experts stacked in expert order; for a
 // llama-architecture file the rows of Q and K permuted per head, and
-// rope_freqs.weight the factors of Llama 3.1's RoPE scaling).
+// rope_freqs.weight the factors of Llama 3.1's RoPE scaling; for gemma3
+// every norm weight plus 1, added in float32 (Gemma3Model.modify_tensors,
+// on the tensor already converted to float32); for phi3 the LongRoPE
+// factors of config.json as F32 tensors).
 func layTiny(tb testing.TB, spec arch.Spec, e edit) *tinyModel {
 	tb.Helper()
 	dims := spec.Dims()
@@ -109,7 +119,8 @@ func layTiny(tb testing.TB, spec arch.Spec, e edit) *tinyModel {
 	}
 	m.hf = loadLayout(tb, hfLayout, func(p synth.Placed) []float32 { return m.w[p.Name] })
 
-	llamaArch := spec.(arch.GGUFWriter).GGUFArch() == "llama"
+	ggufArch := spec.(arch.GGUFWriter).GGUFArch()
+	llamaArch := ggufArch == "llama"
 	byName := map[string]arch.Expected{}
 	for _, x := range spec.Expected(checkpoint.FormatGGUF) {
 		byName[x.Name] = x
@@ -133,6 +144,19 @@ func layTiny(tb testing.TB, spec arch.Spec, e edit) *tinyModel {
 			return permuteRows(vals[role{x.Layer, x.Component, -1}], int(dims.Heads), int(x.Shape[0]))
 		case llamaArch && x.Component == arch.CompAttnK:
 			return permuteRows(vals[role{x.Layer, x.Component, -1}], int(dims.KVHeads), int(x.Shape[0]))
+		case ggufArch == "gemma3" && gemmaNorms[x.Component]:
+			v := slices.Clone(vals[role{x.Layer, x.Component, -1}])
+			for i := range v {
+				v[i]++
+			}
+			return v
+		case x.Component == arch.CompRopeFactorsLong || x.Component == arch.CompRopeFactorsShort:
+			r := spec.Config().(*phi3.Config).RopeScaling
+			f := r.LongFactor
+			if x.Component == arch.CompRopeFactorsShort {
+				f = r.ShortFactor
+			}
+			return to32(f)
 		}
 		v, ok := vals[role{x.Layer, x.Component, -1}]
 		if !ok {
@@ -141,6 +165,21 @@ func layTiny(tb testing.TB, spec arch.Spec, e edit) *tinyModel {
 		return v
 	})
 	return m
+}
+
+// gemmaNorms are the components of Gemma's norm weights, whose names end
+// in "norm.weight": the four of a layer, q_norm and k_norm, model.norm.
+var gemmaNorms = map[arch.Component]bool{arch.CompAttnNorm: true, arch.CompFFNNorm: true, arch.CompAttnPostNorm: true,
+	arch.CompFFNPostNorm: true, arch.CompAttnQNorm: true, arch.CompAttnKNorm: true, arch.CompFinalNorm: true}
+
+// to32 rounds values to float32, as torch.tensor(values,
+// dtype=torch.float32) does.
+func to32(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
 }
 
 // permuteRows is llama.cpp's LlamaModel.permute (convert_hf_to_gguf.py)
@@ -221,13 +260,34 @@ func loadLayout(tb testing.TB, l *synth.Layout, data func(synth.Placed) []float3
 type ref struct {
 	d, nh, nkv, hd, layers, ffn int
 	eps                         float64
-	invFreq                     []float64 // the RoPE frequencies after rope_scaling
-	window                      int       // sliding window of every layer, 0 for none
-	windows                     []int     // per layer, when set (Qwen2's sliding layers)
-	bias                        bool      // q/k/v biases (Qwen2)
-	experts, topk               int       // Mixtral's routing
+	prefix                      string      // of the language model's tensors: "model.", or a multimodal Gemma 3's "language_model.model."
+	invFreq                     []float64   // the RoPE frequencies after rope_scaling
+	invFreqs                    [][]float64 // per layer, when set (Gemma 3's local and global layers)
+	window                      int         // sliding window of every layer, 0 for none
+	windows                     []int       // per layer, when set (Qwen2's sliding layers, Gemma 3's local ones)
+	bias                        bool        // q/k/v biases (Qwen2)
+	experts, topk               int         // Mixtral's routing
 	tied                        bool
 	mixtralNames                bool
+	// Gemma 3's: every RMSNorm scaling by 1 + w, q/k norms per head, the
+	// post norms, the GELU-tanh gate, the attention scale
+	// (query_pre_attn_scalar^−0.5, 0 for 1/√head_dim), the embedding
+	// scale (√hidden_size, 0 for none) and the final soft cap (0 for
+	// none).
+	plusOne, qkNorm, postNorms, gelu bool
+	attnScale, embedScale, softcap   float64
+	// Phi-3's: q, k, v and gate, up as rows of the fused qkv_proj and
+	// gate_up_proj; LongRoPE's attention factor on cos and sin (0 for
+	// none). swapFused is a control: the fused rows read in the wrong
+	// order (v before k, up before gate).
+	fused, swapFused bool
+	ropeAttn         float64
+	// How llama.cpp runs the GGUF file (ggufRef): with the sliding windows
+	// (its gemma3 architecture has them, its llama, qwen2 and phi3 do not),
+	// and with its own attention scale when not 0 (gemma3's
+	// 1/√head_dim).
+	ggufWindows   bool
+	ggufAttnScale float64
 }
 
 // plainInvFreq is theta^(−2i/d) for i < d/2 (modeling_rope_utils.py
@@ -283,6 +343,70 @@ func refOfLlama(c *llama.Config) *ref {
 	return r
 }
 
+// refOfGemma3 states the block of a Gemma 3 text config, the language
+// model under prefix: Gemma3RMSNorm's 1 + w everywhere, q/k norms, the
+// post norms, gelu_pytorch_tanh, scaling = query_pre_attn_scalar^−0.5,
+// the embedding times √hidden_size, the local layers rotating
+// with rope_local_base_freq unscaled and attending within sliding_window,
+// the global ones with rope_theta and the linear rope_scaling
+// (_compute_linear_scaling_rope_parameters: inv_freq / factor), the
+// final soft cap. llama.cpp scales the attention by 1/√head_dim (none of
+// these configs has the 27B's 62 layers).
+func refOfGemma3(tb testing.TB, c *gemma3.Config, prefix string) *ref {
+	r := &ref{d: int(c.HiddenSize), nh: int(c.NumAttentionHeads), nkv: int(c.NumKeyValueHeads), hd: int(c.HeadDim),
+		layers: int(c.NumHiddenLayers), ffn: int(c.IntermediateSize), eps: c.RMSNormEps, tied: c.TieWordEmbeddings, prefix: prefix,
+		plusOne: true, qkNorm: true, postNorms: true, gelu: true, attnScale: 1 / math.Sqrt(c.QueryPreAttnScalar),
+		embedScale: math.Sqrt(float64(c.HiddenSize)), ggufWindows: true, ggufAttnScale: 1 / math.Sqrt(float64(c.HeadDim))}
+	if c.FinalLogitSoftcapping != nil {
+		r.softcap = *c.FinalLogitSoftcapping
+	}
+	global := plainInvFreq(r.hd, c.RopeTheta)
+	if len(c.RopeScaling) > 0 && string(c.RopeScaling) != "null" {
+		var rs struct {
+			RopeType string  `json:"rope_type"`
+			Factor   float64 `json:"factor"`
+		}
+		if err := json.Unmarshal(c.RopeScaling, &rs); err != nil || rs.RopeType != "linear" {
+			tb.Fatalf("rope_scaling %s: want linear", c.RopeScaling)
+		}
+		for i := range global {
+			global[i] /= rs.Factor
+		}
+	}
+	for l := range c.NumHiddenLayers {
+		// Gemma3TextConfig's layer_types: "sliding_attention" unless
+		// (l + 1) % sliding_window_pattern == 0.
+		if (l+1)%c.SlidingWindowPattern != 0 {
+			r.windows = append(r.windows, int(c.SlidingWindow))
+			r.invFreqs = append(r.invFreqs, plainInvFreq(r.hd, c.RopeLocalBaseFreq))
+		} else {
+			r.windows = append(r.windows, 0)
+			r.invFreqs = append(r.invFreqs, global)
+		}
+	}
+	return r
+}
+
+// refOfPhi3 states the block of a Phi-3 config: q, k, v and gate, up the
+// rows of the fused projections, every layer within sliding_window, and
+// for LongRoPE (_compute_longrope_parameters, a sequence within
+// original_max_position_embeddings) inv_freq = 1/(short_factor ·
+// θ^(2i/d)) with cos and sin times √(1 + ln s / ln L), s = max / L, L =
+// original_max_position_embeddings. llama.cpp runs no window for phi3.
+func refOfPhi3(c *phi3.Config) *ref {
+	r := &ref{d: int(c.HiddenSize), nh: int(c.NumAttentionHeads), nkv: int(c.NumKeyValueHeads), hd: int(c.HeadDim),
+		layers: int(c.NumHiddenLayers), ffn: int(c.IntermediateSize), eps: c.RMSNormEps, tied: c.TieWordEmbeddings,
+		invFreq: plainInvFreq(int(c.HeadDim), c.RopeTheta), window: int(c.SlidingWindow), fused: true}
+	if rs := c.RopeScaling; rs != nil {
+		for i := range r.invFreq {
+			r.invFreq[i] /= rs.ShortFactor[i]
+		}
+		L := float64(c.OriginalMaxPositionEmbeddings)
+		r.ropeAttn = math.Sqrt(1 + math.Log(float64(c.MaxPositionEmbeddings)/L)/math.Log(L))
+	}
+	return r
+}
+
 // refOfQwen2 states the block of a Qwen2 config.
 func refOfQwen2(c *qwen2.Config) *ref {
 	r := &ref{d: int(c.HiddenSize), nh: int(c.NumAttentionHeads), nkv: int(c.NumKeyValueHeads), hd: int(c.HeadDim),
@@ -304,6 +428,7 @@ func (r *ref) matvec(m []float32, x []float64) []float64 {
 	return out
 }
 
+// rms is RMSNorm with the weight w, or Gemma's with 1 + w.
 func (r *ref) rms(x []float64, w []float32) []float64 {
 	var ss float64
 	for _, v := range x {
@@ -312,34 +437,74 @@ func (r *ref) rms(x []float64, w []float32) []float64 {
 	s := 1 / math.Sqrt(ss/float64(len(x))+r.eps)
 	out := make([]float64, len(x))
 	for i := range x {
-		out[i] = float64(w[i]) * x[i] * s
+		g := float64(w[i])
+		if r.plusOne {
+			g++
+		}
+		out[i] = g * x[i] * s
 	}
 	return out
 }
 
-// rope rotates one head at position pos: x·cos + rotate_half(x)·sin.
-func (r *ref) rope(x []float64, pos int) {
+// rope rotates one head at position pos with the frequencies invFreq:
+// x·cos + rotate_half(x)·sin, cos and sin times LongRoPE's attention
+// factor.
+func (r *ref) rope(x []float64, pos int, invFreq []float64) {
 	half := r.hd / 2
+	m := 1.0
+	if r.ropeAttn != 0 {
+		m = r.ropeAttn
+	}
 	for i := range half {
-		a := float64(pos) * r.invFreq[i]
+		a := float64(pos) * invFreq[i]
+		c, s := m*math.Cos(a), m*math.Sin(a)
 		x0, x1 := x[i], x[i+half]
-		x[i], x[i+half] = x0*math.Cos(a)-x1*math.Sin(a), x1*math.Cos(a)+x0*math.Sin(a)
+		x[i], x[i+half] = x0*c-x1*s, x1*c+x0*s
 	}
 }
+
+// act is the MLP's gate activation: silu, or Gemma's gelu_pytorch_tanh,
+// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+func (r *ref) act(x float64) float64 {
+	if r.gelu {
+		return 0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)))
+	}
+	return x / (1 + math.Exp(-x))
+}
+
+// rowsOf returns rows first … first+n−1 of the row-major matrix m of
+// width cols.
+func rowsOf(m []float32, first, n, cols int) []float32 { return m[first*cols : (first+n)*cols] }
 
 // block runs layer on the rows xs, returning its output and, for a MoE
 // layer, each token's experts (highest weight first).
 func (r *ref) block(w map[string][]float32, layer int, xs [][]float64) ([][]float64, [][]int) {
-	p := "model.layers." + strconv.Itoa(layer) + "."
+	p := r.prefix + "layers." + strconv.Itoa(layer) + "."
 	window := r.window
 	if r.windows != nil {
 		window = r.windows[layer]
 	}
+	invFreq := r.invFreq
+	if r.invFreqs != nil {
+		invFreq = r.invFreqs[layer]
+	}
+	scale := 1 / math.Sqrt(float64(r.hd))
+	if r.attnScale != 0 {
+		scale = r.attnScale
+	}
 	n := len(xs)
+	qm, km, vm := w[p+"self_attn.q_proj.weight"], w[p+"self_attn.k_proj.weight"], w[p+"self_attn.v_proj.weight"]
+	if r.fused { // Phi3Attention: qkv[..., :q], then k, then v
+		qkv, q, kv := w[p+"self_attn.qkv_proj.weight"], r.nh*r.hd, r.nkv*r.hd
+		qm, km, vm = rowsOf(qkv, 0, q, r.d), rowsOf(qkv, q, kv, r.d), rowsOf(qkv, q+kv, kv, r.d)
+		if r.swapFused {
+			km, vm = vm, km
+		}
+	}
 	qs, ks, vs := make([][]float64, n), make([][]float64, n), make([][]float64, n)
 	for t, x := range xs {
 		h := r.rms(x, w[p+"input_layernorm.weight"])
-		qs[t], ks[t], vs[t] = r.matvec(w[p+"self_attn.q_proj.weight"], h), r.matvec(w[p+"self_attn.k_proj.weight"], h), r.matvec(w[p+"self_attn.v_proj.weight"], h)
+		qs[t], ks[t], vs[t] = r.matvec(qm, h), r.matvec(km, h), r.matvec(vm, h)
 		if r.bias {
 			for _, b := range []struct {
 				y    []float64
@@ -350,11 +515,18 @@ func (r *ref) block(w map[string][]float32, layer int, xs [][]float64) ([][]floa
 				}
 			}
 		}
-		for hh := range r.nh {
-			r.rope(qs[t][hh*r.hd:(hh+1)*r.hd], t)
-		}
-		for hh := range r.nkv {
-			r.rope(ks[t][hh*r.hd:(hh+1)*r.hd], t)
+		for _, y := range []struct {
+			v     []float64
+			heads int
+			norm  string
+		}{{qs[t], r.nh, "q_norm"}, {ks[t], r.nkv, "k_norm"}} {
+			for hh := range y.heads {
+				head := y.v[hh*r.hd : (hh+1)*r.hd]
+				if r.qkNorm {
+					copy(head, r.rms(head, w[p+"self_attn."+y.norm+".weight"]))
+				}
+				r.rope(head, t, invFreq)
+			}
 		}
 	}
 	out := make([][]float64, n)
@@ -375,7 +547,7 @@ func (r *ref) block(w map[string][]float32, layer int, xs [][]float64) ([][]floa
 				for i := range r.hd {
 					scores[j] += qs[t][hh*r.hd+i] * ks[s][g*r.hd+i]
 				}
-				scores[j] /= math.Sqrt(float64(r.hd))
+				scores[j] *= scale
 				mx = math.Max(mx, scores[j])
 			}
 			var z float64
@@ -390,21 +562,37 @@ func (r *ref) block(w map[string][]float32, layer int, xs [][]float64) ([][]floa
 			}
 		}
 		x1 := r.matvec(w[p+"self_attn.o_proj.weight"], att)
+		ffnNorm := p + "post_attention_layernorm.weight"
+		if r.postNorms { // Gemma3DecoderLayer: post_attention_layernorm on the attention's output
+			x1, ffnNorm = r.rms(x1, w[p+"post_attention_layernorm.weight"]), p+"pre_feedforward_layernorm.weight"
+		}
 		for i := range x1 {
 			x1[i] += xs[t][i]
 		}
-		h2 := r.rms(x1, w[p+"post_attention_layernorm.weight"])
-		mlp := func(gate, up, down string, scale float64) {
-			g, u := r.matvec(w[gate], h2), r.matvec(w[up], h2)
+		h2 := r.rms(x1, w[ffnNorm])
+		mlp := func(gate, up []float32, down string, scale float64) {
+			g, u := r.matvec(gate, h2), r.matvec(up, h2)
 			for i := range g {
-				g[i] = g[i] / (1 + math.Exp(-g[i])) * u[i]
+				g[i] = r.act(g[i]) * u[i]
 			}
-			for i, y := range r.matvec(w[down], g) {
-				x1[i] += scale * y
+			y := r.matvec(w[down], g)
+			if r.postNorms { // post_feedforward_layernorm on the MLP's output
+				y = r.rms(y, w[p+"post_feedforward_layernorm.weight"])
+			}
+			for i, v := range y {
+				x1[i] += scale * v
 			}
 		}
 		if r.experts == 0 {
-			mlp(p+"mlp.gate_proj.weight", p+"mlp.up_proj.weight", p+"mlp.down_proj.weight", 1)
+			gate, up := w[p+"mlp.gate_proj.weight"], w[p+"mlp.up_proj.weight"]
+			if r.fused { // Phi3MLP: gate_up_proj's output chunked in two, gate first
+				gu := w[p+"mlp.gate_up_proj.weight"]
+				gate, up = rowsOf(gu, 0, r.ffn, r.d), rowsOf(gu, r.ffn, r.ffn, r.d)
+				if r.swapFused {
+					gate, up = up, gate
+				}
+			}
+			mlp(gate, up, p+"mlp.down_proj.weight", 1)
 			out[t] = x1
 			continue
 		}
@@ -426,7 +614,7 @@ func (r *ref) block(w map[string][]float32, layer int, xs [][]float64) ([][]floa
 		}
 		for _, id := range ids {
 			ep := p + "block_sparse_moe.experts." + strconv.Itoa(id) + "."
-			mlp(ep+"w1.weight", ep+"w3.weight", ep+"w2.weight", probs[id]/z/sum)
+			mlp(w[ep+"w1.weight"], w[ep+"w3.weight"], ep+"w2.weight", probs[id]/z/sum)
 		}
 		routes = append(routes, ids)
 		out[t] = x1
@@ -434,12 +622,16 @@ func (r *ref) block(w map[string][]float32, layer int, xs [][]float64) ([][]floa
 	return out, routes
 }
 
-// embed returns the embedding rows of the tokens.
+// embed returns the embedding rows of the tokens, times Gemma's scale.
 func (r *ref) embed(w map[string][]float32, tokens []int) [][]float64 {
 	xs := make([][]float64, len(tokens))
+	m := 1.0
+	if r.embedScale != 0 {
+		m = r.embedScale
+	}
 	for t, id := range tokens {
-		for _, v := range w["model.embed_tokens.weight"][id*r.d : (id+1)*r.d] {
-			xs[t] = append(xs[t], float64(v))
+		for _, v := range w[r.prefix+"embed_tokens.weight"][id*r.d : (id+1)*r.d] {
+			xs[t] = append(xs[t], m*float64(v))
 		}
 	}
 	return xs
@@ -452,7 +644,8 @@ func (r *ref) layer(w map[string][]float32, layer int, tokens []int) ([]float32,
 }
 
 // full is the logits of the whole model: every block, model.norm and
-// lm_head (the embedding when tied).
+// lm_head (the embedding when tied), capped at softcap (Gemma3ForCausalLM:
+// tanh(logits / cap) · cap).
 func (r *ref) full(w map[string][]float32, tokens []int) []float32 {
 	xs := r.embed(w, tokens)
 	for l := range r.layers {
@@ -460,11 +653,16 @@ func (r *ref) full(w map[string][]float32, tokens []int) []float32 {
 	}
 	head := w["lm_head.weight"]
 	if r.tied {
-		head = w["model.embed_tokens.weight"]
+		head = w[r.prefix+"embed_tokens.weight"]
 	}
 	out := make([][]float64, len(xs))
 	for t, x := range xs {
-		out[t] = r.matvec(head, r.rms(x, w["model.norm.weight"]))
+		out[t] = r.matvec(head, r.rms(x, w[r.prefix+"norm.weight"]))
+		for i, v := range out[t] {
+			if r.softcap != 0 {
+				out[t][i] = math.Tanh(v/r.softcap) * r.softcap
+			}
+		}
 	}
 	return flat(out)
 }
@@ -484,17 +682,22 @@ type familyCase struct {
 	name string
 	spec arch.Spec
 	ref  *ref
-	// ablate removes what the case tests from the definition (the RoPE
-	// scaling, the window, the biases): the spot-check must then
-	// disagree with it, so that the test would see the feature missing.
-	ablate func(*ref)
+	// layers are the layers run one by one; 0 and 1 when nil.
+	layers []int
+	// ablate removes, by name, each feature the case tests from the
+	// definition (the RoPE scaling, the window, the biases, Gemma's
+	// 1 + w, …): the spot-check must then disagree with it, on one of
+	// the layers or the logits, so that the test would see the feature
+	// missing.
+	ablate map[string]func(*ref)
 	// exact says the GGUF file gives the same block output bit for bit
 	// (it holds the same float32 values); false where llama.cpp stores
-	// the RoPE scaling its own way (rope_freqs).
+	// the RoPE scaling its own way (rope_freqs) or runs another window or
+	// attention scale.
 	exact bool
 }
 
-func familyCases() []familyCase {
+func familyCases(t testing.TB) []familyCase {
 	ptr := func(n int64) *int64 { return &n }
 	// Llama 3.1's RoPE scaling, with a base and an original context that
 	// put one frequency of head_dim 8 in each band (kept, interpolated,
@@ -510,14 +713,62 @@ func familyCases() []familyCase {
 	mistral.SlidingWindow = ptr(3)
 	slide := qwen2.Tiny()
 	slide.UseSlidingWindow, slide.SlidingWindow, slide.MaxWindowLayers = true, ptr(2), 1 // layer 1 slides
-	plain := func(theta float64) func(*ref) { return func(r *ref) { r.invFreq = plainInvFreq(r.hd, theta) } }
+	plain := func(theta float64) map[string]func(*ref) {
+		return map[string]func(*ref){"RoPE scaling": func(r *ref) { r.invFreq = plainInvFreq(r.hd, theta) }}
+	}
+	noWindow := map[string]func(*ref){"sliding window": func(r *ref) { r.window, r.windows = 0, nil }}
+
+	// Gemma 3 with its local layers' window biting (3 of the 6 tokens),
+	// the 4B's linear scaling of the global layers (layer 5 of 7) and a
+	// final soft cap (Gemma 2's value; Gemma 3 sets none), text-only and
+	// as the language model of a multimodal checkpoint.
+	gemma := func(c *gemma3.Config) *gemma3.Config {
+		softcap := 5.0
+		c.SlidingWindow, c.RopeScaling, c.FinalLogitSoftcapping = 3, json.RawMessage(`{"factor": 8.0, "rope_type": "linear"}`), &softcap
+		return c
+	}
+	// query_pre_attn_scalar apart from head_dim, as no published model
+	// has it but the 27B (whose llama.cpp scale is its own rule): the
+	// Hugging Face checkpoint scales by 1/√64, the GGUF file, as llama.cpp
+	// runs it, by 1/√head_dim.
+	scalar := gemma3.Tiny()
+	scalar.QueryPreAttnScalar = 64
+	// Tiny's layer 5 is its global layer (rope_theta 1e6), layer 4 a
+	// local one.
+	gemmaAblate := map[string]func(*ref){
+		"1 + w":                 func(r *ref) { r.plusOne = false },
+		"post norms":            func(r *ref) { r.postNorms = false },
+		"√hidden_size":          func(r *ref) { r.embedScale = 0 },
+		"GeGLU":                 func(r *ref) { r.gelu = false },
+		"sliding window":        func(r *ref) { r.windows = nil },
+		"final_logit_softcap":   func(r *ref) { r.softcap = 0 },
+		"global linear scaling": func(r *ref) { r.invFreqs[5] = plainInvFreq(r.hd, 1e6) },
+		"local RoPE base":       func(r *ref) { r.invFreqs[4] = r.invFreqs[5] },
+	}
+	// Phi-3 with LongRoPE's short factors unequal (Tiny's are all 1), its
+	// window past the tokens; Phi-3-mini-4k's shape of no scaling with
+	// the window biting.
+	longrope := phi3.Tiny()
+	longrope.RopeScaling.ShortFactor = []float64{1, 1.25, 1.5, 2}
+	window := phi3.Tiny()
+	window.RopeScaling, window.MaxPositionEmbeddings, window.SlidingWindow = nil, 64, 3
 	cases := []familyCase{
 		{name: "llama, llama3 RoPE", spec: llama.MustNew(l3), ablate: plain(l3.RopeTheta)},
 		{name: "llama, tied, linear RoPE", spec: llama.MustNew(tied), ablate: plain(tied.RopeTheta), exact: true},
-		{name: "mistral, sliding window 3", spec: llama.MustNew(mistral), ablate: func(r *ref) { r.window = 0 }},
+		{name: "mistral, sliding window 3", spec: llama.MustNew(mistral), ablate: noWindow},
 		{name: "mixtral", spec: llama.MustNew(llama.TinyMoE()), exact: true},
-		{name: "qwen2, biases", spec: qwen2.MustNew(qwen2.Tiny()), ablate: func(r *ref) { r.bias = false }, exact: true},
-		{name: "qwen2, layer 1 sliding", spec: qwen2.MustNew(slide), ablate: func(r *ref) { r.windows = nil }},
+		{name: "qwen2, biases", spec: qwen2.MustNew(qwen2.Tiny()), ablate: map[string]func(*ref){"biases": func(r *ref) { r.bias = false }}, exact: true},
+		{name: "qwen2, layer 1 sliding", spec: qwen2.MustNew(slide), ablate: noWindow},
+		{name: "gemma3, local and global layers", spec: gemma3.MustNew(gemma(gemma3.Tiny())), layers: []int{4, 5}, ablate: gemmaAblate, exact: true},
+		{name: "gemma3, multimodal language model", spec: gemma3.MustNew(gemma(gemma3.TinyMultimodal())), layers: []int{4, 5}, exact: true},
+		{name: "gemma3, query_pre_attn_scalar 64", spec: gemma3.MustNew(scalar), layers: []int{5},
+			ablate: map[string]func(*ref){"query_pre_attn_scalar": func(r *ref) { r.attnScale = 0 }}},
+		{name: "phi3, LongRoPE", spec: phi3.MustNew(longrope), exact: true, ablate: map[string]func(*ref){
+			"short factors":    func(r *ref) { r.invFreq = plainInvFreq(r.hd, 10000) },
+			"attention factor": func(r *ref) { r.ropeAttn = 0 },
+			"fused order":      func(r *ref) { r.swapFused = true },
+		}},
+		{name: "phi3, sliding window 3", spec: phi3.MustNew(window), ablate: noWindow},
 	}
 	for i := range cases {
 		switch c := cases[i].spec.Config().(type) {
@@ -525,16 +776,34 @@ func familyCases() []familyCase {
 			cases[i].ref = refOfLlama(c)
 		case *qwen2.Config:
 			cases[i].ref = refOfQwen2(c)
+		case *gemma3.Config:
+			cases[i].ref = refOfGemma3(t, c, "model.")
+		case *gemma3.MultimodalConfig:
+			cases[i].ref = refOfGemma3(t, c.TextConfig, "language_model.model.")
+		case *phi3.Config:
+			cases[i].ref = refOfPhi3(c)
+		}
+		if cases[i].ref.prefix == "" {
+			cases[i].ref.prefix = "model."
+		}
+		if cases[i].layers == nil {
+			cases[i].layers = []int{0, 1}
 		}
 	}
 	return cases
 }
 
 // ggufRef is the definition as llama.cpp computes the GGUF file: no
-// sliding window (neither its llama nor its qwen2 architecture has one).
+// sliding window unless its architecture has one (gemma3; neither llama,
+// qwen2 nor phi3), and its own attention scale where it has one.
 func (r *ref) ggufRef() *ref {
 	g := *r
-	g.window, g.windows = 0, nil
+	if !r.ggufWindows {
+		g.window, g.windows = 0, nil
+	}
+	if r.ggufAttnScale != 0 {
+		g.attnScale = r.ggufAttnScale
+	}
 	return &g
 }
 
@@ -542,16 +811,22 @@ func (r *ref) ggufRef() *ref {
 // with the definition within 1e-5 relative in float32 on F32 weights, in
 // both formats, with the experts the definition routes to; the GGUF file
 // gives the same output as the safetensors one (bit for bit where both
-// hold the same values and the window does not bite); and the definition
-// without the case's feature disagrees, so the feature is tested.
+// hold the same values and llama.cpp runs the same window and scale); and
+// the definition without each of the case's features disagrees, on a
+// layer or the logits, so the feature is tested.
 func TestFamiliesMatchDefinition(t *testing.T) {
 	tokens := []int{3, 17, 42, 0, 63, 9}
-	for _, fc := range familyCases() {
+	for _, fc := range familyCases(t) {
 		t.Run(fc.name, func(t *testing.T) {
 			m := layTiny(t, fc.spec, nil)
-			for _, layer := range []int{0, 1} {
+			// The largest difference from the spot-check of the
+			// definition without each feature, over the layers and the
+			// logits.
+			ablated := map[string]float64{}
+			for _, layer := range fc.layers {
 				want, routes := fc.ref.layer(m.w, layer, tokens)
 				hf := spot(t, m.hf, spotcheck.Options{Layer: layer, Tokens: tokens, Jobs: 2})
+				t.Logf("layer %d: safetensors %.3g from the definition (float32 vs float64 %.3g)", layer, relDiff(hf.Output, want), hf.MaxRelErr)
 				if d := relDiff(hf.Output, want); d > 1e-5 || !hf.Passes() || hf.MaxRelErr > 1e-5 {
 					t.Errorf("layer %d: differs from the definition by %g; passes %v, float32 vs float64 %g, dead %v", layer, d, hf.Passes(), hf.MaxRelErr, hf.Dead)
 				}
@@ -560,6 +835,7 @@ func TestFamiliesMatchDefinition(t *testing.T) {
 				}
 				gg := spot(t, m.gguf, spotcheck.Options{Layer: layer, Tokens: tokens, Jobs: 2})
 				wantGG, _ := fc.ref.ggufRef().layer(m.w, layer, tokens)
+				t.Logf("layer %d: GGUF %.3g from the definition, %.3g from safetensors", layer, relDiff(gg.Output, wantGG), relDiff(gg.Output, hf.Output))
 				if d := relDiff(gg.Output, wantGG); d > 1e-5 || !gg.Passes() {
 					t.Errorf("layer %d: GGUF differs from the definition by %g; passes %v", layer, d, gg.Passes())
 				}
@@ -569,12 +845,11 @@ func TestFamiliesMatchDefinition(t *testing.T) {
 				if fc.exact && !slices.Equal(gg.Output, hf.Output) {
 					t.Errorf("layer %d: GGUF output differs from safetensors by %g, want bit for bit", layer, relDiff(gg.Output, hf.Output))
 				}
-				if fc.ablate != nil {
-					without := *fc.ref
-					fc.ablate(&without)
-					if other, _ := without.layer(m.w, layer, tokens); layer == 1 && relDiff(hf.Output, other) < 1e-3 {
-						t.Errorf("layer %d: the definition without the case's feature differs by only %g", layer, relDiff(hf.Output, other))
-					}
+				for name, ablate := range fc.ablate {
+					without := fc.ref.clone()
+					ablate(without)
+					other, _ := without.layer(m.w, layer, tokens)
+					ablated[name] = math.Max(ablated[name], relDiff(hf.Output, other))
 				}
 			}
 			for f, ck := range map[string]*checkpoint.Checkpoint{"safetensors": m.hf, "gguf": m.gguf} {
@@ -583,20 +858,43 @@ func TestFamiliesMatchDefinition(t *testing.T) {
 					want = fc.ref.ggufRef().full(m.w, tokens)
 				}
 				r := spot(t, ck, spotcheck.Options{Full: true, Tokens: tokens, Jobs: 2})
+				t.Logf("%s full: logits %.3g from the definition (float32 vs float64 %.3g)", f, relDiff(r.Output, want), r.MaxRelErr)
 				if d := relDiff(r.Output, want); d > 1e-5 || !r.Passes() || !slices.Equal(r.ShapeOut, []int{len(tokens), 64}) {
 					t.Errorf("%s full: logits %v differ from the definition by %g; passes %v, dead %v", f, r.ShapeOut, d, r.Passes(), r.Dead)
+				}
+				for name, ablate := range fc.ablate {
+					if f == "safetensors" {
+						without := fc.ref.clone()
+						ablate(without)
+						ablated[name] = math.Max(ablated[name], relDiff(r.Output, without.full(m.w, tokens)))
+					}
+				}
+			}
+			for name, d := range ablated {
+				t.Logf("without %s: differs by %.3g", name, d)
+				if d < 1e-3 {
+					t.Errorf("the definition without %s differs by only %g", name, d)
 				}
 			}
 		})
 	}
 }
 
+// clone returns a copy of r whose per-layer frequencies a control may
+// change.
+func (r *ref) clone() *ref {
+	c := *r
+	c.invFreqs = slices.Clone(r.invFreqs)
+	return &c
+}
+
 // With no more tokens than the window, the window does not bite: the
-// GGUF file (whose llama.cpp architecture has none) gives the safetensors
-// output bit for bit.
+// GGUF file (whose llama.cpp architecture may have none) gives the
+// safetensors output bit for bit, where llama.cpp scales the attention
+// as transformers does.
 func TestFamiliesWindowWithinTokens(t *testing.T) {
-	for _, fc := range familyCases() {
-		if fc.ref.window == 0 && slices.Max(append(fc.ref.windows, 0)) == 0 {
+	for _, fc := range familyCases(t) {
+		if fc.ref.window == 0 && slices.Max(append(fc.ref.windows, 0)) == 0 || fc.ref.ggufRef().attnScale != fc.ref.attnScale {
 			continue
 		}
 		t.Run(fc.name, func(t *testing.T) {
@@ -685,6 +983,22 @@ func TestFamiliesDeadBlock(t *testing.T) {
 		// inputs differ" (they do not): only the embedding is named.
 		{"qwen2 embedding zero, full", qwen2.MustNew(qwen2.Tiny()), zero(func(r role) bool { return r.comp == arch.CompEmbedding }),
 			spotcheck.Options{Full: true, Tokens: tokens}, []D{{Kind: spotcheck.DeadEmbedding, Layer: -1, Tokens: tokens}}},
+		// Gemma's zero norm weights scale by 1 + 0 = 1 (the GGUF file
+		// stores that 1), but the zero projections leave the attention and
+		// the MLP nothing to add, and their post norms of zero are zero.
+		{"gemma3 layer 5 zero", gemma3.MustNew(gemma3.Tiny()), zero(func(r role) bool { return r.layer == 5 }),
+			spotcheck.Options{Layer: 5, Tokens: tokens}, []D{{Kind: spotcheck.DeadPassThrough, Layer: 5}}},
+		{"gemma3 multimodal layer 0 zero", gemma3.MustNew(gemma3.TinyMultimodal()), zero(func(r role) bool { return r.layer == 0 }),
+			spotcheck.Options{Layer: 0, Tokens: tokens}, []D{{Kind: spotcheck.DeadPassThrough, Layer: 0}}},
+		{"phi3 layer 0 zero", phi3.MustNew(phi3.Tiny()), zero(func(r role) bool { return r.layer == 0 }),
+			spotcheck.Options{Layer: 0, Tokens: tokens}, []D{{Kind: spotcheck.DeadPassThrough, Layer: 0}}},
+		// The embedding all zero: √hidden_size·0 = 0, and without
+		// biases every layer maps 0 to 0 (not named a pass-through: its
+		// input is zero); the logits, tied to the zero embedding, are
+		// zero.
+		{"gemma3 embedding zero, full", gemma3.MustNew(gemma3.Tiny()), zero(func(r role) bool { return r.comp == arch.CompEmbedding }),
+			spotcheck.Options{Full: true, Tokens: tokens}, []D{{Kind: spotcheck.DeadEmbedding, Layer: -1, Tokens: tokens},
+				{Kind: spotcheck.DeadZero, Layer: -1, Tokens: tokens}}},
 	}
 	for _, tt := range tests {
 		m := layTiny(t, tt.spec, tt.edit)
@@ -699,15 +1013,36 @@ func TestFamiliesDeadBlock(t *testing.T) {
 	}
 }
 
-// A RoPE scaling the kernels do not implement declines the spot-check as
-// not applicable (audit --spotcheck then notes it) rather than run other
-// frequencies than the model's.
+// A RoPE scaling, or another feature, the kernels do not implement
+// declines the spot-check as not applicable (audit --spotcheck then notes
+// it) rather than run another block than the model's; for Gemma 3 also
+// when the layer run is a local one, which the global layers' scaling
+// does not touch.
 func TestSpotCheckUnsupportedRopeScaling(t *testing.T) {
-	c := llama.TinyDense()
-	c.RopeScaling = &llama.RopeScaling{RopeType: "yarn", Factor: 4, OriginalMaxPositionEmbeddings: 64}
-	m := layTiny(t, llama.MustNew(c), nil)
-	_, err := spotcheck.Run(context.Background(), m.hf, spotcheck.Options{Layer: 0, Tokens: []int{1}})
-	if !errors.Is(err, arch.ErrNotApplicable) || !errors.Is(err, spotcheck.ErrInvalid) {
-		t.Errorf("Run(yarn) = %v, want arch.ErrNotApplicable", err)
+	yarn := llama.TinyDense()
+	yarn.RopeScaling = &llama.RopeScaling{RopeType: "yarn", Factor: 4, OriginalMaxPositionEmbeddings: 64}
+	dynamic := gemma3.Tiny()
+	dynamic.RopeScaling = json.RawMessage(`{"rope_type": "dynamic", "factor": 2.0}`)
+	bidirectional := gemma3.Tiny()
+	bidirectional.UseBidirectionalAttention = true
+	partial := phi3.Tiny()
+	partial.PartialRotaryFactor = 0.75
+	phiYarn := phi3.Tiny()
+	phiYarn.RopeScaling.Type = "yarn"
+	for _, tt := range []struct {
+		name, want string
+		spec       arch.Spec
+	}{
+		{"llama yarn", `"yarn"`, llama.MustNew(yarn)},
+		{"gemma3 dynamic", `"dynamic"`, gemma3.MustNew(dynamic)},
+		{"gemma3 bidirectional", "use_bidirectional_attention", gemma3.MustNew(bidirectional)},
+		{"phi3 partial rotary", "partial_rotary_factor 0.75", phi3.MustNew(partial)},
+		{"phi3 yarn", `"yarn"`, phi3.MustNew(phiYarn)},
+	} {
+		m := layTiny(t, tt.spec, nil)
+		_, err := spotcheck.Run(context.Background(), m.hf, spotcheck.Options{Layer: 0, Tokens: []int{1}})
+		if !errors.Is(err, arch.ErrNotApplicable) || !errors.Is(err, spotcheck.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: Run = %v, want arch.ErrNotApplicable naming %s", tt.name, err, tt.want)
+		}
 	}
 }

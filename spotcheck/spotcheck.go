@@ -90,11 +90,29 @@ func Run(ctx context.Context, ck *checkpoint.Checkpoint, opts Options) (*Result,
 		return nil, fmt.Errorf("%w: a full forward pass would read %s of weights (limit %s); check one layer with --layer", ErrInvalid, textfmt.Bytes(tot.Bytes), textfmt.Bytes(MaxFullBytes))
 	}
 	fc := fw.Forward(ck.Format)
-	if fc.Scaling.Type == forward.RopeUnsupported {
-		return nil, fmt.Errorf("%w: %s: %w: the RoPE scaling %q has no forward pass", ErrInvalid, spec.Family(), arch.ErrNotApplicable, fc.Scaling.Name)
+	if err := unsupported(spec, fc); err != nil {
+		return nil, err
 	}
 	perLayer, _ := fw.(arch.LayerForwarder)
 	n, d := len(opts.Tokens), int(dims.Hidden)
+	layers := []int{opts.Layer}
+	if opts.Full {
+		layers = layers[:0]
+		for l := 0; l < int(dims.Layers); l++ {
+			layers = append(layers, l)
+		}
+	}
+	configs := make([]forward.Config, len(layers))
+	for i, l := range layers {
+		configs[i] = fc
+		if perLayer != nil {
+			configs[i] = perLayer.LayerForward(ck.Format, l)
+		}
+		if err := unsupported(spec, configs[i]); err != nil {
+			return nil, err
+		}
+		configs[i].Jobs = opts.Jobs
+	}
 
 	// The input: the embedding rows of the tokens.
 	emb, ok := w.tensor(-1, arch.CompEmbedding, -1)
@@ -114,24 +132,21 @@ func Run(ctx context.Context, ck *checkpoint.Checkpoint, opts Options) (*Result,
 	x := forward.NewPair(x32)
 	dead := &deadCheck{tokens: opts.Tokens}
 	dead.embedding(x32, d)
-
-	res := &Result{Layer: opts.Layer, Full: opts.Full, Tokens: opts.Tokens, ShapeIn: []int{n, d}, TensorBytes: tot.Bytes}
-	layers := []int{opts.Layer}
-	if opts.Full {
-		res.Layer = -1
-		layers = layers[:0]
-		for l := 0; l < int(dims.Layers); l++ {
-			layers = append(layers, l)
+	if fc.EmbedScale != 0 { // Gemma: the rows times √hidden_size, in each precision
+		s32, s64 := float32(fc.EmbedScale), fc.EmbedScale
+		for i := range x.F32 {
+			x.F32[i] *= s32
+			x.F64[i] *= s64
 		}
 	}
-	for _, l := range layers {
+
+	res := &Result{Layer: opts.Layer, Full: opts.Full, Tokens: opts.Tokens, ShapeIn: []int{n, d}, TensorBytes: tot.Bytes}
+	if opts.Full {
+		res.Layer = -1
+	}
+	for i, l := range layers {
 		lw := &layerWeights{w: w, ctx: ctx, layer: l, sparse: fw.Sparse(l)}
-		lc := fc
-		if perLayer != nil {
-			lc = perLayer.LayerForward(ck.Format, l)
-		}
-		lc.Jobs = opts.Jobs
-		y, route, err := forward.Block(ctx, lc, lw, x)
+		y, route, err := forward.Block(ctx, configs[i], lw, x)
 		if err != nil {
 			return nil, fmt.Errorf("layer %d: %w", l, err)
 		}
@@ -146,7 +161,7 @@ func Run(ctx context.Context, ck *checkpoint.Checkpoint, opts Options) (*Result,
 	}
 	width := d
 	if opts.Full {
-		if x, width, err = head(ctx, w, dims, fw.NormEps(), x, opts.Jobs); err != nil {
+		if x, width, err = head(ctx, w, dims, fc, fw.NormEps(), x, opts.Jobs); err != nil {
 			return nil, err
 		}
 	}
@@ -184,8 +199,22 @@ func Run(ctx context.Context, ck *checkpoint.Checkpoint, opts Options) (*Result,
 	return res, nil
 }
 
-// head applies the final norm and lm_head (the embedding when tied).
-func head(ctx context.Context, w *weights, dims arch.Dims, eps float64, x forward.Pair, jobs int) (forward.Pair, int, error) {
+// unsupported returns the error that declines a model whose forward
+// configuration names what the kernels do not compute, nil when they
+// compute it all.
+func unsupported(spec arch.Spec, fc forward.Config) error {
+	switch {
+	case fc.Scaling.Type == forward.RopeUnsupported:
+		return fmt.Errorf("%w: %s: %w: the RoPE scaling %q has no forward pass", ErrInvalid, spec.Family(), arch.ErrNotApplicable, fc.Scaling.Name)
+	case fc.Unsupported != "":
+		return fmt.Errorf("%w: %s: %w: %s has no forward pass", ErrInvalid, spec.Family(), arch.ErrNotApplicable, fc.Unsupported)
+	}
+	return nil
+}
+
+// head applies the final norm (of 1 + weight when fc.NormPlusOne), lm_head
+// (the embedding when tied) and the soft cap of fc.FinalSoftcap.
+func head(ctx context.Context, w *weights, dims arch.Dims, fc forward.Config, eps float64, x forward.Pair, jobs int) (forward.Pair, int, error) {
 	normT, ok := w.tensor(-1, arch.CompFinalNorm, -1)
 	if !ok {
 		return forward.Pair{}, 0, fmt.Errorf("%w: no final norm", ErrInvalid)
@@ -207,16 +236,28 @@ func head(ctx context.Context, w *weights, dims arch.Dims, eps float64, x forwar
 	}
 	n := len(x.F32) / int(dims.Hidden)
 	h := forward.Pair{F32: make([]float32, len(x.F32)), F64: make([]float64, len(x.F64))}
-	if err := forward.RMSNorm(h.F32, x.F32, norm, eps); err != nil {
+	norm32, norm64 := forward.RMSNorm[float32], forward.RMSNorm[float64]
+	if fc.NormPlusOne {
+		norm32, norm64 = forward.RMSNormPlusOne[float32], forward.RMSNormPlusOne[float64]
+	}
+	if err := norm32(h.F32, x.F32, norm, eps); err != nil {
 		return forward.Pair{}, 0, err
 	}
-	if err := forward.RMSNorm(h.F64, x.F64, norm, eps); err != nil {
+	if err := norm64(h.F64, x.F64, norm, eps); err != nil {
 		return forward.Pair{}, 0, err
 	}
 	v := rows.Rows()
 	logits := forward.Pair{F32: make([]float32, n*v), F64: make([]float64, n*v)}
 	if err := forward.MatMulPair(ctx, logits.F32, logits.F64, rows, h.F32, h.F64, jobs); err != nil {
 		return forward.Pair{}, 0, fmt.Errorf("lm_head: %w", err)
+	}
+	if fc.FinalSoftcap != 0 {
+		if err := forward.Softcap(logits.F32, fc.FinalSoftcap); err != nil {
+			return forward.Pair{}, 0, fmt.Errorf("final_logit_softcapping: %w", err)
+		}
+		if err := forward.Softcap(logits.F64, fc.FinalSoftcap); err != nil {
+			return forward.Pair{}, 0, fmt.Errorf("final_logit_softcapping: %w", err)
+		}
 	}
 	return logits, v, nil
 }

@@ -148,7 +148,8 @@ type layerWeights struct {
 
 // vectorComps maps forward.Layer's vector names to components: the
 // layer's tensor of that component, or for an outer one (rope_freqs,
-// stored once for every layer) the tensor outside the layers.
+// rope_factors_short, stored once for every layer) the tensor outside the
+// layers.
 var vectorComps = map[string]struct {
 	comp  arch.Component
 	outer bool
@@ -156,11 +157,14 @@ var vectorComps = map[string]struct {
 	"attn_norm": {comp: arch.CompAttnNorm}, "q_norm": {comp: arch.CompAttnQNorm}, "k_norm": {comp: arch.CompAttnKNorm},
 	"ffn_norm": {comp: arch.CompFFNNorm}, "q_bias": {comp: arch.CompAttnQBias}, "k_bias": {comp: arch.CompAttnKBias},
 	"v_bias": {comp: arch.CompAttnVBias}, "rope_freqs": {comp: arch.CompRopeFreqs, outer: true},
+	"attn_post_norm": {comp: arch.CompAttnPostNorm}, "ffn_post_norm": {comp: arch.CompFFNPostNorm},
+	"rope_factors_short": {comp: arch.CompRopeFactorsShort, outer: true},
 }
 
 var matrixComps = map[string][2]arch.Component{ // [dense or attention, expert]
 	"q": {arch.CompAttnQ}, "k": {arch.CompAttnK}, "v": {arch.CompAttnV}, "o": {arch.CompAttnO}, "router": {arch.CompRouter},
 	"gate": {arch.CompMLPGate, arch.CompExpertGate}, "up": {arch.CompMLPUp, arch.CompExpertUp}, "down": {arch.CompMLPDown, arch.CompExpertDown},
+	"qkv": {arch.CompAttnQKV}, "gate_up": {arch.CompMLPGateUp},
 }
 
 func (l *layerWeights) Sparse() bool { return l.sparse }

@@ -3,6 +3,7 @@ package gemma3
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/internal/checked"
@@ -36,6 +37,24 @@ type Config struct {
 	// layers of the 4B, 12B and 27B models).
 	RopeScaling json.RawMessage `json:"rope_scaling,omitempty"`
 	TorchDType  string          `json:"torch_dtype,omitempty"`
+	// QueryPreAttnScalar scales the attention scores by its inverse
+	// square root (Gemma3Attention: scaling = query_pre_attn_scalar**-0.5;
+	// 256 in the published configs, head_dim's value but for the 27B
+	// model's 168).
+	QueryPreAttnScalar float64 `json:"query_pre_attn_scalar,omitempty"`
+	// FinalLogitSoftcapping, when set, caps the logits at ±its value
+	// (tanh(x/c)·c; Gemma3ForCausalLM); null in Gemma 3.
+	FinalLogitSoftcapping *float64 `json:"final_logit_softcapping,omitempty"`
+	// The keys of a Gemma3TextConfig the spot-check's kernels do not
+	// compute, read so that it declines such a model rather than compute
+	// another block: attn_logit_softcapping (null in Gemma 3; the
+	// converter refuses it), a hidden_activation other than
+	// "gelu_pytorch_tanh", use_bidirectional_attention (EmbeddingGemma),
+	// and rope_parameters, transformers 5's RoPE per layer type.
+	AttnLogitSoftcapping      *float64        `json:"attn_logit_softcapping,omitempty"`
+	HiddenActivation          string          `json:"hidden_activation,omitempty"`
+	UseBidirectionalAttention bool            `json:"use_bidirectional_attention,omitempty"`
+	RopeParameters            json.RawMessage `json:"rope_parameters,omitempty"`
 
 	// mm is the multimodal config this is the text_config of, nil for a
 	// text-only model.
@@ -52,13 +71,15 @@ const (
 	defaultMaxPosition   = 131072
 	defaultSlidingWindow = 4096
 	defaultPattern       = 6
+	defaultQueryScalar   = 256
 )
 
 // ParseConfig decodes a config.json as Python's json and transformers read
 // it ([arch.DecodeConfig]). Fields the file omits keep Gemma3TextConfig's
 // defaults: head_dim 256, rope_theta 1e6, rope_local_base_freq 10000,
 // rms_norm_eps 1e-6, max_position_embeddings 131072, tie_word_embeddings
-// true, sliding_window 4096, sliding_window_pattern 6. The other
+// true, sliding_window 4096, sliding_window_pattern 6,
+// query_pre_attn_scalar 256. The other
 // dimensions have no default here: a config without one is refused by
 // [New]. Errors wrap [arch.ErrConfig] and name the key.
 func ParseConfig(data []byte) (*Config, error) {
@@ -84,7 +105,7 @@ func ParseConfig(data []byte) (*Config, error) {
 func defaults() *Config {
 	return &Config{HeadDim: defaultHeadDim, RopeTheta: defaultRopeTheta, RopeLocalBaseFreq: defaultRopeLocal,
 		RMSNormEps: defaultRMSNormEps, MaxPositionEmbeddings: defaultMaxPosition, TieWordEmbeddings: true,
-		SlidingWindow: defaultSlidingWindow, SlidingWindowPattern: defaultPattern}
+		SlidingWindow: defaultSlidingWindow, SlidingWindowPattern: defaultPattern, QueryPreAttnScalar: defaultQueryScalar}
 }
 
 // Sliding reports whether layer i attends within the sliding window:
@@ -150,14 +171,18 @@ func (c *Config) validate() error {
 }
 
 // problems lists the values of c no Gemma 3 model runs with although its
-// tensors can be counted: a RoPE base (global or local) that is not a
-// positive finite number, a norm epsilon negative or not finite, a context
-// length or sliding window below one position, a sliding_window_pattern
-// below 1 without layer_types, and layer_types of another length than
-// num_hidden_layers or naming another kind than "sliding_attention" and
-// "full_attention" (Gemma3TextConfig's layer_type_validation).
+// tensors can be counted: a RoPE base (global or local) or
+// query_pre_attn_scalar that is not a positive finite number, a norm
+// epsilon negative or not finite, a context length or sliding window below
+// one position, a sliding_window_pattern below 1 without layer_types, and
+// layer_types of another length than num_hidden_layers or naming another
+// kind than "sliding_attention" and "full_attention" (Gemma3TextConfig's
+// layer_type_validation).
 func (c *Config) problems() []arch.BadValue {
 	out := arch.AppendRopeBase(nil, "rope_theta", c.RopeTheta)
+	if q := c.QueryPreAttnScalar; !(q > 0) || math.IsInf(q, 1) {
+		out = append(out, arch.BadValue{Key: "query_pre_attn_scalar", Got: fmt.Sprint(q), Want: "a positive number"})
+	}
 	out = arch.AppendRopeBase(out, "rope_local_base_freq", c.RopeLocalBaseFreq)
 	out = arch.AppendNormEps(out, "rms_norm_eps", c.RMSNormEps)
 	out = arch.AppendPositions(out, "max_position_embeddings", c.MaxPositionEmbeddings)
@@ -199,6 +224,7 @@ func Gemma3_1B() *Config {
 		NumAttentionHeads: 4, NumKeyValueHeads: 1, HeadDim: 256,
 		RopeTheta: 1e6, RopeLocalBaseFreq: 10000, RMSNormEps: 1e-6, TieWordEmbeddings: true,
 		MaxPositionEmbeddings: 32768, SlidingWindow: 512, SlidingWindowPattern: 6, RopeScaling: json.RawMessage("null"), TorchDType: "bfloat16",
+		QueryPreAttnScalar: 256, HiddenActivation: "gelu_pytorch_tanh",
 	}
 }
 
@@ -206,7 +232,9 @@ func Gemma3_1B() *Config {
 // structure of the published model (four norms, q/k norms, a head_dim
 // apart from hidden_size / heads, grouped-query attention, tied
 // embeddings, local and global layers) at a size that fits in kilobytes.
-// Its seven layers hold one global layer (layer 5) and six local ones.
+// Its seven layers hold one global layer (layer 5) and six local ones. Its
+// query_pre_attn_scalar is head_dim, as in the published 1B, 4B and 12B
+// models: what llama.cpp assumes of every size but 27B.
 func Tiny() *Config {
 	return &Config{
 		Architectures: []string{"Gemma3ForCausalLM"}, ModelType: "gemma3_text",
@@ -214,5 +242,6 @@ func Tiny() *Config {
 		NumAttentionHeads: 4, NumKeyValueHeads: 2, HeadDim: 16,
 		RopeTheta: 1e6, RopeLocalBaseFreq: 10000, RMSNormEps: 1e-6, TieWordEmbeddings: true,
 		MaxPositionEmbeddings: 256, SlidingWindow: 16, SlidingWindowPattern: 6, TorchDType: "float32",
+		QueryPreAttnScalar: 16,
 	}
 }

@@ -21,9 +21,12 @@
 // one table (layout.go), the GGUF metadata keys read and written from one
 // table (gguf.go), the parameter prediction (predict.go), the block walk
 // (walk.go), the published profile and size-label matcher (profiles.go),
-// and the cost terms and registration (spec.go). The spot-check's forward
-// wiring ([arch.Forwarder]) is not given: the kernels have no post norms,
-// no (1 + w) RMSNorm and no GELU-tanh gate.
+// the cost terms and registration (spec.go), and the spot-check's forward
+// wiring (forward.go: [arch.Forwarder] and [arch.LayerForwarder], the
+// (1 + w) norms, the post norms, the GELU-tanh gate, the attention scale
+// query_pre_attn_scalar^−0.5, the √hidden_size embedding scale, the local
+// and global layers' RoPE and windows; of a GGUF file the norms as
+// llama.cpp's converter stored them, 1 + w).
 //
 // Not covered: model_type "gemma3" (Gemma3ForConditionalGeneration, the
 // 4B, 12B and 27B checkpoints), whose text config is nested under
@@ -40,7 +43,9 @@
 //     262208, head_dim 256, max_position_embeddings 131072, rms_norm_eps
 //     1e-6, tie_word_embeddings True, rope_theta 1e6, rope_local_base_freq
 //     10000, sliding_window 4096, sliding_window_pattern 6, layer_types
-//     "sliding_attention" when (i + 1) % pattern else "full_attention");
+//     "sliding_attention" when (i + 1) % pattern else "full_attention",
+//     query_pre_attn_scalar 256, hidden_activation "gelu_pytorch_tanh",
+//     final_logit_softcapping and attn_logit_softcapping None);
 //   - transformers src/transformers/models/gemma3/modeling_gemma3.py
 //     (Gemma3Attention: q_proj nn.Linear(hidden, heads·head_dim), k_proj
 //     and v_proj (hidden, kv_heads·head_dim), o_proj (heads·head_dim,
@@ -48,7 +53,11 @@
 //     Gemma3RMSNorm(head_dim); Gemma3DecoderLayer: input_layernorm,
 //     post_attention_layernorm, pre_feedforward_layernorm,
 //     post_feedforward_layernorm; Gemma3TextModel: embed_tokens, norm;
-//     Gemma3RMSNorm scales by (1 + weight));
+//     Gemma3RMSNorm scales by (1 + weight), in float32;
+//     Gemma3TextScaledWordEmbedding multiplies by hidden_size**0.5 cast to
+//     the weights' dtype; Gemma3Attention.scaling =
+//     query_pre_attn_scalar**-0.5; a rotary embedding per layer type;
+//     Gemma3MLP down(act(gate) * up); Gemma3ForCausalLM's soft cap);
 //   - llama.cpp gguf-py/gguf/constants.py (MODEL_ARCH.GEMMA3 = "gemma3",
 //     tensors TOKEN_EMBD token_embd, OUTPUT output (optional), OUTPUT_NORM
 //     output_norm, ATTN_NORM attn_norm, ATTN_Q/K/V attn_q/k/v, ATTN_OUT
@@ -70,7 +79,12 @@
 //     every norm weight); src/llama-model.cpp load_hparams,
 //     LLM_ARCH_GEMMA3: set_swa_pattern(6), rope_freq_base_train_swa
 //     10000, attention.sliding_window and layer_norm_rms_epsilon read
-//     with get_key (required), 26 layers typed 1B;
+//     with get_key (required), 26 layers typed 1B, f_attention_scale
+//     1/√n_embd_head_k but 1/√(n_embd / n_head) for the 27B type (62
+//     layers), final_logit_softcapping read when present;
+//     src/models/gemma3.cpp (llm_build_gemma3: the embedding scaled by
+//     sqrtf(n_embd), Q pre-scaled by f_attention_scale, the norms' stored
+//     weights applied as they are, LLM_FFN_GELU with LLM_FFN_PAR);
 //   - the model card and config.json of google/gemma-3-1b-it ("1B";
 //     vocab_size 262144, hidden_size 1152, intermediate_size 6912, 26
 //     layers, 4 heads, 1 KV head, head_dim 256, sliding_window 512,

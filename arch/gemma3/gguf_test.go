@@ -45,12 +45,13 @@ func loadGGUF(tb testing.TB, spec arch.Spec, opts synth.GGUFOptions) (arch.Spec,
 
 // readBack is what a config reads back as from GGUF metadata: what the
 // metadata does not carry (the architectures list, the dtype, the
-// layer_types) dropped, the local RoPE base and pattern llama.cpp's, the
-// floats through float32.
+// layer_types, the activation) dropped, the local RoPE base, the pattern
+// and query_pre_attn_scalar llama.cpp's (head_dim: none of these configs
+// has 62 layers), the floats through float32.
 func readBack(c *gemma3.Config) *gemma3.Config {
 	w := *c
-	w.Architectures, w.TorchDType, w.LayerTypes = nil, "", nil
-	w.RopeLocalBaseFreq, w.SlidingWindowPattern = 10000, 6
+	w.Architectures, w.TorchDType, w.LayerTypes, w.HiddenActivation = nil, "", nil, ""
+	w.RopeLocalBaseFreq, w.SlidingWindowPattern, w.QueryPreAttnScalar = 10000, 6, float64(w.HeadDim)
 	w.RopeTheta, w.RMSNormEps = float64(float32(w.RopeTheta)), float64(float32(w.RMSNormEps))
 	return &w
 }
@@ -117,8 +118,9 @@ func TestGGUFAbsentKeys(t *testing.T) {
 			edit: func(c *gemma3.Config) { c.NumKeyValueHeads = c.NumAttentionHeads }, compare: []string{"num_key_value_heads"}},
 		{name: "no sliding window", drop: "gemma3.attention.sliding_window",
 			edit: func(c *gemma3.Config) { c.SlidingWindow = 0 }, problems: []string{"sliding_window"}}, // not compared: its problem says why
+		// llama.cpp scales the attention by 1/√n_embd_head_k.
 		{name: "no key_length: embedding_length / head_count", drop: "gemma3.attention.key_length",
-			edit: func(c *gemma3.Config) { c.HeadDim = 8 }, compare: []string{"head_dim"}},
+			edit: func(c *gemma3.Config) { c.HeadDim, c.QueryPreAttnScalar = 8, 8 }, compare: []string{"head_dim"}},
 		{name: "no feed_forward_length", drop: "gemma3.feed_forward_length", err: true},
 	}
 	for _, tt := range tests {

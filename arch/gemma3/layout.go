@@ -7,15 +7,15 @@ import (
 	"github.com/weightaudit/weightaudit/checkpoint"
 )
 
-// The components arch does not list: Gemma 3 normalizes the output of the
-// attention and of the MLP before each residual add
-// (post_attention_layernorm, post_feedforward_layernorm; llama.cpp's
-// post_attention_norm and post_ffw_norm). Its other two norms are arch's
-// CompAttnNorm (input_layernorm) and CompFFNNorm
-// (pre_feedforward_layernorm, llama.cpp's ffn_norm).
+// The post norms: Gemma 3 normalizes the output of the attention and of
+// the MLP before each residual add (post_attention_layernorm,
+// post_feedforward_layernorm; llama.cpp's post_attention_norm and
+// post_ffw_norm), components arch lists for the spot-check's sake. Its
+// other two norms are arch's CompAttnNorm (input_layernorm) and
+// CompFFNNorm (pre_feedforward_layernorm, llama.cpp's ffn_norm).
 var (
-	CompAttnPostNorm = arch.DefineComponent("attn_post_norm", arch.GroupNorms)
-	CompFFNPostNorm  = arch.DefineComponent("ffn_post_norm", arch.GroupNorms)
+	CompAttnPostNorm = arch.CompAttnPostNorm
+	CompFFNPostNorm  = arch.CompFFNPostNorm
 )
 
 // The tensor names and shapes of both formats, in one table that both

@@ -12,8 +12,9 @@ func init() {
 }
 
 // Spec is the spec of a Gemma 3 decoder, text-only or the language model
-// of a multimodal checkpoint. It implements [arch.Complete], not
-// [arch.Forwarder] (see the package doc). It is safe for concurrent use.
+// of a multimodal checkpoint. It implements [arch.Complete],
+// [arch.Forwarder] and [arch.LayerForwarder] (forward.go). It is safe for
+// concurrent use.
 type Spec struct {
 	arch.Core[Config] // Family, and the tensor table: Expected, Locate, Assign, Count
 }

@@ -39,17 +39,27 @@ type Config struct {
 	// sliding_window (full attention; llama.cpp's converter writes 0 too).
 	SlidingWindow int64  `json:"sliding_window,omitempty"`
 	TorchDType    string `json:"torch_dtype,omitempty"`
+	// The keys of a Phi3Config the spot-check's kernels do not compute
+	// when they differ from Phi-3's, read so that it declines such a model
+	// rather than compute another block: a partial_rotary_factor below 1
+	// (Phi-4-mini's 0.75: RoPE on part of each head) and a hidden_act
+	// other than "silu".
+	PartialRotaryFactor float64 `json:"partial_rotary_factor,omitempty"`
+	HiddenAct           string  `json:"hidden_act,omitempty"`
 }
 
 // RopeScaling is a rope_scaling (or rope_parameters) object: the type,
-// under either key transformers reads, and the per-frequency factors of
-// LongRoPE, each head_dim/2 long.
+// under either key transformers reads, the per-frequency factors of
+// LongRoPE, each head_dim/2 long, and its attention_factor when given
+// (transformers otherwise derives it from the context lengths; of a GGUF
+// file, the rope.scaling.attn_factor the converter wrote).
 type RopeScaling struct {
-	RopeType    string    `json:"rope_type,omitempty"`
-	Type        string    `json:"type,omitempty"`
-	LongFactor  []float64 `json:"long_factor,omitempty"`
-	ShortFactor []float64 `json:"short_factor,omitempty"`
-	RopeTheta   float64   `json:"rope_theta,omitempty"` // rope_parameters only
+	RopeType        string    `json:"rope_type,omitempty"`
+	Type            string    `json:"type,omitempty"`
+	LongFactor      []float64 `json:"long_factor,omitempty"`
+	ShortFactor     []float64 `json:"short_factor,omitempty"`
+	AttentionFactor *float64  `json:"attention_factor,omitempty"`
+	RopeTheta       float64   `json:"rope_theta,omitempty"` // rope_parameters only
 }
 
 // kind returns the scaling type in lower case, "" for none.

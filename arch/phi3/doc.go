@@ -22,9 +22,12 @@
 // keys read and written from one table (gguf.go), the parameter
 // prediction worked from the dimensions (predict.go), the block shape walk
 // through the fused projections (walk.go), the published profiles and the
-// size-label matcher (profiles.go), and the cost terms and registration
-// (spec.go). The spot-check's forward wiring ([arch.Forwarder]) is not
-// given: its kernel computes separate q, k, v, gate and up projections.
+// size-label matcher (profiles.go), the cost terms and registration
+// (spec.go), and the spot-check's forward wiring (forward.go:
+// [arch.Forwarder], q, k, v and gate, up read as row ranges of the fused
+// matrices, LongRoPE with the short factors and the attention factor, the
+// sliding window of config.json; of a GGUF file its rope_factors_short and
+// rope.scaling.attn_factor, and no window, as llama.cpp runs it).
 //
 // Primary sources:
 //
@@ -42,7 +45,12 @@
 //     bias=False) sliced q, k, v in that order, o_proj nn.Linear(q,
 //     hidden_size, bias=False); Phi3MLP: gate_up_proj nn.Linear(hidden,
 //     2·intermediate, bias=False) chunked gate then up, down_proj;
-//     Phi3DecoderLayer's input_layernorm and post_attention_layernorm);
+//     Phi3DecoderLayer's input_layernorm and post_attention_layernorm;
+//     the attention given config.sliding_window), and
+//     modeling_rope_utils.py (_compute_longrope_parameters: the short
+//     factors within original_max_position_embeddings, inv_freq = 1 /
+//     (factors · base^(2i/d)), attention_factor √(1 + ln s / ln original)
+//     for s = max / original > 1, else 1);
 //   - llama.cpp at commit c392e5094deaf2d1a7c18683214f007fad3fe42b
 //     (2025-02-20): gguf-py/gguf/constants.py (MODEL_ARCH.PHI3 = "phi3"
 //     and its tensors token_embd, output_norm, output,
@@ -61,7 +69,11 @@
 //     set_gguf_parameters, rope.dimension_count n_embd // n_head,
 //     attention.sliding_window 0 for a null one; generate_extra_tensors
 //     writes the two factor tensors, F32, for a rope_scaling of type su,
-//     longrope or yarn, before the checkpoint's tensors);
+//     longrope or yarn, before the checkpoint's tensors, and
+//     rope.scaling.attn_factor); and, of a later llama.cpp,
+//     src/models/phi3.cpp (the sliding window disabled, rope_factors_long
+//     or _short by the context size, the attention factor applied to the
+//     rotation, LLM_FFN_SWIGLU over ffn_up's two halves);
 //   - the model cards and config.json of microsoft/Phi-3-mini-4k-instruct
 //     ("3.8B parameters"), Phi-3-medium-4k-instruct ("14B") and
 //     Phi-3.5-mini-instruct ("3.8B") on huggingface.co. The exact count of

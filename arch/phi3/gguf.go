@@ -1,7 +1,9 @@
 package phi3
 
 import (
+	"errors"
 	"fmt"
+	"math"
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/gguf"
@@ -17,7 +19,8 @@ const ggufArch = "phi3"
 // the config field each carries, in the converter's order. The table both
 // reads a GGUF file's architecture and writes a synthesized one's.
 // rope.scaling.attn_factor, which the converter writes with the LongRoPE
-// factors, is derived from the context lengths and is not in the table.
+// factors, belongs to the scaling and is read and written apart
+// (readGGUF, GGUFMetadata).
 var ggufKeys = arch.GGUFKeys[Config]{
 	{Key: "context_length", Field: "max_position_embeddings", Int: func(c *Config) *int64 { return &c.MaxPositionEmbeddings }, Loader: true},
 	{Key: "rope.scaling.original_context_length", Field: "original_max_position_embeddings", Int: func(c *Config) *int64 { return &c.OriginalMaxPositionEmbeddings }},
@@ -52,7 +55,9 @@ var ggufKeys = arch.GGUFKeys[Config]{
 // assumes); the vocabulary size is the length of tokenizer.ggml.tokens,
 // or failing that the embedding's rows; the embeddings are tied when there
 // is no output.weight; the RoPE scaling is "longrope" when there is a
-// rope_factors_long.weight (its factors are not read back). Errors wrap
+// rope_factors_long.weight (its factors are not read back: the
+// spot-check reads them from the file), with rope.scaling.attn_factor as
+// its attention_factor when the key is there. Errors wrap
 // [arch.ErrConfig] and name the key.
 func ConfigFromGGUF(m *arch.GGUFMeta) (*Config, error) {
 	c, _, err := readGGUF(m)
@@ -71,13 +76,44 @@ func readGGUF(m *arch.GGUFMeta) (*Config, *arch.GGUFSource, error) {
 	c.TieWordEmbeddings = m.TiedEmbeddings()
 	if _, ok := m.Tensor(ropeFactorsLong); ok {
 		c.RopeScaling = &RopeScaling{Type: "longrope"}
+		switch f, err := m.Float(keyAttnFactor); {
+		case err == nil:
+			c.RopeScaling.AttentionFactor = &f
+		case !errors.Is(err, gguf.ErrNotFound):
+			return nil, nil, fmt.Errorf("%w: GGUF metadata: %w", arch.ErrConfig, err)
+		}
 	}
 	return c, src, nil
 }
+
+// keyAttnFactor is the LongRoPE attention factor llama.cpp multiplies its
+// rotations by (gguf-py/gguf/constants.py Keys.Rope SCALING_ATTN_FACTOR;
+// src/llama-model.cpp reads it into hparams.rope_attn_factor).
+const keyAttnFactor = "rope.scaling.attn_factor"
 
 // GGUFArch returns "phi3".
 func (s *Spec) GGUFArch() string { return ggufArch }
 
 // GGUFMetadata returns the "phi3." keys of ggufKeys, integers as uint32
-// and floats as float32 as llama.cpp writes them.
-func (s *Spec) GGUFMetadata() []gguf.KV { return ggufKeys.Write(ggufArch, s.Cfg(), false) }
+// and floats as float32 as llama.cpp writes them, and for a rope_scaling
+// the converter writes factors for, rope.scaling.attn_factor as it
+// computes it (Phi3MiniModel.generate_extra_tensors: with s =
+// max_position_embeddings / original_max_position_embeddings,
+// √(1 + ln s / ln original) for "su" and "longrope", 0.1·ln s + 1 for
+// "yarn", 1 when s ≤ 1).
+func (s *Spec) GGUFMetadata() []gguf.KV {
+	c := s.Cfg()
+	kvs := ggufKeys.Write(ggufArch, c, false)
+	if !c.RopeFactors() || c.OriginalMaxPositionEmbeddings <= 1 {
+		return kvs
+	}
+	f, scale := 1.0, float64(c.MaxPositionEmbeddings)/float64(c.OriginalMaxPositionEmbeddings)
+	switch {
+	case scale <= 1:
+	case c.rope().kind() == "yarn":
+		f = 0.1*math.Log(scale) + 1
+	default:
+		f = math.Sqrt(1 + math.Log(scale)/math.Log(float64(c.OriginalMaxPositionEmbeddings)))
+	}
+	return append(kvs, gguf.KV{Key: ggufArch + "." + keyAttnFactor, Value: gguf.Float32(float32(f))})
+}

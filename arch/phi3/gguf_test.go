@@ -34,10 +34,11 @@ func TestGGUFRoundTrip(t *testing.T) {
 			}
 			want := *cfg
 			// What GGUF metadata does not carry: the architectures list,
-			// the dtype, the LongRoPE factors (only that there are some).
+			// the dtype, the LongRoPE factors (only that there are some,
+			// and the attention factor the converter computed).
 			want.Architectures, want.TorchDType = nil, ""
 			if want.RopeScaling != nil {
-				want.RopeScaling = &phi3.RopeScaling{Type: "longrope"}
+				want.RopeScaling = longRoPE(cfg)
 			}
 			if name == "wide" {
 				// The converter writes rope.dimension_count from
@@ -108,7 +109,7 @@ func TestGGUFAbsentKeys(t *testing.T) {
 			}
 			want := *phi3.Tiny()
 			want.Architectures, want.TorchDType = nil, ""
-			want.RopeScaling = &phi3.RopeScaling{Type: "longrope"}
+			want.RopeScaling = longRoPE(phi3.Tiny())
 			want.RopeTheta, want.RMSNormEps = f32(want.RopeTheta), f32(want.RMSNormEps)
 			if tt.edit != nil {
 				tt.edit(&want)
@@ -135,3 +136,16 @@ func TestGGUFAbsentKeys(t *testing.T) {
 }
 
 func f32(x float64) float64 { return float64(float32(x)) }
+
+// longRoPE is the scaling a LongRoPE config reads back as from GGUF: the
+// type, and the attention factor the converter wrote, through float32
+// (Phi3MiniModel.generate_extra_tensors, √(1 + ln s / ln original) with s
+// the ratio of the context lengths). Worked by hand: Tiny's 256 over 64
+// is s = 4, ln 4 / ln 64 = 2/6, √(4/3) = 1.1547005383792515; Phi-3.5's
+// 131072 over 4096 is s = 32, ln 32 / ln 4096 = 5/12, √(17/12) =
+// 1.1902380714238083.
+func longRoPE(c *phi3.Config) *phi3.RopeScaling {
+	f := map[int64]float64{256: 1.1547005383792515, 131072: 1.1902380714238083}[c.MaxPositionEmbeddings]
+	f = f32(f)
+	return &phi3.RopeScaling{Type: "longrope", AttentionFactor: &f}
+}

@@ -5,19 +5,21 @@ import (
 	"github.com/weightaudit/weightaudit/checkpoint"
 )
 
-// The components arch does not list. Phi-3 fuses projections that other
-// families keep apart: qkv_proj holds q, k and v stacked along the output
+// The components of Phi-3's fused projections and LongRoPE factors, which
+// arch lists for the spot-check's sake (its kernels read a layer by
+// component): qkv_proj holds q, k and v stacked along the output
 // (transformers' Phi3Attention slices its output at q's width and at q's
 // plus k's), gate_up_proj the gate and up projections (Phi3MLP chunks its
-// output in two halves, gate first). CompRopeFactors is llama.cpp's
-// rope_factors_long.weight and rope_factors_short.weight, the LongRoPE
-// factors the converter copies from config.json: they hold no trained
-// parameters (their entries are PartCompanion) and are grouped with the
-// attention they scale.
+// output in two halves, gate first). CompRopeFactorsLong and
+// CompRopeFactorsShort are llama.cpp's rope_factors_long.weight and
+// rope_factors_short.weight, the LongRoPE factors the converter copies
+// from config.json: they hold no trained parameters (their entries are
+// PartCompanion) and are grouped with the attention they scale.
 var (
-	CompAttnQKV     = arch.DefineComponent("attn_qkv", arch.GroupAttention)
-	CompMLPGateUp   = arch.DefineComponent("mlp_gate_up", arch.GroupMLP)
-	CompRopeFactors = arch.DefineComponent("rope_factors", arch.GroupAttention)
+	CompAttnQKV          = arch.CompAttnQKV
+	CompMLPGateUp        = arch.CompMLPGateUp
+	CompRopeFactorsLong  = arch.CompRopeFactorsLong
+	CompRopeFactorsShort = arch.CompRopeFactorsShort
 )
 
 // The tensor names and shapes of both formats, declared once per format
@@ -62,8 +64,8 @@ func (c *Config) tableSpec(f checkpoint.Format) arch.TableSpec {
 	ts := arch.TableSpec{Format: f, Kinds: [][]arch.Slot{layer}, Layers: make([]uint8, c.NumHiddenLayers)}
 	ts.Before, ts.After = arch.Ends(f, c.VocabSize, d, c.TieWordEmbeddings)
 	if c.RopeFactors() {
-		long := arch.Both("", ropeFactorsLong, CompRopeFactors, c.HeadDim/2)
-		short := arch.Both("", "rope_factors_short.weight", CompRopeFactors, c.HeadDim/2)
+		long := arch.Both("", ropeFactorsLong, CompRopeFactorsLong, c.HeadDim/2)
+		short := arch.Both("", "rope_factors_short.weight", CompRopeFactorsShort, c.HeadDim/2)
 		long.Part, short.Part = arch.PartCompanion, arch.PartCompanion
 		ts.Before = append(arch.SlotsIn(f, 0, long, short), ts.Before...)
 	}

@@ -70,14 +70,18 @@ func TestFusedShapes(t *testing.T) {
 			t.Errorf("Locate(%q) = %+v, %v; want shape %v in layer 1", n, e, ok, shape)
 		}
 	}
-	if phi3.CompAttnQKV.Group() != arch.GroupAttention || phi3.CompMLPGateUp.Group() != arch.GroupMLP || phi3.CompRopeFactors.Group() != arch.GroupAttention {
-		t.Errorf("groups: qkv %v, gate_up %v, rope factors %v; want attention, mlp, attention",
-			phi3.CompAttnQKV.Group(), phi3.CompMLPGateUp.Group(), phi3.CompRopeFactors.Group())
+	if phi3.CompAttnQKV.Group() != arch.GroupAttention || phi3.CompMLPGateUp.Group() != arch.GroupMLP ||
+		phi3.CompRopeFactorsLong.Group() != arch.GroupAttention || phi3.CompRopeFactorsShort.Group() != arch.GroupAttention {
+		t.Errorf("groups: qkv %v, gate_up %v, rope factors %v and %v; want attention, mlp, attention, attention",
+			phi3.CompAttnQKV.Group(), phi3.CompMLPGateUp.Group(), phi3.CompRopeFactorsLong.Group(), phi3.CompRopeFactorsShort.Group())
 	}
 	exp := spec.Expected(checkpoint.FormatGGUF)
-	for i, n := range []string{"rope_factors_long.weight", "rope_factors_short.weight"} {
-		if e := exp[i]; e.Name != n || e.Part != arch.PartCompanion || !slices.Equal(e.Shape, []int64{4}) || e.Layer != -1 || e.Component != phi3.CompRopeFactors {
-			t.Errorf("GGUF entry %d = %+v, want %s [4], a companion", i, e, n)
+	for i, f := range []struct {
+		name string
+		comp arch.Component
+	}{{"rope_factors_long.weight", phi3.CompRopeFactorsLong}, {"rope_factors_short.weight", phi3.CompRopeFactorsShort}} {
+		if e := exp[i]; e.Name != f.name || e.Part != arch.PartCompanion || !slices.Equal(e.Shape, []int64{4}) || e.Layer != -1 || e.Component != f.comp {
+			t.Errorf("GGUF entry %d = %+v, want %s [4] of %s, a companion", i, e, f.name, f.comp)
 		}
 	}
 }

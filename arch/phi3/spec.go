@@ -11,9 +11,8 @@ func init() {
 		Example: func() arch.Spec { return MustNew(Tiny()) }})
 }
 
-// Spec is the spec of a Phi-3 decoder. It implements [arch.Complete],
-// not [arch.Forwarder] (see the package doc). It is safe for concurrent
-// use.
+// Spec is the spec of a Phi-3 decoder. It implements [arch.Complete]
+// and [arch.Forwarder] (forward.go). It is safe for concurrent use.
 type Spec struct {
 	arch.Core[Config] // Family, Config, and the tensor table: Expected, Locate, Assign, Count
 }

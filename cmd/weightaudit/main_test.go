@@ -335,14 +335,14 @@ func TestAuditUnknownArchExit(t *testing.T) {
 
 // audit --spotcheck on a family without a forward pass notes it on stderr
 // and audits the rest: a CI job running it on every artifact is not failed
-// by the families the spot-check does not cover yet (phi3: fused
-// projections).
+// by the families the spot-check does not cover yet (gpt-oss: attention
+// sinks, MXFP4 experts).
 func TestAuditSpotcheckNotApplicable(t *testing.T) {
-	spec := example(t, "phi3")
+	spec := example(t, "gptoss")
 	if _, ok := spec.(arch.Forwarder); ok {
-		t.Skip("phi3 has a forward pass now: pick a family without one")
+		t.Skip("gptoss has a forward pass now: pick a family without one")
 	}
-	l, err := synth.HF("phi3", spec, synth.HFOptions{DType: safetensors.F32})
+	l, err := synth.HF("gptoss", spec, synth.HFOptions{DType: safetensors.F32})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,8 +352,8 @@ func TestAuditSpotcheckNotApplicable(t *testing.T) {
 	}
 	stdout, stderr, code := cli(t, "audit", dir, "--spotcheck")
 	if code != exitOK || !strings.Contains(stderr, "note: --spotcheck:") || !strings.HasPrefix(stdout, "PASS  ") ||
-		!strings.Contains(stdout, "the spot-check has no forward pass for phi3 yet") {
-		t.Errorf("audit --spotcheck of a phi3: exit %d, stderr %q, stdout %.400s", code, stderr, stdout)
+		!strings.Contains(stdout, "the spot-check has no forward pass for gptoss yet") {
+		t.Errorf("audit --spotcheck of a gpt-oss: exit %d, stderr %q, stdout %.400s", code, stderr, stdout)
 	}
 }
 
@@ -371,7 +371,8 @@ func example(tb testing.TB, family string) arch.Spec {
 
 // randomF32 fills a synthesized F32 tensor with values a trained model
 // could hold, the same on every run: norm weights and llama.cpp's RoPE
-// frequency factors near 1, the rest N(0, 0.1).
+// frequency factors (rope_freqs, Phi-3's rope_factors) near 1, the rest
+// N(0, 0.1).
 func randomF32(p synth.Placed) ([]byte, error) {
 	if p.DType != "F32" {
 		return nil, fmt.Errorf("tensor %s is %s, want F32", p.Name, p.DType)
@@ -380,7 +381,7 @@ func randomF32(p synth.Placed) ([]byte, error) {
 	b := make([]byte, p.Bytes)
 	for i := 0; i < len(b); i += 4 {
 		v := 0.1 * rng.NormFloat64()
-		if strings.Contains(p.Name, "norm") || strings.Contains(p.Name, "rope_freqs") {
+		if strings.Contains(p.Name, "norm") || strings.Contains(p.Name, "rope_freqs") || strings.Contains(p.Name, "rope_factors") {
 			v = 1 + v/10
 		}
 		binary.LittleEndian.PutUint32(b[i:], math.Float32bits(float32(v)))
@@ -388,11 +389,12 @@ func randomF32(p synth.Placed) ([]byte, error) {
 	return b, nil
 }
 
-// audit --spotcheck runs the Llama, Mixtral and Qwen2 families' weights,
-// in both formats, and reports obligations 6 and 7 under each family's ids
-// at the empirical level.
+// audit --spotcheck runs the Llama, Mixtral, Qwen2, Gemma 3 and Phi-3
+// families' weights, in both formats, and reports obligations 6 and 7
+// under each family's ids at the empirical level.
 func TestAuditSpotcheckFamilies(t *testing.T) {
-	for _, tt := range []struct{ family, tag string }{{"llama", "LLAMA"}, {"mixtral", "MIXTRAL"}, {"qwen2", "QWEN2"}} {
+	for _, tt := range []struct{ family, tag string }{{"llama", "LLAMA"}, {"mixtral", "MIXTRAL"}, {"qwen2", "QWEN2"},
+		{"gemma3", "GEMMA3"}, {"phi3", "PHI3"}} {
 		spec := example(t, tt.family)
 		hf, err := synth.HF(tt.family, spec, synth.HFOptions{DType: safetensors.F32})
 		if err != nil {

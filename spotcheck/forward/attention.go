@@ -44,6 +44,23 @@ func Attention[T Float](dst, q, k, v []T, heads, kvHeads, headDim int) error {
 // wrapping [ErrInvalid]. The rest is Attention's: its arithmetic, errors
 // and allocations.
 func SlidingAttention[T Float](dst, q, k, v []T, heads, kvHeads, headDim, window int) error {
+	return attention(dst, q, k, v, heads, kvHeads, headDim, window, 1/math.Sqrt(float64(headDim)))
+}
+
+// ScaledAttention is [SlidingAttention] with the scores scaled by scale
+// instead of 1/√headDim (rounded to T as that is): Gemma 3's
+// query_pre_attn_scalar^−0.5 (Gemma3Attention's scaling). A scale that is
+// not positive and finite gives an error wrapping [ErrInvalid]; the rest
+// is SlidingAttention's.
+func ScaledAttention[T Float](dst, q, k, v []T, heads, kvHeads, headDim, window int, scale float64) error {
+	if !(scale > 0) || math.IsInf(scale, 1) {
+		return fmt.Errorf("attention: scale %v: want positive and finite: %w", scale, ErrInvalid)
+	}
+	return attention(dst, q, k, v, heads, kvHeads, headDim, window, scale)
+}
+
+// attention is SlidingAttention and ScaledAttention with the scale given.
+func attention[T Float](dst, q, k, v []T, heads, kvHeads, headDim, window int, scale float64) error {
 	if window < 0 {
 		return fmt.Errorf("attention: window %d: want 0 (none) or positive: %w", window, ErrInvalid)
 	}
@@ -69,13 +86,12 @@ func SlidingAttention[T Float](dst, q, k, v []T, heads, kvHeads, headDim, window
 	if n > stackScores {
 		scores = make([]T, n)
 	}
-	attend(dst, q, k, v, int(n), heads, kvHeads, headDim, window, scores)
+	attend(dst, q, k, v, int(n), heads, kvHeads, headDim, window, T(scale), scores)
 	return nil
 }
 
-// attend is SlidingAttention after the checks; len(scores) ≥ n.
-func attend[T Float](dst, q, k, v []T, n, heads, kvHeads, headDim, window int, scores []T) {
-	scale := T(1 / math.Sqrt(float64(headDim)))
+// attend is attention after the checks; len(scores) ≥ n.
+func attend[T Float](dst, q, k, v []T, n, heads, kvHeads, headDim, window int, scale T, scores []T) {
 	group := heads / kvHeads
 	for i := range n {
 		first := 0 // the first token i sees

@@ -339,3 +339,42 @@ func TestSlidingAttention(t *testing.T) {
 		t.Errorf("SlidingAttention(window -1) = %v, want ErrInvalid", err)
 	}
 }
+
+// ScaledAttention with 1/√d is SlidingAttention bit for bit; with another
+// scale s it is the definition with the scores q·k·s (q scaled by s·√d
+// before plain attention, in float64); a scale that is not positive and
+// finite is refused.
+func TestScaledAttention(t *testing.T) {
+	r := newRand(39)
+	const n, heads, kvHeads, d = 6, 4, 2, 16
+	q32, k32, v32 := randVec32(r, n*heads*d, 2), randVec32(r, n*kvHeads*d, 2), randVec32(r, n*kvHeads*d, 2)
+	for _, window := range []int{0, 3} {
+		a, b := make([]float32, len(q32)), make([]float32, len(q32))
+		if err := forward.ScaledAttention(a, q32, k32, v32, heads, kvHeads, d, window, 0.25); err != nil {
+			t.Fatal(err)
+		}
+		if err := forward.SlidingAttention(b, q32, k32, v32, heads, kvHeads, d, window); err != nil {
+			t.Fatal(err)
+		}
+		if !bitsEqual(a, b) {
+			t.Errorf("window %d: ScaledAttention(1/√16) differs from SlidingAttention", window)
+		}
+	}
+	// Gemma 3's scale for query_pre_attn_scalar 64 and head_dim 16: 1/8,
+	// which is plain attention on q·(1/8)·√16 = q/2.
+	q, k, v := to64(q32), to64(k32), to64(v32)
+	half := make([]float64, len(q))
+	for i, x := range q {
+		half[i] = x / 2
+	}
+	got := make([]float64, len(q))
+	if err := forward.ScaledAttention(got, q, k, v, heads, kvHeads, d, 0, math.Pow(64, -0.5)); err != nil {
+		t.Fatal(err)
+	}
+	checkClose(t, "ScaledAttention(1/8)", got, attentionRef(half, k, v, heads, kvHeads, d), 1e-13)
+	for _, scale := range []float64{0, -1, math.NaN(), math.Inf(1)} {
+		if err := forward.ScaledAttention(got, q, k, v, heads, kvHeads, d, 0, scale); !errors.Is(err, forward.ErrInvalid) {
+			t.Errorf("ScaledAttention(scale %v) = %v, want ErrInvalid", scale, err)
+		}
+	}
+}

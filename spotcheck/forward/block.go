@@ -10,12 +10,15 @@ import (
 
 // Layer supplies one decoder layer's weights. Vector names are
 // "attn_norm", "ffn_norm", and as the [Config] asks for them "q_norm" and
-// "k_norm" (QKNorm), "q_bias", "k_bias" and "v_bias" (QKVBias) and
-// "rope_freqs" (the frequency factors of [RopeFreqFactors], which a
-// checkpoint stores once for every layer); matrix names are "q", "k", "v",
-// "o", "router", and "gate", "up", "down" for an expert (expert ≥ 0) or
-// the dense MLP (expert -1). Matrices are [out, in]. Sources must be safe
-// for concurrent use: the chosen experts run in parallel.
+// "k_norm" (QKNorm), "q_bias", "k_bias" and "v_bias" (QKVBias),
+// "attn_post_norm" and "ffn_post_norm" (PostNorms), and "rope_freqs" and
+// "rope_factors_short" (the factors of [RopeFreqFactors] and
+// [RopeLongRoPE], which a checkpoint stores once for every layer); matrix
+// names are "q", "k", "v" (or the fused "qkv", FusedQKV), "o", "router",
+// and "gate", "up", "down" for an expert (expert ≥ 0) or the dense MLP
+// (expert -1; the fused "gate_up" instead of "gate" and "up" with
+// FusedGateUp). Matrices are [out, in]. Sources must be safe for
+// concurrent use: the chosen experts run in parallel.
 type Layer interface {
 	Sparse() bool
 	Vector(name string) ([]float32, error)
@@ -48,8 +51,56 @@ type Config struct {
 	// positions only (Mistral's sliding_window); 0 attends to every
 	// earlier position.
 	Window int
-	Jobs   int // goroutines for matrix rows and experts; at least 1
+	// NormPlusOne scales every RMSNorm of the block (the layer's and the
+	// q/k norms) by 1 + weight instead of weight ([RMSNormPlusOne]):
+	// Gemma's RMSNorm over the weights a Hugging Face checkpoint stores.
+	// llama.cpp's converter stores 1 + w, so a GGUF file runs without it.
+	NormPlusOne bool
+	// PostNorms normalizes the attention's output with the layer's
+	// "attn_post_norm" and the MLP's with "ffn_post_norm", each before its
+	// residual add (Gemma 3's post_attention_layernorm and
+	// post_feedforward_layernorm; "ffn_norm" is then its
+	// pre_feedforward_layernorm).
+	PostNorms bool
+	// AttnScale, when not 0, scales the attention scores instead of
+	// 1/√HeadDim ([ScaledAttention]; Gemma 3's
+	// query_pre_attn_scalar^−0.5).
+	AttnScale float64
+	// Act is the dense MLP's and the experts' gate activation; the zero
+	// value is SiLU.
+	Act Activation
+	// FusedQKV reads q, k and v as consecutive rows of the layer's "qkv"
+	// matrix, Heads·HeadDim rows of q, then KVHeads·HeadDim of k and of v
+	// (Phi-3's qkv_proj); FusedGateUp reads the dense MLP's gate and up as
+	// the first and the second half of the rows of "gate_up" (Phi-3's
+	// gate_up_proj). [RowRange] slices them; nothing is copied.
+	FusedQKV, FusedGateUp bool
+	// EmbedScale and FinalSoftcap are the model's, not the block's:
+	// [Block] does not use them. The caller multiplies the embedding rows
+	// by EmbedScale when it is not 0 (Gemma's √hidden_size, rounded to T)
+	// and caps the logits at FinalSoftcap with [Softcap] when it is not 0
+	// (final_logit_softcapping).
+	EmbedScale, FinalSoftcap float64
+	// Unsupported names what of the model the kernels do not compute (a
+	// partial rotary factor, bidirectional attention, another
+	// activation), "" for nothing: [Block] refuses to run such a
+	// configuration (ErrInvalid) rather than compute another block.
+	Unsupported string
+	Jobs        int // goroutines for matrix rows and experts; at least 1
 }
+
+// Activation is the gate activation of a gated MLP.
+type Activation uint8
+
+// The activations.
+const (
+	// ActSiLU is silu(gate) ⊙ up ([SwiGLU]): hidden_act "silu" of Llama,
+	// Mistral, Qwen and Phi-3.
+	ActSiLU Activation = iota
+	// ActGELUTanh is gelu_tanh(gate) ⊙ up ([GeGLU]): Gemma's
+	// hidden_activation "gelu_pytorch_tanh".
+	ActGELUTanh
+)
 
 // Routing is the experts each token was sent to, highest weight first,
 // and their weights after renormalization when NormTopK.
@@ -83,16 +134,21 @@ func (p Pair) len() int { return len(p.F32) }
 
 // Block runs one decoder layer on x, n tokens of width Hidden at positions
 // 0..n-1 with a causal mask, as Hugging Face transformers computes a layer
-// of Llama, Mistral, Mixtral, Qwen2 or Qwen3 (modeling_llama.py,
-// modeling_mistral.py, modeling_mixtral.py, modeling_qwen2.py,
-// modeling_qwen3_moe.py): RMSNorm; Q/K/V, with their biases when QKVBias;
-// q and k brought to transformers' order when Layout is RopeInterleaved;
-// per-head q/k RMSNorm when QKNorm; the rotary embedding (NeoX, scaled as
-// Scaling says); grouped-query attention scaled by 1/√head_dim, over the
-// last Window positions when Window is set; o_proj and the residual;
-// RMSNorm, the router's softmax over all experts, top-k, renormalization
-// when NormTopK, each chosen expert's down(silu(gate·x) ⊙ up·x), their
-// weighted sum and the residual (a dense layer runs its MLP instead).
+// of Llama, Mistral, Mixtral, Qwen2, Qwen3, Gemma 3 or Phi-3
+// (modeling_llama.py, modeling_mistral.py, modeling_mixtral.py,
+// modeling_qwen2.py, modeling_qwen3_moe.py, modeling_gemma3.py,
+// modeling_phi3.py): RMSNorm (of 1 + weight when NormPlusOne); Q/K/V (the
+// rows of one fused matrix when FusedQKV), with their biases when
+// QKVBias; q and k brought to transformers' order when Layout is
+// RopeInterleaved; per-head q/k RMSNorm when QKNorm; the rotary embedding
+// (NeoX, scaled as Scaling says); grouped-query attention scaled by
+// 1/√head_dim (or AttnScale), over the last Window positions when Window
+// is set; o_proj, RMSNorm when PostNorms, and the residual; RMSNorm, the
+// router's softmax over all experts, top-k, renormalization when
+// NormTopK, each chosen expert's down(silu(gate·x) ⊙ up·x), their
+// weighted sum, RMSNorm when PostNorms, and the residual (a dense layer
+// runs its MLP instead: gate and up the halves of one fused matrix when
+// FusedGateUp, the gate's activation Act).
 //
 // It computes the float32 and the float64 path together on the same
 // weights: each weight row is read and decoded once and applied to both.
@@ -110,19 +166,40 @@ func Block(ctx context.Context, c Config, l Layer, x Pair) (Pair, Routing, error
 	if c.Jobs < 1 {
 		return Pair{}, Routing{}, fmt.Errorf("block: jobs %d: %w", c.Jobs, ErrInvalid)
 	}
+	if c.Unsupported != "" {
+		return Pair{}, Routing{}, fmt.Errorf("block: %s is not computed: %w", c.Unsupported, ErrInvalid)
+	}
 	n := x.len() / d
-	h, err := rmsNorm(l, "attn_norm", x, c.Eps)
+	h, err := rmsNorm(l, "attn_norm", x, c.Eps, c.NormPlusOne)
 	if err != nil {
 		return Pair{}, Routing{}, err
 	}
 	qd, kvd := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	q, k, v := makePair(n*qd), makePair(n*kvd), makePair(n*kvd)
+	var qkv RowSource
+	if c.FusedQKV {
+		if qkv, err = l.Matrix("qkv", -1); err != nil {
+			return Pair{}, Routing{}, err
+		}
+		if qkv.Rows() != qd+2*kvd {
+			return Pair{}, Routing{}, fmt.Errorf("qkv: %d rows, want q %d + k %d + v %d: %w", qkv.Rows(), qd, kvd, kvd, ErrShape)
+		}
+	}
 	for _, p := range []struct {
 		name, bias string
 		y          Pair
+		first      int // the first row in a fused qkv
 		width      int
-	}{{"q", "q_bias", q, qd}, {"k", "k_bias", k, kvd}, {"v", "v_bias", v, kvd}} {
-		if err := project(ctx, l, p.name, -1, p.y, h, c.Jobs); err != nil {
+	}{{"q", "q_bias", q, 0, qd}, {"k", "k_bias", k, qd, kvd}, {"v", "v_bias", v, qd + kvd, kvd}} {
+		if c.FusedQKV {
+			rows, err := RowRange(qkv, p.first, p.width)
+			if err == nil {
+				err = projectWith(ctx, rows, "qkv "+p.name, -1, p.y, h, c.Jobs)
+			}
+			if err != nil {
+				return Pair{}, Routing{}, err
+			}
+		} else if err := project(ctx, l, p.name, -1, p.y, h, c.Jobs); err != nil {
 			return Pair{}, Routing{}, err
 		}
 		if c.QKVBias {
@@ -148,7 +225,12 @@ func Block(ctx context.Context, c Config, l Layer, x Pair) (Pair, Routing, error
 			if err != nil {
 				return Pair{}, Routing{}, err
 			}
-			if err := both(HeadNorm(p.y.F32, w, c.Eps), HeadNorm(p.y.F64, w, c.Eps)); err != nil {
+			if c.NormPlusOne {
+				err = both(RMSNormPlusOne(p.y.F32, p.y.F32, w, c.Eps), RMSNormPlusOne(p.y.F64, p.y.F64, w, c.Eps))
+			} else {
+				err = both(HeadNorm(p.y.F32, w, c.Eps), HeadNorm(p.y.F64, w, c.Eps))
+			}
+			if err != nil {
 				return Pair{}, Routing{}, fmt.Errorf("%s: %w", p.name, err)
 			}
 		}
@@ -160,6 +242,11 @@ func Block(ctx context.Context, c Config, l Layer, x Pair) (Pair, Routing, error
 	scaling := c.Scaling
 	if scaling.Type == RopeFreqFactors {
 		if scaling.Factors, err = l.Vector("rope_freqs"); err != nil {
+			return Pair{}, Routing{}, err
+		}
+	}
+	if scaling.Type == RopeLongRoPE && scaling.Factors == nil {
+		if scaling.Factors, err = l.Vector("rope_factors_short"); err != nil {
 			return Pair{}, Routing{}, err
 		}
 	}
@@ -175,19 +262,30 @@ func Block(ctx context.Context, c Config, l Layer, x Pair) (Pair, Routing, error
 		return Pair{}, Routing{}, err
 	}
 	att := makePair(n * qd)
-	if err := both(SlidingAttention(att.F32, q.F32, k.F32, v.F32, c.Heads, c.KVHeads, c.HeadDim, c.Window),
-		SlidingAttention(att.F64, q.F64, k.F64, v.F64, c.Heads, c.KVHeads, c.HeadDim, c.Window)); err != nil {
+	if c.AttnScale != 0 {
+		err = both(ScaledAttention(att.F32, q.F32, k.F32, v.F32, c.Heads, c.KVHeads, c.HeadDim, c.Window, c.AttnScale),
+			ScaledAttention(att.F64, q.F64, k.F64, v.F64, c.Heads, c.KVHeads, c.HeadDim, c.Window, c.AttnScale))
+	} else {
+		err = both(SlidingAttention(att.F32, q.F32, k.F32, v.F32, c.Heads, c.KVHeads, c.HeadDim, c.Window),
+			SlidingAttention(att.F64, q.F64, k.F64, v.F64, c.Heads, c.KVHeads, c.HeadDim, c.Window))
+	}
+	if err != nil {
 		return Pair{}, Routing{}, err
 	}
 	x1 := makePair(n * d)
 	if err := project(ctx, l, "o", -1, x1, att, c.Jobs); err != nil {
 		return Pair{}, Routing{}, err
 	}
+	if c.PostNorms {
+		if x1, err = rmsNorm(l, "attn_post_norm", x1, c.Eps, c.NormPlusOne); err != nil {
+			return Pair{}, Routing{}, err
+		}
+	}
 	for i := range x1.F32 {
 		x1.F32[i] += x.F32[i]
 		x1.F64[i] += x.F64[i]
 	}
-	h2, err := rmsNorm(l, "ffn_norm", x1, c.Eps)
+	h2, err := rmsNorm(l, "ffn_norm", x1, c.Eps, c.NormPlusOne)
 	if err != nil {
 		return Pair{}, Routing{}, err
 	}
@@ -197,6 +295,9 @@ func Block(ctx context.Context, c Config, l Layer, x Pair) (Pair, Routing, error
 		ffn, routing, err = moe(ctx, c, l, h2, n)
 	} else {
 		ffn, err = mlp(ctx, c, l, -1, h2, c.Jobs)
+	}
+	if err == nil && c.PostNorms {
+		ffn, err = rmsNorm(l, "ffn_post_norm", ffn, c.Eps, c.NormPlusOne)
 	}
 	if err != nil {
 		return Pair{}, Routing{}, err
@@ -218,14 +319,20 @@ func both(errs ...error) error {
 	return nil
 }
 
-// rmsNorm normalizes x with the layer's vector name.
-func rmsNorm(l Layer, name string, x Pair, eps float64) (Pair, error) {
+// rmsNorm normalizes x with the layer's vector name, scaling by 1 +
+// weight when plusOne.
+func rmsNorm(l Layer, name string, x Pair, eps float64, plusOne bool) (Pair, error) {
 	w, err := l.Vector(name)
 	if err != nil {
 		return Pair{}, err
 	}
 	h := makePair(x.len())
-	if err := both(RMSNorm(h.F32, x.F32, w, eps), RMSNorm(h.F64, x.F64, w, eps)); err != nil {
+	if plusOne {
+		err = both(RMSNormPlusOne(h.F32, x.F32, w, eps), RMSNormPlusOne(h.F64, x.F64, w, eps))
+	} else {
+		err = both(RMSNorm(h.F32, x.F32, w, eps), RMSNorm(h.F64, x.F64, w, eps))
+	}
+	if err != nil {
 		return Pair{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return h, nil
@@ -284,11 +391,11 @@ func projectErr(name string, expert int, err error) error {
 	return fmt.Errorf("%s: %w", name, err)
 }
 
-// mlp computes down(silu(gate·x) ⊙ up·x) for the rows of x, with the
+// mlp computes down(act(gate·x) ⊙ up·x) for the rows of x, with the
 // dense MLP (expert -1) or one expert's projections.
 func mlp(ctx context.Context, c Config, l Layer, expert int, x Pair, jobs int) (Pair, error) {
 	n := x.len() / c.Hidden
-	gate, err := l.Matrix("gate", expert)
+	gate, up, err := gateUp(c, l, expert)
 	if err != nil {
 		return Pair{}, err
 	}
@@ -297,10 +404,23 @@ func mlp(ctx context.Context, c Config, l Layer, expert int, x Pair, jobs int) (
 	if err := projectWith(ctx, gate, "gate", expert, g, x, jobs); err != nil {
 		return Pair{}, err
 	}
-	if err := project(ctx, l, "up", expert, u, x, jobs); err != nil {
+	if up != nil {
+		err = projectWith(ctx, up, "up", expert, u, x, jobs)
+	} else {
+		err = project(ctx, l, "up", expert, u, x, jobs)
+	}
+	if err != nil {
 		return Pair{}, err
 	}
-	if err := both(SwiGLU(g.F32, g.F32, u.F32), SwiGLU(g.F64, g.F64, u.F64)); err != nil {
+	switch c.Act {
+	case ActSiLU:
+		err = both(SwiGLU(g.F32, g.F32, u.F32), SwiGLU(g.F64, g.F64, u.F64))
+	case ActGELUTanh:
+		err = both(GeGLU(g.F32, g.F32, u.F32), GeGLU(g.F64, g.F64, u.F64))
+	default:
+		err = fmt.Errorf("mlp: activation %d: %w", c.Act, ErrInvalid)
+	}
+	if err != nil {
 		return Pair{}, err
 	}
 	y := makePair(n * c.Hidden)
@@ -308,6 +428,30 @@ func mlp(ctx context.Context, c Config, l Layer, expert int, x Pair, jobs int) (
 		return Pair{}, err
 	}
 	return y, nil
+}
+
+// gateUp returns the gate projection of the dense MLP (expert -1) or of
+// an expert, and with FusedGateUp for the dense MLP also its up
+// projection: the two halves of the rows of "gate_up" (Phi3MLP:
+// up_states.chunk(2, dim=-1), gate first). up is nil when the layer's
+// "up" is to be read.
+func gateUp(c Config, l Layer, expert int) (gate, up RowSource, err error) {
+	if !c.FusedGateUp || expert >= 0 {
+		gate, err = l.Matrix("gate", expert)
+		return gate, nil, err
+	}
+	gu, err := l.Matrix("gate_up", -1)
+	if err != nil {
+		return nil, nil, err
+	}
+	if gu.Rows()%2 != 0 {
+		return nil, nil, fmt.Errorf("gate_up: %d rows do not split into gate and up halves: %w", gu.Rows(), ErrShape)
+	}
+	f := gu.Rows() / 2
+	if gate, err = RowRange(gu, 0, f); err == nil {
+		up, err = RowRange(gu, f, f)
+	}
+	return gate, up, err
 }
 
 // moe routes each token to its top-k experts and sums their outputs.

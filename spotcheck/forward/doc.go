@@ -1,21 +1,26 @@
 // Package forward holds the numeric kernels of the spot-check forward pass:
-// the pieces of one decoder layer of the Llama, Mistral, Mixtral, Qwen2 and
-// Qwen3 families as Hugging Face transformers computes it (see DESIGN.md,
-// "Spot-check forward", and reference/qwen3moe.md, "One decoder layer"),
-// assembled by [Block] as a [Config] says.
+// the pieces of one decoder layer of the Llama, Mistral, Mixtral, Qwen2,
+// Qwen3, Gemma 3 and Phi-3 families as Hugging Face transformers computes
+// it (see DESIGN.md, "Spot-check forward", and reference/qwen3moe.md, "One
+// decoder layer"), assembled by [Block] as a [Config] says.
 //
 // The kernels are:
 //
 //   - [MatMul] and [MatVec]: y = W·x over a weight matrix supplied row by
 //     row through a [RowSource], so that quantized rows are dequantized on
-//     the fly and the whole matrix never exists in memory;
-//   - [RMSNorm] and [HeadNorm] (the per-head q/k norm);
+//     the fly and the whole matrix never exists in memory; [RowRange]
+//     slices a fused matrix (Phi-3's qkv_proj, gate_up_proj) by rows;
+//   - [RMSNorm], Gemma's [RMSNormPlusOne] and [HeadNorm] (the per-head q/k
+//     norm);
 //   - [RoPE]: the rotary embedding, NeoX / rotate-half layout, with the
-//     frequencies scaled as a [RopeScaling] says ([NewScaledRoPE]), and
+//     frequencies scaled as a [RopeScaling] says ([NewScaledRoPE]: linear,
+//     Llama 3.1's, llama.cpp's frequency factors, Phi-3's LongRoPE), and
 //     [Deinterleave], which brings the q and k of a llama-architecture
 //     GGUF file back to that layout;
-//   - [Softmax], [SiLU] and [SwiGLU];
-//   - [Attention] and [SlidingAttention]: causal grouped-query attention;
+//   - [Softmax], [SiLU] and [SwiGLU], [GELUTanh] and [GeGLU] (Gemma's
+//     gate), [Softcap] (Gemma's final_logit_softcapping);
+//   - [Attention], [SlidingAttention] and [ScaledAttention]: causal
+//     grouped-query attention;
 //   - [TopK] and [Renormalize]: the MoE router.
 //
 // # Two precisions, one source

@@ -162,5 +162,19 @@ func FuzzKernels(f *testing.F) {
 			}
 		}
 		expectKernelErr(t, "SwiGLU", forward.SwiGLU(out, q, q[:max(0, len(q)-max(0, slack))]))
+
+		// Gemma's and Phi-3's kernels: only the two kinds of error.
+		expectKernelErr(t, "RMSNormPlusOne", forward.RMSNormPlusOne(slices.Clone(q), q, normW, 1e-6))
+		expectKernelErr(t, "GeGLU", forward.GeGLU(out, q, q[:max(0, len(q)-max(0, slack))]))
+		expectKernelErr(t, "ScaledAttention", forward.ScaledAttention(out, q, kk, v, heads, kvHeads, d, max(0, k), float64(slack)/8))
+		if w != nil {
+			if src, err := forward.RowRange(w, k, n); expectKernelErr(t, "RowRange", err) {
+				for i := range src.Rows() {
+					if err := src.Row(i, make([]float32, cols)); err != nil {
+						t.Fatalf("RowRange(%d, %d).Row(%d) of a %d×%d matrix: %v", k, n, i, rows, cols, err)
+					}
+				}
+			}
+		}
 	})
 }

@@ -41,14 +41,10 @@ var ErrInvalid = errors.New("forward: invalid parameter")
 //
 // dst may be x (exactly) for an in-place norm. RMSNorm allocates nothing.
 func RMSNorm[T Float](dst, x []T, weight []float32, eps float64) error {
+	if err := checkNorm(dst, x, weight, eps); err != nil {
+		return err
+	}
 	d := len(weight)
-	if d == 0 || len(x)%d != 0 || len(dst) != len(x) {
-		return fmt.Errorf("rmsnorm: len(x) = %d, len(dst) = %d, len(weight) = %d: want len(x) = len(dst) a multiple of len(weight) > 0: %w",
-			len(x), len(dst), d, ErrShape)
-	}
-	if !(eps >= 0) || math.IsInf(eps, 1) {
-		return fmt.Errorf("rmsnorm: eps = %v: %w", eps, ErrInvalid)
-	}
 	e := T(eps)
 	weight = weight[:d:d]
 	for r := 0; r < len(x); r += d {
@@ -59,6 +55,47 @@ func RMSNorm[T Float](dst, x []T, weight []float32, eps float64) error {
 		for i, w := range weight {
 			out[i] = T(w) * T(row[i]*inv)
 		}
+	}
+	return nil
+}
+
+// RMSNormPlusOne is [RMSNorm] scaling by 1 + weight instead of weight, as
+// Gemma's RMSNorm does (transformers' Gemma3RMSNorm: output * (1.0 +
+// weight.float()), on a weight initialized to zero):
+//
+//	dst[i] = (1 + weight[i]) · (x[i] · 1/√(mean(x²) + eps))
+//
+// with 1 + weight[i] computed in T, as transformers computes it in
+// float32, and exactly in the float64 path. Its arguments, errors,
+// aliasing and allocations are RMSNorm's.
+func RMSNormPlusOne[T Float](dst, x []T, weight []float32, eps float64) error {
+	if err := checkNorm(dst, x, weight, eps); err != nil {
+		return err
+	}
+	d := len(weight)
+	e := T(eps)
+	weight = weight[:d:d]
+	for r := 0; r < len(x); r += d {
+		row := x[r : r+d : r+d]
+		out := dst[r : r+d : r+d]
+		ms := sumSquares(row) / T(d)
+		inv := T(1 / math.Sqrt(float64(ms+e)))
+		for i, w := range weight {
+			out[i] = T(1+T(w)) * T(row[i]*inv)
+		}
+	}
+	return nil
+}
+
+// checkNorm checks the arguments of RMSNorm and RMSNormPlusOne.
+func checkNorm[T Float](dst, x []T, weight []float32, eps float64) error {
+	d := len(weight)
+	if d == 0 || len(x)%d != 0 || len(dst) != len(x) {
+		return fmt.Errorf("rmsnorm: len(x) = %d, len(dst) = %d, len(weight) = %d: want len(x) = len(dst) a multiple of len(weight) > 0: %w",
+			len(x), len(dst), d, ErrShape)
+	}
+	if !(eps >= 0) || math.IsInf(eps, 1) {
+		return fmt.Errorf("rmsnorm: eps = %v: %w", eps, ErrInvalid)
 	}
 	return nil
 }
@@ -131,6 +168,54 @@ func SwiGLU[T Float](dst, gate, up []T) error {
 	dst = dst[:len(gate)]
 	for i, g := range gate {
 		dst[i] = SiLU(g) * up[i]
+	}
+	return nil
+}
+
+// GELUTanh is the GELU with the tanh approximation, PyTorch's
+// gelu(x, approximate="tanh") (transformers' "gelu_pytorch_tanh", the
+// activation of Gemma's MLP):
+//
+//	0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))
+//
+// computed in T in the order of PyTorch's CPU kernel (GeluKernelImpl: x³
+// as x·x·x, the constants rounded to T), with tanh evaluated in float64
+// and rounded to T.
+func GELUTanh[T Float](x T) T {
+	const kappa = 0.044715
+	beta := T(math.Sqrt(2 / math.Pi))
+	cube := T(T(x*x) * x)
+	inner := T(beta * (x + T(T(kappa)*cube)))
+	return T(T(0.5)*x) * (1 + T(math.Tanh(float64(inner))))
+}
+
+// GeGLU writes gelu_tanh(gate[i]) · up[i] to dst[i], the gated activation
+// of Gemma's MLP (Gemma3MLP: act_fn(gate_proj(x)) * up_proj(x), act_fn
+// [GELUTanh]). Its lengths, errors and aliasing are [SwiGLU]'s.
+func GeGLU[T Float](dst, gate, up []T) error {
+	if len(gate) != len(up) || len(dst) != len(gate) {
+		return fmt.Errorf("geglu: len(dst) = %d, len(gate) = %d, len(up) = %d: %w", len(dst), len(gate), len(up), ErrShape)
+	}
+	up = up[:len(gate)]
+	dst = dst[:len(gate)]
+	for i, g := range gate {
+		dst[i] = GELUTanh(g) * up[i]
+	}
+	return nil
+}
+
+// Softcap caps x in place at ±limit smoothly: x[i] = tanh(x[i] / limit) ·
+// limit, in that order, with tanh evaluated in float64 and rounded to T
+// (transformers' final_logit_softcapping of Gemma: logits / cap, tanh,
+// · cap). limit must be positive and finite, otherwise the error wraps
+// [ErrInvalid]. Softcap allocates nothing.
+func Softcap[T Float](x []T, limit float64) error {
+	if !(limit > 0) || math.IsInf(limit, 1) {
+		return fmt.Errorf("softcap: limit %v: want positive and finite: %w", limit, ErrInvalid)
+	}
+	c := T(limit)
+	for i, v := range x {
+		x[i] = T(math.Tanh(float64(v/c))) * c
 	}
 	return nil
 }

@@ -252,6 +252,52 @@ func TestRMSNormEpsAndRows(t *testing.T) {
 	}
 }
 
+// Gemma's RMSNorm scales by 1 + w: worked by hand on (3, 4) with eps
+// 0.5, as in TestRMSNormEpsAndRows, and w = (1, −0.5), so 1 + w = (2,
+// 0.5). In float32, 1 + w rounds as llama.cpp's converter rounds the
+// weight it stores (data_torch + 1 on float32), so RMSNormPlusOne of w is
+// RMSNorm of the stored 1 + w bit for bit: the two formats of a Gemma
+// model give the same norm.
+func TestRMSNormPlusOne(t *testing.T) {
+	got := make([]float64, 2)
+	if err := forward.RMSNormPlusOne(got, []float64{3, 4}, []float32{1, -0.5}, 0.5); err != nil {
+		t.Fatal(err)
+	}
+	if want := []float64{6 / math.Sqrt(13), 2 / math.Sqrt(13)}; maxAbsDiff(got, want) > 1e-15 {
+		t.Errorf("RMSNormPlusOne((3, 4), w (1, -0.5), eps 0.5) = %v, want %v", got, want)
+	}
+	r := newRand(8)
+	x := randVec32(r, 3*64, 4)
+	w := randVec32(r, 64, 1)
+	stored := make([]float32, len(w))
+	for i, v := range w {
+		stored[i] = v + 1 // float32 addition, as the converter adds 1
+	}
+	a, b := make([]float32, len(x)), make([]float32, len(x))
+	if err := forward.RMSNormPlusOne(a, x, w, 1e-6); err != nil {
+		t.Fatal(err)
+	}
+	if err := forward.RMSNorm(b, x, stored, 1e-6); err != nil {
+		t.Fatal(err)
+	}
+	if !bitsEqual(a, b) {
+		t.Errorf("float32 RMSNormPlusOne(w) differs from RMSNorm(1 + w) by %.3g", relErr(a, b))
+	}
+	// A zero weight is a unit scale; in place is the same.
+	if err := forward.RMSNormPlusOne(a, x, make([]float32, 64), 1e-6); err != nil {
+		t.Fatal(err)
+	}
+	if err := forward.RMSNorm(b, x, ones(64), 1e-6); err != nil {
+		t.Fatal(err)
+	}
+	if !bitsEqual(a, b) {
+		t.Error("RMSNormPlusOne(0) differs from RMSNorm(1)")
+	}
+	if err := forward.RMSNormPlusOne(x, x, make([]float32, 64), 1e-6); err != nil || !bitsEqual(x, b) {
+		t.Errorf("RMSNormPlusOne in place = %v, differs %v", err, !bitsEqual(x, b))
+	}
+}
+
 func TestHeadNormPerHead(t *testing.T) {
 	// [tokens 2, heads 3, head_dim 4]: every head gets unit RMS with
 	// weight 1, independently of the others.
@@ -340,6 +386,70 @@ func TestSwiGLU(t *testing.T) {
 	}
 }
 
+// The tanh approximation of GELU, against values computed from its
+// formula 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) in float64 (and
+// within 2e-4 of the exact GELU, x·Φ(x): 0.8413447 at 1, −0.1586553 at
+// −1); its limits; and GeGLU elementwise.
+func TestGELUTanh(t *testing.T) {
+	tests := []struct {
+		x, want float64
+	}{
+		{0, 0},
+		{1, 0.8411919906082768},
+		{-1, -0.15880800939172324},
+		{2, 1.954597694087775},
+		{0.5, 0.34571400982514394},
+		{30, 30},
+		{-30, 0},
+	}
+	for _, tt := range tests {
+		if got := forward.GELUTanh(tt.x); math.Abs(got-tt.want) > 1e-15*max(1, math.Abs(tt.want)) {
+			t.Errorf("GELUTanh(%v) = %v, want %v", tt.x, got, tt.want)
+		}
+		if got := forward.GELUTanh(float32(tt.x)); math.Abs(float64(got)-tt.want) > 1e-6*max(1, math.Abs(tt.want)) {
+			t.Errorf("GELUTanh(float32(%v)) = %v, want %v", tt.x, got, tt.want)
+		}
+		if exact := 0.5 * tt.x * (1 + math.Erf(tt.x/math.Sqrt2)); math.Abs(forward.GELUTanh(tt.x)-exact) > 2e-4 {
+			t.Errorf("GELUTanh(%v) = %v, the exact GELU %v", tt.x, forward.GELUTanh(tt.x), exact)
+		}
+	}
+	r := newRand(9)
+	n := 100
+	gate, up := randVec(r, n, 5), randVec(r, n, 5)
+	got := make([]float64, n)
+	if err := forward.GeGLU(got, gate, up); err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		g := gate[i]
+		want := 0.5 * g * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(g+0.044715*g*g*g))) * up[i]
+		if math.Abs(got[i]-want) > 1e-13*max(1, math.Abs(want)) {
+			t.Errorf("GeGLU(%v, %v) = %v, want %v", gate[i], up[i], got[i], want)
+		}
+	}
+	g2 := append([]float64(nil), gate...)
+	if err := forward.GeGLU(g2, g2, up); err != nil || !bitsEqual(g2, got) {
+		t.Errorf("GeGLU(gate, gate, up) = %v, differs %v", err, !bitsEqual(g2, got))
+	}
+}
+
+// Softcap is tanh(x/c)·c: odd, below c in magnitude, close to x where
+// |x| ≪ c (x − x³/(3c²)), and c·tanh(1) at x = c.
+func TestSoftcap(t *testing.T) {
+	x := []float64{0, 0.01, -0.01, 5, -5, 1e6}
+	if err := forward.Softcap(x, 5); err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{0, 0.01 - 1e-6/75, -0.01 + 1e-6/75, 5 * math.Tanh(1), -5 * math.Tanh(1), 5}
+	if maxAbsDiff(x, want) > 1e-12 {
+		t.Errorf("Softcap(…, 5) = %v, want %v", x, want)
+	}
+	x32 := []float32{3, -3}
+	if err := forward.Softcap(x32, 30); err != nil || math.Abs(float64(x32[0])-30*math.Tanh(0.1)) > 1e-6 || x32[1] != -x32[0] {
+		t.Errorf("float32 Softcap(3, -3; 30) = %v, %v, want ±%v", x32, err, 30*math.Tanh(0.1))
+	}
+}
+
 func TestKernelErrors(t *testing.T) {
 	f := make([]float32, 6)
 	tests := []struct {
@@ -357,6 +467,14 @@ func TestKernelErrors(t *testing.T) {
 		{"head norm", forward.HeadNorm(f[:5], ones(2), 1e-6), forward.ErrShape},
 		{"swiglu up", forward.SwiGLU(f[:3], f[:3], f[:2]), forward.ErrShape},
 		{"swiglu dst", forward.SwiGLU(f[:2], f[:3], f[:3]), forward.ErrShape},
+		{"rmsnorm+1 not a multiple", forward.RMSNormPlusOne(f[:5], f[:5], ones(2), 0), forward.ErrShape},
+		{"rmsnorm+1 negative eps", forward.RMSNormPlusOne(f, f, ones(2), -1), forward.ErrInvalid},
+		{"geglu up", forward.GeGLU(f[:3], f[:3], f[:2]), forward.ErrShape},
+		{"geglu dst", forward.GeGLU(f[:2], f[:3], f[:3]), forward.ErrShape},
+		{"softcap zero", forward.Softcap(f, 0), forward.ErrInvalid},
+		{"softcap negative", forward.Softcap(f, -30), forward.ErrInvalid},
+		{"softcap inf", forward.Softcap(f, math.Inf(1)), forward.ErrInvalid},
+		{"softcap nan", forward.Softcap(f, math.NaN()), forward.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -67,6 +67,38 @@ func (d *Dense) Row(i int, dst []float32) error {
 	return nil
 }
 
+// RowRange returns the rows first … first+n−1 of src as a [RowSource] of
+// n rows: row i is src's row first + i, read when asked for, never
+// copied. It splits a fused matrix without reading it: Phi-3's qkv_proj
+// into q, k and v, its gate_up_proj into gate and up (transformers slices
+// the fused projection's output, which is the same as slicing its rows).
+// A range outside src's rows gives an error wrapping [ErrShape]. The
+// result is safe for concurrent use when src is.
+func RowRange(src RowSource, first, n int) (RowSource, error) {
+	if first < 0 || n < 0 || first > src.Rows()-n {
+		return nil, fmt.Errorf("row range: rows %d … %d of %d: %w", first, first+n-1, src.Rows(), ErrShape)
+	}
+	return &rowRange{src: src, first: first, n: n}, nil
+}
+
+// rowRange is a [RowRange].
+type rowRange struct {
+	src      RowSource
+	first, n int
+}
+
+func (r *rowRange) Rows() int { return r.n }
+func (r *rowRange) Cols() int { return r.src.Cols() }
+
+// Row reads src's row first + i; i outside [0, Rows) gives an error
+// wrapping [ErrInvalid].
+func (r *rowRange) Row(i int, dst []float32) error {
+	if i < 0 || i >= r.n {
+		return fmt.Errorf("row range: row %d of %d: %w", i, r.n, ErrInvalid)
+	}
+	return r.src.Row(r.first+i, dst)
+}
+
 // MatMul computes y = x·Wᵀ for a batch of tokens: x is [n, Cols] and y is
 // [n, Rows], row-major, that is y[t, i] = Σ_j W[i, j]·x[t, j] for every
 // token t — a PyTorch Linear without bias applied to n inputs. n is

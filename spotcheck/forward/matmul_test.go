@@ -224,3 +224,40 @@ func TestDense(t *testing.T) {
 		t.Errorf("Row(0, 2 elements) = %v, want ErrShape", err)
 	}
 }
+
+// RowRange serves rows of its source, renumbered from 0, without copying:
+// the product over a range is the range of the product, bit for bit, as
+// Phi-3's fused qkv_proj is sliced; a range outside the source is refused.
+func TestRowRange(t *testing.T) {
+	r := newRand(40)
+	const rows, cols, n = 10, 7, 3
+	w := mustDense(t, rows, cols, randVec32(r, rows*cols, 1))
+	x := randVec32(r, n*cols, 1)
+	whole := make([]float32, n*rows)
+	if err := forward.MatMul(context.Background(), whole, w, x, 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, rg := range []struct{ first, n int }{{0, 4}, {4, 3}, {7, 3}, {0, 10}, {5, 0}} {
+		src, err := forward.RowRange(w, rg.first, rg.n)
+		if err != nil || src.Rows() != rg.n || src.Cols() != cols {
+			t.Fatalf("RowRange(%d, %d) = %d×%d, %v", rg.first, rg.n, src.Rows(), src.Cols(), err)
+		}
+		part := make([]float32, n*rg.n)
+		if err := forward.MatMul(context.Background(), part, src, x, 2); err != nil {
+			t.Fatal(err)
+		}
+		for tok := range n {
+			if want := whole[tok*rows+rg.first:][:rg.n]; !bitsEqual(part[tok*rg.n:][:rg.n], want) {
+				t.Errorf("RowRange(%d, %d): token %d = %v, want %v", rg.first, rg.n, tok, part[tok*rg.n:][:rg.n], want)
+			}
+		}
+		if err := src.Row(rg.n, make([]float32, cols)); !errors.Is(err, forward.ErrInvalid) {
+			t.Errorf("RowRange(%d, %d).Row(%d) = %v, want ErrInvalid", rg.first, rg.n, rg.n, err)
+		}
+	}
+	for _, rg := range []struct{ first, n int }{{-1, 2}, {8, 3}, {0, 11}, {2, -1}} {
+		if _, err := forward.RowRange(w, rg.first, rg.n); !errors.Is(err, forward.ErrShape) {
+			t.Errorf("RowRange(%d, %d) of %d rows = %v, want ErrShape", rg.first, rg.n, rows, err)
+		}
+	}
+}

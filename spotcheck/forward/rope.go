@@ -12,7 +12,8 @@ import (
 const maxHeadDim = 1 << 16
 
 // RoPE is the rotary position embedding in the NeoX (rotate-half) layout
-// that transformers' Llama, Mistral, Mixtral, Qwen2 and Qwen3 use, with its
+// that transformers' Llama, Mistral, Mixtral, Qwen2, Qwen3, Gemma 3 and
+// Phi-3 use, with its
 // cos/sin tables precomputed for a list of positions, a head dimension d
 // and a base theta:
 //
@@ -20,8 +21,9 @@ const maxHeadDim = 1 << 16
 //	angle[p, i] = position[p] · inv_freq[i]
 //	x' = x·cos + rotate_half(x)·sin,  rotate_half(x) = cat(−x[d/2:], x[:d/2])
 //
-// with cos and sin of cat(angle, angle); that is, element i < d/2 of a head
-// is rotated with element i + d/2 by angle[p, i]. Every step of the table
+// with cos and sin of cat(angle, angle) (both times LongRoPE's attention
+// factor, see [RopeLongRoPE]); that is, element i < d/2 of a head is
+// rotated with element i + d/2 by angle[p, i]. Every step of the table
 // is rounded to T, as transformers computes it in float32 (which is why the
 // float32 and float64 paths drift apart slowly as positions grow).
 //
@@ -63,10 +65,20 @@ const (
 	// layer's "rope_freqs" vector.
 	RopeFreqFactors
 	// RopeUnsupported is a scaling the kernels do not implement (yarn,
-	// longrope, dynamic, …), named by RopeScaling.Name: [NewScaledRoPE]
-	// refuses it, so that no block runs with frequencies other than the
-	// model's.
+	// dynamic, …), named by RopeScaling.Name: [NewScaledRoPE] refuses it,
+	// so that no block runs with frequencies other than the model's.
 	RopeUnsupported
+	// RopeLongRoPE is Phi-3's LongRoPE ("longrope", formerly "su") for a
+	// sequence within original_max_position_embeddings: transformers'
+	// _compute_longrope_parameters with the short factors,
+	// inv_freq[i] = 1 / (Factors[i] · theta^(2i/d)), and cos and sin
+	// multiplied by AttnFactor (its attention_factor). [Block] reads the
+	// factors from the layer's "rope_factors_short" vector when Factors
+	// is nil: llama.cpp's rope_factors_short.weight, which its converter
+	// copies from config.json's short_factor (and which llama.cpp uses,
+	// as transformers does, while the context stays within the original
+	// length).
+	RopeLongRoPE
 )
 
 // RopeScaling is a rope_scaling (config.json) or its GGUF counterpart:
@@ -81,9 +93,12 @@ type RopeScaling struct {
 	// LowFreqFactor, HighFreqFactor and OriginalMaxPositions
 	// (original_max_position_embeddings) are RopeLlama3's.
 	LowFreqFactor, HighFreqFactor, OriginalMaxPositions float64
-	// Factors are RopeFreqFactors' head_dim/2 divisors; [Block] fills
-	// them from the layer.
+	// Factors are the head_dim/2 divisors of RopeFreqFactors, which
+	// [Block] fills from the layer, and of RopeLongRoPE.
 	Factors []float32
+	// AttnFactor multiplies cos and sin for RopeLongRoPE (its
+	// attention_factor; llama.cpp's rope.scaling.attn_factor).
+	AttnFactor float64
 }
 
 // check validates the scaling's parameters for a head dimension.
@@ -101,7 +116,10 @@ func (s *RopeScaling) check(headDim int) error {
 			s.HighFreqFactor > s.LowFreqFactor {
 			return nil
 		}
-	case RopeFreqFactors:
+	case RopeFreqFactors, RopeLongRoPE:
+		if s.Type == RopeLongRoPE && !good(s.AttnFactor) {
+			return fmt.Errorf("rope: attention factor %v: want positive and finite: %w", s.AttnFactor, ErrInvalid)
+		}
 		if len(s.Factors) != headDim/2 {
 			return fmt.Errorf("rope: %d frequency factors for head dim %d, want %d: %w", len(s.Factors), headDim, headDim/2, ErrInvalid)
 		}
@@ -132,8 +150,9 @@ func NewRoPE[T Float](positions []int, headDim int, theta float64) (*RoPE[T], er
 // NewScaledRoPE is [NewRoPE] with the inverse frequencies scaled as s
 // says, each step rounded to T as transformers computes it in float32.
 // Parameters s cannot work with (a factor that is not positive and finite,
-// a high_freq_factor not above the low one, frequency factors of another
-// count than headDim/2, RopeUnsupported) give an error wrapping
+// a high_freq_factor not above the low one, frequency or LongRoPE factors
+// of another count than headDim/2, a LongRoPE attention factor that is
+// not positive and finite, RopeUnsupported) give an error wrapping
 // [ErrInvalid]. NewScaledRoPE keeps no reference to s.Factors.
 func NewScaledRoPE[T Float](positions []int, headDim int, theta float64, s RopeScaling) (*RoPE[T], error) {
 	if headDim <= 0 || headDim%2 != 0 || headDim > maxHeadDim {
@@ -153,9 +172,14 @@ func NewScaledRoPE[T Float](positions []int, headDim int, theta float64, s RopeS
 	invFreq := make([]T, half)
 	for i := range invFreq {
 		exp := T(2*i) / T(headDim)
+		if s.Type == RopeLongRoPE { // 1.0 / (ext_factors * base**inv_freq_shape)
+			invFreq[i] = 1 / T(T(s.Factors[i])*T(math.Pow(theta, float64(exp))))
+			continue
+		}
 		invFreq[i] = 1 / T(math.Pow(theta, float64(exp)))
 	}
 	scaleFreqs(invFreq, &s)
+	longRoPE, attn := s.Type == RopeLongRoPE, T(s.AttnFactor)
 	r := &RoPE[T]{
 		positions: len(positions),
 		headDim:   headDim,
@@ -172,6 +196,12 @@ func NewScaledRoPE[T Float](positions []int, headDim int, theta float64, s RopeS
 			a := T(pos) * f
 			c[i] = T(math.Cos(float64(a)))
 			s[i] = T(math.Sin(float64(a)))
+		}
+		if longRoPE { // emb.cos() * attention_scaling, emb.sin() * attention_scaling
+			for i := range c {
+				c[i] = T(c[i] * attn)
+				s[i] = T(s[i] * attn)
+			}
 		}
 	}
 	return r, nil

@@ -346,6 +346,59 @@ func TestRoPELinear(t *testing.T) {
 	}
 }
 
+// LongRoPE, worked by hand for theta 10000 and head_dim 8: the plain
+// frequencies 1, 0.1, 0.01, 0.001 divided by the short factors 1, 1.25,
+// 1.5, 2 give 1, 0.08, 0.00667, 0.0005; the attention factor scales cos
+// and sin, so every rotated pair's length by it; factors of 1 and a unit
+// attention factor are NewRoPE bit for bit.
+func TestRoPELongRoPE(t *testing.T) {
+	s := forward.RopeScaling{Type: forward.RopeLongRoPE, Factors: []float32{1, 1.25, 1.5, 2}, AttnFactor: 1}
+	got := invFreqs[float64](t, 8, 10000, s)
+	for i, want := range []float64{1, 0.08, 0.01 / 1.5, 0.0005} {
+		if math.Abs(got[i]-want) > 1e-15 {
+			t.Errorf("inv_freq[%d] = %v, want %v", i, got[i], want)
+		}
+	}
+	s.AttnFactor = math.Sqrt(4.0 / 3) // Phi-3's √(1 + ln 4 / ln 64)
+	r, err := forward.NewScaledRoPE[float64](positions(3), 8, 10000, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randVec(newRand(25), 3*2*8, 1)
+	y := append([]float64(nil), x...)
+	if err := r.Apply(y); err != nil {
+		t.Fatal(err)
+	}
+	for p := 0; p < len(x); p += 8 {
+		for i := range 4 {
+			before := math.Hypot(x[p+i], x[p+i+4])
+			if after := math.Hypot(y[p+i], y[p+i+4]); math.Abs(after-s.AttnFactor*before) > 1e-14 {
+				t.Errorf("element %d: pair length %v after, want %v·%v", p+i, after, s.AttnFactor, before)
+			}
+		}
+	}
+	unit := forward.RopeScaling{Type: forward.RopeLongRoPE, Factors: []float32{1, 1, 1, 1}, AttnFactor: 1}
+	for _, tt := range []struct {
+		name string
+		s    forward.RopeScaling
+	}{{"unit", unit}, {"none", forward.RopeScaling{}}} {
+		a, b := to32(x), to32(x)
+		r32, err := forward.NewScaledRoPE[float32](positions(3), 8, 10000, tt.s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r32.Apply(a); err != nil {
+			t.Fatal(err)
+		}
+		if err := mustRoPE[float32](t, positions(3), 8, 10000).Apply(b); err != nil {
+			t.Fatal(err)
+		}
+		if !bitsEqual(a, b) {
+			t.Errorf("%s: NewScaledRoPE differs from NewRoPE", tt.name)
+		}
+	}
+}
+
 func TestRoPEScalingErrors(t *testing.T) {
 	l3 := forward.RopeScaling{Type: forward.RopeLlama3, Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositions: 8192}
 	tests := []struct {
@@ -365,6 +418,18 @@ func TestRoPEScalingErrors(t *testing.T) {
 			*s = forward.RopeScaling{Type: forward.RopeFreqFactors, Factors: []float32{1, 1, 0, 1}}
 		}},
 		{"unsupported", func(s *forward.RopeScaling) { *s = forward.RopeScaling{Type: forward.RopeUnsupported, Name: "yarn"} }},
+		{"longrope factors too many", func(s *forward.RopeScaling) {
+			*s = forward.RopeScaling{Type: forward.RopeLongRoPE, Factors: []float32{1, 1, 1, 1, 1}, AttnFactor: 1}
+		}},
+		{"longrope factor negative", func(s *forward.RopeScaling) {
+			*s = forward.RopeScaling{Type: forward.RopeLongRoPE, Factors: []float32{1, -1, 1, 1}, AttnFactor: 1}
+		}},
+		{"longrope no attention factor", func(s *forward.RopeScaling) {
+			*s = forward.RopeScaling{Type: forward.RopeLongRoPE, Factors: []float32{1, 1, 1, 1}}
+		}},
+		{"longrope attention factor inf", func(s *forward.RopeScaling) {
+			*s = forward.RopeScaling{Type: forward.RopeLongRoPE, Factors: []float32{1, 1, 1, 1}, AttnFactor: math.Inf(1)}
+		}},
 		{"unknown type", func(s *forward.RopeScaling) { *s = forward.RopeScaling{Type: 200} }},
 	}
 	for _, tt := range tests {
