@@ -332,6 +332,8 @@ func (c *comparer) compare(p pairing1) (Pair, error) {
 		return res, nil
 	}
 	ma.sequential, mb.sequential = c.opts.Full, c.opts.Full
+	defer ma.release()
+	defer mb.release()
 	res.Shape = []int64{int64(ma.rows()), int64(ma.cols())}
 	res.Transform = joinNonEmpty(ma.transform, mb.transform)
 	rows := c.rows(p.k, ma.rows())

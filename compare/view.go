@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/checkpoint"
@@ -132,13 +133,16 @@ func (v *view) cached(ctx context.Context, m *checkpoint.Matrix, r int, dst []fl
 	c := m.Cols()
 	if n := len(v.cache) / max(c, 1); r < v.first || r >= v.first+n || n == 0 {
 		k := int(min(int64(m.Rows()-r), max(1, chunkBytes/max(m.RowBytes(), 1))))
-		if len(v.cache) < k*c {
-			v.cache = make([]float32, k*c)
+		if cap(v.cache) < k*c {
+			v.release()
+			v.cache = getFloats(k * c)
 		}
 		v.cache = v.cache[:k*c]
-		if int64(len(v.cacheBuf)) != int64(k)*m.RowBytes() {
-			v.cacheBuf = make([]byte, int64(k)*m.RowBytes())
+		if nb := int64(k) * m.RowBytes(); int64(cap(v.cacheBuf)) < nb {
+			putBytes(v.cacheBuf)
+			v.cacheBuf = getBytes(int(nb))
 		}
+		v.cacheBuf = v.cacheBuf[:int64(k)*m.RowBytes()]
 		if err := m.ReadRows(ctx, r, k, v.cache, v.cacheBuf); err != nil {
 			return err
 		}
@@ -192,4 +196,40 @@ func (v *view) column(ctx context.Context, i int, dst []float32) error {
 		dst[r] = v.whole[r*c+i]
 	}
 	return nil
+}
+
+// The chunk buffers of sequential views, recycled across the pairs: a
+// --full comparison of a MoE model reads tens of thousands of tensors.
+var (
+	floatPool sync.Pool // *[]float32
+	bytePool  sync.Pool // *[]byte
+)
+
+func getFloats(n int) []float32 {
+	if p, _ := floatPool.Get().(*[]float32); p != nil && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]float32, n)
+}
+
+func getBytes(n int) []byte {
+	if p, _ := bytePool.Get().(*[]byte); p != nil && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]byte, n)
+}
+
+func putBytes(b []byte) {
+	if cap(b) > 0 {
+		bytePool.Put(&b)
+	}
+}
+
+// release returns the view's chunk buffers to the pools.
+func (v *view) release() {
+	if cap(v.cache) > 0 {
+		floatPool.Put(&v.cache)
+	}
+	putBytes(v.cacheBuf)
+	v.cache, v.cacheBuf = nil, nil
 }
