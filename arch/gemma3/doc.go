@@ -28,13 +28,14 @@
 // and global layers' RoPE and windows; of a GGUF file the norms as
 // llama.cpp's converter stored them, 1 + w).
 //
-// Not covered: model_type "gemma3" (Gemma3ForConditionalGeneration, the
-// 4B, 12B and 27B checkpoints), whose text config is nested under
-// "text_config", whose text tensors are prefixed language_model.model. and
-// which carry a SigLIP vision tower and a projector; such a config.json is
-// refused as an unsupported architecture. Their GGUF text files (general
-// architecture "gemma3", the vision part split off into an mmproj file)
-// are read by this family.
+// The multimodal model_type "gemma3" (Gemma3ForConditionalGeneration,
+// the 4B, 12B and 27B checkpoints; multimodal.go): its text config nested
+// under "text_config" (read with Gemma3TextConfig's defaults), its
+// language model's tensors under language_model.model. counted as the
+// model, and its SigLIP vision tower and projector predicted tensor by
+// tensor and tallied apart ([arch.PartVision]). Their GGUF text files
+// (general architecture "gemma3", the vision part split off into an
+// mmproj file) are read as the text model.
 //
 // Primary sources:
 //
