@@ -31,8 +31,10 @@ func newSpotcheckCmd() *cobra.Command {
 		Use:   "spotcheck SOURCE (--layer L | --full) --tokens 3,17,42",
 		Short: "Run one decoder block (or the whole model) on the weights, reading only the experts the router picks",
 		Long: `spotcheck feeds the embedding rows of the given tokens (positions 0..n-1, causal
-attention) through decoder layer L as Hugging Face transformers computes a
-Qwen3-MoE layer, in float32 and in float64 on the same weights, and reports the
+attention) through decoder layer L as Hugging Face transformers computes that
+family's layer (Qwen3 and Qwen3-MoE, Llama, Mistral, Mixtral, Qwen2, Gemma 3,
+Phi-3; a GGUF file's layout undone: llama.cpp's Q/K permutation, its norms),
+in float32 and in float64 on the same weights, and reports the
 shapes in and out, whether every output is finite, the experts each token was
 routed to, the bytes read and the largest relative difference between the two
 precisions. Only the tensors of that layer, the embedding rows and the chosen
