@@ -1,0 +1,211 @@
+package safetensors
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/weightaudit/weightaudit/internal/checked"
+)
+
+// Shards returns the unique shard names of the index, sorted.
+func (ix *Index) Shards() []string {
+	set := map[string]struct{}{}
+	for _, s := range ix.WeightMap {
+		set[s] = struct{}{}
+	}
+	out := make([]string, 0, len(set))
+	for s := range set {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// MismatchKind says how an index and its shards disagree.
+type MismatchKind int
+
+// The kinds of [Mismatch].
+const (
+	MissingShard MismatchKind = iota + 1 // a shard the index names was not provided
+	NotInShard                           // an indexed tensor is not in the shard the index names
+	Unindexed                            // a tensor in a shard is not in the index
+	WrongShard                           // an indexed tensor is in another shard than the one named
+	Duplicate                            // a tensor is in more than one shard
+	TotalSize                            // metadata.total_size differs from the sum of tensor bytes
+)
+
+// Mismatch is one disagreement between an index and its shards.
+type Mismatch struct {
+	// Kind says what disagrees.
+	Kind MismatchKind
+	// Tensor is the tensor at fault; "" for MissingShard and TotalSize.
+	Tensor string
+	// Shard is the shard at fault: the shard that was not provided
+	// (MissingShard), the shard the index names that lacks the tensor
+	// (NotInShard, WrongShard), the shard holding an unindexed tensor
+	// (Unindexed), or the shard holding an extra copy (Duplicate); "" for
+	// TotalSize.
+	Shard string
+	// Other is the shard that holds the tensor for WrongShard, and the
+	// shard holding the copy that counts for Duplicate: the indexed shard
+	// when it has the tensor, else the first by name.
+	Other string
+	// Want is metadata.total_size and Got the sum of the bytes of every
+	// tensor in the shards, for TotalSize.
+	Want, Got int64
+}
+
+// String returns one sentence that names the tensor and shards.
+func (m Mismatch) String() string {
+	switch m.Kind {
+	case MissingShard:
+		return fmt.Sprintf("shard %q is named by the index but was not provided", m.Shard)
+	case NotInShard:
+		return fmt.Sprintf("tensor %q is indexed to shard %q but is not in it", m.Tensor, m.Shard)
+	case Unindexed:
+		return fmt.Sprintf("tensor %q in shard %q is not in the index", m.Tensor, m.Shard)
+	case WrongShard:
+		return fmt.Sprintf("tensor %q is indexed to shard %q but is in shard %q", m.Tensor, m.Shard, m.Other)
+	case Duplicate:
+		return fmt.Sprintf("tensor %q is in shard %q and again in shard %q", m.Tensor, m.Other, m.Shard)
+	case TotalSize:
+		return fmt.Sprintf("metadata.total_size is %d bytes but the shards' tensors add up to %d bytes", m.Want, m.Got)
+	}
+	return fmt.Sprintf("%v: tensor %q, shard %q, other %q", m.Kind, m.Tensor, m.Shard, m.Other)
+}
+
+// CheckIndex compares ix with the parsed shards, keyed by shard file name,
+// and returns every disagreement sorted by tensor, then shard (then kind and
+// other shard), or nil when they agree:
+//
+//   - MissingShard: a shard the index names is not in shards (or is nil);
+//   - NotInShard: an indexed tensor is in no shard, and its indexed shard was
+//     provided;
+//   - WrongShard: an indexed tensor is not in its indexed shard but in
+//     another;
+//   - Duplicate: a tensor is in more than one shard (one Mismatch per extra
+//     copy);
+//   - Unindexed: a tensor in a shard is not in the index;
+//   - TotalSize: metadata.total_size is present and differs from the sum of
+//     the bytes of every tensor of every shard; checked only when no shard
+//     is missing.
+//
+// Shards the index does not name may be passed; their tensors count as
+// Unindexed.
+func CheckIndex(ix *Index, shards map[string]*File) []Mismatch {
+	if agree, sum := indexAgrees(ix, shards); agree {
+		// The common case, in one map lookup per tensor.
+		if ix.TotalSize >= 0 && sum != ix.TotalSize {
+			return []Mismatch{{Kind: TotalSize, Want: ix.TotalSize, Got: sum}}
+		}
+		return nil
+	}
+	var out []Mismatch
+	anyMissing := false
+	for _, s := range ix.Shards() {
+		if shards[s] == nil {
+			out = append(out, Mismatch{Kind: MissingShard, Shard: s})
+			anyMissing = true
+		}
+	}
+	// Where each tensor is: the first shard by name in first, others in more.
+	names := make([]string, 0, len(shards))
+	for s, f := range shards {
+		if f != nil {
+			names = append(names, s)
+		}
+	}
+	slices.Sort(names)
+	first := map[string]string{}
+	more := map[string][]string{}
+	var sum int64
+	for _, s := range names {
+		for i := range shards[s].Tensors {
+			t := &shards[s].Tensors[i]
+			if _, ok := first[t.Name]; ok {
+				more[t.Name] = append(more[t.Name], s)
+			} else {
+				first[t.Name] = s
+			}
+			var ok bool
+			if sum, ok = checked.Add(sum, t.Bytes()); !ok {
+				sum = math.MaxInt64
+			}
+		}
+	}
+	duplicates := func(name, keep string) {
+		if s := first[name]; s != keep {
+			out = append(out, Mismatch{Kind: Duplicate, Tensor: name, Shard: s, Other: keep})
+		}
+		for _, s := range more[name] {
+			if s != keep {
+				out = append(out, Mismatch{Kind: Duplicate, Tensor: name, Shard: s, Other: keep})
+			}
+		}
+	}
+	for name, want := range ix.WeightMap {
+		at, found := first[name]
+		switch {
+		case !found:
+			if shards[want] != nil {
+				out = append(out, Mismatch{Kind: NotInShard, Tensor: name, Shard: want})
+			}
+		case at == want || slices.Contains(more[name], want):
+			duplicates(name, want)
+		default:
+			out = append(out, Mismatch{Kind: WrongShard, Tensor: name, Shard: want, Other: at})
+			duplicates(name, at)
+		}
+	}
+	for name, at := range first {
+		if _, ok := ix.WeightMap[name]; ok {
+			continue
+		}
+		out = append(out, Mismatch{Kind: Unindexed, Tensor: name, Shard: at})
+		for _, s := range more[name] {
+			out = append(out, Mismatch{Kind: Unindexed, Tensor: name, Shard: s})
+		}
+		duplicates(name, at)
+	}
+	if ix.TotalSize >= 0 && !anyMissing && sum != ix.TotalSize {
+		out = append(out, Mismatch{Kind: TotalSize, Want: ix.TotalSize, Got: sum})
+	}
+	slices.SortFunc(out, func(a, b Mismatch) int {
+		return cmp.Or(
+			strings.Compare(a.Tensor, b.Tensor),
+			strings.Compare(a.Shard, b.Shard),
+			cmp.Compare(a.Kind, b.Kind),
+			strings.Compare(a.Other, b.Other),
+		)
+	})
+	return out
+}
+
+// indexAgrees reports whether every tensor of every shard is indexed to
+// that shard and every indexed tensor was found so, and returns the sum of
+// the tensors' bytes. A name cannot match twice (a shard holds each name
+// once and the index names one shard per tensor), so matches equal to both
+// counts mean the index and shards agree exactly.
+func indexAgrees(ix *Index, shards map[string]*File) (bool, int64) {
+	var matched, sum int64
+	for s, f := range shards {
+		if f == nil {
+			return false, 0
+		}
+		for i := range f.Tensors {
+			t := &f.Tensors[i]
+			if ix.WeightMap[t.Name] != s {
+				return false, 0
+			}
+			matched++
+			var ok bool
+			if sum, ok = checked.Add(sum, t.Bytes()); !ok {
+				sum = math.MaxInt64
+			}
+		}
+	}
+	return matched == int64(len(ix.WeightMap)), sum
+}
