@@ -48,7 +48,7 @@ func (s *side) view(rd *checkpoint.Reader, sl slot, k key) (*view, error) {
 		if !ok {
 			return nil, fmt.Errorf("tensor %s: MXFP4 blocks without their scales", sl.t.Name)
 		}
-		m, err = newMXFP4Rows(rd, sl.t, st, max(sl.slice, 0))
+		m, err = checkpoint.NewMXFP4Rows(rd, sl.t, st, max(sl.slice, 0))
 	default:
 		m, err = rd.Matrix(sl.t, sl.slice)
 	}

@@ -6,7 +6,10 @@
 // The family's [arch.Forwarder] wires the block kernels of package forward
 // (blind to formats and sources) to the checkpoint's tensors, which are
 // read through a [checkpoint.Reader] and decoded row by row with each
-// tensor's codec. A spec without a Forwarder cannot be spot-checked, nor
+// tensor's codec (gpt-oss's Hugging Face MXFP4 experts by
+// [checkpoint.DecodeMXFP4], the decoder compare uses; its dequantized
+// experts, stored [in, out], read whole per expert and transposed). A
+// spec without a Forwarder cannot be spot-checked, nor
 // can one whose configuration names what the kernels do not compute (a
 // RoPE scaling they lack, forward.Config's Unsupported): [Run] returns an
 // error wrapping [arch.ErrNotApplicable] rather than compute another

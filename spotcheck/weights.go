@@ -3,6 +3,7 @@ package spotcheck
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/weightaudit/weightaudit/arch"
@@ -16,8 +17,12 @@ import (
 type weights struct {
 	*checkpoint.Reader
 	ck    *checkpoint.Checkpoint
+	spec  arch.Spec
 	inv   *checkpoint.Inventory
 	byKey map[weightKey]*checkpoint.Tensor
+	// scales maps the MXFP4 blocks of gpt-oss's Hugging Face experts to
+	// their scales (the companion named *_scales).
+	scales map[*checkpoint.Tensor]*checkpoint.Tensor
 }
 
 type weightKey struct {
@@ -32,10 +37,28 @@ func newWeights(ck *checkpoint.Checkpoint, spec arch.Spec) (*weights, error) {
 		return nil, err
 	}
 	inv := ck.Inventory()
-	w := &weights{Reader: rd, ck: ck, inv: inv, byKey: map[weightKey]*checkpoint.Tensor{}}
-	for i, r := range arch.Assign(spec, inv) {
-		if r.Known {
-			w.byKey[weightKey{r.Layer, r.Component, r.Expert}] = &inv.Tensors[i]
+	w := &weights{Reader: rd, ck: ck, spec: spec, inv: inv, byKey: map[weightKey]*checkpoint.Tensor{},
+		scales: map[*checkpoint.Tensor]*checkpoint.Tensor{}}
+	roles := arch.Assign(spec, inv)
+	isScales := func(r arch.Role, t *checkpoint.Tensor) bool {
+		return r.Part == arch.PartCompanion && strings.HasSuffix(t.Name, "_scales")
+	}
+	byName := map[string]*checkpoint.Tensor{}
+	for i, r := range roles {
+		if r.Known && isScales(r, &inv.Tensors[i]) {
+			byName[inv.Tensors[i].Name] = &inv.Tensors[i]
+		}
+	}
+	for i, r := range roles {
+		if !r.Known || isScales(r, &inv.Tensors[i]) {
+			continue
+		}
+		t := &inv.Tensors[i]
+		w.byKey[weightKey{r.Layer, r.Component, r.Expert}] = t
+		if r.Packing == arch.PackMXFP4 {
+			if sc, ok := byName[strings.TrimSuffix(t.Name, "_blocks")+"_scales"]; ok {
+				w.scales[t] = sc
+			}
 		}
 	}
 	return w, nil
@@ -48,7 +71,7 @@ func (w *weights) tensor(layer int, comp arch.Component, expert int) (*checkpoin
 		return t, true
 	}
 	t, ok := w.byKey[weightKey{layer, comp, -1}]
-	return t, ok && expert >= 0 && len(t.Logical) == 3
+	return t, ok && expert >= 0 && (len(t.Logical) == 3 || w.scales[t] != nil)
 }
 
 // vector reads a whole 1-D tensor.
@@ -71,6 +94,73 @@ func (w *weights) vector(ctx context.Context, t *checkpoint.Tensor) ([]float32, 
 		return nil, fmt.Errorf("tensor %s: %w", t.Name, err)
 	}
 	return out, nil
+}
+
+// expertMatrix returns the [out, in] rows of one expert of a layer's
+// stacked tensor of component comp: MXFP4 blocks through the shared
+// decoder ([checkpoint.MXFP4Rows]), and a tensor the family stores
+// [in, out] ([arch.Transposer]: gpt-oss's dequantized experts) read whole
+// and transposed.
+func (w *weights) expertMatrix(ctx context.Context, t *checkpoint.Tensor, comp arch.Component, expert int) (forward.RowSource, error) {
+	if sc, ok := w.scales[t]; ok {
+		m, err := checkpoint.NewMXFP4Rows(w.Reader, t, sc, expert)
+		if err != nil {
+			return nil, err
+		}
+		return &mxfp4Rows{m: m, ctx: ctx}, nil
+	}
+	rows, err := w.matrix(ctx, t, expert)
+	if err != nil {
+		return nil, err
+	}
+	if tr, ok := w.spec.(arch.Transposer); !ok || !tr.Transposed(w.ck.Format, comp) {
+		return rows, nil
+	}
+	in, out := rows.rows, rows.cols
+	if int64(in)*int64(out) > maxTransposed {
+		return nil, fmt.Errorf("tensor %s: expert %d stored [in, out] as [%d, %d]: over %d elements to transpose", t.Name, expert, in, out, maxTransposed)
+	}
+	stored := make([]float32, in*out)
+	for i := range in {
+		if err := rows.Row(i, stored[i*out:(i+1)*out]); err != nil {
+			return nil, err
+		}
+	}
+	data := make([]float32, in*out)
+	for i := range in {
+		for j := range out {
+			data[j*in+i] = stored[i*out+j]
+		}
+	}
+	return forward.NewDense(out, in, data)
+}
+
+// maxTransposed bounds the elements of one expert matrix stored [in, out]
+// that the spot-check reads whole to transpose (gpt-oss-120b's dequantized
+// gate_up_proj is 2880 × 5760).
+const maxTransposed = 1 << 25
+
+// mxfp4Rows serves an MXFP4 expert's rows as a [forward.RowSource],
+// reading each row's blocks and scales into a pooled buffer. It is safe
+// for concurrent use.
+type mxfp4Rows struct {
+	m    *checkpoint.MXFP4Rows
+	ctx  context.Context
+	pool sync.Pool
+}
+
+func (r *mxfp4Rows) Rows() int { return r.m.Rows() }
+func (r *mxfp4Rows) Cols() int { return r.m.Cols() }
+
+// Row reads and decodes row i into dst, which must hold Cols elements.
+func (r *mxfp4Rows) Row(i int, dst []float32) error {
+	bp, _ := r.pool.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, r.m.RowBytes())
+		bp = &b
+	}
+	defer r.pool.Put(bp)
+	return r.m.ReadRow(r.ctx, i, dst, *bp)
 }
 
 // matrix returns the [out, in] rows of a 2-D tensor, or of one expert of
@@ -159,12 +249,21 @@ var vectorComps = map[string]struct {
 	"v_bias": {comp: arch.CompAttnVBias}, "rope_freqs": {comp: arch.CompRopeFreqs, outer: true},
 	"attn_post_norm": {comp: arch.CompAttnPostNorm}, "ffn_post_norm": {comp: arch.CompFFNPostNorm},
 	"rope_factors_short": {comp: arch.CompRopeFactorsShort, outer: true},
+	// gpt-oss's (arch/gptoss/layout.go).
+	"o_bias": {comp: "attn_o_bias"}, "attn_sinks": {comp: "attn_sinks"}, "router_bias": {comp: "router_bias"},
+}
+
+// expertVectorComps maps forward.ExpertVectors' names to the components
+// of stacked [E, n] expert biases (gpt-oss's, arch/gptoss/layout.go).
+var expertVectorComps = map[string]arch.Component{
+	"gate_up_bias": "expert_gate_up_bias", "gate_bias": "expert_gate_bias", "up_bias": "expert_up_bias",
+	"down_bias": "expert_down_bias",
 }
 
 var matrixComps = map[string][2]arch.Component{ // [dense or attention, expert]
 	"q": {arch.CompAttnQ}, "k": {arch.CompAttnK}, "v": {arch.CompAttnV}, "o": {arch.CompAttnO}, "router": {arch.CompRouter},
 	"gate": {arch.CompMLPGate, arch.CompExpertGate}, "up": {arch.CompMLPUp, arch.CompExpertUp}, "down": {arch.CompMLPDown, arch.CompExpertDown},
-	"qkv": {arch.CompAttnQKV}, "gate_up": {arch.CompMLPGateUp},
+	"qkv": {arch.CompAttnQKV}, "gate_up": {arch.CompMLPGateUp, "expert_gate_up"},
 }
 
 func (l *layerWeights) Sparse() bool { return l.sparse }
@@ -198,5 +297,29 @@ func (l *layerWeights) Matrix(name string, expert int) (forward.RowSource, error
 	if !ok || comp == "" {
 		return nil, fmt.Errorf("layer %d: no %s tensor for expert %d", l.layer, comp, expert)
 	}
+	if expert >= 0 {
+		return l.w.expertMatrix(l.ctx, t, comp, expert)
+	}
 	return l.w.matrix(l.ctx, t, expert)
+}
+
+var _ forward.ExpertVectors = (*layerWeights)(nil)
+
+// ExpertVector reads expert's row of the layer's stacked [E, n] bias
+// name, and only that row.
+func (l *layerWeights) ExpertVector(name string, expert int) ([]float32, error) {
+	comp, ok := expertVectorComps[name]
+	if !ok {
+		return nil, fmt.Errorf("layer %d: no expert vector %q", l.layer, name)
+	}
+	t, ok := l.w.byKey[weightKey{l.layer, comp, -1}]
+	if !ok || len(t.Logical) != 2 {
+		return nil, fmt.Errorf("layer %d: no stacked %s tensor", l.layer, comp)
+	}
+	rows, err := l.w.matrix(l.ctx, t, -1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, rows.cols)
+	return out, rows.Row(expert, out)
 }

@@ -2,7 +2,9 @@ package gptoss_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -128,10 +130,20 @@ func TestConfigRefused(t *testing.T) {
 	}
 }
 
-// The family has no forward pass yet: the spot-check says so.
-func TestSpotCheckNotApplicable(t *testing.T) {
-	ck := syn.Load(t, "tiny", gptoss.MustNew(gptoss.Tiny()), checkpoint.FormatSafetensors)
-	if _, err := spotcheck.Run(context.Background(), ck, spotcheck.Options{Tokens: []int{1}}); !errors.Is(err, arch.ErrNotApplicable) {
-		t.Errorf("spotcheck.Run = %v, want arch.ErrNotApplicable", err)
+// The spot-check runs Tiny gpt-oss (no RoPE scaling) and declines the
+// published models' YaRN, which it does not compute, in both formats (a
+// GGUF file names it in rope.scaling.type).
+func TestSpotCheckDeclinesYaRN(t *testing.T) {
+	for _, f := range []checkpoint.Format{checkpoint.FormatSafetensors, checkpoint.FormatGGUF} {
+		ck := syn.Load(t, "tiny", gptoss.MustNew(gptoss.Tiny()), f)
+		if _, err := spotcheck.Run(context.Background(), ck, spotcheck.Options{Tokens: []int{1}}); err != nil {
+			t.Errorf("%v: spotcheck.Run(Tiny) = %v", f, err)
+		}
+		c := gptoss.Tiny()
+		c.RopeScaling = json.RawMessage(`{"beta_fast":32.0,"beta_slow":1.0,"factor":32.0,"original_max_position_embeddings":4096,"rope_type":"yarn","truncate":false}`)
+		ck = syn.Load(t, "yarn", gptoss.MustNew(c), f)
+		if _, err := spotcheck.Run(context.Background(), ck, spotcheck.Options{Tokens: []int{1}}); !errors.Is(err, arch.ErrNotApplicable) || !strings.Contains(fmt.Sprint(err), "yarn") {
+			t.Errorf("%v: spotcheck.Run(yarn) = %v, want arch.ErrNotApplicable naming yarn", f, err)
+		}
 	}
 }

@@ -18,13 +18,17 @@
 // 20,914,757,184, 4,187,440,704 and 3,608,307,264 (the card's 20.91 B and
 // 3.61 B).
 //
-// The family has no forward pass yet (issue 13): the spot-check reports
-// it not applicable. GGUF files Ollama writes under its own architecture
+// The spot-check runs its block (forward.go: [Spec.Forward] and
+// [Spec.LayerForward]) in both formats, the MXFP4 experts decoded by
+// checkpoint's shared decoder, except with a rope_scaling: YaRN, the
+// published models', is not computed yet (issue 13), so they are reported
+// not applicable. GGUF files Ollama writes under its own architecture
 // name "gptoss" are not read by this family.
 //
 // Primary sources: transformers models/gpt_oss (configuration_gpt_oss.py,
 // modeling_gpt_oss.py) and integrations/mxfp4.py, the config.json and
 // model cards of openai/gpt-oss-120b and -20b, llama.cpp
 // convert_hf_to_gguf.py (GptOssModel), gguf-py/gguf/constants.py and
-// src/llama-model.cpp (LLM_ARCH_OPENAI_MOE).
+// src/llama-model.cpp (LLM_ARCH_OPENAI_MOE), src/models/openai-moe-iswa.cpp
+// and src/llama-graph.cpp (build_moe_ffn, LLM_FFN_SWIGLU_OAI_MOE).
 package gptoss

@@ -1,6 +1,7 @@
 package gptoss
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/weightaudit/weightaudit/arch"
@@ -54,6 +55,18 @@ func readGGUF(m *arch.GGUFMeta) (*Config, *arch.GGUFSource, error) {
 	if c.NumHiddenLayers > 0 && c.NumHiddenLayers <= arch.MaxLayers {
 		c.LayerTypes = alternating(int(c.NumHiddenLayers))
 	}
+	// rope.scaling.type (convert_hf_to_gguf.py GptOssModel writes "yarn"
+	// with its factor and original context): kept as the type alone, so
+	// that the spot-check declines a scaling it does not compute.
+	if t, err := m.Parts[0].GetString(m.Arch + ".rope.scaling.type"); err == nil && t != "" && t != "none" {
+		r, err := json.Marshal(struct {
+			RopeType string `json:"rope_type"`
+		}{t})
+		if err != nil {
+			return nil, nil, err
+		}
+		c.RopeScaling = r
+	}
 	c.VocabSize = m.VocabSize()
 	c.TieWordEmbeddings = m.TiedEmbeddings()
 	return c, src, nil
@@ -63,5 +76,13 @@ func readGGUF(m *arch.GGUFMeta) (*Config, *arch.GGUFSource, error) {
 func (s *Spec) GGUFArch() string { return ggufArch }
 
 // GGUFMetadata returns the "gpt-oss." keys of ggufKeys, integers as uint32
-// and floats as float32 as llama.cpp writes them.
-func (s *Spec) GGUFMetadata() []gguf.KV { return ggufKeys.Write(ggufArch, s.Cfg(), true) }
+// and floats as float32 as llama.cpp writes them, and rope.scaling.type
+// when the config has a rope_scaling (convert_hf_to_gguf.py GptOssModel
+// writes "yarn" with its parameters, which are not read back).
+func (s *Spec) GGUFMetadata() []gguf.KV {
+	kv := ggufKeys.Write(ggufArch, s.Cfg(), true)
+	if r := s.Cfg().ropeScaling(); r.Name != "" {
+		kv = append(kv, gguf.KV{Key: ggufArch + ".rope.scaling.type", Value: gguf.String(r.Name)})
+	}
+	return kv
+}

@@ -338,11 +338,11 @@ func TestAuditUnknownArchExit(t *testing.T) {
 // by the families the spot-check does not cover yet (gpt-oss: attention
 // sinks, MXFP4 experts).
 func TestAuditSpotcheckNotApplicable(t *testing.T) {
-	spec := example(t, "gptoss")
+	spec := example(t, "deepseek")
 	if _, ok := spec.(arch.Forwarder); ok {
-		t.Skip("gptoss has a forward pass now: pick a family without one")
+		t.Skip("deepseek has a forward pass now: pick a family without one")
 	}
-	l, err := synth.HF("gptoss", spec, synth.HFOptions{DType: safetensors.F32})
+	l, err := synth.HF("deepseek", spec, synth.HFOptions{DType: safetensors.F32})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,8 +352,8 @@ func TestAuditSpotcheckNotApplicable(t *testing.T) {
 	}
 	stdout, stderr, code := cli(t, "audit", dir, "--spotcheck")
 	if code != exitOK || !strings.Contains(stderr, "note: --spotcheck:") || !strings.HasPrefix(stdout, "PASS  ") ||
-		!strings.Contains(stdout, "the spot-check has no forward pass for gptoss yet") {
-		t.Errorf("audit --spotcheck of a gpt-oss: exit %d, stderr %q, stdout %.400s", code, stderr, stdout)
+		!strings.Contains(stdout, "the spot-check has no forward pass for deepseek yet") {
+		t.Errorf("audit --spotcheck of a DeepSeek-V3: exit %d, stderr %q, stdout %.400s", code, stderr, stdout)
 	}
 }
 
@@ -374,11 +374,23 @@ func example(tb testing.TB, family string) arch.Spec {
 // frequency factors (rope_freqs, Phi-3's rope_factors) near 1, the rest
 // N(0, 0.1).
 func randomF32(p synth.Placed) ([]byte, error) {
+	rng := rand.New(rand.NewPCG(uint64(len(p.Name)), uint64(p.Offset)))
+	b := make([]byte, p.Bytes)
+	if p.DType == "U8" && strings.HasSuffix(p.Name, "_blocks") { // gpt-oss's MXFP4 experts: random E2M1 codes
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+		}
+		return b, nil
+	}
+	if p.DType == "U8" && strings.HasSuffix(p.Name, "_scales") { // and E8M0 exponents of 2^-5 … 2^-3
+		for i := range b {
+			b[i] = byte(122 + rng.IntN(3))
+		}
+		return b, nil
+	}
 	if p.DType != "F32" {
 		return nil, fmt.Errorf("tensor %s is %s, want F32", p.Name, p.DType)
 	}
-	rng := rand.New(rand.NewPCG(uint64(len(p.Name)), uint64(p.Offset)))
-	b := make([]byte, p.Bytes)
 	for i := 0; i < len(b); i += 4 {
 		v := 0.1 * rng.NormFloat64()
 		if strings.Contains(p.Name, "norm") || strings.Contains(p.Name, "rope_freqs") || strings.Contains(p.Name, "rope_factors") {
@@ -389,12 +401,12 @@ func randomF32(p synth.Placed) ([]byte, error) {
 	return b, nil
 }
 
-// audit --spotcheck runs the Llama, Mixtral, Qwen2, Gemma 3 and Phi-3
-// families' weights, in both formats, and reports obligations 6 and 7
+// audit --spotcheck runs the Llama, Mixtral, Qwen2, Gemma 3, Phi-3 and
+// gpt-oss (MXFP4 experts in safetensors) families' weights, in both formats, and reports obligations 6 and 7
 // under each family's ids at the empirical level.
 func TestAuditSpotcheckFamilies(t *testing.T) {
 	for _, tt := range []struct{ family, tag string }{{"llama", "LLAMA"}, {"mixtral", "MIXTRAL"}, {"qwen2", "QWEN2"},
-		{"gemma3", "GEMMA3"}, {"phi3", "PHI3"}} {
+		{"gemma3", "GEMMA3"}, {"phi3", "PHI3"}, {"gptoss", "GPTOSS"}} {
 		spec := example(t, tt.family)
 		hf, err := synth.HF(tt.family, spec, synth.HFOptions{DType: safetensors.F32})
 		if err != nil {

@@ -44,7 +44,7 @@ func Attention[T Float](dst, q, k, v []T, heads, kvHeads, headDim int) error {
 // wrapping [ErrInvalid]. The rest is Attention's: its arithmetic, errors
 // and allocations.
 func SlidingAttention[T Float](dst, q, k, v []T, heads, kvHeads, headDim, window int) error {
-	return attention(dst, q, k, v, heads, kvHeads, headDim, window, 1/math.Sqrt(float64(headDim)))
+	return attention(dst, q, k, v, nil, heads, kvHeads, headDim, window, 1/math.Sqrt(float64(headDim)))
 }
 
 // ScaledAttention is [SlidingAttention] with the scores scaled by scale
@@ -56,11 +56,32 @@ func ScaledAttention[T Float](dst, q, k, v []T, heads, kvHeads, headDim, window 
 	if !(scale > 0) || math.IsInf(scale, 1) {
 		return fmt.Errorf("attention: scale %v: want positive and finite: %w", scale, ErrInvalid)
 	}
-	return attention(dst, q, k, v, heads, kvHeads, headDim, window, scale)
+	return attention(dst, q, k, v, nil, heads, kvHeads, headDim, window, scale)
 }
 
-// attention is SlidingAttention and ScaledAttention with the scale given.
-func attention[T Float](dst, q, k, v []T, heads, kvHeads, headDim, window int, scale float64) error {
+// SinkAttention is [ScaledAttention] with a learned sink per head: sinks
+// holds one logit per query head that joins each row of that head's
+// scores in the softmax's denominator and attends to nothing, as
+// gpt-oss's attention does (transformers' models/gpt_oss/
+// modeling_gpt_oss.py eager_attention_forward: the sink is concatenated
+// to the scores, the maximum subtracted, the softmax taken and the sink's
+// column dropped; llama.cpp's ggml_soft_max_add_sinks). The sink is
+// rounded to T. len(sinks) other than heads gives an error wrapping
+// [ErrShape]; the rest is ScaledAttention's, with a scratch row one longer
+// (allocated beyond 511 tokens).
+func SinkAttention[T Float](dst, q, k, v []T, sinks []float32, heads, kvHeads, headDim, window int, scale float64) error {
+	if len(sinks) != heads || sinks == nil {
+		return fmt.Errorf("attention: %d sinks for %d heads: %w", len(sinks), heads, ErrShape)
+	}
+	if !(scale > 0) || math.IsInf(scale, 1) {
+		return fmt.Errorf("attention: scale %v: want positive and finite: %w", scale, ErrInvalid)
+	}
+	return attention(dst, q, k, v, sinks, heads, kvHeads, headDim, window, scale)
+}
+
+// attention is SlidingAttention, ScaledAttention and SinkAttention with
+// the scale given (sinks nil for none).
+func attention[T Float](dst, q, k, v []T, sinks []float32, heads, kvHeads, headDim, window int, scale float64) error {
 	if window < 0 {
 		return fmt.Errorf("attention: window %d: want 0 (none) or positive: %w", window, ErrInvalid)
 	}
@@ -83,15 +104,15 @@ func attention[T Float](dst, q, k, v []T, heads, kvHeads, headDim, window int, s
 	}
 	var buf [stackScores]T
 	scores := buf[:]
-	if n > stackScores {
-		scores = make([]T, n)
+	if n+1 > stackScores {
+		scores = make([]T, n+1)
 	}
-	attend(dst, q, k, v, int(n), heads, kvHeads, headDim, window, T(scale), scores)
+	attend(dst, q, k, v, sinks, int(n), heads, kvHeads, headDim, window, T(scale), scores)
 	return nil
 }
 
-// attend is attention after the checks; len(scores) ≥ n.
-func attend[T Float](dst, q, k, v []T, n, heads, kvHeads, headDim, window int, scale T, scores []T) {
+// attend is attention after the checks; len(scores) > n.
+func attend[T Float](dst, q, k, v []T, sinks []float32, n, heads, kvHeads, headDim, window int, scale T, scores []T) {
 	group := heads / kvHeads
 	for i := range n {
 		first := 0 // the first token i sees
@@ -101,11 +122,18 @@ func attend[T Float](dst, q, k, v []T, n, heads, kvHeads, headDim, window int, s
 		for h := range heads {
 			g := h / group
 			qi := q[(i*heads+h)*headDim:][:headDim:headDim]
-			s := scores[: i+1-first : i+1-first]
+			m := i + 1 - first
+			s := scores[:m:m]
 			for j := range s {
 				s[j] = dot(qi, k[((first+j)*kvHeads+g)*headDim:][:headDim]) * scale
 			}
-			softmax(s, s)
+			if sinks != nil {
+				all := scores[: m+1 : m+1]
+				all[m] = T(sinks[h])
+				softmax(all, all)
+			} else {
+				softmax(s, s)
+			}
 			// qi is dead from here on, so dst may be q.
 			out := dst[(i*heads+h)*headDim:][:headDim:headDim]
 			clear(out)

@@ -3,6 +3,7 @@ package forward
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 
 	"golang.org/x/sync/errgroup"
@@ -87,6 +88,31 @@ type Config struct {
 	// configuration (ErrInvalid) rather than compute another block.
 	Unsupported string
 	Jobs        int // goroutines for matrix rows and experts; at least 1
+
+	// gpt-oss (transformers' models/gpt_oss/modeling_gpt_oss.py
+	// GptOssDecoderLayer). OBias adds the layer's "o_bias" to o_proj's
+	// output; Sinks adds the layer's "attn_sinks", a logit per head, to
+	// each softmax's denominator ([SinkAttention]); RouterBias adds
+	// "router_bias" to the router's logits; SoftmaxTopK routes with
+	// [TopKSoftmax] (softmax over the k chosen logits) instead of [TopK].
+	OBias, Sinks, RouterBias, SoftmaxTopK bool
+	// InterleavedGateUp reads an expert's gate and up as the even and the
+	// odd rows of its "gate_up" matrix (GptOssExperts' gate_up_proj,
+	// gate_up[..., ::2] and gate_up[..., 1::2]).
+	InterleavedGateUp bool
+	// ExpertBias adds each expert's biases, which the layer gives through
+	// [ExpertVectors]: "gate_up_bias" (interleaved as the rows, with
+	// InterleavedGateUp) or "gate_bias" and "up_bias", and "down_bias".
+	ExpertBias bool
+	// Alpha and Limit are the parameters of [ActSwiGLUOAI] (gpt-oss's
+	// 1.702 and swiglu_limit).
+	Alpha, Limit float64
+}
+
+// ExpertVectors is implemented by a [Layer] whose experts have biases
+// ([Config.ExpertBias]): ExpertVector returns expert's vector name.
+type ExpertVectors interface {
+	ExpertVector(name string, expert int) ([]float32, error)
 }
 
 // Activation is the gate activation of a gated MLP.
@@ -100,6 +126,9 @@ const (
 	// ActGELUTanh is gelu_tanh(gate) ⊙ up ([GeGLU]): Gemma's
 	// hidden_activation "gelu_pytorch_tanh".
 	ActGELUTanh
+	// ActSwiGLUOAI is gpt-oss's clamped (up + 1) · gate · sigmoid(alpha ·
+	// gate) ([SwiGLUOAI]) with Config's Alpha and Limit.
+	ActSwiGLUOAI
 )
 
 // Routing is the experts each token was sent to, highest weight first,
@@ -134,10 +163,10 @@ func (p Pair) len() int { return len(p.F32) }
 
 // Block runs one decoder layer on x, n tokens of width Hidden at positions
 // 0..n-1 with a causal mask, as Hugging Face transformers computes a layer
-// of Llama, Mistral, Mixtral, Qwen2, Qwen3, Gemma 3 or Phi-3
+// of Llama, Mistral, Mixtral, Qwen2, Qwen3, Gemma 3, Phi-3 or gpt-oss
 // (modeling_llama.py, modeling_mistral.py, modeling_mixtral.py,
 // modeling_qwen2.py, modeling_qwen3_moe.py, modeling_gemma3.py,
-// modeling_phi3.py): RMSNorm (of 1 + weight when NormPlusOne); Q/K/V (the
+// modeling_phi3.py, modeling_gpt_oss.py): RMSNorm (of 1 + weight when NormPlusOne); Q/K/V (the
 // rows of one fused matrix when FusedQKV), with their biases when
 // QKVBias; q and k brought to transformers' order when Layout is
 // RopeInterleaved; per-head q/k RMSNorm when QKNorm; the rotary embedding
@@ -148,7 +177,12 @@ func (p Pair) len() int { return len(p.F32) }
 // NormTopK, each chosen expert's down(silu(gate·x) ⊙ up·x), their
 // weighted sum, RMSNorm when PostNorms, and the residual (a dense layer
 // runs its MLP instead: gate and up the halves of one fused matrix when
-// FusedGateUp, the gate's activation Act).
+// FusedGateUp, the gate's activation Act). gpt-oss's options add the o
+// projection's bias (OBias), per-head sinks in the attention's softmax
+// (Sinks), the router's bias (RouterBias), a softmax over the top-k
+// logits (SoftmaxTopK), each expert's gate and up as the even and odd
+// rows of one matrix (InterleavedGateUp) with their biases (ExpertBias),
+// and the clamped activation [ActSwiGLUOAI].
 //
 // It computes the float32 and the float64 path together on the same
 // weights: each weight row is read and decoded once and applied to both.
@@ -262,7 +296,17 @@ func Block(ctx context.Context, c Config, l Layer, x Pair) (Pair, Routing, error
 		return Pair{}, Routing{}, err
 	}
 	att := makePair(n * qd)
-	if c.AttnScale != 0 {
+	if c.Sinks {
+		scale := c.AttnScale
+		if scale == 0 {
+			scale = 1 / math.Sqrt(float64(c.HeadDim))
+		}
+		var sinks []float32
+		if sinks, err = l.Vector("attn_sinks"); err == nil {
+			err = both(SinkAttention(att.F32, q.F32, k.F32, v.F32, sinks, c.Heads, c.KVHeads, c.HeadDim, c.Window, scale),
+				SinkAttention(att.F64, q.F64, k.F64, v.F64, sinks, c.Heads, c.KVHeads, c.HeadDim, c.Window, scale))
+		}
+	} else if c.AttnScale != 0 {
 		err = both(ScaledAttention(att.F32, q.F32, k.F32, v.F32, c.Heads, c.KVHeads, c.HeadDim, c.Window, c.AttnScale),
 			ScaledAttention(att.F64, q.F64, k.F64, v.F64, c.Heads, c.KVHeads, c.HeadDim, c.Window, c.AttnScale))
 	} else {
@@ -275,6 +319,11 @@ func Block(ctx context.Context, c Config, l Layer, x Pair) (Pair, Routing, error
 	x1 := makePair(n * d)
 	if err := project(ctx, l, "o", -1, x1, att, c.Jobs); err != nil {
 		return Pair{}, Routing{}, err
+	}
+	if c.OBias {
+		if err := addBias(l, "o_bias", x1, d); err != nil {
+			return Pair{}, Routing{}, err
+		}
 	}
 	if c.PostNorms {
 		if x1, err = rmsNorm(l, "attn_post_norm", x1, c.Eps, c.NormPlusOne); err != nil {
@@ -346,6 +395,11 @@ func addBias(l Layer, name string, y Pair, width int) error {
 	if err != nil {
 		return err
 	}
+	return addVec(name, b, y, width)
+}
+
+// addVec adds b, named name, to every row of y, of length width.
+func addVec(name string, b []float32, y Pair, width int) error {
 	if len(b) != width || width == 0 || y.len()%width != 0 {
 		return fmt.Errorf("%s: length %d, want the projection's width %d: %w", name, len(b), width, ErrShape)
 	}
@@ -412,7 +466,20 @@ func mlp(ctx context.Context, c Config, l Layer, expert int, x Pair, jobs int) (
 	if err != nil {
 		return Pair{}, err
 	}
+	var downBias []float32
+	if c.ExpertBias && expert >= 0 {
+		var gb, ub []float32
+		if gb, ub, downBias, err = expertBiases(c, l, expert); err == nil {
+			err = both(addVec(fmt.Sprintf("expert %d gate bias", expert), gb, g, f),
+				addVec(fmt.Sprintf("expert %d up bias", expert), ub, u, f))
+		}
+		if err != nil {
+			return Pair{}, err
+		}
+	}
 	switch c.Act {
+	case ActSwiGLUOAI:
+		err = both(SwiGLUOAI(g.F32, g.F32, u.F32, c.Alpha, c.Limit), SwiGLUOAI(g.F64, g.F64, u.F64, c.Alpha, c.Limit))
 	case ActSiLU:
 		err = both(SwiGLU(g.F32, g.F32, u.F32), SwiGLU(g.F64, g.F64, u.F64))
 	case ActGELUTanh:
@@ -427,7 +494,44 @@ func mlp(ctx context.Context, c Config, l Layer, expert int, x Pair, jobs int) (
 	if err := project(ctx, l, "down", expert, y, g, jobs); err != nil {
 		return Pair{}, err
 	}
+	if downBias != nil {
+		if err := addVec(fmt.Sprintf("expert %d down bias", expert), downBias, y, c.Hidden); err != nil {
+			return Pair{}, err
+		}
+	}
 	return y, nil
+}
+
+// expertBiases returns an expert's gate, up and down biases
+// ([Config.ExpertBias]): with InterleavedGateUp the even and the odd
+// entries of its "gate_up_bias", else its "gate_bias" and "up_bias".
+func expertBiases(c Config, l Layer, expert int) (gate, up, down []float32, err error) {
+	ev, ok := l.(ExpertVectors)
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("expert %d: the layer gives no expert biases: %w", expert, ErrInvalid)
+	}
+	if c.InterleavedGateUp {
+		gu, err := ev.ExpertVector("gate_up_bias", expert)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if len(gu)%2 != 0 {
+			return nil, nil, nil, fmt.Errorf("expert %d gate_up bias: odd length %d: %w", expert, len(gu), ErrShape)
+		}
+		gate, up = make([]float32, len(gu)/2), make([]float32, len(gu)/2)
+		for i := range gate {
+			gate[i], up[i] = gu[2*i], gu[2*i+1]
+		}
+	} else {
+		if gate, err = ev.ExpertVector("gate_bias", expert); err != nil {
+			return nil, nil, nil, err
+		}
+		if up, err = ev.ExpertVector("up_bias", expert); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	down, err = ev.ExpertVector("down_bias", expert)
+	return gate, up, down, err
 }
 
 // gateUp returns the gate projection of the dense MLP (expert -1) or of
@@ -436,6 +540,19 @@ func mlp(ctx context.Context, c Config, l Layer, expert int, x Pair, jobs int) (
 // up_states.chunk(2, dim=-1), gate first). up is nil when the layer's
 // "up" is to be read.
 func gateUp(c Config, l Layer, expert int) (gate, up RowSource, err error) {
+	if c.InterleavedGateUp && expert >= 0 {
+		gu, err := l.Matrix("gate_up", expert)
+		if err != nil {
+			return nil, nil, err
+		}
+		if gu.Rows()%2 != 0 {
+			return nil, nil, fmt.Errorf("expert %d gate_up: %d rows do not interleave gate and up: %w", expert, gu.Rows(), ErrShape)
+		}
+		if gate, err = RowStride(gu, 0, 2); err == nil {
+			up, err = RowStride(gu, 1, 2)
+		}
+		return gate, up, err
+	}
 	if !c.FusedGateUp || expert >= 0 {
 		gate, err = l.Matrix("gate", expert)
 		return gate, nil, err
@@ -461,20 +578,39 @@ func moe(ctx context.Context, c Config, l Layer, h Pair, n int) (Pair, Routing, 
 	if err := project(ctx, l, "router", -1, logits, h, c.Jobs); err != nil {
 		return Pair{}, Routing{}, err
 	}
+	if c.RouterBias {
+		if err := addBias(l, "router_bias", logits, e); err != nil {
+			return Pair{}, Routing{}, err
+		}
+	}
 	r := Routing{IDs: make([][]int, n), Weights: make([][]float64, n), Logits: make([][]float32, n)}
 	w64 := make([][]float64, n)
 	probs := make([]float64, e)
 	for t := 0; t < n; t++ {
-		ids, w, err := TopK(logits.F32[t*e:(t+1)*e], c.TopK)
+		var ids []int
+		var w []float32
+		var err error
+		if c.SoftmaxTopK {
+			ids, w, err = TopKSoftmax(logits.F32[t*e:(t+1)*e], c.TopK)
+		} else {
+			ids, w, err = TopK(logits.F32[t*e:(t+1)*e], c.TopK)
+		}
 		if err != nil {
 			return Pair{}, Routing{}, err
 		}
-		if err := Softmax(probs, logits.F64[t*e:(t+1)*e]); err != nil {
-			return Pair{}, Routing{}, err
-		}
 		w64[t] = make([]float64, len(ids))
-		for j, id := range ids {
-			w64[t][j] = probs[id]
+		if c.SoftmaxTopK {
+			for j, id := range ids {
+				w64[t][j] = logits.F64[t*e+id]
+			}
+			err = Softmax(w64[t], w64[t])
+		} else if err = Softmax(probs, logits.F64[t*e:(t+1)*e]); err == nil {
+			for j, id := range ids {
+				w64[t][j] = probs[id]
+			}
+		}
+		if err != nil {
+			return Pair{}, Routing{}, err
 		}
 		if c.NormTopK {
 			Renormalize(w)

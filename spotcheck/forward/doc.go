@@ -1,6 +1,6 @@
 // Package forward holds the numeric kernels of the spot-check forward pass:
 // the pieces of one decoder layer of the Llama, Mistral, Mixtral, Qwen2,
-// Qwen3, Gemma 3 and Phi-3 families as Hugging Face transformers computes
+// Qwen3, Gemma 3, Phi-3 and gpt-oss families as Hugging Face transformers computes
 // it (see DESIGN.md, "Spot-check forward", and reference/qwen3moe.md, "One
 // decoder layer"), assembled by [Block] as a [Config] says.
 //
@@ -9,7 +9,8 @@
 //   - [MatMul] and [MatVec]: y = W·x over a weight matrix supplied row by
 //     row through a [RowSource], so that quantized rows are dequantized on
 //     the fly and the whole matrix never exists in memory; [RowRange]
-//     slices a fused matrix (Phi-3's qkv_proj, gate_up_proj) by rows;
+//     slices a fused matrix (Phi-3's qkv_proj, gate_up_proj) by rows and
+//     [RowStride] an interleaved one (gpt-oss's gate_up_proj);
 //   - [RMSNorm], Gemma's [RMSNormPlusOne] and [HeadNorm] (the per-head q/k
 //     norm);
 //   - [RoPE]: the rotary embedding, NeoX / rotate-half layout, with the
@@ -18,10 +19,13 @@
 //     [Deinterleave], which brings the q and k of a llama-architecture
 //     GGUF file back to that layout;
 //   - [Softmax], [SiLU] and [SwiGLU], [GELUTanh] and [GeGLU] (Gemma's
-//     gate), [Softcap] (Gemma's final_logit_softcapping);
-//   - [Attention], [SlidingAttention] and [ScaledAttention]: causal
-//     grouped-query attention;
-//   - [TopK] and [Renormalize]: the MoE router.
+//     gate), [SwiGLUOAI] (gpt-oss's clamped gate), [Softcap] (Gemma's
+//     final_logit_softcapping);
+//   - [Attention], [SlidingAttention], [ScaledAttention] and
+//     [SinkAttention] (gpt-oss's per-head sinks): causal grouped-query
+//     attention;
+//   - [TopK] and [Renormalize], and gpt-oss's [TopKSoftmax]: the MoE
+//     router.
 //
 // # Two precisions, one source
 //
@@ -55,7 +59,7 @@
 // odd head dimension, jobs < 1, k out of range) one wrapping [ErrInvalid].
 // Destination slices are owned by the caller. The kernels allocate nothing
 // except [NewRoPE] and [NewScaledRoPE] (their tables), [Deinterleave] (one
-// head's buffer), [TopK] (its results), a parallel [MatMul]
+// head's buffer), [TopK] and [TopKSoftmax] (their results), a parallel [MatMul]
 // (its goroutines) and [Attention] over more than 512 tokens (one score
 // buffer). All functions are safe for concurrent use on distinct
 // destinations.

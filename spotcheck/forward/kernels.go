@@ -172,6 +172,37 @@ func SwiGLU[T Float](dst, gate, up []T) error {
 	return nil
 }
 
+// SwiGLUOAI writes gpt-oss's clamped gated activation to dst: with
+// g = min(gate[i], limit) and u = up[i] clamped to [−limit, limit],
+//
+//	dst[i] = (u + 1) · g · sigmoid(g · alpha)
+//
+// in T, alpha and limit rounded to T (transformers'
+// models/gpt_oss/modeling_gpt_oss.py GptOssExperts: gate.clamp(max=limit),
+// up.clamp(−limit, limit), glu = gate · sigmoid(gate · alpha), (up + 1) ·
+// glu; llama.cpp's ggml_swiglu_oai, alpha 1.702 and limit swiglu_limit 7).
+// The sigmoid is 1 / (1 + exp(−x)) with exp evaluated in float64 and
+// rounded to T. Lengths, errors and aliasing are [SwiGLU]'s; a limit that
+// is not positive gives an error wrapping [ErrInvalid].
+func SwiGLUOAI[T Float](dst, gate, up []T, alpha, limit float64) error {
+	if len(gate) != len(up) || len(dst) != len(gate) {
+		return fmt.Errorf("swiglu-oai: len(dst) = %d, len(gate) = %d, len(up) = %d: %w", len(dst), len(gate), len(up), ErrShape)
+	}
+	if !(limit > 0) {
+		return fmt.Errorf("swiglu-oai: limit %v: want positive: %w", limit, ErrInvalid)
+	}
+	a, lim := T(alpha), T(limit)
+	up = up[:len(gate)]
+	dst = dst[:len(gate)]
+	for i, g := range gate {
+		g = min(g, lim)
+		u := max(min(up[i], lim), -lim)
+		glu := g / (1 + T(math.Exp(float64(-T(g*a)))))
+		dst[i] = (u + 1) * glu
+	}
+	return nil
+}
+
 // GELUTanh is the GELU with the tanh approximation, PyTorch's
 // gelu(x, approximate="tanh") (transformers' "gelu_pytorch_tanh", the
 // activation of Gemma's MLP):

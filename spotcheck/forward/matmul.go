@@ -99,6 +99,42 @@ func (r *rowRange) Row(i int, dst []float32) error {
 	return r.src.Row(r.first+i, dst)
 }
 
+// RowStride returns every step-th row of src from row first as a
+// [RowSource]: row i is src's row first + i·step, read when asked for,
+// never copied. It splits gpt-oss's interleaved gate_up_proj (gate the
+// even rows, up the odd ones: GptOssExperts' gate_up[..., ::2] and
+// gate_up[..., 1::2]) without reading it. first outside [0, step) or a
+// step < 1 gives an error wrapping [ErrShape]; rows past the end of src
+// are not counted. The result is safe for concurrent use when src is.
+func RowStride(src RowSource, first, step int) (RowSource, error) {
+	if step < 1 || first < 0 || first >= step {
+		return nil, fmt.Errorf("row stride: first %d, step %d: %w", first, step, ErrShape)
+	}
+	n := 0
+	if src.Rows() > first {
+		n = (src.Rows() - first + step - 1) / step
+	}
+	return &rowStride{src: src, first: first, step: step, n: n}, nil
+}
+
+// rowStride is a [RowStride].
+type rowStride struct {
+	src            RowSource
+	first, step, n int
+}
+
+func (r *rowStride) Rows() int { return r.n }
+func (r *rowStride) Cols() int { return r.src.Cols() }
+
+// Row reads src's row first + i·step; i outside [0, Rows) gives an error
+// wrapping [ErrInvalid].
+func (r *rowStride) Row(i int, dst []float32) error {
+	if i < 0 || i >= r.n {
+		return fmt.Errorf("row stride: row %d of %d: %w", i, r.n, ErrInvalid)
+	}
+	return r.src.Row(r.first+i*r.step, dst)
+}
+
 // MatMul computes y = x·Wᵀ for a batch of tokens: x is [n, Cols] and y is
 // [n, Rows], row-major, that is y[t, i] = Σ_j W[i, j]·x[t, j] for every
 // token t — a PyTorch Linear without bias applied to n inputs. n is

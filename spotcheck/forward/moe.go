@@ -57,3 +57,36 @@ func Renormalize[T Float](weights []T) {
 		weights[i] /= s
 	}
 }
+
+// TopKSoftmax is gpt-oss's router (transformers'
+// models/gpt_oss/modeling_gpt_oss.py GptOssTopKRouter: torch.topk of the
+// logits, then a softmax over the k values; llama.cpp's
+// LLAMA_EXPERT_GATING_FUNC_TYPE_SOFTMAX_WEIGHT): the k experts of highest
+// logit, highest first (ties to the lower id, a NaN below every number),
+// with the softmax of their k logits in T. Errors and allocations are
+// [TopK]'s.
+func TopKSoftmax[T Float](logits []T, k int) (ids []int, weights []T, err error) {
+	if k < 1 || k > len(logits) {
+		return nil, nil, fmt.Errorf("top-k: k = %d of %d experts: %w", k, len(logits), ErrInvalid)
+	}
+	ids = make([]int, 0, k)
+	weights = make([]T, 0, k)
+	for e, x := range logits {
+		at := len(ids)
+		for at > 0 && ranksAbove(x, weights[at-1]) {
+			at--
+		}
+		if at == k {
+			continue
+		}
+		if len(ids) < k {
+			ids = append(ids, 0)
+			weights = append(weights, 0)
+		}
+		copy(ids[at+1:], ids[at:])
+		copy(weights[at+1:], weights[at:])
+		ids[at], weights[at] = e, x
+	}
+	softmax(weights, weights)
+	return ids, weights, nil
+}
