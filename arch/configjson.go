@@ -316,3 +316,23 @@ func delimiter(c byte) bool {
 	}
 	return false
 }
+
+// RopeBase returns the RoPE base a config.json gives: rope_parameters'
+// rope_theta when the file has that object (transformers 5 writes it
+// instead of a top-level rope_theta, and its standardize_rope_params
+// gives it precedence), else top, the top-level rope_theta (or its
+// default). raw is rope_parameters as given (nil or "null" when absent).
+// An error names the key; Python's NaN and Infinity inside the object are
+// one.
+func RopeBase(raw json.RawMessage, top float64) (float64, error) {
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return top, nil
+	}
+	rp := struct {
+		RopeTheta float64 `json:"rope_theta"`
+	}{top}
+	if _, err := DecodeConfig(raw, &rp); err != nil {
+		return 0, fmt.Errorf("config key %q: %w", "rope_parameters", err)
+	}
+	return rp.RopeTheta, nil
+}

@@ -1,7 +1,6 @@
 package qwen2
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -83,15 +82,11 @@ func ParseConfig(data []byte) (*Config, error) {
 	if _, err := arch.DecodeConfig(data, c); err != nil {
 		return nil, err
 	}
-	if p := c.RopeParameters; len(p) > 0 && !bytes.Equal(p, []byte("null")) {
-		rp := struct {
-			RopeTheta float64 `json:"rope_theta"`
-		}{c.RopeTheta}
-		if _, err := arch.DecodeConfig(p, &rp); err != nil {
-			return nil, fmt.Errorf("config key %q: %w", "rope_parameters", err)
-		}
-		c.RopeTheta = rp.RopeTheta
+	theta, err := arch.RopeBase(c.RopeParameters, c.RopeTheta)
+	if err != nil {
+		return nil, err
 	}
+	c.RopeTheta = theta
 	if c.HeadDim == 0 && c.NumAttentionHeads > 0 {
 		c.HeadDim = c.HiddenSize / c.NumAttentionHeads
 	}

@@ -1,6 +1,7 @@
 package qwen3
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -13,26 +14,30 @@ import (
 // and Qwen3Config (models/qwen3_moe/configuration_qwen3_moe.py,
 // models/qwen3/configuration_qwen3.py); a dense Qwen3 has NumExperts 0.
 type Config struct {
-	Architectures         []string `json:"architectures,omitempty"`
-	ModelType             string   `json:"model_type"`
-	VocabSize             int64    `json:"vocab_size"`
-	HiddenSize            int64    `json:"hidden_size"`
-	IntermediateSize      int64    `json:"intermediate_size"`
-	MoEIntermediateSize   int64    `json:"moe_intermediate_size,omitempty"`
-	NumHiddenLayers       int64    `json:"num_hidden_layers"`
-	NumAttentionHeads     int64    `json:"num_attention_heads"`
-	NumKeyValueHeads      int64    `json:"num_key_value_heads"`
-	HeadDim               int64    `json:"head_dim"`
-	NumExperts            int64    `json:"num_experts,omitempty"`
-	NumExpertsPerTok      int64    `json:"num_experts_per_tok,omitempty"`
-	NormTopKProb          bool     `json:"norm_topk_prob,omitempty"`
-	DecoderSparseStep     int64    `json:"decoder_sparse_step,omitempty"`
-	MLPOnlyLayers         []int64  `json:"mlp_only_layers,omitempty"`
-	RopeTheta             float64  `json:"rope_theta"`
-	RMSNormEps            float64  `json:"rms_norm_eps"`
-	TieWordEmbeddings     bool     `json:"tie_word_embeddings"`
-	MaxPositionEmbeddings int64    `json:"max_position_embeddings"`
-	TorchDType            string   `json:"torch_dtype,omitempty"`
+	Architectures       []string `json:"architectures,omitempty"`
+	ModelType           string   `json:"model_type"`
+	VocabSize           int64    `json:"vocab_size"`
+	HiddenSize          int64    `json:"hidden_size"`
+	IntermediateSize    int64    `json:"intermediate_size"`
+	MoEIntermediateSize int64    `json:"moe_intermediate_size,omitempty"`
+	NumHiddenLayers     int64    `json:"num_hidden_layers"`
+	NumAttentionHeads   int64    `json:"num_attention_heads"`
+	NumKeyValueHeads    int64    `json:"num_key_value_heads"`
+	HeadDim             int64    `json:"head_dim"`
+	NumExperts          int64    `json:"num_experts,omitempty"`
+	NumExpertsPerTok    int64    `json:"num_experts_per_tok,omitempty"`
+	NormTopKProb        bool     `json:"norm_topk_prob,omitempty"`
+	DecoderSparseStep   int64    `json:"decoder_sparse_step,omitempty"`
+	MLPOnlyLayers       []int64  `json:"mlp_only_layers,omitempty"`
+	RopeTheta           float64  `json:"rope_theta"`
+	// RopeParameters is the rope_parameters object transformers 5 writes
+	// instead of a top-level rope_theta, kept as given; its rope_theta,
+	// when there is one, is the one ParseConfig puts in RopeTheta.
+	RopeParameters        json.RawMessage `json:"rope_parameters,omitempty"`
+	RMSNormEps            float64         `json:"rms_norm_eps"`
+	TieWordEmbeddings     bool            `json:"tie_word_embeddings"`
+	MaxPositionEmbeddings int64           `json:"max_position_embeddings"`
+	TorchDType            string          `json:"torch_dtype,omitempty"`
 	// QuantizationConfig says how a pre-quantized release stores the
 	// linear weights of its layers: Qwen's -FP8 (128×128 block scales),
 	// -GPTQ-Int4 and -AWQ. The router, the norms, the embedding and
@@ -60,6 +65,11 @@ func ParseConfig(data []byte) (*Config, error) {
 	if _, err := arch.DecodeConfig(data, c); err != nil {
 		return nil, err
 	}
+	theta, err := arch.RopeBase(c.RopeParameters, c.RopeTheta)
+	if err != nil {
+		return nil, err
+	}
+	c.RopeTheta = theta
 	if c.HeadDim == 0 && c.NumAttentionHeads > 0 {
 		c.HeadDim = c.HiddenSize / c.NumAttentionHeads
 	}

@@ -48,3 +48,26 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// transformers 5 writes the RoPE base inside rope_parameters; it takes
+// precedence over a top-level rope_theta, as standardize_rope_params
+// gives it.
+func TestRopeParameters(t *testing.T) {
+	for _, tt := range []struct {
+		json string
+		want float64
+	}{
+		{`{"model_type": "qwen3_moe", "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0}}`, 1e6},
+		{`{"model_type": "qwen3_moe", "rope_theta": 5000, "rope_parameters": {"rope_theta": 1000000.0}}`, 1e6},
+		{`{"model_type": "qwen3_moe", "rope_theta": 5000, "rope_parameters": null}`, 5000},
+		{`{"model_type": "qwen3_moe"}`, 10000},
+	} {
+		c, err := qwen3.ParseConfig([]byte(tt.json))
+		if err != nil || c.RopeTheta != tt.want {
+			t.Errorf("%s: rope_theta %v, %v; want %v", tt.json, c.RopeTheta, err, tt.want)
+		}
+	}
+	if _, err := qwen3.ParseConfig([]byte(`{"model_type": "qwen3_moe", "rope_parameters": {"rope_theta": "x"}}`)); err == nil || !strings.Contains(err.Error(), "rope_parameters") {
+		t.Errorf("a string rope_theta: %v, want an error naming rope_parameters", err)
+	}
+}
