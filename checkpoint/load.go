@@ -3,11 +3,13 @@ package checkpoint
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -359,6 +361,9 @@ func (l *loader) readIndex(ctx context.Context, name string) (*safetensors.Index
 	}
 	defer f.Close()
 	parsed := hub.RecordHeader(f)
+	// Streamed whole: a remote index is fetched in one request (or as few
+	// as the source's largest fetch allows), not in growing chunks.
+	hub.PlanRead(f, 0, min(f.Size(), safetensors.MaxIndexLen))
 	ix, err := safetensors.ReadIndex(f, f.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
@@ -445,6 +450,9 @@ func (l *loader) readShard(ctx context.Context, name string) (*safetensors.File,
 	}
 	defer f.Close()
 	parsed := hub.RecordHeader(f)
+	if err := planSafetensors(f); err != nil {
+		return nil, fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
+	}
 	left, before := l.left()
 	st, err := safetensors.Read(f, f.Size(), safetensors.WithPartialData(l.partial), safetensors.WithMaxTensors(min(left, safetensors.DefaultMaxTensors)))
 	if err != nil && left < safetensors.DefaultMaxTensors && errors.Is(err, safetensors.ErrLimit) {
@@ -532,7 +540,7 @@ func (l *loader) loadGGUF(ctx context.Context, ck *Checkpoint, name string) erro
 			defer f.Close()
 			parsed := hub.RecordHeader(f)
 			left, before := l.left()
-			gf, err := gguf.Read(f, f.Size(), gguf.WithPartialData(l.partial), gguf.WithMaxTensors(int64(min(left, gguf.DefaultMaxTensors))))
+			gf, err := readGGUF(f, gguf.WithPartialData(l.partial), gguf.WithMaxTensors(int64(min(left, gguf.DefaultMaxTensors))))
 			if err != nil && left < gguf.DefaultMaxTensors && errors.Is(err, gguf.ErrLimit) {
 				return overBudget(hub.Path(l.src, n), left, before, err)
 			}
@@ -594,23 +602,43 @@ func (ck *Checkpoint) buildInventory() *Inventory {
 	inv := &Inventory{Format: ck.Format, Files: ck.Files}
 	switch ck.Format {
 	case FormatSafetensors:
-		n := 0
-		for _, f := range ck.Shards {
-			n += len(f.Tensors)
+		// Each shard fills its own part of one slice, the shards shared
+		// among NumCPU goroutines: a checkpoint of many shards has tens
+		// of thousands of tensors, and the entries, written once each,
+		// cost the fresh memory they take more than the work.
+		starts := make([]int, len(ck.Files)+1)
+		for i, fe := range ck.Files {
+			starts[i+1] = starts[i] + len(ck.ShardOf(fe).Tensors)
 		}
-		inv.Tensors = make([]Tensor, 0, n)
-		for _, fe := range ck.Files {
+		inv.Tensors = make([]Tensor, starts[len(ck.Files)])
+		fill := func(i int) {
+			fe := ck.Files[i]
 			f := ck.ShardOf(fe)
 			base := f.DataOffset()
-			for i := range f.Tensors {
-				t := &f.Tensors[i]
-				inv.Tensors = append(inv.Tensors, Tensor{
+			out := inv.Tensors[starts[i]:starts[i+1]]
+			for j := range f.Tensors {
+				t := &f.Tensors[j]
+				out[j] = Tensor{
 					Name: t.Name, Shape: t.Shape, Logical: t.Shape, DType: t.DType.String(),
 					Params: t.Elements(), Bytes: t.Bytes(), File: fe.Name, Offset: base + t.Begin,
 					Layer: LayerOf(t.Name),
-				})
+				}
 			}
 		}
+		workers := min(runtime.NumCPU(), len(ck.Files))
+		if len(inv.Tensors) < 4096 {
+			workers = 1
+		}
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for i := int(next.Add(1) - 1); i < len(ck.Files); i = int(next.Add(1) - 1) {
+					fill(i)
+				}
+			})
+		}
+		wg.Wait()
 	case FormatGGUF:
 		n := 0
 		for _, p := range ck.GGUF {
@@ -630,4 +658,87 @@ func (ck *Checkpoint) buildInventory() *Inventory {
 		}
 	}
 	return inv
+}
+
+// planSafetensors reads the length prefix of a remote safetensors file's
+// header and tells the file where the header ends (see hub.ReadPlanner),
+// so that what its first fetch did not bring is fetched in one request
+// and nothing past it. A local file is not read here. A length the
+// reader will refuse plans nothing.
+func planSafetensors(f hub.File) error {
+	if f.Size() < 8 || !hub.PlanHeader(f, 8) {
+		return nil
+	}
+	var p [8]byte
+	if n, err := f.ReadAt(p[:], 0); n < len(p) {
+		return err
+	}
+	if n := binary.LittleEndian.Uint64(p[:]); n <= uint64(f.Size()-8) && n <= safetensors.DefaultMaxHeaderLen {
+		// From 0: the reader reads the prefix again, which the file
+		// holds when its first fetch brought more, and otherwise comes
+		// again with the header, 8 bytes more in the same request.
+		hub.PlanRead(f, 0, 8+int64(n))
+	}
+	return nil
+}
+
+// A remote GGUF header is read by plan (see readGGUF).
+const (
+	// ggufFirstRead is the first read: a split part's header (its tensor
+	// infos) whole, the first key-value pairs of a first part's.
+	ggufFirstRead = 16 << 10
+	// ggufMinStep is the least a read after the first asks for.
+	ggufMinStep = 4 << 10
+	// ggufPlanned caps the bytes read by plan, and held at once; a larger
+	// header is read on by the parser, in growing chunks.
+	ggufPlanned = 16 << 20
+	// ggufRounds caps the reads made by plan after the first.
+	ggufRounds = 16
+)
+
+// readGGUF reads the header of the GGUF file f. A file read where it is
+// is parsed as it is. A remote one (a hub.ReadPlanner) is read by plan,
+// each read one request sized by what the format says: ggufFirstRead
+// bytes, then, as often as needed, up to where ggufSkim puts the end of
+// the header from the counts and lengths read so far; the parser then
+// parses those bytes, the header capped at them. A header that does not
+// end where the walk said (or that it could not follow) is parsed again
+// with nothing capped, reading on from the file: what the walk says never
+// changes what the parser finds, only what is fetched.
+func readGGUF(f hub.File, opts ...gguf.Option) (*gguf.File, error) {
+	size := f.Size()
+	end := min(ggufFirstRead, size)
+	if !hub.PlanRead(f, 0, end) {
+		return gguf.Read(f, size, opts...)
+	}
+	var (
+		front []byte
+		skim  ggufSkim
+	)
+	for round := 0; ; round++ {
+		front = slices.Grow(front, int(end)-len(front))
+		chunk := front[len(front):end]
+		hub.PlanRead(f, int64(len(front)), end)
+		if n, err := f.ReadAt(chunk, int64(len(front))); n < len(chunk) {
+			return nil, err
+		}
+		front = front[:end]
+		skim.walk(front)
+		if skim.stage >= skimDone || round == ggufRounds {
+			break
+		}
+		next := min(max(skim.estimate(), end+ggufMinStep), size, ggufPlanned)
+		if next <= end {
+			break
+		}
+		end = next
+	}
+	hub.PlanRead(f, 0, 0)
+	r := &frontReader{front: front, r: f}
+	if skim.stage == skimDone {
+		if gf, err := gguf.Read(r, size, append(opts, gguf.WithMaxHeaderLen(skim.pos))...); err == nil {
+			return gf, nil
+		}
+	}
+	return gguf.Read(r, size, opts...)
 }

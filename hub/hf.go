@@ -246,7 +246,9 @@ func (s *HFSource) List(ctx context.Context) ([]FileInfo, error) {
 // redirect to the storage host without the token, and remembering where it
 // led for a while. Reads keep a few fetched blocks and fetch ahead in
 // doubling chunks while they run sequentially, so a header costs a few
-// requests. Reads run under ctx. The file is safe for concurrent use.
+// requests; a reader that knows from the format how far its header goes
+// says so (the file is a [ReadPlanner]) and the file fetches exactly that.
+// Reads run under ctx. The file is safe for concurrent use.
 func (s *HFSource) Open(ctx context.Context, name string) (File, error) {
 	if s.offline {
 		return NewDir(s.snapshot).Open(ctx, name)

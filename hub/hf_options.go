@@ -91,7 +91,10 @@ type HFOptions struct {
 	// when it asks for less. Once a file of a kind (extension) has been
 	// read, the source fetches about what its header needed instead, never
 	// more than FirstRead; of files opened together, one is read first so
-	// the others can learn from it. The default is 256 KiB.
+	// the others can learn from it. A reader that plans its reads (see
+	// [ReadPlanner]), as checkpoint's do, fetches what it plans instead:
+	// its header's first read grows to what the kind's headers needed,
+	// never more than FirstRead. The default is 256 KiB.
 	FirstRead int64
 	// MaxRead caps a single fetch and the read-ahead chunk, which doubles
 	// while a file is read sequentially; a file caches at most twice this.

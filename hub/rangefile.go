@@ -32,6 +32,10 @@ import (
 // header is larger than a first fetch: there is nothing to learn soon, and
 // no more probes are made for the kind), or for at most wait.
 //
+// A reader that plans its reads (see [ReadPlanner]) is sized by its plans
+// instead: no probe, no wait; only the first read of a planned header
+// grows to what the kind has taught (see readAhead.learnedFetch).
+//
 // It is safe for concurrent use.
 type readAhead struct {
 	first, max int64
@@ -89,6 +93,21 @@ func (r *readAhead) firstFetch(ctx context.Context, kind string, f *rangeFile) (
 	return r.first, false
 }
 
+// learnedFetch returns what the first fetch of a planned header of the
+// kind reads at least: the largest extent learned plus a sixty-fourth
+// (sibling shards' headers differ by a few hundred bytes; one that
+// outgrows it costs a request for exactly the rest, not a read-ahead),
+// never more than first; 0 when nothing is learned. It never waits.
+func (r *readAhead) learnedFetch(kind string) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v := r.kind(kind).learned
+	if v == 0 {
+		return 0
+	}
+	return min(v+v/64, r.first)
+}
+
 // release ends f's turn as the probe of its kind, recording the extent its
 // reader reached when it is worth learning (extent > 0).
 func (r *readAhead) release(kind string, f *rangeFile, extent int64, outgrown bool) {
@@ -128,6 +147,11 @@ type rangeFile struct {
 	lastEnd int64 // where the last ReadAt call ended
 	closed  bool
 	probe   bool // f is its kind's probe (see readAhead)
+	// planOff and planEnd are the bytes the reader said it reads next
+	// (see PlanRead); planEnd is 0 for no plan. planHeader says they start
+	// a header (see PlanHeader).
+	planOff, planEnd int64
+	planHeader       bool
 }
 
 type block struct {
@@ -217,7 +241,7 @@ func (h *headerRun) extent(size int64) int64 {
 func (f *rangeFile) readSome(dst []byte, pos int64) (int, error) {
 	kind := path.Ext(f.name)
 	f.mu.Lock()
-	gapEnd := pos + int64(len(dst))
+	held := f.size // where the next block held after pos starts
 	for i := len(f.blocks) - 1; i >= 0; i-- {
 		b := f.blocks[i]
 		if pos >= b.off && pos < b.off+int64(len(b.data)) {
@@ -225,14 +249,22 @@ func (f *rangeFile) readSome(dst []byte, pos int64) (int, error) {
 			f.mu.Unlock()
 			return n, nil
 		}
-		if b.off > pos && b.off < gapEnd {
-			gapEnd = b.off
+		if b.off > pos && b.off < held {
+			held = b.off
 		}
 	}
-	need := gapEnd - pos
+	need := min(pos+int64(len(dst)), held) - pos
 	var ahead int64 // how much a fetch reads: need, or more to read ahead
 	first := false
 	switch {
+	case pos >= f.planOff && pos < f.planEnd:
+		// Planned: through to the plan's end, and not a byte past it; a
+		// header's start as far as the kind's headers went.
+		end := f.planEnd
+		if f.planHeader && pos == 0 {
+			end = max(end, f.ra.learnedFetch(kind))
+		}
+		ahead = min(end, held) - pos
 	case pos == 0 && need < f.ra.first && !f.probe:
 		// A first fetch: sized by what files of the kind needed, and
 		// perhaps waiting for the kind's probe. Not under f.mu.
@@ -258,7 +290,7 @@ func (f *rangeFile) readSome(dst []byte, pos int64) (int, error) {
 	if direct {
 		n = min(need, f.ra.max)
 	} else {
-		n = min(ahead, f.size-pos)
+		n = min(ahead, f.size-pos, f.ra.max)
 	}
 	f.next, f.chunk = pos+n, n
 	f.mu.Unlock()

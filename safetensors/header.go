@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/weightaudit/weightaudit/internal/checked"
 )
@@ -45,19 +46,24 @@ func decodeHeader(f *File, s string, o options) error {
 		err.Field = "header"
 		return err
 	}
+	scr := scratchPool.Get().(*scratch)
+	defer scr.put()
 	// Size the slices from a cheap hint: every entry has two arrays, so two
 	// ']' (counting one byte is vectorized), and takes at least
 	// minEntryLen bytes, which bounds the hint by the header size whatever
 	// the header holds.
-	if est := min(strings.Count(s, "]")/2, len(s)/minEntryLen, d.maxTensors); est > 0 {
+	est := min(strings.Count(s, "]")/2, len(s)/minEntryLen, d.maxTensors)
+	if est > scr.size {
+		scr.names, scr.size = make(map[string]struct{}, est), est
+	}
+	d.names, d.keyPos = scr.names, slices.Grow(scr.keyPos[:0], est)
+	if est > 0 {
 		d.tensors = make([]TensorInfo, 0, est)
-		d.keyPos = make([]int, 0, est)
 		d.dims = make([]int64, 0, 2*est)
-		d.names = make(map[string]struct{}, est)
 	} else {
 		d.dims = []int64{}
-		d.names = map[string]struct{}{}
 	}
+	defer func() { scr.keyPos = d.keyPos }() // before put: defers run last first
 	if err := d.object(); err != nil {
 		return err
 	}
@@ -70,6 +76,30 @@ func decodeHeader(f *File, s string, o options) error {
 		f.Tensors = d.tensors
 	}
 	return nil
+}
+
+// scratch is what decoding a header uses and drops: the set of names seen
+// (to find a duplicate) and where each key is (for errors). Decoding the
+// headers of a sharded checkpoint one after the other reuses them instead
+// of taking fresh memory for each, which costs more than the work when a
+// process starts.
+type scratch struct {
+	names  map[string]struct{}
+	size   int // the names names was made for
+	keyPos []int
+}
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{names: map[string]struct{}{}} }}
+
+// put empties s and returns it to the pool, unless it was made for more
+// names than a large shard holds: a hostile header's scratch is not kept.
+func (s *scratch) put() {
+	if s.size > 1<<14 || len(s.names) > 1<<14 {
+		return
+	}
+	clear(s.names)
+	s.keyPos = s.keyPos[:0]
+	scratchPool.Put(s)
 }
 
 // object decodes the top-level object.

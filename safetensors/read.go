@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
+	"unsafe"
 )
 
 // Read parses and validates the header of the safetensors file of size bytes
@@ -41,22 +41,24 @@ func Read(r io.ReaderAt, size int64, opts ...Option) (*File, error) {
 // readChunk is the most readHeader reads at once.
 const readChunk = 1 << 20
 
-// readHeader reads the n-byte JSON header into a string, through a buffer
-// of at most readChunk bytes: the header is held once, not as bytes and
-// again as a string.
+// readHeader reads the n-byte JSON header into a string, in reads of at
+// most readChunk bytes straight into the string's bytes: the header is
+// held once, and copied once, by r.
 func readHeader(r io.ReaderAt, n int64) (string, error) {
-	var sb strings.Builder
-	sb.Grow(int(n))
-	buf := make([]byte, min(n, readChunk))
+	if n == 0 {
+		return "", nil
+	}
+	buf := make([]byte, n)
 	for off := int64(0); off < n; {
-		p := buf[:min(n-off, readChunk)]
+		p := buf[off:min(n, off+readChunk)]
 		if err := readFull(r, p, 8+off); err != nil {
 			return "", err
 		}
-		sb.Write(p)
 		off += int64(len(p))
 	}
-	return sb.String(), nil
+	// buf is written no more and dropped: the string is its only
+	// reference, as strings.Builder.String makes one.
+	return unsafe.String(unsafe.SliceData(buf), len(buf)), nil
 }
 
 // Open reads the header of the safetensors file at path; see [Read]. The

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // indexWindow is the size of the window an index is read in, and of each
@@ -107,7 +108,12 @@ func (st *stream) fill(keep int) error {
 	}
 	b = b[:tail+k]
 	sc.base += int64(keep)
-	sc.s = string(b)
+	// The window is read as a string over buf itself, not a copy of it:
+	// the next fill writes buf over, which nothing minds, as nothing
+	// keeps a string of the window (see stream). A copy per window would
+	// take fresh memory for the whole document, a few MB for a large
+	// index, which costs more than parsing it when a process starts.
+	sc.s = unsafe.String(unsafe.SliceData(b), len(b))
 	sc.i = 0
 	sc.more = !st.done()
 	st.buf = b

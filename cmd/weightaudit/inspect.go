@@ -33,6 +33,7 @@ memory: ` + fmt.Sprint(synth.BuiltinNames()) + `.`,
 			if (len(args) == 1) == (builtin != "") {
 				return usageError(cmd, "give either SOURCE or --builtin NAME")
 			}
+			defer headerGC(cmd)()
 			ck, src, err := load(cmd, args, builtin, jobs)
 			if err != nil {
 				return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -73,13 +74,25 @@ func load(cmd *cobra.Command, args []string, builtin string, jobs int, opts ...c
 	return ck, src, nil
 }
 
-// fetchOf reports what a remote source fetched, nil for a local one.
+// fetchOf reports what a remote source fetched, nil for a local one,
+// against the bytes the load needed: the model files' headers, and the
+// safetensors index and config.json, which are read whole.
 func fetchOf(src hub.Source, ck *checkpoint.Checkpoint) *audit.FetchJSON {
 	st, ok := hub.SourceStats(src)
 	if !ok {
 		return nil
 	}
-	f := audit.NewFetch(st.Requests, st.Bytes, ck.Inventory().Totals().HeaderBytes)
+	need := ck.Inventory().Totals().HeaderBytes + int64(len(ck.Config))
+	if ck.IndexName != "" {
+		// The listing the load made: no request.
+		files, _ := src.List(context.Background())
+		for _, f := range files {
+			if f.Name == ck.IndexName {
+				need += f.Size
+			}
+		}
+	}
+	f := audit.NewFetch(st.Requests, st.Bytes, need)
 	f.CachedBytes = st.Cached
 	return f
 }
