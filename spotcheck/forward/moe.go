@@ -18,13 +18,19 @@ func TopK[T Float](logits []T, k int) (ids []int, weights []T, err error) {
 	}
 	probs := make([]T, len(logits))
 	softmax(probs, logits)
+	ids, weights = topK(probs, k)
+	return ids, weights, nil
+}
+
+// topK returns the k largest of scores, highest first, and their ids: an
+// equal score already placed has a lower id and stays ahead; a NaN ranks
+// below every number.
+func topK[T Float](scores []T, k int) (ids []int, top []T) {
 	ids = make([]int, 0, k)
-	weights = make([]T, 0, k)
-	for e, p := range probs {
-		// Find the first place whose probability p beats; an equal
-		// probability already there has a lower id and stays ahead.
+	top = make([]T, 0, k)
+	for e, p := range scores {
 		at := len(ids)
-		for at > 0 && ranksAbove(p, weights[at-1]) {
+		for at > 0 && ranksAbove(p, top[at-1]) {
 			at--
 		}
 		if at == k {
@@ -32,13 +38,13 @@ func TopK[T Float](logits []T, k int) (ids []int, weights []T, err error) {
 		}
 		if len(ids) < k {
 			ids = append(ids, 0)
-			weights = append(weights, 0)
+			top = append(top, 0)
 		}
 		copy(ids[at+1:], ids[at:])
-		copy(weights[at+1:], weights[at:])
-		ids[at], weights[at] = e, p
+		copy(top[at+1:], top[at:])
+		ids[at], top[at] = e, p
 	}
-	return ids, weights, nil
+	return ids, top
 }
 
 // ranksAbove reports whether probability a ranks strictly above b: it is
@@ -69,24 +75,7 @@ func TopKSoftmax[T Float](logits []T, k int) (ids []int, weights []T, err error)
 	if k < 1 || k > len(logits) {
 		return nil, nil, fmt.Errorf("top-k: k = %d of %d experts: %w", k, len(logits), ErrInvalid)
 	}
-	ids = make([]int, 0, k)
-	weights = make([]T, 0, k)
-	for e, x := range logits {
-		at := len(ids)
-		for at > 0 && ranksAbove(x, weights[at-1]) {
-			at--
-		}
-		if at == k {
-			continue
-		}
-		if len(ids) < k {
-			ids = append(ids, 0)
-			weights = append(weights, 0)
-		}
-		copy(ids[at+1:], ids[at:])
-		copy(weights[at+1:], weights[at:])
-		ids[at], weights[at] = e, x
-	}
+	ids, weights = topK(logits, k)
 	softmax(weights, weights)
 	return ids, weights, nil
 }
