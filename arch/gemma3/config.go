@@ -119,17 +119,6 @@ func (c *Config) Sliding(i int64) bool {
 	return c.SlidingWindowPattern > 0 && (i+1)%c.SlidingWindowPattern != 0
 }
 
-// localLayers counts the layers that attend within the sliding window.
-func (c *Config) localLayers() int64 {
-	var n int64
-	for i := range c.NumHiddenLayers {
-		if c.Sliding(i) {
-			n++
-		}
-	}
-	return n
-}
-
 // dims lists the dimensions of c with their config keys; each must be
 // positive.
 func (c *Config) dims() []arch.Dim {

@@ -1,9 +1,6 @@
 package gemma3
 
-import (
-	"github.com/weightaudit/weightaudit/arch"
-	"github.com/weightaudit/weightaudit/internal/checked"
-)
+import "github.com/weightaudit/weightaudit/arch"
 
 func init() {
 	arch.Register(arch.Family{Name: "gemma3", ModelTypes: []string{"gemma3_text", "gemma3"}, GGUFArch: ggufArch,
@@ -67,27 +64,24 @@ func (s *Spec) Obligations() arch.Obligations { return Obligations }
 // layer: for every position in the global layers, for the last
 // sliding_window positions in the local ones (five of every six with
 // sliding_window_pattern 6). A kind of layer the model lacks is left out.
-func (s *Spec) KVCache() []arch.KVRows {
-	c := s.Cfg()
-	local := c.localLayers()
-	var out []arch.KVRows
-	if g := c.NumHiddenLayers - local; g > 0 {
-		out = append(out, arch.KVRows{Rows: 2 * g * c.NumKeyValueHeads, Width: c.HeadDim})
-	}
-	if local > 0 {
-		out = append(out, arch.KVRows{Rows: 2 * local * c.NumKeyValueHeads, Width: c.HeadDim, Window: max(c.SlidingWindow, 1)})
-	}
-	return out
-}
+func (s *Spec) KVCache() []arch.KVRows { return s.attention().KVCache() }
 
 // AttentionFLOPs is the seed's attention term 2·2·n_h·d_k per layer and
 // attended position (the scores q·k and the weighted sum of v): ctx
 // positions in each global layer, at most sliding_window in each local
 // one.
-func (s *Spec) AttentionFLOPs(ctx int64) int64 {
+func (s *Spec) AttentionFLOPs(ctx int64) int64 { return s.attention().FLOPs(ctx) }
+
+// attention is the cost shape of the layers: the local ones ([Config.Sliding])
+// attend within sliding_window (at least one position).
+func (s *Spec) attention() arch.Attention {
 	c := s.Cfg()
-	local := c.localLayers()
-	window := min(ctx, max(c.SlidingWindow, 1))
-	positions := checked.SatAdd(checked.SatMul(c.NumHiddenLayers-local, ctx), checked.SatMul(local, window))
-	return checked.SatMul(4, c.NumAttentionHeads, c.HeadDim, positions)
+	window := func(i int64) int64 {
+		if c.Sliding(i) {
+			return max(c.SlidingWindow, 1)
+		}
+		return 0
+	}
+	a := arch.Attention{Heads: c.NumAttentionHeads, KVHeads: c.NumKeyValueHeads, HeadDim: c.HeadDim}
+	return a.CountLayers(c.NumHiddenLayers, window)
 }

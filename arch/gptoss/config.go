@@ -100,18 +100,6 @@ func (c *Config) Window(i int64) int64 {
 	return c.SlidingWindow
 }
 
-// layerKinds counts the layers of full attention and the sliding ones.
-func (c *Config) layerKinds() (full, sliding int64) {
-	for i := range c.NumHiddenLayers {
-		if c.Window(i) > 0 {
-			sliding++
-		} else {
-			full++
-		}
-	}
-	return full, sliding
-}
-
 func (c *Config) dims() []arch.Dim {
 	return []arch.Dim{
 		{Key: "vocab_size", Value: c.VocabSize}, {Key: "hidden_size", Value: c.HiddenSize},

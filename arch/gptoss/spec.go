@@ -1,9 +1,6 @@
 package gptoss
 
-import (
-	"github.com/weightaudit/weightaudit/arch"
-	"github.com/weightaudit/weightaudit/internal/checked"
-)
+import "github.com/weightaudit/weightaudit/arch"
 
 func init() {
 	arch.Register(arch.Family{Name: "gptoss", ModelTypes: []string{"gpt_oss"}, GGUFArch: ggufArch,
@@ -55,26 +52,17 @@ func (s *Spec) Obligations() arch.Obligations { return Obligations }
 // KVCache stores a key and a value vector of head_dim per KV head and
 // layer: for every position in the full-attention layers, for the last
 // sliding_window in the sliding ones (every other layer).
-func (s *Spec) KVCache() []arch.KVRows {
-	c := s.Cfg()
-	full, sliding := c.layerKinds()
-	var out []arch.KVRows
-	if full > 0 {
-		out = append(out, arch.KVRows{Rows: 2 * full * c.NumKeyValueHeads, Width: c.HeadDim})
-	}
-	if sliding > 0 {
-		out = append(out, arch.KVRows{Rows: 2 * sliding * c.NumKeyValueHeads, Width: c.HeadDim, Window: c.SlidingWindow})
-	}
-	return out
-}
+func (s *Spec) KVCache() []arch.KVRows { return s.attention().KVCache() }
 
 // AttentionFLOPs is the seed's 2·2·n_h·d_k per layer and attended
 // position: ctx positions in a full layer, at most sliding_window in a
 // sliding one. The sinks add one logit per head to each softmax, below
 // the count's resolution.
-func (s *Spec) AttentionFLOPs(ctx int64) int64 {
+func (s *Spec) AttentionFLOPs(ctx int64) int64 { return s.attention().FLOPs(ctx) }
+
+// attention is the cost shape of the layers, each with its [Config.Window].
+func (s *Spec) attention() arch.Attention {
 	c := s.Cfg()
-	full, sliding := c.layerKinds()
-	positions := checked.SatAdd(checked.SatMul(full, ctx), checked.SatMul(sliding, min(ctx, max(c.SlidingWindow, 1))))
-	return checked.SatMul(4, c.NumAttentionHeads, c.HeadDim, positions)
+	a := arch.Attention{Heads: c.NumAttentionHeads, KVHeads: c.NumKeyValueHeads, HeadDim: c.HeadDim}
+	return a.CountLayers(c.NumHiddenLayers, c.Window)
 }

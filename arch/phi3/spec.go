@@ -1,9 +1,6 @@
 package phi3
 
-import (
-	"github.com/weightaudit/weightaudit/arch"
-	"github.com/weightaudit/weightaudit/internal/checked"
-)
+import "github.com/weightaudit/weightaudit/arch"
 
 func init() {
 	arch.Register(arch.Family{Name: "phi3", ModelTypes: []string{"phi3"}, GGUFArch: ggufArch,
@@ -54,18 +51,16 @@ func (s *Spec) Obligations() arch.Obligations { return Obligations }
 // layer: for every position, or for the last sliding_window positions
 // when config.json sets one (every layer of Phi3Attention passes the same
 // sliding_window to the attention).
-func (s *Spec) KVCache() []arch.KVRows {
-	c := s.Cfg()
-	return []arch.KVRows{{Rows: 2 * c.NumHiddenLayers * c.NumKeyValueHeads, Width: c.HeadDim, Window: max(c.SlidingWindow, 0)}}
-}
+func (s *Spec) KVCache() []arch.KVRows { return s.attention().KVCache() }
 
 // AttentionFLOPs is the seed's attention term 2·2·L·n_h·d_k·ctx: the
 // scores q·k and the weighted sum of v, for every head and layer, over
 // ctx positions, or over at most sliding_window of them.
-func (s *Spec) AttentionFLOPs(ctx int64) int64 {
+func (s *Spec) AttentionFLOPs(ctx int64) int64 { return s.attention().FLOPs(ctx) }
+
+// attention is the cost shape of the layers, all with the same window.
+func (s *Spec) attention() arch.Attention {
 	c := s.Cfg()
-	if c.SlidingWindow > 0 {
-		ctx = min(ctx, c.SlidingWindow)
-	}
-	return checked.SatMul(4, c.NumHiddenLayers, c.NumAttentionHeads, c.HeadDim, ctx)
+	a := arch.Attention{Heads: c.NumAttentionHeads, KVHeads: c.NumKeyValueHeads, HeadDim: c.HeadDim}
+	return a.CountLayers(c.NumHiddenLayers, func(int64) int64 { return max(c.SlidingWindow, 0) })
 }

@@ -1,9 +1,6 @@
 package qwen2
 
-import (
-	"github.com/weightaudit/weightaudit/arch"
-	"github.com/weightaudit/weightaudit/internal/checked"
-)
+import "github.com/weightaudit/weightaudit/arch"
 
 func init() {
 	arch.Register(arch.Family{Name: "qwen2", ModelTypes: []string{"qwen2"}, GGUFArch: ggufArch,
@@ -55,38 +52,16 @@ func (s *Spec) Obligations() arch.Obligations { return Obligations }
 // layer: for every position in a layer of full attention, for the last
 // sliding_window positions in a sliding one ([Config.Window]; none in the
 // published models).
-func (s *Spec) KVCache() []arch.KVRows {
-	c := s.Cfg()
-	full, sliding, window := c.layerKinds()
-	var out []arch.KVRows
-	if full > 0 {
-		out = append(out, arch.KVRows{Rows: 2 * full * c.NumKeyValueHeads, Width: c.HeadDim})
-	}
-	if sliding > 0 {
-		out = append(out, arch.KVRows{Rows: 2 * sliding * c.NumKeyValueHeads, Width: c.HeadDim, Window: window})
-	}
-	return out
-}
+func (s *Spec) KVCache() []arch.KVRows { return s.attention().KVCache() }
 
 // AttentionFLOPs is the seed's attention term 2·2·L·n_h·d_k·ctx: the
 // scores q·k and the weighted sum of v, for every head and layer, over
 // ctx positions, or over at most sliding_window in a sliding layer.
-func (s *Spec) AttentionFLOPs(ctx int64) int64 {
-	c := s.Cfg()
-	full, sliding, window := c.layerKinds()
-	positions := checked.SatAdd(checked.SatMul(full, ctx), checked.SatMul(sliding, min(ctx, window)))
-	return checked.SatMul(4, c.NumAttentionHeads, c.HeadDim, positions)
-}
+func (s *Spec) AttentionFLOPs(ctx int64) int64 { return s.attention().FLOPs(ctx) }
 
-// layerKinds counts the layers of full attention and the sliding ones,
-// and returns the window of the sliding ones (all have the same).
-func (c *Config) layerKinds() (full, sliding, window int64) {
-	for i := range c.NumHiddenLayers {
-		if w := c.Window(i); w > 0 {
-			sliding, window = sliding+1, w
-		} else {
-			full++
-		}
-	}
-	return full, sliding, window
+// attention is the cost shape of the layers, each with its [Config.Window].
+func (s *Spec) attention() arch.Attention {
+	c := s.Cfg()
+	a := arch.Attention{Heads: c.NumAttentionHeads, KVHeads: c.NumKeyValueHeads, HeadDim: c.HeadDim}
+	return a.CountLayers(c.NumHiddenLayers, c.Window)
 }
