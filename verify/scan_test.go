@@ -549,3 +549,35 @@ func FuzzScan(f *testing.F) {
 		}
 	})
 }
+
+// The scale table is a second transcription of ggml-common.h: every block
+// size must agree with the gguf package's, and every scale must lie inside
+// its block, or the type would silently lose its NaN/Inf check.
+func TestScaleTableAgreesWithGGUF(t *testing.T) {
+	for typ, sf := range ggufScales {
+		if int64(sf.block) != typ.TypeSize() {
+			t.Errorf("%s: block of %d bytes, gguf says %d", typ, sf.block, typ.TypeSize())
+		}
+		for _, o := range sf.f16 {
+			if o < 0 || o+2 > sf.block {
+				t.Errorf("%s: f16 scale at %d outside its %d-byte block", typ, o, sf.block)
+			}
+		}
+		for _, o := range sf.f32 {
+			if o < 0 || o+4 > sf.block {
+				t.Errorf("%s: f32 scale at %d outside its %d-byte block", typ, o, sf.block)
+			}
+		}
+		for _, o := range sf.e8m0 {
+			if o < 0 || o >= sf.block {
+				t.Errorf("%s: e8m0 scale at %d outside its %d-byte block", typ, o, sf.block)
+			}
+		}
+		if n := len(sf.f16) + len(sf.f32) + len(sf.e8m0); n == 0 {
+			t.Errorf("%s: no scale listed", typ)
+		}
+	}
+	if _, ok := ggufScales[gguf.TypeQ8_0]; !ok {
+		t.Error("Q8_0 has no scale entry")
+	}
+}
