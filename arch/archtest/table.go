@@ -141,3 +141,13 @@ func CheckPrediction(spec arch.Spec, f checkpoint.Format) error {
 	}
 	return nil
 }
+
+// CheckPredictions is [CheckPrediction] in each of [Formats].
+func CheckPredictions(spec arch.Spec) error {
+	for _, f := range Formats {
+		if err := CheckPrediction(spec, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}

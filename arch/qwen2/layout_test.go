@@ -115,10 +115,5 @@ func predictMatchesLayout(c *qwen2.Config) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range archtest.Formats {
-		if err := archtest.CheckPrediction(spec, f); err != nil {
-			return err
-		}
-	}
-	return nil
+	return archtest.CheckPredictions(spec)
 }
