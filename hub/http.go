@@ -253,15 +253,17 @@ func (c *httpClient) send(ctx context.Context, u *url.URL, hdr http.Header, onRe
 }
 
 // permanent reports transport errors that retrying will not cure: a host
-// name that does not resolve, a certificate that does not verify, the
-// deadline passed.
+// name that does not resolve, a certificate that does not verify, a
+// server that does not speak TLS (go-containerregistry's ping tries https
+// first, then plain http for an insecure registry), the deadline passed.
 func permanent(err error) bool {
 	var dns *net.DNSError
+	var rec tls.RecordHeaderError
 	var cert *tls.CertificateVerificationError
 	var unknown x509.UnknownAuthorityError
 	var host x509.HostnameError
 	var dl *DeadlineError
-	return (errors.As(err, &dns) && dns.IsNotFound) || errors.As(err, &cert) || errors.As(err, &unknown) ||
+	return (errors.As(err, &dns) && dns.IsNotFound) || errors.As(err, &rec) || errors.As(err, &cert) || errors.As(err, &unknown) ||
 		errors.As(err, &host) || errors.As(err, &dl)
 }
 

@@ -125,15 +125,15 @@ type OCIOptions struct {
 	// Transport sends every request (tests pass an in-process registry's).
 	// The default is a clone of http.DefaultTransport.
 	Transport http.RoundTripper
-	// StallTimeout, Deadline, Retries and OnRetry bound the source's time
-	// on the network as the HFOptions fields of those names do, for every
-	// request: the registry's authentication, the manifests and the
-	// blobs. Retries and OnRetry apply to blob reads (the manifests are
-	// fetched once, without retries). The defaults are 20 seconds, none,
-	// 5 and nil.
+	// StallTimeout, Deadline, Retries, Backoff and OnRetry bound the
+	// source's time on the network as the HFOptions fields of those names
+	// do, for every request: the registry's ping and token, the manifests
+	// and the blobs. The defaults are 20 seconds, none, 5, 1 second and
+	// nil.
 	StallTimeout time.Duration
 	Deadline     time.Time
 	Retries      int
+	Backoff      time.Duration
 	OnRetry      func(Retry)
 	// Keychain finds the credentials for the registry. The default is
 	// authn.DefaultKeychain (~/.docker/config.json and its helpers).

@@ -92,14 +92,19 @@ func (s *OCISource) resolve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s: credentials for %s: %w", s.spec, reg.RegistryStr(), err)
 	}
-	base := manifestCap{&countingTransport{next: s.opts.Transport, c: s.cnt}}
-	tr, err := transport.NewWithContext(ctx, reg.Registry, auth, base, []string{reg.Scope(transport.PullScope)})
-	if err != nil {
-		return s.registryError(s.spec+": authenticate", err)
-	}
-	hopts := HFOptions{StallTimeout: s.opts.StallTimeout, Deadline: s.opts.Deadline, Retries: s.opts.Retries, OnRetry: s.opts.OnRetry}
+	hopts := HFOptions{StallTimeout: s.opts.StallTimeout, Deadline: s.opts.Deadline, Retries: s.opts.Retries,
+		Backoff: s.opts.Backoff, OnRetry: s.opts.OnRetry}
 	if err := hopts.setDefaults(); err != nil {
 		return err
+	}
+	base := manifestCap{&countingTransport{next: s.opts.Transport, c: s.cnt}}
+	// The policy client only lends its retry loop to the requests ggcr
+	// sends itself (ping, token, manifests).
+	policy := newHTTPClient(&http.Client{Transport: base}, nil, "", &hopts)
+	retrying := &retryTransport{next: base, policy: policy}
+	tr, err := transport.NewWithContext(ctx, reg.Registry, auth, retrying, []string{reg.Scope(transport.PullScope)})
+	if err != nil {
+		return s.registryError(s.spec+": authenticate", err)
 	}
 	c := newHTTPClient(&http.Client{Transport: tr}, nil, "", &hopts)
 	c.stats = &counters{} // the transport counts; this would count twice
@@ -465,4 +470,50 @@ func (s *OCISource) build(ctx context.Context, m *v1.Manifest) error {
 		return fmt.Errorf("%s: %w: %s", s.spec, ErrNoModelLayers, strings.Join(unknown, "; "))
 	}
 	return nil
+}
+
+// retryTransport retries the requests go-containerregistry sends on its
+// own, the registry's ping, its token and the manifests, as policy retries
+// the source's blob reads: after a 429, a 5xx or a connection failure,
+// waiting as Retry-After asks (capped) or backing off, each retry told to
+// OnRetry, under the deadline. Blob reads and requests with a body pass
+// through: the source's client retries blob reads itself. A 429 or 5xx
+// still there after the last attempt is ErrUnavailable.
+type retryTransport struct {
+	next   http.RoundTripper
+	policy *httpClient
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if (req.Method != http.MethodGet && req.Method != http.MethodHead) ||
+		(req.Body != nil && req.Body != http.NoBody) || strings.Contains(req.URL.Path, "/blobs/") {
+		return t.next.RoundTrip(req)
+	}
+	var resp *http.Response
+	unavailable := false // the last attempt had a 429 or 5xx
+	err := t.policy.retry(req.Context(), func(context.Context) error {
+		// The request keeps its own context: a response body outlives
+		// this attempt, and the transport below enforces the deadline.
+		r, err := t.next.RoundTrip(req.Clone(req.Context()))
+		if err != nil {
+			err = fmt.Errorf("%s %s: %w", req.Method, redact(req.URL), unwrapURLError(err))
+			unavailable = false
+			if permanent(err) {
+				return err
+			}
+			return &transientError{err: err, url: redact(req.URL)}
+		}
+		if r.StatusCode != http.StatusTooManyRequests && r.StatusCode < 500 {
+			resp = r
+			return nil
+		}
+		unavailable = true
+		drainClose(r.Body)
+		return &transientError{err: fmt.Errorf("%s %s: %s", req.Method, redact(req.URL), r.Status),
+			wait: retryAfter(r.Header.Get("Retry-After"), t.policy.now()), url: redact(req.URL)}
+	})
+	if err != nil && unavailable {
+		err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return resp, err
 }

@@ -32,9 +32,10 @@ import (
 // has, and a silent download would hide that it is damaged.
 var ErrBadStore = errors.New("local Ollama store")
 
-// maxStoreManifest caps the bytes of a manifest read from the local store;
-// a manifest of maxOCILayers annotated layers stays well under it.
-const maxStoreManifest = 8 << 20
+// maxStoreManifest caps the bytes of a manifest read from the local store:
+// the cap a registry's manifest has, since the store keeps what was
+// pulled.
+const maxStoreManifest = maxManifest
 
 // OllamaModelsDir returns the local Ollama store's folder as Ollama finds
 // it, reading the environment through getenv (os.Getenv when nil):

@@ -219,6 +219,21 @@ func TestOllamaLocalStoreErrors(t *testing.T) {
 			wantMsg: []string{"$BLOB", "$MANIFEST", "not a regular file"},
 		},
 		{
+			// The registry's cap (4 MiB) holds for the store's copy too:
+			// valid JSON padded with spaces to one byte over.
+			name: "manifest over 4 MiB",
+			damage: func(_, manifest string) error {
+				data, err := os.ReadFile(manifest)
+				if err != nil {
+					return err
+				}
+				pad := bytes.Repeat([]byte(" "), 4<<20+1-len(data))
+				return os.WriteFile(manifest, append(data, pad...), 0o644)
+			},
+			wantErr: []error{hub.ErrBadStore},
+			wantMsg: []string{"$MANIFEST", "over 4194304 bytes"},
+		},
+		{
 			name:    "manifest not JSON",
 			damage:  func(_, manifest string) error { return os.WriteFile(manifest, []byte("{not json"), 0o644) },
 			wantErr: []error{hub.ErrBadStore},
