@@ -1,6 +1,10 @@
 package audit
 
-import "github.com/weightaudit/weightaudit/internal/outfmt"
+import (
+	"io"
+
+	"github.com/weightaudit/weightaudit/internal/outfmt"
+)
 
 // OutputFormat is one way to render a [Report].
 type OutputFormat = outfmt.Format[*Report]
@@ -20,3 +24,13 @@ func LookupFormat(name string) (OutputFormat, bool) { return Formats.Lookup(name
 // FormatNames lists the names of [Formats], joined as "table, json,
 // markdown or junit".
 func FormatNames() string { return Formats.Joined() }
+
+// InspectFormats lists the output formats of an [InspectReport], the
+// default first. Its table leaves the tensors out: a caller that wants
+// them calls [InspectReport.WriteText] itself.
+var InspectFormats = outfmt.Table[*InspectReport]{
+	{Name: "table", Write: func(r *InspectReport, w io.Writer) error { return r.WriteText(w, false) }},
+	{Name: "json", Write: (*InspectReport).WriteJSON},
+	{Name: "markdown", Write: (*InspectReport).WriteMarkdown},
+	{Name: "junit", Write: (*InspectReport).WriteJUnit},
+}

@@ -3,9 +3,12 @@ package audit
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/internal/junit"
 	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
@@ -13,18 +16,29 @@ import (
 // the tallies and the metadata. Build it with [NewInspectReport], then render
 // it with [InspectReport.WriteJSON] or [InspectReport.WriteText].
 type InspectReport struct {
-	Source   string            `json:"source"`
-	Format   checkpoint.Format `json:"format"`
-	Files    []FileJSON        `json:"files"`
-	Tensors  []TensorJSON      `json:"tensors"`
-	Layers   []LayerJSON       `json:"layers"`
-	DTypes   []DTypeJSON       `json:"dtypes"`
-	Totals   TotalsJSON        `json:"totals"`
-	Metadata map[string]any    `json:"metadata"`
-	Problems []string          `json:"problems"`
+	// SchemaVersion is [InspectSchemaVersion] (schema/inspect.vN.json).
+	SchemaVersion int               `json:"schema_version"`
+	Source        string            `json:"source"`
+	Format        checkpoint.Format `json:"format"`
+	Files         []FileJSON        `json:"files"`
+	Tensors       []TensorJSON      `json:"tensors"`
+	Layers        []LayerJSON       `json:"layers"`
+	DTypes        []DTypeJSON       `json:"dtypes"`
+	Totals        TotalsJSON        `json:"totals"`
+	Metadata      map[string]any    `json:"metadata"`
+	Problems      []string          `json:"problems"`
 	// Fetch is set for a remote source: what reading the headers cost.
 	Fetch *FetchJSON `json:"fetch,omitempty"`
+	// Started is when the run began and Seconds how long it took, as
+	// the caller measured them (zero when it did not).
+	Started time.Time `json:"started,omitzero"`
+	Seconds float64   `json:"seconds"`
 }
+
+// InspectSchemaVersion is the version of the JSON Schema of
+// [InspectReport] (schema/inspect.vN.json): bumped whenever the report's
+// JSON shape changes.
+const InspectSchemaVersion = 1
 
 // FileJSON is one file in an inspect report.
 type FileJSON struct {
@@ -76,7 +90,7 @@ type TotalsJSON struct {
 // NewInspectReport builds the inspect report of ck.
 func NewInspectReport(ck *checkpoint.Checkpoint) *InspectReport {
 	inv := ck.Inventory()
-	r := &InspectReport{Source: ck.Source, Format: ck.Format, Metadata: ck.Metadata(), Problems: []string{}}
+	r := &InspectReport{SchemaVersion: InspectSchemaVersion, Source: ck.Source, Format: ck.Format, Metadata: ck.Metadata(), Problems: []string{}}
 	for _, f := range inv.Files {
 		r.Files = append(r.Files, FileJSON{Name: f.Name, Size: f.Size, HeaderBytes: f.HeaderBytes})
 	}
@@ -167,4 +181,77 @@ func (r *InspectReport) architecture() string {
 		}
 	}
 	return ""
+}
+
+// WriteMarkdown writes the report as Markdown for a CI step summary: the
+// summary, the per-dtype totals, the per-layer table (identical layers
+// share a row) and the problems.
+func (r *InspectReport) WriteMarkdown(w io.Writer) error {
+	t := r.Totals
+	p := &textfmt.Printer{W: w}
+	verdict := "✅ PASS"
+	if len(r.Problems) > 0 {
+		verdict = fmt.Sprintf("❌ FAIL — %d problem(s)", len(r.Problems))
+	}
+	p.F("## weightaudit inspect: %s\n\n", verdict)
+	p.F("`%s`: %s, %d file(s), %s, headers %s", r.Source, r.Format, t.Files, textfmt.Bytes(t.FileBytes), textfmt.Bytes(t.HeaderBytes))
+	if arch := r.architecture(); arch != "" {
+		p.F(", architecture `%s`", arch)
+	}
+	p.F(".  \n%s tensors, %s params (%s), %s.\n", textfmt.Count(int64(t.Tensors)), textfmt.Count(t.Params), textfmt.Params(t.Params), textfmt.Bytes(t.Bytes))
+	if r.Fetch != nil {
+		p.F("\nRemote: %s.\n", r.Fetch)
+	}
+	p.F("\n| dtype | tensors | params | bytes |\n| --- | ---: | ---: | ---: |\n")
+	for _, d := range r.DTypes {
+		p.F("| %s | %s | %s | %s |\n", d.DType, textfmt.Count(int64(d.Tensors)), textfmt.Count(d.Params), textfmt.Count(d.Bytes))
+	}
+	p.F("\n<details><summary>Layers</summary>\n\n| layer | tensors | params | bytes |\n| --- | ---: | ---: | ---: |\n")
+	groups := groupLayers(r.Layers, func(l LayerJSON) int { return l.Layer }, func(a, b LayerJSON) bool {
+		return a.Tensors == b.Tensors && a.Params == b.Params && a.Bytes == b.Bytes
+	})
+	for _, g := range groups {
+		l := g.first
+		p.F("| %s | %s | %s | %s |\n", g.label, textfmt.Count(int64(l.Tensors)), textfmt.Count(l.Params), textfmt.Count(l.Bytes))
+	}
+	p.F("\n</details>\n")
+	if len(r.Problems) > 0 {
+		p.F("\n### Problems (%d)\n\n", len(r.Problems))
+		for _, pr := range r.Problems {
+			p.F("- %s\n", mdEscape(pr))
+		}
+	}
+	return p.Err
+}
+
+// The checks of an inspect report's JUnit cases.
+const (
+	// InspectHeaders: every file's header was read and is valid (an
+	// inspect report exists only then).
+	InspectHeaders = "INSPECT-HEADERS"
+	// InspectIndex: a safetensors index agrees with its shards.
+	InspectIndex = "INSPECT-INDEX"
+)
+
+// WriteJUnit writes the report as JUnit XML: a case [InspectHeaders] and,
+// for safetensors, a case [InspectIndex] failed with the problems found
+// (skipped for GGUF, which has no index); the classname is the source and
+// its architecture.
+func (r *InspectReport) WriteJUnit(w io.Writer) error {
+	s := junit.Suite{Name: "weightaudit inspect " + r.Source, Started: r.Started, Seconds: r.Seconds}
+	class := junit.ClassName(r.Source, r.architecture())
+	t := r.Totals
+	s.Add(junit.Case{Name: InspectHeaders, ClassName: class,
+		SystemOut: fmt.Sprintf("%d file(s), %d tensor(s), %d params, headers %d bytes", t.Files, t.Tensors, t.Params, t.HeaderBytes)})
+	idx := junit.Case{Name: InspectIndex, ClassName: class}
+	switch {
+	case len(r.Problems) > 0:
+		idx.Failure = &junit.Failure{Message: fmt.Sprintf("%d problem(s); the first: %s", len(r.Problems), r.Problems[0]), Text: strings.Join(r.Problems, "\n")}
+	case r.Format != checkpoint.FormatSafetensors:
+		idx.Skipped = &junit.Skipped{Message: fmt.Sprintf("not applicable: a %s checkpoint has no safetensors index", r.Format)}
+	default:
+		idx.SystemOut = "the index (if any) and the shards agree"
+	}
+	s.Add(idx)
+	return junit.Write(w, s)
 }

@@ -269,20 +269,22 @@ func mdCode(s string) string {
 	return "`" + strings.ReplaceAll(s, "`", "'") + "`"
 }
 
-// JUnit shapes, as CI systems read them.
 // WriteJUnit writes the report as JUnit XML: the verdict and headline as
-// the suite's first properties, then one test case per check (the gate
-// included), each failure listing its findings, each check that does not
-// apply skipped.
+// the suite's first properties, the run's start and duration as its
+// timestamp and time, then one test case per check (the gate included),
+// named by the check's stable id (the title, which may change, opens its
+// output), its classname the model (source and family); each failure
+// lists its findings, each check that does not apply is skipped.
 func (r *Report) WriteJUnit(w io.Writer) error {
-	s := junit.Suite{Name: "weightaudit " + r.Source,
+	s := junit.Suite{Name: "weightaudit " + r.Source, Started: r.Started, Seconds: r.Seconds,
 		Properties: []junit.Property{{Name: "verdict", Value: r.Verdict}, {Name: "headline", Value: r.Headline}}}
+	class := junit.ClassName(r.Source, r.Model.Family)
 	byCheck := map[string][]string{}
 	for _, f := range r.Findings {
 		byCheck[f.Check] = append(byCheck[f.Check], findingText(f))
 	}
 	add := func(c Check) {
-		jc := junit.Case{Name: c.ID + " " + c.Title, ClassName: "weightaudit." + string(r.Format), SystemOut: c.Detail}
+		jc := junit.Case{Name: c.ID, ClassName: class, SystemOut: c.Title + ": " + c.Detail}
 		switch {
 		case c.Skipped:
 			jc.Skipped = &junit.Skipped{Message: c.Detail}

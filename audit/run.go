@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/weightaudit/weightaudit/arch"
 	_ "github.com/weightaudit/weightaudit/arch/all" // every family, registered
@@ -17,6 +18,9 @@ import (
 // Report is the outcome of an audit, built by [Run] and rendered by its
 // Write methods.
 type Report struct {
+	// SchemaVersion is [SchemaVersion]: the version of the JSON Schema
+	// the report's JSON follows (schema/audit.vN.json).
+	SchemaVersion int `json:"schema_version"`
 	// Pass is true only when the verdict is "pass": every check passed
 	// and the gate with them.
 	Pass bool `json:"pass"`
@@ -47,7 +51,16 @@ type Report struct {
 	Files      FilesJSON        `json:"files"`
 	// Fetch is set for a remote source: what reading the headers cost.
 	Fetch *FetchJSON `json:"fetch,omitempty"`
+	// Started is when the run began and Seconds how long it took (the
+	// JUnit report's timestamp and time): [Run] times itself, a caller
+	// that loaded the checkpoint first may set them to the whole run.
+	Started time.Time `json:"started,omitzero"`
+	Seconds float64   `json:"seconds"`
 }
+
+// SchemaVersion is the version of the JSON Schema of [Report]
+// (schema/audit.vN.json): bumped whenever the report's JSON shape changes.
+const SchemaVersion = 1
 
 // ModelJSON says what the audit took the checkpoint to be.
 type ModelJSON struct {
@@ -227,6 +240,7 @@ func (o *Options) Validate() error {
 // against the prediction, runs the seed's seven falsification tests and
 // its QA gate, and estimates memory, FLOPs and throughput.
 func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
+	started := time.Now()
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
@@ -248,7 +262,7 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 	if rz, ok := spec.(arch.Recognizer); ok {
 		a.rec = rz.Recognize(sourceNames(ck)...)
 	}
-	r := &Report{Source: ck.Source, Format: ck.Format, Model: ModelJSON{Family: spec.Family(), Config: spec.Config(), Label: a.rec.Label},
+	r := &Report{SchemaVersion: SchemaVersion, Started: started, Source: ck.Source, Format: ck.Format, Model: ModelJSON{Family: spec.Family(), Config: spec.Config(), Label: a.rec.Label},
 		Files: FilesJSON{Count: a.tot.Files, Bytes: a.tot.FileBytes, HeaderBytes: a.tot.HeaderBytes}}
 	if a.rec.Profile != nil {
 		r.Model.Profile = a.rec.Profile.Name
@@ -278,6 +292,7 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 	if r.Findings == nil {
 		r.Findings = []Finding{}
 	}
+	r.Seconds = time.Since(started).Seconds()
 	return r, nil
 }
 
@@ -287,7 +302,7 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 // set), "incomplete" when the run could not complete (the network, a
 // timeout, cancelled).
 func Unfinished(source string, err error, broken bool) *Report {
-	r := &Report{Source: source, Verdict: VerdictIncomplete, Error: err.Error(), Checks: []Check{}, Findings: []Finding{}}
+	r := &Report{SchemaVersion: SchemaVersion, Source: source, Verdict: VerdictIncomplete, Error: err.Error(), Checks: []Check{}, Findings: []Finding{}}
 	if broken {
 		r.Verdict = VerdictFail
 	}

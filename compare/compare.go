@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -49,8 +50,10 @@ type Options struct {
 
 // Report is what [Run] found.
 type Report struct {
-	A Side `json:"a"`
-	B Side `json:"b"`
+	// SchemaVersion is [SchemaVersion] (schema/compare.vN.json).
+	SchemaVersion int  `json:"schema_version"`
+	A             Side `json:"a"`
+	B             Side `json:"b"`
 	// Pass is true when every pair is within its bound, nothing of the
 	// model lacks a partner, and the metadata agree.
 	Pass     bool   `json:"pass"`
@@ -67,7 +70,17 @@ type Report struct {
 	Metadata []Finding  `json:"metadata"`
 	// BytesRead counts the tensor bytes read from both sides.
 	BytesRead int64 `json:"bytes_read"`
+	// Started is when [Run] began and Seconds how long it took (a
+	// caller that loaded the checkpoints first may set them to the whole
+	// run).
+	Started time.Time `json:"started,omitzero"`
+	Seconds float64   `json:"seconds"`
 }
+
+// SchemaVersion is the version of the JSON Schema of [Report]
+// (schema/compare.vN.json): bumped whenever the report's JSON shape
+// changes.
+const SchemaVersion = 1
 
 // Side describes one checkpoint.
 type Side struct {
@@ -128,6 +141,7 @@ type Finding struct {
 // fails with [ErrNotComparable] when no family reads one side, and with
 // read errors naming the file.
 func Run(ctx context.Context, a, b *checkpoint.Checkpoint, opts Options) (*Report, error) {
+	started := time.Now()
 	specA, err := specOf(a)
 	if err != nil {
 		return nil, err
@@ -140,7 +154,7 @@ func Run(ctx context.Context, a, b *checkpoint.Checkpoint, opts Options) (*Repor
 		opts.Sample = DefaultSample
 	}
 	opts.Jobs = max(opts.Jobs, 1)
-	r := &Report{A: describe(a, specA), B: describe(b, specB), Sample: opts.Sample, Full: opts.Full, Seed: opts.Seed,
+	r := &Report{SchemaVersion: SchemaVersion, Started: started, A: describe(a, specA), B: describe(b, specB), Sample: opts.Sample, Full: opts.Full, Seed: opts.Seed,
 		Pairs: []Pair{}, Unpaired: []Unpaired{}, Metadata: []Finding{}}
 	if opts.Full {
 		r.Sample = 0
@@ -148,6 +162,7 @@ func Run(ctx context.Context, a, b *checkpoint.Checkpoint, opts Options) (*Repor
 	if specA.Family() != specB.Family() {
 		r.Metadata = append(r.Metadata, Finding{Field: "architecture", Message: fmt.Sprintf("%s is %s, %s is %s", a.Source, specA.Family(), b.Source, specB.Family())})
 		r.decide()
+		r.Seconds = time.Since(started).Seconds()
 		return r, nil
 	}
 	r.Metadata = append(r.Metadata, metadata(a, specA, b, specB)...)
@@ -188,6 +203,7 @@ func Run(ctx context.Context, a, b *checkpoint.Checkpoint, opts Options) (*Repor
 	}
 	r.BytesRead = ra.BytesRead() + rb.BytesRead()
 	r.decide()
+	r.Seconds = time.Since(started).Seconds()
 	return r, nil
 }
 

@@ -156,15 +156,17 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
 // WriteJUnit writes the report as JUnit XML: the verdict and headline as
-// the suite's properties, one test case per tensor pair (named by its
-// role, failed with its diagnosis), one per tensor without a partner that
-// should have one (failed) or could not be paired yet (skipped), and one
-// for the metadata.
+// the suite's properties, the run's start and duration as its timestamp
+// and time, one test case per tensor pair (named by its role, failed with
+// its diagnosis), one per tensor without a partner that should have one
+// (failed) or could not be paired yet (skipped), and one, [CaseMetadata],
+// for the metadata; the classname is the two sources and the family.
 func (r *Report) WriteJUnit(w io.Writer) error {
-	s := junit.Suite{Name: "weightaudit compare " + r.A.Source + " " + r.B.Source,
+	s := junit.Suite{Name: "weightaudit compare " + r.A.Source + " " + r.B.Source, Started: r.Started, Seconds: r.Seconds,
 		Properties: []junit.Property{{Name: "verdict", Value: r.Verdict}, {Name: "headline", Value: r.Headline}}}
+	class := junit.ClassName(r.A.Source+" vs "+r.B.Source, r.A.Family)
 	for _, p := range r.Pairs {
-		c := junit.Case{Name: p.Role, ClassName: "weightaudit.compare",
+		c := junit.Case{Name: p.Role, ClassName: class,
 			SystemOut: fmt.Sprintf("%s ~ %s [%s→%s] rel %.3g (bound %.3g) max %.3g cos %.6f", p.A, p.B, p.TypeA, p.TypeB, p.RelRMS, p.Bound, p.MaxAbs, p.Cosine)}
 		if !p.Pass {
 			c.Failure = &junit.Failure{Message: p.B + ": " + p.Diagnosis, Text: c.SystemOut}
@@ -172,7 +174,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		s.Add(c)
 	}
 	for _, u := range r.Unpaired {
-		c := junit.Case{Name: strings.ToUpper(u.Side) + " " + u.Tensor, ClassName: "weightaudit.compare.unpaired"}
+		c := junit.Case{Name: strings.ToUpper(u.Side) + " " + u.Tensor, ClassName: class}
 		switch {
 		case u.Expected:
 			continue
@@ -183,7 +185,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		}
 		s.Add(c)
 	}
-	meta := junit.Case{Name: "metadata", ClassName: "weightaudit.compare"}
+	meta := junit.Case{Name: CaseMetadata, ClassName: class}
 	if len(r.Metadata) > 0 {
 		var msgs []string
 		for _, f := range r.Metadata {
@@ -194,3 +196,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 	s.Add(meta)
 	return junit.Write(w, s)
 }
+
+// CaseMetadata names the JUnit case of the metadata comparison
+// (config.json against the GGUF metadata, types against the recipe).
+const CaseMetadata = "COMPARE-METADATA"

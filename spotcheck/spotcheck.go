@@ -34,6 +34,11 @@ type Options struct {
 // path's result: the block output [n, hidden], or the logits [n, vocab]
 // with Full.
 type Result struct {
+	// SchemaVersion is [SchemaVersion] (schema/spotcheck.vN.json).
+	SchemaVersion int `json:"schema_version"`
+	// Source and Family name the checkpoint run and its architecture.
+	Source        string      `json:"source"`
+	Family        string      `json:"family"`
 	Layer         int         `json:"layer"` // -1 with Full
 	Full          bool        `json:"full"`
 	Tokens        []int       `json:"tokens"`
@@ -48,8 +53,13 @@ type Result struct {
 	OutputNorms   []float64   `json:"output_norms"` // per token, the L2 norm of its output row
 	Dead          []Dead      `json:"dead"`         // signs of a dead block, in the order Run met them; empty (not nil) when none
 	Seconds       float64     `json:"seconds"`
+	Started       time.Time   `json:"started,omitzero"` // when Run began
 	Output        []float32   `json:"-"`
 }
+
+// SchemaVersion is the version of the JSON Schema of [Result]
+// (schema/spotcheck.vN.json): bumped whenever its JSON shape changes.
+const SchemaVersion = 1
 
 // Run runs the weights of ck: one decoder layer (or with Full the
 // whole model) on the embedding rows of the given tokens, in float32 and in
@@ -140,7 +150,7 @@ func Run(ctx context.Context, ck *checkpoint.Checkpoint, opts Options) (*Result,
 		}
 	}
 
-	res := &Result{Layer: opts.Layer, Full: opts.Full, Tokens: opts.Tokens, ShapeIn: []int{n, d}, TensorBytes: tot.Bytes}
+	res := &Result{SchemaVersion: SchemaVersion, Source: ck.Source, Family: spec.Family(), Started: start, Layer: opts.Layer, Full: opts.Full, Tokens: opts.Tokens, ShapeIn: []int{n, d}, TensorBytes: tot.Bytes}
 	if opts.Full {
 		res.Layer = -1
 	}
@@ -271,6 +281,10 @@ const Tolerance = 1e-3
 // its kind requires, agrees between the two precisions and shows no sign
 // of a dead block (Dead is empty).
 func (s *Result) Passes() bool {
-	return len(s.Dead) == 0 && s.Finite && s.MaxRelErr <= Tolerance && len(s.ShapeOut) == 2 && len(s.ShapeIn) == 2 &&
-		s.ShapeOut[0] == s.ShapeIn[0] && (s.Full || s.ShapeOut[1] == s.ShapeIn[1])
+	for _, c := range s.checks() {
+		if !c.pass {
+			return false
+		}
+	}
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
@@ -11,21 +12,31 @@ import (
 // DiffReport compares the tensor sets of two checkpoints or manifests, by
 // tensor name. Its JSON keys are stable.
 type DiffReport struct {
-	A         string        `json:"a"`
-	B         string        `json:"b"`
-	Identical bool          `json:"identical"` // no tensor added, removed, reshaped, retyped or changed
-	Added     []DiffTensor  `json:"added"`     // in B only, in B's order
-	Removed   []DiffTensor  `json:"removed"`   // in A only, in A's order
-	Reshaped  []DiffChange  `json:"reshaped"`  // the shape differs (the dtype may too)
-	Retyped   []DiffChange  `json:"retyped"`   // the dtype differs (the shape may too)
-	Changed   []DiffChange  `json:"changed"`   // same shape and dtype, different bytes
-	Unhashed  []DiffTensor  `json:"unhashed"`  // same shape and dtype, but a side has no digest to compare
-	Same      int           `json:"same"`      // tensors with the same shape, dtype and bytes
-	Files     []DiffFileRef `json:"files_changed"`
+	// SchemaVersion is [DiffSchemaVersion] (schema/diff.vN.json).
+	SchemaVersion int           `json:"schema_version"`
+	A             string        `json:"a"`
+	B             string        `json:"b"`
+	Identical     bool          `json:"identical"` // no tensor added, removed, reshaped, retyped or changed
+	Added         []DiffTensor  `json:"added"`     // in B only, in B's order
+	Removed       []DiffTensor  `json:"removed"`   // in A only, in A's order
+	Reshaped      []DiffChange  `json:"reshaped"`  // the shape differs (the dtype may too)
+	Retyped       []DiffChange  `json:"retyped"`   // the dtype differs (the shape may too)
+	Changed       []DiffChange  `json:"changed"`   // same shape and dtype, different bytes
+	Unhashed      []DiffTensor  `json:"unhashed"`  // same shape and dtype, but a side has no digest to compare
+	Same          int           `json:"same"`      // tensors with the same shape, dtype and bytes
+	Files         []DiffFileRef `json:"files_changed"`
 	// BytesRead counts the tensor bytes [DiffCheckpoints] read (none when
 	// every file's published digest matched).
 	BytesRead int64 `json:"bytes_read"`
+	// Started is when the run began and Seconds how long it took, as
+	// the caller measured them (zero when it did not).
+	Started time.Time `json:"started,omitzero"`
+	Seconds float64   `json:"seconds"`
 }
+
+// DiffSchemaVersion is the version of the JSON Schema of [DiffReport]
+// (schema/diff.vN.json): bumped whenever the report's JSON shape changes.
+const DiffSchemaVersion = 1
 
 // DiffTensor names one tensor of one side.
 type DiffTensor struct {
@@ -69,7 +80,7 @@ type DiffFileRef struct {
 // lacking a digest on either side are listed as Unhashed and do not make
 // the two differ.
 func Diff(a, b *Manifest) *DiffReport {
-	r := &DiffReport{A: a.Source, B: b.Source, Added: []DiffTensor{}, Removed: []DiffTensor{},
+	r := &DiffReport{SchemaVersion: DiffSchemaVersion, A: a.Source, B: b.Source, Added: []DiffTensor{}, Removed: []DiffTensor{},
 		Reshaped: []DiffChange{}, Retyped: []DiffChange{}, Changed: []DiffChange{}, Unhashed: []DiffTensor{}, Files: []DiffFileRef{}}
 	seen := map[string]bool{}
 	for _, ta := range a.Tensors {

@@ -28,7 +28,7 @@ type DigestFunc func(name string) (sha256 string, ok bool)
 // counts the tensor bytes read. jobs tensors are read at once (at least
 // one).
 func DiffCheckpoints(ctx context.Context, a, b *checkpoint.Checkpoint, da, db DigestFunc, jobs int) (*DiffReport, error) {
-	r := &DiffReport{A: a.Source, B: b.Source, Added: []DiffTensor{}, Removed: []DiffTensor{},
+	r := &DiffReport{SchemaVersion: DiffSchemaVersion, A: a.Source, B: b.Source, Added: []DiffTensor{}, Removed: []DiffTensor{},
 		Reshaped: []DiffChange{}, Retyped: []DiffChange{}, Changed: []DiffChange{}, Unhashed: []DiffTensor{}, Files: []DiffFileRef{}}
 	same := map[string]bool{} // files published the same on both sides
 	bFiles := map[string]bool{}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -181,7 +182,7 @@ func TestVerifyStreamedLayers(t *testing.T) {
 				t.Errorf("jobs %d: archive %+v; want ok, holding %v", jobs, a, want)
 			}
 		}
-		r.Seconds = 0
+		r.Seconds, r.Started = 0, time.Time{}
 		reports = append(reports, r)
 	}
 	if diff := cmp.Diff(reports[0], reports[1]); diff != "" {

@@ -34,7 +34,7 @@ func (v *verifier) expected(name string) (string, int64, string) {
 
 // report builds the report from the files' and tensors' states.
 func (v *verifier) report() *Report {
-	r := &Report{Source: v.ck.Source, Format: v.ck.Format, Shard: v.shard, Files: []FileCheck{}, Tensors: []TensorCheck{}, Findings: []Finding{}}
+	r := &Report{SchemaVersion: SchemaVersion, Source: v.ck.Source, Format: v.ck.Format, Shard: v.shard, Files: []FileCheck{}, Tensors: []TensorCheck{}, Findings: []Finding{}}
 	for i := range v.files {
 		fs := &v.files[i]
 		fc := FileCheck{Name: fs.name, Size: fs.size, Read: fs.read.Load(), Status: "unchecked",

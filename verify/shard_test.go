@@ -369,7 +369,7 @@ func TestVerifyCopy(t *testing.T) {
 		}
 		r.Files[i].Copy, r.Files[i].CopyError = "", ""
 	}
-	r.Seconds = plain.Seconds
+	r.Seconds, r.Started = plain.Seconds, plain.Started
 	if diff := cmp.Diff(plain, r); diff != "" {
 		t.Errorf("report with copies differs (-plain +copies):\n%s", diff)
 	}

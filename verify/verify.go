@@ -177,7 +177,16 @@ type Report struct {
 	Findings  []Finding      `json:"findings"`
 	Totals    Totals         `json:"totals"`
 	Seconds   float64        `json:"seconds"`
+	// Started is when [Run] began (the JUnit report's timestamp).
+	Started time.Time `json:"started,omitzero"`
+	// SchemaVersion is [SchemaVersion] (schema/verify.vN.json).
+	SchemaVersion int `json:"schema_version"`
 }
+
+// SchemaVersion is the version of the JSON Schema of [Report]
+// (schema/verify.vN.json): bumped whenever the report's JSON shape
+// changes.
+const SchemaVersion = 1
 
 // FileCheck is the result for one file.
 type FileCheck struct {
@@ -367,7 +376,7 @@ func Run(ctx context.Context, ck *checkpoint.Checkpoint, opts Options) (*Report,
 		return nil, err
 	}
 	r := v.report()
-	r.Seconds = time.Since(start).Seconds()
+	r.Seconds, r.Started = time.Since(start).Seconds(), start
 	if ctx.Err() != nil {
 		r.Incomplete, r.Pass = true, false
 		r.decide()

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -573,7 +574,7 @@ func TestVerifyJobsGiveIdenticalReports(t *testing.T) {
 		for _, jobs := range []int{1, 4} {
 			for _, bs := range []int{0, 64 << 10} {
 				r := runVerify(t, src, verify.Options{Jobs: jobs, BufferSize: bs, TensorDigests: true, Manifest: m})
-				r.Seconds = 0
+				r.Seconds, r.Started = 0, time.Time{}
 				reports = append(reports, r)
 			}
 		}

@@ -3,9 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -49,10 +49,8 @@ BF16 safetensors shards, synthesized in memory: no download).
 It exits 1 when a check failed; the report says which and why.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			outs, err := outputs(cmd, &rf, func(name string) (func(*audit.Report, io.Writer) error, bool) {
-				f, ok := audit.LookupFormat(name)
-				return f.Write, ok
-			})
+			started := time.Now()
+			outs, err := outputs(cmd, &rf, lookupIn(audit.Formats))
 			if err != nil {
 				return err
 			}
@@ -77,12 +75,15 @@ It exits 1 when a check failed; the report says which and why.`,
 					if len(args) == 1 {
 						source = args[0]
 					}
-					if werr := writeReports(cmd, outs, audit.Unfinished(source, err, code == exitProblems)); werr != nil {
+					u := audit.Unfinished(source, err, code == exitProblems)
+					u.Started, u.Seconds = started, time.Since(started).Seconds()
+					if werr := writeReports(cmd, outs, u); werr != nil {
 						return errors.Join(err, werr)
 					}
 				}
 				return err
 			}
+			r.Started, r.Seconds = started, time.Since(started).Seconds()
 			if err := writeReports(cmd, outs, r); err != nil {
 				return err
 			}

@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"runtime"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -39,10 +39,8 @@ rows with probability 96.6 %. --full compares every row.
 It exits 1 when B is not a faithful conversion of A.`,
 		Args: usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			outs, err := outputs(cmd, &rf, func(name string) (func(*compare.Report, io.Writer) error, bool) {
-				f, ok := compare.Formats.Lookup(name)
-				return f.Write, ok
-			})
+			started := time.Now()
+			outs, err := outputs(cmd, &rf, lookupIn(compare.Formats))
 			if err != nil {
 				return err
 			}
@@ -69,6 +67,7 @@ It exits 1 when B is not a faithful conversion of A.`,
 			if err != nil {
 				return err
 			}
+			r.Started, r.Seconds = started, time.Since(started).Seconds()
 			if err := writeReports(cmd, outs, r); err != nil {
 				return err
 			}

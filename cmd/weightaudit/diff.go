@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -18,14 +19,14 @@ import (
 
 func newDiffCmd() *cobra.Command {
 	var (
-		asJSON bool
-		jobs   int
+		rf   reportFlags
+		jobs int
 	)
 	cmd := &cobra.Command{
 		// diff compares the bytes the sources serve now: no header from
 		// the cache may stand in for them.
 		Annotations: map[string]string{noHeaderCache: "true"},
-		Use:         "diff A B [--json] [--jobs N]",
+		Use:         "diff A B [--jobs N] [--format table|json|markdown|junit] [-o FILE] [--report FORMAT=PATH]...",
 		Short:       "Compare the tensors of two checkpoints or manifests: added, removed, reshaped, retyped, changed bytes",
 		Long: `diff compares the tensor sets of A and B by name. Each is a SOURCE (as for
 inspect) or a manifest written by verify --record, told apart by content. For
@@ -37,6 +38,11 @@ bytes); files whose digests differ are listed for information.
 It exits 1 when the tensors differ.`,
 		Args: usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			started := time.Now()
+			outs, err := outputs(cmd, &rf, lookupIn(verify.DiffFormats))
+			if err != nil {
+				return err
+			}
 			if jobs < 1 {
 				return usageError(cmd, fmt.Sprintf("--jobs must be at least 1, got %d", jobs))
 			}
@@ -45,7 +51,7 @@ It exits 1 when the tensors differ.`,
 				return err
 			}
 			if d != nil {
-				return writeDiff(cmd, d, asJSON)
+				return writeDiff(cmd, d, outs, started)
 			}
 			sides := make([]*verify.Manifest, 2)
 			g, ctx := errgroup.WithContext(cmd.Context())
@@ -59,24 +65,20 @@ It exits 1 when the tensors differ.`,
 			if err := g.Wait(); err != nil {
 				return err
 			}
-			return writeDiff(cmd, verify.Diff(sides[0], sides[1]), asJSON)
+			return writeDiff(cmd, verify.Diff(sides[0], sides[1]), outs, started)
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&asJSON, "json", false, "write the comparison as JSON")
+	rf.add(cmd, verify.DiffFormats.Names())
 	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "files read at once, per side")
 	return cmd
 }
 
-// writeDiff writes d and fails with the number of differences.
-func writeDiff(cmd *cobra.Command, d *verify.DiffReport, asJSON bool) error {
-	var err error
-	if asJSON {
-		err = d.WriteJSON(cmd.OutOrStdout())
-	} else {
-		err = d.WriteText(cmd.OutOrStdout())
-	}
-	if err != nil {
+// writeDiff writes d, timed from started, and fails with the number of
+// differences.
+func writeDiff(cmd *cobra.Command, d *verify.DiffReport, outs []reportOut[*verify.DiffReport], started time.Time) error {
+	d.Started, d.Seconds = started, time.Since(started).Seconds()
+	if err := writeReports(cmd, outs, d); err != nil {
 		return err
 	}
 	if !d.Identical {

@@ -14,7 +14,7 @@ import (
 func newDumpCmd() *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
-		Use:   "dump SOURCE TENSOR -o FILE",
+		Use:   "dump SOURCE TENSOR -o FILE|-",
 		Short: "Write one tensor dequantized to little-endian float32, in its stored element order",
 		Args:  usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -26,17 +26,24 @@ func newDumpCmd() *cobra.Command {
 				return err
 			}
 			var n int64
-			err = atomicfile.Write(out, 0o644, func(w io.Writer) error {
+			dump := func(w io.Writer) error {
 				n, err = checkpoint.DumpTensor(cmd.Context(), ck, args[1], w)
 				return err
-			})
+			}
+			where := out
+			if out == "-" {
+				where = "stdout"
+				err = dump(cmd.OutOrStdout())
+			} else {
+				err = atomicfile.Write(out, 0o644, dump)
+			}
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d float32 values of %s to %s\n", n, args[1], out)
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d float32 values of %s to %s\n", n, args[1], where)
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write (replaced atomically)")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write (replaced atomically); - for stdout")
 	return cmd
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,7 +15,7 @@ import (
 
 func newInspectCmd() *cobra.Command {
 	var (
-		asJSON  bool
+		rf      reportFlags
 		tensors bool
 		builtin string
 		jobs    int
@@ -30,6 +32,13 @@ reads tensor data.
 memory: ` + fmt.Sprint(synth.BuiltinNames()) + `.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			started := time.Now()
+			formats := append(audit.InspectFormats[:0:0], audit.InspectFormats...)
+			formats[0].Write = func(r *audit.InspectReport, w io.Writer) error { return r.WriteText(w, tensors) }
+			outs, err := outputs(cmd, &rf, lookupIn(formats))
+			if err != nil {
+				return err
+			}
 			if (len(args) == 1) == (builtin != "") {
 				return usageError(cmd, "give either SOURCE or --builtin NAME")
 			}
@@ -40,12 +49,8 @@ memory: ` + fmt.Sprint(synth.BuiltinNames()) + `.`,
 			}
 			r := audit.NewInspectReport(ck)
 			r.Fetch = fetchOf(src, ck)
-			if asJSON {
-				err = r.WriteJSON(cmd.OutOrStdout())
-			} else {
-				err = r.WriteText(cmd.OutOrStdout(), tensors)
-			}
-			if err != nil {
+			r.Started, r.Seconds = started, time.Since(started).Seconds()
+			if err := writeReports(cmd, outs, r); err != nil {
 				return err
 			}
 			if len(r.Problems) > 0 {
@@ -55,8 +60,8 @@ memory: ` + fmt.Sprint(synth.BuiltinNames()) + `.`,
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&asJSON, "json", false, "write the report as JSON")
-	f.BoolVar(&tensors, "tensors", false, "list every tensor (the JSON report always does)")
+	rf.add(cmd, audit.InspectFormats.Names())
+	f.BoolVar(&tensors, "tensors", false, "list every tensor in the table (the JSON report always does)")
 	f.StringVar(&builtin, "builtin", "", "inspect a built-in reference layout: "+strings.Join(synth.BuiltinNames(), ", "))
 	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "files whose headers are read at once")
 	return cmd

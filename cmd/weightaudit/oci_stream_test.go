@@ -36,6 +36,7 @@ func TestSpotcheckDumpCompressedLayer(t *testing.T) {
 				delete(report, "source")
 				delete(report, "fetch")
 				delete(report, "seconds")
+				delete(report, "started")
 				b, err := os.ReadFile(out)
 				if err != nil {
 					t.Fatal(err)

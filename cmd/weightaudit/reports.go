@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weightaudit/weightaudit/internal/atomicfile"
+	"github.com/weightaudit/weightaudit/internal/outfmt"
 )
 
 // reportFlags are the output flags of a command that writes a report:
@@ -31,6 +32,14 @@ func (rf *reportFlags) add(cmd *cobra.Command, formats []string) {
 	f.StringVarP(&rf.out, "output", "o", "", "write the report to FILE (atomically; - for stdout) instead of stdout")
 	f.StringArrayVar(&rf.reports, "report", nil,
 		"also write the report as FORMAT to PATH (FORMAT=PATH, repeatable; the file GITHUB_STEP_SUMMARY names is appended to)")
+}
+
+// lookupIn finds a format's writer in a report type's table of formats.
+func lookupIn[R any](t outfmt.Table[R]) func(string) (func(R, io.Writer) error, bool) {
+	return func(name string) (func(R, io.Writer) error, bool) {
+		f, ok := t.Lookup(name)
+		return f.Write, ok
+	}
 }
 
 // reportOut is one report to write: its format and where.

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+	"github.com/weightaudit/weightaudit/internal/outfmt"
 	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
@@ -58,7 +59,7 @@ the architecture predicts.`,
 		// what stopped the command, and whether to reject or retry.
 		var cf *checkFailed
 		if code := classify(err); !errors.As(err, &cf) && (code == exitProblems || code == exitRetry) {
-			doc := unfinished{Command: c.Name(), Verdict: "incomplete", Error: err.Error(), ExitCode: code}
+			doc := unfinished{SchemaVersion: outfmt.UnfinishedSchemaVersion, Command: c.Name(), Verdict: "incomplete", Error: err.Error(), ExitCode: code}
 			if code == exitProblems {
 				doc.Verdict = "fail"
 			}
@@ -71,15 +72,8 @@ the architecture predicts.`,
 }
 
 // unfinished is the JSON document of a command that could not run to its
-// end: verdict "fail" when the artifact is at fault (exit 1), "incomplete"
-// when the run could not complete (exit 2).
-type unfinished struct {
-	Pass     bool   `json:"pass"`
-	Verdict  string `json:"verdict"`
-	Command  string `json:"command"`
-	Error    string `json:"error"`
-	ExitCode int    `json:"exit_code"`
-}
+// end (schema/unfinished.vN.json).
+type unfinished = outfmt.Unfinished
 
 // wantsJSON reports whether the command was asked for JSON output.
 func wantsJSON(c *cobra.Command) bool {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -13,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weightaudit/weightaudit/internal/atomicfile"
-	"github.com/weightaudit/weightaudit/internal/textfmt"
 	"github.com/weightaudit/weightaudit/spotcheck"
 )
 
@@ -23,12 +21,12 @@ func newSpotcheckCmd() *cobra.Command {
 		full    bool
 		tokens  string
 		dump    string
-		asJSON  bool
+		rf      reportFlags
 		jobs    int
 		builtin string
 	)
 	cmd := &cobra.Command{
-		Use:   "spotcheck SOURCE (--layer L | --full) --tokens 3,17,42",
+		Use:   "spotcheck SOURCE (--layer L | --full) --tokens 3,17,42 [--dump FILE] [--format table|json|markdown|junit] [-o FILE] [--report FORMAT=PATH]...",
 		Short: "Run one decoder block (or the whole model) on the weights, reading only the experts the router picks",
 		Long: `spotcheck feeds the embedding rows of the given tokens (positions 0..n-1, causal
 attention) through decoder layer L as Hugging Face transformers computes that
@@ -49,6 +47,10 @@ looks dead (zero embedding rows; an output that is zero, constant or the same
 for every token; a layer that adds nothing; a router that ties every expert).`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			outs, err := outputs(cmd, &rf, lookupIn(spotcheck.Formats))
+			if err != nil {
+				return err
+			}
 			if (len(args) == 1) == (builtin != "") {
 				return usageError(cmd, "give either SOURCE or --builtin NAME")
 			}
@@ -72,15 +74,7 @@ for every token; a layer that adds nothing; a router that ties every expert).`,
 					return err
 				}
 			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				err = enc.Encode(res)
-			} else {
-				err = writeSpot(out, res)
-			}
-			if err != nil {
+			if err := writeReports(cmd, outs, res); err != nil {
 				return err
 			}
 			if !res.Passes() {
@@ -94,7 +88,7 @@ for every token; a layer that adds nothing; a router that ties every expert).`,
 	f.BoolVar(&full, "full", false, "run the whole model (every layer, final norm, lm_head) and give logits")
 	f.StringVar(&tokens, "tokens", "", "comma-separated token ids (required)")
 	f.StringVar(&dump, "dump", "", "write the output as little-endian float32 to this file")
-	f.BoolVar(&asJSON, "json", false, "write the result as JSON")
+	rf.add(cmd, spotcheck.Formats.Names())
 	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "goroutines for matrix rows, experts and header reads")
 	f.StringVar(&builtin, "builtin", "", "spot-check a built-in layout (its data reads as zeros)")
 	return cmd
@@ -121,45 +115,5 @@ func writeFloats(w io.Writer, xs []float32) error {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
 	}
 	_, err := w.Write(b)
-	return err
-}
-
-func writeSpot(w io.Writer, r *spotcheck.Result) error {
-	what := fmt.Sprintf("layer %d", r.Layer)
-	if r.Full {
-		what = "full model"
-	}
-	verdict := "PASS"
-	if !r.Passes() {
-		verdict = "FAIL"
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "spot-check %s  %s\n", what, verdict)
-	fmt.Fprintf(&b, "  tokens       %v\n", r.Tokens)
-	fmt.Fprintf(&b, "  shape        %v -> %v\n", r.ShapeIn, r.ShapeOut)
-	fmt.Fprintf(&b, "  finite       %v\n", r.Finite)
-	fmt.Fprintf(&b, "  f32 vs f64   max relative difference %.3g (tolerance %.0e)\n", r.MaxRelErr, spotcheck.Tolerance)
-	for i, ids := range r.Experts {
-		ws := make([]string, len(ids))
-		for j := range ids {
-			ws[j] = fmt.Sprintf("%d (%.3f)", ids[j], r.ExpertWeights[i][j])
-		}
-		fmt.Fprintf(&b, "  token %-6d experts %s\n", r.Tokens[i], strings.Join(ws, ", "))
-	}
-	norms := make([]string, len(r.OutputNorms))
-	for i, n := range r.OutputNorms {
-		norms[i] = fmt.Sprintf("%.4g", n)
-	}
-	fmt.Fprintf(&b, "  output norms %s\n", strings.Join(norms, ", "))
-	for i, d := range r.Dead {
-		label := ""
-		if i == 0 {
-			label = "dead block"
-		}
-		fmt.Fprintf(&b, "  %-12s %s\n", label, d)
-	}
-	fmt.Fprintf(&b, "  read         %s of %s of tensor data (%.4f%%)\n", textfmt.Bytes(r.BytesRead), textfmt.Bytes(r.TensorBytes), 100*float64(r.BytesRead)/math.Max(1, float64(r.TensorBytes)))
-	fmt.Fprintf(&b, "  time         %.3f s\n", r.Seconds)
-	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -25,7 +25,7 @@ import (
 
 func newVerifyCmd() *cobra.Command {
 	var (
-		asJSON         bool
+		rf             reportFlags
 		jobs           int
 		record         string
 		manifest       string
@@ -39,7 +39,7 @@ func newVerifyCmd() *cobra.Command {
 		// verify checks the bytes the source serves now: no header from
 		// the cache may stand in for them.
 		Annotations: map[string]string{noHeaderCache: "true"},
-		Use: "verify SOURCE [--jobs N] [--json] [--record FILE] [--manifest FILE] [--shard I/N] [--cache]\n" +
+		Use: "verify SOURCE [--jobs N] [--format table|json|markdown|junit] [-o FILE] [--report FORMAT=PATH]... [--record FILE] [--manifest FILE] [--shard I/N] [--cache]\n" +
 			"  weightaudit verify --merge PART.json... [--record FILE]",
 		Short: "Read every byte: sha256 of every file, NaN/Inf, zero-filled holes and statistics per tensor",
 		Long: `verify streams every byte of every file of SOURCE (model files, index,
@@ -122,7 +122,7 @@ incomplete) or --cache unable to store a file.`,
 		Args: usageArgs(cobra.ArbitraryArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if merge {
-				for _, f := range []string{"shard", "manifest", "builtin", "cache", "json"} {
+				for _, f := range []string{"shard", "manifest", "builtin", "cache", "json", "format", "output", "report"} {
 					if cmd.Flags().Changed(f) {
 						return usageError(cmd, "--merge takes partial manifests and writes a manifest: --"+f+" does not apply")
 					}
@@ -131,6 +131,10 @@ incomplete) or --cache unable to store a file.`,
 					return usageError(cmd, "--merge needs the partial manifests written by verify --shard I/N --record FILE")
 				}
 				return mergeShards(cmd, args, record)
+			}
+			outs, err := outputs(cmd, &rf, lookupIn(verify.Formats))
+			if err != nil {
+				return err
 			}
 			if len(args) > 1 {
 				return usageError(cmd, fmt.Sprintf("give one SOURCE, got %d arguments (several only with --merge)", len(args)))
@@ -189,13 +193,7 @@ incomplete) or --cache unable to store a file.`,
 			if r == nil {
 				return verr
 			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				err = r.WriteJSON(out)
-			} else {
-				err = r.WriteText(out)
-			}
-			if err != nil {
+			if err := writeReports(cmd, outs, r); err != nil {
 				return err
 			}
 			if verr != nil {
@@ -222,7 +220,7 @@ incomplete) or --cache unable to store a file.`,
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&asJSON, "json", false, "write the report as JSON")
+	rf.add(cmd, verify.Formats.Names())
 	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "files read at once")
 	f.StringVar(&record, "record", "", "write a manifest of the files' and tensors' digests to FILE (replaced atomically); with --merge, the merged manifest")
 	f.StringVar(&manifest, "manifest", "", "compare with a manifest written earlier by --record")

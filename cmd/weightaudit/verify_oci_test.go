@@ -478,6 +478,7 @@ func withoutSeconds(tb testing.TB, report string) map[string]any {
 		tb.Fatal(err)
 	}
 	delete(m, "seconds")
+	delete(m, "started")
 	return m
 }
 

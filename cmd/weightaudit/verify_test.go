@@ -239,6 +239,7 @@ func TestVerifyJobsIdentical(t *testing.T) {
 			t.Fatal(err)
 		}
 		delete(m, "seconds")
+		delete(m, "started")
 		b, _ := json.Marshal(m)
 		outs = append(outs, string(b))
 	}

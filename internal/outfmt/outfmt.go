@@ -1,5 +1,7 @@
 // Package outfmt is the table of output formats a report type has: each
-// row a name, as --format takes it, and the writer.
+// row a name, as --format takes it, and the writer; and the JSON document
+// a command writes instead of its report when it could not run to its
+// end ([Unfinished]).
 package outfmt
 
 import (
@@ -44,3 +46,21 @@ func (t Table[R]) Joined() string {
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
+
+// Unfinished is the JSON document of a command that could not run to its
+// end, written when JSON was asked for: verdict "fail" when the artifact
+// is at fault (exit 1), "incomplete" when the run could not complete
+// (exit 2). Its schema is schema/unfinished.vN.json.
+type Unfinished struct {
+	SchemaVersion int    `json:"schema_version"` // UnfinishedSchemaVersion
+	Pass          bool   `json:"pass"`
+	Verdict       string `json:"verdict"`
+	Command       string `json:"command"`
+	Error         string `json:"error"`
+	ExitCode      int    `json:"exit_code"`
+}
+
+// UnfinishedSchemaVersion is the version of the JSON Schema of
+// [Unfinished] (schema/unfinished.vN.json): bumped whenever its JSON shape
+// changes.
+const UnfinishedSchemaVersion = 1
