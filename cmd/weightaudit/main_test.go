@@ -30,6 +30,12 @@ func cli(tb testing.TB, args ...string) (string, string, int) {
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), args, &stdout, &stderr)
 	code := exitCode(err, &stderr)
+	// Every JSON report a test makes validates against its schema.
+	if command, ok := jsonReportOf(args); ok && stdout.Len() > 0 && code != exitUsage {
+		if err := validateReport(stdout.Bytes(), command); err != nil {
+			tb.Errorf("weightaudit %s: the JSON report does not validate against its schema: %v", strings.Join(args, " "), err)
+		}
+	}
 	return stdout.String(), stderr.String(), code
 }
 
