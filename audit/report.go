@@ -269,6 +269,10 @@ func mdCode(s string) string {
 	return "`" + strings.ReplaceAll(s, "`", "'") + "`"
 }
 
+// CheckRun is the id of the one check of an [Unfinished] report's JUnit:
+// the audit runs to its end.
+const CheckRun = "AUDIT-RUN"
+
 // WriteJUnit writes the report as JUnit XML: the verdict and headline as
 // the suite's first properties, the run's start and duration as its
 // timestamp and time, then one test case per check (the gate included),
@@ -300,7 +304,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		add(Check{ID: h.ID, Title: fmt.Sprintf("%s harness of %s, bound %d over %s", h.Strategy, h.Obligation, h.Bound, h.Domain), Pass: h.Pass, Detail: h.Detail})
 	}
 	if r.Error != "" {
-		add(Check{ID: "weightaudit", Title: "the audit runs to its end", Detail: r.Error})
+		add(Check{ID: CheckRun, Title: "the audit runs to its end", Detail: r.Error})
 		return junit.Write(w, s)
 	}
 	gate := fmt.Sprintf("coverage %d/%d", r.Coverage.Verified, r.Coverage.Total)

@@ -172,7 +172,8 @@ func findingLine(f Finding) string {
 }
 
 // WriteMarkdown writes the diff as Markdown for a CI step summary: the
-// verdict, the two sides, and a table of the tensors that differ.
+// verdict, the two sides, and a table of the tensors that differ (at most
+// 40; the JSON and JUnit reports list them all).
 func (r *DiffReport) WriteMarkdown(w io.Writer) error {
 	p := &textfmt.Printer{W: w}
 	if r.Identical {
@@ -185,7 +186,11 @@ func (r *DiffReport) WriteMarkdown(w io.Writer) error {
 	rows := r.differences()
 	if len(rows) > 0 {
 		p.F("\n| | tensor | a | b |\n| --- | --- | --- | --- |\n")
-		for _, d := range rows {
+		for i, d := range rows {
+			if i == textfmt.MaxTextFindings {
+				p.F("\n…and %d more (see the JSON report).\n", len(rows)-i)
+				break
+			}
 			p.F("| %s | `%s` | %s | %s |\n", d.kind, d.name, mdEscape(d.a), mdEscape(d.b))
 		}
 	}
