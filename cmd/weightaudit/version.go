@@ -5,25 +5,49 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
-
-	"github.com/weightaudit/weightaudit/verify"
 )
 
-// versionText describes the build: the module version (or "(devel)" for
-// a build from a work tree), the VCS commit and whether the tree was
-// modified, and the Go version, from the build information.
+// commit is the VCS revision a build that cannot stamp it from the
+// checkout sets with -ldflags "-X main.commit=$(git rev-parse HEAD)": go
+// build stamps vcs.revision only where .git is a directory, not in a
+// linked git worktree (golang/go#58218). The build information's
+// vcs.revision wins when there is one.
+var commit string
+
+// versionText describes this build: see [describeBuild].
 func versionText() string {
-	out := verify.ToolVersion()
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return out + "\n"
+		bi = nil
+	}
+	return describeBuild(bi, commit)
+}
+
+// describeBuild says what bi (nil when the binary has no build
+// information) tells of a build: the module version (a tag for go install
+// …@version, "(devel)" for a build from a checkout), then the Go version,
+// the VCS commit with whether the tree was modified, and the commit's
+// time. ldCommit stands in for a commit bi lacks.
+func describeBuild(bi *debug.BuildInfo, ldCommit string) string {
+	if bi == nil {
+		out := "weightaudit (unknown version)\n"
+		if ldCommit != "" {
+			out += "commit " + ldCommit + "\n"
+		}
+		return out
 	}
 	settings := map[string]string{}
 	for _, s := range bi.Settings {
 		settings[s.Key] = s.Value
 	}
-	out += "\ngo " + bi.GoVersion
-	if rev := settings["vcs.revision"]; rev != "" {
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	out := "weightaudit " + v + "\ngo " + bi.GoVersion
+	rev := settings["vcs.revision"]
+	switch {
+	case rev != "":
 		out += "\ncommit " + rev
 		if settings["vcs.modified"] == "true" {
 			out += " (modified)"
@@ -31,6 +55,8 @@ func versionText() string {
 		if t := settings["vcs.time"]; t != "" {
 			out += "\ncommitted " + t
 		}
+	case ldCommit != "":
+		out += "\ncommit " + ldCommit
 	}
 	return out + "\n"
 }
