@@ -157,10 +157,12 @@ type ZeroRun struct {
 
 // Report is what [Run] found. Its JSON keys are stable.
 type Report struct {
-	Source     string            `json:"source"`
-	Format     checkpoint.Format `json:"format"`
-	Pass       bool              `json:"pass"`       // complete, and no findings
-	Incomplete bool              `json:"incomplete"` // stopped before every byte was read (cancelled)
+	// SchemaVersion is [SchemaVersion] (schema/verify.vN.json).
+	SchemaVersion int               `json:"schema_version"`
+	Source        string            `json:"source"`
+	Format        checkpoint.Format `json:"format"`
+	Pass          bool              `json:"pass"`       // complete, and no findings
+	Incomplete    bool              `json:"incomplete"` // stopped before every byte was read (cancelled)
 	// Verdict is "pass", "fail" or "incomplete"; Headline, the report's
 	// first line, says it with the first finding, or what a pass covers:
 	// whether the files were compared with any reference digest.
@@ -179,8 +181,6 @@ type Report struct {
 	Seconds   float64        `json:"seconds"`
 	// Started is when [Run] began (the JUnit report's timestamp).
 	Started time.Time `json:"started,omitzero"`
-	// SchemaVersion is [SchemaVersion] (schema/verify.vN.json).
-	SchemaVersion int `json:"schema_version"`
 }
 
 // SchemaVersion is the version of the JSON Schema of [Report]
