@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,8 +35,10 @@ func newAuditCmd() *cobra.Command {
 		tokens      string
 	)
 	cmd := &cobra.Command{
-		Use:   "audit [SOURCE]",
-		Short: "Check a checkpoint against its architecture's contract (Qwen3-MoE: FALSIFY-QM3E-001…007, gate F-QM3E-001)",
+		// audit writes an Unfinished report in every format itself.
+		Annotations: map[string]string{ownUnfinished: "true"},
+		Use:         "audit [SOURCE]",
+		Short:       "Check a checkpoint against its architecture's contract (Qwen3-MoE: FALSIFY-QM3E-001…007, gate F-QM3E-001)",
 		Long: `audit reads the headers of SOURCE, derives the architecture from config.json or
 the GGUF metadata, and checks the files against it: every tensor present with
 the right shape and dtype, index and shards agreeing, parameter counts equal to
@@ -70,14 +73,15 @@ It exits 1 when a check failed; the report says which and why.`,
 				// CI reporters expect a document whatever happened: the
 				// machine-readable formats get one saying why there is no
 				// report (a broken artifact, or a run that could not end).
-				if code := classify(err); rf.format != "table" && (code == exitProblems || code == exitRetry) {
+				machine := slices.DeleteFunc(outs, func(o reportOut[*audit.Report]) bool { return o.name == "table" })
+				if code := classify(err); len(machine) > 0 && (code == exitProblems || code == exitRetry) {
 					source := builtin
 					if len(args) == 1 {
 						source = args[0]
 					}
 					u := audit.Unfinished(source, err, code == exitProblems)
 					u.Started, u.Seconds = started, time.Since(started).Seconds()
-					if werr := writeReports(cmd, outs, u); werr != nil {
+					if werr := writeReports(cmd, machine, u); werr != nil {
 						return errors.Join(err, werr)
 					}
 				}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/internal/atomicfile"
 	"github.com/weightaudit/weightaudit/internal/outfmt"
+	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
 // reportFlags are the output flags of a command that writes a report:
@@ -44,6 +47,7 @@ func lookupIn[R any](t outfmt.Table[R]) func(string) (func(R, io.Writer) error, 
 
 // reportOut is one report to write: its format and where.
 type reportOut[R any] struct {
+	name  string // the format's
 	write func(R, io.Writer) error
 	path  string // "" or "-" for stdout
 }
@@ -59,14 +63,14 @@ func outputs[R any](cmd *cobra.Command, rf *reportFlags, lookup func(string) (fu
 	if !ok {
 		return nil, usageError(cmd, fmt.Sprintf("--format %q: no such format", rf.format))
 	}
-	outs := []reportOut[R]{{write: main, path: rf.out}}
+	outs := []reportOut[R]{{name: rf.format, write: main, path: rf.out}}
 	for _, spec := range rf.reports {
 		name, path, ok := strings.Cut(spec, "=")
 		w, known := lookup(name)
 		if !ok || path == "" || !known {
 			return nil, usageError(cmd, fmt.Sprintf("--report %q: want FORMAT=PATH with a known format", spec))
 		}
-		outs = append(outs, reportOut[R]{write: w, path: path})
+		outs = append(outs, reportOut[R]{name: name, write: w, path: path})
 	}
 	return outs, nil
 }
@@ -74,6 +78,9 @@ func outputs[R any](cmd *cobra.Command, rf *reportFlags, lookup func(string) (fu
 // writeReports writes r to each output: stdout, a file replaced
 // atomically, or GitHub's step summary appended to.
 func writeReports[R any](cmd *cobra.Command, outs []reportOut[R], r R) error {
+	if w, ok := cmd.Context().Value(reportsWrittenKey{}).(*bool); ok {
+		*w = true // the run's reports are out: no unfinished document
+	}
 	for _, o := range outs {
 		var err error
 		switch {
@@ -103,4 +110,64 @@ func appendTo(path string, fill func(io.Writer) error) error {
 		return err
 	}
 	return f.Close()
+}
+
+// reportsWrittenKey is the context key of the flag [writeReports] sets.
+type reportsWrittenKey struct{}
+
+// withReportsWritten returns a context for a run and the flag that says
+// whether the command wrote its reports.
+func withReportsWritten(ctx context.Context) (context.Context, *bool) {
+	w := new(bool)
+	return context.WithValue(ctx, reportsWrittenKey{}, w), w
+}
+
+// ownUnfinished is the annotation of a command that writes the report of
+// a run that could not end itself, in every format (audit: its Unfinished
+// report).
+const ownUnfinished = "own-unfinished"
+
+// writeUnfinished writes the JSON document of a run of c that stopped with
+// err before writing its reports, when the artifact is at fault (exit 1)
+// or the run could not complete (exit 2), to where its JSON reports would
+// have gone: stdout or -o FILE for --format json (--json), and each
+// --report json=PATH. It writes nothing when c asked for no JSON, or
+// writes such reports itself.
+func writeUnfinished(c *cobra.Command, stdout io.Writer, err error) error {
+	var cf *checkFailed
+	code := classify(err)
+	if c == nil || c.Annotations[ownUnfinished] != "" || errors.As(err, &cf) || (code != exitProblems && code != exitRetry) {
+		return nil
+	}
+	var paths []string
+	if f := c.Flags().Lookup("format"); f != nil && f.Value.String() == "json" {
+		out, _ := c.Flags().GetString("output")
+		paths = append(paths, out)
+	} else if f := c.Flags().Lookup("json"); f != nil && f.Value.String() == "true" {
+		paths = append(paths, "") // --json without --format (commands without reportFlags)
+	}
+	if reports, err := c.Flags().GetStringArray("report"); err == nil {
+		for _, spec := range reports {
+			if name, path, _ := strings.Cut(spec, "="); name == "json" {
+				paths = append(paths, path)
+			}
+		}
+	}
+	doc := outfmt.Unfinished{SchemaVersion: outfmt.UnfinishedSchemaVersion, Command: c.Name(), Verdict: "incomplete", Error: err.Error(), ExitCode: code}
+	if code == exitProblems {
+		doc.Verdict = "fail"
+	}
+	var errs []error
+	for _, p := range paths {
+		var werr error
+		if p == "" || p == "-" {
+			werr = textfmt.WriteJSON(stdout, doc)
+		} else {
+			werr = atomicfile.Write(p, 0o644, func(w io.Writer) error { return textfmt.WriteJSON(w, doc) })
+		}
+		if werr != nil {
+			errs = append(errs, fmt.Errorf("report %s: %w", p, werr))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -56,3 +56,44 @@ func TestReports(t *testing.T) {
 		}
 	}
 }
+
+// A run that cannot end writes its JSON document where the JSON report
+// would have gone: -o FILE, --report json=PATH (also beside a table on
+// stdout); audit writes its own unfinished report there, in every
+// machine-readable format.
+func TestUnfinishedFollowsOutputs(t *testing.T) {
+	const bad = "../../testdata/bad/st-overlap.safetensors"
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		name string
+		args []string
+		file string // where the document goes
+		kind string // its schema
+	}{
+		{"inspect -o", []string{"inspect", bad, "--format", "json", "-o", filepath.Join(dir, "a.json")}, "a.json", "unfinished"},
+		{"verify --report", []string{"verify", bad, "--report", "json=" + filepath.Join(dir, "b.json")}, "b.json", "unfinished"},
+		{"spotcheck --json -o", []string{"spotcheck", bad, "--layer", "0", "--tokens", "1", "--json", "-o", filepath.Join(dir, "c.json")}, "c.json", "unfinished"},
+		{"audit --report", []string{"audit", bad, "--report", "json=" + filepath.Join(dir, "d.json"), "--report", "junit=" + filepath.Join(dir, "d.xml")}, "d.json", "audit"},
+	} {
+		stdout, _, code := cli(t, tt.args...)
+		if code != exitProblems || stdout != "" {
+			t.Errorf("%s: exit %d, stdout %q; want %d and nothing on stdout", tt.name, code, stdout, exitProblems)
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, tt.file))
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if err := validateReport(b, tt.kind); err != nil || !strings.Contains(string(b), `"verdict": "fail"`) || !strings.Contains(string(b), "st-overlap.safetensors") {
+			t.Errorf("%s: %s (%v); want a failing %s document naming the file", tt.name, b, err, tt.kind)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "d.xml")); err != nil || !strings.Contains(string(b), `name="AUDIT-RUN"`) {
+		t.Errorf("audit --report junit: %s, %v", b, err)
+	}
+	// A table run that fails writes no document to stdout.
+	if stdout, _, code := cli(t, "inspect", bad); code != exitProblems || stdout != "" {
+		t.Errorf("inspect (table): exit %d, stdout %q", code, stdout)
+	}
+}

@@ -8,8 +8,6 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
-	"github.com/weightaudit/weightaudit/internal/outfmt"
-	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
 // headerMemoryLimit is the Go heap's soft limit for the commands that read
@@ -53,38 +51,16 @@ the architecture predicts.`,
 	for _, c := range append(root.Commands(), root) {
 		c.Long += "\n\n" + exitTable
 	}
+	ctx, written := withReportsWritten(ctx)
 	c, err := root.ExecuteContextC(ctx)
-	if err != nil && out.n == 0 && wantsJSON(c) {
+	if err != nil && out.n == 0 && !*written {
 		// A script that asked for JSON gets a document whatever happened:
 		// what stopped the command, and whether to reject or retry.
-		var cf *checkFailed
-		if code := classify(err); !errors.As(err, &cf) && (code == exitProblems || code == exitRetry) {
-			doc := unfinished{SchemaVersion: outfmt.UnfinishedSchemaVersion, Command: c.Name(), Verdict: "incomplete", Error: err.Error(), ExitCode: code}
-			if code == exitProblems {
-				doc.Verdict = "fail"
-			}
-			if werr := textfmt.WriteJSON(stdout, doc); werr != nil {
-				return errors.Join(err, werr)
-			}
+		if werr := writeUnfinished(c, stdout, err); werr != nil {
+			return errors.Join(err, werr)
 		}
 	}
 	return err
-}
-
-// unfinished is the JSON document of a command that could not run to its
-// end (schema/unfinished.vN.json).
-type unfinished = outfmt.Unfinished
-
-// wantsJSON reports whether the command was asked for JSON output.
-func wantsJSON(c *cobra.Command) bool {
-	if c == nil {
-		return false
-	}
-	if f := c.Flags().Lookup("json"); f != nil && f.Value.String() == "true" {
-		return true
-	}
-	f := c.Flags().Lookup("format")
-	return f != nil && f.Value.String() == "json"
 }
 
 // countingWriter counts the bytes written through it.
