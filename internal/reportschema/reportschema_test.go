@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -155,4 +156,18 @@ func (s schemaDoc) typeAt(o map[string]any, path string) string {
 	}
 	t, _ := o["type"].(string)
 	return t
+}
+
+// The schema libraries serve go generate and the tests: the weightaudit
+// binary links neither.
+func TestBinaryLinksNoSchemaLibrary(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/weightaudit/weightaudit/cmd/weightaudit").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.HasPrefix(dep, "github.com/invopop/") || strings.HasPrefix(dep, "github.com/santhosh-tekuri/") || strings.HasSuffix(dep, "/internal/reportschema") {
+			t.Errorf("cmd/weightaudit depends on %s", dep)
+		}
+	}
 }
