@@ -12,7 +12,8 @@
 // The schemas describe what encoding/json writes: struct fields are
 // required unless tagged omitempty or omitzero, no other key is allowed,
 // a slice, map or pointer field that may be nil admits null, and types
-// with a text encoding are strings.
+// with a text encoding are strings (an enumeration of its names for an
+// integer type that marshals only the values it names).
 package reportschema
 
 import (
@@ -104,7 +105,7 @@ func (r Report) Generate() ([]byte, error) {
 			case t == timeType:
 				return &jsonschema.Schema{Type: "string", Format: "date-time"}
 			case t.Implements(textMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType):
-				return &jsonschema.Schema{Type: "string"}
+				return &jsonschema.Schema{Type: "string", Enum: textEnum(t)}
 			}
 			return nil
 		},
@@ -149,6 +150,44 @@ func (r Report) Generate() ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
+}
+
+// maxEnum bounds the integer values [textEnum] tries.
+const maxEnum = 256
+
+// textEnum lists the texts of an integer type whose MarshalText refuses
+// the values it does not name (spotcheck.DeadKind, cost.Traffic): the
+// values 0…maxEnum-1 that marshal; nil for other types (any string).
+func textEnum(t reflect.Type) []any {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+	default:
+		return nil
+	}
+	if !t.Implements(textMarshalerType) {
+		return nil // a pointer method: a value's text is not what a field writes
+	}
+	var names []any
+	failed := false
+	for i := range maxEnum {
+		v := reflect.New(t).Elem()
+		if v.CanInt() {
+			v.SetInt(int64(i))
+		} else {
+			v.SetUint(uint64(i))
+		}
+		b, err := v.Interface().(encoding.TextMarshaler).MarshalText()
+		if err != nil {
+			failed = true
+			continue
+		}
+		names = append(names, string(b))
+	}
+	if !failed {
+		return nil // every value has a text: not an enumeration
+	}
+	return names
 }
 
 // allowNull lets the properties of struct t that encoding/json may write

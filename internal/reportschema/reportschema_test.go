@@ -9,6 +9,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/weightaudit/weightaudit/internal/reportschema"
 )
 
@@ -168,6 +169,44 @@ func TestBinaryLinksNoSchemaLibrary(t *testing.T) {
 	for _, dep := range strings.Fields(string(out)) {
 		if strings.HasPrefix(dep, "github.com/invopop/") || strings.HasPrefix(dep, "github.com/santhosh-tekuri/") || strings.HasSuffix(dep, "/internal/reportschema") {
 			t.Errorf("cmd/weightaudit depends on %s", dep)
+		}
+	}
+}
+
+// Integer types written as names are enumerations in the schema: the
+// dead-block kinds of spotcheck/dead.go and the roofline's traffic models
+// of cost/cost.go, as those files name them.
+func TestTextEnums(t *testing.T) {
+	for _, tt := range []struct {
+		report, path string
+		want         []any
+	}{
+		{"spotcheck", "dead[].kind", []any{"embedding-zero", "non-finite", "zero", "constant", "same-rows", "pass-through", "router-tied"}},
+		{"audit", "throughput[].traffic", []any{"all-weights", "active-weights"}},
+	} {
+		r, _ := reportschema.Lookup(tt.report)
+		b, err := r.Generate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatal(err)
+		}
+		s := schemaDoc{doc}
+		o := s.resolve(doc)
+		parts := strings.Split(tt.path, ".")
+		for _, part := range parts {
+			name, items := strings.CutSuffix(part, "[]")
+			if o = s.prop(o, name); o != nil && items {
+				o = s.resolve(o["items"])
+			}
+		}
+		if o == nil {
+			t.Fatalf("%s: no key %s", tt.report, tt.path)
+		}
+		if diff := cmp.Diff(tt.want, o["enum"]); diff != "" {
+			t.Errorf("%s %s enum (-want +got):\n%s", tt.report, tt.path, diff)
 		}
 	}
 }
