@@ -238,7 +238,12 @@ const (
 // (skipped for GGUF, which has no index); the classname is the source and
 // its architecture.
 func (r *InspectReport) WriteJUnit(w io.Writer) error {
-	s := junit.Suite{Name: "weightaudit inspect " + r.Source, Started: r.Started, Seconds: r.Seconds}
+	verdict := VerdictPass
+	if len(r.Problems) > 0 {
+		verdict = VerdictFail
+	}
+	s := junit.Suite{Name: "weightaudit inspect " + r.Source, Started: r.Started, Seconds: r.Seconds,
+		Properties: []junit.Property{{Name: "verdict", Value: verdict}}}
 	class := junit.ClassName(r.Source, r.architecture())
 	t := r.Totals
 	s.Add(junit.Case{Name: InspectHeaders, ClassName: class,

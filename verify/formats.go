@@ -217,7 +217,12 @@ const (
 // case per tensor a side has no digest for; the classname is the two
 // sides.
 func (r *DiffReport) WriteJUnit(w io.Writer) error {
-	s := junit.Suite{Name: "weightaudit diff " + r.A + " " + r.B, Started: r.Started, Seconds: r.Seconds}
+	verdict := "pass"
+	if !r.Identical {
+		verdict = "fail"
+	}
+	s := junit.Suite{Name: "weightaudit diff " + r.A + " " + r.B, Started: r.Started, Seconds: r.Seconds,
+		Properties: []junit.Property{{Name: "verdict", Value: verdict}}}
 	class := r.A + " vs " + r.B
 	s.Add(junit.Case{Name: DiffSame, ClassName: class, SystemOut: fmt.Sprintf("%d tensor(s) with the same shape, dtype and bytes", r.Same)})
 	for _, d := range r.differences() {

@@ -78,14 +78,20 @@ func (s *Suite) Add(c Case) {
 
 // suiteXML and suitesXML are the document's shapes.
 type suiteXML struct {
-	Name       string     `xml:"name,attr"`
-	Tests      int        `xml:"tests,attr"`
-	Failures   int        `xml:"failures,attr"`
-	Skipped    int        `xml:"skipped,attr"`
-	Time       string     `xml:"time,attr"`
-	Timestamp  string     `xml:"timestamp,attr,omitempty"`
-	Properties []Property `xml:"properties>property"`
-	Cases      []Case     `xml:"testcase"`
+	Name       string         `xml:"name,attr"`
+	Tests      int            `xml:"tests,attr"`
+	Failures   int            `xml:"failures,attr"`
+	Skipped    int            `xml:"skipped,attr"`
+	Time       string         `xml:"time,attr"`
+	Timestamp  string         `xml:"timestamp,attr,omitempty"`
+	Properties *propertiesXML `xml:"properties,omitempty"`
+	Cases      []Case         `xml:"testcase"`
+}
+
+// propertiesXML holds a suite's properties; absent when there are none
+// (an empty <properties/> breaks readers that want at least one).
+type propertiesXML struct {
+	Properties []Property `xml:"property"`
 }
 
 type suitesXML struct {
@@ -102,7 +108,10 @@ func Write(w io.Writer, s Suite) error {
 	secs := fmt.Sprintf("%.3f", max(s.Seconds, 0))
 	doc := suitesXML{Tests: s.Tests, Failures: s.Failures, Skipped: s.Skipped, Time: secs,
 		Suites: []suiteXML{{Name: s.Name, Tests: s.Tests, Failures: s.Failures, Skipped: s.Skipped,
-			Time: secs, Properties: s.Properties, Cases: s.Cases}}}
+			Time: secs, Cases: s.Cases}}}
+	if len(s.Properties) > 0 {
+		doc.Suites[0].Properties = &propertiesXML{s.Properties}
+	}
 	if !s.Started.IsZero() {
 		doc.Suites[0].Timestamp = s.Started.UTC().Format(TimestampLayout)
 	}

@@ -104,3 +104,24 @@ func TestClassName(t *testing.T) {
 		}
 	}
 }
+
+// A suite without properties has no <properties> element.
+func TestWriteNoProperties(t *testing.T) {
+	var b bytes.Buffer
+	s := junit.Suite{Name: "x"}
+	s.Add(junit.Case{Name: "A"})
+	if err := junit.Write(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b.Bytes(), []byte("properties")) {
+		t.Errorf("Write(no properties) = %s", b.Bytes())
+	}
+	b.Reset()
+	s.Properties = []junit.Property{{Name: "verdict", Value: "pass"}}
+	if err := junit.Write(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b.Bytes(), []byte(`<properties>`)) || !bytes.Contains(b.Bytes(), []byte(`<property name="verdict" value="pass"></property>`)) {
+		t.Errorf("Write(a property) = %s", b.Bytes())
+	}
+}
