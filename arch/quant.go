@@ -3,6 +3,8 @@ package arch
 import (
 	"fmt"
 	"strings"
+
+	"github.com/weightaudit/weightaudit/checkpoint"
 )
 
 // QuantConfig is a Hugging Face quantization_config, the keys of the
@@ -21,6 +23,10 @@ type QuantConfig struct {
 	Sym              *bool   `json:"sym,omitempty"`
 	Version          string  `json:"version,omitempty"`
 	ZeroPoint        *bool   `json:"zero_point,omitempty"`
+	// CheckpointFormat is GPTQ's zero-point convention: "gptq" (v1, the
+	// default: each zero stored minus one) or "gptq_v2" (stored as is),
+	// as gptqmodel writes it.
+	CheckpointFormat string `json:"checkpoint_format,omitempty"`
 	// ModulesToNotConvert lists modules kept unquantized. The tables
 	// know which linears the published checkpoints keep (the routers,
 	// lm_head); a list that names others is not followed.
@@ -53,6 +59,19 @@ type Quant struct {
 	Block  [2]int64 // FP8: the [rows, cols] block of one scale
 	Bits   int64    // GPTQ, AWQ: bits per value, packed 32/Bits to an int32
 	Group  int64    // GPTQ, AWQ: input rows sharing a scale and zero point
+	// ZerosAsStored is GPTQ's v2 checkpoint format: zero points not
+	// stored minus one.
+	ZerosAsStored bool
+}
+
+// IntScheme returns how q packs a GPTQ or AWQ weight, for
+// [checkpoint.NewIntRows]; the zero IntScheme for another scheme.
+func (q Quant) IntScheme() checkpoint.IntScheme {
+	switch q.Scheme {
+	case QuantGPTQ, QuantAWQ:
+		return checkpoint.IntScheme{AWQ: q.Scheme == QuantAWQ, Bits: int(q.Bits), Group: q.Group, ZerosAsStored: q.ZerosAsStored}
+	}
+	return checkpoint.IntScheme{}
 }
 
 // Resolve returns the scheme q describes: none for a nil q. It fails,
@@ -88,7 +107,15 @@ func (q *QuantConfig) Resolve() (Quant, error) {
 		if m == "awq" {
 			s = QuantAWQ
 		}
-		return Quant{Scheme: s, Bits: q.Bits, Group: g}, nil
+		var v2 bool
+		switch f := strings.ToLower(q.CheckpointFormat); {
+		case m == "awq", f == "", f == "gptq":
+		case f == "gptq_v2":
+			v2 = true
+		default:
+			return Quant{}, fmt.Errorf("%w: quantization_config checkpoint_format %q: only gptq and gptq_v2 are read", ErrUnsupportedArch, q.CheckpointFormat)
+		}
+		return Quant{Scheme: s, Bits: q.Bits, Group: g, ZerosAsStored: v2}, nil
 	default:
 		return Quant{}, fmt.Errorf("%w: quantization_config quant_method %q: the tensors it stores are not predicted (fp8, gptq and awq are)", ErrUnsupportedArch, q.QuantMethod)
 	}
