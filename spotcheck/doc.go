@@ -6,9 +6,15 @@
 // The family's [arch.Forwarder] wires the block kernels of package forward
 // (blind to formats and sources) to the checkpoint's tensors, which are
 // read through a [checkpoint.Reader] and decoded row by row with each
-// tensor's codec (gpt-oss's Hugging Face MXFP4 experts by
-// [checkpoint.DecodeMXFP4], the decoder compare uses; its dequantized
-// experts, stored [in, out], read whole per expert and transposed). A
+// tensor's codec, or by the checkpoint's decoders of the encodings
+// pre-quantized releases use, which compare shares: gpt-oss's Hugging
+// Face MXFP4 experts ([checkpoint.MXFP4Rows]), FP8 weights with their
+// 128×128 block weight_scale_inv ([checkpoint.FP8BlockRows]: each row's
+// codes read as needed, the scales once), GPTQ and AWQ int4/int8
+// ([checkpoint.IntRows]: the packed weight with its zeros, scales and
+// g_idx read whole once, its packing running across rows), always with
+// the companions of the chosen experts only. gpt-oss's dequantized
+// experts, stored [in, out], are read whole per expert and transposed. A
 // spec without a Forwarder cannot be spot-checked, nor
 // can one whose configuration names what the kernels do not compute (a
 // RoPE scaling they lack, forward.Config's Unsupported): [Run] returns an

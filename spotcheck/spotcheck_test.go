@@ -93,26 +93,49 @@ func TestSpotCheckFormatsAgree(t *testing.T) {
 // A block computed here from the definition, in float64, with naive loops
 // and none of the forward package, on the F32 weights read directly.
 func TestSpotCheckMatchesNaiveBlock(t *testing.T) {
-	cfg := qwen3.TinyMoE()
 	w := readF32Tensors(t, filepath.Join(tinyDir, "hf-f32"))
 	tokens := []int{5, 9, 60}
 	const layer = 1
 	got := spot(t, loadLocal(t, filepath.Join(tinyDir, "hf-f32")), spotcheck.Options{Layer: layer, Tokens: tokens})
+	want, experts := naiveMoEBlock(qwen3.TinyMoE(), func(name string) []float64 { return widen(w[name]) }, layer, tokens)
+	for tok := range tokens {
+		if !slices.Equal(experts[tok], got.Experts[tok]) {
+			t.Errorf("token %d: experts %v, the definition gives %v", tok, got.Experts[tok], experts[tok])
+		}
+	}
+	if dd := relDiff(got.Output, want); dd > 1e-5 {
+		t.Errorf("block output differs from the definition by %g (relative)", dd)
+	}
+}
 
+func widen(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+// naiveMoEBlock computes layer of the Qwen3-MoE model cfg on the
+// embedding rows of tokens from the definition (transformers'
+// Qwen3MoeDecoderLayer), in float64 with naive loops: w gives each
+// tensor's values by Hugging Face name, matrices [out, in] row-major. It
+// returns the block output and, per token, the experts chosen.
+func naiveMoEBlock(cfg *qwen3.Config, w func(name string) []float64, layer int, tokens []int) ([]float32, [][]int) {
 	d, nh, nkv, hd := int(cfg.HiddenSize), int(cfg.NumAttentionHeads), int(cfg.NumKeyValueHeads), int(cfg.HeadDim)
 	p := "model.layers." + strconv.Itoa(layer) + "."
 	matvec := func(name string, x []float64) []float64 {
-		m := w[name]
+		m := w(name)
 		in := len(x)
 		out := make([]float64, len(m)/in)
 		for i := range out {
 			for j := 0; j < in; j++ {
-				out[i] += float64(m[i*in+j]) * x[j]
+				out[i] += m[i*in+j] * x[j]
 			}
 		}
 		return out
 	}
-	rms := func(x []float64, weight []float32) []float64 {
+	rms := func(x []float64, weight []float64) []float64 {
 		var ss float64
 		for _, v := range x {
 			ss += v * v
@@ -120,7 +143,7 @@ func TestSpotCheckMatchesNaiveBlock(t *testing.T) {
 		r := 1 / math.Sqrt(ss/float64(len(x))+cfg.RMSNormEps)
 		out := make([]float64, len(x))
 		for i := range x {
-			out[i] = x[i] * r * float64(weight[i])
+			out[i] = x[i] * r * weight[i]
 		}
 		return out
 	}
@@ -137,22 +160,20 @@ func TestSpotCheckMatchesNaiveBlock(t *testing.T) {
 	xs := make([][]float64, n)
 	qs, ks, vs := make([][]float64, n), make([][]float64, n), make([][]float64, n)
 	for t, id := range tokens {
-		row := w["model.embed_tokens.weight"][id*d : (id+1)*d]
-		for _, v := range row {
-			xs[t] = append(xs[t], float64(v))
-		}
-		h := rms(xs[t], w[p+"input_layernorm.weight"])
+		xs[t] = slices.Clone(w("model.embed_tokens.weight")[id*d : (id+1)*d])
+		h := rms(xs[t], w(p+"input_layernorm.weight"))
 		qs[t], ks[t], vs[t] = matvec(p+"self_attn.q_proj.weight", h), matvec(p+"self_attn.k_proj.weight", h), matvec(p+"self_attn.v_proj.weight", h)
 		for hh := 0; hh < nh; hh++ {
-			copy(qs[t][hh*hd:], rms(qs[t][hh*hd:(hh+1)*hd], w[p+"self_attn.q_norm.weight"]))
+			copy(qs[t][hh*hd:], rms(qs[t][hh*hd:(hh+1)*hd], w(p+"self_attn.q_norm.weight")))
 			rope(qs[t][hh*hd:(hh+1)*hd], t)
 		}
 		for hh := 0; hh < nkv; hh++ {
-			copy(ks[t][hh*hd:], rms(ks[t][hh*hd:(hh+1)*hd], w[p+"self_attn.k_norm.weight"]))
+			copy(ks[t][hh*hd:], rms(ks[t][hh*hd:(hh+1)*hd], w(p+"self_attn.k_norm.weight")))
 			rope(ks[t][hh*hd:(hh+1)*hd], t)
 		}
 	}
 	want := make([]float32, 0, n*d)
+	chosen := make([][]int, n)
 	for tok := 0; tok < n; tok++ {
 		att := make([]float64, nh*hd)
 		for hh := 0; hh < nh; hh++ {
@@ -181,7 +202,7 @@ func TestSpotCheckMatchesNaiveBlock(t *testing.T) {
 		for i := range x1 {
 			x1[i] += xs[tok][i]
 		}
-		h2 := rms(x1, w[p+"post_attention_layernorm.weight"])
+		h2 := rms(x1, w(p+"post_attention_layernorm.weight"))
 		logits := matvec(p+"mlp.gate.weight", h2)
 		probs := make([]float64, len(logits))
 		var z float64
@@ -196,12 +217,10 @@ func TestSpotCheckMatchesNaiveBlock(t *testing.T) {
 		}
 		sort.SliceStable(ids, func(a, b int) bool { return probs[ids[a]] > probs[ids[b]] })
 		ids = ids[:cfg.NumExpertsPerTok]
+		chosen[tok] = ids
 		var norm float64
 		for _, id := range ids {
 			norm += probs[id]
-		}
-		if !slices.Equal(ids, got.Experts[tok]) {
-			t.Errorf("token %d: experts %v, the definition gives %v", tok, got.Experts[tok], ids)
 		}
 		for _, id := range ids {
 			ep := p + "mlp.experts." + strconv.Itoa(id) + "."
@@ -218,9 +237,7 @@ func TestSpotCheckMatchesNaiveBlock(t *testing.T) {
 			want = append(want, float32(v))
 		}
 	}
-	if dd := relDiff(got.Output, want); dd > 1e-5 {
-		t.Errorf("block output differs from the definition by %g (relative)", dd)
-	}
+	return want, chosen
 }
 
 // readF32Tensors reads every tensor of an F32 safetensors folder.

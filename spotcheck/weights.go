@@ -23,6 +23,13 @@ type weights struct {
 	// scales maps the MXFP4 blocks of gpt-oss's Hugging Face experts to
 	// their scales (the companion named *_scales).
 	scales map[*checkpoint.Tensor]*checkpoint.Tensor
+	// quant is how a pre-quantized Hugging Face checkpoint stores its
+	// linear weights; companions maps the names of their companions
+	// (weight_scale_inv, qzeros, scales, g_idx) to the tensors, and
+	// packing the GPTQ and AWQ qweights to their packing.
+	quant      arch.Quant
+	companions map[string]*checkpoint.Tensor
+	packing    map[*checkpoint.Tensor]arch.Packing
 }
 
 type weightKey struct {
@@ -38,7 +45,11 @@ func newWeights(ck *checkpoint.Checkpoint, spec arch.Spec) (*weights, error) {
 	}
 	inv := ck.Inventory()
 	w := &weights{Reader: rd, ck: ck, spec: spec, inv: inv, byKey: map[weightKey]*checkpoint.Tensor{},
-		scales: map[*checkpoint.Tensor]*checkpoint.Tensor{}}
+		scales: map[*checkpoint.Tensor]*checkpoint.Tensor{}, companions: map[string]*checkpoint.Tensor{},
+		packing: map[*checkpoint.Tensor]arch.Packing{}}
+	if q, ok := spec.(arch.Quantized); ok && ck.Format == checkpoint.FormatSafetensors {
+		w.quant = q.Quant()
+	}
 	roles := arch.Assign(spec, inv)
 	isScales := func(r arch.Role, t *checkpoint.Tensor) bool {
 		return r.Part == arch.PartCompanion && strings.HasSuffix(t.Name, "_scales")
@@ -48,13 +59,19 @@ func newWeights(ck *checkpoint.Checkpoint, spec arch.Spec) (*weights, error) {
 		if r.Known && isScales(r, &inv.Tensors[i]) {
 			byName[inv.Tensors[i].Name] = &inv.Tensors[i]
 		}
+		if r.Known && r.Part == arch.PartCompanion {
+			w.companions[inv.Tensors[i].Name] = &inv.Tensors[i]
+		}
 	}
 	for i, r := range roles {
-		if !r.Known || isScales(r, &inv.Tensors[i]) {
+		if !r.Known || isScales(r, &inv.Tensors[i]) || r.Part == arch.PartCompanion && quantCompanion(inv.Tensors[i].Name) {
 			continue
 		}
 		t := &inv.Tensors[i]
 		w.byKey[weightKey{r.Layer, r.Component, r.Expert}] = t
+		if r.Packing == arch.PackGPTQ || r.Packing == arch.PackAWQ {
+			w.packing[t] = r.Packing
+		}
 		if r.Packing == arch.PackMXFP4 {
 			if sc, ok := byName[strings.TrimSuffix(t.Name, "_blocks")+"_scales"]; ok {
 				w.scales[t] = sc
@@ -62,6 +79,18 @@ func newWeights(ck *checkpoint.Checkpoint, spec arch.Spec) (*weights, error) {
 		}
 	}
 	return w, nil
+}
+
+// quantCompanion reports whether a companion tensor is one a
+// pre-quantized weight reads its values with (arch.Quant's companions),
+// not one read on its own (rope_freqs).
+func quantCompanion(name string) bool {
+	for _, suffix := range []string{".weight_scale_inv", ".qzeros", ".scales", ".g_idx"} {
+		if strings.HasSuffix(name, suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 // tensor finds a layer's tensor by component; for experts stored one
@@ -107,7 +136,10 @@ func (w *weights) expertMatrix(ctx context.Context, t *checkpoint.Tensor, comp a
 		if err != nil {
 			return nil, err
 		}
-		return &mxfp4Rows{m: m, ctx: ctx}, nil
+		return &readRows{m: m, ctx: ctx}, nil
+	}
+	if q, ok, err := w.quantized(ctx, t); ok || err != nil {
+		return q, err
 	}
 	rows, err := w.matrix(ctx, t, expert)
 	if err != nil {
@@ -140,20 +172,63 @@ func (w *weights) expertMatrix(ctx context.Context, t *checkpoint.Tensor, comp a
 // gate_up_proj is 2880 × 5760).
 const maxTransposed = 1 << 25
 
-// mxfp4Rows serves an MXFP4 expert's rows as a [forward.RowSource],
-// reading each row's blocks and scales into a pooled buffer. It is safe
+// quantized returns the rows of a weight a pre-quantized Hugging Face
+// checkpoint stores with companions, decoded by the checkpoint's shared
+// decoders: a GPTQ or AWQ qweight ([checkpoint.IntRows]), or an FP8
+// weight with its block scales ([checkpoint.FP8BlockRows]). ok is false
+// for any other tensor.
+func (w *weights) quantized(ctx context.Context, t *checkpoint.Tensor) (src forward.RowSource, ok bool, err error) {
+	if p, packed := w.packing[t]; packed {
+		base := strings.TrimSuffix(t.Name, ".qweight")
+		it := checkpoint.IntTensors{QWeight: t, QZeros: w.companions[base+".qzeros"], Scales: w.companions[base+".scales"]}
+		if p == arch.PackGPTQ {
+			it.GIdx = w.companions[base+".g_idx"]
+		}
+		m, err := checkpoint.NewIntRows(w.Reader, it, w.quant.IntScheme())
+		if err != nil {
+			return nil, true, err
+		}
+		return &readRows{m: m, ctx: ctx}, true, nil
+	}
+	if w.quant.Scheme != arch.QuantFP8Block {
+		return nil, false, nil
+	}
+	base, isWeight := strings.CutSuffix(t.Name, ".weight")
+	sc, scaled := w.companions[base+".weight_scale_inv"]
+	if !isWeight || !scaled {
+		return nil, false, nil
+	}
+	m, err := checkpoint.NewFP8BlockRows(w.Reader, t, sc, w.quant.Block)
+	if err != nil {
+		return nil, true, err
+	}
+	return &readRows{m: m, ctx: ctx}, true, nil
+}
+
+// checkpointRows is what the checkpoint's row readers of encoded weights
+// ([checkpoint.MXFP4Rows], [checkpoint.IntRows],
+// [checkpoint.FP8BlockRows]) have in common.
+type checkpointRows interface {
+	Rows() int
+	Cols() int
+	RowBytes() int64
+	ReadRow(ctx context.Context, i int, dst []float32, buf []byte) error
+}
+
+// readRows serves a checkpoint row reader's rows as a
+// [forward.RowSource], reading each row into a pooled buffer. It is safe
 // for concurrent use.
-type mxfp4Rows struct {
-	m    *checkpoint.MXFP4Rows
+type readRows struct {
+	m    checkpointRows
 	ctx  context.Context
 	pool sync.Pool
 }
 
-func (r *mxfp4Rows) Rows() int { return r.m.Rows() }
-func (r *mxfp4Rows) Cols() int { return r.m.Cols() }
+func (r *readRows) Rows() int { return r.m.Rows() }
+func (r *readRows) Cols() int { return r.m.Cols() }
 
 // Row reads and decodes row i into dst, which must hold Cols elements.
-func (r *mxfp4Rows) Row(i int, dst []float32) error {
+func (r *readRows) Row(i int, dst []float32) error {
 	bp, _ := r.pool.Get().(*[]byte)
 	if bp == nil {
 		b := make([]byte, r.m.RowBytes())
@@ -299,6 +374,9 @@ func (l *layerWeights) Matrix(name string, expert int) (forward.RowSource, error
 	}
 	if expert >= 0 {
 		return l.w.expertMatrix(l.ctx, t, comp, expert)
+	}
+	if q, ok, err := l.w.quantized(l.ctx, t); ok || err != nil {
+		return q, err
 	}
 	return l.w.matrix(l.ctx, t, expert)
 }

@@ -26,6 +26,9 @@ type HFOptions struct {
 	// "….weight_scale_inv" companion in F8_E4M3, the companions in F32,
 	// the rest in DType.
 	FP8Blocks bool
+	// FP8Type is the dtype of those weights with FP8Blocks: F8_E4M3
+	// (the zero value) or F8_E5M2.
+	FP8Type safetensors.DType
 }
 
 // HF lays out spec as a Hugging Face repository: config.json, and either one
@@ -61,6 +64,9 @@ func HF(name string, spec arch.Spec, opts HFOptions) (*Layout, error) {
 		switch {
 		case scaled[e.Name]:
 			dtypes[i] = safetensors.F8_E4M3
+			if opts.FP8Type == safetensors.F8_E5M2 {
+				dtypes[i] = opts.FP8Type
+			}
 		case scaled != nil && strings.HasSuffix(e.Name, "_scale_inv"):
 			dtypes[i] = safetensors.F32
 		default:
