@@ -12,8 +12,9 @@ import (
 var ErrMXFP4 = errors.New("not MXFP4 blocks and scales")
 
 // fp4 are the values of the E2M1 codes (OCP Microscaling Formats v1.0,
-// §5.3.3: 1 sign, 2 exponent and 1 mantissa bit), by code.
-var fp4 = [16]float32{0, 0.5, 1, 1.5, 2, 3, 4, 6, 0, -0.5, -1, -1.5, -2, -3, -4, -6}
+// §5.3.3: 1 sign, 2 exponent and 1 mantissa bit), by code; code 8 is
+// negative zero.
+var fp4 = [16]float32{0, 0.5, 1, 1.5, 2, 3, 4, 6, float32(math.Copysign(0, -1)), -0.5, -1, -1.5, -2, -3, -4, -6}
 
 // DecodeMXFP4 decodes Hugging Face MXFP4 blocks, as gpt-oss's
 // checkpoints store their experts, into dst: blocks holds 16 bytes per
@@ -29,6 +30,9 @@ func DecodeMXFP4(dst []float32, blocks, scales []byte) error {
 	}
 	for b, s := range scales {
 		d := float32(math.Ldexp(1, int(s)-127))
+		if s == 0xFF { // E8M0's NaN (OCP Microscaling v1.0, §5.4.1), not 2^128
+			d = float32(math.NaN())
+		}
 		for k, q := range blocks[b*16 : (b+1)*16] {
 			dst[b*32+2*k] = fp4[q&0xf] * d
 			dst[b*32+2*k+1] = fp4[q>>4] * d
