@@ -95,17 +95,33 @@ func (v *verifier) plan() {
 		}
 	}
 	v.scans = make([]*tensorScan, len(v.inv.Tensors))
-	checks := map[string]*valueCheck{}
+	type checkKey struct {
+		dtype        string
+		scales, e8m0 bool
+	}
+	checks := map[checkKey]*valueCheck{}
+	names := make(map[string]bool, len(v.inv.Tensors))
+	for i := range v.inv.Tensors {
+		names[v.inv.Tensors[i].Name] = true
+	}
+	has := func(name string) bool { return names[name] }
 	for i := range v.inv.Tensors {
 		t := &v.inv.Tensors[i]
 		fi, ok := v.byFile[t.File]
 		if !ok {
 			continue
 		}
-		vc := checks[t.DType]
+		k := checkKey{dtype: t.DType}
+		if v.ck.Format == checkpoint.FormatSafetensors {
+			k.scales, k.e8m0 = scaleRole(t.Name, t.DType, has)
+		}
+		vc := checks[k]
 		if vc == nil {
 			vc = checkFor(v.ck.Format, t.DType)
-			checks[t.DType] = vc
+			if k.scales {
+				vc = checkForScales(t.DType, k.e8m0)
+			}
+			checks[k] = vc
 		}
 		v.scans[i] = newTensorScan(vc, t.Bytes, v.zeroRun, nil)
 		v.files[fi].spans = append(v.files[fi].spans, span{start: t.Offset, end: checked.SatAdd(t.Offset, t.Bytes), tensor: i})

@@ -19,6 +19,12 @@ import (
 //     stretch of 512 bytes with a hit is counted element by element.
 //   - Quantized GGUF blocks have their f16 (Q8_K: f32; MXFP4: E8M0) scale
 //     fields tested, one or two per block.
+//   - The scale tensors of pre-quantized safetensors weights (FP8
+//     weight_scale_inv, GPTQ/AWQ scales, and gpt-oss's MXFP4 *_scales, U8
+//     holding E8M0 exponents whose 0xFF is NaN) are found by their names
+//     beside the weight they scale (scaleRole) and reported as block
+//     scales; FP8 codes are elements of their dtype (E4M3: S.1111.111 is
+//     NaN; E5M2: IEEE-style).
 //   - Zero-filled runs: each segment of at most 4 KiB (and of at most the
 //     threshold) is searched from its start for its first non-zero byte and
 //     from its end for its last, a word at a time. A zero run at least as

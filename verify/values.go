@@ -2,6 +2,7 @@ package verify
 
 import (
 	"encoding/binary"
+	"strings"
 
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/gguf"
@@ -257,17 +258,57 @@ type valueCheck struct {
 	floats    *fpClass
 	scales    *scaleFields
 	decode    func(dst []float32, src []byte) error // whole units to float32, for statistics; nil for none
+	// asScales marks a tensor whose elements are the scales of another's
+	// values (see scaleRole): its NaN and Inf are reported as block scales.
+	asScales bool
 }
 
 // covers says what the NaN/Inf counts cover: "values", "scales" or "".
 func (vc *valueCheck) covers() string {
 	switch {
-	case vc.floats != nil:
+	case vc.floats != nil && !vc.asScales:
 		return "values"
-	case vc.scales != nil:
+	case vc.scales != nil, vc.floats != nil:
 		return "scales"
 	}
 	return ""
+}
+
+// scaleRole says whether a safetensors tensor holds the scales of a
+// pre-quantized weight, by the names Hugging Face's quantized checkpoints
+// give them next to the weight they scale (has reports whether the
+// checkpoint holds a tensor of that name):
+//
+//   - "X_scales" beside "X_blocks": MXFP4 block exponents (gpt-oss;
+//     transformers' integrations/mxfp4.py), stored U8 but E8M0, whose
+//     0xFF is NaN (OCP Microscaling v1.0, §5.4.1); e8m0 is true;
+//   - "X.weight_scale_inv" beside "X.weight": FP8 block scales
+//     (FineGrainedFP8: DeepSeek-V3, Qwen3 -FP8);
+//   - "X.scales" beside "X.qweight": GPTQ and AWQ group scales.
+func scaleRole(name, dtype string, has func(string) bool) (scales, e8m0 bool) {
+	if base, ok := strings.CutSuffix(name, "_scales"); ok && dtype == "U8" && has(base+"_blocks") {
+		return true, true
+	}
+	if base, ok := strings.CutSuffix(name, "_scale_inv"); ok && has(base) {
+		return true, false
+	}
+	if base, ok := strings.CutSuffix(name, ".scales"); ok && has(base+".qweight") {
+		return true, false
+	}
+	return false, false
+}
+
+// checkForScales returns how the scale tensor of a pre-quantized weight
+// ([scaleRole]) of dtype is checked: as its dtype's elements, or as E8M0
+// exponents, reported as block scales.
+func checkForScales(dtype string, e8m0 bool) *valueCheck {
+	vc := checkFor(checkpoint.FormatSafetensors, dtype)
+	if e8m0 {
+		vc = &valueCheck{unit: wordUnit, floats: classE8M0}
+	}
+	c := *vc
+	c.asScales = true
+	return &c
 }
 
 // checkFor returns how tensors of dtype (the format's own name) are checked.
