@@ -34,15 +34,32 @@ func DecodeFP8Block(dst []float32, codes []byte, dtype safetensors.DType, scales
 	if blockCols < 1 || len(dst) != len(codes) || (len(dst)+blockCols-1)/blockCols != len(scales) {
 		return fmt.Errorf("%d values from %d codes and %d scales of blocks of %d: %w", len(dst), len(codes), len(scales), blockCols, ErrFP8Block)
 	}
-	if err := safetensors.Decode(dtype, dst, codes); err != nil {
-		return err
+	tab := &fp8E4M3
+	if dtype == safetensors.F8_E5M2 {
+		tab = &fp8E5M2
 	}
 	for b, s := range scales {
-		for c := b * blockCols; c < min((b+1)*blockCols, len(dst)); c++ {
-			dst[c] *= s
+		lo, hi := b*blockCols, min((b+1)*blockCols, len(dst))
+		for c, code := range codes[lo:hi] {
+			dst[lo+c] = tab[code] * s
 		}
 	}
 	return nil
+}
+
+// fp8E4M3 and fp8E5M2 are the values of every code, as safetensors
+// decodes them.
+var fp8E4M3, fp8E5M2 = fp8Table(safetensors.F8_E4M3), fp8Table(safetensors.F8_E5M2)
+
+func fp8Table(dt safetensors.DType) (t [256]float32) {
+	var codes [256]byte
+	for i := range codes {
+		codes[i] = byte(i)
+	}
+	if err := safetensors.Decode(dt, t[:], codes[:]); err != nil {
+		panic(err) // unreachable: both types decode
+	}
+	return t
 }
 
 // FP8BlockRows reads a block-quantized FP8 weight [out, in] as rows of

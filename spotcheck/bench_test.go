@@ -5,12 +5,16 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/gptoss"
 	"github.com/weightaudit/weightaudit/arch/llama"
+	"github.com/weightaudit/weightaudit/arch/qwen3"
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
@@ -28,6 +32,7 @@ type generated struct {
 	head    []byte
 	size    int64
 	tensors []synth.Placed // of this file, by offset
+	elems   []element      // how each tensor's elements are generated
 }
 
 func newGenerated(l *synth.Layout, f synth.File) *generated {
@@ -38,6 +43,9 @@ func newGenerated(l *synth.Layout, f synth.File) *generated {
 		}
 	}
 	sort.Slice(g.tensors, func(i, j int) bool { return g.tensors[i].Offset < g.tensors[j].Offset })
+	for i := range g.tensors {
+		g.elems = append(g.elems, elementOf(&g.tensors[i]))
+	}
 	return g
 }
 
@@ -80,29 +88,23 @@ func (g *generated) ReadAt(p []byte, off int64) (int, error) {
 	k := sort.Search(len(g.tensors), func(i int) bool { return g.tensors[i].Offset+g.tensors[i].Bytes > off })
 	for ; k < len(g.tensors) && g.tensors[k].Offset < end; k++ {
 		t := &g.tensors[k]
-		norm := strings.Contains(t.Name, "norm")
-		size := int64(2)
-		if t.DType == "F32" {
-			size = 4
-		}
+		elem := g.elems[k]
+		size := elem.size
 		lo, hi := max(off, t.Offset), min(end, t.Offset+t.Bytes)
+		if elem.bytes != nil { // one byte an element: by table
+			for at := lo; at < hi; at++ {
+				p[at-off] = elem.bytes[hash8(at-t.Offset)]
+			}
+			continue
+		}
+		var buf [4]byte
 		for e := (lo - t.Offset) / size; t.Offset+e*size < hi; e++ {
 			at := t.Offset + e*size
-			v := bits16(e, t.DType, norm)
 			if at >= lo && at+size <= hi { // a whole element: written in place
-				if size == 4 {
-					binary.LittleEndian.PutUint32(p[at-off:], 0x3f800000|uint32(v&0x3ff)<<13) // 1 + a 10-bit fraction
-				} else {
-					binary.LittleEndian.PutUint16(p[at-off:], v)
-				}
+				elem.put(p[at-off:], e)
 				continue
 			}
-			var buf [4]byte // an element cut by the read's ends
-			if size == 4 {
-				binary.LittleEndian.PutUint32(buf[:], 0x3f800000|uint32(v&0x3ff)<<13)
-			} else {
-				binary.LittleEndian.PutUint16(buf[:], v)
-			}
+			elem.put(buf[:], e) // an element cut by the read's ends
 			copy(p[max(at, lo)-off:], buf[max(0, lo-at):min(size, hi-at)])
 		}
 	}
@@ -110,6 +112,57 @@ func (g *generated) ReadAt(p []byte, off int64) (int, error) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// element writes the generated elements of one tensor: size bytes each,
+// element e by put.
+type element struct {
+	size  int64
+	put   func(p []byte, e int64)
+	bytes *[256]byte // for one-byte elements instead of put: element e is bytes[hash8(e)]
+}
+
+// byTable returns the element of one byte f gives each hash byte.
+func byTable(f func(h byte) byte) element {
+	var t [256]byte
+	for h := range t {
+		t[h] = f(byte(h))
+	}
+	return element{size: 1, bytes: &t}
+}
+
+// hash8 is a byte of element e's hash.
+func hash8(e int64) byte {
+	h := uint64(e)*0x9e3779b97f4a7c15 + 0x632be59bd9b4e5f5
+	h ^= h >> 29
+	return byte(h >> 40)
+}
+
+// elementOf returns how t's elements are generated: 16-bit weights and
+// F32 norms as described on generated; F32 FP8 block scales
+// (…weight_scale_inv) 2^-8·(1 + a 10-bit fraction); FP8 E4M3 codes of a
+// random sign and mantissa under an exponent field of 4 to 9 (values
+// 2^-3 to 2^2·1.875, so weights of about 2^-8 times that); MXFP4 blocks
+// random E2M1 codes and their E8M0 scales 118 to 121 (2^-9 to 2^-6).
+func elementOf(t *synth.Placed) element {
+	norm := strings.Contains(t.Name, "norm")
+	switch {
+	case t.DType == "F32" && strings.HasSuffix(t.Name, "_scale_inv"):
+		return element{size: 4, put: func(p []byte, e int64) {
+			binary.LittleEndian.PutUint32(p, 0x3b800000|uint32(bits16(e, "F16", true)&0x3ff)<<13)
+		}}
+	case t.DType == "F32":
+		return element{size: 4, put: func(p []byte, e int64) {
+			binary.LittleEndian.PutUint32(p, 0x3f800000|uint32(bits16(e, t.DType, norm)&0x3ff)<<13) // 1 + a 10-bit fraction
+		}}
+	case t.DType == "F8_E4M3":
+		return byTable(func(h byte) byte { return h&0x80 | (4+h%6)<<3 | h>>3&7 })
+	case t.DType == "U8" && strings.HasSuffix(t.Name, "_scales"):
+		return byTable(func(h byte) byte { return 118 + h%4 })
+	case t.DType == "U8":
+		return byTable(func(h byte) byte { return h })
+	}
+	return element{size: 2, put: func(p []byte, e int64) { binary.LittleEndian.PutUint16(p, bits16(e, t.DType, norm)) }}
 }
 
 // BenchmarkSpotCheckLlama3_8B runs the spot-check of one Llama-3-8B
@@ -154,4 +207,95 @@ func BenchmarkSpotCheckLlama3_8B(b *testing.B) {
 			b.ReportMetric(r.MaxRelErr, "rel-err")
 		})
 	}
+}
+
+// BenchmarkSpotCheckGptOss120B runs one gpt-oss-120b block (2880 wide,
+// 64 query and 8 KV heads of 64, 128 experts of width 2880, top-4) on 8
+// tokens from the published layout in Hugging Face safetensors (BF16
+// attention, MXFP4 experts: *_blocks and *_scales in U8), data generated
+// as read (see generated): only the chosen experts' blocks and scales are
+// read. The published config's YaRN rope_scaling is removed (the kernels
+// decline it); it changes the rotary frequencies, not the data read or
+// the work. Layer 1 is a full-attention layer, layer 0 a sliding one.
+func BenchmarkSpotCheckGptOss120B(b *testing.B) {
+	c := gptoss.GptOss120B()
+	c.RopeScaling = nil
+	l, err := synth.HF("gpt-oss-120b", gptoss.MustNew(c), synth.HFOptions{Shards: 15})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchSpot(b, l, 1)
+}
+
+// BenchmarkSpotCheckQwen3_235B_FP8 runs one Qwen3-235B-A22B-FP8 block
+// (4096 wide, 64 query and 4 KV heads of 128, 128 experts of width 1536,
+// top-8) on 8 tokens: its linear weights FP8 E4M3 with 128×128 block
+// weight_scale_inv (the release's quantization_config: quant_method fp8,
+// fmt e4m3, weight_block_size [128, 128]), the rest BF16, data generated
+// as read.
+func BenchmarkSpotCheckQwen3_235B_FP8(b *testing.B) {
+	c := qwen3.Qwen3_235B_A22B()
+	c.QuantizationConfig = &arch.QuantConfig{QuantMethod: "fp8", Fmt: "e4m3", ActivationScheme: "dynamic", WeightBlockSize: []int64{128, 128}}
+	l, err := synth.HF("Qwen3-235B-A22B-FP8", qwen3.MustNew(c), synth.HFOptions{Shards: 24, FP8Blocks: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchSpot(b, l, 3)
+}
+
+// benchSpot runs the spot-check of one layer of l on 8 tokens with as
+// many jobs as CPUs, reporting the bytes read, the float32-against-float64
+// error and the process's peak resident set (VmHWM, where /proc has it).
+func benchSpot(b *testing.B, l *synth.Layout, layer int) {
+	src := hub.NewMem(l.Name)
+	for _, f := range l.Files {
+		src.Add(f.Name, newGenerated(l, f), f.Size)
+	}
+	ck, err := checkpoint.Load(context.Background(), src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tokens := []int{1, 2, 3, 4, 5, 6, 7, 8}
+	b.Run(fmt.Sprintf("layer=%d/jobs=%d", layer, runtime.NumCPU()), func(b *testing.B) {
+		b.ReportAllocs()
+		var r *spotcheck.Result
+		for b.Loop() {
+			if r, err = spotcheck.Run(context.Background(), ck, spotcheck.Options{Layer: layer, Tokens: tokens, Jobs: runtime.NumCPU()}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if !r.Passes() {
+			b.Fatalf("spot-check: passes false, finite %v, float32 vs float64 %g, dead %v", r.Finite, r.MaxRelErr, r.Dead)
+		}
+		distinct := map[int]bool{}
+		for _, ids := range r.Experts {
+			for _, id := range ids {
+				distinct[id] = true
+			}
+		}
+		b.SetBytes(r.BytesRead)
+		b.ReportMetric(float64(r.BytesRead)/1e6, "MB-read")
+		b.ReportMetric(float64(len(distinct)), "experts-read")
+		b.ReportMetric(r.MaxRelErr, "rel-err")
+		if hwm := peakRSS(); hwm > 0 {
+			b.ReportMetric(float64(hwm)/(1<<20), "peak-RSS-MiB")
+		}
+	})
+}
+
+// peakRSS returns the process's peak resident set in bytes (VmHWM of
+// /proc/self/status), 0 where that is not available.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb)
+			return kb << 10
+		}
+	}
+	return 0
 }
