@@ -135,22 +135,29 @@ func (d *intData) zero(g, o int) int {
 	return z
 }
 
-// row decodes output o into dst (in values).
+// row decodes output o into dst (in values): the codes of its words,
+// a word at a time, then each minus its group's zero times its scale.
 func (d *intData) row(o int, dst []float32) {
 	mask := uint32(1)<<d.s.Bits - 1
-	lastG, z := -1, 0 // the last group's zero, reused while the group repeats
-	for i := range dst {
-		g := int(d.groupOf[i])
-		if g != lastG {
-			lastG, z = g, d.zero(g, o)
+	if d.s.AWQ {
+		shift, stride := 4*awqNibble[o%8], d.out/8
+		for i := range dst {
+			dst[i] = float32(d.word(d.q, i*stride+o/8) >> shift & 15)
 		}
-		var q uint32
-		if d.s.AWQ {
-			q = d.word(d.q, i*(d.out/8)+o/8) >> (4 * awqNibble[o%8]) & 15
-		} else {
-			q = d.word(d.q, (i/d.per)*d.out+o) >> (d.s.Bits * (i % d.per)) & mask
+	} else {
+		for r := 0; r < len(dst)/d.per; r++ {
+			w, vals := d.word(d.q, r*d.out+o), dst[r*d.per:(r+1)*d.per]
+			for j := range vals {
+				vals[j] = float32(w >> (d.s.Bits * j) & mask)
+			}
 		}
-		dst[i] = float32(int(q)-z) * d.scales[g*d.out+o]
+	}
+	lastG, z, sc := -1, float32(0), float32(0) // the last group's zero and scale, kept while the group repeats
+	for i, q := range dst {
+		if g := int(d.groupOf[i]); g != lastG {
+			lastG, z, sc = g, float32(d.zero(g, o)), d.scales[g*d.out+o]
+		}
+		dst[i] = (q - z) * sc
 	}
 }
 

@@ -361,6 +361,11 @@ func TestSpotCheckQuantized(t *testing.T) {
 	for _, c := range quantCases {
 		t.Run(c.name, func(t *testing.T) {
 			ck, m, cfg := layQuant(t, c)
+			full1 := spot(t, ck, spotcheck.Options{Full: true, Tokens: tokens, Jobs: 1})
+			full2 := spot(t, ck, spotcheck.Options{Full: true, Tokens: tokens, Jobs: 2})
+			if !full1.Passes() || !slices.Equal(full1.Output, full2.Output) {
+				t.Errorf("full: passes %v (dead %v, float32 vs float64 %g), jobs 1 and 2 agree %v", full1.Passes(), full1.Dead, full1.MaxRelErr, slices.Equal(full1.Output, full2.Output))
+			}
 			for _, layer := range []int{0, 1} {
 				got := spot(t, ck, spotcheck.Options{Layer: layer, Tokens: tokens, Jobs: 2})
 				want, experts := naiveMoEBlock(cfg, func(name string) []float64 { return m.deq[name] }, layer, tokens)

@@ -129,7 +129,7 @@ func Run(ctx context.Context, ck *checkpoint.Checkpoint, opts Options) (*Result,
 	if !ok {
 		return nil, fmt.Errorf("%w: no embedding tensor", ErrInvalid)
 	}
-	embRows, err := w.matrix(ctx, emb, -1)
+	embRows, err := w.rows(ctx, emb)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +240,7 @@ func head(ctx context.Context, w *weights, dims arch.Dims, fc forward.Config, ep
 	if !ok {
 		return forward.Pair{}, 0, fmt.Errorf("%w: no lm_head", ErrInvalid)
 	}
-	rows, err := w.matrix(ctx, headT, -1)
+	rows, err := w.rows(ctx, headT)
 	if err != nil {
 		return forward.Pair{}, 0, err
 	}

@@ -205,6 +205,16 @@ func (w *weights) quantized(ctx context.Context, t *checkpoint.Tensor) (src forw
 	return &readRows{m: m, ctx: ctx}, true, nil
 }
 
+// rows returns the [out, in] rows of a 2-D tensor: through its
+// pre-quantized encoding's decoder when it has one (see quantized), else
+// through its codec.
+func (w *weights) rows(ctx context.Context, t *checkpoint.Tensor) (forward.RowSource, error) {
+	if q, ok, err := w.quantized(ctx, t); ok || err != nil {
+		return q, err
+	}
+	return w.matrix(ctx, t, -1)
+}
+
 // checkpointRows is what the checkpoint's row readers of encoded weights
 // ([checkpoint.MXFP4Rows], [checkpoint.IntRows],
 // [checkpoint.FP8BlockRows]) have in common.
@@ -375,10 +385,7 @@ func (l *layerWeights) Matrix(name string, expert int) (forward.RowSource, error
 	if expert >= 0 {
 		return l.w.expertMatrix(l.ctx, t, comp, expert)
 	}
-	if q, ok, err := l.w.quantized(l.ctx, t); ok || err != nil {
-		return q, err
-	}
-	return l.w.matrix(l.ctx, t, expert)
+	return l.w.rows(l.ctx, t)
 }
 
 var _ forward.ExpertVectors = (*layerWeights)(nil)
