@@ -141,6 +141,20 @@ func TestQuantResolve(t *testing.T) {
 	if _, err := (&arch.QuantConfig{QuantMethod: "bitsandbytes"}).Resolve(); !errors.Is(err, arch.ErrUnsupportedArch) {
 		t.Errorf("bitsandbytes: %v, want ErrUnsupportedArch", err)
 	}
+	// GPTQ's checkpoint_format (gptqmodel): v1 stores zeros minus one,
+	// gptq_v2 as they are; another format (marlin's repacked weights) is
+	// not read. AWQ's zeros are always as stored.
+	for _, tt := range []struct {
+		method, format string
+		asStored       bool
+		err            error
+	}{{"gptq", "", false, nil}, {"gptq", "gptq", false, nil}, {"gptq", "gptq_v2", true, nil},
+		{"gptq", "marlin", false, arch.ErrUnsupportedArch}, {"awq", "", false, nil}} {
+		q, err := (&arch.QuantConfig{QuantMethod: tt.method, Bits: 4, GroupSize: 128, CheckpointFormat: tt.format}).Resolve()
+		if !errors.Is(err, tt.err) || err == nil && (q.ZerosAsStored != tt.asStored || q.IntScheme().ZerosAsStored != tt.asStored || q.IntScheme().AWQ != (tt.method == "awq")) {
+			t.Errorf("%s checkpoint_format %q: %+v, %v; want zeros as stored %v, error %v", tt.method, tt.format, q, err, tt.asStored, tt.err)
+		}
+	}
 }
 
 // HFRow undoes llama.cpp's permute: w.reshape(heads, 2, half,

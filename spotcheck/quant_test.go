@@ -1,7 +1,9 @@
 package spotcheck_test
 
 import (
+	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -431,4 +433,38 @@ func quantBound(m *quantModel, layer int) float64 {
 		worst = math.Max(worst, math.Sqrt(num/den))
 	}
 	return 4 * worst
+}
+
+// FP8 weights stored with block scales under a config that names no
+// quantization are refused rather than read without their scales.
+func TestSpotCheckFP8WithoutQuantConfig(t *testing.T) {
+	c := quantCases[0]
+	qcfg := qwen3.TinyMoE()
+	qc := c.qc
+	qcfg.QuantizationConfig = &qc
+	plain, quant := qwen3.MustNew(qwen3.TinyMoE()), qwen3.MustNew(qcfg)
+	m := newQuantModel(t, plain, quant, c)
+	l, err := synth.HF("q", quant, synth.HFOptions{DType: safetensors.F32, FP8Blocks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := json.Marshal(plain.Config()) // the config without its quantization_config
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range l.Files {
+		if l.Files[i].Name == "config.json" {
+			l.Files[i].Head, l.Files[i].Size = cfg, int64(len(cfg))
+		}
+	}
+	ck := loadBytes(t, l, func(p synth.Placed) []byte {
+		if b, ok := m.stored[p.Name]; ok {
+			return b
+		}
+		return f32Bytes(m.orig[p.Name])
+	})
+	_, err = spotcheck.Run(context.Background(), ck, spotcheck.Options{Layer: 0, Tokens: []int{1, 2}})
+	if err == nil || !strings.Contains(err.Error(), "weight_scale_inv") {
+		t.Errorf("Run = %v, want an error naming the block scales", err)
+	}
 }

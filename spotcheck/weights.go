@@ -30,6 +30,7 @@ type weights struct {
 	quant      arch.Quant
 	companions map[string]*checkpoint.Tensor
 	packing    map[*checkpoint.Tensor]arch.Packing
+	names      map[string]bool // every tensor's name
 }
 
 type weightKey struct {
@@ -49,6 +50,10 @@ func newWeights(ck *checkpoint.Checkpoint, spec arch.Spec) (*weights, error) {
 		packing: map[*checkpoint.Tensor]arch.Packing{}}
 	if q, ok := spec.(arch.Quantized); ok && ck.Format == checkpoint.FormatSafetensors {
 		w.quant = q.Quant()
+	}
+	w.names = make(map[string]bool, len(inv.Tensors))
+	for i := range inv.Tensors {
+		w.names[inv.Tensors[i].Name] = true
 	}
 	roles := arch.Assign(spec, inv)
 	isScales := func(r arch.Role, t *checkpoint.Tensor) bool {
@@ -190,12 +195,12 @@ func (w *weights) quantized(ctx context.Context, t *checkpoint.Tensor) (src forw
 		}
 		return &readRows{m: m, ctx: ctx}, true, nil
 	}
-	if w.quant.Scheme != arch.QuantFP8Block {
-		return nil, false, nil
-	}
 	base, isWeight := strings.CutSuffix(t.Name, ".weight")
 	sc, scaled := w.companions[base+".weight_scale_inv"]
-	if !isWeight || !scaled {
+	if w.quant.Scheme != arch.QuantFP8Block || !isWeight || !scaled {
+		if strings.HasPrefix(t.DType, "F8_") && w.ck.Format == checkpoint.FormatSafetensors && w.names[base+".weight_scale_inv"] {
+			return nil, true, fmt.Errorf("tensor %s: FP8 with block scales %s, but the config's quantization_config gives no FP8 weight_block_size to apply them with", t.Name, base+".weight_scale_inv")
+		}
 		return nil, false, nil
 	}
 	m, err := checkpoint.NewFP8BlockRows(w.Reader, t, sc, w.quant.Block)
