@@ -158,3 +158,32 @@ func (f *FP8BlockRows) ReadRow(ctx context.Context, i int, dst []float32, buf []
 	}
 	return nil
 }
+
+// ReadRows reads the codes of the n rows from i on in one read (into buf
+// when it holds n·RowBytes bytes, else a new buffer) and decodes them,
+// each scaled by its row of blocks, into dst (n·Cols values).
+func (f *FP8BlockRows) ReadRows(ctx context.Context, i, n int, dst []float32, buf []byte) error {
+	t, c := f.m.Tensor(), f.m.Cols()
+	if i < 0 || n < 1 || i+n > f.m.Rows() || len(dst) != n*c {
+		return fmt.Errorf("tensor %s: rows %d to %d of %d into %d elements: %w", t.Name, i, i+n, f.m.Rows(), len(dst), ErrFP8Block)
+	}
+	scales, err := f.loadScales(ctx)
+	if err != nil {
+		return err
+	}
+	rb := f.m.RowBytes()
+	if int64(len(buf)) != int64(n)*rb {
+		buf = make([]byte, int64(n)*rb)
+	}
+	if err := f.m.r.ReadAt(ctx, t.File, buf, f.m.off+int64(i)*rb); err != nil {
+		return fmt.Errorf("tensor %s rows %d to %d: %w", t.Name, i, i+n, err)
+	}
+	sc := f.sm.Cols()
+	for k := range n {
+		br := (i + k) / f.block[0]
+		if err := DecodeFP8Block(dst[k*c:(k+1)*c], buf[int64(k)*rb:int64(k+1)*rb], f.dtype, scales[br*sc:(br+1)*sc], f.block[1]); err != nil {
+			return fmt.Errorf("tensor %s row %d: %w", t.Name, i+k, err)
+		}
+	}
+	return nil
+}

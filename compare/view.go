@@ -11,8 +11,9 @@ import (
 )
 
 // view reads a tensor's rows as the Hugging Face model holds them: with
-// llama.cpp's Q/K head permutation undone and FP8 block scales applied,
-// so that both sides of a pair read the same logical rows.
+// llama.cpp's Q/K head permutation undone and FP8 block scales applied
+// (by [checkpoint.FP8BlockRows], the decoder the spot-check shares), so
+// that both sides of a pair read the same logical rows.
 type view struct {
 	m      rows
 	stored []int // stored[i]: the stored row holding logical row i; nil for the identity
@@ -20,11 +21,8 @@ type view struct {
 	// column i.
 	transposed bool
 	whole      []float32
-	scale      *checkpoint.Matrix
-	block      [2]int64 // rows and columns one scale serves
 	transform  string
-	buf        []byte    // one stored row: a view serves one goroutine
-	scales     []float32 // one row of scales
+	buf        []byte // one stored row: a view serves one goroutine
 	// With sequential set (--full), a plain matrix is read a chunk of rows
 	// at a time, from first (cached rows first..first+len(cache)/cols).
 	sequential bool
@@ -40,6 +38,7 @@ const chunkBytes = 1 << 20
 func (s *side) view(rd *checkpoint.Reader, sl slot, k key) (*view, error) {
 	var m rows
 	var err error
+	var fp8 string // the transform FP8 block scales make
 	switch sl.packing {
 	case arch.PackGPTQ, arch.PackAWQ:
 		m, err = newIntPacked(rd, s, sl.t, sl.packing)
@@ -51,6 +50,12 @@ func (s *side) view(rd *checkpoint.Reader, sl slot, k key) (*view, error) {
 		m, err = checkpoint.NewMXFP4Rows(rd, sl.t, st, max(sl.slice, 0))
 	default:
 		m, err = rd.Matrix(sl.t, sl.slice)
+		if base, ok := strings.CutSuffix(sl.t.Name, ".weight"); ok && s.quant.Scheme == arch.QuantFP8Block && err == nil {
+			if st, ok := s.byName[base+".weight_scale_inv"]; ok {
+				m, err = checkpoint.NewFP8BlockRows(rd, sl.t, st, s.quant.Block)
+				fp8 = fmt.Sprintf("%s: FP8 block scales of %s applied", sl.t.Name, st.Name)
+			}
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -71,17 +76,7 @@ func (s *side) view(rd *checkpoint.Reader, sl slot, k key) (*view, error) {
 		}
 		v.transform = fmt.Sprintf("%s: llama.cpp's Q/K row permutation over %d heads undone", sl.t.Name, heads)
 	}
-	if s.quant.Scheme == arch.QuantFP8Block {
-		if base, ok := strings.CutSuffix(sl.t.Name, ".weight"); ok {
-			if st, ok := s.byName[base+".weight_scale_inv"]; ok {
-				if v.scale, err = rd.Matrix(st, -1); err != nil {
-					return nil, err
-				}
-				v.block = s.quant.Block
-				v.transform = joinNonEmpty(v.transform, fmt.Sprintf("%s: FP8 block scales of %s applied", sl.t.Name, st.Name))
-			}
-		}
-	}
+	v.transform = joinNonEmpty(v.transform, fp8)
 	return v, nil
 }
 
@@ -112,24 +107,30 @@ func (v *view) row(ctx context.Context, i int, dst []float32) error {
 	if v.stored != nil {
 		r = v.stored[i]
 	}
-	if m, ok := v.m.(*checkpoint.Matrix); ok && v.sequential && v.stored == nil {
-		if err := v.cached(ctx, m, r, dst); err != nil {
-			return err
-		}
-		return v.applyScales(ctx, i, dst)
+	if m, ok := v.m.(chunkRows); ok && v.sequential && v.stored == nil {
+		return v.cached(ctx, m, r, dst)
 	}
 	if int64(len(v.buf)) != v.m.RowBytes() {
 		v.buf = make([]byte, v.m.RowBytes())
 	}
-	if err := v.m.ReadRow(ctx, r, dst, v.buf); err != nil {
-		return err
-	}
-	return v.applyScales(ctx, i, dst)
+	return v.m.ReadRow(ctx, r, dst, v.buf)
 }
+
+// chunkRows are rows read several at a time: a plain matrix's, or FP8
+// rows with their block scales.
+type chunkRows interface {
+	rows
+	ReadRows(ctx context.Context, i, n int, dst []float32, buf []byte) error
+}
+
+var (
+	_ chunkRows = (*checkpoint.Matrix)(nil)
+	_ chunkRows = (*checkpoint.FP8BlockRows)(nil)
+)
 
 // cached serves row r from the rows read in one chunk, reading the chunk
 // from r on when r is not in it.
-func (v *view) cached(ctx context.Context, m *checkpoint.Matrix, r int, dst []float32) error {
+func (v *view) cached(ctx context.Context, m chunkRows, r int, dst []float32) error {
 	c := m.Cols()
 	if n := len(v.cache) / max(c, 1); r < v.first || r >= v.first+n || n == 0 {
 		k := int(min(int64(m.Rows()-r), max(1, chunkBytes/max(m.RowBytes(), 1))))
@@ -149,30 +150,6 @@ func (v *view) cached(ctx context.Context, m *checkpoint.Matrix, r int, dst []fl
 		v.first = r
 	}
 	copy(dst, v.cache[(r-v.first)*c:(r-v.first+1)*c])
-	return nil
-}
-
-// applyScales multiplies logical row i by its FP8 block scales, when the
-// view has them.
-func (v *view) applyScales(ctx context.Context, i int, dst []float32) error {
-	if v.scale == nil {
-		return nil
-	}
-	sr := i / int(v.block[0])
-	if len(v.scales) != v.scale.Cols() {
-		v.scales = make([]float32, v.scale.Cols())
-	}
-	scales := v.scales
-	if err := v.scale.ReadRow(ctx, sr, scales, nil); err != nil {
-		return err
-	}
-	for c := range dst {
-		j := c / int(v.block[1])
-		if j >= len(scales) {
-			return fmt.Errorf("tensor %s: column %d has no block scale in %s (%d columns)", v.m.Tensor().Name, c, v.scale.Tensor().Name, len(scales))
-		}
-		dst[c] *= scales[j]
-	}
 	return nil
 }
 
