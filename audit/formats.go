@@ -16,13 +16,14 @@ var Formats = outfmt.Table[*Report]{
 	{Name: "json", Write: (*Report).WriteJSON},
 	{Name: "markdown", Write: (*Report).WriteMarkdown},
 	{Name: "junit", Write: (*Report).WriteJUnit},
+	{Name: "html", Write: (*Report).WriteHTML},
 }
 
 // LookupFormat returns the output format called name.
 func LookupFormat(name string) (OutputFormat, bool) { return Formats.Lookup(name) }
 
 // FormatNames lists the names of [Formats], joined as "table, json,
-// markdown or junit".
+// markdown, junit or html".
 func FormatNames() string { return Formats.Joined() }
 
 // InspectFormats lists the output formats of an [InspectReport], the

@@ -49,6 +49,8 @@ type Report struct {
 	// model.
 	Throughput []ThroughputJSON `json:"throughput"`
 	Files      FilesJSON        `json:"files"`
+	// DTypes tallies the tensors per dtype, most bytes first.
+	DTypes []DTypeJSON `json:"dtypes,omitempty"`
 	// Fetch is set for a remote source: what reading the headers cost.
 	Fetch *FetchJSON `json:"fetch,omitempty"`
 	// Started is when the run began and Seconds how long it took (the
@@ -56,6 +58,8 @@ type Report struct {
 	// that loaded the checkpoint first may set them to the whole run.
 	Started time.Time `json:"started,omitzero"`
 	Seconds float64   `json:"seconds"`
+
+	basis *auditRun // what the report was made from, for the HTML charts; nil when decoded
 }
 
 // SchemaVersion is the version of the JSON Schema of [Report]
@@ -281,6 +285,8 @@ func Run(ck *checkpoint.Checkpoint, opts Options) (*Report, error) {
 		r.Params.ActiveWithoutEmbedding -= a.tl.groups[arch.GroupEmbedding]
 	}
 	a.report = r
+	r.basis = a
+	r.DTypes = dtypesOf(a)
 	a.sections()
 	a.runChecks()
 

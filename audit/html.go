@@ -1,0 +1,354 @@
+package audit
+
+import (
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/cost"
+	"github.com/weightaudit/weightaudit/internal/htmlreport"
+	"github.com/weightaudit/weightaudit/internal/textfmt"
+)
+
+// WriteHTML writes the report as one self-contained HTML page (package
+// internal/htmlreport): the verdict and root causes, the checks, the
+// parameter counts and the bytes per dtype, charts of the parameters and
+// bytes per layer and per component group stacked by dtype, of the memory
+// against the context length at each KV cache type with each machine's
+// capacity, and of the roofline per machine, then the findings with a
+// filter box. The charts need the audit's run: a report decoded from
+// JSON gets the tables only.
+func (r *Report) WriteHTML(w io.Writer) error {
+	return htmlreport.Write(w, r.htmlPage())
+}
+
+// maxRootCauses bounds the root causes the page's banner lists.
+const maxRootCauses = 8
+
+func (r *Report) htmlPage() *htmlreport.Page {
+	p := &htmlreport.Page{Title: "weightaudit audit " + r.Source, Verdict: r.Verdict, Headline: r.Headline}
+	if r.Error != "" {
+		p.RootCauses = []string{r.Error}
+		return p
+	}
+	first := map[string]Finding{}
+	for _, f := range r.Findings {
+		if _, ok := first[f.Check]; !ok {
+			first[f.Check] = f
+		}
+	}
+	for _, c := range r.Checks {
+		if c.Pass || c.Skipped || len(p.RootCauses) == maxRootCauses {
+			continue
+		}
+		why := c.Detail
+		if f, ok := first[c.ID]; ok {
+			why = findingText(f)
+			if c.Findings > 1 {
+				why += fmt.Sprintf(" (and %d more)", c.Findings-1)
+			}
+		}
+		p.RootCauses = append(p.RootCauses, c.ID+" "+c.Title+": "+why)
+	}
+	eq := func(got, want int64) string {
+		if got == want {
+			return "= predicted"
+		}
+		return "≠ predicted " + textfmt.Count(want)
+	}
+	model := r.Model.Family
+	if r.Model.Profile != "" {
+		model = r.Model.Profile + " (" + r.Model.Family + ")"
+	}
+	p.Facts = []htmlreport.Fact{
+		{Key: "model", Label: "model", Value: model, Note: fmt.Sprintf("%s, %d file(s), %s", r.Format, r.Files.Count, r.Source)},
+		{Key: "params.total", Label: "total parameters", Value: textfmt.Count(r.Params.Total), Note: textfmt.Params(r.Params.Total) + " " + eq(r.Params.Total, r.Params.PredictedTotal)},
+		{Key: "params.active", Label: "active parameters", Value: textfmt.Count(r.Params.Active), Note: textfmt.Params(r.Params.Active) + " " + eq(r.Params.Active, r.Params.PredictedActive)},
+		{Key: "weights_bytes", Label: "weight bytes", Value: textfmt.Count(r.Memory.WeightsBytes), Note: textfmt.Bytes(r.Memory.WeightsBytes) + " as stored"},
+		{Key: "coverage", Label: "coverage", Value: fmt.Sprintf("%d/%d", r.Coverage.Verified, r.Coverage.Total), Note: fmt.Sprintf("gate %s %s", r.Gate.ID, textfmt.Verdict(r.Gate.Pass))},
+	}
+	if r.Model.NotChecked != "" {
+		p.Facts = append(p.Facts, htmlreport.Fact{Key: "not_checked", Label: "architecture not checked", Value: "—", Note: r.Model.NotChecked})
+	}
+	for _, c := range r.Checks {
+		p.Checks = append(p.Checks, htmlreport.Check{ID: c.ID, Title: c.Title, Status: c.status(), Level: c.Level, Detail: c.Detail})
+	}
+	for _, h := range r.Coverage.Harnesses {
+		p.Checks = append(p.Checks, htmlreport.Check{ID: h.ID, Title: fmt.Sprintf("%s harness of %s, bound %d", h.Strategy, h.Obligation, h.Bound), Status: textfmt.Verdict(h.Pass), Level: "harness", Detail: h.Detail})
+	}
+	if r.Gate.ID != "" {
+		p.Checks = append(p.Checks, htmlreport.Check{ID: r.Gate.ID, Title: "QA gate: all seven falsification tests pass, coverage 1, the files sound",
+			Status: textfmt.Verdict(r.Gate.Pass), Level: "gate", Detail: fmt.Sprintf("coverage %d/%d", r.Coverage.Verified, r.Coverage.Total)})
+	}
+	dt := htmlreport.Table{Key: "dtypes", Title: "Bytes per dtype", Columns: []string{"dtype", "tensors", "parameters", "bytes", "size"}, Numeric: []bool{false, true, true, true, true}}
+	for _, d := range r.DTypes {
+		dt.Rows = append(dt.Rows, []string{d.DType, textfmt.Count(int64(d.Tensors)), textfmt.Count(d.Params), textfmt.Count(d.Bytes), textfmt.Bytes(d.Bytes)})
+	}
+	gt := htmlreport.Table{Key: "groups", Title: "Parameters per component group", Columns: []string{"group", "tallied", "predicted", ""}, Numeric: []bool{false, true, true, false}}
+	for _, g := range r.Params.Groups {
+		gt.Rows = append(gt.Rows, []string{g.Group, textfmt.Count(g.Params), textfmt.Count(g.Predicted), eq(g.Params, g.Predicted)})
+	}
+	p.Tables = []htmlreport.Table{dt, gt}
+	if r.basis != nil {
+		p.Sections = r.basis.htmlCharts()
+	}
+	for _, f := range r.Findings {
+		p.Findings = append(p.Findings, htmlreport.Finding{Check: f.Check, Tensor: f.Tensor, File: f.File, Message: f.Message})
+	}
+	return p
+}
+
+// shares is the checkpoint's parameters and bytes per category (a layer
+// or a component group) and dtype: params counts the model's parameters
+// as the report's tallies do (packed values unpacked, the parts apart from
+// the total left out), bytes every tensor.
+type shares struct {
+	categories    []string
+	dtypes        []string
+	params, bytes [][]float64 // [dtype][category]
+}
+
+// layerShares breaks the parameters and bytes down per layer ("other"
+// first for the tensors outside the layers) and dtype, the dtypes in the
+// report's order (most bytes first).
+func (a *auditRun) layerShares() shares {
+	layers := map[int]bool{}
+	for i := range a.inv.Tensors {
+		layers[a.inv.Tensors[i].Layer] = true
+	}
+	order := slices.Sorted(func(yield func(int) bool) {
+		for l := range layers {
+			if !yield(l) {
+				return
+			}
+		}
+	})
+	index := map[int]int{}
+	var cats []string
+	for i, l := range order {
+		index[l] = i
+		label := fmt.Sprint(l)
+		if l < 0 {
+			label = "other"
+		}
+		cats = append(cats, label)
+	}
+	return a.shares(cats, func(i int) int { return index[a.inv.Tensors[i].Layer] })
+}
+
+// groupShares breaks them down per component group.
+func (a *auditRun) groupShares() shares {
+	used := make([]bool, arch.NumGroups)
+	for i := range a.roles {
+		used[a.roles[i].Group] = true
+	}
+	index := make([]int, arch.NumGroups)
+	var cats []string
+	for g := range arch.NumGroups {
+		if used[g] {
+			index[g] = len(cats)
+			cats = append(cats, arch.Group(g).String())
+		}
+	}
+	return a.shares(cats, func(i int) int { return index[a.roles[i].Group] })
+}
+
+func (a *auditRun) shares(cats []string, category func(tensor int) int) shares {
+	s := shares{categories: cats}
+	dindex := map[string]int{}
+	for _, d := range a.report.DTypes {
+		dindex[d.DType] = len(s.dtypes)
+		s.dtypes = append(s.dtypes, d.DType)
+	}
+	s.params, s.bytes = make([][]float64, len(s.dtypes)), make([][]float64, len(s.dtypes))
+	for i := range s.dtypes {
+		s.params[i], s.bytes[i] = make([]float64, len(cats)), make([]float64, len(cats))
+	}
+	for i := range a.inv.Tensors {
+		t, r := &a.inv.Tensors[i], &a.roles[i]
+		d, c := dindex[t.DType], category(i)
+		s.bytes[d][c] += float64(t.Bytes)
+		if r.Known && r.Part != arch.PartModel {
+			continue
+		}
+		n := t.Params
+		if r.Known && r.Values > 1 {
+			n *= int64(r.Values)
+		}
+		s.params[d][c] += float64(n)
+	}
+	return s
+}
+
+// charts draws the parameters and the bytes of s as two stacked bar
+// charts.
+func (s shares) charts(what, xl string) ([]htmlreport.Chart, []string) {
+	var charts []htmlreport.Chart
+	var notes []string
+	for _, m := range []struct {
+		name, unit string
+		v          [][]float64
+		scale      float64
+	}{{"Parameters", "parameters", s.params, 1}, {"Bytes", "GiB", s.bytes, 1 << 30}} {
+		b := htmlreport.Bars{Title: m.name + " per " + what + ", by dtype", XLabel: xl, YLabel: m.unit, Categories: s.categories}
+		for i, d := range s.dtypes {
+			vs := make([]float64, len(m.v[i]))
+			for j, v := range m.v[i] {
+				vs[j] = v / m.scale
+			}
+			b.Series = append(b.Series, htmlreport.Series{Name: d, Values: vs})
+		}
+		c, err := htmlreport.StackedBars(b)
+		if err != nil {
+			notes = append(notes, err.Error())
+			continue
+		}
+		charts = append(charts, c)
+	}
+	return charts, notes
+}
+
+// The chart ranges: context lengths from 512 to at least 128K, batches
+// from 1 to 1024, in powers of two.
+const (
+	chartMinCtx   = 512
+	chartMaxCtx   = 128 << 10
+	chartMaxBatch = 1024
+)
+
+// chartKVTypes are the KV cache types the memory chart draws.
+var chartKVTypes = []string{"f32", "f16", "q8_0", "q4_0"}
+
+func (a *auditRun) htmlCharts() []htmlreport.Section {
+	var out []htmlreport.Section
+	ls := a.layerShares()
+	lc, ln := ls.charts("layer", "layer")
+	out = append(out, htmlreport.Section{Title: "Parameters and bytes per layer", Charts: lc, Notes: ln,
+		Caption: "Stacked by dtype; \"other\" holds the tensors outside the decoder layers (embedding, final norm, lm_head)."})
+	gs := a.groupShares()
+	gc, gn := gs.charts("component group", "component group")
+	out = append(out, htmlreport.Section{Title: "Parameters and bytes per component", Charts: gc, Notes: gn, Caption: "Stacked by dtype."})
+	out = append(out, a.memoryChart(), a.rooflineCharts())
+	return out
+}
+
+// memoryChart draws weights + KV cache + activations against the context
+// length, one line per KV cache type, with each machine's memory as a
+// level.
+func (a *auditRun) memoryChart() htmlreport.Section {
+	batch := a.opts.Batch
+	s := htmlreport.Section{Title: "Memory against context length",
+		Caption: fmt.Sprintf("Weights as stored (%s) + KV cache + activations, batch %d, at each KV cache type; dashed: each machine's memory.",
+			textfmt.Bytes(a.tl.weightBytes), batch)}
+	maxCtx := max(chartMaxCtx, a.opts.Ctx)
+	l := htmlreport.Lines{Title: "Memory (GiB) against context length", XLabel: "context length (tokens)", YLabel: "GiB", LogX: true, LogY: true}
+	hi := 0.0
+	for i, kt := range chartKVTypes {
+		line := htmlreport.Line{Name: "KV " + kt, Color: i}
+		for ctx := int64(chartMinCtx); ctx <= maxCtx; ctx *= 2 {
+			kv, err := cost.KVCacheBytes(a.spec, ctx, batch, kt)
+			if err != nil {
+				s.Notes = append(s.Notes, fmt.Sprintf("KV %s at ctx %d: %v", kt, ctx, err))
+				line.X = nil
+				break
+			}
+			total := float64(a.tl.weightBytes) + float64(kv) + float64(cost.ActivationBytes(a.spec, ctx, batch))
+			line.X, line.Y = append(line.X, float64(ctx)), append(line.Y, total/(1<<30))
+			hi = max(hi, total/(1<<30))
+		}
+		if line.X != nil {
+			l.Lines = append(l.Lines, line)
+		}
+	}
+	if len(l.Lines) == 0 {
+		return s
+	}
+	for _, hw := range a.opts.machines() {
+		if hw.MemoryBytes <= 0 {
+			continue
+		}
+		gib := float64(hw.MemoryBytes) / (1 << 30)
+		l.Lines = append(l.Lines, htmlreport.Line{Name: hw.Name, X: []float64{chartMinCtx, float64(maxCtx)}, Y: []float64{gib, gib}, Color: -1, Dashed: true,
+			Label: fmt.Sprintf("%s %.0f GB", hw.Name, float64(hw.MemoryBytes)/1e9)})
+	}
+	c, err := htmlreport.LineChart(l)
+	if err != nil {
+		s.Notes = append(s.Notes, err.Error())
+		return s
+	}
+	s.Charts = []htmlreport.Chart{c}
+	return s
+}
+
+// rooflineCharts draws, per machine, the decode throughput against the
+// batch under both traffic models, the batches where the all-weights
+// model is compute-bound shaded.
+func (a *auditRun) rooflineCharts() htmlreport.Section {
+	s := htmlreport.Section{Title: "Roofline per machine", Small: true,
+		Caption: fmt.Sprintf("Decode tokens/s against batch at ctx %d (KV cache %s, read once per step): solid all weights per step, dashed active weights per step; shaded: compute-bound under the all-weights model, memory-bound elsewhere.", a.opts.Ctx, a.opts.KVType)}
+	if !a.costs.costed {
+		s.Notes = append(s.Notes, "no roofline: the architecture gives no attention cost model")
+		return s
+	}
+	for _, hw := range a.opts.machines() {
+		l := htmlreport.Lines{Title: hw.Name, XLabel: "batch", YLabel: "tok/s", LogX: true, LogY: true, Width: 360, Height: 230}
+		var band *htmlreport.Band
+		ok := true
+		for ti, traffic := range []cost.Traffic{cost.TrafficAllWeights, cost.TrafficActiveWeights} {
+			line := htmlreport.Line{Name: traffic.String(), Color: 0, Dashed: ti == 1}
+			for b := int64(1); b <= chartMaxBatch; b *= 2 {
+				in := a.rooflineInput(hw, traffic)
+				kv, err := cost.KVCacheBytes(a.spec, a.opts.Ctx, b, a.opts.KVType)
+				if err != nil {
+					s.Notes = append(s.Notes, fmt.Sprintf("%s, batch %d: %v", hw.Name, b, err))
+					ok = false
+					break
+				}
+				in.Batch, in.KVBytes = b, kv
+				rl, err := cost.RooflineFor(in)
+				if err != nil {
+					s.Notes = append(s.Notes, fmt.Sprintf("%s, batch %d: %v", hw.Name, b, err))
+					ok = false
+					break
+				}
+				line.X, line.Y = append(line.X, float64(b)), append(line.Y, rl.TokensPerSecond)
+				if ti == 0 && rl.Bound == cost.BoundCompute {
+					if band == nil {
+						band = &htmlreport.Band{Name: "compute-bound", X0: float64(b)}
+					}
+					band.X1 = float64(b)
+				}
+			}
+			if !ok {
+				break
+			}
+			l.Lines = append(l.Lines, line)
+		}
+		if !ok {
+			continue
+		}
+		if band != nil {
+			// The band reaches back to the last memory-bound batch's
+			// midpoint (on the log axis) so that a single batch shows.
+			band.X0 /= 1.41421356
+			l.Bands = []htmlreport.Band{*band}
+		}
+		c, err := htmlreport.LineChart(l)
+		if err != nil {
+			s.Notes = append(s.Notes, err.Error())
+			continue
+		}
+		s.Charts = append(s.Charts, c)
+	}
+	return s
+}
+
+// dtypesOf is the report's tally per dtype.
+func dtypesOf(a *auditRun) []DTypeJSON {
+	var out []DTypeJSON
+	for _, d := range a.inv.DTypes() {
+		out = append(out, DTypeJSON(d))
+	}
+	return out
+}
