@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/cost"
@@ -183,7 +184,7 @@ func (a *auditRun) shares(cats []string, category func(tensor int) int) shares {
 
 // charts draws the parameters and the bytes of s as two stacked bar
 // charts.
-func (s shares) charts(what, xl string) ([]htmlreport.Chart, []string) {
+func (s shares) charts(what, xl string, width float64) ([]htmlreport.Chart, []string) {
 	var charts []htmlreport.Chart
 	var notes []string
 	for _, m := range []struct {
@@ -191,7 +192,7 @@ func (s shares) charts(what, xl string) ([]htmlreport.Chart, []string) {
 		v          [][]float64
 		scale      float64
 	}{{"Parameters", "parameters", s.params, 1}, {"Bytes", "GiB", s.bytes, 1 << 30}} {
-		b := htmlreport.Bars{Title: m.name + " per " + what + ", by dtype", XLabel: xl, YLabel: m.unit, Categories: s.categories}
+		b := htmlreport.Bars{Title: m.name + " per " + what + ", by dtype", XLabel: xl, YLabel: m.unit, Categories: s.categories, Width: width}
 		for i, d := range s.dtypes {
 			vs := make([]float64, len(m.v[i]))
 			for j, v := range m.v[i] {
@@ -223,11 +224,11 @@ var chartKVTypes = []string{"f32", "f16", "q8_0", "q4_0"}
 func (a *auditRun) htmlCharts() []htmlreport.Section {
 	var out []htmlreport.Section
 	ls := a.layerShares()
-	lc, ln := ls.charts("layer", "layer")
+	lc, ln := ls.charts("layer", "layer", 0)
 	out = append(out, htmlreport.Section{Title: "Parameters and bytes per layer", Charts: lc, Notes: ln,
 		Caption: "Stacked by dtype; \"other\" holds the tensors outside the decoder layers (embedding, final norm, lm_head)."})
 	gs := a.groupShares()
-	gc, gn := gs.charts("component group", "component group")
+	gc, gn := gs.charts("component group", "component group", 415)
 	out = append(out, htmlreport.Section{Title: "Parameters and bytes per component", Charts: gc, Notes: gn, Caption: "Stacked by dtype."})
 	out = append(out, a.memoryChart(), a.rooflineCharts())
 	return out
@@ -235,49 +236,64 @@ func (a *auditRun) htmlCharts() []htmlreport.Section {
 
 // memoryChart draws weights + KV cache + activations against the context
 // length, one line per KV cache type, with each machine's memory as a
-// level.
+// level (machines of one size share a line), and beside it the KV cache
+// alone.
 func (a *auditRun) memoryChart() htmlreport.Section {
 	batch := a.opts.Batch
 	s := htmlreport.Section{Title: "Memory against context length",
-		Caption: fmt.Sprintf("Weights as stored (%s) + KV cache + activations, batch %d, at each KV cache type; dashed: each machine's memory.",
+		Caption: fmt.Sprintf("Left: weights as stored (%s) + KV cache + activations at batch %d, per KV cache type, and each machine's memory (dashed). Right: the KV cache alone.",
 			textfmt.Bytes(a.tl.weightBytes), batch)}
 	maxCtx := max(chartMaxCtx, a.opts.Ctx)
-	l := htmlreport.Lines{Title: "Memory (GiB) against context length", XLabel: "context length (tokens)", YLabel: "GiB", LogX: true, LogY: true}
-	hi := 0.0
+	total := htmlreport.Lines{Title: "Memory against context length", XLabel: "context length (tokens)", YLabel: "GiB", LogX: true, LogY: true, Width: 460, Height: 270, LegendLeft: true}
+	kvOnly := htmlreport.Lines{Title: "KV cache against context length", XLabel: "context length (tokens)", YLabel: "GiB", LogX: true, LogY: true, Width: 370, Height: 270, LegendLeft: true}
 	for i, kt := range chartKVTypes {
-		line := htmlreport.Line{Name: "KV " + kt, Color: i}
+		tl, kl := htmlreport.Line{Name: "KV " + kt, Color: i}, htmlreport.Line{Name: "KV " + kt, Color: i}
 		for ctx := int64(chartMinCtx); ctx <= maxCtx; ctx *= 2 {
 			kv, err := cost.KVCacheBytes(a.spec, ctx, batch, kt)
 			if err != nil {
 				s.Notes = append(s.Notes, fmt.Sprintf("KV %s at ctx %d: %v", kt, ctx, err))
-				line.X = nil
+				tl.X = nil
 				break
 			}
-			total := float64(a.tl.weightBytes) + float64(kv) + float64(cost.ActivationBytes(a.spec, ctx, batch))
-			line.X, line.Y = append(line.X, float64(ctx)), append(line.Y, total/(1<<30))
-			hi = max(hi, total/(1<<30))
+			sum := float64(a.tl.weightBytes) + float64(kv) + float64(cost.ActivationBytes(a.spec, ctx, batch))
+			tl.X, tl.Y = append(tl.X, float64(ctx)), append(tl.Y, sum/(1<<30))
+			kl.X, kl.Y = append(kl.X, float64(ctx)), append(kl.Y, float64(kv)/(1<<30))
 		}
-		if line.X != nil {
-			l.Lines = append(l.Lines, line)
+		if tl.X != nil {
+			total.Lines, kvOnly.Lines = append(total.Lines, tl), append(kvOnly.Lines, kl)
 		}
 	}
-	if len(l.Lines) == 0 {
+	if len(total.Lines) == 0 {
 		return s
 	}
+	var sizes []int64
+	names := map[int64][]string{}
 	for _, hw := range a.opts.machines() {
 		if hw.MemoryBytes <= 0 {
 			continue
 		}
-		gib := float64(hw.MemoryBytes) / (1 << 30)
-		l.Lines = append(l.Lines, htmlreport.Line{Name: hw.Name, X: []float64{chartMinCtx, float64(maxCtx)}, Y: []float64{gib, gib}, Color: -1, Dashed: true,
-			Label: fmt.Sprintf("%s %.0f GB", hw.Name, float64(hw.MemoryBytes)/1e9)})
+		if names[hw.MemoryBytes] == nil {
+			sizes = append(sizes, hw.MemoryBytes)
+		}
+		names[hw.MemoryBytes] = append(names[hw.MemoryBytes], hw.Name)
 	}
-	c, err := htmlreport.LineChart(l)
-	if err != nil {
-		s.Notes = append(s.Notes, err.Error())
-		return s
+	slices.Sort(sizes)
+	for i, n := range sizes {
+		gib := float64(n) / (1 << 30)
+		// A level within 25% of the one below has its label at the
+		// other end, so that the two do not overlap.
+		left := i > 0 && float64(n) < 1.25*float64(sizes[i-1]) && !total.Lines[len(total.Lines)-1].LabelLeft
+		total.Lines = append(total.Lines, htmlreport.Line{X: []float64{chartMinCtx, float64(maxCtx)}, Y: []float64{gib, gib}, Color: -1, Dashed: true,
+			Label: fmt.Sprintf("%s %.0f GB", strings.Join(names[n], ", "), float64(n)/1e9), LabelLeft: left})
 	}
-	s.Charts = []htmlreport.Chart{c}
+	for _, l := range []htmlreport.Lines{total, kvOnly} {
+		c, err := htmlreport.LineChart(l)
+		if err != nil {
+			s.Notes = append(s.Notes, err.Error())
+			continue
+		}
+		s.Charts = append(s.Charts, c)
+	}
 	return s
 }
 
@@ -292,8 +308,9 @@ func (a *auditRun) rooflineCharts() htmlreport.Section {
 		return s
 	}
 	for _, hw := range a.opts.machines() {
-		l := htmlreport.Lines{Title: hw.Name, XLabel: "batch", YLabel: "tok/s", LogX: true, LogY: true, Width: 360, Height: 230}
+		l := htmlreport.Lines{Title: hw.Name, XLabel: "batch", YLabel: "tok/s", LogX: true, LogY: true, Width: 270, Height: 200, LegendLeft: true}
 		var band *htmlreport.Band
+		var fits *bool
 		ok := true
 		for ti, traffic := range []cost.Traffic{cost.TrafficAllWeights, cost.TrafficActiveWeights} {
 			line := htmlreport.Line{Name: traffic.String(), Color: 0, Dashed: ti == 1}
@@ -313,6 +330,9 @@ func (a *auditRun) rooflineCharts() htmlreport.Section {
 					break
 				}
 				line.X, line.Y = append(line.X, float64(b)), append(line.Y, rl.TokensPerSecond)
+				if fits == nil && hw.MemoryBytes > 0 {
+					fits = &rl.Fits
+				}
 				if ti == 0 && rl.Bound == cost.BoundCompute {
 					if band == nil {
 						band = &htmlreport.Band{Name: "compute-bound", X0: float64(b)}
@@ -327,6 +347,18 @@ func (a *auditRun) rooflineCharts() htmlreport.Section {
 		}
 		if !ok {
 			continue
+		}
+		// The compute roof: Compute / FLOPs per token, whatever the batch.
+		roof := hw.Compute / float64(a.costs.flops.Total)
+		l.Lines = append(l.Lines, htmlreport.Line{X: []float64{1, chartMaxBatch}, Y: []float64{roof, roof}, Color: -1, Dashed: true, Label: "compute roof"})
+		switch {
+		case band == nil:
+			l.Title += ": memory-bound"
+		default:
+			l.Title += fmt.Sprintf(": compute-bound from batch %.0f", band.X0)
+		}
+		if fits != nil && !*fits {
+			l.Title += fmt.Sprintf("; does not fit in %.0f GB", float64(hw.MemoryBytes)/1e9)
 		}
 		if band != nil {
 			// The band reaches back to the last memory-bound batch's

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -22,6 +23,12 @@ import (
 
 	"github.com/weightaudit/weightaudit/audit"
 )
+
+// screenshot, when set, is where TestBrowserBuiltin also writes its
+// screenshot: the README's docs/html-report.png is made by
+//
+//	go test ./internal/htmlreport -run TestBrowserBuiltin -args -screenshot=$PWD/docs/html-report.png
+var screenshot = flag.String("screenshot", "", "also write TestBrowserBuiltin's screenshot to this PNG file")
 
 // chromiumPath is where Debian's chromium package puts the browser; .ci/run
 // installs it.
@@ -316,15 +323,18 @@ func TestBrowserBuiltin(t *testing.T) {
 	p := open(t, path)
 	got := eval[shown](t, p, readDOM)
 	p.screenshot(t, filepath.Join(dir, "report.png"))
+	if *screenshot != "" {
+		p.screenshot(t, *screenshot)
+	}
 	p.clean(t)
 	compare(t, got, jr)
 	if jr.Params.Total != 235_093_634_560 || jr.Params.Active != 22_190_763_520 {
 		t.Errorf("JSON params total %d, active %d, want DESIGN.md's 235,093,634,560 and 22,190,763,520", jr.Params.Total, jr.Params.Active)
 	}
-	// Two charts per layer, two per group, the memory chart, one roofline
+	// Two charts per layer, two per group, two of memory, one roofline
 	// per preset (nine).
-	if got.SVGs != 2+2+1+9 {
-		t.Errorf("%d charts drawn, want 14", got.SVGs)
+	if got.SVGs != 2+2+2+9 {
+		t.Errorf("%d charts drawn, want 15", got.SVGs)
 	}
 	if jr.Verdict != "pass" || len(got.Causes) != 0 {
 		t.Errorf("verdict %s with root causes %q, want a pass with none", jr.Verdict, got.Causes)

@@ -55,6 +55,8 @@ type Bars struct {
 	Width, Height float64
 }
 
+// Sizes are in points (vgsvg's unit): 1 pt is 4/3 CSS pixels.
+
 // StackedBars draws b. It fails, wrapping [ErrChart], when there is no
 // category, a series' length differs from the categories', or a value is
 // negative or not finite.
@@ -80,7 +82,7 @@ func StackedBars(b Bars) (Chart, error) {
 		}
 		top = max(top, sum)
 	}
-	w, h := size(b.Width, b.Height, 760, 280)
+	w, h := size(b.Width, b.Height, 740, 260)
 	p := newPlot(b.Title, b.XLabel, b.YLabel)
 	// The bars fill 70% of their slot; the plot area is about the canvas
 	// less the axes' 60 points.
@@ -109,15 +111,16 @@ func StackedBars(b Bars) (Chart, error) {
 }
 
 // Line is one line of a line chart. Label, when set, is written at the
-// line's right end (for reference levels such as a machine's memory);
-// otherwise the line is named in the legend. Color indexes [Palette]; -1
-// draws it grey. Dashed draws it dashed.
+// line's right end, or its left one with LabelLeft (for reference levels
+// such as a machine's memory); otherwise the line is named in the legend.
+// Color indexes [Palette]; -1 draws it grey. Dashed draws it dashed.
 type Line struct {
-	Name   string
-	X, Y   []float64
-	Color  int
-	Dashed bool
-	Label  string
+	Name      string
+	X, Y      []float64
+	Color     int
+	Dashed    bool
+	Label     string
+	LabelLeft bool
 }
 
 // Band is a shaded stretch of the x axis, [X0, X1], named in the legend.
@@ -136,10 +139,12 @@ type Lines struct {
 	Bands                 []Band
 	XFormat, YFormat      func(float64) string
 	// Width and Height are the chart's size in points; the defaults are
-	// 760 × 300.
+	// 740 × 280.
 	Width, Height float64
 	// YMin and YMax, when set (YMax > YMin), fix the y range.
 	YMin, YMax float64
+	// LegendLeft puts the legend top left instead of top right.
+	LegendLeft bool
 }
 
 // LineChart draws l. It fails, wrapping [ErrChart], when there is no
@@ -172,11 +177,11 @@ func LineChart(l Lines) (Chart, error) {
 		ymin, ymax = pad(ymin, l.LogY)
 	}
 	if l.LogY {
-		ymin, ymax = ymin/1.5, ymax*2.5 // room for the legend and labels
+		ymin, ymax = ymin/1.5, ymax*5 // room for the legend and labels
 	} else {
 		ymin, ymax = min(0, ymin), ymax*1.25
 	}
-	w, h := size(l.Width, l.Height, 760, 300)
+	w, h := size(l.Width, l.Height, 740, 280)
 	p := newPlot(l.Title, l.XLabel, l.YLabel)
 	for _, b := range l.Bands {
 		x0, x1 := max(b.X0, xmin), min(b.X1, xmax)
@@ -193,6 +198,7 @@ func LineChart(l Lines) (Chart, error) {
 		p.Legend.Add(b.Name, poly)
 	}
 	var labels plotter.XYLabels
+	var left []bool
 	for _, ln := range l.Lines {
 		xys := make(plotter.XYs, len(ln.X))
 		for i := range ln.X {
@@ -213,9 +219,13 @@ func LineChart(l Lines) (Chart, error) {
 		}
 		p.Add(line)
 		if ln.Label != "" && len(xys) > 0 {
-			last := xys[len(xys)-1]
-			labels.XYs = append(labels.XYs, last)
+			at := xys[len(xys)-1]
+			if ln.LabelLeft {
+				at = xys[0]
+			}
+			labels.XYs = append(labels.XYs, at)
 			labels.Labels = append(labels.Labels, ln.Label)
+			left = append(left, ln.LabelLeft)
 		} else if ln.Name != "" {
 			p.Legend.Add(ln.Name, line)
 		}
@@ -229,6 +239,9 @@ func LineChart(l Lines) (Chart, error) {
 			lb.TextStyle[i].Font = sans(8)
 			lb.TextStyle[i].Color = color.RGBA{0x59, 0x63, 0x6e, 0xff}
 			lb.TextStyle[i].XAlign = draw.XRight
+			if left[i] {
+				lb.TextStyle[i].XAlign = draw.XLeft
+			}
 			lb.TextStyle[i].YAlign = draw.YBottom
 		}
 		p.Add(lb)
@@ -248,7 +261,7 @@ func LineChart(l Lines) (Chart, error) {
 	if l.LogY {
 		p.Y.Scale = plot.LogScale{}
 	}
-	p.Legend.Top = true
+	p.Legend.Top, p.Legend.Left = true, l.LegendLeft
 	return render(l.Title, p, w, h)
 }
 
