@@ -311,33 +311,48 @@ func compare(t *testing.T, got shown, jr jsonReport) {
 	}
 }
 
-// TestBrowserBuiltin opens the built-in Qwen3-235B-A22B layout's report
-// in Chromium: it loads from file:// with no other request and nothing
-// logged, draws its charts, and shows the JSON report's numbers, which
-// DESIGN.md gives for this model (total 235,093,634,560, active
-// 22,190,763,520).
+// TestBrowserBuiltin opens the reports of two built-in layouts in
+// Chromium: the BF16 Qwen3-235B-A22B safetensors (the default of `audit`)
+// and the Q4_K_M Qwen3-30B-A3B GGUF (three dtypes). Each loads from
+// file:// with no other request and nothing logged, draws its charts, and
+// shows the JSON report's numbers; for the 235B those are DESIGN.md's
+// (total 235,093,634,560, active 22,190,763,520).
 func TestBrowserBuiltin(t *testing.T) {
-	r := auditBuiltin(t)
-	dir := t.TempDir()
-	path, jr := writeBoth(t, r, dir)
-	p := open(t, path)
-	got := eval[shown](t, p, readDOM)
-	p.screenshot(t, filepath.Join(dir, "report.png"))
-	if *screenshot != "" {
-		p.screenshot(t, *screenshot)
-	}
-	p.clean(t)
-	compare(t, got, jr)
-	if jr.Params.Total != 235_093_634_560 || jr.Params.Active != 22_190_763_520 {
-		t.Errorf("JSON params total %d, active %d, want DESIGN.md's 235,093,634,560 and 22,190,763,520", jr.Params.Total, jr.Params.Active)
-	}
-	// Two charts per layer, two per group, two of memory, one roofline
-	// per preset (nine).
-	if got.SVGs != 2+2+2+9 {
-		t.Errorf("%d charts drawn, want 15", got.SVGs)
-	}
-	if jr.Verdict != "pass" || len(got.Causes) != 0 {
-		t.Errorf("verdict %s with root causes %q, want a pass with none", jr.Verdict, got.Causes)
+	for _, tt := range []struct {
+		builtin       string
+		total, active int64 // published; 0: not checked here
+		dtypes        int
+	}{
+		{"safetensors", 235_093_634_560, 22_190_763_520, 1},
+		{"30b-gguf", 0, 0, 3},
+	} {
+		t.Run(tt.builtin, func(t *testing.T) {
+			r := auditBuiltin(t, tt.builtin)
+			dir := t.TempDir()
+			path, jr := writeBoth(t, r, dir)
+			p := open(t, path)
+			got := eval[shown](t, p, readDOM)
+			p.screenshot(t, filepath.Join(dir, "report.png"))
+			if *screenshot != "" && tt.builtin == "safetensors" {
+				p.screenshot(t, *screenshot)
+			}
+			p.clean(t)
+			compare(t, got, jr)
+			if tt.total != 0 && (jr.Params.Total != tt.total || jr.Params.Active != tt.active) {
+				t.Errorf("JSON params total %d, active %d, want %d and %d", jr.Params.Total, jr.Params.Active, tt.total, tt.active)
+			}
+			if len(got.DTypes) != tt.dtypes {
+				t.Errorf("%d dtype rows, want %d", len(got.DTypes), tt.dtypes)
+			}
+			// Two charts per layer, two per group, two of memory, one
+			// roofline per preset (nine).
+			if got.SVGs != 2+2+2+9 {
+				t.Errorf("%d charts drawn, want 15", got.SVGs)
+			}
+			if jr.Verdict != "pass" || len(got.Causes) != 0 {
+				t.Errorf("verdict %s with root causes %q, want a pass with none", jr.Verdict, got.Causes)
+			}
+		})
 	}
 }
 

@@ -23,9 +23,9 @@ const (
 	renamed       = "model.layers.0.mlp.gate.weight"
 )
 
-func auditBuiltin(t *testing.T) *audit.Report {
+func auditBuiltin(t *testing.T, name string) *audit.Report {
 	t.Helper()
-	l, err := synth.Builtin("safetensors")
+	l, err := synth.Builtin(name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,119 @@
+package audit
+
+import (
+	"context"
+	"strconv"
+	"testing"
+
+	_ "github.com/weightaudit/weightaudit/arch/all"
+	"github.com/weightaudit/weightaudit/audit/synth"
+	"github.com/weightaudit/weightaudit/checkpoint"
+)
+
+func runBuiltin(t *testing.T, name string) *Report {
+	t.Helper()
+	l, err := synth.Builtin(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := checkpoint.Load(context.Background(), l.Source())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Run(ck, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestChartShares checks the charts' breakdowns against the report's own
+// tallies, made apart (tallyRoles): per layer, the parameters and bytes
+// stacked over the dtypes sum to the layer table's; per group, the
+// parameters to the group table's; per dtype, the bytes over the layers
+// to the dtype table's.
+func TestChartShares(t *testing.T) {
+	for _, name := range []string{"safetensors", "30b-gguf"} {
+		t.Run(name, func(t *testing.T) {
+			r := runBuiltin(t, name)
+			ls := r.basis.layerShares()
+			byLabel := map[string]LayerAudit{}
+			for _, l := range r.Layers {
+				label := "other"
+				if l.Layer >= 0 {
+					label = strconv.Itoa(l.Layer)
+				}
+				byLabel[label] = l
+			}
+			if len(ls.categories) != len(r.Layers) {
+				t.Fatalf("%d layer categories, %d layer rows", len(ls.categories), len(r.Layers))
+			}
+			for c, label := range ls.categories {
+				var params, bytes float64
+				for d := range ls.dtypes {
+					params += ls.params[d][c]
+					bytes += ls.bytes[d][c]
+				}
+				l := byLabel[label]
+				if int64(params) != l.Params || int64(bytes) != l.Bytes {
+					t.Errorf("layer %s: charts %v params %v bytes, table %d and %d", label, params, bytes, l.Params, l.Bytes)
+				}
+			}
+			for d, dt := range r.DTypes {
+				var bytes float64
+				for c := range ls.categories {
+					bytes += ls.bytes[d][c]
+				}
+				if ls.dtypes[d] != dt.DType || int64(bytes) != dt.Bytes {
+					t.Errorf("dtype %d: chart %s %v bytes, table %s %d", d, ls.dtypes[d], bytes, dt.DType, dt.Bytes)
+				}
+			}
+			gs := r.basis.groupShares()
+			byGroup := map[string]int64{}
+			for _, g := range r.Params.Groups {
+				byGroup[g.Group] = g.Params
+			}
+			for c, g := range gs.categories {
+				var params float64
+				for d := range gs.dtypes {
+					params += gs.params[d][c]
+				}
+				if int64(params) != byGroup[g] {
+					t.Errorf("group %s: chart %v params, table %d", g, params, byGroup[g])
+				}
+			}
+		})
+	}
+}
+
+// TestDTypeBytes checks the report's dtype tally of the built-in
+// Qwen3-30B-A3B Q4_K_M GGUF against ggml's type sizes (ggml.c
+// type_traits: Q4_K 144 bytes per block of 256, Q6_K 210 per 256, F32 4
+// per element) and the BF16 235B layout against 2 bytes per element.
+func TestDTypeBytes(t *testing.T) {
+	perBlock := map[string][2]int64{"Q4_K": {144, 256}, "Q6_K": {210, 256}, "F32": {4, 1}, "BF16": {2, 1}}
+	for _, name := range []string{"safetensors", "30b-gguf"} {
+		r := runBuiltin(t, name)
+		if len(r.DTypes) == 0 {
+			t.Fatalf("%s: no dtypes", name)
+		}
+		var sum int64
+		for i, d := range r.DTypes {
+			b, ok := perBlock[d.DType]
+			if !ok {
+				t.Errorf("%s: unexpected dtype %s", name, d.DType)
+				continue
+			}
+			if want := d.Params / b[1] * b[0]; d.Params%b[1] != 0 || d.Bytes != want {
+				t.Errorf("%s: %s holds %d params in %d bytes, want %d", name, d.DType, d.Params, d.Bytes, want)
+			}
+			if i > 0 && r.DTypes[i-1].Bytes < d.Bytes {
+				t.Errorf("%s: dtypes not in descending bytes: %v", name, r.DTypes)
+			}
+			sum += d.Bytes
+		}
+		if sum != r.Memory.WeightsBytes {
+			t.Errorf("%s: dtype bytes sum to %d, weights %d", name, sum, r.Memory.WeightsBytes)
+		}
+	}
+}
