@@ -105,7 +105,7 @@ func StackedBars(b Bars) (Chart, error) {
 	p.X.Tick.Marker = categoryTicks(b.Categories)
 	p.X.Min, p.X.Max = -0.7, float64(n)-0.3
 	p.Y.Min, p.Y.Max = 0, top*1.22+1e-300 // room for the legend
-	p.Y.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick { return linearTicks(lo, hi, compact) })
+	p.Y.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick { return linearTicks(lo, hi, compact, 0) })
 	p.Legend.Top = true
 	return render(b.Title, p, w, h)
 }
@@ -123,6 +123,17 @@ type Line struct {
 	LabelLeft bool
 }
 
+// Mark is a set of points drawn as symbols, named in the legend: defects
+// at a place on the x axis. A Y that is not a usable value on the axis
+// (0 on a log axis, NaN) puts its point at the axis' bottom. Shape is
+// "cross" or "circle"; Color indexes [Palette].
+type Mark struct {
+	Name  string
+	X, Y  []float64
+	Color int
+	Shape string
+}
+
 // Band is a shaded stretch of the x axis, [X0, X1], named in the legend.
 type Band struct {
 	Name   string
@@ -137,6 +148,7 @@ type Lines struct {
 	LogX, LogY            bool
 	Lines                 []Line
 	Bands                 []Band
+	Marks                 []Mark
 	XFormat, YFormat      func(float64) string
 	// Width and Height are the chart's size in points; the defaults are
 	// 740 × 280.
@@ -145,6 +157,9 @@ type Lines struct {
 	YMin, YMax float64
 	// LegendLeft puts the legend top left instead of top right.
 	LegendLeft bool
+	// IntegerX marks an x axis of whole numbers (layers): its ticks fall
+	// on integers and half a unit pads each end.
+	IntegerX bool
 }
 
 // LineChart draws l. It fails, wrapping [ErrChart], when there is no
@@ -164,11 +179,31 @@ func LineChart(l Lines) (Chart, error) {
 			xmin, xmax, ymin, ymax = min(xmin, x), max(xmax, x), min(ymin, y), max(ymax, y)
 		}
 	}
+	for _, m := range l.Marks {
+		if len(m.X) != len(m.Y) {
+			return Chart{}, fmt.Errorf("%w: %q: marks %q have %d x and %d y values", ErrChart, l.Title, m.Name, len(m.X), len(m.Y))
+		}
+		for i, x := range m.X {
+			if !usable(x, l.LogX) {
+				return Chart{}, fmt.Errorf("%w: %q: mark %q at x %v", ErrChart, l.Title, m.Name, x)
+			}
+			xmin, xmax = min(xmin, x), max(xmax, x)
+			if y := m.Y[i]; usable(y, l.LogY) {
+				ymin, ymax = min(ymin, y), max(ymax, y)
+			}
+		}
+	}
 	if math.IsInf(xmin, 1) {
 		return Chart{}, fmt.Errorf("%w: %q: nothing to draw", ErrChart, l.Title)
 	}
+	if math.IsInf(ymin, 1) { // marks at the bottom only
+		ymin, ymax = 1, 1
+	}
 	if l.YMax > l.YMin && usable(l.YMin, l.LogY) {
 		ymin, ymax = l.YMin, l.YMax
+	}
+	if l.IntegerX && !l.LogX {
+		xmin, xmax = xmin-0.5, xmax+0.5
 	}
 	if xmax == xmin {
 		xmin, xmax = pad(xmin, l.LogX)
@@ -230,6 +265,30 @@ func LineChart(l Lines) (Chart, error) {
 			p.Legend.Add(ln.Name, line)
 		}
 	}
+	for _, m := range l.Marks {
+		xys := make(plotter.XYs, len(m.X))
+		for i := range m.X {
+			y := m.Y[i]
+			if !usable(y, l.LogY) || y < ymin {
+				y = ymin
+			}
+			xys[i] = plotter.XY{X: m.X[i], Y: y}
+		}
+		sc, err := plotter.NewScatter(xys)
+		if err != nil {
+			return Chart{}, fmt.Errorf("%w: %q: %w", ErrChart, l.Title, err)
+		}
+		sc.GlyphStyle.Color = Palette[max(0, m.Color)%len(Palette)]
+		sc.GlyphStyle.Radius = vg.Points(4)
+		sc.GlyphStyle.Shape = draw.CrossGlyph{}
+		if m.Shape == "circle" {
+			sc.GlyphStyle.Shape = draw.RingGlyph{}
+		}
+		p.Add(sc)
+		if m.Name != "" {
+			p.Legend.Add(m.Name, sc)
+		}
+	}
 	if len(labels.XYs) > 0 {
 		lb, err := plotter.NewLabels(labels)
 		if err != nil {
@@ -255,6 +314,9 @@ func LineChart(l Lines) (Chart, error) {
 		yf = compact
 	}
 	p.X.Tick.Marker, p.Y.Tick.Marker = ticker(l.LogX, xf), ticker(l.LogY, yf)
+	if l.IntegerX && !l.LogX {
+		p.X.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick { return linearTicks(math.Ceil(lo), math.Floor(hi), xf, 1) })
+	}
 	if l.LogX {
 		p.X.Scale = plot.LogScale{}
 	}
@@ -349,13 +411,14 @@ func categoryTicks(cats []string) plot.ConstantTicks {
 // ticker returns tick marks for a linear or a log axis.
 func ticker(log bool, f func(float64) string) plot.Ticker {
 	if !log {
-		return plot.TickerFunc(func(lo, hi float64) []plot.Tick { return linearTicks(lo, hi, f) })
+		return plot.TickerFunc(func(lo, hi float64) []plot.Tick { return linearTicks(lo, hi, f, 0) })
 	}
 	return plot.TickerFunc(func(lo, hi float64) []plot.Tick { return logTicks(lo, hi, f) })
 }
 
-// linearTicks puts about five labelled ticks on 1-2-5 steps.
-func linearTicks(lo, hi float64, f func(float64) string) []plot.Tick {
+// linearTicks puts about five labelled ticks on 1-2-5 steps of at least
+// minStep.
+func linearTicks(lo, hi float64, f func(float64) string, minStep float64) []plot.Tick {
 	if !(hi > lo) {
 		return []plot.Tick{{Value: lo, Label: f(lo)}}
 	}
@@ -366,8 +429,14 @@ func linearTicks(lo, hi float64, f func(float64) string) []plot.Tick {
 			break
 		}
 	}
+	step = max(step, minStep)
 	var ts []plot.Tick
-	for v := math.Ceil(lo/step) * step; v <= hi*(1+1e-9) && len(ts) < 50; v += step {
+	first := math.Ceil(lo / step)
+	for k := 0.0; k < 50; k++ {
+		v := (first + k) * step // not accumulated: no 0.6000000000000001
+		if v > hi+math.Abs(hi)*1e-9 {
+			break
+		}
 		ts = append(ts, plot.Tick{Value: v, Label: f(v)})
 	}
 	return ts
