@@ -117,3 +117,38 @@ func TestDTypeBytes(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkWriteFormats renders the built-in 235B layout's report in each
+// format, the JSON and Markdown ones the baseline for the HTML page, which
+// draws 15 charts; doc-bytes is the document's size.
+func BenchmarkWriteFormats(b *testing.B) {
+	l, err := synth.Builtin("safetensors")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ck, err := checkpoint.Load(context.Background(), l.Source())
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := Run(ck, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range Formats {
+		b.Run(f.Name, func(b *testing.B) {
+			var n countWriter
+			b.ReportAllocs()
+			for b.Loop() {
+				n = 0
+				if err := f.Write(r, &n); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n), "doc-bytes")
+		})
+	}
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
