@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -250,6 +251,10 @@ func (a *auditRun) memoryChart() htmlreport.Section {
 		tl, kl := htmlreport.Line{Name: "KV " + kt, Color: i}, htmlreport.Line{Name: "KV " + kt, Color: i}
 		for ctx := int64(chartMinCtx); ctx <= maxCtx; ctx *= 2 {
 			kv, err := cost.KVCacheBytes(a.spec, ctx, batch, kt)
+			if errors.Is(err, arch.ErrNotApplicable) {
+				s.Notes = append(s.Notes, "no memory chart: "+err.Error())
+				return s
+			}
 			if err != nil {
 				s.Notes = append(s.Notes, fmt.Sprintf("KV %s at ctx %d: %v", kt, ctx, err))
 				tl.X = nil

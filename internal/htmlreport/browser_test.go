@@ -101,6 +101,9 @@ func open(t *testing.T, path string) *page {
 			}
 			p.record(&p.console, fmt.Sprintf("console.%s %s", ev.Type, strings.Join(args, " ")))
 		case *cdplog.EventEntryAdded:
+			if ev.Entry.Level == cdplog.EntryLevelVerbose || ev.Entry.Level == cdplog.EntryLevelInfo {
+				return // Chromium's own notes (e.g. violations), not the page's errors
+			}
 			p.record(&p.console, fmt.Sprintf("log %s %s: %s %s", ev.Entry.Level, ev.Entry.Source, ev.Entry.Text, ev.Entry.URL))
 		case *runtime.EventExceptionThrown:
 			d := ev.ExceptionDetails
