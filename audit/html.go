@@ -139,21 +139,41 @@ func (a *auditRun) layerShares() shares {
 	return a.shares(cats, func(i int) int { return index[a.inv.Tensors[i].Layer] })
 }
 
-// groupShares breaks them down per component group.
-func (a *auditRun) groupShares() shares {
-	used := make([]bool, arch.NumGroups)
-	for i := range a.roles {
-		used[a.roles[i].Group] = true
+// componentShares breaks them down per component ("other" for the
+// tensors the architecture does not predict), in the order of the
+// components' groups, then by name.
+func (a *auditRun) componentShares() shares {
+	type key struct {
+		group arch.Group
+		name  string
 	}
-	index := make([]int, arch.NumGroups)
-	var cats []string
-	for g := range arch.NumGroups {
-		if used[g] {
-			index[g] = len(cats)
-			cats = append(cats, arch.Group(g).String())
+	seen := map[key]bool{}
+	name := func(i int) key {
+		r := &a.roles[i]
+		if !r.Known {
+			return key{arch.GroupOther, "other"}
+		}
+		return key{r.Group, string(r.Component)}
+	}
+	var keys []key
+	for i := range a.roles {
+		if k := name(i); !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
 		}
 	}
-	return a.shares(cats, func(i int) int { return index[a.roles[i].Group] })
+	slices.SortFunc(keys, func(x, y key) int {
+		if x.group != y.group {
+			return int(x.group) - int(y.group)
+		}
+		return strings.Compare(x.name, y.name)
+	})
+	index := map[key]int{}
+	cats := make([]string, len(keys))
+	for i, k := range keys {
+		index[k], cats[i] = i, k.name
+	}
+	return a.shares(cats, func(i int) int { return index[name(i)] })
 }
 
 func (a *auditRun) shares(cats []string, category func(tensor int) int) shares {
@@ -185,7 +205,7 @@ func (a *auditRun) shares(cats []string, category func(tensor int) int) shares {
 
 // charts draws the parameters and the bytes of s as two stacked bar
 // charts.
-func (s shares) charts(what, xl string, width float64) ([]htmlreport.Chart, []string) {
+func (s shares) charts(what, xl string, width float64, horizontal bool) ([]htmlreport.Chart, []string) {
 	var charts []htmlreport.Chart
 	var notes []string
 	for _, m := range []struct {
@@ -193,7 +213,10 @@ func (s shares) charts(what, xl string, width float64) ([]htmlreport.Chart, []st
 		v          [][]float64
 		scale      float64
 	}{{"Parameters", "parameters", s.params, 1}, {"Bytes", "GiB", s.bytes, 1 << 30}} {
-		b := htmlreport.Bars{Title: m.name + " per " + what + ", by dtype", XLabel: xl, YLabel: m.unit, Categories: s.categories, Width: width}
+		b := htmlreport.Bars{Title: m.name + " per " + what + ", by dtype", XLabel: xl, YLabel: m.unit, Categories: s.categories, Width: width, Horizontal: horizontal}
+		if horizontal {
+			b.Height = 60 + 17*float64(len(s.categories))
+		}
 		for i, d := range s.dtypes {
 			vs := make([]float64, len(m.v[i]))
 			for j, v := range m.v[i] {
@@ -225,12 +248,13 @@ var chartKVTypes = []string{"f32", "f16", "q8_0", "q4_0"}
 func (a *auditRun) htmlCharts() []htmlreport.Section {
 	var out []htmlreport.Section
 	ls := a.layerShares()
-	lc, ln := ls.charts("layer", "layer", 0)
+	lc, ln := ls.charts("layer", "layer", 0, false)
 	out = append(out, htmlreport.Section{Title: "Parameters and bytes per layer", Charts: lc, Notes: ln,
 		Caption: "Stacked by dtype; \"other\" holds the tensors outside the decoder layers (embedding, final norm, lm_head)."})
-	gs := a.groupShares()
-	gc, gn := gs.charts("component group", "component group", 415)
-	out = append(out, htmlreport.Section{Title: "Parameters and bytes per component", Charts: gc, Notes: gn, Caption: "Stacked by dtype."})
+	cs := a.componentShares()
+	cc, cn := cs.charts("component", "component", 415, true)
+	out = append(out, htmlreport.Section{Title: "Parameters and bytes per component", Charts: cc, Notes: cn,
+		Caption: "Stacked by dtype; a routed expert's component sums all its experts; \"other\" holds the tensors the architecture does not predict."})
 	out = append(out, a.memoryChart(), a.rooflineCharts())
 	return out
 }

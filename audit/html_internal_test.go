@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/weightaudit/weightaudit/arch"
 	_ "github.com/weightaudit/weightaudit/arch/all"
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
@@ -30,7 +31,7 @@ func runBuiltin(t *testing.T, name string) *Report {
 // TestChartShares checks the charts' breakdowns against the report's own
 // tallies, made apart (tallyRoles): per layer, the parameters and bytes
 // stacked over the dtypes sum to the layer table's; per group, the
-// parameters to the group table's; per dtype, the bytes over the layers
+// parameters to the architecture's prediction (the audit passes); per dtype, the bytes over the layers
 // to the dtype table's.
 func TestChartShares(t *testing.T) {
 	for _, name := range []string{"safetensors", "30b-gguf"} {
@@ -68,18 +69,19 @@ func TestChartShares(t *testing.T) {
 					t.Errorf("dtype %d: chart %s %v bytes, table %s %d", d, ls.dtypes[d], bytes, dt.DType, dt.Bytes)
 				}
 			}
-			gs := r.basis.groupShares()
-			byGroup := map[string]int64{}
-			for _, g := range r.Params.Groups {
-				byGroup[g.Group] = g.Params
+			// The audit passes: each component's parameters are the
+			// architecture's prediction.
+			cs := r.basis.componentShares()
+			if len(cs.categories) != len(r.Params.Components) {
+				t.Errorf("%d component categories %q, %d components predicted", len(cs.categories), cs.categories, len(r.Params.Components))
 			}
-			for c, g := range gs.categories {
+			for c, comp := range cs.categories {
 				var params float64
-				for d := range gs.dtypes {
-					params += gs.params[d][c]
+				for d := range cs.dtypes {
+					params += cs.params[d][c]
 				}
-				if int64(params) != byGroup[g] {
-					t.Errorf("group %s: chart %v params, table %d", g, params, byGroup[g])
+				if want := r.Params.Components[arch.Component(comp)]; int64(params) != want {
+					t.Errorf("component %s: chart %v params, predicted %d", comp, params, want)
 				}
 			}
 		})

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"image/color"
 	"math"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -51,8 +52,11 @@ type Bars struct {
 	Categories            []string
 	Series                []Series
 	// Width and Height are the chart's size in points; the defaults are
-	// 760 × 280.
+	// 740 × 260.
 	Width, Height float64
+	// Horizontal lays the bars along the x axis, the categories down the
+	// y axis (first at the top): for long category names.
+	Horizontal bool
 }
 
 // Sizes are in points (vgsvg's unit): 1 pt is 4/3 CSS pixels.
@@ -86,13 +90,29 @@ func StackedBars(b Bars) (Chart, error) {
 	p := newPlot(b.Title, b.XLabel, b.YLabel)
 	// The bars fill 70% of their slot; the plot area is about the canvas
 	// less the axes' 60 points.
-	width := vg.Length(math.Min(28, 0.7*(float64(w)-60)/float64(n)))
+	along := w
+	if b.Horizontal {
+		along = h
+	}
+	width := vg.Length(math.Min(28, 0.7*(float64(along)-60)/float64(n)))
+	// Horizontal bars run top to bottom in the categories' order.
+	at := func(vs []float64) []float64 { return vs }
+	if b.Horizontal {
+		at = func(vs []float64) []float64 {
+			r := make([]float64, len(vs))
+			for i, v := range vs {
+				r[len(vs)-1-i] = v
+			}
+			return r
+		}
+	}
 	var below *plotter.BarChart
 	for i, s := range b.Series {
-		bc, err := plotter.NewBarChart(plotter.Values(s.Values), width)
+		bc, err := plotter.NewBarChart(plotter.Values(at(s.Values)), width)
 		if err != nil {
 			return Chart{}, fmt.Errorf("%w: %q: %w", ErrChart, b.Title, err)
 		}
+		bc.Horizontal = b.Horizontal
 		bc.Color = Palette[i%len(Palette)]
 		bc.LineStyle.Width = 0
 		if below != nil {
@@ -102,10 +122,19 @@ func StackedBars(b Bars) (Chart, error) {
 		p.Add(bc)
 		p.Legend.Add(s.Name, bc)
 	}
-	p.X.Tick.Marker = categoryTicks(b.Categories)
-	p.X.Min, p.X.Max = -0.7, float64(n)-0.3
-	p.Y.Min, p.Y.Max = 0, top*1.22+1e-300 // room for the legend
-	p.Y.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick { return linearTicks(lo, hi, compact, 0) })
+	cat, val := &p.X, &p.Y
+	if b.Horizontal {
+		cat, val = &p.Y, &p.X
+		p.X.Label.Text, p.Y.Label.Text = b.YLabel, b.XLabel
+		cats := slices.Clone(b.Categories)
+		slices.Reverse(cats)
+		cat.Tick.Marker = categoryTicks(cats)
+	} else {
+		cat.Tick.Marker = categoryTicks(b.Categories)
+	}
+	cat.Min, cat.Max = -0.7, float64(n)-0.3
+	val.Min, val.Max = 0, top*1.22+1e-300 // room for the legend
+	val.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick { return linearTicks(lo, hi, compact, 0) })
 	p.Legend.Top = true
 	return render(b.Title, p, w, h)
 }
