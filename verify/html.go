@@ -123,20 +123,6 @@ func when(cond bool, why string) string {
 	return ""
 }
 
-func findingLine(f Finding) string {
-	var where []string
-	if f.Tensor != "" {
-		where = append(where, f.Tensor)
-	}
-	if f.File != "" {
-		where = append(where, "in "+f.File)
-	}
-	if len(where) == 0 {
-		return f.Message
-	}
-	return strings.Join(where, " ") + ": " + f.Message
-}
-
 // tensorKind names a layer's tensor with its layer index as "N" and any
 // later index (an expert's) as "*": model.layers.N.mlp.experts.*.up_proj.weight.
 func tensorKind(name string, layer int) string {
