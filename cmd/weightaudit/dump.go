@@ -35,7 +35,7 @@ func newDumpCmd() *cobra.Command {
 				where = "stdout"
 				err = dump(cmd.OutOrStdout())
 			} else {
-				err = atomicfile.Write(out, 0o644, dump)
+				err = atomicfile.WriteTarget(out, 0o644, dump)
 			}
 			if err != nil {
 				return err

@@ -89,7 +89,7 @@ func writeReports[R any](cmd *cobra.Command, outs []reportOut[R], r R) error {
 		case o.path == os.Getenv("GITHUB_STEP_SUMMARY"):
 			err = appendTo(o.path, func(w io.Writer) error { return o.write(r, w) })
 		default:
-			err = atomicfile.Write(o.path, 0o644, func(w io.Writer) error { return o.write(r, w) })
+			err = atomicfile.WriteTarget(o.path, 0o644, func(w io.Writer) error { return o.write(r, w) })
 		}
 		if err != nil {
 			return fmt.Errorf("report %s: %w", o.path, err)
@@ -163,7 +163,7 @@ func writeUnfinished(c *cobra.Command, stdout io.Writer, err error) error {
 		if p == "" || p == "-" {
 			werr = textfmt.WriteJSON(stdout, doc)
 		} else {
-			werr = atomicfile.Write(p, 0o644, func(w io.Writer) error { return textfmt.WriteJSON(w, doc) })
+			werr = atomicfile.WriteTarget(p, 0o644, func(w io.Writer) error { return textfmt.WriteJSON(w, doc) })
 		}
 		if werr != nil {
 			errs = append(errs, fmt.Errorf("report %s: %w", p, werr))

@@ -70,7 +70,7 @@ for every token; a layer that adds nothing; a router that ties every expert).`,
 				return err
 			}
 			if dump != "" {
-				if err := atomicfile.Write(dump, 0o644, func(w io.Writer) error { return writeFloats(w, res.Output) }); err != nil {
+				if err := atomicfile.WriteTarget(dump, 0o644, func(w io.Writer) error { return writeFloats(w, res.Output) }); err != nil {
 					return err
 				}
 			}

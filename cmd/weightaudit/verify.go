@@ -204,7 +204,7 @@ incomplete) or --cache unable to store a file.`,
 				if err != nil {
 					return err
 				}
-				if err := atomicfile.Write(record, 0o644, mf.WriteJSON); err != nil {
+				if err := atomicfile.WriteTarget(record, 0o644, mf.WriteJSON); err != nil {
 					return err
 				}
 				what := ""
@@ -252,7 +252,7 @@ func mergeShards(cmd *cobra.Command, paths []string, record string) error {
 	if record == "" {
 		return m.WriteJSON(cmd.OutOrStdout())
 	}
-	if err := atomicfile.Write(record, 0o644, m.WriteJSON); err != nil {
+	if err := atomicfile.WriteTarget(record, 0o644, m.WriteJSON); err != nil {
 		return err
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "merged %d shard manifests: %d files and %d tensors in %s\n", len(parts), len(m.Files), len(m.Tensors), record)

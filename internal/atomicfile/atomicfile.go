@@ -5,14 +5,22 @@ package atomicfile
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
 
+// ErrNotRegular is returned by [WriteTarget] for a folder.
+var ErrNotRegular = errors.New("not a regular file")
+
 // Write creates or replaces the file at path with what fill writes. On any
 // error the target is left as it was and the temporary file is removed.
+// Whatever is at path is replaced, a symbolic link or a named pipe too,
+// never followed or opened (a cache's entries stay in its folder): a path
+// a user named for an output goes through [WriteTarget] instead.
 func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -41,4 +49,52 @@ func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err err
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// WriteTarget writes what fill writes to a path the user named for an
+// output (a report, a manifest, a dump). A regular file is replaced
+// atomically as [Write] does; a symbolic link is followed, so the file it
+// names is replaced and the link stays (-o /dev/stdout, a link kept in a
+// CI workspace); a target that is a device, a named pipe or a socket
+// (/dev/null, a terminal, a shell's process substitution) is written in
+// place, since renaming over it would replace it. A folder is refused.
+func WriteTarget(path string, perm os.FileMode, fill func(w io.Writer) error) error {
+	info, err := os.Stat(path) // follows links
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if li, lerr := os.Lstat(path); lerr == nil && li.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s: a symbolic link to a missing file", path)
+		}
+		return Write(path, perm, fill)
+	case err != nil:
+		return err
+	case info.IsDir():
+		return fmt.Errorf("%s: a folder: %w", path, ErrNotRegular)
+	case !info.Mode().IsRegular():
+		return writeInPlace(path, fill)
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return err
+	}
+	return Write(real, perm, fill)
+}
+
+// writeInPlace writes to the existing non-regular file at path (a device,
+// a pipe) without creating, truncating or renaming anything.
+func writeInPlace(path string, fill func(w io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<16)
+	if err := fill(bw); err != nil {
+		f.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
 }
