@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -46,6 +47,10 @@ type Options struct {
 	Seed   uint64
 	// Jobs is the number of tensor pairs compared at once; 0 means 1.
 	Jobs int
+	// Progress, when set, is called after each tensor pair is compared
+	// with how many are done and how many there are, from as many
+	// goroutines as Jobs; the CLI draws its progress bar with it.
+	Progress func(done, total int)
 }
 
 // Report is what [Run] found.
@@ -180,6 +185,12 @@ func Run(ctx context.Context, a, b *checkpoint.Checkpoint, opts Options) (*Repor
 	}
 	defer rb.Close()
 	r.Pairs = make([]Pair, len(p.pairs)+len(p.splits))
+	var done atomic.Int64
+	tick := func() {
+		if opts.Progress != nil {
+			opts.Progress(int(done.Add(1)), len(r.Pairs))
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Jobs)
 	for i, pp := range p.pairs {
@@ -187,6 +198,7 @@ func Run(ctx context.Context, a, b *checkpoint.Checkpoint, opts Options) (*Repor
 			c := &comparer{ctx: gctx, a: sa, b: sb, ra: ra, rb: rb, opts: opts}
 			res, err := c.compare(pp)
 			r.Pairs[i] = res
+			tick()
 			return err
 		})
 	}
@@ -195,6 +207,7 @@ func Run(ctx context.Context, a, b *checkpoint.Checkpoint, opts Options) (*Repor
 			c := &comparer{ctx: gctx, a: sa, b: sb, ra: ra, rb: rb, opts: opts}
 			res, err := c.compareSplit(sp)
 			r.Pairs[len(p.pairs)+i] = res
+			tick()
 			return err
 		})
 	}

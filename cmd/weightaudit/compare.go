@@ -10,6 +10,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/compare"
+	"github.com/weightaudit/weightaudit/internal/termui"
 )
 
 func newCompareCmd() *cobra.Command {
@@ -63,7 +64,12 @@ It exits 1 when B is not a faithful conversion of A.`,
 			if err := g.Wait(); err != nil {
 				return err
 			}
+			bar := termui.NewBar(cmd.ErrOrStderr(), "compare", "tensor pairs", 0)
+			if bar != nil {
+				opts.Progress = func(_, total int) { bar.SetTotal(int64(total)); bar.Add(1) }
+			}
 			r, err := compare.Run(cmd.Context(), cks[0], cks[1], opts)
+			bar.Stop()
 			if err != nil {
 				return err
 			}

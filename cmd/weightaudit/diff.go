@@ -14,6 +14,7 @@ import (
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/internal/safefs"
+	"github.com/weightaudit/weightaudit/internal/termui"
 	"github.com/weightaudit/weightaudit/verify"
 )
 
@@ -54,15 +55,18 @@ It exits 1 when the tensors differ.`,
 				return writeDiff(cmd, d, outs, started)
 			}
 			sides := make([]*verify.Manifest, 2)
+			bar := termui.NewBar(cmd.ErrOrStderr(), "diff", termui.Bytes, 0)
 			g, ctx := errgroup.WithContext(cmd.Context())
 			for i, arg := range args {
 				g.Go(func() error {
-					m, err := diffSide(ctx, cmd, arg, jobs)
+					m, err := diffSide(ctx, cmd, arg, jobs, bar, string(rune('a'+i))+":")
 					sides[i] = m
 					return err
 				})
 			}
-			if err := g.Wait(); err != nil {
+			err = g.Wait()
+			bar.Stop()
+			if err != nil {
 				return err
 			}
 			return writeDiff(cmd, verify.Diff(sides[0], sides[1]), outs, started)
@@ -117,8 +121,9 @@ func diffPublished(cmd *cobra.Command, args []string, jobs int) (*verify.DiffRep
 }
 
 // diffSide returns the manifest arg names, or the manifest of the SOURCE
-// it names, computed by reading every byte.
-func diffSide(ctx context.Context, cmd *cobra.Command, arg string, jobs int) (*verify.Manifest, error) {
+// it names, computed by reading every byte: counted on bar (nil for none)
+// under its files' names prefixed with side.
+func diffSide(ctx context.Context, cmd *cobra.Command, arg string, jobs int, bar *termui.Bar, side string) (*verify.Manifest, error) {
 	if looksLikeManifest(arg) {
 		m, err := readManifestFile(arg)
 		if !errors.Is(err, verify.ErrNotManifest) {
@@ -136,7 +141,7 @@ func diffSide(ctx context.Context, cmd *cobra.Command, arg string, jobs int) (*v
 	if err != nil {
 		return nil, err
 	}
-	r, err := verify.Run(ctx, ck, verify.Options{Jobs: jobs, TensorDigests: true})
+	r, err := verify.Run(ctx, ck, verify.Options{Jobs: jobs, TensorDigests: true, Progress: addFiles(bar, side, verify.ShardFiles(ck, verify.ShardSpec{}))})
 	if err != nil {
 		return nil, err
 	}

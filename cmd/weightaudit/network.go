@@ -6,12 +6,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/weightaudit/weightaudit/hub"
+	"github.com/weightaudit/weightaudit/internal/termui"
 )
 
 // The default time limits of a run's network work (--timeout), by what the
@@ -157,24 +157,14 @@ func headerOnly(cmd *cobra.Command) bool {
 	return false
 }
 
-// noticeMu serializes the retry notices of every source of a run (diff
-// resolves two) on the one stderr.
-var noticeMu sync.Mutex
-
 // retryNotice returns what writes a line to w for each retry, e.g.
 // "retrying GET https://huggingface.co/api/models/o/r/revision/main in
-// 4 s (attempt 2/6): 503 Service Unavailable"; on a terminal it first
-// clears the line a progress bar may be drawing. It is safe for concurrent
-// use. URLs are written without their query, where signed storage URLs
-// carry credentials; a token is sent in a header and never written.
+// 4 s (attempt 2/6): 503 Service Unavailable"; on a terminal the line
+// takes the place of the progress bar's, which is drawn again below it
+// (termui.Println). It is safe for concurrent use: diff resolves two
+// sources, each retrying on its own. URLs are written without their
+// query, where signed storage URLs carry credentials; a token is sent in a
+// header and never written.
 func retryNotice(w io.Writer) func(hub.Retry) {
-	clear := ""
-	if isTerminal(w) {
-		clear = "\r\x1b[K"
-	}
-	return func(r hub.Retry) {
-		noticeMu.Lock()
-		defer noticeMu.Unlock()
-		io.WriteString(w, clear+r.String()+"\n")
-	}
+	return func(r hub.Retry) { termui.Println(w, r.String()) }
 }

@@ -31,6 +31,7 @@ type reportFlags struct {
 func (rf *reportFlags) add(cmd *cobra.Command, formats []string) {
 	f := cmd.Flags()
 	f.StringVar(&rf.format, "format", formats[0], "output: "+strings.Join(formats, ", "))
+	cmd.RegisterFlagCompletionFunc("format", fixedCompletions(formats))
 	f.BoolVar(&rf.json, "json", false, "shorthand for --format json")
 	f.StringVarP(&rf.out, "output", "o", "", "write the report to FILE (atomically; - for stdout) instead of stdout")
 	f.StringArrayVar(&rf.reports, "report", nil,

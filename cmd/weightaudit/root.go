@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+	"github.com/weightaudit/weightaudit/internal/termui"
 )
 
 // headerMemoryLimit is the Go heap's soft limit for the commands that read
@@ -35,24 +36,35 @@ the architecture predicts.`,
 	root.PersistentFlags().Bool("no-cache", false,
 		"remote sources neither read nor write the header cache nor read the blob store (in $WEIGHTAUDIT_CACHE, default weightaudit in the user cache folder)")
 	addNetworkFlags(root)
+	addTerminalFlags(root)
 	root.SetArgs(args)
 	out := &countingWriter{w: stdout}
 	root.SetOut(out)
 	root.SetErr(stderr)
 	root.AddCommand(newInspectCmd(), newAuditCmd(), newSpotcheckCmd(), newDumpCmd(), newVerifyCmd(), newDiffCmd(), newCompareCmd(), newVersionCmd())
-	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError(cmd, err.Error()) })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError(cmd, suggestFlag(cmd, err)) })
+	registerCompletions(root)
 	prevLimit := debug.SetMemoryLimit(-1) // -1 reads the limit
 	defer debug.SetMemoryLimit(prevLimit)
-	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) {
+	var table *termui.Writer // the table's lines on a terminal, fitted and coloured
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		if headerOnly(cmd) && os.Getenv("GOMEMLIMIT") == "" {
 			debug.SetMemoryLimit(headerMemoryLimit)
 		}
+		var err error
+		if table, err = decorateTable(cmd, out, stdout); table != nil {
+			cmd.SetOut(table)
+		}
+		return err
 	}
 	for _, c := range append(root.Commands(), root) {
 		c.Long += "\n\n" + exitTable
 	}
 	ctx, written := withReportsWritten(ctx)
 	c, err := root.ExecuteContextC(ctx)
+	if table != nil {
+		err = errors.Join(err, table.Flush())
+	}
 	if err != nil && out.n == 0 && !*written {
 		// A script that asked for JSON gets a document whatever happened:
 		// what stopped the command, and whether to reject or retry.

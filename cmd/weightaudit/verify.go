@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,7 +15,6 @@ import (
 	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/internal/atomicfile"
 	"github.com/weightaudit/weightaudit/internal/safefs"
-	"github.com/weightaudit/weightaudit/internal/textfmt"
 	"github.com/weightaudit/weightaudit/verify"
 )
 
@@ -180,12 +175,12 @@ incomplete) or --cache unable to store a file.`,
 					opts.Copy = hc.create
 				}
 			}
-			bar := newProgressBar(cmd.ErrOrStderr(), verify.ShardFiles(ck, part))
+			bar := newFilesBar(cmd, "verify", verify.ShardFiles(ck, part))
 			if bar != nil {
-				opts.Progress = bar.add
+				opts.Progress = bar.AddFile
 			}
 			r, verr := verify.Run(ctx, ck, opts)
-			bar.stop()
+			bar.Stop()
 			var cerr error
 			if hc != nil {
 				cerr = hc.finish(cmd, r)
@@ -381,122 +376,6 @@ func readSmall(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: over %d bytes, too large for a manifest", path, limit)
 	}
 	return data, nil
-}
-
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
-}
-
-// progressBar draws one line on a terminal: bytes done and total, rate,
-// ETA and the files being read, at most four times a second.
-type progressBar struct {
-	w     io.Writer
-	total int64
-	sizes map[string]int64
-	start time.Time
-
-	mu    sync.Mutex
-	done  int64
-	files map[string]int64 // bytes done of the files started and not finished
-	shown bool
-	quit  chan struct{}
-	wg    sync.WaitGroup
-	once  sync.Once
-}
-
-// newProgressBar returns a bar on w for reading files, or nil when w is
-// not a terminal.
-func newProgressBar(w io.Writer, files []hub.FileInfo) *progressBar {
-	if !isTerminal(w) {
-		return nil
-	}
-	b := &progressBar{w: w, sizes: map[string]int64{}, files: map[string]int64{}, start: time.Now(), quit: make(chan struct{})}
-	for _, f := range files {
-		b.total += f.Size
-		b.sizes[f.Name] = f.Size
-	}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				b.draw()
-			case <-b.quit:
-				return
-			}
-		}
-	}()
-	return b
-}
-
-// add is the VerifyOptions.Progress callback.
-func (b *progressBar) add(file string, n int64) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.done += n
-	b.files[file] += n
-	if size, ok := b.sizes[file]; ok && b.files[file] >= size {
-		delete(b.files, file)
-	}
-}
-
-func (b *progressBar) draw() {
-	b.mu.Lock()
-	done := b.done
-	active := make([]string, 0, len(b.files))
-	for f := range b.files {
-		active = append(active, f)
-	}
-	b.mu.Unlock()
-	sort.Strings(active)
-	line := progressLine(done, b.total, time.Since(b.start), active)
-	fmt.Fprintf(b.w, "\r%s\x1b[K", line)
-	b.shown = true
-}
-
-// stop ends the bar and clears its line; a nil bar does nothing.
-func (b *progressBar) stop() {
-	if b == nil {
-		return
-	}
-	b.once.Do(func() {
-		close(b.quit)
-		b.wg.Wait()
-		if b.shown {
-			fmt.Fprint(b.w, "\r\x1b[K")
-		}
-	})
-}
-
-// progressLine renders the bar's text.
-func progressLine(done, total int64, elapsed time.Duration, active []string) string {
-	var s bytes.Buffer
-	pct := 100.0
-	if total > 0 {
-		pct = 100 * float64(done) / float64(total)
-	}
-	fmt.Fprintf(&s, "verify %s / %s (%.1f%%)", textfmt.Bytes(done), textfmt.Bytes(total), pct)
-	if sec := elapsed.Seconds(); sec > 0 && done > 0 {
-		rate := float64(done) / sec
-		eta := time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second)
-		fmt.Fprintf(&s, "  %.0f MB/s  ETA %s", rate/1e6, eta)
-	}
-	if len(active) > 0 {
-		fmt.Fprintf(&s, "  %s", active[0])
-		if len(active) > 1 {
-			fmt.Fprintf(&s, " +%d", len(active)-1)
-		}
-	}
-	return s.String()
 }
 
 // expectedDigests returns the sha256 the source publishes for each file

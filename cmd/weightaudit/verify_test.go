@@ -284,25 +284,3 @@ func TestVerifyDiffUsageErrors(t *testing.T) {
 		})
 	}
 }
-
-func TestProgressLine(t *testing.T) {
-	tests := []struct {
-		name        string
-		done, total int64
-		elapsed     time.Duration
-		active      []string
-		want        string
-	}{
-		{"start", 0, 1 << 30, 0, nil, "verify 0 B / 1.00 GiB (0.0%)"},
-		{"half", 512 << 20, 1 << 30, time.Second, []string{"a.safetensors", "b.safetensors"},
-			"verify 512.00 MiB / 1.00 GiB (50.0%)  537 MB/s  ETA 1s  a.safetensors +1"},
-		{"empty", 0, 0, time.Second, nil, "verify 0 B / 0 B (100.0%)"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := progressLine(tt.done, tt.total, tt.elapsed, tt.active); got != tt.want {
-				t.Errorf("progressLine(%d, %d, %v, %v) = %q, want %q", tt.done, tt.total, tt.elapsed, tt.active, got, tt.want)
-			}
-		})
-	}
-}

@@ -42,7 +42,7 @@ type Bar struct {
 	mu    sync.Mutex
 	total int64
 	done  int64
-	sizes map[string]int64 // the size of each file, as SetFiles gave it
+	sizes map[string]int64 // the size of each file, as AddFiles gave it
 	files map[string]int64 // bytes done of the files started and not finished
 	shown bool
 
@@ -82,15 +82,15 @@ func NewBar(w io.Writer, label string, unit Unit, total int64) *Bar {
 	return b
 }
 
-// SetFiles makes the bar count the bytes of files, names to sizes: their
-// sizes add up to the total, and [Bar.AddFile] shows the files being read.
-func (b *Bar) SetFiles(sizes map[string]int64) {
+// AddFiles adds files, names to sizes, to what the bar counts: their
+// sizes to the total, and their names to those [Bar.AddFile] shows while
+// they are read.
+func (b *Bar) AddFiles(sizes map[string]int64) {
 	if b == nil {
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.total = 0
 	for name, size := range sizes {
 		b.sizes[name] = size
 		b.total += size

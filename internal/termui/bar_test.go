@@ -36,7 +36,8 @@ func TestBarOnTerminalOnly(t *testing.T) {
 	if b == nil {
 		t.Fatal("NewBar(pty) = nil, want a bar")
 	}
-	b.SetFiles(map[string]int64{"model-00001-of-00002.safetensors": 1 << 20, "b": 1 << 20})
+	b.AddFiles(map[string]int64{"model-00001-of-00002.safetensors": 1 << 20})
+	b.AddFiles(map[string]int64{"b": 1 << 20})
 	b.AddFile("model-00001-of-00002.safetensors", 512<<10)
 	waitFor(t, read, "(25.0%)")
 	b.Stop()

@@ -13,12 +13,14 @@ const minName = 20
 
 // Fit returns line shortened to at most width runes (one column each, as
 // the tables' text is), or line itself when it fits or width is not
-// positive. It first shortens the longest names in the middle with an
-// ellipsis (a tensor's or file's name keeps its start and its end), never
-// below 20 runes and never a number; then hexadecimal digests the same
-// way; and only then cuts the line's end, marked with an ellipsis.
-// Spaces, and so the columns of a table whose names are shortened alike,
-// are kept.
+// positive. It first shortens the cells of long names (24 runes or more):
+// a table's column loses its padding beyond two spaces, then the name is
+// cut in the middle with an ellipsis (a tensor's or file's name keeps its
+// start and its end), never below 20 runes; the widest cells first, so
+// the rows of a table, whose cells in a column are as wide, lose the same
+// where their names are long. Numbers are
+// never cut; hexadecimal digests are, the same way, only after the names;
+// and only then is the line's end cut, marked with an ellipsis.
 func Fit(line string, width int) string {
 	n := utf8.RuneCountInString(line)
 	if width <= 0 || n <= width {
@@ -27,24 +29,28 @@ func Fit(line string, width int) string {
 	fields := splitFields(line)
 	over := n - width
 	for _, pass := range []func(string) bool{isName, isHex} {
-		var cand []int
+		var cand []int // indices of the tokens to shorten, widest cell first
 		for i, f := range fields {
-			if f != "" && f[0] != ' ' && pass(f) && utf8.RuneCountInString(f) > minName {
+			if f[0] != ' ' && pass(f) && utf8.RuneCountInString(f) >= minShortened {
 				cand = append(cand, i)
 			}
 		}
-		sort.SliceStable(cand, func(a, b int) bool {
-			return utf8.RuneCountInString(fields[cand[a]]) > utf8.RuneCountInString(fields[cand[b]])
-		})
+		cell := func(i int) int { return utf8.RuneCountInString(fields[i]) + pad(fields, i) }
+		sort.SliceStable(cand, func(a, b int) bool { return cell(cand[a]) > cell(cand[b]) })
 		for _, i := range cand {
 			if over <= 0 {
 				break
 			}
+			if p := pad(fields, i); p > 2 {
+				cut := min(over, p-2)
+				fields[i+1] = fields[i+1][cut:]
+				over -= cut
+			}
 			r := []rune(fields[i])
-			cut := min(over+1, len(r)-minName+1) // +1: the ellipsis takes a rune
-			if cut < 2 {
+			if over <= 0 {
 				continue
 			}
+			cut := min(over+1, len(r)-minName+1) // +1: the ellipsis takes a rune
 			keep := len(r) - cut
 			head := (keep + 1) / 2
 			fields[i] = string(r[:head]) + "…" + string(r[len(r)-(keep-head):])
@@ -57,6 +63,19 @@ func Fit(line string, width int) string {
 		out = strings.TrimRight(string(r[:width-1]), " ") + "…"
 	}
 	return out
+}
+
+// minShortened is the shortest name cut: shorter ones would give too
+// little to be worth their legibility.
+const minShortened = minName + 4
+
+// pad returns the spaces after the token fields[i] when they pad a table's
+// column (more follows them), else 0.
+func pad(fields []string, i int) int {
+	if i+2 >= len(fields) {
+		return 0
+	}
+	return len(fields[i+1])
 }
 
 // splitFields splits line into alternating runs of spaces and of other

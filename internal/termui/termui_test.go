@@ -171,6 +171,26 @@ func TestColorize(t *testing.T) {
 	}
 }
 
+// The rows of a table are as long and their cells in a column as wide:
+// fitted to one width, they lose as much of each column and stay aligned,
+// the short name giving its padding first.
+func TestFitKeepsColumns(t *testing.T) {
+	rows := []string{
+		"  model-00001-of-00002.safetensors  36.85 KiB  unchecked",
+		"  model.safetensors.index.json      3.76 KiB   unchecked",
+	}
+	// 56 runes into 46: 10 from the name column's cell (24 runes left).
+	want := []string{
+		"  model-00001…afetensors  36.85 KiB  unchecked",
+		"  model.safet…index.json  3.76 KiB   unchecked",
+	}
+	for i, row := range rows {
+		if got := Fit(row, 46); got != want[i] {
+			t.Errorf("Fit(%q, 46) = %q, want %q", row, got, want[i])
+		}
+	}
+}
+
 func TestFit(t *testing.T) {
 	const name = "model.layers.0.mlp.experts.127.down_proj.weight" // 47 runes
 	tests := []struct {

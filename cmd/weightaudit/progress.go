@@ -1,0 +1,33 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/weightaudit/weightaudit/hub"
+	"github.com/weightaudit/weightaudit/internal/termui"
+)
+
+// newFilesBar starts a progress bar on cmd's stderr for reading files,
+// labelled label, or returns nil when stderr is not a terminal (a nil bar
+// does nothing). Its AddFile is verify.Options.Progress.
+func newFilesBar(cmd *cobra.Command, label string, files []hub.FileInfo) *termui.Bar {
+	bar := termui.NewBar(cmd.ErrOrStderr(), label, termui.Bytes, 0)
+	addFiles(bar, "", files)
+	return bar
+}
+
+// addFiles adds files to what bar counts, their names prefixed with
+// prefix (the side of a diff, whose two sides may hold files of the same
+// name), and returns the verify.Options.Progress that counts them: nil
+// for a nil bar.
+func addFiles(bar *termui.Bar, prefix string, files []hub.FileInfo) func(file string, n int64) {
+	if bar == nil {
+		return nil
+	}
+	sizes := make(map[string]int64, len(files))
+	for _, f := range files {
+		sizes[prefix+f.Name] = f.Size
+	}
+	bar.AddFiles(sizes)
+	return func(file string, n int64) { bar.AddFile(prefix+file, n) }
+}
