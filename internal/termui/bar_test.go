@@ -5,24 +5,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/weightaudit/weightaudit/internal/termui/ptytest"
 )
 
-// screenLines renders what a terminal shows of out, line by line: a
-// carriage return starts the line again, "\x1b[K" clears to its end (the
-// bar's line is always written from its start, so clearing the rest
-// changes nothing here) and the line discipline's "\r\n" ends a line.
-func screenLines(out string) []string {
-	out = strings.ReplaceAll(out, "\x1b[K", "")
-	out = strings.ReplaceAll(out, "\r\n", "\n")
-	var lines []string
-	for _, l := range strings.Split(out, "\n") {
-		if i := strings.LastIndexByte(l, '\r'); i >= 0 {
-			l = l[i+1:]
-		}
-		lines = append(lines, l)
-	}
-	return lines
-}
+var screenLines = ptytest.ScreenLines
 
 func TestBarOnTerminalOnly(t *testing.T) {
 	for name, f := range notTerminals(t) {

@@ -5,69 +5,19 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/creack/pty"
+	"github.com/weightaudit/weightaudit/internal/termui/ptytest"
 )
 
-// openPTY opens a pseudo-terminal of cols columns and returns its
-// terminal side (what a program writes to) and a function that returns
-// everything written to it so far, read from the controlling side.
 func openPTY(tb testing.TB, cols uint16) (*os.File, func() string) {
 	tb.Helper()
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		tb.Skipf("no pseudo-terminal here: %v", err)
-	}
-	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: cols}); err != nil {
-		tb.Fatal(err)
-	}
-	var (
-		mu   sync.Mutex
-		got  bytes.Buffer
-		done = make(chan struct{})
-	)
-	go func() {
-		defer close(done)
-		buf := make([]byte, 4096)
-		for {
-			n, err := ptmx.Read(buf)
-			mu.Lock()
-			got.Write(buf[:n])
-			mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	tb.Cleanup(func() {
-		tty.Close()
-		ptmx.Close()
-		<-done
-	})
-	return tty, func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		return got.String()
-	}
+	return ptytest.Open(tb, cols)
 }
 
-// waitFor polls read until it holds want, failing after 10 s.
 func waitFor(tb testing.TB, read func() string, want string) string {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s := read()
-		if strings.Contains(s, want) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("the terminal never showed %q; it showed %q", want, s)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return ptytest.WaitFor(tb, read, want)
 }
 
 // notTerminals returns streams that are not terminals: /dev/null (a
