@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -138,9 +139,16 @@ type OCIOptions struct {
 	// Keychain finds the credentials for the registry. The default is
 	// authn.DefaultKeychain (~/.docker/config.json and its helpers).
 	Keychain authn.Keychain
-	// Insecure allows plain HTTP (and unverified TLS) to the registry.
-	// localhost and 127.0.0.1 are always allowed plain HTTP.
+	// Insecure allows plain HTTP to the registry (oras's --plain-http):
+	// go-containerregistry pings it over HTTPS and HTTP and keeps the
+	// scheme that answers. localhost, 127.0.0.1 and [::1] are always
+	// allowed plain HTTP.
 	Insecure bool
+	// SkipTLSVerify accepts any certificate the registry presents (oras's
+	// --insecure, for a registry with a self-signed certificate the user
+	// trusts). It applies to the default Transport, or to a given one
+	// that is an *http.Transport (cloned); with another it is an error.
+	SkipTLSVerify bool
 	// Jobs is how many files a caller should read at once. The default
 	// is 16.
 	Jobs int
@@ -287,6 +295,18 @@ func newOCI(spec string, ref name.Reference, opts OCIOptions) (*OCISource, error
 	if opts.Transport == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = max(opts.Jobs, 16)
+		opts.Transport = tr
+	}
+	if opts.SkipTLSVerify {
+		tr, ok := opts.Transport.(*http.Transport)
+		if !ok {
+			return nil, fmt.Errorf("oci options: SkipTLSVerify needs an *http.Transport, got %T", opts.Transport)
+		}
+		tr = tr.Clone()
+		if tr.TLSClientConfig == nil {
+			tr.TLSClientConfig = &tls.Config{}
+		}
+		tr.TLSClientConfig.InsecureSkipVerify = true
 		opts.Transport = tr
 	}
 	if opts.StallTimeout < 0 {

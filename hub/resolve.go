@@ -38,7 +38,7 @@ func Resolve(spec string, opts ...ResolveOption) (src Source, focus string, err 
 	}
 	if strings.HasPrefix(spec, "oci://") {
 		s, err := NewOCI(spec, OCIOptions{HeaderCache: o.cache, BlobStore: o.blobs, ReadHeader: o.readHeader,
-			Deadline: o.deadline, Retries: o.retries, OnRetry: o.onRetry})
+			Deadline: o.deadline, Retries: o.retries, OnRetry: o.onRetry, Insecure: o.plainHTTP, SkipTLSVerify: o.skipTLSVerify})
 		if err != nil {
 			return nil, "", err // not a typed nil in the interface
 		}
@@ -46,7 +46,7 @@ func Resolve(spec string, opts ...ResolveOption) (src Source, focus string, err 
 	}
 	if strings.HasPrefix(spec, "ollama://") {
 		s, err := NewOllama(spec, OCIOptions{OllamaModels: OllamaModelsDir(nil), HeaderCache: o.cache, BlobStore: o.blobs, ReadHeader: o.readHeader,
-			Deadline: o.deadline, Retries: o.retries, OnRetry: o.onRetry})
+			Deadline: o.deadline, Retries: o.retries, OnRetry: o.onRetry, Insecure: o.plainHTTP, SkipTLSVerify: o.skipTLSVerify})
 		if err != nil {
 			return nil, "", err
 		}
@@ -106,6 +106,24 @@ type resolveOptions struct {
 	deadline   time.Time
 	retries    int // as HFOptions.Retries: 0 for the default, negative for none
 	onRetry    func(Retry)
+
+	plainHTTP, skipTLSVerify bool
+}
+
+// WithPlainHTTP lets oci:// and ollama:// sources reach their registry
+// over plain HTTP (see OCIOptions.Insecure), as oras's --plain-http does;
+// registries at localhost and 127.0.0.1 always may. Without it, HTTPS.
+// Hub and local sources ignore it.
+func WithPlainHTTP() ResolveOption {
+	return func(o *resolveOptions) { o.plainHTTP = true }
+}
+
+// WithSkipTLSVerify makes oci:// and ollama:// sources accept any
+// certificate their registry presents (see OCIOptions.SkipTLSVerify), as
+// oras's --insecure does. Without it, certificates are verified. Hub and
+// local sources ignore it.
+func WithSkipTLSVerify() ResolveOption {
+	return func(o *resolveOptions) { o.skipTLSVerify = true }
 }
 
 // WithDeadline makes remote sources end all their network work at t: past

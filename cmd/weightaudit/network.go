@@ -1,6 +1,9 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -87,6 +90,10 @@ func addNetworkFlags(root *cobra.Command) {
 			shortDuration(defaultDataTimeout)+" for commands that read tensor data (verify, diff, compare, dump, spotcheck, audit --spotcheck); local files are never timed")
 	f.Int("retries", defaultRetries,
 		"times a failed request to a remote SOURCE is retried (429, 5xx, connection reset, body cut short), each said on stderr; 0 for none")
+	f.Bool("insecure", false,
+		"accept any TLS certificate from an OCI registry (oci://, ollama://): for a registry with a self-signed certificate you trust")
+	f.Bool("plain-http", false,
+		"reach an OCI registry (oci://, ollama://) over plain HTTP instead of HTTPS (localhost and 127.0.0.1 always may)")
 }
 
 // shortDuration renders 5m0s as 5m and 6h0m0s as 6h.
@@ -103,7 +110,8 @@ func shortDuration(d time.Duration) string {
 
 // networkOptions returns the options that bound the network work of the
 // remote sources cmd resolves: the deadline --timeout sets (counted from
-// now), the retries, and a line on stderr for each retry. A bad --retries
+// now), the retries, a line on stderr for each retry, and how registries
+// are reached (--insecure, --plain-http). A bad --retries
 // or $WEIGHTAUDIT_TIMEOUT is a usage error.
 func networkOptions(cmd *cobra.Command) ([]hub.ResolveOption, error) {
 	limit, err := runTimeout(cmd)
@@ -117,6 +125,12 @@ func networkOptions(cmd *cobra.Command) ([]hub.ResolveOption, error) {
 		}
 	}
 	opts := []hub.ResolveOption{hub.WithRetries(retries), hub.WithRetryNotify(retryNotice(cmd.ErrOrStderr()))}
+	if on, _ := cmd.Flags().GetBool("insecure"); on {
+		opts = append(opts, hub.WithSkipTLSVerify())
+	}
+	if on, _ := cmd.Flags().GetBool("plain-http"); on {
+		opts = append(opts, hub.WithPlainHTTP())
+	}
 	if limit > 0 {
 		opts = append(opts, hub.WithDeadline(time.Now().Add(limit)))
 	}
@@ -167,4 +181,26 @@ func headerOnly(cmd *cobra.Command) bool {
 // header and never written.
 func retryNotice(w io.Writer) func(hub.Retry) {
 	return func(r hub.Retry) { termui.Println(w, r.String()) }
+}
+
+// tlsHint returns err with the flag that may get past it when it is a
+// registry's certificate that did not verify (--insecure) or a registry
+// that answered HTTPS in plain HTTP (--plain-http); err itself otherwise.
+// The host is already in err: the URL that failed.
+func tlsHint(err error) error {
+	var (
+		verify    *tls.CertificateVerificationError
+		authority x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &verify), errors.As(err, &authority), errors.As(err, &hostname),
+		strings.Contains(err.Error(), "tls: failed to verify certificate"):
+		return fmt.Errorf("%w\n(for a registry whose certificate you trust, --insecure skips its verification)", err)
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return fmt.Errorf("%w\n(for a registry that speaks plain HTTP, give --plain-http)", err)
+	}
+	return err
 }

@@ -62,6 +62,7 @@ the architecture predicts.`,
 	}
 	ctx, written := withReportsWritten(ctx)
 	c, err := root.ExecuteContextC(ctx)
+	err = tlsHint(err)
 	if table != nil {
 		err = errors.Join(err, table.Flush())
 	}

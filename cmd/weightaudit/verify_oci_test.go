@@ -128,8 +128,9 @@ func ociRegistry(tb testing.TB) (string, *tamper) {
 
 // pushModel pushes an artifact of layers (data and media type, with a
 // ModelPack file path when path is set) to host/repo and returns the
-// layers' digests.
-func pushModel(tb testing.TB, host, repo, config string, layers []testLayer) []v1.Hash {
+// layers' digests; ropts add to how it is pushed (the transport of a TLS
+// registry).
+func pushModel(tb testing.TB, host, repo, config string, layers []testLayer, ropts ...remote.Option) []v1.Hash {
 	tb.Helper()
 	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.MediaType(config))
 	var adds []mutate.Addendum
@@ -155,7 +156,7 @@ func pushModel(tb testing.TB, host, repo, config string, layers []testLayer) []v
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := remote.Write(ref, img, remote.WithAuth(authn.Anonymous)); err != nil {
+	if err := remote.Write(ref, img, append([]remote.Option{remote.WithAuth(authn.Anonymous)}, ropts...)...); err != nil {
 		tb.Fatalf("push %s: %v", ref, err)
 	}
 	return digests
