@@ -68,9 +68,10 @@ type Checkpoint struct {
 func (ck *Checkpoint) Origin() hub.Source { return ck.src }
 
 type loadOptions struct {
-	jobs    int
-	focus   string
-	partial bool
+	jobs     int
+	focus    string
+	partial  bool
+	progress func(read, planned int)
 }
 
 // LoadOption configures [Load].
@@ -109,6 +110,18 @@ func WithPartialFiles() LoadOption {
 	}
 }
 
+// WithProgress makes Load call f after each file's header is read, with
+// how many it has read and how many it plans to read so far (the plan
+// grows when a safetensors index names more shards than guessed), from as
+// many goroutines as WithJobs allows; a CLI draws its progress with it.
+// The default, nil, calls nothing.
+func WithProgress(f func(read, planned int)) LoadOption {
+	return func(o *loadOptions) error {
+		o.progress = f
+		return nil
+	}
+}
+
 // Load finds the model files of src, reads every header concurrently and
 // validates each file and the set (index against shards, split parts
 // against each other). It never reads tensor data. A malformed file is an
@@ -125,7 +138,7 @@ func Load(ctx context.Context, src hub.Source, opts ...LoadOption) (*Checkpoint,
 	if err != nil {
 		return nil, err
 	}
-	l := &loader{src: src, jobs: o.jobs, partial: o.partial, sizes: map[string]int64{}}
+	l := &loader{src: src, jobs: o.jobs, partial: o.partial, progress: o.progress, sizes: map[string]int64{}}
 	for _, f := range files {
 		l.sizes[f.Name] = f.Size
 		if !strings.Contains(f.Name, "/") {
@@ -165,6 +178,20 @@ type loader struct {
 	top     []string // names at the top level, sorted
 
 	tensors atomic.Int64 // in the headers read so far, against maxTensors
+
+	progress      func(read, planned int)
+	read, planned atomic.Int64 // headers, for progress
+}
+
+// plan adds n headers to those the loader will read.
+func (l *loader) plan(n int) { l.planned.Add(int64(n)) }
+
+// done counts a header read (or failed) and tells progress.
+func (l *loader) done() {
+	read := l.read.Add(1)
+	if l.progress != nil {
+		l.progress(int(read), int(l.planned.Load()))
+	}
 }
 
 // left returns how many tensors the next header may hold: what the
@@ -415,6 +442,7 @@ func (l *loader) readShards(ctx context.Context, dir string, names []string, sto
 	)
 	var g errgroup.Group
 	g.SetLimit(l.jobs)
+	l.plan(len(names))
 	for i, n := range names {
 		g.Go(func() error {
 			full := path.Join(dir, n)
@@ -422,6 +450,7 @@ func (l *loader) readShards(ctx context.Context, dir string, names []string, sto
 			if err == nil {
 				parsed[i], err = l.readShard(ctx, full)
 			}
+			l.done()
 			if err != nil {
 				mu.Lock()
 				if first == nil {
@@ -529,8 +558,10 @@ func (l *loader) loadGGUF(ctx context.Context, ck *Checkpoint, name string) erro
 	parts := make([]*gguf.File, len(names))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(l.jobs)
+	l.plan(len(names))
 	for i, n := range names {
 		g.Go(func() error {
+			defer l.done()
 			f, err := l.src.Open(gctx, n)
 			if err != nil {
 				return err

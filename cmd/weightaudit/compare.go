@@ -50,6 +50,7 @@ It exits 1 when B is not a faithful conversion of A.`,
 			}
 			opts.Jobs = jobs
 			cks := make([]*checkpoint.Checkpoint, 2)
+			headers := newHeadersBar(cmd)
 			g, ctx := errgroup.WithContext(cmd.Context())
 			for i, arg := range args {
 				g.Go(func() error {
@@ -57,11 +58,13 @@ It exits 1 when B is not a faithful conversion of A.`,
 					if err != nil {
 						return err
 					}
-					cks[i], err = checkpoint.Load(ctx, src, checkpoint.WithJobs(jobs), checkpoint.WithFocus(focus))
+					cks[i], err = checkpoint.Load(ctx, src, append(headerProgress(headers), checkpoint.WithJobs(jobs), checkpoint.WithFocus(focus))...)
 					return err
 				})
 			}
-			if err := g.Wait(); err != nil {
+			err = g.Wait()
+			headers.Stop()
+			if err != nil {
 				return err
 			}
 			bar := termui.NewBar(cmd.ErrOrStderr(), "compare", "tensor pairs", 0)

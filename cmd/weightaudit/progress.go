@@ -1,8 +1,11 @@
 package main
 
 import (
+	"sync"
+
 	"github.com/spf13/cobra"
 
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/internal/termui"
 )
@@ -30,4 +33,34 @@ func addFiles(bar *termui.Bar, prefix string, files []hub.FileInfo) func(file st
 	}
 	bar.AddFiles(sizes)
 	return func(file string, n int64) { bar.AddFile(prefix+file, n) }
+}
+
+// newHeadersBar starts a bar on cmd's stderr counting the file headers
+// checkpoint.Load reads (see headerProgress), or returns nil when stderr is
+// not a terminal. Drawn from the first tick on, it shows only where the
+// headers take a while: a remote listing of many files.
+func newHeadersBar(cmd *cobra.Command) *termui.Bar {
+	return termui.NewBar(cmd.ErrOrStderr(), "headers", "files", 0)
+}
+
+// headerProgress returns the load option that counts one Load's headers on
+// bar, which several loads may share (the two sides of a diff); nothing
+// for a nil bar.
+func headerProgress(bar *termui.Bar) []checkpoint.LoadOption {
+	if bar == nil {
+		return nil
+	}
+	var (
+		mu   sync.Mutex
+		seen int // the planned count bar has been told of
+	)
+	return []checkpoint.LoadOption{checkpoint.WithProgress(func(_, planned int) {
+		mu.Lock()
+		if planned > seen {
+			bar.AddTotal(int64(planned - seen))
+			seen = planned
+		}
+		mu.Unlock()
+		bar.Add(1)
+	})}
 }

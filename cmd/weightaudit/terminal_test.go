@@ -245,10 +245,11 @@ func TestTableFitsTerminal(t *testing.T) {
 }
 
 // slowHub serves dir as the Hub does, each file's body in 4 KiB pieces
-// 100 ms apart (a read of the tiny shards takes about a second), and
+// each followed by a pause (at 100 ms a read of the tiny shards takes
+// about a second), and
 // answers the first whole-file read of fail with 503 after 600 ms, when
 // the bar, drawn every 250 ms, is on the terminal.
-func slowHub(tb testing.TB, dir, fail string) string {
+func slowHub(tb testing.TB, dir, fail string, pause time.Duration) string {
 	tb.Helper()
 	h := repoHandler(tb, dir, "acme/tiny", "")
 	var once sync.Once
@@ -262,14 +263,18 @@ func slowHub(tb testing.TB, dir, fail string) string {
 				return
 			}
 		}
-		h(trickle{w}, r)
+		h(trickle{w, pause}, r)
 	}))
 	tb.Cleanup(srv.Close)
 	return srv.URL
 }
 
-// trickle writes a response's body 4 KiB at a time, 100 ms apart.
-type trickle struct{ http.ResponseWriter }
+// trickle writes a response's body 4 KiB at a time, each piece followed
+// by a pause.
+type trickle struct {
+	http.ResponseWriter
+	pause time.Duration
+}
 
 func (t trickle) Write(p []byte) (int, error) {
 	n := 0
@@ -282,7 +287,7 @@ func (t trickle) Write(p []byte) (int, error) {
 		}
 		t.ResponseWriter.(http.Flusher).Flush()
 		p = p[k:]
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(t.pause)
 	}
 	return n, nil
 }
@@ -307,7 +312,7 @@ func TestProgressOnTerminal(t *testing.T) {
 	t.Setenv("HF_TOKEN", "")
 	t.Setenv("HF_HOME", t.TempDir())
 	t.Setenv("HF_HUB_OFFLINE", "")
-	t.Setenv("HF_ENDPOINT", slowHub(t, "../../testdata/tiny/hf-bf16", "model-00002-of-00002.safetensors"))
+	t.Setenv("HF_ENDPOINT", slowHub(t, "../../testdata/tiny/hf-bf16", "model-00002-of-00002.safetensors", 100*time.Millisecond))
 	args := []string{"verify", "--no-cache", "--json", "hf://acme/tiny"}
 
 	tty, read := ptytest.Open(t, 120)
@@ -338,7 +343,7 @@ func TestProgressOnTerminal(t *testing.T) {
 		t.Errorf("the terminal's last line shows %q, want it cleared", last)
 	}
 
-	t.Setenv("HF_ENDPOINT", slowHub(t, "../../testdata/tiny/hf-bf16", "model-00002-of-00002.safetensors"))
+	t.Setenv("HF_ENDPOINT", slowHub(t, "../../testdata/tiny/hf-bf16", "model-00002-of-00002.safetensors", 100*time.Millisecond))
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -355,5 +360,34 @@ func TestProgressOnTerminal(t *testing.T) {
 	}
 	if s := piped.String(); !strings.Contains(s, "retrying GET ") || strings.ContainsAny(s, "\r\x1b") || strings.Contains(s, "%)") {
 		t.Errorf("stderr on a pipe: %q, want the retry notice and no bar", s)
+	}
+}
+
+// Reading the headers of a slow remote listing shows a bar counting the
+// files on a terminal, and on a pipe nothing.
+func TestHeadersBarOnTerminal(t *testing.T) {
+	t.Setenv("HF_TOKEN", "")
+	t.Setenv("HF_HOME", t.TempDir())
+	t.Setenv("HF_HUB_OFFLINE", "")
+	// Each response takes 400 ms: the bar, drawn every 250 ms, is seen.
+	t.Setenv("HF_ENDPOINT", slowHub(t, "../../testdata/tiny/hf-bf16", "", 400*time.Millisecond))
+	args := []string{"inspect", "--no-cache", "--json", "hf://acme/tiny"}
+
+	tty, read := ptytest.Open(t, 120)
+	var stdout bytes.Buffer
+	if code := exitCode(run(context.Background(), args, &stdout, tty), tty); code != 0 {
+		t.Fatalf("inspect on a terminal: exit %d\n%s", code, read())
+	}
+	out := ptytest.WaitFor(t, read, "\r\x1b[K")
+	if !regexp.MustCompile(`headers [0-2] / [0-2] files \(`).MatchString(out) {
+		t.Errorf("no headers bar on the terminal: %q", out)
+	}
+	if lines := ptytest.ScreenLines(out); lines[len(lines)-1] != "" {
+		t.Errorf("the bar's line is left showing %q", lines[len(lines)-1])
+	}
+
+	var stderr bytes.Buffer
+	if code := exitCode(run(context.Background(), args, &stdout, &stderr), &stderr); code != 0 || stderr.Len() != 0 {
+		t.Errorf("inspect to a buffer: exit %d, stderr %q; want 0 and nothing", code, stderr.String())
 	}
 }

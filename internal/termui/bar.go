@@ -108,6 +108,17 @@ func (b *Bar) SetTotal(total int64) {
 	b.mu.Unlock()
 }
 
+// AddTotal adds n to what the bar counts up to, for work found as it goes
+// (the shards an index names, the two sides of a diff).
+func (b *Bar) AddTotal(n int64) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	b.total += n
+	b.mu.Unlock()
+}
+
 // Add counts n more done.
 func (b *Bar) Add(n int64) {
 	if b == nil {
