@@ -183,10 +183,11 @@ func retryNotice(w io.Writer) func(hub.Retry) {
 	return func(r hub.Retry) { termui.Println(w, r.String()) }
 }
 
-// tlsHint returns err with the flag that may get past it when it is a
-// registry's certificate that did not verify (--insecure) or a registry
-// that answered HTTPS in plain HTTP (--plain-http); err itself otherwise.
-// The host is already in err: the URL that failed.
+// tlsHint returns err with the flag that may get past it when it is an
+// OCI registry's certificate that did not verify (--insecure) or a
+// registry that answered HTTPS in plain HTTP (--plain-http); err itself
+// otherwise, and for the Hub, which the flags do not touch. The host is
+// already in err: the URL that failed.
 func tlsHint(err error) error {
 	var (
 		verify    *tls.CertificateVerificationError
@@ -196,6 +197,8 @@ func tlsHint(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case !strings.Contains(err.Error(), "oci://") && !strings.Contains(err.Error(), "ollama://"):
+		return err
 	case errors.As(err, &verify), errors.As(err, &authority), errors.As(err, &hostname),
 		strings.Contains(err.Error(), "tls: failed to verify certificate"):
 		return fmt.Errorf("%w\n(for a registry whose certificate you trust, --insecure skips its verification)", err)

@@ -7,6 +7,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
+	"fmt"
 	"io"
 	"log"
 	"math/big"
@@ -118,6 +120,40 @@ func TestRegistryTLSFlags(t *testing.T) {
 				if !strings.Contains(stderr, w) {
 					t.Errorf("%v: stderr %q, want %q in it", args, stderr, w)
 				}
+			}
+		})
+	}
+}
+
+// The hint names a flag only for a registry SOURCE: the flags do not
+// reach the Hub, whose certificate failures are left as they are.
+func TestTLSHintOnlyForRegistries(t *testing.T) {
+	cert := &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}
+	tests := []struct {
+		name string
+		err  error
+		want string // in the message; "" for none added
+	}{
+		{"oci", fmt.Errorf("oci://r.example/m:t: authenticate: %w", cert), "--insecure"},
+		{"ollama", fmt.Errorf("ollama://r.example/m: manifest: %w", cert), "--insecure"},
+		{"oci-http", errors.New(`oci://r.example/m:t: authenticate: Get "https://r.example/v2/": http: server gave HTTP response to HTTPS client`), "--plain-http"},
+		{"hub", fmt.Errorf("hf://o/r: listing: %w", cert), ""},
+		{"nil", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tlsHint(tt.err)
+			if tt.err == nil {
+				if got != nil {
+					t.Errorf("tlsHint(nil) = %v", got)
+				}
+				return
+			}
+			if !errors.Is(got, tt.err) {
+				t.Errorf("tlsHint(%v) = %v, which does not wrap it", tt.err, got)
+			}
+			if tt.want == "" && got.Error() != tt.err.Error() || tt.want != "" && !strings.Contains(got.Error(), tt.want) {
+				t.Errorf("tlsHint(%v) = %q, want %q in it", tt.err, got, tt.want)
 			}
 		})
 	}

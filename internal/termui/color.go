@@ -54,8 +54,8 @@ const (
 )
 
 // wordColors are the words coloured where they stand alone between
-// spaces: the verdicts and check outcomes of every command's table, and
-// verify's per-file status.
+// spaces: the verdicts and check outcomes of every command's table,
+// verify's per-file status and diff's verdict.
 var wordColors = map[string]string{
 	"PASS":       sgrGreen,
 	"FAIL":       sgrRed,
@@ -63,6 +63,8 @@ var wordColors = map[string]string{
 	"SKIP":       sgrDim,
 	"mismatch":   sgrRed,
 	"unchecked":  sgrYellow,
+	"differ:":    sgrRed,   // diff's verdict
+	"identical:": sgrGreen, // diff's verdict
 }
 
 // Colorize returns line with each verdict word that stands alone (between

@@ -113,6 +113,7 @@ func TestColorize(t *testing.T) {
 		{"FAIL  verify x — 1 finding(s)", "\x1b[1;31mFAIL\x1b[0m  verify x — 1 finding(s)"},
 		{"  a.safetensors  1 KiB  abc  mismatch", "  a.safetensors  1 KiB  abc  \x1b[1;31mmismatch\x1b[0m"},
 		{"PASSED PASS.weight xPASS", "PASSED PASS.weight xPASS"}, // not alone: untouched
+		{"differ: 45 tensor(s)", "\x1b[1;31mdiffer:\x1b[0m 45 tensor(s)"},
 		{"", ""},
 	}
 	for _, tt := range tests {
