@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -15,6 +16,21 @@ import (
 // DigestFunc gives the sha256 a source publishes for one of its files
 // (a Hub LFS sha256, an OCI layer digest); false for a file without one.
 type DigestFunc func(name string) (sha256 string, ok bool)
+
+// DiffOption configures [DiffCheckpoints].
+type DiffOption func(*diffOptions)
+
+type diffOptions struct {
+	progress func(done, total int64)
+}
+
+// WithDiffProgress makes DiffCheckpoints call f after each tensor pair it
+// reads, with the bytes of both sides read so far and to be read in all,
+// from as many goroutines as its jobs; a CLI draws its progress with it.
+// The default, nil, calls nothing.
+func WithDiffProgress(f func(done, total int64)) DiffOption {
+	return func(o *diffOptions) { o.progress = f }
+}
 
 // DiffCheckpoints compares the tensors of a and b by name, reading as
 // little tensor data as it can: first what the sources publish (da and db,
@@ -27,7 +43,11 @@ type DigestFunc func(name string) (sha256 string, ok bool)
 // values (DiffChange.FirstDiff, MaxAbsDelta). The report's BytesRead
 // counts the tensor bytes read. jobs tensors are read at once (at least
 // one).
-func DiffCheckpoints(ctx context.Context, a, b *checkpoint.Checkpoint, da, db DigestFunc, jobs int) (*DiffReport, error) {
+func DiffCheckpoints(ctx context.Context, a, b *checkpoint.Checkpoint, da, db DigestFunc, jobs int, opts ...DiffOption) (*DiffReport, error) {
+	var o diffOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	r := &DiffReport{SchemaVersion: DiffSchemaVersion, A: a.Source, B: b.Source, Added: []DiffTensor{}, Removed: []DiffTensor{},
 		Reshaped: []DiffChange{}, Retyped: []DiffChange{}, Changed: []DiffChange{}, Unhashed: []DiffTensor{}, Files: []DiffFileRef{}}
 	same := map[string]bool{} // files published the same on both sides
@@ -104,12 +124,20 @@ func DiffCheckpoints(ctx context.Context, a, b *checkpoint.Checkpoint, da, db Di
 		}
 		defer rb.Close()
 		changes := make([]*DiffChange, len(toRead))
+		var total int64
+		for _, p := range toRead {
+			total += p.a.Bytes + p.b.Bytes
+		}
+		var done atomic.Int64
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(max(jobs, 1))
 		for i, p := range toRead {
 			g.Go(func() error {
 				c, err := diffTensor(gctx, ra, rb, p.a, p.b)
 				changes[i] = c
+				if o.progress != nil {
+					o.progress(done.Add(p.a.Bytes+p.b.Bytes), total)
+				}
 				return err
 			})
 		}

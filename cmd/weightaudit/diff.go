@@ -99,6 +99,8 @@ func writeDiff(cmd *cobra.Command, d *verify.DiffReport, outs []reportOut[*verif
 func diffPublished(cmd *cobra.Command, args []string, jobs int) (*verify.DiffReport, error) {
 	var cks [2]*checkpoint.Checkpoint
 	var digests [2]verify.DigestFunc
+	headers := newHeadersBar(cmd)
+	defer headers.Stop()
 	for i, arg := range args {
 		if looksLikeManifest(arg) {
 			return nil, nil
@@ -107,7 +109,7 @@ func diffPublished(cmd *cobra.Command, args []string, jobs int) (*verify.DiffRep
 		if err != nil {
 			return nil, err
 		}
-		ck, err := checkpoint.Load(cmd.Context(), src, checkpoint.WithJobs(jobs), checkpoint.WithFocus(focus))
+		ck, err := checkpoint.Load(cmd.Context(), src, append(headerProgress(headers), checkpoint.WithJobs(jobs), checkpoint.WithFocus(focus))...)
 		if err != nil {
 			return nil, err
 		}
@@ -117,7 +119,11 @@ func diffPublished(cmd *cobra.Command, args []string, jobs int) (*verify.DiffRep
 		}
 		cks[i], digests[i] = ck, dg.Digest
 	}
-	return verify.DiffCheckpoints(cmd.Context(), cks[0], cks[1], digests[0], digests[1], jobs)
+	headers.Stop()
+	bar := termui.NewBar(cmd.ErrOrStderr(), "diff", termui.Bytes, 0)
+	defer bar.Stop()
+	return verify.DiffCheckpoints(cmd.Context(), cks[0], cks[1], digests[0], digests[1], jobs,
+		verify.WithDiffProgress(func(done, total int64) { bar.SetTotal(total); bar.Set(done) }))
 }
 
 // diffSide returns the manifest arg names, or the manifest of the SOURCE

@@ -119,6 +119,18 @@ func (b *Bar) AddTotal(n int64) {
 	b.mu.Unlock()
 }
 
+// Set counts done as done in all, when it is more than counted so far
+// (reports of cumulative counts may come out of order from concurrent
+// work).
+func (b *Bar) Set(done int64) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	b.done = max(b.done, done)
+	b.mu.Unlock()
+}
+
 // Add counts n more done.
 func (b *Bar) Add(n int64) {
 	if b == nil {

@@ -139,3 +139,19 @@ func TestWriter(t *testing.T) {
 		t.Errorf("Writer wrote %q, want %q", got, want)
 	}
 }
+
+// Set keeps the largest count it is told of: cumulative counts reported
+// from concurrent work may arrive out of order.
+func TestBarSet(t *testing.T) {
+	tty, _ := ptytest.Open(t, 80)
+	b := NewBar(tty, "diff", Bytes, 0)
+	defer b.Stop()
+	b.AddTotal(10)
+	b.AddTotal(5)
+	for _, n := range []int64{4, 9, 7} {
+		b.Set(n)
+	}
+	if b.done != 9 || b.total != 15 {
+		t.Errorf("after Set 4, 9, 7 of AddTotal 10 and 5: done %d of %d, want 9 of 15", b.done, b.total)
+	}
+}
