@@ -110,11 +110,12 @@ func WithPartialFiles() LoadOption {
 	}
 }
 
-// WithProgress makes Load call f after each file's header is read, with
-// how many it has read and how many it plans to read so far (the plan
-// grows when a safetensors index names more shards than guessed), from as
-// many goroutines as WithJobs allows; a CLI draws its progress with it.
-// The default, nil, calls nothing.
+// WithProgress makes Load call f with how many file headers it has read
+// and how many it plans to read so far: when it plans more (before the
+// reads; the plan grows when a safetensors index names more shards than
+// guessed) and after each header is read, from as many goroutines as
+// WithJobs allows; a CLI draws its progress with it. The default, nil,
+// calls nothing.
 func WithProgress(f func(read, planned int)) LoadOption {
 	return func(o *loadOptions) error {
 		o.progress = f
@@ -183,8 +184,13 @@ type loader struct {
 	read, planned atomic.Int64 // headers, for progress
 }
 
-// plan adds n headers to those the loader will read.
-func (l *loader) plan(n int) { l.planned.Add(int64(n)) }
+// plan adds n headers to those the loader will read and tells progress.
+func (l *loader) plan(n int) {
+	planned := l.planned.Add(int64(n))
+	if l.progress != nil {
+		l.progress(int(l.read.Load()), int(planned))
+	}
+}
 
 // done counts a header read (or failed) and tells progress.
 func (l *loader) done() {

@@ -12,9 +12,10 @@ import (
 	"github.com/weightaudit/weightaudit/hub"
 )
 
-// WithProgress hears of each header once: for a sharded safetensors
-// checkpoint as many as the index names shards (read here from the index
-// itself), for a split GGUF as many as the name says parts.
+// WithProgress hears of each header read once, and of the plan before
+// the reads: for a sharded safetensors checkpoint as many as the index
+// names shards (read here from the index itself), for a split GGUF as
+// many as the name says parts.
 func TestLoadProgress(t *testing.T) {
 	tiny := filepath.Join("..", "testdata", "tiny")
 	var index struct {
@@ -49,15 +50,26 @@ func TestLoadProgress(t *testing.T) {
 				mu      sync.Mutex
 				seen    = map[int]bool{}
 				planned int
+				first   = true
 			)
 			_, err = checkpoint.Load(context.Background(), src, checkpoint.WithFocus(focus), checkpoint.WithJobs(4),
 				checkpoint.WithProgress(func(read, plan int) {
 					mu.Lock()
 					defer mu.Unlock()
-					if seen[read] || read > plan {
-						t.Errorf("Progress(%d, %d) after %v", read, plan, seen)
+					if first && (read != 0 || plan == 0) {
+						t.Errorf("first Progress(%d, %d), want the plan before any read", read, plan)
 					}
-					seen[read], planned = true, max(planned, plan)
+					first = false
+					if read > plan || plan < planned {
+						t.Errorf("Progress(%d, %d) after a plan of %d", read, plan, planned)
+					}
+					if read > 0 && plan == planned && seen[read] {
+						t.Errorf("Progress(%d, %d) twice", read, plan)
+					}
+					if read > 0 {
+						seen[read] = true
+					}
+					planned = plan
 				}))
 			if err != nil {
 				t.Fatal(err)

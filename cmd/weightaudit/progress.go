@@ -44,23 +44,27 @@ func newHeadersBar(cmd *cobra.Command) *termui.Bar {
 }
 
 // headerProgress returns the load option that counts one Load's headers on
-// bar, which several loads may share (the two sides of a diff); nothing
-// for a nil bar.
+// bar, which several loads may share (the two sides of a diff): each
+// call's growth of the plan and of the headers read is added to it.
+// Nothing for a nil bar.
 func headerProgress(bar *termui.Bar) []checkpoint.LoadOption {
 	if bar == nil {
 		return nil
 	}
 	var (
-		mu   sync.Mutex
-		seen int // the planned count bar has been told of
+		mu            sync.Mutex
+		read, planned int // what bar has been told of
 	)
-	return []checkpoint.LoadOption{checkpoint.WithProgress(func(_, planned int) {
+	return []checkpoint.LoadOption{checkpoint.WithProgress(func(r, p int) {
 		mu.Lock()
-		if planned > seen {
-			bar.AddTotal(int64(planned - seen))
-			seen = planned
+		defer mu.Unlock()
+		if p > planned {
+			bar.AddTotal(int64(p - planned))
+			planned = p
 		}
-		mu.Unlock()
-		bar.Add(1)
+		if r > read {
+			bar.Add(int64(r - read))
+			read = r
+		}
 	})}
 }

@@ -211,25 +211,35 @@ func Println(w io.Writer, line string) {
 // Line renders a bar's text: "verify 512.00 MiB / 1.00 GiB (50.0%)  537
 // MB/s  ETA 1s  a.safetensors +1" for bytes, "list 120 / 400 files
 // (30.0%)  ETA 2s" for items; the rate and time left once something is
-// done, the first of the active files and how many more.
+// done, the first of the active files and how many more. A total not yet
+// known (0: the files are still being listed) shows the count alone.
 func Line(label string, unit Unit, done, total int64, elapsed time.Duration, active []string) string {
 	var s bytes.Buffer
-	pct := 100.0
-	if total > 0 {
-		pct = 100 * float64(done) / float64(total)
+	amount := func(n int64) string {
+		if unit == Bytes {
+			return textfmt.Bytes(n)
+		}
+		return fmt.Sprint(n)
 	}
-	if unit == Bytes {
-		fmt.Fprintf(&s, "%s %s / %s (%.1f%%)", label, textfmt.Bytes(done), textfmt.Bytes(total), pct)
-	} else {
-		fmt.Fprintf(&s, "%s %d / %d %s (%.1f%%)", label, done, total, unit, pct)
+	fmt.Fprintf(&s, "%s %s", label, amount(done))
+	if total > 0 {
+		fmt.Fprintf(&s, " / %s", amount(total))
+	}
+	if unit != Bytes {
+		fmt.Fprintf(&s, " %s", unit)
+	}
+	if total > 0 {
+		fmt.Fprintf(&s, " (%.1f%%)", 100*float64(done)/float64(total))
 	}
 	if sec := elapsed.Seconds(); sec > 0 && done > 0 {
 		rate := float64(done) / sec
-		eta := time.Duration(float64(max(total-done, 0)) / rate * float64(time.Second)).Round(time.Second)
 		if unit == Bytes {
 			fmt.Fprintf(&s, "  %.0f MB/s", rate/1e6)
 		}
-		fmt.Fprintf(&s, "  ETA %s", eta)
+		if total > 0 {
+			eta := time.Duration(float64(max(total-done, 0)) / rate * float64(time.Second)).Round(time.Second)
+			fmt.Fprintf(&s, "  ETA %s", eta)
+		}
 	}
 	if len(active) > 0 {
 		fmt.Fprintf(&s, "  %s", active[0])

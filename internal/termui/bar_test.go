@@ -111,7 +111,10 @@ func TestLine(t *testing.T) {
 		// at that rate take 1 s.
 		{"half", Bytes, 512 << 20, 1 << 30, time.Second, []string{"a.safetensors", "b.safetensors"},
 			"verify 512.00 MiB / 1.00 GiB (50.0%)  537 MB/s  ETA 1s  a.safetensors +1"},
-		{"empty", Bytes, 0, 0, time.Second, nil, "verify 0 B / 0 B (100.0%)"},
+		{"total-unknown", Bytes, 0, 0, time.Second, nil, "verify 0 B"},
+		// 3 MB in 1 s, of a total not yet known: no share, no ETA.
+		{"total-unknown-rate", Bytes, 3e6, 0, time.Second, nil, "verify 2.86 MiB  3 MB/s"},
+		{"items-unknown", "files", 2, 0, 0, nil, "verify 2 files"},
 		// 120 of 400 in 3 s: 40 a second, 280 left take 7 s.
 		{"items", "tensor pairs", 120, 400, 3 * time.Second, nil, "verify 120 / 400 tensor pairs (30.0%)  ETA 7s"},
 	}
