@@ -496,11 +496,13 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// this attempt, and the transport below enforces the deadline.
 		r, err := t.next.RoundTrip(req.Clone(req.Context()))
 		if err != nil {
-			err = fmt.Errorf("%s %s: %w", req.Method, redact(req.URL), unwrapURLError(err))
 			unavailable = false
 			if permanent(err) {
+				// As it came: net/http's client turns a TLS record that
+				// reads "HTTP/" into ErrSchemeMismatch by its type.
 				return err
 			}
+			err = fmt.Errorf("%s %s: %w", req.Method, redact(req.URL), unwrapURLError(err))
 			return &transientError{err: err, url: redact(req.URL)}
 		}
 		if r.StatusCode != http.StatusTooManyRequests && r.StatusCode < 500 {

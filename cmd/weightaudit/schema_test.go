@@ -89,10 +89,20 @@ func jsonReportOf(args []string) (string, bool) {
 	if slices.Contains(rest, "--merge") || slices.Contains(rest, "-o") || slices.Contains(rest, "--output") {
 		return "", false // a manifest, or the report went to a file
 	}
+	// --json wins over any --format; of several --format, the last.
+	asJSON, format := false, ""
 	for j, a := range rest {
-		if a == "--json" || a == "--json=true" || a == "--format=json" || (a == "--format" && j+1 < len(rest) && rest[j+1] == "json") {
-			return args[i], true
+		switch {
+		case a == "--json" || a == "--json=true":
+			asJSON = true
+		case strings.HasPrefix(a, "--format="):
+			format = strings.TrimPrefix(a, "--format=")
+		case a == "--format" && j+1 < len(rest):
+			format = rest[j+1]
 		}
+	}
+	if asJSON || format == "json" {
+		return args[i], true
 	}
 	return "", false
 }
