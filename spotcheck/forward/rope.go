@@ -79,7 +79,37 @@ const (
 	// as transformers does, while the context stays within the original
 	// length).
 	RopeLongRoPE
+	// RopeYaRN is YaRN (arXiv 2309.00071) as transformers computes it,
+	// _compute_yarn_parameters (modeling_rope_utils.py): with d the
+	// rotary dimension, L = OriginalMaxPositions and
+	// corr(r) = d·ln(L/(2π·r)) / (2·ln theta), the ramp runs from
+	// low = corr(BetaFast) to high = corr(BetaSlow) (floored and ceiled
+	// when Truncate, then clamped to 0 and d − 1; high gains 0.001 when
+	// the two meet), ramp[i] = clamp((i − low)/(high − low), 0, 1) for
+	// i < d/2, and with e = 1 − ramp[i]
+	//
+	//	inv_freq[i] = (1/(Factor·p_i))·(1 − e) + (1/p_i)·e,  p_i = theta^(2i/d)
+	//
+	// so the fast dimensions keep their frequency and the slow ones are
+	// divided by Factor; cos and sin are multiplied by AttnFactor (the
+	// attention_factor the caller derives: [YaRNMscale]). llama.cpp's YaRN
+	// (ggml_rope_yarn_corr_dims, rope_yarn_ramp) is the same with the
+	// range always floored and ceiled.
+	RopeYaRN
 )
+
+// YaRNMscale is transformers' get_mscale (yarn_get_mscale of
+// modeling_deepseek_v3.py): 0.1·mscale·ln(scale) + 1 for a scale above 1,
+// else 1. A YaRN config's attention factor is YaRNMscale(factor, 1), or
+// with mscale and mscale_all_dim both set YaRNMscale(factor, mscale) /
+// YaRNMscale(factor, mscale_all_dim); DeepSeek's softmax scale is
+// multiplied by YaRNMscale(factor, mscale_all_dim)².
+func YaRNMscale(scale, mscale float64) float64 {
+	if scale <= 1 {
+		return 1
+	}
+	return 0.1*mscale*math.Log(scale) + 1
+}
 
 // RopeScaling is a rope_scaling (config.json) or its GGUF counterpart:
 // how the inverse frequencies of [RoPE] are changed. The zero value
@@ -96,9 +126,13 @@ type RopeScaling struct {
 	// Factors are the head_dim/2 divisors of RopeFreqFactors, which
 	// [Block] fills from the layer, and of RopeLongRoPE.
 	Factors []float32
-	// AttnFactor multiplies cos and sin for RopeLongRoPE (its
-	// attention_factor; llama.cpp's rope.scaling.attn_factor).
+	// AttnFactor multiplies cos and sin for RopeLongRoPE and RopeYaRN
+	// (their attention_factor; llama.cpp's rope.scaling.attn_factor).
 	AttnFactor float64
+	// BetaFast, BetaSlow and Truncate are RopeYaRN's (beta_fast,
+	// beta_slow, truncate); it uses Factor and OriginalMaxPositions too.
+	BetaFast, BetaSlow float64
+	Truncate           bool
 }
 
 // check validates the scaling's parameters for a head dimension.
@@ -129,12 +163,16 @@ func (s *RopeScaling) check(headDim int) error {
 			}
 		}
 		return nil
+	case RopeYaRN:
+		if good(s.Factor) && good(s.OriginalMaxPositions) && good(s.BetaFast) && good(s.BetaSlow) && good(s.AttnFactor) {
+			return nil
+		}
 	case RopeUnsupported:
 		return fmt.Errorf("rope: scaling %q is not supported: %w", s.Name, ErrInvalid)
 	default:
 		return fmt.Errorf("rope: unknown scaling type %d: %w", s.Type, ErrInvalid)
 	}
-	return fmt.Errorf("rope: scaling %+v: want positive finite factors (high_freq_factor above low_freq_factor): %w", *s, ErrInvalid)
+	return fmt.Errorf("rope: scaling %+v: want positive finite factors, betas and attention factor (high_freq_factor above low_freq_factor): %w", *s, ErrInvalid)
 }
 
 // NewRoPE precomputes the tables for the given positions (token p of the
@@ -179,7 +217,10 @@ func NewScaledRoPE[T Float](positions []int, headDim int, theta float64, s RopeS
 		invFreq[i] = 1 / T(math.Pow(theta, float64(exp)))
 	}
 	scaleFreqs(invFreq, &s)
-	longRoPE, attn := s.Type == RopeLongRoPE, T(s.AttnFactor)
+	if s.Type == RopeYaRN {
+		yarnFreqs(invFreq, headDim, theta, &s)
+	}
+	longRoPE, attn := s.Type == RopeLongRoPE || s.Type == RopeYaRN, T(s.AttnFactor)
 	r := &RoPE[T]{
 		positions: len(positions),
 		headDim:   headDim,
@@ -238,6 +279,34 @@ func scaleFreqs[T Float](invFreq []T, s *RopeScaling) {
 		for i := range invFreq {
 			invFreq[i] /= T(s.Factors[i])
 		}
+	}
+}
+
+// yarnFreqs sets the inverse frequencies of RopeYaRN (see its doc), in T
+// in transformers' order of operations: pos_freqs = theta ** (arange(0,
+// d, 2) / d) in T, the two candidate frequencies from it, the ramp
+// (arange − low)/(high − low) clamped, and the blend.
+func yarnFreqs[T Float](invFreq []T, dim int, theta float64, s *RopeScaling) {
+	corr := func(rot float64) float64 {
+		return float64(dim) * math.Log(s.OriginalMaxPositions/(rot*2*math.Pi)) / (2 * math.Log(theta))
+	}
+	low, high := corr(s.BetaFast), corr(s.BetaSlow)
+	if s.Truncate {
+		low, high = math.Floor(low), math.Ceil(high)
+	}
+	low, high = math.Max(low, 0), math.Min(high, float64(dim-1))
+	if low == high {
+		high += 0.001
+	}
+	factor := T(s.Factor)
+	span := T(high - low)
+	for i := range invFreq {
+		pos := T(math.Pow(theta, float64(T(2*i)/T(dim))))
+		extrap, interp := 1/pos, 1/T(factor*pos)
+		ramp := (T(i) - T(low)) / span
+		ramp = min(max(ramp, 0), 1)
+		e := 1 - ramp
+		invFreq[i] = T(interp*(1-e)) + T(extrap*e)
 	}
 }
 

@@ -514,3 +514,63 @@ func TestDeinterleave(t *testing.T) {
 		}
 	}
 }
+
+// YaRN's frequencies worked by hand (transformers'
+// _compute_yarn_parameters) for d 8, theta 10000, factor 4, 64 original
+// positions, beta_fast 32 and beta_slow 1: corr(32) = 8·ln(64/(64π)) /
+// (2·ln 10⁴) = −0.4971 and corr(1) = 8·ln(64/(2π)) / (2·ln 10⁴) = 1.0080.
+// Truncated, the ramp runs from 0 to 2: ramp = 0, ½, 1, 1, so with p =
+// 1, 10, 100, 1000 the frequencies are 1/1, ½·(1/40) + ½·(1/10) = 0.0625,
+// 1/400 and 1/4000. Untruncated it runs from 0 to 1.0080: frequency 1 is
+// (1/40)·(1/1.0080) + (1/10)·(1 − 1/1.0080) = 0.025595246. The attention
+// factors: 0.1·ln 32 + 1 = 1.3465736 (gpt-oss), 0.1·ln 40 + 1 =
+// 1.3688879 (DeepSeek-V3's mscale).
+func TestRoPEYaRN(t *testing.T) {
+	s := forward.RopeScaling{Type: forward.RopeYaRN, Factor: 4, OriginalMaxPositions: 64, BetaFast: 32, BetaSlow: 1, Truncate: true, AttnFactor: 1}
+	for _, tt := range []struct {
+		truncate bool
+		want     []float64
+	}{{true, []float64{1, 0.0625, 0.0025, 0.00025}}, {false, []float64{1, 0.025595246, 0.0025, 0.00025}}} {
+		s.Truncate = tt.truncate
+		for name, got := range map[string][]float64{"f64": invFreqs[float64](t, 8, 10000, s), "f32": invFreqs[float32](t, 8, 10000, s)} {
+			tol := 1e-8
+			if name == "f32" {
+				tol = 1e-6
+			}
+			for i, want := range tt.want {
+				if math.Abs(got[i]-want) > tol*want {
+					t.Errorf("truncate %v %s: inv_freq[%d] = %.10g, want %.10g", tt.truncate, name, i, got[i], want)
+				}
+			}
+		}
+	}
+	for _, tt := range []struct{ scale, mscale, want float64 }{{32, 1, 1.3465736}, {40, 1, 1.3688879}, {1, 1, 1}, {0.5, 1, 1}, {40, 0.707, 1.2608038}} {
+		if got := forward.YaRNMscale(tt.scale, tt.mscale); math.Abs(got-tt.want) > 1e-7 {
+			t.Errorf("YaRNMscale(%v, %v) = %.9g, want %.8g", tt.scale, tt.mscale, got, tt.want)
+		}
+	}
+	// The attention factor scales cos and sin: every rotated pair's length.
+	s.AttnFactor = 1.3465736
+	r, err := forward.NewScaledRoPE[float64](positions(3), 8, 10000, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randVec(newRand(26), 3*8, 1)
+	y := append([]float64(nil), x...)
+	if err := r.Apply(y); err != nil {
+		t.Fatal(err)
+	}
+	for p := 0; p < len(x); p += 8 {
+		for i := range 4 {
+			if before, after := math.Hypot(x[p+i], x[p+i+4]), math.Hypot(y[p+i], y[p+i+4]); math.Abs(after-s.AttnFactor*before) > 1e-14 {
+				t.Errorf("element %d: pair length %v after, want %v·%v", p+i, after, s.AttnFactor, before)
+			}
+		}
+	}
+	for _, bad := range []forward.RopeScaling{{Type: forward.RopeYaRN, Factor: 4, OriginalMaxPositions: 64, BetaFast: 32, BetaSlow: 1},
+		{Type: forward.RopeYaRN, Factor: 0, OriginalMaxPositions: 64, BetaFast: 32, BetaSlow: 1, AttnFactor: 1}} {
+		if _, err := forward.NewScaledRoPE[float64](positions(1), 8, 10000, bad); !errors.Is(err, forward.ErrInvalid) {
+			t.Errorf("NewScaledRoPE(%+v) = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
