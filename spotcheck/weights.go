@@ -341,6 +341,8 @@ var vectorComps = map[string]struct {
 	"rope_factors_short": {comp: arch.CompRopeFactorsShort, outer: true},
 	// gpt-oss's (arch/gptoss/layout.go).
 	"o_bias": {comp: "attn_o_bias"}, "attn_sinks": {comp: "attn_sinks"}, "router_bias": {comp: "router_bias"},
+	// DeepSeek's (arch/deepseek/layout.go).
+	"q_a_norm": {comp: "attn_q_a_norm"}, "kv_a_norm": {comp: "attn_kv_a_norm"},
 }
 
 // expertVectorComps maps forward.ExpertVectors' names to the components
@@ -354,6 +356,11 @@ var matrixComps = map[string][2]arch.Component{ // [dense or attention, expert]
 	"q": {arch.CompAttnQ}, "k": {arch.CompAttnK}, "v": {arch.CompAttnV}, "o": {arch.CompAttnO}, "router": {arch.CompRouter},
 	"gate": {arch.CompMLPGate, arch.CompExpertGate}, "up": {arch.CompMLPUp, arch.CompExpertUp}, "down": {arch.CompMLPDown, arch.CompExpertDown},
 	"qkv": {arch.CompAttnQKV}, "gate_up": {arch.CompMLPGateUp, "expert_gate_up"},
+	// DeepSeek's (arch/deepseek/layout.go); k_b and v_b are asked for per
+	// head, the head as the expert index of their [heads, …] stacks.
+	"q_a": {"attn_q_a"}, "q_b": {"attn_q_b"}, "kv_a": {"attn_kv_a_mqa"}, "kv_b": {"attn_kv_b"},
+	"k_b": {"", "attn_k_b"}, "v_b": {"", "attn_v_b"},
+	"shared_gate": {"shared_expert_gate"}, "shared_up": {"shared_expert_up"}, "shared_down": {"shared_expert_down"},
 }
 
 func (l *layerWeights) Sparse() bool { return l.sparse }

@@ -105,6 +105,26 @@ type Config struct {
 	// Alpha and Limit are the parameters of [ActSwiGLUOAI] (gpt-oss's
 	// 1.702 and swiglu_limit).
 	Alpha, Limit float64
+
+	// DeepSeek-V3 (transformers' models/deepseek_v3/modeling_deepseek_v3.py
+	// DeepseekV3DecoderLayer). MLA, when set, replaces the q/k/v
+	// attention by multi-head latent attention ([MLA]); its scores are
+	// scaled by AttnScale (0 for 1/√(nope + rope)), the rotary embedding
+	// of Theta and Scaling runs over its RopeDim dimensions.
+	MLA *MLA
+	// SigmoidRouting routes as DeepseekV3TopkRouter does ([GroupTopK]):
+	// sigmoid scores, the layer's "router_bias" (e_score_correction_bias)
+	// added for the choice only, the top TopKGroups of Groups expert
+	// groups (0 or 1 group: no limit), the chosen experts weighted by
+	// their unbiased scores, divided by their sum (plus 1e-20) when
+	// NormTopK, times RoutedScale (routed_scaling_factor; 0 means 1).
+	SigmoidRouting     bool
+	Groups, TopKGroups int
+	RoutedScale        float64
+	// SharedExperts adds the MLP of the layer's "shared_gate",
+	// "shared_up" and "shared_down" (DeepseekV3MoE's shared_experts),
+	// which every token runs, to the routed experts' sum.
+	SharedExperts bool
 }
 
 // ExpertVectors is implemented by a [Layer] whose experts have biases
@@ -201,115 +221,19 @@ func Block(ctx context.Context, c Config, l Layer, x Pair) (Pair, Routing, error
 	if c.Unsupported != "" {
 		return Pair{}, Routing{}, fmt.Errorf("block: %s is not computed: %w", c.Unsupported, ErrInvalid)
 	}
+	if c.MLA != nil && (c.Heads <= 0 || c.MLA.check() != nil) {
+		return Pair{}, Routing{}, fmt.Errorf("block: %d heads, latent attention %+v: %w", c.Heads, *c.MLA, ErrInvalid)
+	}
 	n := x.len() / d
 	h, err := rmsNorm(l, "attn_norm", x, c.Eps, c.NormPlusOne)
 	if err != nil {
 		return Pair{}, Routing{}, err
 	}
-	qd, kvd := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
-	q, k, v := makePair(n*qd), makePair(n*kvd), makePair(n*kvd)
-	var qkv RowSource
-	if c.FusedQKV {
-		if qkv, err = l.Matrix("qkv", -1); err != nil {
-			return Pair{}, Routing{}, err
-		}
-		if qkv.Rows() != qd+2*kvd {
-			return Pair{}, Routing{}, fmt.Errorf("qkv: %d rows, want q %d + k %d + v %d: %w", qkv.Rows(), qd, kvd, kvd, ErrShape)
-		}
-	}
-	for _, p := range []struct {
-		name, bias string
-		y          Pair
-		first      int // the first row in a fused qkv
-		width      int
-	}{{"q", "q_bias", q, 0, qd}, {"k", "k_bias", k, qd, kvd}, {"v", "v_bias", v, qd + kvd, kvd}} {
-		if c.FusedQKV {
-			rows, err := RowRange(qkv, p.first, p.width)
-			if err == nil {
-				err = projectWith(ctx, rows, "qkv "+p.name, -1, p.y, h, c.Jobs)
-			}
-			if err != nil {
-				return Pair{}, Routing{}, err
-			}
-		} else if err := project(ctx, l, p.name, -1, p.y, h, c.Jobs); err != nil {
-			return Pair{}, Routing{}, err
-		}
-		if c.QKVBias {
-			if err := addBias(l, p.bias, p.y, p.width); err != nil {
-				return Pair{}, Routing{}, err
-			}
-		}
-	}
-	if c.Layout == RopeInterleaved {
-		if err := both(Deinterleave(q.F32, c.HeadDim), Deinterleave(q.F64, c.HeadDim),
-			Deinterleave(k.F32, c.HeadDim), Deinterleave(k.F64, c.HeadDim)); err != nil {
-			return Pair{}, Routing{}, err
-		}
-	} else if c.Layout != RopeHalf {
-		return Pair{}, Routing{}, fmt.Errorf("block: rope layout %d: %w", c.Layout, ErrInvalid)
-	}
-	if c.QKNorm {
-		for _, p := range []struct {
-			name string
-			y    Pair
-		}{{"q_norm", q}, {"k_norm", k}} {
-			w, err := l.Vector(p.name)
-			if err != nil {
-				return Pair{}, Routing{}, err
-			}
-			if c.NormPlusOne {
-				err = both(RMSNormPlusOne(p.y.F32, p.y.F32, w, c.Eps), RMSNormPlusOne(p.y.F64, p.y.F64, w, c.Eps))
-			} else {
-				err = both(HeadNorm(p.y.F32, w, c.Eps), HeadNorm(p.y.F64, w, c.Eps))
-			}
-			if err != nil {
-				return Pair{}, Routing{}, fmt.Errorf("%s: %w", p.name, err)
-			}
-		}
-	}
-	positions := make([]int, n)
-	for i := range positions {
-		positions[i] = i
-	}
-	scaling := c.Scaling
-	if scaling.Type == RopeFreqFactors {
-		if scaling.Factors, err = l.Vector("rope_freqs"); err != nil {
-			return Pair{}, Routing{}, err
-		}
-	}
-	if scaling.Type == RopeLongRoPE && scaling.Factors == nil {
-		if scaling.Factors, err = l.Vector("rope_factors_short"); err != nil {
-			return Pair{}, Routing{}, err
-		}
-	}
-	r32, err := NewScaledRoPE[float32](positions, c.HeadDim, c.Theta, scaling)
-	if err != nil {
-		return Pair{}, Routing{}, err
-	}
-	r64, err := NewScaledRoPE[float64](positions, c.HeadDim, c.Theta, scaling)
-	if err != nil {
-		return Pair{}, Routing{}, err
-	}
-	if err := both(r32.Apply(q.F32), r32.Apply(k.F32), r64.Apply(q.F64), r64.Apply(k.F64)); err != nil {
-		return Pair{}, Routing{}, err
-	}
-	att := makePair(n * qd)
-	if c.Sinks {
-		scale := c.AttnScale
-		if scale == 0 {
-			scale = 1 / math.Sqrt(float64(c.HeadDim))
-		}
-		var sinks []float32
-		if sinks, err = l.Vector("attn_sinks"); err == nil {
-			err = both(SinkAttention(att.F32, q.F32, k.F32, v.F32, sinks, c.Heads, c.KVHeads, c.HeadDim, c.Window, scale),
-				SinkAttention(att.F64, q.F64, k.F64, v.F64, sinks, c.Heads, c.KVHeads, c.HeadDim, c.Window, scale))
-		}
-	} else if c.AttnScale != 0 {
-		err = both(ScaledAttention(att.F32, q.F32, k.F32, v.F32, c.Heads, c.KVHeads, c.HeadDim, c.Window, c.AttnScale),
-			ScaledAttention(att.F64, q.F64, k.F64, v.F64, c.Heads, c.KVHeads, c.HeadDim, c.Window, c.AttnScale))
+	var att Pair
+	if c.MLA != nil {
+		att, err = mlaAttention(ctx, c, l, h, n)
 	} else {
-		err = both(SlidingAttention(att.F32, q.F32, k.F32, v.F32, c.Heads, c.KVHeads, c.HeadDim, c.Window),
-			SlidingAttention(att.F64, q.F64, k.F64, v.F64, c.Heads, c.KVHeads, c.HeadDim, c.Window))
+		att, err = gqaAttention(ctx, c, l, h, n)
 	}
 	if err != nil {
 		return Pair{}, Routing{}, err
@@ -354,6 +278,124 @@ func Block(ctx context.Context, c Config, l Layer, x Pair) (Pair, Routing, error
 		x1.F64[i] += ffn.F64[i]
 	}
 	return x1, routing, nil
+}
+
+// gqaAttention computes the attention of every family but DeepSeek from
+// the normed input h of n tokens: the q, k and v projections (fused, with
+// biases), the layout, the q/k norms, the rotary embedding and
+// grouped-query attention (sinks, sliding window, scale), giving
+// [n, Heads·HeadDim], the input of o_proj.
+func gqaAttention(ctx context.Context, c Config, l Layer, h Pair, n int) (Pair, error) {
+	var err error
+	qd, kvd := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+	q, k, v := makePair(n*qd), makePair(n*kvd), makePair(n*kvd)
+	var qkv RowSource
+	if c.FusedQKV {
+		if qkv, err = l.Matrix("qkv", -1); err != nil {
+			return Pair{}, err
+		}
+		if qkv.Rows() != qd+2*kvd {
+			return Pair{}, fmt.Errorf("qkv: %d rows, want q %d + k %d + v %d: %w", qkv.Rows(), qd, kvd, kvd, ErrShape)
+		}
+	}
+	for _, p := range []struct {
+		name, bias string
+		y          Pair
+		first      int // the first row in a fused qkv
+		width      int
+	}{{"q", "q_bias", q, 0, qd}, {"k", "k_bias", k, qd, kvd}, {"v", "v_bias", v, qd + kvd, kvd}} {
+		if c.FusedQKV {
+			rows, err := RowRange(qkv, p.first, p.width)
+			if err == nil {
+				err = projectWith(ctx, rows, "qkv "+p.name, -1, p.y, h, c.Jobs)
+			}
+			if err != nil {
+				return Pair{}, err
+			}
+		} else if err := project(ctx, l, p.name, -1, p.y, h, c.Jobs); err != nil {
+			return Pair{}, err
+		}
+		if c.QKVBias {
+			if err := addBias(l, p.bias, p.y, p.width); err != nil {
+				return Pair{}, err
+			}
+		}
+	}
+	if c.Layout == RopeInterleaved {
+		if err := both(Deinterleave(q.F32, c.HeadDim), Deinterleave(q.F64, c.HeadDim),
+			Deinterleave(k.F32, c.HeadDim), Deinterleave(k.F64, c.HeadDim)); err != nil {
+			return Pair{}, err
+		}
+	} else if c.Layout != RopeHalf {
+		return Pair{}, fmt.Errorf("block: rope layout %d: %w", c.Layout, ErrInvalid)
+	}
+	if c.QKNorm {
+		for _, p := range []struct {
+			name string
+			y    Pair
+		}{{"q_norm", q}, {"k_norm", k}} {
+			w, err := l.Vector(p.name)
+			if err != nil {
+				return Pair{}, err
+			}
+			if c.NormPlusOne {
+				err = both(RMSNormPlusOne(p.y.F32, p.y.F32, w, c.Eps), RMSNormPlusOne(p.y.F64, p.y.F64, w, c.Eps))
+			} else {
+				err = both(HeadNorm(p.y.F32, w, c.Eps), HeadNorm(p.y.F64, w, c.Eps))
+			}
+			if err != nil {
+				return Pair{}, fmt.Errorf("%s: %w", p.name, err)
+			}
+		}
+	}
+	positions := make([]int, n)
+	for i := range positions {
+		positions[i] = i
+	}
+	scaling := c.Scaling
+	if scaling.Type == RopeFreqFactors {
+		if scaling.Factors, err = l.Vector("rope_freqs"); err != nil {
+			return Pair{}, err
+		}
+	}
+	if scaling.Type == RopeLongRoPE && scaling.Factors == nil {
+		if scaling.Factors, err = l.Vector("rope_factors_short"); err != nil {
+			return Pair{}, err
+		}
+	}
+	r32, err := NewScaledRoPE[float32](positions, c.HeadDim, c.Theta, scaling)
+	if err != nil {
+		return Pair{}, err
+	}
+	r64, err := NewScaledRoPE[float64](positions, c.HeadDim, c.Theta, scaling)
+	if err != nil {
+		return Pair{}, err
+	}
+	if err := both(r32.Apply(q.F32), r32.Apply(k.F32), r64.Apply(q.F64), r64.Apply(k.F64)); err != nil {
+		return Pair{}, err
+	}
+	att := makePair(n * qd)
+	if c.Sinks {
+		scale := c.AttnScale
+		if scale == 0 {
+			scale = 1 / math.Sqrt(float64(c.HeadDim))
+		}
+		var sinks []float32
+		if sinks, err = l.Vector("attn_sinks"); err == nil {
+			err = both(SinkAttention(att.F32, q.F32, k.F32, v.F32, sinks, c.Heads, c.KVHeads, c.HeadDim, c.Window, scale),
+				SinkAttention(att.F64, q.F64, k.F64, v.F64, sinks, c.Heads, c.KVHeads, c.HeadDim, c.Window, scale))
+		}
+	} else if c.AttnScale != 0 {
+		err = both(ScaledAttention(att.F32, q.F32, k.F32, v.F32, c.Heads, c.KVHeads, c.HeadDim, c.Window, c.AttnScale),
+			ScaledAttention(att.F64, q.F64, k.F64, v.F64, c.Heads, c.KVHeads, c.HeadDim, c.Window, c.AttnScale))
+	} else {
+		err = both(SlidingAttention(att.F32, q.F32, k.F32, v.F32, c.Heads, c.KVHeads, c.HeadDim, c.Window),
+			SlidingAttention(att.F64, q.F64, k.F64, v.F64, c.Heads, c.KVHeads, c.HeadDim, c.Window))
+	}
+	if err != nil {
+		return Pair{}, err
+	}
+	return att, nil
 }
 
 // both returns the first non-nil error.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -149,6 +150,13 @@ func moe(ctx context.Context, c Config, l Layer, h Pair, n int) (Pair, Routing, 
 			return Pair{}, Routing{}, err
 		}
 	}
+	var bias []float32
+	if c.SigmoidRouting {
+		var err error
+		if bias, err = l.Vector("router_bias"); err != nil {
+			return Pair{}, Routing{}, err
+		}
+	}
 	r := Routing{IDs: make([][]int, n), Weights: make([][]float64, n), Logits: make([][]float32, n)}
 	w64 := make([][]float64, n)
 	probs := make([]float64, e)
@@ -156,31 +164,13 @@ func moe(ctx context.Context, c Config, l Layer, h Pair, n int) (Pair, Routing, 
 		var ids []int
 		var w []float32
 		var err error
-		if c.SoftmaxTopK {
-			ids, w, err = TopKSoftmax(logits.F32[t*e:(t+1)*e], c.TopK)
+		if c.SigmoidRouting {
+			ids, w, w64[t], err = sigmoidRoute(c, bias, logits.F32[t*e:(t+1)*e], logits.F64[t*e:(t+1)*e])
 		} else {
-			ids, w, err = TopK(logits.F32[t*e:(t+1)*e], c.TopK)
+			ids, w, w64[t], err = softmaxRoute(c, probs, logits.F32[t*e:(t+1)*e], logits.F64[t*e:(t+1)*e])
 		}
 		if err != nil {
 			return Pair{}, Routing{}, err
-		}
-		w64[t] = make([]float64, len(ids))
-		if c.SoftmaxTopK {
-			for j, id := range ids {
-				w64[t][j] = logits.F64[t*e+id]
-			}
-			err = Softmax(w64[t], w64[t])
-		} else if err = Softmax(probs, logits.F64[t*e:(t+1)*e]); err == nil {
-			for j, id := range ids {
-				w64[t][j] = probs[id]
-			}
-		}
-		if err != nil {
-			return Pair{}, Routing{}, err
-		}
-		if c.NormTopK {
-			Renormalize(w)
-			Renormalize(w64[t])
 		}
 		r.IDs[t] = ids
 		r.Logits[t] = logits.F32[t*e : (t+1)*e : (t+1)*e]
@@ -235,5 +225,98 @@ func moe(ctx context.Context, c Config, l Layer, h Pair, n int) (Pair, Routing, 
 			}
 		}
 	}
+	if c.SharedExperts {
+		y, err := mlp(ctx, c, sharedLayer{l}, -1, h, c.Jobs)
+		if err != nil {
+			return Pair{}, Routing{}, fmt.Errorf("shared experts: %w", err)
+		}
+		for i := range out.F32 {
+			out.F32[i] += y.F32[i]
+			out.F64[i] += y.F64[i]
+		}
+	}
 	return out, r, nil
+}
+
+// softmaxRoute is the router of every family but DeepSeek: top-k of the
+// softmax over all experts (or with SoftmaxTopK the softmax of the top-k
+// logits), renormalized when NormTopK; the float64 weights from the
+// float64 logits of the same experts. probs is a scratch of len(l32).
+func softmaxRoute(c Config, probs []float64, l32 []float32, l64 []float64) ([]int, []float32, []float64, error) {
+	var ids []int
+	var w []float32
+	var err error
+	if c.SoftmaxTopK {
+		ids, w, err = TopKSoftmax(l32, c.TopK)
+	} else {
+		ids, w, err = TopK(l32, c.TopK)
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	w64 := make([]float64, len(ids))
+	if c.SoftmaxTopK {
+		for j, id := range ids {
+			w64[j] = l64[id]
+		}
+		err = Softmax(w64, w64)
+	} else if err = Softmax(probs, l64); err == nil {
+		for j, id := range ids {
+			w64[j] = probs[id]
+		}
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if c.NormTopK {
+		Renormalize(w)
+		Renormalize(w64)
+	}
+	return ids, w, w64, nil
+}
+
+// sigmoidRoute is DeepSeek-V3's router (DeepseekV3TopkRouter.forward):
+// the experts [GroupTopK] picks from the float32 sigmoid scores and the
+// bias, weighted by their unbiased scores (divided by their sum plus
+// 1e-20 when NormTopK) times RoutedScale, highest weight first; the
+// float64 weights from the float64 scores of the same experts.
+func sigmoidRoute(c Config, bias []float32, l32 []float32, l64 []float64) ([]int, []float32, []float64, error) {
+	s32 := make([]float32, len(l32))
+	for i, x := range l32 {
+		s32[i] = Sigmoid(x)
+	}
+	ids, err := GroupTopK(s32, bias, c.TopK, c.Groups, c.TopKGroups)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sort.SliceStable(ids, func(a, b int) bool { return ranksAbove(s32[ids[a]], s32[ids[b]]) })
+	w, w64 := make([]float32, len(ids)), make([]float64, len(ids))
+	for j, id := range ids {
+		w[j], w64[j] = s32[id], Sigmoid(l64[id])
+	}
+	if c.NormTopK {
+		d32, d64 := sum(w)+1e-20, sum(w64)+1e-20
+		for j := range w {
+			w[j] /= d32
+			w64[j] /= d64
+		}
+	}
+	scale := c.RoutedScale
+	if scale == 0 {
+		scale = 1
+	}
+	for j := range w {
+		w[j] *= float32(scale)
+		w64[j] *= scale
+	}
+	return ids, w, w64, nil
+}
+
+// sharedLayer serves DeepSeek's shared experts as a dense MLP: its
+// "gate", "up" and "down" are the layer's "shared_gate", "shared_up" and
+// "shared_down".
+type sharedLayer struct{ Layer }
+
+func (s sharedLayer) Matrix(name string, expert int) (RowSource, error) {
+	return s.Layer.Matrix("shared_"+name, expert)
 }

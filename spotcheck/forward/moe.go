@@ -1,6 +1,9 @@
 package forward
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // TopK is the Qwen3-MoE router: it takes a softmax over all len(logits)
 // experts (in T, as transformers does in float32) and returns the k experts
@@ -78,4 +81,58 @@ func TopKSoftmax[T Float](logits []T, k int) (ids []int, weights []T, err error)
 	ids, weights = topK(logits, k)
 	softmax(weights, weights)
 	return ids, weights, nil
+}
+
+// GroupTopK is DeepSeek-V3's choice of experts (transformers'
+// DeepseekV3TopkRouter.get_topk_indices): with s = scores + bias (the
+// e_score_correction_bias, rounded to T and added in T), the experts are
+// cut into groups consecutive groups of equal size, each group scored by
+// the sum of its two highest s (its one s for groups of one expert), the
+// topkGroups highest groups kept, the s of every other expert replaced by
+// 0 (as transformers' masked_fill does), and the k experts of highest s
+// returned, highest first (ties to the lower id, a NaN below every
+// number). groups 0 or 1 keeps every expert. The bias only chooses: the
+// caller weights the chosen experts by their scores.
+//
+// bias must have len(scores) entries, k be in 1..len(scores), groups
+// divide len(scores) and topkGroups be in 1..groups; otherwise the error
+// wraps [ErrInvalid]. GroupTopK allocates its result and two buffers.
+func GroupTopK[T Float](scores []T, bias []float32, k, groups, topkGroups int) ([]int, error) {
+	e := len(scores)
+	if groups < 1 {
+		groups, topkGroups = 1, 1
+	}
+	if len(bias) != e || k < 1 || k > e || e%groups != 0 || topkGroups < 1 || topkGroups > groups {
+		return nil, fmt.Errorf("group top-k: %d experts, %d biases, k %d, %d of %d groups: %w", e, len(bias), k, topkGroups, groups, ErrInvalid)
+	}
+	s := make([]T, e)
+	for i, x := range scores {
+		s[i] = x + T(bias[i])
+	}
+	if groups > 1 {
+		size := e / groups
+		gs := make([]T, groups)
+		for g := range gs {
+			_, top := topK(s[g*size:(g+1)*size], min(2, size))
+			gs[g] = sum(top)
+		}
+		keep, _ := topK(gs, topkGroups)
+		kept := make([]bool, groups)
+		for _, g := range keep {
+			kept[g] = true
+		}
+		for i := range s {
+			if !kept[i/size] {
+				s[i] = 0
+			}
+		}
+	}
+	ids, _ := topK(s, k)
+	return ids, nil
+}
+
+// Sigmoid returns 1/(1 + exp(−x)), exp evaluated in float64 and rounded
+// to T: DeepSeek-V3's router score.
+func Sigmoid[T Float](x T) T {
+	return 1 / (1 + T(math.Exp(float64(-x))))
 }
