@@ -1,15 +1,12 @@
 package spotcheck_test
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"math"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/arch/gptoss"
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/spotcheck"
@@ -116,15 +113,41 @@ func TestGptOssReadsOnlyChosenExperts(t *testing.T) {
 	}
 }
 
-// The published models' YaRN is not computed: a config with it declines
-// as not applicable, in both formats, rather than run plain RoPE.
-func TestGptOssDeclinesYaRN(t *testing.T) {
+// The published models' YaRN (factor 32, beta_fast 32, beta_slow 1,
+// 4096 original positions, truncate false) against the definition: the
+// safetensors checkpoint as transformers computes it, the GGUF file as
+// llama.cpp does, which always truncates the ramp; cos and sin times
+// 0.1·ln 32 + 1 in both. Plain RoPE, and the other truncation, disagree.
+func TestGptOssYaRN(t *testing.T) {
 	c := gptoss.Tiny()
+	c.QuantizationConfig = nil
 	c.RopeScaling = json.RawMessage(`{"beta_fast":32.0,"beta_slow":1.0,"factor":32.0,"original_max_position_embeddings":4096,"rope_type":"yarn","truncate":false}`)
-	hf, _ := layOSS(t, c, newOSSModel(c))
-	_, err := spotcheck.Run(context.Background(), hf, spotcheck.Options{Layer: 0, Tokens: []int{1}})
-	if !errors.Is(err, arch.ErrNotApplicable) || !strings.Contains(err.Error(), "yarn") {
-		t.Errorf("Run(yarn) = %v, want not applicable naming yarn", err)
+	m := newOSSModel(c)
+	hf, gg := layOSS(t, c, m)
+	tokens := []int{3, 17, 42, 0, 63, 9, 5, 11, 29, 40, 7}
+	hd, attn := int(c.HeadDim), yarnMscale(32, 1)
+	refs := map[bool]*ossRef{}
+	for _, truncate := range []bool{false, true} {
+		refs[truncate] = &ossRef{m: m, invFreq: yarnInvFreq(hd, c.RopeTheta, 32, 4096, 32, 1, truncate), attn: attn}
+	}
+	for layer := range 2 {
+		for f, tc := range map[string]struct {
+			ck       *checkpoint.Checkpoint
+			truncate bool
+		}{"safetensors": {hf, false}, "gguf": {gg, true}} {
+			r := spot(t, tc.ck, spotcheck.Options{Layer: layer, Tokens: tokens, Jobs: 2})
+			want, _ := refs[tc.truncate].block(layer, refs[tc.truncate].embed(tokens))
+			other, _ := refs[!tc.truncate].block(layer, refs[!tc.truncate].embed(tokens))
+			plain, _ := (&ossRef{m: m}).block(layer, refs[false].embed(tokens))
+			d, dOther, dPlain := relDiff(r.Output, flat(want)), relDiff(r.Output, flat(other)), relDiff(r.Output, flat(plain))
+			t.Logf("layer %d %s: %.3g from the definition, %.3g from the other truncation, %.3g from plain RoPE", layer, f, d, dOther, dPlain)
+			if d > 1e-5 || !r.Passes() {
+				t.Errorf("layer %d %s: differs from the definition by %g; passes %v", layer, f, d, r.Passes())
+			}
+			if dPlain < 1e-3 || dOther < 1e-4 {
+				t.Errorf("layer %d %s: plain RoPE differs by only %g, the other truncation by %g", layer, f, dPlain, dOther)
+			}
+		}
 	}
 }
 

@@ -7,7 +7,11 @@ import (
 )
 
 type ossRef struct {
-	m                                                             *ossModel
+	m *ossModel
+	// invFreq and attn are the RoPE's frequencies and the factor on cos
+	// and sin (nil and 0: plain RoPE).
+	invFreq                                                       []float64
+	attn                                                          float64
 	noSinks, noClamp, alphaOne, noPlusOne, softmaxFirst, noWindow bool
 }
 
@@ -46,6 +50,10 @@ func (r *ossRef) rope(x []float64, pos int) {
 	for i := range hd / 2 {
 		a := float64(pos) / math.Pow(r.m.c.RopeTheta, float64(2*i)/float64(hd))
 		c, s := math.Cos(a), math.Sin(a)
+		if r.invFreq != nil {
+			a = float64(pos) * r.invFreq[i]
+			c, s = r.attn*math.Cos(a), r.attn*math.Sin(a)
+		}
 		x1, x2 := x[i], x[i+hd/2]
 		x[i], x[i+hd/2] = x1*c-x2*s, x2*c+x1*s
 	}

@@ -130,10 +130,10 @@ func TestConfigRefused(t *testing.T) {
 	}
 }
 
-// The spot-check runs Tiny gpt-oss (no RoPE scaling) and declines the
-// published models' YaRN, which it does not compute, in both formats (a
-// GGUF file names it in rope.scaling.type).
-func TestSpotCheckDeclinesYaRN(t *testing.T) {
+// The spot-check runs Tiny gpt-oss (no RoPE scaling) and with the
+// published models' YaRN, in both formats (a GGUF file gives it in the
+// rope.scaling keys), and declines a scaling it does not compute.
+func TestSpotCheckYaRN(t *testing.T) {
 	for _, f := range []checkpoint.Format{checkpoint.FormatSafetensors, checkpoint.FormatGGUF} {
 		ck := syn.Load(t, "tiny", gptoss.MustNew(gptoss.Tiny()), f)
 		if _, err := spotcheck.Run(context.Background(), ck, spotcheck.Options{Tokens: []int{1}}); err != nil {
@@ -142,8 +142,13 @@ func TestSpotCheckDeclinesYaRN(t *testing.T) {
 		c := gptoss.Tiny()
 		c.RopeScaling = json.RawMessage(`{"beta_fast":32.0,"beta_slow":1.0,"factor":32.0,"original_max_position_embeddings":4096,"rope_type":"yarn","truncate":false}`)
 		ck = syn.Load(t, "yarn", gptoss.MustNew(c), f)
-		if _, err := spotcheck.Run(context.Background(), ck, spotcheck.Options{Tokens: []int{1}}); !errors.Is(err, arch.ErrNotApplicable) || !strings.Contains(fmt.Sprint(err), "yarn") {
-			t.Errorf("%v: spotcheck.Run(yarn) = %v, want arch.ErrNotApplicable naming yarn", f, err)
+		if _, err := spotcheck.Run(context.Background(), ck, spotcheck.Options{Tokens: []int{1, 2}}); err != nil {
+			t.Errorf("%v: spotcheck.Run(yarn) = %v", f, err)
+		}
+		c.RopeScaling = json.RawMessage(`{"factor":4.0,"rope_type":"dynamic"}`)
+		ck = syn.Load(t, "dynamic", gptoss.MustNew(c), f)
+		if _, err := spotcheck.Run(context.Background(), ck, spotcheck.Options{Tokens: []int{1}}); !errors.Is(err, arch.ErrNotApplicable) || !strings.Contains(fmt.Sprint(err), "dynamic") {
+			t.Errorf("%v: spotcheck.Run(dynamic) = %v, want arch.ErrNotApplicable naming dynamic", f, err)
 		}
 	}
 }

@@ -20,9 +20,9 @@
 //
 // The spot-check runs its block (forward.go: [Spec.Forward] and
 // [Spec.LayerForward]) in both formats, the MXFP4 experts decoded by
-// checkpoint's shared decoder, except with a rope_scaling: YaRN, the
-// published models', is not computed yet (issue 13), so they are reported
-// not applicable. GGUF files Ollama writes under its own architecture
+// checkpoint's shared decoder, with the published models' YaRN
+// (transformers' _compute_yarn_parameters; a GGUF file's ramp truncated as
+// llama.cpp's is). GGUF files Ollama writes under its own architecture
 // name "gptoss" are not read by this family.
 //
 // Primary sources: transformers models/gpt_oss (configuration_gpt_oss.py,

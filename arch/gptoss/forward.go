@@ -1,8 +1,6 @@
 package gptoss
 
 import (
-	"encoding/json"
-	"fmt"
 
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/checkpoint"
@@ -38,11 +36,16 @@ import (
 // swiglu_limit matches); the sliding layers alternate from the first
 // (set_swa_pattern(2)).
 //
-// YaRN, the published models' rope_scaling, is not computed here: its
-// frequencies and attention factor (modeling_rope_utils.py
-// _compute_yarn_parameters) are not yet checked against transformers, so
-// a config with any rope_scaling declines ([forward.RopeUnsupported])
-// rather than run other frequencies than the model's.
+// YaRN, the published models' rope_scaling (factor 32, beta_fast 32,
+// beta_slow 1, truncate false, 4096 original positions), is computed as
+// modeling_rope_utils.py _compute_yarn_parameters states it
+// ([forward.RopeYaRN]): the ramp between the correction dimensions left
+// untruncated, cos and sin times 0.1·ln 32 + 1. llama.cpp reads the same
+// keys from GGUF (rope.scaling.type yarn, factor, original_context_length,
+// yarn_beta_fast/slow) but always floors and ceils the ramp's ends
+// (ggml_rope_yarn_corr_dims), so a GGUF file runs with truncate true: the
+// two formats differ by that, as the two runtimes do. Any other
+// rope_scaling declines ([forward.RopeUnsupported]).
 
 var (
 	_ arch.Forwarder      = (*Spec)(nil)
@@ -59,7 +62,8 @@ const swigluAlpha = 1.702
 // biases and sinks, the router (bias, softmax of the top-k logits), the
 // experts (interleaved gate_up for a Hugging Face checkpoint, biases, the
 // clamped SwiGLU with alpha 1.702 and swiglu_limit), rms_norm_eps and
-// rope_theta; a rope_scaling other than "default" is unsupported.
+// rope_theta; YaRN as [Config.ropeScaling] says, any other rope_scaling
+// unsupported.
 func (s *Spec) Forward(f checkpoint.Format) forward.Config {
 	c := s.Cfg()
 	return forward.Config{Hidden: int(c.HiddenSize), Heads: int(c.NumAttentionHeads), KVHeads: int(c.NumKeyValueHeads),
@@ -78,26 +82,22 @@ func (s *Spec) LayerForward(f checkpoint.Format, layer int) forward.Config {
 }
 
 // ropeScaling returns none for no rope_scaling (or rope_type "default"),
-// else the type, unsupported (YaRN is not computed yet).
+// YaRN as transformers computes it ([arch.YaRN.Scaling]; a spec read from
+// GGUF carries llama.cpp's reading of it, [arch.ReadYaRN]), else the type,
+// unsupported.
 func (c *Config) ropeScaling() forward.RopeScaling {
-	if len(c.RopeScaling) == 0 || string(c.RopeScaling) == "null" {
+	switch t := arch.RopeKind(c.RopeScaling); t {
+	case "":
 		return forward.RopeScaling{}
+	case "yarn":
+		y, err := arch.ParseYaRN(c.RopeScaling)
+		if err != nil {
+			return forward.RopeScaling{Type: forward.RopeUnsupported, Name: err.Error()}
+		}
+		return y.Scaling(c.MaxPositionEmbeddings)
+	default:
+		return forward.RopeScaling{Type: forward.RopeUnsupported, Name: t}
 	}
-	var r struct {
-		RopeType string `json:"rope_type"`
-		Type     string `json:"type"`
-	}
-	if err := json.Unmarshal(c.RopeScaling, &r); err != nil {
-		return forward.RopeScaling{Type: forward.RopeUnsupported, Name: fmt.Sprintf("rope_scaling %s", c.RopeScaling)}
-	}
-	t := r.RopeType
-	if t == "" {
-		t = r.Type
-	}
-	if t == "" || t == "default" {
-		return forward.RopeScaling{}
-	}
-	return forward.RopeScaling{Type: forward.RopeUnsupported, Name: t}
 }
 
 // Sparse reports true: every gpt-oss layer routes to experts.

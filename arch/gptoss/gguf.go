@@ -55,13 +55,27 @@ func readGGUF(m *arch.GGUFMeta) (*Config, *arch.GGUFSource, error) {
 	if c.NumHiddenLayers > 0 && c.NumHiddenLayers <= arch.MaxLayers {
 		c.LayerTypes = alternating(int(c.NumHiddenLayers))
 	}
-	// rope.scaling.type (convert_hf_to_gguf.py GptOssModel writes "yarn"
-	// with its factor and original context): kept as the type alone, so
-	// that the spot-check declines a scaling it does not compute.
-	if t, err := m.Parts[0].GetString(m.Arch + ".rope.scaling.type"); err == nil && t != "" && t != "none" {
-		r, err := json.Marshal(struct {
+	// rope.scaling.type (convert_hf_to_gguf.py writes "yarn" with its
+	// factor, original context and betas): YaRN as llama.cpp runs it
+	// ([arch.ReadYaRN]); another type is kept by name, so that the
+	// spot-check declines a scaling it does not compute.
+	y, err := arch.ReadYaRN(m)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: GGUF metadata: %w", arch.ErrConfig, err)
+	}
+	var rope any
+	if y != nil {
+		rope = struct {
 			RopeType string `json:"rope_type"`
-		}{t})
+			*arch.YaRN
+		}{"yarn", y}
+	} else if t, err := m.Parts[0].GetString(m.Arch + ".rope.scaling.type"); err == nil && t != "" && t != "none" {
+		rope = struct {
+			RopeType string `json:"rope_type"`
+		}{t}
+	}
+	if rope != nil {
+		r, err := json.Marshal(rope)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -76,13 +90,21 @@ func readGGUF(m *arch.GGUFMeta) (*Config, *arch.GGUFSource, error) {
 func (s *Spec) GGUFArch() string { return ggufArch }
 
 // GGUFMetadata returns the "gpt-oss." keys of ggufKeys, integers as uint32
-// and floats as float32 as llama.cpp writes them, and rope.scaling.type
-// when the config has a rope_scaling (convert_hf_to_gguf.py GptOssModel
-// writes "yarn" with its parameters, which are not read back).
+// and floats as float32 as llama.cpp writes them, and the rope.scaling
+// keys of a rope_scaling (convert_hf_to_gguf.py TextModel: for "yarn" its
+// factor, original context and betas, [arch.YaRNMetadata]; another type
+// by name).
 func (s *Spec) GGUFMetadata() []gguf.KV {
-	kv := ggufKeys.Write(ggufArch, s.Cfg(), true)
-	if r := s.Cfg().ropeScaling(); r.Name != "" {
-		kv = append(kv, gguf.KV{Key: ggufArch + ".rope.scaling.type", Value: gguf.String(r.Name)})
+	c := s.Cfg()
+	kv := ggufKeys.Write(ggufArch, c, true)
+	switch t := arch.RopeKind(c.RopeScaling); t {
+	case "":
+	case "yarn":
+		if y, err := arch.ParseYaRN(c.RopeScaling); err == nil {
+			kv = append(kv, arch.YaRNMetadata(ggufArch, y)...)
+		}
+	default:
+		kv = append(kv, gguf.KV{Key: ggufArch + ".rope.scaling.type", Value: gguf.String(t)})
 	}
 	return kv
 }
