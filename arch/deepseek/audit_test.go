@@ -215,10 +215,22 @@ func TestQLoraRank(t *testing.T) {
 	}
 }
 
-// The family has no forward pass yet: the spot-check says so.
-func TestSpotCheckNotApplicable(t *testing.T) {
+// The spot-check runs a layer of each kind of Tiny without its FP8
+// quantization, in both formats, and declines the FP8 block-quantized
+// safetensors, whose scales it does not apply yet.
+func TestSpotCheck(t *testing.T) {
 	ck := sharded(1).Load(t, "tiny", deepseek.MustNew(deepseek.Tiny()), checkpoint.FormatSafetensors)
-	if _, err := spotcheck.Run(context.Background(), ck, spotcheck.Options{Tokens: []int{1}}); !errors.Is(err, arch.ErrNotApplicable) {
-		t.Errorf("spotcheck.Run = %v, want arch.ErrNotApplicable", err)
+	if _, err := spotcheck.Run(context.Background(), ck, spotcheck.Options{Tokens: []int{1}}); !errors.Is(err, arch.ErrNotApplicable) || !strings.Contains(err.Error(), "FP8") {
+		t.Errorf("spotcheck.Run(FP8) = %v, want arch.ErrNotApplicable naming FP8", err)
+	}
+	c := deepseek.Tiny()
+	c.QuantizationConfig = nil
+	for _, f := range []checkpoint.Format{checkpoint.FormatSafetensors, checkpoint.FormatGGUF} {
+		ck := sharded(1).Load(t, "tiny", deepseek.MustNew(c), f)
+		for layer := range 2 {
+			if _, err := spotcheck.Run(context.Background(), ck, spotcheck.Options{Layer: layer, Tokens: []int{1, 2}}); err != nil {
+				t.Errorf("%v layer %d: spotcheck.Run = %v", f, layer, err)
+			}
+		}
 	}
 }

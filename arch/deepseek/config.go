@@ -52,10 +52,13 @@ type Config struct {
 	NormTopkProb        bool    `json:"norm_topk_prob"`
 	RopeTheta           float64 `json:"rope_theta"`
 	// RopeScaling is kept as given (YaRN for the published models).
-	RopeScaling           json.RawMessage `json:"rope_scaling,omitempty"`
-	RMSNormEps            float64         `json:"rms_norm_eps"`
-	MaxPositionEmbeddings int64           `json:"max_position_embeddings"`
-	TieWordEmbeddings     bool            `json:"tie_word_embeddings"`
+	RopeScaling json.RawMessage `json:"rope_scaling,omitempty"`
+	// RopeInterleave says the rotary dimensions of q and k are stored in
+	// pairs (2i, 2i + 1); nil means DeepseekV3Config's default, true.
+	RopeInterleave        *bool   `json:"rope_interleave,omitempty"`
+	RMSNormEps            float64 `json:"rms_norm_eps"`
+	MaxPositionEmbeddings int64   `json:"max_position_embeddings"`
+	TieWordEmbeddings     bool    `json:"tie_word_embeddings"`
 	// QuantizationConfig says how the weights are stored: the published
 	// checkpoints are FP8 E4M3 with one float32 scale per 128×128 block.
 	QuantizationConfig *arch.QuantConfig `json:"quantization_config,omitempty"`

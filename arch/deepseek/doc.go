@@ -22,8 +22,10 @@
 // figures a listing of the published DeepSeek-R1 files gives. Kimi K2
 // 1,026,408,232,448 parameters.
 //
-// The family has no forward pass yet (issue 13): the spot-check reports
-// it not applicable.
+// The spot-check runs its block (forward.go: multi-head latent attention,
+// YaRN, the sigmoid router with its correction bias and expert groups, the
+// shared experts) from transformers' modeling_deepseek_v3.py, in both
+// formats.
 //
 // Primary sources: the configuration_deepseek.py and modeling_deepseek.py
 // of huggingface.co/deepseek-ai/DeepSeek-V3, transformers

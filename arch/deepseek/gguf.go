@@ -1,6 +1,7 @@
 package deepseek
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -61,11 +62,79 @@ func readGGUF(m *arch.GGUFMeta) (*Config, *arch.GGUFSource, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: GGUF metadata: %w", arch.ErrConfig, err)
 	}
+	if err := c.readRouting(m); err != nil {
+		return nil, nil, fmt.Errorf("%w: GGUF metadata: %w", arch.ErrConfig, err)
+	}
 	c.NumKeyValueHeads = c.NumAttentionHeads
 	c.VocabSize = m.VocabSize()
 	c.TieWordEmbeddings = m.TiedEmbeddings()
 	_, c.legacyKVB = m.Tensor("blk.0.attn_kv_b.weight")
 	return c, src, nil
+}
+
+// The routing and YaRN keys llama.cpp's converter writes for deepseek2
+// (convert_hf_to_gguf.py TextModel.set_gguf_parameters: n_group,
+// topk_group, scoring_func; DeepseekV2Model: norm_topk_prob,
+// yarn_log_multiplier = 0.1 · mscale_all_dim).
+const (
+	keyGroupCount     = "expert_group_count"
+	keyGroupUsedCount = "expert_group_used_count"
+	keyGatingFunc     = "expert_gating_func"
+	keyWeightsNorm    = "expert_weights_norm"
+)
+
+// The expert_gating_func values (llama.cpp's llama_expert_gating_func_type).
+const (
+	gatingSoftmax = 1
+	gatingSigmoid = 2
+)
+
+// readRouting reads the router's keys and the RoPE scaling: n_group and
+// topk_group (1 when absent), norm_topk_prob, the scoring function (an
+// absent expert_gating_func is llama.cpp's softmax, kept for DeepSeek-V2
+// files), and YaRN as llama.cpp runs deepseek2 ([arch.ReadYaRN] with
+// mscale_all_dim = yarn_log_multiplier / 0.1 and cos and sin unscaled).
+func (c *Config) readRouting(m *arch.GGUFMeta) error {
+	for _, k := range []struct {
+		key string
+		dst *int64
+	}{{keyGroupCount, &c.NGroup}, {keyGroupUsedCount, &c.TopkGroup}} {
+		v, err := m.Uint(k.key)
+		switch {
+		case errors.Is(err, gguf.ErrNotFound):
+		case err != nil:
+			return fmt.Errorf("%s.%s: %w", m.Arch, k.key, err)
+		case v > arch.MaxDim:
+			return fmt.Errorf("%s.%s: %d is over the limit of %d", m.Arch, k.key, v, arch.MaxDim)
+		default:
+			*k.dst = int64(v)
+		}
+	}
+	if v, ok := m.Parts[0].Get(m.Arch + "." + keyWeightsNorm); ok {
+		c.NormTopkProb, _ = v.AsBool()
+	}
+	c.ScoringFunc = "softmax"
+	if g, err := m.Uint(keyGatingFunc); err == nil && g == gatingSigmoid {
+		c.ScoringFunc = scoringSigmoid
+	} else if err == nil && g != gatingSoftmax {
+		c.ScoringFunc = fmt.Sprintf("expert_gating_func %d", g)
+	}
+	y, err := arch.ReadYaRN(m)
+	if err != nil || y == nil {
+		return err
+	}
+	one := 1.0
+	y.AttentionFactor = &one
+	if lm, err := m.Float(arch.KeyRopeYaRNLogMultiply); err == nil {
+		y.Mscale = lm / 0.1
+		y.MscaleAllDim = y.Mscale
+	}
+	r, err := json.Marshal(struct {
+		Type string `json:"type"`
+		*arch.YaRN
+	}{"yarn", y})
+	c.RopeScaling = r
+	return err
 }
 
 // readWidths reads q_lora_rank (absent: a full q projection) and the
@@ -116,7 +185,8 @@ func (c *Config) readWidths(m *arch.GGUFMeta) error {
 func (s *Spec) GGUFArch() string { return ggufArch }
 
 // GGUFMetadata returns the "deepseek2." keys as today's converter writes
-// them: ggufKeys, q_lora_rank when the model has one, and MLA as one KV
+// them: ggufKeys, q_lora_rank when the model has one, the router's groups,
+// gating function and normalization, the YaRN keys, and MLA as one KV
 // head (head_count_kv 1, key_length kv_lora_rank + rope dims,
 // value_length kv_lora_rank) with the per-head widths in key_length_mla
 // and value_length_mla.
@@ -128,6 +198,25 @@ func (s *Spec) GGUFMetadata() []gguf.KV {
 	}
 	if c.QLoraRank != nil {
 		kvs = append(kvs, u("attention.q_lora_rank", *c.QLoraRank))
+	}
+	if c.NRoutedExperts > 0 {
+		gating := uint32(gatingSoftmax)
+		if c.ScoringFunc == scoringSigmoid {
+			gating = gatingSigmoid
+		}
+		kvs = append(kvs, u(keyGroupCount, c.NGroup), u(keyGroupUsedCount, c.TopkGroup),
+			gguf.KV{Key: ggufArch + "." + keyGatingFunc, Value: gguf.Uint32(gating)})
+		if c.NormTopkProb {
+			kvs = append(kvs, gguf.KV{Key: ggufArch + "." + keyWeightsNorm, Value: gguf.Bool(true)})
+		}
+	}
+	if arch.RopeKind(c.RopeScaling) == "yarn" {
+		if y, err := arch.ParseYaRN(c.RopeScaling); err == nil {
+			kvs = append(kvs, arch.YaRNMetadata(ggufArch, y)...)
+			if y.MscaleAllDim != 0 {
+				kvs = append(kvs, gguf.KV{Key: ggufArch + "." + arch.KeyRopeYaRNLogMultiply, Value: gguf.Float32(float32(0.1 * y.MscaleAllDim))})
+			}
+		}
 	}
 	return append(kvs, u("attention.head_count_kv", 1),
 		u("attention.key_length", c.KVLoraRank+c.QKRopeHeadDim), u("attention.value_length", c.KVLoraRank),

@@ -11,9 +11,9 @@ func init() {
 		Example: func() arch.Spec { return MustNew(Tiny()) }})
 }
 
-// Spec is the spec of a DeepSeek-V3 (or Kimi K2) decoder. It implements [arch.Complete],
-// not [arch.Forwarder] (see the package doc). It is safe for concurrent
-// use.
+// Spec is the spec of a DeepSeek-V3 (or Kimi K2) decoder. It implements
+// [arch.Complete] and [arch.Forwarder] (forward.go). It is safe for
+// concurrent use.
 type Spec struct {
 	arch.Core[Config] // Family, Config, and the tensor table: Expected, Locate, Assign, Count
 }
