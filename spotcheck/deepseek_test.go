@@ -258,3 +258,72 @@ func TestDeepSeekMatchesDefinition(t *testing.T) {
 		})
 	}
 }
+
+// One token routes to 2 of the 8 experts: the spot-check reads those
+// experts' tensors (their rows of GGUF's stacks) and no byte of the other
+// six; everything else of the layer (attention, k_b and v_b of every
+// head, router and bias, shared expert) once, and one embedding row.
+func TestDeepSeekReadsOnlyChosenExperts(t *testing.T) {
+	c := dsTiny(true)
+	m := newDSModel(c)
+	hf, gg := layDS(t, m, false)
+	_, legacy := layDS(t, m, true)
+	for f, ck := range map[string]*checkpoint.Checkpoint{"safetensors": hf, "gguf k_b/v_b": gg, "gguf kv_b": legacy} {
+		r := spot(t, ck, spotcheck.Options{Layer: 1, Tokens: []int{5}})
+		if len(r.Experts) != 1 || len(r.Experts[0]) != 2 {
+			t.Fatalf("%s: experts %v, want 2 of the 8", f, r.Experts)
+		}
+		chosen := r.Experts[0]
+		var want int64
+		for _, tn := range ck.Inventory().Tensors {
+			var ex int
+			switch {
+			case tn.Name == "model.embed_tokens.weight" || tn.Name == "token_embd.weight":
+				want += tn.Bytes / c.VocabSize
+			case tn.Layer != 1:
+			case strings.Contains(tn.Name, "_exps"):
+				want += tn.Bytes / c.NRoutedExperts * 2
+			case strings.Contains(tn.Name, "mlp.experts."):
+				if _, err := fmt.Sscanf(tn.Name[strings.Index(tn.Name, "mlp.experts.")+len("mlp.experts."):], "%d", &ex); err != nil {
+					t.Fatal(err)
+				}
+				if slices.Contains(chosen, ex) {
+					want += tn.Bytes
+				}
+			default:
+				want += tn.Bytes
+			}
+		}
+		if r.BytesRead != want {
+			t.Errorf("%s: read %d bytes, want exactly %d (experts %v)", f, r.BytesRead, want, chosen)
+		}
+	}
+}
+
+// A layer of zeros passes its input through (every projection of
+// RMSNorm(0)·0 is 0, and so is the attention over zero values) and is
+// reported dead; so is a MoE layer of zeros, whose router gives every
+// expert sigmoid(0) = ½ and whose experts give 0.
+func TestDeepSeekDeadBlock(t *testing.T) {
+	for layer := range 2 {
+		c := dsTiny(true)
+		m := newDSModel(c)
+		for k, v := range m.vals {
+			if k.layer == layer {
+				clear(v)
+			}
+		}
+		hf, gg := layDS(t, m, false)
+		tokens := []int{1, 2, 5}
+		want := flat((&dsRef{m: m}).embed(tokens))
+		for f, ck := range map[string]*checkpoint.Checkpoint{"safetensors": hf, "gguf": gg} {
+			r := spot(t, ck, spotcheck.Options{Layer: layer, Tokens: tokens})
+			if !slices.Equal(r.Output, want) {
+				t.Errorf("layer %d %s: a zero layer changes its input by %g", layer, f, relDiff(r.Output, want))
+			}
+			if len(r.Dead) == 0 {
+				t.Errorf("layer %d %s: a zero layer is not reported dead", layer, f)
+			}
+		}
+	}
+}
