@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/deepseek"
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/safetensors"
 )
@@ -416,13 +417,23 @@ func randomF32(p synth.Placed) ([]byte, error) {
 	return b, nil
 }
 
-// audit --spotcheck runs the Llama, Mixtral, Qwen2, Gemma 3, Phi-3 and
-// gpt-oss (MXFP4 experts in safetensors) families' weights, in both formats, and reports obligations 6 and 7
-// under each family's ids at the empirical level.
+// audit --spotcheck runs the Llama, Mixtral, Qwen2, Gemma 3, Phi-3,
+// gpt-oss (MXFP4 experts in safetensors) and DeepSeek (its tiny example
+// without FP8: MLA, dense and MoE layers) families' weights, in both
+// formats, and reports obligations 6 and 7 under each family's ids at the
+// empirical level.
 func TestAuditSpotcheckFamilies(t *testing.T) {
-	for _, tt := range []struct{ family, tag string }{{"llama", "LLAMA"}, {"mixtral", "MIXTRAL"}, {"qwen2", "QWEN2"},
-		{"gemma3", "GEMMA3"}, {"phi3", "PHI3"}, {"gptoss", "GPTOSS"}} {
-		spec := example(t, tt.family)
+	dsv3 := deepseek.Tiny()
+	dsv3.QuantizationConfig = nil
+	for _, tt := range []struct {
+		family, tag string
+		spec        arch.Spec
+	}{{"llama", "LLAMA", nil}, {"mixtral", "MIXTRAL", nil}, {"qwen2", "QWEN2", nil},
+		{"gemma3", "GEMMA3", nil}, {"phi3", "PHI3", nil}, {"gptoss", "GPTOSS", nil}, {"deepseek", "DSV3", deepseek.MustNew(dsv3)}} {
+		spec := tt.spec
+		if spec == nil {
+			spec = example(t, tt.family)
+		}
 		hf, err := synth.HF(tt.family, spec, synth.HFOptions{DType: safetensors.F32})
 		if err != nil {
 			t.Fatal(err)
