@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/arch/deepseek"
 	"github.com/weightaudit/weightaudit/arch/gptoss"
 	"github.com/weightaudit/weightaudit/arch/llama"
 	"github.com/weightaudit/weightaudit/arch/qwen3"
@@ -214,12 +215,10 @@ func BenchmarkSpotCheckLlama3_8B(b *testing.B) {
 // tokens from the published layout in Hugging Face safetensors (BF16
 // attention, MXFP4 experts: *_blocks and *_scales in U8), data generated
 // as read (see generated): only the chosen experts' blocks and scales are
-// read. The published config's YaRN rope_scaling is removed (the kernels
-// decline it); it changes the rotary frequencies, not the data read or
-// the work. Layer 1 is a full-attention layer, layer 0 a sliding one.
+// read. The published config's YaRN RoPE runs as published. Layer 1 is a
+// full-attention layer, layer 0 a sliding one.
 func BenchmarkSpotCheckGptOss120B(b *testing.B) {
 	c := gptoss.GptOss120B()
-	c.RopeScaling = nil
 	l, err := synth.HF("gpt-oss-120b", gptoss.MustNew(c), synth.HFOptions{Shards: 15})
 	if err != nil {
 		b.Fatal(err)
@@ -298,4 +297,62 @@ func peakRSS() int64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkSpotCheckDeepSeekV3 runs the spot-check of one full-size
+// DeepSeek-V3 MoE layer (layer 3: multi-head latent attention of 128
+// heads, 256 routed experts of which each token picks 8, one shared
+// expert) on 8 tokens, from the published layout with its weights in
+// BF16 instead of FP8 (the FP8 rows are another change's), as safetensors
+// and as a BF16 GGUF file (kv_b split into attn_k_b and attn_v_b). The
+// data is generated as it is read (see generated). One token reads its 8
+// routed experts and the shared one; 8 tokens read the union of their
+// choices (about 30 distinct experts on this data), which dominates the
+// bytes and the time.
+func BenchmarkSpotCheckDeepSeekV3(b *testing.B) {
+	c := deepseek.DeepSeekV3()
+	c.QuantizationConfig = nil
+	spec := deepseek.MustNew(c)
+	hf, err := synth.HF("DeepSeek-V3-BF16", spec, synth.HFOptions{Shards: 163, DType: safetensors.BF16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	gg, err := synth.GGUF("DeepSeek-V3-BF16", spec, synth.GGUFOptions{Type: "BF16", NoTokenizer: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, l := range []*synth.Layout{hf, gg} {
+		src := hub.NewMem(l.Name)
+		for _, f := range l.Files {
+			src.Add(f.Name, newGenerated(l, f), f.Size)
+		}
+		ck, err := checkpoint.Load(context.Background(), src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, tokens := range [][]int{{1}, {1, 2, 3, 4, 5, 6, 7, 8}} {
+			b.Run(fmt.Sprintf("%s/tokens=%d/jobs=2", ck.Format, len(tokens)), func(b *testing.B) {
+				b.ReportAllocs()
+				var r *spotcheck.Result
+				for b.Loop() {
+					if r, err = spotcheck.Run(context.Background(), ck, spotcheck.Options{Layer: 3, Tokens: tokens, Jobs: 2}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if !r.Passes() {
+					b.Fatalf("spot-check: passes false, finite %v, float32 vs float64 %g, dead %v", r.Finite, r.MaxRelErr, r.Dead)
+				}
+				distinct := map[int]bool{}
+				for _, ids := range r.Experts {
+					for _, id := range ids {
+						distinct[id] = true
+					}
+				}
+				b.SetBytes(r.BytesRead)
+				b.ReportMetric(float64(r.BytesRead)/1e6, "MB-read")
+				b.ReportMetric(float64(len(distinct)), "experts")
+				b.ReportMetric(r.MaxRelErr, "rel-err")
+			})
+		}
+	}
 }
