@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // MLA is the geometry of DeepSeek's multi-head latent attention
@@ -79,7 +81,7 @@ func mlaAttention(ctx context.Context, c Config, l Layer, h Pair, n int) (Pair, 
 	if latent, err = rmsNorm(l, "kv_a_norm", latent, c.Eps, false); err != nil {
 		return Pair{}, err
 	}
-	kvb, err := kvbRows(c, l)
+	kvb, err := kvbRows(ctx, c, l)
 	if err != nil {
 		return Pair{}, err
 	}
@@ -158,10 +160,43 @@ func mlaAttention(ctx context.Context, c Config, l Layer, h Pair, n int) (Pair, 
 // halves (DeepSeek-V3's is 128 · 256 × 512 = 2^24).
 const maxKVB = 1 << 26
 
+// kvbHead writes head h's rows of kv_b into dst (NopeDim + VDim rows of
+// KVLoraRank): its "k_b" transposed back, then its "v_b".
+func kvbHead(l Layer, m *MLA, h int, dst []float32) error {
+	rank := m.KVLoraRank
+	kb, err := l.Matrix("k_b", h)
+	if err != nil {
+		return err
+	}
+	vb, err := l.Matrix("v_b", h)
+	if err != nil {
+		return err
+	}
+	if kb.Rows() != rank || kb.Cols() != m.NopeDim || vb.Rows() != m.VDim || vb.Cols() != rank {
+		return fmt.Errorf("head %d: k_b [%d, %d] and v_b [%d, %d], want [%d, %d] and [%d, %d]: %w",
+			h, kb.Rows(), kb.Cols(), vb.Rows(), vb.Cols(), rank, m.NopeDim, m.VDim, rank, ErrShape)
+	}
+	row := make([]float32, m.NopeDim)
+	for r := range rank { // k_b's row r is column r of the head's k rows
+		if err := kb.Row(r, row); err != nil {
+			return fmt.Errorf("head %d k_b: %w", h, err)
+		}
+		for j, x := range row {
+			dst[j*rank+r] = x
+		}
+	}
+	for j := range m.VDim {
+		if err := vb.Row(j, dst[(m.NopeDim+j)*rank:][:rank]); err != nil {
+			return fmt.Errorf("head %d v_b: %w", h, err)
+		}
+	}
+	return nil
+}
+
 // kvbRows returns kv_b [Heads·(NopeDim + VDim), KVLoraRank]: the layer's
 // "kv_b", or with SplitKVB the matrix rebuilt from every head's "k_b"
 // (transposed back) and "v_b", so that both give the same rows.
-func kvbRows(c Config, l Layer) (RowSource, error) {
+func kvbRows(ctx context.Context, c Config, l Layer) (RowSource, error) {
 	m, heads := c.MLA, c.Heads
 	kvw := m.NopeDim + m.VDim
 	if !m.SplitKVB {
@@ -179,34 +214,13 @@ func kvbRows(c Config, l Layer) (RowSource, error) {
 		return nil, fmt.Errorf("kv_b: %d heads × %d × %d: over %d elements to rebuild: %w", heads, kvw, rank, maxKVB, ErrInvalid)
 	}
 	data := make([]float32, heads*kvw*rank)
-	row := make([]float32, max(rank, m.NopeDim))
+	g, _ := errgroup.WithContext(ctx)
+	g.SetLimit(c.Jobs)
 	for h := range heads {
-		kb, err := l.Matrix("k_b", h)
-		if err != nil {
-			return nil, err
-		}
-		vb, err := l.Matrix("v_b", h)
-		if err != nil {
-			return nil, err
-		}
-		if kb.Rows() != rank || kb.Cols() != m.NopeDim || vb.Rows() != m.VDim || vb.Cols() != rank {
-			return nil, fmt.Errorf("head %d: k_b [%d, %d] and v_b [%d, %d], want [%d, %d] and [%d, %d]: %w",
-				h, kb.Rows(), kb.Cols(), vb.Rows(), vb.Cols(), rank, m.NopeDim, m.VDim, rank, ErrShape)
-		}
-		base := h * kvw * rank
-		for r := range rank { // k_b's row r is column r of the head's k rows
-			if err := kb.Row(r, row[:m.NopeDim]); err != nil {
-				return nil, fmt.Errorf("head %d k_b: %w", h, err)
-			}
-			for j, x := range row[:m.NopeDim] {
-				data[base+j*rank+r] = x
-			}
-		}
-		for j := range m.VDim {
-			if err := vb.Row(j, data[base+(m.NopeDim+j)*rank:][:rank]); err != nil {
-				return nil, fmt.Errorf("head %d v_b: %w", h, err)
-			}
-		}
+		g.Go(func() error { return kvbHead(l, m, h, data[h*kvw*rank:(h+1)*kvw*rank]) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return NewDense(heads*kvw, rank, data)
 }
