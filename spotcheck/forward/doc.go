@@ -1,6 +1,6 @@
 // Package forward holds the numeric kernels of the spot-check forward pass:
 // the pieces of one decoder layer of the Llama, Mistral, Mixtral, Qwen2,
-// Qwen3, Gemma 3, Phi-3 and gpt-oss families as Hugging Face transformers computes
+// Qwen3, Gemma 3, Phi-3, gpt-oss and DeepSeek-V3 families as Hugging Face transformers computes
 // it (see DESIGN.md, "Spot-check forward", and reference/qwen3moe.md, "One
 // decoder layer"), assembled by [Block] as a [Config] says.
 //
@@ -15,7 +15,8 @@
 //     norm);
 //   - [RoPE]: the rotary embedding, NeoX / rotate-half layout, with the
 //     frequencies scaled as a [RopeScaling] says ([NewScaledRoPE]: linear,
-//     Llama 3.1's, llama.cpp's frequency factors, Phi-3's LongRoPE), and
+//     Llama 3.1's, llama.cpp's frequency factors, Phi-3's LongRoPE, YaRN
+//     with [YaRNMscale]), and
 //     [Deinterleave], which brings the q and k of a llama-architecture
 //     GGUF file back to that layout;
 //   - [Softmax], [SiLU] and [SwiGLU], [GELUTanh] and [GeGLU] (Gemma's
@@ -24,8 +25,11 @@
 //   - [Attention], [SlidingAttention], [ScaledAttention] and
 //     [SinkAttention] (gpt-oss's per-head sinks): causal grouped-query
 //     attention;
-//   - [TopK] and [Renormalize], and gpt-oss's [TopKSoftmax]: the MoE
-//     router.
+//   - [TopK] and [Renormalize], gpt-oss's [TopKSoftmax], and DeepSeek-V3's
+//     [Sigmoid] scores with [GroupTopK] (correction bias, expert groups):
+//     the MoE router;
+//   - DeepSeek-V3's multi-head latent attention ([MLA]), assembled by
+//     [Block] from the projections, norms, RoPE and [ScaledAttention].
 //
 // # Two precisions, one source
 //
@@ -59,7 +63,8 @@
 // odd head dimension, jobs < 1, k out of range) one wrapping [ErrInvalid].
 // Destination slices are owned by the caller. The kernels allocate nothing
 // except [NewRoPE] and [NewScaledRoPE] (their tables), [Deinterleave] (one
-// head's buffer), [TopK] and [TopKSoftmax] (their results), a parallel [MatMul]
+// head's buffer), [TopK], [TopKSoftmax] and [GroupTopK] (their results and
+// scratch), a parallel [MatMul]
 // (its goroutines) and [Attention] over more than 512 tokens (one score
 // buffer). All functions are safe for concurrent use on distinct
 // destinations.

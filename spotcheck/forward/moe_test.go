@@ -153,3 +153,37 @@ func TestTopKErrors(t *testing.T) {
 		t.Errorf("TopK(no experts, 1) = %v, want ErrInvalid", err)
 	}
 }
+
+// GroupTopK by hand: 8 experts in 2 groups. Biased scores s = scores +
+// bias = {.9, .1, .2, .3 | .8, .7, .05, .6}: group sums of the top two
+// 1.2 and 1.5, so with topk_group 1 only the second group stays and the
+// top 2 are experts 4 (.8) and 5 (.7), though expert 0 has the highest
+// score; without a group limit experts 0 and 4. The bias decides: with
+// it expert 3 (.25 + .05 = .3) passes expert 2 (.28 − .08 = .2), and
+// with 4 groups of 2 (sums 1.0, .5, 1.5, .65) and 2 kept, the top 5
+// are 0, 4, 5, 1 and, of the zeros, the lowest id 2.
+func TestGroupTopK(t *testing.T) {
+	scores := []float64{0.9, 0.1, 0.28, 0.25, 0.8, 0.7, 0.05, 0.6}
+	bias := []float32{0, 0, -0.08, 0.05, 0, 0, 0, 0}
+	for _, tt := range []struct {
+		k, groups, keep int
+		want            []int
+	}{{2, 2, 1, []int{4, 5}}, {2, 1, 1, []int{0, 4}}, {2, 0, 0, []int{0, 4}}, {3, 2, 2, []int{0, 4, 5}}, {5, 4, 2, []int{0, 4, 5, 1, 2}}} {
+		got, err := forward.GroupTopK(scores, bias, tt.k, tt.groups, tt.keep)
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("GroupTopK(k %d, %d groups, keep %d) = %v, %v; want %v", tt.k, tt.groups, tt.keep, got, err, tt.want)
+		}
+	}
+	// The unkept group's zeros outrank the kept group's negative biased
+	// scores (−0.1 against −0.5 each), as transformers' masked_fill(…,
+	// 0.0) makes it.
+	neg := []float32{-1, -1, -1, -1, -1, -1, -1, -1}
+	if got, _ := forward.GroupTopK([]float64{0.9, 0.9, 0.9, 0.9, 0.5, 0.5, 0.5, 0.5}, neg, 2, 2, 1); !slices.Equal(got, []int{4, 5}) {
+		t.Errorf("kept group of negative scores: %v, want [4 5]", got)
+	}
+	for _, bad := range []struct{ k, groups, keep int }{{0, 2, 1}, {9, 2, 1}, {2, 3, 1}, {2, 2, 3}} {
+		if _, err := forward.GroupTopK(scores, bias, bad.k, bad.groups, bad.keep); !errors.Is(err, forward.ErrInvalid) {
+			t.Errorf("GroupTopK(%+v) = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
