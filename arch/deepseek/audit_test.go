@@ -3,6 +3,7 @@ package deepseek_test
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -155,7 +156,7 @@ func TestLegacyKVB(t *testing.T) {
 // The metadata written for a synthesized GGUF reads back as the config it
 // came from, less what GGUF does not carry.
 func TestGGUFRoundTrip(t *testing.T) {
-	for _, c := range []*deepseek.Config{deepseek.Tiny(), deepseek.KimiK2()} {
+	for _, c := range []*deepseek.Config{deepseek.Tiny(), deepseek.KimiK2(), deepseek.DeepSeekV3()} {
 		ck := sharded(1).Load(t, "rt", deepseek.MustNew(c), checkpoint.FormatGGUF)
 		got, conflicts, err := arch.FromCheckpoint(ck)
 		if err != nil || len(conflicts) != 0 {
@@ -165,8 +166,18 @@ func TestGGUFRoundTrip(t *testing.T) {
 		if *g.QLoraRank != *c.QLoraRank || g.KVLoraRank != c.KVLoraRank || g.QKNopeHeadDim != c.QKNopeHeadDim || g.VHeadDim != c.VHeadDim ||
 			g.QKRopeHeadDim != c.QKRopeHeadDim || g.NRoutedExperts != c.NRoutedExperts || g.NSharedExperts != c.NSharedExperts ||
 			g.FirstKDenseReplace != c.FirstKDenseReplace || g.NumKeyValueHeads != c.NumAttentionHeads || g.VocabSize != c.VocabSize ||
-			g.NumNextNPredictLayers != 0 || float32(g.RoutedScalingFactor) != float32(c.RoutedScalingFactor) {
+			g.NumNextNPredictLayers != 0 || float32(g.RoutedScalingFactor) != float32(c.RoutedScalingFactor) ||
+			g.NGroup != c.NGroup || g.TopkGroup != c.TopkGroup || g.ScoringFunc != c.ScoringFunc || g.NormTopkProb != c.NormTopkProb {
 			t.Errorf("%s: read back %+v", c.ModelType, g)
+		}
+		// The forward configurations agree but for what llama.cpp does
+		// its own way: kv_b split, the rotary pairs always interleaved,
+		// the YaRN ramp always truncated and cos, sin unscaled.
+		hf, gg := deepseek.MustNew(c).Forward(checkpoint.FormatSafetensors), got.(arch.Forwarder).Forward(checkpoint.FormatGGUF)
+		if gg.Groups != hf.Groups || gg.TopKGroups != hf.TopKGroups || !gg.SigmoidRouting || float32(gg.RoutedScale) != float32(hf.RoutedScale) ||
+			math.Abs(gg.AttnScale/hf.AttnScale-1) > 1e-7 || gg.Scaling.Factor != hf.Scaling.Factor || gg.Scaling.BetaFast != hf.Scaling.BetaFast ||
+			gg.Scaling.OriginalMaxPositions != hf.Scaling.OriginalMaxPositions || gg.Scaling.Type != hf.Scaling.Type || (hf.Scaling.Name != "" && gg.Scaling.AttnFactor != 1) || !gg.MLA.SplitKVB || gg.Unsupported != "" {
+			t.Errorf("%s: GGUF forward %+v (MLA %+v), safetensors %+v", c.ModelType, gg, *gg.MLA, hf)
 		}
 		if p := got.Predict(); p.Total != c.Predict().Total {
 			t.Errorf("%s: GGUF total %d, config %d", c.ModelType, p.Total, c.Predict().Total)

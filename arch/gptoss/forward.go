@@ -1,7 +1,6 @@
 package gptoss
 
 import (
-
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/spotcheck/forward"
