@@ -118,6 +118,28 @@ func FuzzKernels(f *testing.F) {
 			}
 		}
 
+		// GroupTopK: k distinct ids in range; YaRN's RoPE fails only with
+		// the two kinds of error.
+		bias := in.vals(len(logits) + slack)
+		groups, keep := heads, kvHeads
+		if ids, err := forward.GroupTopK(logits, bias, k, groups, keep); expectKernelErr(t, "GroupTopK", err) {
+			seen := map[int]bool{}
+			for _, id := range ids {
+				if id < 0 || id >= len(logits) || seen[id] {
+					t.Fatalf("GroupTopK ids %v: bad or repeated id %d", ids, id)
+				}
+				seen[id] = true
+			}
+			if len(ids) != k {
+				t.Fatalf("GroupTopK(k=%d) gave %v", k, ids)
+			}
+		}
+		yarn := forward.RopeScaling{Type: forward.RopeYaRN, Factor: float64(k), OriginalMaxPositions: float64(rows), BetaFast: float64(heads),
+			BetaSlow: float64(kvHeads), Truncate: slack == 0, AttnFactor: 1}
+		if rope, err := forward.NewScaledRoPE[float32](positions(max(0, n)), d, 1e4, yarn); expectKernelErr(t, "NewScaledRoPE(yarn)", err) {
+			expectKernelErr(t, "RoPE.Apply", rope.Apply(slices.Clone(in.vals(n*heads*d+slack))))
+		}
+
 		// RMSNorm, RoPE and Attention on [n, heads, d].
 		q := in.vals(n*heads*d + slack)
 		kk := in.vals(n * kvHeads * d)
