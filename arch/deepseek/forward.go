@@ -70,7 +70,8 @@ var _ arch.Forwarder = (*Spec)(nil)
 // (kv_b from llama.cpp's halves in a GGUF file that has them), the
 // rotary dimensions interleaved (rope_interleave, always in GGUF), the
 // YaRN scaling and the score scale, and DeepSeek-V3's routing with its
-// shared experts. FP8 block-quantized safetensors are declined, for now.
+// shared experts. FP8 block-quantized safetensors (the releases' form)
+// are read through the checkpoint's FP8 rows, their block scales applied.
 func (s *Spec) Forward(f checkpoint.Format) forward.Config {
 	c := s.Cfg()
 	qk := c.qkHeadDim()
@@ -99,11 +100,6 @@ func (s *Spec) Forward(f checkpoint.Format) forward.Config {
 		fc.Scaling = forward.RopeScaling{Type: forward.RopeUnsupported, Name: t}
 	}
 	fc.AttnScale = scale
-	if f != checkpoint.FormatGGUF && c.quant().Scheme == arch.QuantFP8Block {
-		// The block scales are not applied to the rows yet (the
-		// checkpoint's FP8 row source is another change's).
-		fc.Unsupported = "FP8 block-quantized weights (weight_scale_inv)"
-	}
 	if c.NRoutedExperts > 0 && c.ScoringFunc != scoringSigmoid {
 		fc.Unsupported = fmt.Sprintf("scoring_func %q", c.ScoringFunc)
 	}
