@@ -209,8 +209,14 @@ func Assign(spec Spec, inv *checkpoint.Inventory) []Role {
 
 // KVRows is one part of a KV cache: Rows vectors of Width elements stored
 // per token position, for every position (Window 0) or the last Window.
+// Half the rows are keys and half values (llama.cpp's cache_k and
+// cache_v, each with a type of its own), unless KeysOnly.
 type KVRows struct {
 	Rows, Width, Window int64
+	// KeysOnly says every row is a key row and no value rows are stored:
+	// multi-head latent attention, whose values llama.cpp reads as a
+	// view of the cached keys (llama-kv-cache.cpp: has_v = !is_mla).
+	KeysOnly bool
 }
 
 // Coster gives the cost terms that depend on the attention design.

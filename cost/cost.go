@@ -235,10 +235,13 @@ var kvTypes = []gguf.Type{
 func KVTypes() []string {
 	names := make([]string, len(kvTypes))
 	for i, t := range kvTypes {
-		names[i] = strings.ToLower(t.String())
+		names[i] = lower(t)
 	}
 	return names
 }
+
+// lower returns t's name as llama.cpp's --cache-type flags spell it.
+func lower(t gguf.Type) string { return strings.ToLower(t.String()) }
 
 // ParseKVType returns the ggml type of a KV cache type name (see
 // [KVTypes]; case is ignored), or an error wrapping [ErrCostInput].
@@ -271,37 +274,8 @@ func ParseKVType(name string) (gguf.Type, error) {
 // width that is not a multiple of kvType's block size, and with
 // [ErrCostOverflow] when the size does not fit in an int64.
 func KVCacheBytes(spec arch.Spec, ctx, batch int64, kvType string) (int64, error) {
-	if err := checkSpec(spec); err != nil {
-		return 0, err
-	}
-	c, ok := spec.(arch.Coster)
-	if !ok {
-		return 0, fmt.Errorf("%w: %s gives no KV cache model", arch.ErrNotApplicable, spec.Family())
-	}
-	t, err := ParseKVType(kvType)
-	if err != nil {
-		return 0, err
-	}
-	if ctx < 1 || batch < 1 {
-		return 0, fmt.Errorf("%w: KV cache for context %d and batch %d, want both ≥ 1", ErrCostInput, ctx, batch)
-	}
-	var b bound
-	var n int64
-	for _, p := range c.KVCache() {
-		row, err := t.RowSize(p.Width)
-		if err != nil {
-			return 0, fmt.Errorf("%w: KV cache type %s: rows of %d elements: %w", ErrCostInput, kvType, p.Width, err)
-		}
-		tokens := ctx
-		if p.Window > 0 {
-			tokens = min(ctx, p.Window)
-		}
-		n = b.add(n, b.mul(p.Rows, tokens, batch, row))
-	}
-	if b.overflow {
-		return 0, fmt.Errorf("%w: KV cache for context %d and batch %d", ErrCostOverflow, ctx, batch)
-	}
-	return n, nil
+	s, err := KVCacheSplit(spec, ctx, batch, kvType, kvType)
+	return s.Total, err
 }
 
 // ActivationBytes returns the seed's bound on the activations,

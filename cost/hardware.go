@@ -1,6 +1,11 @@
 package cost
 
-import "strings"
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
 
 // Hardware is one machine of the roofline: how fast it reads memory and how
 // fast it multiplies.
@@ -131,4 +136,76 @@ func normalizeHardware(name string) string {
 		n = strings.TrimPrefix(n, v)
 	}
 	return n
+}
+
+// ParseMachine returns the machine a --hw value names: a preset name (see
+// [LookupHardware]), or a custom machine NAME=MEM[,bw=GB/s][,flops=TFLOPS]
+// whose memory MEM is a number with a unit (GB, GiB, TB, TiB, MB, MiB; a
+// bare number is GB), e.g. "box=96GiB,bw=800,flops=120". Bandwidth and
+// compute are 0 when not given: such a machine has a memory plan but no
+// roofline. Errors wrap [ErrCostInput].
+func ParseMachine(s string) (Hardware, error) {
+	name, rest, custom := strings.Cut(s, "=")
+	if !custom {
+		if hw, ok := LookupHardware(s); ok {
+			return hw, nil
+		}
+		return Hardware{}, fmt.Errorf("%w: hardware %q: no such preset (want one of %s, or NAME=MEM[,bw=GB/s,flops=TFLOPS])", ErrCostInput, s, strings.Join(presetNames(), ", "))
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return Hardware{}, fmt.Errorf("%w: hardware %q: empty name", ErrCostInput, s)
+	}
+	fields := strings.Split(rest, ",")
+	mem, err := parseBytes(fields[0])
+	if err != nil {
+		return Hardware{}, fmt.Errorf("%w: hardware %q: memory %q: %v", ErrCostInput, s, fields[0], err)
+	}
+	hw := Hardware{Name: name, MemoryBytes: mem, Source: "--hw " + s}
+	for _, f := range fields[1:] {
+		k, v, _ := strings.Cut(f, "=")
+		x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || !(x > 0) || math.IsInf(x, 1) {
+			return Hardware{}, fmt.Errorf("%w: hardware %q: %q: want a positive number", ErrCostInput, s, f)
+		}
+		switch strings.TrimSpace(k) {
+		case "bw":
+			hw.Bandwidth = x * 1e9
+		case "flops":
+			hw.Compute = x * 1e12
+		default:
+			return Hardware{}, fmt.Errorf("%w: hardware %q: unknown field %q (want bw=GB/s or flops=TFLOPS)", ErrCostInput, s, k)
+		}
+	}
+	return hw, nil
+}
+
+// presetNames returns the first alias of every preset.
+func presetNames() []string {
+	out := make([]string, len(presets))
+	for i, p := range presets {
+		out[i] = p.aliases[0]
+	}
+	return out
+}
+
+// parseBytes parses a size such as "96GiB", "1.5TB" or "80" (GB).
+func parseBytes(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	num, unit := s, ""
+	if i >= 0 {
+		num, unit = s[:i], strings.TrimSpace(s[i:])
+	}
+	scale := map[string]float64{"": 1e9, "gb": 1e9, "g": 1e9, "gib": 1 << 30, "tb": 1e12, "t": 1e12, "tib": 1 << 40, "mb": 1e6, "m": 1e6, "mib": 1 << 20}[strings.ToLower(unit)]
+	x, err := strconv.ParseFloat(num, 64)
+	switch {
+	case scale == 0:
+		return 0, fmt.Errorf("unknown unit %q (want GB, GiB, TB, TiB, MB or MiB)", unit)
+	case err != nil || !(x > 0):
+		return 0, fmt.Errorf("want a positive size")
+	case x*scale >= math.MaxInt64/2:
+		return 0, fmt.Errorf("too large")
+	}
+	return int64(math.Round(x * scale)), nil
 }

@@ -58,11 +58,11 @@ func (s *Spec) Obligations() arch.Obligations { return Obligations }
 // layer: the compressed latent of kv_lora_rank and the shared rotary key
 // of qk_rope_head_dim, one vector (llama.cpp caches the same, as one KV
 // head of key_length kv_lora_rank + rope dims whose first kv_lora_rank
-// are the values). Expanding it into per-head keys and values is compute,
-// not cache.
+// are the values, so no value rows are stored: KeysOnly). Expanding it
+// into per-head keys and values is compute, not cache.
 func (s *Spec) KVCache() []arch.KVRows {
 	c := s.Cfg()
-	return []arch.KVRows{{Rows: c.NumHiddenLayers, Width: c.KVLoraRank + c.QKRopeHeadDim}}
+	return []arch.KVRows{{Rows: c.NumHiddenLayers, Width: c.KVLoraRank + c.QKRopeHeadDim, KeysOnly: true}}
 }
 
 // AttentionFLOPs is 2·L·n_h·(d_qk + d_v)·ctx: per head and layer, the
