@@ -162,7 +162,7 @@ func runTimeout(cmd *cobra.Command) (time.Duration, error) {
 // inspect, and audit without --spotcheck.
 func headerOnly(cmd *cobra.Command) bool {
 	switch cmd.Name() {
-	case "inspect":
+	case "inspect", "plan":
 		return true
 	case "audit":
 		spot, _ := cmd.Flags().GetBool("spotcheck")

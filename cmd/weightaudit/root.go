@@ -41,7 +41,7 @@ the architecture predicts.`,
 	out := &countingWriter{w: stdout}
 	root.SetOut(out)
 	root.SetErr(stderr)
-	root.AddCommand(newInspectCmd(), newAuditCmd(), newSpotcheckCmd(), newDumpCmd(), newVerifyCmd(), newDiffCmd(), newCompareCmd(), newVersionCmd())
+	root.AddCommand(newInspectCmd(), newAuditCmd(), newSpotcheckCmd(), newDumpCmd(), newVerifyCmd(), newDiffCmd(), newCompareCmd(), newVersionCmd(), newPlanCmd())
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError(cmd, suggestFlag(cmd, err)) })
 	registerCompletions(root)
 	prevLimit := debug.SetMemoryLimit(-1) // -1 reads the limit

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+type planDoc struct {
+	MaxCtx      int64 `json:"max_ctx"`
+	Ctx         int64
+	WeightBytes int64 `json:"weight_bytes"`
+	KV          struct {
+		K     int64 `json:"k_bytes"`
+		V     int64 `json:"v_bytes"`
+		Total int64 `json:"total_bytes"`
+	}
+	Host, Offloaded struct {
+		WeightBytes int64 `json:"weight_bytes"`
+		Total       int64 `json:"total_bytes"`
+		Input       bool
+	}
+	Machines []struct {
+		Fits    bool
+		Devices int64
+		Split   []struct {
+			FirstLayer int64 `json:"first_layer"`
+			LastLayer  int64 `json:"last_layer"`
+			Output     bool
+		}
+	}
+}
+
+func decodePlan(t *testing.T, s string) planDoc {
+	t.Helper()
+	var p planDoc
+	if err := json.Unmarshal([]byte(s), &p); err != nil {
+		t.Fatalf("plan --json: %v\n%s", err, s)
+	}
+	return p
+}
+
+// The built-in Qwen3-235B-A22B layout at 32768 positions: the KV cache
+// worked by hand (94 · 4 · 128 · 2 · 2 B · 32768), the BF16 token
+// embedding (151936 · 4096 · 2 B) in host memory, and four H200 (layers
+// ⌊il·4/95⌋; see cost's TestPlanSplit for the arithmetic).
+func TestPlanBuiltin(t *testing.T) {
+	stdout, stderr, code := cli(t, "plan", "--ctx", "32768", "--hw", "h200", "--json")
+	if code != 0 {
+		t.Fatalf("plan: exit %d: %s", code, stderr)
+	}
+	p := decodePlan(t, stdout)
+	if p.KV.Total != 6_308_233_216 || p.KV.K != p.KV.V || p.MaxCtx != 40960 {
+		t.Errorf("KV %+v, max ctx %d, want 6,308,233,216 split evenly, 40960", p.KV, p.MaxCtx)
+	}
+	if !p.Host.Input || p.Host.WeightBytes != 1_244_659_712 {
+		t.Errorf("host = %+v, want the 1,244,659,712-byte embedding", p.Host)
+	}
+	if m := p.Machines; len(m) != 1 || !m[0].Fits || m[0].Devices != 4 || m[0].Split[3].FirstLayer != 72 || !m[0].Split[3].Output {
+		t.Errorf("machines = %+v, want 4 × H200 ending with layers 72–93 + output", m)
+	}
+	table, _, code := cli(t, "plan", "--ctx", "32768", "--hw", "h200", "--cache-type-k", "q8_0", "--cache-type-v", "q4_0")
+	if code != 0 || !strings.Contains(table, "K 1.56 GiB q8_0, V 846.00 MiB q4_0") || !strings.Contains(table, "fits on 4 × H200") {
+		// K: 94 · 4 · 32768 · 136 B = 1,675,624,448 = 1.56 GiB; V: · 72 B = 887,095,296 = 846 MiB.
+		t.Errorf("plan table (exit %d):\n%s", code, table)
+	}
+}
+
+// A GGUF file written by internal/fixturegen: the plan's weights are the
+// file's tensor bytes (its MANIFEST says 71,424), its KV cache 2 layers ·
+// 2 KV heads · 8 · 2 · 2 B · 128 positions = 16,384, and with two
+// devices the layer split gives layers 0–1 to the first and the output
+// layer to the second (⌊il·2/3⌋). One 80,000-byte device cannot hold
+// the 83,712 bytes offloaded (all but the 4,096-byte embedding, plus the
+// cache); the first of two holds all but the output layer's 4,224
+// (lm_head 64 · 32 · 2 B, output_norm 32 · 4 B): 79,488.
+func TestPlanGGUF(t *testing.T) {
+	stdout, stderr, code := cli(t, "plan", "../../testdata/tiny/gguf/tiny-f16.gguf", "--json", "--hw", "box=80000B", "--devices", "2")
+	if code != 4 || !strings.Contains(stderr, "unknown unit") {
+		t.Errorf("--hw box=80000B: exit %d, %s; want a usage error naming the unit", code, stderr)
+	}
+	stdout, stderr, code = cli(t, "plan", "../../testdata/tiny/gguf/tiny-f16.gguf", "--json", "--hw", "box=0.08MB", "--devices", "2")
+	if code != 0 {
+		t.Fatalf("plan: exit %d: %s", code, stderr)
+	}
+	p := decodePlan(t, stdout)
+	if p.WeightBytes != 71_424 || p.Host.WeightBytes+p.Offloaded.WeightBytes != 71_424 || p.KV.Total != 16_384 || p.Ctx != 128 {
+		t.Errorf("plan = %+v, want weights 71,424, KV 16,384 at ctx 128", p)
+	}
+	if m := p.Machines[0]; !m.Fits || m.Devices != 2 || len(m.Split) != 2 || (m.Split[0].FirstLayer != 0 || m.Split[0].LastLayer != 1 || !m.Split[1].Output || m.Split[0].Output) {
+		t.Errorf("split = %+v, want layers 0–1 | output", m.Split)
+	}
+}
+
+func TestPlanUsage(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plan", "--ctx", "40961"}, "maximum 40960"},
+		{[]string{"plan", "--cache-type-k", "q4_k"}, "--cache-type-k"},
+		{[]string{"plan", "--cache-type-v", "f8"}, "--cache-type-v"},
+		{[]string{"plan", "--hw", "tpu9"}, "no such preset"},
+		{[]string{"plan", "--devices", "0"}, "devices"},
+		{[]string{"plan", "--parallel", "-2"}, "parallel"},
+		{[]string{"plan", "--quant", "Q9_K"}, "--quant"},
+		{[]string{"plan", "--format", "html"}, "--format"},
+	} {
+		_, stderr, code := cli(t, tt.args...)
+		if code != exitUsage || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d naming %q", tt.args, code, stderr, exitUsage, tt.want)
+		}
+	}
+}
