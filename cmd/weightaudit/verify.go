@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -78,6 +80,9 @@ to the part holding the fewest bytes so far (ties: fewest files, then the
 lowest part; equal sizes in name order), so every machine deals the same
 parts from the same listing. The report names the part and its files; with
 --record it writes a partial manifest, marked with its shard.
+Without --shard, a Kubernetes Indexed Job's JOB_COMPLETION_INDEX (0-based)
+and JOB_COMPLETION_COUNT (set it to the Job's completions) select part
+INDEX+1 of COUNT.
 --merge PART.json... joins the partial manifests of all N parts into the
 manifest an unsharded --record writes (to --record FILE, else to stdout);
 overlapping, missing or mismatched parts are refused (exit 2).
@@ -141,6 +146,12 @@ incomplete) or --cache unable to store a file.`,
 				return usageError(cmd, fmt.Sprintf("--jobs must be at least 1, got %d", jobs))
 			}
 			var part verify.ShardSpec
+			if !cmd.Flags().Changed("shard") {
+				var err error
+				if shard, err = shardFromJob(os.Getenv); err != nil {
+					return usageError(cmd, err.Error())
+				}
+			}
 			if shard != "" || cmd.Flags().Changed("shard") {
 				var err error
 				if part, err = verify.ParseShard(shard); err != nil {
@@ -441,4 +452,29 @@ func expectedGitBlobs(src hub.Source, ck *checkpoint.Checkpoint) map[string]stri
 		}
 	}
 	return out
+}
+
+// shardFromJob returns the --shard value a Kubernetes Indexed Job asks
+// for: part JOB_COMPLETION_INDEX+1 of JOB_COMPLETION_COUNT (Kubernetes
+// sets the 0-based index in every pod of an Indexed Job; the count is
+// the Job's completions, which the manifest passes in the environment).
+// It returns "" when JOB_COMPLETION_INDEX is not set, and an error when
+// the index is set without a count or either is not a whole number.
+func shardFromJob(getenv func(string) string) (string, error) {
+	is, ns := getenv("JOB_COMPLETION_INDEX"), getenv("JOB_COMPLETION_COUNT")
+	if is == "" {
+		return "", nil
+	}
+	i, err := strconv.Atoi(is)
+	if err != nil || i < 0 {
+		return "", fmt.Errorf("JOB_COMPLETION_INDEX=%q: want a whole number from 0", is)
+	}
+	if ns == "" {
+		return "", fmt.Errorf("JOB_COMPLETION_INDEX=%s is set but JOB_COMPLETION_COUNT is not: set it to the Job's completions, or give --shard I/N", is)
+	}
+	n, err := strconv.Atoi(ns)
+	if err != nil || n < 1 || i >= n {
+		return "", fmt.Errorf("JOB_COMPLETION_COUNT=%q: want a whole number above JOB_COMPLETION_INDEX=%d", ns, i)
+	}
+	return fmt.Sprintf("%d/%d", i+1, n), nil
 }
