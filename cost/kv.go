@@ -37,23 +37,30 @@ func kvCache(spec arch.Spec) ([]arch.KVRows, error) {
 // partKV returns the K and V bytes of part p for seqs sequences of ctx
 // positions each:
 //
-//	K = rowsK · min(ctx, window) · seqs · rowBytes_K(width)
-//	V = rowsV · min(ctx, window) · seqs · rowBytes_V(width)
+//	K = rowsK · positions · rowBytes_K(width)
+//	V = rowsV · positions · rowBytes_V(width)
 //
 // with rowsK = rowsV = Rows/2, or rowsK = Rows and rowsV = 0 for a
 // KeysOnly part, and rowBytes_T(width) = width / BlockSize(T) · TypeSize(T)
-// from ggml's type table.
-func partKV(p arch.KVRows, ctx, seqs int64, k, v gguf.Type, b *bound) (KVSize, error) {
+// from ggml's type table. positions is ctx · seqs for a full part; for a
+// sliding one min(ctx, window) · seqs when ubatch is 0, else llama.cpp's
+// sliding-window cache, min(ctx · seqs, pad256(window · seqs + ubatch))
+// (llama-kv-cache-iswa.cpp: size_swa).
+func partKV(p arch.KVRows, ctx, seqs, ubatch int64, k, v gguf.Type, b *bound) (KVSize, error) {
 	rowK, err := k.RowSize(p.Width)
 	if err != nil {
 		return KVSize{}, fmt.Errorf("%w: K cache type %s: rows of %d elements: %w", ErrCostInput, lower(k), p.Width, err)
 	}
-	tokens := ctx
-	if p.Window > 0 {
-		tokens = min(ctx, p.Window)
+	tokens := b.mul(ctx, seqs)
+	switch {
+	case p.Window > 0 && ubatch > 0:
+		padded := b.add(b.mul(p.Window, seqs), ubatch, 255) / 256 * 256
+		tokens = min(tokens, padded)
+	case p.Window > 0:
+		tokens = b.mul(min(ctx, p.Window), seqs)
 	}
 	if p.KeysOnly {
-		n := b.mul(p.Rows, tokens, seqs, rowK)
+		n := b.mul(p.Rows, tokens, rowK)
 		return KVSize{K: n, Total: n}, nil
 	}
 	rowV, err := v.RowSize(p.Width)
@@ -63,7 +70,7 @@ func partKV(p arch.KVRows, ctx, seqs int64, k, v gguf.Type, b *bound) (KVSize, e
 	if p.Rows%2 != 0 {
 		return KVSize{}, fmt.Errorf("%w: KV cache part of %d rows, want an even number (keys and values)", ErrCostInput, p.Rows)
 	}
-	s := KVSize{K: b.mul(p.Rows/2, tokens, seqs, rowK), V: b.mul(p.Rows/2, tokens, seqs, rowV)}
+	s := KVSize{K: b.mul(p.Rows/2, tokens, rowK), V: b.mul(p.Rows/2, tokens, rowV)}
 	s.Total = b.add(s.K, s.V)
 	return s, nil
 }
@@ -98,7 +105,7 @@ func KVCacheSplit(spec arch.Spec, ctx, seqs int64, kType, vType string) (KVSize,
 	var b bound
 	var total KVSize
 	for _, p := range parts {
-		s, err := partKV(p, ctx, seqs, k, v, &b)
+		s, err := partKV(p, ctx, seqs, 0, k, v, &b)
 		if err != nil {
 			return KVSize{}, err
 		}
@@ -121,13 +128,16 @@ func kvTypes2(kType, vType string) (k, v gguf.Type, err error) {
 }
 
 // LayerKV returns [KVCacheSplit] layer by layer, for placing layers on
-// devices: element i is decoder layer i's share. When the cache mixes
+// devices: element i is decoder layer i's share. With ubatch > 0, a
+// sliding layer holds what llama.cpp's sliding-window cache keeps for a
+// micro-batch of ubatch tokens (-ub): min(ctx · seqs, the window · seqs +
+// ubatch rounded up to 256 positions), instead of the window alone. When the cache mixes
 // full and sliding layers, the spec's configuration says which layer
 // slides through a method Window(layer int64) int64 (gpt-oss, Qwen2) or
 // Sliding(layer int64) bool (Gemma 3); a family with neither has each
 // part spread evenly over all layers, and exact reports false. The
 // elements always sum to KVCacheSplit's total.
-func LayerKV(spec arch.Spec, ctx, seqs int64, kType, vType string) (perLayer []KVSize, exact bool, err error) {
+func LayerKV(spec arch.Spec, ctx, seqs, ubatch int64, kType, vType string) (perLayer []KVSize, exact bool, err error) {
 	parts, err := kvCache(spec)
 	if err != nil {
 		return nil, false, err
@@ -136,8 +146,8 @@ func LayerKV(spec arch.Spec, ctx, seqs int64, kType, vType string) (perLayer []K
 	if err != nil {
 		return nil, false, err
 	}
-	if ctx < 1 || seqs < 1 {
-		return nil, false, fmt.Errorf("%w: KV cache for context %d and %d sequences, want both ≥ 1", ErrCostInput, ctx, seqs)
+	if ctx < 1 || seqs < 1 || ubatch < 0 {
+		return nil, false, fmt.Errorf("%w: KV cache for context %d, %d sequences and micro-batch %d, want ≥ 1, ≥ 1, ≥ 0", ErrCostInput, ctx, seqs, ubatch)
 	}
 	layers := spec.Dims().Layers
 	if layers < 1 || layers > arch.MaxLayers {
@@ -148,7 +158,7 @@ func LayerKV(spec arch.Spec, ctx, seqs int64, kType, vType string) (perLayer []K
 	var b bound
 	out := make([]KVSize, layers)
 	for _, p := range parts {
-		s, err := partKV(p, ctx, seqs, k, v, &b)
+		s, err := partKV(p, ctx, seqs, ubatch, k, v, &b)
 		if err != nil {
 			return nil, false, err
 		}

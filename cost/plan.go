@@ -133,6 +133,11 @@ type PlanOptions struct {
 	// negative value offloads everything. The default (0) offloads
 	// nothing; use -1 for all.
 	GPULayers int64
+	// Batch is llama.cpp's micro-batch (-ub, 512 by default there): a
+	// sliding-window layer's cache holds the window of every sequence plus
+	// one micro-batch, rounded up to 256 positions. The default (0)
+	// counts the windows alone.
+	Batch int64
 	// Devices is the most devices of one kind a machine has; the plan
 	// looks for the fewest that hold the offloaded part. The default (0)
 	// is 1.
@@ -188,6 +193,8 @@ type Plan struct {
 	CacheV      string `json:"cache_type_v"`
 	GPULayers   int64  `json:"gpu_layers"`
 	WeightBytes int64  `json:"weight_bytes"`
+	// Batch is the micro-batch a sliding layer's cache makes room for.
+	Batch int64 `json:"batch"`
 	// KV is the whole cache; KVPerSequence one sequence's.
 	KV            KVSize `json:"kv"`
 	KVPerSequence KVSize `json:"kv_per_sequence"`
@@ -220,7 +227,7 @@ func NewPlan(spec arch.Spec, w LayerWeights, o PlanOptions, machines []Hardware)
 	if int64(len(w.Layers)) != L {
 		return nil, fmt.Errorf("%w: weights of %d layers for a model of %d", ErrCostInput, len(w.Layers), L)
 	}
-	p := &Plan{Layers: L, MaxCtx: MaxContext(spec), Ctx: o.Ctx, Parallel: max(o.Parallel, 1), CacheK: o.CacheK, CacheV: o.CacheV}
+	p := &Plan{Layers: L, MaxCtx: MaxContext(spec), Ctx: o.Ctx, Parallel: max(o.Parallel, 1), Batch: o.Batch, CacheK: o.CacheK, CacheV: o.CacheV}
 	if p.CacheK == "" {
 		p.CacheK = "f16"
 	}
@@ -240,24 +247,34 @@ func NewPlan(spec arch.Spec, w LayerWeights, o PlanOptions, machines []Hardware)
 		return nil, fmt.Errorf("%w: context %d exceeds the model's maximum %d (max_position_embeddings)", ErrCostInput, p.Ctx, p.MaxCtx)
 	case o.Parallel < 0 || o.Parallel > 1<<16:
 		return nil, fmt.Errorf("%w: %d parallel sequences, want 1 to %d", ErrCostInput, o.Parallel, 1<<16)
+	case o.Batch < 0 || o.Batch > 1<<20:
+		return nil, fmt.Errorf("%w: micro-batch %d, want 0 to %d", ErrCostInput, o.Batch, 1<<20)
 	case o.Devices < 0 || o.Devices > MaxPlanDevices:
 		return nil, fmt.Errorf("%w: %d devices, want 1 to %d", ErrCostInput, o.Devices, MaxPlanDevices)
 	}
-	var err error
-	if p.KV, err = KVCacheSplit(spec, p.Ctx, p.Parallel, p.CacheK, p.CacheV); err != nil {
-		return nil, err
-	}
-	if p.KVPerSequence, err = KVCacheSplit(spec, p.Ctx, 1, p.CacheK, p.CacheV); err != nil {
-		return nil, err
-	}
-	kv, exact, err := LayerKV(spec, p.Ctx, p.Parallel, p.CacheK, p.CacheV)
+	var b bound
+	one, _, err := LayerKV(spec, p.Ctx, 1, o.Batch, p.CacheK, p.CacheV)
 	if err != nil {
 		return nil, err
+	}
+	for _, l := range one {
+		p.KVPerSequence = p.KVPerSequence.plus(l, &b)
+	}
+	kv, exact, err := LayerKV(spec, p.Ctx, p.Parallel, o.Batch, p.CacheK, p.CacheV)
+	if err != nil {
+		return nil, err
+	}
+	// The whole cache and one sequence's, as the layers hold them.
+	p.KV = KVSize{}
+	for _, l := range kv {
+		p.KV = p.KV.plus(l, &b)
+	}
+	if p.Parallel == 1 {
+		p.KVPerSequence = p.KV
 	}
 	if !exact {
 		p.Notes = append(p.Notes, "the family does not say which layers slide: each device's KV cache is its share of layers times the average layer's")
 	}
-	var b bound
 	p.WeightBytes = w.Total()
 	p.TotalBytes = b.add(p.WeightBytes, p.KV.Total)
 

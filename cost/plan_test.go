@@ -61,7 +61,7 @@ func TestKVCacheSplit(t *testing.T) {
 			if err != nil || got != tt.want {
 				t.Fatalf("KVCacheSplit(%d, %d, %s, %s) = %+v, %v, want %+v", tt.ctx, tt.seqs, tt.k, tt.v, got, err, tt.want)
 			}
-			layers, _, err := cost.LayerKV(tt.spec, tt.ctx, tt.seqs, tt.k, tt.v)
+			layers, _, err := cost.LayerKV(tt.spec, tt.ctx, tt.seqs, 0, tt.k, tt.v)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,7 +79,7 @@ func TestKVCacheSplit(t *testing.T) {
 func TestLayerKVSliding(t *testing.T) {
 	// Gemma 3 1B at 32768: a global layer (5) holds 2 · 256 · 2 B · 32768
 	// = 33,554,432, a local one (0) 2 · 256 · 2 B · 512 = 524,288.
-	layers, exact, err := cost.LayerKV(gemma3.MustNew(gemma3.Gemma3_1B()), 32768, 1, "f16", "f16")
+	layers, exact, err := cost.LayerKV(gemma3.MustNew(gemma3.Gemma3_1B()), 32768, 1, 0, "f16", "f16")
 	if err != nil || !exact {
 		t.Fatalf("LayerKV = %v, exact %v", err, exact)
 	}
@@ -281,6 +281,42 @@ func TestParseMachine(t *testing.T) {
 	for _, bad := range []string{"nope", "=8GB", "x=8PB", "x=-1GB", "x=8GB,bw=0", "x=8GB,speed=3", "x=GB", "x=1e300TB"} {
 		if _, err := cost.ParseMachine(bad); !errors.Is(err, cost.ErrCostInput) {
 			t.Errorf("ParseMachine(%q) error = %v, want ErrCostInput", bad, err)
+		}
+	}
+}
+
+// With a micro-batch, a sliding layer holds what llama.cpp's
+// sliding-window cache allocates (llama-kv-cache-iswa.cpp: size_swa =
+// min(n_ctx, GGML_PAD(n_swa · n_seq + n_ubatch, 256))). Gemma 3 1B, K
+// bytes (V the same), 4 global and 22 sliding layers of one 256-wide KV
+// head at 2 B, window 512:
+func TestPlanSlidingMicroBatch(t *testing.T) {
+	spec := gemma3.MustNew(gemma3.Gemma3_1B())
+	w, err := cost.PredictLayerWeights(spec, cost.Uniform(gguf.TypeF16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		ctx, seqs, batch, wantK int64
+	}{
+		// 4 · 512 · 32768 + 22 · 512 · pad(512 + 512) = 67,108,864 + 11,534,336
+		{32768, 1, 512, 78_643_200},
+		// 4 sequences of 8192: 4 · 512 · 32768 + 22 · 512 · pad(4 · 512 + 512 = 2560)
+		{8192, 4, 512, 67_108_864 + 28_835_840},
+		// the context is shorter than window + batch: 26 · 512 · 512
+		{512, 1, 512, 6_815_744},
+		// a micro-batch of 100: pad(612) = 768 positions
+		{32768, 1, 100, 67_108_864 + 22*512*768},
+		// no micro-batch: the window alone
+		{32768, 1, 0, 67_108_864 + 22*512*512},
+	}
+	for _, tt := range tests {
+		p, err := cost.NewPlan(spec, w, cost.PlanOptions{Ctx: tt.ctx, Parallel: tt.seqs, Batch: tt.batch}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.KV.K != tt.wantK || p.KV.V != tt.wantK {
+			t.Errorf("ctx %d × %d, batch %d: KV %+v, want K = V = %d", tt.ctx, tt.seqs, tt.batch, p.KV, tt.wantK)
 		}
 	}
 }

@@ -63,8 +63,8 @@ With no SOURCE it plans the built-in Qwen3-235B-A22B reference layout.`,
 			if len(hw) == 0 {
 				machines = cost.HardwarePresets()
 			}
-			if o.Devices < 1 || o.Parallel < 1 {
-				return usageError(cmd, fmt.Sprintf("--devices %d, --parallel %d: want both at least 1", o.Devices, o.Parallel))
+			if o.Devices < 1 || o.Parallel < 1 || o.Batch < 0 {
+				return usageError(cmd, fmt.Sprintf("--devices %d, --parallel %d, --batch %d: want at least 1, 1 and 0", o.Devices, o.Parallel, o.Batch))
 			}
 			if len(args) == 1 && builtin != "" {
 				return usageError(cmd, "give either SOURCE or --builtin NAME")
@@ -119,6 +119,7 @@ With no SOURCE it plans the built-in Qwen3-235B-A22B reference layout.`,
 	f.Int64Var(&o.Parallel, "parallel", 1, "sequences, each with its own KV cache of --ctx positions (llama.cpp: -np, with -c = ctx × parallel)")
 	f.StringVar(&o.CacheK, "cache-type-k", "f16", "K cache type: "+strings.Join(cost.KVTypes(), ", "))
 	f.StringVar(&o.CacheV, "cache-type-v", "f16", "V cache type: "+strings.Join(cost.KVTypes(), ", ")+" (llama.cpp needs flash attention for a quantized V cache)")
+	f.Int64Var(&o.Batch, "batch", 512, "llama.cpp's micro-batch (-ub): a sliding-window layer caches its window of every sequence plus this many positions, rounded up to 256 (0: the window alone)")
 	f.Int64Var(&o.GPULayers, "gpu-layers", -1, "layers offloaded, counted from the last as llama.cpp's -ngl (layers + 1 also offloads the output layer; -1: all)")
 	f.Int64Var(&o.Devices, "devices", 8, "most devices per machine: the plan finds the fewest that hold the offloaded part")
 	f.StringArrayVar(&hw, "hw", nil, "machines (repeatable; default every preset): a preset (h100, h200, a100, b200, mi300x, rtx4090, m3-ultra, …) or NAME=MEM[,bw=GB/s,flops=TFLOPS], e.g. box=96GiB")
