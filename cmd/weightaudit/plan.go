@@ -123,6 +123,19 @@ With no SOURCE it plans the built-in Qwen3-235B-A22B reference layout.`,
 	f.Int64Var(&o.GPULayers, "gpu-layers", -1, "layers offloaded, counted from the last as llama.cpp's -ngl (layers + 1 also offloads the output layer; -1: all)")
 	f.Int64Var(&o.Devices, "devices", 8, "most devices per machine: the plan finds the fewest that hold the offloaded part")
 	f.StringArrayVar(&hw, "hw", nil, "machines (repeatable; default every preset): a preset (h100, h200, a100, b200, mi300x, rtx4090, m3-ultra, …) or NAME=MEM[,bw=GB/s,flops=TFLOPS], e.g. box=96GiB")
+	kvTypes := func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return cost.KVTypes(), cobra.ShellCompDirectiveNoFileComp
+	}
+	for _, name := range []string{"cache-type-k", "cache-type-v"} {
+		_ = cmd.RegisterFlagCompletionFunc(name, kvTypes) // fails only for an undefined flag
+	}
+	_ = cmd.RegisterFlagCompletionFunc("hw", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		var names []string
+		for _, h := range cost.HardwarePresets() {
+			names = append(names, strings.ReplaceAll(strings.ToLower(h.Name), " ", "-"))
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }
 

@@ -112,3 +112,22 @@ func TestPlanUsage(t *testing.T) {
 		}
 	}
 }
+
+// Every --hw completion names a machine plan accepts, and the cache type
+// completions are llama.cpp's nine cache types.
+func TestPlanCompletion(t *testing.T) {
+	stdout, _, _ := cli(t, "__complete", "plan", "--hw", "")
+	names := strings.Fields(stdout)
+	if len(names) < 9 {
+		t.Fatalf("--hw completions %q", stdout)
+	}
+	for _, n := range names[:len(names)-1] { // the last is cobra's directive
+		if _, stderr, code := cli(t, "plan", "--hw", n, "--ctx", "16"); code != 0 {
+			t.Errorf("plan --hw %s: exit %d: %s", n, code, stderr)
+		}
+	}
+	stdout, _, _ = cli(t, "__complete", "plan", "--cache-type-k", "")
+	if got := strings.Join(strings.Fields(stdout), " "); got != "f16 bf16 f32 q8_0 q4_0 q4_1 iq4_nl q5_0 q5_1 :4" {
+		t.Errorf("--cache-type-k completions %q", got)
+	}
+}
