@@ -149,7 +149,11 @@ func writePlanTable(p *cost.Plan, w io.Writer) error {
 	case p.GPULayers > p.Layers:
 		offload = fmt.Sprintf("every layer and the output offloaded (--gpu-layers %d)", p.GPULayers)
 	}
-	pr.F("plan: %d layers, ctx %d (max %d), %d sequence(s), K %s, V %s; %s\n", p.Layers, p.Ctx, p.MaxCtx, p.Parallel, p.CacheK, p.CacheV, offload)
+	maxCtx := fmt.Sprintf("max %d", p.MaxCtx)
+	if p.MaxCtx == 0 {
+		maxCtx = "the config gives no maximum"
+	}
+	pr.F("plan: %d layers, ctx %d (%s), %d sequence(s), K %s, V %s; %s\n", p.Layers, p.Ctx, maxCtx, p.Parallel, p.CacheK, p.CacheV, offload)
 	pr.F("  weights      %s\n", textfmt.Bytes(p.WeightBytes))
 	pr.F("  KV cache     %s (K %s %s, V %s %s; %s per sequence)\n", textfmt.Bytes(p.KV.Total), textfmt.Bytes(p.KV.K), p.CacheK,
 		textfmt.Bytes(p.KV.V), p.CacheV, textfmt.Bytes(p.KVPerSequence.Total))

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 type planDoc struct {
@@ -129,5 +131,54 @@ func TestPlanCompletion(t *testing.T) {
 	stdout, _, _ = cli(t, "__complete", "plan", "--cache-type-k", "")
 	if got := strings.Join(strings.Fields(stdout), " "); got != "f16 bf16 f32 q8_0 q4_0 q4_1 iq4_nl q5_0 q5_1 :4" {
 		t.Errorf("--cache-type-k completions %q", got)
+	}
+}
+
+// The built-in Qwen3-30B-A3B Q4_K_M layout (audit/synth), written to a
+// sparse file and estimated by gguf-parser-go (github.com/gpustack/
+// gguf-parser-go at 8dc7a62, EstimateLLaMACppRun with context 32768 and
+// tensor split fractions 1/3, 2/3, 1) gave, per GPU, layers 0–16, 17–32
+// and 33–47 + output with weights 6,443,738,112, 5,935,792,128 and
+// 5,740,895,232 + 255,260,672 (output) bytes and K = V caches of
+// 570,425,344, 536,870,912 and 503,316,480 bytes; 175,030,272 bytes of
+// input layer on the CPU. The plan of three devices agrees to the byte.
+func TestPlanAgreesWithGGUFParser(t *testing.T) {
+	stdout, stderr, code := cli(t, "plan", "--builtin", "30b-gguf", "--ctx", "32768", "--hw", "box=7GB", "--devices", "3", "--json")
+	if code != 0 {
+		t.Fatalf("plan: exit %d: %s", code, stderr)
+	}
+	var p struct {
+		Host struct {
+			WeightBytes int64 `json:"weight_bytes"`
+		}
+		Machines []struct {
+			Split []struct {
+				FirstLayer  int64 `json:"first_layer"`
+				LastLayer   int64 `json:"last_layer"`
+				Output      bool
+				WeightBytes int64 `json:"weight_bytes"`
+				KVBytes     int64 `json:"kv_bytes"`
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &p); err != nil {
+		t.Fatal(err)
+	}
+	type share struct {
+		first, last    int64
+		output         bool
+		weights, cache int64
+	}
+	want := []share{
+		{0, 16, false, 6_443_738_112, 2 * 570_425_344},
+		{17, 32, false, 5_935_792_128, 2 * 536_870_912},
+		{33, 47, true, 5_740_895_232 + 255_260_672, 2 * 503_316_480},
+	}
+	var got []share
+	for _, s := range p.Machines[0].Split {
+		got = append(got, share{s.FirstLayer, s.LastLayer, s.Output, s.WeightBytes, s.KVBytes})
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(share{})); diff != "" || p.Host.WeightBytes != 175_030_272 {
+		t.Errorf("split differs from gguf-parser-go's (-want +got):\n%s\nhost weights %d, want 175,030,272", diff, p.Host.WeightBytes)
 	}
 }
