@@ -7,6 +7,12 @@
 // throughput_model equations (../shared/seeds/000_74fb2986308396fe.txt), as
 // DESIGN.md ("The Qwen3-MoE contract") refines them. Weight bytes come only
 // from ggml's type table (package gguf) applied to the spec's GGUF layout
-// under a [Quantization]. Every function here is pure and safe for
-// concurrent use.
+// under a [Quantization].
+//
+// The memory planner ([NewPlan]) places a model as llama.cpp does: keys
+// and values each in a cache type of their own ([KVCacheSplit]), layer by
+// layer ([LayerKV], [PredictLayerWeights], [InventoryLayerWeights]), the
+// last --gpu-layers layers offloaded and split whole over equal devices
+// by llama.cpp's layer split, the token embedding kept in host memory.
+// Every function here is pure and safe for concurrent use.
 package cost
