@@ -181,18 +181,27 @@ type Fit struct {
 	MinFree int64 `json:"min_free_bytes"`
 }
 
+// PlanSchemaVersion is the version of [Plan]'s JSON Schema: bumped
+// whenever the plan's JSON shape changes.
+const PlanSchemaVersion = 1
+
 // Plan is the memory a llama.cpp-style run of a model needs and where it
 // goes: the host's part, the offloaded part, and whether the offloaded
 // part fits on each machine.
 type Plan struct {
-	Layers      int64  `json:"layers"`
-	MaxCtx      int64  `json:"max_ctx"`
-	Ctx         int64  `json:"ctx"`
-	Parallel    int64  `json:"parallel"`
-	CacheK      string `json:"cache_type_k"`
-	CacheV      string `json:"cache_type_v"`
-	GPULayers   int64  `json:"gpu_layers"`
-	WeightBytes int64  `json:"weight_bytes"`
+	// SchemaVersion names the JSON Schema the plan's JSON follows
+	// (schema/plan.vN.json); Source is the checkpoint planned, set by the
+	// caller.
+	SchemaVersion int    `json:"schema_version"`
+	Source        string `json:"source"`
+	Layers        int64  `json:"layers"`
+	MaxCtx        int64  `json:"max_ctx"`
+	Ctx           int64  `json:"ctx"`
+	Parallel      int64  `json:"parallel"`
+	CacheK        string `json:"cache_type_k"`
+	CacheV        string `json:"cache_type_v"`
+	GPULayers     int64  `json:"gpu_layers"`
+	WeightBytes   int64  `json:"weight_bytes"`
 	// Batch is the micro-batch a sliding layer's cache makes room for.
 	Batch int64 `json:"batch"`
 	// KV is the whole cache; KVPerSequence one sequence's.
@@ -227,7 +236,7 @@ func NewPlan(spec arch.Spec, w LayerWeights, o PlanOptions, machines []Hardware)
 	if int64(len(w.Layers)) != L {
 		return nil, fmt.Errorf("%w: weights of %d layers for a model of %d", ErrCostInput, len(w.Layers), L)
 	}
-	p := &Plan{Layers: L, MaxCtx: MaxContext(spec), Ctx: o.Ctx, Parallel: max(o.Parallel, 1), Batch: o.Batch, CacheK: o.CacheK, CacheV: o.CacheV}
+	p := &Plan{SchemaVersion: PlanSchemaVersion, Layers: L, MaxCtx: MaxContext(spec), Ctx: o.Ctx, Parallel: max(o.Parallel, 1), Batch: o.Batch, CacheK: o.CacheK, CacheV: o.CacheV}
 	if p.CacheK == "" {
 		p.CacheK = "f16"
 	}

@@ -46,6 +46,8 @@ With no SOURCE it plans the built-in Qwen3-235B-A22B reference layout.`,
 					return writePlanTable, true
 				case "json":
 					return func(p *cost.Plan, w io.Writer) error { return textfmt.WriteJSON(w, p) }, true
+				case "markdown":
+					return writePlanMarkdown, true
 				}
 				return nil, false
 			})
@@ -107,11 +109,12 @@ With no SOURCE it plans the built-in Qwen3-235B-A22B reference layout.`,
 			case err != nil:
 				return err
 			}
+			p.Source = ck.Source
 			return writeReports(cmd, outs, p)
 		},
 	}
 	f := cmd.Flags()
-	rf.add(cmd, []string{"table", "json"})
+	rf.add(cmd, []string{"table", "json", "markdown"})
 	f.StringVar(&builtin, "builtin", "", "plan a built-in reference layout: "+strings.Join(synth.BuiltinNames(), ", ")+" (default safetensors when no SOURCE)")
 	f.IntVar(&jobs, "jobs", 8, "files whose headers are read at once")
 	f.StringVar(&quant, "quant", "", "weights as this quantization would store them (Q4_K_M, Q8_0, BF16, …) instead of the files' own bytes")
@@ -167,6 +170,33 @@ func writePlanTable(p *cost.Plan, w io.Writer) error {
 		for _, m := range p.Machines {
 			pr.F("%s\n", fitText(m))
 		}
+	}
+	return pr.Err
+}
+
+// writePlanMarkdown writes p for a CI step summary: the totals, then a
+// row per machine.
+func writePlanMarkdown(p *cost.Plan, w io.Writer) error {
+	pr := &textfmt.Printer{W: w}
+	pr.F("## Memory plan: %s\n\n", p.Source)
+	pr.F("%d layers, ctx %d, %d sequence(s), K cache %s, V cache %s, --gpu-layers %d\n\n", p.Layers, p.Ctx, p.Parallel, p.CacheK, p.CacheV, p.GPULayers)
+	pr.F("| | bytes |\n|---|---:|\n")
+	pr.F("| weights | %s |\n| KV cache | %s |\n| total | %s |\n| host RAM | %s |\n| offloaded | %s |\n\n",
+		textfmt.Bytes(p.WeightBytes), textfmt.Bytes(p.KV.Total), textfmt.Bytes(p.TotalBytes), textfmt.Bytes(p.Host.Total), textfmt.Bytes(p.Offloaded.Total))
+	if p.Offloaded.Total > 0 {
+		pr.F("| machine | fits | devices | least free | layers per device |\n|---|---|---:|---:|---|\n")
+		for _, m := range p.Machines {
+			fits := "no"
+			if m.Fits {
+				fits = "yes"
+			}
+			line := strings.TrimSpace(fitText(m))
+			_, split, _ := strings.Cut(line, "layers ")
+			pr.F("| %s | %s | %d | %s | %s |\n", m.Hardware.Name, fits, m.Devices, textfmt.Bytes(m.MinFree), split)
+		}
+	}
+	for _, n := range p.Notes {
+		pr.F("\n> %s\n", n)
 	}
 	return pr.Err
 }

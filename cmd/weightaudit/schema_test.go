@@ -19,7 +19,7 @@ import (
 
 // reportCommands are the commands whose JSON output is a report with a
 // schema of the same name.
-var reportCommands = []string{"audit", "inspect", "verify", "diff", "spotcheck", "compare"}
+var reportCommands = []string{"audit", "inspect", "verify", "diff", "spotcheck", "compare", "plan"}
 
 var schemas = sync.OnceValues(func() (*jsonschema.Compiler, error) {
 	c := jsonschema.NewCompiler()

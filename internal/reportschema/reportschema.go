@@ -31,6 +31,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/compare"
+	"github.com/weightaudit/weightaudit/cost"
 	"github.com/weightaudit/weightaudit/internal/outfmt"
 	"github.com/weightaudit/weightaudit/spotcheck"
 	"github.com/weightaudit/weightaudit/verify"
@@ -63,6 +64,7 @@ var Reports = []Report{
 		// Result.MarshalJSON writes null for a non-finite number.
 		nullable: []string{"max_rel_err", "output_norms[]"}},
 	{Name: "compare", Version: compare.SchemaVersion, Type: reflect.TypeFor[compare.Report](), Title: "weightaudit compare report (compare --format json)"},
+	{Name: "plan", Version: cost.PlanSchemaVersion, Type: reflect.TypeFor[cost.Plan](), Title: "weightaudit memory plan (plan --format json)"},
 	{Name: "unfinished", Version: outfmt.UnfinishedSchemaVersion, Type: reflect.TypeFor[outfmt.Unfinished](), Title: "weightaudit: the document of a command that could not run to its end (--format json)"},
 }
 

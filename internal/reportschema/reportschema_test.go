@@ -79,6 +79,8 @@ func TestStableKeys(t *testing.T) {
 		"diff":       {{"identical", "boolean"}, {"changed[].name", "string"}},
 		"compare":    {{"pass", "boolean"}, {"verdict", "string"}, {"pairs[].role", "string"}},
 		"unfinished": {{"verdict", "string"}, {"error", "string"}, {"exit_code", "integer"}},
+		"plan": {{"source", "string"}, {"ctx", "integer"}, {"cache_type_k", "string"}, {"cache_type_v", "string"},
+			{"kv.total_bytes", "integer"}, {"total_bytes", "integer"}, {"machines[].fits", "boolean"}, {"machines[].devices", "integer"}},
 	}
 	for _, r := range reportschema.Reports {
 		b, err := r.Generate()
