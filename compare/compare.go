@@ -170,8 +170,12 @@ func Run(ctx context.Context, a, b *checkpoint.Checkpoint, opts Options) (*Repor
 		r.Seconds = time.Since(started).Seconds()
 		return r, nil
 	}
-	r.Metadata = append(r.Metadata, metadata(a, specA, b, specB)...)
 	sa, sb := newSide(a, specA), newSide(b, specB)
+	md, err := metadata(ctx, sa, sb)
+	if err != nil {
+		return nil, err
+	}
+	r.Metadata = append(r.Metadata, md...)
 	p := pair(sa, sb)
 	r.Unpaired = append(r.Unpaired, p.unpaired...)
 	ra, err := a.NewReader()

@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/weightaudit/weightaudit/arch"
@@ -15,15 +16,17 @@ var fileTypes = map[uint64]string{0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "
 
 // metadata compares what the two sides say of the model beside the
 // tensors: the configuration (config.json against the GGUF metadata,
-// field by field, through the family's [arch.ConfigComparer]) and, for a
-// GGUF side, every tensor's type against the recipe its general.file_type
-// names.
-func metadata(a *checkpoint.Checkpoint, specA arch.Spec, b *checkpoint.Checkpoint, specB arch.Spec) []Finding {
+// field by field, through the family's [arch.ConfigComparer]), the
+// tokenizers' sizes against the embeddings and each other
+// ([tokenizerFindings]) and, for a GGUF side, every tensor's type against
+// the recipe its general.file_type names. It fails only when a file
+// cannot be read.
+func metadata(ctx context.Context, sa, sb *side) ([]Finding, error) {
 	var out []Finding
-	if a.Format != b.Format {
-		hf, gg := specA, specB
-		if a.Format == checkpoint.FormatGGUF {
-			hf, gg = specB, specA
+	if sa.ck.Format != sb.ck.Format {
+		hf, gg := sa.spec, sb.spec
+		if sa.ck.Format == checkpoint.FormatGGUF {
+			hf, gg = sb.spec, sa.spec
 		}
 		if cc, ok := hf.(arch.ConfigComparer); ok {
 			for _, c := range cc.CompareConfig(gg) {
@@ -31,13 +34,20 @@ func metadata(a *checkpoint.Checkpoint, specA arch.Spec, b *checkpoint.Checkpoin
 			}
 		}
 	}
-	for _, s := range []struct {
-		ck   *checkpoint.Checkpoint
-		spec arch.Spec
-	}{{a, specA}, {b, specB}} {
+	var vs [2]vocabulary
+	for i, s := range []*side{sa, sb} {
+		v, fs, err := tokenizerFrom(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		vs[i] = v
+		out = append(out, fs...)
+	}
+	out = append(out, tokenizerFindings(vs)...)
+	for _, s := range []*side{sa, sb} {
 		out = append(out, recipe(s.ck, s.spec)...)
 	}
-	return out
+	return out, nil
 }
 
 // recipe checks a GGUF file's tensor types against the recipe of its
