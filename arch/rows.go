@@ -65,11 +65,15 @@ type Splitter interface {
 // cols], or [heads, cols, rows] when Transposed. An Interleaved split
 // deals the whole's rows to the parts in turn instead (gpt-oss's fused
 // gate_up: row 2j is gate's row j, row 2j+1 up's), expert by expert, the
-// parts' Rows and Transposed unused.
+// parts' Rows and Transposed unused. An Interleaved split of Columns deals
+// the whole's columns instead, row by row, the whole and each part one
+// tensor of the same rows (gpt-oss's gate_up bias [E, 2f]: column 2j of
+// expert e's row is gate's bias j, column 2j+1 up's).
 type HeadSplit struct {
 	Whole       Component
 	Parts       []SplitPart
 	Interleaved bool
+	Columns     bool
 }
 
 // SplitPart is one part of a [HeadSplit].

@@ -112,7 +112,14 @@ func TestMXFP4(t *testing.T) {
 					}
 					for r := range shape[1] {
 						for c := range shape[2] {
-							x := float32(mxFloat(mxValue(e.Layer, e.Component, expert, r, c)))
+							comp, col := e.Component, c
+							if comp == gptoss.CompExpertGateUpBias { // [E, 2f], columns interleaved: even gate's, odd up's
+								comp, col = gptoss.CompExpertGateBias, c/2
+								if c%2 == 1 {
+									comp = gptoss.CompExpertUpBias
+								}
+							}
+							x := float32(mxFloat(mxValue(e.Layer, comp, expert, r, col)))
 							switch p.DType {
 							case "BF16":
 								out = binary.LittleEndian.AppendUint16(out, uint16(math.Float32bits(x)>>16))

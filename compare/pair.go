@@ -95,7 +95,7 @@ type pairing struct {
 // whether the whole is A's.
 type splitPair struct {
 	layer  int
-	expert int // for an Interleaved split, -1 otherwise
+	expert int // for an Interleaved split of rows, -1 otherwise
 	split  arch.HeadSplit
 	whole  slot
 	parts  []slot
@@ -121,7 +121,8 @@ func splits(a, b *side, seen map[key]bool) []splitPair {
 	var out []splitPair
 	for _, hs := range sp.GGUFSplits() {
 		for k, ws := range whole.by {
-			if k.comp != hs.Whole || (k.expert >= 0) != hs.Interleaved || !decodable(ws.packing) {
+			perExpert := hs.Interleaved && !hs.Columns // the weights' split is expert by expert
+			if k.comp != hs.Whole || (k.expert >= 0) != perExpert || !decodable(ws.packing) {
 				continue
 			}
 			pp := splitPair{layer: k.layer, expert: k.expert, split: hs, whole: ws, wholeA: wholeA}

@@ -32,6 +32,11 @@ func (c *comparer) compareSplit(sp splitPair) (Pair, error) {
 	if err != nil {
 		return res, err
 	}
+	if sp.split.Columns {
+		res.Role = fmt.Sprintf("layer %d %s (interleaved by columns)", sp.layer, sp.split.Whole)
+		res.Transform = fmt.Sprintf("%s's columns dealt in turn to %s, as llama.cpp's converter de-interleaves them", sp.whole.t.Name, strings.Join(names, " and "))
+		return c.compareColumns(sp, wv, pr, res)
+	}
 	if sp.split.Interleaved {
 		res.Role = fmt.Sprintf("layer %d %s expert %d (interleaved)", sp.layer, sp.split.Whole, sp.expert)
 		res.A, res.B = sliceName(sp.whole), joinSlices(sp.parts)
@@ -169,6 +174,70 @@ func (c *comparer) compareInterleaved(sp splitPair, wv *view, pr *checkpoint.Rea
 	res.Pass = res.RelRMS <= res.Bound && st.nonFinite == 0
 	if !res.Pass {
 		res.Diagnosis = fmt.Sprintf("relative RMS error %.3g, %.1f× the %.3g its types allow", res.RelRMS, res.RelRMS/res.Bound, res.Bound)
+	}
+	return res, nil
+}
+
+// compareColumns compares a whole whose columns are dealt to the parts in
+// turn (column j·n+i is part i's column j) with its parts, on the sampled
+// rows; a failed pair names the rows (of gpt-oss's bias, the experts) the
+// error is in.
+func (c *comparer) compareColumns(sp splitPair, wv *view, pr *checkpoint.Reader, res Pair) (Pair, error) {
+	n := len(sp.parts)
+	ms := make([]*checkpoint.Matrix, n)
+	for i, ps := range sp.parts {
+		m, err := pr.Matrix(ps.t, ps.slice)
+		if err != nil {
+			return res, err
+		}
+		if m.Rows() != wv.rows() || m.Cols()*n != wv.cols() {
+			res.Diagnosis = fmt.Sprintf("%s is [%d, %d], %d of them side by side do not make %s's [%d, %d]", sliceName(ps), m.Rows(), m.Cols(), n, sp.whole.t.Name, wv.rows(), wv.cols())
+			return res, nil
+		}
+		ms[i] = m
+	}
+	var st stats
+	f := ms[0].Cols()
+	whole, split, part := make([]float32, wv.cols()), make([]float32, wv.cols()), make([]float32, f)
+	rows := c.rows(key{sp.layer, sp.split.Whole, -1}, wv.rows())
+	perRow := make([]float64, len(rows))
+	for k, r := range rows {
+		if err := wv.row(c.ctx, r, whole); err != nil {
+			return res, err
+		}
+		// The whole's row de-interleaved: part i's columns at i·f.
+		for j := range f {
+			for i := range n {
+				split[i*f+j] = whole[j*n+i]
+			}
+		}
+		before := st.diff2
+		for i, m := range ms {
+			if err := m.ReadRow(c.ctx, r, part, nil); err != nil {
+				return res, err
+			}
+			w := split[i*f : (i+1)*f]
+			if sp.wholeA {
+				st.add(w, part)
+			} else {
+				st.add(part, w)
+			}
+			st.expected += sqErr(sp.whole.t.DType, w) + sqErr(sp.parts[i].t.DType, w)
+		}
+		perRow[k] = st.diff2 - before
+	}
+	res.Rows = len(rows)
+	res.RelRMS, res.MaxAbs, res.Cosine, res.Bound = st.relRMS(), st.maxAbs, st.cosine(), st.bound()
+	res.NonFinite = st.nonFinite
+	res.Pass = res.RelRMS <= res.Bound && st.nonFinite == 0
+	if !res.Pass {
+		var bad []int
+		for k, d := range perRow {
+			if st.a2 > 0 && d/st.a2 > res.Bound*res.Bound/float64(len(rows)) {
+				bad = append(bad, rows[k])
+			}
+		}
+		res.Diagnosis = fmt.Sprintf("relative RMS error %.3g, %.1f× the %.3g its types allow, in rows %v", res.RelRMS, res.RelRMS/res.Bound, res.Bound, bad)
 	}
 	return res, nil
 }

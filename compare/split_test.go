@@ -137,8 +137,12 @@ func TestSplitKVB(t *testing.T) {
 
 // gpt-oss's fused gate_up (a dequantized upload: [E, d, 2f], read
 // transposed) against llama.cpp's de-interleaved ffn_gate_exps and
-// ffn_up_exps, expert by expert: clean as the converter splits it;
-// gate and up exchanged in one expert fail that expert.
+// ffn_up_exps, expert by expert, and its fused bias gate_up_proj_bias
+// [E, 2f] (columns interleaved: even gate, odd up; convert_hf_to_gguf.py
+// GptOssModel takes [..., ::2] and [..., 1::2]) against ffn_gate_exps.bias
+// and ffn_up_exps.bias: clean as the converter splits them; gate and up
+// exchanged in one expert's weights fail that expert's pair, and in one
+// expert's biases that layer's bias pair, and nothing else.
 func TestSplitGateUp(t *testing.T) {
 	c := gptoss.Tiny()
 	c.QuantizationConfig = nil
@@ -152,11 +156,15 @@ func TestSplitGateUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The value of gate's (part 0) or up's (part 1) row j, column c of
-	// expert e; every other tensor by its role.
+	// expert e; of their biases' element j; every other tensor by its role.
 	gateUp := func(layer, e, part int, j, col int64) float32 {
 		return value(layer, arch.Component(fmt.Sprint("gu", part)), e, j, col)
 	}
-	fill := func(l *synth.Layout, f checkpoint.Format, exchange bool) *checkpoint.Checkpoint {
+	gateUpBias := func(layer, e, part int, j int64) float32 {
+		return value(layer, arch.Component(fmt.Sprint("gub", part)), e, j, 0)
+	}
+	const weights, biases = "weights", "biases" // what is exchanged in layer 1's expert 2
+	fill := func(l *synth.Layout, f checkpoint.Format, exchange string) *checkpoint.Checkpoint {
 		return write(t, l, func(p synth.Placed) ([]byte, error) {
 			e, _, ok := spec.Locate(f, p.Name)
 			if !ok {
@@ -178,15 +186,26 @@ func TestSplitGateUp(t *testing.T) {
 						switch e.Component {
 						case gptoss.CompExpertGateUp: // stored [E, d, 2f]: r is the input, col the fused row
 							x = gateUp(e.Layer, int(s), int(col%2), col/2, r)
+						case gptoss.CompExpertGateUpBias: // [E, 2f]: r is the expert, col the fused column
+							x = gateUpBias(e.Layer, int(r), int(col%2), col/2)
 						case arch.CompExpertGate, arch.CompExpertUp:
 							part := 0
 							if e.Component == arch.CompExpertUp {
 								part = 1
 							}
-							if exchange && e.Layer == 1 && s == 2 {
+							if exchange == weights && e.Layer == 1 && s == 2 {
 								part = 1 - part
 							}
 							x = gateUp(e.Layer, int(s), part, r, col)
+						case gptoss.CompExpertGateBias, gptoss.CompExpertUpBias: // [E, f]
+							part := 0
+							if e.Component == gptoss.CompExpertUpBias {
+								part = 1
+							}
+							if exchange == biases && e.Layer == 1 && r == 2 {
+								part = 1 - part
+							}
+							x = gateUpBias(e.Layer, int(r), part, col)
 						case arch.CompExpertDown:
 							if f == checkpoint.FormatSafetensors { // stored [E, f, d]: transposed
 								x = value(e.Layer, e.Component, int(s), col, r)
@@ -204,25 +223,39 @@ func TestSplitGateUp(t *testing.T) {
 			return out, nil
 		})
 	}
-	a := fill(hf, checkpoint.FormatSafetensors, false)
-	for _, exchange := range []bool{false, true} {
-		r, err := compare.Run(context.Background(), a, fill(gg, checkpoint.FormatGGUF, exchange), compare.Options{Full: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for _, p := range r.Pairs {
-			if !strings.Contains(p.Role, "(interleaved)") {
-				continue
+	a := fill(hf, checkpoint.FormatSafetensors, "")
+	for _, exchange := range []string{"", weights, biases} {
+		for _, full := range []bool{false, true} {
+			r, err := compare.Run(context.Background(), a, fill(gg, checkpoint.FormatGGUF, exchange), compare.Options{Full: full})
+			if err != nil {
+				t.Fatal(err)
 			}
-			n++
-			want := !exchange || p.Role != "layer 1 expert_gate_up expert 2 (interleaved)"
-			if p.Pass != want {
-				t.Errorf("exchange %v: %s pass %v (rel %.3g): %s", exchange, p.Role, p.Pass, p.RelRMS, p.Diagnosis)
+			fails := map[string]string{
+				weights: "layer 1 expert_gate_up expert 2 (interleaved)",
+				biases:  "layer 1 expert_gate_up_bias (interleaved by columns)",
+			}[exchange]
+			rows, cols := 0, 0
+			for _, p := range r.Pairs {
+				switch {
+				case strings.HasSuffix(p.Role, "(interleaved)"):
+					rows++
+				case strings.HasSuffix(p.Role, "(interleaved by columns)"):
+					cols++
+				}
+				if want := p.Role != fails; p.Pass != want {
+					t.Errorf("exchanged %q full %v: %s pass %v (rel %.3g): %s", exchange, full, p.Role, p.Pass, p.RelRMS, p.Diagnosis)
+				}
+				if exchange == biases && p.Role == fails && !strings.Contains(p.Diagnosis, "in rows [2]") {
+					t.Errorf("biases exchanged in expert 2: diagnosis %q, want the error in row (expert) 2", p.Diagnosis)
+				}
 			}
-		}
-		if n != int(c.NumHiddenLayers*c.NumLocalExperts) {
-			t.Errorf("%d interleaved pairs, want one per expert and layer (%d): %s", n, c.NumHiddenLayers*c.NumLocalExperts, r.Headline)
+			if rows != int(c.NumHiddenLayers*c.NumLocalExperts) || cols != int(c.NumHiddenLayers) {
+				t.Errorf("%d interleaved pairs, want one per expert and layer (%d); %d bias pairs, want one per layer (%d): %s",
+					rows, c.NumHiddenLayers*c.NumLocalExperts, cols, c.NumHiddenLayers, r.Headline)
+			}
+			if wantPass := exchange == ""; r.Pass != wantPass || len(r.Unpaired) != 0 {
+				t.Errorf("exchanged %q: %s; unpaired %+v", exchange, r.Headline, r.Unpaired)
+			}
 		}
 	}
 }

@@ -142,7 +142,7 @@ func TestFP8ScalesApplied(t *testing.T) {
 // What lacks a partner is sorted: a tensor of the model missing from B
 // fails the comparison; the multi-token-prediction layer and the block
 // scales, which llama.cpp's GGUF does not carry, are expected; gpt-oss's
-// fused gate_up bias against GGUF's split biases is not compared yet.
+// fused gate_up and its bias are paired with GGUF's split tensors.
 func TestUnpaired(t *testing.T) {
 	t.Run("missing", func(t *testing.T) {
 		spec := qwen3.MustNew(qwen3.TinyMoE())
@@ -203,11 +203,13 @@ func TestUnpaired(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The weights are paired expert by expert (TestSplitGateUp); the
-		// fused bias, split by columns, is not paired yet.
-		if r.Verdict != "incomplete" || !slices.ContainsFunc(r.Unpaired, func(u compare.Unpaired) bool {
-			return u.NotCompared && strings.Contains(u.Tensor, "gate_up_proj_bias")
-		}) || !slices.ContainsFunc(r.Pairs, func(p compare.Pair) bool { return strings.Contains(p.Role, "(interleaved)") }) {
+		// The weights are paired expert by expert, the fused bias with
+		// its split by columns (TestSplitGateUp): nothing is left unpaired.
+		if r.Verdict != "pass" || len(r.Unpaired) != 0 ||
+			!slices.ContainsFunc(r.Pairs, func(p compare.Pair) bool { return strings.Contains(p.Role, "(interleaved)") }) ||
+			!slices.ContainsFunc(r.Pairs, func(p compare.Pair) bool {
+				return strings.Contains(p.Role, "(interleaved by columns)") && p.A == "model.layers.0.mlp.experts.gate_up_proj_bias"
+			}) {
 			t.Errorf("%s (verdict %s); unpaired %+v", r.Headline, r.Verdict, r.Unpaired)
 		}
 	})
