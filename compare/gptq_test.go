@@ -30,9 +30,11 @@ func int4Role(layer int, comp arch.Component, expert int) (q func(i, o int64) ui
 // definitions say (GPTQ: qweight [in/8, out], nibble j of row r input
 // r·8+j, zeros stored minus one; AWQ: qweight [in, out/8], nibble n of
 // column c output c·8 + [0 2 4 6 1 3 5 7][n]), and the F32 checkpoint of
-// the values (q − zero)·scale: both compare exactly. A GPTQ file whose
-// zeros are stored as they are (the off-by-one of the other format)
-// fails.
+// the values (q − zero)·scale: both compare exactly. GPTQ in both
+// checkpoint formats: "gptq" (AutoGPTQ's, zeros stored minus one) and
+// "gptq_v2" (GPTQModel's, zeros stored as they are), each selected by
+// quantization_config.checkpoint_format; a file whose zeros are stored as
+// the other format stores them fails.
 func TestInt4(t *testing.T) {
 	const group = 16
 	awqOrder := [8]int64{0, 2, 4, 6, 1, 3, 5, 7}
@@ -47,13 +49,17 @@ func TestInt4(t *testing.T) {
 		}
 		return i / group
 	}
-	for _, method := range []string{"gptq", "awq"} {
+	for _, variant := range []struct{ method, format string }{{"gptq", ""}, {"gptq", "gptq_v2"}, {"awq", ""}} {
+		method := variant.method
 		for _, offByOne := range []bool{false, true} {
 			if method == "awq" && offByOne {
 				continue
 			}
+			// The zeros are stored minus one in GPTQ's first format, as
+			// they are in gptq_v2; offByOne stores them as the other does.
+			minusOne := method == "gptq" && (variant.format == "gptq_v2") == offByOne
 			qc := qwen3.TinyMoE()
-			qc.QuantizationConfig = &arch.QuantConfig{QuantMethod: method, Bits: 4, GroupSize: group}
+			qc.QuantizationConfig = &arch.QuantConfig{QuantMethod: method, Bits: 4, GroupSize: group, CheckpointFormat: variant.format}
 			spec := qwen3.MustNew(qc)
 			ql, err := synth.HF("q", spec, synth.HFOptions{DType: safetensors.F32})
 			if err != nil {
@@ -104,7 +110,7 @@ func TestInt4(t *testing.T) {
 									col = awqOrder[n]
 								}
 								z := zero(g, c*8+col)
-								if method == "gptq" && !offByOne {
+								if minusOne {
 									z-- // AutoGPTQ stores the zero minus one
 								}
 								word |= uint32(z) << (4 * n)
@@ -161,7 +167,7 @@ func TestInt4(t *testing.T) {
 			}
 			packed := slices.ContainsFunc(r.Pairs, func(p compare.Pair) bool { return strings.HasSuffix(p.B, ".qweight") })
 			if !packed || r.Pass == offByOne || (r.Failed > 0) != offByOne {
-				t.Errorf("%s (zeros off by one %v): %s; %d failed, packed pairs %v", method, offByOne, r.Headline, r.Failed, packed)
+				t.Errorf("%s %q (zeros stored as the other format stores them: %v): %s; %d failed, packed pairs %v", method, variant.format, offByOne, r.Headline, r.Failed, packed)
 				for _, p := range r.Pairs {
 					if !p.Pass {
 						t.Logf("%s %s: %.3g > %.3g %s", p.Role, p.B, p.RelRMS, p.Bound, p.Diagnosis)
