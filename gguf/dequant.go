@@ -20,11 +20,11 @@ type kernel func(dst []float32, src []byte)
 // kernels holds, per type, the reference kernel (written for clarity, in
 // the shape of ggml's dequantize_row_*) and the kernel Dequantize uses, which
 // must give bit-identical results. For the plain conversions other than F16
-// both are the same function.
+// and BF16 both are the same function.
 var kernels = [...]struct{ ref, fast kernel }{
 	TypeF32:    {dequantF32, dequantF32},
 	TypeF16:    {dequantF16Ref, dequantF16},
-	TypeBF16:   {dequantBF16, dequantBF16},
+	TypeBF16:   {dequantBF16Ref, dequantBF16},
 	TypeF64:    {dequantF64, dequantF64},
 	TypeI8:     {dequantI8, dequantI8},
 	TypeI16:    {dequantI16, dequantI16},

@@ -32,12 +32,35 @@ func dequantF16Ref(dst []float32, src []byte) {
 // dequantF16 converts with the inlined fast path of halfToFloat32.
 func dequantF16(dst []float32, src []byte) { half.Row(dst, src) }
 
-// dequantBF16 converts little-endian bfloat16 values.
-func dequantBF16(dst []float32, src []byte) {
+// dequantBF16Ref converts little-endian bfloat16 values one at a time.
+func dequantBF16Ref(dst []float32, src []byte) {
 	src = src[:len(dst)*2]
 	for i := range dst {
 		dst[i] = bf16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
 	}
+}
+
+// dequantBF16 converts eight values from two 64-bit words: each value's
+// bits are the top half of its float32's, so a shift or a mask of the
+// word gives them.
+func dequantBF16(dst []float32, src []byte) {
+	src = src[:len(dst)*2]
+	n := len(dst) &^ 7
+	for i := 0; i < n; i += 8 {
+		s := (*[16]byte)(src[2*i:])
+		o := (*[8]float32)(dst[i:])
+		w := binary.LittleEndian.Uint64(s[:8])
+		v := binary.LittleEndian.Uint64(s[8:])
+		o[0] = math.Float32frombits(uint32(w) << 16)
+		o[1] = math.Float32frombits(uint32(w) & 0xffff0000)
+		o[2] = math.Float32frombits(uint32(w>>32) << 16)
+		o[3] = math.Float32frombits(uint32(w>>32) & 0xffff0000)
+		o[4] = math.Float32frombits(uint32(v) << 16)
+		o[5] = math.Float32frombits(uint32(v) & 0xffff0000)
+		o[6] = math.Float32frombits(uint32(v>>32) << 16)
+		o[7] = math.Float32frombits(uint32(v>>32) & 0xffff0000)
+	}
+	dequantBF16Ref(dst[n:], src[2*n:])
 }
 
 // dequantF64 rounds little-endian float64 values to float32.

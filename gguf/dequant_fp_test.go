@@ -197,3 +197,37 @@ func TestDequantizeMXFP4Scales(t *testing.T) {
 		}
 	}
 }
+
+// Dequantize's F16 row reads four halves a word and converts a word of
+// normal values without a branch each: every half, in every lane of a
+// word of normal values and in a word of its own, converts exactly as
+// DequantizeRef converts it.
+func TestF16EveryHalfInEveryLane(t *testing.T) {
+	const words = 5 // h in lane 0, 1, 2, 3, then in all four
+	src := make([]byte, 0, 1<<16*words*8+2)
+	for h := range 1 << 16 {
+		for k := range words {
+			for lane := range 4 {
+				v := uint16(0x3c00 + lane) // normal neighbours
+				if k == lane || k == 4 {
+					v = uint16(h)
+				}
+				src = binary.LittleEndian.AppendUint16(src, v)
+			}
+		}
+	}
+	src = binary.LittleEndian.AppendUint16(src, 0x7e01) // a tail value past the last word
+	fast, ref := make([]float32, len(src)/2), make([]float32, len(src)/2)
+	if err := gguf.Dequantize(gguf.TypeF16, fast, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := gguf.DequantizeRef(gguf.TypeF16, ref, src); err != nil {
+		t.Fatal(err)
+	}
+	for i := range fast {
+		if math.Float32bits(fast[i]) != math.Float32bits(ref[i]) {
+			t.Fatalf("half %#04x (element %d): Dequantize %#08x, DequantizeRef %#08x",
+				binary.LittleEndian.Uint16(src[2*i:]), i, math.Float32bits(fast[i]), math.Float32bits(ref[i]))
+		}
+	}
+}

@@ -308,6 +308,9 @@ func dequantQ5_KRef(dst []float32, src []byte) {
 	}
 }
 
+// dequantQ5_K builds eight 5-bit indexes at a time in a 64-bit word (the
+// nibbles of eight qs bytes with the bits of eight qh bytes on top) and
+// converts them through smallInts.
 func dequantQ5_K(dst []float32, src []byte) {
 	ints := (*[32]float32)(smallInts[16:])
 	for i := range len(src) / blockQ5_K {
@@ -325,10 +328,29 @@ func dequantQ5_K(dst []float32, src []byte) {
 			q := (*[32]byte)(x[q5KQs+32*c:])
 			o := (*[64]float32)(y[64*c:])
 			s := uint(2 * c)
-			for l := range 32 {
-				b, h := q[l], qh[l]>>s
-				o[l] = float32(d1*ints[(b&0x0f|(h&1)<<4)&31]) - m1
-				o[l+32] = float32(d2*ints[(b>>4|(h&2)<<3)&31]) - m2
+			for l := 0; l < 32; l += 8 {
+				w := binary.LittleEndian.Uint64(q[l:])
+				h := binary.LittleEndian.Uint64(qh[l:]) >> s
+				lo := w&0x0f0f0f0f0f0f0f0f | (h&0x0101010101010101)<<4
+				hi := w>>4&0x0f0f0f0f0f0f0f0f | (h&0x0202020202020202)<<3
+				a := (*[8]float32)(o[l:])
+				b := (*[8]float32)(o[l+32:])
+				a[0] = float32(d1*ints[lo&31]) - m1
+				a[1] = float32(d1*ints[lo>>8&31]) - m1
+				a[2] = float32(d1*ints[lo>>16&31]) - m1
+				a[3] = float32(d1*ints[lo>>24&31]) - m1
+				a[4] = float32(d1*ints[lo>>32&31]) - m1
+				a[5] = float32(d1*ints[lo>>40&31]) - m1
+				a[6] = float32(d1*ints[lo>>48&31]) - m1
+				a[7] = float32(d1*ints[lo>>56&31]) - m1
+				b[0] = float32(d2*ints[hi&31]) - m2
+				b[1] = float32(d2*ints[hi>>8&31]) - m2
+				b[2] = float32(d2*ints[hi>>16&31]) - m2
+				b[3] = float32(d2*ints[hi>>24&31]) - m2
+				b[4] = float32(d2*ints[hi>>32&31]) - m2
+				b[5] = float32(d2*ints[hi>>40&31]) - m2
+				b[6] = float32(d2*ints[hi>>48&31]) - m2
+				b[7] = float32(d2*ints[hi>>56&31]) - m2
 			}
 		}
 	}
@@ -377,6 +399,9 @@ var q6Values = func() (t [64]float32) {
 	return t
 }()
 
+// dequantQ6_K builds the 6-bit quants of eight elements of each quarter
+// at a time in 64-bit words (nibbles of ql, bit pairs of qh) and converts
+// them through q6Values.
 func dequantQ6_K(dst []float32, src []byte) {
 	for i := range len(src) / blockQ6_K {
 		x := (*[blockQ6_K]byte)(src[i*blockQ6_K:])
@@ -392,12 +417,22 @@ func dequantQ6_K(dst []float32, src []byte) {
 				s1 := d * float32(int8(sc[g+2]))
 				s2 := d * float32(int8(sc[g+4]))
 				s3 := d * float32(int8(sc[g+6]))
-				for l := 16 * g; l < 16*g+16; l++ {
-					a, b, h := ql[l], ql[l+32], qh[l]
-					o[l] = s0 * q6Values[(a&0x0f|(h&3)<<4)&63]
-					o[l+32] = s1 * q6Values[(b&0x0f|(h&0x0c)<<2)&63]
-					o[l+64] = s2 * q6Values[(a>>4|(h&0x30))&63]
-					o[l+96] = s3 * q6Values[(b>>4|(h&0xc0)>>2)&63]
+				for l := 16 * g; l < 16*g+16; l += 8 {
+					a := binary.LittleEndian.Uint64(ql[l:])
+					b := binary.LittleEndian.Uint64(ql[l+32:])
+					h := binary.LittleEndian.Uint64(qh[l:])
+					const m4, m2 = 0x0f0f0f0f0f0f0f0f, 0x0303030303030303
+					v0 := a&m4 | (h&m2)<<4
+					v1 := b&m4 | (h>>2&m2)<<4
+					v2 := a>>4&m4 | (h>>4&m2)<<4
+					v3 := b>>4&m4 | (h>>6&m2)<<4
+					for k := range 8 {
+						sh := uint(8 * k)
+						o[l+k] = s0 * q6Values[v0>>sh&63]
+						o[l+k+32] = s1 * q6Values[v1>>sh&63]
+						o[l+k+64] = s2 * q6Values[v2>>sh&63]
+						o[l+k+96] = s3 * q6Values[v3>>sh&63]
+					}
 				}
 			}
 		}

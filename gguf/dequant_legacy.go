@@ -219,6 +219,16 @@ func dequantQ8_0Ref(dst []float32, src []byte) {
 	}
 }
 
+// i8Values maps a byte to the float32 of its value as an int8: a table
+// load in place of an integer-to-float conversion.
+var i8Values = func() (t [256]float32) {
+	for b := range t {
+		t[b] = float32(int8(b))
+	}
+	return t
+}()
+
+// dequantQ8_0 converts the quants through i8Values and unrolls by eight.
 func dequantQ8_0(dst []float32, src []byte) {
 	for i := range len(src) / blockQ8_0 {
 		x := (*[blockQ8_0]byte)(src[i*blockQ8_0:])
@@ -230,14 +240,14 @@ func dequantQ8_0(dst []float32, src []byte) {
 		for j := 0; j < 32; j += 8 {
 			q := (*[8]byte)(x[2+j:])
 			o := (*[8]float32)(y[j:])
-			o[0] = float32(int8(q[0])) * d
-			o[1] = float32(int8(q[1])) * d
-			o[2] = float32(int8(q[2])) * d
-			o[3] = float32(int8(q[3])) * d
-			o[4] = float32(int8(q[4])) * d
-			o[5] = float32(int8(q[5])) * d
-			o[6] = float32(int8(q[6])) * d
-			o[7] = float32(int8(q[7])) * d
+			o[0] = i8Values[q[0]] * d
+			o[1] = i8Values[q[1]] * d
+			o[2] = i8Values[q[2]] * d
+			o[3] = i8Values[q[3]] * d
+			o[4] = i8Values[q[4]] * d
+			o[5] = i8Values[q[5]] * d
+			o[6] = i8Values[q[6]] * d
+			o[7] = i8Values[q[7]] * d
 		}
 	}
 }
