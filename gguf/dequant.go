@@ -20,7 +20,9 @@ type kernel func(dst []float32, src []byte)
 // kernels holds, per type, the reference kernel (written for clarity, in
 // the shape of ggml's dequantize_row_*) and the kernel Dequantize uses, which
 // must give bit-identical results. For the plain conversions other than F16
-// and BF16 both are the same function.
+// and BF16 both are the same function. On amd64 with AVX2, init replaces
+// the fast kernels of BF16, F16, Q8_0, Q4_K and Q5_K with assembly
+// (dequant_amd64.go).
 var kernels = [...]struct{ ref, fast kernel }{
 	TypeF32:    {dequantF32, dequantF32},
 	TypeF16:    {dequantF16Ref, dequantF16},

@@ -223,6 +223,10 @@ func TestDequantizeMatchesRef(t *testing.T) {
 			for range 20 {
 				checkSame(t, typ, randomBlocks(r, typ, 1+r.IntN(24)))
 			}
+			// Past several of the amd64 kernels' 16-block chunks, and
+			// lengths off their 8-element steps.
+			checkSame(t, typ, randomBlocks(r, typ, 3*16+5))
+			checkSame(t, typ, randomBlocks(r, typ, 1000+r.IntN(8)))
 		})
 	}
 }

@@ -1,0 +1,148 @@
+//go:build amd64 && !purego
+
+package gguf
+
+// On amd64 with AVX2 and F16C (every x86-64 CPU since 2013-2015), the
+// kernels of BF16, F16, Q8_0, Q4_K and Q5_K run in AVX2 assembly
+// (dequant_amd64.s), eight elements an instruction, replacing the
+// portable ones in the kernel table at init. They compute what the
+// references compute, operation for operation: FuzzDequantize checks them
+// against the references bit for bit. Build with -tags purego to keep the
+// portable kernels.
+
+// The assembly; see dequant_amd64.s.
+func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+func xgetbv() (eax, edx uint32)
+
+//go:noescape
+func bf16AVX2(dst *float32, src *byte, n int)
+
+//go:noescape
+func f16AVX2(dst *float32, src *byte, n int)
+
+//go:noescape
+func q8_0AVX2(dst *float32, src *byte, d *float32, blocks int)
+
+//go:noescape
+func q4_KAVX2(dst *float32, src *byte, sc *float32, blocks int)
+
+//go:noescape
+func q5_KAVX2(dst *float32, src *byte, sc *float32, blocks int)
+
+// hasAVX2 reports whether the CPU has AVX2 and F16C and the OS saves the
+// YMM registers (CPUID leaf 1 ECX: OSXSAVE bit 27, AVX 28, F16C 29; XCR0
+// bits 1 and 2; leaf 7 EBX bit 5: AVX2).
+func hasAVX2() bool {
+	maxLeaf, _, _, _ := cpuid(0, 0)
+	if maxLeaf < 7 {
+		return false
+	}
+	_, _, ecx, _ := cpuid(1, 0)
+	const osxsave, avx, f16c = 1 << 27, 1 << 28, 1 << 29
+	if ecx&(osxsave|avx|f16c) != osxsave|avx|f16c {
+		return false
+	}
+	if xcr0, _ := xgetbv(); xcr0&6 != 6 {
+		return false
+	}
+	_, ebx, _, _ := cpuid(7, 0)
+	return ebx&(1<<5) != 0
+}
+
+func init() {
+	if !hasAVX2() {
+		return
+	}
+	kernels[TypeBF16].fast = dequantBF16AVX2
+	kernels[TypeF16].fast = dequantF16AVX2
+	kernels[TypeQ8_0].fast = dequantQ8_0AVX2
+	kernels[TypeQ4_K].fast = dequantQ4_KAVX2
+	kernels[TypeQ5_K].fast = dequantQ5_KAVX2
+}
+
+func dequantBF16AVX2(dst []float32, src []byte) {
+	n := len(dst) &^ 7
+	if n > 0 {
+		_ = src[2*n-1]
+		bf16AVX2(&dst[0], &src[0], n)
+	}
+	dequantBF16Ref(dst[n:], src[2*n:])
+}
+
+func dequantF16AVX2(dst []float32, src []byte) {
+	n := len(dst) &^ 7
+	if n > 0 {
+		_ = src[2*n-1]
+		f16AVX2(&dst[0], &src[0], n)
+	}
+	dequantF16Ref(dst[n:], src[2*n:])
+}
+
+// chunk is the blocks whose scales the Go side computes, on the stack,
+// before one call of an assembly kernel.
+const chunk = 16
+
+func dequantQ8_0AVX2(dst []float32, src []byte) {
+	var d [chunk]float32
+	blocks := len(src) / blockQ8_0
+	dst = dst[:blocks*32] // the assembly writes this far
+	for b := 0; b < blocks; b += chunk {
+		n := min(chunk, blocks-b)
+		for k := range n {
+			x := src[(b+k)*blockQ8_0:]
+			h := uint16(x[0]) | uint16(x[1])<<8
+			f, ok := halfNormalToFloat32(h)
+			if !ok {
+				f = halfSpecialToFloat32(h)
+			}
+			d[k] = f
+		}
+		q8_0AVX2(&dst[b*32], &src[b*blockQ8_0], &d[0], n)
+	}
+}
+
+// kScales sets sc (16 floats) to a Q4_K or Q5_K block's (d1, m1, d2, m2)
+// for each 64 elements, as the references compute them.
+func kScales(sc *[16]float32, x []byte, scalesAt int) {
+	d, dmin := f16Scale(uint16(x[0])|uint16(x[1])<<8), f16Scale(uint16(x[2])|uint16(x[3])<<8)
+	scales := x[scalesAt : scalesAt+12]
+	for j := range 8 {
+		s, m := getScaleMinK4(j, scales)
+		sc[2*j] = d * float32(s)
+		sc[2*j+1] = float32(dmin * float32(m))
+	}
+}
+
+func dequantQ4_KAVX2(dst []float32, src []byte) {
+	var sc [chunk][16]float32
+	blocks := len(src) / blockQ4_K
+	dst = dst[:blocks*superBlock] // the assembly writes this far
+	for b := 0; b < blocks; b += chunk {
+		n := min(chunk, blocks-b)
+		for k := range n {
+			kScales(&sc[k], src[(b+k)*blockQ4_K:(b+k+1)*blockQ4_K], q4KScales)
+		}
+		q4_KAVX2(&dst[b*superBlock], &src[b*blockQ4_K], &sc[0][0], n)
+	}
+}
+
+func dequantQ5_KAVX2(dst []float32, src []byte) {
+	var sc [chunk][16]float32
+	blocks := len(src) / blockQ5_K
+	dst = dst[:blocks*superBlock] // the assembly writes this far
+	for b := 0; b < blocks; b += chunk {
+		n := min(chunk, blocks-b)
+		for k := range n {
+			kScales(&sc[k], src[(b+k)*blockQ5_K:(b+k+1)*blockQ5_K], q5KScales)
+		}
+		q5_KAVX2(&dst[b*superBlock], &src[b*blockQ5_K], &sc[0][0], n)
+	}
+}
+
+// f16Scale converts a block's half scale with the normal case inline.
+func f16Scale(h uint16) float32 {
+	if f, ok := halfNormalToFloat32(h); ok {
+		return f
+	}
+	return halfSpecialToFloat32(h)
+}

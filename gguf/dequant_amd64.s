@@ -1,0 +1,222 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2 kernels of dequant_amd64.go: eight float32 results a YMM register.
+// The K-quant and Q8_0 kernels take the per-block float32 scales the Go
+// side computed (exactly as the references do) and do, per element, the
+// references' arithmetic in the same order: an exact integer-to-float
+// conversion, a multiply and, for Q4_K and Q5_K, a subtraction, each
+// rounded (no fused multiply-add).
+
+DATA ·mask0f<>+0(SB)/4, $0x0f
+GLOBL ·mask0f<>(SB), RODATA|NOPTR, $4
+DATA ·one<>+0(SB)/4, $1
+GLOBL ·one<>(SB), RODATA|NOPTR, $4
+
+// func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+TEXT ·cpuid(SB), NOSPLIT, $0-24
+	MOVL eaxArg+0(FP), AX
+	MOVL ecxArg+4(FP), CX
+	CPUID
+	MOVL AX, eax+8(FP)
+	MOVL BX, ebx+12(FP)
+	MOVL CX, ecx+16(FP)
+	MOVL DX, edx+20(FP)
+	RET
+
+// func xgetbv() (eax, edx uint32)
+TEXT ·xgetbv(SB), NOSPLIT, $0-8
+	MOVL $0, CX
+	XGETBV
+	MOVL AX, eax+0(FP)
+	MOVL DX, edx+4(FP)
+	RET
+
+// func bf16AVX2(dst *float32, src *byte, n int)
+// n is a multiple of 8: each value widened to 32 bits, shifted up 16.
+TEXT ·bf16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   bf16done
+bf16loop:
+	VPMOVZXWD (SI), Y0
+	VPSLLD    $16, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $16, SI
+	ADDQ      $32, DI
+	DECQ      CX
+	JNZ       bf16loop
+bf16done:
+	VZEROUPPER
+	RET
+
+// func f16AVX2(dst *float32, src *byte, n int)
+// n is a multiple of 8: F16C's conversion, exact for every half (a
+// signalling NaN comes out quiet, as in the reference).
+TEXT ·f16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   f16done
+f16loop:
+	VCVTPH2PS (SI), Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $16, SI
+	ADDQ      $32, DI
+	DECQ      CX
+	JNZ       f16loop
+f16done:
+	VZEROUPPER
+	RET
+
+// func q8_0AVX2(dst *float32, src *byte, d *float32, blocks int)
+// Block b (34 bytes: its f16 scale, then 32 int8 quants) gives
+// y = float32(q)·d[b].
+TEXT ·q8_0AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ d+16(FP), BX
+	MOVQ blocks+24(FP), CX
+	TESTQ CX, CX
+	JZ   q8done
+q8loop:
+	VBROADCASTSS (BX), Y0
+	VPMOVSXBD    2(SI), Y1
+	VPMOVSXBD    10(SI), Y2
+	VPMOVSXBD    18(SI), Y3
+	VPMOVSXBD    26(SI), Y4
+	VCVTDQ2PS    Y1, Y1
+	VCVTDQ2PS    Y2, Y2
+	VCVTDQ2PS    Y3, Y3
+	VCVTDQ2PS    Y4, Y4
+	VMULPS       Y0, Y1, Y1
+	VMULPS       Y0, Y2, Y2
+	VMULPS       Y0, Y3, Y3
+	VMULPS       Y0, Y4, Y4
+	VMOVUPS      Y1, (DI)
+	VMOVUPS      Y2, 32(DI)
+	VMOVUPS      Y3, 64(DI)
+	VMOVUPS      Y4, 96(DI)
+	ADDQ         $34, SI
+	ADDQ         $4, BX
+	ADDQ         $128, DI
+	DECQ         CX
+	JNZ          q8loop
+q8done:
+	VZEROUPPER
+	RET
+
+// Q4_K: 8 bytes of qs at off(SI) give 8 elements of the low sub-block
+// (low nibbles) at lo(DI) and 8 of the high one at lo+128(DI); Y6, Y7 are
+// the low sub-block's d1, m1, Y8, Y9 the high one's, Y10 the nibble mask.
+#define Q4EIGHT(off, lo) \
+	VPMOVZXBD off(SI), Y1 \
+	VPAND     Y10, Y1, Y2 \
+	VPSRLD    $4, Y1, Y3 \
+	VCVTDQ2PS Y2, Y2 \
+	VCVTDQ2PS Y3, Y3 \
+	VMULPS    Y6, Y2, Y2 \
+	VMULPS    Y8, Y3, Y3 \
+	VSUBPS    Y7, Y2, Y2 \
+	VSUBPS    Y9, Y3, Y3 \
+	VMOVUPS   Y2, lo(DI) \
+	VMOVUPS   Y3, lo+128(DI)
+
+// One 64-element chunk c of a Q4_K block: its four scales at sc(BX)
+// (d1, m1, d2, m2), 32 bytes of qs from 16+32c.
+#define Q4CHUNK(sc, qs, out) \
+	VBROADCASTSS sc(BX), Y6 \
+	VBROADCASTSS sc+4(BX), Y7 \
+	VBROADCASTSS sc+8(BX), Y8 \
+	VBROADCASTSS sc+12(BX), Y9 \
+	Q4EIGHT(qs, out) \
+	Q4EIGHT(qs+8, out+32) \
+	Q4EIGHT(qs+16, out+64) \
+	Q4EIGHT(qs+24, out+96)
+
+// func q4_KAVX2(dst *float32, src *byte, sc *float32, blocks int)
+// sc holds 16 floats a block: (d1, m1, d2, m2) for each 64 elements.
+TEXT ·q4_KAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ sc+16(FP), BX
+	MOVQ blocks+24(FP), CX
+	TESTQ CX, CX
+	JZ   q4done
+	VPBROADCASTD ·mask0f<>(SB), Y10
+q4loop:
+	Q4CHUNK(0, 16, 0)
+	Q4CHUNK(16, 48, 256)
+	Q4CHUNK(32, 80, 512)
+	Q4CHUNK(48, 112, 768)
+	ADDQ $144, SI
+	ADDQ $64, BX
+	ADDQ $1024, DI
+	DECQ CX
+	JNZ  q4loop
+q4done:
+	VZEROUPPER
+	RET
+
+// Q5_K: as Q4EIGHT with a fifth bit from 8 bytes of qh at qh(SI): bit
+// s0 on top of the low nibble, bit s0+1 on top of the high one. Y11 is 1.
+#define Q5EIGHT(off, qh, s0, s1, lo) \
+	VPMOVZXBD off(SI), Y1 \
+	VPMOVZXBD qh(SI), Y4 \
+	VPAND     Y10, Y1, Y2 \
+	VPSRLD    $4, Y1, Y3 \
+	VPSRLD    $s0, Y4, Y5 \
+	VPSRLD    $s1, Y4, Y4 \
+	VPAND     Y11, Y5, Y5 \
+	VPAND     Y11, Y4, Y4 \
+	VPSLLD    $4, Y5, Y5 \
+	VPSLLD    $4, Y4, Y4 \
+	VPOR      Y5, Y2, Y2 \
+	VPOR      Y4, Y3, Y3 \
+	VCVTDQ2PS Y2, Y2 \
+	VCVTDQ2PS Y3, Y3 \
+	VMULPS    Y6, Y2, Y2 \
+	VMULPS    Y8, Y3, Y3 \
+	VSUBPS    Y7, Y2, Y2 \
+	VSUBPS    Y9, Y3, Y3 \
+	VMOVUPS   Y2, lo(DI) \
+	VMOVUPS   Y3, lo+128(DI)
+
+#define Q5CHUNK(sc, qs, s0, s1, out) \
+	VBROADCASTSS sc(BX), Y6 \
+	VBROADCASTSS sc+4(BX), Y7 \
+	VBROADCASTSS sc+8(BX), Y8 \
+	VBROADCASTSS sc+12(BX), Y9 \
+	Q5EIGHT(qs, 16, s0, s1, out) \
+	Q5EIGHT(qs+8, 24, s0, s1, out+32) \
+	Q5EIGHT(qs+16, 32, s0, s1, out+64) \
+	Q5EIGHT(qs+24, 40, s0, s1, out+96)
+
+// func q5_KAVX2(dst *float32, src *byte, sc *float32, blocks int)
+// Blocks of 176 bytes: d, dmin, scales[12], qh[32] at 16, qs[128] at 48.
+TEXT ·q5_KAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ sc+16(FP), BX
+	MOVQ blocks+24(FP), CX
+	TESTQ CX, CX
+	JZ   q5done
+	VPBROADCASTD ·mask0f<>(SB), Y10
+	VPBROADCASTD ·one<>(SB), Y11
+q5loop:
+	Q5CHUNK(0, 48, 0, 1, 0)
+	Q5CHUNK(16, 80, 2, 3, 256)
+	Q5CHUNK(32, 112, 4, 5, 512)
+	Q5CHUNK(48, 144, 6, 7, 768)
+	ADDQ $176, SI
+	ADDQ $64, BX
+	ADDQ $1024, DI
+	DECQ CX
+	JNZ  q5loop
+q5done:
+	VZEROUPPER
+	RET
