@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"testing"
 
@@ -81,39 +82,47 @@ func BenchmarkDequantize(b *testing.B) {
 }
 
 // BenchmarkDequantize64MiB decodes 64 MiB of source bytes of each type of
-// the stock recipes, 4,096 elements a call as a row is, single-threaded:
-// the data comes from memory, not the cache, as in a --full compare. The
-// throughput is of source bytes; ggml's C (dequantize_row_*,
-// ggml_fp16_to_fp32_row, ggml_bf16_to_fp32_row at -O3) is the baseline
-// to measure it against.
+// the stock recipes, 4,096 elements a call as a row is, single-threaded,
+// the source streaming from memory: into 64 MiB's worth of float32
+// (dst=whole, written to memory too) or into one row's buffer reused
+// (dst=row, as compare decodes rows it consumes at once). The throughput
+// is of source bytes; ggml's C (dequantize_row_*, ggml_fp16_to_fp32_row,
+// ggml_bf16_to_fp32_row at -O3) run the same two ways is the baseline.
 func BenchmarkDequantize64MiB(b *testing.B) {
 	const size, row = 64 << 20, 4096
 	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K, gguf.TypeBF16, gguf.TypeF16} {
 		ts, bs := int(typ.TypeSize()), int(typ.BlockSize())
 		n := size / ts * bs / row * row
 		src := benchSource(typ, n)
-		dst := make([]float32, n)
+		whole := make([]float32, n)
 		per := row / bs * ts
 		for _, d := range decoders {
 			impl := "fast"
 			if d.name == "DequantizeRef" {
 				impl = "ref"
 			}
-			all := func(b *testing.B) {
-				for off, o := 0, 0; off < len(src); off, o = off+per, o+row {
-					if err := d.f(typ, dst[o:o+row], src[off:off+per]); err != nil {
-						b.Fatal(err)
+			for _, mode := range []string{"whole", "row"} {
+				all := func(b *testing.B) {
+					for off, o := 0, 0; off < len(src); off, o = off+per, o+row {
+						dst := whole[o : o+row]
+						if mode == "row" {
+							dst = whole[:row]
+						}
+						if err := d.f(typ, dst, src[off:off+per]); err != nil {
+							b.Fatal(err)
+						}
 					}
 				}
+				b.Run(typ.String()+"/"+impl+"/dst="+mode, func(b *testing.B) {
+					b.SetBytes(int64(len(src)))
+					b.ReportAllocs()
+					all(b)       // dst's pages touched before the clock starts,
+					runtime.GC() // and the other types' buffers collected
+					for b.Loop() {
+						all(b)
+					}
+				})
 			}
-			b.Run(typ.String()+"/"+impl, func(b *testing.B) {
-				b.SetBytes(int64(len(src)))
-				b.ReportAllocs()
-				all(b) // dst's pages touched before the clock starts
-				for b.Loop() {
-					all(b)
-				}
-			})
 		}
 	}
 }
