@@ -102,16 +102,26 @@ func dequantQ8_0AVX2(dst []float32, src []byte) {
 }
 
 // kScales sets sc (16 floats) to a Q4_K or Q5_K block's (d1, m1, d2, m2)
-// for each 64 elements, as the references compute them.
+// for each 64 elements, as the references compute them: getScaleMinK4
+// unrolled, the 6-bit values converted through sixBits.
 func kScales(sc *[16]float32, x []byte, scalesAt int) {
 	d, dmin := f16Scale(uint16(x[0])|uint16(x[1])<<8), f16Scale(uint16(x[2])|uint16(x[3])<<8)
-	scales := x[scalesAt : scalesAt+12]
-	for j := range 8 {
-		s, m := getScaleMinK4(j, scales)
-		sc[2*j] = d * float32(s)
-		sc[2*j+1] = float32(dmin * float32(m))
+	q := (*[12]byte)(x[scalesAt:])
+	for j := range 4 {
+		sc[2*j] = d * sixBits[q[j]&63]
+		sc[2*j+1] = float32(dmin * sixBits[q[j+4]&63])
+		sc[2*j+8] = d * sixBits[(q[j+8]&0x0f|(q[j]>>6)<<4)&63]
+		sc[2*j+9] = float32(dmin * sixBits[(q[j+8]>>4|(q[j+4]>>6)<<4)&63])
 	}
 }
+
+// sixBits maps 0-63 to float32.
+var sixBits = func() (t [64]float32) {
+	for v := range t {
+		t[v] = float32(v)
+	}
+	return t
+}()
 
 func dequantQ4_KAVX2(dst []float32, src []byte) {
 	var sc [chunk][16]float32
