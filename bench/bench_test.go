@@ -25,14 +25,23 @@ import (
 var dir string
 
 func TestMain(m *testing.M) {
-	var err error
-	dir, err = os.MkdirTemp("", "weightaudit-bench-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
+	// WEIGHTAUDIT_BENCH_DIR keeps the written layouts between runs (and
+	// for timing the binary by hand, e.g. with hyperfine); by default they
+	// go to a temporary folder removed at the end.
+	dir = os.Getenv("WEIGHTAUDIT_BENCH_DIR")
+	temp := dir == ""
+	if temp {
+		var err error
+		dir, err = os.MkdirTemp("", "weightaudit-bench-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	if temp {
+		os.RemoveAll(dir)
+	}
 	os.Exit(code)
 }
 

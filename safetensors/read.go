@@ -27,7 +27,7 @@ func Read(r io.ReaderAt, size int64, opts ...Option) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	header, err := readHeader(r, n)
+	header, err := readHeader(r, n, o.maxTensors)
 	if err != nil {
 		return nil, err
 	}
@@ -44,21 +44,143 @@ const readChunk = 1 << 20
 // readHeader reads the n-byte JSON header into a string, in reads of at
 // most readChunk bytes straight into the string's bytes: the header is
 // held once, and copied once, by r.
-func readHeader(r io.ReaderAt, n int64) (string, error) {
+//
+// A header long enough to hold more than maxTensors entries (each takes at
+// least minEntryLen bytes) is counted while it streams in, into a buffer
+// that grows as it fills: one with more top-level keys than maxTensors
+// tensors and a __metadata__ is refused at the first key too many, having
+// read and held only what comes before it (a 100 MiB header of tiny
+// entries stops after about 13 MiB at the default cap), instead of being
+// read whole and decoded up to the cap. Once what is left cannot hold
+// enough entries to pass the cap, the rest is read in one go.
+func readHeader(r io.ReaderAt, n int64, maxTensors int) (string, error) {
 	if n == 0 {
 		return "", nil
 	}
-	buf := make([]byte, n)
-	for off := int64(0); off < n; {
-		p := buf[off:min(n, off+readChunk)]
+	limit := int64(maxTensors) + 1 // the tensors and __metadata__
+	// fits reports whether the bytes from off on cannot hold enough new
+	// keys to pass the limit: a tensor entry takes minEntryLen bytes, and
+	// __metadata__ may be one more.
+	fits := func(keys, off int64) bool { return keys+(n-off)/minEntryLen+1 <= limit }
+	if fits(0, 0) {
+		buf := make([]byte, n)
+		if err := readInto(r, buf, 0); err != nil {
+			return "", err
+		}
+		return unsafe.String(unsafe.SliceData(buf), len(buf)), nil
+	}
+	// Count in chunks held apart, then join them once the count is done:
+	// a refused header costs what was read before its key too many.
+	c := keyCounter{limit: limit}
+	var chunks [][]byte
+	off := int64(0)
+	for ; off < n && !fits(c.keys, off); off = min(n, off+readChunk) {
+		p := make([]byte, min(n-off, readChunk))
 		if err := readFull(r, p, 8+off); err != nil {
 			return "", err
 		}
-		off += int64(len(p))
+		if err := c.feed(p, off); err != nil {
+			return "", err
+		}
+		chunks = append(chunks, p)
+	}
+	buf := make([]byte, n)
+	for i, p := range chunks {
+		copy(buf[int64(i)*readChunk:], p)
+		chunks[i] = nil
+	}
+	if err := readInto(r, buf[off:], off); err != nil {
+		return "", err
 	}
 	// buf is written no more and dropped: the string is its only
 	// reference, as strings.Builder.String makes one.
 	return unsafe.String(unsafe.SliceData(buf), len(buf)), nil
+}
+
+// readInto fills buf from r at 8 (the header's start) + off, in reads of at
+// most readChunk bytes.
+func readInto(r io.ReaderAt, buf []byte, off int64) error {
+	for i := int64(0); i < int64(len(buf)); {
+		p := buf[i:min(int64(len(buf)), i+readChunk)]
+		if err := readFull(r, p, 8+off+i); err != nil {
+			return err
+		}
+		i += int64(len(p))
+	}
+	return nil
+}
+
+// keyCounter counts the keys of the header's top-level object as the
+// header streams in, chunk by chunk: enough JSON to find them (strings,
+// escapes, nesting), not to validate (the decoder does). It fails at the
+// key that makes more than limit.
+type keyCounter struct {
+	limit   int64
+	keys    int64
+	depth   int
+	inStr   bool
+	escaped bool
+	wantKey bool   // at depth 1, after '{' or ','
+	inKey   bool   // the string being read is a top-level key
+	keyAt   int64  // where that key starts in the header
+	key     []byte // its first bytes, for the error
+}
+
+// maxKeyShown is how much of a key an error quotes.
+const maxKeyShown = 40
+
+// feed counts the keys in p, which starts at off in the header.
+func (c *keyCounter) feed(p []byte, off int64) error {
+	for i, b := range p {
+		if c.inStr {
+			switch {
+			case c.escaped:
+				c.escaped = false
+			case b == '\\':
+				c.escaped = true
+			case b == '"':
+				c.inStr = false
+				if c.inKey {
+					c.inKey = false
+					if c.keys > c.limit {
+						return c.refuse()
+					}
+				}
+				continue
+			}
+			if c.inKey && len(c.key) <= maxKeyShown {
+				c.key = append(c.key, b)
+			}
+			continue
+		}
+		switch b {
+		case '"':
+			c.inStr = true
+			if c.depth == 1 && c.wantKey {
+				c.wantKey, c.inKey = false, true
+				c.keys++
+				c.keyAt, c.key = off+int64(i), c.key[:0]
+			}
+		case '{', '[':
+			c.depth++
+			c.wantKey = c.depth == 1 && b == '{'
+		case '}', ']':
+			c.depth--
+		case ',':
+			c.wantKey = c.depth == 1
+		}
+	}
+	return nil
+}
+
+// refuse reports the key over the limit.
+func (c *keyCounter) refuse() *FormatError {
+	name := string(c.key)
+	if len(c.key) > maxKeyShown {
+		name = name[:maxKeyShown] + "..."
+	}
+	return &FormatError{Offset: 8 + c.keyAt, Field: tensorField(name),
+		Err: fmt.Errorf("the header has more than %d tensors (counted as it was read): %w", c.limit-1, ErrLimit)}
 }
 
 // Open reads the header of the safetensors file at path; see [Read]. The
