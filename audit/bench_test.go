@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -157,5 +158,36 @@ func randomBlock(layer int) func(synth.Placed) ([]byte, error) {
 			return nil, fmt.Errorf("no random fill for %s", p.DType)
 		}
 		return buf, nil
+	}
+}
+
+// BenchmarkInspectReport builds and writes the inspect report of the
+// 118-shard 235B layout: the table, which needs only the tallies, against
+// the JSON, which lists every tensor, in the same run. The table does not
+// copy the tensors (36,945 of them).
+func BenchmarkInspectReport(b *testing.B) {
+	l, err := synth.Builtin("safetensors")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ck, err := checkpoint.Load(context.Background(), l.Source())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range []struct {
+		name  string
+		write func(*audit.InspectReport) error
+	}{
+		{"table", func(r *audit.InspectReport) error { return r.WriteText(io.Discard, false) }},
+		{"json", func(r *audit.InspectReport) error { return r.WriteJSON(io.Discard) }},
+	} {
+		b.Run(f.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := f.write(audit.NewInspectReport(ck)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -33,6 +33,11 @@ type InspectReport struct {
 	// the caller measured them (zero when it did not).
 	Started time.Time `json:"started,omitzero"`
 	Seconds float64   `json:"seconds"`
+
+	// inv is what Tensors is filled from when an output needs it (the
+	// JSON and the text with every tensor): the summaries need only the
+	// tallies, and a copy of every tensor is 4 MB for the 235B layouts.
+	inv *checkpoint.Inventory
 }
 
 // InspectSchemaVersion is the version of the JSON Schema of
@@ -94,10 +99,7 @@ func NewInspectReport(ck *checkpoint.Checkpoint) *InspectReport {
 	for _, f := range inv.Files {
 		r.Files = append(r.Files, FileJSON{Name: f.Name, Size: f.Size, HeaderBytes: f.HeaderBytes})
 	}
-	r.Tensors = make([]TensorJSON, len(inv.Tensors))
-	for i, t := range inv.Tensors {
-		r.Tensors[i] = TensorJSON{Name: t.Name, Shape: t.Shape, DType: t.DType, Params: t.Params, Bytes: t.Bytes, File: t.File, Offset: t.Offset, Layer: t.Layer}
-	}
+	r.inv = inv
 	for _, l := range inv.Layers() {
 		r.Layers = append(r.Layers, LayerJSON(l))
 	}
@@ -111,8 +113,28 @@ func NewInspectReport(ck *checkpoint.Checkpoint) *InspectReport {
 	return r
 }
 
+// fillTensors fills r.Tensors from the inventory NewInspectReport kept,
+// unless it is filled already.
+func (r *InspectReport) fillTensors() {
+	if r.Tensors != nil || r.inv == nil {
+		return
+	}
+	r.Tensors = make([]TensorJSON, len(r.inv.Tensors))
+	for i, t := range r.inv.Tensors {
+		r.Tensors[i] = TensorJSON{Name: t.Name, Shape: t.Shape, DType: t.DType, Params: t.Params, Bytes: t.Bytes, File: t.File, Offset: t.Offset, Layer: t.Layer}
+	}
+}
+
+// TensorList returns every tensor of the report, in the inventory's
+// order; the JSON report's tensors.
+func (r *InspectReport) TensorList() []TensorJSON {
+	r.fillTensors()
+	return r.Tensors
+}
+
 // WriteJSON writes the report as indented JSON.
 func (r *InspectReport) WriteJSON(w io.Writer) error {
+	r.fillTensors()
 	return textfmt.WriteJSON(w, r)
 }
 
@@ -161,7 +183,7 @@ func (r *InspectReport) WriteText(w io.Writer, tensors bool) error {
 		p.F("\n")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintf(tw, "name\tshape\tdtype\tparams\tbytes\tfile\toffset\n")
-		for _, t := range r.Tensors {
+		for _, t := range r.TensorList() {
 			fmt.Fprintf(tw, "%s\t%v\t%s\t%d\t%d\t%s\t%d\n", t.Name, t.Shape, t.DType, t.Params, t.Bytes, t.File, t.Offset)
 		}
 		tw.Flush()
