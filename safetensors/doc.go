@@ -33,9 +33,10 @@
 // [errors.As].
 //
 // The header is decoded by a scanner made for this schema rather than by
-// encoding/json: it reads the bytes once, keeps tensor names and metadata as
-// substrings of one copy of the header and stores all shapes in one shared
-// slice. [ReadIndex] drives the same scanner over an index as it streams
+// encoding/json: it reads the bytes once into a buffer reused from file to
+// file, copies the tensor names and metadata out into one block (a header
+// over 1 MiB is kept instead, and they are its substrings) and stores all
+// shapes in one shared slice. [ReadIndex] drives the same scanner over an index as it streams
 // in, 64 KiB at a time, so an index is never held whole: it keeps the
 // tensor names (copied into shared blocks) and each shard name once.
 package safetensors

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/weightaudit/weightaudit/internal/checked"
 )
@@ -70,12 +71,46 @@ func decodeHeader(f *File, s string, o options) error {
 	if err := d.layout(); err != nil {
 		return err
 	}
+	if o.detach {
+		d.detach()
+	}
 	f.Metadata = d.meta
 	f.Missing = d.missing
 	if len(d.tensors) > 0 {
 		f.Tensors = d.tensors
 	}
 	return nil
+}
+
+// detach copies the tensor names and the metadata out of the header into
+// one block, so that nothing decoded refers to the header's bytes.
+func (d *headerDecoder) detach() {
+	n := 0
+	for i := range d.tensors {
+		n += len(d.tensors[i].Name)
+	}
+	for k, v := range d.meta {
+		n += len(k) + len(v)
+	}
+	block := make([]byte, 0, n)
+	clone := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		start := len(block)
+		block = append(block, s...) // within capacity: never moves
+		return unsafe.String(&block[start], len(s))
+	}
+	for i := range d.tensors {
+		d.tensors[i].Name = clone(d.tensors[i].Name)
+	}
+	if d.meta != nil {
+		meta := make(map[string]string, len(d.meta))
+		for k, v := range d.meta {
+			meta[clone(k)] = clone(v)
+		}
+		d.meta = meta
+	}
 }
 
 // scratch is what decoding a header uses and drops: the set of names seen

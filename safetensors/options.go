@@ -31,6 +31,7 @@ type Option func(*options) error
 type options struct {
 	maxHeaderLen int64
 	maxTensors   int
+	detach       bool // copy what the File keeps out of the header (set by Read)
 	partial      bool
 }
 

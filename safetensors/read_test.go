@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -566,5 +568,35 @@ func TestFileMethods(t *testing.T) {
 	_ = append(f.Tensors[0].Shape, 99)
 	if diff := cmp.Diff([]int64{2, 3}, f.Tensors[1].Shape); f.Tensors[1].Name == "x" && diff != "" {
 		t.Errorf("append to a shape changed another (-want +got):\n%s", diff)
+	}
+}
+
+// TestReadReusesNothingKept reads one header after another (headers under
+// 1 MiB share a read buffer): what the first File holds, its names and
+// metadata, must still read as written after the buffer was overwritten by
+// the second header, byte for byte.
+func TestReadReusesNothingKept(t *testing.T) {
+	header := func(prefix string) string {
+		return `{"__metadata__":{"` + prefix + `format":"pt-` + prefix + `"},"` +
+			prefix + `a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"` +
+			prefix + `b\u0021":{"dtype":"U8","shape":[2],"data_offsets":[1,3]}}`
+	}
+	files := map[string]*safetensors.File{}
+	for _, prefix := range []string{"first.", "other_", "third-"} {
+		b := rawFile(header(prefix), 3)
+		f, err := safetensors.Read(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[prefix] = f
+	}
+	for prefix, f := range files {
+		names := []string{f.Tensors[0].Name, f.Tensors[1].Name}
+		if want := []string{prefix + "a", prefix + "b!"}; !slices.Equal(names, want) {
+			t.Errorf("names of %q = %q, want %q", prefix, names, want)
+		}
+		if want := map[string]string{prefix + "format": "pt-" + prefix}; !maps.Equal(f.Metadata, want) {
+			t.Errorf("metadata of %q = %q, want %q", prefix, f.Metadata, want)
+		}
 	}
 }
