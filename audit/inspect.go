@@ -34,10 +34,11 @@ type InspectReport struct {
 	Started time.Time `json:"started,omitzero"`
 	Seconds float64   `json:"seconds"`
 
-	// inv is what Tensors is filled from when an output needs it (the
+	// ck is what Tensors is filled from when an output needs it (the
 	// JSON and the text with every tensor): the summaries need only the
-	// tallies, and a copy of every tensor is 4 MB for the 235B layouts.
-	inv *checkpoint.Inventory
+	// tallies, and the inventory and a copy of every tensor are 4.7 and
+	// 4 MB for the 235B layouts.
+	ck *checkpoint.Checkpoint
 }
 
 // InspectSchemaVersion is the version of the JSON Schema of
@@ -94,33 +95,33 @@ type TotalsJSON struct {
 
 // NewInspectReport builds the inspect report of ck.
 func NewInspectReport(ck *checkpoint.Checkpoint) *InspectReport {
-	inv := ck.Inventory()
-	r := &InspectReport{SchemaVersion: InspectSchemaVersion, Source: ck.Source, Format: ck.Format, Metadata: ck.Metadata(), Problems: []string{}}
-	for _, f := range inv.Files {
+	r := &InspectReport{SchemaVersion: InspectSchemaVersion, Source: ck.Source, Format: ck.Format, Metadata: ck.Metadata(), Problems: []string{}, ck: ck}
+	for _, f := range ck.Files {
 		r.Files = append(r.Files, FileJSON{Name: f.Name, Size: f.Size, HeaderBytes: f.HeaderBytes})
 	}
-	r.inv = inv
-	for _, l := range inv.Layers() {
+	tl := ck.Tallies()
+	for _, l := range tl.Layers {
 		r.Layers = append(r.Layers, LayerJSON(l))
 	}
-	for _, d := range inv.DTypes() {
+	for _, d := range tl.DTypes {
 		r.DTypes = append(r.DTypes, DTypeJSON(d))
 	}
-	r.Totals = TotalsJSON(inv.Totals())
+	r.Totals = TotalsJSON(tl.Totals)
 	for _, m := range ck.Mismatches {
 		r.Problems = append(r.Problems, m.String())
 	}
 	return r
 }
 
-// fillTensors fills r.Tensors from the inventory NewInspectReport kept,
-// unless it is filled already.
+// fillTensors fills r.Tensors from the inventory of the checkpoint
+// NewInspectReport kept, unless it is filled already.
 func (r *InspectReport) fillTensors() {
-	if r.Tensors != nil || r.inv == nil {
+	if r.Tensors != nil || r.ck == nil {
 		return
 	}
-	r.Tensors = make([]TensorJSON, len(r.inv.Tensors))
-	for i, t := range r.inv.Tensors {
+	inv := r.ck.Inventory()
+	r.Tensors = make([]TensorJSON, len(inv.Tensors))
+	for i, t := range inv.Tensors {
 		r.Tensors[i] = TensorJSON{Name: t.Name, Shape: t.Shape, DType: t.DType, Params: t.Params, Bytes: t.Bytes, File: t.File, Offset: t.Offset, Layer: t.Layer}
 	}
 }

@@ -1,7 +1,6 @@
 package checkpoint
 
 import (
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -74,27 +73,12 @@ type Totals struct {
 // Layers tallies the inventory per layer, sorted by layer with -1 (the
 // tensors outside any layer) first.
 func (inv *Inventory) Layers() []LayerTally {
-	var out []LayerTally
-	for l, t := range tallyBy(inv, func(t *Tensor) int { return t.Layer }) {
-		out = append(out, LayerTally{Layer: l, Tensors: t.tensors, Params: t.params, Bytes: t.bytes})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Layer < out[j].Layer })
-	return out
+	return layerTallies(tallyBy(inv, func(t *Tensor) int { return t.Layer }))
 }
 
 // DTypes tallies the inventory per dtype, largest byte count first.
 func (inv *Inventory) DTypes() []DTypeTally {
-	var out []DTypeTally
-	for d, t := range tallyBy(inv, func(t *Tensor) string { return t.DType }) {
-		out = append(out, DTypeTally{DType: d, Tensors: t.tensors, Params: t.params, Bytes: t.bytes})
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Bytes != out[j].Bytes {
-			return out[i].Bytes > out[j].Bytes
-		}
-		return out[i].DType < out[j].DType
-	})
-	return out
+	return dtypeTallies(tallyBy(inv, func(t *Tensor) string { return t.DType }))
 }
 
 type tally struct {
@@ -102,17 +86,18 @@ type tally struct {
 	params, bytes int64
 }
 
+func (a *tally) add(params, bytes int64) {
+	a.tensors++
+	a.params += params
+	a.bytes += bytes
+}
+
 // tallyBy sums the inventory's tensors grouped by key.
-func tallyBy[K comparable](inv *Inventory, key func(*Tensor) K) map[K]tally {
-	m := map[K]tally{}
+func tallyBy[K comparable](inv *Inventory, key func(*Tensor) K) map[K]*tally {
+	m := map[K]*tally{}
 	for i := range inv.Tensors {
 		t := &inv.Tensors[i]
-		k := key(t)
-		a := m[k]
-		a.tensors++
-		a.params += t.Params
-		a.bytes += t.Bytes
-		m[k] = a
+		at(m, key(t)).add(t.Params, t.Bytes)
 	}
 	return m
 }

@@ -167,7 +167,6 @@ func Load(ctx context.Context, src hub.Source, opts ...LoadOption) (*Checkpoint,
 	if err != nil {
 		return nil, err
 	}
-	ck.Inventory() // a loaded checkpoint is fully listed
 	return ck, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -177,3 +178,36 @@ func TestInventoryPlacement(t *testing.T) {
 }
 
 var _ io.ReaderAt = (*countingFile)(nil)
+
+// TestCheckpointTallies sums the 235B layouts from their headers without
+// the inventory and checks the sums against the inventory's and against
+// the published parameter count (235,093,634,560: the seed's contract,
+// DESIGN.md), in both formats: 94 decoder layers and the tensors outside
+// them, each layer the same.
+func TestCheckpointTallies(t *testing.T) {
+	for _, name := range []string{"safetensors", "gguf"} {
+		t.Run(name, func(t *testing.T) {
+			l, err := synth.Builtin(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ck, err := checkpoint.Load(context.Background(), l.Source())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ck.Tallies()
+			if got.Totals.Params != 235_093_634_560 || len(got.Layers) != 95 || got.Layers[0].Layer != -1 {
+				t.Errorf("Tallies() = %d params in %d layers, want 235,093,634,560 in 94 and -1", got.Totals.Params, len(got.Layers))
+			}
+			for _, l := range got.Layers[2:] {
+				if l.Tensors != got.Layers[1].Tensors || l.Params != got.Layers[1].Params {
+					t.Errorf("layer %d = %+v, want as layer 0 %+v", l.Layer, l, got.Layers[1])
+				}
+			}
+			inv := ck.Inventory()
+			if !slices.Equal(got.Layers, inv.Layers()) || !slices.Equal(got.DTypes, inv.DTypes()) || got.Totals != inv.Totals() {
+				t.Errorf("Tallies() = %+v\nwant the inventory's %+v %+v %+v", got, inv.Layers(), inv.DTypes(), inv.Totals())
+			}
+		})
+	}
+}
