@@ -204,7 +204,8 @@ func appendValue(b []byte, v Value) []byte {
 		switch a.elem {
 		case ValueString:
 			prev := 0
-			for _, end := range a.ends {
+			for i := range a.n {
+				end := a.end(i)
 				b = appendString(b, a.blob[prev:end])
 				prev = end
 			}

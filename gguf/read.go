@@ -319,7 +319,7 @@ func (rd *reader) bytes(n int64, what string) ([]byte, error) {
 // stringElems reads a.n strings into one blob. It parses whole windows of the
 // read buffer at a time, so a typical token costs no call and no allocation.
 func (rd *reader) stringElems(a *array) error {
-	a.ends = make([]int, 0, min(a.n, preallocMax))
+	a.ends = make([]uint32, 0, min(a.n, preallocMax))
 	var sb strings.Builder
 	sb.Grow(min(a.n, preallocMax) * 8)
 	maxLen := uint64(rd.o.maxStringLen)
@@ -342,7 +342,7 @@ func (rd *reader) stringElems(a *array) error {
 				return errAt(rd.off, "element %d: %w: length %d, at most %d allowed", i, ErrLimit, n, maxLen)
 			}
 			sb.Write(w[p+8 : p+8+int(n)])
-			a.ends = append(a.ends, sb.Len())
+			a.addEnd(sb.Len())
 			p += 8 + int(n)
 			i++
 		}
@@ -358,7 +358,7 @@ func (rd *reader) stringElems(a *array) error {
 		if err := rd.copyTo(&sb, n, "string"); err != nil {
 			return prefix(err, "element %d", i)
 		}
-		a.ends = append(a.ends, sb.Len())
+		a.addEnd(sb.Len())
 		i++
 	}
 	a.blob = sb.String()
