@@ -65,13 +65,14 @@ func pythonInterpreter() (string, error) {
 }
 
 // runProcess runs name with args b.N times, its output discarded, and
-// reports the CPU time (user and system), the page faults (minor: fresh
+// reports the CPU time (user and system) and the page faults (minor: fresh
 // memory and mapped file pages, 12-15 µs each on the 2-core VMs this
-// was tuned on) and the peak RSS of a run besides its wall time.
+// was tuned on) of a run besides its wall time. (Not the peak RSS: wait4
+// reports the largest of the child and the process that forked it.)
 func runProcess(b *testing.B, env []string, name string, args ...string) {
 	b.Helper()
 	var cpu time.Duration
-	var faults, rss int64
+	var faults int64
 	for b.Loop() {
 		cmd := exec.Command(name, args...)
 		cmd.Env = env
@@ -81,11 +82,9 @@ func runProcess(b *testing.B, env []string, name string, args ...string) {
 		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 		cpu += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		faults += ru.Minflt + ru.Majflt
-		rss = max(rss, ru.Maxrss)
 	}
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(faults)/float64(b.N), "faults/op")
-	b.ReportMetric(float64(rss), "maxrss-KiB")
 }
 
 // BenchmarkInspectProcess runs `weightaudit inspect`, built from this tree,
