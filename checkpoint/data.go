@@ -102,11 +102,22 @@ func (r *Reader) file(ctx context.Context, name string) (hub.File, error) {
 // ReadAt reads len(p) bytes of file at off, counting them. A short read
 // is an error naming the file and the offset.
 func (r *Reader) ReadAt(ctx context.Context, file string, p []byte, off int64) error {
+	return r.readAt(ctx, file, p, off, false)
+}
+
+// readAt reads as ReadAt does; with exact set, through [hub.ReadExact]: a
+// remote file fetches these bytes and no read-ahead.
+func (r *Reader) readAt(ctx context.Context, file string, p []byte, off int64, exact bool) error {
 	f, err := r.file(ctx, file)
 	if err != nil {
 		return err
 	}
-	n, err := f.ReadAt(p, off)
+	var n int
+	if exact {
+		n, err = hub.ReadExact(f, p, off)
+	} else {
+		n, err = f.ReadAt(p, off)
+	}
 	r.read.Add(int64(n))
 	if n == len(p) {
 		return nil

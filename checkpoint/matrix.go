@@ -66,7 +66,10 @@ func (m *Matrix) RowBytes() int64 { return m.rowBytes }
 
 // ReadRow reads row i and decodes it into dst, which must hold Cols
 // elements; buf, when it holds RowBytes bytes, is used for the stored
-// row (else one is allocated).
+// row (else one is allocated). A remote file fetches the row and nothing
+// past it (see [hub.ReadExact]): rows are read one at a time where they
+// are scattered (a sample), so the next one rarely follows; reads of
+// consecutive rows go through ReadRows.
 func (m *Matrix) ReadRow(ctx context.Context, i int, dst []float32, buf []byte) error {
 	if i < 0 || i >= m.rows || len(dst) != m.cols {
 		return fmt.Errorf("tensor %s: row %d of %d into %d elements", m.t.Name, i, m.rows, len(dst))
@@ -74,7 +77,7 @@ func (m *Matrix) ReadRow(ctx context.Context, i int, dst []float32, buf []byte) 
 	if int64(len(buf)) != m.rowBytes {
 		buf = make([]byte, m.rowBytes)
 	}
-	if err := m.r.ReadAt(ctx, m.t.File, buf, m.off+int64(i)*m.rowBytes); err != nil {
+	if err := m.r.readAt(ctx, m.t.File, buf, m.off+int64(i)*m.rowBytes, true); err != nil {
 		return fmt.Errorf("tensor %s row %d: %w", m.t.Name, i, err)
 	}
 	if err := m.codec.Decode(dst, buf); err != nil {

@@ -154,14 +154,26 @@ func (v *view) cached(ctx context.Context, m chunkRows, r int, dst []float32) er
 }
 
 // column reads logical row i of a transposed tensor: its stored column i,
-// the whole tensor read once.
+// the whole tensor read once, a chunk of rows a read where the rows can be
+// read so (ReadRow fetches a remote row and nothing past it).
 func (v *view) column(ctx context.Context, i int, dst []float32) error {
 	n, c := v.m.Rows(), v.m.Cols()
 	if v.whole == nil {
 		whole := make([]float32, n*c)
-		for r := range n {
-			if err := v.m.ReadRow(ctx, r, whole[r*c:(r+1)*c], nil); err != nil {
-				return err
+		if m, ok := v.m.(chunkRows); ok {
+			k := int(max(1, chunkBytes/max(m.RowBytes(), 1)))
+			buf := make([]byte, int64(min(k, n))*m.RowBytes())
+			for r := 0; r < n; r += k {
+				k = min(k, n-r)
+				if err := m.ReadRows(ctx, r, k, whole[r*c:(r+k)*c], buf[:int64(k)*m.RowBytes()]); err != nil {
+					return err
+				}
+			}
+		} else {
+			for r := range n {
+				if err := v.m.ReadRow(ctx, r, whole[r*c:(r+1)*c], nil); err != nil {
+					return err
+				}
 			}
 		}
 		v.whole = whole

@@ -261,6 +261,16 @@ func (f *cachedFile) recordHeader() func(n int64) {
 }
 
 func (f *cachedFile) ReadAt(p []byte, off int64) (int, error) {
+	return f.read(p, off, false)
+}
+
+// readExact reads as ReadAt does; the remote file fetches what the cached
+// header does not hold with no read-ahead (see [ReadExact]).
+func (f *cachedFile) readExact(p []byte, off int64) (int, error) {
+	return f.read(p, off, true)
+}
+
+func (f *cachedFile) read(p []byte, off int64, exact bool) (int, error) {
 	want, eof, err := clipRead(f.id, p, off, f.size)
 	if err != nil {
 		return 0, err
@@ -275,7 +285,12 @@ func (f *cachedFile) ReadAt(p []byte, off int64) (int, error) {
 		if f.openErr != nil {
 			return done, f.openErr
 		}
-		n, err := f.inner.ReadAt(want[done:], off+int64(done))
+		var n int
+		if exact {
+			n, err = ReadExact(f.inner, want[done:], off+int64(done))
+		} else {
+			n, err = f.inner.ReadAt(want[done:], off+int64(done))
+		}
 		done += n
 		if err != nil && !(errors.Is(err, io.EOF) && done == len(want)) {
 			return done, err

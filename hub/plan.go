@@ -47,7 +47,32 @@ func PlanHeader(f File, n int64) bool {
 	return ok
 }
 
+// ReadExact reads len(p) bytes of f at off as f.ReadAt does, saying that
+// these bytes are all its reader wants from there: a remote file fetches
+// what it does not hold of them in one request (or as few as its largest
+// fetch allows) and not a byte more — no read-ahead however the reads
+// before ran, whatever plan another reader of f made. A reader of
+// scattered pieces (the sampled rows of a tensor, two of which may lie
+// side by side) uses it where ReadAt would fetch ahead what it never
+// reads. A file that fetches nothing (a local file, one in memory) is read
+// with ReadAt. It is safe for concurrent use when f is.
+func ReadExact(f File, p []byte, off int64) (int, error) {
+	if e, ok := f.(exactReader); ok {
+		return e.readExact(p, off)
+	}
+	return f.ReadAt(p, off)
+}
+
+// exactReader is a file that reads with no read-ahead on request (see
+// [ReadExact]).
+type exactReader interface {
+	readExact(p []byte, off int64) (int, error)
+}
+
 var (
+	_ exactReader = (*rangeFile)(nil)
+	_ exactReader = (*cachedFile)(nil)
+
 	_ ReadPlanner = (*rangeFile)(nil)
 	_ ReadPlanner = (*cachedFile)(nil)
 )

@@ -70,6 +70,59 @@ func TestPlanRead(t *testing.T) {
 	}
 }
 
+// ReadExact fetches what it is asked for and no more: reads running on
+// from each other, which ReadAt would serve with a read-ahead (64 KiB,
+// minRead), each fetch exactly their bytes, whatever plan the file holds;
+// what the file holds already is served without a fetch.
+func TestReadExact(t *testing.T) {
+	data := randomBytes(1<<20, 9)
+	fh := newFakeHub(t, memFiles(map[string][]byte{"model.safetensors": data}))
+	src := newSource(t, fh, "", hub.HFOptions{}, nil)
+	ctx := context.Background()
+	f, err := src.Open(ctx, "model.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	read := func(exact bool, off, n int64) {
+		t.Helper()
+		p := make([]byte, n)
+		var err error
+		if exact {
+			_, err = hub.ReadExact(f, p, off)
+		} else {
+			_, err = f.ReadAt(p, off)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(p) != string(data[off:off+n]) {
+			t.Fatalf("read of %d bytes at %d: wrong bytes", n, off)
+		}
+	}
+	read(true, 4096, 512)
+	read(true, 4608, 512) // where the last ended
+	read(true, 5120, 100)
+	hub.PlanRead(f, 0, 1000) // another reader's plan
+	read(true, 5220, 50)
+	want := []string{"bytes=4096-4607", "bytes=4608-5119", "bytes=5120-5219", "bytes=5220-5269"}
+	if got := fh.storageRanges(); !cmp.Equal(got, want) {
+		t.Errorf("exact reads: storage saw %q, want %q", got, want)
+	}
+	// ReadAt, where the last read ended, fetches ahead (the contrast that
+	// makes the exact reads above mean something); an exact read of bytes
+	// the read-ahead brought fetches nothing.
+	read(false, 5270, 10)
+	got := fh.storageRanges()
+	if len(got) != 5 || got[4] == "bytes=5270-5279" || !strings.HasPrefix(got[4], "bytes=5270-") {
+		t.Fatalf("ReadAt after the exact reads: storage saw %q, want one more fetch from 5270, reading ahead", got)
+	}
+	read(true, 5280, 200)
+	if n := len(fh.storageRanges()); n != 5 {
+		t.Errorf("an exact read of bytes held: %d fetches, want still 5", n)
+	}
+}
+
 // A planned header's first fetch is what the reader asks for until files of
 // its kind have been read; then as much as their headers took, and a
 // sixty-fourth more.

@@ -182,13 +182,23 @@ func (f *rangeFile) Close() error {
 // fewer bytes come only with an error (io.EOF at the end of the file). It is
 // safe for concurrent use. Requests run under the context given to Open.
 func (f *rangeFile) ReadAt(p []byte, off int64) (int, error) {
+	return f.read(p, off, false)
+}
+
+// readExact reads as ReadAt does, fetching what the cache does not hold
+// with no read-ahead (see [ReadExact]).
+func (f *rangeFile) readExact(p []byte, off int64) (int, error) {
+	return f.read(p, off, true)
+}
+
+func (f *rangeFile) read(p []byte, off int64, exact bool) (int, error) {
 	want, eof, err := clipRead(f.name, p, off, f.size)
 	if err != nil {
 		return 0, err
 	}
 	done := 0
 	for done < len(want) {
-		n, err := f.readSome(want[done:], off+int64(done))
+		n, err := f.readSome(want[done:], off+int64(done), exact)
 		done += n
 		if err != nil {
 			return done, err
@@ -236,9 +246,11 @@ func (h *headerRun) extent(size int64) int64 {
 }
 
 // readSome fills the front of dst (bytes at pos) from the cache or, when
-// the cache does not hold pos, with one fetch. It returns how many bytes it
-// filled, at least one unless it fails.
-func (f *rangeFile) readSome(dst []byte, pos int64) (int, error) {
+// the cache does not hold pos, with one fetch: of exactly what dst wants
+// up to the next bytes held with exact set, else perhaps more (a plan, a
+// first fetch, a read-ahead). It returns how many bytes it filled, at
+// least one unless it fails.
+func (f *rangeFile) readSome(dst []byte, pos int64, exact bool) (int, error) {
 	kind := path.Ext(f.name)
 	f.mu.Lock()
 	held := f.size // where the next block held after pos starts
@@ -257,6 +269,8 @@ func (f *rangeFile) readSome(dst []byte, pos int64) (int, error) {
 	var ahead int64 // how much a fetch reads: need, or more to read ahead
 	first := false
 	switch {
+	case exact:
+		// The reader wants these bytes and no others (see ReadExact).
 	case pos >= f.planOff && pos < f.planEnd:
 		// Planned: through to the plan's end, and not a byte past it; a
 		// header's start as far as the kind's headers went.
