@@ -127,21 +127,34 @@ func tokenizerSize(data []byte) (int64, error) {
 	return n, nil
 }
 
+// maxEmbeddingPadding is how many more rows an embedding may have than
+// its tokenizer has ids. Training code pads the embedding to a round size
+// or reserves slots the tokenizer does not define, and those rows are
+// never looked up; the published gaps (tokenizer ids against embedding
+// rows) are: Llama 3 none (128,256 both); Gemma 3 63 (ids through its
+// image token 262,144, so 262,145, against vocab_size 262,208); Qwen3 267
+// (151,669 ids, the last added token </think> 151,668, against 151,936);
+// DeepSeek-V3 465 (128,815 against 129,280); gpt-oss 1,069, the most
+// (o200k_harmony's ids through <|endofprompt|> 200,018, so 200,019,
+// against vocab_size 201,088). The limit is about twice that; a tokenizer
+// of another model passes it only if its size is within 2,048 of the
+// right one (Llama 2's 32,000 ids against Qwen3's 151,936 rows is off by
+// 119,936).
+const maxEmbeddingPadding = 2048
+
 // tokenizerFindings checks the tokenizers' sizes against the embeddings
 // and against each other. The rule: an embedding may have more rows than
-// the tokenizer has tokens, never fewer. Training code pads the embedding
-// to a round size and the padded rows are never looked up (Qwen3's
-// tokenizer.json defines 151,669 ids, its config.json vocab_size and
-// embed_tokens are 151,936; DeepSeek-V3's 128,815 against 129,280), so a
-// Hugging Face tokenizer may fall short of its embedding and of the GGUF
-// token list. A GGUF token list equals its embedding's rows exactly:
-// llama.cpp's converter pads the list to vocab_size with "[PAD<id>]"
-// tokens (convert_hf_to_gguf.py, get_vocab_base and the SentencePiece
-// path), and llama.cpp creates token_embd.weight as [n_embd, n_tokens] and
-// refuses a file whose tensor has another shape (src/llama-model.cpp).
-// For the same reason the GGUF list equals the Hugging Face config's
-// vocab_size: every family's [arch.ConfigComparer] compares vocab_size
-// with the list's length, so that is not said twice here.
+// the tokenizer has tokens, by at most maxEmbeddingPadding, never fewer.
+// So a Hugging Face tokenizer may fall short of its embedding and of the
+// GGUF token list by that much. A GGUF token list equals its embedding's
+// rows exactly: llama.cpp's converter pads the list to vocab_size with
+// "[PAD<id>]" tokens (convert_hf_to_gguf.py, get_vocab_base and the
+// SentencePiece path), and llama.cpp creates token_embd.weight as
+// [n_embd, n_tokens] and refuses a file whose tensor has another shape
+// (src/llama-model.cpp). For the same reason the GGUF list equals the
+// Hugging Face config's vocab_size: every family's [arch.ConfigComparer]
+// compares vocab_size with the list's length, so that is not said twice
+// here.
 func tokenizerFindings(vs [2]vocabulary) []Finding {
 	var out []Finding
 	for _, v := range vs {
@@ -155,6 +168,10 @@ func tokenizerFindings(vs [2]vocabulary) []Finding {
 			out = append(out, Finding{Field: "tokenizer.json", Tensor: v.embedding, Message: fmt.Sprintf(
 				"%s: tokenizer.json defines %d token ids, %s has %d rows: ids %d and above have no embedding",
 				v.source, v.tokens, v.embedding, v.rows, v.rows)})
+		case v.format != checkpoint.FormatGGUF && v.rows-v.tokens > maxEmbeddingPadding:
+			out = append(out, Finding{Field: "tokenizer.json", Tensor: v.embedding, Message: fmt.Sprintf(
+				"%s: tokenizer.json defines %d token ids, %s has %d rows: %d rows without a token, more than the %d of padding a model has (gpt-oss, the most published, 1,069): the tokenizer of another model?",
+				v.source, v.tokens, v.embedding, v.rows, v.rows-v.tokens, maxEmbeddingPadding)})
 		}
 	}
 	g, h := vs[0], vs[1]
@@ -164,10 +181,16 @@ func tokenizerFindings(vs [2]vocabulary) []Finding {
 	if g.format != checkpoint.FormatGGUF || h.format == checkpoint.FormatGGUF || g.tokens < 0 {
 		return out
 	}
-	if h.tokens > g.tokens {
+	switch {
+	case h.tokens > g.tokens:
 		out = append(out, Finding{Field: "tokenizer.ggml.tokens", Message: fmt.Sprintf(
 			"%s's tokenizer.json defines %d token ids, %s's tokenizer.ggml.tokens only %d: the GGUF lacks %d of its tokens",
 			h.source, h.tokens, g.source, g.tokens, h.tokens-g.tokens)})
+	case h.tokens >= 0 && h.rows < 0 && g.tokens-h.tokens > maxEmbeddingPadding:
+		// With an embedding, the Hugging Face side's own check says it.
+		out = append(out, Finding{Field: "tokenizer.ggml.tokens", Message: fmt.Sprintf(
+			"%s's tokenizer.json defines %d token ids, %s's tokenizer.ggml.tokens %d: %d more, beyond the %d of padding a model has: the tokenizer of another model?",
+			h.source, h.tokens, g.source, g.tokens, g.tokens-h.tokens, maxEmbeddingPadding)})
 	}
 	return out
 }
