@@ -62,28 +62,61 @@ var mantissaBits = map[string]int{"F16": 10, "BF16": 7, "F8_E4M3": 3, "F8_E5M2":
 // row in the type called dtype adds; 0 for F32 and F64 (exact here). A
 // ggml type is named as gguf.ParseType reads it.
 func sqErr(dtype string, row []float32) float64 {
+	return modelOf(dtype).sqErr(row)
+}
+
+// errModel is how sqErr reads a storage type: a float type's mantissa
+// bits, or a block type's step; neither for a type stored exactly. A
+// tensor's is worked out once, not for every row.
+type errModel struct {
+	bits  int       // a float type's mantissa bits, 0 for none
+	block blockStep // a block type's step, size 0 for none, -1 for one block a row
+}
+
+func modelOf(dtype string) errModel {
 	if bits, ok := mantissaBits[dtype]; ok {
-		return floatSqErr(row, bits)
+		return errModel{bits: bits}
 	}
-	var b blockStep
 	if g, ok := strings.CutPrefix(dtype, int4Prefix); ok { // GPTQ/AWQ: min + scale, 4 bits, per group of inputs
 		n, _ := strconv.Atoi(g)
 		if n <= 0 {
-			n = len(row)
+			n = -1
 		}
-		b = blockStep{size: max(n, 1), levels: 15, minMax: true}
-	} else {
-		t, ok := gguf.ParseType(dtype)
-		if !ok || t == gguf.TypeF32 || t == gguf.TypeF64 {
-			return 0 // exact, or a type that holds no rounded values
-		}
-		if b, ok = blockSteps[t]; !ok {
-			b = blockStep{size: 32, levels: 4} // lattice and ternary codes: coarse
-		}
+		return errModel{block: blockStep{size: n, levels: 15, minMax: true}}
 	}
+	t, ok := gguf.ParseType(dtype)
+	if !ok || t == gguf.TypeF32 || t == gguf.TypeF64 {
+		return errModel{} // exact, or a type that holds no rounded values
+	}
+	b, ok := blockSteps[t]
+	if !ok {
+		b = blockStep{size: 32, levels: 4} // lattice and ternary codes: coarse
+	}
+	return errModel{block: b}
+}
+
+// blockSize is the values one block of row serves: its size, or the whole
+// row for one block a row (at least 1).
+func (m errModel) blockSize(row []float32) int {
+	if m.block.size < 0 {
+		return max(len(row), 1)
+	}
+	return m.block.size
+}
+
+// sqErr is sqErr of a row stored in the model's type.
+func (m errModel) sqErr(row []float32) float64 {
+	switch {
+	case m.bits > 0:
+		return floatSqErr(row, m.bits)
+	case m.block.size == 0:
+		return 0
+	}
+	b := m.block
+	size := m.blockSize(row)
 	var sum float64
-	for i := 0; i < len(row); i += b.size {
-		block := row[i:min(i+b.size, len(row))]
+	for i := 0; i < len(row); i += size {
+		block := row[i:min(i+size, len(row))]
 		lo, hi := block[0], block[0]
 		for _, x := range block[1:] {
 			if x < lo {
@@ -93,14 +126,19 @@ func sqErr(dtype string, row []float32) float64 {
 				hi = x
 			}
 		}
-		r := float64(hi) - float64(lo)
-		if !b.minMax {
-			r = max(math.Abs(float64(lo)), math.Abs(float64(hi)))
-		}
-		s := r / b.levels
-		sum += float64(len(block)) * s * s / 12
+		sum += blockTerm(b, len(block), lo, hi)
 	}
 	return sum
+}
+
+// blockTerm is a block's share of sqErr: n values of range lo..hi.
+func blockTerm(b blockStep, n int, lo, hi float32) float64 {
+	r := float64(hi) - float64(lo)
+	if !b.minMax {
+		r = max(math.Abs(float64(lo)), math.Abs(float64(hi)))
+	}
+	s := r / b.levels
+	return float64(n) * s * s / 12
 }
 
 // floatSqErr is Σ s²/12 for a float type of bits mantissa bits: s is

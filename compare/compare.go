@@ -372,7 +372,8 @@ func (c *comparer) compare(p pairing1) (Pair, error) {
 	rows := c.rows(p.k, ma.rows())
 	res.Rows = len(rows)
 	var st stats
-	va, vb := make([]float32, ma.cols()), make([]float32, mb.cols())
+	ea, eb := modelOf(c.a.storage(p.a)), modelOf(c.b.storage(p.b))
+	bufA, bufB := make([]float32, ma.cols()), make([]float32, mb.cols())
 	perRow := make([]float64, len(rows))
 	for j, i := range rows {
 		if j%256 == 0 {
@@ -380,15 +381,16 @@ func (c *comparer) compare(p pairing1) (Pair, error) {
 				return res, err
 			}
 		}
-		if err := ma.row(c.ctx, i, va); err != nil {
+		va, err := ma.rowRef(c.ctx, i, bufA)
+		if err != nil {
 			return res, err
 		}
-		if err := mb.row(c.ctx, i, vb); err != nil {
+		vb, err := mb.rowRef(c.ctx, i, bufB)
+		if err != nil {
 			return res, err
 		}
 		before := st.diff2
-		st.add(va, vb)
-		st.expected += sqErr(c.a.storage(p.a), va) + sqErr(c.b.storage(p.b), va)
+		st.measure(va, vb, ea, eb)
 		perRow[j] = st.diff2 - before
 	}
 	res.RelRMS, res.MaxAbs, res.Cosine = st.relRMS(), st.maxAbs, st.cosine()
@@ -449,14 +451,77 @@ func (s *stats) add(a, b []float32) {
 		b2 += y * y
 		ab += x * y
 		diff2 += d * d
-		if d < 0 {
-			d = -d
-		}
-		if d > maxAbs {
+		if d = math.Abs(d); d > maxAbs { // no branch on the sign
 			maxAbs = d
 		}
 	}
 	s.a2, s.b2, s.ab, s.diff2, s.maxAbs = a2, b2, ab, diff2, maxAbs
+}
+
+// measure adds the rows a and b to the sums as add does, and to expected
+// what a would carry stored in ma's type and in mb's (ma.sqErr(a) +
+// mb.sqErr(a)). A float type against a block type, as a conversion is,
+// takes one pass over the rows (measureFloatBlock); other pairs take add
+// and sqErr apart. --full runs it over every element.
+func (s *stats) measure(a, b []float32, ma, mb errModel) {
+	switch {
+	case ma.bits > 0 && mb.block.size != 0:
+		s.expected += s.measureFloatBlock(a, b, ma.bits, mb.block, false)
+	case mb.bits > 0 && ma.block.size != 0:
+		s.expected += s.measureFloatBlock(a, b, mb.bits, ma.block, true)
+	default:
+		s.add(a, b)
+		s.expected += ma.sqErr(a) + mb.sqErr(a)
+	}
+}
+
+// measureFloatBlock is measure of a float type of bits mantissa bits and a
+// block type of step bs, in one pass: the block's min and max, the float
+// type's s² and add's sums, each taken in the order add and sqErr take it,
+// so the figures are theirs to the bit. It returns the expected error to
+// add, the float type's + the block type's (the block type's first when
+// blockFirst).
+func (s *stats) measureFloatBlock(a, b []float32, bits int, bs blockStep, blockFirst bool) float64 {
+	size := errModel{block: bs}.blockSize(a)
+	b = b[:len(a)]
+	a2, b2, ab, diff2, maxAbs, nonFinite := s.a2, s.b2, s.ab, s.diff2, s.maxAbs, s.nonFinite
+	var fl, blk float64 // the float type's Σ s², the block type's sqErr
+	bias := uint64(1023 - 2*127 - 2*bits)
+	for i0 := 0; i0 < len(a); i0 += size {
+		end := min(i0+size, len(a))
+		lo, hi := a[i0], a[i0]
+		for i := i0; i < end; i++ {
+			xf := a[i]
+			if e := uint64(math.Float32bits(xf) >> 23 & 0xff); e-1 < 254 { // not zero, subnormal or non-finite
+				fl += math.Float64frombits((2*e + bias) << 52)
+			}
+			if xf < lo {
+				lo = xf
+			}
+			if xf > hi {
+				hi = xf
+			}
+			x, y := float64(xf), float64(b[i])
+			d := x - y
+			if d-d != 0 { // NaN or ±Inf on a side: counted apart, out of the sums
+				nonFinite++
+				continue
+			}
+			a2 += x * x
+			b2 += y * y
+			ab += x * y
+			diff2 += d * d
+			if d = math.Abs(d); d > maxAbs { // no branch on the sign
+				maxAbs = d
+			}
+		}
+		blk += blockTerm(bs, end-i0, lo, hi)
+	}
+	s.a2, s.b2, s.ab, s.diff2, s.maxAbs, s.nonFinite = a2, b2, ab, diff2, maxAbs, nonFinite
+	if blockFirst {
+		return blk + fl/12
+	}
+	return fl/12 + blk
 }
 
 // relRMS is ‖a−b‖/‖a‖: 0 for two zero tensors, +Inf for a zero a and a

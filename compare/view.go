@@ -31,8 +31,12 @@ type view struct {
 	first      int
 }
 
-// chunkBytes is the size of one read of a sequential view.
-const chunkBytes = 1 << 20
+// chunkBytes bounds one read of a sequential view, and chunkFloats the
+// rows it decodes at once.
+const (
+	chunkBytes  = 1 << 20
+	chunkFloats = 1 << 19
+)
 
 // view returns the view of slot sl, of role k.
 func (s *side) view(rd *checkpoint.Reader, sl slot, k key) (*view, error) {
@@ -116,6 +120,20 @@ func (v *view) row(ctx context.Context, i int, dst []float32) error {
 	return v.m.ReadRow(ctx, r, dst, v.buf)
 }
 
+// rowRef returns logical row i: the view's own copy of it when the view
+// holds it (a chunk of a sequential view, valid until the next call), else
+// scratch (Cols elements) filled as row fills it.
+func (v *view) rowRef(ctx context.Context, i int, scratch []float32) ([]float32, error) {
+	if m, ok := v.m.(chunkRows); ok && v.sequential && v.stored == nil && !v.transposed {
+		if err := v.fill(ctx, m, i); err != nil {
+			return nil, err
+		}
+		c := m.Cols()
+		return v.cache[(i-v.first)*c : (i-v.first+1)*c], nil
+	}
+	return scratch, v.row(ctx, i, scratch)
+}
+
 // chunkRows are rows read several at a time: a plain matrix's, or FP8
 // rows with their block scales.
 type chunkRows interface {
@@ -131,25 +149,40 @@ var (
 // cached serves row r from the rows read in one chunk, reading the chunk
 // from r on when r is not in it.
 func (v *view) cached(ctx context.Context, m chunkRows, r int, dst []float32) error {
-	c := m.Cols()
-	if n := len(v.cache) / max(c, 1); r < v.first || r >= v.first+n || n == 0 {
-		k := int(min(int64(m.Rows()-r), max(1, chunkBytes/max(m.RowBytes(), 1))))
-		if cap(v.cache) < k*c {
-			v.release()
-			v.cache = getFloats(k * c)
-		}
-		v.cache = v.cache[:k*c]
-		if nb := int64(k) * m.RowBytes(); int64(cap(v.cacheBuf)) < nb {
-			putBytes(v.cacheBuf)
-			v.cacheBuf = getBytes(int(nb))
-		}
-		v.cacheBuf = v.cacheBuf[:int64(k)*m.RowBytes()]
-		if err := m.ReadRows(ctx, r, k, v.cache, v.cacheBuf); err != nil {
-			return err
-		}
-		v.first = r
+	if err := v.fill(ctx, m, r); err != nil {
+		return err
 	}
+	c := m.Cols()
 	copy(dst, v.cache[(r-v.first)*c:(r-v.first+1)*c])
+	return nil
+}
+
+// fill makes the chunk hold row r, reading the rows from r on when it does
+// not: as many as chunkBytes of stored rows and chunkFloats of decoded ones
+// hold (at least one). The buffers are taken at their full sizes, so that
+// the pools serve every tensor's chunks with the same buffers.
+func (v *view) fill(ctx context.Context, m chunkRows, r int) error {
+	c := m.Cols()
+	if n := len(v.cache) / max(c, 1); r >= v.first && r < v.first+n && n > 0 {
+		return nil
+	}
+	rb := m.RowBytes()
+	k := int(min(int64(m.Rows()-r), max(1, min(chunkBytes/max(rb, 1), int64(chunkFloats/max(c, 1))))))
+	if cap(v.cache) < k*c {
+		v.release()
+		v.cache = getFloats(max(k*c, chunkFloats))
+	}
+	v.cache = v.cache[:k*c]
+	if nb := int64(k) * rb; int64(cap(v.cacheBuf)) < nb {
+		putBytes(v.cacheBuf)
+		v.cacheBuf = getBytes(int(max(nb, chunkBytes)))
+	}
+	v.cacheBuf = v.cacheBuf[:int64(k)*rb]
+	if err := m.ReadRows(ctx, r, k, v.cache, v.cacheBuf); err != nil {
+		v.cache = v.cache[:0]
+		return err
+	}
+	v.first = r
 	return nil
 }
 
