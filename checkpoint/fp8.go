@@ -40,11 +40,23 @@ func DecodeFP8Block(dst []float32, codes []byte, dtype safetensors.DType, scales
 	}
 	for b, s := range scales {
 		lo, hi := b*blockCols, min((b+1)*blockCols, len(dst))
-		for c, code := range codes[lo:hi] {
-			dst[lo+c] = tab[code] * s
-		}
+		decodeFP8Scaled(dst[lo:hi], codes[lo:hi], tab, s)
 	}
 	return nil
+}
+
+// decodeFP8Scaled sets dst[i] = tab[codes[i]]·s; len(codes) ≥ len(dst).
+// The loop takes four values a step with their bounds checked once.
+func decodeFP8Scaled(dst []float32, codes []byte, tab *[256]float32, s float32) {
+	codes = codes[:len(dst)]
+	i := 0
+	for ; i+4 <= len(dst); i += 4 {
+		d, c := dst[i:i+4:i+4], codes[i:i+4:i+4]
+		d[0], d[1], d[2], d[3] = tab[c[0]]*s, tab[c[1]]*s, tab[c[2]]*s, tab[c[3]]*s
+	}
+	for ; i < len(dst); i++ {
+		dst[i] = tab[codes[i]] * s
+	}
 }
 
 // fp8E4M3 and fp8E5M2 are the values of every code, as safetensors
