@@ -68,6 +68,16 @@ func BenchmarkMatMul(b *testing.B) {
 				}
 				report(b)
 			})
+			b.Run(fmt.Sprintf("n=%d/pair/jobs=%d", n, jobs), func(b *testing.B) { // both precisions, as the spot-check runs
+				b.SetBytes(rows * cols * 4)
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := forward.MatMulPair(ctx, y32, y64, w, x32, x64, jobs); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(2*flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
 		}
 	}
 }

@@ -332,3 +332,29 @@ func dotW[T Float](w []float32, x []T) T {
 	}
 	return (s0 + s1) + (s2 + s3)
 }
+
+// dotPair returns dotW(w, x32) and dotW(w, x64), bit for bit. Where the
+// CPU has a vector kernel for it (hasDotPairVec, dot_amd64.go) the
+// whole groups of four columns go through that kernel in one pass over
+// w: its four lanes are dotW's four partial sums, each accumulated in
+// the same order with the same roundings (a float32 product rounded,
+// then added; the float64 product of the exactly widened weight), and
+// the float32 and float64 chains overlap. The tail of fewer than four
+// columns and the final combination are dotW's. len(x32) = len(x64) ≤
+// len(w).
+func dotPair(w []float32, x32 []float32, x64 []float64) (float32, float64) {
+	n := len(x32)
+	if !hasDotPairVec || n < 4 {
+		return dotW(w, x32), dotW(w, x64)
+	}
+	w, x64 = w[:n], x64[:n]
+	var a [4]float32
+	var b [4]float64
+	j := n &^ 3
+	dotPairVec(&w[0], &x32[0], &x64[0], j, &a, &b)
+	for ; j < n; j++ {
+		a[0] += float32(w[j] * x32[j])
+		b[0] += float64(float64(w[j]) * x64[j])
+	}
+	return (a[0] + a[1]) + (a[2] + a[3]), (b[0] + b[1]) + (b[2] + b[3])
+}

@@ -266,7 +266,16 @@ func MatMulPair(ctx context.Context, y32 []float32, y64 []float64, w RowSource, 
 	}
 	rows, cols := w.Rows(), w.Cols()
 	return forRows(ctx, w, jobs, func(i int, row []float32) {
-		applyRow(y32[i:], rows, row, x32, n, cols)
-		applyRow(y64[i:], rows, row, x64, n, cols)
+		applyRowPair(y32[i:], y64[i:], rows, row, x32, x64, n, cols)
 	})
+}
+
+// applyRowPair is applyRow in both precisions at once, through dotPair:
+// y32[t·stride], y64[t·stride] = the dot products of row with x32[t] and
+// x64[t], bit-identical to two applyRow calls.
+func applyRowPair(y32 []float32, y64 []float64, stride int, row []float32, x32 []float32, x64 []float64, n, cols int) {
+	row = row[:cols:cols]
+	for t := range n {
+		y32[t*stride], y64[t*stride] = dotPair(row, x32[t*cols:(t+1)*cols], x64[t*cols:(t+1)*cols])
+	}
 }

@@ -261,3 +261,85 @@ func TestRowRange(t *testing.T) {
 		}
 	}
 }
+
+// MatMulPair computes each precision bit for bit as MatMul does alone,
+// for row lengths with and without a tail of fewer than four columns and
+// for one and several tokens and jobs: the spot-check's float32 path and
+// its float64 reference may share the row pass but not change a result.
+func TestMatMulPairBitIdentical(t *testing.T) {
+	ctx := context.Background()
+	r := newRand(71)
+	for _, cols := range []int{1, 3, 4, 7, 64, 4099} {
+		for _, n := range []int{1, 3} {
+			for _, jobs := range []int{1, 2} {
+				t.Run(fmt.Sprintf("cols=%d/n=%d/jobs=%d", cols, n, jobs), func(t *testing.T) {
+					const rows = 9
+					w := mustDense(t, rows, cols, randVec32(r, rows*cols, 1))
+					x32 := randVec32(r, n*cols, 1)
+					x64 := randVec(r, n*cols, 1) // not x32 widened: the paths see different inputs
+					want32, want64 := make([]float32, n*rows), make([]float64, n*rows)
+					if err := forward.MatMul(ctx, want32, w, x32, jobs); err != nil {
+						t.Fatal(err)
+					}
+					if err := forward.MatMul(ctx, want64, w, x64, jobs); err != nil {
+						t.Fatal(err)
+					}
+					got32, got64 := make([]float32, n*rows), make([]float64, n*rows)
+					if err := forward.MatMulPair(ctx, got32, got64, w, x32, x64, jobs); err != nil {
+						t.Fatal(err)
+					}
+					if !bitsEqual(got32, want32) || !bitsEqual(got64, want64) {
+						t.Errorf("MatMulPair = %v, %v; want MatMul's %v, %v", got32, got64, want32, want64)
+					}
+					// And both equal the plain sums within rounding (the independent check).
+					checkClose(t, "float64", got64, naiveMatMul(w2(t, w), rows, cols, x64), 1e-12)
+				})
+			}
+		}
+	}
+}
+
+// MatMulPair keeps MatMul's bits on values at the edges of the float
+// types too: subnormal products, signed zeros, overflow to infinity.
+func TestMatMulPairBitIdenticalEdges(t *testing.T) {
+	ctx := context.Background()
+	const rows, cols = 4, 13
+	tiny := math.SmallestNonzeroFloat32
+	var w []float32
+	for i := range rows * cols {
+		w = append(w, []float32{1e-20, -1e-20, 0, float32(math.Copysign(0, -1)), 3e38, -2.5, float32(tiny) * 4}[i%7])
+	}
+	x32 := make([]float32, 2*cols)
+	x64 := make([]float64, 2*cols)
+	for i := range x32 {
+		x32[i] = []float32{1e-20, 3e38, -1, float32(math.Copysign(0, -1)), 7e-30}[i%5]
+		x64[i] = []float64{1e-300, 1e308, -1, math.Copysign(0, -1), 7e-30}[i%5]
+	}
+	d := mustDense(t, rows, cols, w)
+	want32, want64 := make([]float32, 2*rows), make([]float64, 2*rows)
+	got32, got64 := make([]float32, 2*rows), make([]float64, 2*rows)
+	if err := forward.MatMul(ctx, want32, d, x32, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := forward.MatMul(ctx, want64, d, x64, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := forward.MatMulPair(ctx, got32, got64, d, x32, x64, 1); err != nil {
+		t.Fatal(err)
+	}
+	if !bitsEqual(got32, want32) || !bitsEqual(got64, want64) {
+		t.Errorf("MatMulPair = %v, %v; want MatMul's %v, %v", got32, got64, want32, want64)
+	}
+}
+
+// w2 returns the rows of d as one slice.
+func w2(tb testing.TB, d *forward.Dense) []float32 {
+	tb.Helper()
+	out := make([]float32, d.Rows()*d.Cols())
+	for i := range d.Rows() {
+		if err := d.Row(i, out[i*d.Cols():(i+1)*d.Cols()]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return out
+}

@@ -1,0 +1,44 @@
+//go:build amd64 && !purego
+
+package forward
+
+// On amd64 with AVX (every x86-64 CPU since 2011), dotPair's groups of
+// four columns run in assembly (dot_amd64.s): one 4-lane float32 and one
+// 4-lane float64 accumulator, whose lanes are dotW's four partial sums,
+// with the same operations in the same order (a rounded multiply, then a
+// rounded add; never a fused multiply-add), so the results are those of
+// the portable code bit for bit (TestMatMulPairBitIdentical). Build with
+// -tags purego to keep the portable kernel.
+
+func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+func xgetbv() (eax, edx uint32)
+
+//go:noescape
+func dotPairAVX(w, x32 *float32, x64 *float64, n int, s32 *[4]float32, s64 *[4]float64)
+
+// hasAVX reports whether the CPU has AVX and the OS saves the YMM
+// registers (CPUID leaf 1 ECX: OSXSAVE bit 27, AVX bit 28; XCR0 bits 1
+// and 2).
+func hasAVX() bool {
+	maxLeaf, _, _, _ := cpuid(0, 0)
+	if maxLeaf < 1 {
+		return false
+	}
+	_, _, ecx, _ := cpuid(1, 0)
+	if ecx&(1<<27) == 0 || ecx&(1<<28) == 0 {
+		return false
+	}
+	xcr0, _ := xgetbv()
+	return xcr0&6 == 6
+}
+
+// hasDotPairVec reports whether dotPairVec runs here.
+var hasDotPairVec = hasAVX()
+
+// dotPairVec sets lane k of s32 and of s64 to the sums over j = k, k+4,
+// … < n of w[j]·x32[j] and of float64(w[j])·x64[j], each product rounded
+// to its type before it is added: dotW's partial sums s0 … s3. n is a
+// positive multiple of 4; only call it when hasDotPairVec.
+func dotPairVec(w, x32 *float32, x64 *float64, n int, s32 *[4]float32, s64 *[4]float64) {
+	dotPairAVX(w, x32, x64, n, s32, s64)
+}

@@ -1,0 +1,55 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+TEXT ·cpuid(SB), NOSPLIT, $0-24
+	MOVL eaxArg+0(FP), AX
+	MOVL ecxArg+4(FP), CX
+	CPUID
+	MOVL AX, eax+8(FP)
+	MOVL BX, ebx+12(FP)
+	MOVL CX, ecx+16(FP)
+	MOVL DX, edx+20(FP)
+	RET
+
+// func xgetbv() (eax, edx uint32)
+TEXT ·xgetbv(SB), NOSPLIT, $0-8
+	MOVL $0, CX
+	XGETBV
+	MOVL AX, eax+0(FP)
+	MOVL DX, edx+4(FP)
+	RET
+
+// func dotPairAVX(w, x32 *float32, x64 *float64, n int, s32 *[4]float32, s64 *[4]float64)
+//
+// X0 holds the four float32 partial sums, Y1 the four float64 ones; each
+// step takes four columns: X2 = w, X3 = w·x32 (rounded to float32) added
+// to X0, Y4 = w widened exactly, times x64 (rounded) added to Y1.
+TEXT ·dotPairAVX(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ x32+8(FP), DI
+	MOVQ x64+16(FP), DX
+	MOVQ n+24(FP), CX
+	VXORPS X0, X0, X0
+	VXORPD Y1, Y1, Y1
+
+loop:
+	VMOVUPS   (SI), X2
+	VMULPS    (DI), X2, X3
+	VADDPS    X3, X0, X0
+	VCVTPS2PD X2, Y4
+	VMULPD    (DX), Y4, Y4
+	VADDPD    Y4, Y1, Y1
+	ADDQ      $16, SI
+	ADDQ      $16, DI
+	ADDQ      $32, DX
+	SUBQ      $4, CX
+	JNZ       loop
+
+	MOVQ    s32+32(FP), AX
+	VMOVUPS X0, (AX)
+	MOVQ    s64+40(FP), AX
+	VMOVUPD Y1, (AX)
+	VZEROUPPER
+	RET
