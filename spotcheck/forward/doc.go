@@ -45,6 +45,12 @@
 // PyTorch, whose reductions use other summation orders; both are
 // deterministic.
 //
+// [MatMulPair], which runs both paths over each row at once, does their
+// dot products on amd64 in AVX assembly (dot_amd64.s) whose vector lanes
+// are the portable code's partial sums, with the same roundings in the
+// same order: the results are the portable ones bit for bit (build with
+// -tags purego for the portable code alone).
+//
 // Weights (matrix rows and norm weights) are always float32, because that
 // is what dequantization yields; the float64 path widens them exactly.
 // Activations have the element type T.
