@@ -16,6 +16,9 @@ func xgetbv() (eax, edx uint32)
 //go:noescape
 func dotPairAVX(w, x32 *float32, x64 *float64, n int, s32 *[4]float32, s64 *[4]float64)
 
+//go:noescape
+func dotPair2AVX(w, x32a, x32b *float32, x64a, x64b *float64, n int, s32 *[8]float32, s64 *[8]float64)
+
 // hasAVX reports whether the CPU has AVX and the OS saves the YMM
 // registers (CPUID leaf 1 ECX: OSXSAVE bit 27, AVX bit 28; XCR0 bits 1
 // and 2).
@@ -41,4 +44,10 @@ var hasDotPairVec = hasAVX()
 // positive multiple of 4; only call it when hasDotPairVec.
 func dotPairVec(w, x32 *float32, x64 *float64, n int, s32 *[4]float32, s64 *[4]float64) {
 	dotPairAVX(w, x32, x64, n, s32, s64)
+}
+
+// dotPair2Vec is dotPairVec for two inputs a and b at once: lanes 0 … 3
+// of s32 and s64 are a's partial sums, lanes 4 … 7 b's.
+func dotPair2Vec(w, x32a, x32b *float32, x64a, x64b *float64, n int, s32 *[8]float32, s64 *[8]float64) {
+	dotPair2AVX(w, x32a, x32b, x64a, x64b, n, s32, s64)
 }

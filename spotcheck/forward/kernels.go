@@ -358,3 +358,29 @@ func dotPair(w []float32, x32 []float32, x64 []float64) (float32, float64) {
 	}
 	return (a[0] + a[1]) + (a[2] + a[3]), (b[0] + b[1]) + (b[2] + b[3])
 }
+
+// dotPair2 is dotPair for two inputs, a and b, over the same weights:
+// each result bit for bit dotPair's. The vector kernel loads each weight
+// once for both and overlaps their four chains of additions, which a
+// single dot product cannot (its order is fixed).
+func dotPair2(w []float32, x32a, x32b []float32, x64a, x64b []float64) (a32, b32 float32, a64, b64 float64) {
+	n := len(x32a)
+	if !hasDotPairVec || n < 4 {
+		a32, a64 = dotPair(w, x32a, x64a)
+		b32, b64 = dotPair(w, x32b, x64b)
+		return a32, b32, a64, b64
+	}
+	w, x32b, x64a, x64b = w[:n], x32b[:n], x64a[:n], x64b[:n]
+	var s32 [8]float32
+	var s64 [8]float64
+	j := n &^ 3
+	dotPair2Vec(&w[0], &x32a[0], &x32b[0], &x64a[0], &x64b[0], j, &s32, &s64)
+	for ; j < n; j++ {
+		s32[0] += float32(w[j] * x32a[j])
+		s64[0] += float64(float64(w[j]) * x64a[j])
+		s32[4] += float32(w[j] * x32b[j])
+		s64[4] += float64(float64(w[j]) * x64b[j])
+	}
+	return (s32[0] + s32[1]) + (s32[2] + s32[3]), (s32[4] + s32[5]) + (s32[6] + s32[7]),
+		(s64[0] + s64[1]) + (s64[2] + s64[3]), (s64[4] + s64[5]) + (s64[6] + s64[7])
+}

@@ -270,12 +270,18 @@ func MatMulPair(ctx context.Context, y32 []float32, y64 []float64, w RowSource, 
 	})
 }
 
-// applyRowPair is applyRow in both precisions at once, through dotPair:
-// y32[t·stride], y64[t·stride] = the dot products of row with x32[t] and
-// x64[t], bit-identical to two applyRow calls.
+// applyRowPair is applyRow in both precisions at once, through dotPair
+// (tokens two at a time through dotPair2): y32[t·stride], y64[t·stride] =
+// the dot products of row with x32[t] and x64[t], bit-identical to two
+// applyRow calls.
 func applyRowPair(y32 []float32, y64 []float64, stride int, row []float32, x32 []float32, x64 []float64, n, cols int) {
 	row = row[:cols:cols]
-	for t := range n {
+	t := 0
+	for ; t+2 <= n; t += 2 {
+		a, b := t*cols, (t+1)*cols
+		y32[t*stride], y32[(t+1)*stride], y64[t*stride], y64[(t+1)*stride] = dotPair2(row, x32[a:b], x32[b:b+cols], x64[a:b], x64[b:b+cols])
+	}
+	if t < n {
 		y32[t*stride], y64[t*stride] = dotPair(row, x32[t*cols:(t+1)*cols], x64[t*cols:(t+1)*cols])
 	}
 }
