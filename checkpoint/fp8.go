@@ -46,10 +46,16 @@ func DecodeFP8Block(dst []float32, codes []byte, dtype safetensors.DType, scales
 }
 
 // decodeFP8Scaled sets dst[i] = tab[codes[i]]·s; len(codes) ≥ len(dst).
-// The loop takes four values a step with their bounds checked once.
+// E4M3's whole groups of eight go through the vector kernel where there
+// is one (fp8_amd64.go); the loop takes four values a step with their
+// bounds checked once.
 func decodeFP8Scaled(dst []float32, codes []byte, tab *[256]float32, s float32) {
 	codes = codes[:len(dst)]
 	i := 0
+	if hasE4M3Vec && tab == &fp8E4M3 && len(dst) >= 8 {
+		i = len(dst) &^ 7
+		e4m3ScaledVec(&dst[0], &codes[0], i, s)
+	}
 	for ; i+4 <= len(dst); i += 4 {
 		d, c := dst[i:i+4:i+4], codes[i:i+4:i+4]
 		d[0], d[1], d[2], d[3] = tab[c[0]]*s, tab[c[1]]*s, tab[c[2]]*s, tab[c[3]]*s
