@@ -333,12 +333,11 @@ func peakRSS() int64 {
 // DeepSeek-V3 MoE layer (layer 3: multi-head latent attention of 128
 // heads, 256 routed experts of which each token picks 8, one shared
 // expert) on 8 tokens, from the published layout with its weights in
-// BF16 instead of FP8 (the FP8 rows are another change's), as safetensors
-// and as a BF16 GGUF file (kv_b split into attn_k_b and attn_v_b). The
-// data is generated as it is read (see generated). One token reads its 8
-// routed experts and the shared one; 8 tokens read the union of their
-// choices (about 30 distinct experts on this data), which dominates the
-// bytes and the time.
+// BF16 instead of FP8 (the release's FP8 is BenchmarkSpotCheckDeepSeekV3_FP8),
+// as safetensors and as a BF16 GGUF file (kv_b split into attn_k_b and
+// attn_v_b). The data is generated as it is read (see generated). One
+// token reads its 8 routed experts and the shared one; 8 tokens read the
+// union of their choices, which dominates the bytes and the time.
 func BenchmarkSpotCheckDeepSeekV3(b *testing.B) {
 	c := deepseek.DeepSeekV3()
 	c.QuantizationConfig = nil
