@@ -10,25 +10,6 @@ DATA ·e4m3Consts<>+16(SB)/4, $0x7fc00000 // the NaN fp8E4M3 holds for 0x7f and 
 DATA ·e4m3Consts<>+20(SB)/4, $0x3b000000 // 2^-9: the subnormals' unit
 GLOBL ·e4m3Consts<>(SB), RODATA|NOPTR, $24
 
-// func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-TEXT ·cpuid(SB), NOSPLIT, $0-24
-	MOVL eaxArg+0(FP), AX
-	MOVL ecxArg+4(FP), CX
-	CPUID
-	MOVL AX, eax+8(FP)
-	MOVL BX, ebx+12(FP)
-	MOVL CX, ecx+16(FP)
-	MOVL DX, edx+20(FP)
-	RET
-
-// func xgetbv() (eax, edx uint32)
-TEXT ·xgetbv(SB), NOSPLIT, $0-8
-	MOVL $0, CX
-	XGETBV
-	MOVL AX, eax+0(FP)
-	MOVL DX, edx+4(FP)
-	RET
-
 // func e4m3ScaledAVX2(dst *float32, codes *byte, n int, s float32)
 //
 // Eight codes a step: m = c&0x7f; a normal code's bits are

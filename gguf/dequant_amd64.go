@@ -2,6 +2,8 @@
 
 package gguf
 
+import "golang.org/x/sys/cpu"
+
 // On amd64 with AVX2 and F16C (every x86-64 CPU since 2013-2015), the
 // kernels of BF16, F16, Q8_0, Q4_K and Q5_K run in AVX2 assembly
 // (dequant_amd64.s), eight elements an instruction, replacing the
@@ -11,9 +13,7 @@ package gguf
 // portable kernels.
 
 // The assembly; see dequant_amd64.s.
-func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-func xgetbv() (eax, edx uint32)
-
+//
 //go:noescape
 func bf16AVX2(dst *float32, src *byte, n int)
 
@@ -30,24 +30,8 @@ func q4_KAVX2(dst *float32, src *byte, sc *float32, blocks int)
 func q5_KAVX2(dst *float32, src *byte, sc *float32, blocks int)
 
 // hasAVX2 reports whether the CPU has AVX2 and F16C and the OS saves the
-// YMM registers (CPUID leaf 1 ECX: OSXSAVE bit 27, AVX 28, F16C 29; XCR0
-// bits 1 and 2; leaf 7 EBX bit 5: AVX2).
-func hasAVX2() bool {
-	maxLeaf, _, _, _ := cpuid(0, 0)
-	if maxLeaf < 7 {
-		return false
-	}
-	_, _, ecx, _ := cpuid(1, 0)
-	const osxsave, avx, f16c = 1 << 27, 1 << 28, 1 << 29
-	if ecx&(osxsave|avx|f16c) != osxsave|avx|f16c {
-		return false
-	}
-	if xcr0, _ := xgetbv(); xcr0&6 != 6 {
-		return false
-	}
-	_, ebx, _, _ := cpuid(7, 0)
-	return ebx&(1<<5) != 0
-}
+// YMM registers (golang.org/x/sys/cpu checks the OS support).
+func hasAVX2() bool { return cpu.X86.HasAVX2 && cpu.X86.HasF16C }
 
 func init() {
 	if !hasAVX2() {

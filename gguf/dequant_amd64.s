@@ -14,25 +14,6 @@ GLOBL ·mask0f<>(SB), RODATA|NOPTR, $4
 DATA ·one<>+0(SB)/4, $1
 GLOBL ·one<>(SB), RODATA|NOPTR, $4
 
-// func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-TEXT ·cpuid(SB), NOSPLIT, $0-24
-	MOVL eaxArg+0(FP), AX
-	MOVL ecxArg+4(FP), CX
-	CPUID
-	MOVL AX, eax+8(FP)
-	MOVL BX, ebx+12(FP)
-	MOVL CX, ecx+16(FP)
-	MOVL DX, edx+20(FP)
-	RET
-
-// func xgetbv() (eax, edx uint32)
-TEXT ·xgetbv(SB), NOSPLIT, $0-8
-	MOVL $0, CX
-	XGETBV
-	MOVL AX, eax+0(FP)
-	MOVL DX, edx+4(FP)
-	RET
-
 // func bf16AVX2(dst *float32, src *byte, n int)
 // n is a multiple of 8: each value widened to 32 bits, shifted up 16.
 TEXT ·bf16AVX2(SB), NOSPLIT, $0-24

@@ -2,6 +2,8 @@
 
 package forward
 
+import "golang.org/x/sys/cpu"
+
 // On amd64 with AVX (every x86-64 CPU since 2011), dotPair's groups of
 // four columns run in assembly (dot_amd64.s): one 4-lane float32 and one
 // 4-lane float64 accumulator, whose lanes are dotW's four partial sums,
@@ -10,9 +12,6 @@ package forward
 // the portable code bit for bit (TestMatMulPairBitIdentical). Build with
 // -tags purego to keep the portable kernel.
 
-func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-func xgetbv() (eax, edx uint32)
-
 //go:noescape
 func dotPairAVX(w, x32 *float32, x64 *float64, n int, s32 *[4]float32, s64 *[4]float64)
 
@@ -20,20 +19,8 @@ func dotPairAVX(w, x32 *float32, x64 *float64, n int, s32 *[4]float32, s64 *[4]f
 func dotPair2AVX(w, x32a, x32b *float32, x64a, x64b *float64, n int, s32 *[8]float32, s64 *[8]float64)
 
 // hasAVX reports whether the CPU has AVX and the OS saves the YMM
-// registers (CPUID leaf 1 ECX: OSXSAVE bit 27, AVX bit 28; XCR0 bits 1
-// and 2).
-func hasAVX() bool {
-	maxLeaf, _, _, _ := cpuid(0, 0)
-	if maxLeaf < 1 {
-		return false
-	}
-	_, _, ecx, _ := cpuid(1, 0)
-	if ecx&(1<<27) == 0 || ecx&(1<<28) == 0 {
-		return false
-	}
-	xcr0, _ := xgetbv()
-	return xcr0&6 == 6
-}
+// registers (golang.org/x/sys/cpu checks the OS support).
+func hasAVX() bool { return cpu.X86.HasAVX }
 
 // hasDotPairVec reports whether dotPairVec runs here.
 var hasDotPairVec = hasAVX()
