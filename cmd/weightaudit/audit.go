@@ -38,7 +38,7 @@ func newAuditCmd() *cobra.Command {
 		// audit writes an Unfinished report in every format itself.
 		Annotations: map[string]string{ownUnfinished: "true"},
 		Use:         "audit [SOURCE]",
-		Short:       "Check a checkpoint against its architecture's contract (Qwen3-MoE: FALSIFY-QM3E-001…007, gate F-QM3E-001)",
+		Short:       "Check a checkpoint against its architecture's contract (seven falsification tests per family, e.g. Qwen3-MoE's FALSIFY-QM3E-001…007, and its gate)",
 		Long: `audit reads the headers of SOURCE, derives the architecture from config.json or
 the GGUF metadata, and checks the files against it: every tensor present with
 the right shape and dtype, index and shards agreeing, parameter counts equal to

@@ -31,7 +31,9 @@ func newSpotcheckCmd() *cobra.Command {
 		Long: `spotcheck feeds the embedding rows of the given tokens (positions 0..n-1, causal
 attention) through decoder layer L as Hugging Face transformers computes that
 family's layer (Qwen3 and Qwen3-MoE, Llama, Mistral, Mixtral, Qwen2, Gemma 3,
-Phi-3; a GGUF file's layout undone: llama.cpp's Q/K permutation, its norms),
+Phi-3, DeepSeek-V3 and Kimi K2, gpt-oss; a GGUF file's layout undone:
+llama.cpp's Q/K permutation, its norms, kv_b split into k_b and v_b; the
+releases' encodings decoded: FP8 with block scales, MXFP4, GPTQ, AWQ),
 in float32 and in float64 on the same weights, and reports the
 shapes in and out, whether every output is finite, the experts each token was
 routed to, the bytes read and the largest relative difference between the two
