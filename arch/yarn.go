@@ -173,3 +173,68 @@ func YaRNMetadata(arch string, y *YaRN) []gguf.KV {
 	}
 	return kvs
 }
+
+// RopeScalingOf is the spot-check's RoPE scaling for a config's
+// rope_scaling object raw: none for no object (or rope_type "default"),
+// YaRN as transformers computes it ([YaRN.Scaling]; a config read from
+// GGUF carries llama.cpp's reading of it, [ReadRopeScaling]), and any
+// other type unsupported, so that the spot-check declines a scaling it
+// does not compute rather than run other frequencies than the model's.
+func RopeScalingOf(raw json.RawMessage, maxPositions int64) forward.RopeScaling {
+	switch t := RopeKind(raw); t {
+	case "":
+		return forward.RopeScaling{}
+	case "yarn":
+		y, err := ParseYaRN(raw)
+		if err != nil {
+			return forward.RopeScaling{Type: forward.RopeUnsupported, Name: err.Error()}
+		}
+		return y.Scaling(maxPositions)
+	default:
+		return forward.RopeScaling{Type: forward.RopeUnsupported, Name: t}
+	}
+}
+
+// ReadRopeScaling reads a GGUF file's rope.scaling keys back as a
+// config.json rope_scaling object: YaRN as llama.cpp runs it
+// ([ReadYaRN]), another type by name (so that the spot-check declines
+// it), nil for none.
+func ReadRopeScaling(m *GGUFMeta) (json.RawMessage, error) {
+	y, err := ReadYaRN(m)
+	if err != nil {
+		return nil, err
+	}
+	var rope any
+	if y != nil {
+		rope = struct {
+			RopeType string `json:"rope_type"`
+			*YaRN
+		}{"yarn", y}
+	} else if t, err := m.Parts[0].GetString(m.Arch + "." + KeyRopeScalingType); err == nil && t != "" && t != "none" {
+		rope = struct {
+			RopeType string `json:"rope_type"`
+		}{t}
+	}
+	if rope == nil {
+		return nil, nil
+	}
+	return json.Marshal(rope)
+}
+
+// RopeScalingMetadata returns the rope.scaling keys llama.cpp's converter
+// (convert_hf_to_gguf.py TextModel) writes under arch for the rope_scaling
+// object raw: for "yarn" its factor, original context and betas
+// ([YaRNMetadata]); another type by name; none for no object.
+func RopeScalingMetadata(arch string, raw json.RawMessage) []gguf.KV {
+	switch t := RopeKind(raw); t {
+	case "":
+		return nil
+	case "yarn":
+		if y, err := ParseYaRN(raw); err == nil {
+			return YaRNMetadata(arch, y)
+		}
+		return nil
+	default:
+		return []gguf.KV{{Key: arch + "." + KeyRopeScalingType, Value: gguf.String(t)}}
+	}
+}

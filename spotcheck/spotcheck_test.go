@@ -3,7 +3,9 @@ package spotcheck_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -147,13 +149,34 @@ func naiveMoEBlock(cfg *qwen3.Config, w func(name string) []float64, layer int, 
 		}
 		return out
 	}
+	// The rotary frequencies: θ^(−2i/d), or YaRN's when rope_scaling says
+	// so (transformers' _compute_yarn_parameters with its defaults: betas
+	// 32 and 1, truncate true, cos and sin times 0.1·ln(factor) + 1).
+	invFreq := make([]float64, hd/2)
+	for i := range invFreq {
+		invFreq[i] = math.Pow(cfg.RopeTheta, -float64(2*i)/float64(hd))
+	}
+	attn := 1.0
+	var ys struct {
+		RopeType string  `json:"rope_type"`
+		Factor   float64 `json:"factor"`
+		Orig     float64 `json:"original_max_position_embeddings"`
+	}
+	if len(cfg.RopeScaling) > 0 {
+		if err := json.Unmarshal(cfg.RopeScaling, &ys); err != nil || ys.RopeType != "yarn" {
+			panic(fmt.Sprintf("the reference knows no rope_scaling %s", cfg.RopeScaling))
+		}
+		invFreq = yarnInvFreq(hd, cfg.RopeTheta, ys.Factor, ys.Orig, 32, 1, true)
+		attn = yarnMscale(ys.Factor, 1)
+	}
 	rope := func(x []float64, pos int) {
 		half := hd / 2
 		for i := 0; i < half; i++ {
-			ang := float64(pos) * math.Pow(cfg.RopeTheta, -float64(2*i)/float64(hd))
+			ang := float64(pos) * invFreq[i]
+			c, s := attn*math.Cos(ang), attn*math.Sin(ang)
 			a, b := x[i], x[i+half]
-			x[i] = a*math.Cos(ang) - b*math.Sin(ang)
-			x[i+half] = b*math.Cos(ang) + a*math.Sin(ang)
+			x[i] = a*c - b*s
+			x[i+half] = b*c + a*s
 		}
 	}
 	n := len(tokens)

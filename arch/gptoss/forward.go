@@ -69,7 +69,7 @@ func (s *Spec) Forward(f checkpoint.Format) forward.Config {
 		HeadDim: int(c.HeadDim), Experts: int(c.NumLocalExperts), TopK: int(c.NumExpertsPerTok),
 		QKVBias: true, OBias: true, Sinks: true, RouterBias: true, SoftmaxTopK: true, ExpertBias: true,
 		InterleavedGateUp: f != checkpoint.FormatGGUF, Act: forward.ActSwiGLUOAI, Alpha: swigluAlpha, Limit: c.SwigluLimit,
-		Eps: c.RMSNormEps, Theta: c.RopeTheta, Scaling: c.ropeScaling()}
+		Eps: c.RMSNormEps, Theta: c.RopeTheta, Scaling: arch.RopeScalingOf(c.RopeScaling, c.MaxPositionEmbeddings)}
 }
 
 // LayerForward is [Spec.Forward] with layer's window: sliding_window for
@@ -78,25 +78,6 @@ func (s *Spec) LayerForward(f checkpoint.Format, layer int) forward.Config {
 	fc := s.Forward(f)
 	fc.Window = int(s.Cfg().Window(int64(layer)))
 	return fc
-}
-
-// ropeScaling returns none for no rope_scaling (or rope_type "default"),
-// YaRN as transformers computes it ([arch.YaRN.Scaling]; a spec read from
-// GGUF carries llama.cpp's reading of it, [arch.ReadYaRN]), else the type,
-// unsupported.
-func (c *Config) ropeScaling() forward.RopeScaling {
-	switch t := arch.RopeKind(c.RopeScaling); t {
-	case "":
-		return forward.RopeScaling{}
-	case "yarn":
-		y, err := arch.ParseYaRN(c.RopeScaling)
-		if err != nil {
-			return forward.RopeScaling{Type: forward.RopeUnsupported, Name: err.Error()}
-		}
-		return y.Scaling(c.MaxPositionEmbeddings)
-	default:
-		return forward.RopeScaling{Type: forward.RopeUnsupported, Name: t}
-	}
 }
 
 // Sparse reports true: every gpt-oss layer routes to experts.

@@ -1,7 +1,6 @@
 package gptoss
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/weightaudit/weightaudit/arch"
@@ -55,31 +54,10 @@ func readGGUF(m *arch.GGUFMeta) (*Config, *arch.GGUFSource, error) {
 	if c.NumHiddenLayers > 0 && c.NumHiddenLayers <= arch.MaxLayers {
 		c.LayerTypes = alternating(int(c.NumHiddenLayers))
 	}
-	// rope.scaling.type (convert_hf_to_gguf.py writes "yarn" with its
-	// factor, original context and betas): YaRN as llama.cpp runs it
-	// ([arch.ReadYaRN]); another type is kept by name, so that the
-	// spot-check declines a scaling it does not compute.
-	y, err := arch.ReadYaRN(m)
-	if err != nil {
+	// rope.scaling (convert_hf_to_gguf.py writes "yarn" with its factor,
+	// original context and betas): YaRN as llama.cpp runs it.
+	if c.RopeScaling, err = arch.ReadRopeScaling(m); err != nil {
 		return nil, nil, fmt.Errorf("%w: GGUF metadata: %w", arch.ErrConfig, err)
-	}
-	var rope any
-	if y != nil {
-		rope = struct {
-			RopeType string `json:"rope_type"`
-			*arch.YaRN
-		}{"yarn", y}
-	} else if t, err := m.Parts[0].GetString(m.Arch + ".rope.scaling.type"); err == nil && t != "" && t != "none" {
-		rope = struct {
-			RopeType string `json:"rope_type"`
-		}{t}
-	}
-	if rope != nil {
-		r, err := json.Marshal(rope)
-		if err != nil {
-			return nil, nil, err
-		}
-		c.RopeScaling = r
 	}
 	c.VocabSize = m.VocabSize()
 	c.TieWordEmbeddings = m.TiedEmbeddings()
@@ -97,14 +75,6 @@ func (s *Spec) GGUFArch() string { return ggufArch }
 func (s *Spec) GGUFMetadata() []gguf.KV {
 	c := s.Cfg()
 	kv := ggufKeys.Write(ggufArch, c, true)
-	switch t := arch.RopeKind(c.RopeScaling); t {
-	case "":
-	case "yarn":
-		if y, err := arch.ParseYaRN(c.RopeScaling); err == nil {
-			kv = append(kv, arch.YaRNMetadata(ggufArch, y)...)
-		}
-	default:
-		kv = append(kv, gguf.KV{Key: ggufArch + ".rope.scaling.type", Value: gguf.String(t)})
-	}
+	kv = append(kv, arch.RopeScalingMetadata(ggufArch, c.RopeScaling)...)
 	return kv
 }

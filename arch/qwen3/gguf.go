@@ -62,6 +62,9 @@ func readGGUF(m *arch.GGUFMeta) (*Config, *arch.GGUFSource, error) {
 	if c.HeadDim == 0 && c.NumAttentionHeads > 0 {
 		c.HeadDim = c.HiddenSize / c.NumAttentionHeads
 	}
+	if c.RopeScaling, err = arch.ReadRopeScaling(m); err != nil {
+		return nil, nil, fmt.Errorf("%w: GGUF metadata: %w", arch.ErrConfig, err)
+	}
 	c.VocabSize = m.VocabSize()
 	c.TieWordEmbeddings = m.TiedEmbeddings()
 	return c, src, nil
@@ -77,7 +80,9 @@ func (s *Spec) GGUFArch() string {
 }
 
 // GGUFMetadata returns the "<arch>." keys of ggufKeys, integers as uint32
-// and floats as float32 as llama.cpp writes them.
+// and floats as float32 as llama.cpp writes them, and the rope.scaling
+// keys of a rope_scaling ([arch.RopeScalingMetadata]).
 func (s *Spec) GGUFMetadata() []gguf.KV {
-	return ggufKeys.Write(s.GGUFArch(), s.Cfg(), s.Cfg().NumExperts > 0)
+	kv := ggufKeys.Write(s.GGUFArch(), s.Cfg(), s.Cfg().NumExperts > 0)
+	return append(kv, arch.RopeScalingMetadata(s.GGUFArch(), s.Cfg().ropeObject())...)
 }

@@ -120,7 +120,7 @@ func (s *Spec) Forward(f checkpoint.Format) forward.Config {
 	c := s.Cfg()
 	fc := forward.Config{Hidden: int(c.HiddenSize), Heads: int(c.NumAttentionHeads), KVHeads: int(c.NumKeyValueHeads),
 		HeadDim: int(c.HeadDim), Experts: int(c.NumExperts), TopK: int(c.NumExpertsPerTok), NormTopK: c.NormTopKProb,
-		QKNorm: true, Eps: c.RMSNormEps, Theta: c.RopeTheta}
+		QKNorm: true, Eps: c.RMSNormEps, Theta: c.RopeTheta, Scaling: arch.RopeScalingOf(c.ropeObject(), c.MaxPositionEmbeddings)}
 	if f == checkpoint.FormatGGUF && c.NumExperts > 0 {
 		fc.NormTopK = true
 	}
