@@ -92,6 +92,10 @@ func familyCases(t testing.TB) []familyCase {
 	// the window biting.
 	longrope := phi3.Tiny()
 	longrope.RopeScaling.ShortFactor = []float64{1, 1.25, 1.5, 2}
+	// Qwen2.5's model cards extend the context so (original 32768 there;
+	// 16 here, so that the ramp falls inside the tiny head).
+	yarn := qwen2.Tiny()
+	yarn.RopeScaling = json.RawMessage(`{"type":"yarn","factor":4.0,"original_max_position_embeddings":16}`)
 	window := phi3.Tiny()
 	window.RopeScaling, window.MaxPositionEmbeddings, window.SlidingWindow = nil, 64, 3
 	cases := []familyCase{
@@ -101,6 +105,10 @@ func familyCases(t testing.TB) []familyCase {
 		{name: "mixtral", spec: llama.MustNew(llama.TinyMoE()), exact: true},
 		{name: "qwen2, biases", spec: qwen2.MustNew(qwen2.Tiny()), ablate: map[string]func(*ref){"biases": func(r *ref) { r.bias = false }}, exact: true},
 		{name: "qwen2, layer 1 sliding", spec: qwen2.MustNew(slide), ablate: noWindow},
+		{name: "qwen2, YaRN", spec: qwen2.MustNew(yarn), ablate: map[string]func(*ref){
+			"YaRN's frequencies": func(r *ref) { r.invFreq = plainInvFreq(r.hd, yarn.RopeTheta) },
+			"attention factor":   func(r *ref) { r.ropeAttn = 0 },
+		}},
 		{name: "gemma3, local and global layers", spec: gemma3.MustNew(gemma(gemma3.Tiny())), layers: []int{4, 5}, ablate: gemmaAblate, exact: true},
 		{name: "gemma3, multimodal language model", spec: gemma3.MustNew(gemma(gemma3.TinyMultimodal())), layers: []int{4, 5}, exact: true},
 		{name: "gemma3, query_pre_attn_scalar 64", spec: gemma3.MustNew(scalar), layers: []int{5},
@@ -117,7 +125,7 @@ func familyCases(t testing.TB) []familyCase {
 		case *llama.Config:
 			cases[i].ref = refOfLlama(c)
 		case *qwen2.Config:
-			cases[i].ref = refOfQwen2(c)
+			cases[i].ref = refOfQwen2(t, c)
 		case *gemma3.Config:
 			cases[i].ref = refOfGemma3(t, c, "model.")
 		case *gemma3.MultimodalConfig:

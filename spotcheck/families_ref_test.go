@@ -164,10 +164,25 @@ func refOfPhi3(c *phi3.Config) *ref {
 }
 
 // refOfQwen2 states the block of a Qwen2 config.
-func refOfQwen2(c *qwen2.Config) *ref {
+func refOfQwen2(tb testing.TB, c *qwen2.Config) *ref {
 	r := &ref{d: int(c.HiddenSize), nh: int(c.NumAttentionHeads), nkv: int(c.NumKeyValueHeads), hd: int(c.HeadDim),
 		layers: int(c.NumHiddenLayers), ffn: int(c.IntermediateSize), eps: c.RMSNormEps, tied: c.TieWordEmbeddings,
 		invFreq: plainInvFreq(int(c.HeadDim), c.RopeTheta), bias: true}
+	if len(c.RopeScaling) > 0 {
+		// The model cards' YaRN: _compute_yarn_parameters with its
+		// defaults (betas 32 and 1, truncate), cos and sin times
+		// 0.1·ln(factor) + 1.
+		var ys struct {
+			Type   string  `json:"type"`
+			Factor float64 `json:"factor"`
+			Orig   float64 `json:"original_max_position_embeddings"`
+		}
+		if err := json.Unmarshal(c.RopeScaling, &ys); err != nil || ys.Type != "yarn" {
+			tb.Fatalf("rope_scaling %s: want yarn", c.RopeScaling)
+		}
+		r.invFreq = yarnInvFreq(r.hd, c.RopeTheta, ys.Factor, ys.Orig, 32, 1, true)
+		r.ropeAttn = yarnMscale(ys.Factor, 1)
+	}
 	for l := range c.NumHiddenLayers {
 		r.windows = append(r.windows, int(c.Window(l)))
 	}

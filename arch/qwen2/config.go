@@ -26,7 +26,11 @@ type Config struct {
 	// RopeParameters is the rope_parameters object transformers 5 writes
 	// instead of a top-level rope_theta, kept as given; its rope_theta,
 	// when there is one, is the one [ParseConfig] puts in RopeTheta.
-	RopeParameters        json.RawMessage `json:"rope_parameters,omitempty"`
+	RopeParameters json.RawMessage `json:"rope_parameters,omitempty"`
+	// RopeScaling is config.json's rope_scaling, kept as given: Qwen2.5's
+	// model cards extend the context with {"type": "yarn", "factor": 4.0,
+	// "original_max_position_embeddings": 32768}.
+	RopeScaling           json.RawMessage `json:"rope_scaling,omitempty"`
 	RMSNormEps            float64         `json:"rms_norm_eps"`
 	TieWordEmbeddings     bool            `json:"tie_word_embeddings"`
 	MaxPositionEmbeddings int64           `json:"max_position_embeddings"`
@@ -244,4 +248,13 @@ func Tiny() *Config {
 		RopeTheta: 1e6, RMSNormEps: 1e-6, MaxPositionEmbeddings: 128,
 		SlidingWindow: window(128), MaxWindowLayers: 2, TorchDType: "float32",
 	}
+}
+
+// ropeObject is the object that names the RoPE scaling: rope_scaling,
+// else transformers 5's rope_parameters.
+func (c *Config) ropeObject() json.RawMessage {
+	if arch.RopeKind(c.RopeScaling) != "" {
+		return c.RopeScaling
+	}
+	return c.RopeParameters
 }

@@ -21,13 +21,14 @@ var (
 
 // Forward returns the configuration of the spot-check's block over a
 // checkpoint in format f, the same for both formats: the dimensions, the
-// q/k/v biases, rms_norm_eps and rope_theta, every position attended to.
-// The RoPE is unscaled: the Config does not read rope_scaling, which no
-// published Qwen2 or Qwen2.5 config sets.
+// q/k/v biases, rms_norm_eps and rope_theta, every position attended to,
+// and the RoPE scaling rope_scaling names: YaRN (the model cards' way to
+// extend the context), another type declined ([arch.RopeScalingOf]).
 func (s *Spec) Forward(f checkpoint.Format) forward.Config {
 	c := s.Cfg()
 	return forward.Config{Hidden: int(c.HiddenSize), Heads: int(c.NumAttentionHeads), KVHeads: int(c.NumKeyValueHeads),
-		HeadDim: int(c.HeadDim), QKVBias: true, Eps: c.RMSNormEps, Theta: c.RopeTheta}
+		HeadDim: int(c.HeadDim), QKVBias: true, Eps: c.RMSNormEps, Theta: c.RopeTheta,
+		Scaling: arch.RopeScalingOf(c.ropeObject(), c.MaxPositionEmbeddings)}
 }
 
 // LayerForward is [Spec.Forward] with layer's sliding window

@@ -67,6 +67,9 @@ func readGGUF(m *arch.GGUFMeta) (*Config, *arch.GGUFSource, error) {
 	if c.HeadDim == 0 && c.NumAttentionHeads > 0 {
 		c.HeadDim = c.HiddenSize / c.NumAttentionHeads
 	}
+	if c.RopeScaling, err = arch.ReadRopeScaling(m); err != nil {
+		return nil, nil, fmt.Errorf("%w: GGUF metadata: %w", arch.ErrConfig, err)
+	}
 	c.VocabSize = m.VocabSize()
 	c.TieWordEmbeddings = m.TiedEmbeddings()
 	return c, src, nil
@@ -76,5 +79,8 @@ func readGGUF(m *arch.GGUFMeta) (*Config, *arch.GGUFSource, error) {
 func (s *Spec) GGUFArch() string { return ggufArch }
 
 // GGUFMetadata returns the "qwen2." keys of ggufKeys, integers as uint32
-// and floats as float32 as llama.cpp writes them.
-func (s *Spec) GGUFMetadata() []gguf.KV { return ggufKeys.Write(ggufArch, s.Cfg(), false) }
+// and floats as float32 as llama.cpp writes them, and the rope.scaling
+// keys of a rope_scaling ([arch.RopeScalingMetadata]).
+func (s *Spec) GGUFMetadata() []gguf.KV {
+	return append(ggufKeys.Write(ggufArch, s.Cfg(), false), arch.RopeScalingMetadata(ggufArch, s.Cfg().ropeObject())...)
+}
