@@ -94,6 +94,8 @@ func familyCases(t testing.TB) []familyCase {
 	longrope.RopeScaling.ShortFactor = []float64{1, 1.25, 1.5, 2}
 	// Qwen2.5's model cards extend the context so (original 32768 there;
 	// 16 here, so that the ramp falls inside the tiny head).
+	llamaYarn := llama.TinyDense()
+	llamaYarn.RopeScaling = &llama.RopeScaling{RopeType: "yarn", Factor: 4, OriginalMaxPositionEmbeddings: 16}
 	yarn := qwen2.Tiny()
 	yarn.RopeScaling = json.RawMessage(`{"type":"yarn","factor":4.0,"original_max_position_embeddings":16}`)
 	window := phi3.Tiny()
@@ -105,6 +107,10 @@ func familyCases(t testing.TB) []familyCase {
 		{name: "mixtral", spec: llama.MustNew(llama.TinyMoE()), exact: true},
 		{name: "qwen2, biases", spec: qwen2.MustNew(qwen2.Tiny()), ablate: map[string]func(*ref){"biases": func(r *ref) { r.bias = false }}, exact: true},
 		{name: "qwen2, layer 1 sliding", spec: qwen2.MustNew(slide), ablate: noWindow},
+		{name: "llama, YaRN", spec: llama.MustNew(llamaYarn), ablate: map[string]func(*ref){
+			"YaRN's frequencies": func(r *ref) { r.invFreq = plainInvFreq(r.hd, llamaYarn.RopeTheta) },
+			"attention factor":   func(r *ref) { r.ropeAttn = 0 },
+		}},
 		{name: "qwen2, YaRN", spec: qwen2.MustNew(yarn), ablate: map[string]func(*ref){
 			"YaRN's frequencies": func(r *ref) { r.invFreq = plainInvFreq(r.hd, yarn.RopeTheta) },
 			"attention factor":   func(r *ref) { r.ropeAttn = 0 },
@@ -369,8 +375,8 @@ func TestFamiliesDeadBlock(t *testing.T) {
 // when the layer run is a local one, which the global layers' scaling
 // does not touch.
 func TestSpotCheckUnsupportedRopeScaling(t *testing.T) {
-	yarn := llama.TinyDense()
-	yarn.RopeScaling = &llama.RopeScaling{RopeType: "yarn", Factor: 4, OriginalMaxPositionEmbeddings: 64}
+	llamaDynamic := llama.TinyDense()
+	llamaDynamic.RopeScaling = &llama.RopeScaling{RopeType: "dynamic", Factor: 4}
 	dynamic := gemma3.Tiny()
 	dynamic.RopeScaling = json.RawMessage(`{"rope_type": "dynamic", "factor": 2.0}`)
 	bidirectional := gemma3.Tiny()
@@ -383,7 +389,7 @@ func TestSpotCheckUnsupportedRopeScaling(t *testing.T) {
 		name, want string
 		spec       arch.Spec
 	}{
-		{"llama yarn", `"yarn"`, llama.MustNew(yarn)},
+		{"llama dynamic", `"dynamic"`, llama.MustNew(llamaDynamic)},
 		{"gemma3 dynamic", `"dynamic"`, gemma3.MustNew(dynamic)},
 		{"gemma3 bidirectional", "use_bidirectional_attention", gemma3.MustNew(bidirectional)},
 		{"phi3 partial rotary", "partial_rotary_factor 0.75", phi3.MustNew(partial)},

@@ -90,8 +90,13 @@ func refOfLlama(c *llama.Config) *ref {
 		for i := range r.invFreq {
 			r.invFreq[i] /= c.RopeScaling.Factor
 		}
-	default:
+	case "yarn": // _compute_yarn_parameters with its defaults: betas 32 and 1, truncate
+		r.invFreq = yarnInvFreq(r.hd, c.RopeTheta, c.RopeScaling.Factor, c.RopeScaling.OriginalMaxPositionEmbeddings, 32, 1, true)
+		r.ropeAttn = yarnMscale(c.RopeScaling.Factor, 1)
+	case "":
 		r.invFreq = plainInvFreq(r.hd, c.RopeTheta)
+	default:
+		panic("the reference computes no rope_scaling " + c.RopeType())
 	}
 	if c.SlidingWindow != nil {
 		r.window = int(*c.SlidingWindow)

@@ -70,9 +70,23 @@ type RopeScaling struct {
 	LowFreqFactor                 float64 `json:"low_freq_factor,omitempty"`
 	HighFreqFactor                float64 `json:"high_freq_factor,omitempty"`
 	OriginalMaxPositionEmbeddings float64 `json:"original_max_position_embeddings,omitempty"`
+	// BetaFast, BetaSlow, AttentionFactor, Mscale, MscaleAllDim and
+	// Truncate are YaRN's (rope_type "yarn"), as [arch.YaRN] reads them.
+	BetaFast        float64  `json:"beta_fast,omitempty"`
+	BetaSlow        float64  `json:"beta_slow,omitempty"`
+	AttentionFactor *float64 `json:"attention_factor,omitempty"`
+	Mscale          float64  `json:"mscale,omitempty"`
+	MscaleAllDim    float64  `json:"mscale_all_dim,omitempty"`
+	Truncate        *bool    `json:"truncate,omitempty"`
 	// RopeTheta is rope_parameters' base, which transformers 5 prefers to
 	// a top-level rope_theta.
 	RopeTheta float64 `json:"rope_theta,omitempty"`
+}
+
+// yarn returns r's YaRN parameters.
+func (r *RopeScaling) yarn() *arch.YaRN {
+	return &arch.YaRN{Factor: r.Factor, OriginalMaxPositionEmbeddings: r.OriginalMaxPositionEmbeddings, BetaFast: r.BetaFast,
+		BetaSlow: r.BetaSlow, AttentionFactor: r.AttentionFactor, Mscale: r.Mscale, MscaleAllDim: r.MscaleAllDim, Truncate: r.Truncate}
 }
 
 // kind returns the type named by r, lower-cased; "" for none.

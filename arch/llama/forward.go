@@ -53,8 +53,10 @@ func (s *Spec) Forward(f checkpoint.Format) forward.Config {
 // format f: none for no rope_scaling (or rope_type "default"); "linear"
 // with its factor; "llama3" with its four parameters for safetensors, and
 // for GGUF the frequency factors of the file's rope_freqs.weight (a spec
-// read from GGUF knows only that the tensor is there); any other type
-// (dynamic, yarn, longrope) unsupported, so that the spot-check declines
+// read from GGUF knows only that the tensor is there); "yarn" as
+// transformers computes it ([arch.YaRN.Scaling]; from GGUF as llama.cpp
+// reads it); any other type (dynamic, longrope) unsupported, so that the
+// spot-check declines
 // rather than compute other frequencies than the model's.
 func (s *Spec) ropeScaling(f checkpoint.Format) forward.RopeScaling {
 	c := s.Cfg()
@@ -70,6 +72,8 @@ func (s *Spec) ropeScaling(f checkpoint.Format) forward.RopeScaling {
 		}
 		return forward.RopeScaling{Type: forward.RopeLlama3, Name: t, Factor: r.Factor, LowFreqFactor: r.LowFreqFactor,
 			HighFreqFactor: r.HighFreqFactor, OriginalMaxPositions: r.OriginalMaxPositionEmbeddings}
+	case "yarn":
+		return r.yarn().Scaling(c.MaxPositionEmbeddings)
 	default:
 		return forward.RopeScaling{Type: forward.RopeUnsupported, Name: t}
 	}

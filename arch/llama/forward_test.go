@@ -2,6 +2,7 @@ package llama_test
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -28,6 +29,8 @@ func TestForwardConfig(t *testing.T) {
 	params := llama.TinyDense() // transformers 5 writes rope_parameters
 	params.RopeScaling, params.RopeParameters = nil, &llama.RopeScaling{RopeType: "llama3", Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositionEmbeddings: 64, RopeTheta: 500000}
 	base := forward.Config{Hidden: 32, Heads: 4, KVHeads: 2, HeadDim: 8, Eps: 1e-5, Theta: 500000}
+	yarn4 := forward.RopeScaling{Type: forward.RopeYaRN, Name: "yarn", Factor: 4, OriginalMaxPositions: 128, BetaFast: 32, BetaSlow: 1,
+		Truncate: true, AttnFactor: 0.1*math.Log(4) + 1}
 	l3 := forward.RopeScaling{Type: forward.RopeLlama3, Name: "llama3", Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositions: 64}
 	with := func(edit func(*forward.Config)) forward.Config {
 		c := base
@@ -56,12 +59,14 @@ func TestForwardConfig(t *testing.T) {
 			with(func(c *forward.Config) {
 				c.Scaling, c.Layout = forward.RopeScaling{Type: forward.RopeLinear, Name: "linear", Factor: 4}, forward.RopeInterleaved
 			})},
-		// The converter writes no key for yarn (LlamaModel writes linear
-		// only): llama.cpp runs such a file unscaled, and so does its
-		// spot-check. TestForwardGGUFScalingType reads a yarn key.
+		// transformers' _compute_yarn_parameters defaults: the original
+		// context max_position_embeddings (128), betas 32 and 1, truncate,
+		// attention factor 0.1·ln(4) + 1. The converter's TextModel writes
+		// rope.scaling.type yarn, the factor and the original context;
+		// llama.cpp always truncates.
 		{"yarn", yarn,
-			with(func(c *forward.Config) { c.Scaling = forward.RopeScaling{Type: forward.RopeUnsupported, Name: "yarn"} }),
-			with(func(c *forward.Config) { c.Layout = forward.RopeInterleaved })},
+			with(func(c *forward.Config) { c.Scaling = yarn4 }),
+			with(func(c *forward.Config) { c.Scaling, c.Layout = yarn4, forward.RopeInterleaved })},
 		{"mistral (sliding window 16)", llama.TinyMistral(),
 			with(func(c *forward.Config) { c.Theta, c.Window = 10000, 16 }),
 			with(func(c *forward.Config) { c.Theta, c.Layout = 10000, forward.RopeInterleaved })},
@@ -95,8 +100,10 @@ func TestForwardConfig(t *testing.T) {
 	}
 }
 
-// A GGUF file's llama.rope.scaling.type is read: a type the kernels do not
-// implement declines the spot-check (its Forward says unsupported), and a
+// A GGUF file's llama.rope.scaling.type is read: yarn as llama.cpp runs
+// it (the original context defaulting to the training context), a type
+// the kernels do not implement declines the spot-check (its Forward says
+// unsupported), and a
 // linear type without a factor is llama.cpp's no scaling.
 func TestForwardGGUFScalingType(t *testing.T) {
 	tests := []struct {
@@ -105,7 +112,10 @@ func TestForwardGGUFScalingType(t *testing.T) {
 		want forward.RopeScaling
 	}{
 		{"yarn", []gguf.KV{{Key: "llama.rope.scaling.type", Value: gguf.String("yarn")}, {Key: "llama.rope.scaling.factor", Value: gguf.Float32(4)}},
-			forward.RopeScaling{Type: forward.RopeUnsupported, Name: "yarn"}},
+			forward.RopeScaling{Type: forward.RopeYaRN, Name: "yarn", Factor: 4, OriginalMaxPositions: 128, BetaFast: 32, BetaSlow: 1,
+				Truncate: true, AttnFactor: 0.1*math.Log(4) + 1}},
+		{"dynamic", []gguf.KV{{Key: "llama.rope.scaling.type", Value: gguf.String("dynamic")}, {Key: "llama.rope.scaling.factor", Value: gguf.Float32(2)}},
+			forward.RopeScaling{Type: forward.RopeUnsupported, Name: "dynamic"}},
 		{"linear without factor", []gguf.KV{{Key: "llama.rope.scaling.type", Value: gguf.String("linear")}}, forward.RopeScaling{}},
 		{"none", []gguf.KV{{Key: "llama.rope.scaling.type", Value: gguf.String("none")}}, forward.RopeScaling{}},
 	}
@@ -120,7 +130,7 @@ func TestForwardGGUFScalingType(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, spec.(arch.Forwarder).Forward(checkpoint.FormatGGUF).Scaling); diff != "" {
+			if diff := cmp.Diff(tt.want, spec.(arch.Forwarder).Forward(checkpoint.FormatGGUF).Scaling, cmpopts.EquateApprox(1e-7, 0)); diff != "" {
 				t.Errorf("Forward(gguf).Scaling mismatch (-want +got):\n%s", diff)
 			}
 		})

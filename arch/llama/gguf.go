@@ -128,6 +128,14 @@ func ropeScaling(m *arch.GGUFMeta) (*RopeScaling, error) {
 	if err != nil || t == "" || t == "none" {
 		return nil, nil
 	}
+	if t == "yarn" {
+		y, err := arch.ReadYaRN(m)
+		if err != nil || y == nil {
+			return nil, err
+		}
+		return &RopeScaling{Type: t, Factor: y.Factor, OriginalMaxPositionEmbeddings: y.OriginalMaxPositionEmbeddings,
+			BetaFast: y.BetaFast, BetaSlow: y.BetaSlow, AttentionFactor: y.AttentionFactor, Truncate: y.Truncate}, nil
+	}
 	f, err := m.Float(keyRopeScalingFactor)
 	switch {
 	case errors.Is(err, gguf.ErrNotFound):
@@ -148,12 +156,15 @@ func (s *Spec) GGUFArch() string { return ggufArch }
 // GGUFMetadata returns the "llama." keys of ggufKeys, integers as uint32
 // and floats as float32 as llama.cpp writes them; the expert keys only for
 // Mixtral; rope.scaling.type and rope.scaling.factor for a linear RoPE
-// scaling.
+// scaling, and YaRN's keys for a yarn one ([arch.YaRNMetadata]).
 func (s *Spec) GGUFMetadata() []gguf.KV {
 	kvs := ggufKeys.Write(ggufArch, s.Cfg(), s.Cfg().NumLocalExperts > 0)
-	if r := s.Cfg().ropeParams(); s.Cfg().RopeType() == "linear" && r.Factor > 0 {
+	switch r := s.Cfg().ropeParams(); {
+	case s.Cfg().RopeType() == "linear" && r.Factor > 0:
 		kvs = append(kvs, gguf.KV{Key: ggufArch + "." + keyRopeScalingType, Value: gguf.String("linear")},
 			gguf.KV{Key: ggufArch + "." + keyRopeScalingFactor, Value: gguf.Float32(float32(r.Factor))})
+	case s.Cfg().RopeType() == "yarn":
+		kvs = append(kvs, arch.YaRNMetadata(ggufArch, r.yarn())...)
 	}
 	return kvs
 }
