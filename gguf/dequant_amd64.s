@@ -20,7 +20,29 @@ TEXT ·bf16AVX2(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ n+16(FP), CX
-	SHRQ $3, CX
+	MOVQ CX, DX
+	SHRQ $5, CX // 32 values a step: four independent loads, shifts and stores
+	JZ   bf16tail
+bf16loop4:
+	VPMOVZXWD (SI), Y0
+	VPMOVZXWD 16(SI), Y1
+	VPMOVZXWD 32(SI), Y2
+	VPMOVZXWD 48(SI), Y3
+	VPSLLD    $16, Y0, Y0
+	VPSLLD    $16, Y1, Y1
+	VPSLLD    $16, Y2, Y2
+	VPSLLD    $16, Y3, Y3
+	VMOVUPS   Y0, (DI)
+	VMOVUPS   Y1, 32(DI)
+	VMOVUPS   Y2, 64(DI)
+	VMOVUPS   Y3, 96(DI)
+	ADDQ      $64, SI
+	ADDQ      $128, DI
+	DECQ      CX
+	JNZ       bf16loop4
+bf16tail:
+	ANDQ $31, DX
+	SHRQ $3, DX // then 8 at a time
 	JZ   bf16done
 bf16loop:
 	VPMOVZXWD (SI), Y0
@@ -28,7 +50,7 @@ bf16loop:
 	VMOVUPS   Y0, (DI)
 	ADDQ      $16, SI
 	ADDQ      $32, DI
-	DECQ      CX
+	DECQ      DX
 	JNZ       bf16loop
 bf16done:
 	VZEROUPPER
