@@ -227,12 +227,7 @@ func (a *auditRun) memoryChart() htmlreport.Section {
 			Label: fmt.Sprintf("%s %.0f GB", strings.Join(names[n], ", "), float64(n)/1e9), LabelLeft: left})
 	}
 	for _, l := range []htmlreport.Lines{total, kvOnly} {
-		c, err := htmlreport.LineChart(l)
-		if err != nil {
-			s.Notes = append(s.Notes, err.Error())
-			continue
-		}
-		s.Charts = append(s.Charts, c)
+		s.AddLines(l)
 	}
 	return s
 }
@@ -306,12 +301,7 @@ func (a *auditRun) rooflineCharts() htmlreport.Section {
 			band.X0 /= 1.41421356
 			l.Bands = []htmlreport.Band{*band}
 		}
-		c, err := htmlreport.LineChart(l)
-		if err != nil {
-			s.Notes = append(s.Notes, err.Error())
-			continue
-		}
-		s.Charts = append(s.Charts, c)
+		s.AddLines(l)
 	}
 	return s
 }

@@ -229,12 +229,7 @@ func (r *Report) statCharts() htmlreport.Section {
 				l.Marks = append(l.Marks, m)
 			}
 		}
-		c, err := htmlreport.LineChart(l)
-		if err != nil {
-			s.Notes = append(s.Notes, err.Error())
-			continue
-		}
-		s.Charts = append(s.Charts, c)
+		s.AddLines(l)
 	}
 	return s
 }

@@ -69,6 +69,17 @@ type Section struct {
 	Notes []string
 }
 
+// AddLines draws l as a line chart into the section, or notes why it
+// could not.
+func (s *Section) AddLines(l Lines) {
+	c, err := LineChart(l)
+	if err != nil {
+		s.Notes = append(s.Notes, err.Error())
+		return
+	}
+	s.Charts = append(s.Charts, c)
+}
+
 // Finding is one defect, as the check that found it names it.
 type Finding struct {
 	Check, Tensor, File, Message string
