@@ -17,6 +17,7 @@ var Formats = outfmt.Table[*Report]{
 	{Name: "json", Write: (*Report).WriteJSON},
 	{Name: "markdown", Write: (*Report).WriteMarkdown},
 	{Name: "junit", Write: (*Report).WriteJUnit},
+	{Name: "html", Write: (*Report).WriteHTML},
 }
 
 // WriteJSON writes the report as indented JSON.
