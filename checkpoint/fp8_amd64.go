@@ -2,7 +2,7 @@
 
 package checkpoint
 
-import "golang.org/x/sys/cpu"
+import "github.com/weightaudit/weightaudit/internal/cpuid"
 
 // On amd64 with AVX2, DecodeFP8Block's E4M3 blocks run eight values an
 // instruction in assembly (fp8_amd64.s), which builds each code's
@@ -16,8 +16,8 @@ import "golang.org/x/sys/cpu"
 func e4m3ScaledAVX2(dst *float32, codes *byte, n int, s float32)
 
 // hasAVX2 reports whether the CPU has AVX2 and the OS saves the YMM
-// registers (golang.org/x/sys/cpu checks the OS support).
-func hasAVX2() bool { return cpu.X86.HasAVX2 }
+// registers (internal/cpuid checks the OS support).
+func hasAVX2() bool { return cpuid.AVX2 }
 
 // hasE4M3Vec reports whether e4m3ScaledVec runs here.
 var hasE4M3Vec = hasAVX2()

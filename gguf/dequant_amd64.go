@@ -2,7 +2,7 @@
 
 package gguf
 
-import "golang.org/x/sys/cpu"
+import "github.com/weightaudit/weightaudit/internal/cpuid"
 
 // On amd64 with AVX2 and F16C (every x86-64 CPU since 2013-2015), the
 // kernels of BF16, F16, Q8_0, Q4_K and Q5_K run in AVX2 assembly
@@ -30,8 +30,8 @@ func q4_KAVX2(dst *float32, src *byte, sc *float32, blocks int)
 func q5_KAVX2(dst *float32, src *byte, sc *float32, blocks int)
 
 // hasAVX2 reports whether the CPU has AVX2 and F16C and the OS saves the
-// YMM registers (golang.org/x/sys/cpu checks the OS support).
-func hasAVX2() bool { return cpu.X86.HasAVX2 && cpu.X86.HasF16C }
+// YMM registers (internal/cpuid checks the OS support).
+func hasAVX2() bool { return cpuid.AVX2 && cpuid.F16C }
 
 func init() {
 	if !hasAVX2() {

@@ -2,7 +2,7 @@
 
 package forward
 
-import "golang.org/x/sys/cpu"
+import "github.com/weightaudit/weightaudit/internal/cpuid"
 
 // On amd64 with AVX (every x86-64 CPU since 2011), dotPair's groups of
 // four columns run in assembly (dot_amd64.s): one 4-lane float32 and one
@@ -19,8 +19,8 @@ func dotPairAVX(w, x32 *float32, x64 *float64, n int, s32 *[4]float32, s64 *[4]f
 func dotPair2AVX(w, x32a, x32b *float32, x64a, x64b *float64, n int, s32 *[8]float32, s64 *[8]float64)
 
 // hasAVX reports whether the CPU has AVX and the OS saves the YMM
-// registers (golang.org/x/sys/cpu checks the OS support).
-func hasAVX() bool { return cpu.X86.HasAVX }
+// registers (internal/cpuid checks the OS support).
+func hasAVX() bool { return cpuid.AVX }
 
 // hasDotPairVec reports whether dotPairVec runs here.
 var hasDotPairVec = hasAVX()
