@@ -34,4 +34,5 @@ var InspectFormats = outfmt.Table[*InspectReport]{
 	{Name: "json", Write: (*InspectReport).WriteJSON},
 	{Name: "markdown", Write: (*InspectReport).WriteMarkdown},
 	{Name: "junit", Write: (*InspectReport).WriteJUnit},
+	{Name: "html", Write: (*InspectReport).WriteHTML},
 }
