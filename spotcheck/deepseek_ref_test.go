@@ -22,29 +22,10 @@ type dsRef struct {
 	plainRoPE bool
 }
 
-func (r *dsRef) matvec(w []float32, x []float64) []float64 {
-	y := make([]float64, len(w)/len(x))
-	for i := range y {
-		for j, xj := range x {
-			y[i] += float64(w[i*len(x)+j]) * xj
-		}
-	}
-	return y
-}
+func (r *dsRef) matvec(w []float32, x []float64) []float64 { return refMatVec(w, x) }
 
 // rms is DeepseekV3RMSNorm: x / √(mean(x²) + eps) · w.
-func (r *dsRef) rms(x []float64, w []float32) []float64 {
-	var ss float64
-	for _, v := range x {
-		ss += v * v
-	}
-	s := 1 / math.Sqrt(ss/float64(len(x))+r.m.c.RMSNormEps)
-	y := make([]float64, len(x))
-	for i, v := range x {
-		y[i] = v * s * float64(w[i])
-	}
-	return y
-}
+func (r *dsRef) rms(x []float64, w []float32) []float64 { return refRMS(x, w, r.m.c.RMSNormEps) }
 
 // rope rotates the rotary part x of one head at pos: with rope_interleave,
 // apply_rotary_pos_emb_interleave's view(d/2, 2).transpose first (element

@@ -194,18 +194,13 @@ func refOfQwen2(tb testing.TB, c *qwen2.Config) *ref {
 	return r
 }
 
-func (r *ref) matvec(m []float32, x []float64) []float64 {
-	out := make([]float64, len(m)/len(x))
-	for i := range out {
-		for j, v := range x {
-			out[i] += float64(m[i*len(x)+j]) * v
-		}
-	}
-	return out
-}
+func (r *ref) matvec(m []float32, x []float64) []float64 { return refMatVec(m, x) }
 
 // rms is RMSNorm with the weight w, or Gemma's with 1 + w.
 func (r *ref) rms(x []float64, w []float32) []float64 {
+	if !r.plusOne {
+		return refRMS(x, w, r.eps)
+	}
 	var ss float64
 	for _, v := range x {
 		ss += v * v
@@ -213,13 +208,35 @@ func (r *ref) rms(x []float64, w []float32) []float64 {
 	s := 1 / math.Sqrt(ss/float64(len(x))+r.eps)
 	out := make([]float64, len(x))
 	for i := range x {
-		g := float64(w[i])
-		if r.plusOne {
-			g++
-		}
-		out[i] = g * x[i] * s
+		out[i] = (float64(w[i]) + 1) * x[i] * s
 	}
 	return out
+}
+
+// refMatVec is W·x in float64, W [len(W)/len(x), len(x)] row-major: the
+// references' linear layer.
+func refMatVec(w []float32, x []float64) []float64 {
+	y := make([]float64, len(w)/len(x))
+	for i := range y {
+		for j, xj := range x {
+			y[i] += float64(w[i*len(x)+j]) * xj
+		}
+	}
+	return y
+}
+
+// refRMS is RMSNorm in float64: x / √(mean(x²) + eps) · w.
+func refRMS(x []float64, w []float32, eps float64) []float64 {
+	var ss float64
+	for _, v := range x {
+		ss += v * v
+	}
+	s := 1 / math.Sqrt(ss/float64(len(x))+eps)
+	y := make([]float64, len(x))
+	for i, v := range x {
+		y[i] = v * s * float64(w[i])
+	}
+	return y
 }
 
 // rope rotates one head at position pos with the frequencies invFreq:

@@ -1,9 +1,6 @@
 package spotcheck_test
 
 import (
-	"bytes"
-	"context"
-	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -16,7 +13,6 @@ import (
 	"github.com/weightaudit/weightaudit/arch/phi3"
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
-	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/safetensors"
 )
 
@@ -216,33 +212,10 @@ func ropeFreqs(tb testing.TB, spec arch.Spec) []float32 {
 }
 
 // loadLayout fills every tensor of l with the float32 values data gives
-// and loads the files from memory.
+// and loads the files from memory (see loadBytes).
 func loadLayout(tb testing.TB, l *synth.Layout, data func(synth.Placed) []float32) *checkpoint.Checkpoint {
 	tb.Helper()
-	files := map[string][]byte{}
-	for _, f := range l.Files {
-		files[f.Name] = make([]byte, f.Size)
-		copy(files[f.Name], f.Head)
-	}
-	for _, p := range l.Tensors {
-		v := data(p)
-		if int64(len(v))*4 != p.Bytes {
-			tb.Fatalf("tensor %s: %d values for %d bytes", p.Name, len(v), p.Bytes)
-		}
-		b := files[p.File][p.Offset : p.Offset+p.Bytes]
-		for i, x := range v {
-			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
-		}
-	}
-	src := hub.NewMem(l.Name)
-	for name, b := range files {
-		src.Add(name, bytes.NewReader(b), int64(len(b)))
-	}
-	ck, err := checkpoint.Load(context.Background(), src)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return ck
+	return loadBytes(tb, l, func(p synth.Placed) []byte { return f32Bytes(data(p)) })
 }
 
 // ref is the definition of a block of these families, in float64, as

@@ -30,18 +30,7 @@ func (r *ossRef) matvec(w []float32, bias []float32, x []float64) []float64 {
 }
 
 // rms is GptOssRMSNorm: x / √(mean(x²) + eps) · w.
-func (r *ossRef) rms(x []float64, w []float32) []float64 {
-	var ss float64
-	for _, v := range x {
-		ss += v * v
-	}
-	s := 1 / math.Sqrt(ss/float64(len(x))+r.m.c.RMSNormEps)
-	y := make([]float64, len(x))
-	for i, v := range x {
-		y[i] = v * s * float64(w[i])
-	}
-	return y
-}
+func (r *ossRef) rms(x []float64, w []float32) []float64 { return refRMS(x, w, r.m.c.RMSNormEps) }
 
 // rope rotates one head at pos: GptOssRotaryEmbedding's inv_freq =
 // 1/θ^(2i/d) and _apply_rotary_emb on the two halves.
