@@ -83,12 +83,7 @@ func (c *comparer) compareSplit(sp splitPair) (Pair, error) {
 					return res, err
 				}
 				pv := got[i*cols : (i+1)*cols]
-				if sp.wholeA {
-					st.add(whole, pv)
-				} else {
-					st.add(pv, whole)
-				}
-				st.expected += sqErr(sp.whole.t.DType, whole) + sqErr(sp.parts[j].t.DType, whole)
+				sp.measure(&st, whole, pv, j)
 			}
 			off += part.Rows
 		}
@@ -160,12 +155,7 @@ func (c *comparer) compareInterleaved(sp splitPair, wv *view, pr *checkpoint.Rea
 			if err := m.ReadRow(c.ctx, j, part, nil); err != nil {
 				return res, err
 			}
-			if sp.wholeA {
-				st.add(whole, part)
-			} else {
-				st.add(part, whole)
-			}
-			st.expected += sqErr(sp.whole.t.DType, whole) + sqErr(sp.parts[i].t.DType, whole)
+			sp.measure(&st, whole, part, i)
 		}
 	}
 	res.Rows = len(rows) * n
@@ -217,12 +207,7 @@ func (c *comparer) compareColumns(sp splitPair, wv *view, pr *checkpoint.Reader,
 				return res, err
 			}
 			w := split[i*f : (i+1)*f]
-			if sp.wholeA {
-				st.add(w, part)
-			} else {
-				st.add(part, w)
-			}
-			st.expected += sqErr(sp.whole.t.DType, w) + sqErr(sp.parts[i].t.DType, w)
+			sp.measure(&st, w, part, i)
 		}
 		perRow[k] = st.diff2 - before
 	}
@@ -240,4 +225,16 @@ func (c *comparer) compareColumns(sp splitPair, wv *view, pr *checkpoint.Reader,
 		res.Diagnosis = fmt.Sprintf("relative RMS error %.3g, %.1f× the %.3g its types allow, in rows %v", res.RelRMS, res.RelRMS/res.Bound, res.Bound, bad)
 	}
 	return res, nil
+}
+
+// measure adds one row of the whole tensor and the same row rebuilt from
+// part j to st, A's side first, with the error both types are expected to
+// add on those values.
+func (sp splitPair) measure(st *stats, whole, part []float32, j int) {
+	if sp.wholeA {
+		st.add(whole, part)
+	} else {
+		st.add(part, whole)
+	}
+	st.expected += sqErr(sp.whole.t.DType, whole) + sqErr(sp.parts[j].t.DType, whole)
 }
