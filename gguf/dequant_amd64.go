@@ -107,29 +107,23 @@ var sixBits = func() (t [64]float32) {
 	return t
 }()
 
-func dequantQ4_KAVX2(dst []float32, src []byte) {
-	var sc [chunk][16]float32
-	blocks := len(src) / blockQ4_K
-	dst = dst[:blocks*superBlock] // the assembly writes this far
-	for b := 0; b < blocks; b += chunk {
-		n := min(chunk, blocks-b)
-		for k := range n {
-			kScales(&sc[k], src[(b+k)*blockQ4_K:(b+k+1)*blockQ4_K], q4KScales)
-		}
-		q4_KAVX2(&dst[b*superBlock], &src[b*blockQ4_K], &sc[0][0], n)
-	}
-}
+func dequantQ4_KAVX2(dst []float32, src []byte) { kQuantAVX2(dst, src, blockQ4_K, q4KScales, q4_KAVX2) }
 
-func dequantQ5_KAVX2(dst []float32, src []byte) {
+func dequantQ5_KAVX2(dst []float32, src []byte) { kQuantAVX2(dst, src, blockQ5_K, q5KScales, q5_KAVX2) }
+
+// kQuantAVX2 runs kernel over the Q4_K or Q5_K super-blocks of src (each
+// block bytes, its scales at scalesAt) a chunk at a time, the chunk's
+// scales computed first as the reference computes them.
+func kQuantAVX2(dst []float32, src []byte, block, scalesAt int, kernel func(dst *float32, src *byte, sc *float32, blocks int)) {
 	var sc [chunk][16]float32
-	blocks := len(src) / blockQ5_K
+	blocks := len(src) / block
 	dst = dst[:blocks*superBlock] // the assembly writes this far
 	for b := 0; b < blocks; b += chunk {
 		n := min(chunk, blocks-b)
 		for k := range n {
-			kScales(&sc[k], src[(b+k)*blockQ5_K:(b+k+1)*blockQ5_K], q5KScales)
+			kScales(&sc[k], src[(b+k)*block:(b+k+1)*block], scalesAt)
 		}
-		q5_KAVX2(&dst[b*superBlock], &src[b*blockQ5_K], &sc[0][0], n)
+		kernel(&dst[b*superBlock], &src[b*block], &sc[0][0], n)
 	}
 }
 

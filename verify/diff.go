@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -148,16 +149,21 @@ func (r *DiffReport) WriteJSON(w io.Writer) error {
 	return textfmt.WriteJSON(w, r)
 }
 
+// headline is the diff's verdict line: identical, or how many tensors
+// differ and how.
+func (r *DiffReport) headline() string {
+	if r.Identical {
+		return fmt.Sprintf("identical: %d tensor(s) with the same shape, dtype and bytes", r.Same)
+	}
+	return fmt.Sprintf("differ: %d tensor(s) — %d added, %d removed, %d reshaped, %d retyped, %d changed; %d the same",
+		r.Differences(), len(r.Added), len(r.Removed), len(r.Reshaped), len(r.Retyped), len(r.Changed), r.Same)
+}
+
 // WriteText writes the report for people: a summary line, then one line
 // per tensor that differs.
 func (r *DiffReport) WriteText(w io.Writer) error {
 	p := &textfmt.Printer{W: w}
-	if r.Identical {
-		p.F("identical: %d tensor(s) with the same shape, dtype and bytes\n", r.Same)
-	} else {
-		p.F("differ: %d tensor(s) — %d added, %d removed, %d reshaped, %d retyped, %d changed; %d the same\n",
-			r.Differences(), len(r.Added), len(r.Removed), len(r.Reshaped), len(r.Retyped), len(r.Changed), r.Same)
-	}
+	p.F("%s\n", r.headline())
 	p.F("  a  %s\n  b  %s\n", r.A, r.B)
 	for _, t := range r.Removed {
 		p.F("  removed   %s  %s %v\n", t.Name, t.DType, t.Shape)

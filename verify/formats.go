@@ -177,12 +177,11 @@ func findingLine(f Finding) string {
 // 40; the JSON and JUnit reports list them all).
 func (r *DiffReport) WriteMarkdown(w io.Writer) error {
 	p := &textfmt.Printer{W: w}
+	mark := "❌"
 	if r.Identical {
-		p.F("## ✅ identical: %d tensor(s) with the same shape, dtype and bytes\n\n", r.Same)
-	} else {
-		p.F("## ❌ differ: %d tensor(s) — %d added, %d removed, %d reshaped, %d retyped, %d changed; %d the same\n\n",
-			r.Differences(), len(r.Added), len(r.Removed), len(r.Reshaped), len(r.Retyped), len(r.Changed), r.Same)
+		mark = "✅"
 	}
+	p.F("## %s %s\n\n", mark, r.headline())
 	p.F("- a: `%s`\n- b: `%s`\n", r.A, r.B)
 	rows := r.differences()
 	if len(rows) > 0 {
