@@ -434,12 +434,26 @@ func (m *remoteMember) Size() int64 { return m.size }
 
 // ReadAt follows the io.ReaderAt contract, as rangeFile's does.
 func (m *remoteMember) ReadAt(p []byte, off int64) (int, error) {
+	return m.read(p, off, false)
+}
+
+// readExact reads as ReadAt does, fetching what is not held with no
+// read-ahead and no first fetch (see [ReadExact]).
+func (m *remoteMember) readExact(p []byte, off int64) (int, error) {
+	return m.read(p, off, true)
+}
+
+func (m *remoteMember) read(p []byte, off int64, exact bool) (int, error) {
 	want, eof, err := clipRead(m.rf.name, p, off, m.size)
 	if err != nil {
 		return 0, err
 	}
-	head, err := m.first(off, len(want))
-	if err != nil {
+	var head []byte
+	if exact {
+		m.mu.Lock()
+		head = m.head
+		m.mu.Unlock()
+	} else if head, err = m.first(off, len(want)); err != nil {
 		return 0, err
 	}
 	n := 0
@@ -448,7 +462,7 @@ func (m *remoteMember) ReadAt(p []byte, off int64) (int, error) {
 	}
 	if n < len(want) {
 		m.outgrow()
-		if _, err := m.rf.ReadAt(want[n:], m.off+off+int64(n)); err != nil {
+		if _, err := m.rf.read(want[n:], m.off+off+int64(n), exact); err != nil {
 			return n, err
 		}
 	}

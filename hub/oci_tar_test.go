@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -243,4 +244,89 @@ func TestOCITarRangeIgnored(t *testing.T) {
 		t.Errorf("no Range request was tried")
 	}
 	t.Logf("%+v for a %d-byte layer", src.Stats(), len(a.layers[0].data))
+}
+
+// A member of an uncompressed tar layer reads exactly what ReadExact asks
+// for, as a raw file does (see TestReadExact): each exact read is one
+// Range request for its bytes of the blob, shifted by where the member's
+// data lies in the tar, with no read-ahead; a plain ReadAt where the last
+// read ended reads ahead (the contrast), and an exact read of what that
+// brought fetches nothing.
+func TestOCITarReadExact(t *testing.T) {
+	var mu sync.Mutex
+	var ranges []string
+	host, tr := newRegistry(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if rg := r.Header.Get("Range"); rg != "" && strings.Contains(r.URL.Path, "/blobs/") {
+				mu.Lock()
+				ranges = append(ranges, rg)
+				mu.Unlock()
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	seen := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), ranges...)
+	}
+	files := map[string][]byte{"a.safetensors": bigSafetensors(1<<20, 3), "b.safetensors": bigSafetensors(1<<20, 4)}
+	names := []string{"a.safetensors", "b.safetensors"}
+	layer := tarPlain(t, files, names)
+	a := ociArtifact{manifest: types.OCIManifestSchema1, config: hub.MediaModelPackConfig,
+		layers: []ociLayer{{data: layer, mt: hub.MediaModelPackWeightTar}}}
+	pushImage(t, host, tr, "exact/tar:v1", a.image(t))
+	src, err := hub.NewOCI("oci://"+host+"/exact/tar:v1", hub.OCIOptions{Transport: tr, Keychain: anonymous})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := src.List(ctx); err != nil {
+		t.Fatal(err)
+	}
+	data := files["b.safetensors"]
+	base := int64(bytes.Index(layer, data)) // where the member's bytes lie in the blob
+	if base <= 0 {
+		t.Fatal("b.safetensors not found in its layer")
+	}
+	f, err := src.Open(ctx, "b.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	read := func(exact bool, off, n int64) {
+		t.Helper()
+		p := make([]byte, n)
+		if exact {
+			_, err = hub.ReadExact(f, p, off)
+		} else {
+			_, err = f.ReadAt(p, off)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(p, data[off:off+n]) {
+			t.Fatalf("read of %d bytes at %d: wrong bytes", n, off)
+		}
+	}
+	before := len(seen())
+	read(true, 4096, 512)
+	read(true, 4608, 512) // where the last ended
+	read(true, 300000, 100)
+	var want []string
+	for _, r := range [][2]int64{{4096, 512}, {4608, 512}, {300000, 100}} {
+		want = append(want, fmt.Sprintf("bytes=%d-%d", base+r[0], base+r[0]+r[1]-1))
+	}
+	if got := seen()[before:]; !cmp.Equal(got, want) {
+		t.Errorf("exact reads of a tar member: registry saw %q, want %q", got, want)
+	}
+	read(false, 300100, 10)
+	got := seen()[before:]
+	if len(got) != 4 || got[3] == fmt.Sprintf("bytes=%d-%d", base+300100, base+300109) {
+		t.Fatalf("ReadAt after the exact reads: registry saw %q, want one more fetch from %d, reading ahead", got, base+300100)
+	}
+	read(true, 300110, 200)
+	if n := len(seen()) - before; n != 4 {
+		t.Errorf("an exact read of bytes held: %d fetches, want still 4", n)
+	}
 }

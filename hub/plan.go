@@ -72,6 +72,7 @@ type exactReader interface {
 var (
 	_ exactReader = (*rangeFile)(nil)
 	_ exactReader = (*cachedFile)(nil)
+	_ exactReader = (*remoteMember)(nil)
 
 	_ ReadPlanner = (*rangeFile)(nil)
 	_ ReadPlanner = (*cachedFile)(nil)
