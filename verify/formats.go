@@ -27,6 +27,7 @@ var DiffFormats = outfmt.Table[*DiffReport]{
 	{Name: "json", Write: (*DiffReport).WriteJSON},
 	{Name: "markdown", Write: (*DiffReport).WriteMarkdown},
 	{Name: "junit", Write: (*DiffReport).WriteJUnit},
+	{Name: "html", Write: (*DiffReport).WriteHTML},
 }
 
 // The names of the JUnit cases of a verify report that are not a

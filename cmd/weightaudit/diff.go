@@ -27,7 +27,7 @@ func newDiffCmd() *cobra.Command {
 		// diff compares the bytes the sources serve now: no header from
 		// the cache may stand in for them.
 		Annotations: map[string]string{noHeaderCache: "true"},
-		Use:         "diff A B [--jobs N] [--format table|json|markdown|junit] [-o FILE] [--report FORMAT=PATH]...",
+		Use:         "diff A B [--jobs N] [--format table|json|markdown|junit|html] [-o FILE] [--report FORMAT=PATH]...",
 		Short:       "Compare the tensors of two checkpoints or manifests: added, removed, reshaped, retyped, changed bytes",
 		Long: `diff compares the tensor sets of A and B by name. Each is a SOURCE (as for
 inspect) or a manifest written by verify --record, told apart by content. For

@@ -50,6 +50,14 @@ func TestReports(t *testing.T) {
 	} else if b, _ := os.ReadFile(cmpOut); !strings.HasPrefix(string(b), "## weightaudit compare: PASS") {
 		t.Errorf("compare -o wrote %q", b)
 	}
+	// --format html -o FILE: the page of a failed diff (every tensor
+	// retyped F32 → BF16), its banner fail, exit 1.
+	diffOut := filepath.Join(dir, "diff.html")
+	if stdout, stderr, code := cli(t, "diff", "--format", "html", "-o", diffOut, tiny+"hf-f32", tiny+"hf-bf16"); code != exitProblems || stdout != "" {
+		t.Errorf("diff --format html -o: exit %d, stdout %.100q: %s", code, stdout, stderr)
+	} else if b, _ := os.ReadFile(diffOut); !isPage(b, "fail") || !strings.Contains(string(b), "DIFF-RETYPED") {
+		t.Errorf("diff --format html -o wrote %.300q", b)
+	}
 	for _, bad := range []string{"junit", "xml=out.xml", "json="} {
 		if _, _, code := cli(t, "audit", "--builtin", "30b-gguf", "--report", bad); code != exitUsage {
 			t.Errorf("--report %q: exit %d, want %d", bad, code, exitUsage)

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/weightaudit/weightaudit/checkpoint"
-	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/verify"
 )
 
@@ -26,50 +24,11 @@ const (
 // planted.
 func verifyPlanted(t *testing.T) *verify.Report {
 	t.Helper()
-	dir := t.TempDir()
-	src := filepath.Join("..", "..", "testdata", "tiny", "hf-bf16")
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	load := func() *checkpoint.Checkpoint {
-		ck, err := checkpoint.Load(context.Background(), hub.NewDir(dir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ck
-	}
-	for _, tn := range load().Inventory().Tensors {
-		var patch []byte
-		switch tn.Name {
-		case nanTensor:
-			patch = []byte{0xc0, 0x7f}
-		case zeroTensor:
-			patch = make([]byte, tn.Bytes)
-		default:
-			continue
-		}
-		f, err := os.OpenFile(filepath.Join(dir, tn.File), os.O_WRONLY, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.WriteAt(patch, tn.Offset); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r, err := verify.Run(context.Background(), load(), verify.Options{})
+	dir := plantTiny(t, "hf-bf16", map[string]func([]byte) []byte{
+		nanTensor:  func([]byte) []byte { return []byte{0xc0, 0x7f} },
+		zeroTensor: func(old []byte) []byte { return make([]byte, len(old)) },
+	})
+	r, err := verify.Run(context.Background(), loadDir(t, dir), verify.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
