@@ -18,6 +18,7 @@ var Formats = outfmt.Table[*Result]{
 	{Name: "json", Write: (*Result).WriteJSON},
 	{Name: "markdown", Write: (*Result).WriteMarkdown},
 	{Name: "junit", Write: (*Result).WriteJUnit},
+	{Name: "html", Write: (*Result).WriteHTML},
 }
 
 // The checks of a spot-check, as its Markdown and JUnit reports name

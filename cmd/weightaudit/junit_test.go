@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -172,28 +173,25 @@ func TestJUnitInspectVerifyDiffSpotcheck(t *testing.T) {
 
 // Every command writes its Markdown (a heading with the verdict first),
 // -o FILE instead of stdout and more reports with --report: JSON, JUnit
-// and the HTML page (its banner the verdict).
+// and the HTML page (its banner the verdict), html offered by --format's
+// completion.
 func TestOutputFlagsEveryCommand(t *testing.T) {
 	const tiny = "../../testdata/tiny/"
 	dir := t.TempDir()
 	for _, tt := range []struct {
 		args []string
 		want string // in the Markdown's first line
-		html bool   // the command has --format html
 	}{
-		{[]string{"audit", tiny + "hf-f32"}, "PASS", true},
-		{[]string{"inspect", tiny + "hf-f32"}, "PASS", true},
-		{[]string{"verify", tiny + "hf-f32"}, "PASS", true},
-		{[]string{"diff", tiny + "hf-f32", tiny + "hf-f32"}, "identical", true},
-		{[]string{"spotcheck", tiny + "hf-f32", "--layer", "0", "--tokens", "1,2"}, "PASS", false},
-		{[]string{"compare", tiny + "hf-f32", tiny + "gguf/tiny-f32.gguf"}, "PASS", true},
+		{[]string{"audit", tiny + "hf-f32"}, "PASS"},
+		{[]string{"inspect", tiny + "hf-f32"}, "PASS"},
+		{[]string{"verify", tiny + "hf-f32"}, "PASS"},
+		{[]string{"diff", tiny + "hf-f32", tiny + "hf-f32"}, "identical"},
+		{[]string{"spotcheck", tiny + "hf-f32", "--layer", "0", "--tokens", "1,2"}, "PASS"},
+		{[]string{"compare", tiny + "hf-f32", tiny + "gguf/tiny-f32.gguf"}, "PASS"},
 	} {
 		name := tt.args[0]
 		md, js, xm, ht := filepath.Join(dir, name+".md"), filepath.Join(dir, name+".json"), filepath.Join(dir, name+".xml"), filepath.Join(dir, name+".html")
-		args := append(tt.args, "--format", "markdown", "-o", md, "--report", "json="+js, "--report", "junit="+xm)
-		if tt.html {
-			args = append(args, "--report", "html="+ht)
-		}
+		args := append(tt.args, "--format", "markdown", "-o", md, "--report", "json="+js, "--report", "junit="+xm, "--report", "html="+ht)
 		stdout, stderr, code := cli(t, args...)
 		if code != exitOK || stdout != "" {
 			t.Errorf("%s: exit %d, stdout %q: %s", name, code, stdout, stderr)
@@ -211,8 +209,11 @@ func TestOutputFlagsEveryCommand(t *testing.T) {
 		if b, err := os.ReadFile(xm); err != nil || xml.Unmarshal(b, &d) != nil || len(d.Suites) != 1 || d.Suites[0].Tests == 0 {
 			t.Errorf("%s --report junit: %v, %s", name, err, b)
 		}
-		if b, err := os.ReadFile(ht); tt.html && (err != nil || !isPage(b, "pass")) {
+		if b, err := os.ReadFile(ht); err != nil || !isPage(b, "pass") {
 			t.Errorf("%s --report html: %v, %.200q; want a page whose banner says pass", name, err, b)
+		}
+		if values := complete(t, name, "--format", ""); !slices.Contains(values, "html") {
+			t.Errorf("%s --format completion offers %v, want html among them", name, values)
 		}
 		if _, _, code := cli(t, append(tt.args, "--format", "yaml")...); code != exitUsage {
 			t.Errorf("%s --format yaml: exit %d, want %d", name, code, exitUsage)

@@ -50,13 +50,23 @@ func TestReports(t *testing.T) {
 	} else if b, _ := os.ReadFile(cmpOut); !strings.HasPrefix(string(b), "## weightaudit compare: PASS") {
 		t.Errorf("compare -o wrote %q", b)
 	}
-	// --format html -o FILE: the page of a failed diff (every tensor
-	// retyped F32 → BF16), its banner fail, exit 1.
-	diffOut := filepath.Join(dir, "diff.html")
-	if stdout, stderr, code := cli(t, "diff", "--format", "html", "-o", diffOut, tiny+"hf-f32", tiny+"hf-bf16"); code != exitProblems || stdout != "" {
-		t.Errorf("diff --format html -o: exit %d, stdout %.100q: %s", code, stdout, stderr)
-	} else if b, _ := os.ReadFile(diffOut); !isPage(b, "fail") || !strings.Contains(string(b), "DIFF-RETYPED") {
-		t.Errorf("diff --format html -o wrote %.300q", b)
+	// --format html -o FILE: the page, its banner the verdict: a failed
+	// diff (every tensor retyped F32 → BF16) exits 1.
+	for _, tt := range []struct {
+		args    []string
+		code    int
+		verdict string
+		holds   string
+	}{
+		{[]string{"diff", tiny + "hf-f32", tiny + "hf-bf16"}, exitProblems, "fail", "DIFF-RETYPED"},
+		{[]string{"spotcheck", tiny + "hf-f32", "--layer", "1", "--tokens", "5,6"}, exitOK, "pass", "SPOT-FINITE"},
+	} {
+		page := filepath.Join(dir, tt.args[0]+".html")
+		if stdout, stderr, code := cli(t, append(tt.args, "--format", "html", "-o", page)...); code != tt.code || stdout != "" {
+			t.Errorf("%s --format html -o: exit %d, stdout %.100q: %s", tt.args[0], code, stdout, stderr)
+		} else if b, _ := os.ReadFile(page); !isPage(b, tt.verdict) || !strings.Contains(string(b), tt.holds) {
+			t.Errorf("%s --format html -o wrote %.300q", tt.args[0], b)
+		}
 	}
 	for _, bad := range []string{"junit", "xml=out.xml", "json="} {
 		if _, _, code := cli(t, "audit", "--builtin", "30b-gguf", "--report", bad); code != exitUsage {

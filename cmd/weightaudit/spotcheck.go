@@ -26,7 +26,7 @@ func newSpotcheckCmd() *cobra.Command {
 		builtin string
 	)
 	cmd := &cobra.Command{
-		Use:   "spotcheck SOURCE (--layer L | --full) --tokens 3,17,42 [--dump FILE] [--format table|json|markdown|junit] [-o FILE] [--report FORMAT=PATH]...",
+		Use:   "spotcheck SOURCE (--layer L | --full) --tokens 3,17,42 [--dump FILE] [--format table|json|markdown|junit|html] [-o FILE] [--report FORMAT=PATH]...",
 		Short: "Run one decoder block (or the whole model) on the weights, reading only the experts the router picks",
 		Long: `spotcheck feeds the embedding rows of the given tokens (positions 0..n-1, causal
 attention) through decoder layer L as Hugging Face transformers computes that
