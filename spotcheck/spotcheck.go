@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/weightaudit/weightaudit/arch"
@@ -36,6 +37,10 @@ type Options struct {
 type Result struct {
 	// SchemaVersion is [SchemaVersion] (schema/spotcheck.vN.json).
 	SchemaVersion int `json:"schema_version"`
+	// Pass and Verdict ("pass" or "fail") say whether every check passed
+	// (see [Result.Passes]); the JSON encoding sets them from the checks.
+	Pass    bool   `json:"pass"`
+	Verdict string `json:"verdict"`
 	// Source and Family name the checkpoint run and its architecture.
 	Source        string      `json:"source"`
 	Family        string      `json:"family"`
@@ -59,7 +64,7 @@ type Result struct {
 
 // SchemaVersion is the version of the JSON Schema of [Result]
 // (schema/spotcheck.vN.json): bumped whenever its JSON shape changes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Run runs the weights of ck: one decoder layer (or with Full the
 // whole model) on the embedding rows of the given tokens, in float32 and in
@@ -205,6 +210,8 @@ func Run(ctx context.Context, ck *checkpoint.Checkpoint, opts Options) (*Result,
 		res.Experts, res.ExpertWeights = [][]int{}, [][]float64{}
 	}
 	res.BytesRead = w.BytesRead()
+	res.Pass = res.Passes()
+	res.Verdict = strings.ToLower(textfmt.Verdict(res.Pass))
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
 }

@@ -14,18 +14,25 @@ import (
 // tensor name. Its JSON keys are stable.
 type DiffReport struct {
 	// SchemaVersion is [DiffSchemaVersion] (schema/diff.vN.json).
-	SchemaVersion int           `json:"schema_version"`
-	A             string        `json:"a"`
-	B             string        `json:"b"`
-	Identical     bool          `json:"identical"` // no tensor added, removed, reshaped, retyped or changed
-	Added         []DiffTensor  `json:"added"`     // in B only, in B's order
-	Removed       []DiffTensor  `json:"removed"`   // in A only, in A's order
-	Reshaped      []DiffChange  `json:"reshaped"`  // the shape differs (the dtype may too)
-	Retyped       []DiffChange  `json:"retyped"`   // the dtype differs (the shape may too)
-	Changed       []DiffChange  `json:"changed"`   // same shape and dtype, different bytes
-	Unhashed      []DiffTensor  `json:"unhashed"`  // same shape and dtype, but a side has no digest to compare
-	Same          int           `json:"same"`      // tensors with the same shape, dtype and bytes
-	Files         []DiffFileRef `json:"files_changed"`
+	SchemaVersion int `json:"schema_version"`
+	// Pass is true only when the verdict is "pass".
+	Pass bool `json:"pass"`
+	// Verdict is "pass" (every tensor compared and the same), "fail" (a
+	// tensor was added, removed, reshaped, retyped or changed) or
+	// "incomplete" (nothing differs, but some tensors could not be
+	// compared: a side has no digest for them).
+	Verdict   string        `json:"verdict"`
+	A         string        `json:"a"`
+	B         string        `json:"b"`
+	Identical bool          `json:"identical"` // no tensor added, removed, reshaped, retyped or changed
+	Added     []DiffTensor  `json:"added"`     // in B only, in B's order
+	Removed   []DiffTensor  `json:"removed"`   // in A only, in A's order
+	Reshaped  []DiffChange  `json:"reshaped"`  // the shape differs (the dtype may too)
+	Retyped   []DiffChange  `json:"retyped"`   // the dtype differs (the shape may too)
+	Changed   []DiffChange  `json:"changed"`   // same shape and dtype, different bytes
+	Unhashed  []DiffTensor  `json:"unhashed"`  // same shape and dtype, but a side has no digest to compare
+	Same      int           `json:"same"`      // tensors with the same shape, dtype and bytes
+	Files     []DiffFileRef `json:"files_changed"`
 	// BytesRead counts the tensor bytes [DiffCheckpoints] read (none when
 	// every file's published digest matched).
 	BytesRead int64 `json:"bytes_read"`
@@ -37,7 +44,7 @@ type DiffReport struct {
 
 // DiffSchemaVersion is the version of the JSON Schema of [DiffReport]
 // (schema/diff.vN.json): bumped whenever the report's JSON shape changes.
-const DiffSchemaVersion = 1
+const DiffSchemaVersion = 2
 
 // DiffTensor names one tensor of one side.
 type DiffTensor struct {
@@ -126,8 +133,22 @@ func Diff(a, b *Manifest) *DiffReport {
 			r.Files = append(r.Files, DiffFileRef{Name: fa.Name, A: fa.SHA256, B: fb.SHA256})
 		}
 	}
-	r.Identical = len(r.Added)+len(r.Removed)+len(r.Reshaped)+len(r.Retyped)+len(r.Changed) == 0
+	r.judge()
 	return r
+}
+
+// judge sets Identical, Pass and Verdict from the differences found.
+func (r *DiffReport) judge() {
+	r.Identical = len(r.Added)+len(r.Removed)+len(r.Reshaped)+len(r.Retyped)+len(r.Changed) == 0
+	switch {
+	case !r.Identical:
+		r.Verdict = "fail"
+	case len(r.Unhashed) > 0:
+		r.Verdict = "incomplete"
+	default:
+		r.Verdict = "pass"
+	}
+	r.Pass = r.Verdict == "pass"
 }
 
 // Differences counts the tensors that differ: added, removed, reshaped or
@@ -152,6 +173,9 @@ func (r *DiffReport) WriteJSON(w io.Writer) error {
 // headline is the diff's verdict line: identical, or how many tensors
 // differ and how.
 func (r *DiffReport) headline() string {
+	if r.Identical && len(r.Unhashed) > 0 {
+		return fmt.Sprintf("identical as far as compared: %d tensor(s) with the same shape, dtype and bytes; %d not compared (no digest)", r.Same, len(r.Unhashed))
+	}
 	if r.Identical {
 		return fmt.Sprintf("identical: %d tensor(s) with the same shape, dtype and bytes", r.Same)
 	}

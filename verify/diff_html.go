@@ -102,11 +102,7 @@ func (d diffHTMLRow) message() string {
 }
 
 func (r *DiffReport) htmlPage() *htmlreport.Page {
-	verdict := "pass"
-	if !r.Identical {
-		verdict = "fail"
-	}
-	p := &htmlreport.Page{Title: "weightaudit diff " + r.A + " " + r.B, Verdict: verdict, Headline: r.headline()}
+	p := &htmlreport.Page{Title: "weightaudit diff " + r.A + " " + r.B, Verdict: r.Verdict, Headline: r.headline()}
 	rows := r.htmlRows()
 	for i, d := range rows {
 		if i == 8 {

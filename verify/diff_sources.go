@@ -153,7 +153,7 @@ func DiffCheckpoints(ctx context.Context, a, b *checkpoint.Checkpoint, da, db Di
 		}
 		r.BytesRead = ra.BytesRead() + rb.BytesRead()
 	}
-	r.Identical = len(r.Added)+len(r.Removed)+len(r.Reshaped)+len(r.Retyped)+len(r.Changed) == 0
+	r.judge()
 	return r, nil
 }
 

@@ -178,11 +178,7 @@ func findingLine(f Finding) string {
 // 40; the JSON and JUnit reports list them all).
 func (r *DiffReport) WriteMarkdown(w io.Writer) error {
 	p := &textfmt.Printer{W: w}
-	mark := "❌"
-	if r.Identical {
-		mark = "✅"
-	}
-	p.F("## %s %s\n\n", mark, r.headline())
+	p.F("## %s %s\n\n", verdictIcon(r.Verdict), r.headline())
 	p.F("- a: `%s`\n- b: `%s`\n", r.A, r.B)
 	rows := r.differences()
 	if len(rows) > 0 {
@@ -218,12 +214,8 @@ const (
 // case per tensor a side has no digest for; the classname is the two
 // sides.
 func (r *DiffReport) WriteJUnit(w io.Writer) error {
-	verdict := "pass"
-	if !r.Identical {
-		verdict = "fail"
-	}
 	s := junit.Suite{Name: "weightaudit diff " + r.A + " " + r.B, Started: r.Started, Seconds: r.Seconds,
-		Properties: []junit.Property{{Name: "verdict", Value: verdict}}}
+		Properties: []junit.Property{{Name: "verdict", Value: r.Verdict}}}
 	class := r.A + " vs " + r.B
 	s.Add(junit.Case{Name: DiffSame, ClassName: class, SystemOut: fmt.Sprintf("%d tensor(s) with the same shape, dtype and bytes", r.Same)})
 	for _, d := range r.differences() {

@@ -557,6 +557,26 @@ func TestDiffKinds(t *testing.T) {
 			t.Errorf("text diff lacks %q:\n%s", w, text.String())
 		}
 	}
+	// The verdict: any difference fails; nothing differing but a tensor
+	// not compared (no digest) is incomplete, not a pass; all compared and
+	// the same passes.
+	hashed := &verify.Manifest{Source: "c", Tensors: base.Tensors[:2]}
+	for _, tt := range []struct {
+		name    string
+		d       *verify.DiffReport
+		verdict string
+	}{
+		{"five differences", d, "fail"},
+		{"the same manifest, a tensor without digest", verify.Diff(base, base), "incomplete"},
+		{"every tensor hashed and the same", verify.Diff(hashed, hashed), "pass"},
+	} {
+		if tt.d.Verdict != tt.verdict || tt.d.Pass != (tt.verdict == "pass") {
+			t.Errorf("%s: verdict %q, pass %v; want %q", tt.name, tt.d.Verdict, tt.d.Pass, tt.verdict)
+		}
+	}
+	if h := verify.Diff(base, base); !h.Identical || len(h.Unhashed) != 1 {
+		t.Errorf("a manifest against itself: identical %v, %d unhashed; want true, 1", h.Identical, len(h.Unhashed))
+	}
 }
 
 func digest(s string) string {

@@ -287,6 +287,61 @@ func TestSpotcheckAndDump(t *testing.T) {
 	}
 }
 
+// A block whose attention weights are NaN makes NaN router inputs: the
+// spot-check fails (exit 1, not "could not complete"), and its JSON report
+// is still written and valid, saying fail, the NaN routing weights as null.
+func TestSpotcheckNaNReport(t *testing.T) {
+	dir := copyTiny(t, "hf-f32")
+	const name = "model.layers.0.self_attn.q_proj.weight"
+	planted := false
+	for _, f := range []string{"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"} {
+		path := filepath.Join(dir, f)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := safetensors.Read(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tn := range st.Tensors {
+			if tn.Name != name {
+				continue
+			}
+			start := 8 + st.HeaderLen + tn.Begin
+			for i := start; i < 8+st.HeaderLen+tn.End; i += 4 {
+				binary.LittleEndian.PutUint32(b[i:], 0x7fc00000) // NaN
+			}
+			planted = true
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !planted {
+		t.Fatalf("%s not found", name)
+	}
+	stdout, stderr, code := cli(t, "spotcheck", dir, "--layer", "0", "--tokens", "3,17", "--json")
+	if code != exitProblems {
+		t.Fatalf("exit %d, want %d (the block failed): %s", code, exitProblems, stderr)
+	}
+	var r struct {
+		Pass          bool         `json:"pass"`
+		Verdict       string       `json:"verdict"`
+		Finite        bool         `json:"finite"`
+		ExpertWeights [][]*float64 `json:"expert_weights"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	if r.Pass || r.Verdict != "fail" || r.Finite {
+		t.Errorf("pass %v, verdict %q, finite %v; want false, fail, false", r.Pass, r.Verdict, r.Finite)
+	}
+	if len(r.ExpertWeights) != 2 || len(r.ExpertWeights[0]) == 0 || r.ExpertWeights[0][0] != nil {
+		t.Errorf("expert_weights %v: want each token's weights null (NaN)", r.ExpertWeights)
+	}
+}
+
 // A malformed artifact exits 1, and the machine-readable formats still
 // write a well-formed document saying so (CI reporters expect a file); the
 // table format writes nothing to stdout.

@@ -93,7 +93,11 @@ func writeReports[R any](cmd *cobra.Command, outs []reportOut[R], r R) error {
 			err = atomicfile.WriteTarget(o.path, 0o644, func(w io.Writer) error { return o.write(r, w) })
 		}
 		if err != nil {
-			return fmt.Errorf("report %s: %w", o.path, err)
+			where := o.path
+			if where == "" || where == "-" {
+				where = "to stdout"
+			}
+			return fmt.Errorf("report %s: %w", where, err)
 		}
 	}
 	return nil

@@ -49,8 +49,8 @@ type Report struct {
 	Type    reflect.Type
 	Title   string
 	// nullable lists extra properties (or "name[]" for an array's
-	// items) that encode as null although their Go type is not nilable:
-	// a custom MarshalJSON writes them so.
+	// items, "name[][]" for its items' items) that encode as null although
+	// their Go type is not nilable: a custom MarshalJSON writes them so.
 	nullable []string
 }
 
@@ -62,7 +62,7 @@ var Reports = []Report{
 	{Name: "diff", Version: verify.DiffSchemaVersion, Type: reflect.TypeFor[verify.DiffReport](), Title: "weightaudit diff report (diff --format json)"},
 	{Name: "spotcheck", Version: spotcheck.SchemaVersion, Type: reflect.TypeFor[spotcheck.Result](), Title: "weightaudit spot-check report (spotcheck --format json)",
 		// Result.MarshalJSON writes null for a non-finite number.
-		nullable: []string{"max_rel_err", "output_norms[]"}},
+		nullable: []string{"max_rel_err", "output_norms[]", "expert_weights[][]"}},
 	{Name: "compare", Version: compare.SchemaVersion, Type: reflect.TypeFor[compare.Report](), Title: "weightaudit compare report (compare --format json)"},
 	{Name: "plan", Version: cost.PlanSchemaVersion, Type: reflect.TypeFor[cost.Plan](), Title: "weightaudit memory plan (plan --format json)"},
 	{Name: "unfinished", Version: outfmt.UnfinishedSchemaVersion, Type: reflect.TypeFor[outfmt.Unfinished](), Title: "weightaudit: the document of a command that could not run to its end (--format json)"},
@@ -130,21 +130,8 @@ func (r Report) Generate() ([]byte, error) {
 	}
 	v.Const = r.Version
 	for _, n := range r.nullable {
-		name, items := strings.CutSuffix(n, "[]")
-		p, ok := root.Properties.Get(name)
-		arr := p
-		if ok && p.Items == nil && len(p.AnyOf) > 0 { // a nilable slice: the array or null
-			arr = p.AnyOf[0]
-		}
-		switch {
-		case !ok:
-			return nil, fmt.Errorf("reportschema: %s has no key %q", r.Type, name)
-		case items && arr.Items == nil:
-			return nil, fmt.Errorf("reportschema: %s: key %q is no array", r.Type, name)
-		case items:
-			arr.Items = orNull(arr.Items)
-		default:
-			root.Properties.Set(name, orNull(p))
+		if err := nullable(root, n); err != nil {
+			return nil, fmt.Errorf("reportschema: %s: %w", r.Type, err)
 		}
 	}
 	b, err := json.MarshalIndent(s, "", "  ")
@@ -152,6 +139,35 @@ func (r Report) Generate() ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
+}
+
+// nullable lets the property n of root be null: "name", or "name[]" for
+// the items of the array name, "name[][]" for the items of its items.
+func nullable(root *jsonschema.Schema, n string) error {
+	name, _, _ := strings.Cut(n, "[]")
+	depth := strings.Count(n, "[]")
+	p, ok := root.Properties.Get(name)
+	if !ok {
+		return fmt.Errorf("no key %q", name)
+	}
+	if depth == 0 {
+		root.Properties.Set(name, orNull(p))
+		return nil
+	}
+	for i := range depth {
+		if p.Items == nil && len(p.AnyOf) > 0 { // a nilable slice: the array or null
+			p = p.AnyOf[0]
+		}
+		if p.Items == nil {
+			return fmt.Errorf("key %q is no array at depth %d", name, i+1)
+		}
+		if i == depth-1 {
+			p.Items = orNull(p.Items)
+		} else {
+			p = p.Items
+		}
+	}
+	return nil
 }
 
 // maxEnum bounds the integer values [textEnum] tries.
