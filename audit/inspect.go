@@ -17,16 +17,20 @@ import (
 // it with [InspectReport.WriteJSON] or [InspectReport.WriteText].
 type InspectReport struct {
 	// SchemaVersion is [InspectSchemaVersion] (schema/inspect.vN.json).
-	SchemaVersion int               `json:"schema_version"`
-	Source        string            `json:"source"`
-	Format        checkpoint.Format `json:"format"`
-	Files         []FileJSON        `json:"files"`
-	Tensors       []TensorJSON      `json:"tensors"`
-	Layers        []LayerJSON       `json:"layers"`
-	DTypes        []DTypeJSON       `json:"dtypes"`
-	Totals        TotalsJSON        `json:"totals"`
-	Metadata      map[string]any    `json:"metadata"`
-	Problems      []string          `json:"problems"`
+	SchemaVersion int `json:"schema_version"`
+	// Pass is true, and Verdict "pass", when the files have no problem;
+	// else false and "fail".
+	Pass     bool              `json:"pass"`
+	Verdict  string            `json:"verdict"`
+	Source   string            `json:"source"`
+	Format   checkpoint.Format `json:"format"`
+	Files    []FileJSON        `json:"files"`
+	Tensors  []TensorJSON      `json:"tensors"`
+	Layers   []LayerJSON       `json:"layers"`
+	DTypes   []DTypeJSON       `json:"dtypes"`
+	Totals   TotalsJSON        `json:"totals"`
+	Metadata map[string]any    `json:"metadata"`
+	Problems []string          `json:"problems"`
 	// Fetch is set for a remote source: what reading the headers cost.
 	Fetch *FetchJSON `json:"fetch,omitempty"`
 	// Started is when the run began and Seconds how long it took, as
@@ -44,7 +48,7 @@ type InspectReport struct {
 // InspectSchemaVersion is the version of the JSON Schema of
 // [InspectReport] (schema/inspect.vN.json): bumped whenever the report's
 // JSON shape changes.
-const InspectSchemaVersion = 1
+const InspectSchemaVersion = 2
 
 // FileJSON is one file in an inspect report.
 type FileJSON struct {
@@ -109,6 +113,11 @@ func NewInspectReport(ck *checkpoint.Checkpoint) *InspectReport {
 	r.Totals = TotalsJSON(tl.Totals)
 	for _, m := range ck.Mismatches {
 		r.Problems = append(r.Problems, m.String())
+	}
+	r.Pass = len(r.Problems) == 0
+	r.Verdict = VerdictFail
+	if r.Pass {
+		r.Verdict = VerdictPass
 	}
 	return r
 }

@@ -156,6 +156,9 @@ func TestJSONReportsValidate(t *testing.T) {
 			if err := validateReport([]byte(stdout), tt.args[0]); err != nil {
 				t.Errorf("%s: %v", strings.Join(args, " "), err)
 			}
+			if err := verdictAgrees(stdout, code); err != nil {
+				t.Errorf("%s: %v", strings.Join(args, " "), err)
+			}
 		}
 	}
 	bad, err := filepath.Glob("../../testdata/bad/*.*")
@@ -173,6 +176,9 @@ func TestJSONReportsValidate(t *testing.T) {
 			if err := validateReport([]byte(stdout), cmd); err != nil {
 				t.Errorf("%s %s --json: %v", cmd, f, err)
 			}
+			if err := verdictAgrees(stdout, code); err != nil {
+				t.Errorf("%s %s --json: %v", cmd, f, err)
+			}
 			if strings.Contains(stdout, `"exit_code"`) {
 				unfinished++
 			}
@@ -183,6 +189,30 @@ func TestJSONReportsValidate(t *testing.T) {
 	}
 }
 
+// verdictAgrees checks a JSON report's verdict against the exit code: a
+// report with a verdict says pass (and pass true) exactly when the command
+// exits 0, unless it says incomplete (exit 0, pass false); exit 1 is fail.
+func verdictAgrees(doc string, code int) error {
+	var r struct {
+		Pass    *bool  `json:"pass"`
+		Verdict string `json:"verdict"`
+	}
+	if err := json.Unmarshal([]byte(doc), &r); err != nil {
+		return err
+	}
+	if r.Pass == nil {
+		return nil // the plan: no verdict
+	}
+	want := map[int]string{exitOK: "pass", exitProblems: "fail", exitRetry: "incomplete"}[code]
+	if r.Verdict == "incomplete" && code == exitOK {
+		want = "incomplete"
+	}
+	if r.Verdict != want || *r.Pass != (want == "pass") {
+		return fmt.Errorf("exit %d with pass %v, verdict %q; want verdict %q", code, *r.Pass, r.Verdict, want)
+	}
+	return nil
+}
+
 // The validator bites: a report with a key the schema does not know, a
 // missing key, a wrong type or another schema_version fails.
 func TestJSONReportsValidatorRejects(t *testing.T) {
@@ -191,12 +221,12 @@ func TestJSONReportsValidatorRejects(t *testing.T) {
 		t.Fatalf("inspect: exit %d", code)
 	}
 	edits := map[string]func(m map[string]any){
-		"extra key":      func(m map[string]any) { m["surprise"] = 1 },
-		"missing key":    func(m map[string]any) { delete(m, "totals") },
-		"wrong type":     func(m map[string]any) { m["tensors"] = "many" },
-		"nested type":    func(m map[string]any) { m["totals"].(map[string]any)["params"] = "1 B" },
-		"version 1 vs 2": func(m map[string]any) { m["schema_version"] = 2 },
-		"bad date":       func(m map[string]any) { m["started"] = "yesterday" },
+		"extra key":       func(m map[string]any) { m["surprise"] = 1 },
+		"missing key":     func(m map[string]any) { delete(m, "totals") },
+		"wrong type":      func(m map[string]any) { m["tensors"] = "many" },
+		"nested type":     func(m map[string]any) { m["totals"].(map[string]any)["params"] = "1 B" },
+		"another version": func(m map[string]any) { m["schema_version"] = m["schema_version"].(float64) + 1 },
+		"bad date":        func(m map[string]any) { m["started"] = "yesterday" },
 	}
 	for name, edit := range edits {
 		var m map[string]any

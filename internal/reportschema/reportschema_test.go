@@ -62,7 +62,7 @@ func TestCheckCatchesChange(t *testing.T) {
 func TestStableKeys(t *testing.T) {
 	type key struct{ path, typ string }
 	want := map[string][]key{
-		"inspect": {{"format", "string"}, {"files", "array"}, {"files[].name", "string"}, {"files[].size", "integer"},
+		"inspect": {{"pass", "boolean"}, {"verdict", "string"}, {"format", "string"}, {"files", "array"}, {"files[].name", "string"}, {"files[].size", "integer"},
 			{"tensors[].name", "string"}, {"tensors[].shape", "array"}, {"tensors[].dtype", "string"}, {"tensors[].params", "integer"},
 			{"tensors[].bytes", "integer"}, {"tensors[].file", "string"}, {"tensors[].offset", "integer"}, {"tensors[].layer", "integer"},
 			{"layers[].layer", "integer"}, {"layers[].params", "integer"}, {"layers[].bytes", "integer"},
