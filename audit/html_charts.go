@@ -206,30 +206,49 @@ func (a *auditRun) memoryChart() htmlreport.Section {
 	if len(total.Lines) == 0 {
 		return s
 	}
-	var sizes []int64
-	names := map[int64][]string{}
+	var levels []capacity
 	for _, hw := range a.opts.machines() {
-		if hw.MemoryBytes <= 0 {
-			continue
-		}
-		if names[hw.MemoryBytes] == nil {
-			sizes = append(sizes, hw.MemoryBytes)
-		}
-		names[hw.MemoryBytes] = append(names[hw.MemoryBytes], hw.Name)
+		levels = append(levels, capacity{hw.Name, hw.MemoryBytes})
 	}
-	slices.Sort(sizes)
-	for i, n := range sizes {
-		gib := float64(n) / (1 << 30)
-		// A level within 25% of the one below has its label at the
-		// other end, so that the two do not overlap.
-		left := i > 0 && float64(n) < 1.25*float64(sizes[i-1]) && !total.Lines[len(total.Lines)-1].LabelLeft
-		total.Lines = append(total.Lines, htmlreport.Line{X: []float64{chartMinCtx, float64(maxCtx)}, Y: []float64{gib, gib}, Color: -1, Dashed: true,
-			Label: fmt.Sprintf("%s %.0f GB", strings.Join(names[n], ", "), float64(n)/1e9), LabelLeft: left})
-	}
+	total.Lines = append(total.Lines, capacityLines(levels, chartMinCtx, float64(maxCtx))...)
 	for _, l := range []htmlreport.Lines{total, kvOnly} {
 		s.AddLines(l)
 	}
 	return s
+}
+
+// capacity is a memory level a chart draws: a machine's, named.
+type capacity struct {
+	name  string
+	bytes int64
+}
+
+// capacityLines draws each capacity as a dashed grey level from x0 to x1
+// in GiB, labelled with its names and its size in GB; capacities of one
+// size share a level, those of unknown size (≤ 0) are left out.
+func capacityLines(levels []capacity, x0, x1 float64) []htmlreport.Line {
+	var sizes []int64
+	names := map[int64][]string{}
+	for _, c := range levels {
+		if c.bytes <= 0 {
+			continue
+		}
+		if names[c.bytes] == nil {
+			sizes = append(sizes, c.bytes)
+		}
+		names[c.bytes] = append(names[c.bytes], c.name)
+	}
+	slices.Sort(sizes)
+	var out []htmlreport.Line
+	for i, n := range sizes {
+		gib := float64(n) / (1 << 30)
+		// A level within 25% of the one below has its label at the
+		// other end, so that the two do not overlap.
+		left := i > 0 && float64(n) < 1.25*float64(sizes[i-1]) && !out[i-1].LabelLeft
+		out = append(out, htmlreport.Line{X: []float64{x0, x1}, Y: []float64{gib, gib}, Color: -1, Dashed: true,
+			Label: fmt.Sprintf("%s %.0f GB", strings.Join(names[n], ", "), float64(n)/1e9), LabelLeft: left})
+	}
+	return out
 }
 
 // rooflineCharts draws, per machine, the decode throughput against the

@@ -218,6 +218,48 @@ type Plan struct {
 	Machines  []Fit     `json:"machines"`
 	// Notes say where the plan approximates.
 	Notes []string `json:"notes,omitempty"`
+
+	basis *planBasis // what NewPlan made it from, for AtContext; nil when decoded
+}
+
+// planBasis is what a plan was made from.
+type planBasis struct {
+	spec     arch.Spec
+	w        LayerWeights
+	o        PlanOptions
+	machines []Hardware
+}
+
+// Basis reports whether p was made by [NewPlan] (rather than decoded from
+// JSON), so that [Plan.AtContext] can plan its run again.
+func (p *Plan) Basis() bool { return p.basis != nil }
+
+// MaxDevices is the most devices per machine the plan tried
+// ([PlanOptions.Devices]); 0 for a plan decoded from JSON, which does
+// not say.
+func (p *Plan) MaxDevices() int64 {
+	if p.basis == nil {
+		return 0
+	}
+	return max(p.basis.o.Devices, 1)
+}
+
+// AtContext returns the plan of the same run (model, weights, options,
+// machines; the same Source) at context ctx instead of p.Ctx. It fails
+// like [NewPlan], and with [ErrCostInput] for a plan decoded from JSON,
+// which does not hold its model.
+func (p *Plan) AtContext(ctx int64) (*Plan, error) {
+	if p.basis == nil {
+		return nil, fmt.Errorf("%w: the plan holds no model (decoded from JSON?): it cannot be planned at another context", ErrCostInput)
+	}
+	o := p.basis.o
+	o.Ctx = ctx
+	q, err := NewPlan(p.basis.spec, p.basis.w, o, p.basis.machines)
+	if err != nil {
+		return nil, err
+	}
+	q.Source = p.Source
+	return q, nil
 }
 
 // NewPlan returns the memory plan of spec with weights w for run o on
@@ -329,6 +371,7 @@ func NewPlan(spec arch.Spec, w LayerWeights, o PlanOptions, machines []Hardware)
 	if b.overflow {
 		return nil, fmt.Errorf("%w: memory plan", ErrCostOverflow)
 	}
+	p.basis = &planBasis{spec: spec, w: w, o: o, machines: machines}
 	return p, nil
 }
 

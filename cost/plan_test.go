@@ -1,6 +1,7 @@
 package cost_test
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -319,4 +320,57 @@ func TestPlanSlidingMicroBatch(t *testing.T) {
 			t.Errorf("ctx %d × %d, batch %d: KV %+v, want K = V = %d", tt.ctx, tt.seqs, tt.batch, p.KV, tt.wantK)
 		}
 	}
+}
+
+// AtContext plans the same run at another context: Qwen3-235B-A22B's
+// full-attention cache halves with the context, the weights, cache
+// types, devices and source stay. A plan decoded from JSON cannot be
+// planned again.
+func TestPlanAtContext(t *testing.T) {
+	h200, _ := cost.LookupHardware("h200")
+	p := qwenPlan(t, cost.PlanOptions{Ctx: 32768, GPULayers: -1, Devices: 8, CacheK: "q8_0"}, h200)
+	p.Source = "src"
+	q, err := p.AtContext(16384)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Ctx != 16384 || q.Source != "src" || q.CacheK != "q8_0" || q.WeightBytes != p.WeightBytes || q.MaxDevices() != 8 {
+		t.Errorf("AtContext(16384) = ctx %d, source %q, K %s, weights %d, devices %d; want the same run at 16384", q.Ctx, q.Source, q.CacheK, q.WeightBytes, q.MaxDevices())
+	}
+	// K q8_0: 94 · 4 · 16384 rows of 136 B = 837,812,224; V f16: 94 · 4 ·
+	// 128 · 2 B · 16384 = 1,577,058,304.
+	if q.KV.K != 837_812_224 || q.KV.V != 1_577_058_304 {
+		t.Errorf("KV at 16384 = %+v, want K 837,812,224 and V 1,577,058,304", q.KV)
+	}
+	// At its own context the plan is itself.
+	same, err := p.AtContext(p.Ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := mustJSON(t, p), mustJSON(t, same); a != b {
+		t.Errorf("AtContext(%d) differs from the plan:\n%s\n%s", p.Ctx, a, b)
+	}
+	if _, err := p.AtContext(40961); !errors.Is(err, cost.ErrCostInput) || !strings.Contains(err.Error(), "40960") {
+		t.Errorf("AtContext(40961) = %v, want ErrCostInput naming the maximum 40960", err)
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d cost.Plan
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.AtContext(16384); !errors.Is(err, cost.ErrCostInput) || d.Basis() || d.MaxDevices() != 0 {
+		t.Errorf("decoded plan: AtContext = %v, Basis %v, MaxDevices %d; want ErrCostInput, false, 0", err, d.Basis(), d.MaxDevices())
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

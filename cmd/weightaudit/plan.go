@@ -3,15 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/weightaudit/weightaudit/arch"
+	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/cost"
-	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
 func newPlanCmd() *cobra.Command {
@@ -40,17 +39,7 @@ Activations and compute buffers are not counted.
 With no SOURCE it plans the built-in Qwen3-235B-A22B reference layout.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			outs, err := outputs(cmd, &rf, func(name string) (func(*cost.Plan, io.Writer) error, bool) {
-				switch name {
-				case "table":
-					return writePlanTable, true
-				case "json":
-					return func(p *cost.Plan, w io.Writer) error { return textfmt.WriteJSON(w, p) }, true
-				case "markdown":
-					return writePlanMarkdown, true
-				}
-				return nil, false
-			})
+			outs, err := outputs(cmd, &rf, lookupIn(audit.PlanFormats))
 			if err != nil {
 				return err
 			}
@@ -114,7 +103,7 @@ With no SOURCE it plans the built-in Qwen3-235B-A22B reference layout.`,
 		},
 	}
 	f := cmd.Flags()
-	rf.add(cmd, []string{"table", "json", "markdown"})
+	rf.add(cmd, audit.PlanFormats.Names())
 	f.StringVar(&builtin, "builtin", "", "plan a built-in reference layout: "+strings.Join(synth.BuiltinNames(), ", ")+" (default safetensors when no SOURCE)")
 	f.IntVar(&jobs, "jobs", 8, "files whose headers are read at once")
 	f.StringVar(&quant, "quant", "", "weights as this quantization would store them (Q4_K_M, Q8_0, BF16, …) instead of the files' own bytes")
@@ -140,113 +129,4 @@ With no SOURCE it plans the built-in Qwen3-235B-A22B reference layout.`,
 		return names, cobra.ShellCompDirectiveNoFileComp
 	})
 	return cmd
-}
-
-// writePlanTable writes p for a terminal.
-func writePlanTable(p *cost.Plan, w io.Writer) error {
-	pr := &textfmt.Printer{W: w}
-	offload := fmt.Sprintf("--gpu-layers %d", p.GPULayers)
-	switch {
-	case p.GPULayers == 0:
-		offload = "nothing offloaded (--gpu-layers 0)"
-	case p.GPULayers > p.Layers:
-		offload = fmt.Sprintf("every layer and the output offloaded (--gpu-layers %d)", p.GPULayers)
-	}
-	maxCtx := fmt.Sprintf("max %d", p.MaxCtx)
-	if p.MaxCtx == 0 {
-		maxCtx = "the config gives no maximum"
-	}
-	pr.F("plan: %d layers, ctx %d (%s), %d sequence(s), K %s, V %s; %s\n", p.Layers, p.Ctx, maxCtx, p.Parallel, p.CacheK, p.CacheV, offload)
-	pr.F("  weights      %s\n", textfmt.Bytes(p.WeightBytes))
-	pr.F("  KV cache     %s (K %s %s, V %s %s; %s per sequence)\n", textfmt.Bytes(p.KV.Total), textfmt.Bytes(p.KV.K), p.CacheK,
-		textfmt.Bytes(p.KV.V), p.CacheV, textfmt.Bytes(p.KVPerSequence.Total))
-	pr.F("  total        %s (activations and compute buffers not counted)\n", textfmt.Bytes(p.TotalBytes))
-	pr.F("  host RAM     %s: %s\n", textfmt.Bytes(p.Host.Total), placeText(p.Host, true))
-	pr.F("  offloaded    %s: %s\n", textfmt.Bytes(p.Offloaded.Total), placeText(p.Offloaded, false))
-	for _, n := range p.Notes {
-		pr.F("  note: %s\n", n)
-	}
-	if p.Offloaded.Total > 0 {
-		for _, m := range p.Machines {
-			pr.F("%s\n", fitText(m))
-		}
-	}
-	return pr.Err
-}
-
-// writePlanMarkdown writes p for a CI step summary: the totals, then a
-// row per machine.
-func writePlanMarkdown(p *cost.Plan, w io.Writer) error {
-	pr := &textfmt.Printer{W: w}
-	pr.F("## Memory plan: %s\n\n", p.Source)
-	pr.F("%d layers, ctx %d, %d sequence(s), K cache %s, V cache %s, --gpu-layers %d\n\n", p.Layers, p.Ctx, p.Parallel, p.CacheK, p.CacheV, p.GPULayers)
-	pr.F("| | bytes |\n|---|---:|\n")
-	pr.F("| weights | %s |\n| KV cache | %s |\n| total | %s |\n| host RAM | %s |\n| offloaded | %s |\n\n",
-		textfmt.Bytes(p.WeightBytes), textfmt.Bytes(p.KV.Total), textfmt.Bytes(p.TotalBytes), textfmt.Bytes(p.Host.Total), textfmt.Bytes(p.Offloaded.Total))
-	if p.Offloaded.Total > 0 {
-		pr.F("| machine | fits | devices | least free | layers per device |\n|---|---|---:|---:|---|\n")
-		for _, m := range p.Machines {
-			fits := "no"
-			if m.Fits {
-				fits = "yes"
-			}
-			line := strings.TrimSpace(fitText(m))
-			_, split, _ := strings.Cut(line, "layers ")
-			pr.F("| %s | %s | %d | %s | %s |\n", m.Hardware.Name, fits, m.Devices, textfmt.Bytes(m.MinFree), split)
-		}
-	}
-	for _, n := range p.Notes {
-		pr.F("\n> %s\n", n)
-	}
-	return pr.Err
-}
-
-// placeText says which layers pl holds.
-func placeText(pl cost.Placement, host bool) string {
-	var parts []string
-	if pl.Input && host {
-		parts = append(parts, "input layer (token embedding)")
-	}
-	if pl.Layers > 0 {
-		parts = append(parts, fmt.Sprintf("layers %d–%d", pl.FirstLayer, pl.LastLayer))
-	}
-	if pl.Output {
-		parts = append(parts, "output layer")
-	}
-	if len(parts) == 0 {
-		return "nothing"
-	}
-	return strings.Join(parts, ", ")
-}
-
-// fitText is one machine's line: "fits on 2 × H200 with 43.10 GiB free
-// each at least; layers 0–47 | 48–93 + output".
-func fitText(f cost.Fit) string {
-	var split []string
-	for _, s := range f.Split {
-		var t string
-		switch {
-		case s.Layers > 0 && s.Output:
-			t = fmt.Sprintf("%d–%d + output", s.FirstLayer, s.LastLayer)
-		case s.Layers > 0:
-			t = fmt.Sprintf("%d–%d", s.FirstLayer, s.LastLayer)
-		case s.Output:
-			t = "output"
-		default:
-			t = "nothing"
-		}
-		split = append(split, t)
-	}
-	if f.Hardware.MemoryBytes == 0 {
-		return fmt.Sprintf("  %-14s memory unknown; layers %s", f.Hardware.Name, strings.Join(split, " | "))
-	}
-	if f.Fits {
-		each := " each at least"
-		if f.Devices == 1 {
-			each = ""
-		}
-		return fmt.Sprintf("  %-14s fits on %d × %s with %s free%s; layers %s", f.Hardware.Name, f.Devices, f.Hardware.Name,
-			textfmt.Bytes(f.MinFree), each, strings.Join(split, " | "))
-	}
-	return fmt.Sprintf("  %-14s does not fit on %d × %s: the fullest is %s short", f.Hardware.Name, f.Devices, f.Hardware.Name, textfmt.Bytes(-f.MinFree))
 }

@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -106,7 +109,8 @@ func TestPlanUsage(t *testing.T) {
 		{[]string{"plan", "--devices", "0"}, "devices"},
 		{[]string{"plan", "--parallel", "-2"}, "parallel"},
 		{[]string{"plan", "--quant", "Q9_K"}, "--quant"},
-		{[]string{"plan", "--format", "html"}, "--format"},
+		{[]string{"plan", "--format", "yaml"}, "--format"},
+		{[]string{"plan", "--report", "svg=x.svg"}, "--report"},
 	} {
 		_, stderr, code := cli(t, tt.args...)
 		if code != exitUsage || !strings.Contains(stderr, tt.want) {
@@ -181,4 +185,53 @@ func TestPlanAgreesWithGGUFParser(t *testing.T) {
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(share{})); diff != "" || p.Host.WeightBytes != 175_030_272 {
 		t.Errorf("split differs from gguf-parser-go's (-want +got):\n%s\nhost weights %d, want 175,030,272", diff, p.Host.WeightBytes)
 	}
+}
+
+// plan writes its HTML page to -o FILE and more reports with --report,
+// nothing to stdout: the page shows the JSON report's KV cache and total
+// (exact counts) and the H200's four devices; --report html=PATH writes
+// the same page.
+func TestPlanReports(t *testing.T) {
+	dir := t.TempDir()
+	page, js, page2 := filepath.Join(dir, "plan.html"), filepath.Join(dir, "plan.json"), filepath.Join(dir, "again.html")
+	stdout, stderr, code := cli(t, "plan", "--ctx", "32768", "--hw", "h200", "--format", "html", "-o", page,
+		"--report", "json="+js, "--report", "html="+page2)
+	if code != exitOK || stdout != "" {
+		t.Fatalf("plan --format html -o: exit %d, stdout %q: %s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(js)
+	if err != nil || validateReport(b, "plan") != nil {
+		t.Fatalf("--report json: %v, %v", err, validateReport(b, "plan"))
+	}
+	p := decodePlan(t, string(b))
+	h, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(h)
+	for _, want := range []string{
+		"<!DOCTYPE html>",
+		`data-key="kv_bytes"><div class="label">KV cache</div><div class="value">6,308,233,216<`,
+		`<td>H200</td><td class="num">141,000,000,000</td><td>yes</td><td class="num">4</td>`,
+		`data-verdict="pass"`,
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if p.KV.Total != 6_308_233_216 || !strings.Contains(doc, ">"+commas(p.WeightBytes+p.KV.Total)+"<") {
+		t.Errorf("JSON KV %d; the page does not show the total %s", p.KV.Total, commas(p.WeightBytes+p.KV.Total))
+	}
+	if h2, err := os.ReadFile(page2); err != nil || string(h2) != doc {
+		t.Errorf("--report html= wrote another page (%v)", err)
+	}
+}
+
+// commas writes n with thousands separators, as the page does.
+func commas(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
