@@ -16,8 +16,9 @@ import (
 // machine holds the offloaded part), the totals and the run's options,
 // a row per machine and per device with exact byte counts, charts of
 // the memory against the context length at the plan's K and V cache
-// types with each machine's capacity on the devices it uses, and of
-// where the memory goes (host and devices, each device of each machine
+// types with each machine's capacity on its most devices, of the fewest
+// devices each machine needs at each context, and of where the memory
+// goes (host and devices, each device of each machine
 // with its free memory), then the machines that do not fit and the
 // plan's approximations in the searchable list. The memory chart plans
 // the run again at other contexts ([cost.Plan.AtContext]): a plan decoded
@@ -205,7 +206,45 @@ func planMemoryChart(p *cost.Plan) htmlreport.Section {
 	s.AddLines(total)
 	s.AddLines(htmlreport.Lines{Title: "KV cache against context length", XLabel: "context length (tokens)", YLabel: "GiB", LogX: true, LogY: true, Width: 370, Height: 270, LegendLeft: true,
 		Lines: lines(right)})
+	if p.Offloaded.Total > 0 {
+		l := devicesChart(p, ctxs, plans)
+		for _, m := range p.Machines {
+			if m.Hardware.MemoryBytes > 0 && !slices.ContainsFunc(l.Lines, func(ln htmlreport.Line) bool { return ln.Name == m.Hardware.Name }) {
+				s.Notes = append(s.Notes, fmt.Sprintf("%s: %d devices hold the offloaded part at no context from %d on.", m.Hardware.Name, p.MaxDevices(), ctxs[0]))
+			}
+		}
+		s.AddLines(l)
+		s.Caption += fmt.Sprintf(" Below: the fewest devices of each machine that hold the offloaded part, at each context; a line ends where %d no longer do.", p.MaxDevices())
+	}
 	return s
+}
+
+// devicesChart draws, per machine, the fewest devices that hold the
+// offloaded part against the context length, plans[i] being the plan at
+// ctxs[i]. A machine's line stops at the first context its devices do not
+// hold (memory grows with the context); a machine that fits nowhere has
+// no line.
+func devicesChart(p *cost.Plan, ctxs []int64, plans []*cost.Plan) htmlreport.Lines {
+	l := htmlreport.Lines{Title: "Devices needed against context length", XLabel: "context length (tokens)", YLabel: "devices", LogX: true,
+		Width: 740, Height: 260, LegendLeft: true, YMin: 0, YMax: float64(p.MaxDevices()) + 1,
+		YFormat: func(v float64) string { return fmt.Sprintf("%.0f", v) }}
+	for m, hw := range p.Machines {
+		if hw.Hardware.MemoryBytes <= 0 {
+			continue
+		}
+		line := htmlreport.Line{Name: hw.Hardware.Name, Color: m}
+		for i, q := range plans {
+			f := q.Machines[m]
+			if !f.Fits {
+				break
+			}
+			line.X, line.Y = append(line.X, float64(ctxs[i])), append(line.Y, float64(f.Devices))
+		}
+		if len(line.X) > 0 {
+			l.Lines = append(l.Lines, line)
+		}
+	}
+	return l
 }
 
 // planShareCharts draws where the memory goes: the host's and the

@@ -63,3 +63,44 @@ func TestPlanVerdict(t *testing.T) {
 		t.Errorf("memory chart of a decoded plan: %d charts, notes %q; want none and a note why", len(s.Charts), s.Notes)
 	}
 }
+
+// The devices chart of the built-in Qwen3-235B-A22B on every preset: each
+// machine's line never falls as the context grows (memory only grows),
+// passes through the plan's own count at its context, and a machine whose
+// eight devices never hold the weights alone (8 × 24 GB RTX 4090 against
+// 470 GB) has none.
+func TestPlanDevicesChart(t *testing.T) {
+	r := runBuiltin(t, "safetensors")
+	w, err := cost.InventoryLayerWeights(r.basis.spec, r.basis.inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := cost.NewPlan(r.basis.spec, w, cost.PlanOptions{Ctx: 32768, GPULayers: -1, Devices: 8}, cost.HardwarePresets())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctxs := planContexts(p)
+	plans := make([]*cost.Plan, len(ctxs))
+	for i, c := range ctxs {
+		if plans[i], err = p.AtContext(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := devicesChart(p, ctxs, plans)
+	if len(l.Lines) != len(p.Machines)-1 {
+		t.Errorf("%d lines for %d machines, want all but the RTX 4090", len(l.Lines), len(p.Machines))
+	}
+	for _, ln := range l.Lines {
+		if ln.Name == "RTX 4090" {
+			t.Errorf("RTX 4090 has a line: %v", ln.Y)
+		}
+		if !slices.IsSorted(ln.Y) {
+			t.Errorf("%s: devices %v fall as the context grows", ln.Name, ln.Y)
+		}
+		i := slices.Index(ln.X, 32768)
+		m := slices.IndexFunc(p.Machines, func(f cost.Fit) bool { return f.Hardware.Name == ln.Name })
+		if i < 0 || m < 0 || int64(ln.Y[i]) != p.Machines[m].Devices {
+			t.Errorf("%s: at ctx 32768 the line (x %v, y %v) misses the plan's devices", ln.Name, ln.X, ln.Y)
+		}
+	}
+}

@@ -161,7 +161,8 @@ func comparePlan(t *testing.T, p *page, got shown, jp planJSON) {
 // and nothing is logged, and every number shown equals the JSON plan's.
 // The KV cache is the one worked by hand in cmd's TestPlanBuiltin (94 ·
 // 4 · 128 · 2 · 2 B · 32768 = 6,308,233,216), and H200 needs four
-// devices (cost's TestPlanSplit). Nine machines: two memory charts, the
+// devices (cost's TestPlanSplit). Nine machines: three memory charts
+// (memory and KV cache against the context, the devices needed), the
 // host-and-devices bars and one per machine.
 func TestBrowserPlan(t *testing.T) {
 	p := planBuiltin(t, cost.PlanOptions{Ctx: 32768, GPULayers: -1, Devices: 8, Batch: 512}, cost.HardwarePresets()...)
@@ -186,7 +187,7 @@ func TestBrowserPlan(t *testing.T) {
 			t.Errorf("H200: fits %v on %d devices, want 4", m.Fits, m.Devices)
 		}
 	}
-	if want := 2 + 1 + len(jp.Machines); got.SVGs != want {
+	if want := 3 + 1 + len(jp.Machines); got.SVGs != want {
 		t.Errorf("%d charts drawn, want %d", got.SVGs, want)
 	}
 }
