@@ -70,6 +70,7 @@ type loadOptions struct {
 	jobs     int
 	focus    string
 	partial  bool
+	listing  bool
 	progress func(read, planned int)
 }
 
@@ -109,6 +110,24 @@ func WithPartialFiles() LoadOption {
 	}
 }
 
+// keptArrayLen is the longest GGUF metadata array whose elements
+// [WithListing] keeps: far above the arrays per layer some architectures
+// store (a few hundred), far below a tokenizer's (tens of thousands).
+const keptArrayLen = 4096
+
+// WithListing loads for a listing of the checkpoint: the GGUF metadata
+// arrays of more than 4,096 elements (a tokenizer's vocabulary, merges
+// and token types) are read and checked as always but only their types
+// and lengths are kept (see gguf.WithKeptArrayLen), which is what
+// [Checkpoint.Metadata] shows of them; their elements take most of such a
+// header's memory. The default keeps every array.
+func WithListing() LoadOption {
+	return func(o *loadOptions) error {
+		o.listing = true
+		return nil
+	}
+}
+
 // WithProgress makes Load call f with how many file headers it has read
 // and how many it plans to read so far: when it plans more (before the
 // reads; the plan grows when a safetensors index names more shards than
@@ -138,7 +157,7 @@ func Load(ctx context.Context, src hub.Source, opts ...LoadOption) (*Checkpoint,
 	if err != nil {
 		return nil, err
 	}
-	l := &loader{src: src, jobs: o.jobs, partial: o.partial, progress: o.progress, sizes: map[string]int64{}}
+	l := &loader{src: src, jobs: o.jobs, partial: o.partial, listing: o.listing, progress: o.progress, sizes: map[string]int64{}}
 	for _, f := range files {
 		l.sizes[f.Name] = f.Size
 		if !strings.Contains(f.Name, "/") {
@@ -173,6 +192,7 @@ type loader struct {
 	src     hub.Source
 	jobs    int
 	partial bool
+	listing bool // WithListing
 	sizes   map[string]int64
 	top     []string // names at the top level, sorted
 

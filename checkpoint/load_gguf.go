@@ -58,7 +58,11 @@ func (l *loader) loadGGUF(ctx context.Context, ck *Checkpoint, name string) erro
 			defer f.Close()
 			parsed := hub.RecordHeader(f)
 			left, before := l.left()
-			gf, err := readGGUF(f, gguf.WithPartialData(l.partial), gguf.WithMaxTensors(int64(min(left, gguf.DefaultMaxTensors))))
+			opts := []gguf.Option{gguf.WithPartialData(l.partial), gguf.WithMaxTensors(int64(min(left, gguf.DefaultMaxTensors)))}
+			if l.listing {
+				opts = append(opts, gguf.WithKeptArrayLen(keptArrayLen))
+			}
+			gf, err := readGGUF(f, opts...)
 			if err != nil && left < gguf.DefaultMaxTensors && errors.Is(err, gguf.ErrLimit) {
 				return overBudget(hub.Path(l.src, n), left, before, err)
 			}

@@ -9,8 +9,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/gguf"
 	"github.com/weightaudit/weightaudit/hub"
 )
 
@@ -207,6 +210,48 @@ func TestCheckpointTallies(t *testing.T) {
 			inv := ck.Inventory()
 			if !slices.Equal(got.Layers, inv.Layers()) || !slices.Equal(got.DTypes, inv.DTypes()) || got.Totals != inv.Totals() {
 				t.Errorf("Tallies() = %+v\nwant the inventory's %+v %+v %+v", got, inv.Layers(), inv.DTypes(), inv.Totals())
+			}
+		})
+	}
+}
+
+// WithListing keeps what a listing shows: the same metadata (long arrays
+// by type and length), files and tallies as a full load, the tokenizer's
+// arrays checked but not kept.
+func TestLoadListing(t *testing.T) {
+	for _, name := range []string{"gguf", "30b-gguf", "30b-safetensors"} {
+		t.Run(name, func(t *testing.T) {
+			l, err := synth.Builtin(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := checkpoint.Load(context.Background(), l.Source())
+			if err != nil {
+				t.Fatal(err)
+			}
+			lean, err := checkpoint.Load(context.Background(), l.Source(), checkpoint.WithListing())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(full.Metadata(), lean.Metadata()); diff != "" {
+				t.Errorf("Metadata() with WithListing differs (-full +listing):\n%s", diff)
+			}
+			if diff := cmp.Diff(full.Files, lean.Files); diff != "" {
+				t.Errorf("Files with WithListing differ (-full +listing):\n%s", diff)
+			}
+			if diff := cmp.Diff(full.Tallies(), lean.Tallies()); diff != "" {
+				t.Errorf("Tallies() with WithListing differ (-full +listing):\n%s", diff)
+			}
+			for i, p := range lean.GGUF {
+				for _, kv := range p.KVs {
+					long := kv.Value.Type() == gguf.ValueArray && kv.Value.Len() > 4096
+					if kv.Value.Kept() == long {
+						t.Errorf("part %d: %s: Kept() = %v for %d elements", i, kv.Key, kv.Value.Kept(), kv.Value.Len())
+					}
+				}
+				if v, _ := full.GGUF[i].Get("tokenizer.ggml.tokens"); i == 0 && v.Len() < 100000 {
+					t.Errorf("part 0 has %d tokens: the test needs a vocabulary", v.Len())
+				}
 			}
 		})
 	}

@@ -159,6 +159,9 @@ func encodedSize(v Value) (int64, error) {
 	if a.err != nil {
 		return 0, a.err
 	}
+	if a.dropped {
+		return 0, fmt.Errorf("%w: %d %v elements", ErrNotKept, a.n, a.elem)
+	}
 	n := int64(12)
 	switch a.elem {
 	case ValueString:

@@ -72,6 +72,11 @@ var (
 	// ErrSplit means the parts given to [CheckSplit] do not form one
 	// consistent split set.
 	ErrSplit = errors.New("inconsistent split set")
+
+	// ErrNotKept means an array's elements were asked for (by
+	// [File.GetStrings] or [EncodeHeader]) that [Read] checked but did
+	// not keep (see [WithKeptArrayLen]).
+	ErrNotKept = errors.New("array elements not kept")
 )
 
 // FormatError reports a malformed file: the absolute byte offset of the field

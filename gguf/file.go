@@ -104,13 +104,17 @@ func (f *File) GetFloat(key string) (float64, error) {
 }
 
 // GetStrings returns the value of key, which must be an array of strings.
-// The error wraps [ErrNotFound] or [ErrWrongType] and names the key.
+// The error wraps [ErrNotFound], [ErrWrongType] or [ErrNotKept] and names
+// the key.
 func (f *File) GetStrings(key string) ([]string, error) {
 	v, err := f.get(key)
 	if err != nil {
 		return nil, err
 	}
 	s, ok := v.Strings()
+	if !ok && v.Type() == ValueArray && v.ElemType() == ValueString && !v.Kept() {
+		return nil, fmt.Errorf("key %q: %w: %d strings", key, ErrNotKept, v.Len())
+	}
 	if !ok {
 		return nil, wrongType(key, v, "an array of strings")
 	}

@@ -38,6 +38,15 @@ func FuzzRead(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, b []byte) {
 		file, err := readBytes(b)
+		// Arrays not kept are checked as kept ones are: the same error, or
+		// the same file less their elements.
+		lean, leanErr := readBytes(b, gguf.WithKeptArrayLen(1))
+		if (err == nil) != (leanErr == nil) || err != nil && err.Error() != leanErr.Error() {
+			t.Fatalf("Read with WithKeptArrayLen(1): error %v, want %v", leanErr, err)
+		}
+		if err == nil {
+			checkLean(t, file, lean)
+		}
 		if err != nil {
 			if e := checkFormatError(err, int64(len(b))); e != nil {
 				t.Fatal(e)
@@ -76,4 +85,26 @@ func FuzzRead(f *testing.F) {
 			t.Errorf("re-read Tensors mismatch (-first +second):\n%s", diff)
 		}
 	})
+}
+
+// checkLean checks that lean, read with WithKeptArrayLen(1), is full less
+// the elements of its longer arrays.
+func checkLean(t *testing.T, full, lean *gguf.File) {
+	t.Helper()
+	if lean.DataOffset != full.DataOffset || len(lean.KVs) != len(full.KVs) || len(lean.Tensors) != len(full.Tensors) {
+		t.Fatalf("WithKeptArrayLen(1): DataOffset %d, %d KVs, %d tensors; want %d, %d, %d",
+			lean.DataOffset, len(lean.KVs), len(lean.Tensors), full.DataOffset, len(full.KVs), len(full.Tensors))
+	}
+	for i, kv := range lean.KVs {
+		w := full.KVs[i].Value
+		long := w.Type() == gguf.ValueArray && w.ElemType() != gguf.ValueArray && w.Len() > 1
+		switch {
+		case kv.Key != full.KVs[i].Key || kv.Value.Type() != w.Type() || kv.Value.ElemType() != w.ElemType() || kv.Value.Len() != w.Len():
+			t.Errorf("WithKeptArrayLen(1): kv %d is %q (%v), want %q (%v)", i, kv.Key, kv.Value, full.KVs[i].Key, w)
+		case kv.Value.Kept() == long:
+			t.Errorf("WithKeptArrayLen(1): %q: Kept() = %v for %d elements", kv.Key, kv.Value.Kept(), w.Len())
+		case !long && !kv.Value.Equal(w):
+			t.Errorf("WithKeptArrayLen(1): %q = %v, want %v", kv.Key, kv.Value, w)
+		}
+	}
 }

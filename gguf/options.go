@@ -45,6 +45,7 @@ type options struct {
 	maxHeaderLen  int64
 	bufferSize    int
 	partial       bool
+	keptArrayLen  int64 // -1: keep every array's elements
 }
 
 func makeOptions(opts []Option) (*options, error) {
@@ -56,6 +57,7 @@ func makeOptions(opts []Option) (*options, error) {
 		maxKVs:        defaultMaxKVs,
 		maxHeaderLen:  defaultMaxHeaderLen,
 		bufferSize:    defaultBufferSize,
+		keptArrayLen:  -1,
 	}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
@@ -179,6 +181,26 @@ func WithBufferSize(n int) Option {
 func WithPartialData(allow bool) Option {
 	return func(o *options) error {
 		o.partial = allow
+		return nil
+	}
+}
+
+// WithKeptArrayLen makes [Read] keep the elements of metadata arrays of at
+// most n elements only. A longer array of strings or of fixed-size values
+// (a tokenizer's vocabulary, its merges and token types) is read and
+// checked as usual (every string's length, every bool byte) but kept as its
+// element type, length and a hash of its elements: [Value.Kept] reports
+// false for it. Arrays of arrays are kept whole. A reader that needs the
+// metadata's keys and array lengths but not the arrays' contents (a
+// listing) saves the memory they take: 4 MB of the 5 MB header of a
+// 152k-token vocabulary. n must not be negative.
+// The default is to keep every array.
+func WithKeptArrayLen(n int64) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return fmt.Errorf("gguf: WithKeptArrayLen(%d): must not be negative", n)
+		}
+		o.keptArrayLen = n
 		return nil
 	}
 }

@@ -3,6 +3,7 @@ package gguf
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math"
 	"math/bits"
@@ -261,10 +262,14 @@ func (rd *reader) array(depth int) (Value, error) {
 		return Value{}, errAt(countOff, "array: %w: %d elements, at most %d allowed", ErrLimit, n, rd.o.maxArrayLen)
 	}
 	a := &array{elem: elem, n: int(n)}
-	switch elem {
-	case ValueString:
-		err = rd.stringElems(a)
-	case ValueArray:
+	// An array of arrays is kept whole.
+	keep := elem == ValueArray || depth > 1 || rd.o.keptArrayLen < 0 || n <= uint64(rd.o.keptArrayLen)
+	switch {
+	case !keep:
+		err = rd.dropElems(a)
+	case elem == ValueString:
+		err = rd.stringElems(a, nil)
+	case elem == ValueArray:
 		if rd.nested += int64(n); rd.nested > maxNestedArrays {
 			return Value{}, errAt(countOff, "array: %w: more than %d arrays inside arrays in the header", ErrLimit, maxNestedArrays)
 		}
@@ -280,12 +285,7 @@ func (rd *reader) array(depth int) (Value, error) {
 		start := rd.off
 		a.raw, err = rd.bytes(int64(n)*elem.fixedSize(), "array")
 		if err == nil && elem == ValueBool {
-			for i, b := range a.raw {
-				if b > 1 {
-					err = errAt(start+int64(i), "element %d: %w: bool byte %d, want 0 or 1", i, ErrInvalid, b)
-					break
-				}
-			}
+			err = checkBools(a.raw, start, 0)
 		}
 	}
 	if err != nil {
@@ -316,12 +316,60 @@ func (rd *reader) bytes(n int64, what string) ([]byte, error) {
 	return b, nil
 }
 
-// stringElems reads a.n strings into one blob. It parses whole windows of the
-// read buffer at a time, so a typical token costs no call and no allocation.
-func (rd *reader) stringElems(a *array) error {
-	a.ends = make([]uint32, 0, min(a.n, preallocMax))
+// checkBools checks that the bool array elements b, the first of which is
+// element first at offset start, are 0 or 1.
+func checkBools(b []byte, start int64, first int) error {
+	for i, c := range b {
+		if c > 1 {
+			return errAt(start+int64(i), "element %d: %w: bool byte %d, want 0 or 1", first+i, ErrInvalid, c)
+		}
+	}
+	return nil
+}
+
+// dropSeed seeds the hashes of the arrays Read does not keep: one seed for
+// the process, so that arrays of two files compare (see Value.Equal).
+var dropSeed = maphash.MakeSeed()
+
+// dropElems reads and checks the a.n elements of a, an array of strings or
+// of fixed-size values, keeping only a hash of their encoding.
+func (rd *reader) dropElems(a *array) error {
+	a.dropped = true
+	var h maphash.Hash
+	h.SetSeed(dropSeed)
+	defer func() { a.sum = h.Sum64() }()
+	if a.elem == ValueString {
+		return rd.stringElems(a, &h)
+	}
+	size := int(a.elem.fixedSize())
+	for i := 0; i < a.n; {
+		// Whole elements, as many as the buffer holds.
+		k := min(a.n-i, max(rd.bufSize/size, 1))
+		start := rd.off
+		b, err := rd.next(k*size, "array")
+		if err != nil {
+			return err
+		}
+		if a.elem == ValueBool {
+			if err := checkBools(b, start, i); err != nil {
+				return err
+			}
+		}
+		h.Write(b)
+		i += k
+	}
+	return nil
+}
+
+// stringElems reads a.n strings into one blob, or, with drop, into drop: their
+// encoding, lengths and bytes. It parses whole windows of the read buffer at a
+// time, so a typical token costs no call and no allocation.
+func (rd *reader) stringElems(a *array, drop *maphash.Hash) error {
 	var sb strings.Builder
-	sb.Grow(min(a.n, preallocMax) * 8)
+	if drop == nil {
+		a.ends = make([]uint32, 0, min(a.n, preallocMax))
+		sb.Grow(min(a.n, preallocMax) * 8)
+	}
 	maxLen := uint64(rd.o.maxStringLen)
 	for i := 0; i < a.n; {
 		if rd.remaining() < 8 {
@@ -341,10 +389,15 @@ func (rd *reader) stringElems(a *array) error {
 				rd.consume(p)
 				return errAt(rd.off, "element %d: %w: length %d, at most %d allowed", i, ErrLimit, n, maxLen)
 			}
-			sb.Write(w[p+8 : p+8+int(n)])
-			a.addEnd(sb.Len())
+			if drop == nil {
+				sb.Write(w[p+8 : p+8+int(n)])
+				a.addEnd(sb.Len())
+			}
 			p += 8 + int(n)
 			i++
+		}
+		if drop != nil {
+			drop.Write(w[:p])
 		}
 		rd.consume(p)
 		if i == a.n || rd.br.Buffered() < 8 {
@@ -355,10 +408,17 @@ func (rd *reader) stringElems(a *array) error {
 		if err != nil {
 			return prefix(err, "element %d", i)
 		}
-		if err := rd.copyTo(&sb, n, "string"); err != nil {
+		var to io.Writer = &sb
+		if drop != nil {
+			to = drop
+			drop.Write(binary.LittleEndian.AppendUint64(nil, uint64(n)))
+		}
+		if err := rd.copyTo(to, n, "string"); err != nil {
 			return prefix(err, "element %d", i)
 		}
-		a.addEnd(sb.Len())
+		if drop == nil {
+			a.addEnd(sb.Len())
+		}
 		i++
 	}
 	a.blob = sb.String()

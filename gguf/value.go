@@ -33,6 +33,12 @@ type array struct {
 	wide []int    // the ends instead, once the blob passes 4 GiB
 	vals []Value  // array elements
 	err  error    // set by Array when an element does not have the element type
+
+	// An array read under WithKeptArrayLen with more elements than it
+	// keeps holds none of raw, blob, ends or vals: only elem, n and sum,
+	// a hash of its encoded elements.
+	dropped bool
+	sum     uint64
 }
 
 // Uint8 returns a u8 value.
@@ -243,6 +249,12 @@ func (v Value) ElemType() ValueType {
 	return v.arr.elem
 }
 
+// Kept reports whether v holds its elements: false only for an array that
+// [Read] checked but did not keep (see [WithKeptArrayLen]). Such an array
+// has its type, element type and length; [Value.Elem] panics on it,
+// [Value.Strings] reports false and [Value.Any] returns nil.
+func (v Value) Kept() bool { return v.arr == nil || !v.arr.dropped }
+
 // Len returns the number of elements of an array, and 0 for other values.
 func (v Value) Len() int {
 	if v.arr == nil {
@@ -252,12 +264,16 @@ func (v Value) Len() int {
 }
 
 // Elem returns element i of an array. Like indexing a slice, it panics if i
-// is not in [0, v.Len()).
+// is not in [0, v.Len()), and it panics on an array whose elements were not
+// kept ([Value.Kept]).
 func (v Value) Elem(i int) Value {
 	if i < 0 || i >= v.Len() {
 		panic(fmt.Sprintf("gguf: Value.Elem(%d) out of range [0:%d)", i, v.Len()))
 	}
 	a := v.arr
+	if a.dropped {
+		panic(fmt.Sprintf("gguf: Value.Elem(%d): the %d elements of the array were not kept", i, a.n))
+	}
 	switch {
 	case a.vals != nil:
 		return a.vals[i]
@@ -303,9 +319,9 @@ func (a *array) addEnd(end int) {
 
 // Strings returns the elements of an array of strings. The strings share
 // memory with the value; only the slice is allocated. ok is false for other
-// values.
+// values and for an array whose elements were not kept ([Value.Kept]).
 func (v Value) Strings() (s []string, ok bool) {
-	if v.arr == nil || v.arr.elem != ValueString || v.arr.vals != nil {
+	if v.arr == nil || v.arr.elem != ValueString || v.arr.vals != nil || v.arr.dropped {
 		return nil, false
 	}
 	a := v.arr
@@ -321,7 +337,8 @@ func (v Value) Strings() (s []string, ok bool) {
 
 // Any returns the value as a plain Go value: uint64 for unsigned integers,
 // int64 for signed ones, float64 for floats, bool, string, and []any
-// (recursively) for arrays.
+// (recursively) for arrays; nil for an array whose elements were not kept
+// ([Value.Kept]).
 func (v Value) Any() any {
 	switch {
 	case v.typ.unsigned():
@@ -335,6 +352,8 @@ func (v Value) Any() any {
 		return v.bits != 0
 	case v.typ == ValueString:
 		return v.str
+	case v.typ == ValueArray && !v.Kept():
+		return nil
 	case v.typ == ValueArray:
 		out := make([]any, v.Len())
 		for i := range out {
@@ -347,6 +366,10 @@ func (v Value) Any() any {
 
 // Equal reports whether v and w have the same type and contents. Floats are
 // compared by their bits, so a NaN equals itself. (go-cmp uses this method.)
+// Two arrays whose elements were not kept ([Value.Kept]) are compared by
+// their element types, lengths and a 64-bit hash of their encoded elements,
+// seeded at random for each process (so no input can be made to collide on
+// purpose); such an array never equals one whose elements were kept.
 func (v Value) Equal(w Value) bool {
 	if v.typ != w.typ {
 		return false
@@ -354,8 +377,11 @@ func (v Value) Equal(w Value) bool {
 	if v.typ != ValueArray {
 		return v.bits == w.bits && v.str == w.str
 	}
-	if v.ElemType() != w.ElemType() || v.Len() != w.Len() {
+	if v.ElemType() != w.ElemType() || v.Len() != w.Len() || v.Kept() != w.Kept() {
 		return false
+	}
+	if !v.Kept() {
+		return v.arr.sum == w.arr.sum
 	}
 	for i := range v.Len() {
 		if !v.Elem(i).Equal(w.Elem(i)) {
@@ -372,6 +398,9 @@ func (v Value) String() string {
 	case ValueString:
 		return fmt.Sprintf("%q", v.str)
 	case ValueArray:
+		if !v.Kept() {
+			return fmt.Sprintf("[... (%d %v, not kept)]", v.Len(), v.ElemType())
+		}
 		const show = 8
 		var sb strings.Builder
 		sb.WriteByte('[')

@@ -11,6 +11,7 @@ import (
 
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
+	"github.com/weightaudit/weightaudit/checkpoint"
 )
 
 func newInspectCmd() *cobra.Command {
@@ -43,7 +44,7 @@ memory: ` + fmt.Sprint(synth.BuiltinNames()) + `.`,
 				return usageError(cmd, "give either SOURCE or --builtin NAME")
 			}
 			defer headerGC(cmd)()
-			ck, src, err := load(cmd, args, builtin, jobs)
+			ck, src, err := load(cmd, args, builtin, jobs, checkpoint.WithListing())
 			if err != nil {
 				return err
 			}
