@@ -56,10 +56,11 @@ func checkTensors(ck *checkpoint.Checkpoint, spec arch.Spec, inv *checkpoint.Inv
 			if first[j] != 0 {
 				continue
 			}
-			if ck.Index != nil && absent[ck.Index.WeightMap[e.Name]] {
-				shard := ck.Index.WeightMap[e.Name]
-				inAbsent[shard] = append(inAbsent[shard], e.Name)
-				continue
+			if ck.Index != nil {
+				if shard, ok := ck.Index.Shard(e.Name); ok && absent[shard] {
+					inAbsent[shard] = append(inAbsent[shard], e.Name)
+					continue
+				}
 			}
 			out = append(out, Finding{Check: CheckTensors, Tensor: e.Name, Message: fmt.Sprintf("missing: %s predicts %s %v", family, e.Component, e.Shape)})
 		}
@@ -139,7 +140,7 @@ func checkFiles(ck *checkpoint.Checkpoint) []Finding {
 	}
 	lost := map[string]int{} // absent shard: the tensors the index puts there
 	if ck.Index != nil {
-		for _, shard := range ck.Index.WeightMap {
+		for _, shard := range ck.Index.All() {
 			lost[shard]++
 		}
 	}

@@ -163,7 +163,7 @@ func BenchmarkReadIndex(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			n := float64(len(ix.WeightMap))
+			n := float64(ix.Len())
 			b.ReportMetric(n*float64(b.N)/b.Elapsed().Seconds(), "tensors/s")
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math"
 	"strconv"
@@ -21,8 +22,13 @@ type Index struct {
 	// Metadata is the whole "metadata" object, decoded as encoding/json
 	// decodes into an any (numbers are float64); nil when absent.
 	Metadata map[string]any
-	// WeightMap maps each tensor name to the file name of its shard.
-	WeightMap map[string]string
+
+	// The weight_map, from each tensor name to the file name of its shard
+	// ([Index.Shard], [Index.All]; see index_table.go).
+	entries []indexEntry
+	shards  []string // the shard file names, each once, as first named
+	slots   []uint32
+	seed    maphash.Seed
 }
 
 // Caps on an index, from the largest real ones: the trillion-parameter
@@ -91,7 +97,7 @@ func readIndex(r io.ReaderAt, size int64, window int) (*Index, error) {
 	p := &indexParser{
 		st:     newStream(io.NewSectionReader(r, 0, size), size, window, "index"),
 		ix:     &Index{TotalSize: -1},
-		shards: map[string]string{},
+		shards: map[string]uint32{},
 	}
 	if err := p.parse(); err != nil {
 		return nil, withField(err, "index")
@@ -114,7 +120,8 @@ type indexParser struct {
 	st     *stream
 	ix     *Index
 	names  arena             // the tensor names
-	shards map[string]string // the validated shard names, each stored once
+	shards map[string]uint32 // the validated shard names: their numbers
+	haveWM bool              // the weight_map was read
 }
 
 func (p *indexParser) parse() error {
@@ -152,7 +159,7 @@ func (p *indexParser) parse() error {
 		if err != nil {
 			return err
 		}
-		if key == "metadata" && haveMeta || key == "weight_map" && p.ix.WeightMap != nil {
+		if key == "metadata" && haveMeta || key == "weight_map" && p.haveWM {
 			return sc.errf(keyPos, ErrSchema, "duplicate key %q", key)
 		}
 		switch key {
@@ -197,7 +204,7 @@ func (p *indexParser) parse() error {
 	if st.bad != nil {
 		return st.bad
 	}
-	if p.ix.WeightMap == nil {
+	if !p.haveWM {
 		return &FormatError{Offset: 0, Err: fmt.Errorf(`missing key "weight_map": %w`, ErrSchema)}
 	}
 	return nil
@@ -246,9 +253,10 @@ func (p *indexParser) weightMap() error {
 	}
 	// Each entry takes at least 8 bytes ("a":"b",) and real ones about
 	// 100, which bounds the size hint by the document whatever it claims.
-	wm := make(map[string]string, min(st.size/64, MaxIndexEntries))
-	p.ix.WeightMap = wm
-	last := "\x00" // the last shard name stored; no shard is called that
+	p.haveWM = true
+	ix := p.ix
+	ix.init(int(min(st.size/64, MaxIndexEntries)))
+	lastName, last := "\x00", uint32(0) // the last shard named; no shard is called "\x00"
 	for !done {
 		var name, shard string
 		var keyPos, valPos int
@@ -287,24 +295,23 @@ func (p *indexParser) weightMap() error {
 			err.Field = tensorField(name)
 			return err
 		}
-		if len(wm) >= MaxIndexEntries {
+		if ix.Len() >= MaxIndexEntries {
 			return fail(keyPos, ErrLimit, "weight_map has more than %d tensors", MaxIndexEntries)
 		}
-		if shard != last { // runs of entries name one shard
-			stored, ok := p.shards[shard]
+		if shard != lastName { // runs of entries name one shard
+			n, ok := p.shards[shard]
 			if !ok {
 				if why := unsafeShardName(shard); why != "" {
 					return fail(valPos, ErrUnsafePath, "shard name %q %s", clip(shard), why)
 				}
-				stored = strings.Clone(shard)
-				p.shards[stored] = stored
+				stored := strings.Clone(shard)
+				n = ix.addShard(stored)
+				p.shards[stored] = n
 			}
-			last = stored
+			lastName, last = ix.shards[n], n
 		}
-		// One hash per entry: the map grows unless the name is there.
-		n := len(wm)
-		wm[p.names.copy(name)] = last
-		if len(wm) == n {
+		// One hash per entry: the table takes the name unless it is there.
+		if !ix.add(p.names.copy(name), last) {
 			return fail(keyPos, ErrSchema, "duplicate key in weight_map")
 		}
 		if done, err = p.next(); err != nil {

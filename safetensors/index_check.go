@@ -12,14 +12,7 @@ import (
 
 // Shards returns the unique shard names of the index, sorted.
 func (ix *Index) Shards() []string {
-	set := map[string]struct{}{}
-	for _, s := range ix.WeightMap {
-		set[s] = struct{}{}
-	}
-	out := make([]string, 0, len(set))
-	for s := range set {
-		out = append(out, s)
-	}
+	out := slices.Clone(ix.shards)
 	slices.Sort(out)
 	return out
 }
@@ -146,7 +139,7 @@ func CheckIndex(ix *Index, shards map[string]*File) []Mismatch {
 			}
 		}
 	}
-	for name, want := range ix.WeightMap {
+	for name, want := range ix.All() {
 		at, found := first[name]
 		switch {
 		case !found:
@@ -161,7 +154,7 @@ func CheckIndex(ix *Index, shards map[string]*File) []Mismatch {
 		}
 	}
 	for name, at := range first {
-		if _, ok := ix.WeightMap[name]; ok {
+		if _, ok := ix.Shard(name); ok {
 			continue
 		}
 		out = append(out, Mismatch{Kind: Unindexed, Tensor: name, Shard: at})
@@ -197,7 +190,7 @@ func indexAgrees(ix *Index, shards map[string]*File) (bool, int64) {
 		}
 		for i := range f.Tensors {
 			t := &f.Tensors[i]
-			if ix.WeightMap[t.Name] != s {
+			if want, _ := ix.Shard(t.Name); want != s {
 				return false, 0
 			}
 			matched++
@@ -207,5 +200,5 @@ func indexAgrees(ix *Index, shards map[string]*File) (bool, int64) {
 			}
 		}
 	}
-	return matched == int64(len(ix.WeightMap)), sum
+	return matched == int64(ix.Len()), sum
 }

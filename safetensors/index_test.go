@@ -2,6 +2,7 @@ package safetensors_test
 
 import (
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 
@@ -9,10 +10,31 @@ import (
 	"github.com/weightaudit/weightaudit/safetensors"
 )
 
+// indexView is what an Index holds, its weight_map as a map.
+type indexView struct {
+	TotalSize int64
+	Metadata  map[string]any
+	WeightMap map[string]string
+}
+
+func viewOf(ix *safetensors.Index) *indexView {
+	if ix == nil {
+		return nil
+	}
+	return &indexView{TotalSize: ix.TotalSize, Metadata: ix.Metadata, WeightMap: maps.Collect(ix.All())}
+}
+
+// indexOf returns the index of weightMap with total_size n.
+func indexOf(n int64, weightMap map[string]string) *safetensors.Index {
+	ix := safetensors.NewIndex(weightMap)
+	ix.TotalSize = n
+	return ix
+}
+
 type indexParseTest struct {
 	name  string
 	in    string
-	want  *safetensors.Index
+	want  *indexView
 	err   error  // the sentinel when want is nil
 	at    string // the offset is the index of at in in,
 	off   int64  // or this, when at is ""
@@ -31,7 +53,7 @@ var indexParseTests = []indexParseTest{
     "model.layers.0.mlp.gate.weight": "model-00001-of-00118.safetensors"
   }
 }`,
-		want: &safetensors.Index{
+		want: &indexView{
 			TotalSize: 470187269120,
 			Metadata:  map[string]any{"total_size": float64(470187269120), "format": "pt"},
 			WeightMap: map[string]string{
@@ -44,12 +66,12 @@ var indexParseTests = []indexParseTest{
 	{
 		name: "no metadata, extra keys skipped",
 		in:   `{"weight_map":{},"extra":[1,{"a":[true,false,null,-1.5e3]}]}`,
-		want: &safetensors.Index{TotalSize: -1, WeightMap: map[string]string{}},
+		want: &indexView{TotalSize: -1, WeightMap: map[string]string{}},
 	},
 	{
 		name: "metadata without total_size",
 		in:   `{"metadata":{"nested":{"a":[1,"x"]}},"weight_map":{"a":"s.safetensors"}}`,
-		want: &safetensors.Index{
+		want: &indexView{
 			TotalSize: -1,
 			Metadata:  map[string]any{"nested": map[string]any{"a": []any{float64(1), "x"}}},
 			WeightMap: map[string]string{"a": "s.safetensors"},
@@ -58,7 +80,7 @@ var indexParseTests = []indexParseTest{
 	{
 		name: "integral float total_size",
 		in:   `{"metadata":{"total_size":1.5e3},"weight_map":{}}`,
-		want: &safetensors.Index{TotalSize: 1500, Metadata: map[string]any{"total_size": float64(1500)}, WeightMap: map[string]string{}},
+		want: &indexView{TotalSize: 1500, Metadata: map[string]any{"total_size": float64(1500)}, WeightMap: map[string]string{}},
 	},
 	{name: "not an object", in: `["weight_map"]`, err: safetensors.ErrSchema, at: `[`, field: "index"},
 	{name: "empty", in: ``, err: safetensors.ErrSyntax, field: "index"},
@@ -101,7 +123,7 @@ func TestParseIndex(t *testing.T) {
 				if err != nil {
 					t.Fatalf("ParseIndex() = %v", err)
 				}
-				if diff := cmp.Diff(tt.want, got); diff != "" {
+				if diff := cmp.Diff(tt.want, viewOf(got)); diff != "" {
 					t.Errorf("ParseIndex() mismatch (-want +got):\n%s", diff)
 				}
 				return
@@ -145,7 +167,7 @@ func writeInt(b *strings.Builder, i int) {
 }
 
 func TestIndexShards(t *testing.T) {
-	ix := &safetensors.Index{WeightMap: map[string]string{"a": "2", "b": "1", "c": "2"}}
+	ix := safetensors.NewIndex(map[string]string{"a": "2", "b": "1", "c": "2"})
 	if diff := cmp.Diff([]string{"1", "2"}, ix.Shards()); diff != "" {
 		t.Errorf("Shards() mismatch (-want +got):\n%s", diff)
 	}
@@ -175,7 +197,7 @@ func TestCheckIndex(t *testing.T) {
 	}{
 		{
 			name:  "consistent",
-			index: &safetensors.Index{TotalSize: 30, WeightMap: map[string]string{"a": "s1", "b": "s1", "c": "s2"}},
+			index: indexOf(30, map[string]string{"a": "s1", "b": "s1", "c": "s2"}),
 			shards: map[string]*safetensors.File{
 				"s1": shard(t, map[string]int64{"a": 10, "b": 5}),
 				"s2": shard(t, map[string]int64{"c": 15}),
@@ -183,14 +205,14 @@ func TestCheckIndex(t *testing.T) {
 		},
 		{
 			name:  "consistent without total_size",
-			index: &safetensors.Index{TotalSize: -1, WeightMap: map[string]string{"a": "s1"}},
+			index: indexOf(-1, map[string]string{"a": "s1"}),
 			shards: map[string]*safetensors.File{
 				"s1": shard(t, map[string]int64{"a": 10}),
 			},
 		},
 		{
 			name:  "missing shard",
-			index: &safetensors.Index{TotalSize: 99, WeightMap: map[string]string{"a": "s1", "b": "s2", "c": "s3"}},
+			index: indexOf(99, map[string]string{"a": "s1", "b": "s2", "c": "s3"}),
 			shards: map[string]*safetensors.File{
 				"s1": shard(t, map[string]int64{"a": 1}),
 				"s3": nil,
@@ -202,7 +224,7 @@ func TestCheckIndex(t *testing.T) {
 		},
 		{
 			name:  "not in shard",
-			index: &safetensors.Index{TotalSize: -1, WeightMap: map[string]string{"a": "s1", "gone": "s1"}},
+			index: indexOf(-1, map[string]string{"a": "s1", "gone": "s1"}),
 			shards: map[string]*safetensors.File{
 				"s1": shard(t, map[string]int64{"a": 1}),
 			},
@@ -210,7 +232,7 @@ func TestCheckIndex(t *testing.T) {
 		},
 		{
 			name:  "unindexed",
-			index: &safetensors.Index{TotalSize: -1, WeightMap: map[string]string{"a": "s1"}},
+			index: indexOf(-1, map[string]string{"a": "s1"}),
 			shards: map[string]*safetensors.File{
 				"s1":    shard(t, map[string]int64{"a": 1, "extra": 2}),
 				"other": shard(t, map[string]int64{"z": 2}),
@@ -222,7 +244,7 @@ func TestCheckIndex(t *testing.T) {
 		},
 		{
 			name:  "wrong shard",
-			index: &safetensors.Index{TotalSize: -1, WeightMap: map[string]string{"a": "s1", "b": "s1"}},
+			index: indexOf(-1, map[string]string{"a": "s1", "b": "s1"}),
 			shards: map[string]*safetensors.File{
 				"s1": shard(t, map[string]int64{"a": 1}),
 				"s2": shard(t, map[string]int64{"b": 1}),
@@ -231,7 +253,7 @@ func TestCheckIndex(t *testing.T) {
 		},
 		{
 			name:  "wrong shard, indexed shard missing",
-			index: &safetensors.Index{TotalSize: -1, WeightMap: map[string]string{"a": "s1", "b": "s9"}},
+			index: indexOf(-1, map[string]string{"a": "s1", "b": "s9"}),
 			shards: map[string]*safetensors.File{
 				"s1": shard(t, map[string]int64{"a": 1, "b": 1}),
 			},
@@ -242,7 +264,7 @@ func TestCheckIndex(t *testing.T) {
 		},
 		{
 			name:  "duplicate",
-			index: &safetensors.Index{TotalSize: 3, WeightMap: map[string]string{"a": "s2", "u": "s1"}},
+			index: indexOf(3, map[string]string{"a": "s2", "u": "s1"}),
 			shards: map[string]*safetensors.File{
 				"s1": shard(t, map[string]int64{"a": 1, "u": 1}),
 				"s2": shard(t, map[string]int64{"a": 1}),
@@ -251,7 +273,7 @@ func TestCheckIndex(t *testing.T) {
 		},
 		{
 			name:  "wrong shard and duplicate",
-			index: &safetensors.Index{TotalSize: -1, WeightMap: map[string]string{"a": "s1", "x": "s1"}},
+			index: indexOf(-1, map[string]string{"a": "s1", "x": "s1"}),
 			shards: map[string]*safetensors.File{
 				"s1": shard(t, map[string]int64{"x": 1}),
 				"s2": shard(t, map[string]int64{"a": 1}),
@@ -264,7 +286,7 @@ func TestCheckIndex(t *testing.T) {
 		},
 		{
 			name:  "unindexed duplicate",
-			index: &safetensors.Index{TotalSize: -1, WeightMap: map[string]string{}},
+			index: indexOf(-1, map[string]string{}),
 			shards: map[string]*safetensors.File{
 				"s1": shard(t, map[string]int64{"a": 1}),
 				"s2": shard(t, map[string]int64{"a": 1}),
@@ -277,7 +299,7 @@ func TestCheckIndex(t *testing.T) {
 		},
 		{
 			name:  "total size",
-			index: &safetensors.Index{TotalSize: 100, WeightMap: map[string]string{"a": "s1"}},
+			index: indexOf(100, map[string]string{"a": "s1"}),
 			shards: map[string]*safetensors.File{
 				"s1": shard(t, map[string]int64{"a": 7}),
 			},

@@ -199,7 +199,7 @@ func (v *verifier) absentShards() []Finding {
 			continue
 		}
 		var lost []string
-		for t, shard := range v.ck.Index.WeightMap {
+		for t, shard := range v.ck.Index.All() {
 			if shard == m.Shard {
 				lost = append(lost, t)
 			}
