@@ -30,9 +30,12 @@ index, or GGUF files), lists every tensor and checks the set against what
 the architecture predicts.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       versionText(),
+		// --version prints versionText, read from the build information
+		// only then (Version need only be set for cobra to add the flag).
+		Version: "-",
 	}
-	root.SetVersionTemplate("{{.Version}}")
+	cobra.AddTemplateFunc("versionText", versionText)
+	root.SetVersionTemplate("{{versionText}}")
 	root.PersistentFlags().Bool("no-cache", false,
 		"remote sources neither read nor write the header cache nor read the blob store (in $WEIGHTAUDIT_CACHE, default weightaudit in the user cache folder)")
 	addNetworkFlags(root)
@@ -43,7 +46,11 @@ the architecture predicts.`,
 	root.SetErr(stderr)
 	root.AddCommand(newInspectCmd(), newAuditCmd(), newSpotcheckCmd(), newDumpCmd(), newVerifyCmd(), newDiffCmd(), newCompareCmd(), newVersionCmd(), newPlanCmd())
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError(cmd, suggestFlag(cmd, err)) })
-	registerCompletions(root)
+	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
+		// Only a shell asking for completions uses them: building them
+		// walks every command's flags.
+		registerCompletions(root)
+	}
 	prevLimit := debug.SetMemoryLimit(-1) // -1 reads the limit
 	defer debug.SetMemoryLimit(prevLimit)
 	var table *termui.Writer // the table's lines on a terminal, fitted and coloured
