@@ -198,6 +198,10 @@ type loader struct {
 
 	tensors atomic.Int64 // in the headers read so far, against maxTensors
 
+	// names is the safetensors index once read: the shards' headers read
+	// after it share its tensor names instead of copying them.
+	names atomic.Pointer[safetensors.Index]
+
 	progress      func(read, planned int)
 	read, planned atomic.Int64 // headers, for progress
 }

@@ -45,7 +45,9 @@ func (l *loader) loadIndexed(ctx context.Context, ck *Checkpoint, name string) e
 		defer close(indexDone)
 		if ix, ixErr = l.readIndex(ctx, name); ixErr != nil {
 			cancel() // the shards' headers are of no use now
+			return
 		}
+		l.names.Store(ix) // the shards read from now on share its names
 	}()
 	parsed, errs, _ := l.readShards(ctx, dir, guess, false)
 	<-indexDone
@@ -191,7 +193,8 @@ func (l *loader) readShard(ctx context.Context, name string) (*safetensors.File,
 		return nil, fmt.Errorf("%s: %w", hub.Path(l.src, name), err)
 	}
 	left, before := l.left()
-	st, err := safetensors.Read(f, f.Size(), safetensors.WithPartialData(l.partial), safetensors.WithMaxTensors(min(left, safetensors.DefaultMaxTensors)))
+	st, err := safetensors.Read(f, f.Size(), safetensors.WithPartialData(l.partial), safetensors.WithMaxTensors(min(left, safetensors.DefaultMaxTensors)),
+		safetensors.WithNamesFrom(l.names.Load()))
 	if err != nil && left < safetensors.DefaultMaxTensors && errors.Is(err, safetensors.ErrLimit) {
 		return nil, overBudget(hub.Path(l.src, name), left, before, err)
 	}

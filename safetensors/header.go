@@ -72,7 +72,7 @@ func decodeHeader(f *File, s string, o options) error {
 		return err
 	}
 	if o.detach {
-		d.detach()
+		d.detach(o.names)
 	}
 	f.Metadata = d.meta
 	f.Missing = d.missing
@@ -83,11 +83,19 @@ func decodeHeader(f *File, s string, o options) error {
 }
 
 // detach copies the tensor names and the metadata out of the header into
-// one block, so that nothing decoded refers to the header's bytes.
-func (d *headerDecoder) detach() {
+// one block, so that nothing decoded refers to the header's bytes; names
+// that ix (if not nil) holds are shared with it instead.
+func (d *headerDecoder) detach(ix *Index) {
 	n := 0
+	shared := 0
 	for i := range d.tensors {
-		n += len(d.tensors[i].Name)
+		t := &d.tensors[i]
+		if s, ok := ix.name(t.Name); ok {
+			t.Name = s
+			shared++
+		} else {
+			n += len(t.Name)
+		}
 	}
 	for k, v := range d.meta {
 		n += len(k) + len(v)
@@ -102,7 +110,9 @@ func (d *headerDecoder) detach() {
 		return unsafe.String(&block[start], len(s))
 	}
 	for i := range d.tensors {
-		d.tensors[i].Name = clone(d.tensors[i].Name)
+		if shared == 0 || d.inHeader(d.tensors[i].Name) {
+			d.tensors[i].Name = clone(d.tensors[i].Name)
+		}
 	}
 	if d.meta != nil {
 		meta := make(map[string]string, len(d.meta))
@@ -111,6 +121,15 @@ func (d *headerDecoder) detach() {
 		}
 		d.meta = meta
 	}
+}
+
+// inHeader reports whether s, not empty, points into the header's bytes.
+func (d *headerDecoder) inHeader(s string) bool {
+	if s == "" {
+		return false
+	}
+	p, lo := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(d.sc.s)))
+	return p >= lo && p < lo+uintptr(len(d.sc.s))
 }
 
 // scratch is what decoding a header uses and drops: the set of names seen

@@ -135,6 +135,19 @@ func (ix *Index) Shard(name string) (shard string, ok bool) {
 	return ix.shards[ix.entries[ix.slots[slot]&slotIndexMask-1].shard], true
 }
 
+// name returns the index's own copy of tensor name, if it names it; ix may
+// be nil.
+func (ix *Index) name(name string) (string, bool) {
+	if ix == nil || len(ix.slots) == 0 {
+		return "", false
+	}
+	slot, found := ix.find(name, maphash.String(ix.seed, name))
+	if !found {
+		return "", false
+	}
+	return ix.entries[ix.slots[slot]&slotIndexMask-1].name, true
+}
+
 // Len returns the number of tensors the index names.
 func (ix *Index) Len() int { return len(ix.entries) }
 

@@ -1,11 +1,13 @@
 package safetensors_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -106,5 +108,48 @@ func TestIndexZero(t *testing.T) {
 	}
 	for range ix.All() {
 		t.Error("zero Index: All yields")
+	}
+}
+
+// TestReadNamesFromIndex: with WithNamesFrom, the names the index holds
+// are its own strings (same bytes in memory), the others are copies that
+// survive the next Read reusing the header buffer, and the File is the
+// one Read gives without the option.
+func TestReadNamesFromIndex(t *testing.T) {
+	ix := safetensors.NewIndex(map[string]string{"layer.a": "s", "layer.c": "s", "elsewhere": "t"})
+	header := func(prefix string) string {
+		return `{"` + prefix + `a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"` +
+			prefix + `b":{"dtype":"U8","shape":[2],"data_offsets":[1,3]},"` +
+			prefix + `c\u0021":{"dtype":"U8","shape":[1],"data_offsets":[3,4]}}`
+	}
+	b := rawFile(header("layer."), 4)
+	want, err := safetensors.Read(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.Read(bytes.NewReader(b), int64(len(b)), safetensors.WithNamesFrom(ix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another header of the same length through the pooled buffer.
+	b2 := rawFile(header("other."), 4)
+	if _, err := safetensors.Read(bytes.NewReader(b2), int64(len(b2)), safetensors.WithNamesFrom(ix)); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, f); diff != "" {
+		t.Errorf("File with WithNamesFrom differs (-without +with):\n%s", diff)
+	}
+	indexed := map[string]string{}
+	for name := range ix.All() {
+		indexed[name] = name
+	}
+	for _, tn := range f.Tensors {
+		s, ok := indexed[tn.Name]
+		if shared := ok && unsafe.StringData(s) == unsafe.StringData(tn.Name); shared != ok {
+			t.Errorf("%q: shares the index's string: %v, want %v", tn.Name, shared, ok)
+		}
+	}
+	if f.Tensors[0].Name != "layer.a" || f.Tensors[1].Name != "layer.b" || f.Tensors[2].Name != "layer.c!" {
+		t.Errorf("names %q, %q, %q after another Read", f.Tensors[0].Name, f.Tensors[1].Name, f.Tensors[2].Name)
 	}
 }

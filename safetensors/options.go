@@ -33,6 +33,7 @@ type options struct {
 	maxTensors   int
 	detach       bool // copy what the File keeps out of the header (set by Read)
 	partial      bool
+	names        *Index // WithNamesFrom
 }
 
 func makeOptions(opts []Option) (options, error) {
@@ -79,6 +80,18 @@ func WithMaxTensors(n int) Option {
 func WithPartialData(allow bool) Option {
 	return func(o *options) error {
 		o.partial = allow
+		return nil
+	}
+}
+
+// WithNamesFrom makes [Read] share the tensor names that ix names with ix
+// instead of copying them out of the header: the shards of a sharded
+// checkpoint repeat its index's names, which then take memory once. ix
+// must not change while Read runs (an Index never does once read). The
+// default, nil, copies every name.
+func WithNamesFrom(ix *Index) Option {
+	return func(o *options) error {
+		o.names = ix
 		return nil
 	}
 }
