@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/hub"
@@ -112,7 +113,7 @@ func TestLoadIndexed(t *testing.T) {
 			t.Errorf("Load: files %v, %d tensors, want 2 starting with %s, %d tensors", ck.Files, len(ck.Inventory().Tensors), other, wantTensors)
 		}
 	})
-	t.Run("index and shards overlap in time", func(t *testing.T) {
+	t.Run("index and shards overlap in time on a remote source", func(t *testing.T) {
 		// The index cannot be opened until a shard has been: a loader
 		// that waited for the index first would stall until the timeout.
 		src := &gateSource{Source: tinyMem(t, "hf-bf16", nil), gated: index, opened: make(chan struct{})}
@@ -123,10 +124,35 @@ func TestLoadIndexed(t *testing.T) {
 			t.Error("the index was read before any shard was opened: the reads did not overlap")
 		}
 	})
+	t.Run("local shards share the index's names", func(t *testing.T) {
+		// Read first, the index gives every shard its names: the
+		// tensors' names are the index's strings, not copies.
+		ck, err := checkpoint.Load(context.Background(), tinyMem(t, "hf-bf16", nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		indexed := map[string]string{}
+		for name := range ck.Index.All() {
+			indexed[name] = name
+		}
+		n := 0
+		for shard, f := range ck.Shards {
+			for _, tn := range f.Tensors {
+				if s, ok := indexed[tn.Name]; !ok || unsafe.StringData(s) != unsafe.StringData(tn.Name) {
+					t.Errorf("%s: tensor %q is not the index's string", shard, tn.Name)
+				}
+				n++
+			}
+		}
+		if n != wantTensors {
+			t.Errorf("%d tensors in the shards, want %d", n, wantTensors)
+		}
+	})
 }
 
 // gateSource holds Open of the gated file until another file is opened,
-// or a second has passed.
+// or a second has passed. It is a remote source (it has traffic counters,
+// see hub.SourceStats), whose index is read alongside the shards.
 type gateSource struct {
 	hub.Source
 	gated    string
@@ -134,6 +160,8 @@ type gateSource struct {
 	once     sync.Once
 	timedOut atomic.Bool
 }
+
+func (g *gateSource) Stats() hub.Stats { return hub.Stats{} }
 
 func (g *gateSource) Open(ctx context.Context, name string) (hub.File, error) {
 	if name == g.gated {

@@ -21,9 +21,9 @@ import (
 func (l *loader) loadIndexed(ctx context.Context, ck *Checkpoint, name string) error {
 	dir := path.Dir(name)
 	// The listing names the shards as well as the index does: read the
-	// index and the headers of the listed shards at once (on a remote
-	// source the index's round trips then cost nothing), then keep the
-	// shards the index names. A shard the index does not name is read for
+	// headers of the listed shards (on a remote source at once with the
+	// index, whose round trips then cost nothing), then keep the shards the
+	// index names. A shard the index does not name is read for
 	// nothing, and its errors are dropped, as if it had not been read.
 	prefix := dir + "/"
 	if dir == "." {
@@ -41,14 +41,21 @@ func (l *loader) loadIndexed(ctx context.Context, ck *Checkpoint, name string) e
 	var ix *safetensors.Index
 	var ixErr error
 	indexDone := make(chan struct{})
-	go func() {
+	readIndex := func() {
 		defer close(indexDone)
 		if ix, ixErr = l.readIndex(ctx, name); ixErr != nil {
 			cancel() // the shards' headers are of no use now
 			return
 		}
 		l.names.Store(ix) // the shards read from now on share its names
-	}()
+	}
+	if _, remote := hub.SourceStats(l.src); remote {
+		go readIndex() // its round trips overlap the shards'
+	} else {
+		// A local index is read first: every shard then shares its
+		// names, which saves more than reading it alongside them does.
+		readIndex()
+	}
 	parsed, errs, _ := l.readShards(ctx, dir, guess, false)
 	<-indexDone
 	if ixErr != nil {
