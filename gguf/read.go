@@ -368,7 +368,11 @@ func (rd *reader) stringElems(a *array, drop *maphash.Hash) error {
 	var sb strings.Builder
 	if drop == nil {
 		a.ends = make([]uint32, 0, min(a.n, preallocMax))
-		sb.Grow(min(a.n, preallocMax) * 8)
+		// Room for 16 bytes a string, as the bytes left allow: more than
+		// a vocabulary's tokens and merges take (7 to 11 on average), so
+		// the blob is not copied as it grows; the room it does not use is
+		// address space, never touched.
+		sb.Grow(int(min(int64(min(a.n, preallocMax))*16, rd.remaining()-8*int64(a.n))))
 	}
 	maxLen := uint64(rd.o.maxStringLen)
 	for i := 0; i < a.n; {
