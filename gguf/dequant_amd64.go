@@ -107,15 +107,22 @@ var sixBits = func() (t [64]float32) {
 	return t
 }()
 
-func dequantQ4_KAVX2(dst []float32, src []byte) { kQuantAVX2(dst, src, blockQ4_K, q4KScales, q4_KAVX2) }
+func dequantQ4_KAVX2(dst []float32, src []byte) { kQuantAVX2(dst, src, false) }
 
-func dequantQ5_KAVX2(dst []float32, src []byte) { kQuantAVX2(dst, src, blockQ5_K, q5KScales, q5_KAVX2) }
+func dequantQ5_KAVX2(dst []float32, src []byte) { kQuantAVX2(dst, src, true) }
 
-// kQuantAVX2 runs kernel over the Q4_K or Q5_K super-blocks of src (each
-// block bytes, its scales at scalesAt) a chunk at a time, the chunk's
-// scales computed first as the reference computes them.
-func kQuantAVX2(dst []float32, src []byte, block, scalesAt int, kernel func(dst *float32, src *byte, sc *float32, blocks int)) {
+// kQuantAVX2 runs the Q4_K (q5 false) or Q5_K kernel over the super-blocks
+// of src a chunk at a time, the chunk's scales computed first as the
+// reference computes them. The kernels are called directly, not through a
+// func value: through one, the compiler cannot see that the assembly keeps
+// no pointer to sc, and sc would move to the heap, an allocation a chunk
+// (TestDequantizeAllocatesNothing).
+func kQuantAVX2(dst []float32, src []byte, q5 bool) {
 	var sc [chunk][16]float32
+	block, scalesAt := blockQ4_K, q4KScales
+	if q5 {
+		block, scalesAt = blockQ5_K, q5KScales
+	}
 	blocks := len(src) / block
 	dst = dst[:blocks*superBlock] // the assembly writes this far
 	for b := 0; b < blocks; b += chunk {
@@ -123,7 +130,11 @@ func kQuantAVX2(dst []float32, src []byte, block, scalesAt int, kernel func(dst 
 		for k := range n {
 			kScales(&sc[k], src[(b+k)*block:(b+k+1)*block], scalesAt)
 		}
-		kernel(&dst[b*superBlock], &src[b*block], &sc[0][0], n)
+		if q5 {
+			q5_KAVX2(&dst[b*superBlock], &src[b*block], &sc[0][0], n)
+		} else {
+			q4_KAVX2(&dst[b*superBlock], &src[b*block], &sc[0][0], n)
+		}
 	}
 }
 
