@@ -21,13 +21,13 @@ func bf16AVX2(dst *float32, src *byte, n int)
 func f16AVX2(dst *float32, src *byte, n int)
 
 //go:noescape
-func q8_0AVX2(dst *float32, src *byte, d *float32, blocks int)
+func q8_0AVX2(dst *float32, src *byte, blocks int)
 
 //go:noescape
-func q4_KAVX2(dst *float32, src *byte, sc *float32, blocks int)
+func q4_KAVX2(dst *float32, src *byte, blocks int)
 
 //go:noescape
-func q5_KAVX2(dst *float32, src *byte, sc *float32, blocks int)
+func q5_KAVX2(dst *float32, src *byte, blocks int)
 
 // hasAVX2 reports whether the CPU has AVX2 and F16C and the OS saves the
 // YMM registers (internal/cpuid checks the OS support).
@@ -62,86 +62,30 @@ func dequantF16AVX2(dst []float32, src []byte) {
 	dequantF16Ref(dst[n:], src[2*n:])
 }
 
-// chunk is the blocks whose scales the Go side computes, on the stack,
-// before one call of an assembly kernel.
-const chunk = 16
+// The quantized kernels convert each block's scales themselves, so one
+// call decodes every block: no per-block work is left to Go, and no
+// scales pass through memory between the two.
 
 func dequantQ8_0AVX2(dst []float32, src []byte) {
-	var d [chunk]float32
 	blocks := len(src) / blockQ8_0
-	dst = dst[:blocks*32] // the assembly writes this far
-	for b := 0; b < blocks; b += chunk {
-		n := min(chunk, blocks-b)
-		for k := range n {
-			x := src[(b+k)*blockQ8_0:]
-			h := uint16(x[0]) | uint16(x[1])<<8
-			f, ok := halfNormalToFloat32(h)
-			if !ok {
-				f = halfSpecialToFloat32(h)
-			}
-			d[k] = f
-		}
-		q8_0AVX2(&dst[b*32], &src[b*blockQ8_0], &d[0], n)
+	if blocks > 0 {
+		_ = dst[blocks*32-1] // the assembly writes this far
+		q8_0AVX2(&dst[0], &src[0], blocks)
 	}
 }
 
-// kScales sets sc (16 floats) to a Q4_K or Q5_K block's (d1, m1, d2, m2)
-// for each 64 elements, as the references compute them: getScaleMinK4
-// unrolled, the 6-bit values converted through sixBits.
-func kScales(sc *[16]float32, x []byte, scalesAt int) {
-	d, dmin := f16Scale(uint16(x[0])|uint16(x[1])<<8), f16Scale(uint16(x[2])|uint16(x[3])<<8)
-	q := (*[12]byte)(x[scalesAt:])
-	for j := range 4 {
-		sc[2*j] = d * sixBits[q[j]&63]
-		sc[2*j+1] = float32(dmin * sixBits[q[j+4]&63])
-		sc[2*j+8] = d * sixBits[(q[j+8]&0x0f|(q[j]>>6)<<4)&63]
-		sc[2*j+9] = float32(dmin * sixBits[(q[j+8]>>4|(q[j+4]>>6)<<4)&63])
+func dequantQ4_KAVX2(dst []float32, src []byte) {
+	blocks := len(src) / blockQ4_K
+	if blocks > 0 {
+		_ = dst[blocks*superBlock-1]
+		q4_KAVX2(&dst[0], &src[0], blocks)
 	}
 }
 
-// sixBits maps 0-63 to float32.
-var sixBits = func() (t [64]float32) {
-	for v := range t {
-		t[v] = float32(v)
+func dequantQ5_KAVX2(dst []float32, src []byte) {
+	blocks := len(src) / blockQ5_K
+	if blocks > 0 {
+		_ = dst[blocks*superBlock-1]
+		q5_KAVX2(&dst[0], &src[0], blocks)
 	}
-	return t
-}()
-
-func dequantQ4_KAVX2(dst []float32, src []byte) { kQuantAVX2(dst, src, false) }
-
-func dequantQ5_KAVX2(dst []float32, src []byte) { kQuantAVX2(dst, src, true) }
-
-// kQuantAVX2 runs the Q4_K (q5 false) or Q5_K kernel over the super-blocks
-// of src a chunk at a time, the chunk's scales computed first as the
-// reference computes them. The kernels are called directly, not through a
-// func value: through one, the compiler cannot see that the assembly keeps
-// no pointer to sc, and sc would move to the heap, an allocation a chunk
-// (TestDequantizeAllocatesNothing).
-func kQuantAVX2(dst []float32, src []byte, q5 bool) {
-	var sc [chunk][16]float32
-	block, scalesAt := blockQ4_K, q4KScales
-	if q5 {
-		block, scalesAt = blockQ5_K, q5KScales
-	}
-	blocks := len(src) / block
-	dst = dst[:blocks*superBlock] // the assembly writes this far
-	for b := 0; b < blocks; b += chunk {
-		n := min(chunk, blocks-b)
-		for k := range n {
-			kScales(&sc[k], src[(b+k)*block:(b+k+1)*block], scalesAt)
-		}
-		if q5 {
-			q5_KAVX2(&dst[b*superBlock], &src[b*block], &sc[0][0], n)
-		} else {
-			q4_KAVX2(&dst[b*superBlock], &src[b*block], &sc[0][0], n)
-		}
-	}
-}
-
-// f16Scale converts a block's half scale with the normal case inline.
-func f16Scale(h uint16) float32 {
-	if f, ok := halfNormalToFloat32(h); ok {
-		return f
-	}
-	return halfSpecialToFloat32(h)
 }

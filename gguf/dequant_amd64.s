@@ -3,9 +3,10 @@
 #include "textflag.h"
 
 // AVX2 kernels of dequant_amd64.go: eight float32 results a YMM register.
-// The K-quant and Q8_0 kernels take the per-block float32 scales the Go
-// side computed (exactly as the references do) and do, per element, the
-// references' arithmetic in the same order: an exact integer-to-float
+// The K-quant and Q8_0 kernels compute each block's float32 scales in
+// registers, exactly as the references do (F16C's conversion of the f16
+// scales, exact products), and then, per element, the references'
+// arithmetic in the same order: an exact integer-to-float
 // conversion, a multiply and, for Q4_K and Q5_K, a subtraction, each
 // rounded (no fused multiply-add).
 
@@ -76,18 +77,18 @@ f16done:
 	VZEROUPPER
 	RET
 
-// func q8_0AVX2(dst *float32, src *byte, d *float32, blocks int)
-// Block b (34 bytes: its f16 scale, then 32 int8 quants) gives
-// y = float32(q)·d[b].
-TEXT ·q8_0AVX2(SB), NOSPLIT, $0-32
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ d+16(FP), BX
-	MOVQ blocks+24(FP), CX
+// func q8_0AVX2(dst *float32, src *byte, blocks int)
+// Block b (34 bytes: its f16 scale d, then 32 int8 quants) gives
+// y = float32(q)·d, d converted by F16C as the F16 kernel converts.
+TEXT ·q8_0AVX2(SB), NOSPLIT, $0-24
+	MOVQ  dst+0(FP), DI
+	MOVQ  src+8(FP), SI
+	MOVQ  blocks+16(FP), CX
 	TESTQ CX, CX
-	JZ   q8done
+	JZ    q8done
 q8loop:
-	VBROADCASTSS (BX), Y0
+	VPBROADCASTW (SI), X0
+	VCVTPH2PS    X0, Y0
 	VPMOVSXBD    2(SI), Y1
 	VPMOVSXBD    10(SI), Y2
 	VPMOVSXBD    18(SI), Y3
@@ -105,13 +106,64 @@ q8loop:
 	VMOVUPS      Y3, 64(DI)
 	VMOVUPS      Y4, 96(DI)
 	ADDQ         $34, SI
-	ADDQ         $4, BX
 	ADDQ         $128, DI
 	DECQ         CX
 	JNZ          q8loop
 q8done:
 	VZEROUPPER
 	RET
+
+// KSCALES computes a Q4_K or Q5_K block's scales at 0(SI) in registers, as
+// the references do: Y12 = d·sc[j] and Y13 = dmin·m[j] for j = 0..7, the
+// 6-bit sc and m unpacked from the 12 bytes at 4(SI) (getScaleMinK4) four
+// at a time in general registers; Y14 = 0, the lane KPICK broadcasts next.
+// Each product is exact (11 by 6 significant bits), as in the references.
+#define KSCALES \
+	VPBROADCASTW (SI), X2 \
+	VCVTPH2PS    X2, Y2 \
+	VPBROADCASTW 2(SI), X3 \
+	VCVTPH2PS    X3, Y3 \
+	MOVL         4(SI), AX \
+	MOVL         8(SI), BX \
+	MOVL         12(SI), DX \
+	MOVL         AX, R8 \
+	ANDL         $0x3f3f3f3f, R8 \
+	MOVL         DX, R9 \
+	ANDL         $0x0f0f0f0f, R9 \
+	SHRL         $2, AX \
+	ANDL         $0x30303030, AX \
+	ORL          AX, R9 \
+	SHLQ         $32, R9 \
+	ORQ          R9, R8 \
+	MOVL         BX, R9 \
+	ANDL         $0x3f3f3f3f, R9 \
+	SHRL         $4, DX \
+	ANDL         $0x0f0f0f0f, DX \
+	SHRL         $2, BX \
+	ANDL         $0x30303030, BX \
+	ORL          BX, DX \
+	SHLQ         $32, DX \
+	ORQ          DX, R9 \
+	VMOVQ        R8, X12 \
+	VPMOVZXBD    X12, Y12 \
+	VCVTDQ2PS    Y12, Y12 \
+	VMULPS       Y12, Y2, Y12 \
+	VMOVQ        R9, X13 \
+	VPMOVZXBD    X13, Y13 \
+	VCVTDQ2PS    Y13, Y13 \
+	VMULPS       Y13, Y3, Y13 \
+	VPXOR        Y14, Y14, Y14
+
+// KPICK broadcasts the next two sub-blocks' scales and mins from Y12 and
+// Y13 (lanes Y14 and Y14+1; Y11 is 1 in every lane): Y6 = d1, Y7 = m1,
+// Y8 = d2, Y9 = m2.
+#define KPICK \
+	VPERMPS Y12, Y14, Y6 \
+	VPERMPS Y13, Y14, Y7 \
+	VPADDD  Y11, Y14, Y14 \
+	VPERMPS Y12, Y14, Y8 \
+	VPERMPS Y13, Y14, Y9 \
+	VPADDD  Y11, Y14, Y14
 
 // Q4_K: 8 bytes of qs at off(SI) give 8 elements at lo(DI), their low
 // nibbles (nib: LOWNIB) or high ones (HIGHNIB), scaled by d and shifted by
@@ -129,13 +181,10 @@ q8done:
 #define LOWNIB VPAND Y10, Y1, Y1
 #define HIGHNIB VPSRLD $4, Y1, Y1
 
-// One 64-element chunk c of a Q4_K block: its four scales at sc(BX)
-// (d1, m1, d2, m2), 32 bytes of qs from 16+32c.
-#define Q4CHUNK(sc, qs, out) \
-	VBROADCASTSS sc(BX), Y6 \
-	VBROADCASTSS sc+4(BX), Y7 \
-	VBROADCASTSS sc+8(BX), Y8 \
-	VBROADCASTSS sc+12(BX), Y9 \
+// One 64-element chunk c of a Q4_K block: its four scales picked from
+// Y12 and Y13, 32 bytes of qs from 16+32c.
+#define Q4CHUNK(qs, out) \
+	KPICK \
 	Q4EIGHT(qs, out, Y6, Y7, LOWNIB) \
 	Q4EIGHT(qs+8, out+32, Y6, Y7, LOWNIB) \
 	Q4EIGHT(qs+16, out+64, Y6, Y7, LOWNIB) \
@@ -145,23 +194,23 @@ q8done:
 	Q4EIGHT(qs+16, out+192, Y8, Y9, HIGHNIB) \
 	Q4EIGHT(qs+24, out+224, Y8, Y9, HIGHNIB)
 
-// func q4_KAVX2(dst *float32, src *byte, sc *float32, blocks int)
-// sc holds 16 floats a block: (d1, m1, d2, m2) for each 64 elements.
-TEXT ·q4_KAVX2(SB), NOSPLIT, $0-32
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ sc+16(FP), BX
-	MOVQ blocks+24(FP), CX
+// func q4_KAVX2(dst *float32, src *byte, blocks int)
+// Blocks of 144 bytes: d, dmin, scales[12], qs[128] at 16.
+TEXT ·q4_KAVX2(SB), NOSPLIT, $0-24
+	MOVQ  dst+0(FP), DI
+	MOVQ  src+8(FP), SI
+	MOVQ  blocks+16(FP), CX
 	TESTQ CX, CX
-	JZ   q4done
+	JZ    q4done
 	VPBROADCASTD ·mask0f<>(SB), Y10
+	VPBROADCASTD ·one<>(SB), Y11
 q4loop:
-	Q4CHUNK(0, 16, 0)
-	Q4CHUNK(16, 48, 256)
-	Q4CHUNK(32, 80, 512)
-	Q4CHUNK(48, 112, 768)
+	KSCALES
+	Q4CHUNK(16, 0)
+	Q4CHUNK(48, 256)
+	Q4CHUNK(80, 512)
+	Q4CHUNK(112, 768)
 	ADDQ $144, SI
-	ADDQ $64, BX
 	ADDQ $1024, DI
 	DECQ CX
 	JNZ  q4loop
@@ -186,11 +235,8 @@ q4done:
 
 // One 64-element chunk of a Q5_K block: the low sub-block takes bit s0
 // of qh, the high one bit s1.
-#define Q5CHUNK(sc, qs, s0, s1, out) \
-	VBROADCASTSS sc(BX), Y6 \
-	VBROADCASTSS sc+4(BX), Y7 \
-	VBROADCASTSS sc+8(BX), Y8 \
-	VBROADCASTSS sc+12(BX), Y9 \
+#define Q5CHUNK(qs, s0, s1, out) \
+	KPICK \
 	Q5EIGHT(qs, 16, s0, out, Y6, Y7, LOWNIB) \
 	Q5EIGHT(qs+8, 24, s0, out+32, Y6, Y7, LOWNIB) \
 	Q5EIGHT(qs+16, 32, s0, out+64, Y6, Y7, LOWNIB) \
@@ -200,24 +246,23 @@ q4done:
 	Q5EIGHT(qs+16, 32, s1, out+192, Y8, Y9, HIGHNIB) \
 	Q5EIGHT(qs+24, 40, s1, out+224, Y8, Y9, HIGHNIB)
 
-// func q5_KAVX2(dst *float32, src *byte, sc *float32, blocks int)
+// func q5_KAVX2(dst *float32, src *byte, blocks int)
 // Blocks of 176 bytes: d, dmin, scales[12], qh[32] at 16, qs[128] at 48.
-TEXT ·q5_KAVX2(SB), NOSPLIT, $0-32
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ sc+16(FP), BX
-	MOVQ blocks+24(FP), CX
+TEXT ·q5_KAVX2(SB), NOSPLIT, $0-24
+	MOVQ  dst+0(FP), DI
+	MOVQ  src+8(FP), SI
+	MOVQ  blocks+16(FP), CX
 	TESTQ CX, CX
-	JZ   q5done
+	JZ    q5done
 	VPBROADCASTD ·mask0f<>(SB), Y10
 	VPBROADCASTD ·one<>(SB), Y11
 q5loop:
-	Q5CHUNK(0, 48, 0, 1, 0)
-	Q5CHUNK(16, 80, 2, 3, 256)
-	Q5CHUNK(32, 112, 4, 5, 512)
-	Q5CHUNK(48, 144, 6, 7, 768)
+	KSCALES
+	Q5CHUNK(48, 0, 1, 0)
+	Q5CHUNK(80, 2, 3, 256)
+	Q5CHUNK(112, 4, 5, 512)
+	Q5CHUNK(144, 6, 7, 768)
 	ADDQ $176, SI
-	ADDQ $64, BX
 	ADDQ $1024, DI
 	DECQ CX
 	JNZ  q5loop
