@@ -14,6 +14,8 @@ DATA ·mask0f<>+0(SB)/4, $0x0f
 GLOBL ·mask0f<>(SB), RODATA|NOPTR, $4
 DATA ·one<>+0(SB)/4, $1
 GLOBL ·one<>(SB), RODATA|NOPTR, $4
+DATA ·sixteen<>+0(SB)/4, $16
+GLOBL ·sixteen<>(SB), RODATA|NOPTR, $4
 
 // func bf16AVX2(dst *float32, src *byte, n int)
 // n is a multiple of 8: each value widened to 32 bits, shifted up 16.
@@ -165,34 +167,34 @@ q8done:
 	VPERMPS Y13, Y14, Y9 \
 	VPADDD  Y11, Y14, Y14
 
-// Q4_K: 8 bytes of qs at off(SI) give 8 elements at lo(DI), their low
-// nibbles (nib: LOWNIB) or high ones (HIGHNIB), scaled by d and shifted by
-// m. Y10 is the nibble mask. Each 64-element chunk is written in order,
-// the low sub-block's 32 values then the high one's: in a 64 MiB run the
-// stores stream better so than interleaved.
-#define Q4EIGHT(off, lo, d, m, nib) \
-	VPMOVZXBD off(SI), Y1 \
-	nib \
+// Q4_K: 8 bytes of qs, widened in q, give 8 elements at lo(DI), their
+// low nibbles (op a = VPAND Y10, Y10 the nibble mask) or high ones
+// (VPSRLD $4), scaled by d and shifted by m.
+#define Q4EIGHT(q, lo, d, m, op, a) \
+	op        a, q, Y1 \
 	VCVTDQ2PS Y1, Y1 \
 	VMULPS    d, Y1, Y1 \
 	VSUBPS    m, Y1, Y1 \
 	VMOVUPS   Y1, lo(DI)
 
-#define LOWNIB VPAND Y10, Y1, Y1
-#define HIGHNIB VPSRLD $4, Y1, Y1
-
-// One 64-element chunk c of a Q4_K block: its four scales picked from
-// Y12 and Y13, 32 bytes of qs from 16+32c.
+// One 64-element chunk of a Q4_K block: its four scales picked from
+// Y12 and Y13, its 32 bytes of qs at qs(SI) widened once into Y0, Y2, Y3
+// and Y5 for both sub-blocks. Each chunk is written in order, the low
+// sub-block's 32 values then the high one's.
 #define Q4CHUNK(qs, out) \
 	KPICK \
-	Q4EIGHT(qs, out, Y6, Y7, LOWNIB) \
-	Q4EIGHT(qs+8, out+32, Y6, Y7, LOWNIB) \
-	Q4EIGHT(qs+16, out+64, Y6, Y7, LOWNIB) \
-	Q4EIGHT(qs+24, out+96, Y6, Y7, LOWNIB) \
-	Q4EIGHT(qs, out+128, Y8, Y9, HIGHNIB) \
-	Q4EIGHT(qs+8, out+160, Y8, Y9, HIGHNIB) \
-	Q4EIGHT(qs+16, out+192, Y8, Y9, HIGHNIB) \
-	Q4EIGHT(qs+24, out+224, Y8, Y9, HIGHNIB)
+	VPMOVZXBD qs(SI), Y0 \
+	VPMOVZXBD qs+8(SI), Y2 \
+	VPMOVZXBD qs+16(SI), Y3 \
+	VPMOVZXBD qs+24(SI), Y5 \
+	Q4EIGHT(Y0, out, Y6, Y7, VPAND, Y10) \
+	Q4EIGHT(Y2, out+32, Y6, Y7, VPAND, Y10) \
+	Q4EIGHT(Y3, out+64, Y6, Y7, VPAND, Y10) \
+	Q4EIGHT(Y5, out+96, Y6, Y7, VPAND, Y10) \
+	Q4EIGHT(Y0, out+128, Y8, Y9, VPSRLD, $4) \
+	Q4EIGHT(Y2, out+160, Y8, Y9, VPSRLD, $4) \
+	Q4EIGHT(Y3, out+192, Y8, Y9, VPSRLD, $4) \
+	Q4EIGHT(Y5, out+224, Y8, Y9, VPSRLD, $4)
 
 // func q4_KAVX2(dst *float32, src *byte, blocks int)
 // Blocks of 144 bytes: d, dmin, scales[12], qs[128] at 16.
@@ -218,15 +220,15 @@ q4done:
 	VZEROUPPER
 	RET
 
-// Q5_K: as Q4EIGHT with a fifth bit, bit sh of 8 bytes of qh at qh(SI),
-// put on top of the nibble. Y11 is 1.
-#define Q5EIGHT(off, qh, sh, lo, d, m, nib) \
+// Q5_K: as Q4EIGHT with a fifth bit: bit s of the block's qh bytes
+// (widened once a block in h: Y0, Y2, Y3, Y5), moved to bit 4 by sop $sn
+// (VPSLLD $(4-s) or VPSRLD $(s-4)) and put on top of the nibble of the 8
+// bytes of qs at off(SI). Y15 is 16.
+#define Q5EIGHT(off, h, sop, sn, lo, d, m, op, a) \
 	VPMOVZXBD off(SI), Y1 \
-	VPMOVZXBD qh(SI), Y4 \
-	nib \
-	VPSRLD    $sh, Y4, Y4 \
-	VPAND     Y11, Y4, Y4 \
-	VPSLLD    $4, Y4, Y4 \
+	op        a, Y1, Y1 \
+	sop       $sn, h, Y4 \
+	VPAND     Y15, Y4, Y4 \
 	VPOR      Y4, Y1, Y1 \
 	VCVTDQ2PS Y1, Y1 \
 	VMULPS    d, Y1, Y1 \
@@ -234,17 +236,17 @@ q4done:
 	VMOVUPS   Y1, lo(DI)
 
 // One 64-element chunk of a Q5_K block: the low sub-block takes bit s0
-// of qh, the high one bit s1.
-#define Q5CHUNK(qs, s0, s1, out) \
+// of qh (moved by op0 $n0), the high one bit s1 (op1 $n1).
+#define Q5CHUNK(qs, op0, n0, op1, n1, out) \
 	KPICK \
-	Q5EIGHT(qs, 16, s0, out, Y6, Y7, LOWNIB) \
-	Q5EIGHT(qs+8, 24, s0, out+32, Y6, Y7, LOWNIB) \
-	Q5EIGHT(qs+16, 32, s0, out+64, Y6, Y7, LOWNIB) \
-	Q5EIGHT(qs+24, 40, s0, out+96, Y6, Y7, LOWNIB) \
-	Q5EIGHT(qs, 16, s1, out+128, Y8, Y9, HIGHNIB) \
-	Q5EIGHT(qs+8, 24, s1, out+160, Y8, Y9, HIGHNIB) \
-	Q5EIGHT(qs+16, 32, s1, out+192, Y8, Y9, HIGHNIB) \
-	Q5EIGHT(qs+24, 40, s1, out+224, Y8, Y9, HIGHNIB)
+	Q5EIGHT(qs, Y0, op0, n0, out, Y6, Y7, VPAND, Y10) \
+	Q5EIGHT(qs+8, Y2, op0, n0, out+32, Y6, Y7, VPAND, Y10) \
+	Q5EIGHT(qs+16, Y3, op0, n0, out+64, Y6, Y7, VPAND, Y10) \
+	Q5EIGHT(qs+24, Y5, op0, n0, out+96, Y6, Y7, VPAND, Y10) \
+	Q5EIGHT(qs, Y0, op1, n1, out+128, Y8, Y9, VPSRLD, $4) \
+	Q5EIGHT(qs+8, Y2, op1, n1, out+160, Y8, Y9, VPSRLD, $4) \
+	Q5EIGHT(qs+16, Y3, op1, n1, out+192, Y8, Y9, VPSRLD, $4) \
+	Q5EIGHT(qs+24, Y5, op1, n1, out+224, Y8, Y9, VPSRLD, $4)
 
 // func q5_KAVX2(dst *float32, src *byte, blocks int)
 // Blocks of 176 bytes: d, dmin, scales[12], qh[32] at 16, qs[128] at 48.
@@ -256,12 +258,17 @@ TEXT ·q5_KAVX2(SB), NOSPLIT, $0-24
 	JZ    q5done
 	VPBROADCASTD ·mask0f<>(SB), Y10
 	VPBROADCASTD ·one<>(SB), Y11
+	VPBROADCASTD ·sixteen<>(SB), Y15
 q5loop:
 	KSCALES
-	Q5CHUNK(48, 0, 1, 0)
-	Q5CHUNK(80, 2, 3, 256)
-	Q5CHUNK(112, 4, 5, 512)
-	Q5CHUNK(144, 6, 7, 768)
+	VPMOVZXBD 16(SI), Y0
+	VPMOVZXBD 24(SI), Y2
+	VPMOVZXBD 32(SI), Y3
+	VPMOVZXBD 40(SI), Y5
+	Q5CHUNK(48, VPSLLD, 4, VPSLLD, 3, 0)
+	Q5CHUNK(80, VPSLLD, 2, VPSLLD, 1, 256)
+	Q5CHUNK(112, VPSLLD, 0, VPSRLD, 1, 512)
+	Q5CHUNK(144, VPSRLD, 2, VPSRLD, 3, 768)
 	ADDQ $176, SI
 	ADDQ $1024, DI
 	DECQ CX
