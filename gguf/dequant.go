@@ -101,11 +101,12 @@ func dequantLen(t Type, dst []float32, src []byte) error {
 		return fmt.Errorf("%w: dequantize %v", ErrUnsupported, t)
 	}
 	bs, ts := t.BlockSize(), t.TypeSize()
-	if int64(len(src))%ts != 0 {
+	blocks := int64(len(src)) / ts
+	if blocks*ts != int64(len(src)) {
 		return fmt.Errorf("%w: dequantize %v: %d source bytes are not a whole number of %d-byte blocks",
 			ErrInvalid, t, len(src), ts)
 	}
-	n, ok := checked.Mul(int64(len(src))/ts, bs)
+	n, ok := checked.Mul(blocks, bs)
 	if !ok {
 		return fmt.Errorf("%w: dequantize %v: %d source bytes hold too many elements", ErrOverflow, t, len(src))
 	}

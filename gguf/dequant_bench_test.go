@@ -81,6 +81,24 @@ func BenchmarkDequantize(b *testing.B) {
 	}
 }
 
+// BenchmarkDequantizeCall measures the fixed cost of a call: one block
+// (eight values of BF16), the checks of the lengths and the dispatch
+// rather than the decoding.
+func BenchmarkDequantizeCall(b *testing.B) {
+	for _, typ := range []gguf.Type{gguf.TypeBF16, gguf.TypeQ8_0, gguf.TypeQ4_K} {
+		n := max(8, int(typ.BlockSize()))
+		src := benchSource(typ, n)
+		dst := make([]float32, n)
+		b.Run(typ.String(), func(b *testing.B) {
+			for b.Loop() {
+				if err := gguf.Dequantize(typ, dst, src); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkDequantize64MiB decodes 64 MiB of source bytes of each type of
 // the stock recipes, 4,096 elements a call as a row is, single-threaded,
 // the source streaming from memory: into 64 MiB's worth of float32

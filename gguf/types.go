@@ -118,13 +118,20 @@ var typeTraits = [...]typeTrait{
 
 const removedSuffix = "(removed)"
 
-func (t Type) trait() (typeTrait, bool) {
+// trait returns t's entry of the table (the zero entry for an id past
+// it) and whether ggml defines t. It returns a pointer: a copy of the
+// entry on every TypeSize and BlockSize was most of Dequantize's fixed
+// cost a call.
+func (t Type) trait() (*typeTrait, bool) {
 	if uint64(t) >= uint64(len(typeTraits)) {
-		return typeTrait{}, false
+		return &noTrait, false
 	}
-	tr := typeTraits[t]
+	tr := &typeTraits[t]
 	return tr, tr.name != ""
 }
+
+// noTrait is the entry of the ids past the table.
+var noTrait typeTrait
 
 // String returns ggml's name of the type in upper case ("F32", "Q4_K",
 // "BF16"); a removed id prints as e.g. "Q4_2(removed)" and an id ggml never
