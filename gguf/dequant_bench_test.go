@@ -106,6 +106,15 @@ func BenchmarkDequantizeCall(b *testing.B) {
 // (dst=row, as compare decodes rows it consumes at once). The throughput
 // is of source bytes; ggml's C (dequantize_row_*, ggml_fp16_to_fp32_row,
 // ggml_bf16_to_fp32_row at -O3) run the same two ways is the baseline.
+//
+// What a baseline must do to measure the same thing: one untimed pass
+// first (dst's pages are faulted in before the clock starts, here and
+// there), then the mean of the timed passes (-benchtime Nx reports the
+// mean of N), not the best; the same row size and call pattern. Nothing
+// here allocates while timed (0 B/op), so no collection runs under it.
+// With dst=whole both sides write 4 bytes an element to memory through
+// the caches: at 4,096 elements a call a kernel cannot tell this from
+// dst=row, so neither uses non-temporal stores.
 func BenchmarkDequantize64MiB(b *testing.B) {
 	const size, row = 64 << 20, 4096
 	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K, gguf.TypeBF16, gguf.TypeF16} {
