@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
-	"runtime"
+	"runtime/debug"
 	"strconv"
 	"testing"
 
@@ -118,38 +118,45 @@ func BenchmarkDequantizeCall(b *testing.B) {
 func BenchmarkDequantize64MiB(b *testing.B) {
 	const size, row = 64 << 20, 4096
 	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K, gguf.TypeBF16, gguf.TypeF16} {
-		ts, bs := int(typ.TypeSize()), int(typ.BlockSize())
-		n := size / ts * bs / row * row
-		src := benchSource(typ, n)
-		whole := make([]float32, n)
-		per := row / bs * ts
-		for _, d := range decoders {
-			impl := "fast"
-			if d.name == "DequantizeRef" {
-				impl = "ref"
-			}
-			for _, mode := range []string{"whole", "row"} {
-				all := func(b *testing.B) {
-					for off, o := 0, 0; off < len(src); off, o = off+per, o+row {
-						dst := whole[o : o+row]
-						if mode == "row" {
-							dst = whole[:row]
-						}
-						if err := d.f(typ, dst, src[off:off+per]); err != nil {
-							b.Fatal(err)
-						}
-					}
+		b.Run(typ.String(), func(b *testing.B) {
+			ts, bs := int(typ.TypeSize()), int(typ.BlockSize())
+			n := size / ts * bs / row * row
+			src := benchSource(typ, n)
+			whole := make([]float32, n)
+			// The previous type's buffers are collected and go back to
+			// the system now, before the clock starts, as C's free does
+			// between types: left to the background scavenger, their
+			// release ran under the clock of the next types
+			// (GODEBUG=scavtrace=1: 111-261 MiB released a cycle there).
+			debug.FreeOSMemory()
+			per := row / bs * ts
+			for _, d := range decoders {
+				impl := "fast"
+				if d.name == "DequantizeRef" {
+					impl = "ref"
 				}
-				b.Run(typ.String()+"/"+impl+"/dst="+mode, func(b *testing.B) {
-					b.SetBytes(int64(len(src)))
-					b.ReportAllocs()
-					all(b)       // dst's pages touched before the clock starts,
-					runtime.GC() // and the other types' buffers collected
-					for b.Loop() {
-						all(b)
+				for _, mode := range []string{"whole", "row"} {
+					all := func(b *testing.B) {
+						for off, o := 0, 0; off < len(src); off, o = off+per, o+row {
+							dst := whole[o : o+row]
+							if mode == "row" {
+								dst = whole[:row]
+							}
+							if err := d.f(typ, dst, src[off:off+per]); err != nil {
+								b.Fatal(err)
+							}
+						}
 					}
-				})
+					b.Run(impl+"/dst="+mode, func(b *testing.B) {
+						b.SetBytes(int64(len(src)))
+						b.ReportAllocs()
+						all(b) // dst's pages touched before the clock starts
+						for b.Loop() {
+							all(b)
+						}
+					})
+				}
 			}
-		}
+		})
 	}
 }
