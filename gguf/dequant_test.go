@@ -223,8 +223,8 @@ func TestDequantizeMatchesRef(t *testing.T) {
 			for range 20 {
 				checkSame(t, typ, randomBlocks(r, typ, 1+r.IntN(24)))
 			}
-			// Past several of the amd64 kernels' 16-block chunks, and
-			// lengths off their 8-element steps.
+			// Many blocks (the amd64 kernels loop over them, and BF16
+			// and F16 over 32 and 8 elements), lengths off those steps.
 			checkSame(t, typ, randomBlocks(r, typ, 3*16+5))
 			checkSame(t, typ, randomBlocks(r, typ, 1000+r.IntN(8)))
 		})
@@ -304,9 +304,9 @@ func FuzzDequantize(f *testing.F) {
 }
 
 // TestDequantizeAllocatesNothing checks Dequantize's promise that it
-// allocates nothing, for every type, over several of the amd64 kernels'
-// chunks: a compare --full decodes millions of rows, and an allocation a
-// chunk there is garbage collected under the decoding.
+// allocates nothing, for every type, over many blocks: a compare --full
+// decodes millions of rows, and an allocation a call there is garbage
+// collected under the decoding.
 func TestDequantizeAllocatesNothing(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 5))
 	for _, typ := range supported {
