@@ -5,8 +5,9 @@ package gguf
 import "github.com/weightaudit/weightaudit/internal/cpuid"
 
 // On amd64 with AVX2 and F16C (every x86-64 CPU since 2013-2015), the
-// kernels of BF16, F16, Q8_0, Q4_K and Q5_K run in AVX2 assembly
-// (dequant_amd64.s), eight elements an instruction, replacing the
+// kernels of Q8_0, Q4_K and Q5_K run in AVX2 assembly (dequant_amd64.s),
+// eight elements an instruction (BF16's and F16's are internal/half's
+// rows, with assembly of their own), replacing the
 // portable ones in the kernel table at init. They compute what the
 // references compute, operation for operation: FuzzDequantize checks them
 // against the references bit for bit. Build with -tags purego to keep the
@@ -14,12 +15,6 @@ import "github.com/weightaudit/weightaudit/internal/cpuid"
 
 // The assembly; see dequant_amd64.s.
 //
-//go:noescape
-func bf16AVX2(dst *float32, src *byte, n int)
-
-//go:noescape
-func f16AVX2(dst *float32, src *byte, n int)
-
 //go:noescape
 func q8_0AVX2(dst *float32, src *byte, blocks int)
 
@@ -37,29 +32,9 @@ func init() {
 	if !hasAVX2() {
 		return
 	}
-	kernels[TypeBF16].fast = dequantBF16AVX2
-	kernels[TypeF16].fast = dequantF16AVX2
 	kernels[TypeQ8_0].fast = dequantQ8_0AVX2
 	kernels[TypeQ4_K].fast = dequantQ4_KAVX2
 	kernels[TypeQ5_K].fast = dequantQ5_KAVX2
-}
-
-func dequantBF16AVX2(dst []float32, src []byte) {
-	n := len(dst) &^ 7
-	if n > 0 {
-		_ = src[2*n-1]
-		bf16AVX2(&dst[0], &src[0], n)
-	}
-	dequantBF16Ref(dst[n:], src[2*n:])
-}
-
-func dequantF16AVX2(dst []float32, src []byte) {
-	n := len(dst) &^ 7
-	if n > 0 {
-		_ = src[2*n-1]
-		f16AVX2(&dst[0], &src[0], n)
-	}
-	dequantF16Ref(dst[n:], src[2*n:])
 }
 
 // The quantized kernels convert each block's scales themselves, so one

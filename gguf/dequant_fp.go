@@ -29,7 +29,8 @@ func dequantF16Ref(dst []float32, src []byte) {
 	}
 }
 
-// dequantF16 converts with the inlined fast path of halfToFloat32.
+// dequantF16 converts a row at a time (internal/half: AVX2 and F16C where
+// the CPU has them, else four values a 64-bit word).
 func dequantF16(dst []float32, src []byte) { half.Row(dst, src) }
 
 // dequantBF16Ref converts little-endian bfloat16 values one at a time.
@@ -40,28 +41,9 @@ func dequantBF16Ref(dst []float32, src []byte) {
 	}
 }
 
-// dequantBF16 converts eight values from two 64-bit words: each value's
-// bits are the top half of its float32's, so a shift or a mask of the
-// word gives them.
-func dequantBF16(dst []float32, src []byte) {
-	src = src[:len(dst)*2]
-	n := len(dst) &^ 7
-	for i := 0; i < n; i += 8 {
-		s := (*[16]byte)(src[2*i:])
-		o := (*[8]float32)(dst[i:])
-		w := binary.LittleEndian.Uint64(s[:8])
-		v := binary.LittleEndian.Uint64(s[8:])
-		o[0] = math.Float32frombits(uint32(w) << 16)
-		o[1] = math.Float32frombits(uint32(w) & 0xffff0000)
-		o[2] = math.Float32frombits(uint32(w>>32) << 16)
-		o[3] = math.Float32frombits(uint32(w>>32) & 0xffff0000)
-		o[4] = math.Float32frombits(uint32(v) << 16)
-		o[5] = math.Float32frombits(uint32(v) & 0xffff0000)
-		o[6] = math.Float32frombits(uint32(v>>32) << 16)
-		o[7] = math.Float32frombits(uint32(v>>32) & 0xffff0000)
-	}
-	dequantBF16Ref(dst[n:], src[2*n:])
-}
+// dequantBF16 converts a row at a time (internal/half: AVX2 where the CPU
+// has it, else eight values from two 64-bit words).
+func dequantBF16(dst []float32, src []byte) { half.BF16Row(dst, src) }
 
 // dequantF64 rounds little-endian float64 values to float32.
 func dequantF64(dst []float32, src []byte) {
