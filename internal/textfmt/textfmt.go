@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 )
 
@@ -78,6 +79,9 @@ func Params(n int64) string {
 
 // Bytes formats a byte count in binary units: 437.89 GiB.
 func Bytes(n int64) string {
+	if n < 0 && n != math.MinInt64 {
+		return "-" + Bytes(-n) // a shortfall: the magnitude in its unit
+	}
 	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
 	f := float64(n)
 	i := 0
