@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"sync"
 )
 
 // Page is what one report shows, in the order the page shows it.
@@ -104,16 +105,21 @@ var filterScript string
 //go:embed page.css
 var pageStyle string
 
-var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
-	"numeric": func(t Table, i int) bool { return i < len(t.Numeric) && t.Numeric[i] },
-	"lower":   strings.ToLower,
-}).Parse(pageTemplate))
+// pageTmpl returns the page template, parsed on first use: every command
+// of a binary that links this package would otherwise pay the parse
+// (about 800 allocations) at start, HTML asked for or not.
+var pageTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Funcs(template.FuncMap{
+		"numeric": func(t Table, i int) bool { return i < len(t.Numeric) && t.Numeric[i] },
+		"lower":   strings.ToLower,
+	}).Parse(pageTemplate))
+})
 
-// scriptHash is the CSP source that allows the page's one script.
-var scriptHash = func() string {
+// scriptHash returns the CSP source that allows the page's one script.
+var scriptHash = sync.OnceValue(func() string {
 	sum := sha256.Sum256([]byte(filterScript))
 	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
-}()
+})
 
 // Write renders p as one HTML document to w. Every string of p is
 // escaped; the document makes no network request.
@@ -122,7 +128,7 @@ func Write(w io.Writer, p *Page) error {
 	if len(shown) > MaxFindings {
 		shown = shown[:MaxFindings]
 	}
-	return tmpl.Execute(w, struct {
+	return pageTmpl().Execute(w, struct {
 		*Page
 		Shown  []Finding
 		Hidden int
@@ -130,6 +136,6 @@ func Write(w io.Writer, p *Page) error {
 		Style  template.CSS
 		Script template.JS
 	}{p, shown, len(p.Findings) - len(shown),
-		"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src " + scriptHash,
+		"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src " + scriptHash(),
 		template.CSS(pageStyle), template.JS(filterScript)})
 }
