@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Profile is a published model a family recognizes: its name, size label
@@ -40,7 +41,9 @@ type Conflict struct {
 
 // moeLabel matches a mixture-of-experts size label such as "235B-A22B" or
 // "30b_a3b".
-var moeLabel = regexp.MustCompile(`(?i)(\d+(?:\.\d+)?)B[-_]A(\d+(?:\.\d+)?)B`)
+var moeLabel = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(\d+(?:\.\d+)?)B[-_]A(\d+(?:\.\d+)?)B`)
+})
 
 // FindMoELabel returns the first mixture-of-experts size label
 // ("235B-A22B") in any of names (a GGUF general.name or size_label, a
@@ -48,7 +51,7 @@ var moeLabel = regexp.MustCompile(`(?i)(\d+(?:\.\d+)?)B[-_]A(\d+(?:\.\d+)?)B`)
 // where it was found; "" when none has one.
 func FindMoELabel(names ...string) (label, where string) {
 	for _, n := range names {
-		if m := moeLabel.FindStringSubmatch(n); m != nil {
+		if m := moeLabel().FindStringSubmatch(n); m != nil {
 			return strings.ToUpper(m[1]) + "B-A" + strings.ToUpper(m[2]) + "B", n
 		}
 	}

@@ -3,6 +3,7 @@ package gemma3
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/weightaudit/weightaudit/arch"
 )
@@ -33,14 +34,16 @@ var Profiles = []Profile{
 // sizeLabel matches a size label in a name: a number of billions or
 // millions ("1b", "4B", "270m") standing apart from letters and digits on
 // both sides (not the "3" of "gemma-3", nor a quantization's letters).
-var sizeLabel = regexp.MustCompile(`(?i)(?:^|[^0-9a-z.])(\d+(?:\.\d+)?[bm])(?:$|[^0-9a-z])`)
+var sizeLabel = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(?:^|[^0-9a-z.])(\d+(?:\.\d+)?[bm])(?:$|[^0-9a-z])`)
+})
 
 // FindLabel returns the first size label in any of names (a GGUF
 // general.name or size_label, a repository id, a folder or file name), in
 // upper case ("1B"), and the name it was found in; "" when none has one.
 func FindLabel(names ...string) (label, where string) {
 	for _, n := range names {
-		if m := sizeLabel.FindStringSubmatch(n); m != nil {
+		if m := sizeLabel().FindStringSubmatch(n); m != nil {
 			return strings.ToUpper(m[1]), n
 		}
 	}

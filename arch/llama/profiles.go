@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/weightaudit/weightaudit/arch"
 )
@@ -17,7 +18,7 @@ type Profile struct {
 	// names matches the model's name in a repository id, a GGUF
 	// general.name or a file name, lower-cased with '_' and ' ' read as
 	// '-'; fine-tunes ("-Instruct") keep the name.
-	names *regexp.Regexp
+	names func() *regexp.Regexp // compiled on first use
 }
 
 // Profiles lists the recognized models. Each range brackets the total (and
@@ -43,7 +44,7 @@ var Profiles = []Profile{
 // newProfile returns the profile p of the model published with config c,
 // whose names the regular expression names matches.
 func newProfile(p arch.Profile, c *Config, names string) Profile {
-	return Profile{Published: arch.Published[Config]{Profile: p, Config: c}, names: regexp.MustCompile(names)}
+	return Profile{Published: arch.Published[Config]{Profile: p, Config: c}, names: sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(names) })}
 }
 
 // familyOf returns the registered family of a model type.
@@ -57,7 +58,9 @@ func familyOf(modelType string) string {
 // sizeLabel matches a size label as model names carry them: "8B", "1.2B",
 // "8x7B", "8x7.2B", bounded by anything but a letter or digit (and, before
 // it, a dot: the "1" of "3.1B" in "Llama-3.1B" is no label of its own).
-var sizeLabel = regexp.MustCompile(`(?i)(?:^|[^a-z0-9.])(?:(\d+)x)?(\d+(?:\.\d+)?)b(?:[^a-z0-9]|$)`)
+var sizeLabel = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(?:^|[^a-z0-9.])(?:(\d+)x)?(\d+(?:\.\d+)?)b(?:[^a-z0-9]|$)`)
+})
 
 // FindSizeLabel returns the first size label in any of names (a GGUF
 // general.size_label or general.name, a repository id, a folder or file
@@ -67,7 +70,7 @@ var sizeLabel = regexp.MustCompile(`(?i)(?:^|[^a-z0-9.])(?:(\d+)x)?(\d+(?:\.\d+)
 // folder name gives one; [Profile] comparisons accept both.
 func FindSizeLabel(names ...string) (label, where string) {
 	for _, n := range names {
-		if m := sizeLabel.FindStringSubmatch(n); m != nil {
+		if m := sizeLabel().FindStringSubmatch(n); m != nil {
 			label = m[2] + "B"
 			if m[1] != "" {
 				label = m[1] + "x" + label
@@ -177,7 +180,7 @@ func (s *Spec) Recognize(names ...string) arch.Recognition {
 		}
 		if byName == nil {
 			for _, n := range names {
-				if p.names.MatchString(strings.NewReplacer("_", "-", " ", "-").Replace(strings.ToLower(n))) {
+				if p.names().MatchString(strings.NewReplacer("_", "-", " ", "-").Replace(strings.ToLower(n))) {
 					byName, nameWhere = p, n
 					break
 				}

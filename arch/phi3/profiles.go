@@ -3,6 +3,7 @@ package phi3
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/weightaudit/weightaudit/arch"
 )
@@ -32,7 +33,9 @@ var Profiles = []Profile{
 // "medium", or a number of billions ("3.8B", "14b"), standing apart from
 // letters and digits on both sides (not the "4k" of "mini-4k", nor a
 // quantization's letters).
-var sizeLabel = regexp.MustCompile(`(?i)(?:^|[^0-9a-z.])(mini|medium|\d+(?:\.\d+)?b)(?:$|[^0-9a-z])`)
+var sizeLabel = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(?:^|[^0-9a-z.])(mini|medium|\d+(?:\.\d+)?b)(?:$|[^0-9a-z])`)
+})
 
 // FindLabel returns the first size label in any of names (a GGUF
 // general.name or size_label, a repository id, a folder or file name):
@@ -40,7 +43,7 @@ var sizeLabel = regexp.MustCompile(`(?i)(?:^|[^0-9a-z.])(mini|medium|\d+(?:\.\d+
 // ("3.8B"); and the name it was found in. "" when none has one.
 func FindLabel(names ...string) (label, where string) {
 	for _, n := range names {
-		if m := sizeLabel.FindStringSubmatch(n); m != nil {
+		if m := sizeLabel().FindStringSubmatch(n); m != nil {
 			l := strings.ToLower(m[1])
 			if strings.HasSuffix(l, "b") {
 				l = strings.ToUpper(l)

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/weightaudit/weightaudit/arch"
 )
@@ -60,11 +61,13 @@ func roundedNotation(n int64) string {
 // "0_5b" or "494M": a number followed by B or M, standing apart from
 // letters and digits on both sides (not the "2.5" of "Qwen2.5", nor the
 // "M" of "Q4_K_M").
-var denseLabel = regexp.MustCompile(`(?i)(?:^|[^0-9a-z.])(\d+(?:[._]\d+)?)([bm])(?:$|[^0-9a-z])`)
+var denseLabel = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(?:^|[^0-9a-z.])(\d+(?:[._]\d+)?)([bm])(?:$|[^0-9a-z])`)
+})
 
 // moeSuffix is what follows the total of a mixture-of-experts label
 // ("57B-A14B"): a label that is followed by it is not a dense one.
-var moeSuffix = regexp.MustCompile(`(?i)^[-_]a\d`)
+var moeSuffix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^[-_]a\d`) })
 
 // FindDenseLabel returns the first dense size label in any of names (a
 // GGUF general.size_label, general.name or basename, a repository id, a
@@ -73,9 +76,9 @@ var moeSuffix = regexp.MustCompile(`(?i)^[-_]a\d`)
 // of a mixture-of-experts label ("57B" of "57B-A14B") is not one.
 func FindDenseLabel(names ...string) (label, where string) {
 	for _, n := range names {
-		for _, m := range denseLabel.FindAllStringSubmatchIndex(n, -1) {
+		for _, m := range denseLabel().FindAllStringSubmatchIndex(n, -1) {
 			end := m[5] // the end of the B or M
-			if moeSuffix.MatchString(n[end:]) {
+			if moeSuffix().MatchString(n[end:]) {
 				continue
 			}
 			num := strings.ReplaceAll(n[m[2]:m[3]], "_", ".")
