@@ -115,7 +115,9 @@ func WithPartialFiles() LoadOption {
 // store (a few hundred), far below a tokenizer's (tens of thousands).
 const keptArrayLen = 4096
 
-// WithListing loads for a listing of the checkpoint: the GGUF metadata
+// WithListing loads for a reader that needs of the long metadata arrays
+// their lengths only (a listing of the checkpoint, a plan, a comparison,
+// which read the vocabulary's size from them): the GGUF metadata
 // arrays of more than 4,096 elements (a tokenizer's vocabulary, merges
 // and token types) are read and checked as always but only their types
 // and lengths are kept (see gguf.WithKeptArrayLen), which is what

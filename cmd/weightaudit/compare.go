@@ -58,7 +58,9 @@ It exits 1 when B is not a faithful conversion of A.`,
 					if err != nil {
 						return err
 					}
-					cks[i], err = checkpoint.Load(ctx, src, append(headerProgress(headers), checkpoint.WithJobs(jobs), checkpoint.WithFocus(focus))...)
+					// Of the metadata arrays a comparison needs the
+					// vocabulary's length only (compare/tokenizer.go).
+					cks[i], err = checkpoint.Load(ctx, src, append(headerProgress(headers), checkpoint.WithJobs(jobs), checkpoint.WithFocus(focus), checkpoint.WithListing())...)
 					return err
 				})
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/cost"
 )
 
@@ -68,7 +69,8 @@ With no SOURCE it plans the built-in Qwen3-235B-A22B reference layout.`,
 					return usageError(cmd, fmt.Sprintf("--%s %q: want one of %s", c.flag, c.v, strings.Join(cost.KVTypes(), ", ")))
 				}
 			}
-			ck, _, err := load(cmd, args, builtin, jobs)
+			// Of the metadata arrays a plan needs the vocabulary's length only.
+			ck, _, err := load(cmd, args, builtin, jobs, checkpoint.WithListing())
 			if err != nil {
 				return err
 			}
