@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,5 +116,41 @@ func TestUnfinishedFollowsOutputs(t *testing.T) {
 	// A table run that fails writes no document to stdout.
 	if stdout, _, code := cli(t, "inspect", bad); code != exitProblems || stdout != "" {
 		t.Errorf("inspect (table): exit %d, stdout %q", code, stdout)
+	}
+}
+
+// callCounter counts the Write calls made on it.
+type callCounter struct {
+	bytes.Buffer
+	calls int
+}
+
+func (c *callCounter) Write(p []byte) (int, error) {
+	c.calls++
+	return c.Buffer.Write(p)
+}
+
+// TestReportWritesBuffered: a report reaches stdout in 64 KiB writes, not
+// a write per cell (inspect --tensors of the 235B layout made 518,736
+// write calls, each a system call), and the bytes are the same as written
+// to a buffer.
+func TestReportWritesBuffered(t *testing.T) {
+	for _, args := range [][]string{
+		{"inspect", "--tensors", "--builtin", "gguf"},
+		{"inspect", "--builtin", "safetensors"},
+		{"audit", "--builtin", "gguf"},
+		{"audit", "--format", "markdown", "../../testdata/tiny/gguf/tiny-f16.gguf"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			want, _, wantCode := cli(t, args...)
+			var out callCounter
+			code := exitCode(run(context.Background(), args, &out, io.Discard), io.Discard)
+			if code != wantCode || out.String() != want {
+				t.Fatalf("exit %d and %d bytes, want exit %d and the %d bytes written to a buffer", code, out.Len(), wantCode, len(want))
+			}
+			if most := len(want)/(64<<10) + 1; out.calls > most {
+				t.Errorf("%d write calls for %d bytes, want at most %d", out.calls, len(want), most)
+			}
+		})
 	}
 }
