@@ -191,12 +191,17 @@ func (r *InspectReport) WriteText(w io.Writer, tensors bool) error {
 	}
 	if tensors {
 		p.F("\n")
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "name\tshape\tdtype\tparams\tbytes\tfile\toffset\n")
-		for _, t := range r.TensorList() {
-			fmt.Fprintf(tw, "%s\t%v\t%s\t%d\t%d\t%s\t%d\n", t.Name, t.Shape, t.DType, t.Params, t.Bytes, t.File, t.Offset)
+		list := r.TensorList()
+		err := textfmt.Columns(w, 2, 1+len(list), func(b []byte, i int) []byte {
+			if i == 0 {
+				return append(b, "name\tshape\tdtype\tparams\tbytes\tfile\toffset"...)
+			}
+			t := &list[i-1]
+			return fmt.Appendf(b, "%s\t%v\t%s\t%d\t%d\t%s\t%d", t.Name, t.Shape, t.DType, t.Params, t.Bytes, t.File, t.Offset)
+		})
+		if p.Err == nil {
+			p.Err = err
 		}
-		tw.Flush()
 	}
 	return p.Err
 }
