@@ -38,6 +38,27 @@ var strSpecial = func() (t [256]bool) {
 	return t
 }()
 
+// word returns s[i:i+8] as a little-endian word.
+func word(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// hasSpecial reports whether a byte of w is one strSpecial marks: a quote,
+// a backslash or a byte below 0x20. Each term is the "has a zero byte" /
+// "has a byte less than n" test of Bit Twiddling Hacks (Sean Eron
+// Anderson, "Determine if a word has a byte less than n"): exact as to
+// whether the word has such a byte, not as to which (a borrow can flag a
+// byte above the first match), so the caller rescans the word bytewise.
+// Bytes of 0x80 and above are never flagged (the &^ w term).
+func hasSpecial(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q := w ^ (ones * '"')
+	b := w ^ (ones * '\\')
+	return ((q-ones)&^q|(b-ones)&^b|(w-ones*0x20)&^w)&highs != 0
+}
+
 func (sc *scanner) errf(pos int, sentinel error, format string, args ...any) *FormatError {
 	return &FormatError{
 		Offset: sc.base + int64(pos),
@@ -157,7 +178,13 @@ func (sc *scanner) wrongType(what, want string) *FormatError {
 func (sc *scanner) str() (string, *FormatError) {
 	s := sc.s
 	start := sc.i + 1
-	for i := start; i < len(s); i++ {
+	i := start
+	// Eight bytes at a time up to the word that holds a special byte:
+	// names run to tens of bytes, and this is most of scanning a header.
+	for i+8 <= len(s) && !hasSpecial(word(s, i)) {
+		i += 8
+	}
+	for ; i < len(s); i++ {
 		if !strSpecial[s[i]] {
 			continue
 		}
