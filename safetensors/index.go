@@ -99,11 +99,21 @@ func readIndex(r io.ReaderAt, size int64, window int) (*Index, error) {
 		ix:     &Index{TotalSize: -1},
 		shards: map[string]uint32{},
 	}
+	if size >= prefaultIndexLen {
+		stop := make(chan struct{})
+		defer close(stop)
+		p.names.prefault(stop)
+	}
 	if err := p.parse(); err != nil {
 		return nil, withField(err, "index")
 	}
 	return p.ix, nil
 }
+
+// prefaultIndexLen is the length from which an index's name blocks are
+// faulted in ahead of the parse (see arena.prefault): about 10,000
+// entries, a megabyte of names.
+const prefaultIndexLen = 1 << 20
 
 // withField sets the Field of a *FormatError that has none.
 func withField(err error, field string) error {

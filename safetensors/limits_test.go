@@ -454,3 +454,46 @@ func TestReadCountsTopLevelKeys(t *testing.T) {
 		t.Errorf("Read(%d tensors) = %v, want offset %d", max+2, err, at)
 	}
 }
+
+// TestReadIndexPrefaulted reads an index long enough for its name blocks
+// to be faulted in ahead of the parse (1 MiB and more): every name, one
+// longer than a block among them, comes back whole and in order, with its
+// shard; with -race, the blocks pass between the goroutines cleanly.
+func TestReadIndexPrefaulted(t *testing.T) {
+	var names, shards []string
+	var doc strings.Builder
+	doc.WriteString(`{"weight_map":{`)
+	for i := range 30000 {
+		name := fmt.Sprintf("model.layers.%d.mlp.experts.%d.%s.weight", i/300, i%300, strings.Repeat("é", i%17))
+		if i == 12345 {
+			name = strings.Repeat("x", 70000) // longer than a block
+		}
+		shard := fmt.Sprintf("model-%05d-of-00100.safetensors", i/300+1)
+		if i > 0 {
+			doc.WriteString(",")
+		}
+		fmt.Fprintf(&doc, "%q:%q", name, shard)
+		names, shards = append(names, name), append(shards, shard)
+	}
+	doc.WriteString("}}")
+	if doc.Len() < 1<<20 {
+		t.Fatalf("bad test: a %d-byte index is not prefaulted", doc.Len())
+	}
+	ix, err := safetensors.ParseIndex([]byte(doc.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	for name, shard := range ix.All() {
+		if i >= len(names) || name != names[i] || shard != shards[i] {
+			t.Fatalf("entry %d = %.40q in %q, want %.40q in %q", i, name, shard, names[i], shards[i])
+		}
+		i++
+	}
+	if i != len(names) {
+		t.Fatalf("%d entries, want %d", i, len(names))
+	}
+	if s, ok := ix.Shard(names[12345]); !ok || s != shards[12345] {
+		t.Errorf("Shard(the long name) = %q, %v, want %q", s, ok, shards[12345])
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -160,7 +159,8 @@ func (st *stream) checkUTF8() {
 // many small strings cost one allocation per block instead of one each,
 // and none keeps a window alive.
 type arena struct {
-	b strings.Builder
+	block []byte        // the current block: only ever appended to
+	ready <-chan []byte // blocks a prefaulter made ready, or nil
 }
 
 // arenaBlock is the size of an arena's blocks.
@@ -168,13 +168,47 @@ const arenaBlock = 64 << 10
 
 // copy returns a copy of s.
 func (a *arena) copy(s string) string {
-	if a.b.Cap()-a.b.Len() < len(s) {
-		// Strings already handed out keep the old block; the builder
-		// only ever appends, so they never change.
-		a.b = strings.Builder{}
-		a.b.Grow(max(arenaBlock, len(s)))
+	if s == "" {
+		return ""
 	}
-	start := a.b.Len()
-	a.b.WriteString(s)
-	return a.b.String()[start:]
+	if cap(a.block)-len(a.block) < len(s) {
+		// Strings already handed out keep the old block.
+		a.block = nil
+		if len(s) <= arenaBlock && a.ready != nil {
+			a.block = <-a.ready // nil once the prefaulter has stopped
+		}
+		if a.block == nil {
+			a.block = make([]byte, 0, max(arenaBlock, len(s)))
+		}
+	}
+	start := len(a.block)
+	a.block = append(a.block, s...) // within capacity: never moves
+	return unsafe.String(&a.block[start], len(s))
+}
+
+// prefault makes the arena take its blocks from a goroutine that writes
+// a byte of each page of the next block before it is needed, a few
+// blocks ahead, until stop is closed. A process that fills an arena of
+// megabytes (the 235B index's 36,945 names take 1.8 MB) otherwise takes
+// the page faults of fresh memory one by one on its critical path; on a
+// virtual machine where a fault costs 10-40 µs that is most of the time
+// an index takes to read. The goroutine runs on another core when there
+// is one: a parse that waits for nothing else gains the most.
+func (a *arena) prefault(stop <-chan struct{}) {
+	ready := make(chan []byte, 1)
+	a.ready = ready
+	go func() {
+		defer close(ready)
+		for {
+			b := make([]byte, arenaBlock)
+			for i := 0; i < len(b); i += 4096 {
+				b[i] = 0 // the page is the process's now
+			}
+			select {
+			case ready <- b[:0]:
+			case <-stop:
+				return
+			}
+		}
+	}()
 }
