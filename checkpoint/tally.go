@@ -18,9 +18,21 @@ func (ck *Checkpoint) Tallies() Tallies {
 	layers := map[int]*tally{}
 	dtypes := map[string]*tally{}
 	totals := Totals{Files: len(ck.Files)}
-	add := func(name, dtype string, params, bytes int64) {
-		at(layers, LayerOf(name)).add(params, bytes)
-		at(dtypes, dtype).add(params, bytes)
+	// Tensors come in runs of one layer and one dtype: each run looks its
+	// tallies up once.
+	var (
+		layer, lastLayer = (*tally)(nil), 0
+		dtype, lastDType = (*tally)(nil), ""
+	)
+	add := func(name, dt string, params, bytes int64) {
+		if l := LayerOf(name); layer == nil || l != lastLayer {
+			layer, lastLayer = at(layers, l), l
+		}
+		if dtype == nil || dt != lastDType {
+			dtype, lastDType = at(dtypes, dt), dt
+		}
+		layer.add(params, bytes)
+		dtype.add(params, bytes)
 		totals.Tensors++
 		totals.Params += params
 		totals.Bytes += bytes
