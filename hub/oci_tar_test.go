@@ -294,21 +294,7 @@ func TestOCITarReadExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	read := func(exact bool, off, n int64) {
-		t.Helper()
-		p := make([]byte, n)
-		if exact {
-			_, err = hub.ReadExact(f, p, off)
-		} else {
-			_, err = f.ReadAt(p, off)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(p, data[off:off+n]) {
-			t.Fatalf("read of %d bytes at %d: wrong bytes", n, off)
-		}
-	}
+	read := func(exact bool, off, n int64) { t.Helper(); readChecked(t, f, data, exact, off, n) }
 	before := len(seen())
 	read(true, 4096, 512)
 	read(true, 4608, 512) // where the last ended

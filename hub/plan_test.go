@@ -84,22 +84,7 @@ func TestReadExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	read := func(exact bool, off, n int64) {
-		t.Helper()
-		p := make([]byte, n)
-		var err error
-		if exact {
-			_, err = hub.ReadExact(f, p, off)
-		} else {
-			_, err = f.ReadAt(p, off)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(p) != string(data[off:off+n]) {
-			t.Fatalf("read of %d bytes at %d: wrong bytes", n, off)
-		}
-	}
+	read := func(exact bool, off, n int64) { t.Helper(); readChecked(t, f, data, exact, off, n) }
 	read(true, 4096, 512)
 	read(true, 4608, 512) // where the last ended
 	read(true, 5120, 100)
@@ -120,6 +105,25 @@ func TestReadExact(t *testing.T) {
 	read(true, 5280, 200)
 	if n := len(fh.storageRanges()); n != 5 {
 		t.Errorf("an exact read of bytes held: %d fetches, want still 5", n)
+	}
+}
+
+// readChecked reads n bytes of f at off, with ReadExact or ReadAt, and
+// fails the test unless they are data's.
+func readChecked(t *testing.T, f hub.File, data []byte, exact bool, off, n int64) {
+	t.Helper()
+	p := make([]byte, n)
+	var err error
+	if exact {
+		_, err = hub.ReadExact(f, p, off)
+	} else {
+		_, err = f.ReadAt(p, off)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(p) != string(data[off:off+n]) {
+		t.Fatalf("read of %d bytes at %d: wrong bytes", n, off)
 	}
 }
 
