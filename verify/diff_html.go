@@ -148,43 +148,34 @@ func (r *DiffReport) htmlPage() *htmlreport.Page {
 	}
 	p.Checks = append(p.Checks, unhashed)
 
-	dt := htmlreport.Table{Key: "differences", Title: "Tensors that differ",
+	dt := cappedTable(htmlreport.Table{Key: "differences", Title: "Tensors that differ",
 		Columns: []string{"kind", "tensor", "a", "b", "file", "first differing byte", "max |Δ|"},
-		Numeric: []bool{false, false, false, false, false, true, true}}
-	for i, d := range rows {
-		if i == maxDiffRows {
-			dt.Title += fmt.Sprintf(" (the first %d of %d; the JSON report has them all)", maxDiffRows, len(rows))
-			break
+		Numeric: []bool{false, false, false, false, false, true, true}}, rows, "; the JSON report has them all",
+		func(d diffHTMLRow) []string { return []string{d.kind, d.name, d.a, d.b, d.file, d.firstDiff, d.maxAbs} })
+	ft := cappedTable(htmlreport.Table{Key: "files_changed", Title: "Files whose digests differ", Columns: []string{"file", "a sha256", "b sha256"}},
+		r.Files, "", func(f DiffFileRef) []string { return []string{f.Name, f.A, f.B} })
+	ut := cappedTable(htmlreport.Table{Key: "unhashed", Title: "Tensors not compared (no digest)", Columns: []string{"tensor", "dtype", "shape"}},
+		r.Unhashed, "", func(t DiffTensor) []string { return []string{t.Name, t.DType, fmt.Sprint(t.Shape)} })
+	for _, t := range []htmlreport.Table{dt, ft, ut} {
+		if len(t.Rows) > 0 {
+			p.Tables = append(p.Tables, t)
 		}
-		dt.Rows = append(dt.Rows, []string{d.kind, d.name, d.a, d.b, d.file, d.firstDiff, d.maxAbs})
-	}
-	if len(dt.Rows) > 0 {
-		p.Tables = append(p.Tables, dt)
-	}
-	if len(r.Files) > 0 {
-		ft := htmlreport.Table{Key: "files_changed", Title: "Files whose digests differ", Columns: []string{"file", "a sha256", "b sha256"}}
-		for i, f := range r.Files {
-			if i == maxDiffRows {
-				ft.Title += fmt.Sprintf(" (the first %d of %d)", maxDiffRows, len(r.Files))
-				break
-			}
-			ft.Rows = append(ft.Rows, []string{f.Name, f.A, f.B})
-		}
-		p.Tables = append(p.Tables, ft)
-	}
-	if len(r.Unhashed) > 0 {
-		ut := htmlreport.Table{Key: "unhashed", Title: "Tensors not compared (no digest)", Columns: []string{"tensor", "dtype", "shape"}}
-		for i, t := range r.Unhashed {
-			if i == maxDiffRows {
-				ut.Title += fmt.Sprintf(" (the first %d of %d)", maxDiffRows, len(r.Unhashed))
-				break
-			}
-			ut.Rows = append(ut.Rows, []string{t.Name, t.DType, fmt.Sprint(t.Shape)})
-		}
-		p.Tables = append(p.Tables, ut)
 	}
 	for _, d := range rows {
 		p.Findings = append(p.Findings, htmlreport.Finding{Check: d.check, Tensor: d.name, File: d.file, Message: d.message()})
 	}
 	return p
+}
+
+// cappedTable fills t with a row per item, at most maxDiffRows, its title
+// saying how many there were (and more) when there were more.
+func cappedTable[T any](t htmlreport.Table, items []T, more string, row func(T) []string) htmlreport.Table {
+	for i, it := range items {
+		if i == maxDiffRows {
+			t.Title += fmt.Sprintf(" (the first %d of %d%s)", maxDiffRows, len(items), more)
+			break
+		}
+		t.Rows = append(t.Rows, row(it))
+	}
+	return t
 }
