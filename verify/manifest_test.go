@@ -3,6 +3,8 @@ package verify_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -121,5 +123,60 @@ func TestParseManifestShard(t *testing.T) {
 				t.Errorf("ParseManifest(shard %s) = %v, want ErrManifest saying %q", tt.shard, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseManifestErrors(t *testing.T) {
+	good := digest("x")
+	tests := []struct {
+		name string
+		data string
+		want error
+	}{
+		{"not-json", "GGUF....", verify.ErrNotManifest},
+		{"safetensors-index", `{"metadata": {}, "weight_map": {}}`, verify.ErrNotManifest},
+		{"array", `[1]`, verify.ErrNotManifest},
+		{"version", `{"weightaudit_manifest": 2}`, verify.ErrManifest},
+		{"bad-file-digest", `{"weightaudit_manifest": 1, "files": [{"name": "a", "size": 1, "sha256": "zz"}]}`, verify.ErrManifest},
+		{"duplicate-file", `{"weightaudit_manifest": 1, "files": [{"name": "a", "size": 1, "sha256": "` + good + `"}, {"name": "a", "size": 1, "sha256": "` + good + `"}]}`, verify.ErrManifest},
+		{"negative-size", `{"weightaudit_manifest": 1, "files": [{"name": "a", "size": -1, "sha256": "` + good + `"}]}`, verify.ErrManifest},
+		{"duplicate-tensor", `{"weightaudit_manifest": 1, "tensors": [{"name": "t"}, {"name": "t"}]}`, verify.ErrManifest},
+		{"negative-dim", `{"weightaudit_manifest": 1, "tensors": [{"name": "t", "shape": [-1]}]}`, verify.ErrManifest},
+		{"wrong-type", `{"weightaudit_manifest": 1, "files": 3}`, verify.ErrManifest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := verify.ParseManifest([]byte(tt.data)); !errors.Is(err, tt.want) {
+				t.Errorf("ParseManifest(%s) = %v, want %v", tt.name, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestVerifyManifestMissingAndExtra(t *testing.T) {
+	dir := copyFixture(t, "hf-f32")
+	m := record(t, dir)
+	m.Files = append(m.Files, verify.ManifestFile{Name: "gone.safetensors", Size: 1, SHA256: digest("g")})
+	m.Tensors = slices.DeleteFunc(m.Tensors, func(t verify.ManifestTensor) bool { return t.Name == "model.norm.weight" })
+	m.Tensors = append(m.Tensors, verify.ManifestTensor{Name: "ghost.weight", File: "gone.safetensors", DType: "F32", Shape: []int64{1}, SHA256: digest("h")})
+	var b bytes.Buffer
+	m.WriteJSON(&b)
+	m, err := verify.ParseManifest(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runVerify(t, dir, verify.Options{Manifest: m})
+	var got []string
+	for _, f := range r.Findings {
+		got = append(got, fmt.Sprintf("%s %s %s", f.Check, f.File, f.Tensor))
+	}
+	slices.Sort(got)
+	want := []string{
+		verify.CheckManifest + " gone.safetensors ",
+		verify.CheckManifest + " gone.safetensors ghost.weight",
+		verify.CheckManifest + " model-00002-of-00002.safetensors model.norm.weight",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
 	}
 }

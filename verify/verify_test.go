@@ -3,9 +3,7 @@ package verify_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +12,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -487,103 +484,6 @@ func record(tb testing.TB, path string) *verify.Manifest {
 	return m2
 }
 
-func TestRecordThenDiffNamesTheChangedTensor(t *testing.T) {
-	dir := copyFixture(t, "hf-bf16")
-	before := record(t, dir)
-	if d := verify.Diff(before, record(t, dir)); !d.Identical || d.Same != 45 {
-		t.Fatalf("Diff(same, same): identical %v, same %d; want true, 45", d.Identical, d.Same)
-	}
-	tn, file := tensorAt(t, dir, "model.layers.1.mlp.gate.weight")
-	b := readAt(t, file, tn.Offset+3, 1)
-	patch(t, file, tn.Offset+3, []byte{b[0] + 1})
-	after := record(t, dir)
-	d := verify.Diff(before, after)
-	if d.Identical || d.Differences() != 1 || len(d.Changed) != 1 || d.Changed[0].Name != tn.Name || d.Same != 44 {
-		t.Fatalf("Diff after changing %s: %+v; want exactly that tensor changed", tn.Name, d)
-	}
-	if len(d.Files) != 1 || d.Files[0].Name != tn.File {
-		t.Errorf("Diff files_changed = %+v, want %s", d.Files, tn.File)
-	}
-}
-
-func TestDiffKinds(t *testing.T) {
-	base := &verify.Manifest{Source: "a", Tensors: []verify.ManifestTensor{
-		{Name: "same", DType: "F32", Shape: []int64{2}, SHA256: digest("1")},
-		{Name: "changed", DType: "F32", Shape: []int64{2}, SHA256: digest("2")},
-		{Name: "reshaped", DType: "F32", Shape: []int64{2, 3}, SHA256: digest("3")},
-		{Name: "retyped", DType: "F32", Shape: []int64{4}, SHA256: digest("4")},
-		{Name: "removed", DType: "F32", Shape: []int64{4}, SHA256: digest("5")},
-		{Name: "unhashed", DType: "F32", Shape: []int64{4}},
-	}}
-	other := &verify.Manifest{Source: "b", Tensors: []verify.ManifestTensor{
-		{Name: "added", DType: "BF16", Shape: []int64{1}, SHA256: digest("6")},
-		{Name: "same", DType: "F32", Shape: []int64{2}, SHA256: digest("1")},
-		{Name: "changed", DType: "F32", Shape: []int64{2}, SHA256: digest("x")},
-		{Name: "reshaped", DType: "F32", Shape: []int64{3, 2}, SHA256: digest("3")},
-		{Name: "retyped", DType: "BF16", Shape: []int64{4}, SHA256: digest("4")},
-		{Name: "unhashed", DType: "F32", Shape: []int64{4}, SHA256: digest("7")},
-	}}
-	d := verify.Diff(base, other)
-	names := func(cs []verify.DiffChange) []string {
-		out := []string{}
-		for _, c := range cs {
-			out = append(out, c.Name)
-		}
-		return out
-	}
-	got := map[string][]string{"changed": names(d.Changed), "reshaped": names(d.Reshaped), "retyped": names(d.Retyped)}
-	for _, x := range d.Added {
-		got["added"] = append(got["added"], x.Name)
-	}
-	for _, x := range d.Removed {
-		got["removed"] = append(got["removed"], x.Name)
-	}
-	for _, x := range d.Unhashed {
-		got["unhashed"] = append(got["unhashed"], x.Name)
-	}
-	want := map[string][]string{"added": {"added"}, "removed": {"removed"}, "changed": {"changed"}, "reshaped": {"reshaped"}, "retyped": {"retyped"}, "unhashed": {"unhashed"}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Diff kinds (-want +got):\n%s", diff)
-	}
-	if d.Identical || d.Same != 1 || d.Differences() != 5 {
-		t.Errorf("Diff: identical %v, same %d, differences %d; want false, 1, 5", d.Identical, d.Same, d.Differences())
-	}
-	var text bytes.Buffer
-	if err := d.WriteText(&text); err != nil {
-		t.Fatal(err)
-	}
-	for _, w := range []string{"added     added", "removed   removed", "changed   changed", "reshaped  reshaped  [2 3] → [3 2]", "retyped   retyped  F32 → BF16"} {
-		if !strings.Contains(text.String(), w) {
-			t.Errorf("text diff lacks %q:\n%s", w, text.String())
-		}
-	}
-	// The verdict: any difference fails; nothing differing but a tensor
-	// not compared (no digest) is incomplete, not a pass; all compared and
-	// the same passes.
-	hashed := &verify.Manifest{Source: "c", Tensors: base.Tensors[:2]}
-	for _, tt := range []struct {
-		name    string
-		d       *verify.DiffReport
-		verdict string
-	}{
-		{"five differences", d, "fail"},
-		{"the same manifest, a tensor without digest", verify.Diff(base, base), "incomplete"},
-		{"every tensor hashed and the same", verify.Diff(hashed, hashed), "pass"},
-	} {
-		if tt.d.Verdict != tt.verdict || tt.d.Pass != (tt.verdict == "pass") {
-			t.Errorf("%s: verdict %q, pass %v; want %q", tt.name, tt.d.Verdict, tt.d.Pass, tt.verdict)
-		}
-	}
-	if h := verify.Diff(base, base); !h.Identical || len(h.Unhashed) != 1 {
-		t.Errorf("a manifest against itself: identical %v, %d unhashed; want true, 1", h.Identical, len(h.Unhashed))
-	}
-}
-
-func digest(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:])
-}
-
 func TestVerifyJobsGiveIdenticalReports(t *testing.T) {
 	dir := copyFixture(t, "hf-bf16")
 	tn, file := tensorAt(t, dir, "model.layers.0.self_attn.k_proj.weight")
@@ -642,61 +542,6 @@ func TestVerifyOptionErrors(t *testing.T) {
 				t.Errorf("Run(%+v) = %v, %v; want an error", tt.opts, r, err)
 			}
 		})
-	}
-}
-
-func TestParseManifestErrors(t *testing.T) {
-	good := digest("x")
-	tests := []struct {
-		name string
-		data string
-		want error
-	}{
-		{"not-json", "GGUF....", verify.ErrNotManifest},
-		{"safetensors-index", `{"metadata": {}, "weight_map": {}}`, verify.ErrNotManifest},
-		{"array", `[1]`, verify.ErrNotManifest},
-		{"version", `{"weightaudit_manifest": 2}`, verify.ErrManifest},
-		{"bad-file-digest", `{"weightaudit_manifest": 1, "files": [{"name": "a", "size": 1, "sha256": "zz"}]}`, verify.ErrManifest},
-		{"duplicate-file", `{"weightaudit_manifest": 1, "files": [{"name": "a", "size": 1, "sha256": "` + good + `"}, {"name": "a", "size": 1, "sha256": "` + good + `"}]}`, verify.ErrManifest},
-		{"negative-size", `{"weightaudit_manifest": 1, "files": [{"name": "a", "size": -1, "sha256": "` + good + `"}]}`, verify.ErrManifest},
-		{"duplicate-tensor", `{"weightaudit_manifest": 1, "tensors": [{"name": "t"}, {"name": "t"}]}`, verify.ErrManifest},
-		{"negative-dim", `{"weightaudit_manifest": 1, "tensors": [{"name": "t", "shape": [-1]}]}`, verify.ErrManifest},
-		{"wrong-type", `{"weightaudit_manifest": 1, "files": 3}`, verify.ErrManifest},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if _, err := verify.ParseManifest([]byte(tt.data)); !errors.Is(err, tt.want) {
-				t.Errorf("ParseManifest(%s) = %v, want %v", tt.name, err, tt.want)
-			}
-		})
-	}
-}
-
-func TestVerifyManifestMissingAndExtra(t *testing.T) {
-	dir := copyFixture(t, "hf-f32")
-	m := record(t, dir)
-	m.Files = append(m.Files, verify.ManifestFile{Name: "gone.safetensors", Size: 1, SHA256: digest("g")})
-	m.Tensors = slices.DeleteFunc(m.Tensors, func(t verify.ManifestTensor) bool { return t.Name == "model.norm.weight" })
-	m.Tensors = append(m.Tensors, verify.ManifestTensor{Name: "ghost.weight", File: "gone.safetensors", DType: "F32", Shape: []int64{1}, SHA256: digest("h")})
-	var b bytes.Buffer
-	m.WriteJSON(&b)
-	m, err := verify.ParseManifest(b.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := runVerify(t, dir, verify.Options{Manifest: m})
-	var got []string
-	for _, f := range r.Findings {
-		got = append(got, fmt.Sprintf("%s %s %s", f.Check, f.File, f.Tensor))
-	}
-	slices.Sort(got)
-	want := []string{
-		verify.CheckManifest + " gone.safetensors ",
-		verify.CheckManifest + " gone.safetensors ghost.weight",
-		verify.CheckManifest + " model-00002-of-00002.safetensors model.norm.weight",
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("findings (-want +got):\n%s", diff)
 	}
 }
 
