@@ -11,11 +11,10 @@ import (
 	"testing"
 
 	"github.com/weightaudit/weightaudit/arch"
-	"github.com/weightaudit/weightaudit/arch/archtest"
 	"github.com/weightaudit/weightaudit/arch/deepseek"
+	"github.com/weightaudit/weightaudit/arch/deepseek/deepseektest"
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
-	"github.com/weightaudit/weightaudit/gguf"
 	"github.com/weightaudit/weightaudit/safetensors"
 	"github.com/weightaudit/weightaudit/spotcheck"
 )
@@ -109,7 +108,7 @@ func layDS(tb testing.TB, m *dsModel, legacy bool) (hf, gg *checkpoint.Checkpoin
 	h, nope, v, rank := int(c.NumAttentionHeads), int(c.QKNopeHeadDim), int(c.VHeadDim), int(c.KVLoraRank)
 	var w arch.Spec = spec
 	if legacy {
-		w = legacyKVB(spec, c)
+		w = deepseektest.LegacyKVB(spec, c)
 	}
 	ggByName := map[string]arch.Expected{}
 	for _, x := range w.Expected(checkpoint.FormatGGUF) {
@@ -149,43 +148,6 @@ func layDS(tb testing.TB, m *dsModel, legacy bool) (hf, gg *checkpoint.Checkpoin
 		return out
 	})
 	return hf, gg
-}
-
-// legacyKVB is spec as llama.cpp's converter wrote it before splitting
-// kv_b: attn_kv_b whole, key_length and value_length the per-head widths,
-// no *_mla keys.
-func legacyKVB(spec *deepseek.Spec, c *deepseek.Config) arch.Spec {
-	h, rank := c.NumAttentionHeads, c.KVLoraRank
-	return archtest.Edited{Spec: spec,
-		Edit: func(f checkpoint.Format, es []arch.Expected) []arch.Expected {
-			var out []arch.Expected
-			for _, e := range es {
-				switch {
-				case strings.HasSuffix(e.Name, ".attn_k_b.weight"):
-					e.Name = strings.Replace(e.Name, "attn_k_b", "attn_kv_b", 1)
-					e.Component, e.Shape = deepseek.CompAttnKVB, []int64{rank, h * (c.QKNopeHeadDim + c.VHeadDim)}
-				case strings.HasSuffix(e.Name, ".attn_v_b.weight"):
-					continue
-				}
-				out = append(out, e)
-			}
-			return out
-		},
-		Meta: func(kvs []gguf.KV) []gguf.KV {
-			var out []gguf.KV
-			for _, kv := range kvs {
-				switch kv.Key {
-				case "deepseek2.attention.key_length_mla", "deepseek2.attention.value_length_mla":
-					continue
-				case "deepseek2.attention.key_length":
-					kv.Value = gguf.Uint32(uint32(c.QKNopeHeadDim + c.QKRopeHeadDim))
-				case "deepseek2.attention.value_length":
-					kv.Value = gguf.Uint32(uint32(c.VHeadDim))
-				}
-				out = append(out, kv)
-			}
-			return out
-		}}
 }
 
 // DeepSeek-V3 in both formats (kv_b split and whole in GGUF; with and

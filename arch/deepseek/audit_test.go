@@ -10,10 +10,10 @@ import (
 	"github.com/weightaudit/weightaudit/arch"
 	"github.com/weightaudit/weightaudit/arch/archtest"
 	"github.com/weightaudit/weightaudit/arch/deepseek"
+	"github.com/weightaudit/weightaudit/arch/deepseek/deepseektest"
 	"github.com/weightaudit/weightaudit/audit"
 	"github.com/weightaudit/weightaudit/audit/synth"
 	"github.com/weightaudit/weightaudit/checkpoint"
-	"github.com/weightaudit/weightaudit/gguf"
 	"github.com/weightaudit/weightaudit/safetensors"
 	"github.com/weightaudit/weightaudit/spotcheck"
 )
@@ -102,37 +102,7 @@ func TestAuditDefects(t *testing.T) {
 func TestLegacyKVB(t *testing.T) {
 	for _, c := range []*deepseek.Config{deepseek.Tiny(), deepseek.DeepSeekV3()} {
 		spec := deepseek.MustNew(c)
-		h, rank := c.NumAttentionHeads, c.KVLoraRank
-		legacy := archtest.Edited{Spec: spec,
-			Edit: func(f checkpoint.Format, es []arch.Expected) []arch.Expected {
-				var out []arch.Expected
-				for _, e := range es {
-					switch {
-					case strings.HasSuffix(e.Name, ".attn_k_b.weight"):
-						e.Name = strings.Replace(e.Name, "attn_k_b", "attn_kv_b", 1)
-						e.Component, e.Shape = deepseek.CompAttnKVB, []int64{rank, h * (c.QKNopeHeadDim + c.VHeadDim)}
-					case strings.HasSuffix(e.Name, ".attn_v_b.weight"):
-						continue
-					}
-					out = append(out, e)
-				}
-				return out
-			},
-			Meta: func(kvs []gguf.KV) []gguf.KV {
-				var out []gguf.KV
-				for _, kv := range kvs {
-					switch kv.Key {
-					case "deepseek2.attention.key_length_mla", "deepseek2.attention.value_length_mla":
-						continue
-					case "deepseek2.attention.key_length":
-						kv.Value = gguf.Uint32(uint32(c.QKNopeHeadDim + c.QKRopeHeadDim))
-					case "deepseek2.attention.value_length":
-						kv.Value = gguf.Uint32(uint32(c.VHeadDim))
-					}
-					out = append(out, kv)
-				}
-				return out
-			}}
+		legacy := deepseektest.LegacyKVB(spec, c)
 		ck := sharded(1).Load(t, "legacy", legacy, checkpoint.FormatGGUF)
 		got, _, err := arch.FromCheckpoint(ck)
 		if err != nil {

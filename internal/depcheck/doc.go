@@ -2,6 +2,7 @@
 // they must not have: package gguf and package safetensors may import only
 // the standard library and this module's internal packages, and package
 // hub no package of this module but its internal ones (no format reader,
-// no audit package); and no package's build imports arch/archtest, which
-// only test files may.
+// no audit package); and no package's build imports arch/archtest or a
+// family's test helpers (arch/<family>/<family>test), which only test
+// files may.
 package depcheck
