@@ -111,20 +111,25 @@ func TestLoadBuiltin(t *testing.T) {
 	}
 }
 
+// loadBuiltin loads the built-in layout name with opts and returns it with
+// the layout synth placed.
+func loadBuiltin(tb testing.TB, name string, opts ...checkpoint.LoadOption) (*synth.Layout, *checkpoint.Checkpoint) {
+	tb.Helper()
+	l, err := synth.Builtin(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ck, err := checkpoint.Load(context.Background(), l.Source(), opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return l, ck
+}
+
 // jobs=1 and jobs=n must give the same inventory.
 func TestLoadJobsDeterministic(t *testing.T) {
-	l, err := synth.Builtin("30b-safetensors")
-	if err != nil {
-		t.Fatal(err)
-	}
-	one, err := checkpoint.Load(context.Background(), l.Source(), checkpoint.WithJobs(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	many, err := checkpoint.Load(context.Background(), l.Source(), checkpoint.WithJobs(8))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, one := loadBuiltin(t, "30b-safetensors", checkpoint.WithJobs(1))
+	_, many := loadBuiltin(t, "30b-safetensors", checkpoint.WithJobs(8))
 	a, b := one.Inventory(), many.Inventory()
 	if len(a.Tensors) != len(b.Tensors) {
 		t.Fatalf("jobs=1 gives %d tensors, jobs=8 %d", len(a.Tensors), len(b.Tensors))
@@ -159,14 +164,7 @@ func TestLoadRejects(t *testing.T) {
 // Tensors and offsets in the inventory must lie in the files as synth placed them.
 func TestInventoryPlacement(t *testing.T) {
 	for _, name := range []string{"30b-safetensors", "30b-gguf"} {
-		l, err := synth.Builtin(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ck, err := checkpoint.Load(context.Background(), l.Source())
-		if err != nil {
-			t.Fatal(err)
-		}
+		l, ck := loadBuiltin(t, name)
 		inv := ck.Inventory()
 		if len(inv.Tensors) != len(l.Tensors) {
 			t.Fatalf("%s: %d tensors, synth placed %d", name, len(inv.Tensors), len(l.Tensors))
@@ -190,14 +188,7 @@ var _ io.ReaderAt = (*countingFile)(nil)
 func TestCheckpointTallies(t *testing.T) {
 	for _, name := range []string{"safetensors", "gguf"} {
 		t.Run(name, func(t *testing.T) {
-			l, err := synth.Builtin(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ck, err := checkpoint.Load(context.Background(), l.Source())
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, ck := loadBuiltin(t, name)
 			got := ck.Tallies()
 			if got.Totals.Params != 235_093_634_560 || len(got.Layers) != 95 || got.Layers[0].Layer != -1 {
 				t.Errorf("Tallies() = %d params in %d layers, want 235,093,634,560 in 94 and -1", got.Totals.Params, len(got.Layers))
@@ -221,18 +212,8 @@ func TestCheckpointTallies(t *testing.T) {
 func TestLoadListing(t *testing.T) {
 	for _, name := range []string{"gguf", "30b-gguf", "30b-safetensors"} {
 		t.Run(name, func(t *testing.T) {
-			l, err := synth.Builtin(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			full, err := checkpoint.Load(context.Background(), l.Source())
-			if err != nil {
-				t.Fatal(err)
-			}
-			lean, err := checkpoint.Load(context.Background(), l.Source(), checkpoint.WithListing())
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, full := loadBuiltin(t, name)
+			_, lean := loadBuiltin(t, name, checkpoint.WithListing())
 			if diff := cmp.Diff(full.Metadata(), lean.Metadata()); diff != "" {
 				t.Errorf("Metadata() with WithListing differs (-full +listing):\n%s", diff)
 			}
@@ -262,14 +243,7 @@ func TestLoadListing(t *testing.T) {
 func BenchmarkTallies(b *testing.B) {
 	for _, name := range []string{"safetensors", "gguf"} {
 		b.Run(name, func(b *testing.B) {
-			l, err := synth.Builtin(name)
-			if err != nil {
-				b.Fatal(err)
-			}
-			ck, err := checkpoint.Load(context.Background(), l.Source())
-			if err != nil {
-				b.Fatal(err)
-			}
+			_, ck := loadBuiltin(b, name)
 			b.ReportAllocs()
 			for b.Loop() {
 				ck.Tallies()
