@@ -21,7 +21,14 @@ import (
 // load opens a fixture of testdata/tiny.
 func load(tb testing.TB, rel string) *checkpoint.Checkpoint {
 	tb.Helper()
-	src, focus, err := hub.Local(filepath.Join("..", "testdata", "tiny", rel))
+	return loadPath(tb, filepath.Join("..", "testdata", "tiny", rel))
+}
+
+// loadPath loads the checkpoint at path (a file or a folder), as the
+// command line does.
+func loadPath(tb testing.TB, path string) *checkpoint.Checkpoint {
+	tb.Helper()
+	src, focus, err := hub.Local(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -103,15 +110,7 @@ func defective(t *testing.T, edit func(get func(name string) []float32)) *checkp
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	src, focus, err := hub.Local(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ck, err := checkpoint.Load(context.Background(), src, checkpoint.WithFocus(focus))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ck
+	return loadPath(t, path)
 }
 
 // Each conversion defect fails the comparison, names the tensor and, where

@@ -17,7 +17,6 @@ import (
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/compare"
 	"github.com/weightaudit/weightaudit/gguf"
-	"github.com/weightaudit/weightaudit/hub"
 	"github.com/weightaudit/weightaudit/safetensors"
 )
 
@@ -33,15 +32,7 @@ func write(t *testing.T, l *synth.Layout, data func(synth.Placed) ([]byte, error
 	if len(l.Files) == 1 {
 		path = dir + "/" + l.Files[0].Name
 	}
-	src, focus, err := hub.Local(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ck, err := checkpoint.Load(context.Background(), src, checkpoint.WithFocus(focus))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ck
+	return loadPath(t, path)
 }
 
 // e4m3 returns the value of an FP8 E4M3 byte (1 sign, 4 exponent bits of

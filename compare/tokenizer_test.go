@@ -13,7 +13,6 @@ import (
 	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/compare"
 	"github.com/weightaudit/weightaudit/gguf"
-	"github.com/weightaudit/weightaudit/hub"
 )
 
 // hfWithTokenizer copies testdata/tiny/hf-f32 (vocab_size 64, an
@@ -58,15 +57,7 @@ func hfWithTokenizer(t *testing.T, vocab int, added []int) *checkpoint.Checkpoin
 	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	src, focus, err := hub.Local(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ck, err := checkpoint.Load(context.Background(), src, checkpoint.WithFocus(focus))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ck
+	return loadPath(t, dir)
 }
 
 // ggufWithTokens rewrites testdata/tiny/gguf/tiny-f32.gguf (64 tokens, an
@@ -109,15 +100,7 @@ func ggufWithTokens(t *testing.T, n int) *checkpoint.Checkpoint {
 	if err := os.WriteFile(dst, out, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	src, focus, err := hub.Local(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ck, err := checkpoint.Load(context.Background(), src, checkpoint.WithFocus(focus))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ck
+	return loadPath(t, dst)
 }
 
 // The tokenizers' sizes against the embeddings (64 rows on both sides):
