@@ -210,28 +210,9 @@ func BenchmarkSpotCheckLlama3_8B(b *testing.B) {
 	}
 	tokens := []int{1, 2, 3, 4, 5, 6, 7, 8}
 	for _, l := range []*synth.Layout{hf, gg} {
-		src := hub.NewMem(l.Name)
-		for _, f := range l.Files {
-			src.Add(f.Name, newGenerated(l, f), f.Size)
-		}
-		ck, err := checkpoint.Load(context.Background(), src)
-		if err != nil {
-			b.Fatal(err)
-		}
+		ck := loadGenerated(b, l)
 		b.Run(fmt.Sprintf("%s/jobs=%d", ck.Format, runtime.NumCPU()), func(b *testing.B) {
-			b.ReportAllocs()
-			var r *spotcheck.Result
-			for b.Loop() {
-				if r, err = spotcheck.Run(context.Background(), ck, spotcheck.Options{Layer: 3, Tokens: tokens, Jobs: runtime.NumCPU()}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if !r.Passes() {
-				b.Fatalf("spot-check: passes false, finite %v, float32 vs float64 %g, dead %v", r.Finite, r.MaxRelErr, r.Dead)
-			}
-			b.SetBytes(r.BytesRead)
-			b.ReportMetric(float64(r.BytesRead)/1e6, "MB-read")
-			b.ReportMetric(r.MaxRelErr, "rel-err")
+			runSpot(b, ck, spotcheck.Options{Layer: 3, Tokens: tokens, Jobs: runtime.NumCPU()}, "", false)
 		})
 	}
 }
@@ -277,6 +258,15 @@ func benchSpot(b *testing.B, l *synth.Layout, layer int) {
 
 // benchSpotTokens is [benchSpot] on the given tokens.
 func benchSpotTokens(b *testing.B, l *synth.Layout, layer int, tokens []int) {
+	ck := loadGenerated(b, l)
+	b.Run(fmt.Sprintf("layer=%d/jobs=%d", layer, runtime.NumCPU()), func(b *testing.B) {
+		runSpot(b, ck, spotcheck.Options{Layer: layer, Tokens: tokens, Jobs: runtime.NumCPU()}, "experts-read", true)
+	})
+}
+
+// loadGenerated loads l from memory, its data generated as it is read
+// (see generated).
+func loadGenerated(b *testing.B, l *synth.Layout) *checkpoint.Checkpoint {
 	src := hub.NewMem(l.Name)
 	for _, f := range l.Files {
 		src.Add(f.Name, newGenerated(l, f), f.Size)
@@ -285,31 +275,40 @@ func benchSpotTokens(b *testing.B, l *synth.Layout, layer int, tokens []int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run(fmt.Sprintf("layer=%d/jobs=%d", layer, runtime.NumCPU()), func(b *testing.B) {
-		b.ReportAllocs()
-		var r *spotcheck.Result
-		for b.Loop() {
-			if r, err = spotcheck.Run(context.Background(), ck, spotcheck.Options{Layer: layer, Tokens: tokens, Jobs: runtime.NumCPU()}); err != nil {
-				b.Fatal(err)
-			}
+	return ck
+}
+
+// runSpot times the spot-check of ck with opts, fails unless it passes,
+// and reports the bytes read, the float32-against-float64 error, the
+// distinct experts read under the metric experts (none when ""), and with
+// rss the process's peak resident set.
+func runSpot(b *testing.B, ck *checkpoint.Checkpoint, opts spotcheck.Options, experts string, rss bool) {
+	b.ReportAllocs()
+	var r *spotcheck.Result
+	var err error
+	for b.Loop() {
+		if r, err = spotcheck.Run(context.Background(), ck, opts); err != nil {
+			b.Fatal(err)
 		}
-		if !r.Passes() {
-			b.Fatalf("spot-check: passes false, finite %v, float32 vs float64 %g, dead %v", r.Finite, r.MaxRelErr, r.Dead)
-		}
+	}
+	if !r.Passes() {
+		b.Fatalf("spot-check: passes false, finite %v, float32 vs float64 %g, dead %v", r.Finite, r.MaxRelErr, r.Dead)
+	}
+	b.SetBytes(r.BytesRead)
+	b.ReportMetric(float64(r.BytesRead)/1e6, "MB-read")
+	if experts != "" {
 		distinct := map[int]bool{}
 		for _, ids := range r.Experts {
 			for _, id := range ids {
 				distinct[id] = true
 			}
 		}
-		b.SetBytes(r.BytesRead)
-		b.ReportMetric(float64(r.BytesRead)/1e6, "MB-read")
-		b.ReportMetric(float64(len(distinct)), "experts-read")
-		b.ReportMetric(r.MaxRelErr, "rel-err")
-		if hwm := peakRSS(); hwm > 0 {
-			b.ReportMetric(float64(hwm)/(1<<20), "peak-RSS-MiB")
-		}
-	})
+		b.ReportMetric(float64(len(distinct)), experts)
+	}
+	b.ReportMetric(r.MaxRelErr, "rel-err")
+	if hwm := peakRSS(); rss && hwm > 0 {
+		b.ReportMetric(float64(hwm)/(1<<20), "peak-RSS-MiB")
+	}
 }
 
 // peakRSS returns the process's peak resident set in bytes (VmHWM of
@@ -351,36 +350,10 @@ func BenchmarkSpotCheckDeepSeekV3(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, l := range []*synth.Layout{hf, gg} {
-		src := hub.NewMem(l.Name)
-		for _, f := range l.Files {
-			src.Add(f.Name, newGenerated(l, f), f.Size)
-		}
-		ck, err := checkpoint.Load(context.Background(), src)
-		if err != nil {
-			b.Fatal(err)
-		}
+		ck := loadGenerated(b, l)
 		for _, tokens := range [][]int{{1}, {1, 2, 3, 4, 5, 6, 7, 8}} {
 			b.Run(fmt.Sprintf("%s/tokens=%d/jobs=2", ck.Format, len(tokens)), func(b *testing.B) {
-				b.ReportAllocs()
-				var r *spotcheck.Result
-				for b.Loop() {
-					if r, err = spotcheck.Run(context.Background(), ck, spotcheck.Options{Layer: 3, Tokens: tokens, Jobs: 2}); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if !r.Passes() {
-					b.Fatalf("spot-check: passes false, finite %v, float32 vs float64 %g, dead %v", r.Finite, r.MaxRelErr, r.Dead)
-				}
-				distinct := map[int]bool{}
-				for _, ids := range r.Experts {
-					for _, id := range ids {
-						distinct[id] = true
-					}
-				}
-				b.SetBytes(r.BytesRead)
-				b.ReportMetric(float64(r.BytesRead)/1e6, "MB-read")
-				b.ReportMetric(float64(len(distinct)), "experts")
-				b.ReportMetric(r.MaxRelErr, "rel-err")
+				runSpot(b, ck, spotcheck.Options{Layer: 3, Tokens: tokens, Jobs: 2}, "experts", false)
 			})
 		}
 	}
