@@ -393,10 +393,7 @@ func (c *comparer) compare(p pairing1) (Pair, error) {
 		st.measure(va, vb, ea, eb)
 		perRow[j] = st.diff2 - before
 	}
-	res.RelRMS, res.MaxAbs, res.Cosine = st.relRMS(), st.maxAbs, st.cosine()
-	res.Bound = st.bound()
-	res.NonFinite = st.nonFinite
-	res.Pass = res.RelRMS <= res.Bound && st.nonFinite == 0
+	st.judge(&res)
 	if math.IsInf(res.RelRMS, 0) {
 		res.RelRMS = math.MaxFloat64 // a zero A against a nonzero B; JSON has no infinity
 	}
@@ -544,6 +541,21 @@ func (s *stats) cosine() float64 {
 		return 0
 	}
 	return s.ab / math.Sqrt(s.a2*s.b2)
+}
+
+// judge sets res's measures from st — relative RMS error, max |Δ|, cosine,
+// the bound its types allow, the non-finite values — and whether it
+// passes (within the bound, every value finite), which it returns.
+func (st *stats) judge(res *Pair) bool {
+	res.RelRMS, res.MaxAbs, res.Cosine, res.Bound = st.relRMS(), st.maxAbs, st.cosine(), st.bound()
+	res.NonFinite = st.nonFinite
+	res.Pass = res.RelRMS <= res.Bound && st.nonFinite == 0
+	return res.Pass
+}
+
+// excess says how far beyond its bound st's error is.
+func (st *stats) excess() string {
+	return fmt.Sprintf("relative RMS error %.3g, %.1f× the %.3g its types allow", st.relRMS(), st.relRMS()/st.bound(), st.bound())
 }
 
 // bound is the relative RMS error the types allow: slack times the

@@ -140,7 +140,7 @@ func (c *comparer) otherSource(p pairing1, mb *view, rows []int, bound float64) 
 // where says how far beyond its bound the pair is and where the error
 // concentrates: the rows, and for attention projections the heads.
 func (c *comparer) where(p pairing1, rows []int, perRow []float64, st *stats) string {
-	msg := fmt.Sprintf("relative RMS error %.3g, %.1f× the %.3g its types allow", st.relRMS(), st.relRMS()/st.bound(), st.bound())
+	msg := st.excess()
 	if len(rows) == 0 || st.diff2 == 0 {
 		return msg
 	}

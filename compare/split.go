@@ -89,11 +89,8 @@ func (c *comparer) compareSplit(sp splitPair) (Pair, error) {
 		}
 		res.Rows += int(per)
 	}
-	res.RelRMS, res.MaxAbs, res.Cosine, res.Bound = st.relRMS(), st.maxAbs, st.cosine(), st.bound()
-	res.NonFinite = st.nonFinite
-	res.Pass = res.RelRMS <= res.Bound && st.nonFinite == 0
-	if !res.Pass {
-		res.Diagnosis = fmt.Sprintf("relative RMS error %.3g, %.1f× the %.3g its types allow, over heads %v", res.RelRMS, res.RelRMS/res.Bound, res.Bound, pick)
+	if !st.judge(&res) {
+		res.Diagnosis = fmt.Sprintf("%s, over heads %v", st.excess(), pick)
 	}
 	return res, nil
 }
@@ -159,11 +156,8 @@ func (c *comparer) compareInterleaved(sp splitPair, wv *view, pr *checkpoint.Rea
 		}
 	}
 	res.Rows = len(rows) * n
-	res.RelRMS, res.MaxAbs, res.Cosine, res.Bound = st.relRMS(), st.maxAbs, st.cosine(), st.bound()
-	res.NonFinite = st.nonFinite
-	res.Pass = res.RelRMS <= res.Bound && st.nonFinite == 0
-	if !res.Pass {
-		res.Diagnosis = fmt.Sprintf("relative RMS error %.3g, %.1f× the %.3g its types allow", res.RelRMS, res.RelRMS/res.Bound, res.Bound)
+	if !st.judge(&res) {
+		res.Diagnosis = st.excess()
 	}
 	return res, nil
 }
@@ -212,17 +206,14 @@ func (c *comparer) compareColumns(sp splitPair, wv *view, pr *checkpoint.Reader,
 		perRow[k] = st.diff2 - before
 	}
 	res.Rows = len(rows)
-	res.RelRMS, res.MaxAbs, res.Cosine, res.Bound = st.relRMS(), st.maxAbs, st.cosine(), st.bound()
-	res.NonFinite = st.nonFinite
-	res.Pass = res.RelRMS <= res.Bound && st.nonFinite == 0
-	if !res.Pass {
+	if !st.judge(&res) {
 		var bad []int
 		for k, d := range perRow {
 			if st.a2 > 0 && d/st.a2 > res.Bound*res.Bound/float64(len(rows)) {
 				bad = append(bad, rows[k])
 			}
 		}
-		res.Diagnosis = fmt.Sprintf("relative RMS error %.3g, %.1f× the %.3g its types allow, in rows %v", res.RelRMS, res.RelRMS/res.Bound, res.Bound, bad)
+		res.Diagnosis = fmt.Sprintf("%s, in rows %v", st.excess(), bad)
 	}
 	return res, nil
 }
