@@ -135,9 +135,6 @@ func (f *FP8BlockRows) RowBytes() int64 { return f.m.RowBytes() }
 // Tensor is the weight tensor.
 func (f *FP8BlockRows) Tensor() *Tensor { return f.m.Tensor() }
 
-// Scales returns the scale tensor.
-func (f *FP8BlockRows) Scales() *Tensor { return f.sm.Tensor() }
-
 func (f *FP8BlockRows) loadScales(ctx context.Context) ([]float32, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -166,7 +163,7 @@ func (f *FP8BlockRows) ReadRow(ctx context.Context, i int, dst []float32, buf []
 	if int64(len(buf)) != f.m.RowBytes() {
 		buf = make([]byte, f.m.RowBytes())
 	}
-	if err := f.m.r.ReadAt(ctx, t.File, buf, f.m.off+int64(i)*f.m.rowBytes); err != nil {
+	if err := f.m.r.readAt(ctx, t.File, buf, f.m.off+int64(i)*f.m.rowBytes, true); err != nil {
 		return fmt.Errorf("tensor %s row %d: %w", t.Name, i, err)
 	}
 	sc := f.sm.Cols()

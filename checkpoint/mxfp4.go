@@ -91,10 +91,10 @@ func (m *MXFP4Rows) ReadRow(ctx context.Context, i int, dst []float32, buf []byt
 	}
 	row := int64(m.expert*m.out + i)
 	qs, sc := buf[:m.nb*16], buf[m.nb*16:]
-	if err := m.r.ReadAt(ctx, m.blocks.File, qs, m.blocks.Offset+row*int64(m.nb)*16); err != nil {
+	if err := m.r.readAt(ctx, m.blocks.File, qs, m.blocks.Offset+row*int64(m.nb)*16, true); err != nil {
 		return fmt.Errorf("tensor %s row %d: %w", m.blocks.Name, i, err)
 	}
-	if err := m.r.ReadAt(ctx, m.scales.File, sc, m.scales.Offset+row*int64(m.nb)); err != nil {
+	if err := m.r.readAt(ctx, m.scales.File, sc, m.scales.Offset+row*int64(m.nb), true); err != nil {
 		return fmt.Errorf("tensor %s row %d: %w", m.scales.Name, i, err)
 	}
 	return DecodeMXFP4(dst, qs, sc)
