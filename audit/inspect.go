@@ -255,7 +255,7 @@ func (r *InspectReport) WriteMarkdown(w io.Writer) error {
 	if len(r.Problems) > 0 {
 		p.F("\n### Problems (%d)\n\n", len(r.Problems))
 		for _, pr := range r.Problems {
-			p.F("- %s\n", mdEscape(pr))
+			p.F("- %s\n", textfmt.MDEscape(pr))
 		}
 	}
 	return p.Err

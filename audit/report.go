@@ -204,14 +204,14 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	p := &textfmt.Printer{W: w}
 	icon := map[string]string{"PASS": "✅", "FAIL": "❌", "SKIP": "➖", "INCOMPLETE": "➖"}
 	verdict := strings.ToUpper(r.Verdict)
-	p.F("## %s %s\n\n", icon[verdict], mdEscape(r.Headline))
+	p.F("## %s %s\n\n", icon[verdict], textfmt.MDEscape(r.Headline))
 	if r.Error != "" {
-		p.F("Source `%s`: %s.\n", r.Source, mdEscape(r.Error))
+		p.F("Source `%s`: %s.\n", r.Source, textfmt.MDEscape(r.Error))
 		return p.Err
 	}
 	p.F("gate `%s` %s · coverage **%d/%d** · `%s`\n\n", r.Gate.ID, textfmt.Verdict(r.Gate.Pass), r.Coverage.Verified, r.Coverage.Total, r.Source)
 	for _, h := range r.Coverage.Harnesses {
-		p.F("- harness `%s` %s (%s, bound %d, %s): %s\n", h.ID, textfmt.Verdict(h.Pass), h.Strategy, h.Bound, h.Obligation, mdEscape(h.Detail))
+		p.F("- harness `%s` %s (%s, bound %d, %s): %s\n", h.ID, textfmt.Verdict(h.Pass), h.Strategy, h.Bound, h.Obligation, textfmt.MDEscape(h.Detail))
 	}
 	if len(r.Coverage.Harnesses) > 0 {
 		p.F("\n")
@@ -221,7 +221,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	p.F("| | check | level | detail |\n| --- | --- | --- | --- |\n")
 	for _, c := range r.Checks {
-		p.F("| %s | `%s` | %s | %s |\n", icon[c.status()], c.ID, c.Level, mdEscape(c.Detail))
+		p.F("| %s | `%s` | %s | %s |\n", icon[c.status()], c.ID, c.Level, textfmt.MDEscape(c.Detail))
 	}
 	p.F("\n| params | tallied | predicted |\n| --- | ---: | ---: |\n")
 	p.F("| total | %s | %s |\n| active | %s | %s |\n", textfmt.Count(r.Params.Total), textfmt.Count(r.Params.PredictedTotal), textfmt.Count(r.Params.Active), textfmt.Count(r.Params.PredictedActive))
@@ -238,7 +238,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 				p.F("\n…and %d more (see the JSON report).\n", len(r.Findings)-textfmt.MaxTextFindings)
 				break
 			}
-			p.F("| `%s` | %s | %s | %s |\n", f.Check, mdCode(f.Tensor), mdCode(f.File), mdEscape(f.Message))
+			p.F("| `%s` | %s | %s | %s |\n", f.Check, textfmt.MDCode(f.Tensor), textfmt.MDCode(f.File), textfmt.MDEscape(f.Message))
 		}
 	}
 	p.F("\n<details><summary>Layers</summary>\n\n| layer | tensors | params | active | bytes | findings |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
@@ -258,15 +258,6 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 	}
 	return p.Err
-}
-
-func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
-
-func mdCode(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "`" + strings.ReplaceAll(s, "`", "'") + "`"
 }
 
 // CheckRun is the id of the one check of an [Unfinished] report's JUnit:

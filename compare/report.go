@@ -128,7 +128,7 @@ func (r *Report) WriteText(w io.Writer) error {
 // summary.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	p := &textfmt.Printer{W: w}
-	p.F("## weightaudit compare: %s\n\n", mdEscape(r.Headline))
+	p.F("## weightaudit compare: %s\n\n", textfmt.MDEscape(r.Headline))
 	p.F("| side | source | family | format | tensors |\n| --- | --- | --- | --- | ---: |\n")
 	p.F("| A | `%s` | %s | %s | %d |\n| B | `%s` | %s | %s | %d |\n\n", r.A.Source, r.A.Family, r.A.Format, r.A.Tensors, r.B.Source, r.B.Family, r.B.Format, r.B.Tensors)
 	p.F("| | role | A | B | types | rel RMS | bound | cosine | diagnosis |\n| --- | --- | --- | --- | --- | ---: | ---: | ---: | --- |\n")
@@ -140,21 +140,19 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		if !x.Pass {
 			icon = "❌"
 		}
-		p.F("| %s | %s | `%s` | `%s` | %s→%s | %.3g | %.3g | %.6f | %s |\n", icon, x.Role, x.A, x.B, x.TypeA, x.TypeB, x.RelRMS, x.Bound, x.Cosine, mdEscape(x.Diagnosis))
+		p.F("| %s | %s | `%s` | `%s` | %s→%s | %.3g | %.3g | %.6f | %s |\n", icon, x.Role, x.A, x.B, x.TypeA, x.TypeB, x.RelRMS, x.Bound, x.Cosine, textfmt.MDEscape(x.Diagnosis))
 	}
 	for _, f := range r.Metadata {
-		p.F("\n- metadata: %s", mdEscape(f.Message))
+		p.F("\n- metadata: %s", textfmt.MDEscape(f.Message))
 	}
 	for _, u := range r.Unpaired {
 		if !u.Expected {
-			p.F("\n- %s `%s` without a partner: %s", strings.ToUpper(u.Side), u.Tensor, mdEscape(u.Reason))
+			p.F("\n- %s `%s` without a partner: %s", strings.ToUpper(u.Side), u.Tensor, textfmt.MDEscape(u.Reason))
 		}
 	}
 	p.F("\n")
 	return p.Err
 }
-
-func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
 // WriteJUnit writes the report as JUnit XML: the verdict and headline as
 // the suite's properties, the run's start and duration as its timestamp

@@ -45,7 +45,7 @@ const (
 // most 40) and the per-layer summary folded away.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	p := &textfmt.Printer{W: w}
-	p.F("## %s %s\n\n", verdictIcon(r.Verdict), mdEscape(r.Headline))
+	p.F("## %s %s\n\n", verdictIcon(r.Verdict), textfmt.MDEscape(r.Headline))
 	p.F("`%s`: %s, %d file(s), %d tensor(s); read %s of %s in %.2f s.\n\n",
 		r.Source, r.Format, r.Totals.Files, r.Totals.Tensors, textfmt.Bytes(r.Totals.BytesRead), textfmt.Bytes(r.Totals.Bytes), r.Seconds)
 	p.F("| file | size | sha256 | status |\n| --- | ---: | --- | --- |\n")
@@ -58,7 +58,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		if f.ExpectedFrom != "" && (f.Status == "ok" || f.Status == "mismatch") {
 			status += " (" + f.ExpectedFrom + ")"
 		}
-		p.F("| `%s` | %s | %s | %s |\n", f.Name, textfmt.Bytes(f.Size), sum, mdEscape(status))
+		p.F("| `%s` | %s | %s | %s |\n", f.Name, textfmt.Bytes(f.Size), sum, textfmt.MDEscape(status))
 	}
 	if len(r.Findings) > 0 {
 		p.F("\n### Findings (%d)\n\n| check | file | tensor | message |\n| --- | --- | --- | --- |\n", len(r.Findings))
@@ -67,7 +67,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 				p.F("\n…and %d more (see the JSON report).\n", len(r.Findings)-i)
 				break
 			}
-			p.F("| `%s` | %s | %s | %s |\n", f.Check, mdCode(f.File), mdCode(f.Tensor), mdEscape(f.Message))
+			p.F("| `%s` | %s | %s | %s |\n", f.Check, textfmt.MDCode(f.File), textfmt.MDCode(f.Tensor), textfmt.MDEscape(f.Message))
 		}
 	}
 	if len(r.Layers) > 0 {
@@ -188,7 +188,7 @@ func (r *DiffReport) WriteMarkdown(w io.Writer) error {
 				p.F("\n…and %d more (see the JSON report).\n", len(rows)-i)
 				break
 			}
-			p.F("| %s | `%s` | %s | %s |\n", d.kind, d.name, mdEscape(d.a), mdEscape(d.b))
+			p.F("| %s | `%s` | %s | %s |\n", d.kind, d.name, textfmt.MDEscape(d.a), textfmt.MDEscape(d.b))
 		}
 	}
 	if len(r.Unhashed) > 0 {
@@ -276,13 +276,4 @@ func verdictIcon(v string) string {
 		return "❌"
 	}
 	return "➖"
-}
-
-func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
-
-func mdCode(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "`" + strings.ReplaceAll(s, "`", "'") + "`"
 }

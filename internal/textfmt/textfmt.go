@@ -94,3 +94,15 @@ func Bytes(n int64) string {
 	}
 	return fmt.Sprintf("%.2f %s", f, units[i])
 }
+
+// MDEscape escapes s for a Markdown table cell: its pipes.
+func MDEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// MDCode formats s as inline Markdown code (backquotes inside it become
+// quotes); "" stays "".
+func MDCode(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "`" + strings.ReplaceAll(s, "`", "'") + "`"
+}

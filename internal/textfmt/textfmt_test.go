@@ -60,3 +60,15 @@ func TestPrinter(t *testing.T) {
 		t.Error("Verdict")
 	}
 }
+
+func TestMarkdownCells(t *testing.T) {
+	if got := textfmt.MDEscape("a|b||c"); got != `a\|b\|\|c` {
+		t.Errorf("MDEscape = %q", got)
+	}
+	if got := textfmt.MDCode("blk.0`x"); got != "`blk.0'x`" {
+		t.Errorf("MDCode = %q", got)
+	}
+	if got := textfmt.MDCode(""); got != "" {
+		t.Errorf(`MDCode("") = %q, want ""`, got)
+	}
+}
