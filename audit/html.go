@@ -20,9 +20,6 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	return htmlreport.Write(w, r.htmlPage())
 }
 
-// maxRootCauses bounds the root causes the page's banner lists.
-const maxRootCauses = 8
-
 func (r *Report) htmlPage() *htmlreport.Page {
 	p := &htmlreport.Page{Title: "weightaudit audit " + r.Source, Verdict: r.Verdict, Headline: r.Headline}
 	if r.Error != "" {
@@ -36,7 +33,7 @@ func (r *Report) htmlPage() *htmlreport.Page {
 		}
 	}
 	for _, c := range r.Checks {
-		if c.Pass || c.Skipped || len(p.RootCauses) == maxRootCauses {
+		if c.Pass || c.Skipped || len(p.RootCauses) == htmlreport.MaxRootCauses {
 			continue
 		}
 		why := c.Detail

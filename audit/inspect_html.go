@@ -27,7 +27,7 @@ func (r *InspectReport) htmlPage() *htmlreport.Page {
 	}
 	p := &htmlreport.Page{Title: "weightaudit inspect " + r.Source, Verdict: verdict, Headline: headline}
 	for i, pr := range r.Problems {
-		if i == maxRootCauses {
+		if i == htmlreport.MaxRootCauses {
 			break
 		}
 		p.RootCauses = append(p.RootCauses, pr)

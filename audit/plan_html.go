@@ -109,7 +109,7 @@ func planVerdict(p *cost.Plan) (verdict, headline string, causes []string) {
 		return v, what + " " + fitSentence(known[0]), causes
 	case len(fits) == 0:
 		for _, m := range known {
-			if len(causes) < maxRootCauses {
+			if len(causes) < htmlreport.MaxRootCauses {
 				causes = append(causes, m.Hardware.Name+": "+fitSentence(m))
 			}
 		}

@@ -27,13 +27,13 @@ func (r *Report) htmlPage() *htmlreport.Page {
 	p := &htmlreport.Page{Title: "weightaudit compare " + r.A.Source + " " + r.B.Source, Verdict: r.Verdict, Headline: r.Headline}
 	worst := r.worst()
 	for _, pr := range worst {
-		if pr.Pass || len(p.RootCauses) == 8 {
+		if pr.Pass || len(p.RootCauses) == htmlreport.MaxRootCauses {
 			break
 		}
 		p.RootCauses = append(p.RootCauses, pairCause(pr))
 	}
 	for _, m := range r.Metadata {
-		if len(p.RootCauses) < 8 {
+		if len(p.RootCauses) < htmlreport.MaxRootCauses {
 			p.RootCauses = append(p.RootCauses, "metadata "+m.Field+": "+m.Message)
 		}
 	}

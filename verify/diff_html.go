@@ -105,7 +105,7 @@ func (r *DiffReport) htmlPage() *htmlreport.Page {
 	p := &htmlreport.Page{Title: "weightaudit diff " + r.A + " " + r.B, Verdict: r.Verdict, Headline: r.headline()}
 	rows := r.htmlRows()
 	for i, d := range rows {
-		if i == 8 {
+		if i == htmlreport.MaxRootCauses {
 			p.RootCauses = append(p.RootCauses, fmt.Sprintf("…and %d more tensor(s) that differ, in the findings", len(rows)-i))
 			break
 		}

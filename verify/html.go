@@ -71,7 +71,7 @@ func (r *Report) htmlPage() *htmlreport.Page {
 		switch {
 		case n > 0:
 			row.Status, row.Detail = "FAIL", fmt.Sprintf("%d finding(s); the first: %s", n, findingLine(first[c.id]))
-			if len(p.RootCauses) < 8 {
+			if len(p.RootCauses) < htmlreport.MaxRootCauses {
 				p.RootCauses = append(p.RootCauses, c.id+": "+findingLine(first[c.id]))
 			}
 		case c.id == CheckNoDigest:

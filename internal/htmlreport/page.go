@@ -35,6 +35,10 @@ type Page struct {
 	Findings []Finding
 }
 
+// MaxRootCauses bounds the root causes a page's banner lists: the first
+// things to fix, not every finding (the findings list has those).
+const MaxRootCauses = 8
+
 // MaxFindings bounds the findings a page lists: a checkpoint missing a
 // whole shard has tens of thousands, which the JSON report holds.
 const MaxFindings = 5000
