@@ -67,7 +67,7 @@ func writesTable(cmd *cobra.Command) bool {
 	if f := cmd.Flags().Lookup("format"); f != nil {
 		return f.Value.String() == "table" || f.Value.String() == "text"
 	}
-	return cmd.Flags().Lookup("json") != nil // a report with --json and no --format: text by default
+	return false // every command with --json has --format (reportFlags.add)
 }
 
 // unknownFlag finds the flag name in pflag's "unknown flag: --NAME".

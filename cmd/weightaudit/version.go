@@ -16,10 +16,7 @@ var commit string
 
 // versionText describes this build: see [describeBuild].
 func versionText() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		bi = nil
-	}
+	bi, _ := debug.ReadBuildInfo() // nil when there is none
 	return describeBuild(bi, commit)
 }
 
