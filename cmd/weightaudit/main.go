@@ -8,6 +8,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	// Huge pages for the heap from early in initialization (see its doc).
+	_ "github.com/weightaudit/weightaudit/internal/hugeheap"
 )
 
 func main() {
