@@ -1,21 +1,12 @@
 package htmlreport
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"html/template"
 	"image/color"
 	"math"
-	"slices"
+	"strconv"
 	"strings"
-
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/font"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // ErrChart is wrapped by the errors of the chart builders: data a chart
@@ -36,7 +27,10 @@ var Palette = []color.Color{
 	color.RGBA{0x99, 0x99, 0x99, 0xff}, // grey
 }
 
-var grey = color.RGBA{0x8c, 0x95, 0x9f, 0xff}
+// grey is the colour of a line whose Color is negative.
+const grey = "#8c959f"
+
+func paletteHex(i int) string { return hex(Palette[max(0, i)%len(Palette)]) }
 
 // Series is one layer of a stacked bar chart: Values[i] is its part of
 // category i.
@@ -59,11 +53,18 @@ type Bars struct {
 	Horizontal bool
 }
 
-// Sizes are in points (vgsvg's unit): 1 pt is 4/3 CSS pixels.
+// Sizes are in points: 1 pt is 4/3 CSS pixels.
 
 // StackedBars draws b. It fails, wrapping [ErrChart], when there is no
-// category, a series' length differs from the categories', or a value is
-// negative or not finite.
+// category, a series' length differs from the categories', a value is
+// negative or not finite, or a bar's total overflows.
+//
+// The categories are labelled along their axis (XLabel names it whether
+// it lies along x or, Horizontal, along y), every k-th one when there are
+// more than 24 or when the labels would overlap; the values' axis (YLabel)
+// starts at 0 and leaves room above the tallest bar for the legend, at the
+// top right. Each bar's segment carries its series, category and value as
+// a tooltip.
 func StackedBars(b Bars) (Chart, error) {
 	n := len(b.Categories)
 	if n == 0 || len(b.Series) == 0 {
@@ -84,59 +85,112 @@ func StackedBars(b Bars) (Chart, error) {
 			}
 			sum += v
 		}
+		if math.IsInf(sum, 0) {
+			return Chart{}, fmt.Errorf("%w: %q: %s: the bar's total overflows", ErrChart, b.Title, b.Categories[i])
+		}
 		top = max(top, sum)
 	}
 	w, h := size(b.Width, b.Height, 740, 260)
-	p := newPlot(b.Title, b.XLabel, b.YLabel)
-	// The bars fill 70% of their slot; the plot area is about the canvas
-	// less the axes' 60 points.
-	along := w
-	if b.Horizontal {
-		along = h
+	val := axis{lo: 0, hi: min(top*1.22, math.MaxFloat64)} // room for the legend
+	if top == 0 {
+		val.hi = 1
 	}
-	width := vg.Length(math.Min(28, 0.7*(float64(along)-60)/float64(n)))
-	// Horizontal bars run top to bottom in the categories' order.
-	at := func(vs []float64) []float64 { return vs }
-	if b.Horizontal {
-		at = func(vs []float64) []float64 {
-			r := make([]float64, len(vs))
-			for i, v := range vs {
-				r[len(vs)-1-i] = v
-			}
-			return r
+	val.ticks = linearTicks(val.lo, val.hi, compact, 0)
+	k := 1 // every k-th category is labelled
+	for n/k > 24 {
+		k++
+	}
+	widest := 0.0
+	for i, c := range b.Categories {
+		if i%k == 0 {
+			widest = max(widest, textWidth(c, tickSize))
 		}
 	}
-	var below *plotter.BarChart
-	for i, s := range b.Series {
-		bc, err := plotter.NewBarChart(plotter.Values(at(s.Values)), width)
-		if err != nil {
-			return Chart{}, fmt.Errorf("%w: %q: %w", ErrChart, b.Title, err)
-		}
-		bc.Horizontal = b.Horizontal
-		bc.Color = Palette[i%len(Palette)]
-		bc.LineStyle.Width = 0
-		if below != nil {
-			bc.StackOn(below)
-		}
-		below = bc
-		p.Add(bc)
-		p.Legend.Add(s.Name, bc)
-	}
-	cat, val := &p.X, &p.Y
+	var f *frame
 	if b.Horizontal {
-		cat, val = &p.Y, &p.X
-		p.X.Label.Text, p.Y.Label.Text = b.YLabel, b.XLabel
-		cats := slices.Clone(b.Categories)
-		slices.Reverse(cats)
-		cat.Tick.Marker = categoryTicks(cats)
+		f = newFrame(b.Title, w, h, b.YLabel, b.XLabel, widest, textWidth(val.ticks[len(val.ticks)-1].Label, tickSize)/2)
+		for k < n && float64(k)*(f.y1-f.y0)/float64(n) < tickSize+1 {
+			k++
+		}
 	} else {
-		cat.Tick.Marker = categoryTicks(b.Categories)
+		f = newFrame(b.Title, w, h, b.XLabel, b.YLabel, tickWidth(val.ticks), widest/2)
+		for k < n && float64(k)*(f.x1-f.x0)/float64(n) < widest+3 {
+			k++
+		}
 	}
-	cat.Min, cat.Max = -0.7, float64(n)-0.3
-	val.Min, val.Max = 0, top*1.22+1e-300 // room for the legend
-	val.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick { return linearTicks(lo, hi, compact, 0) })
-	p.Legend.Top = true
-	return render(b.Title, p, w, h)
+	along := f.x1 - f.x0
+	if b.Horizontal {
+		along = f.y1 - f.y0
+	}
+	slot := along / float64(n)
+	thick := min(28, 0.7*slot)
+	// The categories' axis: a tick and a label per k-th category.
+	f.open("categories")
+	for i, c := range b.Categories {
+		mid := (float64(i) + 0.5) * slot
+		if b.Horizontal {
+			y := f.y0 + mid
+			f.line(f.x0-tickLen, y, f.x0, y, stroke{color: axisColor, width: 0.8})
+			if i%k == 0 {
+				f.text(f.x0-tickLen-2, y+tickSize*0.35, tickSize, "end", softInk, c, false)
+			}
+			continue
+		}
+		x := f.x0 + mid
+		f.line(x, f.y1, x, f.y1+tickLen, stroke{color: axisColor, width: 0.8})
+		if i%k == 0 {
+			f.text(x, f.y1+tickLen+tickSize+1, tickSize, "middle", softInk, c, false)
+		}
+	}
+	f.close()
+	if b.Horizontal {
+		f.xAxis(val, true)
+		f.line(f.x0, f.y0, f.x0, f.y1, stroke{color: axisColor, width: 0.8})
+	} else {
+		f.yAxis(val)
+		f.line(f.x0, f.y1, f.x1, f.y1, stroke{color: axisColor, width: 0.8})
+	}
+	// The bars, each series stacked on the ones before it; segments of
+	// zero are left out.
+	f.open("bars")
+	sums := make([]float64, n)
+	var legend []entry
+	for si, s := range b.Series {
+		fill := paletteHex(si)
+		legend = append(legend, entry{name: s.Name, fill: fill})
+		for i, v := range s.Values {
+			lo, hi := sums[i], sums[i]+v
+			sums[i] = hi
+			if v == 0 {
+				continue
+			}
+			tip := s.Name + ", " + b.Categories[i] + ": " + compact(v)
+			mid := (float64(i) + 0.5) * slot
+			if b.Horizontal {
+				x0, x1 := round2(f.px(val.frac(lo))), round2(f.px(val.frac(hi)))
+				f.rect(x0, round2(f.y0+mid-thick/2), x1-x0, round2(thick), fill, tip)
+				continue
+			}
+			y0, y1 := round2(f.py(val.frac(hi))), round2(f.py(val.frac(lo)))
+			f.rect(round2(f.x0+mid-thick/2), y0, round2(thick), y1-y0, fill, tip)
+		}
+	}
+	f.close()
+	f.legend(legend, false)
+	return Chart{Title: b.Title, svg: f.done()}, nil
+}
+
+// round2 rounds v to the two decimals the SVG carries, so that stacked
+// segments computed from rounded edges touch exactly.
+func round2(v float64) float64 { return math.Round(v*100) / 100 }
+
+// tickWidth is the estimated width of the widest tick label.
+func tickWidth(ts []tick) float64 {
+	w := 0.0
+	for _, t := range ts {
+		w = max(w, textWidth(t.Label, tickSize))
+	}
+	return w
 }
 
 // Line is one line of a line chart. Label, when set, is written at the
@@ -194,6 +248,13 @@ type Lines struct {
 // LineChart draws l. It fails, wrapping [ErrChart], when there is no
 // point, X and Y differ in length, or a value is not finite (or not
 // positive on a log axis).
+//
+// The axes span the points and marks (half a unit more at each end with
+// IntegerX); the y axis leaves room above them for the legend and the end
+// labels (a factor of 5 on a log axis, a quarter on a linear one, which
+// also starts at 0 or below). The lines are cut to the plot area; bands
+// are shaded under the grid, and each named band, line (but one with a
+// Label) and set of marks has a legend entry.
 func LineChart(l Lines) (Chart, error) {
 	xmin, xmax, ymin, ymax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	for _, ln := range l.Lines {
@@ -228,113 +289,26 @@ func LineChart(l Lines) (Chart, error) {
 	if math.IsInf(ymin, 1) { // marks at the bottom only
 		ymin, ymax = 1, 1
 	}
-	if l.YMax > l.YMin && usable(l.YMin, l.LogY) {
+	if l.YMax > l.YMin && usable(l.YMin, l.LogY) && usable(l.YMax, l.LogY) {
 		ymin, ymax = l.YMin, l.YMax
 	}
 	if l.IntegerX && !l.LogX {
 		xmin, xmax = xmin-0.5, xmax+0.5
 	}
-	if xmax == xmin {
+	if !(xmax > xmin) {
 		xmin, xmax = pad(xmin, l.LogX)
 	}
-	if ymax == ymin {
+	if !(ymax > ymin) {
 		ymin, ymax = pad(ymin, l.LogY)
 	}
-	if l.LogY {
-		ymin, ymax = ymin/1.5, ymax*5 // room for the legend and labels
-	} else {
-		ymin, ymax = min(0, ymin), ymax*1.25
+	switch {
+	case l.LogY: // room for the legend and labels
+		ymin, ymax = max(ymin/1.5, math.SmallestNonzeroFloat64), min(ymax*5, math.MaxFloat64)
+	case ymax > 0:
+		ymin, ymax = min(0, ymin), min(ymax*1.25, math.MaxFloat64)
+	default:
+		ymax += (ymax - ymin) / 4
 	}
-	w, h := size(l.Width, l.Height, 740, 280)
-	p := newPlot(l.Title, l.XLabel, l.YLabel)
-	for _, b := range l.Bands {
-		x0, x1 := max(b.X0, xmin), min(b.X1, xmax)
-		if !(x1 > x0) {
-			continue
-		}
-		poly, err := plotter.NewPolygon(plotter.XYs{{X: x0, Y: ymin}, {X: x1, Y: ymin}, {X: x1, Y: ymax}, {X: x0, Y: ymax}})
-		if err != nil {
-			return Chart{}, fmt.Errorf("%w: %q: %w", ErrChart, l.Title, err)
-		}
-		poly.Color = color.RGBA{0xee, 0xee, 0xee, 0xff}
-		poly.LineStyle.Width = 0
-		p.Add(poly)
-		p.Legend.Add(b.Name, poly)
-	}
-	var labels plotter.XYLabels
-	var left []bool
-	for _, ln := range l.Lines {
-		xys := make(plotter.XYs, len(ln.X))
-		for i := range ln.X {
-			xys[i] = plotter.XY{X: ln.X[i], Y: ln.Y[i]}
-		}
-		line, err := plotter.NewLine(xys)
-		if err != nil {
-			return Chart{}, fmt.Errorf("%w: %q: %w", ErrChart, l.Title, err)
-		}
-		line.Color = grey
-		if ln.Color >= 0 {
-			line.Color = Palette[ln.Color%len(Palette)]
-		}
-		line.Width = vg.Points(1.8)
-		if ln.Dashed {
-			line.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
-			line.Width = vg.Points(1.2)
-		}
-		p.Add(line)
-		if ln.Label != "" && len(xys) > 0 {
-			at := xys[len(xys)-1]
-			if ln.LabelLeft {
-				at = xys[0]
-			}
-			labels.XYs = append(labels.XYs, at)
-			labels.Labels = append(labels.Labels, ln.Label)
-			left = append(left, ln.LabelLeft)
-		} else if ln.Name != "" {
-			p.Legend.Add(ln.Name, line)
-		}
-	}
-	for _, m := range l.Marks {
-		xys := make(plotter.XYs, len(m.X))
-		for i := range m.X {
-			y := m.Y[i]
-			if !usable(y, l.LogY) || y < ymin {
-				y = ymin
-			}
-			xys[i] = plotter.XY{X: m.X[i], Y: y}
-		}
-		sc, err := plotter.NewScatter(xys)
-		if err != nil {
-			return Chart{}, fmt.Errorf("%w: %q: %w", ErrChart, l.Title, err)
-		}
-		sc.GlyphStyle.Color = Palette[max(0, m.Color)%len(Palette)]
-		sc.GlyphStyle.Radius = vg.Points(4)
-		sc.GlyphStyle.Shape = draw.CrossGlyph{}
-		if m.Shape == "circle" {
-			sc.GlyphStyle.Shape = draw.RingGlyph{}
-		}
-		p.Add(sc)
-		if m.Name != "" {
-			p.Legend.Add(m.Name, sc)
-		}
-	}
-	if len(labels.XYs) > 0 {
-		lb, err := plotter.NewLabels(labels)
-		if err != nil {
-			return Chart{}, fmt.Errorf("%w: %q: %w", ErrChart, l.Title, err)
-		}
-		for i := range lb.TextStyle {
-			lb.TextStyle[i].Font = sans(8)
-			lb.TextStyle[i].Color = color.RGBA{0x59, 0x63, 0x6e, 0xff}
-			lb.TextStyle[i].XAlign = draw.XRight
-			if left[i] {
-				lb.TextStyle[i].XAlign = draw.XLeft
-			}
-			lb.TextStyle[i].YAlign = draw.YBottom
-		}
-		p.Add(lb)
-	}
-	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = xmin, xmax, ymin, ymax
 	xf, yf := l.XFormat, l.YFormat
 	if xf == nil {
 		xf = compact
@@ -342,147 +316,186 @@ func LineChart(l Lines) (Chart, error) {
 	if yf == nil {
 		yf = compact
 	}
-	p.X.Tick.Marker, p.Y.Tick.Marker = ticker(l.LogX, xf), ticker(l.LogY, yf)
+	xa, ya := axis{lo: xmin, hi: xmax, log: l.LogX}, axis{lo: ymin, hi: ymax, log: l.LogY}
+	xa.ticks, ya.ticks = ticks(l.LogX, xmin, xmax, xf), ticks(l.LogY, ymin, ymax, yf)
 	if l.IntegerX && !l.LogX {
-		p.X.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick { return linearTicks(math.Ceil(lo), math.Floor(hi), xf, 1) })
+		xa.ticks = linearTicks(math.Ceil(xmin), math.Floor(xmax), xf, 1)
 	}
-	if l.LogX {
-		p.X.Scale = plot.LogScale{}
+	right := 0.0
+	if len(xa.ticks) > 0 {
+		right = textWidth(xa.ticks[len(xa.ticks)-1].Label, tickSize) / 2
 	}
-	if l.LogY {
-		p.Y.Scale = plot.LogScale{}
+	w, h := size(l.Width, l.Height, 740, 280)
+	f := newFrame(l.Title, w, h, l.XLabel, l.YLabel, tickWidth(ya.ticks), right)
+	at := func(x, y float64) (float64, float64) { return f.px(xa.frac(x)), f.py(ya.frac(y)) }
+
+	var legend []entry
+	f.open("bands")
+	for _, b := range l.Bands {
+		x0, x1 := max(b.X0, xmin), min(b.X1, xmax)
+		if !(x1 > x0) {
+			continue
+		}
+		if b.Name != "" {
+			legend = append(legend, entry{name: b.Name, fill: bandColor})
+		}
+		left, _ := at(x0, ymin)
+		right, _ := at(x1, ymin)
+		f.rect(left, f.y0, right-left, f.y1-f.y0, bandColor, b.Name)
 	}
-	p.Legend.Top, p.Legend.Left = true, l.LegendLeft
-	return render(l.Title, p, w, h)
+	f.close()
+	f.yAxis(ya)
+	f.xAxis(xa, true)
+
+	type label struct {
+		x, y float64
+		text string
+		left bool
+	}
+	var labels []label
+	f.open("lines")
+	for _, ln := range l.Lines {
+		s := stroke{color: grey, width: 1.8}
+		if ln.Color >= 0 {
+			s.color = paletteHex(ln.Color)
+		}
+		if ln.Dashed {
+			s.width, s.dash = 1.2, "5 3"
+		}
+		xs, ys := make([]float64, len(ln.X)), make([]float64, len(ln.X))
+		for i := range ln.X {
+			xs[i], ys[i] = at(ln.X[i], ln.Y[i])
+		}
+		f.path(xs, ys, s)
+		if ln.Label != "" && len(xs) > 0 {
+			i := len(xs) - 1
+			if ln.LabelLeft {
+				i = 0
+			}
+			labels = append(labels, label{xs[i], ys[i], ln.Label, ln.LabelLeft})
+		} else if ln.Name != "" {
+			legend = append(legend, entry{name: ln.Name, line: &s})
+		}
+	}
+	f.close()
+	f.open("marks")
+	for _, m := range l.Marks {
+		c := paletteHex(m.Color)
+		for i, x := range m.X {
+			y := m.Y[i]
+			if !usable(y, l.LogY) || y < ymin {
+				y = ymin
+			}
+			if y > ymax {
+				continue // above a fixed YMax, as a line is cut there
+			}
+			f.glyph(f.px(xa.frac(x)), f.py(ya.frac(y)), m.Shape, c)
+		}
+		if m.Name != "" {
+			legend = append(legend, entry{name: m.Name, shape: m.Shape, color: c})
+		}
+	}
+	f.close()
+	// End labels sit just above their point, inside the plot area.
+	f.open("labels")
+	for _, lb := range labels {
+		anchor, x := "end", min(max(lb.x, f.x0), f.x1)
+		if lb.left {
+			anchor = "start"
+		}
+		y := min(max(lb.y-2.5, f.y0+endSize), f.y1)
+		f.text(x, y, endSize, anchor, softInk, lb.text, false)
+	}
+	f.close()
+	f.legend(legend, l.LegendLeft)
+	return Chart{Title: l.Title, svg: f.done()}, nil
 }
 
 func usable(v float64, log bool) bool {
 	return !math.IsNaN(v) && !math.IsInf(v, 0) && (!log || v > 0)
 }
 
+// pad widens the single value v into a range around it.
 func pad(v float64, log bool) (float64, float64) {
 	switch {
 	case log:
-		return v / 2, v * 2
+		return max(v/2, math.SmallestNonzeroFloat64), min(v*2, math.MaxFloat64)
 	case v == 0:
 		return 0, 1
 	}
-	return v - math.Abs(v)/2, v + math.Abs(v)/2
+	a := math.Abs(v) / 2
+	return max(v-a, -math.MaxFloat64), min(v+a, math.MaxFloat64)
 }
 
-func size(w, h, dw, dh float64) (vg.Length, vg.Length) {
+// size is a chart's width and height in points: the defaults dw and dh
+// for a size not positive or over 4000.
+func size(w, h, dw, dh float64) (float64, float64) {
 	if !(w > 0) || w > 4000 {
 		w = dw
 	}
 	if !(h > 0) || h > 4000 {
 		h = dh
 	}
-	return vg.Points(w), vg.Points(h)
+	return w, h
 }
 
-func sans(size float64) font.Font {
-	return font.From(font.Font{Typeface: "Liberation", Variant: "Sans"}, vg.Points(size))
-}
-
-// newPlot makes a plot with the page's sans-serif text.
-func newPlot(title, xl, yl string) *plot.Plot {
-	p := plot.New()
-	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, xl, yl
-	p.Title.TextStyle.Font = sans(11)
-	p.X.Label.TextStyle.Font, p.Y.Label.TextStyle.Font = sans(9.5), sans(9.5)
-	p.X.Tick.Label.Font, p.Y.Tick.Label.Font = sans(8.5), sans(8.5)
-	p.Legend.TextStyle.Font = sans(8.5)
-	p.Legend.ThumbnailWidth = vg.Points(14)
-	return p
-}
-
-// render draws p as inline SVG: the SVG element alone, without the XML
-// prologue vgsvg writes for a standalone file. A panic of the plotting
-// library (it panics on some degenerate inputs) becomes an error.
-func render(title string, p *plot.Plot, w, h vg.Length) (c Chart, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			c, err = Chart{}, fmt.Errorf("%w: %q: %v", ErrChart, title, r)
-		}
-	}()
-	cv := vgsvg.New(w, h)
-	p.Draw(draw.New(cv))
-	var buf bytes.Buffer
-	if _, err := cv.WriteTo(&buf); err != nil {
-		return Chart{}, err
+// ticks returns the tick marks of a linear or a log axis.
+func ticks(log bool, lo, hi float64, f func(float64) string) []tick {
+	if log {
+		return logTicks(lo, hi, f)
 	}
-	s := buf.String()
-	i := strings.Index(s, "<svg")
-	if i < 0 {
-		return Chart{}, fmt.Errorf("%w: %q: no <svg> element in the drawing", ErrChart, title)
-	}
-	s = strings.Replace(s[i:], "<svg ", `<svg role="img" aria-label="`+template.HTMLEscapeString(title)+`" `, 1)
-	return Chart{Title: title, svg: template.HTML(s)}, nil
-}
-
-// categoryTicks labels the categories, every k-th one when there are
-// many, so that the labels do not overlap.
-func categoryTicks(cats []string) plot.ConstantTicks {
-	k := 1
-	for len(cats)/k > 24 {
-		k++
-	}
-	ticks := make(plot.ConstantTicks, len(cats))
-	for i, c := range cats {
-		ticks[i].Value = float64(i)
-		if i%k == 0 {
-			ticks[i].Label = c
-		}
-	}
-	return ticks
-}
-
-// ticker returns tick marks for a linear or a log axis.
-func ticker(log bool, f func(float64) string) plot.Ticker {
-	if !log {
-		return plot.TickerFunc(func(lo, hi float64) []plot.Tick { return linearTicks(lo, hi, f, 0) })
-	}
-	return plot.TickerFunc(func(lo, hi float64) []plot.Tick { return logTicks(lo, hi, f) })
+	return linearTicks(lo, hi, f, 0)
 }
 
 // linearTicks puts about five labelled ticks on 1-2-5 steps of at least
-// minStep.
-func linearTicks(lo, hi float64, f func(float64) string, minStep float64) []plot.Tick {
+// minStep; it returns one tick at least.
+func linearTicks(lo, hi float64, f func(float64) string, minStep float64) []tick {
 	if !(hi > lo) {
-		return []plot.Tick{{Value: lo, Label: f(lo)}}
+		return []tick{{Value: lo, Label: f(lo)}}
 	}
-	step := math.Pow(10, math.Floor(math.Log10((hi-lo)/5)))
+	span := hi - lo
+	if math.IsInf(span, 0) {
+		span = math.MaxFloat64
+	}
+	step := math.Pow(10, math.Floor(math.Log10(span/5)))
 	for _, m := range []float64{1, 2, 5, 10} {
-		if (hi-lo)/(step*m) <= 6 {
+		if span/(step*m) <= 6 {
 			step *= m
 			break
 		}
 	}
 	step = max(step, minStep)
-	var ts []plot.Tick
+	if !(step > 0) || math.IsInf(step, 0) { // a span of a few denormals
+		return []tick{{Value: lo, Label: f(lo)}, {Value: hi, Label: f(hi)}}
+	}
+	var ts []tick
 	first := math.Ceil(lo / step)
 	for k := 0.0; k < 50; k++ {
 		v := (first + k) * step // not accumulated: no 0.6000000000000001
-		if v > hi+math.Abs(hi)*1e-9 {
+		if !(v <= hi+math.Abs(hi)*1e-9) || math.IsInf(v, 0) {
 			break
 		}
-		ts = append(ts, plot.Tick{Value: v, Label: f(v)})
+		ts = append(ts, tick{Value: v, Label: f(v)})
+	}
+	if len(ts) == 0 {
+		return []tick{{Value: lo, Label: f(lo)}}
 	}
 	return ts
 }
 
-// logTicks labels the powers of two or of ten between lo and hi, whichever
-// gives at most eight labels.
-func logTicks(lo, hi float64, f func(float64) string) []plot.Tick {
-	var ts []plot.Tick
-	for _, base := range []float64{2, 4, 10, 100, 1000} {
+// logTicks labels the powers of two or of ten (or of a larger power of
+// ten, for a range of many decades) between lo and hi, whichever gives at
+// most eight labels.
+func logTicks(lo, hi float64, f func(float64) string) []tick {
+	var ts []tick
+	for _, base := range []float64{2, 4, 10, 100, 1000, 1e6, 1e12, 1e24, 1e48, 1e96} {
 		ts = ts[:0]
 		for e := math.Ceil(math.Log(lo) / math.Log(base)); len(ts) < 64; e++ {
 			v := math.Pow(base, e)
-			if v > hi*(1+1e-9) {
+			if v > hi*(1+1e-9) || math.IsInf(v, 0) {
 				break
 			}
-			ts = append(ts, plot.Tick{Value: v, Label: f(v)})
+			ts = append(ts, tick{Value: v, Label: f(v)})
 		}
 		if len(ts) <= 8 {
 			break
@@ -492,9 +505,13 @@ func logTicks(lo, hi float64, f func(float64) string) []plot.Tick {
 }
 
 // compact formats a number with a K/M/G/T suffix (powers of 1000), or of
-// 1024 for powers of two from 1024 on (context lengths: 4K, 128K).
+// 1024 for powers of two from 1024 on (context lengths: 4K, 128K); beyond
+// 1000T and below 0.01 it writes an exponent.
 func compact(v float64) string {
 	a := math.Abs(v)
+	if a >= 1e15 || (a > 0 && a < 0.01) {
+		return strconv.FormatFloat(v, 'g', 2, 64)
+	}
 	if a >= 1024 && v == math.Trunc(v) && int64(a)&(int64(a)-1) == 0 {
 		for _, u := range []struct {
 			s string
@@ -517,7 +534,7 @@ func compact(v float64) string {
 }
 
 func trim(v float64) string {
-	s := fmt.Sprintf("%.2f", v)
+	s := strconv.FormatFloat(v, 'f', 2, 64)
 	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	if s == "-0" {
 		s = "0"
