@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"strconv"
-	"strings"
 )
 
 // ErrChart is wrapped by the errors of the chart builders: data a chart
@@ -70,7 +68,7 @@ func StackedBars(b Bars) (Chart, error) {
 	if n == 0 || len(b.Series) == 0 {
 		return Chart{}, fmt.Errorf("%w: %q: nothing to draw", ErrChart, b.Title)
 	}
-	top := 0.0
+	top, totals := 0.0, make([]float64, n)
 	for _, s := range b.Series {
 		if len(s.Values) != n {
 			return Chart{}, fmt.Errorf("%w: %q: series %q has %d values for %d categories", ErrChart, b.Title, s.Name, len(s.Values), n)
@@ -88,7 +86,7 @@ func StackedBars(b Bars) (Chart, error) {
 		if math.IsInf(sum, 0) {
 			return Chart{}, fmt.Errorf("%w: %q: %s: the bar's total overflows", ErrChart, b.Title, b.Categories[i])
 		}
-		top = max(top, sum)
+		top, totals[i] = max(top, sum), sum
 	}
 	w, h := size(b.Width, b.Height, 740, 260)
 	val := axis{lo: 0, hi: min(top*1.22, math.MaxFloat64)} // room for the legend
@@ -106,14 +104,27 @@ func StackedBars(b Bars) (Chart, error) {
 			widest = max(widest, textWidth(c, tickSize))
 		}
 	}
-	var f *frame
+	var legend []entry
+	for i, s := range b.Series {
+		legend = append(legend, entry{name: s.Name, fill: paletteHex(i)})
+	}
+	layout := func() *frame {
+		if b.Horizontal {
+			return newFrame(b.Title, w, h, b.YLabel, b.XLabel, widest, textWidth(val.ticks[len(val.ticks)-1].Label, tickSize)/2)
+		}
+		return newFrame(b.Title, w, h, b.XLabel, b.YLabel, tickWidth(val.ticks), widest/2)
+	}
+	f := layout()
+	if hi := clearLegend(f, legend, totals, b.Horizontal); hi > val.hi {
+		val.hi = hi
+		val.ticks = linearTicks(val.lo, val.hi, compact, 0)
+		f = layout()
+	}
 	if b.Horizontal {
-		f = newFrame(b.Title, w, h, b.YLabel, b.XLabel, widest, textWidth(val.ticks[len(val.ticks)-1].Label, tickSize)/2)
 		for k < n && float64(k)*(f.y1-f.y0)/float64(n) < tickSize+1 {
 			k++
 		}
 	} else {
-		f = newFrame(b.Title, w, h, b.XLabel, b.YLabel, tickWidth(val.ticks), widest/2)
 		for k < n && float64(k)*(f.x1-f.x0)/float64(n) < widest+3 {
 			k++
 		}
@@ -154,10 +165,8 @@ func StackedBars(b Bars) (Chart, error) {
 	// zero are left out.
 	f.open("bars")
 	sums := make([]float64, n)
-	var legend []entry
 	for si, s := range b.Series {
 		fill := paletteHex(si)
-		legend = append(legend, entry{name: s.Name, fill: fill})
 		for i, v := range s.Values {
 			lo, hi := sums[i], sums[i]+v
 			sums[i] = hi
@@ -178,6 +187,32 @@ func StackedBars(b Bars) (Chart, error) {
 	f.close()
 	f.legend(legend, false)
 	return Chart{Title: b.Title, svg: f.done()}, nil
+}
+
+// clearLegend returns the top of the values' axis that keeps the bars
+// the legend (top right) lies over clear of it: those whose slot reaches
+// under it. The legend takes at most 0.6 of the axis; past that it
+// covers the bars.
+func clearLegend(f *frame, legend []entry, totals []float64, horizontal bool) float64 {
+	bw, bh := legendSize(f.fitLegend(legend))
+	near, n := 0.0, float64(len(totals))
+	var room, along float64
+	if horizontal {
+		room, along = bw+8, f.x1-f.x0
+		for i, t := range totals {
+			if float64(i)*(f.y1-f.y0)/n < 4+bh+2 {
+				near = max(near, t)
+			}
+		}
+	} else {
+		room, along = bh+8, f.y1-f.y0
+		for i, t := range totals {
+			if float64(i+1)*(f.x1-f.x0)/n > f.x1-f.x0-4-bw-2 {
+				near = max(near, t)
+			}
+		}
+	}
+	return min(near/(1-min(0.6, room/along)), math.MaxFloat64)
 }
 
 // round2 rounds v to the two decimals the SVG carries, so that stacked
@@ -321,23 +356,30 @@ func LineChart(l Lines) (Chart, error) {
 	if l.IntegerX && !l.LogX {
 		xa.ticks = linearTicks(math.Ceil(xmin), math.Floor(xmax), xf, 1)
 	}
-	right := 0.0
-	if len(xa.ticks) > 0 {
-		right = textWidth(xa.ticks[len(xa.ticks)-1].Label, tickSize) / 2
-	}
 	w, h := size(l.Width, l.Height, 740, 280)
-	f := newFrame(l.Title, w, h, l.XLabel, l.YLabel, tickWidth(ya.ticks), right)
+	layout := func() *frame {
+		right := 0.0
+		if len(xa.ticks) > 0 {
+			right = textWidth(xa.ticks[len(xa.ticks)-1].Label, tickSize) / 2
+		}
+		return newFrame(l.Title, w, h, l.XLabel, l.YLabel, tickWidth(ya.ticks), right)
+	}
+	f := layout()
+	legend := lineLegend(l, xmin, xmax)
+	if !(l.YMax > l.YMin) {
+		if hi := clearLineLegend(f, l, xa, ya, legend); hi > ya.hi {
+			ya.hi = hi
+			ya.ticks = ticks(l.LogY, ya.lo, ya.hi, yf)
+			f = layout()
+		}
+	}
 	at := func(x, y float64) (float64, float64) { return f.px(xa.frac(x)), f.py(ya.frac(y)) }
 
-	var legend []entry
 	f.open("bands")
 	for _, b := range l.Bands {
 		x0, x1 := max(b.X0, xmin), min(b.X1, xmax)
 		if !(x1 > x0) {
 			continue
-		}
-		if b.Name != "" {
-			legend = append(legend, entry{name: b.Name, fill: bandColor})
 		}
 		left, _ := at(x0, ymin)
 		right, _ := at(x1, ymin)
@@ -355,13 +397,7 @@ func LineChart(l Lines) (Chart, error) {
 	var labels []label
 	f.open("lines")
 	for _, ln := range l.Lines {
-		s := stroke{color: grey, width: 1.8}
-		if ln.Color >= 0 {
-			s.color = paletteHex(ln.Color)
-		}
-		if ln.Dashed {
-			s.width, s.dash = 1.2, "5 3"
-		}
+		s := lineStroke(ln)
 		xs, ys := make([]float64, len(ln.X)), make([]float64, len(ln.X))
 		for i := range ln.X {
 			xs[i], ys[i] = at(ln.X[i], ln.Y[i])
@@ -373,8 +409,6 @@ func LineChart(l Lines) (Chart, error) {
 				i = 0
 			}
 			labels = append(labels, label{xs[i], ys[i], ln.Label, ln.LabelLeft})
-		} else if ln.Name != "" {
-			legend = append(legend, entry{name: ln.Name, line: &s})
 		}
 	}
 	f.close()
@@ -386,13 +420,10 @@ func LineChart(l Lines) (Chart, error) {
 			if !usable(y, l.LogY) || y < ymin {
 				y = ymin
 			}
-			if y > ymax {
+			if y > ya.hi {
 				continue // above a fixed YMax, as a line is cut there
 			}
 			f.glyph(f.px(xa.frac(x)), f.py(ya.frac(y)), m.Shape, c)
-		}
-		if m.Name != "" {
-			legend = append(legend, entry{name: m.Name, shape: m.Shape, color: c})
 		}
 	}
 	f.close()
@@ -409,6 +440,95 @@ func LineChart(l Lines) (Chart, error) {
 	f.close()
 	f.legend(legend, l.LegendLeft)
 	return Chart{Title: l.Title, svg: f.done()}, nil
+}
+
+// lineStroke is how ln is drawn.
+func lineStroke(ln Line) stroke {
+	s := stroke{color: grey, width: 1.8}
+	if ln.Color >= 0 {
+		s.color = paletteHex(ln.Color)
+	}
+	if ln.Dashed {
+		s.width, s.dash = 1.2, "5 3"
+	}
+	return s
+}
+
+// lineLegend lists what the legend of l names: the bands inside
+// [xmin, xmax], the lines without an end label, the marks.
+func lineLegend(l Lines, xmin, xmax float64) []entry {
+	var es []entry
+	for _, b := range l.Bands {
+		if b.Name != "" && min(b.X1, xmax) > max(b.X0, xmin) {
+			es = append(es, entry{name: b.Name, fill: bandColor})
+		}
+	}
+	for _, ln := range l.Lines {
+		if (ln.Label == "" || len(ln.X) == 0) && ln.Name != "" {
+			s := lineStroke(ln)
+			es = append(es, entry{name: ln.Name, line: &s})
+		}
+	}
+	for _, m := range l.Marks {
+		if m.Name != "" {
+			es = append(es, entry{name: m.Name, shape: m.Shape, color: paletteHex(m.Color)})
+		}
+	}
+	return es
+}
+
+// clearLineLegend returns the top of the y axis that keeps the lines and
+// marks in the legend's stretch of the x axis below it (at most 0.6 of
+// the axis' height goes to the legend). A segment that crosses the
+// stretch counts by its higher end.
+func clearLineLegend(f *frame, l Lines, xa, ya axis, legend []entry) float64 {
+	if len(legend) == 0 {
+		return ya.hi
+	}
+	bw, bh := legendSize(f.fitLegend(legend))
+	lx0 := f.x1 - 4 - bw
+	if l.LegendLeft {
+		lx0 = f.x0 + 4
+	}
+	lx0 = max(lx0, f.x0+1)
+	a, b := (lx0-f.x0)/(f.x1-f.x0), (lx0+bw-f.x0)/(f.x1-f.x0) // the legend's stretch, as fractions of the x axis
+	near := math.Inf(-1)
+	// consider takes the points (xs[i], ys[i]), joined when joined.
+	consider := func(xs, ys []float64, joined bool, skip func(float64) bool) {
+		for i := range xs {
+			t := xa.frac(xs[i])
+			in := t >= a && t <= b
+			if joined && i > 0 { // the segment from the point before
+				p := xa.frac(xs[i-1])
+				if min(p, t) <= b && max(p, t) >= a {
+					in = true
+					if !skip(ys[i-1]) {
+						near = max(near, ys[i-1])
+					}
+				}
+			}
+			if in && !skip(ys[i]) {
+				near = max(near, ys[i])
+			}
+		}
+	}
+	for _, ln := range l.Lines {
+		consider(ln.X, ln.Y, true, func(float64) bool { return false })
+	}
+	for _, m := range l.Marks {
+		consider(m.X, m.Y, false, func(y float64) bool { return !usable(y, l.LogY) })
+	}
+	if math.IsInf(near, -1) || near <= ya.lo {
+		return ya.hi
+	}
+	target := 1 - min(0.6, (bh+8)/(f.y1-f.y0))
+	if ya.frac(near) <= target {
+		return ya.hi
+	}
+	if ya.log {
+		return min(math.Exp(math.Log(ya.lo)+(math.Log(near)-math.Log(ya.lo))/target), math.MaxFloat64)
+	}
+	return min(ya.lo+(near-ya.lo)/target, math.MaxFloat64)
 }
 
 func usable(v float64, log bool) bool {
@@ -437,107 +557,4 @@ func size(w, h, dw, dh float64) (float64, float64) {
 		h = dh
 	}
 	return w, h
-}
-
-// ticks returns the tick marks of a linear or a log axis.
-func ticks(log bool, lo, hi float64, f func(float64) string) []tick {
-	if log {
-		return logTicks(lo, hi, f)
-	}
-	return linearTicks(lo, hi, f, 0)
-}
-
-// linearTicks puts about five labelled ticks on 1-2-5 steps of at least
-// minStep; it returns one tick at least.
-func linearTicks(lo, hi float64, f func(float64) string, minStep float64) []tick {
-	if !(hi > lo) {
-		return []tick{{Value: lo, Label: f(lo)}}
-	}
-	span := hi - lo
-	if math.IsInf(span, 0) {
-		span = math.MaxFloat64
-	}
-	step := math.Pow(10, math.Floor(math.Log10(span/5)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if span/(step*m) <= 6 {
-			step *= m
-			break
-		}
-	}
-	step = max(step, minStep)
-	if !(step > 0) || math.IsInf(step, 0) { // a span of a few denormals
-		return []tick{{Value: lo, Label: f(lo)}, {Value: hi, Label: f(hi)}}
-	}
-	var ts []tick
-	first := math.Ceil(lo / step)
-	for k := 0.0; k < 50; k++ {
-		v := (first + k) * step // not accumulated: no 0.6000000000000001
-		if !(v <= hi+math.Abs(hi)*1e-9) || math.IsInf(v, 0) {
-			break
-		}
-		ts = append(ts, tick{Value: v, Label: f(v)})
-	}
-	if len(ts) == 0 {
-		return []tick{{Value: lo, Label: f(lo)}}
-	}
-	return ts
-}
-
-// logTicks labels the powers of two or of ten (or of a larger power of
-// ten, for a range of many decades) between lo and hi, whichever gives at
-// most eight labels.
-func logTicks(lo, hi float64, f func(float64) string) []tick {
-	var ts []tick
-	for _, base := range []float64{2, 4, 10, 100, 1000, 1e6, 1e12, 1e24, 1e48, 1e96} {
-		ts = ts[:0]
-		for e := math.Ceil(math.Log(lo) / math.Log(base)); len(ts) < 64; e++ {
-			v := math.Pow(base, e)
-			if v > hi*(1+1e-9) || math.IsInf(v, 0) {
-				break
-			}
-			ts = append(ts, tick{Value: v, Label: f(v)})
-		}
-		if len(ts) <= 8 {
-			break
-		}
-	}
-	return ts
-}
-
-// compact formats a number with a K/M/G/T suffix (powers of 1000), or of
-// 1024 for powers of two from 1024 on (context lengths: 4K, 128K); beyond
-// 1000T and below 0.01 it writes an exponent.
-func compact(v float64) string {
-	a := math.Abs(v)
-	if a >= 1e15 || (a > 0 && a < 0.01) {
-		return strconv.FormatFloat(v, 'g', 2, 64)
-	}
-	if a >= 1024 && v == math.Trunc(v) && int64(a)&(int64(a)-1) == 0 {
-		for _, u := range []struct {
-			s string
-			n float64
-		}{{"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}} {
-			if a >= u.n {
-				return trim(v/u.n) + u.s
-			}
-		}
-	}
-	for _, u := range []struct {
-		s string
-		n float64
-	}{{"T", 1e12}, {"G", 1e9}, {"M", 1e6}, {"K", 1e3}} {
-		if a >= u.n {
-			return trim(v/u.n) + u.s
-		}
-	}
-	return trim(v)
-}
-
-func trim(v float64) string {
-	s := strconv.FormatFloat(v, 'f', 2, 64)
-	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	if s == "-0" {
-		s = "0"
-	}
-	return s
 }

@@ -311,22 +311,33 @@ type entry struct {
 	color string
 }
 
-// legend draws the entries in a box at the plot area's top right, or top
-// left.
-func (f *frame) legend(es []entry, left bool) {
-	if len(es) == 0 {
-		return
-	}
-	// Entries past the plot area's height are counted in a last row.
+// fitLegend returns the entries that fit the plot area's height, those
+// past it counted in a last row.
+func (f *frame) fitLegend(es []entry) []entry {
 	if fit := max(1, int((f.y1-f.y0-8-6)/legendRow)); len(es) > fit {
 		more := len(es) - fit + 1
 		es = append(es[:fit-1:fit-1], entry{name: fmt.Sprintf("… %d more", more)})
 	}
+	return es
+}
+
+// legendSize is the size of the legend box of es.
+func legendSize(es []entry) (w, h float64) {
 	tw := 0.0
 	for _, e := range es {
 		tw = max(tw, textWidth(e.name, tickSize))
 	}
-	bw, bh := 4+swatchLen+4+tw+4, 3+legendRow*float64(len(es))+3
+	return 4 + swatchLen + 4 + tw + 4, 3 + legendRow*float64(len(es)) + 3
+}
+
+// legend draws the entries in a box at the plot area's top right, or top
+// left, 4 points in.
+func (f *frame) legend(es []entry, left bool) {
+	if len(es) == 0 {
+		return
+	}
+	es = f.fitLegend(es)
+	bw, bh := legendSize(es)
 	x := f.x1 - 4 - bw
 	if left {
 		x = f.x0 + 4

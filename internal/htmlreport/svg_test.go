@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -446,5 +447,74 @@ func TestChartsOnOnePageShareNoIDs(t *testing.T) {
 	}
 	if n := strings.Count(b.String(), "<svg "); n != len(charts)+2 {
 		t.Errorf("%d svg elements on the page, want %d", n, len(charts)+2)
+	}
+}
+
+// TestLegendClearsTheBars: the legend (top right) lies over no bar, even
+// when the bars under it are the tallest (or, horizontal, the longest at
+// the top) and it has three rows, as a plan's per-device charts do.
+func TestLegendClearsTheBars(t *testing.T) {
+	series := []htmlreport.Series{{Name: "weights", Values: []float64{50, 60, 65}}, {Name: "KV cache", Values: []float64{1, 1, 1}},
+		{Name: "free", Values: []float64{9, 9, 9}}}
+	for _, horizontal := range []bool{false, true} {
+		c, err := htmlreport.StackedBars(htmlreport.Bars{Title: "H100: fits on 3", XLabel: "device", YLabel: "GiB", Width: 270, Height: 200,
+			Categories: []string{"1", "2", "3"}, Series: series, Horizontal: horizontal})
+		if horizontal {
+			// The longest bar at the top, under the legend.
+			c, err = htmlreport.StackedBars(htmlreport.Bars{Title: "t", Width: 270, Height: 60 + 17*3, Horizontal: true,
+				Categories: []string{"a", "b", "c"}, Series: []htmlreport.Series{{Name: "weights", Values: []float64{65, 10, 10}}, {Name: "free", Values: []float64{9, 0, 0}}}})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		svg := parseSVG(t, c)
+		box := svg.group(t, "legend")[0]
+		lx, ly := box.num(t, "x"), box.num(t, "y")
+		lx1, ly1 := lx+box.num(t, "width"), ly+box.num(t, "height")
+		for _, r := range svg.group(t, "bars") {
+			x, y := r.num(t, "x"), r.num(t, "y")
+			x1, y1 := x+r.num(t, "width"), y+r.num(t, "height")
+			if x < lx1 && x1 > lx && y < ly1 && y1 > ly {
+				t.Errorf("horizontal %v: bar %q [%v, %v]×[%v, %v] under the legend [%v, %v]×[%v, %v]",
+					horizontal, r.text(), x, x1, y, y1, lx, lx1, ly, ly1)
+			}
+		}
+	}
+}
+
+// TestLegendClearsTheLines: a line that climbs to its highest point under
+// the legend passes below the legend box, on linear and log axes, with
+// the legend at either side.
+func TestLegendClearsTheLines(t *testing.T) {
+	for _, tt := range []struct {
+		log, left bool
+	}{{false, false}, {true, false}, {false, true}, {true, true}} {
+		ys := []float64{1, 2, 4, 8, 16, 1000} // the highest at the right
+		if tt.left {
+			slices.Reverse(ys)
+		}
+		c, err := htmlreport.LineChart(htmlreport.Lines{Title: "t", LogY: tt.log, LegendLeft: tt.left, Width: 270, Height: 190,
+			Lines: []htmlreport.Line{{Name: "absmax", X: []float64{0, 1, 2, 3, 4, 5}, Y: ys}, {Name: "std", X: []float64{0, 5}, Y: []float64{1, 1}, Dashed: true}},
+			Marks: []htmlreport.Mark{{Name: "NaN/Inf", X: []float64{2}, Y: []float64{math.NaN()}}, {Name: "zeros", X: []float64{3}, Y: []float64{0}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svg := parseSVG(t, c)
+		box := svg.group(t, "legend")[0]
+		lx, lx1, ly1 := box.num(t, "x"), box.num(t, "x")+box.num(t, "width"), box.num(t, "y")+box.num(t, "height")
+		// Each segment, where it passes the legend's stretch of x: its
+		// highest point there is at one end of that stretch.
+		p := points(t, &svg.group(t, "lines")[0])
+		for i := 1; i < len(p); i++ {
+			a, b := p[i-1], p[i]
+			for _, x := range []float64{max(lx, a[0]), min(lx1, b[0])} {
+				if x < a[0] || x > b[0] || a[0] == b[0] {
+					continue
+				}
+				if y := a[1] + (b[1]-a[1])*(x-a[0])/(b[0]-a[0]); y < ly1-0.01 {
+					t.Errorf("log %v, left %v: the line passes (%v, %v), above the legend's bottom %v (legend x %v..%v)", tt.log, tt.left, x, y, ly1, lx, lx1)
+				}
+			}
+		}
 	}
 }
