@@ -60,9 +60,9 @@ type Bars struct {
 // The categories are labelled along their axis (XLabel names it whether
 // it lies along x or, Horizontal, along y), every k-th one when there are
 // more than 24 or when the labels would overlap; the values' axis (YLabel)
-// starts at 0 and leaves room above the tallest bar for the legend, at the
-// top right. Each bar's segment carries its series, category and value as
-// a tooltip.
+// starts at 0 and ends a fifth past the tallest bar, or further when the
+// bars under the legend (top right) need it to clear them. Each bar's
+// segment carries its series, category and value as a tooltip.
 func StackedBars(b Bars) (Chart, error) {
 	n := len(b.Categories)
 	if n == 0 || len(b.Series) == 0 {
@@ -287,7 +287,9 @@ type Lines struct {
 // The axes span the points and marks (half a unit more at each end with
 // IntegerX); the y axis leaves room above them for the legend and the end
 // labels (a factor of 5 on a log axis, a quarter on a linear one, which
-// also starts at 0 or below). The lines are cut to the plot area; bands
+// also starts at 0 or below), more when the lines and marks in the
+// legend's stretch of x need it to pass below the legend, unless YMin and
+// YMax fix the range. The lines are cut to the plot area; bands
 // are shaded under the grid, and each named band, line (but one with a
 // Label) and set of marks has a legend entry.
 func LineChart(l Lines) (Chart, error) {
