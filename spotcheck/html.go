@@ -187,13 +187,8 @@ func deadWhere(d Dead) string {
 	return "layer " + strconv.Itoa(d.Layer)
 }
 
-func shape(s []int) string {
-	parts := make([]string, len(s))
-	for i, v := range s {
-		parts[i] = strconv.Itoa(v)
-	}
-	return "[" + strings.Join(parts, ", ") + "]"
-}
+// shape formats s as the text report and the other pages do: [4 4096].
+func shape(s []int) string { return fmt.Sprint(s) }
 
 // num shows a measured value to six significant digits.
 func num(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }

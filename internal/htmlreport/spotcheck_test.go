@@ -95,7 +95,7 @@ func checkSpotPage(t *testing.T, got pageDOM, jr spotJSON) {
 	if pass != (len(got.Causes) == 0) {
 		t.Errorf("verdict pass %v with root causes %q", pass, got.Causes)
 	}
-	shape := func(s []int) string { return strings.ReplaceAll(fmt.Sprint(s), " ", ", ") }
+	shape := func(s []int) string { return fmt.Sprint(s) } // as the text report writes it, and diff's page
 	for key, want := range map[string]string{"source": jr.Source, "layer": strconv.Itoa(jr.Layer), "shape_in": shape(jr.ShapeIn),
 		"shape_out": shape(jr.ShapeOut), "finite": strconv.FormatBool(jr.Finite)} {
 		if got.Facts[key] != want {
