@@ -3,6 +3,7 @@ package verify
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/weightaudit/weightaudit/internal/junit"
@@ -90,11 +91,15 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 // classname the source and format) failed by the findings about that file
 // (their check ids open the failure's lines), skipped when the file was
 // not read to its end because the run was interrupted; the findings that
-// name no file go to one case [CaseOther].
+// name no file of the report's go to one case [CaseOther].
 func (r *Report) WriteJUnit(w io.Writer) error {
 	s := junit.Suite{Name: "weightaudit verify " + r.Source, Started: r.Started, Seconds: r.Seconds,
 		Properties: []junit.Property{{Name: "verdict", Value: r.Verdict}, {Name: "headline", Value: r.Headline}}}
 	class := junit.ClassName(r.Source, string(r.Format))
+	seen := map[string]bool{}
+	for _, f := range r.Files {
+		seen[f.Name] = true
+	}
 	byFile := map[string][]Finding{}
 	var other []Finding
 	for _, f := range r.Findings {
@@ -102,7 +107,10 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		if f.File != "" {
 			names = []string{f.File}
 		}
-		if len(names) == 0 {
+		// A finding about no file, or only about files outside the
+		// report's (a shard the index names that is absent, a layer's
+		// files), fails the case of the rest: none is left out.
+		if !slices.ContainsFunc(names, func(n string) bool { return seen[n] }) {
 			other = append(other, f)
 		}
 		for _, n := range names {
@@ -116,9 +124,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		}
 		c.Failure = &junit.Failure{Message: fmt.Sprintf("%d finding(s); the first: %s", len(fs), lines[0]), Text: strings.Join(lines, "\n")}
 	}
-	seen := map[string]bool{}
 	for _, f := range r.Files {
-		seen[f.Name] = true
 		c := junit.Case{Name: CaseFile + " " + f.Name, ClassName: class, SystemOut: fileLine(f)}
 		switch {
 		case len(byFile[f.Name]) > 0:
@@ -127,13 +133,6 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 			c.Skipped = &junit.Skipped{Message: "not read to its end: the run was interrupted"}
 		}
 		s.Add(c)
-	}
-	for _, f := range r.Findings {
-		// A finding about a file outside the report's (a shard the
-		// index names that is absent) still fails a case.
-		if f.File != "" && !seen[f.File] {
-			other = append(other, f)
-		}
 	}
 	if len(other) > 0 {
 		c := junit.Case{Name: CaseOther, ClassName: class}
