@@ -53,8 +53,12 @@ func spotFinding(id string, s *spotcheck.Result) []Finding {
 	rest := *s // the same spot-check but for the dead block
 	rest.Dead = nil
 	if !rest.Passes() {
-		out = append(out, Finding{Check: id, Message: fmt.Sprintf("the spot-check gave shape %v from %v, finite %v, float32 vs float64 %.3g (tolerance %.0e)",
-			s.ShapeOut, s.ShapeIn, s.Finite, s.MaxRelErr, spotcheck.Tolerance)})
+		msg := fmt.Sprintf("the spot-check gave shape %v from %v, finite %v, float32 vs float64 %.3g (tolerance %.0e)",
+			s.ShapeOut, s.ShapeIn, s.Finite, s.MaxRelErr, spotcheck.Tolerance)
+		if s.NotCompared > 0 {
+			msg += fmt.Sprintf(", %d of %d tokens not compared", s.NotCompared, len(s.Tokens))
+		}
+		out = append(out, Finding{Check: id, Message: msg})
 	}
 	return out
 }

@@ -57,9 +57,20 @@ func (s *Result) checks() []check {
 	return []check{
 		{CheckShape, shapeOK, fmt.Sprintf("%v -> %v", s.ShapeIn, s.ShapeOut)},
 		{CheckFinite, s.Finite, fmt.Sprintf("finite %v", s.Finite)},
-		{CheckPrecision, s.MaxRelErr <= Tolerance, fmt.Sprintf("f32 vs f64 max relative difference %.3g (tolerance %.0e)", s.MaxRelErr, Tolerance)},
+		{CheckPrecision, s.MaxRelErr <= Tolerance && s.NotCompared == 0, "f32 vs f64 " + s.precision()},
 		{CheckDead, len(dead) == 0, deadDetail},
 	}
+}
+
+// precision says how far float32 and float64 agreed: "max relative
+// difference 2.1e-07 (tolerance 1e-03)", and how many tokens were not
+// compared when some were not.
+func (s *Result) precision() string {
+	out := fmt.Sprintf("max relative difference %.3g (tolerance %.0e)", s.MaxRelErr, Tolerance)
+	if s.NotCompared > 0 {
+		out += fmt.Sprintf("; %d of %d tokens not compared (an output row not finite, or zero in float64 only)", s.NotCompared, len(s.Tokens))
+	}
+	return out
 }
 
 // what names what was run: "layer L" or "full model".
@@ -83,7 +94,7 @@ func (s *Result) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "  tokens       %v\n", s.Tokens)
 	fmt.Fprintf(&b, "  shape        %v -> %v\n", s.ShapeIn, s.ShapeOut)
 	fmt.Fprintf(&b, "  finite       %v\n", s.Finite)
-	fmt.Fprintf(&b, "  f32 vs f64   max relative difference %.3g (tolerance %.0e)\n", s.MaxRelErr, Tolerance)
+	fmt.Fprintf(&b, "  f32 vs f64   %s\n", s.precision())
 	for i, ids := range s.Experts {
 		fmt.Fprintf(&b, "  token %-6d experts %s\n", s.Tokens[i], s.expertList(i, ids))
 	}

@@ -54,7 +54,12 @@ type Result struct {
 	ExpertWeights [][]float64 `json:"expert_weights"` // their routing weights
 	BytesRead     int64       `json:"bytes_read"`
 	TensorBytes   int64       `json:"tensor_bytes"` // all the tensor bytes of the checkpoint, for scale
-	MaxRelErr     float64     `json:"max_rel_err"`  // float32 against float64, max over tokens of max|Δ|/max|y64|
+	MaxRelErr     float64     `json:"max_rel_err"`  // float32 against float64, max over the compared tokens of max|Δ|/max|y64|
+	// NotCompared counts the tokens whose float32 and float64 outputs
+	// could not be compared: a row not finite on either path, or a
+	// float64 row of zeros where the float32 one is not. SPOT-PRECISION
+	// fails when any is: agreement was not shown for them.
+	NotCompared int `json:"not_compared"`
 	OutputNorms   []float64   `json:"output_norms"` // per token, the L2 norm of its output row
 	Dead          []Dead      `json:"dead"`         // signs of a dead block, in the order Run met them; empty (not nil) when none
 	Seconds       float64     `json:"seconds"`
@@ -64,7 +69,7 @@ type Result struct {
 
 // SchemaVersion is the version of the JSON Schema of [Result]
 // (schema/spotcheck.vN.json): bumped whenever its JSON shape changes.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // Run runs the weights of ck: one decoder layer (or with Full the
 // whole model) on the embedding rows of the given tokens, in float32 and in
@@ -192,18 +197,25 @@ func Run(ctx context.Context, ck *checkpoint.Checkpoint, opts Options) (*Result,
 	for t := 0; t < n; t++ {
 		a, b := x32[t*width:(t+1)*width], x64[t*width:(t+1)*width]
 		var diff, scale, norm float64
+		finite := true // both rows
 		for i := range a {
 			v := float64(a[i])
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				res.Finite = false
+				res.Finite, finite = false, false
+			}
+			if math.IsNaN(b[i]) || math.IsInf(b[i], 0) {
+				finite = false
 			}
 			diff = math.Max(diff, math.Abs(v-b[i]))
 			scale = math.Max(scale, math.Abs(b[i]))
 			norm += v * v
 		}
-		if scale > 0 {
+		switch {
+		case !finite || (scale == 0 && diff > 0):
+			res.NotCompared++
+		case scale > 0:
 			res.MaxRelErr = math.Max(res.MaxRelErr, diff/scale)
-		}
+		} // both rows zero: they agree
 		res.OutputNorms = append(res.OutputNorms, math.Sqrt(norm))
 	}
 	if res.Experts == nil {

@@ -34,7 +34,8 @@ type spotJSON struct {
 	ExpertWeights [][]float64 `json:"expert_weights"`
 	BytesRead     int64       `json:"bytes_read"`
 	TensorBytes   int64       `json:"tensor_bytes"`
-	MaxRelErr     *float64    `json:"max_rel_err"`  // null when not finite
+	MaxRelErr     *float64    `json:"max_rel_err"` // null when not finite
+	NotCompared   int         `json:"not_compared"`
 	OutputNorms   []*float64  `json:"output_norms"` // null when not finite
 	Dead          []struct {
 		Kind   string `json:"kind"`
@@ -76,12 +77,12 @@ func memDir(t *testing.T, dir, name string) hub.Source {
 
 // checkSpotPage checks what the page shows against the JSON report: the
 // verdict by the checks' rules restated on the JSON (shapes, finite, the
-// precision within 1e-3, no sign of a dead block), the facts, each
+// precision within 1e-3 on every token, no sign of a dead block), the facts, each
 // token's output norm and experts, each routing weight, each sign of a
 // dead block.
 func checkSpotPage(t *testing.T, got pageDOM, jr spotJSON) {
 	t.Helper()
-	precise := jr.MaxRelErr != nil && *jr.MaxRelErr <= 1e-3
+	precise := jr.MaxRelErr != nil && *jr.MaxRelErr <= 1e-3 && jr.NotCompared == 0 // agreement shown for every token
 	shapeOK := slices.Equal(jr.ShapeIn, jr.ShapeOut)
 	pass := jr.Finite && precise && shapeOK && len(jr.Dead) == 0
 	if want := map[bool]string{true: "pass", false: "fail"}[pass]; got.Banner != want {
@@ -200,6 +201,9 @@ func TestBrowserSpotcheck(t *testing.T) {
 	checkSpotPage(t, got, jb)
 	if pwned := eval[string](t, p, `String(window.pwned)`); pwned != "undefined" {
 		t.Errorf("planted markup ran: window.pwned = %v", pwned)
+	}
+	if jb.NotCompared != len(nanTokens) || got.Checks["SPOT-PRECISION"] != "FAIL" {
+		t.Errorf("NaN planted in expert 1: %d tokens not compared, SPOT-PRECISION %s; want the %d tokens routed to it, FAIL", jb.NotCompared, got.Checks["SPOT-PRECISION"], len(nanTokens))
 	}
 	if got.Banner != "fail" || jb.Finite || got.SVGs != 2 {
 		t.Errorf("NaN planted: banner %q, finite %v, %d charts; want fail, false, 2", got.Banner, jb.Finite, got.SVGs)
