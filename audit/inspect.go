@@ -3,7 +3,6 @@ package audit
 import (
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -226,9 +225,9 @@ func (r *InspectReport) architecture() string {
 func (r *InspectReport) WriteMarkdown(w io.Writer) error {
 	t := r.Totals
 	p := &textfmt.Printer{W: w}
-	verdict := "✅ PASS"
+	verdict := textfmt.PassIcon(true) + " PASS"
 	if len(r.Problems) > 0 {
-		verdict = fmt.Sprintf("❌ FAIL — %d problem(s)", len(r.Problems))
+		verdict = fmt.Sprintf("%s FAIL — %d problem(s)", textfmt.PassIcon(false), len(r.Problems))
 	}
 	p.F("## weightaudit inspect: %s\n\n", verdict)
 	p.F("`%s`: %s, %d file(s), %s, headers %s", r.Source, r.Format, t.Files, textfmt.Bytes(t.FileBytes), textfmt.Bytes(t.HeaderBytes))
@@ -288,7 +287,7 @@ func (r *InspectReport) WriteJUnit(w io.Writer) error {
 	idx := junit.Case{Name: InspectIndex, ClassName: class}
 	switch {
 	case len(r.Problems) > 0:
-		idx.Failure = &junit.Failure{Message: fmt.Sprintf("%d problem(s); the first: %s", len(r.Problems), r.Problems[0]), Text: strings.Join(r.Problems, "\n")}
+		idx.Failure = junit.FailureOf("problem", r.Problems)
 	case r.Format != checkpoint.FormatSafetensors:
 		idx.Skipped = &junit.Skipped{Message: fmt.Sprintf("not applicable: a %s checkpoint has no safetensors index", r.Format)}
 	default:

@@ -202,9 +202,7 @@ func auditLayerGroups(ls []LayerAudit) []layerGroup[LayerAudit] {
 // WriteMarkdown writes the report as Markdown for a CI step summary.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	p := &textfmt.Printer{W: w}
-	icon := map[string]string{"PASS": "✅", "FAIL": "❌", "SKIP": "➖", "INCOMPLETE": "➖"}
-	verdict := strings.ToUpper(r.Verdict)
-	p.F("## %s %s\n\n", icon[verdict], textfmt.MDEscape(r.Headline))
+	p.F("## %s %s\n\n", textfmt.Icon(r.Verdict), textfmt.MDEscape(r.Headline))
 	if r.Error != "" {
 		p.F("Source `%s`: %s.\n", r.Source, textfmt.MDEscape(r.Error))
 		return p.Err
@@ -221,7 +219,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	p.F("| | check | level | detail |\n| --- | --- | --- | --- |\n")
 	for _, c := range r.Checks {
-		p.F("| %s | `%s` | %s | %s |\n", icon[c.status()], c.ID, c.Level, textfmt.MDEscape(c.Detail))
+		p.F("| %s | `%s` | %s | %s |\n", textfmt.Icon(c.status()), c.ID, c.Level, textfmt.MDEscape(c.Detail))
 	}
 	p.F("\n| params | tallied | predicted |\n| --- | ---: | ---: |\n")
 	p.F("| total | %s | %s |\n| active | %s | %s |\n", textfmt.Count(r.Params.Total), textfmt.Count(r.Params.PredictedTotal), textfmt.Count(r.Params.Active), textfmt.Count(r.Params.PredictedActive))

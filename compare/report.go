@@ -136,11 +136,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		if i == maxRows {
 			break
 		}
-		icon := "✅"
-		if !x.Pass {
-			icon = "❌"
-		}
-		p.F("| %s | %s | `%s` | `%s` | %s→%s | %.3g | %.3g | %.6f | %s |\n", icon, x.Role, x.A, x.B, x.TypeA, x.TypeB, x.RelRMS, x.Bound, x.Cosine, textfmt.MDEscape(x.Diagnosis))
+		p.F("| %s | %s | `%s` | `%s` | %s→%s | %.3g | %.3g | %.6f | %s |\n", textfmt.PassIcon(x.Pass), x.Role, x.A, x.B, x.TypeA, x.TypeB, x.RelRMS, x.Bound, x.Cosine, textfmt.MDEscape(x.Diagnosis))
 	}
 	for _, f := range r.Metadata {
 		p.F("\n- metadata: %s", textfmt.MDEscape(f.Message))
@@ -190,7 +186,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		for _, f := range r.Metadata {
 			msgs = append(msgs, f.Message)
 		}
-		meta.Failure = &junit.Failure{Message: fmt.Sprintf("%d metadata finding(s); the first: %s", len(msgs), msgs[0]), Text: strings.Join(msgs, "\n")}
+		meta.Failure = junit.FailureOf("metadata finding", msgs)
 	}
 	s.Add(meta)
 	return junit.Write(w, s)

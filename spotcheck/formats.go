@@ -130,11 +130,10 @@ func (s *Result) expertList(i int, ids []int) string {
 // read.
 func (s *Result) WriteMarkdown(w io.Writer) error {
 	p := &textfmt.Printer{W: w}
-	icon := map[bool]string{true: "✅", false: "❌"}
-	p.F("## %s spot-check %s %s\n\n", icon[s.Passes()], s.what(), textfmt.Verdict(s.Passes()))
+	p.F("## %s spot-check %s %s\n\n", textfmt.PassIcon(s.Passes()), s.what(), textfmt.Verdict(s.Passes()))
 	p.F("`%s` (%s), tokens %v.\n\n| | check | detail |\n| --- | --- | --- |\n", s.Source, s.Family, s.Tokens)
 	for _, c := range s.checks() {
-		p.F("| %s | `%s` | %s |\n", icon[c.pass], c.id, strings.ReplaceAll(c.detail, "|", `\|`))
+		p.F("| %s | `%s` | %s |\n", textfmt.PassIcon(c.pass), c.id, strings.ReplaceAll(c.detail, "|", `\|`))
 	}
 	if len(s.Experts) > 0 {
 		p.F("\n| token | experts (weight) |\n| ---: | --- |\n")

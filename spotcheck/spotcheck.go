@@ -59,12 +59,12 @@ type Result struct {
 	// could not be compared: a row not finite on either path, or a
 	// float64 row of zeros where the float32 one is not. SPOT-PRECISION
 	// fails when any is: agreement was not shown for them.
-	NotCompared int `json:"not_compared"`
-	OutputNorms   []float64   `json:"output_norms"` // per token, the L2 norm of its output row
-	Dead          []Dead      `json:"dead"`         // signs of a dead block, in the order Run met them; empty (not nil) when none
-	Seconds       float64     `json:"seconds"`
-	Started       time.Time   `json:"started,omitzero"` // when Run began
-	Output        []float32   `json:"-"`
+	NotCompared int       `json:"not_compared"`
+	OutputNorms []float64 `json:"output_norms"` // per token, the L2 norm of its output row
+	Dead        []Dead    `json:"dead"`         // signs of a dead block, in the order Run met them; empty (not nil) when none
+	Seconds     float64   `json:"seconds"`
+	Started     time.Time `json:"started,omitzero"` // when Run began
+	Output      []float32 `json:"-"`
 }
 
 // SchemaVersion is the version of the JSON Schema of [Result]

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/weightaudit/weightaudit/internal/junit"
 	"github.com/weightaudit/weightaudit/internal/outfmt"
@@ -46,7 +45,7 @@ const (
 // most 40) and the per-layer summary folded away.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	p := &textfmt.Printer{W: w}
-	p.F("## %s %s\n\n", verdictIcon(r.Verdict), textfmt.MDEscape(r.Headline))
+	p.F("## %s %s\n\n", textfmt.Icon(r.Verdict), textfmt.MDEscape(r.Headline))
 	p.F("`%s`: %s, %d file(s), %d tensor(s); read %s of %s in %.2f s.\n\n",
 		r.Source, r.Format, r.Totals.Files, r.Totals.Tensors, textfmt.Bytes(r.Totals.BytesRead), textfmt.Bytes(r.Totals.Bytes), r.Seconds)
 	p.F("| file | size | sha256 | status |\n| --- | ---: | --- | --- |\n")
@@ -122,7 +121,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		for i, f := range fs {
 			lines[i] = f.Check + ": " + findingLine(f)
 		}
-		c.Failure = &junit.Failure{Message: fmt.Sprintf("%d finding(s); the first: %s", len(fs), lines[0]), Text: strings.Join(lines, "\n")}
+		c.Failure = junit.FailureOf("finding", lines)
 	}
 	for _, f := range r.Files {
 		c := junit.Case{Name: CaseFile + " " + f.Name, ClassName: class, SystemOut: fileLine(f)}
@@ -177,7 +176,7 @@ func findingLine(f Finding) string {
 // 40; the JSON and JUnit reports list them all).
 func (r *DiffReport) WriteMarkdown(w io.Writer) error {
 	p := &textfmt.Printer{W: w}
-	p.F("## %s %s\n\n", verdictIcon(r.Verdict), r.headline())
+	p.F("## %s %s\n\n", textfmt.Icon(r.Verdict), r.headline())
 	p.F("- a: `%s`\n- b: `%s`\n", r.A, r.B)
 	rows := r.differences()
 	if len(rows) > 0 {
@@ -265,14 +264,4 @@ func (r *DiffReport) differences() []diffRow {
 		rows = append(rows, diffRow{"changed", c.Name, a, b})
 	}
 	return rows
-}
-
-func verdictIcon(v string) string {
-	switch v {
-	case "pass":
-		return "✅"
-	case "fail":
-		return "❌"
-	}
-	return "➖"
 }

@@ -15,6 +15,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -62,6 +63,13 @@ type Skipped struct {
 type Failure struct {
 	Message string `xml:"message,attr"`
 	Text    string `xml:",chardata"`
+}
+
+// FailureOf returns the failure of a case that found lines (at least
+// one): its message counts them and quotes the first, "3 finding(s); the
+// first: …", with what naming them; its text lists them all, a line each.
+func FailureOf(what string, lines []string) *Failure {
+	return &Failure{Message: fmt.Sprintf("%d %s(s); the first: %s", len(lines), what, lines[0]), Text: strings.Join(lines, "\n")}
 }
 
 // Add appends c to the suite and counts it.

@@ -23,6 +23,21 @@ func Verdict(pass bool) string {
 	return "FAIL"
 }
 
+// Icon is the Markdown reports' mark of a verdict or check status: ✅ for
+// pass, ❌ for fail (in any case), ➖ for the rest (skip, incomplete).
+func Icon(status string) string {
+	switch strings.ToLower(status) {
+	case "pass":
+		return "✅"
+	case "fail":
+		return "❌"
+	}
+	return "➖"
+}
+
+// PassIcon is [Icon] of [Verdict](pass).
+func PassIcon(pass bool) string { return Icon(Verdict(pass)) }
+
 // WriteJSON writes v as JSON indented by two spaces, ending in a newline.
 func WriteJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

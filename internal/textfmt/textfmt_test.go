@@ -72,3 +72,14 @@ func TestMarkdownCells(t *testing.T) {
 		t.Errorf(`MDCode("") = %q, want ""`, got)
 	}
 }
+
+func TestIcon(t *testing.T) {
+	for status, want := range map[string]string{"pass": "✅", "PASS": "✅", "fail": "❌", "FAIL": "❌", "skip": "➖", "SKIP": "➖", "incomplete": "➖", "": "➖"} {
+		if got := textfmt.Icon(status); got != want {
+			t.Errorf("Icon(%q) = %q, want %q", status, got, want)
+		}
+	}
+	if textfmt.PassIcon(true) != "✅" || textfmt.PassIcon(false) != "❌" {
+		t.Errorf("PassIcon: %q, %q", textfmt.PassIcon(true), textfmt.PassIcon(false))
+	}
+}
