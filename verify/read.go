@@ -117,9 +117,10 @@ func (v *verifier) plan() {
 		}
 		vc := checks[k]
 		if vc == nil {
-			vc = checkFor(v.ck.Format, t.DType)
 			if k.scales {
 				vc = checkForScales(t.DType, k.e8m0)
+			} else {
+				vc = checkFor(v.ck.Format, t.DType)
 			}
 			checks[k] = vc
 		}
