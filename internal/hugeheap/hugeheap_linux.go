@@ -24,6 +24,7 @@ func init() {
 // huge pages: "always [madvise] never", the mode in brackets.
 const thpEnabled = "/sys/kernel/mm/transparent_hugepage/enabled"
 
+// modeAllows reports whether the kernel's mode lets advice take effect.
 func modeAllows() bool {
 	fd, err := syscall.Open(thpEnabled, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
@@ -36,6 +37,8 @@ func modeAllows() bool {
 	return contains(mode, "[always]") || contains(mode, "[madvise]")
 }
 
+// contains is strings.Contains, which the package does without (see
+// disabled).
 func contains(s, sub string) bool {
 	for i := 0; i+len(sub) <= len(s); i++ {
 		if s[i:i+len(sub)] == sub {
