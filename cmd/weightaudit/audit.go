@@ -73,7 +73,7 @@ It exits 1 when a check failed; the report says which and why.`,
 				// CI reporters expect a document whatever happened: the
 				// machine-readable formats get one saying why there is no
 				// report (a broken artifact, or a run that could not end).
-				machine := slices.DeleteFunc(outs, func(o reportOut[*audit.Report]) bool { return o.name == "table" })
+				machine := slices.DeleteFunc(slices.Clone(outs), func(o reportOut[*audit.Report]) bool { return o.name == "table" })
 				if code := classify(err); len(machine) > 0 && (code == exitProblems || code == exitRetry) {
 					source := builtin
 					if len(args) == 1 {
