@@ -77,22 +77,40 @@ type ManifestTensor struct {
 	SHA256 string  `json:"sha256,omitempty"` // of the tensor's bytes as stored
 }
 
+// ToolCommit is the VCS revision of a build that could not record it in its
+// build information (cmd/weightaudit sets it from its -X main.commit, the
+// stamp of a build in a linked git worktree); ToolVersion names it when the
+// build information has none.
+var ToolCommit string
+
 // ToolVersion names this program and its version for manifests:
 // "weightaudit v1.2.3", or "weightaudit (devel)" for a build from a work
-// tree (with the VCS revision when the build recorded it).
+// tree, with the first 12 digits of its VCS revision when the build
+// recorded one or [ToolCommit] is set.
 func ToolVersion() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "weightaudit (unknown)"
 	}
+	return toolVersion(bi, ToolCommit)
+}
+
+func toolVersion(bi *debug.BuildInfo, ldCommit string) string {
 	v := bi.Main.Version
 	if v == "" {
 		v = "(devel)"
 	}
+	if v != "(devel)" {
+		return "weightaudit " + v
+	}
+	rev := ldCommit
 	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && v == "(devel)" {
-			v += " " + s.Value[:min(12, len(s.Value))]
+		if s.Key == "vcs.revision" {
+			rev = s.Value
 		}
+	}
+	if rev != "" {
+		v += " " + rev[:min(12, len(rev))]
 	}
 	return "weightaudit " + v
 }

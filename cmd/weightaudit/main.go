@@ -11,9 +11,11 @@ import (
 
 	// Huge pages for the heap from early in initialization (see its doc).
 	_ "github.com/weightaudit/weightaudit/internal/hugeheap"
+	"github.com/weightaudit/weightaudit/verify"
 )
 
 func main() {
+	verify.ToolCommit = commit // manifests name the commit too
 	log.SetFlags(0)
 	log.SetPrefix("weightaudit: ")
 	// SIGTERM (a CI job cancelled, a container stopped) ends a run as
