@@ -62,7 +62,7 @@ func planPage(p *cost.Plan) *htmlreport.Page {
 		if m.Fits || m.Hardware.MemoryBytes == 0 {
 			split = splitText(m)
 		}
-		mt.Rows = append(mt.Rows, []string{m.Hardware.Name, count(m.Hardware.MemoryBytes), yesNo(m.Fits), count(m.Devices), count(m.MinFree), signedBytes(m.MinFree), split})
+		mt.Rows = append(mt.Rows, []string{m.Hardware.Name, count(m.Hardware.MemoryBytes), yesNo(m.Fits), count(m.Devices), count(m.MinFree), textfmt.Bytes(m.MinFree), split})
 		for i, s := range m.Split {
 			dt.Rows = append(dt.Rows, []string{m.Hardware.Name, fmt.Sprint(i + 1), deviceText(s), count(s.WeightBytes), count(s.KVBytes), count(s.Total), count(s.Free)})
 		}
@@ -286,13 +286,4 @@ func planShareCharts(p *cost.Plan) htmlreport.Section {
 		s.Charts = append(s.Charts, c)
 	}
 	return s
-}
-
-// signedBytes is [textfmt.Bytes] for a count that may be negative (a
-// shortfall): "−34.00 GiB".
-func signedBytes(n int64) string {
-	if n < 0 && n > -1<<63 {
-		return "−" + textfmt.Bytes(-n)
-	}
-	return textfmt.Bytes(n)
 }

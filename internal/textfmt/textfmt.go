@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 )
 
@@ -94,20 +93,23 @@ func Params(n int64) string {
 
 // Bytes formats a byte count in binary units: 437.89 GiB.
 func Bytes(n int64) string {
-	if n < 0 && n != math.MinInt64 {
-		return "-" + Bytes(-n) // a shortfall: the magnitude in its unit
+	sign, mag := "", uint64(n)
+	if n < 0 {
+		// A shortfall: the magnitude in its unit, with an ASCII minus in
+		// every format (-math.MinInt64 overflows int64, not uint64).
+		sign, mag = "-", -uint64(n)
 	}
 	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
-	f := float64(n)
+	f := float64(mag)
 	i := 0
 	for f >= 1024 && i < len(units)-1 {
 		f /= 1024
 		i++
 	}
 	if i == 0 {
-		return fmt.Sprintf("%d B", n)
+		return fmt.Sprintf("%s%d B", sign, mag)
 	}
-	return fmt.Sprintf("%.2f %s", f, units[i])
+	return fmt.Sprintf("%s%.2f %s", sign, f, units[i])
 }
 
 // MDEscape escapes s for a Markdown table cell: its pipes.

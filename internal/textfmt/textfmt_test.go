@@ -34,6 +34,21 @@ func TestNumbers(t *testing.T) {
 	}
 }
 
+// TestBytesNegative: a shortfall (plan's least free of a machine that does
+// not fit) is its magnitude in its unit with an ASCII minus, as a positive
+// count is formatted; the most negative int64 too (2^63 / 2^50 = 8192).
+func TestBytesNegative(t *testing.T) {
+	for n, want := range map[int64]string{
+		-36_511_426_560: "-34.00 GiB", // 36511426560 / 2^30 = 34.0039
+		-1000:           "-1000 B",
+		-1 << 63:        "-8192.00 PiB",
+	} {
+		if got := textfmt.Bytes(n); got != want {
+			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
 type failWriter struct{ n int }
 
 func (f *failWriter) Write(p []byte) (int, error) {
