@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/weightaudit/weightaudit/internal/half"
 	"github.com/weightaudit/weightaudit/safetensors"
 )
 
@@ -34,9 +35,9 @@ func DecodeFP8Block(dst []float32, codes []byte, dtype safetensors.DType, scales
 	if blockCols < 1 || len(dst) != len(codes) || (len(dst)+blockCols-1)/blockCols != len(scales) {
 		return fmt.Errorf("%d values from %d codes and %d scales of blocks of %d: %w", len(dst), len(codes), len(scales), blockCols, ErrFP8Block)
 	}
-	tab := &fp8E4M3
+	tab := &half.E4M3
 	if dtype == safetensors.F8_E5M2 {
-		tab = &fp8E5M2
+		tab = &half.E5M2
 	}
 	for b, s := range scales {
 		lo, hi := b*blockCols, min((b+1)*blockCols, len(dst))
@@ -52,7 +53,7 @@ func DecodeFP8Block(dst []float32, codes []byte, dtype safetensors.DType, scales
 func decodeFP8Scaled(dst []float32, codes []byte, tab *[256]float32, s float32) {
 	codes = codes[:len(dst)]
 	i := 0
-	if hasE4M3Vec && tab == &fp8E4M3 && len(dst) >= 8 {
+	if hasE4M3Vec && tab == &half.E4M3 && len(dst) >= 8 {
 		i = len(dst) &^ 7
 		e4m3ScaledVec(&dst[0], &codes[0], i, s)
 	}
@@ -63,21 +64,6 @@ func decodeFP8Scaled(dst []float32, codes []byte, tab *[256]float32, s float32) 
 	for ; i < len(dst); i++ {
 		dst[i] = tab[codes[i]] * s
 	}
-}
-
-// fp8E4M3 and fp8E5M2 are the values of every code, as safetensors
-// decodes them.
-var fp8E4M3, fp8E5M2 = fp8Table(safetensors.F8_E4M3), fp8Table(safetensors.F8_E5M2)
-
-func fp8Table(dt safetensors.DType) (t [256]float32) {
-	var codes [256]byte
-	for i := range codes {
-		codes[i] = byte(i)
-	}
-	if err := safetensors.Decode(dt, t[:], codes[:]); err != nil {
-		panic(err) // unreachable: both types decode
-	}
-	return t
 }
 
 // FP8BlockRows reads a block-quantized FP8 weight [out, in] as rows of
