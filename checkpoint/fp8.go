@@ -136,34 +136,22 @@ func (f *FP8BlockRows) loadScales(ctx context.Context) ([]float32, error) {
 
 // ReadRow reads row i's codes into buf (when it holds RowBytes bytes,
 // else into a new buffer) and decodes them, scaled, into dst (Cols
-// values).
+// values): [FP8BlockRows.ReadRows] of one row, read exactly (no read-ahead
+// past a row of a sampled, scattered set).
 func (f *FP8BlockRows) ReadRow(ctx context.Context, i int, dst []float32, buf []byte) error {
-	t := f.m.Tensor()
-	if i < 0 || i >= f.m.Rows() || len(dst) != f.m.Cols() {
-		return fmt.Errorf("tensor %s: row %d of %d into %d elements: %w", t.Name, i, f.m.Rows(), len(dst), ErrFP8Block)
-	}
-	scales, err := f.loadScales(ctx)
-	if err != nil {
-		return err
-	}
-	if int64(len(buf)) != f.m.RowBytes() {
-		buf = make([]byte, f.m.RowBytes())
-	}
-	if err := f.m.r.readAt(ctx, t.File, buf, f.m.off+int64(i)*f.m.rowBytes, true); err != nil {
-		return fmt.Errorf("tensor %s row %d: %w", t.Name, i, err)
-	}
-	sc := f.sm.Cols()
-	br := i / f.block[0]
-	if err := DecodeFP8Block(dst, buf, f.dtype, scales[br*sc:(br+1)*sc], f.block[1]); err != nil {
-		return fmt.Errorf("tensor %s row %d: %w", t.Name, i, err)
-	}
-	return nil
+	return f.readRows(ctx, i, 1, dst, buf, true)
 }
 
 // ReadRows reads the codes of the n rows from i on in one read (into buf
 // when it holds n·RowBytes bytes, else a new buffer) and decodes them,
 // each scaled by its row of blocks, into dst (n·Cols values).
 func (f *FP8BlockRows) ReadRows(ctx context.Context, i, n int, dst []float32, buf []byte) error {
+	return f.readRows(ctx, i, n, dst, buf, false)
+}
+
+// readRows is ReadRows; with exact set, the read goes through
+// [hub.ReadExact] (see [Reader.readAt]).
+func (f *FP8BlockRows) readRows(ctx context.Context, i, n int, dst []float32, buf []byte, exact bool) error {
 	t, c := f.m.Tensor(), f.m.Cols()
 	if i < 0 || n < 1 || i+n > f.m.Rows() || len(dst) != n*c {
 		return fmt.Errorf("tensor %s: rows %d to %d of %d into %d elements: %w", t.Name, i, i+n, f.m.Rows(), len(dst), ErrFP8Block)
@@ -176,7 +164,7 @@ func (f *FP8BlockRows) ReadRows(ctx context.Context, i, n int, dst []float32, bu
 	if int64(len(buf)) != int64(n)*rb {
 		buf = make([]byte, int64(n)*rb)
 	}
-	if err := f.m.r.ReadAt(ctx, t.File, buf, f.m.off+int64(i)*rb); err != nil {
+	if err := f.m.r.readAt(ctx, t.File, buf, f.m.off+int64(i)*rb, exact); err != nil {
 		return fmt.Errorf("tensor %s rows %d to %d: %w", t.Name, i, i+n, err)
 	}
 	sc := f.sm.Cols()
