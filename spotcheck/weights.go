@@ -59,11 +59,7 @@ func newWeights(ck *checkpoint.Checkpoint, spec arch.Spec) (*weights, error) {
 	isScales := func(r arch.Role, t *checkpoint.Tensor) bool {
 		return r.Part == arch.PartCompanion && strings.HasSuffix(t.Name, "_scales")
 	}
-	byName := map[string]*checkpoint.Tensor{}
 	for i, r := range roles {
-		if r.Known && isScales(r, &inv.Tensors[i]) {
-			byName[inv.Tensors[i].Name] = &inv.Tensors[i]
-		}
 		if r.Known && r.Part == arch.PartCompanion {
 			w.companions[inv.Tensors[i].Name] = &inv.Tensors[i]
 		}
@@ -78,7 +74,8 @@ func newWeights(ck *checkpoint.Checkpoint, spec arch.Spec) (*weights, error) {
 			w.packing[t] = r.Packing
 		}
 		if r.Packing == arch.PackMXFP4 {
-			if sc, ok := byName[strings.TrimSuffix(t.Name, "_blocks")+"_scales"]; ok {
+			// A companion named …_scales is a scales tensor (isScales).
+			if sc, ok := w.companions[strings.TrimSuffix(t.Name, "_blocks")+"_scales"]; ok {
 				w.scales[t] = sc
 			}
 		}
