@@ -174,6 +174,15 @@ func YaRNMetadata(arch string, y *YaRN) []gguf.KV {
 	return kvs
 }
 
+// RopeObject is the object of a config.json that names the RoPE scaling:
+// rope_scaling when it names a kind, else transformers 5's rope_parameters.
+func RopeObject(scaling, parameters json.RawMessage) json.RawMessage {
+	if RopeKind(scaling) != "" {
+		return scaling
+	}
+	return parameters
+}
+
 // RopeScalingOf is the spot-check's RoPE scaling for a config's
 // rope_scaling object raw: none for no object (or rope_type "default"),
 // YaRN as transformers computes it ([YaRN.Scaling]; a config read from

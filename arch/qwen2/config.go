@@ -250,11 +250,7 @@ func Tiny() *Config {
 	}
 }
 
-// ropeObject is the object that names the RoPE scaling: rope_scaling,
-// else transformers 5's rope_parameters.
+// ropeObject is the object that names the RoPE scaling ([arch.RopeObject]).
 func (c *Config) ropeObject() json.RawMessage {
-	if arch.RopeKind(c.RopeScaling) != "" {
-		return c.RopeScaling
-	}
-	return c.RopeParameters
+	return arch.RopeObject(c.RopeScaling, c.RopeParameters)
 }

@@ -229,11 +229,7 @@ func (c *Config) quant() arch.Quant {
 	return q
 }
 
-// ropeObject is the object that names the RoPE scaling: rope_scaling,
-// else transformers 5's rope_parameters.
+// ropeObject is the object that names the RoPE scaling ([arch.RopeObject]).
 func (c *Config) ropeObject() json.RawMessage {
-	if arch.RopeKind(c.RopeScaling) != "" {
-		return c.RopeScaling
-	}
-	return c.RopeParameters
+	return arch.RopeObject(c.RopeScaling, c.RopeParameters)
 }
