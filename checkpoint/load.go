@@ -72,6 +72,7 @@ type loadOptions struct {
 	partial  bool
 	listing  bool
 	progress func(read, planned int)
+	index    func(size int64)
 }
 
 // LoadOption configures [Load].
@@ -143,6 +144,16 @@ func WithProgress(f func(read, planned int)) LoadOption {
 	}
 }
 
+// WithIndexSize makes Load call f with the size of the safetensors index
+// it chose, before it reads it (never for a checkpoint without one): a CLI
+// sizes its heap for the load by it. The default, nil, calls nothing.
+func WithIndexSize(f func(size int64)) LoadOption {
+	return func(o *loadOptions) error {
+		o.index = f
+		return nil
+	}
+}
+
 // Load finds the model files of src, reads every header concurrently and
 // validates each file and the set (index against shards, split parts
 // against each other). It never reads tensor data. A malformed file is an
@@ -159,7 +170,7 @@ func Load(ctx context.Context, src hub.Source, opts ...LoadOption) (*Checkpoint,
 	if err != nil {
 		return nil, err
 	}
-	l := &loader{src: src, jobs: o.jobs, partial: o.partial, listing: o.listing, progress: o.progress, sizes: map[string]int64{}}
+	l := &loader{src: src, jobs: o.jobs, partial: o.partial, listing: o.listing, progress: o.progress, indexSize: o.index, sizes: map[string]int64{}}
 	for _, f := range files {
 		l.sizes[f.Name] = f.Size
 		if !strings.Contains(f.Name, "/") {
@@ -205,7 +216,8 @@ type loader struct {
 	names atomic.Pointer[safetensors.Index]
 
 	progress      func(read, planned int)
-	read, planned atomic.Int64 // headers, for progress
+	indexSize     func(size int64) // WithIndexSize
+	read, planned atomic.Int64     // headers, for progress
 }
 
 // plan adds n headers to those the loader will read and tells progress.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -174,4 +175,50 @@ func (g *gateSource) Open(ctx context.Context, name string) (hub.File, error) {
 		g.once.Do(func() { close(g.opened) })
 	}
 	return g.Source.Open(ctx, name)
+}
+
+// TestWithIndexSize checks that the hook hears the size of the index the
+// loader reads, whatever its name, once and before the index is read, and
+// nothing of a checkpoint without an index.
+func TestWithIndexSize(t *testing.T) {
+	dir := filepath.Join("..", "testdata", "tiny", "hf-f32")
+	fi, err := os.Stat(filepath.Join(dir, "model.safetensors.index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		index string // what the index is named; "" drops it
+		calls []int64
+	}{
+		{"the usual name", "model.safetensors.index.json", []int64{fi.Size()}},
+		{"another index name", "model.fp32.safetensors.index.json", []int64{fi.Size()}},
+		{"no index", "", nil},
+	} {
+		m := hub.NewMem("hf-f32")
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := e.Name()
+			if name == "model.safetensors.index.json" {
+				if name = tt.index; name == "" {
+					continue
+				}
+			}
+			m.Add(name, bytes.NewReader(data), int64(len(data)))
+		}
+		var calls []int64
+		if _, err := checkpoint.Load(context.Background(), m, checkpoint.WithIndexSize(func(n int64) { calls = append(calls, n) })); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if !slices.Equal(calls, tt.calls) {
+			t.Errorf("%s: hook called with %v, want %v", tt.name, calls, tt.calls)
+		}
+	}
 }

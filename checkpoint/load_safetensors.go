@@ -41,6 +41,9 @@ func (l *loader) loadIndexed(ctx context.Context, ck *Checkpoint, name string) e
 	var ix *safetensors.Index
 	var ixErr error
 	indexDone := make(chan struct{})
+	if l.indexSize != nil {
+		l.indexSize(l.sizes[name])
+	}
 	readIndex := func() {
 		defer close(indexDone)
 		if ix, ixErr = l.readIndex(ctx, name); ixErr != nil {

@@ -2,10 +2,8 @@ package main
 
 import (
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -47,15 +45,15 @@ const (
 
 var reserveOnce sync.Once
 
-// reserveHeap prepares the heap for reading the local source arg, when
-// that is a checkpoint with a large safetensors index: it grows the heap
-// by the estimate in one step, has that memory backed by huge pages, and
-// frees it for the allocations of the load, which the runtime places at
-// the lowest free addresses, in it. Once a process; nothing for anything
-// else, or where huge pages are off (GODEBUG=disablethp=1, the kernel's
-// mode "never").
-func reserveHeap(arg string) {
-	n := heapPerIndexByte * indexSize(arg)
+// reserveHeap prepares the heap for a local load whose safetensors index
+// is indexBytes long (see checkpoint.WithIndexSize), when that is large:
+// it grows the heap by the estimate in one step, has that memory backed
+// by huge pages, and frees it for the allocations of the load, which the
+// runtime places at the lowest free addresses, in it. Once a process;
+// nothing for a small index, or where huge pages are off
+// (GODEBUG=disablethp=1, the kernel's mode "never").
+func reserveHeap(indexBytes int64) {
+	n := heapPerIndexByte * indexBytes
 	if n < minReserve || !hugeheap.Available() {
 		return
 	}
@@ -70,19 +68,3 @@ func reserveHeap(arg string) {
 // grow allocates n bytes, which the runtime takes from fresh heap and
 // leaves untouched, and advises them; they are garbage once it returns.
 func grow(n int) { hugeheap.Advise(make([]byte, n)) }
-
-// indexSize returns the size of the safetensors index of the local
-// checkpoint arg (an index file, or a folder holding
-// model.safetensors.index.json), 0 when there is none.
-func indexSize(arg string) int64 {
-	fi, err := os.Stat(arg)
-	if err == nil && fi.IsDir() {
-		fi, err = os.Stat(filepath.Join(arg, "model.safetensors.index.json"))
-	} else if !strings.HasSuffix(arg, ".index.json") {
-		return 0
-	}
-	if err != nil || !fi.Mode().IsRegular() {
-		return 0
-	}
-	return fi.Size()
-}

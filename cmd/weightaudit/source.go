@@ -67,11 +67,11 @@ func load(cmd *cobra.Command, args []string, builtin string, jobs int, opts ...c
 	if j, ok := src.(interface{ Jobs() int }); ok && !cmd.Flags().Changed("jobs") && j.Jobs() > 0 {
 		jobs = j.Jobs()
 	}
-	if _, remote := hub.SourceStats(src); !remote && builtin == "" {
-		reserveHeap(args[0])
-	}
 	bar := newHeadersBar(cmd)
 	opts = append(opts, headerProgress(bar)...)
+	if _, remote := hub.SourceStats(src); !remote && builtin == "" {
+		opts = append(opts, checkpoint.WithIndexSize(reserveHeap)) // a local index's size sizes the heap
+	}
 	ck, err := checkpoint.Load(cmd.Context(), src, append([]checkpoint.LoadOption{checkpoint.WithJobs(jobs), checkpoint.WithFocus(focus)}, opts...)...)
 	bar.Stop()
 	if err != nil {
