@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"strings"
 	"time"
+
+	"github.com/weightaudit/weightaudit/internal/interrupt"
 )
 
 // ErrUnsupportedSource is returned by [Resolve] for a SOURCE form this build
@@ -35,6 +37,12 @@ func Resolve(spec string, opts ...ResolveOption) (src Source, focus string, err 
 	}
 	if spec == "" {
 		return nil, "", errors.New("empty source")
+	}
+	if remoteSpec(spec) {
+		// A remote source can stall for as long as its deadline
+		// allows: from here a signal cancels the run (see package
+		// interrupt; nothing happens unless the program asked for it).
+		interrupt.Arm()
 	}
 	if strings.HasPrefix(spec, "oci://") {
 		s, err := NewOCI(spec, OCIOptions{HeaderCache: o.cache, BlobStore: o.blobs, ReadHeader: o.readHeader,
@@ -74,6 +82,17 @@ func Resolve(spec string, opts ...ResolveOption) (src Source, focus string, err 
 		}
 	}
 	return src, focus, err
+}
+
+// remoteSpec reports whether spec names a remote source: a registry, an
+// Ollama model (whose blobs may come from a registry) or the Hub.
+func remoteSpec(spec string) bool {
+	for _, scheme := range []string{"oci://", "ollama://", "hf://", "https://", "http://"} {
+		if strings.HasPrefix(spec, scheme) {
+			return true
+		}
+	}
+	return false
 }
 
 // schemeHint returns the SOURCE the user probably meant when spec, no

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+	"github.com/weightaudit/weightaudit/internal/interrupt"
 	"github.com/weightaudit/weightaudit/internal/termui"
 )
 
@@ -57,6 +58,13 @@ the architecture predicts.`,
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		if headerOnly(cmd) && os.Getenv("GOMEMLIMIT") == "" {
 			debug.SetMemoryLimit(headerMemoryLimit)
+		}
+		if !headerOnly(cmd) && cmd.Name() != "version" {
+			// A run that reads tensor data lasts long enough to be
+			// interrupted on purpose: from here a signal cancels it
+			// (header-only runs catch signals once they go to the
+			// network or write a file; see package interrupt).
+			interrupt.Arm()
 		}
 		var err error
 		if table, err = decorateTable(cmd, out, stdout); table != nil {

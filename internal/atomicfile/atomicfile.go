@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/weightaudit/weightaudit/internal/interrupt"
 )
 
 // ErrNotRegular is returned by [WriteTarget] for a folder.
@@ -22,6 +24,7 @@ var ErrNotRegular = errors.New("not a regular file")
 // never followed or opened (a cache's entries stay in its folder): a path
 // a user named for an output goes through [WriteTarget] instead.
 func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err error) {
+	interrupt.Arm() // a signal from here on cancels the run instead of ending it with tmp behind
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package atomicfile_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/weightaudit/weightaudit/internal/atomicfile"
+	"github.com/weightaudit/weightaudit/internal/interrupt"
 )
 
 func TestWrite(t *testing.T) {
@@ -39,5 +41,21 @@ func TestWrite(t *testing.T) {
 	}
 	if info, _ := os.Stat(path); info.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v, want 0600", info.Mode().Perm())
+	}
+}
+
+// TestWriteArmsInterrupts: Write catches SIGINT and SIGTERM before it
+// creates the temporary file (see package interrupt).
+func TestWriteArmsInterrupts(t *testing.T) {
+	_, stop := interrupt.Context(context.Background())
+	defer stop()
+	if interrupt.Armed() {
+		t.Fatal("armed before anything was written")
+	}
+	if err := atomicfile.Write(filepath.Join(t.TempDir(), "f"), 0o644, func(w io.Writer) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !interrupt.Armed() {
+		t.Error("the temporary file was created with signals not caught")
 	}
 }
