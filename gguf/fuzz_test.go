@@ -47,6 +47,14 @@ func FuzzRead(f *testing.F) {
 		if err == nil {
 			checkLean(t, file, lean)
 		}
+		// Not hashing them changes nothing else either.
+		bare, bareErr := readBytes(b, gguf.WithKeptArrayLen(1), gguf.WithoutDroppedHash())
+		if (err == nil) != (bareErr == nil) || err != nil && err.Error() != bareErr.Error() {
+			t.Fatalf("Read with WithoutDroppedHash: error %v, want %v", bareErr, err)
+		}
+		if err == nil {
+			checkLean(t, file, bare)
+		}
 		if err != nil {
 			if e := checkFormatError(err, int64(len(b))); e != nil {
 				t.Fatal(e)

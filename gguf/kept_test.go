@@ -130,6 +130,46 @@ func TestKeptArrayLenEqual(t *testing.T) {
 	}
 }
 
+// TestWithoutDroppedHash: arrays not kept and not hashed are read as
+// hashed ones are, through any buffer, but equal no other array: not
+// themselves, not the same array hashed.
+func TestWithoutDroppedHash(t *testing.T) {
+	hashed, err := readBytes(keptFile(t, -1), gguf.WithKeptArrayLen(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, buf := range []int{16, 64 << 10} {
+		bare, err := readBytes(keptFile(t, -1), gguf.WithKeptArrayLen(0), gguf.WithoutDroppedHash(), gguf.WithBufferSize(buf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bare.DataOffset != hashed.DataOffset || len(bare.KVs) != len(hashed.KVs) || len(bare.Tensors) != len(hashed.Tensors) {
+			t.Fatalf("buffer %d: DataOffset %d, %d KVs, %d tensors; want %d, %d, %d", buf,
+				bare.DataOffset, len(bare.KVs), len(bare.Tensors), hashed.DataOffset, len(hashed.KVs), len(hashed.Tensors))
+		}
+		dropped := 0
+		for i, kv := range bare.KVs {
+			h := hashed.KVs[i]
+			if kv.Key != h.Key || kv.Value.Type() != h.Value.Type() || kv.Value.Len() != h.Value.Len() || kv.Value.Kept() != h.Value.Kept() {
+				t.Errorf("buffer %d: kv %d is %q (%v), want %q (%v)", buf, i, kv.Key, kv.Value, h.Key, h.Value)
+			}
+			if kv.Value.Kept() {
+				if !kv.Value.Equal(h.Value) {
+					t.Errorf("buffer %d: %q = %v, want %v", buf, kv.Key, kv.Value, h.Value)
+				}
+				continue
+			}
+			dropped++
+			if kv.Value.Equal(kv.Value) || kv.Value.Equal(h.Value) || h.Value.Equal(kv.Value) {
+				t.Errorf("buffer %d: %q, not hashed, equals an array", buf, kv.Key)
+			}
+		}
+		if dropped == 0 {
+			t.Fatal("no array was dropped")
+		}
+	}
+}
+
 // TestKeptArrayLenChecks: an array not kept is checked as one kept is: the
 // same error, at the same offset, for a bad bool, an over-long string and
 // a truncated array.
@@ -160,6 +200,10 @@ func TestKeptArrayLenChecks(t *testing.T) {
 			_, got := readBytes(c.file, append(c.opts, gguf.WithKeptArrayLen(1))...)
 			if got == nil || got.Error() != want.Error() {
 				t.Errorf("not kept: error %v, want %v", got, want)
+			}
+			_, got = readBytes(c.file, append(c.opts, gguf.WithKeptArrayLen(1), gguf.WithoutDroppedHash())...)
+			if got == nil || got.Error() != want.Error() {
+				t.Errorf("not kept, not hashed: error %v, want %v", got, want)
 			}
 		})
 	}

@@ -268,7 +268,7 @@ func (rd *reader) array(depth int) (Value, error) {
 	case !keep:
 		err = rd.dropElems(a)
 	case elem == ValueString:
-		err = rd.stringElems(a, nil)
+		err = rd.stringElems(a, false, nil)
 	case elem == ValueArray:
 		if rd.nested += int64(n); rd.nested > maxNestedArrays {
 			return Value{}, errAt(countOff, "array: %w: more than %d arrays inside arrays in the header", ErrLimit, maxNestedArrays)
@@ -332,14 +332,18 @@ func checkBools(b []byte, start int64, first int) error {
 var dropSeed = maphash.MakeSeed()
 
 // dropElems reads and checks the a.n elements of a, an array of strings or
-// of fixed-size values, keeping only a hash of their encoding.
+// of fixed-size values, keeping only a hash of their encoding (or nothing,
+// under WithoutDroppedHash).
 func (rd *reader) dropElems(a *array) error {
 	a.dropped = true
-	var h maphash.Hash
-	h.SetSeed(dropSeed)
-	defer func() { a.sum = h.Sum64() }()
+	var h *maphash.Hash
+	if !rd.o.unhashed {
+		h = new(maphash.Hash)
+		h.SetSeed(dropSeed)
+		defer func() { a.sum, a.hashed = h.Sum64(), true }()
+	}
 	if a.elem == ValueString {
-		return rd.stringElems(a, &h)
+		return rd.stringElems(a, true, h)
 	}
 	size := int(a.elem.fixedSize())
 	for i := 0; i < a.n; {
@@ -355,18 +359,21 @@ func (rd *reader) dropElems(a *array) error {
 				return err
 			}
 		}
-		h.Write(b)
+		if h != nil {
+			h.Write(b)
+		}
 		i += k
 	}
 	return nil
 }
 
-// stringElems reads a.n strings into one blob, or, with drop, into drop: their
-// encoding, lengths and bytes. It parses whole windows of the read buffer at a
+// stringElems reads a.n strings into one blob, or, with drop, reads and
+// checks them keeping only their encoding's hash in h (lengths and bytes;
+// nothing when h is nil). It parses whole windows of the read buffer at a
 // time, so a typical token costs no call and no allocation.
-func (rd *reader) stringElems(a *array, drop *maphash.Hash) error {
+func (rd *reader) stringElems(a *array, drop bool, h *maphash.Hash) error {
 	var sb strings.Builder
-	if drop == nil {
+	if !drop {
 		a.ends = make([]uint32, 0, min(a.n, preallocMax))
 		// Room for 16 bytes a string, as the bytes left allow: more than
 		// a vocabulary's tokens and merges take (7 to 11 on average), so
@@ -393,15 +400,15 @@ func (rd *reader) stringElems(a *array, drop *maphash.Hash) error {
 				rd.consume(p)
 				return errAt(rd.off, "element %d: %w: length %d, at most %d allowed", i, ErrLimit, n, maxLen)
 			}
-			if drop == nil {
+			if !drop {
 				sb.Write(w[p+8 : p+8+int(n)])
 				a.addEnd(sb.Len())
 			}
 			p += 8 + int(n)
 			i++
 		}
-		if drop != nil {
-			drop.Write(w[:p])
+		if h != nil {
+			h.Write(w[:p])
 		}
 		rd.consume(p)
 		if i == a.n || rd.br.Buffered() < 8 {
@@ -413,14 +420,17 @@ func (rd *reader) stringElems(a *array, drop *maphash.Hash) error {
 			return prefix(err, "element %d", i)
 		}
 		var to io.Writer = &sb
-		if drop != nil {
-			to = drop
-			drop.Write(binary.LittleEndian.AppendUint64(nil, uint64(n)))
+		switch {
+		case drop && h != nil:
+			to = h
+			h.Write(binary.LittleEndian.AppendUint64(nil, uint64(n)))
+		case drop:
+			to = io.Discard
 		}
 		if err := rd.copyTo(to, n, "string"); err != nil {
 			return prefix(err, "element %d", i)
 		}
-		if drop == nil {
+		if !drop {
 			a.addEnd(sb.Len())
 		}
 		i++

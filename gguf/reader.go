@@ -220,7 +220,8 @@ func (r *reader) str(what string, maxLen int64) (string, error) {
 }
 
 // copyTo writes the next n bytes (n <= r.remaining()) to sb, a
-// strings.Builder or a hash that never fails, in buffer-sized pieces.
+// strings.Builder, a hash or io.Discard, which never fail, in buffer-sized
+// pieces.
 func (r *reader) copyTo(sb io.Writer, n int64, what string) error {
 	for n > 0 {
 		k := int(min(n, int64(r.bufSize)))

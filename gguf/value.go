@@ -36,8 +36,10 @@ type array struct {
 
 	// An array read under WithKeptArrayLen with more elements than it
 	// keeps holds none of raw, blob, ends or vals: only elem, n and sum,
-	// a hash of its encoded elements.
+	// a hash of its encoded elements (unless read under
+	// WithoutDroppedHash: then hashed is false).
 	dropped bool
+	hashed  bool
 	sum     uint64
 }
 
@@ -369,7 +371,8 @@ func (v Value) Any() any {
 // Two arrays whose elements were not kept ([Value.Kept]) are compared by
 // their element types, lengths and a 64-bit hash of their encoded elements,
 // seeded at random for each process (so no input can be made to collide on
-// purpose); such an array never equals one whose elements were kept.
+// purpose); such an array never equals one whose elements were kept, nor
+// one read under [WithoutDroppedHash], which has no hash.
 func (v Value) Equal(w Value) bool {
 	if v.typ != w.typ {
 		return false
@@ -381,7 +384,7 @@ func (v Value) Equal(w Value) bool {
 		return false
 	}
 	if !v.Kept() {
-		return v.arr.sum == w.arr.sum
+		return v.arr.hashed && w.arr.hashed && v.arr.sum == w.arr.sum
 	}
 	for i := range v.Len() {
 		if !v.Elem(i).Equal(w.Elem(i)) {
