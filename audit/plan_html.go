@@ -149,6 +149,11 @@ func planContexts(p *cost.Plan) []int64 {
 	return slices.Compact(out)
 }
 
+// chartTolerance is how far apart (relative) two of the memory charts'
+// lines may be and still be drawn as one: 1%, half a pixel on their log
+// axes.
+const chartTolerance = 0.01
+
 // planMemoryChart draws the memory the devices hold and the whole run's
 // against the context length, with each machine's capacity on the most
 // devices the plan tries, and beside it the K and V caches at their
@@ -193,7 +198,7 @@ func planMemoryChart(p *cost.Plan) htmlreport.Section {
 	}
 	x0, x1 := float64(ctxs[0]), float64(ctxs[len(ctxs)-1])
 	total := htmlreport.Lines{Title: "Memory against context length", XLabel: "context length (tokens)", YLabel: "GiB", LogX: true, LogY: true, Width: 460, Height: 270, LegendLeft: true,
-		Lines: lines(left)}
+		Lines: htmlreport.MergeCoinciding(lines(left), " = ", chartTolerance)} // all offloaded: "offloaded ≈ total"
 	if p.Offloaded.Total > 0 {
 		var levels []capacity
 		n := p.MaxDevices() // not 0: AtContext needs what MaxDevices reads
@@ -205,7 +210,7 @@ func planMemoryChart(p *cost.Plan) htmlreport.Section {
 	}
 	s.AddLines(total)
 	s.AddLines(htmlreport.Lines{Title: "KV cache against context length", XLabel: "context length (tokens)", YLabel: "GiB", LogX: true, LogY: true, Width: 370, Height: 270, LegendLeft: true,
-		Lines: lines(right)})
+		Lines: htmlreport.MergeCoinciding(lines(right), " = ", chartTolerance)}) // "K f16 = V f16"
 	if p.Offloaded.Total > 0 {
 		l := devicesChart(p, ctxs, plans)
 		for _, m := range p.Machines {
@@ -213,6 +218,7 @@ func planMemoryChart(p *cost.Plan) htmlreport.Section {
 				s.Notes = append(s.Notes, fmt.Sprintf("%s: %d devices hold the offloaded part at no context from %d on.", m.Hardware.Name, p.MaxDevices(), ctxs[0]))
 			}
 		}
+		l.Lines = htmlreport.MergeCoinciding(l.Lines, ", ", 0) // machines that need the same devices at every context
 		s.AddLines(l)
 		s.Caption += fmt.Sprintf(" Below: the fewest devices of each machine that hold the offloaded part, at each context; a line ends where %d no longer do.", p.MaxDevices())
 	}

@@ -104,3 +104,45 @@ func TestPlanDevicesChart(t *testing.T) {
 		}
 	}
 }
+
+// The memory charts of the built-in Qwen3-235B-A22B draw a line once
+// where two coincide: everything offloaded, the offloaded part is the
+// total but for the token embeddings llama.cpp keeps in host RAM (1.2 GB
+// of 470 GB: "offloaded ≈ total"); a K cache of the V cache's type is the
+// same size ("K f16 = V f16"). Partly offloaded, or with K and V of
+// different types, each line has its own legend entry.
+func TestPlanMemoryChartCoinciding(t *testing.T) {
+	r := runBuiltin(t, "safetensors")
+	w, err := cost.InventoryLayerWeights(r.basis.spec, r.basis.inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		gpuLayers     int64
+		cacheV        string
+		want, wantNot []string
+	}{
+		{-1, "f16", []string{">offloaded ≈ total<", ">K f16 = V f16<"}, []string{">offloaded<", ">total<", ">K f16<"}},
+		{40, "q8_0", []string{">offloaded<", ">total<", ">K f16<", ">V q8_0<"}, []string{" = ", " ≈ "}},
+	} {
+		p, err := cost.NewPlan(r.basis.spec, w, cost.PlanOptions{Ctx: 32768, GPULayers: tt.gpuLayers, Devices: 8, CacheK: "f16", CacheV: tt.cacheV}, cost.HardwarePresets())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := planMemoryChart(p)
+		if len(s.Charts) < 2 {
+			t.Fatalf("gpu-layers %d: %d charts, notes %q", tt.gpuLayers, len(s.Charts), s.Notes)
+		}
+		svg := string(s.Charts[0].SVG()) + string(s.Charts[1].SVG())
+		for _, w := range tt.want {
+			if !strings.Contains(svg, w) {
+				t.Errorf("gpu-layers %d, V %s: no legend entry %s", tt.gpuLayers, tt.cacheV, w)
+			}
+		}
+		for _, w := range tt.wantNot {
+			if strings.Contains(svg, w) {
+				t.Errorf("gpu-layers %d, V %s: legend entry %s drawn", tt.gpuLayers, tt.cacheV, w)
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
 )
 
 // ErrChart is wrapped by the errors of the chart builders: data a chart
@@ -239,6 +240,67 @@ type Line struct {
 	Dashed    bool
 	Label     string
 	LabelLeft bool
+}
+
+// MergeCoinciding returns lines with those that coincide drawn once, in
+// the first one's place and colour, under their names joined: with sep
+// when they pass through the same points, with " ≈ " when they differ
+// at no point by more than tol (relative: |a−b| ≤ tol·max(|a|, |b|)),
+// which on a chart's scale draws them on top of each other. Only plain
+// legend lines merge, not dashed ones or lines labelled at their end.
+// Drawn twice, the later line hides the earlier, and its legend entry
+// names a line nobody can see: the offloaded part that is nearly the
+// whole total ("offloaded ≈ total"), a K cache the size of the V cache
+// ("K f16 = V f16"), machines that need the same devices.
+func MergeCoinciding(lines []Line, sep string, tol float64) []Line {
+	out := make([]Line, 0, len(lines))
+	merged := make([]bool, len(lines))
+	for i, l := range lines {
+		if merged[i] {
+			continue
+		}
+		for j := i + 1; j < len(lines); j++ {
+			if merged[j] {
+				continue
+			}
+			switch coincide(l, lines[j], tol) {
+			case exactly:
+				l.Name += sep + lines[j].Name
+			case nearly:
+				l.Name += " ≈ " + lines[j].Name
+			default:
+				continue
+			}
+			merged[j] = true
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// How two lines coincide.
+const (
+	apart = iota
+	nearly
+	exactly
+)
+
+// coincide says how a and b, if both are plain legend lines through the
+// same x, coincide: at every point exactly, within tol, or not.
+func coincide(a, b Line, tol float64) int {
+	plain := func(l Line) bool { return !l.Dashed && l.Label == "" }
+	if !plain(a) || !plain(b) || !slices.Equal(a.X, b.X) || len(a.Y) != len(b.Y) {
+		return apart
+	}
+	if slices.Equal(a.Y, b.Y) {
+		return exactly
+	}
+	for i, y := range a.Y {
+		if !(math.Abs(y-b.Y[i]) <= tol*max(math.Abs(y), math.Abs(b.Y[i]))) {
+			return apart
+		}
+	}
+	return nearly
 }
 
 // Mark is a set of points drawn as symbols, named in the legend: defects

@@ -3,6 +3,7 @@ package htmlreport
 import (
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -90,5 +91,49 @@ func TestCompact(t *testing.T) {
 		if got := compact(tt.v); got != tt.want {
 			t.Errorf("compact(%v) = %q, want %q", tt.v, got, tt.want)
 		}
+	}
+}
+
+// MergeCoinciding draws lines that pass through the same points (or
+// within the tolerance) once, under their names joined, in the first
+// one's place and colour; lines that differ anywhere by more, dashed
+// reference lines and lines labelled at their end stay as they are.
+func TestMergeCoinciding(t *testing.T) {
+	x := []float64{1, 2, 4}
+	line := func(name string, color int, y ...float64) Line {
+		return Line{Name: name, Color: color, X: x, Y: y}
+	}
+	dashed := line("cap", 5, 1, 2, 3)
+	dashed.Dashed = true
+	labelled := line("level", 6, 1, 2, 3)
+	labelled.Label = "80 GB"
+	in := []Line{
+		line("a", 0, 1, 2, 3),
+		line("b", 1, 1, 2, 4),
+		line("c", 2, 1, 2, 3),
+		dashed,
+		labelled,
+		line("d", 3, 1, 2, 4),
+		line("e", 4, 1, 2),
+		line("f", 7, 1.005, 2, 2.98), // within 1% of a and c
+		line("g", 8, 1.02, 2, 3),     // 2% off at one point
+	}
+	got := MergeCoinciding(in, " = ", 0.01)
+	var names []string
+	var colors []int
+	for _, l := range got {
+		names, colors = append(names, l.Name), append(colors, l.Color)
+	}
+	if want := []string{"a = c ≈ f", "b = d", "cap", "level", "e", "g"}; !slices.Equal(names, want) {
+		t.Errorf("names %q, want %q", names, want)
+	}
+	if want := []int{0, 1, 5, 6, 4, 8}; !slices.Equal(colors, want) {
+		t.Errorf("colours %v, want %v", colors, want)
+	}
+	if in[0].Name != "a" {
+		t.Errorf("the input's first line was renamed %q", in[0].Name)
+	}
+	if got := MergeCoinciding(in[:3], ", ", 0); len(got) != 2 || got[0].Name != "a, c" {
+		t.Errorf("with sep \", \" and no tolerance: %v", got)
 	}
 }
