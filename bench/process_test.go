@@ -57,10 +57,20 @@ func build(b *testing.B, dir, module, pkg string) string {
 // pythonInterpreter returns the path of the interpreter python3 runs: the
 // binary itself, not a version manager's shim (pyenv's takes 0.3 s to
 // start one), so that the baseline is the script's cost.
+// pythonInterpreter returns the Python the baseline script runs with:
+// WEIGHTAUDIT_BENCH_PYTHON, else the distribution's /usr/bin/python3,
+// else python3 on PATH, resolved to its executable (a pyenv shim is a
+// shell script). Which Python matters: a pyenv build here starts in
+// 99 ms, Debian's in 28 ms (python3 -c pass), which moves the script from
+// 85 to 131 ms.
 func pythonInterpreter() (string, error) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		return "", err
+	python := os.Getenv("WEIGHTAUDIT_BENCH_PYTHON")
+	if python == "" {
+		if _, err := os.Stat("/usr/bin/python3"); err == nil {
+			python = "/usr/bin/python3"
+		} else if python, err = exec.LookPath("python3"); err != nil {
+			return "", err
+		}
 	}
 	out, err := exec.Command(python, "-c", "import sys; print(sys.executable)").Output()
 	if err != nil {
@@ -69,11 +79,6 @@ func pythonInterpreter() (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// runProcess runs name with args b.N times, its output discarded, and
-// reports the CPU time (user and system) and the page faults (minor: fresh
-// memory and mapped file pages, 12-15 µs each on the 2-core VMs this
-// was tuned on) of a run besides its wall time. (Not the peak RSS: wait4
-// reports the largest of the child and the process that forked it.)
 func runProcess(b *testing.B, env []string, name string, args ...string) {
 	b.Helper()
 	var cpu time.Duration
@@ -98,11 +103,13 @@ func runProcess(b *testing.B, env []string, name string, args ...string) {
 // the same run the baselines the issue names:
 //   - safetensors: the 118 shards of Qwen3-235B-A22B in BF16, against a
 //     15-line Python script reading each header with json.loads and
-//     summing the shapes (skipped without python3);
+//     summing the shapes (skipped without python3; which Python, see
+//     pythonInterpreter);
 //   - gguf: its Q4_K_M in one file (a 5 MB header, 151,936-token
 //     vocabulary), against gguf-parser-go v0.28.1 with UseMMap (its fast
 //     mode), as a process (cmd/ggufmmap) and in process;
-//   - start: `weightaudit version`, what starting the binary costs.
+//   - start: `weightaudit version`, what starting the binary costs, and
+//     `python3 -c pass`, what starting the script's interpreter costs.
 //
 // With WEIGHTAUDIT_BENCH_BASE set to another weightaudit binary (a build
 // of an earlier commit), it runs too, as weightaudit-base: before and
@@ -131,10 +138,20 @@ func BenchmarkInspectProcess(b *testing.B) {
 		b.Run("safetensors/"+name, func(b *testing.B) { runProcess(b, env, bin, "inspect", hf) })
 		b.Run("gguf/"+name, func(b *testing.B) { runProcess(b, env, bin, "inspect", gguf) })
 	}
+	python, pyErr := pythonInterpreter()
+	if pyErr == nil {
+		version, _ := exec.Command(python, "--version").CombinedOutput()
+		b.Logf("baseline script run by %s (%s)", python, strings.TrimSpace(string(version)))
+	}
+	b.Run("start/python", func(b *testing.B) {
+		if pyErr != nil {
+			b.Skip("no python3: ", pyErr)
+		}
+		runProcess(b, env, python, "-c", "pass")
+	})
 	b.Run("safetensors/python-json", func(b *testing.B) {
-		python, err := pythonInterpreter()
-		if err != nil {
-			b.Skip("no python3: ", err)
+		if pyErr != nil {
+			b.Skip("no python3: ", pyErr)
 		}
 		runProcess(b, env, python, script, hf)
 	})
