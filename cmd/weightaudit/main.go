@@ -19,9 +19,9 @@ func main() {
 	log.SetPrefix("weightaudit: ")
 	// SIGTERM (a CI job cancelled, a container stopped) ends a run as
 	// SIGINT does: partial reports are marked incomplete, exit 2. Runs
-	// catch them once they read tensor data, go to the network or write
-	// a file: a header-only run on local files, milliseconds long, ends
-	// as any program does (see package interrupt).
+	// catch them once they read tensor data, go to the network, write a
+	// file or draw progress: a header-only run on local files,
+	// milliseconds long, ends as any program does (see package interrupt).
 	ctx, stop := interrupt.Context(context.Background())
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

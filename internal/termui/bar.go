@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/weightaudit/weightaudit/internal/interrupt"
 	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
@@ -71,6 +72,9 @@ func NewBar(w io.Writer, label string, unit Unit, total int64) *Bar {
 		for {
 			select {
 			case <-t.C:
+				// A run showing progress is one a person may stop:
+				// from now on a signal cancels it (package interrupt).
+				interrupt.Arm()
 				drawMu.Lock()
 				b.drawLocked()
 				drawMu.Unlock()

@@ -2,10 +2,12 @@ package termui
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/weightaudit/weightaudit/internal/interrupt"
 	"github.com/weightaudit/weightaudit/internal/termui/ptytest"
 )
 
@@ -45,6 +47,25 @@ func TestBarOnTerminalOnly(t *testing.T) {
 	nilBar.AddFile("x", 1)
 	nilBar.SetTotal(1)
 	nilBar.Stop()
+}
+
+// TestBarArmsInterrupts: once a bar is drawn the run catches SIGINT and
+// SIGTERM (package interrupt): a person watching it may stop it, and the
+// run then ends as an interrupted one, not killed mid-line.
+func TestBarArmsInterrupts(t *testing.T) {
+	_, stop := interrupt.Context(context.Background())
+	defer stop()
+	tty, read := openPTY(t, 60)
+	b := NewBar(tty, "headers", "files", 10)
+	if interrupt.Armed() {
+		t.Fatal("armed before the bar was drawn")
+	}
+	b.Add(3)
+	waitFor(t, read, "3 / 10 files")
+	b.Stop()
+	if !interrupt.Armed() {
+		t.Error("the bar was drawn with signals not caught")
+	}
 }
 
 // TestPrintlnKeepsBarApart writes notices from several goroutines while a
