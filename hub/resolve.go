@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,7 +61,7 @@ func Resolve(spec string, opts ...ResolveOption) (src Source, focus string, err 
 		}
 		return s, "", nil
 	}
-	for _, scheme := range []string{"hf://", "https://", "http://"} {
+	for _, scheme := range hubSchemes {
 		if strings.HasPrefix(spec, scheme) {
 			opts, err := HFOptionsFromEnv(nil)
 			if err != nil {
@@ -84,15 +85,14 @@ func Resolve(spec string, opts ...ResolveOption) (src Source, focus string, err 
 	return src, focus, err
 }
 
+// hubSchemes begin a Hugging Face Hub SOURCE.
+var hubSchemes = []string{"hf://", "https://", "http://"}
+
 // remoteSpec reports whether spec names a remote source: a registry, an
 // Ollama model (whose blobs may come from a registry) or the Hub.
 func remoteSpec(spec string) bool {
-	for _, scheme := range []string{"oci://", "ollama://", "hf://", "https://", "http://"} {
-		if strings.HasPrefix(spec, scheme) {
-			return true
-		}
-	}
-	return false
+	return strings.HasPrefix(spec, "oci://") || strings.HasPrefix(spec, "ollama://") ||
+		slices.ContainsFunc(hubSchemes, func(scheme string) bool { return strings.HasPrefix(spec, scheme) })
 }
 
 // schemeHint returns the SOURCE the user probably meant when spec, no
