@@ -241,6 +241,16 @@ func getBytes(n int) []byte {
 	return make([]byte, n)
 }
 
+// putFloats and putBytes give a buffer back to its pool. The pool holds
+// a pointer to their own copy of the slice header: a pointer to a field
+// that is then cleared (the view's) would hand the next taker an empty
+// slice, written under it by another goroutine.
+func putFloats(f []float32) {
+	if cap(f) > 0 {
+		floatPool.Put(&f)
+	}
+}
+
 func putBytes(b []byte) {
 	if cap(b) > 0 {
 		bytePool.Put(&b)
@@ -249,9 +259,7 @@ func putBytes(b []byte) {
 
 // release returns the view's chunk buffers to the pools.
 func (v *view) release() {
-	if cap(v.cache) > 0 {
-		floatPool.Put(&v.cache)
-	}
+	putFloats(v.cache)
 	putBytes(v.cacheBuf)
 	v.cache, v.cacheBuf = nil, nil
 }
