@@ -23,6 +23,9 @@ func TestReserveHeapFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes a 118-shard layout and starts child processes")
 	}
+	if raceEnabled {
+		t.Skip("the race detector's shadow memory takes most of the page faults")
+	}
 	if b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil || !strings.Contains(string(b), "[madvise]") {
 		t.Skipf("transparent huge pages not in madvise mode (%q, %v): advice changes nothing to compare", b, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/weightaudit/weightaudit/internal/interrupt"
@@ -19,6 +20,11 @@ import (
 // collection). GOMEMLIMIT overrides it. Commands that read tensor data
 // hold buffers of their own size and keep Go's default.
 const headerMemoryLimit = 192 << 20
+
+// addTemplateFuncs gives cobra's templates versionText, once: the
+// functions are global to cobra, and tests run the command line in
+// parallel.
+var addTemplateFuncs = sync.OnceFunc(func() { cobra.AddTemplateFunc("versionText", versionText) })
 
 // run executes the command line args, writing results to stdout and
 // messages to stderr.
@@ -35,7 +41,7 @@ the architecture predicts.`,
 		// only then (Version need only be set for cobra to add the flag).
 		Version: "-",
 	}
-	cobra.AddTemplateFunc("versionText", versionText)
+	addTemplateFuncs()
 	root.SetVersionTemplate("{{versionText}}")
 	root.PersistentFlags().Bool("no-cache", false,
 		"remote sources neither read nor write the header cache nor read the blob store (in $WEIGHTAUDIT_CACHE, default weightaudit in the user cache folder)")
