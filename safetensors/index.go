@@ -266,7 +266,12 @@ func (p *indexParser) weightMap() error {
 	p.haveWM = true
 	ix := p.ix
 	ix.init(int(min(st.size/64, MaxIndexEntries)))
-	lastName, last := "\x00", uint32(0) // the last shard named; no shard is called "\x00"
+	// The last shard named, once there is one. (Not a sentinel name: JSON
+	// can spell any string, "\u0000" too, and a shard name equal to it
+	// skipped the checks and the table.)
+	var lastName string
+	var last uint32
+	haveLast := false
 	for !done {
 		var name, shard string
 		var keyPos, valPos int
@@ -308,7 +313,7 @@ func (p *indexParser) weightMap() error {
 		if ix.Len() >= MaxIndexEntries {
 			return fail(keyPos, ErrLimit, "weight_map has more than %d tensors", MaxIndexEntries)
 		}
-		if shard != lastName { // runs of entries name one shard
+		if !haveLast || shard != lastName { // runs of entries name one shard
 			n, ok := p.shards[shard]
 			if !ok {
 				if why := unsafeShardName(shard); why != "" {
@@ -318,7 +323,7 @@ func (p *indexParser) weightMap() error {
 				n = ix.addShard(stored)
 				p.shards[stored] = n
 			}
-			lastName, last = ix.shards[n], n
+			lastName, last, haveLast = ix.shards[n], n, true
 		}
 		// One hash per entry: the table takes the name unless it is there.
 		if !ix.add(p.names.copy(name), last) {

@@ -98,6 +98,9 @@ var indexParseTests = []indexParseTest{
 	{name: "shard with drive", in: `{"weight_map":{"a":"C:x"}}`, err: safetensors.ErrUnsafePath, at: `"C`, field: `tensor "a"`},
 	{name: "shard with NUL", in: `{"weight_map":{"a":"x\u0000"}}`, err: safetensors.ErrUnsafePath, at: `"x`, field: `tensor "a"`},
 	{name: "empty shard", in: `{"weight_map":{"a":""}}`, err: safetensors.ErrUnsafePath, at: `""`, field: `tensor "a"`},
+	// A NUL alone once matched the parser's "no shard yet" sentinel: the
+	// entry skipped the checks and pointed at no shard (found by FuzzParseIndex).
+	{name: "shard a NUL alone", in: `{"weight_map":{"a":"\u0000"}}`, err: safetensors.ErrUnsafePath, at: `"\u0000"`, field: `tensor "a"`},
 	{name: "dot shard", in: `{"weight_map":{"a":"."}}`, err: safetensors.ErrUnsafePath, at: `"."`, field: `tensor "a"`},
 	{name: "negative total_size", in: `{"metadata":{"total_size":-1},"weight_map":{}}`, err: safetensors.ErrSchema, at: `-1`, field: `key "metadata.total_size"`},
 	{name: "fractional total_size", in: `{"metadata":{"total_size":1.5},"weight_map":{}}`, err: safetensors.ErrSchema, at: `1.5`, field: `key "metadata.total_size"`},
