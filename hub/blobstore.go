@@ -12,7 +12,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/weightaudit/weightaudit/internal/interrupt"
+	"github.com/weightaudit/weightaudit/internal/atomicfile"
 	"github.com/weightaudit/weightaudit/internal/safefs"
 )
 
@@ -208,8 +208,7 @@ func (s *BlobStore) Create(digest string, size int64) (*BlobWriter, error) {
 	if s.present(filepath.Join(s.sub(), h), size) {
 		return nil, nil
 	}
-	interrupt.Arm() // a signal from here on cancels the run instead of ending it with tmp behind
-	tmp, err := os.CreateTemp(s.sub(), ".tmp-"+h[:12]+"-*")
+	tmp, err := atomicfile.CreateTemp(s.sub(), ".tmp-"+h[:12]+"-*")
 	if err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}

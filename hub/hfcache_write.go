@@ -15,7 +15,6 @@ import (
 	"sync"
 
 	"github.com/weightaudit/weightaudit/internal/atomicfile"
-	"github.com/weightaudit/weightaudit/internal/interrupt"
 	"github.com/weightaudit/weightaudit/internal/safefs"
 )
 
@@ -132,8 +131,7 @@ func (w *HFCacheWriter) Create(name string, size int64, sha256sum string) (*HFCa
 	if err := w.mkdirInside(blobs); err != nil {
 		return nil, err
 	}
-	interrupt.Arm() // a signal from here on cancels the run instead of ending it with tmp behind
-	tmp, err := os.CreateTemp(blobs, ".weightaudit-*.incomplete")
+	tmp, err := atomicfile.CreateTemp(blobs, ".weightaudit-*.incomplete")
 	if err != nil {
 		return nil, fmt.Errorf("hf cache: %w", err)
 	}

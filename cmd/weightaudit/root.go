@@ -62,10 +62,11 @@ the architecture predicts.`,
 	defer debug.SetMemoryLimit(prevLimit)
 	var table *termui.Writer // the table's lines on a terminal, fitted and coloured
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
-		if headerOnly(cmd) && os.Getenv("GOMEMLIMIT") == "" {
+		headers := headerOnly(cmd)
+		if headers && os.Getenv("GOMEMLIMIT") == "" {
 			debug.SetMemoryLimit(headerMemoryLimit)
 		}
-		if !headerOnly(cmd) && cmd.Name() != "version" {
+		if !headers && cmd.Name() != "version" {
 			// A run that reads tensor data lasts long enough to be
 			// interrupted on purpose: from here a signal cancels it
 			// (header-only runs catch signals once they go to the

@@ -24,8 +24,7 @@ var ErrNotRegular = errors.New("not a regular file")
 // never followed or opened (a cache's entries stay in its folder): a path
 // a user named for an output goes through [WriteTarget] instead.
 func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err error) {
-	interrupt.Arm() // a signal from here on cancels the run instead of ending it with tmp behind
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	tmp, err := CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
@@ -52,6 +51,15 @@ func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err err
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// CreateTemp is os.CreateTemp for a temporary file the program removes or
+// renames when done (Write's, a cache's incomplete entry): it first makes
+// SIGINT and SIGTERM cancel the run instead of ending the process with the
+// file behind (interrupt.Arm; nothing unless the program catches them).
+func CreateTemp(dir, pattern string) (*os.File, error) {
+	interrupt.Arm()
+	return os.CreateTemp(dir, pattern)
 }
 
 // WriteTarget writes what fill writes to a path the user named for an

@@ -7,9 +7,10 @@
 // In a run that lasts 20 ms (a GGUF header, `version`) that is 1 to 2 ms
 // of the process's time on a small VM. So catching starts only when a
 // run can be interrupted on purpose or leave something behind: at the
-// first [Arm], which the atomic writer and the caches call before they
-// create a file, a progress bar when it is first drawn, and the command
-// before it reads tensor data or goes to the network. (A timer that armed after a grace period would cost a
+// first [Arm], which atomicfile.CreateTemp calls (every temporary file of
+// the atomic writer and the caches is made there), a progress bar when it
+// is first drawn, and the command before it reads tensor data or goes to
+// the network. (A timer that armed after a grace period would cost a
 // thread of its own: the runtime starts one to watch it.) A signal before
 // that ends the process as it does during the Go runtime's start-up,
 // before main: with nothing written.
