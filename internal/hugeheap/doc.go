@@ -13,7 +13,9 @@
 // chunk the runtime mapped at start-up and collapses the pages already
 // touched there into huge pages (MADV_HUGEPAGE, MADV_COLLAPSE): the
 // allocations of the packages' initialization and of a small run land
-// there. The package imports nothing but syscall and unsafe, so that it
+// there. Where the runtime started the heap too close to that chunk's end
+// to leave a small run 2 MiB, the next chunk is mapped and advised too.
+// The package imports nothing but syscall and unsafe, so that it
 // initializes early, before most of the others allocate. Heap the runtime
 // grows into later is mapped afresh, without the advice: [Advise] is for a
 // caller that makes it grow by a large allocation on purpose (see

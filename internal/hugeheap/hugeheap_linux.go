@@ -10,15 +10,75 @@ const madvCollapse = 25
 
 var getenv = syscall.Getenv
 
-// start is a heap allocation made at initialization: it lies in the chunk
-// the runtime mapped at start-up.
-var start = new([64]byte)
-
 func init() {
-	if !disabled() {
-		advise(uintptr(unsafe.Pointer(start))&^(chunk-1), chunk, true)
+	if !disabled() && modeAllows() {
+		used, room, spilled = prepare()
 	}
 }
+
+// headroom is the free heap in advised memory that initialization leaves
+// for the run: a header audit of a large GGUF file allocates about 1.3 MB
+// after this package's init.
+const headroom = 2 << 20
+
+var (
+	// For the tests: the end of the memory initialization used, where the
+	// heap's free memory begins after it, and whether prepare moved that
+	// on to the next chunk.
+	used, room uintptr
+	spilled    bool
+	// spill holds prepare's filler while its address is taken: a package
+	// variable, so that the compiler puts it on the heap.
+	spill []byte
+)
+
+// prepare has the heap continue, from where initialization has got it,
+// in memory advised for huge pages, with at least headroom bytes of it
+// mapped: it advises the chunk (the unit in which the runtime maps heap)
+// that the heap's top lies in, and collapses the pages already touched
+// there into huge pages.
+//
+// Since Go 1.26 the runtime starts the heap at a random page of its
+// start-up chunk (the pages below are marked in use for good), so a
+// uniformly random part of that chunk is lost, and a small run often
+// outgrows what is left. The runtime then maps the next chunk afresh,
+// without advice, and every page of it costs a fault: ~110 of them (1.5
+// to 2 ms) for a GGUF header audit, in about half of all runs. When less
+// than headroom is left, prepare has the runtime map the next chunk now,
+// by an allocation larger than the rest of the current one, and advises
+// that chunk before anything touches it. The filler is never touched
+// (fresh memory is zero already), so it costs address space, not memory,
+// and the first collection frees it.
+func prepare() (used, room uintptr, spilled bool) {
+	// Before the first collection nothing has been freed, and a large
+	// allocation (past the P's page cache, 16 pages) lands on top of the
+	// heap: initialization has used the memory below it.
+	probe := make([]byte, 16*pageSize)
+	used, room = uintptr(unsafe.Pointer(unsafe.SliceData(probe))), end(probe)
+	// Collapse where initialization has touched pages: the spans there
+	// have more room, and the rest of each huge page is then free of
+	// faults too.
+	last := (used - 1) &^ (chunk - 1)
+	advise(last, chunk, true)
+	cur := (room - 1) &^ (chunk - 1)
+	if rest := cur + chunk - room; rest < headroom {
+		spill = make([]byte, rest+pageSize)
+		room = end(spill)
+		spill = nil
+		cur = (room - 1) &^ (chunk - 1)
+		spilled = true
+	}
+	if cur != last {
+		advise(cur, chunk, false)
+	}
+	return used, room, spilled
+}
+
+// pageSize is the runtime's page, the unit of its heap (gc.PageSize).
+const pageSize = 8 << 10
+
+// end is the address just past b.
+func end(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) + uintptr(len(b)) }
 
 // thpEnabled is where Linux says when it backs memory with transparent
 // huge pages: "always [madvise] never", the mode in brackets.

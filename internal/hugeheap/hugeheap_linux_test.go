@@ -2,8 +2,10 @@ package hugeheap
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -98,32 +100,109 @@ func TestAdvise(t *testing.T) {
 	}
 }
 
-// TestStartChunk checks what importing the package does: the heap chunk
-// the runtime mapped at start-up is backed by huge pages (its first one,
-// which initialization had touched, collapsed), and not with
-// GODEBUG=disablethp=1, run as a separate process.
-func TestStartChunk(t *testing.T) {
+// TestInitChunk checks what importing the package does, in fresh
+// processes: the huge page holding the last byte initialization used is
+// backed by a huge page (collapsed); with GODEBUG=disablethp=1, the heap's
+// chunk has none.
+func TestInitChunk(t *testing.T) {
 	needMadviseMode(t)
 	if os.Getenv("HUGEHEAP_TEST_CHILD") == "" {
 		for _, env := range [][]string{{"HUGEHEAP_TEST_CHILD=on"}, {"HUGEHEAP_TEST_CHILD=off", "GODEBUG=disablethp=1"}} {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestStartChunk$", "-test.v")
-			cmd.Env = append(os.Environ(), env...)
-			out, err := cmd.CombinedOutput()
-			if err != nil || !strings.Contains(string(out), "--- PASS: TestStartChunk") {
-				t.Errorf("child %v: %v\n%s", env, err, out)
+			for range 6 { // the heap starts at a random page
+				cmd := exec.Command(os.Args[0], "-test.run=^TestInitChunk$", "-test.v")
+				cmd.Env = append(os.Environ(), env...)
+				out, err := cmd.CombinedOutput()
+				if err != nil || !strings.Contains(string(out), "--- PASS: TestInitChunk") {
+					t.Fatalf("child %v: %v\n%s", env, err, out)
+				}
 			}
 		}
 		return
 	}
-	lo := uintptr(unsafe.Pointer(start)) &^ (chunk - 1)
-	kb := anonHugeKB(t, lo, lo+chunk)
 	if os.Getenv("HUGEHEAP_TEST_CHILD") == "off" {
-		if kb != 0 {
-			t.Errorf("with disablethp=1 the start-up chunk has %d KiB in huge pages, want 0", kb)
+		if used != 0 || room != 0 || spilled {
+			t.Errorf("with disablethp=1: used %#x, room %#x, spilled %v; want none", used, room, spilled)
+		}
+		p := uintptr(unsafe.Pointer(new([64]byte)))
+		if kb := anonHugeKB(t, p&^(chunk-1), p&^(chunk-1)+chunk); kb != 0 {
+			t.Errorf("with disablethp=1 the heap's chunk has %d KiB in huge pages, want 0", kb)
 		}
 		return
 	}
-	if kb < 2048 {
-		t.Errorf("start-up chunk: %d KiB in huge pages, want at least one huge page (2048)", kb)
+	if used == 0 {
+		t.Fatal("prepare did not run")
 	}
+	hp := (used - 1) &^ (hugePage - 1)
+	if kb := anonHugeKB(t, hp, hp+hugePage); kb < 2048 {
+		t.Errorf("huge page %#x, holding the last byte initialization used (%#x): %d KiB in huge pages, want 2048", hp, used-1, kb)
+	}
+}
+
+// advisedMapped reports whether every page of [lo, hi) is mapped
+// read-write in this process and advised for huge pages ("hg" in the
+// VmFlags of its mapping in /proc/self/smaps), and if not, the first page
+// that is not.
+func advisedMapped(t *testing.T, lo, hi uintptr) (uintptr, bool) {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Skip("no /proc/self/smaps: ", err)
+	}
+	type vma struct {
+		lo, hi uintptr
+		ok     bool
+	}
+	var vmas []vma
+	for _, line := range strings.Split(string(b), "\n") {
+		if lo, hi, ok := vmaRange(line); ok {
+			perms := strings.Fields(line)[1]
+			vmas = append(vmas, vma{lo, hi, strings.HasPrefix(perms, "rw")})
+			continue
+		}
+		if flags, ok := strings.CutPrefix(line, "VmFlags:"); ok && len(vmas) > 0 {
+			v := &vmas[len(vmas)-1]
+			v.ok = v.ok && slices.Contains(strings.Fields(flags), "hg")
+		}
+	}
+	for p := lo &^ 4095; p < hi; p += 4096 {
+		i := slices.IndexFunc(vmas, func(v vma) bool { return v.lo <= p && p < v.hi })
+		if i < 0 || !vmas[i].ok {
+			return p, false
+		}
+	}
+	return 0, true
+}
+
+// TestHeadroom checks that initialization leaves the heap headroom bytes
+// of advised memory from where it has got to, wherever the runtime started
+// it: in fresh processes, the range keepHeadroom reports is mapped and
+// advised for huge pages. The runtime starts the heap at a random page of
+// its first chunk, so children run until several of them had to have the
+// next chunk mapped and advised early.
+func TestHeadroom(t *testing.T) {
+	needMadviseMode(t)
+	if os.Getenv("HUGEHEAP_TEST_CHILD") == "headroom" {
+		if room == 0 {
+			t.Fatal("keepHeadroom did not run")
+		}
+		if p, ok := advisedMapped(t, room, room+headroom); !ok {
+			t.Fatalf("headroom [%#x, %#x): page %#x not mapped and advised (spilled %v)",
+				room, room+headroom, p, spilled)
+		}
+		fmt.Printf("spilled=%v\n", spilled)
+		return
+	}
+	runs, spills := 0, 0
+	for ; runs < 60 && spills < 3; runs++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHeadroom$", "-test.v")
+		cmd.Env = append(os.Environ(), "HUGEHEAP_TEST_CHILD=headroom")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestHeadroom") {
+			t.Fatalf("child %d: %v\n%s", runs, err, out)
+		}
+		if strings.Contains(string(out), "spilled=true") {
+			spills++
+		}
+	}
+	t.Logf("%d processes, %d of them had the next chunk mapped at start-up", runs, spills)
 }
