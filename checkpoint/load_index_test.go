@@ -117,12 +117,31 @@ func TestLoadIndexed(t *testing.T) {
 	t.Run("index and shards overlap in time on a remote source", func(t *testing.T) {
 		// The index cannot be opened until a shard has been: a loader
 		// that waited for the index first would stall until the timeout.
-		src := &gateSource{Source: tinyMem(t, "hf-bf16", nil), gated: index, opened: make(chan struct{})}
+		src := remoteGate{newGate(tinyMem(t, "hf-bf16", nil), index)}
 		if _, err := checkpoint.Load(context.Background(), src); err != nil {
 			t.Fatal(err)
 		}
 		if src.timedOut.Load() {
 			t.Error("the index was read before any shard was opened: the reads did not overlap")
+		}
+	})
+	t.Run("a local index is read first, or alongside when asked", func(t *testing.T) {
+		for _, alongside := range []bool{false, true} {
+			src := newGate(tinyMem(t, "hf-bf16", nil), index)
+			var opts []checkpoint.LoadOption
+			if alongside {
+				opts = append(opts, checkpoint.WithIndexAlongside())
+			}
+			ck, err := checkpoint.Load(context.Background(), src, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if overlapped := !src.timedOut.Load(); overlapped != alongside {
+				t.Errorf("WithIndexAlongside %v: a shard opened while the index waited: %v", alongside, overlapped)
+			}
+			if n := len(ck.Inventory().Tensors); n != wantTensors || len(ck.Mismatches) != 0 {
+				t.Errorf("WithIndexAlongside %v: %d tensors, mismatches %v; want %d, none", alongside, n, ck.Mismatches, wantTensors)
+			}
 		}
 	})
 	t.Run("local shards share the index's names", func(t *testing.T) {
@@ -152,8 +171,8 @@ func TestLoadIndexed(t *testing.T) {
 }
 
 // gateSource holds Open of the gated file until another file is opened,
-// or a second has passed. It is a remote source (it has traffic counters,
-// see hub.SourceStats), whose index is read alongside the shards.
+// or a fifth of a second has passed (then timedOut is set). It is a local
+// source; remoteGate is a remote one.
 type gateSource struct {
 	hub.Source
 	gated    string
@@ -162,13 +181,15 @@ type gateSource struct {
 	timedOut atomic.Bool
 }
 
-func (g *gateSource) Stats() hub.Stats { return hub.Stats{} }
+func newGate(src hub.Source, gated string) *gateSource {
+	return &gateSource{Source: src, gated: gated, opened: make(chan struct{})}
+}
 
 func (g *gateSource) Open(ctx context.Context, name string) (hub.File, error) {
 	if name == g.gated {
 		select {
 		case <-g.opened:
-		case <-time.After(time.Second):
+		case <-time.After(200 * time.Millisecond):
 			g.timedOut.Store(true)
 		}
 	} else if strings.HasSuffix(name, ".safetensors") {
@@ -176,6 +197,12 @@ func (g *gateSource) Open(ctx context.Context, name string) (hub.File, error) {
 	}
 	return g.Source.Open(ctx, name)
 }
+
+// remoteGate is a gateSource with traffic counters (see hub.SourceStats):
+// a remote source, whose index is read alongside the shards.
+type remoteGate struct{ *gateSource }
+
+func (remoteGate) Stats() hub.Stats { return hub.Stats{} }
 
 // TestWithIndexSize checks that the hook hears the size of the index the
 // loader reads, whatever its name, once and before the index is read, and

@@ -52,11 +52,11 @@ func (l *loader) loadIndexed(ctx context.Context, ck *Checkpoint, name string) e
 		}
 		l.names.Store(ix) // the shards read from now on share its names
 	}
-	if _, remote := hub.SourceStats(l.src); remote {
-		go readIndex() // its round trips overlap the shards'
+	if _, remote := hub.SourceStats(l.src); remote || l.alongside {
+		go readIndex() // its round trips, or its parse, overlap the shards'
 	} else {
 		// A local index is read first: every shard then shares its
-		// names, which saves more than reading it alongside them does.
+		// names (see WithIndexAlongside).
 		readIndex()
 	}
 	parsed, errs, _ := l.readShards(ctx, dir, guess, false)

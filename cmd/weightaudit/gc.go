@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/weightaudit/weightaudit/checkpoint"
 	"github.com/weightaudit/weightaudit/internal/hugeheap"
 )
 
@@ -44,6 +45,19 @@ const (
 )
 
 var reserveOnce sync.Once
+
+// localLoad returns the options for loading a local checkpoint: a local
+// index's size sizes the heap (reserveHeap), and where the heap is backed
+// by huge pages, so that the names the shards copy cost few page faults,
+// the index is read alongside the shards (see
+// checkpoint.WithIndexAlongside).
+func localLoad() []checkpoint.LoadOption {
+	opts := []checkpoint.LoadOption{checkpoint.WithIndexSize(reserveHeap)}
+	if hugeheap.Available() {
+		opts = append(opts, checkpoint.WithIndexAlongside())
+	}
+	return opts
+}
 
 // reserveHeap prepares the heap for a local load whose safetensors index
 // is indexBytes long (see checkpoint.WithIndexSize), when that is large:

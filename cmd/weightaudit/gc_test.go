@@ -6,10 +6,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/weightaudit/weightaudit/audit/synth"
+	"github.com/weightaudit/weightaudit/checkpoint"
+	"github.com/weightaudit/weightaudit/hub"
+	"github.com/weightaudit/weightaudit/internal/hugeheap"
 )
 
 // TestReserveHeapFaults runs `inspect` of the 118-shard Qwen3-235B-A22B
@@ -57,4 +63,46 @@ func TestReserveHeapFaults(t *testing.T) {
 		t.Errorf("inspect of 118 shards: %d page faults with huge pages, %d without: want at most 70%%", huge, small)
 	}
 	t.Logf("page faults: %d with huge pages, %d without", huge, small)
+}
+
+// TestLocalLoad checks the options a local load gets: with huge pages for
+// the heap, its index is read alongside the shards (a shard is opened
+// while the index's Open is held back); without, first. Either way the
+// checkpoint loads whole.
+func TestLocalLoad(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "tiny", "hf-bf16")
+	src := &heldIndex{Source: hub.NewDir(dir), shardOpened: make(chan struct{})}
+	ck, err := checkpoint.Load(context.Background(), src, localLoad()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alongside := hugeheap.Available(); src.overlapped.Load() != alongside {
+		t.Errorf("huge pages %v: a shard was opened while the index waited: %v", alongside, src.overlapped.Load())
+	}
+	if len(ck.Shards) != 2 || len(ck.Mismatches) != 0 || ck.Index == nil {
+		t.Errorf("loaded %d shards, mismatches %v, index %v; want 2, none, one", len(ck.Shards), ck.Mismatches, ck.Index != nil)
+	}
+}
+
+// heldIndex holds Open of the safetensors index until a shard is opened,
+// for at most a fifth of a second, and records whether one was.
+type heldIndex struct {
+	hub.Source
+	shardOpened chan struct{}
+	once        sync.Once
+	overlapped  atomic.Bool
+}
+
+func (h *heldIndex) Open(ctx context.Context, name string) (hub.File, error) {
+	switch {
+	case strings.HasSuffix(name, ".index.json"):
+		select {
+		case <-h.shardOpened:
+			h.overlapped.Store(true)
+		case <-time.After(200 * time.Millisecond):
+		}
+	case strings.HasSuffix(name, ".safetensors"):
+		h.once.Do(func() { close(h.shardOpened) })
+	}
+	return h.Source.Open(ctx, name)
 }

@@ -70,7 +70,7 @@ func load(cmd *cobra.Command, args []string, builtin string, jobs int, opts ...c
 	bar := newHeadersBar(cmd)
 	opts = append(opts, headerProgress(bar)...)
 	if _, remote := hub.SourceStats(src); !remote && builtin == "" {
-		opts = append(opts, checkpoint.WithIndexSize(reserveHeap)) // a local index's size sizes the heap
+		opts = append(opts, localLoad()...)
 	}
 	ck, err := checkpoint.Load(cmd.Context(), src, append([]checkpoint.LoadOption{checkpoint.WithJobs(jobs), checkpoint.WithFocus(focus)}, opts...)...)
 	bar.Stop()
