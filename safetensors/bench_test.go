@@ -236,3 +236,32 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCheckIndex checks a Qwen3-235B-A22B-shaped index (36,945
+// tensors) against its 118 shards, as inspect does once every header is
+// read; with -cpu 1,2 it compares one core (GOMAXPROCS=1 checks on one)
+// with two.
+func BenchmarkCheckIndex(b *testing.B) {
+	doc := qwenIndex(36945)
+	ix, err := safetensors.ReadIndex(bytes.NewReader(doc), int64(len(doc)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	byShard := map[string][]safetensors.TensorInfo{}
+	var off int64
+	for name, s := range ix.All() {
+		byShard[s] = append(byShard[s], safetensors.TensorInfo{Name: name, DType: safetensors.BF16, Shape: []int64{4096, 1536}, Begin: off, End: off + 4096*1536*2})
+		off += 4096 * 1536 * 2
+	}
+	shards := map[string]*safetensors.File{}
+	for s, ts := range byShard {
+		shards[s] = &safetensors.File{Tensors: ts}
+	}
+	ix.TotalSize = -1
+	b.ReportAllocs()
+	for b.Loop() {
+		if m := safetensors.CheckIndex(ix, shards); m != nil {
+			b.Fatal(m)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -181,24 +182,69 @@ func CheckIndex(ix *Index, shards map[string]*File) []Mismatch {
 // that shard and every indexed tensor was found so, and returns the sum of
 // the tensors' bytes. A name cannot match twice (a shard holds each name
 // once and the index names one shard per tensor), so matches equal to both
-// counts mean the index and shards agree exactly.
+// counts mean the index and shards agree exactly. A checkpoint of many
+// tensors is checked on two cores, half of the shards each: the lookups
+// are most of CheckIndex's time, and it runs after every header is read.
 func indexAgrees(ix *Index, shards map[string]*File) (bool, int64) {
-	var matched, sum int64
+	names := make([]string, 0, len(shards))
+	tensors := 0
 	for s, f := range shards {
 		if f == nil {
 			return false, 0
 		}
+		names = append(names, s)
+		tensors += len(f.Tensors)
+	}
+	var a, b agreement
+	if half := len(names) / 2; tensors >= parallelAgree && half > 0 && runtime.GOMAXPROCS(0) > 1 {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			b = agrees(ix, shards, names[half:])
+		}()
+		a = agrees(ix, shards, names[:half])
+		<-done
+	} else {
+		a, b = agrees(ix, shards, names), agreement{ok: true}
+	}
+	if !a.ok || !b.ok {
+		return false, 0
+	}
+	sum, ok := checked.Add(a.sum, b.sum)
+	if !ok {
+		sum = math.MaxInt64
+	}
+	return a.matched+b.matched == int64(ix.Len()), sum
+}
+
+// parallelAgree is the number of tensors from which indexAgrees checks
+// them on two cores: the 235B layouts have 37,000 to 94,000.
+const parallelAgree = 8192
+
+// agreement is what agrees found of some shards: whether each of their
+// tensors is indexed to its shard, how many there are, and their bytes
+// (math.MaxInt64 when they overflow).
+type agreement struct {
+	ok           bool
+	matched, sum int64
+}
+
+// agrees checks the named shards' tensors against ix (see indexAgrees).
+func agrees(ix *Index, shards map[string]*File, names []string) agreement {
+	r := agreement{ok: true}
+	for _, s := range names {
+		f := shards[s]
 		for i := range f.Tensors {
 			t := &f.Tensors[i]
 			if want, _ := ix.Shard(t.Name); want != s {
-				return false, 0
+				return agreement{}
 			}
-			matched++
+			r.matched++
 			var ok bool
-			if sum, ok = checked.Add(sum, t.Bytes()); !ok {
-				sum = math.MaxInt64
+			if r.sum, ok = checked.Add(r.sum, t.Bytes()); !ok {
+				r.sum = math.MaxInt64
 			}
 		}
 	}
-	return matched == int64(ix.Len()), sum
+	return r
 }

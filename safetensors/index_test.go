@@ -2,6 +2,7 @@ package safetensors_test
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -341,5 +342,52 @@ func TestMismatchString(t *testing.T) {
 	}
 	if got := safetensors.WrongShard.String(); got != "WrongShard" {
 		t.Errorf("WrongShard.String() = %q, want WrongShard", got)
+	}
+}
+
+// TestCheckIndexMany checks CheckIndex on a checkpoint large enough to be
+// checked on two cores: 12,000 tensors over six shards, tensor i of i+1
+// bytes (72,006,000 in all, worked out by hand: 12,000 × 12,001 / 2).
+// Agreement, a wrong total, and a tensor moved out of each shard in turn,
+// so that whichever half a shard falls in, a disagreement in it is found.
+func TestCheckIndexMany(t *testing.T) {
+	const shards, per = 6, 2000
+	build := func(moved int) (*safetensors.Index, map[string]*safetensors.File) {
+		weightMap := map[string]string{}
+		sizes := make([]map[string]int64, shards)
+		for k := range sizes {
+			sizes[k] = map[string]int64{}
+		}
+		for i := range shards * per {
+			name, k := fmt.Sprintf("t%05d", i), i/per
+			weightMap[name] = fmt.Sprintf("s%d", k+1)
+			if i == moved { // held by the next shard, indexed to its own
+				k = (k + 1) % shards
+			}
+			sizes[k][name] = int64(i + 1)
+		}
+		files := map[string]*safetensors.File{}
+		for k, m := range sizes {
+			files[fmt.Sprintf("s%d", k+1)] = shard(t, m)
+		}
+		return indexOf(72006000, weightMap), files
+	}
+	ix, files := build(-1)
+	if got := safetensors.CheckIndex(ix, files); got != nil {
+		t.Errorf("consistent: %v, want none", got)
+	}
+	ix.TotalSize++
+	want := []safetensors.Mismatch{{Kind: safetensors.TotalSize, Want: 72006001, Got: 72006000}}
+	if diff := cmp.Diff(want, safetensors.CheckIndex(ix, files)); diff != "" {
+		t.Errorf("total_size one too many (-want +got):\n%s", diff)
+	}
+	for k := range shards {
+		moved := k*per + 7
+		ix, files := build(moved)
+		want := []safetensors.Mismatch{{Kind: safetensors.WrongShard, Tensor: fmt.Sprintf("t%05d", moved),
+			Shard: fmt.Sprintf("s%d", k+1), Other: fmt.Sprintf("s%d", (k+1)%shards+1)}}
+		if diff := cmp.Diff(want, safetensors.CheckIndex(ix, files)); diff != "" {
+			t.Errorf("tensor %d of shard s%d in the next shard (-want +got):\n%s", moved, k+1, diff)
+		}
 	}
 }
