@@ -125,23 +125,30 @@ func TestLoadIndexed(t *testing.T) {
 			t.Error("the index was read before any shard was opened: the reads did not overlap")
 		}
 	})
-	t.Run("a local index is read first, or alongside when asked", func(t *testing.T) {
-		for _, alongside := range []bool{false, true} {
+	t.Run("a local index is read first, or alongside when asked and small enough", func(t *testing.T) {
+		fi, err := os.Stat(filepath.Join("..", "testdata", "tiny", "hf-bf16", index))
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := fi.Size()
+		for _, tc := range []struct {
+			maxLen    int64
+			alongside bool
+		}{{0, false}, {size - 1, false}, {size, true}, {1 << 30, true}} {
 			src := newGate(tinyMem(t, "hf-bf16", nil), index)
-			var opts []checkpoint.LoadOption
-			if alongside {
-				opts = append(opts, checkpoint.WithIndexAlongside())
-			}
-			ck, err := checkpoint.Load(context.Background(), src, opts...)
+			ck, err := checkpoint.Load(context.Background(), src, checkpoint.WithIndexAlongside(tc.maxLen))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if overlapped := !src.timedOut.Load(); overlapped != alongside {
-				t.Errorf("WithIndexAlongside %v: a shard opened while the index waited: %v", alongside, overlapped)
+			if overlapped := !src.timedOut.Load(); overlapped != tc.alongside {
+				t.Errorf("WithIndexAlongside(%d) of a %d-byte index: a shard opened while the index waited: %v, want %v", tc.maxLen, size, overlapped, tc.alongside)
 			}
 			if n := len(ck.Inventory().Tensors); n != wantTensors || len(ck.Mismatches) != 0 {
-				t.Errorf("WithIndexAlongside %v: %d tensors, mismatches %v; want %d, none", alongside, n, ck.Mismatches, wantTensors)
+				t.Errorf("WithIndexAlongside(%d): %d tensors, mismatches %v; want %d, none", tc.maxLen, n, ck.Mismatches, wantTensors)
 			}
+		}
+		if _, err := checkpoint.Load(context.Background(), tinyMem(t, "hf-bf16", nil), checkpoint.WithIndexAlongside(-1)); err == nil {
+			t.Error("WithIndexAlongside(-1): no error")
 		}
 	})
 	t.Run("local shards share the index's names", func(t *testing.T) {

@@ -49,12 +49,12 @@ var reserveOnce sync.Once
 // localLoad returns the options for loading a local checkpoint: a local
 // index's size sizes the heap (reserveHeap), and where the heap is backed
 // by huge pages, so that the names the shards copy cost few page faults,
-// the index is read alongside the shards (see
-// checkpoint.WithIndexAlongside).
+// an index whose load the reservation covers is read alongside the shards
+// (see checkpoint.WithIndexAlongside).
 func localLoad() []checkpoint.LoadOption {
 	opts := []checkpoint.LoadOption{checkpoint.WithIndexSize(reserveHeap)}
 	if hugeheap.Available() {
-		opts = append(opts, checkpoint.WithIndexAlongside())
+		opts = append(opts, checkpoint.WithIndexAlongside(maxReserve/heapPerIndexByte))
 	}
 	return opts
 }
