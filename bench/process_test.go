@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -54,15 +55,12 @@ func build(b *testing.B, dir, module, pkg string) string {
 	return bin
 }
 
-// pythonInterpreter returns the path of the interpreter python3 runs: the
-// binary itself, not a version manager's shim (pyenv's takes 0.3 s to
-// start one), so that the baseline is the script's cost.
 // pythonInterpreter returns the Python the baseline script runs with:
 // WEIGHTAUDIT_BENCH_PYTHON, else the distribution's /usr/bin/python3,
 // else python3 on PATH, resolved to its executable (a pyenv shim is a
-// shell script). Which Python matters: a pyenv build here starts in
-// 99 ms, Debian's in 28 ms (python3 -c pass), which moves the script from
-// 85 to 131 ms.
+// shell script that takes 0.3 s to start one). Which Python matters: a
+// pyenv build here starts in 99 ms, Debian's in 28 ms (python3 -c pass),
+// which moves the script from 85 to 131 ms.
 func pythonInterpreter() (string, error) {
 	python := os.Getenv("WEIGHTAUDIT_BENCH_PYTHON")
 	if python == "" {
@@ -97,24 +95,19 @@ func runProcess(b *testing.B, env []string, name string, args ...string) {
 	b.ReportMetric(float64(faults)/float64(b.N), "faults/op")
 }
 
-// BenchmarkInspectProcess runs `weightaudit inspect`, built from this tree,
-// as a whole process (start, cache set-up, listing, headers, report, exit)
-// on the 235B layouts written as sparse files, page cache warm, with in
-// the same run the baselines the issue names:
-//   - safetensors: the 118 shards of Qwen3-235B-A22B in BF16, against a
-//     15-line Python script reading each header with json.loads and
-//     summing the shapes (skipped without python3; which Python, see
-//     pythonInterpreter);
-//   - gguf: its Q4_K_M in one file (a 5 MB header, 151,936-token
-//     vocabulary), against gguf-parser-go v0.28.1 with UseMMap (its fast
-//     mode), as a process (cmd/ggufmmap) and in process;
-//   - start: `weightaudit version`, what starting the binary costs, and
-//     `python3 -c pass`, what starting the script's interpreter costs.
-//
-// With WEIGHTAUDIT_BENCH_BASE set to another weightaudit binary (a build
-// of an earlier commit), it runs too, as weightaudit-base: before and
-// after in one run.
-func BenchmarkInspectProcess(b *testing.B) {
+// processCommand is a command the process benchmarks run: its name (the
+// sub-benchmark's) and argv, or why it cannot run.
+type processCommand struct {
+	name string
+	argv []string
+	skip string
+}
+
+// processCommands builds weightaudit from this tree (and, with
+// WEIGHTAUDIT_BENCH_BASE, names that build too) and cmd/ggufmmap, writes
+// the layouts and the Python script, and returns the commands the process
+// benchmarks run, the environment to run them in and the GGUF file.
+func processCommands(b *testing.B) ([]processCommand, []string, string) {
 	bins := b.TempDir()
 	wa := build(b, bins, "..", "./cmd/weightaudit") // the main module, as its users build it
 	ggufmmap := build(b, bins, ".", "./cmd/ggufmmap")
@@ -132,30 +125,58 @@ func BenchmarkInspectProcess(b *testing.B) {
 	if base := os.Getenv("WEIGHTAUDIT_BENCH_BASE"); base != "" {
 		weightaudits = append(weightaudits, [2]string{"weightaudit-base", base})
 	}
+	var cmds []processCommand
 	for _, w := range weightaudits {
 		name, bin := w[0], w[1]
-		b.Run("start/"+name+"-version", func(b *testing.B) { runProcess(b, env, bin, "version") })
-		b.Run("safetensors/"+name, func(b *testing.B) { runProcess(b, env, bin, "inspect", hf) })
-		b.Run("gguf/"+name, func(b *testing.B) { runProcess(b, env, bin, "inspect", gguf) })
+		cmds = append(cmds,
+			processCommand{name: "start/" + name + "-version", argv: []string{bin, "version"}},
+			processCommand{name: "safetensors/" + name, argv: []string{bin, "inspect", hf}},
+			processCommand{name: "gguf/" + name, argv: []string{bin, "inspect", gguf}})
 	}
 	python, pyErr := pythonInterpreter()
-	if pyErr == nil {
+	skip := ""
+	if pyErr != nil {
+		skip = "no python3: " + pyErr.Error()
+	} else {
 		version, _ := exec.Command(python, "--version").CombinedOutput()
 		b.Logf("baseline script run by %s (%s)", python, strings.TrimSpace(string(version)))
 	}
-	b.Run("start/python", func(b *testing.B) {
-		if pyErr != nil {
-			b.Skip("no python3: ", pyErr)
-		}
-		runProcess(b, env, python, "-c", "pass")
-	})
-	b.Run("safetensors/python-json", func(b *testing.B) {
-		if pyErr != nil {
-			b.Skip("no python3: ", pyErr)
-		}
-		runProcess(b, env, python, script, hf)
-	})
-	b.Run("gguf/gguf-parser-go-mmap", func(b *testing.B) { runProcess(b, env, ggufmmap, gguf) })
+	cmds = append(cmds,
+		processCommand{name: "start/python", argv: []string{python, "-c", "pass"}, skip: skip},
+		processCommand{name: "safetensors/python-json", argv: []string{python, script, hf}, skip: skip},
+		processCommand{name: "gguf/gguf-parser-go-mmap", argv: []string{ggufmmap, gguf}})
+	return cmds, env, gguf
+}
+
+// BenchmarkInspectProcess runs `weightaudit inspect`, built from this tree,
+// as a whole process (start, cache set-up, listing, headers, report, exit)
+// on the 235B layouts written as sparse files, page cache warm, with in
+// the same run the baselines the issue names:
+//   - safetensors: the 118 shards of Qwen3-235B-A22B in BF16, against a
+//     15-line Python script reading each header with json.loads and
+//     summing the shapes (skipped without python3; which Python, see
+//     pythonInterpreter);
+//   - gguf: its Q4_K_M in one file (a 5 MB header, 151,936-token
+//     vocabulary), against gguf-parser-go v0.28.1 with UseMMap (its fast
+//     mode), as a process (cmd/ggufmmap) and in process;
+//   - start: `weightaudit version`, what starting the binary costs, and
+//     `python3 -c pass`, what starting the script's interpreter costs.
+//
+// With WEIGHTAUDIT_BENCH_BASE set to another weightaudit binary (a build
+// of an earlier commit), it runs too, as weightaudit-base: before and
+// after in one run. Each command runs b.N times in a row; on a machine
+// whose speed drifts (a VM), BenchmarkInspectProcessInterleaved compares
+// them more fairly.
+func BenchmarkInspectProcess(b *testing.B) {
+	cmds, env, gguf := processCommands(b)
+	for _, c := range cmds {
+		b.Run(c.name, func(b *testing.B) {
+			if c.skip != "" {
+				b.Skip(c.skip)
+			}
+			runProcess(b, env, c.argv[0], c.argv[1:]...)
+		})
+	}
 	b.Run("gguf/gguf-parser-go-mmap-in-process", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := parser.ParseGGUFFile(gguf, parser.UseMMap()); err != nil {
@@ -163,4 +184,50 @@ func BenchmarkInspectProcess(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkInspectProcessInterleaved runs BenchmarkInspectProcess's
+// commands in turn, each once per round (b.N rounds: run it with
+// -benchtime 30x or more), so that a machine's drifting speed weighs on
+// all of them alike. It reports each command's median wall time in
+// milliseconds (start-weightaudit-version-ms, safetensors-python-json-ms,
+// …) and the ratios the speed goals are stated in: the Python script's
+// time over weightaudit's on the 118 shards (python/weightaudit) and
+// gguf-parser-go's over weightaudit's on the GGUF file
+// (gguf-parser-go/weightaudit).
+func BenchmarkInspectProcessInterleaved(b *testing.B) {
+	cmds, env, _ := processCommands(b)
+	cmds = slices.DeleteFunc(cmds, func(c processCommand) bool { return c.skip != "" })
+	walls := make([][]float64, len(cmds))
+	for b.Loop() {
+		for i, c := range cmds {
+			cmd := exec.Command(c.argv[0], c.argv[1:]...)
+			cmd.Env = env
+			start := time.Now()
+			out, err := cmd.CombinedOutput()
+			walls[i] = append(walls[i], float64(time.Since(start).Microseconds())/1000)
+			if err != nil {
+				b.Fatalf("%s: %v\n%s", c.name, err, out)
+			}
+		}
+	}
+	medians := map[string]float64{}
+	for i, c := range cmds {
+		medians[c.name] = median(walls[i])
+		b.ReportMetric(medians[c.name], strings.ReplaceAll(c.name, "/", "-")+"-ms")
+	}
+	if py, ok := medians["safetensors/python-json"]; ok {
+		b.ReportMetric(py/medians["safetensors/weightaudit"], "python/weightaudit")
+	}
+	b.ReportMetric(medians["gguf/gguf-parser-go-mmap"]/medians["gguf/weightaudit"], "gguf-parser-go/weightaudit")
+}
+
+// median returns the median of v, which it sorts.
+func median(v []float64) float64 {
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
