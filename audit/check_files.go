@@ -172,11 +172,8 @@ func absentShards(ck *checkpoint.Checkpoint) map[string]bool {
 
 // describe joins a check's findings into its one-line detail.
 func describe(fs []Finding, okDetail string) string {
-	switch len(fs) {
-	case 0:
+	if len(fs) == 0 {
 		return okDetail
-	case 1:
-		return findingText(fs[0])
 	}
-	return fmt.Sprintf("%d findings; the first: %s", len(fs), findingText(fs[0]))
+	return textfmt.FirstOf(len(fs), "finding", findingText(fs[0]))
 }

@@ -70,7 +70,7 @@ func (r *Report) htmlPage() *htmlreport.Page {
 		row := htmlreport.Check{ID: c.id, Title: c.title, Status: "PASS", Level: "data", Detail: "no finding"}
 		switch {
 		case n > 0:
-			row.Status, row.Detail = "FAIL", fmt.Sprintf("%d finding(s); the first: %s", n, findingLine(first[c.id]))
+			row.Status, row.Detail = "FAIL", textfmt.FirstOf(n, "finding", findingLine(first[c.id]))
 			if len(p.RootCauses) < htmlreport.MaxRootCauses {
 				p.RootCauses = append(p.RootCauses, c.id+": "+findingLine(first[c.id]))
 			}

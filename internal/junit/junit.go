@@ -17,6 +17,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/weightaudit/weightaudit/internal/textfmt"
 )
 
 // TimestampLayout is how a suite's start is written: ISO 8601 in UTC with
@@ -66,10 +68,11 @@ type Failure struct {
 }
 
 // FailureOf returns the failure of a case that found lines (at least
-// one): its message counts them and quotes the first, "3 finding(s); the
-// first: …", with what naming them; its text lists them all, a line each.
+// one): its message is the only line, or counts them and quotes the
+// first, "3 findings; the first: …", with what naming one (see
+// textfmt.FirstOf); its text lists them all, a line each.
 func FailureOf(what string, lines []string) *Failure {
-	return &Failure{Message: fmt.Sprintf("%d %s(s); the first: %s", len(lines), what, lines[0]), Text: strings.Join(lines, "\n")}
+	return &Failure{Message: textfmt.FirstOf(len(lines), what, lines[0]), Text: strings.Join(lines, "\n")}
 }
 
 // Add appends c to the suite and counts it.

@@ -125,3 +125,14 @@ func TestWriteNoProperties(t *testing.T) {
 		t.Errorf("Write(a property) = %s", b.Bytes())
 	}
 }
+
+func TestFailureOf(t *testing.T) {
+	one := junit.FailureOf("problem", []string{"shard 3 missing"})
+	if one.Message != "shard 3 missing" || one.Text != "shard 3 missing" {
+		t.Errorf("FailureOf(one line) = %+v", one)
+	}
+	three := junit.FailureOf("finding", []string{"a", "b", "c"})
+	if three.Message != "3 findings; the first: a" || three.Text != "a\nb\nc" {
+		t.Errorf("FailureOf(three lines) = %+v", three)
+	}
+}

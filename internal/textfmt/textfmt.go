@@ -58,6 +58,16 @@ func (p *Printer) F(format string, args ...any) {
 	}
 }
 
+// FirstOf sums up n things found, of which first is the first, in one
+// line: first itself when it is the only one, else "3 findings; the
+// first: …" (noun in the singular; the plural adds an s).
+func FirstOf(n int, noun, first string) string {
+	if n == 1 {
+		return first
+	}
+	return fmt.Sprintf("%s %ss; the first: %s", Count(int64(n)), noun, first)
+}
+
 // Count formats n with thousands separators: 235,093,634,560.
 func Count(n int64) string {
 	s := fmt.Sprint(n)

@@ -98,3 +98,20 @@ func TestIcon(t *testing.T) {
 		t.Errorf("PassIcon: %q, %q", textfmt.PassIcon(true), textfmt.PassIcon(false))
 	}
 }
+
+func TestFirstOf(t *testing.T) {
+	for _, tt := range []struct {
+		n     int
+		noun  string
+		first string
+		want  string
+	}{
+		{1, "finding", "a.safetensors: sha256 differs", "a.safetensors: sha256 differs"},
+		{2, "finding", "x", "2 findings; the first: x"},
+		{12345, "metadata finding", "y", "12,345 metadata findings; the first: y"},
+	} {
+		if got := textfmt.FirstOf(tt.n, tt.noun, tt.first); got != tt.want {
+			t.Errorf("FirstOf(%d, %q, %q) = %q, want %q", tt.n, tt.noun, tt.first, got, tt.want)
+		}
+	}
+}
