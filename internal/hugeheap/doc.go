@@ -10,11 +10,12 @@
 // ~2,500 of them. A huge page costs one fault and a 2 MiB clear.
 //
 // Importing the package (main does, nothing else should) advises the heap
-// chunk the runtime mapped at start-up and collapses the pages already
-// touched there into huge pages (MADV_HUGEPAGE, MADV_COLLAPSE): the
-// allocations of the packages' initialization and of a small run land
-// there. Where the runtime started the heap too close to that chunk's end
-// to leave a small run 2 MiB, the next chunk is mapped and advised too.
+// chunk initialization has reached (the one the runtime mapped at
+// start-up, as a rule) and collapses the pages already touched there into
+// huge pages (MADV_HUGEPAGE, MADV_COLLAPSE): the allocations of the
+// packages' initialization and of a small run land there. Where less than
+// 2 MiB of that chunk is left (the runtime starts the heap at a random
+// page of it), the next chunk is mapped and advised too.
 // The package imports nothing but syscall and unsafe, so that it
 // initializes early, before most of the others allocate. Heap the runtime
 // grows into later is mapped afresh, without the advice: [Advise] is for a

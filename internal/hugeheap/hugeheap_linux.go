@@ -12,7 +12,7 @@ var getenv = syscall.Getenv
 
 func init() {
 	if !disabled() && modeAllows() {
-		used, room, spilled = prepare()
+		prepared.used, prepared.room, prepared.spilled = prepare()
 	}
 }
 
@@ -21,16 +21,17 @@ func init() {
 // after this package's init.
 const headroom = 2 << 20
 
-var (
-	// For the tests: the end of the memory initialization used, where the
-	// heap's free memory begins after it, and whether prepare moved that
-	// on to the next chunk.
+// prepared is what prepare returned, for the tests.
+var prepared preparation
+
+type preparation struct {
 	used, room uintptr
 	spilled    bool
-	// spill holds prepare's filler while its address is taken: a package
-	// variable, so that the compiler puts it on the heap.
-	spill []byte
-)
+}
+
+// spill holds prepare's filler while its address is taken: a package
+// variable, so that the compiler puts it on the heap.
+var spill []byte
 
 // prepare has the heap continue, from where initialization has got it,
 // in memory advised for huge pages, with at least headroom bytes of it
@@ -46,9 +47,12 @@ var (
 // to 2 ms) for a GGUF header audit, in about half of all runs. When less
 // than headroom is left, prepare has the runtime map the next chunk now,
 // by an allocation larger than the rest of the current one, and advises
-// that chunk before anything touches it. The filler is never touched
-// (fresh memory is zero already), so it costs address space, not memory,
-// and the first collection frees it.
+// that chunk before anything touches it. The probe and the filler are
+// never touched (fresh memory is zero already), so they cost address
+// space, not memory, and the first collection frees them.
+//
+// It returns the end of the memory initialization used, where the heap's
+// free memory begins, and whether that is in the next chunk.
 func prepare() (used, room uintptr, spilled bool) {
 	// Before the first collection nothing has been freed, and a large
 	// allocation (past the P's page cache, 16 pages) lands on top of the

@@ -134,8 +134,8 @@ func TestInitChunk(t *testing.T) {
 		return
 	}
 	if os.Getenv("HUGEHEAP_TEST_CHILD") == "off" {
-		if used != 0 || room != 0 || spilled {
-			t.Errorf("with disablethp=1: used %#x, room %#x, spilled %v; want none", used, room, spilled)
+		if prepared != (preparation{}) {
+			t.Errorf("with disablethp=1: prepared %+v, want nothing", prepared)
 		}
 		p := uintptr(unsafe.Pointer(new([64]byte)))
 		if kb := anonHugeKB(t, p&^(chunk-1), p&^(chunk-1)+chunk); kb != 0 {
@@ -143,6 +143,7 @@ func TestInitChunk(t *testing.T) {
 		}
 		return
 	}
+	used := prepared.used
 	if used == 0 {
 		t.Fatal("prepare did not run")
 	}
@@ -189,21 +190,22 @@ func advisedMapped(t *testing.T, lo, hi uintptr) (uintptr, bool) {
 
 // TestHeadroom checks that initialization leaves the heap headroom bytes
 // of advised memory from where it has got to, wherever the runtime started
-// it: in fresh processes, the range keepHeadroom reports is mapped and
+// it: in fresh processes, the range prepare reports is mapped and
 // advised for huge pages. The runtime starts the heap at a random page of
 // its first chunk, so children run until several of them had to have the
 // next chunk mapped and advised early.
 func TestHeadroom(t *testing.T) {
 	needMadviseMode(t)
 	if os.Getenv("HUGEHEAP_TEST_CHILD") == "headroom" {
+		room := prepared.room
 		if room == 0 {
-			t.Fatal("keepHeadroom did not run")
+			t.Fatal("prepare did not run")
 		}
 		if p, ok := advisedMapped(t, room, room+headroom); !ok {
 			t.Fatalf("headroom [%#x, %#x): page %#x not mapped and advised (spilled %v)",
-				room, room+headroom, p, spilled)
+				room, room+headroom, p, prepared.spilled)
 		}
-		fmt.Printf("spilled=%v\n", spilled)
+		fmt.Printf("spilled=%v\n", prepared.spilled)
 		return
 	}
 	runs, spills := 0, 0
