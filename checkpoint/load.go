@@ -166,8 +166,9 @@ func WithIndexSize(f func(size int64)) LoadOption {
 // the 235B layout's 118 shards and 3.2 MB index: 37.5 -> 34.8 ms;
 // DeepSeek-V3's 163 shards and 8.8 MB index: 58.5 -> 50.5 ms), up to the
 // index sizes its preparation covers: at the caps (a 32 MB index of
-// 262,144 tensors), 394 -> 517 ms and 21 MB more. It rejects maxLen < 0;
-// the default, 0, reads every local index first.
+// 262,144 tensors), 394 -> 517 ms and 21 MB more. With WithJobs(1), one
+// file at a time, the index is read first all the same. It rejects
+// maxLen < 0; the default, 0, reads every local index first.
 func WithIndexAlongside(maxLen int64) LoadOption {
 	return func(o *loadOptions) error {
 		if maxLen < 0 {

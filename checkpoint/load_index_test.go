@@ -125,7 +125,7 @@ func TestLoadIndexed(t *testing.T) {
 			t.Error("the index was read before any shard was opened: the reads did not overlap")
 		}
 	})
-	t.Run("a local index is read first, or alongside when asked and small enough", func(t *testing.T) {
+	t.Run("a local index is read first, or alongside when asked, small enough and with jobs to spare", func(t *testing.T) {
 		fi, err := os.Stat(filepath.Join("..", "testdata", "tiny", "hf-bf16", index))
 		if err != nil {
 			t.Fatal(err)
@@ -133,15 +133,16 @@ func TestLoadIndexed(t *testing.T) {
 		size := fi.Size()
 		for _, tc := range []struct {
 			maxLen    int64
+			jobs      int
 			alongside bool
-		}{{0, false}, {size - 1, false}, {size, true}, {1 << 30, true}} {
+		}{{0, 2, false}, {size - 1, 2, false}, {size, 2, true}, {1 << 30, 2, true}, {1 << 30, 1, false}} {
 			src := newGate(tinyMem(t, "hf-bf16", nil), index)
-			ck, err := checkpoint.Load(context.Background(), src, checkpoint.WithIndexAlongside(tc.maxLen))
+			ck, err := checkpoint.Load(context.Background(), src, checkpoint.WithIndexAlongside(tc.maxLen), checkpoint.WithJobs(tc.jobs))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if overlapped := !src.timedOut.Load(); overlapped != tc.alongside {
-				t.Errorf("WithIndexAlongside(%d) of a %d-byte index: a shard opened while the index waited: %v, want %v", tc.maxLen, size, overlapped, tc.alongside)
+				t.Errorf("WithIndexAlongside(%d), %d jobs, of a %d-byte index: a shard opened while the index waited: %v, want %v", tc.maxLen, tc.jobs, size, overlapped, tc.alongside)
 			}
 			if n := len(ck.Inventory().Tensors); n != wantTensors || len(ck.Mismatches) != 0 {
 				t.Errorf("WithIndexAlongside(%d): %d tensors, mismatches %v; want %d, none", tc.maxLen, n, ck.Mismatches, wantTensors)

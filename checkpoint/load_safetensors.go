@@ -52,7 +52,8 @@ func (l *loader) loadIndexed(ctx context.Context, ck *Checkpoint, name string) e
 		}
 		l.names.Store(ix) // the shards read from now on share its names
 	}
-	if _, remote := hub.SourceStats(l.src); remote || l.alongside > 0 && l.sizes[name] <= l.alongside {
+	alongside := l.jobs > 1 && l.alongside > 0 && l.sizes[name] <= l.alongside
+	if _, remote := hub.SourceStats(l.src); remote || alongside {
 		go readIndex() // its round trips, or its parse, overlap the shards'
 	} else {
 		// A local index is read first: every shard then shares its

@@ -66,13 +66,13 @@ func TestReserveHeapFaults(t *testing.T) {
 }
 
 // TestLocalLoad checks the options a local load gets: with huge pages for
-// the heap, its index is read alongside the shards (a shard is opened
-// while the index's Open is held back); without, first. Either way the
-// checkpoint loads whole.
+// the heap (and two jobs, as on any machine of two cores), its index is
+// read alongside the shards (a shard is opened while the index's Open is
+// held back); without, first. Either way the checkpoint loads whole.
 func TestLocalLoad(t *testing.T) {
 	dir := filepath.Join("..", "..", "testdata", "tiny", "hf-bf16")
 	src := &heldIndex{Source: hub.NewDir(dir), shardOpened: make(chan struct{})}
-	ck, err := checkpoint.Load(context.Background(), src, localLoad()...)
+	ck, err := checkpoint.Load(context.Background(), src, append(localLoad(), checkpoint.WithJobs(2))...)
 	if err != nil {
 		t.Fatal(err)
 	}
