@@ -20,9 +20,10 @@ func Advise(b []byte) {
 }
 
 // Available reports whether advice can take effect here: on Linux with
-// transparent huge pages in "madvise" or "always" mode, and not switched
-// off with GODEBUG=disablethp=1. It reads the mode from sysfs.
-func Available() bool { return !disabled() && modeAllows() }
+// transparent huge pages in "madvise" or "always" mode (read from sysfs
+// once, at initialization), and not switched off with
+// GODEBUG=disablethp=1.
+func Available() bool { return !disabled() && modeAllowed }
 
 // disabled reports whether GODEBUG has disablethp=1. It scans the
 // variable by hand: the package imports nothing that would make it

@@ -10,8 +10,12 @@ const madvCollapse = 25
 
 var getenv = syscall.Getenv
 
+// modeAllowed is modeAllows, asked once: a run asks Available more than
+// once.
+var modeAllowed = modeAllows()
+
 func init() {
-	if !disabled() && modeAllows() {
+	if !disabled() && modeAllowed {
 		prepared.used, prepared.room, prepared.spilled = prepare()
 	}
 }
